@@ -1,0 +1,69 @@
+# tabserve — `make run` serves the default model on :8080, `make test` tests everything.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= gcc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L
+LDLIBS  += -lmicrohttpd -ljansson -lcsv -lm
+BUILD   ?= build
+VERSION := $(shell sed -n 's/^#define TABSERVE_VERSION "\(.*\)"/\1/p' src/model.h)
+
+# Debian bookworm packages the build and the tests need
+BUILD_DEBS := gcc make pkg-config libjansson-dev libcsv-dev libmicrohttpd-dev libcmocka-dev
+DEFAULT_MODEL := models/titanic.json
+DATA ?= ../shared/data/titanic.csv
+
+SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
+OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
+BIN  := $(BUILD)/tabserve
+
+.PHONY: all run test unit-test bench install clean deps format format-check model
+all: $(BIN)
+
+ifneq ($(wildcard $(DEFAULT_MODEL)),)
+$(BUILD)/default_model.o: CFLAGS += -DDEFAULT_MODEL_FILE='"$(DEFAULT_MODEL)"'
+$(BUILD)/default_model.o: $(DEFAULT_MODEL)
+endif
+
+
+# Installs missing build dependencies when root on Debian; otherwise says how.
+deps: $(BUILD)/.deps-ok
+$(BUILD)/.deps-ok:
+	@mkdir -p $(BUILD)
+	@missing=""; for p in $(BUILD_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else echo "missing build dependencies; run:  sudo apt-get install -y$$missing"; exit 1; fi; \
+	fi
+	@touch $@
+
+$(BUILD)/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)/.deps-ok
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BIN): $(BUILD)/main.o $(OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+run: $(BIN)
+	$(BIN) serve -w 4 -b :8080
+
+# Retrains the default model exactly as the README says.
+model: $(BIN)
+	$(BIN) train $(DATA) --label Survived --numeric Age,Fare --categorical Sex,Embarked,Pclass \
+	  --cv 5 --fold-by PassengerId -o $(DEFAULT_MODEL)
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tabserve/models
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tabserve
+	install -m 644 $(DEFAULT_MODEL) $(DESTDIR)$(PREFIX)/share/tabserve/models/
+
+clean:
+	rm -rf $(BUILD)
+
+include tests/tests.mk
+include bench/bench.mk
+
+format:
+	clang-format -i src/*.c src/*.h tests/*.c bench/*.c
+format-check:
+	clang-format --dry-run --Werror src/*.c src/*.h tests/*.c bench/*.c

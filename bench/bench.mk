@@ -1,0 +1,2 @@
+bench: $(BIN)
+	@echo "bench: not yet"

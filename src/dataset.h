@@ -1,0 +1,34 @@
+/* dataset — selected columns of a CSV file held as text, for training and eval.
+ * Cells stay text so that one encoder (encode_text) serves training,
+ * eval and predict alike. Small-data tool: everything is in memory. */
+#ifndef TABSERVE_DATASET_H
+#define TABSERVE_DATASET_H
+
+#include <stddef.h>
+
+typedef struct {
+    size_t n_rows, n_cols;
+    char **names;  /* (n_cols,) column names as asked */
+    char **cells;  /* (n_rows, n_cols) NUL-terminated text; NULL when the field was empty */
+    size_t *lens;  /* (n_rows, n_cols) */
+    const char *path;
+} dataset;
+
+/* Reads the named columns of a CSV file with a header. A column missing from the
+ * header is an error naming it and listing the header. Returns NULL with err. */
+dataset *dataset_load(const char *path, const char *const *columns, size_t n_columns, char *err);
+void dataset_free(dataset *d);
+
+static inline const char *dataset_cell(const dataset *d, size_t row, size_t col)
+{
+    return d->cells[row * d->n_cols + col];
+}
+
+/* Parses column `col` of every row as a 0/1 label into y (n_rows,). */
+int dataset_labels(const dataset *d, size_t col, float *y, char *err);
+
+/* Splits a comma-separated list ("Age,Fare") into a NULL-terminated malloc'd array. */
+char **split_list(const char *s, size_t *n);
+void free_list(char **list);
+
+#endif
