@@ -11,7 +11,8 @@ VERSION := $(shell sed -n 's/^#define TABSERVE_VERSION "\(.*\)"/\1/p' src/model.
 # Debian bookworm packages the build and the tests need
 BUILD_DEBS := gcc make pkg-config libjansson-dev libcsv-dev libmicrohttpd-dev libcmocka-dev
 DEFAULT_MODEL := models/titanic.json
-DATA ?= ../shared/data/titanic.csv
+# the Kaggle Titanic train.csv stays in ../shared (never copied here)
+DATA ?= $(firstword $(wildcard ../shared/data/titanic.csv /work/shared/data/titanic.csv) ../shared/data/titanic.csv)
 
 SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
 OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)

@@ -1,0 +1,159 @@
+/* encode: JSON and text inputs to feature vectors; missing, unknown, mistyped values. */
+#include "guard.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <math.h>
+
+#include "default_model.h"
+#include "encode.h"
+#include "util.h"
+
+static model *m; /* the default Titanic model: Age, Fare, Sex, Embarked, Pclass */
+
+static int setup(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    m = model_load_or_default(NULL, err);
+    return m ? 0 : -1;
+}
+static int teardown(void **state)
+{
+    (void)state;
+    model_free(m);
+    return 0;
+}
+
+static int encode(const char *json, float *x, int *bad, char *err)
+{
+    json_error_t jerr;
+    json_t *obj = json_loads(json, 0, &jerr);
+    assert_non_null(obj);
+    int rc = encode_json(m, obj, "$", x, bad, err);
+    json_decref(obj);
+    return rc;
+}
+
+static const model_input *input(const char *name)
+{
+    for (size_t i = 0; i < m->n_inputs; i++)
+        if (strcmp(m->inputs[i].name, name) == 0) return &m->inputs[i];
+    fail();
+    return NULL;
+}
+
+static void test_seed_passenger(void **state)
+{
+    (void)state;
+    float x[64];
+    int bad;
+    char err[ERR_LEN];
+    assert_int_equal(encode("{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}", x, &bad, err), 0);
+    const model_input *age = input("Age"), *fare = input("Fare"), *sex = input("Sex"), *pc = input("Pclass");
+    assert_float_equal(x[age->offset], (22 - age->mean) / age->std, 1e-5);
+    assert_float_equal(x[age->offset + 1], 0, 0); /* not missing */
+    assert_float_equal(x[fare->offset], (log1p(7.25) - fare->mean) / fare->std, 1e-5);
+    assert_float_equal(x[sex->offset], 0, 0); /* female */
+    assert_float_equal(x[sex->offset + 1], 1, 0); /* male */
+    assert_float_equal(x[pc->offset + 2], 1, 0);
+}
+
+static void test_missing_and_null_impute(void **state)
+{
+    (void)state;
+    float x1[64], x2[64];
+    int bad;
+    char err[ERR_LEN];
+    assert_int_equal(encode("{\"Fare\": 7.25, \"Sex\": \"male\", \"Pclass\": 3}", x1, &bad, err), 0);
+    assert_int_equal(encode("{\"Age\": null, \"Fare\": 7.25, \"Embarked\": null, \"Sex\": \"male\", \"Pclass\": 3}", x2, &bad, err), 0);
+    assert_memory_equal(x1, x2, (size_t)m->n_features * sizeof(float));
+    const model_input *age = input("Age"), *emb = input("Embarked");
+    assert_float_equal(x1[age->offset], (age->impute - age->mean) / age->std, 1e-5);
+    assert_float_equal(x1[age->offset + 1], 1, 0); /* missing indicator */
+    assert_float_equal(x1[emb->offset + emb->impute_index], 1, 0);
+}
+
+static void test_errors_name_the_field(void **state)
+{
+    (void)state;
+    float x[64];
+    int bad;
+    char err[ERR_LEN];
+    struct {
+        const char *json, *field, *msg;
+    } cases[] = {
+        {"{\"Age\": \"old\", \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 3}", "Age", "$.Age: expected a number, got a string"},
+        {"{\"Age\": \"22\", \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 3}", "Age", "expected a number, got a string"},
+        {"{\"Age\": true, \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 3}", "Age", "got a boolean"},
+        {"{\"Age\": 1, \"Fare\": 1, \"Sex\": \"robot\", \"Pclass\": 3}", "Sex", "$.Sex: unknown category \"robot\"; accepted values: \"female\", \"male\""},
+        {"{\"Age\": 1, \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 4}", "Pclass", "unknown category 4; accepted values: 1, 2, 3"},
+        {"{\"Age\": 1, \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 2.5}", "Pclass", "expected an integer (one of the categories), got a fractional number"},
+        {"{\"Age\": 1, \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": \"3\"}", "Pclass", "got a string"},
+        {"{\"Age\": 1, \"Fare\": 1, \"Pclass\": 3}", "Sex", "$.Sex: missing required field \"Sex\""},
+        {"{\"Age\": 1, \"Fare\": 1, \"Sex\": null, \"Pclass\": 3}", "Sex", "missing required field"},
+        {"{\"Age\": 1, \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 3, \"Embarked\": 1}", "Embarked", "expected a string"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        assert_int_equal(encode(cases[i].json, x, &bad, err), -1);
+        if (!strstr(err, cases[i].msg)) fprintf(stderr, "case %zu: %s\n", i, err);
+        assert_non_null(strstr(err, cases[i].msg));
+        assert_true(bad >= 0);
+        assert_string_equal(m->inputs[bad].name, cases[i].field);
+    }
+    assert_int_equal(encode("[1, 2]", x, &bad, err), -1);
+    assert_int_equal(bad, -1);
+    assert_non_null(strstr(err, "expected an object"));
+}
+
+static void test_integer_category_accepts_3_0(void **state)
+{
+    (void)state;
+    float a[64], b[64];
+    int bad;
+    char err[ERR_LEN];
+    assert_int_equal(encode("{\"Age\": 1, \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 3}", a, &bad, err), 0);
+    assert_int_equal(encode("{\"Age\": 1, \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 3.0}", b, &bad, err), 0);
+    assert_memory_equal(a, b, (size_t)m->n_features * sizeof(float));
+}
+
+static void test_text_matches_json(void **state)
+{
+    (void)state;
+    float a[64], b[64];
+    int bad;
+    char err[ERR_LEN];
+    assert_int_equal(encode("{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}", a, &bad, err), 0);
+    const char *vals[] = {"22", "7.25", "male", "S", "3"}; /* model order: Age, Fare, Sex, Embarked, Pclass */
+    size_t lens[] = {2, 4, 4, 1, 1};
+    assert_int_equal(encode_text(m, vals, lens, b, &bad, err), 0);
+    assert_memory_equal(a, b, (size_t)m->n_features * sizeof(float));
+    const char *bad_vals[] = {"22", "cheap", "male", "S", "3"};
+    size_t bad_lens[] = {2, 5, 4, 1, 1};
+    assert_int_equal(encode_text(m, bad_vals, bad_lens, b, &bad, err), -1);
+    assert_string_equal(err, "column Fare: \"cheap\" is not a finite number");
+    const char *inf_vals[] = {"inf", "1", "male", "S", "3"};
+    size_t inf_lens[] = {3, 1, 4, 1, 1};
+    assert_int_equal(encode_text(m, inf_vals, inf_lens, b, &bad, err), -1);
+    assert_int_equal(bad, 0);
+    const char *miss_vals[] = {"22", "1", "", "S", "3"};
+    size_t miss_lens[] = {2, 1, 0, 1, 1};
+    assert_int_equal(encode_text(m, miss_vals, miss_lens, b, &bad, err), -1);
+    assert_string_equal(err, "column Sex: missing required value");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seed_passenger),
+        cmocka_unit_test(test_missing_and_null_impute),
+        cmocka_unit_test(test_errors_name_the_field),
+        cmocka_unit_test(test_integer_category_accepts_3_0),
+        cmocka_unit_test(test_text_matches_json),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,160 @@
+/* model: loading the default model, every kind of damaged file, save/load round trip. */
+#include "guard.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdio.h>
+
+#include "default_model.h"
+#include "model.h"
+#include "util.h"
+
+#include "tiny_model.h"
+#define tiny tiny_model_json
+
+static model *load_text(const char *text, char *err)
+{
+    guarded g = guard_copy(text, strlen(text));
+    model *m = model_load_buffer(g.data, strlen(text), "t.json", err);
+    guard_free(&g);
+    return m;
+}
+
+/* Loads tiny with `from` replaced by `to`, expecting failure with `want` in the message. */
+static void expect_error(const char *from, const char *to, const char *want)
+{
+    char text[4096], err[ERR_LEN] = "";
+    const char *at = strstr(tiny, from);
+    assert_non_null(at);
+    snprintf(text, sizeof text, "%.*s%s%s", (int)(at - tiny), tiny, to, at + strlen(from));
+    model *m = load_text(text, err);
+    if (m || !strstr(err, want)) fprintf(stderr, "for %s -> %s got: %s\n", from, to, err);
+    assert_null(m);
+    assert_non_null(strstr(err, want));
+}
+
+static void test_tiny_loads(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    model *m = load_text(tiny, err);
+    assert_non_null(m);
+    assert_int_equal(m->n_features, 3);
+    assert_int_equal(m->inputs[1].offset, 1);
+    assert_string_equal(m->label, "y");
+    model_free(m);
+}
+
+static void test_default_model_loads(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    model *m = model_load_or_default(NULL, err);
+    assert_non_null(m);
+    assert_int_equal(m->n_inputs, 5);
+    assert_string_equal(m->inputs[0].name, "Age");
+    assert_string_equal(m->label, "Survived");
+    assert_non_null(json_object_get(m->metadata, "cross_validation"));
+    model_free(m);
+}
+
+static void test_truncated(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    for (size_t cut = 0; cut < strlen(tiny); cut += 7) {
+        char *text = strndup(tiny, cut);
+        model *m = load_text(text, err);
+        assert_null(m);
+        assert_non_null(strstr(err, "t.json"));
+        free(text);
+    }
+    expect_error("\"label\":\"y\"}}", "\"label\":\"y\"}", "invalid JSON");
+}
+
+static void test_wrong_shapes(void **state)
+{
+    (void)state;
+    expect_error("[[0.5],[1],[-1]]", "[[0.5],[1]]", "$.network.layers[0].weights: has 2 rows, but its input is 3 wide");
+    expect_error("[[0.5],[1],[-1]]", "[[0.5],[1,2],[-1]]", "$.network.layers[0].weights[1]: expected 1 numbers, got 2");
+    expect_error("\"bias\":[0.25]", "\"bias\":[0.25,1]", "weights[0]: expected 2 numbers, got 1");
+    expect_error("\"activation\":\"sigmoid\"", "\"activation\":\"relu\"", "the last layer must have 1 unit and a sigmoid");
+}
+
+static void test_bad_numbers(void **state)
+{
+    (void)state;
+    /* JSON has no NaN literal: jansson refuses it, and a huge literal overflows */
+    expect_error("[0.5]", "[NaN]", "invalid JSON");
+    expect_error("[0.5]", "[1e999]", "invalid JSON");
+    expect_error("[0.5]", "[1e300]", "$.network.layers[0].weights[0]: [0]: expected a finite 32-bit number");
+    expect_error("[0.5]", "[\"0.5\"]", "expected a finite 32-bit number, got a string");
+    expect_error("\"std\":2", "\"std\":0", "$.inputs[0].normalize: member \"std\" must be positive");
+}
+
+static void test_bad_schema(void **state)
+{
+    (void)state;
+    expect_error("\"sigmoid\"", "\"swish\"", "member \"activation\" is \"swish\", expected one of \"linear\", \"relu\", \"tanh\", \"sigmoid\"");
+    expect_error("\"kind\":\"numeric\"", "\"kind\":\"text\"", "$.inputs[0]: member \"kind\" is \"text\"");
+    expect_error("\"format_version\":1", "\"format_version\":9", "version 9 is not supported");
+    expect_error("[\"a\",\"b\"]", "[\"a\",\"a\"]", "duplicate value \"a\"");
+    expect_error("\"name\":\"c\"", "\"name\":\"x\"", "duplicate input name \"x\"");
+    expect_error("\"name\":\"predict\"", "\"name\":\"score\"", "$.output.name: expected \"predict\"");
+    expect_error("\"missing\":{\"rule\":\"required\"}", "\"missing\":{\"rule\":\"impute\",\"value\":\"z\"}", "must be one of the vocabulary's values");
+}
+
+static void test_save_load_round_trip(void **state)
+{
+    (void)state;
+    char err[ERR_LEN], path[] = "/tmp/tabserve-test-model-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    model *m = model_load_or_default(NULL, err);
+    assert_non_null(m);
+    assert_int_equal(model_save(m, path, err), 0);
+    model *again = model_load_file(path, err);
+    assert_non_null(again);
+    assert_string_equal(m->hash, again->hash);
+    assert_memory_equal(m->layers[1].w, again->layers[1].w,
+                        (size_t)m->layers[1].n_in * m->layers[1].n_out * sizeof(float));
+    /* a changed weight no longer matches the stored content hash */
+    char *text;
+    size_t len;
+    assert_int_equal(file_read_all(path, &text, &len, err), 0);
+    char *bias = strstr(text, "\"bias\"");
+    assert_non_null(bias);
+    char *digit = strpbrk(bias, "123456789");
+    *digit = *digit == '9' ? '8' : (char)(*digit + 1);
+    model *tampered = model_load_buffer(text, len, "tampered.json", err);
+    assert_null(tampered);
+    assert_non_null(strstr(err, "content_hash"));
+    free(text);
+    unlink(path);
+    model_free(again);
+    model_free(m);
+}
+
+static void test_missing_file(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    assert_null(model_load_file("/nonexistent/model.json", err));
+    assert_non_null(strstr(err, "/nonexistent/model.json: No such file"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tiny_loads),          cmocka_unit_test(test_default_model_loads),
+        cmocka_unit_test(test_truncated),           cmocka_unit_test(test_wrong_shapes),
+        cmocka_unit_test(test_bad_numbers),         cmocka_unit_test(test_bad_schema),
+        cmocka_unit_test(test_save_load_round_trip), cmocka_unit_test(test_missing_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,153 @@
+/* score: CSV and JSON-lines round trips, pass-through columns, bad rows. */
+#include "guard.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+
+#include "default_model.h"
+#include "score.h"
+#include "util.h"
+
+static model *m;
+static int setup(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    return (m = model_load_or_default(NULL, err)) ? 0 : -1;
+}
+static int teardown(void **state)
+{
+    (void)state;
+    model_free(m);
+    return 0;
+}
+
+/* Runs score_stream over text; returns rc, output in *out (caller frees). */
+static int run(const char *text, score_format fmt, int skip_bad, char **out, char **log,
+               score_result *res, char *err)
+{
+    FILE *in = fmemopen((void *)text, strlen(text), "r");
+    size_t olen, llen;
+    FILE *o = open_memstream(out, &olen), *l = open_memstream(log, &llen);
+    score_options opt = {fmt, skip_bad};
+    int rc = score_stream(m, in, "in.csv", o, &opt, l, res, err);
+    fclose(in);
+    fclose(o);
+    fclose(l);
+    return rc;
+}
+
+static double predict_of(const char *line)
+{
+    const char *comma = strrchr(line, ',');
+    return strtod(comma + 1, NULL);
+}
+
+static void test_csv_round_trip(void **state)
+{
+    (void)state;
+    char *out, *log, err[ERR_LEN];
+    score_result res;
+    const char *in = "Name,Sex,Pclass,Fare,Age,Embarked\n"
+                     "\"Braund, Mr. Owen Harris\",male,3,7.25,22,S\n"
+                     "\"Cumings, Mrs. \"\"Flo\"\"\",female,1,71.2833,38,C\r\n"
+                     "Nobody,female,1,71.2833,,\n";
+    assert_int_equal(run(in, SCORE_CSV, 0, &out, &log, &res, err), 0);
+    assert_int_equal(res.rows_written, 3);
+    char *line2 = strchr(out, '\n') + 1, *line3 = strchr(line2, '\n') + 1;
+#define STARTS_WITH(s, prefix) assert_int_equal(strncmp(s, prefix, strlen(prefix)), 0)
+    STARTS_WITH(out, "Name,Sex,Pclass,Fare,Age,Embarked,predict\n");
+    STARTS_WITH(line2, "\"Braund, Mr. Owen Harris\",male,3,7.25,22,S,0.");
+    STARTS_WITH(line3, "\"Cumings, Mrs. \"\"Flo\"\"\",female,1,71.2833,38,C,0.");
+    *strchr(line2, '\n') = 0;
+    *strchr(line3, '\n') = 0;
+    double p_male3 = predict_of(line2), p_female1 = predict_of(line3);
+    assert_true(p_male3 > 0 && p_male3 < 0.3);
+    assert_true(p_female1 > 0.8 && p_female1 < 1);
+    free(out);
+    free(log);
+}
+
+static void test_same_numbers_as_jsonl(void **state)
+{
+    (void)state;
+    char *out1, *out2, *log, err[ERR_LEN];
+    score_result res;
+    assert_int_equal(run("Age,Fare,Embarked,Sex,Pclass\n22,7.25,S,male,3\n", SCORE_CSV, 0, &out1, &log, &res, err), 0);
+    free(log);
+    assert_int_equal(run("{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3, \"id\": \"x\"}\n\n",
+                         SCORE_JSONL, 0, &out2, &log, &res, err), 0);
+    assert_int_equal(res.rows_written, 1);
+    const char *p = strstr(out2, "\"predict\":");
+    assert_non_null(p);
+    assert_non_null(strstr(out2, "\"id\":\"x\""));
+    *strchr(strchr(out1, '\n') + 1, '\n') = 0;
+    assert_float_equal(strtod(p + 10, NULL), predict_of(strchr(out1, '\n') + 1), 1e-9);
+    free(out1);
+    free(out2);
+    free(log);
+}
+
+static void test_bad_rows(void **state)
+{
+    (void)state;
+    char *out, *log, err[ERR_LEN];
+    score_result res;
+    const char *in = "Age,Fare,Embarked,Sex,Pclass\n22,7.25,S,male,3\n22,7.25,S,robot,3\n1,2,S,female,1\n";
+    assert_int_equal(run(in, SCORE_CSV, 0, &out, &log, &res, err), -1);
+    assert_non_null(strstr(err, "in.csv: row 2: column Sex: unknown category \"robot\""));
+    free(out);
+    free(log);
+    assert_int_equal(run(in, SCORE_CSV, 1, &out, &log, &res, err), 0);
+    assert_int_equal(res.rows_written, 2);
+    assert_int_equal(res.rows_skipped, 1);
+    assert_non_null(strstr(log, "row 2: column Sex"));
+    assert_null(strstr(out, "robot"));
+    free(out);
+    free(log);
+    assert_int_equal(run("Age,Fare,Sex\n1,2,male\n", SCORE_CSV, 0, &out, &log, &res, err), -1);
+    assert_non_null(strstr(err, "no column named \"Embarked\""));
+    free(out);
+    free(log);
+    assert_int_equal(run("{\"Age\": 1}\n{oops\n", SCORE_JSONL, 0, &out, &log, &res, err), -1);
+    assert_non_null(strstr(err, "line 1: $.Sex: missing required field"));
+    free(out);
+    free(log);
+    assert_int_equal(run("{\"Age\": 1, \"Sex\": \"male\", \"Pclass\": 1}\n{oops\n", SCORE_JSONL, 0, &out, &log, &res, err), -1);
+    assert_non_null(strstr(err, "line 2: invalid JSON at byte"));
+    free(out);
+    free(log);
+}
+
+static void test_many_rows_cross_batches(void **state)
+{
+    (void)state;
+    size_t n = 2500;
+    char *in = malloc(64 * n), *out, *log, err[ERR_LEN];
+    size_t used = (size_t)sprintf(in, "Age,Fare,Embarked,Sex,Pclass\n");
+    for (size_t i = 0; i < n; i++) used += (size_t)sprintf(in + used, "%zu,%zu,S,%s,%zu\n", i % 80, i % 100, i % 2 ? "male" : "female", 1 + i % 3);
+    score_result res;
+    assert_int_equal(run(in, SCORE_CSV, 0, &out, &log, &res, err), 0);
+    assert_int_equal(res.rows_written, (long)n);
+    size_t lines = 0;
+    for (char *c = out; *c; c++) lines += *c == '\n';
+    assert_int_equal(lines, n + 1);
+    free(in);
+    free(out);
+    free(log);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_csv_round_trip),
+        cmocka_unit_test(test_same_numbers_as_jsonl),
+        cmocka_unit_test(test_bad_rows),
+        cmocka_unit_test(test_many_rows_cross_batches),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
