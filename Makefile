@@ -21,6 +21,8 @@ BIN  := $(BUILD)/tabserve
 .PHONY: all run test unit-test bench install clean deps format format-check model
 all: $(BIN)
 
+$(BUILD)/openapi.o: api/openapi.yaml
+
 ifneq ($(wildcard $(DEFAULT_MODEL)),)
 $(BUILD)/default_model.o: CFLAGS += -DDEFAULT_MODEL_FILE='"$(DEFAULT_MODEL)"'
 $(BUILD)/default_model.o: $(DEFAULT_MODEL)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "healthcheck.h"
 #include "model.h"
 
 static const char usage[] =
@@ -14,6 +15,8 @@ static const char usage[] =
     "  eval [MODEL] DATA.csv --label COL\n"
     "  predict [MODEL] [--input F] [--output F] [--format csv|jsonl] [--skip-bad]\n"
     "  inspect [MODEL] [--json]\n"
+    "  serve [MODEL] [-w N] [-b ADDR]... [--timeout S] ...   (tabserve serve --help)\n"
+    "  healthcheck [ADDR] [--path /readyz]\n"
     "\n"
     "MODEL defaults to the built-in Titanic model (models/titanic.json).\n";
 
@@ -28,6 +31,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
     if (strcmp(cmd, "predict") == 0) return cmd_predict(argc - 2, argv + 2);
     if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc - 2, argv + 2);
+    if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 2, argv + 2);
+    if (strcmp(cmd, "healthcheck") == 0) return cmd_healthcheck(argc - 2, argv + 2);
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
         puts("tabserve " TABSERVE_VERSION);
         return 0;

@@ -1,0 +1,241 @@
+/* api — routing and handlers. Every answer is JSON (or Prometheus text / YAML);
+ * bad input gets a 4xx naming what was wrong, never a 500. */
+#define _POSIX_C_SOURCE 200809L
+#include "api.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "encode.h"
+#include "nn.h"
+#include "openapi.h"
+#include "util.h"
+
+#define OUT_CAP (1 << 20) /* response buffer: /metrics and the largest batch fit */
+
+struct api {
+    const model *m;
+    api_options o;
+    float *x;        /* (max_batch, n_features) */
+    float *p;        /* (max_batch,) */
+    float *scratch;  /* nn_scratch_floats(m, max_batch) */
+    char *out;       /* (OUT_CAP,) response body */
+    char *describe;  /* GET /model, rendered once */
+    size_t describe_len;
+};
+
+api *api_create(const model *m, const api_options *o, char *err)
+{
+    api *a = calloc(1, sizeof *a);
+    if (!a) goto oom;
+    a->m = m;
+    a->o = *o;
+    if (a->o.max_batch < 1) a->o.max_batch = 1;
+    a->x = malloc((size_t)a->o.max_batch * m->n_features * sizeof *a->x);
+    a->p = malloc((size_t)a->o.max_batch * sizeof *a->p);
+    a->scratch = malloc(nn_scratch_floats(m, a->o.max_batch) * sizeof *a->scratch);
+    a->out = malloc(OUT_CAP);
+    json_t *d = model_describe(m);
+    if (d) json_object_set_new(d, "hash", json_string(m->hash));
+    a->describe = d ? json_dumps(d, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) : NULL;
+    json_decref(d);
+    if (!a->x || !a->p || !a->scratch || !a->out || !a->describe) goto oom;
+    a->describe_len = strlen(a->describe);
+    return a;
+oom:
+    api_free(a);
+    err_set(err, "out of memory creating the request handler");
+    return NULL;
+}
+
+void api_free(api *a)
+{
+    if (!a) return;
+    free(a->x);
+    free(a->p);
+    free(a->scratch);
+    free(a->out);
+    free(a->describe);
+    free(a);
+}
+
+static void respond(api_response *res, int status, const char *type, const char *body, size_t len)
+{
+    res->status = status;
+    res->content_type = type;
+    res->body = body;
+    res->body_len = len;
+}
+
+/* {"error": {"status": N, "message": "...", "field": "...", "offset": N}} */
+static void error_with(api *a, api_response *res, int status, const char *message,
+                       const char *field, long offset)
+{
+    json_t *e = json_object(), *root = json_object();
+    json_object_set_new(e, "status", json_integer(status));
+    json_object_set_new(e, "message", json_string(message));
+    if (field) json_object_set_new(e, "field", json_string(field));
+    if (offset >= 0) json_object_set_new(e, "offset", json_integer(offset));
+    json_object_set_new(root, "error", e);
+    size_t n = json_dumpb(root, a->out, OUT_CAP - 1, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (n == 0 || n >= OUT_CAP - 1) n = (size_t)snprintf(a->out, OUT_CAP, "{\"error\":{\"status\":%d}}", status);
+    a->out[n++] = '\n';
+    respond(res, status, "application/json", a->out, n);
+}
+
+void api_error(api *a, api_response *res, int status, const char *message)
+{
+    error_with(a, res, status, message, NULL, -1);
+}
+
+static int is_json_type(const char *ct)
+{
+    /* absent is accepted (curl --data-binary without -H); else application/json, any parameters */
+    if (!ct) return 1;
+    while (*ct == ' ') ct++;
+    size_t n = strlen("application/json");
+    return strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static void predict(api *a, const api_request *req, api_response *res)
+{
+    const model *m = a->m;
+    if (!is_json_type(req->content_type)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "Content-Type must be application/json, got \"%.80s\"", req->content_type);
+        error_with(a, res, 415, msg, NULL, -1);
+        return;
+    }
+    if (req->body_len == 0) {
+        error_with(a, res, 400, "empty body: expected a JSON object with the model's inputs, or an array of them", NULL, 0);
+        return;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        char msg[ERR_LEN];
+        snprintf(msg, sizeof msg, "malformed JSON at byte %d (line %d, column %d): %s", jerr.position,
+                 jerr.line, jerr.column, jerr.text);
+        error_with(a, res, 400, msg, NULL, jerr.position);
+        return;
+    }
+    char err[ERR_LEN];
+    int bad;
+    size_t rows = 1;
+    int batch = json_is_array(root);
+    if (batch) {
+        rows = json_array_size(root);
+        if (rows == 0) {
+            error_with(a, res, 400, "empty batch: send at least one object", NULL, -1);
+            goto done;
+        }
+        if (rows > (size_t)a->o.max_batch) {
+            snprintf(err, sizeof err, "batch of %zu rows is over the limit of %d (--max-batch)", rows, a->o.max_batch);
+            error_with(a, res, 413, err, NULL, -1);
+            goto done;
+        }
+        for (size_t i = 0; i < rows; i++) {
+            char where[32];
+            snprintf(where, sizeof where, "$[%zu]", i);
+            if (encode_json(m, json_array_get(root, i), where, a->x + i * m->n_features, &bad, err) != 0) {
+                error_with(a, res, 400, err, bad >= 0 ? m->inputs[bad].name : NULL, -1);
+                goto done;
+            }
+        }
+    } else if (encode_json(m, root, "$", a->x, &bad, err) != 0) {
+        error_with(a, res, 400, err, bad >= 0 ? m->inputs[bad].name : NULL, -1);
+        goto done;
+    }
+    nn_forward(m, a->x, (int)rows, a->scratch, a->p);
+    size_t n;
+    if (!batch) {
+        n = (size_t)snprintf(a->out, OUT_CAP, "{\"predict\": %.9g}\n", a->p[0]);
+    } else {
+        n = (size_t)snprintf(a->out, OUT_CAP, "{\"predict\": [");
+        for (size_t i = 0; i < rows; i++)
+            n += (size_t)snprintf(a->out + n, OUT_CAP - n, "%s%.9g", i ? ", " : "", a->p[i]);
+        n += (size_t)snprintf(a->out + n, OUT_CAP - n, "]}\n");
+    }
+    res->predictions = (long)rows;
+    respond(res, 200, "application/json", a->out, n);
+done:
+    json_decref(root);
+}
+
+static void method_not_allowed(api *a, api_response *res, const char *allow, const char *method)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "method %.16s is not allowed here; allowed: %s", method, allow);
+    error_with(a, res, 405, msg, NULL, -1);
+    res->allow = allow;
+    res->route = ROUTE_OTHER; /* counted as method="any", route="other" */
+}
+
+void api_handle(api *a, const api_request *req, api_response *res)
+{
+    memset(res, 0, sizeof *res);
+    const char *path = req->path, *method = req->method;
+    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    if (strcmp(path, "/model") == 0) {
+        if (strcmp(method, "POST") == 0) {
+            res->route = ROUTE_MODEL_POST;
+            predict(a, req, res);
+        } else if (get) {
+            res->route = ROUTE_MODEL_GET;
+            respond(res, 200, "application/json", a->describe, a->describe_len);
+        } else {
+            res->route = ROUTE_MODEL_GET;
+            method_not_allowed(a, res, "GET, HEAD, POST", method);
+        }
+        return;
+    }
+    static const struct {
+        const char *path;
+        stats_route route;
+    } gets[] = {{"/healthz", ROUTE_HEALTHZ}, {"/readyz", ROUTE_READYZ}, {"/metrics", ROUTE_METRICS},
+                {"/openapi.yaml", ROUTE_OPENAPI}};
+    for (size_t i = 0; i < sizeof gets / sizeof *gets; i++) {
+        if (strcmp(path, gets[i].path) != 0) continue;
+        res->route = gets[i].route;
+        if (!get) {
+            method_not_allowed(a, res, "GET, HEAD", method);
+            return;
+        }
+        size_t n;
+        long len;
+        switch (gets[i].route) {
+        case ROUTE_HEALTHZ:
+            n = (size_t)snprintf(a->out, OUT_CAP, "{\"status\": \"ok\"}\n");
+            respond(res, 200, "application/json", a->out, n);
+            return;
+        case ROUTE_READYZ:
+            if (a->o.draining && *a->o.draining) {
+                error_with(a, res, 503, "shutting down: this worker is draining", NULL, -1);
+                return;
+            }
+            n = (size_t)snprintf(a->out, OUT_CAP, "{\"status\": \"ready\", \"model\": \"%s\"}\n", a->m->hash);
+            respond(res, 200, "application/json", a->out, n);
+            return;
+        case ROUTE_METRICS:
+            len = a->o.stats ? stats_render(a->o.stats, a->m->hash, a->out, OUT_CAP) : 0;
+            if (len < 0) {
+                error_with(a, res, 500, "metrics do not fit the response buffer", NULL, -1);
+                return;
+            }
+            respond(res, 200, "text/plain; version=0.0.4; charset=utf-8", a->out, (size_t)len);
+            return;
+        default:
+            respond(res, 200, "application/yaml", openapi_yaml, openapi_yaml_len());
+            return;
+        }
+    }
+    res->route = ROUTE_OTHER;
+    char msg[256];
+    snprintf(msg, sizeof msg, "no route %.100s; routes: /model, /healthz, /readyz, /metrics, /openapi.yaml", path);
+    error_with(a, res, 404, msg, NULL, -1);
+}
