@@ -392,6 +392,7 @@ void model_free(model *m)
     for (size_t i = 0; m->layers && i < m->n_layers; i++) {
         free(m->layers[i].w);
         free(m->layers[i].b);
+        free(m->layers[i].span);
     }
     free(m->layers);
     free(m->label);
@@ -453,6 +454,19 @@ int model_finalize(model *m, char *err)
                            "$.network.layers[%zu].weights: has %d rows, but its input is %d wide%s",
                            i, l->n_in, want, i == 0 ? " (the encoded features)" : "");
         if (l->n_out > m->max_width) m->max_width = l->n_out;
+    }
+    for (size_t i = 0; i < m->n_layers; i++) {
+        model_layer *l = &m->layers[i];
+        free(l->span);
+        if (!(l->span = malloc(2 * (size_t)l->n_in * sizeof *l->span))) return err_set(err, "out of memory");
+        for (int r = 0; r < l->n_in; r++) {
+            const float *row = l->w + (size_t)r * l->n_out;
+            int lo = 0, hi = l->n_out;
+            while (lo < hi && row[lo] == 0.0f) lo++;
+            while (hi > lo && row[hi - 1] == 0.0f) hi--;
+            l->span[2 * r] = lo;
+            l->span[2 * r + 1] = hi;
+        }
     }
     const model_layer *last = &m->layers[m->n_layers - 1];
     if (last->n_out != 1 || last->act != ACT_SIGMOID)

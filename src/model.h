@@ -46,6 +46,9 @@ typedef struct {
     activation act;
     float *w; /* (n_in, n_out) row-major: y = act(x @ w + b) */
     float *b; /* (n_out,) */
+    /* derived at load (model_finalize): row i of w is zero outside columns
+     * [span[2i], span[2i+1]); ensembles merged block-diagonally are mostly zero */
+    int *span; /* (n_in, 2) */
 } model_layer;
 
 typedef struct model {

@@ -57,16 +57,20 @@ static void tile_full(float *restrict y, const float *restrict x, const float *r
     for (int r = 0; r < TILE_ROWS; r++) memcpy(y + (size_t)r * n_out, acc[r], sizeof acc[r]);
 }
 
-/* Any leftover rectangle (rows < TILE_ROWS or cols < TILE_COLS). */
-static void tile_edge(float *y, const float *x, const float *w, const float *b, int rows, int cols,
-                      int n_in, int n_out)
+/* Any leftover rectangle (rows < TILE_ROWS or cols < TILE_COLS), and the
+ * single-row case a request takes: y_r += x[r][i] * w[i] over the columns,
+ * skipping zero inputs (one-hot columns and ReLU outputs are mostly zero). */
+MULTIVERSION
+static void tile_edge(float *restrict y, const float *restrict x, const float *restrict w,
+                      const float *restrict b, int rows, int cols, int n_in, int n_out)
 {
     for (int r = 0; r < rows; r++) {
-        float *yr = y + (size_t)r * n_out;
+        float *restrict yr = y + (size_t)r * n_out;
         for (int j = 0; j < cols; j++) yr[j] = b[j];
         for (int i = 0; i < n_in; i++) {
             float xv = x[(size_t)r * n_in + i];
-            const float *wi = w + (size_t)i * n_out;
+            if (xv == 0.0f) continue;
+            const float *restrict wi = w + (size_t)i * n_out;
             for (int j = 0; j < cols; j++) yr[j] += xv * wi[j];
         }
     }
@@ -83,12 +87,30 @@ void nn_dense(float *y, const float *x, const float *w, const float *b, int n, i
             const float *xt = x + (size_t)r * n_in;
             if (rows == TILE_ROWS && c < full_cols)
                 tile_full(yt, xt, w + c, b + c, n_in, n_out);
+            else if (rows < TILE_ROWS) /* whole rows at once: long vectors, zero skipping */
+                tile_edge(yt, xt, w, b, rows, n_out, n_in, n_out), c = n_out;
             else
-                tile_edge(yt, xt, w + c, b + c, rows, c < full_cols ? TILE_COLS : n_out - c, n_in,
-                          n_out);
+                tile_edge(yt, xt, w + c, b + c, rows, n_out - c, n_in, n_out);
         }
     }
     activate(y, (size_t)n * n_out, act);
+}
+
+/* One row through a layer, touching only the non-zero span of each weight row
+ * and skipping zero inputs. x (n_in,) -> y (n_out,); exact, zeros add nothing. */
+MULTIVERSION
+static void row_sparse(float *restrict y, const float *restrict x, const model_layer *l)
+{
+    const float *restrict w = l->w;
+    for (int j = 0; j < l->n_out; j++) y[j] = l->b[j];
+    for (int i = 0; i < l->n_in; i++) {
+        float xv = x[i];
+        int lo = l->span[2 * i], hi = l->span[2 * i + 1];
+        if (xv == 0.0f) continue;
+        const float *restrict wi = w + (size_t)i * l->n_out;
+        for (int j = lo; j < hi; j++) y[j] += xv * wi[j];
+    }
+    activate(y, (size_t)l->n_out, l->act);
 }
 
 size_t nn_scratch_floats(const model *m, int n) { return 2 * (size_t)m->max_width * (size_t)n; }
@@ -100,7 +122,10 @@ void nn_forward(const model *m, const float *x, int n, float *scratch, float *p)
     for (size_t i = 0; i < m->n_layers; i++) {
         const model_layer *l = &m->layers[i];
         float *out = i + 1 == m->n_layers ? p : buf[i % 2];
-        nn_dense(out, in, l->w, l->b, n, l->n_in, l->n_out, l->act);
+        if (n == 1 && l->span)
+            row_sparse(out, in, l);
+        else
+            nn_dense(out, in, l->w, l->b, n, l->n_in, l->n_out, l->act);
         in = out;
     }
 }

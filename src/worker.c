@@ -331,7 +331,9 @@ int worker_run(const worker_args *a)
     sigaddset(&wanted, SIGQUIT);
     char err[ERR_LEN];
     api_options ao = {(int)a->cfg->max_batch, a->stats, &w.draining};
-    size_t mem = (size_t)(a->cfg->limit_request_line + a->cfg->limit_request_field_size) * 2 + 32768;
+    /* the per-connection pool holds the request line, headers and response
+     * headers; libmicrohttpd resets it per request, so bigger costs every request */
+    size_t mem = (size_t)(a->cfg->limit_request_line + a->cfg->limit_request_field_size) + 4096;
     for (int i = 0; i < a->n_listen; i++, w.n++) {
         listener *l = &w.l[i];
         l->w = &w;
