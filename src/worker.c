@@ -33,7 +33,8 @@ typedef struct request {
     char *body;
     size_t body_len, body_cap;
     uint64_t start_ns;
-    int answered; /* a response is queued: ignore the rest of the upload */
+    int answered;     /* a response is queued: ignore the rest of the upload */
+    size_t discarded; /* body bytes past the limit, read and dropped */
 } request;
 
 typedef struct {
@@ -126,7 +127,10 @@ static enum MHD_Result respond(listener *l, struct MHD_Connection *c, request *r
         atomic_fetch_add_explicit(&w->slot->predictions, (uint64_t)res->predictions, memory_order_relaxed);
     if (w->a->access_fd >= 0) access_log(w, c, method, url, version, res->status, res->body_len);
     long done = atomic_fetch_add(&w->requests_done, 1) + 1;
-    if (w->a->max_requests && done >= w->a->max_requests) atomic_store(&w->recycle, 1);
+    if (w->a->max_requests && done == w->a->max_requests) {
+        atomic_store(&w->recycle, 1);
+        kill(getpid(), SIGUSR2); /* wake the main thread now: stop accepting before the next tick */
+    }
     return ok;
 }
 
@@ -173,6 +177,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         else if (!(r = calloc(1, sizeof *r)))
             return MHD_NO;
         r->body_len = 0;
+        r->discarded = 0;
         r->answered = 0;
         r->start_ns = stats_now_ns();
         *ctx = r;
@@ -203,9 +208,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         size_t n = *upload_size;
         *upload_size = 0;
         if (r->answered) return MHD_YES;
-        if (r->body_len + n > (size_t)cfg->limit_request_body) {
-            snprintf(msg, sizeof msg, "body is over the limit of %ld bytes (--limit-request-body)", cfg->limit_request_body);
-            return reject(l, c, r, 413, route_of(url), msg, method, url, version);
+        /* A body without Content-Length (chunked) that grows past the limit: 0.9.75
+         * takes a response only before or after the body, so drop the rest and
+         * answer 413 at its end; one that goes on past 4x the limit (or never
+         * ends) gets its connection closed. Memory stays at the limit either way. */
+        if (r->discarded || r->body_len + n > (size_t)cfg->limit_request_body) {
+            r->discarded += n;
+            if (r->discarded > 4 * (size_t)cfg->limit_request_body + 65536) {
+                log_msg(LOG_WARNING, "closing a connection whose body went on past 4x --limit-request-body");
+                return MHD_NO;
+            }
+            return MHD_YES;
         }
         if (r->body_len + n > r->body_cap) {
             size_t cap = r->body_cap ? r->body_cap : 4096;
@@ -220,6 +233,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (r->answered) return MHD_YES;
+    if (r->discarded) {
+        snprintf(msg, sizeof msg, "body is over the limit of %ld bytes (--limit-request-body)", cfg->limit_request_body);
+        return reject(l, c, r, 413, route_of(url), msg, method, url, version);
+    }
 
     /* the whole request is in: answer it */
     atomic_store_explicit(&w->slot->busy_since_ms, stats_now_ms(), memory_order_relaxed);
@@ -329,6 +346,7 @@ int worker_run(const worker_args *a)
     sigaddset(&wanted, SIGTERM);
     sigaddset(&wanted, SIGINT);
     sigaddset(&wanted, SIGQUIT);
+    sigaddset(&wanted, SIGUSR2);
     char err[ERR_LEN];
     api_options ao = {(int)a->cfg->max_batch, a->stats, &w.draining};
     /* the per-connection pool holds the request line, headers and response

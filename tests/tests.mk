@@ -1,13 +1,21 @@
-# Unit tests (cmocka), one file per module, then end-to-end tests of the binary.
+# `make test`: unit tests (cmocka, one file per module), then end-to-end tests of
+# the real binary: the offline CLI (shell) and the server (Python stdlib), then
+# the API collection (newman) and the container, where their tools are present.
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/%)
 
 $(BUILD)/test_%: tests/test_%.c tests/guard.h tests/tiny_model.h $(OBJS)
 	$(CC) $(CFLAGS) -iquote src -o $@ $< $(OBJS) $(LDLIBS) -lcmocka
 
+.PHONY: unit-test cli-test server-test
 unit-test: $(TEST_BINS)
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; TABSERVE_DATA=$(DATA) $$t; done
 
-test: $(BIN) unit-test
+cli-test: $(BIN)
 	BIN=$(BIN) TABSERVE_DATA=$(DATA) tests/cli.sh
+
+server-test: $(BIN)
+	BIN=$(BIN) python3 tests/test_server.py
+
+test: unit-test cli-test server-test
 	@echo "all tests passed"

@@ -1,0 +1,457 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `tabserve serve`: every route and error, and the process
+model (respawn, reload under load, graceful drain, recycling, TTIN/TTOU,
+timeouts). Starts the real binary on free loopback ports; Python stdlib only."""
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+BIN = os.path.abspath(os.environ.get("BIN", "build/tabserve"))
+SEED = {"Age": 22, "Fare": 7.25, "Embarked": "S", "Sex": "male", "Pclass": 3}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+class Server:
+    """A running `tabserve serve` with its error log captured in a file."""
+
+    def __init__(self, *args, env=None, workers=2, port=None):
+        self.port = port or free_port()
+        self.dir = tempfile.mkdtemp(prefix="tabserve-test-")
+        self.log_path = os.path.join(self.dir, "error.log")
+        self.log = open(self.log_path, "w")
+        full_env = dict(os.environ, TABSERVE_TEST_HOOKS="1")
+        full_env.update(env or {})
+        cmd = [BIN, "serve", "-w", str(workers), "-b", f"127.0.0.1:{self.port}", *args]
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, env=full_env)
+        self.ready_after = self.wait_ready()
+
+    def wait_ready(self, timeout=5):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                status, _, _ = self.request("GET", "/readyz")
+                if status == 200:
+                    return time.monotonic() - self.t0
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                raise AssertionError("server exited: " + self.errors())
+            time.sleep(0.002)
+        raise AssertionError("server not ready: " + self.errors())
+
+    def request(self, method, path, body=None, headers=None, timeout=10):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body)
+                headers = {"Content-Type": "application/json", **(headers or {})}
+            conn.request(method, path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            return r.status, dict(r.getheaders()), r.read()
+        finally:
+            conn.close()
+
+    def predict(self, body=SEED, **kw):
+        status, headers, data = self.request("POST", "/model", body, **kw)
+        return status, headers, json.loads(data)
+
+    def workers(self):
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
+        return sorted(int(p) for p in out.split())
+
+    def wait_workers(self, n, timeout=5, exclude=()):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            w = [p for p in self.workers() if p not in exclude]
+            if len(self.workers()) == n and len(w) == n:
+                return w
+            time.sleep(0.02)
+        raise AssertionError(f"expected {n} workers, have {self.workers()}")
+
+    def metric(self, name, labels=""):
+        _, _, text = self.request("GET", "/metrics")
+        total = 0.0
+        for line in text.decode().splitlines():
+            if line.startswith(name) and labels in line and not line.startswith("#"):
+                if line[len(name)] in " {":
+                    total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def errors(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return self.proc.returncode
+
+
+class Routes(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Server("--limit-request-body", "4096", "--max-batch", "8")
+        print(f"  (exec -> first 200 on /readyz: {cls.s.ready_after * 1000:.1f} ms)", file=sys.stderr)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.stop()
+
+    def error(self, status, method, path, body=None, headers=None, field=None, contains=None):
+        st, h, data = self.s.request(method, path, body, headers)
+        self.assertEqual(st, status, data)
+        self.assertEqual(h["Content-Type"], "application/json")
+        e = json.loads(data)["error"]
+        self.assertEqual(e["status"], status)
+        if field:
+            self.assertEqual(e.get("field"), field)
+        if contains:
+            self.assertIn(contains, e["message"])
+        return e, h
+
+    def test_seed_request(self):
+        st, h, data = self.s.predict()
+        self.assertEqual(st, 200)
+        self.assertEqual(h["Content-Type"], "application/json")
+        self.assertEqual(list(data), ["predict"])
+        self.assertTrue(0.0 < data["predict"] < 0.3)
+
+    def test_same_answer_as_offline_predict(self):
+        out = subprocess.run([BIN, "predict", "--format", "jsonl"], input=json.dumps(SEED) + "\n",
+                             capture_output=True, text=True, check=True).stdout
+        self.assertAlmostEqual(json.loads(out)["predict"], self.s.predict()[2]["predict"], places=7)
+
+    def test_batch(self):
+        rows = [SEED, dict(SEED, Sex="female", Pclass=1), dict(SEED, Age=None)]
+        st, _, data = self.s.predict(rows)
+        self.assertEqual(st, 200)
+        self.assertEqual(len(data["predict"]), 3)
+        self.assertGreater(data["predict"][1], data["predict"][0])
+        self.error(413, "POST", "/model", [SEED] * 9, contains="over the limit of 8")
+        self.error(400, "POST", "/model", [], contains="empty batch")
+        e, _ = self.error(400, "POST", "/model", [SEED, dict(SEED, Sex="x")], field="Sex")
+        self.assertIn("$[1].Sex", e["message"])
+
+    def test_model_metadata(self):
+        st, _, data = self.s.request("GET", "/model")
+        self.assertEqual(st, 200)
+        m = json.loads(data)
+        self.assertEqual([i["name"] for i in m["inputs"]], ["Age", "Fare", "Sex", "Embarked", "Pclass"])
+        self.assertEqual(m["inputs"][4]["vocabulary"], [1, 2, 3])
+        self.assertEqual(m["output"]["name"], "predict")
+        self.assertIn("cross_validation", m["metadata"])
+        self.assertRegex(m["hash"], r"^fnv1a64:[0-9a-f]{16}$")
+
+    def test_health(self):
+        for path in ("/healthz", "/readyz"):
+            st, h, data = self.s.request("GET", path)
+            self.assertEqual(st, 200)
+            self.assertIn(json.loads(data)["status"], ("ok", "ready"))
+
+    def test_openapi(self):
+        st, h, data = self.s.request("GET", "/openapi.yaml")
+        self.assertEqual(st, 200)
+        self.assertTrue(data.startswith(b"openapi: 3.1"))
+
+    def test_errors(self):
+        e, _ = self.error(400, "POST", "/model", '{"Age": 22,, }', {"Content-Type": "application/json"})
+        self.assertEqual(e["offset"], 12)
+        self.assertIn("byte 12", e["message"])
+        self.error(400, "POST", "/model", dict(SEED, Age="old"), field="Age", contains="expected a number")
+        self.error(400, "POST", "/model", dict(SEED, Age="22"), field="Age")
+        self.error(400, "POST", "/model", dict(SEED, Sex="robot"), field="Sex", contains='"female", "male"')
+        self.error(400, "POST", "/model", dict(SEED, Pclass=7), field="Pclass", contains="1, 2, 3")
+        missing = dict(SEED)
+        del missing["Sex"]
+        self.error(400, "POST", "/model", missing, field="Sex", contains="missing required field")
+        self.error(400, "POST", "/model", "", {"Content-Type": "application/json"}, contains="empty body")
+        self.error(400, "POST", "/model", "[1]", {"Content-Type": "application/json"}, contains="expected an object")
+        self.error(404, "GET", "/nope", contains="no route /nope")
+        _, h = self.error(405, "DELETE", "/model")
+        self.assertEqual(h["Allow"], "GET, HEAD, POST")
+        _, h = self.error(405, "POST", "/healthz")
+        self.assertEqual(h["Allow"], "GET, HEAD")
+        self.error(415, "POST", "/model", "Age=22", {"Content-Type": "application/x-www-form-urlencoded"})
+        self.error(413, "POST", "/model", "x" * 5000, {"Content-Type": "application/json"}, contains="--limit-request-body")
+        self.error(414, "GET", "/" + "a" * 5000)
+        self.error(431, "GET", "/healthz", headers={f"X-H{i}": "v" for i in range(120)})
+        # the server is still serving after all that
+        self.assertEqual(self.s.predict()[0], 200)
+
+    def test_chunked_body_over_limit(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.s.port, timeout=5)
+        conn.putrequest("POST", "/model")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Transfer-Encoding", "chunked")
+        conn.endheaders()
+        for _ in range(10):
+            conn.send(b"400\r\n" + b" " * 0x400 + b"\r\n")
+        conn.send(b"0\r\n\r\n")
+        r = conn.getresponse()
+        self.assertEqual(r.status, 413)
+        self.assertIn(b"--limit-request-body", r.read())
+        conn.close()
+
+    def test_endless_chunked_body_is_cut_off(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.s.port, timeout=5)
+        conn.putrequest("POST", "/model")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Transfer-Encoding", "chunked")
+        conn.endheaders()
+        sent, rss_before = 0, sum(rss_kb(p) for p in self.s.workers())
+        with self.assertRaises(OSError):
+            while sent < 200_000_000:
+                conn.send(b"4000\r\n" + b" " * 0x4000 + b"\r\n")
+                sent += 0x4000
+        # cut off after the limit plus what the kernel's socket buffers soak up
+        self.assertLess(sent, 32_000_000)
+        self.assertLess(sum(rss_kb(p) for p in self.s.workers()) - rss_before, 2048)
+        conn.close()
+        self.assertEqual(self.s.predict()[0], 200)
+
+    def test_metrics_aggregate_all_workers(self):
+        before = self.s.metric("tabserve_requests_total", 'route="/model",status="200"')
+        pred_before = self.s.metric("tabserve_predictions_total")
+        for _ in range(40):  # new connection each time: spread over both workers
+            self.s.predict()
+        after = self.s.metric("tabserve_requests_total", 'route="/model",status="200"')
+        self.assertEqual(after - before, 40)
+        self.assertEqual(self.s.metric("tabserve_predictions_total") - pred_before, 40)
+        st, h, text = self.s.request("GET", "/metrics")
+        self.assertTrue(h["Content-Type"].startswith("text/plain; version=0.0.4"))
+        text = text.decode()
+        for name in ("tabserve_request_duration_seconds_bucket", "tabserve_requests_in_flight",
+                     "tabserve_worker_restarts_total", "tabserve_model_reloads_total", "tabserve_workers 2"):
+            self.assertIn(name, text)
+        inf = self.s.metric("tabserve_request_duration_seconds_bucket", 'route="/model",le="+Inf"')
+        self.assertEqual(inf, self.s.metric("tabserve_request_duration_seconds_count", 'route="/model"'))
+
+
+class Process(unittest.TestCase):
+    def tearDown(self):
+        if getattr(self, "s", None):
+            self.s.stop()
+
+    def test_respawn_after_kill9(self):
+        self.s = Server()
+        old = self.s.workers()
+        os.kill(old[0], signal.SIGKILL)
+        new = self.s.wait_workers(2, exclude=[old[0]])
+        self.assertNotIn(old[0], new)
+        self.assertEqual(self.s.predict()[0], 200)
+        self.assertIn("was killed by signal 9", self.s.errors())
+        self.assertEqual(self.s.metric("tabserve_worker_restarts_total"), 1)
+
+    def test_reload_under_load_and_bad_model(self):
+        tmp = tempfile.mkdtemp()
+        path = os.path.join(tmp, "model.json")
+        subprocess.run([BIN, "inspect"], check=True, capture_output=True)
+        shutil.copy(os.path.join(os.path.dirname(BIN), "..", "models", "titanic.json"), path)
+        self.s = Server(path)
+        hash0 = json.loads(self.s.request("GET", "/model")[2])["hash"]
+        failures, done, stop = [], [0], threading.Event()
+
+        def hammer():
+            conn = http.client.HTTPConnection("127.0.0.1", self.s.port, timeout=10)
+            while not stop.is_set():
+                try:
+                    conn.request("POST", "/model", json.dumps(SEED), {"Content-Type": "application/json"})
+                    r = conn.getresponse()
+                    r.read()
+                    if r.status != 200:
+                        failures.append(r.status)
+                    done[0] += 1
+                    if r.getheader("Connection") == "close":
+                        conn.close()
+                except Exception as e:  # any failure counts
+                    failures.append(repr(e))
+                    conn.close()
+
+        threads = [threading.Thread(target=hammer) for _ in range(8)]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        # a different model: logistic regression on the same inputs
+        lr = json.load(open(path))
+        lr["metadata"].pop("content_hash")
+        lr["network"]["layers"] = [{"activation": "sigmoid", "weights": [[0.1]] * 11, "bias": [0.0]}]
+        json.dump(lr, open(path + ".new", "w"))
+        os.rename(path + ".new", path)
+        for _ in range(3):
+            self.s.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.4)
+        with open(path, "w") as f:
+            f.write('{"format": "tabserve-model", "format_version": 1, "inputs": [')
+        self.s.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.4)
+        stop.set()
+        for t in threads:
+            t.join()
+        self.assertEqual(failures, [], f"{len(failures)} failures in {done[0]} requests")
+        self.assertGreater(done[0], 100)
+        hash1 = json.loads(self.s.request("GET", "/model")[2])["hash"]
+        self.assertNotEqual(hash0, hash1)
+        self.assertIn("Reload refused, the old workers go on serving", self.s.errors())
+        self.assertEqual(self.s.predict()[0], 200)
+        self.assertEqual(self.s.metric("tabserve_model_reloads_total"), 3)
+        self.assertEqual(self.s.metric("tabserve_model_reload_failures_total"), 1)
+        self.assertEqual(len(self.s.workers()), 2)
+        shutil.rmtree(tmp)
+
+    def test_sigterm_drains_in_flight(self):
+        self.s = Server("--graceful-timeout", "5")
+        result = {}
+
+        def slow():
+            result["r"] = self.s.predict(headers={"X-Tabserve-Test-Stall": "1"})
+
+        t = threading.Thread(target=slow)
+        t.start()
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        self.s.proc.send_signal(signal.SIGTERM)
+        t.join()
+        self.assertEqual(self.s.proc.wait(5), 0)
+        self.assertEqual(result["r"][0], 200)
+        self.assertLess(time.monotonic() - t0, 3)
+        with self.assertRaises(OSError):
+            self.s.request("GET", "/healthz", timeout=1)
+
+    def test_sigint_quick_shutdown(self):
+        self.s = Server()
+        t0 = time.monotonic()
+        self.s.proc.send_signal(signal.SIGINT)
+        self.assertEqual(self.s.proc.wait(5), 0)
+        self.assertLess(time.monotonic() - t0, 1.5)
+
+    def test_max_requests_recycles_without_failures(self):
+        self.s = Server("--max-requests", "10", "--max-requests-jitter", "3", workers=1)
+        first = self.s.workers()
+        for i in range(60):
+            self.assertEqual(self.s.predict()[0], 200, i)
+        self.assertNotEqual(first, self.s.workers())
+        self.assertIn("recycled after --max-requests", self.s.errors())
+        self.assertEqual(self.s.metric("tabserve_worker_restarts_total"), 0)
+
+    def test_ttin_ttou(self):
+        self.s = Server()
+        self.s.proc.send_signal(signal.SIGTTIN)
+        self.s.wait_workers(3)
+        self.s.proc.send_signal(signal.SIGTTOU)
+        self.s.wait_workers(2)
+        self.s.proc.send_signal(signal.SIGTTOU)  # one at a time: the kernel merges pending signals
+        self.s.wait_workers(1)
+        self.assertEqual(self.s.predict()[0], 200)
+
+    def test_timeout_kills_stuck_worker(self):
+        self.s = Server("--timeout", "1", workers=1)
+        old = self.s.workers()
+        st = None
+        try:
+            st = self.s.request("GET", "/healthz", headers={"X-Tabserve-Test-Stall": "5"}, timeout=8)[0]
+        except (OSError, http.client.HTTPException):
+            pass  # the worker was killed under the request: the connection drops
+        self.assertIsNone(st)
+        self.s.wait_workers(1, exclude=old)
+        self.assertIn("WORKER TIMEOUT", self.s.errors())
+        self.assertEqual(self.s.predict()[0], 200)
+        self.assertEqual(self.s.metric("tabserve_worker_restarts_total"), 1)
+
+    def test_access_log(self):
+        self.s = Server("--access-logfile", "-")
+        self.s.request("GET", "/healthz", headers={"User-Agent": "probe/1"})
+        self.s.stop()
+        out = self.s.proc.stdout.read().decode()
+        self.s.proc.stdout.close()
+        self.assertRegex(out, r'127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET /healthz HTTP/1\.1" 200 17 "-" "probe/1"')
+        self.s = None
+
+
+class Configuration(unittest.TestCase):
+    def test_bad_model_fails_before_fork(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+            f.write('{"format": "tabserve-model", "format_version": 1, "inputs": []}')
+            f.flush()
+            p = subprocess.run([BIN, "serve", f.name, "-b", f"127.0.0.1:{free_port()}"], capture_output=True, text=True, timeout=5)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn(f"{f.name}: $.inputs: expected 1 to", p.stderr)
+            self.assertNotIn("Booting worker", p.stderr)
+
+    def test_environment_and_flags(self):
+        s = Server(workers=1, env={"TABSERVE_WORKERS": "3", "TABSERVE_MAX_BATCH": "2"})
+        try:
+            self.assertEqual(len(s.workers()), 1)  # the flag wins over TABSERVE_WORKERS
+            self.assertEqual(s.predict([SEED] * 3)[0], 413)  # TABSERVE_MAX_BATCH applies
+        finally:
+            s.stop()
+        port = free_port()
+        p = subprocess.Popen([BIN, "serve"], env=dict(os.environ, TABSERVE_BIND=f"127.0.0.1:{port}", TABSERVE_WORKERS="3"),
+                             stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(0.5)
+            out = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
+            self.assertEqual(len(out), 3)
+            h = subprocess.run([BIN, "healthcheck"], env=dict(os.environ, TABSERVE_BIND=f"127.0.0.1:{port}"))
+            self.assertEqual(h.returncode, 0)
+        finally:
+            p.terminate()
+            p.wait(5)
+        self.assertEqual(subprocess.run([BIN, "healthcheck", f"127.0.0.1:{port}"], stderr=subprocess.DEVNULL).returncode, 1)
+
+    def test_bad_options(self):
+        for args, msg in ((["-w", "0"], "--workers"), (["--timeout", "abc"], "--timeout"), (["--nope"], "unknown option"),
+                          (["-b", "nohost"], "bad address")):
+            p = subprocess.run([BIN, "serve", *args], capture_output=True, text=True, timeout=5)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn(msg, p.stderr)
+
+    def test_unix_and_ipv6_and_repeated_binds(self):
+        d = tempfile.mkdtemp()
+        sock, port = os.path.join(d, "t.sock"), free_port()
+        p = subprocess.Popen([BIN, "serve", "-b", f"unix:{sock}", "-b", f"[::1]:{port}"], stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 5
+            while subprocess.run([BIN, "healthcheck", f"unix:{sock}"], capture_output=True).returncode != 0:
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.02)
+            c = http.client.HTTPConnection("::1", port, timeout=5)
+            c.request("POST", "/model", json.dumps(SEED), {"Content-Type": "application/json"})
+            self.assertEqual(c.getresponse().status, 200)
+        finally:
+            p.terminate()
+            self.assertEqual(p.wait(5), 0)
+            self.assertFalse(os.path.exists(sock))
+            shutil.rmtree(d)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
