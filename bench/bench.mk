@@ -1,2 +1,15 @@
-bench: $(BIN)
-	@echo "bench: not yet"
+# `make bench`: performance figures, each printed beside an anchor measured in
+# the same run. Core figures from bench_core; predict throughput and the HTTP
+# server comparison from shell scripts (wrk, nginx-light, gunicorn if present).
+BENCH_DEBS := wrk nginx-light curl
+
+$(BUILD)/bench_core: bench/bench_core.c $(OBJS)
+	$(CC) $(CFLAGS) -iquote src -o $@ $< $(OBJS) $(LDLIBS)
+
+bench: $(BIN) $(BUILD)/bench_core
+	@missing=""; for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq $$missing >/dev/null; else echo "bench needs: sudo apt-get install -y$$missing"; exit 1; fi; fi
+	@echo "== core"; $(BUILD)/bench_core $(wildcard $(DATA))
+	@echo; echo "== offline predict"; BIN=$(BIN) bench/predict.sh
+	@echo; echo "== HTTP server"; BIN=$(BIN) bench/serve.sh

@@ -392,7 +392,8 @@ void model_free(model *m)
     for (size_t i = 0; m->layers && i < m->n_layers; i++) {
         free(m->layers[i].w);
         free(m->layers[i].b);
-        free(m->layers[i].span);
+        free(m->layers[i].block_start);
+        free(m->layers[i].block_rows);
     }
     free(m->layers);
     free(m->label);
@@ -434,6 +435,31 @@ static void fnv_f32(fnv *f, float x)
     fnv_i64(f, bits);
 }
 
+int model_index_blocks(model_layer *l)
+{
+    free(l->block_start);
+    free(l->block_rows);
+    l->block_start = NULL;
+    l->block_rows = NULL;
+    size_t blocks = (size_t)l->n_out / 8;
+    if (blocks == 0 || !l->w || (size_t)l->n_in * blocks > (1u << 22)) return 0; /* dense path */
+    l->block_start = malloc((blocks + 1) * sizeof *l->block_start);
+    l->block_rows = malloc((size_t)l->n_in * blocks * sizeof *l->block_rows);
+    if (!l->block_start || !l->block_rows) return -1;
+    int n = 0;
+    for (size_t bi = 0; bi < blocks; bi++) {
+        l->block_start[bi] = n;
+        for (int r = 0; r < l->n_in; r++) {
+            const float *wr = l->w + (size_t)r * l->n_out + bi * 8;
+            int any = 0;
+            for (int j = 0; j < 8; j++) any |= wr[j] != 0.0f;
+            if (any) l->block_rows[n++] = r;
+        }
+    }
+    l->block_start[blocks] = n;
+    return 0;
+}
+
 int model_finalize(model *m, char *err)
 {
     int offset = 0;
@@ -455,19 +481,8 @@ int model_finalize(model *m, char *err)
                            i, l->n_in, want, i == 0 ? " (the encoded features)" : "");
         if (l->n_out > m->max_width) m->max_width = l->n_out;
     }
-    for (size_t i = 0; i < m->n_layers; i++) {
-        model_layer *l = &m->layers[i];
-        free(l->span);
-        if (!(l->span = malloc(2 * (size_t)l->n_in * sizeof *l->span))) return err_set(err, "out of memory");
-        for (int r = 0; r < l->n_in; r++) {
-            const float *row = l->w + (size_t)r * l->n_out;
-            int lo = 0, hi = l->n_out;
-            while (lo < hi && row[lo] == 0.0f) lo++;
-            while (hi > lo && row[hi - 1] == 0.0f) hi--;
-            l->span[2 * r] = lo;
-            l->span[2 * r + 1] = hi;
-        }
-    }
+    for (size_t i = 0; i < m->n_layers; i++)
+        if (model_index_blocks(&m->layers[i]) != 0) return err_set(err, "out of memory");
     const model_layer *last = &m->layers[m->n_layers - 1];
     if (last->n_out != 1 || last->act != ACT_SIGMOID)
         return err_set(err, "$.network.layers[%zu]: the last layer must have 1 unit and a sigmoid "

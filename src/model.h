@@ -46,9 +46,11 @@ typedef struct {
     activation act;
     float *w; /* (n_in, n_out) row-major: y = act(x @ w + b) */
     float *b; /* (n_out,) */
-    /* derived at load (model_finalize): row i of w is zero outside columns
-     * [span[2i], span[2i+1]); ensembles merged block-diagonally are mostly zero */
-    int *span; /* (n_in, 2) */
+    /* derived by model_finalize, for one-row forward passes: for each block of 8
+     * output columns, the input rows with a non-zero weight in it (ensembles
+     * merged block-diagonally are mostly zero); NULL when not worth it */
+    int *block_start; /* (n_out / 8 + 1,) offsets into block_rows */
+    int *block_rows;  /* (block_start[n_out / 8],) */
 } model_layer;
 
 typedef struct model {
@@ -72,6 +74,9 @@ void model_free(model *m);
 /* Lays out offsets/widths, checks shapes and fills m->hash. Used by the loader and
  * by the trainer before saving. Returns 0 or -1 with err. */
 int model_finalize(model *m, char *err);
+
+/* Rebuilds l's block index from its weights (after they change). Returns 0 or -1 (memory). */
+int model_index_blocks(model_layer *l);
 
 /* Writes the model as JSON through a temporary file renamed into place. */
 int model_save(const model *m, const char *path, char *err);

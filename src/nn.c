@@ -29,32 +29,94 @@ static void activate(float *y, size_t n, activation act)
     }
 }
 
-#define TILE_ROWS 4
-#define TILE_COLS 32
+#define TILE_COLS 16
+#define TILE_VECS (TILE_COLS / 8)
+#define TILE_ROWS_MAX 12
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(TABSERVE_NO_CLONES)
 #define MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define X86_DISPATCH 1
 #else
 #define MULTIVERSION
 #endif
 
-/* A full tile: rows r..r+TILE_ROWS, columns c..c+TILE_COLS, accumulated in
- * registers over all of n_in. x (., n_in), w (n_in, n_out), y (., n_out). */
-MULTIVERSION
-static void tile_full(float *restrict y, const float *restrict x, const float *restrict w,
-                      const float *restrict b, int n_in, int n_out)
-{
-    float acc[TILE_ROWS][TILE_COLS];
-    for (int r = 0; r < TILE_ROWS; r++)
-        for (int j = 0; j < TILE_COLS; j++) acc[r][j] = b[j];
-    for (int i = 0; i < n_in; i++) {
-        const float *wi = w + (size_t)i * n_out;
-        for (int r = 0; r < TILE_ROWS; r++) {
-            float xv = x[(size_t)r * n_in + i];
-            for (int j = 0; j < TILE_COLS; j++) acc[r][j] += xv * wi[j];
-        }
+/* 8 floats: GCC lowers it to one AVX register, two SSE or two NEON registers */
+typedef float v8 __attribute__((vector_size(32)));
+
+/* a macro, not a function: passing vectors by value across calls changes the ABI per ISA */
+#define LOAD8(dst, p) memcpy(&(dst), (p), sizeof(v8))
+
+typedef void (*tile_fn)(float *restrict y, const float *restrict x, const float *restrict w,
+                        const float *restrict b, int n_in, int n_out);
+
+/* A full tile: ROWS rows by TILE_COLS columns kept in vector registers over all
+ * of n_in (per step: one broadcast per row, TILE_VECS loads, ROWS * TILE_VECS
+ * FMAs, so the FMA units set the pace).
+ * x (ROWS, n_in) with row stride n_in, w (n_in, n_out), y (ROWS, n_out). */
+#define DEFINE_TILE(name, ROWS, ATTR)                                                              \
+    ATTR static void name(float *restrict y, const float *restrict x, const float *restrict w,    \
+                          const float *restrict b, int n_in, int n_out)                            \
+    {                                                                                              \
+        v8 acc[ROWS][TILE_VECS], wv[TILE_VECS];                                        \
+        for (int v = 0; v < TILE_VECS; v++) LOAD8(wv[v], b + 8 * v);                               \
+        for (int r = 0; r < ROWS; r++)                                                             \
+            for (int v = 0; v < TILE_VECS; v++) acc[r][v] = wv[v];                                 \
+        for (int i = 0; i < n_in; i++) {                                                           \
+            const float *wi = w + (size_t)i * n_out;                                               \
+            for (int v = 0; v < TILE_VECS; v++) LOAD8(wv[v], wi + 8 * v);                          \
+            for (int r = 0; r < ROWS; r++) {                                                       \
+                float xv = x[(size_t)r * n_in + i];                                                \
+                for (int v = 0; v < TILE_VECS; v++) acc[r][v] += xv * wv[v];                       \
+            }                                                                                      \
+        }                                                                                          \
+        for (int r = 0; r < ROWS; r++) {                                                           \
+            memcpy(y + (size_t)r * n_out, acc[r], sizeof acc[r]);                                  \
+        }                                                                                          \
     }
-    for (int r = 0; r < TILE_ROWS; r++) memcpy(y + (size_t)r * n_out, acc[r], sizeof acc[r]);
+
+#ifdef X86_DISPATCH
+/* AVX-512VL has 32 vector registers: room for 24 accumulators */
+DEFINE_TILE(tile_v4, 12, __attribute__((target("arch=x86-64-v4"))))
+DEFINE_TILE(tile_v3, 6, __attribute__((target("arch=x86-64-v3"))))
+#endif
+DEFINE_TILE(tile_base, 6, )
+
+static tile_fn pick_tile(int *rows)
+{
+#ifdef X86_DISPATCH
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) {
+        *rows = 12;
+        return tile_v4;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        *rows = 6;
+        return tile_v3;
+    }
+#endif
+    *rows = 6;
+    return tile_base;
+}
+
+/* One output unit: y[r] = b + x[r] . w, a dot product per row. x (n, n_in), w (n_in,). */
+MULTIVERSION
+static void dense_one(float *restrict y, const float *restrict x, const float *restrict w, float b,
+                      int n, int n_in)
+{
+    for (int r = 0; r < n; r++) {
+        const float *xr = x + (size_t)r * n_in;
+        v8 acc = {0}, xv, wv;
+        int i = 0;
+        for (; i + 8 <= n_in; i += 8) { /* 8 partial sums: a fixed, deterministic order */
+            LOAD8(xv, xr + i);
+            LOAD8(wv, w + i);
+            acc += xv * wv;
+        }
+        float s = 0;
+        for (int k = 0; k < 8; k++) s += acc[k];
+        for (; i < n_in; i++) s += xr[i] * w[i];
+        y[r] = b + s;
+    }
 }
 
 /* Any leftover rectangle (rows < TILE_ROWS or cols < TILE_COLS), and the
@@ -79,38 +141,66 @@ static void tile_edge(float *restrict y, const float *restrict x, const float *r
 void nn_dense(float *y, const float *x, const float *w, const float *b, int n, int n_in, int n_out,
               activation act)
 {
-    int full_rows = n - n % TILE_ROWS, full_cols = n_out - n_out % TILE_COLS;
-    for (int r = 0; r < n; r += TILE_ROWS) {
-        int rows = r < full_rows ? TILE_ROWS : n - r;
-        for (int c = 0; c < n_out; c += TILE_COLS) {
-            float *yt = y + (size_t)r * n_out + c;
-            const float *xt = x + (size_t)r * n_in;
-            if (rows == TILE_ROWS && c < full_cols)
-                tile_full(yt, xt, w + c, b + c, n_in, n_out);
-            else if (rows < TILE_ROWS) /* whole rows at once: long vectors, zero skipping */
-                tile_edge(yt, xt, w, b, rows, n_out, n_in, n_out), c = n_out;
-            else
-                tile_edge(yt, xt, w + c, b + c, rows, n_out - c, n_in, n_out);
-        }
+    static tile_fn tile; /* chosen once; every thread would choose the same */
+    static int tile_rows;
+    if (!tile) {
+        int rows;
+        tile_fn f = pick_tile(&rows);
+        tile_rows = rows;
+        tile = f;
     }
+    if (n_out == 1) {
+        dense_one(y, x, w, b[0], n, n_in);
+        activate(y, (size_t)n, act);
+        return;
+    }
+    int rows = tile_rows, full_rows = n - n % rows, full_cols = n_out - n_out % TILE_COLS;
+    for (int r = 0; r < full_rows; r += rows)
+        for (int c = 0; c < full_cols; c += TILE_COLS)
+            tile(y + (size_t)r * n_out + c, x + (size_t)r * n_in, w + c, b + c, n_in, n_out);
+    if (full_cols < n_out) /* the columns right of the last full tile, full rows */
+        for (int r = 0; r < full_rows; r++)
+            tile_edge(y + (size_t)r * n_out + full_cols, x + (size_t)r * n_in, w + full_cols,
+                      b + full_cols, 1, n_out - full_cols, n_in, n_out);
+    if (full_rows < n) /* the rows below the last full tile, all columns */
+        tile_edge(y + (size_t)full_rows * n_out, x + (size_t)full_rows * n_in, w, b, n - full_rows,
+                  n_out, n_in, n_out);
     activate(y, (size_t)n * n_out, act);
 }
 
-/* One row through a layer, touching only the non-zero span of each weight row
- * and skipping zero inputs. x (n_in,) -> y (n_out,); exact, zeros add nothing. */
+/* One row through a layer: each block of 8 output columns is summed in
+ * registers over just the input rows that touch it (the layer's block index),
+ * two accumulators to hide FMA latency. Zero inputs, and zero weights inside a
+ * block, add exact zeros. x (n_in,) -> y (n_out,). */
 MULTIVERSION
-static void row_sparse(float *restrict y, const float *restrict x, const model_layer *l)
+static void row_blocked(float *restrict y, const float *restrict x, const model_layer *l)
 {
     const float *restrict w = l->w;
-    for (int j = 0; j < l->n_out; j++) y[j] = l->b[j];
-    for (int i = 0; i < l->n_in; i++) {
-        float xv = x[i];
-        int lo = l->span[2 * i], hi = l->span[2 * i + 1];
-        if (xv == 0.0f) continue;
-        const float *restrict wi = w + (size_t)i * l->n_out;
-        for (int j = lo; j < hi; j++) y[j] += xv * wi[j];
+    const int n_out = l->n_out, blocks = n_out / 8;
+    for (int bi = 0; bi < blocks; bi++) {
+        v8 acc0, acc1 = {0}, w0, w1;
+        LOAD8(acc0, l->b + 8 * bi);
+        int k = l->block_start[bi], end = l->block_start[bi + 1];
+        for (; k + 1 < end; k += 2) {
+            int i0 = l->block_rows[k], i1 = l->block_rows[k + 1];
+            LOAD8(w0, w + (size_t)i0 * n_out + 8 * bi);
+            LOAD8(w1, w + (size_t)i1 * n_out + 8 * bi);
+            acc0 += x[i0] * w0;
+            acc1 += x[i1] * w1;
+        }
+        if (k < end) {
+            LOAD8(w0, w + (size_t)l->block_rows[k] * n_out + 8 * bi);
+            acc0 += x[l->block_rows[k]] * w0;
+        }
+        acc0 += acc1;
+        memcpy(y + 8 * bi, &acc0, sizeof acc0);
     }
-    activate(y, (size_t)l->n_out, l->act);
+    for (int j = 8 * blocks; j < n_out; j++) { /* columns past the last whole block */
+        float s = l->b[j];
+        for (int i = 0; i < l->n_in; i++) s += x[i] * w[(size_t)i * n_out + j];
+        y[j] = s;
+    }
+    activate(y, (size_t)n_out, l->act);
 }
 
 size_t nn_scratch_floats(const model *m, int n) { return 2 * (size_t)m->max_width * (size_t)n; }
@@ -122,8 +212,8 @@ void nn_forward(const model *m, const float *x, int n, float *scratch, float *p)
     for (size_t i = 0; i < m->n_layers; i++) {
         const model_layer *l = &m->layers[i];
         float *out = i + 1 == m->n_layers ? p : buf[i % 2];
-        if (n == 1 && l->span)
-            row_sparse(out, in, l);
+        if (n == 1 && l->block_start)
+            row_blocked(out, in, l);
         else
             nn_dense(out, in, l->w, l->b, n, l->n_in, l->n_out, l->act);
         in = out;

@@ -385,10 +385,11 @@ static model *new_model(const dataset *d, const unsigned char *use, const train_
         width = l->n_out;
     }
     if (model_finalize(m, err) != 0) goto fail;
-    /* weights are about to change: no zero-span shortcut until the final model_finalize */
+    /* weights are about to change: no block index until the final model_finalize */
     for (size_t i = 0; i < m->n_layers; i++) {
-        free(m->layers[i].span);
-        m->layers[i].span = NULL;
+        free(m->layers[i].block_start);
+        free(m->layers[i].block_rows);
+        m->layers[i].block_start = m->layers[i].block_rows = NULL;
     }
     return m;
 oom:
