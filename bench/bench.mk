@@ -1,7 +1,7 @@
 # `make bench`: performance figures, each printed beside an anchor measured in
 # the same run. Core figures from bench_core; predict throughput and the HTTP
 # server comparison from shell scripts (wrk, nginx-light, gunicorn if present).
-BENCH_DEBS := wrk nginx-light curl
+BENCH_DEBS := wrk nginx-light curl bc
 
 $(BUILD)/bench_core: bench/bench_core.c $(OBJS)
 	$(CC) $(CFLAGS) -iquote src -o $@ $< $(OBJS) $(LDLIBS)

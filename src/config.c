@@ -37,6 +37,7 @@ static const option options[] = {
     {"--limit-request-line", NULL, "TABSERVE_LIMIT_REQUEST_LINE", OPT_LONG, F(limit_request_line), 16, 65536, "longest request target in bytes; 414 above (default 4094)"},
     {"--limit-request-fields", NULL, "TABSERVE_LIMIT_REQUEST_FIELDS", OPT_LONG, F(limit_request_fields), 1, 32768, "most header fields; 431 above (default 100)"},
     {"--limit-request-field_size", NULL, "TABSERVE_LIMIT_REQUEST_FIELD_SIZE", OPT_LONG, F(limit_request_field_size), 16, 65536, "longest header field in bytes; 431 above (default 8190)"},
+    {"--limit-request-headers", NULL, "TABSERVE_LIMIT_REQUEST_HEADERS", OPT_LONG, F(limit_request_headers), 1024, 1 << 20, "request line + all headers, in bytes: each connection's buffer; 431 above, from libmicrohttpd (default 8192)"},
     {"--worker-connections", NULL, "TABSERVE_WORKER_CONNECTIONS", OPT_LONG, F(worker_connections), 1, 1000000, "open connections per worker (default 1000)"},
     {"--max-batch", NULL, "TABSERVE_MAX_BATCH", OPT_LONG, F(max_batch), 1, 100000, "rows in one POST /model array; 413 above (default 1024)"},
 };
@@ -114,6 +115,7 @@ int config_parse(serve_config *c, int argc, char **argv, char *err)
     c->limit_request_line = 4094;
     c->limit_request_fields = 100;
     c->limit_request_field_size = 8190;
+    c->limit_request_headers = 8192;
     c->worker_connections = 1000;
     c->max_batch = 1024;
     c->model_path = getenv("TABSERVE_MODEL");

@@ -25,6 +25,7 @@ typedef struct {
     long limit_request_line;      /* bytes of the request target; longer gets 414 */
     long limit_request_fields;    /* header count; more gets 431 */
     long limit_request_field_size;/* bytes of one header line; more gets 431 */
+    long limit_request_headers;   /* bytes of request line + all headers (the per-connection buffer) */
     long worker_connections;      /* open connections per worker */
     long max_batch;               /* rows in one POST /model array; more gets 413 */
     char *owned[CONFIG_MAX_BINDS];/* storage for binds split from the environment */

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -195,6 +196,7 @@ static void reload(master *ms)
     for (int i = 0; i < MAX_PROCS; i++)
         if (ms->procs[i].pid && ms->procs[i].generation == old_gen) retire(ms, &ms->procs[i]);
     model_free(old); /* the old workers have their own copy since fork */
+    malloc_trim(0);
     atomic_fetch_add(&ms->stats->model_reloads, 1);
     log_msg(LOG_INFO, "Reloaded model %s", m->hash);
 }
@@ -272,6 +274,9 @@ static int setup(master *ms, const serve_config *cfg)
         else
             log_msg(LOG_INFO, "Listening at: %s (%d)", cfg->binds[i], (int)getpid());
     }
+    /* parsing the model file freed a few MB of small blocks; give the pages back
+     * before forking so that no worker starts with them resident */
+    malloc_trim(0);
     atomic_store(&ms->stats->workers_wanted, ms->wanted);
     atomic_store(&ms->stats->started_ms, stats_now_ms());
     return 0;

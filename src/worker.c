@@ -350,8 +350,9 @@ int worker_run(const worker_args *a)
     char err[ERR_LEN];
     api_options ao = {(int)a->cfg->max_batch, a->stats, &w.draining};
     /* the per-connection pool holds the request line, headers and response
-     * headers; libmicrohttpd resets it per request, so bigger costs every request */
-    size_t mem = (size_t)(a->cfg->limit_request_line + a->cfg->limit_request_field_size) + 4096;
+     * headers; it is most of a worker's memory (connections x pool) and
+     * libmicrohttpd resets it per request, so it is sized by its own limit */
+    size_t mem = (size_t)a->cfg->limit_request_headers;
     for (int i = 0; i < a->n_listen; i++, w.n++) {
         listener *l = &w.l[i];
         l->w = &w;

@@ -119,7 +119,7 @@ class Server:
 class Routes(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.s = Server("--limit-request-body", "4096", "--max-batch", "8")
+        cls.s = Server("--limit-request-body", "4096", "--max-batch", "8", "--limit-request-line", "1000")
         print(f"  (exec -> first 200 on /readyz: {cls.s.ready_after * 1000:.1f} ms)", file=sys.stderr)
 
     @classmethod
@@ -202,9 +202,18 @@ class Routes(unittest.TestCase):
         self.assertEqual(h["Allow"], "GET, HEAD")
         self.error(415, "POST", "/model", "Age=22", {"Content-Type": "application/x-www-form-urlencoded"})
         self.error(413, "POST", "/model", "x" * 5000, {"Content-Type": "application/json"}, contains="--limit-request-body")
-        self.error(414, "GET", "/" + "a" * 5000)
+        self.error(414, "GET", "/" + "a" * 2000, contains="--limit-request-line")
         self.error(431, "GET", "/healthz", headers={f"X-H{i}": "v" for i in range(120)})
         # the server is still serving after all that
+        self.assertEqual(self.s.predict()[0], 200)
+
+    def test_headers_over_the_connection_buffer(self):
+        # past --limit-request-headers libmicrohttpd refuses the request itself
+        try:
+            st = self.s.request("GET", "/healthz", headers={"X-Big": "a" * 9000})[0]
+            self.assertIn(st, (413, 414, 431))
+        except (OSError, http.client.HTTPException):
+            pass  # or drops the connection
         self.assertEqual(self.s.predict()[0], 200)
 
     def test_chunked_body_over_limit(self):

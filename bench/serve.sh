@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# HTTP server benchmark, one table: tabserve (2 workers), nginx-light (2 workers,
+# `return 200` with a fixed JSON body on the same route: the anchor, same run) and,
+# where Debian's gunicorn and python3-flask are installed, the seed's Flask app.
+# wrk posts the seed's body on loopback.
+set -u
+BIN=${BIN:-build/tabserve}
+DURATION=${DURATION:-10}
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; sleep 0.3; rm -rf "$tmp"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cat > "$tmp/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body   = '{"Age": 22, "Fare": 7.25, "Embarked": "S", "Sex": "male", "Pclass": 3}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+now_ms() { date +%s%3N; }
+# ms from exec to the first 200 on URL
+wait_200() { local t0=$1 url=$2; while ! curl -sf -o /dev/null "$url"; do sleep 0.001; done; echo $(( $(now_ms) - t0 )); }
+rps() { wrk -t2 -c"$2" -d"${DURATION}s" --latency -s "$tmp/post.lua" "$1" > "$tmp/wrk.$3"; awk '/Requests\/sec/ {print int($2)}' "$tmp/wrk.$3"; }
+p99() { awk '$1 == "99%" {print $2}' "$tmp/wrk.$1"; }
+errs() { grep -E "Socket errors|Non-2xx" "$tmp/wrk.$1" | tr '\n' ' '; }
+
+# tabserve
+port=$(free_port)
+t0=$(now_ms)
+"$BIN" serve -w 2 -b "127.0.0.1:$port" 2>/dev/null & pids+=($!)
+ts_ready=$(wait_200 "$t0" "http://127.0.0.1:$port/readyz")
+ts_rps=$(rps "http://127.0.0.1:$port/model" 64 ts64)
+ts_err=$(errs ts64)
+rps "http://127.0.0.1:$port/model" 16 ts16 > /dev/null
+ts_p99=$(p99 ts16)
+# drive the total past a million requests, then read each worker's RSS
+done_reqs=$(awk '/requests in/ {print $1}' "$tmp/wrk.ts64" "$tmp/wrk.ts16" | paste -sd+ | bc)
+while [ "$done_reqs" -lt 1000000 ]; do
+  wrk -t2 -c64 -d5s -s "$tmp/post.lua" "http://127.0.0.1:$port/model" > "$tmp/wrk.more"
+  done_reqs=$((done_reqs + $(awk '/requests in/ {print $1}' "$tmp/wrk.more")))
+done
+ts_rss=$(for w in $(pgrep -P "${pids[0]}"); do awk '/VmRSS/ {print $2}' "/proc/$w/status"; done | sort -n | tail -1)
+
+# nginx-light, fixed answer
+nport=$(free_port)
+cat > "$tmp/nginx.conf" <<NGX
+worker_processes 2;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $tmp;
+  server {
+    listen 127.0.0.1:$nport;
+    location /model { default_type application/json; return 200 '{"predict": 0.116410606}\n'; }
+  }
+}
+NGX
+t0=$(now_ms)
+nginx -c "$tmp/nginx.conf" 2>/dev/null
+ng_ready=$(wait_200 "$t0" "http://127.0.0.1:$nport/model")
+ng_rps=$(rps "http://127.0.0.1:$nport/model" 64 ng64)
+rps "http://127.0.0.1:$nport/model" 16 ng16 > /dev/null
+ng_p99=$(p99 ng16)
+ng_rss=$(for w in $(pgrep -P "$(cat "$tmp/nginx.pid")"); do awk '/VmRSS/ {print $2}' "/proc/$w/status"; done | sort -n | tail -1)
+
+printf '%-28s %10s %12s %12s %14s %s\n' server "req/s (64c)" "p99 (16c)" "worker RSS" "exec->200" "notes"
+printf '%-28s %10s %12s %9s kB %11s ms %s\n' "tabserve -w 2" "$ts_rps" "$ts_p99" "$ts_rss" "$ts_ready" "$ts_err (RSS after $done_reqs requests)"
+printf '%-28s %10s %12s %9s kB %11s ms %s\n' "nginx-light, fixed body" "$ng_rps" "$ng_p99" "$ng_rss" "$ng_ready" "anchor"
+if /usr/bin/python3 -c 'import flask, numpy' 2>/dev/null && command -v gunicorn >/dev/null; then
+  gport=$(free_port)
+  t0=$(now_ms)
+  (cd "$(dirname "$0")/.." && exec gunicorn -w 4 -b "127.0.0.1:$gport" --chdir bench flask_app:app --env TABSERVE_MODEL="$PWD/models/titanic.json" 2>/dev/null) & pids+=($!)
+  gu_ready=$(wait_200 "$t0" "http://127.0.0.1:$gport/model -X POST -H Content-Type:application/json -d {}" 2>/dev/null || echo "?")
+  while ! curl -sf -o /dev/null -XPOST -H 'Content-Type: application/json' -d '{"Age":1,"Fare":1,"Sex":"male","Embarked":"S","Pclass":1}' "http://127.0.0.1:$gport/model"; do sleep 0.01; done
+  gu_ready=$(( $(now_ms) - t0 ))
+  gu_rps=$(rps "http://127.0.0.1:$gport/model" 64 gu64)
+  gu_p99=$(p99 gu64)
+  gu_rss=$(for w in $(pgrep -P "${pids[1]}"); do awk '/VmRSS/ {print $2}' "/proc/$w/status"; done | sort -n | tail -1)
+  printf '%-28s %10s %12s %9s kB %11s ms %s\n' "flask + gunicorn -w 4" "$gu_rps" "$gu_p99(64c)" "$gu_rss" "$gu_ready" "seed replica, numpy MLP"
+fi
+echo
+printf 'tabserve / nginx throughput: %.2fx (target >= 0.9x); p99 at 16 connections: tabserve %s, nginx %s (target: no worse)\n' \
+  "$(echo "$ts_rps / $ng_rps" | bc -l)" "$ts_p99" "$ng_p99"
+echo "targets: worker RSS <= 4096 kB after 1M requests; exec -> first 200 on /readyz <= 50 ms"
