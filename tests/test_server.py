@@ -119,7 +119,7 @@ class Server:
 class Routes(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.s = Server("--limit-request-body", "4096", "--max-batch", "8", "--limit-request-line", "1000")
+        cls.s = Server("--limit-request-body", "4096", "--max-batch", "8", "--limit-request-line", "1000", "--limit-request-fields", "20")
         print(f"  (exec -> first 200 on /readyz: {cls.s.ready_after * 1000:.1f} ms)", file=sys.stderr)
 
     @classmethod
@@ -203,7 +203,7 @@ class Routes(unittest.TestCase):
         self.error(415, "POST", "/model", "Age=22", {"Content-Type": "application/x-www-form-urlencoded"})
         self.error(413, "POST", "/model", "x" * 5000, {"Content-Type": "application/json"}, contains="--limit-request-body")
         self.error(414, "GET", "/" + "a" * 2000, contains="--limit-request-line")
-        self.error(431, "GET", "/healthz", headers={f"X-H{i}": "v" for i in range(120)})
+        self.error(431, "GET", "/healthz", headers={f"X-H{i}": "v" for i in range(30)}, contains="--limit-request-fields")
         # the server is still serving after all that
         self.assertEqual(self.s.predict()[0], 200)
 
