@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -34,7 +35,8 @@ typedef struct request {
     size_t body_len, body_cap;
     uint64_t start_ns;
     int answered;     /* a response is queued: ignore the rest of the upload */
-    size_t discarded; /* body bytes past the limit, read and dropped */
+    int too_large;    /* the body is over the limit: read and drop it, then 413 */
+    size_t discarded; /* body bytes read and dropped */
 } request;
 
 typedef struct {
@@ -144,6 +146,12 @@ static enum MHD_Result reject(listener *l, struct MHD_Connection *c, request *r,
     return respond(l, c, r, &res, method, url, version, 1);
 }
 
+/* Bytes of an over-limit body read and dropped before giving up on the connection. */
+static unsigned long long discard_cap(const serve_config *cfg)
+{
+    return 4ull * (unsigned long long)cfg->limit_request_body + 65536;
+}
+
 typedef struct {
     long count, too_long, limit;
 } header_check;
@@ -178,6 +186,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         r->body_len = 0;
         r->discarded = 0;
+        r->too_large = 0;
         r->answered = 0;
         r->start_ns = stats_now_ns();
         *ctx = r;
@@ -196,10 +205,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return reject(l, c, r, 431, route_of(url), msg, method, url, version);
         }
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > (unsigned long long)cfg->limit_request_body) {
-            snprintf(msg, sizeof msg, "body of %.20s bytes is over the limit of %ld (--limit-request-body)", cl,
-                     cfg->limit_request_body);
-            return reject(l, c, r, 413, route_of(url), msg, method, url, version);
+        unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
+        if (announced > (unsigned long long)cfg->limit_request_body) {
+            /* Answering now is only safe if the client waits for "100 Continue" or
+             * the body is too big to read anyway: closing on a client that is still
+             * sending makes the kernel reset the connection, and the client never
+             * sees the 413. Otherwise the body is read, dropped, and answered. */
+            const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+            if ((expect && strcasecmp(expect, "100-continue") == 0) || announced > discard_cap(cfg)) {
+                snprintf(msg, sizeof msg, "body of %.20s bytes is over the limit of %ld (--limit-request-body)", cl,
+                         cfg->limit_request_body);
+                return reject(l, c, r, 413, route_of(url), msg, method, url, version);
+            }
+            r->too_large = 1;
         }
         return MHD_YES;
     }
@@ -208,13 +226,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         size_t n = *upload_size;
         *upload_size = 0;
         if (r->answered) return MHD_YES;
-        /* A body without Content-Length (chunked) that grows past the limit: 0.9.75
-         * takes a response only before or after the body, so drop the rest and
-         * answer 413 at its end; one that goes on past 4x the limit (or never
-         * ends) gets its connection closed. Memory stays at the limit either way. */
-        if (r->discarded || r->body_len + n > (size_t)cfg->limit_request_body) {
+        /* A body past the limit (announced, or chunked and growing): 0.9.75 takes a
+         * response only before or after the body, so drop the rest and answer 413 at
+         * its end; one that goes on past the discard cap (or never ends) gets its
+         * connection closed. Memory stays at the limit either way. */
+        if (r->too_large || r->body_len + n > (size_t)cfg->limit_request_body) {
+            r->too_large = 1;
             r->discarded += n;
-            if (r->discarded > 4 * (size_t)cfg->limit_request_body + 65536) {
+            if (r->discarded > discard_cap(cfg)) {
                 log_msg(LOG_WARNING, "closing a connection whose body went on past 4x --limit-request-body");
                 return MHD_NO;
             }
@@ -233,7 +252,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (r->answered) return MHD_YES;
-    if (r->discarded) {
+    if (r->too_large) {
         snprintf(msg, sizeof msg, "body is over the limit of %ld bytes (--limit-request-body)", cfg->limit_request_body);
         return reject(l, c, r, 413, route_of(url), msg, method, url, version);
     }

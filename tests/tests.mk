@@ -7,7 +7,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/%)
 $(BUILD)/test_%: tests/test_%.c tests/guard.h tests/tiny_model.h $(OBJS)
 	$(CC) $(CFLAGS) -iquote src -o $@ $< $(OBJS) $(LDLIBS) -lcmocka
 
-.PHONY: unit-test cli-test server-test container-test
+.PHONY: unit-test cli-test server-test api-test container-test
 unit-test: $(TEST_BINS)
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; TABSERVE_DATA=$(DATA) $$t; done
 
@@ -17,8 +17,11 @@ cli-test: $(BIN)
 server-test: $(BIN)
 	BIN=$(BIN) python3 tests/test_server.py
 
-container-test:
-	tests/container.sh
+api-test: $(BIN)
+	BIN=$(BIN) tests/api.sh
 
-test: unit-test cli-test server-test container-test
+container-test:
+	NEWMAN=$(wildcard $(CURDIR)/node_modules/.bin/newman) tests/container.sh
+
+test: unit-test cli-test server-test api-test container-test
 	@echo "all tests passed"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The API contract: lint the spec, check it against the model and the collection
+# against the spec, then run the Postman collection with newman against a freshly
+# started server. Skips, saying so, when `npm ci` has not installed the tools.
+set -u
+BIN=${BIN:-build/tabserve}
+if [ ! -x node_modules/.bin/newman ]; then
+  echo "SKIPPED: node_modules/.bin/newman is missing (run npm ci): API contract tests not run"
+  exit 0
+fi
+set -e
+node_modules/.bin/redocly lint api/openapi.yaml --format=stylish 2>&1 | grep -v -i "deprecation\|node.js 20\|upgrade\|^ *║\|^ *╔\|^ *╚" || true
+node_modules/.bin/redocly lint api/openapi.yaml > /dev/null 2>&1 || { echo "FAIL redocly lint"; exit 1; }
+"$BIN" inspect --json | node api/check-model-schema.js
+node api/make-collection.js --check
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$BIN" serve -w 2 -b "127.0.0.1:$port" 2> /tmp/tabserve-api-server.log &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
+for _ in $(seq 100); do "$BIN" healthcheck "127.0.0.1:$port" > /dev/null 2>&1 && break; sleep 0.05; done
+node_modules/.bin/newman run api/tabserve.postman_collection.json --env-var "baseUrl=http://127.0.0.1:$port" \
+  --reporters cli --color off
