@@ -91,6 +91,7 @@ clean:
 
 include tests/tests.mk
 include bench/bench.mk
+include fuzz/fuzz.mk
 
 format:
 	clang-format -i src/*.c src/*.h tests/*.c bench/*.c

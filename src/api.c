@@ -90,6 +90,7 @@ static void error_with(api *a, api_response *res, int status, const char *messag
 
 void api_error(api *a, api_response *res, int status, const char *message)
 {
+    memset(res, 0, sizeof *res); /* no stale Allow header or route from the caller's stack */
     error_with(a, res, status, message, NULL, -1);
 }
 

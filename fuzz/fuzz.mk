@@ -1,0 +1,45 @@
+# Robustness: `make fuzz` (libFuzzer harnesses, FUZZ_SECONDS each), `make test-asan`
+# (every test under AddressSanitizer + UndefinedBehaviorSanitizer), `make test-valgrind`
+# (unit tests and a short server session under memcheck).
+FUZZ_SECONDS ?= 30
+FUZZ_BUILD := build-fuzz
+FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
+               -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJS := $(SRCS:src/%.c=$(FUZZ_BUILD)/%.o)
+FUZZERS := api model csv
+
+$(FUZZ_BUILD)/%.o: src/%.c $(wildcard src/*.h) $(DEFAULT_MODEL) api/openapi.yaml | $(BUILD)/.deps-ok
+	@mkdir -p $(FUZZ_BUILD)
+	clang $(FUZZ_CFLAGS) -DDEFAULT_MODEL_FILE='"$(DEFAULT_MODEL)"' -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -iquote src -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
+
+.PHONY: fuzz fuzz-build test-asan test-valgrind
+fuzz-build: $(FUZZERS:%=$(FUZZ_BUILD)/fuzz_%)
+
+# Each harness runs FUZZ_SECONDS from the committed seeds; findings land in
+# $(FUZZ_BUILD)/ and fail the target. Prints execs per harness.
+fuzz: fuzz-build
+	@set -e; for f in $(FUZZERS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus-$$f; cp fuzz/corpus/$$f/* $(FUZZ_BUILD)/corpus-$$f/; \
+	  echo "== fuzz_$$f for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_BUILD)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/$$f- $(FUZZ_BUILD)/corpus-$$f > $(FUZZ_BUILD)/fuzz_$$f.log 2>&1 \
+	    || { tail -40 $(FUZZ_BUILD)/fuzz_$$f.log; exit 1; }; \
+	  grep -E "stat::number_of_executed_units|stat::new_units_added" $(FUZZ_BUILD)/fuzz_$$f.log; \
+	done
+
+ASAN_BUILD := build-asan
+test-asan:
+	$(MAKE) BUILD=$(ASAN_BUILD) CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=address,undefined" $(ASAN_BUILD)/tabserve
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(MAKE) BUILD=$(ASAN_BUILD) CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=address,undefined" unit-test cli-test server-test
+
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+            --show-leak-kinds=definite,indirect
+test-valgrind: $(TEST_BINS) $(BIN)
+	@set -e; for t in $(TEST_BINS); do echo "== valgrind $$t"; TABSERVE_DATA=$(DATA) $(VALGRIND) $$t > /dev/null; done
+	BIN=$(BIN) VALGRIND="$(VALGRIND)" tests/valgrind-server.sh

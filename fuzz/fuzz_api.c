@@ -1,0 +1,50 @@
+/* libFuzzer: one HTTP request, from method, path, headers and body to the
+ * response, through api_handle (the function the worker calls), no socket.
+ * Input layout: "METHOD\nPATH\nCONTENT-TYPE\n" then the body; a missing line
+ * becomes an empty string ("-" as content type means absent). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "default_model.h"
+#include "util.h"
+
+static api *a;
+
+static const char *take_line(const uint8_t **p, const uint8_t *end, char *buf, size_t cap)
+{
+    size_t n = 0;
+    while (*p < end && **p != '\n' && n + 1 < cap) buf[n++] = (char)*(*p)++;
+    if (*p < end && **p == '\n') (*p)++;
+    buf[n] = 0;
+    return buf;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!a) {
+        char err[ERR_LEN];
+        model *m = model_load_or_default(NULL, err); /* lives for the whole run */
+        stats_shared *stats = stats_create(err);
+        api_options o = {16, stats, NULL};
+        if (!m || !stats || !(a = api_create(m, &o, err))) abort();
+    }
+    const uint8_t *p = data, *end = data + size;
+    char method[16], path[256], ctype[128];
+    take_line(&p, end, method, sizeof method);
+    take_line(&p, end, path, sizeof path);
+    take_line(&p, end, ctype, sizeof ctype);
+    /* the body in its own exact-size allocation, so over-reads are caught */
+    size_t body_len = (size_t)(end - p);
+    char *body = malloc(body_len ? body_len : 1);
+    memcpy(body, p, body_len);
+    api_request req = {method, path, strcmp(ctype, "-") == 0 ? NULL : ctype, body, body_len};
+    api_response res;
+    api_handle(a, &req, &res);
+    /* every answer is a real status with a body; bad input is never a 500 */
+    if (res.status < 200 || res.status > 599 || !res.body || !res.body_len) abort();
+    if (res.status == 500) abort();
+    free(body);
+    return 0;
+}
