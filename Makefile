@@ -3,7 +3,8 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L
+# always on, whatever CFLAGS the command line gives (make CFLAGS=... replaces CFLAGS)
+STD_CFLAGS := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L
 LDLIBS  += -lmicrohttpd -ljansson -lcsv -lm
 BUILD   ?= build
 VERSION := $(shell sed -n 's/^#define TABSERVE_VERSION "\(.*\)"/\1/p' src/model.h)
@@ -21,7 +22,7 @@ BIN  := $(BUILD)/tabserve
 # the kernels need the full vectoriser (gcc 12 -O2 only does the "very cheap" model)
 # and fused multiply-add (-std=c11 turns contraction off); results stay bit-for-bit
 # reproducible on one machine, and agree across machines to float rounding
-$(BUILD)/nn.o $(BUILD)/train.o: CFLAGS += -O3 -ffp-contract=fast
+$(BUILD)/nn.o $(BUILD)/train.o: MODULE_CFLAGS := -O3 -ffp-contract=fast
 
 .PHONY: all run test unit-test bench install clean deps format format-check model static image
 all: $(BIN)
@@ -29,7 +30,7 @@ all: $(BIN)
 $(BUILD)/openapi.o: api/openapi.yaml
 
 ifneq ($(wildcard $(DEFAULT_MODEL)),)
-$(BUILD)/default_model.o: CFLAGS += -DDEFAULT_MODEL_FILE='"$(DEFAULT_MODEL)"'
+$(BUILD)/default_model.o: MODULE_CFLAGS := -DDEFAULT_MODEL_FILE='"$(DEFAULT_MODEL)"'
 $(BUILD)/default_model.o: $(DEFAULT_MODEL)
 endif
 
@@ -47,10 +48,10 @@ $(BUILD)/.deps-ok:
 	@touch $@
 
 $(BUILD)/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)/.deps-ok
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(STD_CFLAGS) $(CFLAGS) $(MODULE_CFLAGS) -c -o $@ $<
 
 $(BIN): $(BUILD)/main.o $(OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The container's binary: everything static except glibc (its resolver needs the
 # shared library) and p11-kit (Debian ships no static archive), stripped. With
@@ -64,7 +65,7 @@ $(BUILD)/tabserve-static: $(BUILD)/main.o $(OBJS)
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	  else echo "static build needs: sudo apt-get install -y$$missing"; exit 1; fi; fi
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(STATIC_LIBS)
+	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(STATIC_LIBS)
 	strip $@
 
 IMAGE ?= tabserve

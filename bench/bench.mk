@@ -4,7 +4,7 @@
 BENCH_DEBS := wrk nginx-light curl bc
 
 $(BUILD)/bench_core: bench/bench_core.c $(OBJS)
-	$(CC) $(CFLAGS) -iquote src -o $@ $< $(OBJS) $(LDLIBS)
+	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -iquote src -o $@ $< $(OBJS) $(LDLIBS)
 
 bench: $(BIN) $(BUILD)/bench_core
 	@missing=""; for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

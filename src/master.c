@@ -110,6 +110,7 @@ static void spawn(master *ms)
     atomic_store(&sw->busy_since_ms, 0);
     atomic_store(&sw->in_flight, 0);
     long limit = requests_limit(ms);
+    fflush(NULL); /* nothing buffered is inherited, so the worker may exit() normally */
     pid_t pid = fork();
     if (pid < 0) {
         log_msg(LOG_ERROR, "fork failed: %s", strerror(errno));
@@ -118,7 +119,8 @@ static void spawn(master *ms)
     if (pid == 0) {
         for (int i = 0; i < N_HANDLED; i++) signal(handled_signals[i], SIG_DFL);
         worker_args wa = {ms->cfg, ms->m, ms->stats, slot, ms->fds, ms->n_fds, ms->access_fd, limit, ms->test_hooks};
-        _exit(worker_run(&wa));
+        /* exit(), not _exit(): leak checkers see the worker's end too */
+        exit(worker_run(&wa));
     }
     ms->procs[slot] = (proc){pid, ms->generation, 0, stats_now_ms(), 0};
     atomic_store(&sw->pid, (int)pid);

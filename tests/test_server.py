@@ -111,8 +111,13 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        errors = self.errors()
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+        # under `make test-asan`, a report from the master or any worker fails the test
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if marker in errors:
+                raise AssertionError("sanitizer report from the server:\n" + errors[errors.index(marker) - 200:][:3000])
         return self.proc.returncode
 
 
