@@ -14,6 +14,7 @@ WORKDIR /usr/src/tabserve
 COPY Makefile ./
 COPY tests/tests.mk tests/
 COPY bench/bench.mk bench/
+COPY fuzz/fuzz.mk fuzz/
 COPY src ./src
 COPY api ./api
 COPY models ./models
