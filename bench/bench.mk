@@ -13,3 +13,10 @@ bench: $(BIN) $(BUILD)/bench_core
 	@echo "== core"; $(BUILD)/bench_core $(wildcard $(DATA))
 	@echo; echo "== offline predict"; BIN=$(BIN) bench/predict.sh
 	@echo; echo "== HTTP server"; BIN=$(BIN) bench/serve.sh
+
+# Faults under load (issue 6): reload, kill -9, slowloris, 10k idle connections,
+# endless bodies. Figures recorded in docs/RELIABILITY.md.
+.PHONY: faults
+faults: $(BIN)
+	@for p in wrk slowhttptest; do command -v $$p >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq $$p >/dev/null; }; done
+	BIN=$(BIN) python3 bench/faults.py
