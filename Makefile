@@ -7,7 +7,7 @@ CFLAGS  ?= -O2 -g
 STD_CFLAGS := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L
 LDLIBS  += -lmicrohttpd -ljansson -lcsv -lm
 BUILD   ?= build
-VERSION := $(shell sed -n 's/^#define TABSERVE_VERSION "\(.*\)"/\1/p' src/model.h)
+VERSION := $(shell sed -n 's/^#define TABSERVE_VERSION *"\(.*\)"/\1/p' src/model.h)
 
 # Debian bookworm packages the build and the tests need
 BUILD_DEBS := gcc make pkg-config libjansson-dev libcsv-dev libmicrohttpd-dev libcmocka-dev
@@ -95,6 +95,6 @@ include bench/bench.mk
 include fuzz/fuzz.mk
 
 format:
-	clang-format -i src/*.c src/*.h tests/*.c bench/*.c
+	clang-format -i src/*.c src/*.h tests/*.c tests/*.h bench/*.c fuzz/*.c
 format-check:
-	clang-format --dry-run --Werror src/*.c src/*.h tests/*.c bench/*.c
+	clang-format --dry-run --Werror src/*.c src/*.h tests/*.c tests/*.h bench/*.c fuzz/*.c

@@ -35,16 +35,18 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* median over `reps` timings of `inner` calls each, in ns per call */
-#define MEDIAN_NS(result, reps, inner, body)                                                       \
-    do {                                                                                           \
-        double t_[reps];                                                                           \
-        for (int r_ = 0; r_ < (reps); r_++) {                                                      \
-            double s_ = now_ns();                                                                  \
-            for (int i_ = 0; i_ < (inner); i_++) { body; }                                         \
-            t_[r_] = (now_ns() - s_) / (inner);                                                    \
-        }                                                                                          \
-        qsort(t_, (reps), sizeof(double), cmp_double);                                             \
-        (result) = t_[(reps) / 2];                                                                 \
+#define MEDIAN_NS(result, reps, inner, body)                                                                 \
+    do {                                                                                                     \
+        double t_[reps];                                                                                     \
+        for (int r_ = 0; r_ < (reps); r_++) {                                                                \
+            double s_ = now_ns();                                                                            \
+            for (int i_ = 0; i_ < (inner); i_++) {                                                           \
+                body;                                                                                        \
+            }                                                                                                \
+            t_[r_] = (now_ns() - s_) / (inner);                                                              \
+        }                                                                                                    \
+        qsort(t_, (reps), sizeof(double), cmp_double);                                                       \
+        (result) = t_[(reps) / 2];                                                                           \
     } while (0)
 
 static volatile float sink;
@@ -91,7 +93,10 @@ int main(int argc, char **argv)
         nn_forward(m, x, 1, scratch, &p);
         sink = p;
     });
-    MEDIAN_NS(t_forward, 101, 5000, { nn_forward(m, x, 1, scratch, &p); sink = p; });
+    MEDIAN_NS(t_forward, 101, 5000, {
+        nn_forward(m, x, 1, scratch, &p);
+        sink = p;
+    });
     json_decref(parsed);
 
     /* 10 -> 128 -> 128 -> 1, batches of 1024 */
@@ -102,7 +107,8 @@ int main(int argc, char **argv)
     for (int l = 0; l < 3; l++) {
         w[l] = malloc((size_t)sizes[l] * sizes[l + 1] * sizeof(float));
         bias[l] = calloc((size_t)sizes[l + 1], sizeof(float));
-        for (int k = 0; k < sizes[l] * sizes[l + 1]; k++) w[l][k] = ((s = s * 1103515245 + 12345) >> 16) / 32768.0f - 1;
+        for (int k = 0; k < sizes[l] * sizes[l + 1]; k++)
+            w[l][k] = ((s = s * 1103515245 + 12345) >> 16) / 32768.0f - 1;
     }
     float *xb = malloc((size_t)B * 10 * sizeof(float)), *h1 = malloc((size_t)B * 128 * sizeof(float));
     float *h2 = malloc((size_t)B * 128 * sizeof(float)), *out = malloc(B * sizeof(float));
@@ -126,7 +132,8 @@ int main(int argc, char **argv)
     printf("%-52s %12s %12s %8s %s\n", "benchmark", "tabserve", "anchor", "ratio", "target (issue)");
     printf("%-52s %9.0f ns %9.0f ns %7.2fx %s\n", "JSON object -> probability (encode+forward), median",
            t_encode_forward, t_parse, t_encode_forward / t_parse, "<= 1000 ns (anchor: jansson parse)");
-    printf("%-52s %9.0f ns %9.0f ns %7.2fx\n", "  forward pass alone", t_forward, t_parse, t_forward / t_parse);
+    printf("%-52s %9.0f ns %9.0f ns %7.2fx\n", "  forward pass alone", t_forward, t_parse,
+           t_forward / t_parse);
     printf("%-52s %9.0f ns %9.0f ns %7.2fx\n", "  JSON text -> probability (parse+encode+forward)", t_predict,
            t_parse, t_predict / t_parse);
     printf("%-52s %9.0f ns %9.0f ns %7.2fx %s\n", "MLP 10-128-128-1, batch 1024, per row (anchor: naive)",
@@ -149,11 +156,17 @@ int main(int argc, char **argv)
         o.n_numeric = 2;
         o.n_categorical = 3;
         double t_fold, t_epoch;
-        MEDIAN_NS(t_fold, 5, 1, { model *f = train_fit(d, y, use, &o, err); model_free(f); });
+        MEDIAN_NS(t_fold, 5, 1, {
+            model *f = train_fit(d, y, use, &o, err);
+            model_free(f);
+        });
         train_options one = o;
         one.epochs = 1;
         one.ensemble = 1;
-        MEDIAN_NS(t_epoch, 21, 1, { model *f = train_fit(d, y, use, &one, err); model_free(f); });
+        MEDIAN_NS(t_epoch, 21, 1, {
+            model *f = train_fit(d, y, use, &one, err);
+            model_free(f);
+        });
         printf("%-52s %9.3f s  %9.4f s  %7.0fx %s\n", "train default model, one CV fold (anchor: 1 epoch)",
                t_fold / 1e9, t_epoch / 1e9, t_fold / t_epoch, "<= 0.5 s (sklearn MLP early stop: 0.9 s)");
         free(y);

@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *copy = malloc(len ? len : 1);
     memcpy(copy, text, len);
     size_t rows = 0;
-    if (csv_read_buffer(copy, len, "fuzz.csv", count_rows, &rows, err) != 0 && strncmp(err, "fuzz.csv", 8) != 0)
+    if (csv_read_buffer(copy, len, "fuzz.csv", count_rows, &rows, err) != 0 &&
+        strncmp(err, "fuzz.csv", 8) != 0)
         abort();
     FILE *in = fmemopen(copy, len ? len : 1, "r");
     FILE *out = fopen("/dev/null", "w"), *log = fopen("/dev/null", "w");

@@ -20,11 +20,11 @@
 struct api {
     const model *m;
     api_options o;
-    float *x;        /* (max_batch, n_features) */
-    float *p;        /* (max_batch,) */
-    float *scratch;  /* nn_scratch_floats(m, max_batch) */
-    char *out;       /* (OUT_CAP,) response body */
-    char *describe;  /* GET /model, rendered once */
+    float *x;       /* (max_batch, n_features) */
+    float *p;       /* (max_batch,) */
+    float *scratch; /* nn_scratch_floats(m, max_batch) */
+    char *out;      /* (OUT_CAP,) response body */
+    char *describe; /* GET /model, rendered once */
     size_t describe_len;
 };
 
@@ -72,8 +72,8 @@ static void respond(api_response *res, int status, const char *type, const char 
 }
 
 /* {"error": {"status": N, "message": "...", "field": "...", "offset": N}} */
-static void error_with(api *a, api_response *res, int status, const char *message,
-                       const char *field, long offset)
+static void error_with(api *a, api_response *res, int status, const char *message, const char *field,
+                       long offset)
 {
     json_t *e = json_object(), *root = json_object();
     json_object_set_new(e, "status", json_integer(status));
@@ -83,7 +83,8 @@ static void error_with(api *a, api_response *res, int status, const char *messag
     json_object_set_new(root, "error", e);
     size_t n = json_dumpb(root, a->out, OUT_CAP - 1, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(root);
-    if (n == 0 || n >= OUT_CAP - 1) n = (size_t)snprintf(a->out, OUT_CAP, "{\"error\":{\"status\":%d}}", status);
+    if (n == 0 || n >= OUT_CAP - 1)
+        n = (size_t)snprintf(a->out, OUT_CAP, "{\"error\":{\"status\":%d}}", status);
     a->out[n++] = '\n';
     respond(res, status, "application/json", a->out, n);
 }
@@ -113,7 +114,9 @@ static void predict(api *a, const api_request *req, api_response *res)
         return;
     }
     if (req->body_len == 0) {
-        error_with(a, res, 400, "empty body: expected a JSON object with the model's inputs, or an array of them", NULL, 0);
+        error_with(a, res, 400,
+                   "empty body: expected a JSON object with the model's inputs, or an array of them", NULL,
+                   0);
         return;
     }
     json_error_t jerr;
@@ -136,7 +139,8 @@ static void predict(api *a, const api_request *req, api_response *res)
             goto done;
         }
         if (rows > (size_t)a->o.max_batch) {
-            snprintf(err, sizeof err, "batch of %zu rows is over the limit of %d (--max-batch)", rows, a->o.max_batch);
+            snprintf(err, sizeof err, "batch of %zu rows is over the limit of %d (--max-batch)", rows,
+                     a->o.max_batch);
             error_with(a, res, 413, err, NULL, -1);
             goto done;
         }
@@ -198,7 +202,9 @@ void api_handle(api *a, const api_request *req, api_response *res)
     static const struct {
         const char *path;
         stats_route route;
-    } gets[] = {{"/healthz", ROUTE_HEALTHZ}, {"/readyz", ROUTE_READYZ}, {"/metrics", ROUTE_METRICS},
+    } gets[] = {{"/healthz", ROUTE_HEALTHZ},
+                {"/readyz", ROUTE_READYZ},
+                {"/metrics", ROUTE_METRICS},
                 {"/openapi.yaml", ROUTE_OPENAPI}};
     for (size_t i = 0; i < sizeof gets / sizeof *gets; i++) {
         if (strcmp(path, gets[i].path) != 0) continue;
@@ -230,13 +236,12 @@ void api_handle(api *a, const api_request *req, api_response *res)
             }
             respond(res, 200, "text/plain; version=0.0.4; charset=utf-8", a->out, (size_t)len);
             return;
-        default:
-            respond(res, 200, "application/yaml", openapi_yaml, openapi_yaml_len());
-            return;
+        default: respond(res, 200, "application/yaml", openapi_yaml, openapi_yaml_len()); return;
         }
     }
     res->route = ROUTE_OTHER;
     char msg[256];
-    snprintf(msg, sizeof msg, "no route %.100s; routes: /model, /healthz, /readyz, /metrics, /openapi.yaml", path);
+    snprintf(msg, sizeof msg, "no route %.100s; routes: /model, /healthz, /readyz, /metrics, /openapi.yaml",
+             path);
     error_with(a, res, 404, msg, NULL, -1);
 }

@@ -13,8 +13,8 @@
 typedef struct api api;
 
 typedef struct {
-    int max_batch;            /* most rows in one POST /model array */
-    stats_shared *stats;      /* may be NULL (no /metrics counts) */
+    int max_batch;                /* most rows in one POST /model array */
+    stats_shared *stats;          /* may be NULL (no /metrics counts) */
     const volatile int *draining; /* non-zero: /readyz answers 503; may be NULL */
 } api_options;
 
@@ -29,11 +29,11 @@ typedef struct {
 typedef struct {
     int status;
     const char *content_type;
-    const char *allow;  /* the Allow header for 405, else NULL */
-    const char *body;   /* owned by the api, valid until the next api_handle */
+    const char *allow; /* the Allow header for 405, else NULL */
+    const char *body;  /* owned by the api, valid until the next api_handle */
     size_t body_len;
     stats_route route;
-    long predictions;   /* rows scored by this request */
+    long predictions; /* rows scored by this request */
 } api_response;
 
 /* The api keeps a pointer to m (which must outlive it) and allocates its scratch

@@ -74,29 +74,59 @@ int cmd_train(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         int r;
 #define OPT(name) ((r = cli_option(argc, argv, &i, name, &v)) != 0)
-        if (OPT("--label")) label = v;
-        else if (OPT("--numeric")) numeric = v;
-        else if (OPT("--categorical")) categorical = v;
-        else if (OPT("-o") || (r = cli_option(argc, argv, &i, "--output", &v)) != 0) out = v;
-        else if (OPT("--hidden")) hidden = v;
-        else if (OPT("--fold-by")) fold_by = v;
-        else if (OPT("--cv")) { if (r > 0 && parse_long(v, 2, 100, "--cv", &cv)) return 2; }
-        else if (OPT("--epochs")) { if (r > 0 && parse_long(v, 1, 100000, "--epochs", &lv)) return 2; o.epochs = (int)lv; }
-        else if (OPT("--seed")) { if (r > 0 && parse_long(v, 0, 2147483647, "--seed", &lv)) return 2; o.seed = (unsigned long long)lv; }
-        else if (OPT("--batch")) { if (r > 0 && parse_long(v, 1, 65536, "--batch", &lv)) return 2; o.batch = (int)lv; }
-        else if (OPT("--ensemble")) { if (r > 0 && parse_long(v, 1, 64, "--ensemble", &lv)) return 2; o.ensemble = (int)lv; }
-        else if (OPT("--patience")) { if (r > 0 && parse_long(v, 1, 100000, "--patience", &lv)) return 2; o.patience = (int)lv; }
-        else if (OPT("--lr")) { if (r > 0) o.lr = strtod(v, NULL); }
-        else if (OPT("--l2")) { if (r > 0) o.l2 = strtod(v, NULL); }
-        else if (OPT("--activation")) {
-            if (r > 0 && strcmp(v, "relu") == 0) o.hidden_act = ACT_RELU;
-            else if (r > 0 && strcmp(v, "tanh") == 0) o.hidden_act = ACT_TANH;
-            else if (r > 0) { fprintf(stderr, "tabserve train: --activation must be relu or tanh\n"); return 2; }
+        if (OPT("--label"))
+            label = v;
+        else if (OPT("--numeric"))
+            numeric = v;
+        else if (OPT("--categorical"))
+            categorical = v;
+        else if (OPT("-o") || (r = cli_option(argc, argv, &i, "--output", &v)) != 0)
+            out = v;
+        else if (OPT("--hidden"))
+            hidden = v;
+        else if (OPT("--fold-by"))
+            fold_by = v;
+        else if (OPT("--cv")) {
+            if (r > 0 && parse_long(v, 2, 100, "--cv", &cv)) return 2;
+        } else if (OPT("--epochs")) {
+            if (r > 0 && parse_long(v, 1, 100000, "--epochs", &lv)) return 2;
+            o.epochs = (int)lv;
+        } else if (OPT("--seed")) {
+            if (r > 0 && parse_long(v, 0, 2147483647, "--seed", &lv)) return 2;
+            o.seed = (unsigned long long)lv;
+        } else if (OPT("--batch")) {
+            if (r > 0 && parse_long(v, 1, 65536, "--batch", &lv)) return 2;
+            o.batch = (int)lv;
+        } else if (OPT("--ensemble")) {
+            if (r > 0 && parse_long(v, 1, 64, "--ensemble", &lv)) return 2;
+            o.ensemble = (int)lv;
+        } else if (OPT("--patience")) {
+            if (r > 0 && parse_long(v, 1, 100000, "--patience", &lv)) return 2;
+            o.patience = (int)lv;
+        } else if (OPT("--lr")) {
+            if (r > 0) o.lr = strtod(v, NULL);
+        } else if (OPT("--l2")) {
+            if (r > 0) o.l2 = strtod(v, NULL);
+        } else if (OPT("--activation")) {
+            if (r > 0 && strcmp(v, "relu") == 0)
+                o.hidden_act = ACT_RELU;
+            else if (r > 0 && strcmp(v, "tanh") == 0)
+                o.hidden_act = ACT_TANH;
+            else if (r > 0) {
+                fprintf(stderr, "tabserve train: --activation must be relu or tanh\n");
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--no-auto-features") == 0)
+            o.auto_features = 0;
+        else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "tabserve train: unknown option %s\n%s", argv[i], train_usage);
+            return 2;
+        } else if (!data)
+            data = argv[i];
+        else {
+            fprintf(stderr, "tabserve train: unexpected argument %s\n%s", argv[i], train_usage);
+            return 2;
         }
-        else if (strcmp(argv[i], "--no-auto-features") == 0) o.auto_features = 0;
-        else if (argv[i][0] == '-' && argv[i][1]) { fprintf(stderr, "tabserve train: unknown option %s\n%s", argv[i], train_usage); return 2; }
-        else if (!data) data = argv[i];
-        else { fprintf(stderr, "tabserve train: unexpected argument %s\n%s", argv[i], train_usage); return 2; }
         if (r < 0) return 2;
 #undef OPT
     }
@@ -157,8 +187,8 @@ int cmd_train(int argc, char **argv)
         if (model_finalize(m, err) != 0) goto fail;
     }
     if (model_save(m, out, err) != 0) goto fail;
-    fprintf(stderr, "tabserve train: %zu rows, %d features, fit in %.3fs, wrote %s (%s)\n",
-            d->n_rows, m->n_features, fit, out, m->hash);
+    fprintf(stderr, "tabserve train: %zu rows, %d features, fit in %.3fs, wrote %s (%s)\n", d->n_rows,
+            m->n_features, fit, out, m->hash);
     rc = 0;
     goto done;
 fail:
@@ -183,7 +213,8 @@ int cmd_eval(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         int r = cli_option(argc, argv, &i, "--label", &v);
         if (r < 0) return 2;
-        if (r > 0) label = v;
+        if (r > 0)
+            label = v;
         else if (argv[i][0] == '-' || npos == 2) {
             fprintf(stderr, "usage: tabserve eval [MODEL] DATA.csv --label COL\n");
             return 2;
@@ -235,11 +266,16 @@ int cmd_predict(int argc, char **argv)
     score_options o = {SCORE_CSV, 0};
     for (int i = 0; i < argc; i++) {
         int r;
-        if ((r = cli_option(argc, argv, &i, "--input", &v)) > 0) input = v;
-        else if (r == 0 && (r = cli_option(argc, argv, &i, "--output", &v)) > 0) output = v;
-        else if (r == 0 && (r = cli_option(argc, argv, &i, "--format", &v)) > 0) format = v;
-        else if (r == 0 && strcmp(argv[i], "--skip-bad") == 0) o.skip_bad = 1;
-        else if (r == 0 && argv[i][0] != '-' && !model_path) model_path = argv[i];
+        if ((r = cli_option(argc, argv, &i, "--input", &v)) > 0)
+            input = v;
+        else if (r == 0 && (r = cli_option(argc, argv, &i, "--output", &v)) > 0)
+            output = v;
+        else if (r == 0 && (r = cli_option(argc, argv, &i, "--format", &v)) > 0)
+            format = v;
+        else if (r == 0 && strcmp(argv[i], "--skip-bad") == 0)
+            o.skip_bad = 1;
+        else if (r == 0 && argv[i][0] != '-' && !model_path)
+            model_path = argv[i];
         else if (r == 0) {
             fprintf(stderr, "usage: tabserve predict [MODEL] [--input F] [--output F] "
                             "[--format csv|jsonl] [--skip-bad]\n");
@@ -250,9 +286,11 @@ int cmd_predict(int argc, char **argv)
     if (!format) {
         size_t n = strlen(input);
         format = n > 6 && (strcmp(input + n - 6, ".jsonl") == 0 || strcmp(input + n - 5, ".json") == 0)
-                     ? "jsonl" : "csv";
+                     ? "jsonl"
+                     : "csv";
     }
-    if (strcmp(format, "jsonl") == 0) o.format = SCORE_JSONL;
+    if (strcmp(format, "jsonl") == 0)
+        o.format = SCORE_JSONL;
     else if (strcmp(format, "csv") != 0) {
         fprintf(stderr, "tabserve predict: --format must be csv or jsonl, got \"%s\"\n", format);
         return 2;
@@ -275,10 +313,11 @@ int cmd_predict(int argc, char **argv)
     if (rc == 0) {
         static char outbuf[1 << 16];
         setvbuf(af.fp, outbuf, _IOFBF, sizeof outbuf);
-        rc = score_stream(m, in, strcmp(input, "-") == 0 ? "<stdin>" : input, af.fp, &o, stderr,
-                          &res, err);
-        if (rc == 0) rc = atomic_commit(&af, err);
-        else atomic_abort(&af);
+        rc = score_stream(m, in, strcmp(input, "-") == 0 ? "<stdin>" : input, af.fp, &o, stderr, &res, err);
+        if (rc == 0)
+            rc = atomic_commit(&af, err);
+        else
+            atomic_abort(&af);
     }
     if (in != stdin) fclose(in);
     model_free(m);
@@ -299,8 +338,10 @@ int cmd_inspect(int argc, char **argv)
     int as_json = 0;
     const char *path = NULL;
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) as_json = 1;
-        else if (argv[i][0] != '-' && !path) path = argv[i];
+        if (strcmp(argv[i], "--json") == 0)
+            as_json = 1;
+        else if (argv[i][0] != '-' && !path)
+            path = argv[i];
         else {
             fprintf(stderr, "usage: tabserve inspect [MODEL] [--json]\n");
             return 2;

@@ -24,22 +24,40 @@ typedef struct {
 #define F(field) offsetof(serve_config, field)
 static const option options[] = {
     {"--workers", "-w", "TABSERVE_WORKERS", OPT_INT, F(workers), 1, 64, "worker processes (default 1)"},
-    {"--bind", "-b", "TABSERVE_BIND", OPT_BIND, 0, 0, 0, "HOST:PORT, :PORT, [IPv6]:PORT or unix:PATH; repeatable (default 127.0.0.1:8000)"},
-    {"--timeout", "-t", "TABSERVE_TIMEOUT", OPT_SECONDS, F(timeout), 0, 86400, "kill a worker silent or stuck in a request this long; 0 = never (default 30)"},
-    {"--graceful-timeout", NULL, "TABSERVE_GRACEFUL_TIMEOUT", OPT_SECONDS, F(graceful_timeout), 0, 86400, "seconds to finish in-flight requests on TERM/HUP/recycle (default 30)"},
-    {"--keep-alive", NULL, "TABSERVE_KEEP_ALIVE", OPT_SECONDS, F(keep_alive), 1, 86400, "seconds an idle keep-alive connection is kept (default 2)"},
-    {"--max-requests", NULL, "TABSERVE_MAX_REQUESTS", OPT_LONG, F(max_requests), 0, 1e15, "recycle a worker after this many requests; 0 = never (default 0)"},
-    {"--max-requests-jitter", NULL, "TABSERVE_MAX_REQUESTS_JITTER", OPT_LONG, F(max_requests_jitter), 0, 1e15, "add 0..N to --max-requests per worker (default 0)"},
-    {"--access-logfile", NULL, "TABSERVE_ACCESS_LOGFILE", OPT_STRING, F(access_logfile), 0, 0, "access log file, '-' = stdout (default: none)"},
-    {"--error-logfile", NULL, "TABSERVE_ERROR_LOGFILE", OPT_STRING, F(error_logfile), 0, 0, "error log file, '-' = stderr (default '-')"},
-    {"--log-level", NULL, "TABSERVE_LOG_LEVEL", OPT_LEVEL, F(log_level), 0, 0, "debug, info, warning, error or critical (default info)"},
-    {"--limit-request-body", NULL, "TABSERVE_LIMIT_REQUEST_BODY", OPT_LONG, F(limit_request_body), 0, 1 << 30, "largest request body in bytes; 413 above (default 1048576)"},
-    {"--limit-request-line", NULL, "TABSERVE_LIMIT_REQUEST_LINE", OPT_LONG, F(limit_request_line), 16, 65536, "longest request target in bytes; 414 above (default 4094)"},
-    {"--limit-request-fields", NULL, "TABSERVE_LIMIT_REQUEST_FIELDS", OPT_LONG, F(limit_request_fields), 1, 32768, "most header fields; 431 above (default 100)"},
-    {"--limit-request-field_size", NULL, "TABSERVE_LIMIT_REQUEST_FIELD_SIZE", OPT_LONG, F(limit_request_field_size), 16, 65536, "longest header field in bytes; 431 above (default 8190)"},
-    {"--limit-request-headers", NULL, "TABSERVE_LIMIT_REQUEST_HEADERS", OPT_LONG, F(limit_request_headers), 1024, 1 << 20, "request line + all headers, in bytes: each connection's buffer; 431 above, from libmicrohttpd (default 8192)"},
-    {"--worker-connections", NULL, "TABSERVE_WORKER_CONNECTIONS", OPT_LONG, F(worker_connections), 1, 1000000, "open connections per worker (default 1000)"},
-    {"--max-batch", NULL, "TABSERVE_MAX_BATCH", OPT_LONG, F(max_batch), 1, 100000, "rows in one POST /model array; 413 above (default 1024)"},
+    {"--bind", "-b", "TABSERVE_BIND", OPT_BIND, 0, 0, 0,
+     "HOST:PORT, :PORT, [IPv6]:PORT or unix:PATH; repeatable (default 127.0.0.1:8000)"},
+    {"--timeout", "-t", "TABSERVE_TIMEOUT", OPT_SECONDS, F(timeout), 0, 86400,
+     "kill a worker silent or stuck in a request this long; 0 = never (default 30)"},
+    {"--graceful-timeout", NULL, "TABSERVE_GRACEFUL_TIMEOUT", OPT_SECONDS, F(graceful_timeout), 0, 86400,
+     "seconds to finish in-flight requests on TERM/HUP/recycle (default 30)"},
+    {"--keep-alive", NULL, "TABSERVE_KEEP_ALIVE", OPT_SECONDS, F(keep_alive), 1, 86400,
+     "seconds an idle keep-alive connection is kept (default 2)"},
+    {"--max-requests", NULL, "TABSERVE_MAX_REQUESTS", OPT_LONG, F(max_requests), 0, 1e15,
+     "recycle a worker after this many requests; 0 = never (default 0)"},
+    {"--max-requests-jitter", NULL, "TABSERVE_MAX_REQUESTS_JITTER", OPT_LONG, F(max_requests_jitter), 0, 1e15,
+     "add 0..N to --max-requests per worker (default 0)"},
+    {"--access-logfile", NULL, "TABSERVE_ACCESS_LOGFILE", OPT_STRING, F(access_logfile), 0, 0,
+     "access log file, '-' = stdout (default: none)"},
+    {"--error-logfile", NULL, "TABSERVE_ERROR_LOGFILE", OPT_STRING, F(error_logfile), 0, 0,
+     "error log file, '-' = stderr (default '-')"},
+    {"--log-level", NULL, "TABSERVE_LOG_LEVEL", OPT_LEVEL, F(log_level), 0, 0,
+     "debug, info, warning, error or critical (default info)"},
+    {"--limit-request-body", NULL, "TABSERVE_LIMIT_REQUEST_BODY", OPT_LONG, F(limit_request_body), 0, 1 << 30,
+     "largest request body in bytes; 413 above (default 1048576)"},
+    {"--limit-request-line", NULL, "TABSERVE_LIMIT_REQUEST_LINE", OPT_LONG, F(limit_request_line), 16, 65536,
+     "longest request target in bytes; 414 above (default 4094)"},
+    {"--limit-request-fields", NULL, "TABSERVE_LIMIT_REQUEST_FIELDS", OPT_LONG, F(limit_request_fields), 1,
+     32768, "most header fields; 431 above (default 100)"},
+    {"--limit-request-field_size", NULL, "TABSERVE_LIMIT_REQUEST_FIELD_SIZE", OPT_LONG,
+     F(limit_request_field_size), 16, 65536, "longest header field in bytes; 431 above (default 8190)"},
+    {"--limit-request-headers", NULL, "TABSERVE_LIMIT_REQUEST_HEADERS", OPT_LONG, F(limit_request_headers),
+     1024, 1 << 20,
+     "request line + all headers, in bytes: each connection's buffer; 431 above, from libmicrohttpd (default "
+     "8192)"},
+    {"--worker-connections", NULL, "TABSERVE_WORKER_CONNECTIONS", OPT_LONG, F(worker_connections), 1, 1000000,
+     "open connections per worker (default 1000)"},
+    {"--max-batch", NULL, "TABSERVE_MAX_BATCH", OPT_LONG, F(max_batch), 1, 100000,
+     "rows in one POST /model array; 413 above (default 1024)"},
 };
 #undef F
 
@@ -58,15 +76,14 @@ static int add_bind(serve_config *c, const char *b, char *err)
     return 0;
 }
 
-static int set_option(serve_config *c, const option *o, const char *v, const char *from, int from_env, char *err)
+static int set_option(serve_config *c, const option *o, const char *v, const char *from, int from_env,
+                      char *err)
 {
     void *field = (char *)c + o->offset;
     char *end;
     errno = 0;
     switch (o->type) {
-    case OPT_STRING:
-        *(const char **)field = v;
-        return 0;
+    case OPT_STRING: *(const char **)field = v; return 0;
     case OPT_BIND:
         if (!from_env) return add_bind(c, v, err);
         for (const char *s = v; *s;) { /* the variable may hold several, comma or space separated */
@@ -94,9 +111,12 @@ static int set_option(serve_config *c, const option *o, const char *v, const cha
         if (!*v || *end || errno || d < o->lo || d > o->hi || (o->type != OPT_SECONDS && d != (long)d))
             return err_set(err, "%s: \"%s\" must be %s from %g to %g", from, v,
                            o->type == OPT_SECONDS ? "a number of seconds" : "an integer", o->lo, o->hi);
-        if (o->type == OPT_INT) *(int *)field = (int)d;
-        else if (o->type == OPT_LONG) *(long *)field = (long)d;
-        else *(double *)field = d;
+        if (o->type == OPT_INT)
+            *(int *)field = (int)d;
+        else if (o->type == OPT_LONG)
+            *(long *)field = (long)d;
+        else
+            *(double *)field = d;
         return 0;
     }
     }

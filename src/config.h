@@ -9,26 +9,26 @@
 #define CONFIG_MAX_BINDS 16
 
 typedef struct {
-    const char *model_path;       /* NULL: the built-in model */
-    int workers;                  /* -w, default 1 */
+    const char *model_path;              /* NULL: the built-in model */
+    int workers;                         /* -w, default 1 */
     const char *binds[CONFIG_MAX_BINDS]; /* -b, default 127.0.0.1:8000 (0.0.0.0:$PORT if PORT is set) */
     int n_binds;
-    double timeout;               /* -t: a worker silent or stuck in a request this long is killed; 0 = never */
-    double graceful_timeout;      /* after TERM, workers get this long to finish in-flight requests */
-    double keep_alive;            /* idle keep-alive connections close after this many seconds */
-    long max_requests;            /* recycle a worker after this many requests; 0 = never */
-    long max_requests_jitter;     /* + random 0..jitter, so workers do not recycle together */
-    const char *access_logfile;   /* NULL: no access log; "-": stdout */
-    const char *error_logfile;    /* "-": stderr */
-    int log_level;                /* LOG_DEBUG .. LOG_CRITICAL */
-    long limit_request_body;      /* bytes; larger bodies get 413 */
-    long limit_request_line;      /* bytes of the request target; longer gets 414 */
-    long limit_request_fields;    /* header count; more gets 431 */
-    long limit_request_field_size;/* bytes of one header line; more gets 431 */
-    long limit_request_headers;   /* bytes of request line + all headers (the per-connection buffer) */
-    long worker_connections;      /* open connections per worker */
-    long max_batch;               /* rows in one POST /model array; more gets 413 */
-    char *owned[CONFIG_MAX_BINDS];/* storage for binds split from the environment */
+    double timeout;             /* -t: a worker silent or stuck in a request this long is killed; 0 = never */
+    double graceful_timeout;    /* after TERM, workers get this long to finish in-flight requests */
+    double keep_alive;          /* idle keep-alive connections close after this many seconds */
+    long max_requests;          /* recycle a worker after this many requests; 0 = never */
+    long max_requests_jitter;   /* + random 0..jitter, so workers do not recycle together */
+    const char *access_logfile; /* NULL: no access log; "-": stdout */
+    const char *error_logfile;  /* "-": stderr */
+    int log_level;              /* LOG_DEBUG .. LOG_CRITICAL */
+    long limit_request_body;    /* bytes; larger bodies get 413 */
+    long limit_request_line;    /* bytes of the request target; longer gets 414 */
+    long limit_request_fields;  /* header count; more gets 431 */
+    long limit_request_field_size; /* bytes of one header line; more gets 431 */
+    long limit_request_headers;    /* bytes of request line + all headers (the per-connection buffer) */
+    long worker_connections;       /* open connections per worker */
+    long max_batch;                /* rows in one POST /model array; more gets 413 */
+    char *owned[CONFIG_MAX_BINDS]; /* storage for binds split from the environment */
 } serve_config;
 
 enum { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERROR, LOG_CRITICAL };

@@ -19,8 +19,8 @@ typedef struct {
     const char **fields;
     size_t nfields, fields_cap;
     size_t header_fields;
-    size_t row;   /* number of the row being assembled */
-    int failed;   /* set once; later callbacks are ignored */
+    size_t row; /* number of the row being assembled */
+    int failed; /* set once; later callbacks are ignored */
 } reader_state;
 
 static void on_field(void *data, size_t len, void *st_)
@@ -72,8 +72,8 @@ static void on_row_end(int terminator, void *st_)
     if (st->row == 0) {
         st->header_fields = st->nfields;
     } else if (st->nfields != st->header_fields) {
-        st->failed = err_set(st->err, "%s: row %zu: %zu fields, but the header has %zu", st->name,
-                             st->row, st->nfields, st->header_fields);
+        st->failed = err_set(st->err, "%s: row %zu: %zu fields, but the header has %zu", st->name, st->row,
+                             st->nfields, st->header_fields);
         return;
     }
     for (size_t i = 0; i < st->nfields; i++) st->fields[i] = st->bytes + st->offsets[i];
@@ -95,8 +95,7 @@ static void state_free(reader_state *st)
 }
 
 /* Feeds one chunk; `consumed` is the stream offset of chunk[0], for messages. */
-static int feed(struct csv_parser *p, reader_state *st, const char *chunk, size_t len,
-                size_t consumed)
+static int feed(struct csv_parser *p, reader_state *st, const char *chunk, size_t len, size_t consumed)
 {
     size_t done = csv_parse(p, chunk, len, on_field, on_row_end, st);
     if (st->failed) return -1;
@@ -109,15 +108,15 @@ static int feed(struct csv_parser *p, reader_state *st, const char *chunk, size_
 static int finish(struct csv_parser *p, reader_state *st, size_t consumed)
 {
     if (csv_fini(p, on_field, on_row_end, st) != 0 && !st->failed)
-        return err_set(st->err, "%s: row %zu: unterminated quoted field at end of input (byte %zu)",
-                       st->name, st->row, consumed);
+        return err_set(st->err, "%s: row %zu: unterminated quoted field at end of input (byte %zu)", st->name,
+                       st->row, consumed);
     if (st->failed) return -1;
     if (st->row == 0) return err_set(st->err, "%s: empty input, expected a header row", st->name);
     return 0;
 }
 
-static int start(struct csv_parser *p, reader_state *st, const char *name, csv_row_fn fn,
-                 void *ctx, char *err)
+static int start(struct csv_parser *p, reader_state *st, const char *name, csv_row_fn fn, void *ctx,
+                 char *err)
 {
     memset(st, 0, sizeof *st);
     st->name = name;
@@ -148,8 +147,7 @@ int csv_read_stream(FILE *fp, const char *name, csv_row_fn fn, void *ctx, char *
     return rc;
 }
 
-int csv_read_buffer(const char *buf, size_t len, const char *name, csv_row_fn fn, void *ctx,
-                    char *err)
+int csv_read_buffer(const char *buf, size_t len, const char *name, csv_row_fn fn, void *ctx, char *err)
 {
     struct csv_parser p;
     reader_state st;

@@ -20,8 +20,7 @@ typedef int (*csv_row_fn)(void *ctx, size_t row, const char *const *fields, cons
  * 0, or -1 with err naming the row or byte offset of a malformed record, a ragged
  * row, or the callback's own message. */
 int csv_read_stream(FILE *fp, const char *name, csv_row_fn fn, void *ctx, char *err);
-int csv_read_buffer(const char *buf, size_t len, const char *name, csv_row_fn fn, void *ctx,
-                    char *err);
+int csv_read_buffer(const char *buf, size_t len, const char *name, csv_row_fn fn, void *ctx, char *err);
 
 /* Writes one field, quoted only when it holds a comma, quote, CR or LF. */
 void csv_write_field(FILE *fp, const char *s, size_t len);

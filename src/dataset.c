@@ -16,8 +16,7 @@ typedef struct {
     size_t cap;
 } load_state;
 
-static int on_row(void *ctx, size_t row, const char *const *fields, const size_t *lens, size_t n,
-                  char *err)
+static int on_row(void *ctx, size_t row, const char *const *fields, const size_t *lens, size_t n, char *err)
 {
     load_state *st = ctx;
     dataset *d = st->d;
@@ -28,10 +27,10 @@ static int on_row(void *ctx, size_t row, const char *const *fields, const size_t
             if (k == n) {
                 char header[256] = "";
                 for (size_t i = 0; i < n && strlen(header) < 200; i++)
-                    snprintf(header + strlen(header), sizeof header - strlen(header), "%s%s",
-                             i ? "," : "", fields[i]);
-                return err_set(err, "%s: no column named \"%s\" in the header (%s)", d->path,
-                               st->want[c], header);
+                    snprintf(header + strlen(header), sizeof header - strlen(header), "%s%s", i ? "," : "",
+                             fields[i]);
+                return err_set(err, "%s: no column named \"%s\" in the header (%s)", d->path, st->want[c],
+                               header);
             }
             st->col_of[c] = k;
         }
@@ -54,8 +53,7 @@ static int on_row(void *ctx, size_t row, const char *const *fields, const size_t
     for (size_t c = 0; c < d->n_cols; c++) {
         size_t k = st->col_of[c];
         row_lens[c] = lens[k];
-        if (lens[k] && !(row_cells[c] = strdup(fields[k])))
-            return err_set(err, "%s: out of memory", d->path);
+        if (lens[k] && !(row_cells[c] = strdup(fields[k]))) return err_set(err, "%s: out of memory", d->path);
     }
     return 0;
 }
@@ -104,8 +102,8 @@ int dataset_labels(const dataset *d, size_t col, float *y, char *err)
         const char *s = dataset_cell(d, r, col);
         double v;
         if (!s || parse_finite_double(s, strlen(s), &v) != 0 || (v != 0 && v != 1))
-            return err_set(err, "%s: row %zu: column %s: label must be 0 or 1, got \"%.40s\"",
-                           d->path, r + 1, d->names[col], s ? s : "");
+            return err_set(err, "%s: row %zu: column %s: label must be 0 or 1, got \"%.40s\"", d->path, r + 1,
+                           d->names[col], s ? s : "");
         y[r] = (float)v;
     }
     return 0;

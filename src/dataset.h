@@ -8,9 +8,9 @@
 
 typedef struct {
     size_t n_rows, n_cols;
-    char **names;  /* (n_cols,) column names as asked */
-    char **cells;  /* (n_rows, n_cols) NUL-terminated text; NULL when the field was empty */
-    size_t *lens;  /* (n_rows, n_cols) */
+    char **names; /* (n_cols,) column names as asked */
+    char **cells; /* (n_rows, n_cols) NUL-terminated text; NULL when the field was empty */
+    size_t *lens; /* (n_rows, n_cols) */
     const char *path;
 } dataset;
 

@@ -35,8 +35,7 @@ static void put_category(const model_input *in, float *x, int index)
     if (index >= 0) x[in->offset + index] = 1.0f;
 }
 
-static int unknown_category(const model_input *in, float *x, const char *where, const char *shown,
-                            char *err)
+static int unknown_category(const model_input *in, float *x, const char *where, const char *shown, char *err)
 {
     if (in->unknown == UNKNOWN_ZEROS) {
         put_category(in, x, -1);
@@ -44,8 +43,8 @@ static int unknown_category(const model_input *in, float *x, const char *where, 
     }
     char accepted[512];
     encode_vocab_list(in, accepted, sizeof accepted);
-    return err_set(err, "%s.%s: unknown category %.64s; accepted values: %s", where, in->name,
-                   shown, accepted);
+    return err_set(err, "%s.%s: unknown category %.64s; accepted values: %s", where, in->name, shown,
+                   accepted);
 }
 
 /* where == NULL: the value came from a CSV column */
@@ -76,8 +75,7 @@ static const char *type_name(const json_t *v)
     return "?";
 }
 
-static int encode_json_value(const model_input *in, const json_t *v, const char *where, float *x,
-                             char *err)
+static int encode_json_value(const model_input *in, const json_t *v, const char *where, float *x, char *err)
 {
     if (in->kind == INPUT_NUMERIC) {
         if (!json_is_number(v))
@@ -90,8 +88,8 @@ static int encode_json_value(const model_input *in, const json_t *v, const char 
     }
     if (in->vtype == VALUE_STRING) {
         if (!json_is_string(v))
-            return err_set(err, "%s.%s: expected a string (one of the categories), got %s", where,
-                           in->name, type_name(v));
+            return err_set(err, "%s.%s: expected a string (one of the categories), got %s", where, in->name,
+                           type_name(v));
         const char *s = json_string_value(v);
         for (size_t i = 0; i < in->n_vocab; i++)
             if (strcmp(in->vocab[i], s) == 0) {
@@ -105,8 +103,8 @@ static int encode_json_value(const model_input *in, const json_t *v, const char 
     /* integer categories: 3 and 3.0 are the same passenger class; 3.5 is not */
     double d = json_is_number(v) ? json_number_value(v) : NAN;
     if (!json_is_number(v) || d != floor(d) || fabs(d) > 9.0e15)
-        return err_set(err, "%s.%s: expected an integer (one of the categories), got %s", where,
-                       in->name, json_is_number(v) ? "a fractional number" : type_name(v));
+        return err_set(err, "%s.%s: expected an integer (one of the categories), got %s", where, in->name,
+                       json_is_number(v) ? "a fractional number" : type_name(v));
     long long k = (long long)d;
     for (size_t i = 0; i < in->n_vocab; i++)
         if (in->vocab_int[i] == k) {
@@ -118,13 +116,11 @@ static int encode_json_value(const model_input *in, const json_t *v, const char 
     return unknown_category(in, x, where, shown, err);
 }
 
-int encode_json(const model *m, const json_t *obj, const char *where, float *x,
-                         int *bad_input, char *err)
+int encode_json(const model *m, const json_t *obj, const char *where, float *x, int *bad_input, char *err)
 {
     *bad_input = -1;
     if (!json_is_object(obj))
-        return err_set(err, "%s: expected an object with the model's inputs, got %s", where,
-                       type_name(obj));
+        return err_set(err, "%s: expected an object with the model's inputs, got %s", where, type_name(obj));
     for (size_t i = 0; i < m->n_inputs; i++) {
         const model_input *in = &m->inputs[i];
         const json_t *v = json_object_get(obj, in->name);
@@ -138,8 +134,8 @@ int encode_json(const model *m, const json_t *obj, const char *where, float *x,
     return 0;
 }
 
-int encode_text(const model *m, const char *const *values, const size_t *lens, float *x,
-                         int *bad_input, char *err)
+int encode_text(const model *m, const char *const *values, const size_t *lens, float *x, int *bad_input,
+                char *err)
 {
     *bad_input = -1;
     for (size_t i = 0; i < m->n_inputs; i++) {
@@ -158,8 +154,7 @@ int encode_text(const model *m, const char *const *values, const size_t *lens, f
         } else {
             int found = -1;
             for (size_t k = 0; k < in->n_vocab && found < 0; k++)
-                if (strlen(in->vocab[k]) == len && memcmp(in->vocab[k], s, len) == 0)
-                    found = (int)k;
+                if (strlen(in->vocab[k]) == len && memcmp(in->vocab[k], s, len) == 0) found = (int)k;
             if (found < 0 && in->vtype == VALUE_INTEGER) {
                 /* "3.0" in a CSV is class 3 */
                 double d;
@@ -174,8 +169,8 @@ int encode_text(const model *m, const char *const *values, const size_t *lens, f
             } else {
                 char accepted[512];
                 encode_vocab_list(in, accepted, sizeof accepted);
-                rc = err_set(err, "column %s: unknown category \"%.40s\"; accepted values: %s",
-                             in->name, s, accepted);
+                rc = err_set(err, "column %s: unknown category \"%.40s\"; accepted values: %s", in->name, s,
+                             accepted);
             }
         }
         if (rc != 0) {

@@ -16,13 +16,13 @@ struct json_t;
  * counts as missing. Numbers must be JSON numbers: "22" (a string) is rejected.
  * Returns 0, or -1 with err and *bad_input (the input's index, or -1 when the
  * value is not an object). */
-int encode_json(const model *m, const struct json_t *obj, const char *where, float *x,
-                         int *bad_input, char *err);
+int encode_json(const model *m, const struct json_t *obj, const char *where, float *x, int *bad_input,
+                char *err);
 
 /* Encodes text values, one per model input in model order (NULL or "" = missing),
  * as read from CSV. Returns 0, or -1 with err and *bad_input. */
-int encode_text(const model *m, const char *const *values, const size_t *lens, float *x,
-                         int *bad_input, char *err);
+int encode_text(const model *m, const char *const *values, const size_t *lens, float *x, int *bad_input,
+                char *err);
 
 /* The accepted values of a categorical input, as `"a", "b", "c"`, into buf. */
 void encode_vocab_list(const model_input *in, char *buf, size_t len);

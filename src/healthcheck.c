@@ -83,12 +83,17 @@ int cmd_healthcheck(int argc, char **argv)
     const char *addr = NULL, *path = "/readyz", *v = NULL;
     for (int i = 0; i < argc; i++) {
         int r;
-        if ((r = cli_option(argc, argv, &i, "--bind", &v)) > 0 || (r == 0 && (r = cli_option(argc, argv, &i, "-b", &v)) > 0)) addr = v;
-        else if (r == 0 && (r = cli_option(argc, argv, &i, "--path", &v)) > 0) path = v;
-        else if (r == 0 && argv[i][0] != '-' && !addr) addr = argv[i];
+        if ((r = cli_option(argc, argv, &i, "--bind", &v)) > 0 ||
+            (r == 0 && (r = cli_option(argc, argv, &i, "-b", &v)) > 0))
+            addr = v;
+        else if (r == 0 && (r = cli_option(argc, argv, &i, "--path", &v)) > 0)
+            path = v;
+        else if (r == 0 && argv[i][0] != '-' && !addr)
+            addr = argv[i];
         else {
-            fprintf(stderr, "usage: tabserve healthcheck [ADDR] [--path /readyz]   (ADDR: as --bind; default: "
-                            "the first of TABSERVE_BIND, else 127.0.0.1:$PORT, else 127.0.0.1:8000)\n");
+            fprintf(stderr,
+                    "usage: tabserve healthcheck [ADDR] [--path /readyz]   (ADDR: as --bind; default: "
+                    "the first of TABSERVE_BIND, else 127.0.0.1:$PORT, else 127.0.0.1:8000)\n");
             return 2;
         }
     }
@@ -110,7 +115,9 @@ int cmd_healthcheck(int argc, char **argv)
         return 1;
     }
     char req[512], resp[256];
-    int n = snprintf(req, sizeof req, "GET %.256s HTTP/1.0\r\nHost: localhost\r\nUser-Agent: tabserve-healthcheck\r\n\r\n", path);
+    int n =
+        snprintf(req, sizeof req,
+                 "GET %.256s HTTP/1.0\r\nHost: localhost\r\nUser-Agent: tabserve-healthcheck\r\n\r\n", path);
     size_t got = 0;
     int64_t deadline = stats_now_ms() + 3000;
     if (write(fd, req, (size_t)n) != n) {

@@ -67,7 +67,8 @@ int listen_open(const char *addr, char *err)
     } else {
         const char *colon = strrchr(addr, ':');
         if (!colon || (size_t)(colon - addr) >= sizeof host)
-            return err_set(err, "bad address \"%s\": expected HOST:PORT, :PORT, [IPv6]:PORT or unix:PATH", addr);
+            return err_set(err, "bad address \"%s\": expected HOST:PORT, :PORT, [IPv6]:PORT or unix:PATH",
+                           addr);
         memcpy(host, addr, (size_t)(colon - addr));
         host[colon - addr] = 0;
         port = colon + 1;

@@ -26,11 +26,11 @@
 #define MAX_PROCS STATS_MAX_WORKERS
 
 typedef struct {
-    pid_t pid;           /* 0: free */
-    int generation;      /* which model the worker serves */
-    int retiring;        /* told to drain; not counted as serving */
+    pid_t pid;      /* 0: free */
+    int generation; /* which model the worker serves */
+    int retiring;   /* told to drain; not counted as serving */
     int64_t started_ms;
-    int64_t kill_at_ms;  /* retiring: SIGKILL if still alive then */
+    int64_t kill_at_ms; /* retiring: SIGKILL if still alive then */
 } proc;
 
 typedef struct {
@@ -43,9 +43,9 @@ typedef struct {
     stats_shared *stats;
     proc procs[MAX_PROCS];
     int wanted;
-    int stopping;          /* 0, STOP_GRACEFUL or STOP_QUICK */
+    int stopping; /* 0, STOP_GRACEFUL or STOP_QUICK */
     int64_t stop_deadline_ms;
-    int crash_streak;      /* workers that died young in a row: drives the back-off */
+    int crash_streak; /* workers that died young in a row: drives the back-off */
     int64_t respawn_after_ms;
     int test_hooks;
     unsigned long long jitter_state;
@@ -118,7 +118,8 @@ static void spawn(master *ms)
     }
     if (pid == 0) {
         for (int i = 0; i < N_HANDLED; i++) signal(handled_signals[i], SIG_DFL);
-        worker_args wa = {ms->cfg, ms->m, ms->stats, slot, ms->fds, ms->n_fds, ms->access_fd, limit, ms->test_hooks};
+        worker_args wa = {ms->cfg,   ms->m,         ms->stats, slot,          ms->fds,
+                          ms->n_fds, ms->access_fd, limit,     ms->test_hooks};
         /* exit(), not _exit(): leak checkers see the worker's end too */
         exit(worker_run(&wa));
     }
@@ -156,8 +157,8 @@ static void reap(master *ms)
             log_msg(p->retiring || ms->stopping ? LOG_DEBUG : LOG_INFO, "Worker exited (pid:%d)%s", (int)pid,
                     p->retiring || ms->stopping ? "" : ": recycled after --max-requests");
         } else if (WIFSIGNALED(status)) {
-            log_msg(ms->stopping ? LOG_INFO : LOG_ERROR, "Worker (pid:%d) was killed by signal %d (%s)", (int)pid,
-                    WTERMSIG(status), strsignal(WTERMSIG(status)));
+            log_msg(ms->stopping ? LOG_INFO : LOG_ERROR, "Worker (pid:%d) was killed by signal %d (%s)",
+                    (int)pid, WTERMSIG(status), strsignal(WTERMSIG(status)));
         } else {
             log_msg(LOG_ERROR, "Worker (pid:%d) exited with code %d", (int)pid, WEXITSTATUS(status));
         }
@@ -169,7 +170,8 @@ static void reap(master *ms)
                 int k = ms->crash_streak < 7 ? ms->crash_streak : 7;
                 ms->crash_streak++;
                 ms->respawn_after_ms = stats_now_ms() + (100 << k) > stats_now_ms() + 10000
-                                           ? stats_now_ms() + 10000 : stats_now_ms() + (100 << k);
+                                           ? stats_now_ms() + 10000
+                                           : stats_now_ms() + (100 << k);
                 if (k) log_msg(LOG_WARNING, "Workers keep dying at start: next spawn in %d ms", 100 << k);
             } else {
                 ms->crash_streak = 0;
@@ -182,7 +184,8 @@ static void reap(master *ms)
 static void reload(master *ms)
 {
     char err[ERR_LEN];
-    log_msg(LOG_INFO, "Handling signal: hup (reloading %s)", ms->cfg->model_path ? ms->cfg->model_path : DEFAULT_MODEL_NAME);
+    log_msg(LOG_INFO, "Handling signal: hup (reloading %s)",
+            ms->cfg->model_path ? ms->cfg->model_path : DEFAULT_MODEL_NAME);
     model *m = model_load_or_default(ms->cfg->model_path, err);
     if (!m) {
         atomic_fetch_add(&ms->stats->reload_failures, 1);
@@ -342,15 +345,18 @@ int master_run(const serve_config *cfg)
             reload(&ms);
         }
         for (; sig_ttin > 0; sig_ttin--)
-            if (ms.wanted < MAX_PROCS / 2) ms.wanted++, log_msg(LOG_INFO, "Handling signal: ttin (%d workers)", ms.wanted);
+            if (ms.wanted < MAX_PROCS / 2)
+                ms.wanted++, log_msg(LOG_INFO, "Handling signal: ttin (%d workers)", ms.wanted);
         for (; sig_ttou > 0; sig_ttou--)
-            if (ms.wanted > 1) ms.wanted--, log_msg(LOG_INFO, "Handling signal: ttou (%d workers)", ms.wanted);
+            if (ms.wanted > 1)
+                ms.wanted--, log_msg(LOG_INFO, "Handling signal: ttou (%d workers)", ms.wanted);
         atomic_store(&ms.stats->workers_wanted, ms.wanted);
         /* too many serving: retire the newest first */
         while (serving_count(&ms) > ms.wanted) {
             proc *newest = NULL;
             for (int i = 0; i < MAX_PROCS; i++)
-                if (ms.procs[i].pid && !ms.procs[i].retiring && (!newest || ms.procs[i].started_ms >= newest->started_ms))
+                if (ms.procs[i].pid && !ms.procs[i].retiring &&
+                    (!newest || ms.procs[i].started_ms >= newest->started_ms))
                     newest = &ms.procs[i];
             retire(&ms, newest);
         }

@@ -11,9 +11,9 @@
 #include "util.h"
 
 #define MAX_LAYERS 64
-#define MAX_WIDTH 65536
-#define MAX_VOCAB 4096
-#define MAX_NAME 256
+#define MAX_WIDTH  65536
+#define MAX_VOCAB  4096
+#define MAX_NAME   256
 
 const char *activation_name(activation a)
 {
@@ -43,8 +43,7 @@ typedef struct {
     char *err;
 } load_ctx;
 
-static int bad(load_ctx *c, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static int bad(load_ctx *c, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int bad(load_ctx *c, const char *path, const char *fmt, ...)
 {
     char what[ERR_LEN];
@@ -89,8 +88,8 @@ static const char *get_string(load_ctx *c, json_t *obj, const char *path, const 
 }
 
 /* Matches s against a list of names; returns the index or -1 with a message. */
-static int get_enum(load_ctx *c, json_t *obj, const char *path, const char *key,
-                    const char *const *names, int n, const char *default_name)
+static int get_enum(load_ctx *c, json_t *obj, const char *path, const char *key, const char *const *names,
+                    int n, const char *default_name)
 {
     const char *s;
     if (default_name && !json_object_get(obj, key))
@@ -100,8 +99,8 @@ static int get_enum(load_ctx *c, json_t *obj, const char *path, const char *key,
     char allowed[256] = "";
     for (int i = 0; i < n; i++) {
         if (strcmp(s, names[i]) == 0) return i;
-        snprintf(allowed + strlen(allowed), sizeof allowed - strlen(allowed), "%s\"%s\"",
-                 i ? ", " : "", names[i]);
+        snprintf(allowed + strlen(allowed), sizeof allowed - strlen(allowed), "%s\"%s\"", i ? ", " : "",
+                 names[i]);
     }
     bad(c, path, "member \"%s\" is \"%.64s\", expected one of %s", key, s, allowed);
     return -1;
@@ -130,8 +129,7 @@ static int load_vocab(load_ctx *c, model_input *in, json_t *arr, const char *pat
     in->n_vocab = n;
     in->vocab = calloc(n, sizeof *in->vocab);
     if (in->vtype == VALUE_INTEGER) in->vocab_int = calloc(n, sizeof *in->vocab_int);
-    if (!in->vocab || (in->vtype == VALUE_INTEGER && !in->vocab_int))
-        return bad(c, path, "out of memory");
+    if (!in->vocab || (in->vtype == VALUE_INTEGER && !in->vocab_int)) return bad(c, path, "out of memory");
     for (size_t i = 0; i < n; i++) {
         json_t *v = json_array_get(arr, i);
         char text[32];
@@ -242,8 +240,8 @@ static int load_layer(load_ctx *c, model_layer *l, json_t *obj, const char *path
     if (!w || !b) return -1;
     size_t n_in = json_array_size(w), n_out = json_array_size(b);
     if (n_in == 0 || n_in > MAX_WIDTH || n_out == 0 || n_out > MAX_WIDTH)
-        return bad(c, path, "weights must be (n_in, n_out) with 1 <= n <= %d, got (%zu, %zu)",
-                   MAX_WIDTH, n_in, n_out);
+        return bad(c, path, "weights must be (n_in, n_out) with 1 <= n <= %d, got (%zu, %zu)", MAX_WIDTH,
+                   n_in, n_out);
     l->n_in = (int)n_in;
     l->n_out = (int)n_out;
     l->w = malloc(n_in * n_out * sizeof *l->w);
@@ -359,8 +357,8 @@ model *model_load_buffer(const char *buf, size_t len, const char *name, char *er
     load_ctx c = {name, err};
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        err_set(err, "%s: line %d, column %d (byte %d): invalid JSON: %s", name, jerr.line,
-                jerr.column, jerr.position, jerr.text);
+        err_set(err, "%s: line %d, column %d (byte %d): invalid JSON: %s", name, jerr.line, jerr.column,
+                jerr.position, jerr.text);
         return NULL;
     }
     model *m = load_json(root, &c);
@@ -466,8 +464,7 @@ int model_finalize(model *m, char *err)
     for (size_t i = 0; i < m->n_inputs; i++) {
         model_input *in = &m->inputs[i];
         in->offset = offset;
-        in->width = in->kind == INPUT_NUMERIC ? 1 + (in->missing_indicator ? 1 : 0)
-                                              : (int)in->n_vocab;
+        in->width = in->kind == INPUT_NUMERIC ? 1 + (in->missing_indicator ? 1 : 0) : (int)in->n_vocab;
         offset += in->width;
     }
     m->n_features = offset;
@@ -476,17 +473,17 @@ int model_finalize(model *m, char *err)
         const model_layer *l = &m->layers[i];
         int want = i == 0 ? m->n_features : m->layers[i - 1].n_out;
         if (l->n_in != want)
-            return err_set(err,
-                           "$.network.layers[%zu].weights: has %d rows, but its input is %d wide%s",
-                           i, l->n_in, want, i == 0 ? " (the encoded features)" : "");
+            return err_set(err, "$.network.layers[%zu].weights: has %d rows, but its input is %d wide%s", i,
+                           l->n_in, want, i == 0 ? " (the encoded features)" : "");
         if (l->n_out > m->max_width) m->max_width = l->n_out;
     }
     for (size_t i = 0; i < m->n_layers; i++)
         if (model_index_blocks(&m->layers[i]) != 0) return err_set(err, "out of memory");
     const model_layer *last = &m->layers[m->n_layers - 1];
     if (last->n_out != 1 || last->act != ACT_SIGMOID)
-        return err_set(err, "$.network.layers[%zu]: the last layer must have 1 unit and a sigmoid "
-                            "activation (the output is a probability), got %d unit(s), %s",
+        return err_set(err,
+                       "$.network.layers[%zu]: the last layer must have 1 unit and a sigmoid "
+                       "activation (the output is a probability), got %d unit(s), %s",
                        m->n_layers - 1, last->n_out, activation_name(last->act));
 
     fnv f = {14695981039346656037ull};

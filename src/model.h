@@ -10,9 +10,9 @@
 
 struct json_t;
 
-#define MODEL_FORMAT "tabserve-model"
+#define MODEL_FORMAT         "tabserve-model"
 #define MODEL_FORMAT_VERSION 1
-#define TABSERVE_VERSION "0.1.0"
+#define TABSERVE_VERSION     "0.1.0"
 
 typedef enum { INPUT_NUMERIC, INPUT_CATEGORICAL } input_kind;
 typedef enum { VALUE_STRING, VALUE_INTEGER } value_type;
@@ -36,9 +36,9 @@ typedef struct {
     value_type vtype;
     unknown_rule unknown;
     size_t n_vocab;
-    char **vocab;          /* (n_vocab,) the values; integers as decimal text */
-    long long *vocab_int;  /* (n_vocab,) VALUE_INTEGER only */
-    size_t impute_index;   /* vocabulary entry used when missing (MISSING_IMPUTE) */
+    char **vocab;         /* (n_vocab,) the values; integers as decimal text */
+    long long *vocab_int; /* (n_vocab,) VALUE_INTEGER only */
+    size_t impute_index;  /* vocabulary entry used when missing (MISSING_IMPUTE) */
 } model_input;
 
 typedef struct {
@@ -59,10 +59,10 @@ typedef struct model {
     int n_features; /* width of the encoded feature vector = layers[0].n_in */
     size_t n_layers;
     model_layer *layers;
-    int max_width;        /* widest layer input or output, for scratch buffers */
-    char *label;          /* name of the training label column */
+    int max_width;           /* widest layer input or output, for scratch buffers */
+    char *label;             /* name of the training label column */
     struct json_t *metadata; /* owned object: training rows, hyper-parameters, metrics, ... */
-    char hash[32];        /* "fnv1a64:<16 hex>" over inputs, network and output */
+    char hash[32];           /* "fnv1a64:<16 hex>" over inputs, network and output */
 } model;
 
 /* Loads and validates a model file. On failure returns NULL with err naming the

@@ -31,7 +31,6 @@ static void activate(float *y, size_t n, activation act)
 
 #define TILE_COLS 16
 #define TILE_VECS (TILE_COLS / 8)
-#define TILE_ROWS_MAX 12
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(TABSERVE_NO_CLONES)
 #define MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
@@ -53,25 +52,25 @@ typedef void (*tile_fn)(float *restrict y, const float *restrict x, const float 
  * of n_in (per step: one broadcast per row, TILE_VECS loads, ROWS * TILE_VECS
  * FMAs, so the FMA units set the pace).
  * x (ROWS, n_in) with row stride n_in, w (n_in, n_out), y (ROWS, n_out). */
-#define DEFINE_TILE(name, ROWS, ATTR)                                                              \
-    ATTR static void name(float *restrict y, const float *restrict x, const float *restrict w,    \
-                          const float *restrict b, int n_in, int n_out)                            \
-    {                                                                                              \
-        v8 acc[ROWS][TILE_VECS], wv[TILE_VECS];                                        \
-        for (int v = 0; v < TILE_VECS; v++) LOAD8(wv[v], b + 8 * v);                               \
-        for (int r = 0; r < ROWS; r++)                                                             \
-            for (int v = 0; v < TILE_VECS; v++) acc[r][v] = wv[v];                                 \
-        for (int i = 0; i < n_in; i++) {                                                           \
-            const float *wi = w + (size_t)i * n_out;                                               \
-            for (int v = 0; v < TILE_VECS; v++) LOAD8(wv[v], wi + 8 * v);                          \
-            for (int r = 0; r < ROWS; r++) {                                                       \
-                float xv = x[(size_t)r * n_in + i];                                                \
-                for (int v = 0; v < TILE_VECS; v++) acc[r][v] += xv * wv[v];                       \
-            }                                                                                      \
-        }                                                                                          \
-        for (int r = 0; r < ROWS; r++) {                                                           \
-            memcpy(y + (size_t)r * n_out, acc[r], sizeof acc[r]);                                  \
-        }                                                                                          \
+#define DEFINE_TILE(name, ROWS, ATTR)                                                                        \
+    ATTR static void name(float *restrict y, const float *restrict x, const float *restrict w,               \
+                          const float *restrict b, int n_in, int n_out)                                      \
+    {                                                                                                        \
+        v8 acc[ROWS][TILE_VECS], wv[TILE_VECS];                                                              \
+        for (int v = 0; v < TILE_VECS; v++) LOAD8(wv[v], b + 8 * v);                                         \
+        for (int r = 0; r < ROWS; r++)                                                                       \
+            for (int v = 0; v < TILE_VECS; v++) acc[r][v] = wv[v];                                           \
+        for (int i = 0; i < n_in; i++) {                                                                     \
+            const float *wi = w + (size_t)i * n_out;                                                         \
+            for (int v = 0; v < TILE_VECS; v++) LOAD8(wv[v], wi + 8 * v);                                    \
+            for (int r = 0; r < ROWS; r++) {                                                                 \
+                float xv = x[(size_t)r * n_in + i];                                                          \
+                for (int v = 0; v < TILE_VECS; v++) acc[r][v] += xv * wv[v];                                 \
+            }                                                                                                \
+        }                                                                                                    \
+        for (int r = 0; r < ROWS; r++) {                                                                     \
+            memcpy(y + (size_t)r * n_out, acc[r], sizeof acc[r]);                                            \
+        }                                                                                                    \
     }
 
 #ifdef X86_DISPATCH
@@ -100,8 +99,8 @@ static tile_fn pick_tile(int *rows)
 
 /* One output unit: y[r] = b + x[r] . w, a dot product per row. x (n, n_in), w (n_in,). */
 MULTIVERSION
-static void dense_one(float *restrict y, const float *restrict x, const float *restrict w, float b,
-                      int n, int n_in)
+static void dense_one(float *restrict y, const float *restrict x, const float *restrict w, float b, int n,
+                      int n_in)
 {
     for (int r = 0; r < n; r++) {
         const float *xr = x + (size_t)r * n_in;
@@ -160,11 +159,11 @@ void nn_dense(float *y, const float *x, const float *w, const float *b, int n, i
             tile(y + (size_t)r * n_out + c, x + (size_t)r * n_in, w + c, b + c, n_in, n_out);
     if (full_cols < n_out) /* the columns right of the last full tile, full rows */
         for (int r = 0; r < full_rows; r++)
-            tile_edge(y + (size_t)r * n_out + full_cols, x + (size_t)r * n_in, w + full_cols,
-                      b + full_cols, 1, n_out - full_cols, n_in, n_out);
+            tile_edge(y + (size_t)r * n_out + full_cols, x + (size_t)r * n_in, w + full_cols, b + full_cols,
+                      1, n_out - full_cols, n_in, n_out);
     if (full_rows < n) /* the rows below the last full tile, all columns */
-        tile_edge(y + (size_t)full_rows * n_out, x + (size_t)full_rows * n_in, w, b, n - full_rows,
-                  n_out, n_in, n_out);
+        tile_edge(y + (size_t)full_rows * n_out, x + (size_t)full_rows * n_in, w, b, n - full_rows, n_out,
+                  n_in, n_out);
     activate(y, (size_t)n * n_out, act);
 }
 

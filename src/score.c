@@ -22,10 +22,10 @@ typedef struct {
     size_t *col_of; /* (n_inputs,) header position of each model input */
     /* the pending batch: encoded rows, and each row's output text without predict */
     int n;
-    float *x;       /* (BATCH_ROWS, n_features) */
-    float *p;       /* (BATCH_ROWS,) */
+    float *x; /* (BATCH_ROWS, n_features) */
+    float *p; /* (BATCH_ROWS,) */
     float *scratch;
-    char *text;     /* rows' pass-through text, back to back */
+    char *text; /* rows' pass-through text, back to back */
     size_t text_used, text_cap;
     size_t text_end[BATCH_ROWS];
 } scorer;
@@ -93,8 +93,8 @@ static void append_csv_field(scorer *s, const char *f, size_t len)
     s->text_used += k;
 }
 
-static int on_csv_row(void *ctx, size_t row, const char *const *fields, const size_t *lens,
-                      size_t n, char *err)
+static int on_csv_row(void *ctx, size_t row, const char *const *fields, const size_t *lens, size_t n,
+                      char *err)
 {
     scorer *s = ctx;
     const model *m = s->m;
@@ -103,7 +103,8 @@ static int on_csv_row(void *ctx, size_t row, const char *const *fields, const si
             size_t k = 0;
             while (k < n && strcmp(fields[k], m->inputs[i].name) != 0) k++;
             if (k == n)
-                return err_set(err, "%s: header: no column named \"%s\" (the model's inputs are read by name)",
+                return err_set(err,
+                               "%s: header: no column named \"%s\" (the model's inputs are read by name)",
                                s->name, m->inputs[i].name);
             s->col_of[i] = k;
         }
@@ -122,8 +123,7 @@ static int on_csv_row(void *ctx, size_t row, const char *const *fields, const si
     }
     int bad_input;
     char why[ERR_LEN], where[32];
-    if (encode_text(m, values, vlens, s->x + (size_t)s->n * m->n_features, &bad_input,
-                             why) != 0) {
+    if (encode_text(m, values, vlens, s->x + (size_t)s->n * m->n_features, &bad_input, why) != 0) {
         snprintf(where, sizeof where, "row %zu", row);
         return bad_row(s, where, why, err);
     }
@@ -187,8 +187,8 @@ static int score_jsonl(scorer *s, FILE *in, char *err)
     return rc;
 }
 
-int score_stream(const model *m, FILE *in, const char *in_name, FILE *out,
-                 const score_options *o, FILE *log, score_result *res, char *err)
+int score_stream(const model *m, FILE *in, const char *in_name, FILE *out, const score_options *o, FILE *log,
+                 score_result *res, char *err)
 {
     scorer s = {.m = m, .o = o, .name = in_name, .out = out, .log = log, .res = res};
     memset(res, 0, sizeof *res);

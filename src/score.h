@@ -23,7 +23,7 @@ typedef struct {
 /* Scores every record of `in` into `out`. CSV input needs a header naming every
  * model input (any order, other columns are passed through). Returns 0, or -1
  * with err naming the row (data rows count from 1) or line and the column. */
-int score_stream(const model *m, FILE *in, const char *in_name, FILE *out,
-                 const score_options *o, FILE *log, score_result *res, char *err);
+int score_stream(const model *m, FILE *in, const char *in_name, FILE *out, const score_options *o, FILE *log,
+                 score_result *res, char *err);
 
 #endif

@@ -11,13 +11,12 @@
 #include "util.h"
 
 static const int status_codes[STATS_STATUS_COUNT] = {200, 400, 404, 405, 408, 413, 414,
-                                                     415, 431, 500, 503, 0, 0, 0};
+                                                     415, 431, 500, 503, 0,   0,   0};
 #define STATUS_OTHER (STATS_STATUS_COUNT - 1)
-static const double bucket_le[STATS_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001,
-                                                0.0025,  0.005,  0.01,    0.025,  0.05,
-                                                0.1,     0.25,   1,       10};
+static const double bucket_le[STATS_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                0.01,    0.025,  0.05,    0.1,    0.25,  1,      10};
 static const char *const route_labels[ROUTE_COUNT][2] = {
-    {"POST", "/model"}, {"GET", "/model"},        {"GET", "/healthz"}, {"GET", "/readyz"},
+    {"POST", "/model"},  {"GET", "/model"},        {"GET", "/healthz"}, {"GET", "/readyz"},
     {"GET", "/metrics"}, {"GET", "/openapi.yaml"}, {"any", "other"},
 };
 
@@ -125,7 +124,8 @@ long stats_render(const stats_shared *s, const char *model_hash, char *buf, size
         }
         put(&o, "tabserve_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
             route_labels[r][1], (unsigned long long)total);
-        put(&o, "tabserve_request_duration_seconds_sum{route=\"%s\"} %.9f\n", route_labels[r][1], sum_ns * 1e-9);
+        put(&o, "tabserve_request_duration_seconds_sum{route=\"%s\"} %.9f\n", route_labels[r][1],
+            sum_ns * 1e-9);
         put(&o, "tabserve_request_duration_seconds_count{route=\"%s\"} %llu\n", route_labels[r][1],
             (unsigned long long)total);
     }
@@ -138,24 +138,33 @@ long stats_render(const stats_shared *s, const char *model_hash, char *buf, size
             alive++;
         }
     }
-    put(&o, "# HELP tabserve_predictions_total Rows scored (each row of a batch counts).\n"
-            "# TYPE tabserve_predictions_total counter\ntabserve_predictions_total %llu\n",
+    put(&o,
+        "# HELP tabserve_predictions_total Rows scored (each row of a batch counts).\n"
+        "# TYPE tabserve_predictions_total counter\ntabserve_predictions_total %llu\n",
         (unsigned long long)predictions);
-    put(&o, "# HELP tabserve_requests_in_flight Requests being handled now.\n"
-            "# TYPE tabserve_requests_in_flight gauge\ntabserve_requests_in_flight %lld\n",
+    put(&o,
+        "# HELP tabserve_requests_in_flight Requests being handled now.\n"
+        "# TYPE tabserve_requests_in_flight gauge\ntabserve_requests_in_flight %lld\n",
         (long long)in_flight);
-    put(&o, "# HELP tabserve_workers Worker processes alive.\n"
-            "# TYPE tabserve_workers gauge\ntabserve_workers %lld\n", (long long)alive);
-    put(&o, "# HELP tabserve_worker_restarts_total Workers replaced after dying or timing out.\n"
-            "# TYPE tabserve_worker_restarts_total counter\ntabserve_worker_restarts_total %llu\n",
+    put(&o,
+        "# HELP tabserve_workers Worker processes alive.\n"
+        "# TYPE tabserve_workers gauge\ntabserve_workers %lld\n",
+        (long long)alive);
+    put(&o,
+        "# HELP tabserve_worker_restarts_total Workers replaced after dying or timing out.\n"
+        "# TYPE tabserve_worker_restarts_total counter\ntabserve_worker_restarts_total %llu\n",
         (unsigned long long)LOAD(s->worker_restarts));
-    put(&o, "# HELP tabserve_model_reloads_total Successful model reloads (SIGHUP).\n"
-            "# TYPE tabserve_model_reloads_total counter\ntabserve_model_reloads_total %llu\n",
+    put(&o,
+        "# HELP tabserve_model_reloads_total Successful model reloads (SIGHUP).\n"
+        "# TYPE tabserve_model_reloads_total counter\ntabserve_model_reloads_total %llu\n",
         (unsigned long long)LOAD(s->model_reloads));
-    put(&o, "# HELP tabserve_model_reload_failures_total Reloads refused because the new model was invalid.\n"
-            "# TYPE tabserve_model_reload_failures_total counter\ntabserve_model_reload_failures_total %llu\n",
+    put(&o,
+        "# HELP tabserve_model_reload_failures_total Reloads refused because the new model was invalid.\n"
+        "# TYPE tabserve_model_reload_failures_total counter\ntabserve_model_reload_failures_total %llu\n",
         (unsigned long long)LOAD(s->reload_failures));
-    put(&o, "# HELP tabserve_model_info The model this worker serves.\n"
-            "# TYPE tabserve_model_info gauge\ntabserve_model_info{hash=\"%s\"} 1\n", model_hash);
+    put(&o,
+        "# HELP tabserve_model_info The model this worker serves.\n"
+        "# TYPE tabserve_model_info gauge\ntabserve_model_info{hash=\"%s\"} 1\n",
+        model_hash);
     return o.overflow ? -1 : (long)o.used;
 }

@@ -14,22 +14,28 @@
 #define STATS_MAX_WORKERS 64
 
 typedef enum {
-    ROUTE_MODEL_POST, ROUTE_MODEL_GET, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS, ROUTE_OPENAPI,
-    ROUTE_OTHER, ROUTE_COUNT
+    ROUTE_MODEL_POST,
+    ROUTE_MODEL_GET,
+    ROUTE_HEALTHZ,
+    ROUTE_READYZ,
+    ROUTE_METRICS,
+    ROUTE_OPENAPI,
+    ROUTE_OTHER,
+    ROUTE_COUNT
 } stats_route;
 
-#define STATS_STATUS_COUNT 14  /* the status codes we answer with, see stats.c */
-#define STATS_BUCKETS 14       /* latency histogram upper bounds, see stats.c */
+#define STATS_STATUS_COUNT 14 /* the status codes we answer with, see stats.c */
+#define STATS_BUCKETS      14 /* latency histogram upper bounds, see stats.c */
 
 typedef struct {
     _Atomic uint64_t requests[ROUTE_COUNT][STATS_STATUS_COUNT];
     _Atomic uint64_t latency_buckets[ROUTE_COUNT][STATS_BUCKETS]; /* not cumulative */
     _Atomic uint64_t latency_ns_sum[ROUTE_COUNT];
-    _Atomic uint64_t predictions;   /* rows scored, batch rows included */
+    _Atomic uint64_t predictions; /* rows scored, batch rows included */
     _Atomic int64_t in_flight;
-    _Atomic int64_t heartbeat_ms;   /* worker's main loop, monotonic clock */
-    _Atomic int64_t busy_since_ms;  /* handler running since, 0 when idle */
-    _Atomic int pid;                /* 0: slot free */
+    _Atomic int64_t heartbeat_ms;  /* worker's main loop, monotonic clock */
+    _Atomic int64_t busy_since_ms; /* handler running since, 0 when idle */
+    _Atomic int pid;               /* 0: slot free */
     char pad[64];
 } stats_worker;
 

@@ -80,8 +80,8 @@ static int fit_numeric(model_input *in, const dataset *d, size_t col, const unsi
         if (!s) continue;
         if (parse_finite_double(s, strlen(s), &v[n]) != 0) {
             free(v);
-            return err_set(err, "%s: row %zu: column %s: \"%.40s\" is not a finite number",
-                           d->path, r + 1, d->names[col], s);
+            return err_set(err, "%s: row %zu: column %s: \"%.40s\" is not a finite number", d->path, r + 1,
+                           d->names[col], s);
         }
         n++;
     }
@@ -146,8 +146,7 @@ static int cmp_category_num(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int fit_categorical(model_input *in, const dataset *d, size_t col, const unsigned char *use,
-                           char *err)
+static int fit_categorical(model_input *in, const dataset *d, size_t col, const unsigned char *use, char *err)
 {
     in->kind = INPUT_CATEGORICAL;
     in->vtype = VALUE_INTEGER;
@@ -279,8 +278,8 @@ static float act_grad(float z, float a, activation act)
 }
 
 /* x (n, n_features), y (n,) -> loss; grad laid out per layer (w (n_in, n_out), b (n_out)) */
-static double loss_grad(const model *m, grad_work *w, const float *x, const float *y, int n,
-                        double l2, float *grad)
+static double loss_grad(const model *m, grad_work *w, const float *x, const float *y, int n, double l2,
+                        float *grad)
 {
     const float *in = x;
     for (size_t i = 0; i < m->n_layers; i++) {
@@ -400,8 +399,7 @@ fail:
 }
 
 /* Encodes row r of d (inputs in columns first_col..) into x (n_features,). */
-static int encode_row(const model *m, const dataset *d, size_t r, size_t first_col, float *x,
-                      char *err)
+static int encode_row(const model *m, const dataset *d, size_t r, size_t first_col, float *x, char *err)
 {
     const char *values[m->n_inputs];
     size_t lens[m->n_inputs];
@@ -489,9 +487,8 @@ static void copy_params(model *m, float *flat, int to_flat)
 
 /* Adam on the rows fit (n_fit,) of x (., F); keeps the weights of the epoch with the
  * lowest log-loss on the rows val (n_val,). Returns the number of epochs run. */
-static int fit_network(model *m, const float *x, const float *y, size_t *fit, size_t n_fit,
-                       const size_t *val, size_t n_val, const train_options *o, uint64_t *rng,
-                       fit_buffers *b)
+static int fit_network(model *m, const float *x, const float *y, size_t *fit, size_t n_fit, const size_t *val,
+                       size_t n_val, const train_options *o, uint64_t *rng, fit_buffers *b)
 {
     size_t F = (size_t)m->n_features, n_params = train_param_count(m);
     const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
@@ -564,8 +561,8 @@ static void place_member(model *e, const model *m, int j, int n)
     }
 }
 
-model *train_fit(const dataset *d, const float *y, const unsigned char *use,
-                 const train_options *o, char *err)
+model *train_fit(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
+                 char *err)
 {
     uint64_t rng = o->seed;
     int members = o->ensemble > 0 ? o->ensemble : 1;
@@ -589,8 +586,8 @@ model *train_fit(const dataset *d, const float *y, const unsigned char *use,
     b.by = malloc((size_t)o->batch * sizeof *b.by);
     b.pv = malloc(d->n_rows * sizeof *b.pv);
     b.scratch = malloc((d->n_rows * (F + 1) + nn_scratch_floats(m, (int)d->n_rows)) * sizeof *b.scratch);
-    if (!idx || !fit || !x || !yy || !b.grad || !b.best || !b.m1 || !b.m2 || !b.bx || !b.by ||
-        !b.pv || !b.scratch || work_init(&b.w, m, o->batch) != 0) {
+    if (!idx || !fit || !x || !yy || !b.grad || !b.best || !b.m1 || !b.m2 || !b.bx || !b.by || !b.pv ||
+        !b.scratch || work_init(&b.w, m, o->batch) != 0) {
         err_set(err, "out of memory");
         goto fail;
     }
@@ -681,8 +678,8 @@ json_t *train_cross_validate(const dataset *d, const float *y, size_t fold_col, 
         char *end;
         long long v = s ? strtoll(s, &end, 10) : 0;
         if (!s || *end) {
-            err_set(err, "%s: row %zu: column %s: fold key must be an integer, got \"%.40s\"",
-                    d->path, r + 1, d->names[fold_col], s ? s : "");
+            err_set(err, "%s: row %zu: column %s: fold key must be an integer, got \"%.40s\"", d->path, r + 1,
+                    d->names[fold_col], s ? s : "");
             goto done;
         }
         in_fold[r] = (unsigned char)(((v % k) + k) % k);
@@ -708,8 +705,8 @@ json_t *train_cross_validate(const dataset *d, const float *y, size_t fold_col, 
         metrics mt;
         metrics_compute(p, yt, (size_t)scored, &mt);
         if (report)
-            fprintf(report, "fold %ld: rows=%zu accuracy=%.4f logloss=%.4f auc=%.4f fit=%.3fs\n", f,
-                    mt.rows, mt.accuracy, mt.logloss, mt.auc, fit);
+            fprintf(report, "fold %ld: rows=%zu accuracy=%.4f logloss=%.4f auc=%.4f fit=%.3fs\n", f, mt.rows,
+                    mt.accuracy, mt.logloss, mt.auc, fit);
         sum.accuracy += mt.accuracy / k;
         sum.logloss += mt.logloss / k;
         sum.auc += mt.auc / k;
@@ -723,7 +720,8 @@ json_t *train_cross_validate(const dataset *d, const float *y, size_t fold_col, 
     result = json_object();
     json_object_set_new(result, "k", json_integer(k));
     json_object_set_new(result, "fold_by", json_string(d->names[fold_col]));
-    json_object_set_new(result, "fold_rule", json_string("fold = value mod k; metrics are the mean over folds"));
+    json_object_set_new(result, "fold_rule",
+                        json_string("fold = value mod k; metrics are the mean over folds"));
     json_object_set_new(result, "accuracy", json_real(sum.accuracy));
     json_object_set_new(result, "logloss", json_real(sum.logloss));
     json_object_set_new(result, "auc", json_real(sum.auc));
@@ -735,4 +733,3 @@ done:
     free(yt);
     return result;
 }
-

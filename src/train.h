@@ -37,8 +37,8 @@ void train_options_default(train_options *o);
 /* Fits a model on the rows r with use[r] != 0 (all rows when use is NULL) of d,
  * whose column 0 is the 0/1 label y (n_rows,) and columns 1.. are the inputs.
  * Returns a model with metadata filled, or NULL with err. */
-model *train_fit(const dataset *d, const float *y, const unsigned char *use,
-                 const train_options *o, char *err);
+model *train_fit(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
+                 char *err);
 
 /* Scores rows of d (inputs in columns first_col.., in the model's input order)
  * where use[r] == want (every row when use is NULL) into p, in row order.

@@ -24,7 +24,7 @@
 #include "log.h"
 #include "util.h"
 
-#define ACCESS_BUF 32768
+#define ACCESS_BUF    32768
 #define KEEP_BODY_CAP 65536 /* a recycled request keeps a body buffer up to this size */
 
 typedef struct worker worker;
@@ -97,8 +97,8 @@ static void access_log(worker *w, struct MHD_Connection *c, const char *method, 
     strftime(when, sizeof when, "%d/%b/%Y:%H:%M:%S +0000", &tm);
     const char *ref = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Referer");
     const char *ua = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent");
-    int n = snprintf(line, sizeof line, "%s - - [%s] \"%.16s %.512s %.16s\" %d %zu \"%.128s\" \"%.200s\"\n", host,
-                     when, method, url, version, status, bytes, ref ? ref : "-", ua ? ua : "-");
+    int n = snprintf(line, sizeof line, "%s - - [%s] \"%.16s %.512s %.16s\" %d %zu \"%.128s\" \"%.200s\"\n",
+                     host, when, method, url, version, status, bytes, ref ? ref : "-", ua ? ua : "-");
     if (n < 0) return;
     if ((size_t)n >= sizeof line) n = sizeof line - 1;
     pthread_mutex_lock(&w->access_lock);
@@ -111,7 +111,7 @@ static void access_log(worker *w, struct MHD_Connection *c, const char *method, 
 /* ---- the request path ---------------------------------------------------- */
 
 static enum MHD_Result respond(listener *l, struct MHD_Connection *c, request *r, const api_response *res,
-                            const char *method, const char *url, const char *version, int must_close)
+                               const char *method, const char *url, const char *version, int must_close)
 {
     worker *w = l->w;
     struct MHD_Response *resp =
@@ -137,8 +137,9 @@ static enum MHD_Result respond(listener *l, struct MHD_Connection *c, request *r
 }
 
 /* An error found by the transport: answer now and close the connection. */
-static enum MHD_Result reject(listener *l, struct MHD_Connection *c, request *r, int status, stats_route route,
-                              const char *msg, const char *method, const char *url, const char *version)
+static enum MHD_Result reject(listener *l, struct MHD_Connection *c, request *r, int status,
+                              stats_route route, const char *msg, const char *method, const char *url,
+                              const char *version)
 {
     api_response res;
     api_error(l->api, &res, status, msg);
@@ -192,15 +193,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *ctx = r;
         atomic_fetch_add_explicit(&w->slot->in_flight, 1, memory_order_relaxed);
         if ((long)strlen(url) > cfg->limit_request_line) {
-            snprintf(msg, sizeof msg, "request target is %zu bytes, over the limit of %ld (--limit-request-line)",
-                     strlen(url), cfg->limit_request_line);
+            snprintf(msg, sizeof msg,
+                     "request target is %zu bytes, over the limit of %ld (--limit-request-line)", strlen(url),
+                     cfg->limit_request_line);
             return reject(l, c, r, 414, ROUTE_OTHER, msg, method, "(too long)", version);
         }
         header_check h = {0, 0, cfg->limit_request_field_size};
         MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &h);
         if (h.count > cfg->limit_request_fields || h.too_long) {
-            snprintf(msg, sizeof msg, h.too_long ? "a header field is over %ld bytes (--limit-request-field_size)"
-                                                 : "more than %ld header fields (--limit-request-fields)",
+            snprintf(msg, sizeof msg,
+                     h.too_long ? "a header field is over %ld bytes (--limit-request-field_size)"
+                                : "more than %ld header fields (--limit-request-fields)",
                      h.too_long ? cfg->limit_request_field_size : cfg->limit_request_fields);
             return reject(l, c, r, 431, route_of(url), msg, method, url, version);
         }
@@ -213,7 +216,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
              * sees the 413. Otherwise the body is read, dropped, and answered. */
             const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
             if ((expect && strcasecmp(expect, "100-continue") == 0) || announced > discard_cap(cfg)) {
-                snprintf(msg, sizeof msg, "body of %.20s bytes is over the limit of %ld (--limit-request-body)", cl,
+                snprintf(msg, sizeof msg,
+                         "body of %.20s bytes is over the limit of %ld (--limit-request-body)", cl,
                          cfg->limit_request_body);
                 return reject(l, c, r, 413, route_of(url), msg, method, url, version);
             }
@@ -253,7 +257,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (r->answered) return MHD_YES;
     if (r->too_large) {
-        snprintf(msg, sizeof msg, "body is over the limit of %ld bytes (--limit-request-body)", cfg->limit_request_body);
+        snprintf(msg, sizeof msg, "body is over the limit of %ld bytes (--limit-request-body)",
+                 cfg->limit_request_body);
         return reject(l, c, r, 413, route_of(url), msg, method, url, version);
     }
 
@@ -263,7 +268,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         const char *stall = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Tabserve-Test-Stall");
         if (stall) sleep((unsigned)atoi(stall));
     }
-    api_request req = {method, url, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+    api_request req = {method, url,
+                       MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
                        r->body ? r->body : "", r->body_len};
     api_response res;
     api_handle(l->api, &req, &res);
@@ -289,7 +295,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **ctx, enum M
     l->free_list = r;
 }
 
-static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx, enum MHD_ConnectionNotificationCode code)
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code)
 {
     (void)c;
     (void)socket_ctx;
@@ -344,7 +351,8 @@ static void drain(worker *w, const char *why)
         atomic_store_explicit(&w->slot->heartbeat_ms, stats_now_ms(), memory_order_relaxed);
     }
     if (atomic_load(&w->open_connections) > 0)
-        log_msg(LOG_WARNING, "Worker graceful timeout: closing %d connection(s)", atomic_load(&w->open_connections));
+        log_msg(LOG_WARNING, "Worker graceful timeout: closing %d connection(s)",
+                atomic_load(&w->open_connections));
 }
 
 int worker_run(const worker_args *a)
@@ -383,14 +391,11 @@ int worker_run(const worker_args *a)
         }
         l->daemon = MHD_start_daemon(
             MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG,
-            0, NULL, NULL, on_request, l,
-            MHD_OPTION_LISTEN_SOCKET, (MHD_socket)l->fd,
+            0, NULL, NULL, on_request, l, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)l->fd,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(a->cfg->keep_alive + 0.5),
             MHD_OPTION_CONNECTION_LIMIT, (unsigned int)a->cfg->worker_connections,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
-            MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
-            MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
-            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
             MHD_OPTION_END);
         if (!l->daemon) {
             log_msg(LOG_ERROR, "Worker failed to boot: libmicrohttpd could not start on fd %d", l->fd);
@@ -408,10 +413,14 @@ int worker_run(const worker_args *a)
         int sig = sigtimedwait(&wanted, NULL, &tick);
         atomic_store_explicit(&w.slot->heartbeat_ms, stats_now_ms(), memory_order_relaxed);
         if (a->access_fd >= 0) access_flush(&w);
-        if (sig == SIGTERM) why = "TERM";
-        else if (sig == SIGINT || sig == SIGQUIT) why = "quick shutdown", quick = 1;
-        else if (atomic_load(&w.recycle)) why = "max requests reached";
-        else if (getppid() != master) why = "master is gone";
+        if (sig == SIGTERM)
+            why = "TERM";
+        else if (sig == SIGINT || sig == SIGQUIT)
+            why = "quick shutdown", quick = 1;
+        else if (atomic_load(&w.recycle))
+            why = "max requests reached";
+        else if (getppid() != master)
+            why = "master is gone";
     }
     if (!quick) drain(&w, why);
     free_listeners(&w);

@@ -17,12 +17,12 @@ typedef struct {
     const serve_config *cfg;
     const model *m;
     stats_shared *stats;
-    int slot;                 /* this worker's stats slot */
+    int slot; /* this worker's stats slot */
     const int *listen_fds;
     int n_listen;
-    int access_fd;            /* -1: no access log */
-    long max_requests;        /* 0: never recycle; jitter already added */
-    int test_hooks;           /* honour X-Tabserve-Test-Stall (tests only) */
+    int access_fd;     /* -1: no access log */
+    long max_requests; /* 0: never recycle; jitter already added */
+    int test_hooks;    /* honour X-Tabserve-Test-Stall (tests only) */
 } worker_args;
 
 /* Runs until told to stop; returns the process exit code. */

@@ -18,8 +18,7 @@ typedef struct {
     size_t nfields[16];
 } table;
 
-static int collect(void *ctx, size_t row, const char *const *fields, const size_t *lens, size_t n,
-                   char *err)
+static int collect(void *ctx, size_t row, const char *const *fields, const size_t *lens, size_t n, char *err)
 {
     (void)err;
     table *t = ctx;

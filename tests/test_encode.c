@@ -53,12 +53,15 @@ static void test_seed_passenger(void **state)
     float x[64];
     int bad;
     char err[ERR_LEN];
-    assert_int_equal(encode("{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}", x, &bad, err), 0);
+    assert_int_equal(
+        encode("{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}", x,
+               &bad, err),
+        0);
     const model_input *age = input("Age"), *fare = input("Fare"), *sex = input("Sex"), *pc = input("Pclass");
     assert_float_equal(x[age->offset], (22 - age->mean) / age->std, 1e-5);
     assert_float_equal(x[age->offset + 1], 0, 0); /* not missing */
     assert_float_equal(x[fare->offset], (log1p(7.25) - fare->mean) / fare->std, 1e-5);
-    assert_float_equal(x[sex->offset], 0, 0); /* female */
+    assert_float_equal(x[sex->offset], 0, 0);     /* female */
     assert_float_equal(x[sex->offset + 1], 1, 0); /* male */
     assert_float_equal(x[pc->offset + 2], 1, 0);
 }
@@ -70,7 +73,10 @@ static void test_missing_and_null_impute(void **state)
     int bad;
     char err[ERR_LEN];
     assert_int_equal(encode("{\"Fare\": 7.25, \"Sex\": \"male\", \"Pclass\": 3}", x1, &bad, err), 0);
-    assert_int_equal(encode("{\"Age\": null, \"Fare\": 7.25, \"Embarked\": null, \"Sex\": \"male\", \"Pclass\": 3}", x2, &bad, err), 0);
+    assert_int_equal(
+        encode("{\"Age\": null, \"Fare\": 7.25, \"Embarked\": null, \"Sex\": \"male\", \"Pclass\": 3}", x2,
+               &bad, err),
+        0);
     assert_memory_equal(x1, x2, (size_t)m->n_features * sizeof(float));
     const model_input *age = input("Age"), *emb = input("Embarked");
     assert_float_equal(x1[age->offset], (age->impute - age->mean) / age->std, 1e-5);
@@ -87,16 +93,22 @@ static void test_errors_name_the_field(void **state)
     struct {
         const char *json, *field, *msg;
     } cases[] = {
-        {"{\"Age\": \"old\", \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 3}", "Age", "$.Age: expected a number, got a string"},
-        {"{\"Age\": \"22\", \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 3}", "Age", "expected a number, got a string"},
+        {"{\"Age\": \"old\", \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 3}", "Age",
+         "$.Age: expected a number, got a string"},
+        {"{\"Age\": \"22\", \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 3}", "Age",
+         "expected a number, got a string"},
         {"{\"Age\": true, \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 3}", "Age", "got a boolean"},
-        {"{\"Age\": 1, \"Fare\": 1, \"Sex\": \"robot\", \"Pclass\": 3}", "Sex", "$.Sex: unknown category \"robot\"; accepted values: \"female\", \"male\""},
-        {"{\"Age\": 1, \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 4}", "Pclass", "unknown category 4; accepted values: 1, 2, 3"},
-        {"{\"Age\": 1, \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 2.5}", "Pclass", "expected an integer (one of the categories), got a fractional number"},
+        {"{\"Age\": 1, \"Fare\": 1, \"Sex\": \"robot\", \"Pclass\": 3}", "Sex",
+         "$.Sex: unknown category \"robot\"; accepted values: \"female\", \"male\""},
+        {"{\"Age\": 1, \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 4}", "Pclass",
+         "unknown category 4; accepted values: 1, 2, 3"},
+        {"{\"Age\": 1, \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 2.5}", "Pclass",
+         "expected an integer (one of the categories), got a fractional number"},
         {"{\"Age\": 1, \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": \"3\"}", "Pclass", "got a string"},
         {"{\"Age\": 1, \"Fare\": 1, \"Pclass\": 3}", "Sex", "$.Sex: missing required field \"Sex\""},
         {"{\"Age\": 1, \"Fare\": 1, \"Sex\": null, \"Pclass\": 3}", "Sex", "missing required field"},
-        {"{\"Age\": 1, \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 3, \"Embarked\": 1}", "Embarked", "expected a string"},
+        {"{\"Age\": 1, \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 3, \"Embarked\": 1}", "Embarked",
+         "expected a string"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         assert_int_equal(encode(cases[i].json, x, &bad, err), -1);
@@ -117,7 +129,8 @@ static void test_integer_category_accepts_3_0(void **state)
     int bad;
     char err[ERR_LEN];
     assert_int_equal(encode("{\"Age\": 1, \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 3}", a, &bad, err), 0);
-    assert_int_equal(encode("{\"Age\": 1, \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 3.0}", b, &bad, err), 0);
+    assert_int_equal(encode("{\"Age\": 1, \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 3.0}", b, &bad, err),
+                     0);
     assert_memory_equal(a, b, (size_t)m->n_features * sizeof(float));
 }
 
@@ -127,7 +140,10 @@ static void test_text_matches_json(void **state)
     float a[64], b[64];
     int bad;
     char err[ERR_LEN];
-    assert_int_equal(encode("{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}", a, &bad, err), 0);
+    assert_int_equal(
+        encode("{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}", a,
+               &bad, err),
+        0);
     const char *vals[] = {"22", "7.25", "male", "S", "3"}; /* model order: Age, Fare, Sex, Embarked, Pclass */
     size_t lens[] = {2, 4, 4, 1, 1};
     assert_int_equal(encode_text(m, vals, lens, b, &bad, err), 0);
@@ -149,10 +165,8 @@ static void test_text_matches_json(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_seed_passenger),
-        cmocka_unit_test(test_missing_and_null_impute),
-        cmocka_unit_test(test_errors_name_the_field),
-        cmocka_unit_test(test_integer_category_accepts_3_0),
+        cmocka_unit_test(test_seed_passenger),        cmocka_unit_test(test_missing_and_null_impute),
+        cmocka_unit_test(test_errors_name_the_field), cmocka_unit_test(test_integer_category_accepts_3_0),
         cmocka_unit_test(test_text_matches_json),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -79,10 +79,13 @@ static void test_truncated(void **state)
 static void test_wrong_shapes(void **state)
 {
     (void)state;
-    expect_error("[[0.5],[1],[-1]]", "[[0.5],[1]]", "$.network.layers[0].weights: has 2 rows, but its input is 3 wide");
-    expect_error("[[0.5],[1],[-1]]", "[[0.5],[1,2],[-1]]", "$.network.layers[0].weights[1]: expected 1 numbers, got 2");
+    expect_error("[[0.5],[1],[-1]]", "[[0.5],[1]]",
+                 "$.network.layers[0].weights: has 2 rows, but its input is 3 wide");
+    expect_error("[[0.5],[1],[-1]]", "[[0.5],[1,2],[-1]]",
+                 "$.network.layers[0].weights[1]: expected 1 numbers, got 2");
     expect_error("\"bias\":[0.25]", "\"bias\":[0.25,1]", "weights[0]: expected 2 numbers, got 1");
-    expect_error("\"activation\":\"sigmoid\"", "\"activation\":\"relu\"", "the last layer must have 1 unit and a sigmoid");
+    expect_error("\"activation\":\"sigmoid\"", "\"activation\":\"relu\"",
+                 "the last layer must have 1 unit and a sigmoid");
 }
 
 static void test_bad_numbers(void **state)
@@ -99,13 +102,16 @@ static void test_bad_numbers(void **state)
 static void test_bad_schema(void **state)
 {
     (void)state;
-    expect_error("\"sigmoid\"", "\"swish\"", "member \"activation\" is \"swish\", expected one of \"linear\", \"relu\", \"tanh\", \"sigmoid\"");
+    expect_error(
+        "\"sigmoid\"", "\"swish\"",
+        "member \"activation\" is \"swish\", expected one of \"linear\", \"relu\", \"tanh\", \"sigmoid\"");
     expect_error("\"kind\":\"numeric\"", "\"kind\":\"text\"", "$.inputs[0]: member \"kind\" is \"text\"");
     expect_error("\"format_version\":1", "\"format_version\":9", "version 9 is not supported");
     expect_error("[\"a\",\"b\"]", "[\"a\",\"a\"]", "duplicate value \"a\"");
     expect_error("\"name\":\"c\"", "\"name\":\"x\"", "duplicate input name \"x\"");
     expect_error("\"name\":\"predict\"", "\"name\":\"score\"", "$.output.name: expected \"predict\"");
-    expect_error("\"missing\":{\"rule\":\"required\"}", "\"missing\":{\"rule\":\"impute\",\"value\":\"z\"}", "must be one of the vocabulary's values");
+    expect_error("\"missing\":{\"rule\":\"required\"}", "\"missing\":{\"rule\":\"impute\",\"value\":\"z\"}",
+                 "must be one of the vocabulary's values");
 }
 
 static void test_save_load_round_trip(void **state)
@@ -151,10 +157,14 @@ static void test_missing_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tiny_loads),          cmocka_unit_test(test_default_model_loads),
-        cmocka_unit_test(test_truncated),           cmocka_unit_test(test_wrong_shapes),
-        cmocka_unit_test(test_bad_numbers),         cmocka_unit_test(test_bad_schema),
-        cmocka_unit_test(test_save_load_round_trip), cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_tiny_loads),
+        cmocka_unit_test(test_default_model_loads),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_wrong_shapes),
+        cmocka_unit_test(test_bad_numbers),
+        cmocka_unit_test(test_bad_schema),
+        cmocka_unit_test(test_save_load_round_trip),
+        cmocka_unit_test(test_missing_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -69,8 +69,10 @@ static void test_blocked_matches_naive(void **state)
         int n = shapes[s][0], n_in = shapes[s][1], n_out = shapes[s][2];
         float *x = malloc((size_t)n * n_in * 4), *w = malloc((size_t)n_in * n_out * 4);
         float *b = malloc((size_t)n_out * 4), *y = malloc((size_t)n * n_out * 4);
-        for (int i = 0; i < n * n_in; i++) x[i] = (float)((seed = seed * 1103515245 + 12345) >> 16) / 65536.0f - 0.5f;
-        for (int i = 0; i < n_in * n_out; i++) w[i] = (float)((seed = seed * 1103515245 + 12345) >> 16) / 65536.0f - 0.5f;
+        for (int i = 0; i < n * n_in; i++)
+            x[i] = (float)((seed = seed * 1103515245 + 12345) >> 16) / 65536.0f - 0.5f;
+        for (int i = 0; i < n_in * n_out; i++)
+            w[i] = (float)((seed = seed * 1103515245 + 12345) >> 16) / 65536.0f - 0.5f;
         for (int i = 0; i < n_out; i++) b[i] = (float)i / n_out;
         nn_dense(y, x, w, b, n, n_in, n_out, ACT_LINEAR);
         for (int r = 0; r < n; r++)
@@ -110,8 +112,8 @@ static void test_batch_equals_rows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dense_by_hand),       cmocka_unit_test(test_tiny_model_forward),
-        cmocka_unit_test(test_sigmoid_extremes),    cmocka_unit_test(test_blocked_matches_naive),
+        cmocka_unit_test(test_dense_by_hand),     cmocka_unit_test(test_tiny_model_forward),
+        cmocka_unit_test(test_sigmoid_extremes),  cmocka_unit_test(test_blocked_matches_naive),
         cmocka_unit_test(test_batch_equals_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,8 +27,8 @@ static int teardown(void **state)
 }
 
 /* Runs score_stream over text; returns rc, output in *out (caller frees). */
-static int run(const char *text, score_format fmt, int skip_bad, char **out, char **log,
-               score_result *res, char *err)
+static int run(const char *text, score_format fmt, int skip_bad, char **out, char **log, score_result *res,
+               char *err)
 {
     FILE *in = fmemopen((void *)text, strlen(text), "r");
     size_t olen, llen;
@@ -77,10 +77,13 @@ static void test_same_numbers_as_jsonl(void **state)
     (void)state;
     char *out1, *out2, *log, err[ERR_LEN];
     score_result res;
-    assert_int_equal(run("Age,Fare,Embarked,Sex,Pclass\n22,7.25,S,male,3\n", SCORE_CSV, 0, &out1, &log, &res, err), 0);
+    assert_int_equal(
+        run("Age,Fare,Embarked,Sex,Pclass\n22,7.25,S,male,3\n", SCORE_CSV, 0, &out1, &log, &res, err), 0);
     free(log);
-    assert_int_equal(run("{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3, \"id\": \"x\"}\n\n",
-                         SCORE_JSONL, 0, &out2, &log, &res, err), 0);
+    assert_int_equal(run("{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": "
+                         "3, \"id\": \"x\"}\n\n",
+                         SCORE_JSONL, 0, &out2, &log, &res, err),
+                     0);
     assert_int_equal(res.rows_written, 1);
     const char *p = strstr(out2, "\"predict\":");
     assert_non_null(p);
@@ -117,7 +120,9 @@ static void test_bad_rows(void **state)
     assert_non_null(strstr(err, "line 1: $.Sex: missing required field"));
     free(out);
     free(log);
-    assert_int_equal(run("{\"Age\": 1, \"Sex\": \"male\", \"Pclass\": 1}\n{oops\n", SCORE_JSONL, 0, &out, &log, &res, err), -1);
+    assert_int_equal(
+        run("{\"Age\": 1, \"Sex\": \"male\", \"Pclass\": 1}\n{oops\n", SCORE_JSONL, 0, &out, &log, &res, err),
+        -1);
     assert_non_null(strstr(err, "line 2: invalid JSON at byte"));
     free(out);
     free(log);
@@ -129,7 +134,9 @@ static void test_many_rows_cross_batches(void **state)
     size_t n = 2500;
     char *in = malloc(64 * n), *out, *log, err[ERR_LEN];
     size_t used = (size_t)sprintf(in, "Age,Fare,Embarked,Sex,Pclass\n");
-    for (size_t i = 0; i < n; i++) used += (size_t)sprintf(in + used, "%zu,%zu,S,%s,%zu\n", i % 80, i % 100, i % 2 ? "male" : "female", 1 + i % 3);
+    for (size_t i = 0; i < n; i++)
+        used += (size_t)sprintf(in + used, "%zu,%zu,S,%s,%zu\n", i % 80, i % 100, i % 2 ? "male" : "female",
+                                1 + i % 3);
     score_result res;
     assert_int_equal(run(in, SCORE_CSV, 0, &out, &log, &res, err), 0);
     assert_int_equal(res.rows_written, (long)n);

@@ -222,19 +222,19 @@ class Routes(unittest.TestCase):
             pass  # or drops the connection
         self.assertEqual(self.s.predict()[0], 200)
 
-    def test_announced_huge_body_answered_at_once(self):
+    def raw_post_headers(self, extra):
+        """Sends a POST's headers (and no body) on a raw socket; returns the first reply bytes."""
         with socket.create_connection(("127.0.0.1", self.s.port), timeout=5) as sock:
-            sock.sendall(b"POST /model HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                         b"Content-Length: 1000000000\r\n\r\n{")
-            reply = sock.recv(4096)
+            sock.sendall(b"POST /model HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + extra)
+            return sock.recv(4096)
+
+    def test_announced_huge_body_answered_at_once(self):
+        reply = self.raw_post_headers(b"Content-Length: 1000000000\r\n\r\n{")
         self.assertTrue(reply.startswith(b"HTTP/1.1 413"), reply)
         self.assertIn(b"--limit-request-body", reply)
 
     def test_expect_continue_gets_413_before_the_body(self):
-        with socket.create_connection(("127.0.0.1", self.s.port), timeout=5) as sock:
-            sock.sendall(b"POST /model HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                         b"Content-Length: 10000\r\nExpect: 100-continue\r\n\r\n")
-            reply = sock.recv(4096)
+        reply = self.raw_post_headers(b"Content-Length: 10000\r\nExpect: 100-continue\r\n\r\n")
         self.assertTrue(reply.startswith(b"HTTP/1.1 413"), reply)
 
     def test_chunked_body_over_limit(self):

@@ -22,19 +22,23 @@ static model *small_net(activation hidden_act)
     char json[8192];
     int n = snprintf(json, sizeof json,
                      "{\"format\":\"tabserve-model\",\"format_version\":1,\"inputs\":["
-                     "{\"name\":\"x\",\"kind\":\"numeric\",\"missing\":{\"rule\":\"impute\",\"value\":0},\"normalize\":{\"mean\":0,\"std\":1}},"
-                     "{\"name\":\"c\",\"kind\":\"categorical\",\"value_type\":\"string\",\"vocabulary\":[\"a\",\"b\",\"c\"],\"missing\":{\"rule\":\"required\"}}],"
+                     "{\"name\":\"x\",\"kind\":\"numeric\",\"missing\":{\"rule\":\"impute\",\"value\":0},"
+                     "\"normalize\":{\"mean\":0,\"std\":1}},"
+                     "{\"name\":\"c\",\"kind\":\"categorical\",\"value_type\":\"string\",\"vocabulary\":["
+                     "\"a\",\"b\",\"c\"],\"missing\":{\"rule\":\"required\"}}],"
                      "\"network\":{\"layers\":[");
     int shape[][2] = {{4, 5}, {5, 3}, {3, 1}};
     const char *acts[] = {hidden_act == ACT_TANH ? "tanh" : "relu", "tanh", "sigmoid"};
     uint32_t seed = 99;
     for (int l = 0; l < 3; l++) {
-        n += snprintf(json + n, sizeof json - n, "%s{\"activation\":\"%s\",\"weights\":[", l ? "," : "", acts[l]);
+        n += snprintf(json + n, sizeof json - n, "%s{\"activation\":\"%s\",\"weights\":[", l ? "," : "",
+                      acts[l]);
         for (int i = 0; i < shape[l][0]; i++) {
             n += snprintf(json + n, sizeof json - n, "%s[", i ? "," : "");
             for (int j = 0; j < shape[l][1]; j++) {
                 seed = seed * 1103515245 + 12345;
-                n += snprintf(json + n, sizeof json - n, "%s%.4f", j ? "," : "", ((seed >> 16) % 2000) / 1000.0 - 1);
+                n += snprintf(json + n, sizeof json - n, "%s%.4f", j ? "," : "",
+                              ((seed >> 16) % 2000) / 1000.0 - 1);
             }
             n += snprintf(json + n, sizeof json - n, "]");
         }
@@ -109,8 +113,10 @@ static const char *write_synthetic(void)
         double x = (i * 37 % 100) / 10.0;
         const char *c = i % 3 == 0 ? "a" : i % 3 == 1 ? "b" : "c";
         int y = x + (c[0] == 'a' ? 3 : 0) > 6;
-        if (i % 17 == 0) fprintf(fp, "%d,%d,,%s\n", i, y, c);
-        else fprintf(fp, "%d,%d,%.1f,%s\n", i, y, x, c);
+        if (i % 17 == 0)
+            fprintf(fp, "%d,%d,,%s\n", i, y, c);
+        else
+            fprintf(fp, "%d,%d,%.1f,%s\n", i, y, x, c);
     }
     fclose(fp);
     return path;
