@@ -5,7 +5,7 @@
 # wrk posts the seed's body on loopback.
 set -u
 BIN=${BIN:-build/tabserve}
-DURATION=${DURATION:-10}
+DURATION=${DURATION:-5}
 tmp=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; sleep 0.3; rm -rf "$tmp"; }
@@ -23,24 +23,12 @@ rps() { wrk -t2 -c"$2" -d"${DURATION}s" --latency -s "$tmp/post.lua" "$1" > "$tm
 p99() { awk '$1 == "99%" {print $2}' "$tmp/wrk.$1"; }
 errs() { grep -E "Socket errors|Non-2xx" "$tmp/wrk.$1" | tr '\n' ' '; }
 
-# tabserve
+# both servers up first; then alternate short runs so that drift in the machine's
+# load hits both alike, and report medians
 port=$(free_port)
 t0=$(now_ms)
 "$BIN" serve -w 2 -b "127.0.0.1:$port" 2>/dev/null & pids+=($!)
 ts_ready=$(wait_200 "$t0" "http://127.0.0.1:$port/readyz")
-ts_rps=$(rps "http://127.0.0.1:$port/model" 64 ts64)
-ts_err=$(errs ts64)
-rps "http://127.0.0.1:$port/model" 16 ts16 > /dev/null
-ts_p99=$(p99 ts16)
-# drive the total past a million requests, then read each worker's RSS
-done_reqs=$(awk '/requests in/ {print $1}' "$tmp/wrk.ts64" "$tmp/wrk.ts16" | paste -sd+ | bc)
-while [ "$done_reqs" -lt 1000000 ]; do
-  wrk -t2 -c64 -d5s -s "$tmp/post.lua" "http://127.0.0.1:$port/model" > "$tmp/wrk.more"
-  done_reqs=$((done_reqs + $(awk '/requests in/ {print $1}' "$tmp/wrk.more")))
-done
-ts_rss=$(for w in $(pgrep -P "${pids[0]}"); do awk '/VmRSS/ {print $2}' "/proc/$w/status"; done | sort -n | tail -1)
-
-# nginx-light, fixed answer
 nport=$(free_port)
 cat > "$tmp/nginx.conf" <<NGX
 worker_processes 2;
@@ -59,20 +47,35 @@ NGX
 t0=$(now_ms)
 nginx -c "$tmp/nginx.conf" 2>/dev/null
 ng_ready=$(wait_200 "$t0" "http://127.0.0.1:$nport/model")
-ng_rps=$(rps "http://127.0.0.1:$nport/model" 64 ng64)
-rps "http://127.0.0.1:$nport/model" 16 ng16 > /dev/null
-ng_p99=$(p99 ng16)
+median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+to_us() { awk '{v = $1; if (v ~ /us$/) {sub(/us/, "", v); print v} else if (v ~ /ms$/) {sub(/ms/, "", v); print v * 1000} else {sub(/s/, "", v); print v * 1000000}}'; }
+ROUNDS=${ROUNDS:-5}
+ts_err=""
+for r in $(seq "$ROUNDS"); do
+  rps "http://127.0.0.1:$port/model" 64 ts64 >> "$tmp/ts.rps"; ts_err="$ts_err$(errs ts64)"
+  rps "http://127.0.0.1:$nport/model" 64 ng64 >> "$tmp/ng.rps"
+  rps "http://127.0.0.1:$port/model" 16 ts16 > /dev/null; p99 ts16 | to_us >> "$tmp/ts.p99"
+  rps "http://127.0.0.1:$nport/model" 16 ng16 > /dev/null; p99 ng16 | to_us >> "$tmp/ng.p99"
+done
+ts_rps=$(median < "$tmp/ts.rps"); ng_rps=$(median < "$tmp/ng.rps")
+ts_p99="$(median < "$tmp/ts.p99")us"; ng_p99="$(median < "$tmp/ng.p99")us"
+# drive tabserve past a million requests in all, then read each worker's RSS
+done_reqs=$(awk '{s += $1} END {print int(s * '"$DURATION"' * 1.5)}' "$tmp/ts.rps")
+while [ "$done_reqs" -lt 1000000 ]; do
+  wrk -t2 -c64 -d5s -s "$tmp/post.lua" "http://127.0.0.1:$port/model" > "$tmp/wrk.more"
+  done_reqs=$((done_reqs + $(awk '/requests in/ {print $1}' "$tmp/wrk.more")))
+done
+ts_rss=$(for w in $(pgrep -P "${pids[0]}"); do awk '/VmRSS/ {print $2}' "/proc/$w/status"; done | sort -n | tail -1)
 ng_rss=$(for w in $(pgrep -P "$(cat "$tmp/nginx.pid")"); do awk '/VmRSS/ {print $2}' "/proc/$w/status"; done | sort -n | tail -1)
 
 printf '%-28s %10s %12s %12s %14s %s\n' server "req/s (64c)" "p99 (16c)" "worker RSS" "exec->200" "notes"
-printf '%-28s %10s %12s %9s kB %11s ms %s\n' "tabserve -w 2" "$ts_rps" "$ts_p99" "$ts_rss" "$ts_ready" "$ts_err (RSS after $done_reqs requests)"
-printf '%-28s %10s %12s %9s kB %11s ms %s\n' "nginx-light, fixed body" "$ng_rps" "$ng_p99" "$ng_rss" "$ng_ready" "anchor"
+printf '%-28s %10s %12s %9s kB %11s ms %s\n' "tabserve -w 2" "$ts_rps" "$ts_p99" "$ts_rss" "$ts_ready" "median of $ROUNDS alternating runs; RSS after ~$done_reqs requests ${ts_err}"
+printf '%-28s %10s %12s %9s kB %11s ms %s\n' "nginx-light, fixed body" "$ng_rps" "$ng_p99" "$ng_rss" "$ng_ready" "anchor, same rounds"
 if /usr/bin/python3 -c 'import flask, numpy' 2>/dev/null && command -v gunicorn >/dev/null; then
   gport=$(free_port)
   t0=$(now_ms)
   (cd "$(dirname "$0")/.." && exec gunicorn -w 4 -b "127.0.0.1:$gport" --chdir bench flask_app:app --env TABSERVE_MODEL="$PWD/models/titanic.json" 2>/dev/null) & pids+=($!)
-  gu_ready=$(wait_200 "$t0" "http://127.0.0.1:$gport/model -X POST -H Content-Type:application/json -d {}" 2>/dev/null || echo "?")
-  while ! curl -sf -o /dev/null -XPOST -H 'Content-Type: application/json' -d '{"Age":1,"Fare":1,"Sex":"male","Embarked":"S","Pclass":1}' "http://127.0.0.1:$gport/model"; do sleep 0.01; done
+  for _ in $(seq 3000); do curl -sf -o /dev/null -XPOST -H 'Content-Type: application/json' -d '{"Age":1,"Fare":1,"Sex":"male","Embarked":"S","Pclass":1}' "http://127.0.0.1:$gport/model" && break; sleep 0.01; done
   gu_ready=$(( $(now_ms) - t0 ))
   gu_rps=$(rps "http://127.0.0.1:$gport/model" 64 gu64)
   gu_p99=$(p99 gu64)
