@@ -237,12 +237,17 @@ class Routes(unittest.TestCase):
         reply = self.raw_post_headers(b"Content-Length: 10000\r\nExpect: 100-continue\r\n\r\n")
         self.assertTrue(reply.startswith(b"HTTP/1.1 413"), reply)
 
-    def test_chunked_body_over_limit(self):
+    def chunked_post(self):
+        """Starts a chunked POST /model; the caller sends the chunks."""
         conn = http.client.HTTPConnection("127.0.0.1", self.s.port, timeout=5)
         conn.putrequest("POST", "/model")
         conn.putheader("Content-Type", "application/json")
         conn.putheader("Transfer-Encoding", "chunked")
         conn.endheaders()
+        return conn
+
+    def test_chunked_body_over_limit(self):
+        conn = self.chunked_post()
         for _ in range(10):
             conn.send(b"400\r\n" + b" " * 0x400 + b"\r\n")
         conn.send(b"0\r\n\r\n")
@@ -252,11 +257,7 @@ class Routes(unittest.TestCase):
         conn.close()
 
     def test_endless_chunked_body_is_cut_off(self):
-        conn = http.client.HTTPConnection("127.0.0.1", self.s.port, timeout=5)
-        conn.putrequest("POST", "/model")
-        conn.putheader("Content-Type", "application/json")
-        conn.putheader("Transfer-Encoding", "chunked")
-        conn.endheaders()
+        conn = self.chunked_post()
         sent, rss_before = 0, sum(rss_kb(p) for p in self.s.workers())
         with self.assertRaises(OSError):
             while sent < 200_000_000:
