@@ -7,7 +7,6 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dataset.h"
 #include "default_model.h"
@@ -46,13 +45,6 @@ static int parse_long(const char *s, long lo, long hi, const char *what, long *o
     }
     *out = v;
     return 0;
-}
-
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* ---- train -------------------------------------------------------------- */
@@ -179,9 +171,9 @@ int cmd_train(int argc, char **argv)
     }
     if (!(y = malloc(d->n_rows * sizeof *y)) || dataset_labels(d, 0, y, err) != 0) goto fail;
     if (cv && !(cvj = train_cross_validate(d, y, ncols - 1, cv, &o, stdout, NULL, err))) goto fail;
-    double t0 = seconds_now();
+    double t0 = clock_seconds();
     if (!(m = train_fit(d, y, NULL, &o, err))) goto fail;
-    double fit = seconds_now() - t0;
+    double fit = clock_seconds() - t0;
     if (cvj) {
         json_object_set(m->metadata, "cross_validation", cvj);
         if (model_finalize(m, err) != 0) goto fail;

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "listen.h"
 #include "master.h"
 #include "stats.h"
 #include "util.h"
@@ -50,19 +51,8 @@ static int connect_to(const char *addr, char *err)
         if (fd >= 0) close(fd);
         return -1;
     }
-    char host[256] = "";
-    const char *port;
-    if (addr[0] == '[') {
-        const char *end = strchr(addr, ']');
-        if (!end || end[1] != ':') return err_set(err, "bad address %s", addr);
-        snprintf(host, sizeof host, "%.*s", (int)(end - addr - 1), addr + 1);
-        port = end + 2;
-    } else {
-        const char *colon = strrchr(addr, ':');
-        if (!colon) return err_set(err, "bad address %s: expected HOST:PORT", addr);
-        snprintf(host, sizeof host, "%.*s", (int)(colon - addr), addr);
-        port = colon + 1;
-    }
+    char host[256], port[8];
+    if (listen_split(addr, host, port, err) != 0) return -1;
     if (!*host || strcmp(host, "0.0.0.0") == 0) strcpy(host, "127.0.0.1");
     if (strcmp(host, "::") == 0) strcpy(host, "::1");
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;

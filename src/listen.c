@@ -52,31 +52,41 @@ static int open_unix(const char *addr, char *err)
     return finish(fd, addr, err);
 }
 
+int listen_split(const char *addr, char host[256], char port[8], char *err)
+{
+    const char *host_start = addr, *host_end, *port_start;
+    if (addr[0] == '[') {
+        const char *close_br = strchr(addr, ']');
+        if (!close_br || close_br[1] != ':')
+            return err_set(err, "bad address \"%s\": expected [IPv6]:PORT", addr);
+        host_start = addr + 1;
+        host_end = close_br;
+        port_start = close_br + 2;
+    } else {
+        const char *colon = strrchr(addr, ':');
+        if (!colon)
+            return err_set(err, "bad address \"%s\": expected HOST:PORT, :PORT, [IPv6]:PORT or unix:PATH",
+                           addr);
+        host_end = colon;
+        port_start = colon + 1;
+    }
+    if ((size_t)(host_end - host_start) >= 256)
+        return err_set(err, "bad address \"%s\": host too long", addr);
+    memcpy(host, host_start, (size_t)(host_end - host_start));
+    host[host_end - host_start] = 0;
+    char *end;
+    long p = strtol(port_start, &end, 10);
+    if (!*port_start || *end || p < 0 || p > 65535)
+        return err_set(err, "bad address \"%s\": the port must be 0 to 65535", addr);
+    snprintf(port, 8, "%ld", p);
+    return 0;
+}
+
 int listen_open(const char *addr, char *err)
 {
     if (strncmp(addr, "unix:", 5) == 0) return open_unix(addr, err);
-    char host[256];
-    const char *port;
-    if (addr[0] == '[') {
-        const char *close_br = strchr(addr, ']');
-        if (!close_br || close_br[1] != ':' || (size_t)(close_br - addr - 1) >= sizeof host)
-            return err_set(err, "bad address \"%s\": expected [IPv6]:PORT", addr);
-        memcpy(host, addr + 1, (size_t)(close_br - addr - 1));
-        host[close_br - addr - 1] = 0;
-        port = close_br + 2;
-    } else {
-        const char *colon = strrchr(addr, ':');
-        if (!colon || (size_t)(colon - addr) >= sizeof host)
-            return err_set(err, "bad address \"%s\": expected HOST:PORT, :PORT, [IPv6]:PORT or unix:PATH",
-                           addr);
-        memcpy(host, addr, (size_t)(colon - addr));
-        host[colon - addr] = 0;
-        port = colon + 1;
-    }
-    char *end;
-    long p = strtol(port, &end, 10);
-    if (!*port || *end || p < 0 || p > 65535)
-        return err_set(err, "bad address \"%s\": the port must be 0 to 65535", addr);
+    char host[256], port[8];
+    if (listen_split(addr, host, port, err) != 0) return -1;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
     struct addrinfo *res = NULL;
     /* ":PORT" means every IPv4 interface, as in gunicorn */

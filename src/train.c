@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "encode.h"
 #include "metrics.h"
@@ -645,13 +644,6 @@ done:
 
 /* ---- cross-validation --------------------------------------------------- */
 
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static json_t *metrics_json(const metrics *mt)
 {
     json_t *o = json_object();
@@ -695,9 +687,9 @@ json_t *train_cross_validate(const dataset *d, const float *y, size_t fold_col, 
             train_rows[r] = in_fold[r] != f;
             if (in_fold[r] == f) yt[nt++] = y[r];
         }
-        double t0 = seconds_now();
+        double t0 = clock_seconds();
         model *m = train_fit(d, y, train_rows, o, err);
-        double fit = seconds_now() - t0;
+        double fit = clock_seconds() - t0;
         long scored = m ? train_score(m, d, 1, train_rows, 0, p, err) : -1;
         free(train_rows);
         model_free(m);

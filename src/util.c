@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int err_set(char *err, const char *fmt, ...)
@@ -143,4 +144,11 @@ int parse_finite_double(const char *s, size_t len, double *out)
     if (end != tmp + len || !isfinite(v)) return -1;
     *out = v;
     return 0;
+}
+
+double clock_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }

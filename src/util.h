@@ -35,4 +35,7 @@ int file_read_all(const char *path, char **out, size_t *len, char *err);
  * rejects empty strings, NaN and infinities. Returns 0 or -1 (no message). */
 int parse_finite_double(const char *s, size_t len, double *out);
 
+/* Seconds on the monotonic clock, for measuring durations. */
+double clock_seconds(void);
+
 #endif
