@@ -119,8 +119,12 @@ static void predict(api *a, const api_request *req, api_response *res)
                    0);
         return;
     }
+    json_t *root = NULL;
+    int batch = 0;
+    size_t rows = 1;
+    if (encode_json_fast(m, req->body, req->body_len, a->x) == 0) goto forward;
     json_error_t jerr;
-    json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         char msg[ERR_LEN];
         snprintf(msg, sizeof msg, "malformed JSON at byte %d (line %d, column %d): %s", jerr.position,
@@ -130,8 +134,7 @@ static void predict(api *a, const api_request *req, api_response *res)
     }
     char err[ERR_LEN];
     int bad;
-    size_t rows = 1;
-    int batch = json_is_array(root);
+    batch = json_is_array(root);
     if (batch) {
         rows = json_array_size(root);
         if (rows == 0) {
@@ -156,6 +159,7 @@ static void predict(api *a, const api_request *req, api_response *res)
         error_with(a, res, 400, err, bad >= 0 ? m->inputs[bad].name : NULL, -1);
         goto done;
     }
+forward:
     nn_forward(m, a->x, (int)rows, a->scratch, a->p);
     size_t n;
     if (!batch) {

@@ -211,7 +211,7 @@ void nn_forward(const model *m, const float *x, int n, float *scratch, float *p)
     for (size_t i = 0; i < m->n_layers; i++) {
         const model_layer *l = &m->layers[i];
         float *out = i + 1 == m->n_layers ? p : buf[i % 2];
-        if (n == 1 && l->block_start)
+        if (n == 1 && l->block_start && l->n_out >= 8) /* narrower: dense_one's 8-wide dot product */
             row_blocked(out, in, l);
         else
             nn_dense(out, in, l->w, l->b, n, l->n_in, l->n_out, l->act);

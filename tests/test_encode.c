@@ -162,12 +162,73 @@ static void test_text_matches_json(void **state)
     assert_string_equal(err, "column Sex: missing required value");
 }
 
+/* The request fast path either declines (jansson then answers) or encodes
+ * exactly what jansson + encode_json encode, bit for bit. */
+static void test_fast_path_matches_jansson(void **state)
+{
+    (void)state;
+    const char *taken[] = {
+        "{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}",
+        " \r\n\t{\"Pclass\":1,\"Sex\":\"female\",\"Age\":null,\"Fare\":512.3292}\n",
+        "{\"Age\": -0, \"Fare\": 0.0, \"Sex\": \"male\", \"Pclass\": 3.0, \"Embarked\": null}",
+        "{\"Age\": 2.5e1, \"Fare\": 1E-400, \"Sex\": \"male\", \"Pclass\": 2}",
+        "{\"Age\": 123456789012345678, \"Fare\": -7.25e+2, \"Sex\": \"male\", \"Pclass\": 2}",
+        "{\"Fare\": 7.25, \"Sex\": \"male\", \"Pclass\": 3}", /* Age, Embarked imputed */
+    };
+    for (size_t i = 0; i < sizeof taken / sizeof *taken; i++) {
+        float fast[64], slow[64];
+        int bad;
+        char err[ERR_LEN];
+        memset(fast, 0xa5, sizeof fast); /* anything not written would show */
+        assert_int_equal(encode_json_fast(m, taken[i], strlen(taken[i]), fast), 0);
+        assert_int_equal(encode(taken[i], slow, &bad, err), 0);
+        assert_memory_equal(fast, slow, (size_t)m->n_features * sizeof(float));
+    }
+    const char *declined[] = {
+        "",
+        "[{\"Age\": 22, \"Fare\": 7.25, \"Sex\": \"male\", \"Pclass\": 3}]", /* batches go to jansson */
+        "{\"Age\": 22, \"Age\": 23, \"Fare\": 7.25, \"Sex\": \"male\", \"Pclass\": 3}", /* duplicate */
+        "{\"Name\": \"x\", \"Fare\": 7.25, \"Sex\": \"male\", \"Pclass\": 3}",          /* other member */
+        "{\"Fare\": 7.25, \"Sex\": \"m\\u0061le\", \"Pclass\": 3}",                     /* escape */
+        "{\"Fare\": 7.25, \"Sex\": \"m\xc3\xa4le\", \"Pclass\": 3}",                    /* non-ASCII */
+        "{\"Fare\": 07.25, \"Sex\": \"male\", \"Pclass\": 3}",                          /* leading zero */
+        "{\"Fare\": .5, \"Sex\": \"male\", \"Pclass\": 3}",
+        "{\"Fare\": 1., \"Sex\": \"male\", \"Pclass\": 3}",
+        "{\"Fare\": +1, \"Sex\": \"male\", \"Pclass\": 3}",
+        "{\"Fare\": 1e, \"Sex\": \"male\", \"Pclass\": 3}",
+        "{\"Fare\": 1e999, \"Sex\": \"male\", \"Pclass\": 3}",               /* overflow */
+        "{\"Fare\": 1234567890123456789, \"Sex\": \"male\", \"Pclass\": 3}", /* 19 digits */
+        "{\"Fare\": NaN, \"Sex\": \"male\", \"Pclass\": 3}",
+        "{\"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 3} x", /* trailing text */
+        "{\"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 3,}",
+        "{\"Fare\": 1 \"Sex\": \"male\", \"Pclass\": 3}",
+        "{\"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 3",
+        "{\"Fare\": 1, \"Sex\": \"robot\", \"Pclass\": 3}", /* errors: jansson's words */
+        "{\"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 2.5}",
+        "{\"Fare\": \"1\", \"Sex\": \"male\", \"Pclass\": 3}",
+        "{\"Fare\": true, \"Sex\": \"male\", \"Pclass\": 3}",
+        "{\"Fare\": 1, \"Pclass\": 3}", /* missing required */
+        "{\"Fare\": nul, \"Sex\": \"male\", \"Pclass\": 3}",
+        "{\"Fare\": {}, \"Sex\": \"male\", \"Pclass\": 3}",
+    };
+    for (size_t i = 0; i < sizeof declined / sizeof *declined; i++) {
+        float x[64];
+        if (encode_json_fast(m, declined[i], strlen(declined[i]), x) != -1)
+            fprintf(stderr, "taken, should be declined: %s\n", declined[i]);
+        assert_int_equal(encode_json_fast(m, declined[i], strlen(declined[i]), x), -1);
+    }
+    /* the length bounds the text: no reading past it */
+    const char *seed = "{\"Fare\": 7.25, \"Sex\": \"male\", \"Pclass\": 3}";
+    float x[64];
+    for (size_t n = 0; n < strlen(seed); n++) assert_int_equal(encode_json_fast(m, seed, n, x), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seed_passenger),        cmocka_unit_test(test_missing_and_null_impute),
         cmocka_unit_test(test_errors_name_the_field), cmocka_unit_test(test_integer_category_accepts_3_0),
-        cmocka_unit_test(test_text_matches_json),
+        cmocka_unit_test(test_text_matches_json),     cmocka_unit_test(test_fast_path_matches_jansson),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
