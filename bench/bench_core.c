@@ -120,10 +120,14 @@ int main(int argc, char **argv)
     float *h2 = malloc((size_t)B * 128 * sizeof(float)), *out = malloc(B * sizeof(float));
     for (int k = 0; k < B * 10; k++) xb[k] = ((s = s * 1103515245 + 12345) >> 16) / 32768.0f - 1;
     double t_mlp, t_naive;
+    /* the network as a model, through nn_forward: the path `predict` and batch requests take */
+    model_layer layers[3];
+    for (int l = 0; l < 3; l++)
+        layers[l] = (model_layer){sizes[l], sizes[l + 1], l < 2 ? ACT_RELU : ACT_SIGMOID, w[l], bias[l], NULL, NULL};
+    model mlp = {.n_features = 10, .n_layers = 3, .layers = layers, .max_width = 128};
+    float *mlp_scratch = malloc(nn_scratch_floats(&mlp, B) * sizeof(float));
     MEDIAN_NS(t_mlp, 31, 5, {
-        nn_dense(h1, xb, w[0], bias[0], B, 10, 128, ACT_RELU);
-        nn_dense(h2, h1, w[1], bias[1], B, 128, 128, ACT_RELU);
-        nn_dense(out, h2, w[2], bias[2], B, 128, 1, ACT_SIGMOID);
+        nn_forward(&mlp, xb, B, mlp_scratch, out);
         sink = out[7];
     });
     MEDIAN_NS(t_naive, 11, 1, {

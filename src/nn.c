@@ -41,6 +41,7 @@ static void activate(float *y, size_t n, activation act)
 
 /* 8 floats: GCC lowers it to one AVX register, two SSE or two NEON registers */
 typedef float v8 __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
 
 /* a macro, not a function: passing vectors by value across calls changes the ABI per ISA */
 #define LOAD8(dst, p) memcpy(&(dst), (p), sizeof(v8))
@@ -50,9 +51,10 @@ typedef void (*tile_fn)(float *restrict y, const float *restrict x, const float 
 
 /* A full tile: ROWS rows by TILE_COLS columns kept in vector registers over all
  * of n_in (per step: one broadcast per row, TILE_VECS loads, ROWS * TILE_VECS
- * FMAs, so the FMA units set the pace).
+ * FMAs, so the FMA units set the pace). RELU applies max(y, 0) on the way out,
+ * saving a pass over y.
  * x (ROWS, n_in) with row stride n_in, w (n_in, n_out), y (ROWS, n_out). */
-#define DEFINE_TILE(name, ROWS, ATTR)                                                                        \
+#define DEFINE_TILE(name, ROWS, RELU, ATTR)                                                                  \
     ATTR static void name(float *restrict y, const float *restrict x, const float *restrict w,               \
                           const float *restrict b, int n_in, int n_out)                                      \
     {                                                                                                        \
@@ -68,45 +70,87 @@ typedef void (*tile_fn)(float *restrict y, const float *restrict x, const float 
                 for (int v = 0; v < TILE_VECS; v++) acc[r][v] += xv * wv[v];                                 \
             }                                                                                                \
         }                                                                                                    \
-        for (int r = 0; r < ROWS; r++) {                                                                     \
-            memcpy(y + (size_t)r * n_out, acc[r], sizeof acc[r]);                                            \
-        }                                                                                                    \
+        for (int r = 0; r < ROWS; r++)                                                                       \
+            for (int v = 0; v < TILE_VECS; v++) {                                                            \
+                v8 out = acc[r][v], zero = {0};                                                              \
+                if (RELU) out = (v8)((v8i)out & (out > zero)); /* y > 0 ? y : +0, as activate() */           \
+                memcpy(y + (size_t)r * n_out + 8 * v, &out, sizeof out);                                     \
+            }                                                                                                \
     }
 
+#define V4 __attribute__((target("arch=x86-64-v4")))
+#define V3 __attribute__((target("arch=x86-64-v3")))
 #ifdef X86_DISPATCH
 /* AVX-512VL has 32 vector registers: room for 28 accumulators */
-DEFINE_TILE(tile_v4, 14, __attribute__((target("arch=x86-64-v4"))))
-DEFINE_TILE(tile_v3, 6, __attribute__((target("arch=x86-64-v3"))))
+DEFINE_TILE(tile_v4, 14, 0, V4)
+DEFINE_TILE(tile_v4_relu, 14, 1, V4)
+DEFINE_TILE(tile_v3, 6, 0, V3)
+DEFINE_TILE(tile_v3_relu, 6, 1, V3)
 #endif
-DEFINE_TILE(tile_base, 6, )
+DEFINE_TILE(tile_base, 6, 0, )
+DEFINE_TILE(tile_base_relu, 6, 1, )
 
-static tile_fn pick_tile(int *rows)
+typedef struct {
+    tile_fn plain, relu;
+    int rows;
+} tile_kind;
+
+static tile_kind pick_tile(void)
 {
 #ifdef X86_DISPATCH
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) {
-        *rows = 14;
-        return tile_v4;
-    }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        *rows = 6;
-        return tile_v3;
-    }
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
+        return (tile_kind){tile_v4, tile_v4_relu, 14};
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return (tile_kind){tile_v3, tile_v3_relu, 6};
 #endif
-    *rows = 6;
-    return tile_base;
+    return (tile_kind){tile_base, tile_base_relu, 6};
 }
 
-/* One output unit: y[r] = b + x[r] . w, a dot product per row. x (n, n_in), w (n_in,). */
+/* chosen once; every thread would choose the same */
+static const tile_kind *the_tile(void)
+{
+    static tile_kind kind;
+    static int chosen;
+    if (!chosen) {
+        kind = pick_tile();
+        chosen = 1;
+    }
+    return &kind;
+}
+
+/* One output unit: y[r] = b + x[r] . w, a dot product per row. x (n, n_in), w (n_in,).
+ * Four rows at a time so that four independent FMA chains overlap; each row's
+ * sum keeps one fixed order (8 partial sums, then 0..7, then the tail). */
 MULTIVERSION
 static void dense_one(float *restrict y, const float *restrict x, const float *restrict w, float b, int n,
                       int n_in)
 {
-    for (int r = 0; r < n; r++) {
+    enum { R = 4 };
+    int r = 0;
+    for (; r + R <= n; r += R) {
+        v8 acc[R] = {{0}}, xv, wv;
+        int i = 0;
+        for (; i + 8 <= n_in; i += 8) {
+            LOAD8(wv, w + i);
+            for (int k = 0; k < R; k++) {
+                LOAD8(xv, x + (size_t)(r + k) * n_in + i);
+                acc[k] += xv * wv;
+            }
+        }
+        for (int k = 0; k < R; k++) {
+            const float *xr = x + (size_t)(r + k) * n_in;
+            float s = 0;
+            for (int j = 0; j < 8; j++) s += acc[k][j];
+            for (int t = i; t < n_in; t++) s += xr[t] * w[t];
+            y[r + k] = b + s;
+        }
+    }
+    for (; r < n; r++) {
         const float *xr = x + (size_t)r * n_in;
         v8 acc = {0}, xv, wv;
         int i = 0;
-        for (; i + 8 <= n_in; i += 8) { /* 8 partial sums: a fixed, deterministic order */
+        for (; i + 8 <= n_in; i += 8) {
             LOAD8(xv, xr + i);
             LOAD8(wv, w + i);
             acc += xv * wv;
@@ -140,31 +184,31 @@ static void tile_edge(float *restrict y, const float *restrict x, const float *r
 void nn_dense(float *y, const float *x, const float *w, const float *b, int n, int n_in, int n_out,
               activation act)
 {
-    static tile_fn tile; /* chosen once; every thread would choose the same */
-    static int tile_rows;
-    if (!tile) {
-        int rows;
-        tile_fn f = pick_tile(&rows);
-        tile_rows = rows;
-        tile = f;
-    }
+    const tile_kind *t = the_tile();
     if (n_out == 1) {
         dense_one(y, x, w, b[0], n, n_in);
         activate(y, (size_t)n, act);
         return;
     }
-    int rows = tile_rows, full_rows = n - n % rows, full_cols = n_out - n_out % TILE_COLS;
+    tile_fn tile = act == ACT_RELU ? t->relu : t->plain;
+    int rows = t->rows, full_rows = n - n % rows, full_cols = n_out - n_out % TILE_COLS;
     for (int r = 0; r < full_rows; r += rows)
         for (int c = 0; c < full_cols; c += TILE_COLS)
             tile(y + (size_t)r * n_out + c, x + (size_t)r * n_in, w + c, b + c, n_in, n_out);
+    if (act != ACT_RELU && full_cols > 0)
+        for (int r = 0; r < full_rows; r++) activate(y + (size_t)r * n_out, (size_t)full_cols, act);
     if (full_cols < n_out) /* the columns right of the last full tile, full rows */
-        for (int r = 0; r < full_rows; r++)
-            tile_edge(y + (size_t)r * n_out + full_cols, x + (size_t)r * n_in, w + full_cols, b + full_cols,
-                      1, n_out - full_cols, n_in, n_out);
-    if (full_rows < n) /* the rows below the last full tile, all columns */
+        for (int r = 0; r < full_rows; r++) {
+            float *yr = y + (size_t)r * n_out + full_cols;
+            tile_edge(yr, x + (size_t)r * n_in, w + full_cols, b + full_cols, 1, n_out - full_cols, n_in,
+                      n_out);
+            activate(yr, (size_t)(n_out - full_cols), act);
+        }
+    if (full_rows < n) { /* the rows below the last full tile, all columns */
         tile_edge(y + (size_t)full_rows * n_out, x + (size_t)full_rows * n_in, w, b, n - full_rows, n_out,
                   n_in, n_out);
-    activate(y, (size_t)n * n_out, act);
+        activate(y + (size_t)full_rows * n_out, (size_t)(n - full_rows) * n_out, act);
+    }
 }
 
 /* One row through a layer: each block of 8 output columns is summed in
