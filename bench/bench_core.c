@@ -123,7 +123,8 @@ int main(int argc, char **argv)
     /* the network as a model, through nn_forward: the path `predict` and batch requests take */
     model_layer layers[3];
     for (int l = 0; l < 3; l++)
-        layers[l] = (model_layer){sizes[l], sizes[l + 1], l < 2 ? ACT_RELU : ACT_SIGMOID, w[l], bias[l], NULL, NULL};
+        layers[l] =
+            (model_layer){sizes[l], sizes[l + 1], l < 2 ? ACT_RELU : ACT_SIGMOID, w[l], bias[l], NULL, NULL};
     model mlp = {.n_features = 10, .n_layers = 3, .layers = layers, .max_width = 128};
     float *mlp_scratch = malloc(nn_scratch_floats(&mlp, B) * sizeof(float));
     MEDIAN_NS(t_mlp, 31, 5, {
