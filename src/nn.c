@@ -59,23 +59,25 @@ typedef void (*tile_fn)(float *restrict y, const float *restrict x, const float 
                           const float *restrict b, int n_in, int n_out)                                      \
     {                                                                                                        \
         v8 acc[ROWS][TILE_VECS], wv[TILE_VECS];                                                              \
-        for (int v = 0; v < TILE_VECS; v++) LOAD8(wv[v], b + 8 * v);                                         \
-        for (int r = 0; r < ROWS; r++)                                                                       \
-            for (int v = 0; v < TILE_VECS; v++) acc[r][v] = wv[v];                                           \
+        _Pragma("GCC unroll 16") for (int v = 0; v < TILE_VECS; v++) LOAD8(wv[v], b + 8 * v);                \
+        _Pragma("GCC unroll 16") for (int r = 0; r < ROWS; r++)                                              \
+            _Pragma("GCC unroll 16") for (int v = 0; v < TILE_VECS; v++) acc[r][v] = wv[v];                  \
         for (int i = 0; i < n_in; i++) {                                                                     \
             const float *wi = w + (size_t)i * n_out;                                                         \
-            for (int v = 0; v < TILE_VECS; v++) LOAD8(wv[v], wi + 8 * v);                                    \
-            for (int r = 0; r < ROWS; r++) {                                                                 \
+            _Pragma("GCC unroll 16") for (int v = 0; v < TILE_VECS; v++) LOAD8(wv[v], wi + 8 * v);           \
+            _Pragma("GCC unroll 16") for (int r = 0; r < ROWS; r++)                                          \
+            {                                                                                                \
                 float xv = x[(size_t)r * n_in + i];                                                          \
-                for (int v = 0; v < TILE_VECS; v++) acc[r][v] += xv * wv[v];                                 \
+                _Pragma("GCC unroll 16") for (int v = 0; v < TILE_VECS; v++) acc[r][v] += xv * wv[v];        \
             }                                                                                                \
         }                                                                                                    \
-        for (int r = 0; r < ROWS; r++)                                                                       \
-            for (int v = 0; v < TILE_VECS; v++) {                                                            \
-                v8 out = acc[r][v], zero = {0};                                                              \
-                if (RELU) out = (v8)((v8i)out & (out > zero)); /* y > 0 ? y : +0, as activate() */           \
-                memcpy(y + (size_t)r * n_out + 8 * v, &out, sizeof out);                                     \
-            }                                                                                                \
+        _Pragma("GCC unroll 16") for (int r = 0; r < ROWS; r++)                                              \
+            _Pragma("GCC unroll 16") for (int v = 0; v < TILE_VECS; v++)                                     \
+        {                                                                                                    \
+            v8 out = acc[r][v], zero = {0};                                                                  \
+            if (RELU) out = (v8)((v8i)out & (out > zero)); /* y > 0 ? y : +0, as activate() */               \
+            memcpy(y + (size_t)r * n_out + 8 * v, &out, sizeof out);                                         \
+        }                                                                                                    \
     }
 
 #define V4 __attribute__((target("arch=x86-64-v4")))
@@ -133,11 +135,13 @@ static void dense_one(float *restrict y, const float *restrict x, const float *r
         int i = 0;
         for (; i + 8 <= n_in; i += 8) {
             LOAD8(wv, w + i);
+#pragma GCC unroll 4
             for (int k = 0; k < R; k++) {
                 LOAD8(xv, x + (size_t)(r + k) * n_in + i);
                 acc[k] += xv * wv;
             }
         }
+#pragma GCC unroll 4
         for (int k = 0; k < R; k++) {
             const float *xr = x + (size_t)(r + k) * n_in;
             float s = 0;
