@@ -455,6 +455,12 @@ int model_index_blocks(model_layer *l)
         }
     }
     l->block_start[blocks] = n;
+    if ((size_t)n * 2 > (size_t)l->n_in * blocks) { /* mostly dense: the zero-skipping row path is faster */
+        free(l->block_start);
+        free(l->block_rows);
+        l->block_start = NULL;
+        l->block_rows = NULL;
+    }
     return 0;
 }
 
