@@ -15,7 +15,8 @@
 #include "openapi.h"
 #include "util.h"
 
-#define OUT_CAP (1 << 20) /* response buffer: /metrics and the largest batch fit */
+#define OUT_MIN        (1 << 20) /* response buffer: /metrics fits */
+#define PREDICTION_MAX 40        /* bytes per batch entry: ", " and a number of < 32 */
 
 struct api {
     const model *m;
@@ -23,7 +24,8 @@ struct api {
     float *x;       /* (max_batch, n_features) */
     float *p;       /* (max_batch,) */
     float *scratch; /* nn_scratch_floats(m, max_batch) */
-    char *out;      /* (OUT_CAP,) response body */
+    char *out;      /* (out_cap,) response body */
+    size_t out_cap; /* OUT_MIN, or more when the largest batch needs it */
     char *describe; /* GET /model, rendered once */
     size_t describe_len;
 };
@@ -38,7 +40,9 @@ api *api_create(const model *m, const api_options *o, char *err)
     a->x = malloc((size_t)a->o.max_batch * m->n_features * sizeof *a->x);
     a->p = malloc((size_t)a->o.max_batch * sizeof *a->p);
     a->scratch = malloc(nn_scratch_floats(m, a->o.max_batch) * sizeof *a->scratch);
-    a->out = malloc(OUT_CAP);
+    a->out_cap = (size_t)a->o.max_batch * PREDICTION_MAX + 64;
+    if (a->out_cap < OUT_MIN) a->out_cap = OUT_MIN;
+    a->out = malloc(a->out_cap);
     json_t *d = model_describe(m);
     if (d) json_object_set_new(d, "hash", json_string(m->hash));
     a->describe = d ? json_dumps(d, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) : NULL;
@@ -81,10 +85,10 @@ static void error_with(api *a, api_response *res, int status, const char *messag
     if (field) json_object_set_new(e, "field", json_string(field));
     if (offset >= 0) json_object_set_new(e, "offset", json_integer(offset));
     json_object_set_new(root, "error", e);
-    size_t n = json_dumpb(root, a->out, OUT_CAP - 1, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    size_t n = json_dumpb(root, a->out, a->out_cap - 1, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(root);
-    if (n == 0 || n >= OUT_CAP - 1)
-        n = (size_t)snprintf(a->out, OUT_CAP, "{\"error\":{\"status\":%d}}", status);
+    if (n == 0 || n >= a->out_cap - 1)
+        n = (size_t)snprintf(a->out, a->out_cap, "{\"error\":{\"status\":%d}}", status);
     a->out[n++] = '\n';
     respond(res, status, "application/json", a->out, n);
 }
@@ -161,15 +165,15 @@ static void predict(api *a, const api_request *req, api_response *res)
     }
 forward:
     nn_forward(m, a->x, (int)rows, a->scratch, a->p);
-    size_t n;
-    if (!batch) {
-        n = (size_t)snprintf(a->out, OUT_CAP, "{\"predict\": %.9g}\n", a->p[0]);
-    } else {
-        n = (size_t)snprintf(a->out, OUT_CAP, "{\"predict\": [");
-        for (size_t i = 0; i < rows; i++)
-            n += (size_t)snprintf(a->out + n, OUT_CAP - n, "%s%.9g", i ? ", " : "", a->p[i]);
-        n += (size_t)snprintf(a->out + n, OUT_CAP - n, "]}\n");
+    /* {"predict": p} or {"predict": [p1, p2, ...]}: out_cap has room for max_batch */
+    char *o = a->out;
+    o += sprintf(o, batch ? "{\"predict\": [" : "{\"predict\": ");
+    for (size_t i = 0; i < rows; i++) {
+        if (i) o += sprintf(o, ", ");
+        o += format_probability(o, a->p[i]);
     }
+    o += sprintf(o, batch ? "]}\n" : "}\n");
+    size_t n = (size_t)(o - a->out);
     res->predictions = (long)rows;
     respond(res, 200, "application/json", a->out, n);
 done:
@@ -221,7 +225,7 @@ void api_handle(api *a, const api_request *req, api_response *res)
         long len;
         switch (gets[i].route) {
         case ROUTE_HEALTHZ:
-            n = (size_t)snprintf(a->out, OUT_CAP, "{\"status\": \"ok\"}\n");
+            n = (size_t)snprintf(a->out, a->out_cap, "{\"status\": \"ok\"}\n");
             respond(res, 200, "application/json", a->out, n);
             return;
         case ROUTE_READYZ:
@@ -229,11 +233,12 @@ void api_handle(api *a, const api_request *req, api_response *res)
                 error_with(a, res, 503, "shutting down: this worker is draining", NULL, -1);
                 return;
             }
-            n = (size_t)snprintf(a->out, OUT_CAP, "{\"status\": \"ready\", \"model\": \"%s\"}\n", a->m->hash);
+            n = (size_t)snprintf(a->out, a->out_cap, "{\"status\": \"ready\", \"model\": \"%s\"}\n",
+                                 a->m->hash);
             respond(res, 200, "application/json", a->out, n);
             return;
         case ROUTE_METRICS:
-            len = a->o.stats ? stats_render(a->o.stats, a->m->hash, a->out, OUT_CAP) : 0;
+            len = a->o.stats ? stats_render(a->o.stats, a->m->hash, a->out, a->out_cap) : 0;
             if (len < 0) {
                 error_with(a, res, 500, "metrics do not fit the response buffer", NULL, -1);
                 return;

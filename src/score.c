@@ -37,10 +37,15 @@ static int flush_batch(scorer *s, char *err)
     size_t start = 0;
     for (int i = 0; i < s->n; i++) {
         fwrite(s->text + start, 1, s->text_end[i] - start, s->out);
-        if (s->o->format == SCORE_CSV)
-            fprintf(s->out, ",%.9g\n", s->p[i]);
-        else
-            fprintf(s->out, "\"predict\":%.9g}\n", s->p[i]);
+        char num[32];
+        int len = format_probability(num, s->p[i]);
+        if (s->o->format == SCORE_CSV) {
+            putc(',', s->out);
+        } else {
+            fputs("\"predict\":", s->out);
+        }
+        fwrite(num, 1, (size_t)len, s->out);
+        fputs(s->o->format == SCORE_CSV ? "\n" : "}\n", s->out);
         start = s->text_end[i];
     }
     s->res->rows_written += s->n;

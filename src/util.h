@@ -35,6 +35,12 @@ int file_read_all(const char *path, char **out, size_t *len, char *err);
  * rejects empty strings, NaN and infinities. Returns 0 or -1 (no message). */
 int parse_finite_double(const char *s, size_t len, double *out);
 
+/* Writes p as printf's "%.9g" does (9 significant digits: a float read back
+ * exactly) into buf (at least 32 bytes, NUL-terminated); returns the length.
+ * Probabilities in [1e-4, 1) take an integer path ~10x cheaper than printf,
+ * which answers for everything else. */
+int format_probability(char *buf, float p);
+
 /* Seconds on the monotonic clock, for measuring durations. */
 double clock_seconds(void);
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "default_model.h"
 #include "score.h"
@@ -148,6 +149,51 @@ static void test_many_rows_cross_batches(void **state)
     free(log);
 }
 
+/* format_probability must print what printf("%.9g") prints, for every float */
+static void check_format(float p)
+{
+    char mine[32], want[32];
+    int n = format_probability(mine, p);
+    snprintf(want, sizeof want, "%.9g", p);
+    if (strcmp(mine, want) != 0) fprintf(stderr, "%a: \"%s\", printf \"%s\"\n", p, mine, want);
+    assert_string_equal(mine, want);
+    assert_int_equal(n, (int)strlen(want));
+}
+
+static float step_float(float p, int32_t ulps)
+{
+    int32_t bits;
+    memcpy(&bits, &p, sizeof bits);
+    bits += ulps;
+    memcpy(&p, &bits, sizeof p);
+    return p;
+}
+
+static void test_format_probability_is_printf(void **state)
+{
+    (void)state;
+    /* around each decade boundary, 0, 1 and outside the fast range */
+    const float edges[] = {1e-5f, 1e-4f, 1e-3f, 1e-2f, 1e-1f, 1.0f, 0.0f, 0.5f, 0.0999999940f, 0.999999940f};
+    for (size_t i = 0; i < sizeof edges / sizeof *edges; i++)
+        for (int32_t u = -2000; u <= 2000; u++)
+            if (edges[i] != 0.0f || u >= 0) check_format(step_float(edges[i], u));
+    /* every exact tie at the tenth digit: p = c / 2^(s+1), c odd, s = 8 - floor(log10 p) */
+    for (int s = 9; s <= 12; s++)
+        for (uint32_t c = 1; c < (1u << (s + 1)); c += 2) check_format((float)c / (float)(1u << (s + 1)));
+    /* and a spread over the whole range */
+    uint32_t r = 12345;
+    for (int i = 0; i < 200000; i++) {
+        r = r * 1664525u + 1013904223u;
+        uint32_t bits = 0x38d1b717u + r % (0x3f800000u - 0x38d1b717u); /* 1e-4f .. 1.0f */
+        float p;
+        memcpy(&p, &bits, sizeof p);
+        check_format(p);
+    }
+    check_format(-0.0f);
+    check_format(2.5f);
+    check_format(0.0f / 0.0f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +201,7 @@ int main(void)
         cmocka_unit_test(test_same_numbers_as_jsonl),
         cmocka_unit_test(test_bad_rows),
         cmocka_unit_test(test_many_rows_cross_batches),
+        cmocka_unit_test(test_format_probability_is_printf),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
