@@ -34,9 +34,10 @@ typedef struct request {
     char *body;
     size_t body_len, body_cap;
     uint64_t start_ns;
-    int answered;     /* a response is queued: ignore the rest of the upload */
-    int too_large;    /* the body is over the limit: read and drop it, then 413 */
-    size_t discarded; /* body bytes read and dropped */
+    const char *content_type; /* the request's header (in MHD's connection pool), or NULL */
+    int answered;             /* a response is queued: ignore the rest of the upload */
+    int too_large;            /* the body is over the limit: read and drop it, then 413 */
+    size_t discarded;         /* body bytes read and dropped */
 } request;
 
 typedef struct {
@@ -153,16 +154,28 @@ static unsigned long long discard_cap(const serve_config *cfg)
     return 4ull * (unsigned long long)cfg->limit_request_body + 65536;
 }
 
+/* One pass over the request headers: counts and sizes for the limits, and the
+ * few values the handler reads (the first of each, as MHD's lookup would give). */
 typedef struct {
     long count, too_long, limit;
-} header_check;
+    const char *content_type, *content_length, *expect;
+} header_scan;
 
-static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                                   const char *value, size_t value_size)
 {
     (void)kind;
-    header_check *h = cls;
+    header_scan *h = cls;
     h->count++;
-    if (strlen(key) + (value ? strlen(value) : 0) + 2 > (size_t)h->limit) h->too_long++;
+    if (key_size + value_size + 2 > (size_t)h->limit) h->too_long++;
+    const char **slot = NULL;
+    if (key_size == 12 && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE) == 0)
+        slot = &h->content_type;
+    else if (key_size == 14 && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        slot = &h->content_length;
+    else if (key_size == 6 && strcasecmp(key, MHD_HTTP_HEADER_EXPECT) == 0)
+        slot = &h->expect;
+    if (slot && !*slot) *slot = value;
     return MHD_YES;
 }
 
@@ -189,6 +202,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->discarded = 0;
         r->too_large = 0;
         r->answered = 0;
+        r->content_type = NULL;
         r->start_ns = stats_now_ns();
         *ctx = r;
         atomic_fetch_add_explicit(&w->slot->in_flight, 1, memory_order_relaxed);
@@ -198,8 +212,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                      cfg->limit_request_line);
             return reject(l, c, r, 414, ROUTE_OTHER, msg, method, "(too long)", version);
         }
-        header_check h = {0, 0, cfg->limit_request_field_size};
-        MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &h);
+        header_scan h = {0, 0, cfg->limit_request_field_size, NULL, NULL, NULL};
+        MHD_get_connection_values_n(c, MHD_HEADER_KIND, scan_header, &h);
+        r->content_type = h.content_type;
         if (h.count > cfg->limit_request_fields || h.too_long) {
             snprintf(msg, sizeof msg,
                      h.too_long ? "a header field is over %ld bytes (--limit-request-field_size)"
@@ -207,15 +222,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                      h.too_long ? cfg->limit_request_field_size : cfg->limit_request_fields);
             return reject(l, c, r, 431, route_of(url), msg, method, url, version);
         }
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl = h.content_length;
         unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
         if (announced > (unsigned long long)cfg->limit_request_body) {
             /* Answering now is only safe if the client waits for "100 Continue" or
              * the body is too big to read anyway: closing on a client that is still
              * sending makes the kernel reset the connection, and the client never
              * sees the 413. Otherwise the body is read, dropped, and answered. */
-            const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
-            if ((expect && strcasecmp(expect, "100-continue") == 0) || announced > discard_cap(cfg)) {
+            if ((h.expect && strcasecmp(h.expect, "100-continue") == 0) || announced > discard_cap(cfg)) {
                 snprintf(msg, sizeof msg,
                          "body of %.20s bytes is over the limit of %ld (--limit-request-body)", cl,
                          cfg->limit_request_body);
@@ -268,9 +282,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         const char *stall = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Tabserve-Test-Stall");
         if (stall) sleep((unsigned)atoi(stall));
     }
-    api_request req = {method, url,
-                       MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
-                       r->body ? r->body : "", r->body_len};
+    api_request req = {method, url, r->content_type, r->body ? r->body : "", r->body_len};
     api_response res;
     api_handle(l->api, &req, &res);
     atomic_store_explicit(&w->slot->busy_since_ms, 0, memory_order_relaxed);
