@@ -27,11 +27,18 @@ errs() { grep -E "Socket errors|Non-2xx" "$tmp/wrk.$1" | tr '\n' ' '; }
 # load hits both alike, and report medians
 port=$(free_port)
 t0=$(now_ms)
-"$BIN" serve -w 2 -b "127.0.0.1:$port" 2>/dev/null & pids+=($!)
+# Both servers run alike, as far as the scheduler can tell. The kernel's autogroups
+# weigh each session as one: SESSIONS=shared (the default) runs both in the foreground
+# in this script's session, with wrk, as both run in a container (nginx with
+# "daemon off;"); SESSIONS=own gives each its own session, as a daemon has.
+SESSIONS=${SESSIONS:-shared}
+if [ "$SESSIONS" = own ]; then detach=setsid; daemon=on; else detach=; daemon=off; fi
+$detach "$BIN" serve -w 2 -b "127.0.0.1:$port" 2>/dev/null & pids+=($!)
 ts_ready=$(wait_200 "$t0" "http://127.0.0.1:$port/readyz")
 nport=$(free_port)
 cat > "$tmp/nginx.conf" <<NGX
 worker_processes 2;
+daemon $daemon;
 pid $tmp/nginx.pid;
 error_log $tmp/nginx-error.log;
 events { worker_connections 4096; }
@@ -45,7 +52,7 @@ http {
 }
 NGX
 t0=$(now_ms)
-nginx -c "$tmp/nginx.conf" 2>/dev/null
+if [ "$daemon" = on ]; then nginx -c "$tmp/nginx.conf" 2>/dev/null; else nginx -c "$tmp/nginx.conf" 2>/dev/null & fi
 ng_ready=$(wait_200 "$t0" "http://127.0.0.1:$nport/model")
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 to_us() { awk '{v = $1; if (v ~ /us$/) {sub(/us/, "", v); print v} else if (v ~ /ms$/) {sub(/ms/, "", v); print v * 1000} else {sub(/s/, "", v); print v * 1000000}}'; }
@@ -86,3 +93,4 @@ echo
 printf 'tabserve / nginx throughput: %.2fx (target >= 0.9x); p99 at 16 connections: tabserve %s, nginx %s (target: no worse)\n' \
   "$(echo "$ts_rps / $ng_rps" | bc -l)" "$ts_p99" "$ng_p99"
 echo "targets: worker RSS <= 4096 kB after 1M requests; exec -> first 200 on /readyz <= 50 ms"
+echo "sessions: $SESSIONS (SESSIONS=shared|own), $ROUNDS rounds of ${DURATION}s"
