@@ -5,7 +5,7 @@
 # wrk posts the seed's body on loopback.
 set -u
 BIN=${BIN:-build/tabserve}
-DURATION=${DURATION:-5}
+DURATION=${DURATION:-4}
 tmp=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; sleep 0.3; rm -rf "$tmp"; }
@@ -56,7 +56,7 @@ if [ "$daemon" = on ]; then nginx -c "$tmp/nginx.conf" 2>/dev/null; else nginx -
 ng_ready=$(wait_200 "$t0" "http://127.0.0.1:$nport/model")
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 to_us() { awk '{v = $1; if (v ~ /us$/) {sub(/us/, "", v); print v} else if (v ~ /ms$/) {sub(/ms/, "", v); print v * 1000} else {sub(/s/, "", v); print v * 1000000}}'; }
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-7}
 ts_err=""
 for r in $(seq "$ROUNDS"); do
   rps "http://127.0.0.1:$port/model" 64 ts64 >> "$tmp/ts.rps"; ts_err="$ts_err$(errs ts64)"
