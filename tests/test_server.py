@@ -43,7 +43,8 @@ class Server:
         full_env.update(env or {})
         cmd = [BIN, "serve", "-w", str(workers), "-b", f"127.0.0.1:{self.port}", *args]
         self.t0 = time.monotonic()
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, env=full_env)
+        out = subprocess.PIPE if "--access-logfile" in args else subprocess.DEVNULL  # read by test_access_log
+        self.proc = subprocess.Popen(cmd, stdout=out, stderr=self.log, env=full_env)
         self.ready_after = self.wait_ready()
 
     def wait_ready(self, timeout=5):
