@@ -122,48 +122,37 @@ static const tile_kind *the_tile(void)
 }
 
 /* One output unit: y[r] = b + x[r] . w, a dot product per row. x (n, n_in), w (n_in,).
- * Four rows at a time so that four independent FMA chains overlap; each row's
- * sum keeps one fixed order (8 partial sums, then 0..7, then the tail). */
+ * ROWS rows at a time so that independent FMA chains overlap; each row's sum keeps
+ * one fixed order (8 partial sums, then lanes 0..7, then the tail), whatever ROWS. */
+#define DOT_ROWS(ROWS)                                                                                       \
+    do {                                                                                                     \
+        v8 acc[ROWS] = {{0}}, xv, wv;                                                                        \
+        int i = 0;                                                                                           \
+        for (; i + 8 <= n_in; i += 8) {                                                                      \
+            LOAD8(wv, w + i);                                                                                \
+            _Pragma("GCC unroll 4") for (int k = 0; k < ROWS; k++)                                           \
+            {                                                                                                \
+                LOAD8(xv, x + (size_t)(r + k) * n_in + i);                                                   \
+                acc[k] += xv * wv;                                                                           \
+            }                                                                                                \
+        }                                                                                                    \
+        _Pragma("GCC unroll 4") for (int k = 0; k < ROWS; k++)                                               \
+        {                                                                                                    \
+            const float *xr = x + (size_t)(r + k) * n_in;                                                    \
+            float s = 0;                                                                                     \
+            for (int j = 0; j < 8; j++) s += acc[k][j];                                                      \
+            for (int t = i; t < n_in; t++) s += xr[t] * w[t];                                                \
+            y[r + k] = b + s;                                                                                \
+        }                                                                                                    \
+    } while (0)
+
 MULTIVERSION
 static void dense_one(float *restrict y, const float *restrict x, const float *restrict w, float b, int n,
                       int n_in)
 {
-    enum { R = 4 };
     int r = 0;
-    for (; r + R <= n; r += R) {
-        v8 acc[R] = {{0}}, xv, wv;
-        int i = 0;
-        for (; i + 8 <= n_in; i += 8) {
-            LOAD8(wv, w + i);
-#pragma GCC unroll 4
-            for (int k = 0; k < R; k++) {
-                LOAD8(xv, x + (size_t)(r + k) * n_in + i);
-                acc[k] += xv * wv;
-            }
-        }
-#pragma GCC unroll 4
-        for (int k = 0; k < R; k++) {
-            const float *xr = x + (size_t)(r + k) * n_in;
-            float s = 0;
-            for (int j = 0; j < 8; j++) s += acc[k][j];
-            for (int t = i; t < n_in; t++) s += xr[t] * w[t];
-            y[r + k] = b + s;
-        }
-    }
-    for (; r < n; r++) {
-        const float *xr = x + (size_t)r * n_in;
-        v8 acc = {0}, xv, wv;
-        int i = 0;
-        for (; i + 8 <= n_in; i += 8) {
-            LOAD8(xv, xr + i);
-            LOAD8(wv, w + i);
-            acc += xv * wv;
-        }
-        float s = 0;
-        for (int k = 0; k < 8; k++) s += acc[k];
-        for (; i < n_in; i++) s += xr[i] * w[i];
-        y[r] = b + s;
-    }
+    for (; r + 4 <= n; r += 4) DOT_ROWS(4);
+    for (; r < n; r++) DOT_ROWS(1);
 }
 
 /* Any leftover rectangle (rows < TILE_ROWS or cols < TILE_COLS), and the
