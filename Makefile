@@ -7,31 +7,34 @@ CFLAGS  ?= -O2 -g
 STD_CFLAGS := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L
 LDLIBS  += -lmicrohttpd -ljansson -lcsv -lm
 BUILD   ?= build
-VERSION := $(shell sed -n 's/^#define TABSERVE_VERSION *"\(.*\)"/\1/p' src/model.h)
+VERSION := $(shell sed -n 's/^#define TABSERVE_VERSION *"\(.*\)"/\1/p' src/model/model.h)
 
 # Debian bookworm packages the build and the tests need
 BUILD_DEBS := gcc make pkg-config libjansson-dev libcsv-dev libmicrohttpd-dev libcmocka-dev
 DEFAULT_MODEL := models/titanic.json
 # the Kaggle Titanic train.csv stays in ../shared (never copied here)
-DATA ?= $(firstword $(wildcard ../shared/data/titanic.csv /work/shared/data/titanic.csv) ../shared/data/titanic.csv)
+DATA ?= ../shared/data/titanic.csv
 
-SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
+# src/ has one folder per layer (README: Layout); includes name the folder: "model/schema.h"
+LAYERS := base model estimators train data serve cli
+SRCS := $(filter-out src/cli/main.c,$(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c)))
+HDRS := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.h))
 OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
 BIN  := $(BUILD)/tabserve
 
 # the kernels need the full vectoriser (gcc 12 -O2 only does the "very cheap" model)
 # and fused multiply-add (-std=c11 turns contraction off); results stay bit-for-bit
 # reproducible on one machine, and agree across machines to float rounding
-$(BUILD)/nn.o $(BUILD)/train.o: MODULE_CFLAGS := -O3 -ffp-contract=fast
+$(BUILD)/estimators/mlp.o $(BUILD)/train/train.o: MODULE_CFLAGS := -O3 -ffp-contract=fast
 
 .PHONY: all run test unit-test bench install clean deps format format-check model static image
 all: $(BIN)
 
-$(BUILD)/openapi.o: api/openapi.yaml
+$(BUILD)/serve/openapi.o: api/openapi.yaml
 
 ifneq ($(wildcard $(DEFAULT_MODEL)),)
-$(BUILD)/default_model.o: MODULE_CFLAGS := -DDEFAULT_MODEL_FILE='"$(DEFAULT_MODEL)"'
-$(BUILD)/default_model.o: $(DEFAULT_MODEL)
+$(BUILD)/model/default_model.o: MODULE_CFLAGS := -DDEFAULT_MODEL_FILE='"$(DEFAULT_MODEL)"'
+$(BUILD)/model/default_model.o: $(DEFAULT_MODEL)
 endif
 
 
@@ -47,10 +50,11 @@ $(BUILD)/.deps-ok:
 	fi
 	@touch $@
 
-$(BUILD)/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)/.deps-ok
-	$(CC) $(STD_CFLAGS) $(CFLAGS) $(MODULE_CFLAGS) -c -o $@ $<
+$(BUILD)/%.o: src/%.c $(HDRS) | $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	$(CC) $(STD_CFLAGS) -iquote src $(CFLAGS) $(MODULE_CFLAGS) -c -o $@ $<
 
-$(BIN): $(BUILD)/main.o $(OBJS)
+$(BIN): $(BUILD)/cli/main.o $(OBJS)
 	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The container's binary: everything static except glibc (its resolver needs the
@@ -60,7 +64,7 @@ STATIC_DEBS := libunistring-dev libidn2-dev nettle-dev libgmp-dev libtasn1-6-dev
 STATIC_LIBS := -Wl,--gc-sections -Wl,-Bstatic -lmicrohttpd -ljansson -lcsv -lgnutls -lhogweed \
                -lnettle -lgmp -ltasn1 -lidn2 -lunistring -latomic -Wl,-Bdynamic -lp11-kit -lm
 static: $(BUILD)/tabserve-static
-$(BUILD)/tabserve-static: $(BUILD)/main.o $(OBJS)
+$(BUILD)/tabserve-static: $(BUILD)/cli/main.o $(OBJS)
 	@missing=""; for p in $(STATIC_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq $$missing >/dev/null || exit 1; \
@@ -94,7 +98,8 @@ include tests/tests.mk
 include bench/bench.mk
 include fuzz/fuzz.mk
 
+FORMAT_FILES = $(SRCS) src/cli/main.c $(HDRS) $(wildcard tests/*.c tests/*.h bench/*.c fuzz/*.c)
 format:
-	clang-format -i src/*.c src/*.h tests/*.c tests/*.h bench/*.c fuzz/*.c
+	clang-format -i $(FORMAT_FILES)
 format-check:
-	clang-format --dry-run --Werror src/*.c src/*.h tests/*.c tests/*.h bench/*.c fuzz/*.c
+	clang-format --dry-run --Werror $(FORMAT_FILES)

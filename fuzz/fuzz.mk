@@ -8,9 +8,9 @@ FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
 FUZZ_OBJS := $(SRCS:src/%.c=$(FUZZ_BUILD)/%.o)
 FUZZERS := api model csv encode
 
-$(FUZZ_BUILD)/%.o: src/%.c $(wildcard src/*.h) $(DEFAULT_MODEL) api/openapi.yaml | $(BUILD)/.deps-ok
-	@mkdir -p $(FUZZ_BUILD)
-	clang $(FUZZ_CFLAGS) -DDEFAULT_MODEL_FILE='"$(DEFAULT_MODEL)"' -c -o $@ $<
+$(FUZZ_BUILD)/%.o: src/%.c $(HDRS) $(DEFAULT_MODEL) api/openapi.yaml | $(BUILD)/.deps-ok
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -iquote src -DDEFAULT_MODEL_FILE='"$(DEFAULT_MODEL)"' -c -o $@ $<
 
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJS)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -iquote src -o $@ $< $(FUZZ_OBJS) $(LDLIBS)

@@ -23,7 +23,7 @@ make -s image IMAGE="$IMAGE" > /tmp/tabserve-image.log 2>&1 || { cat /tmp/tabser
 size=$(docker image inspect "$IMAGE:latest" --format '{{.Size}}')
 echo "image size: $size bytes"
 check "image is at most 10 MB" "[ $size -le 10000000 ]"
-version=$(sed -n 's/^#define TABSERVE_VERSION *"\(.*\)"/\1/p' src/model.h)
+version=$(sed -n 's/^#define TABSERVE_VERSION *"\(.*\)"/\1/p' src/model/model.h)
 check "image is tagged latest and $version" "docker image inspect $IMAGE:$version >/dev/null"
 
 docker container run -d --name "$name" -p "127.0.0.1:$port:8080" --read-only --user 12345 "$IMAGE" >/dev/null

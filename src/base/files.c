@@ -1,0 +1,123 @@
+/* files — atomic output files, whole-file reads. */
+#define _POSIX_C_SOURCE 200809L
+#include "base/files.h"
+
+#include "base/err.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int atomic_open(atomic_file *af, const char *path, char *err)
+{
+    memset(af, 0, sizeof *af);
+    if (strcmp(path, "-") == 0) {
+        af->fp = stdout;
+        return 0;
+    }
+    size_t n = strlen(path);
+    af->path = strdup(path);
+    af->tmp_path = malloc(n + sizeof ".tmp.XXXXXX");
+    if (!af->path || !af->tmp_path) goto fail;
+    memcpy(af->tmp_path, path, n);
+    memcpy(af->tmp_path + n, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+    int fd = mkstemp(af->tmp_path);
+    if (fd < 0) {
+        err_set(err, "%s: cannot create temporary file: %s", path, strerror(errno));
+        free(af->tmp_path);
+        af->tmp_path = NULL;
+        goto fail_quiet;
+    }
+    /* mkstemp makes 0600; an output file gets the usual 0666 & ~umask */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    af->fp = fdopen(fd, "w");
+    if (!af->fp) {
+        close(fd);
+        goto fail;
+    }
+    return 0;
+fail:
+    err_set(err, "%s: %s", path, strerror(errno ? errno : ENOMEM));
+fail_quiet:
+    atomic_abort(af);
+    return -1;
+}
+
+int atomic_commit(atomic_file *af, char *err)
+{
+    if (!af->tmp_path) { /* stdout */
+        if (fflush(af->fp) != 0) return err_set(err, "stdout: %s", strerror(errno));
+        return 0;
+    }
+    int failed = fflush(af->fp) != 0 || ferror(af->fp) || fsync(fileno(af->fp)) != 0;
+    int saved = errno;
+    if (fclose(af->fp) != 0 && !failed) {
+        failed = 1;
+        saved = errno;
+    }
+    af->fp = NULL;
+    if (!failed && rename(af->tmp_path, af->path) != 0) {
+        failed = 1;
+        saved = errno;
+    }
+    if (failed) {
+        err_set(err, "%s: write failed: %s", af->path, strerror(saved));
+        atomic_abort(af);
+        return -1;
+    }
+    free(af->tmp_path);
+    free(af->path);
+    af->tmp_path = af->path = NULL;
+    return 0;
+}
+
+void atomic_abort(atomic_file *af)
+{
+    if (af->fp && af->fp != stdout) fclose(af->fp);
+    if (af->tmp_path) unlink(af->tmp_path);
+    free(af->tmp_path);
+    free(af->path);
+    memset(af, 0, sizeof *af);
+}
+
+int file_read_all(const char *path, char **out, size_t *len, char *err)
+{
+    char *buf = NULL;
+    size_t cap = 0, used = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return err_set(err, "%s: %s", path, strerror(errno));
+    for (;;) {
+        if (cap - used < 65536) {
+            size_t ncap = cap ? cap * 2 : 65536;
+            char *nb = realloc(buf, ncap + 1);
+            if (!nb) {
+                err_set(err, "%s: out of memory", path);
+                goto fail;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t got = fread(buf + used, 1, cap - used, fp);
+        used += got;
+        if (got == 0) break;
+    }
+    if (ferror(fp)) {
+        err_set(err, "%s: read error: %s", path, strerror(errno));
+        goto fail;
+    }
+    fclose(fp);
+    buf[used] = '\0';
+    *out = buf;
+    if (len) *len = used;
+    return 0;
+fail:
+    fclose(fp);
+    free(buf);
+    return -1;
+}
+

@@ -1,0 +1,26 @@
+/* files — the one way to write an output file, and whole-file reads. */
+#ifndef TABSERVE_FILES_H
+#define TABSERVE_FILES_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* An output file written to a temporary name beside its target and renamed into
+ * place by atomic_commit(): readers see the old file or the whole new one, never
+ * a half-written one. path "-" means stdout (no temporary, nothing to rename). */
+typedef struct {
+    FILE *fp;
+    char *path;     /* final name, NULL for stdout */
+    char *tmp_path; /* temporary name, NULL for stdout */
+} atomic_file;
+
+int atomic_open(atomic_file *af, const char *path, char *err);
+/* Flushes, fsyncs and renames. Closes the file either way. */
+int atomic_commit(atomic_file *af, char *err);
+/* Closes and removes the temporary file; safe to call after commit or on a zeroed af. */
+void atomic_abort(atomic_file *af);
+
+/* Reads a whole file into a NUL-terminated malloc'd buffer. */
+int file_read_all(const char *path, char **out, size_t *len, char *err);
+
+#endif

@@ -1,0 +1,396 @@
+/* offline — train, eval, predict and inspect: argument parsing and output only;
+ * the work is in src/train/, src/data/ and src/model/. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/dataset.h"
+#include "model/default_model.h"
+#include "train/evaluate.h"
+#include "model/model.h"
+#include "data/score.h"
+#include "train/train.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/files.h"
+
+int cli_option(int argc, char **argv, int *i, const char *name, const char **value)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, n) != 0) return 0;
+    if (a[n] == '=') {
+        *value = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0') return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "tabserve: option %s needs a value\n", name);
+        return -1;
+    }
+    *value = argv[++*i];
+    return 1;
+}
+
+static int parse_long(const char *s, long lo, long hi, const char *what, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi) {
+        fprintf(stderr, "tabserve: %s must be an integer from %ld to %ld, got \"%s\"\n", what, lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* ---- train -------------------------------------------------------------- */
+
+static const char train_usage[] =
+    "usage: tabserve train DATA.csv --label COL --numeric A,B --categorical C,D -o MODEL.json\n"
+    "                      [--hidden 16,8 | --hidden \"\"] [--ensemble N] [--epochs N] [--seed N]\n"
+    "                      [--cv K --fold-by COL] [--lr X] [--l2 X] [--batch N] [--patience N]\n"
+    "                      [--activation relu|tanh] [--no-auto-features]\n";
+
+int cmd_train(int argc, char **argv)
+{
+    const char *data = NULL, *label = NULL, *numeric = "", *categorical = "", *out = NULL;
+    const char *hidden = NULL, *fold_by = NULL, *v = NULL;
+    long cv = 0, lv;
+    train_options o;
+    train_options_default(&o);
+    int rc = 2;
+    for (int i = 0; i < argc; i++) {
+        int r;
+#define OPT(name) ((r = cli_option(argc, argv, &i, name, &v)) != 0)
+        if (OPT("--label"))
+            label = v;
+        else if (OPT("--numeric"))
+            numeric = v;
+        else if (OPT("--categorical"))
+            categorical = v;
+        else if (OPT("-o") || (r = cli_option(argc, argv, &i, "--output", &v)) != 0)
+            out = v;
+        else if (OPT("--hidden"))
+            hidden = v;
+        else if (OPT("--fold-by"))
+            fold_by = v;
+        else if (OPT("--cv")) {
+            if (r > 0 && parse_long(v, 2, 100, "--cv", &cv)) return 2;
+        } else if (OPT("--epochs")) {
+            if (r > 0 && parse_long(v, 1, 100000, "--epochs", &lv)) return 2;
+            o.epochs = (int)lv;
+        } else if (OPT("--seed")) {
+            if (r > 0 && parse_long(v, 0, 2147483647, "--seed", &lv)) return 2;
+            o.seed = (unsigned long long)lv;
+        } else if (OPT("--batch")) {
+            if (r > 0 && parse_long(v, 1, 65536, "--batch", &lv)) return 2;
+            o.batch = (int)lv;
+        } else if (OPT("--ensemble")) {
+            if (r > 0 && parse_long(v, 1, 64, "--ensemble", &lv)) return 2;
+            o.ensemble = (int)lv;
+        } else if (OPT("--patience")) {
+            if (r > 0 && parse_long(v, 1, 100000, "--patience", &lv)) return 2;
+            o.patience = (int)lv;
+        } else if (OPT("--lr")) {
+            if (r > 0) o.lr = strtod(v, NULL);
+        } else if (OPT("--l2")) {
+            if (r > 0) o.l2 = strtod(v, NULL);
+        } else if (OPT("--activation")) {
+            if (r > 0 && strcmp(v, "relu") == 0)
+                o.hidden_act = ACT_RELU;
+            else if (r > 0 && strcmp(v, "tanh") == 0)
+                o.hidden_act = ACT_TANH;
+            else if (r > 0) {
+                fprintf(stderr, "tabserve train: --activation must be relu or tanh\n");
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--no-auto-features") == 0)
+            o.auto_features = 0;
+        else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "tabserve train: unknown option %s\n%s", argv[i], train_usage);
+            return 2;
+        } else if (!data)
+            data = argv[i];
+        else {
+            fprintf(stderr, "tabserve train: unexpected argument %s\n%s", argv[i], train_usage);
+            return 2;
+        }
+        if (r < 0) return 2;
+#undef OPT
+    }
+    if (!data || !label || !out || (!*numeric && !*categorical)) {
+        fputs(train_usage, stderr);
+        return 2;
+    }
+    if (cv && !fold_by) {
+        fprintf(stderr, "tabserve train: --cv needs --fold-by COLUMN\n");
+        return 2;
+    }
+    if (!(o.lr > 0 && o.lr < 10) || !(o.l2 >= 0 && o.l2 < 100)) {
+        fprintf(stderr, "tabserve train: --lr must be in (0, 10) and --l2 in [0, 100)\n");
+        return 2;
+    }
+    if (hidden) {
+        char **h = split_list(hidden, NULL);
+        o.n_hidden = 0;
+        for (size_t k = 0; h && h[k]; k++) {
+            if (o.n_hidden == TRAIN_MAX_HIDDEN || parse_long(h[k], 1, 4096, "a --hidden width", &lv)) {
+                free_list(h);
+                return 2;
+            }
+            o.hidden[o.n_hidden++] = (int)lv;
+        }
+        free_list(h);
+    }
+
+    char err[ERR_LEN];
+    size_t nn = 0, nc = 0;
+    char **num = split_list(numeric, &nn), **cat = split_list(categorical, &nc);
+    const char **cols = calloc(nn + nc + 3, sizeof *cols);
+    dataset *d = NULL;
+    float *y = NULL;
+    model *m = NULL;
+    json_t *cvj = NULL;
+    rc = 1;
+    if (!num || !cat || !cols) goto done;
+    size_t ncols = 0;
+    cols[ncols++] = label;
+    for (size_t k = 0; k < nn; k++) cols[ncols++] = num[k];
+    for (size_t k = 0; k < nc; k++) cols[ncols++] = cat[k];
+    if (fold_by) cols[ncols++] = fold_by;
+    o.n_numeric = nn;
+    o.n_categorical = nc;
+    if (!(d = dataset_load(data, cols, ncols, err))) goto fail;
+    if (d->n_rows < 2) {
+        err_set(err, "%s: need at least 2 data rows, got %zu", data, d->n_rows);
+        goto fail;
+    }
+    if (!(y = malloc(d->n_rows * sizeof *y)) || dataset_labels(d, 0, y, err) != 0) goto fail;
+    if (cv && !(cvj = train_cross_validate(d, y, ncols - 1, cv, &o, stdout, NULL, err))) goto fail;
+    double t0 = clock_seconds();
+    if (!(m = train_fit(d, y, NULL, &o, err))) goto fail;
+    double fit = clock_seconds() - t0;
+    if (cvj) json_object_set(m->metadata, "cross_validation", cvj);
+    if (model_save(m, out, err) != 0) goto fail;
+    fprintf(stderr, "tabserve train: %zu rows, %d features, fit in %.3fs, wrote %s (%s)\n", d->n_rows,
+            m->n_features, fit, out, m->hash);
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "tabserve train: %s\n", err);
+done:
+    json_decref(cvj);
+    model_free(m);
+    free(y);
+    dataset_free(d);
+    free(cols);
+    free_list(num);
+    free_list(cat);
+    return rc;
+}
+
+/* ---- eval --------------------------------------------------------------- */
+
+int cmd_eval(int argc, char **argv)
+{
+    const char *pos[2] = {NULL, NULL}, *label = NULL, *v = NULL;
+    int npos = 0;
+    for (int i = 0; i < argc; i++) {
+        int r = cli_option(argc, argv, &i, "--label", &v);
+        if (r < 0) return 2;
+        if (r > 0)
+            label = v;
+        else if (argv[i][0] == '-' || npos == 2) {
+            fprintf(stderr, "usage: tabserve eval [MODEL] DATA.csv --label COL\n");
+            return 2;
+        } else
+            pos[npos++] = argv[i];
+    }
+    if (npos == 0) {
+        fprintf(stderr, "usage: tabserve eval [MODEL] DATA.csv --label COL\n");
+        return 2;
+    }
+    const char *model_path = npos == 2 ? pos[0] : NULL, *data = pos[npos - 1];
+    char err[ERR_LEN];
+    int rc = 1;
+    model *m = model_load_or_default(model_path, err);
+    dataset *d = NULL;
+    float *y = NULL, *p = NULL;
+    const char **cols = NULL;
+    if (!m) goto fail;
+    if (m->output.task != TASK_BINARY) {
+        err_set(err, "eval measures binary classifiers (accuracy, log-loss, AUC); this model's output is %s",
+                output_task_name(m->output.task));
+        goto fail;
+    }
+    if (!label) label = m->output.label;
+    size_t n_in = m->schema.n_inputs;
+    if (!(cols = calloc(n_in + 1, sizeof *cols))) goto fail;
+    cols[0] = label;
+    for (size_t i = 0; i < n_in; i++) cols[i + 1] = m->schema.inputs[i].name;
+    if (!(d = dataset_load(data, cols, n_in + 1, err))) goto fail;
+    y = malloc((d->n_rows + 1) * sizeof *y);
+    p = malloc((d->n_rows + 1) * sizeof *p);
+    if (!y || !p || dataset_labels(d, 0, y, err) != 0) goto fail;
+    if (score_dataset(m, d, 1, NULL, 0, p, err) < 0) goto fail;
+    metrics mt;
+    metrics_compute(p, y, d->n_rows, &mt);
+    printf("accuracy=%.4f logloss=%.4f auc=%.4f rows=%zu\n", mt.accuracy, mt.logloss, mt.auc, mt.rows);
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "tabserve eval: %s\n", err);
+done:
+    free(cols);
+    free(y);
+    free(p);
+    dataset_free(d);
+    model_free(m);
+    return rc;
+}
+
+/* ---- predict ------------------------------------------------------------ */
+
+int cmd_predict(int argc, char **argv)
+{
+    const char *model_path = NULL, *input = "-", *output = "-", *format = NULL, *v = NULL;
+    score_options o = {SCORE_CSV, 0};
+    for (int i = 0; i < argc; i++) {
+        int r;
+        if ((r = cli_option(argc, argv, &i, "--input", &v)) > 0)
+            input = v;
+        else if (r == 0 && (r = cli_option(argc, argv, &i, "--output", &v)) > 0)
+            output = v;
+        else if (r == 0 && (r = cli_option(argc, argv, &i, "--format", &v)) > 0)
+            format = v;
+        else if (r == 0 && strcmp(argv[i], "--skip-bad") == 0)
+            o.skip_bad = 1;
+        else if (r == 0 && argv[i][0] != '-' && !model_path)
+            model_path = argv[i];
+        else if (r == 0) {
+            fprintf(stderr, "usage: tabserve predict [MODEL] [--input F] [--output F] "
+                            "[--format csv|jsonl] [--skip-bad]\n");
+            return 2;
+        }
+        if (r < 0) return 2;
+    }
+    if (!format) {
+        size_t n = strlen(input);
+        format = n > 6 && (strcmp(input + n - 6, ".jsonl") == 0 || strcmp(input + n - 5, ".json") == 0)
+                     ? "jsonl"
+                     : "csv";
+    }
+    if (strcmp(format, "jsonl") == 0)
+        o.format = SCORE_JSONL;
+    else if (strcmp(format, "csv") != 0) {
+        fprintf(stderr, "tabserve predict: --format must be csv or jsonl, got \"%s\"\n", format);
+        return 2;
+    }
+    char err[ERR_LEN];
+    model *m = model_load_or_default(model_path, err);
+    if (!m) {
+        fprintf(stderr, "tabserve predict: %s\n", err);
+        return 1;
+    }
+    FILE *in = strcmp(input, "-") == 0 ? stdin : fopen(input, "rb");
+    if (!in) {
+        fprintf(stderr, "tabserve predict: %s: %s\n", input, strerror(errno));
+        model_free(m);
+        return 1;
+    }
+    atomic_file af;
+    score_result res;
+    int rc = atomic_open(&af, output, err);
+    if (rc == 0) {
+        static char outbuf[1 << 16];
+        setvbuf(af.fp, outbuf, _IOFBF, sizeof outbuf);
+        rc = score_stream(m, in, strcmp(input, "-") == 0 ? "<stdin>" : input, af.fp, &o, stderr, &res, err);
+        if (rc == 0)
+            rc = atomic_commit(&af, err);
+        else
+            atomic_abort(&af);
+    }
+    if (in != stdin) fclose(in);
+    model_free(m);
+    if (rc != 0) {
+        fprintf(stderr, "tabserve predict: %s\n", err);
+        return 1;
+    }
+    if (res.rows_skipped)
+        fprintf(stderr, "tabserve predict: %ld rows written, %ld skipped\n", res.rows_written,
+                res.rows_skipped);
+    return 0;
+}
+
+/* ---- inspect ------------------------------------------------------------ */
+
+int cmd_inspect(int argc, char **argv)
+{
+    int as_json = 0;
+    const char *path = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            as_json = 1;
+        else if (argv[i][0] != '-' && !path)
+            path = argv[i];
+        else {
+            fprintf(stderr, "usage: tabserve inspect [MODEL] [--json]\n");
+            return 2;
+        }
+    }
+    char err[ERR_LEN];
+    model *m = model_load_or_default(path, err);
+    if (!m) {
+        fprintf(stderr, "tabserve inspect: %s\n", err);
+        return 1;
+    }
+    if (as_json) {
+        json_t *d = model_describe(m);
+        json_dumpf(d, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+        putchar('\n');
+        json_decref(d);
+        model_free(m);
+        return 0;
+    }
+    printf("model    %s\nhash     %s\n", path ? path : DEFAULT_MODEL_NAME, m->hash);
+    const schema *sc = &m->schema;
+    printf("inputs   %zu\n", sc->n_inputs);
+    for (size_t i = 0; i < sc->n_inputs; i++) {
+        const schema_input *in = &sc->inputs[i];
+        printf("  %-10s %s%s", in->name, in->n_vocab ? "categorical " : "", value_type_name(in->type));
+        if (in->n_vocab) {
+            printf(" {");
+            for (size_t k = 0; k < in->n_vocab; k++) printf("%s%s", k ? ", " : "", in->vocab[k]);
+            printf("}, unknown -> %s", in->unknown == UNKNOWN_REJECT ? "error" : in->unknown == UNKNOWN_ZEROS ? "zeros" : "missing");
+        }
+        printf(", %s\n", in->required ? "required" : "may be missing");
+    }
+    printf("features %zu steps, %d columns\n", m->features.n, m->n_features);
+    for (size_t i = 0; i < m->features.n; i++) {
+        const feature *f = &m->features.f[i];
+        char steps[512];
+        feature_describe(f, sc, steps, sizeof steps);
+        printf("  %-10s %s -> column%s %d%s", sc->inputs[f->input].name, steps, f->width > 1 ? "s" : "", f->offset,
+               f->width > 1 ? ".." : "");
+        if (f->width > 1) printf("%d", f->offset + f->width - 1);
+        putchar('\n');
+    }
+    char desc[512];
+    m->predictor->ops->describe(m->predictor, desc, sizeof desc);
+    printf("estimator %s\n", desc);
+    json_t *d = model_describe(m);
+    printf("output   predict: %s (%s, link %s)\n", json_string_value(json_object_get(json_object_get(d, "output"), "meaning")),
+           output_task_name(m->output.task), output_link_name(m->output.link));
+    json_decref(d);
+    char *meta = json_dumps(m->metadata, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+    printf("metadata %s\n", meta ? meta : "{}");
+    free(meta);
+    model_free(m);
+    return 0;
+}

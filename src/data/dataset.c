@@ -1,0 +1,144 @@
+/* dataset — a CSV file's chosen columns as a text table. */
+#define _POSIX_C_SOURCE 200809L
+#include "data/dataset.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/csv_reader.h"
+#include "base/err.h"
+#include "base/numtext.h"
+
+typedef struct {
+    dataset *d;
+    const char *const *want;
+    size_t *col_of; /* (n_cols,) index of each wanted column in the file */
+    size_t cap;
+} load_state;
+
+static int on_row(void *ctx, size_t row, const char *const *fields, const size_t *lens, size_t n, char *err)
+{
+    load_state *st = ctx;
+    dataset *d = st->d;
+    if (row == 0) {
+        for (size_t c = 0; c < d->n_cols; c++) {
+            long k = csv_find_column(fields, n, st->want[c]);
+            if (k < 0) {
+                char header[256] = "";
+                for (size_t i = 0; i < n && strlen(header) < 200; i++)
+                    snprintf(header + strlen(header), sizeof header - strlen(header), "%s%s", i ? "," : "",
+                             fields[i]);
+                return err_set(err, "%s: no column named \"%s\" in the header (%s)", d->path, st->want[c],
+                               header);
+            }
+            st->col_of[c] = (size_t)k;
+        }
+        return 0;
+    }
+    if (d->n_rows == st->cap) {
+        size_t ncap = st->cap ? st->cap * 2 : 1024;
+        char **nc = realloc(d->cells, ncap * d->n_cols * sizeof *nc);
+        if (!nc) return err_set(err, "%s: out of memory", d->path);
+        d->cells = nc;
+        size_t *nl = realloc(d->lens, ncap * d->n_cols * sizeof *nl);
+        if (!nl) return err_set(err, "%s: out of memory", d->path);
+        d->lens = nl;
+        st->cap = ncap;
+    }
+    char **row_cells = d->cells + d->n_rows * d->n_cols;
+    size_t *row_lens = d->lens + d->n_rows * d->n_cols;
+    memset(row_cells, 0, d->n_cols * sizeof *row_cells);
+    d->n_rows++; /* counted now so that dataset_free releases a half-copied row */
+    for (size_t c = 0; c < d->n_cols; c++) {
+        size_t k = st->col_of[c];
+        row_lens[c] = lens[k];
+        if (lens[k] && !(row_cells[c] = strdup(fields[k]))) return err_set(err, "%s: out of memory", d->path);
+    }
+    return 0;
+}
+
+dataset *dataset_load(const char *path, const char *const *columns, size_t n_columns, char *err)
+{
+    dataset *d = calloc(1, sizeof *d);
+    load_state st = {d, columns, calloc(n_columns ? n_columns : 1, sizeof(size_t)), 0};
+    FILE *fp = NULL;
+    if (!d || !st.col_of) goto oom;
+    d->path = path;
+    d->n_cols = n_columns;
+    if (!(d->names = calloc(n_columns + 1, sizeof *d->names))) goto oom;
+    for (size_t c = 0; c < n_columns; c++)
+        if (!(d->names[c] = strdup(columns[c]))) goto oom;
+    if (!(fp = fopen(path, "rb"))) {
+        err_set(err, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (csv_read_stream(fp, path, on_row, &st, err) != 0) goto fail;
+    fclose(fp);
+    free(st.col_of);
+    return d;
+oom:
+    err_set(err, "%s: out of memory", path);
+fail:
+    if (fp) fclose(fp);
+    free(st.col_of);
+    dataset_free(d);
+    return NULL;
+}
+
+void dataset_free(dataset *d)
+{
+    if (!d) return;
+    for (size_t i = 0; d->cells && i < d->n_rows * d->n_cols; i++) free(d->cells[i]);
+    free(d->cells);
+    free(d->lens);
+    free_list(d->names);
+    free(d);
+}
+
+int dataset_labels(const dataset *d, size_t col, float *y, char *err)
+{
+    for (size_t r = 0; r < d->n_rows; r++) {
+        const char *s = dataset_cell(d, r, col);
+        double v;
+        if (!s || parse_finite_double(s, strlen(s), &v) != 0 || (v != 0 && v != 1))
+            return err_set(err, "%s: row %zu: column %s: label must be 0 or 1, got \"%.40s\"", d->path, r + 1,
+                           d->names[col], s ? s : "");
+        y[r] = (float)v;
+    }
+    return 0;
+}
+
+char **split_list(const char *s, size_t *n)
+{
+    size_t count = 0, cap = 8;
+    char **list = calloc(cap + 1, sizeof *list);
+    if (!list) return NULL;
+    while (s && *s) {
+        const char *end = strchr(s, ',');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        if (len) {
+            if (count == cap) {
+                char **nl = realloc(list, (2 * cap + 1) * sizeof *nl);
+                if (!nl) goto fail;
+                list = nl;
+                cap *= 2;
+            }
+            if (!(list[count] = strndup(s, len))) goto fail;
+            list[++count] = NULL;
+        }
+        s = end ? end + 1 : s + len;
+    }
+    list[count] = NULL;
+    if (n) *n = count;
+    return list;
+fail:
+    free_list(list);
+    return NULL;
+}
+
+void free_list(char **list)
+{
+    for (size_t i = 0; list && list[i]; i++) free(list[i]);
+    free(list);
+}

@@ -1,0 +1,172 @@
+/* encode — validation against the schema, then the feature steps. */
+#include "model/encode.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/jsonx.h"
+
+int encode_json(const model *m, const json_t *obj, const char *where, float *x, int *bad_input, char *err)
+{
+    const schema *s = &m->schema;
+    double values[s->n_inputs];
+    *bad_input = -1;
+    if (!json_is_object(obj))
+        return err_set(err, "%s: expected an object with the model's inputs, got %s", where, json_type_name(obj));
+    for (size_t i = 0; i < s->n_inputs; i++) {
+        const json_t *j = json_object_get(obj, s->inputs[i].name);
+        raw_value v = {RAW_OTHER, 0, NULL, 0, j ? json_type_name(j) : ""};
+        if (!j || json_is_null(j))
+            v.kind = RAW_MISSING;
+        else if (json_is_number(j)) {
+            v.kind = RAW_NUMBER;
+            v.number = json_number_value(j);
+        } else if (json_is_string(j)) {
+            v.kind = RAW_STRING;
+            v.str = json_string_value(j);
+            v.len = json_string_length(j);
+        } else if (json_is_boolean(j)) {
+            v.kind = RAW_BOOL;
+            v.number = json_is_true(j);
+        }
+        if (schema_value(&s->inputs[i], &v, where, &values[i], err) != 0) {
+            *bad_input = (int)i;
+            return -1;
+        }
+    }
+    features_apply(&m->features, s, values, x);
+    return 0;
+}
+
+int encode_text(const model *m, const char *const *texts, const size_t *lens, float *x, int *bad_input, char *err)
+{
+    const schema *s = &m->schema;
+    double values[s->n_inputs];
+    *bad_input = -1;
+    for (size_t i = 0; i < s->n_inputs; i++)
+        if (schema_text_value(&s->inputs[i], texts[i], texts[i] ? lens[i] : 0, &values[i], err) != 0) {
+            *bad_input = (int)i;
+            return -1;
+        }
+    features_apply(&m->features, s, values, x);
+    return 0;
+}
+
+/* The fast path: a hand-rolled scanner for the one shape nearly every request
+ * has. It only ever says yes; a no means "ask jansson", so every message and every
+ * corner of JSON stays jansson's. What it takes is a strict subset of what
+ * jansson takes, read to the same values (fuzz/fuzz_encode.c checks both, bit for
+ * bit). It saves the ~1.2 us jansson spends building a tree for a 70-byte body. */
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
+
+/* A string with no escapes, control or non-ASCII bytes (those go to jansson,
+ * which checks UTF-8 and decodes \u escapes). p is past the opening quote. */
+static const char *scan_plain_string(const char *p, const char *end, const char **s, size_t *len)
+{
+    const char *start = p;
+    while (p < end && *p != '"') {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20 || c >= 0x80 || c == '\\') return NULL;
+        p++;
+    }
+    if (p == end) return NULL;
+    *s = start;
+    *len = (size_t)(p - start);
+    return p + 1;
+}
+
+/* RFC 8259's number grammar, read as jansson reads it: an integer (no fraction or
+ * exponent) through strtoll then to double, anything else through strtod. */
+static const char *scan_number(const char *p, const char *end, double *out)
+{
+    char buf[40];
+    const char *q = p;
+    int integer = 1;
+    if (q < end && *q == '-') q++;
+    if (q == end || *q < '0' || *q > '9') return NULL;
+    if (*q == '0')
+        q++;
+    else
+        while (q < end && *q >= '0' && *q <= '9') q++;
+    if (q < end && *q == '.') {
+        integer = 0;
+        if (++q == end || *q < '0' || *q > '9') return NULL;
+        while (q < end && *q >= '0' && *q <= '9') q++;
+    }
+    if (q < end && (*q == 'e' || *q == 'E')) {
+        integer = 0;
+        if (++q < end && (*q == '+' || *q == '-')) q++;
+        if (q == end || *q < '0' || *q > '9') return NULL;
+        while (q < end && *q >= '0' && *q <= '9') q++;
+    }
+    size_t n = (size_t)(q - p);
+    if (n >= sizeof buf || (integer && n > 18)) return NULL; /* no overflow for strtoll to report */
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    *out = integer ? (double)strtoll(buf, NULL, 10) : strtod(buf, NULL);
+    if (!isfinite(*out)) return NULL; /* jansson calls that an overflow */
+    return q;
+}
+
+int encode_json_fast(const model *m, const char *text, size_t len, float *x)
+{
+    const schema *s = &m->schema;
+    const char *p = text, *end = text + len;
+    unsigned long long seen = 0;
+    double values[s->n_inputs > 64 ? 1 : s->n_inputs];
+    if (s->n_inputs > 64) return -1;
+    p = skip_ws(p, end);
+    if (p == end || *p++ != '{') return -1;
+    p = skip_ws(p, end);
+    if (p < end && *p == '}') {
+        p++;
+    } else {
+        for (;;) {
+            const char *key;
+            size_t key_len;
+            if (p == end || *p++ != '"' || !(p = scan_plain_string(p, end, &key, &key_len))) return -1;
+            int i = schema_find(s, key, key_len);
+            if (i < 0 || (seen >> i & 1)) return -1; /* other members, duplicates: jansson */
+            seen |= 1ull << i;
+            p = skip_ws(p, end);
+            if (p == end || *p++ != ':') return -1;
+            p = skip_ws(p, end);
+            if (p == end) return -1;
+            raw_value v = {RAW_MISSING, 0, NULL, 0, ""};
+            if (*p == '"') {
+                v.kind = RAW_STRING;
+                if (!(p = scan_plain_string(p + 1, end, &v.str, &v.len))) return -1;
+            } else if (*p == 'n') {
+                if (end - p < 4 || memcmp(p, "null", 4) != 0) return -1;
+                p += 4;
+            } else {
+                v.kind = RAW_NUMBER;
+                if (!(p = scan_number(p, end, &v.number))) return -1;
+            }
+            /* no message on this path: the jansson path gives it */
+            if (schema_value(&s->inputs[i], &v, "$", &values[i], NULL) != 0) return -1;
+            p = skip_ws(p, end);
+            if (p == end) return -1;
+            if (*p == '}') {
+                p++;
+                break;
+            }
+            if (*p++ != ',') return -1;
+            p = skip_ws(p, end);
+        }
+    }
+    if (skip_ws(p, end) != end) return -1;
+    raw_value absent = {RAW_MISSING, 0, NULL, 0, ""};
+    for (size_t i = 0; i < s->n_inputs; i++)
+        if (!(seen >> i & 1) && schema_value(&s->inputs[i], &absent, "$", &values[i], NULL) != 0) return -1;
+    features_apply(&m->features, s, values, x);
+    return 0;
+}

@@ -1,0 +1,32 @@
+/* encode — raw inputs (a JSON object, or text fields from CSV) to the feature
+ * vector the predictor reads: each value validated against the schema
+ * (schema.h), then the feature steps (features.h). Wrong types, non-finite
+ * numbers, unknown categories and missing required fields are errors that name
+ * the field. Allocates nothing. */
+#ifndef TABSERVE_ENCODE_H
+#define TABSERVE_ENCODE_H
+
+#include <stddef.h>
+
+#include "model/model.h"
+
+struct json_t;
+
+/* Encodes one JSON object into x (m->n_features floats). `where` prefixes the JSON
+ * path in messages ("$" or "$[3]"). Members that are not inputs are ignored; null
+ * counts as missing. Numbers must be JSON numbers: "22" (a string) is rejected.
+ * Returns 0, or -1 with err and *bad_input (the input's index, or -1 when the
+ * value is not an object). */
+int encode_json(const model *m, const struct json_t *obj, const char *where, float *x, int *bad_input, char *err);
+
+/* The same for the common request body, read straight from its text: one flat
+ * object of the model's inputs with numbers, plain strings or null. Returns 0
+ * with x filled, or -1 for anything else (no message: parse it with jansson and
+ * call encode_json, which then gives the answer and the error). */
+int encode_json_fast(const model *m, const char *text, size_t len, float *x);
+
+/* Encodes text values, one per model input in model order (NULL or "" = missing),
+ * as read from CSV. Returns 0, or -1 with err and *bad_input. */
+int encode_text(const model *m, const char *const *values, const size_t *lens, float *x, int *bad_input, char *err);
+
+#endif

@@ -1,0 +1,244 @@
+/* model — the load steps, saving, describing and the scoring entry. */
+#define _POSIX_C_SOURCE 200809L
+#include "model/model.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/files.h"
+#include "base/jsonx.h"
+
+/* ---- the load steps ------------------------------------------------------- */
+
+int model_validate(model *m, char *err)
+{
+    if (features_layout(&m->features, &m->schema, err) != 0) return -1;
+    m->n_features = m->features.n_columns;
+    if (!m->predictor) return err_set(err, "$.predictor: missing");
+    if (m->predictor->n_features != m->n_features)
+        return err_set(err, "$.predictor: takes %d features, but the feature steps write %d columns",
+                       m->predictor->n_features, m->n_features);
+    if (output_check(&m->output, m->predictor->n_outputs, err) != 0) return -1;
+    m->n_outputs = output_width(&m->output);
+    return 0;
+}
+
+int model_prepare(model *m, char *err) { return m->predictor->ops->prepare(m->predictor, err); }
+
+void model_hash(model *m)
+{
+    fnv f = FNV_INIT;
+    schema_hash(&m->schema, &f);
+    features_hash(&m->features, &f);
+    fnv_str(&f, m->predictor->ops->kind);
+    m->predictor->ops->hash(m->predictor, &f);
+    output_hash(&m->output, &f);
+    snprintf(m->hash, sizeof m->hash, "fnv1a64:%016llx", (unsigned long long)f.h);
+}
+
+int model_assemble(model *m, char *err)
+{
+    if (model_validate(m, err) != 0 || model_prepare(m, err) != 0) return -1;
+    model_hash(m);
+    return 0;
+}
+
+/* ---- parsing ---------------------------------------------------------------- */
+
+static int read_metadata(model *m, reader *r, json_t *root)
+{
+    int bad;
+    json_t *meta = read_optional(r, root, "$", "metadata", JSON_OBJECT, "an object", &bad);
+    if (bad) return -1;
+    m->metadata = meta ? json_deep_copy(meta) : json_object();
+    if (!m->metadata) return read_fail(r, "$.metadata", "out of memory");
+    return 0;
+}
+
+static model *model_from_v2(json_t *root, reader *r)
+{
+    model *m = calloc(1, sizeof *m);
+    if (!m) {
+        read_fail(r, "$", "out of memory");
+        return NULL;
+    }
+    json_t *inputs = read_member(r, root, "$", "inputs", JSON_ARRAY, "an array");
+    if (!inputs || schema_read(&m->schema, r, inputs, "$.inputs") != 0) goto fail;
+    json_t *features = read_member(r, root, "$", "features", JSON_ARRAY, "an array");
+    if (!features || features_read(&m->features, &m->schema, r, features, "$.features") != 0) goto fail;
+    json_t *pred = read_member(r, root, "$", "predictor", JSON_OBJECT, "an object");
+    if (!pred || !(m->predictor = predictor_read(r, pred, "$.predictor"))) goto fail;
+    json_t *out = read_member(r, root, "$", "output", JSON_OBJECT, "an object");
+    if (!out || output_read(&m->output, r, out, "$.output") != 0) goto fail;
+    if (read_metadata(m, r, root) != 0) goto fail;
+    return m;
+fail:
+    model_free(m);
+    return NULL;
+}
+
+static model *load_json(json_t *root, reader *r)
+{
+    if (!json_is_object(root)) {
+        read_fail(r, "$", "expected an object, got %s", json_type_name(root));
+        return NULL;
+    }
+    const char *format = read_string(r, root, "$", "format");
+    if (!format) return NULL;
+    if (strcmp(format, MODEL_FORMAT) != 0) {
+        read_fail(r, "$.format", "expected \"%s\", got \"%.64s\"", MODEL_FORMAT, format);
+        return NULL;
+    }
+    json_t *ver = read_member(r, root, "$", "format_version", JSON_INTEGER, "an integer");
+    if (!ver) return NULL;
+    json_int_t version = json_integer_value(ver);
+    if (version != 1 && version != 2) {
+        read_fail(r, "$.format_version", "version %lld is not supported (this tabserve reads 1 and 2)",
+                  (long long)version);
+        return NULL;
+    }
+    /* version 1 checks its own content hash (computed the 0.1.0 way) while reading */
+    model *m = version == 1 ? model_from_v1(root, r) : model_from_v2(root, r);
+    if (!m) return NULL;
+    char why[ERR_LEN];
+    if (version == 2 && model_validate(m, why) != 0) goto fail;
+    if (model_prepare(m, why) != 0) goto fail;
+    model_hash(m);
+    json_t *hash = json_object_get(m->metadata, "content_hash");
+    if (version == 2 && hash && (!json_is_string(hash) || strcmp(json_string_value(hash), m->hash) != 0)) {
+        read_fail(r, "$.metadata.content_hash", "does not match the content (computed %s): the file was changed or damaged",
+                  m->hash);
+        model_free(m);
+        return NULL;
+    }
+    json_object_del(m->metadata, "content_hash"); /* derived: written afresh by model_save */
+    return m;
+fail:
+    err_set(r->err, "%s: %s", r->file, why);
+    model_free(m);
+    return NULL;
+}
+
+model *model_load_buffer(const char *buf, size_t len, const char *name, char *err)
+{
+    json_error_t jerr;
+    reader r = {name, err};
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        err_set(err, "%s: line %d, column %d (byte %d): invalid JSON: %s", name, jerr.line, jerr.column, jerr.position,
+                jerr.text);
+        return NULL;
+    }
+    model *m = load_json(root, &r);
+    json_decref(root);
+    return m;
+}
+
+model *model_load_file(const char *path, char *err)
+{
+    char *buf;
+    size_t len;
+    if (file_read_all(path, &buf, &len, err) != 0) return NULL;
+    model *m = model_load_buffer(buf, len, path, err);
+    free(buf);
+    return m;
+}
+
+void model_free(model *m)
+{
+    if (!m) return;
+    schema_clear(&m->schema);
+    features_clear(&m->features);
+    predictor_free(m->predictor);
+    output_clear(&m->output);
+    json_decref(m->metadata);
+    free(m);
+}
+
+/* ---- saving and describing ------------------------------------------------ */
+
+static json_t *model_json(const model *m, int with_params)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "format", json_string(MODEL_FORMAT));
+    json_object_set_new(root, "format_version", json_integer(MODEL_FORMAT_VERSION));
+    json_object_set_new(root, "inputs", schema_to_json(&m->schema));
+    json_object_set_new(root, "features", features_to_json(&m->features, &m->schema));
+    json_object_set_new(root, "predictor", m->predictor->ops->to_json(m->predictor, with_params));
+    json_object_set_new(root, "output", output_to_json(&m->output));
+    json_t *meta = json_deep_copy(m->metadata);
+    json_object_set_new(meta, "content_hash", json_string(m->hash));
+    json_object_set_new(root, "metadata", meta);
+    return root;
+}
+
+int model_save(const model *m, const char *path, char *err)
+{
+    json_t *root = model_json(m, 1);
+    /* 17 significant digits: doubles (normalisation statistics) round-trip exactly,
+     * and floats widened to double do too, so a reload hashes to the same value. */
+    char *text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    json_decref(root);
+    if (!text) return err_set(err, "%s: out of memory while serialising the model", path);
+    atomic_file af;
+    int rc = atomic_open(&af, path, err);
+    if (rc == 0) {
+        fputs(text, af.fp);
+        fputc('\n', af.fp);
+        rc = atomic_commit(&af, err);
+    }
+    free(text);
+    return rc;
+}
+
+json_t *model_describe(const model *m)
+{
+    json_t *d = model_json(m, 0);
+    json_t *out = json_object_get(d, "output");
+    char meaning[READ_MAX_NAME + 64];
+    if (m->output.task == TASK_BINARY)
+        snprintf(meaning, sizeof meaning, "probability that %s is 1", m->output.label);
+    else if (m->output.task == TASK_MULTICLASS)
+        snprintf(meaning, sizeof meaning, "probability of each class of %s", m->output.label);
+    else
+        snprintf(meaning, sizeof meaning, "predicted %s", m->output.label);
+    json_object_set_new(out, "meaning", json_string(meaning));
+    json_object_set_new(d, "hash", json_string(m->hash));
+    return d;
+}
+
+/* ---- scoring -------------------------------------------------------------- */
+
+size_t model_scratch_floats(const model *m, int n) { return m->predictor->ops->scratch_floats(m->predictor, n); }
+
+void model_predict(const model *m, const float *x, int n, float *scratch, float *y)
+{
+    m->predictor->ops->predict(m->predictor, x, n, scratch, y);
+    output_link_apply(&m->output, y, n);
+}
+
+int model_batch_init(model_batch *b, const model *m, int cap, char *err)
+{
+    memset(b, 0, sizeof *b);
+    b->m = m;
+    b->cap = cap < 1 ? 1 : cap;
+    b->x = malloc((size_t)b->cap * (size_t)m->n_features * sizeof *b->x);
+    b->y = malloc((size_t)b->cap * (size_t)m->n_outputs * sizeof *b->y);
+    b->scratch = malloc((model_scratch_floats(m, b->cap) + 1) * sizeof *b->scratch);
+    if (b->x && b->y && b->scratch) return 0;
+    model_batch_free(b);
+    return err_set(err, "out of memory for a batch of %d rows", cap);
+}
+
+void model_batch_free(model_batch *b)
+{
+    free(b->x);
+    free(b->y);
+    free(b->scratch);
+    b->x = b->y = b->scratch = NULL;
+}
+
+void model_batch_run(model_batch *b, int n) { model_predict(b->m, b->x, n, b->scratch, b->y); }

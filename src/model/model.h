@@ -1,0 +1,84 @@
+/* model — a model as a composition, whatever its origin:
+ *
+ *   inputs (schema.h) -> feature steps (features.h) -> predictor (predictor.h) -> output (output.h)
+ *
+ * plus metadata (training rows, hyper-parameters, CV figures) and a content
+ * hash. Loading runs separate steps, in order, none as a side effect of
+ * another: parse the file, validate the parts against each other, lay out the
+ * feature columns, prepare the predictor's kernels, hash. Scoring has one entry,
+ * model_predict, used by the server, `predict`, `eval` and cross-validation.
+ * Not here: reading requests and rows (encode.h), arithmetic (src/estimators/),
+ * fitting (src/train/). */
+#ifndef TABSERVE_MODEL_H
+#define TABSERVE_MODEL_H
+
+#include <stddef.h>
+
+#include "model/features.h"
+#include "model/output.h"
+#include "model/predictor.h"
+#include "model/schema.h"
+
+struct json_t;
+
+#define MODEL_FORMAT         "tabserve-model"
+#define MODEL_FORMAT_VERSION 2 /* written; version 1 (tabserve 0.1.0) is still read */
+#define TABSERVE_VERSION     "0.2.0"
+
+typedef struct model {
+    schema schema;
+    feature_steps features;
+    predictor *predictor;
+    output_spec output;
+    struct json_t *metadata; /* owned object: training rows, hyper-parameters, metrics, ... */
+    int n_features;          /* the predictor's input width = features.n_columns */
+    int n_outputs;           /* numbers per row after the link = output_width(&output) */
+    char hash[32];           /* "fnv1a64:<16 hex>" over inputs, features, predictor and output */
+} model;
+
+/* Loads a model file of any supported version, fully validated. On failure
+ * returns NULL with err naming the file, the JSON path and what was expected. */
+model *model_load_file(const char *path, char *err);
+model *model_load_buffer(const char *buf, size_t len, const char *name, char *err);
+void model_free(model *m);
+
+/* The load steps after parsing, for a model built in memory (the trainer, the
+ * version-1 reader): validate the parts against each other and lay out the
+ * columns, prepare the predictor, hash. Returns 0 or -1 with err. */
+int model_validate(model *m, char *err);
+int model_prepare(model *m, char *err);
+void model_hash(model *m);
+/* All three, in order. */
+int model_assemble(model *m, char *err);
+
+/* Writes the model (format 2) through a temporary file renamed into place. */
+int model_save(const model *m, const char *path, char *err);
+
+/* The model without its parameters: inputs, features, predictor shape,
+ * output, metadata, hash. A new reference (caller json_decref's it). */
+struct json_t *model_describe(const model *m);
+
+/* The one scoring entry: x (n, n_features) -> y (n, n_outputs), the
+ * predictor then the output's link. scratch: model_scratch_floats(m, n). */
+void model_predict(const model *m, const float *x, int n, float *scratch, float *y);
+size_t model_scratch_floats(const model *m, int n);
+
+/* Buffers for scoring up to `cap` rows at a time: fill rows of x, then run. */
+typedef struct {
+    const model *m;
+    int cap;
+    float *x;       /* (cap, n_features) */
+    float *y;       /* (cap, n_outputs) */
+    float *scratch; /* model_scratch_floats(m, cap) */
+} model_batch;
+
+int model_batch_init(model_batch *b, const model *m, int cap, char *err);
+void model_batch_free(model_batch *b);
+static inline float *model_batch_row(model_batch *b, int i) { return b->x + (size_t)i * b->m->n_features; }
+/* Scores rows 0..n-1 of b->x into b->y. */
+void model_batch_run(model_batch *b, int n);
+
+/* For the version-1 reader (format_v1.c): builds the model from a parsed v1 root. */
+model *model_from_v1(struct json_t *root, reader *r);
+
+#endif

@@ -1,0 +1,176 @@
+/* output — links, response and CSV formatting, and the output's JSON form. */
+#define _POSIX_C_SOURCE 200809L
+#include "model/output.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/jsonx.h"
+#include "base/numtext.h"
+
+static const char *const task_names[] = {"binary", "regression", "multiclass"};
+static const char *const link_names[] = {"identity", "sigmoid", "softmax"};
+
+const char *output_task_name(output_task t) { return task_names[t]; }
+const char *output_link_name(output_link l) { return link_names[l]; }
+
+int output_width(const output_spec *o) { return o->task == TASK_MULTICLASS ? (int)o->n_classes : 1; }
+
+float link_sigmoid(float z)
+{
+    /* split by sign so exp never overflows */
+    if (z >= 0) return 1.0f / (1.0f + expf(-z));
+    float e = expf(z);
+    return e / (1.0f + e);
+}
+
+void output_link_apply(const output_spec *o, float *y, int n)
+{
+    int k = output_width(o);
+    if (o->link == LINK_SIGMOID)
+        for (size_t i = 0; i < (size_t)n * k; i++) y[i] = link_sigmoid(y[i]);
+    if (o->link != LINK_SOFTMAX) return;
+    for (int r = 0; r < n; r++) {
+        float *row = y + (size_t)r * k, top = row[0];
+        double sum = 0;
+        for (int j = 1; j < k; j++) top = row[j] > top ? row[j] : top;
+        for (int j = 0; j < k; j++) sum += row[j] = expf(row[j] - top);
+        for (int j = 0; j < k; j++) row[j] = (float)(row[j] / sum);
+    }
+}
+
+size_t output_row_max(const output_spec *o)
+{
+    size_t n = 40;
+    for (size_t j = 0; j < o->n_classes; j++) n += strlen(o->classes[j]) + 40;
+    return n;
+}
+
+size_t output_row_json(const output_spec *o, const float *y, char *buf)
+{
+    if (o->task != TASK_MULTICLASS) return (size_t)format_float(buf, y[0]);
+    char *p = buf;
+    *p++ = '{';
+    for (size_t j = 0; j < o->n_classes; j++) {
+        p += sprintf(p, "%s\"%s\": ", j ? ", " : "", o->classes[j]);
+        p += format_float(p, y[j]);
+    }
+    *p++ = '}';
+    return (size_t)(p - buf);
+}
+
+size_t output_csv_header(const output_spec *o, char *buf, size_t len)
+{
+    if (o->task != TASK_MULTICLASS) return (size_t)snprintf(buf, len, "predict");
+    size_t used = 0;
+    for (size_t j = 0; j < o->n_classes && used < len; j++)
+        used += (size_t)snprintf(buf + used, len - used, "%spredict_%s", j ? "," : "", o->classes[j]);
+    return used < len ? used : len - 1;
+}
+
+size_t output_csv_row(const output_spec *o, const float *y, char *buf)
+{
+    char *p = buf;
+    for (int j = 0; j < output_width(o); j++) {
+        if (j) *p++ = ',';
+        p += format_float(p, y[j]);
+    }
+    return (size_t)(p - buf);
+}
+
+int output_check(const output_spec *o, int n_outputs, char *err)
+{
+    if (o->task == TASK_MULTICLASS) {
+        if (o->link == LINK_SIGMOID) return err_set(err, "$.output.link: a multiclass output takes softmax or identity");
+        if ((int)o->n_classes != n_outputs)
+            return err_set(err, "$.output.classes: %zu classes, but the predictor gives %d outputs", o->n_classes,
+                           n_outputs);
+        return 0;
+    }
+    if (n_outputs != 1)
+        return err_set(err, "$.output: a %s output takes 1 predictor output, got %d", task_names[o->task], n_outputs);
+    if (o->link == LINK_SOFTMAX) return err_set(err, "$.output.link: softmax needs a multiclass output");
+    return 0;
+}
+
+/* A class label is written as it is into JSON keys and CSV headers. */
+static int plain_label(const char *s)
+{
+    if (!*s || strlen(s) > 64) return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == '"' || *s == '\\' || *s == ',') return 0;
+    return 1;
+}
+
+int output_read(output_spec *o, reader *r, json_t *obj, const char *path)
+{
+    char sub[96];
+    if (!json_is_object(obj)) return read_fail(r, path, "expected an object, got %s", json_type_name(obj));
+    const char *name = read_string(r, obj, path, "name");
+    if (!name) return -1;
+    snprintf(sub, sizeof sub, "%s.name", path);
+    if (strcmp(name, "predict") != 0) return read_fail(r, sub, "expected \"predict\", got \"%.64s\"", name);
+    const char *label = read_name(r, obj, path, "label");
+    int task = label ? read_enum(r, obj, path, "task", task_names, 3, NULL) : -1;
+    int link = task < 0 ? -1 : read_enum(r, obj, path, "link", link_names, 3, NULL);
+    if (link < 0) return -1;
+    o->task = (output_task)task;
+    o->link = (output_link)link;
+    if (!(o->label = strdup(label))) return read_fail(r, path, "out of memory");
+    if (o->task != TASK_MULTICLASS) return 0;
+    json_t *classes = read_member(r, obj, path, "classes", JSON_ARRAY, "an array of class labels");
+    if (!classes) return -1;
+    snprintf(sub, sizeof sub, "%s.classes", path);
+    size_t n = json_array_size(classes);
+    if (n < 2 || n > OUTPUT_MAX_CLASSES) return read_fail(r, sub, "expected 2 to %d classes", OUTPUT_MAX_CLASSES);
+    if (!(o->classes = calloc(n, sizeof *o->classes))) return read_fail(r, sub, "out of memory");
+    o->n_classes = n;
+    for (size_t j = 0; j < n; j++) {
+        json_t *v = json_array_get(classes, j);
+        if (!json_is_string(v) || !plain_label(json_string_value(v)))
+            return read_fail(r, sub,
+                             "[%zu]: expected a label of 1 to 64 bytes without control characters, "
+                             "quotes, backslashes or commas",
+                             j);
+        if (!(o->classes[j] = strdup(json_string_value(v)))) return read_fail(r, sub, "out of memory");
+        for (size_t i = 0; i < j; i++)
+            if (strcmp(o->classes[i], o->classes[j]) == 0)
+                return read_fail(r, sub, "[%zu]: duplicate class \"%s\"", j, o->classes[j]);
+    }
+    return 0;
+}
+
+json_t *output_to_json(const output_spec *o)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "name", json_string("predict"));
+    json_object_set_new(j, "task", json_string(task_names[o->task]));
+    json_object_set_new(j, "link", json_string(link_names[o->link]));
+    json_object_set_new(j, "label", json_string(o->label));
+    if (o->task == TASK_MULTICLASS) {
+        json_t *c = json_array();
+        for (size_t i = 0; i < o->n_classes; i++) json_array_append_new(c, json_string(o->classes[i]));
+        json_object_set_new(j, "classes", c);
+    }
+    return j;
+}
+
+void output_hash(const output_spec *o, fnv *f)
+{
+    fnv_i64(f, o->task * 4 + o->link);
+    fnv_str(f, o->label);
+    fnv_i64(f, (int64_t)o->n_classes);
+    for (size_t i = 0; i < o->n_classes; i++) fnv_str(f, o->classes[i]);
+}
+
+void output_clear(output_spec *o)
+{
+    for (size_t i = 0; o->classes && i < o->n_classes; i++) free(o->classes[i]);
+    free(o->classes);
+    free(o->label);
+    memset(o, 0, sizeof *o);
+}

@@ -1,0 +1,16 @@
+/* predictor — dispatch from $.predictor.kind to the estimator's reader. */
+#include "model/predictor.h"
+
+#include <jansson.h>
+
+static const struct {
+    const char *kind;
+    predictor *(*read)(reader *r, json_t *obj, const char *path);
+} kinds[] = {{"mlp", mlp_read}, {"linear", linear_read}, {"trees", trees_read}};
+
+predictor *predictor_read(reader *r, json_t *obj, const char *path)
+{
+    static const char *const names[] = {"mlp", "linear", "trees"};
+    int k = read_enum(r, obj, path, "kind", names, 3, NULL);
+    return k < 0 ? NULL : kinds[k].read(r, obj, path);
+}

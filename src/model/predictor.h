@@ -1,0 +1,53 @@
+/* predictor — the estimator behind a model, as one small interface: a batch of
+ * feature rows in, a batch of raw outputs (margins: logits for classifiers)
+ * out. The output spec (output.h) applies the link. Implementations live in
+ * src/estimators/: mlp, linear, trees. A predictor is immutable once prepared,
+ * so worker threads share it freely. */
+#ifndef TABSERVE_PREDICTOR_H
+#define TABSERVE_PREDICTOR_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "model/hash.h"
+#include "model/reader.h"
+
+struct json_t;
+
+typedef struct predictor predictor;
+
+typedef struct {
+    const char *kind; /* "mlp", "linear", "trees": $.predictor.kind */
+    /* x (n, n_features) -> y (n, n_outputs). scratch: scratch_floats(p, n) floats. */
+    void (*predict)(const predictor *p, const float *x, int n, float *scratch, float *y);
+    size_t (*scratch_floats)(const predictor *p, int n);
+    /* Derived state for fast prediction (indexes, kernels), once, after the
+     * parameters are final. Returns 0 or -1 with err. */
+    int (*prepare)(predictor *p, char *err);
+    /* $.predictor, with or without its parameters (weights, trees). */
+    struct json_t *(*to_json)(const predictor *p, int with_params);
+    void (*hash)(const predictor *p, fnv *f);
+    /* One line for inspect: "10 -> 128 relu -> 1 linear". */
+    void (*describe)(const predictor *p, char *buf, size_t len);
+    void (*free)(predictor *p);
+} predictor_ops;
+
+struct predictor {
+    const predictor_ops *ops;
+    int n_features, n_outputs;
+};
+
+/* Reads $.predictor, dispatching on its "kind". NULL with the reader's message. */
+predictor *predictor_read(reader *r, struct json_t *obj, const char *path);
+
+static inline void predictor_free(predictor *p)
+{
+    if (p) p->ops->free(p);
+}
+
+/* The readers each estimator provides (src/estimators/). */
+predictor *mlp_read(reader *r, struct json_t *obj, const char *path);
+predictor *linear_read(reader *r, struct json_t *obj, const char *path);
+predictor *trees_read(reader *r, struct json_t *obj, const char *path);
+
+#endif

@@ -1,0 +1,50 @@
+/* api — one HTTP request to one response, with no socket: routing, the seed's
+ * POST /model contract, metadata, health, metrics and JSON errors. The worker
+ * (worker.c) and the fuzzer call exactly this. Not here: connection handling,
+ * limits enforced while reading (the transport reports them in api_request). */
+#ifndef TABSERVE_API_H
+#define TABSERVE_API_H
+
+#include <stddef.h>
+
+#include "model/model.h"
+#include "serve/stats.h"
+
+typedef struct api api;
+
+typedef struct {
+    int max_batch;                /* most rows in one POST /model array */
+    stats_shared *stats;          /* may be NULL (no /metrics counts) */
+    const volatile int *draining; /* non-zero: /readyz answers 503; may be NULL */
+} api_options;
+
+typedef struct {
+    const char *method;
+    const char *path;         /* without the query string */
+    const char *content_type; /* NULL when absent */
+    const char *body;
+    size_t body_len;
+} api_request;
+
+typedef struct {
+    int status;
+    const char *content_type;
+    const char *allow; /* the Allow header for 405, else NULL */
+    const char *body;  /* owned by the api, valid until the next api_handle */
+    size_t body_len;
+    stats_route route;
+    long predictions; /* rows scored by this request */
+} api_response;
+
+/* The api keeps a pointer to m (which must outlive it) and allocates its scratch
+ * once here; api_handle allocates nothing of its own beyond the JSON parser's. */
+api *api_create(const model *m, const api_options *o, char *err);
+void api_free(api *a);
+
+void api_handle(api *a, const api_request *req, api_response *res);
+
+/* An error response in the house shape, for errors the transport detects
+ * (413 body too large, 431 headers too large, 408 timeout). */
+void api_error(api *a, api_response *res, int status, const char *message);
+
+#endif

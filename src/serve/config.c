@@ -1,0 +1,192 @@
+/* config — one table describes every serve option: flag, environment name,
+ * type, bounds and where it goes, so flags and variables cannot drift apart. */
+#define _POSIX_C_SOURCE 200809L
+#include "serve/config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/err.h"
+
+typedef enum { OPT_INT, OPT_LONG, OPT_SECONDS, OPT_STRING, OPT_BIND, OPT_LEVEL } opt_type;
+
+typedef struct {
+    const char *flag, *short_flag, *env;
+    opt_type type;
+    size_t offset;
+    double lo, hi;
+    const char *help;
+} option;
+
+#define F(field) offsetof(serve_config, field)
+static const option options[] = {
+    {"--workers", "-w", "TABSERVE_WORKERS", OPT_INT, F(workers), 1, 64, "worker processes (default 1)"},
+    {"--bind", "-b", "TABSERVE_BIND", OPT_BIND, 0, 0, 0,
+     "HOST:PORT, :PORT, [IPv6]:PORT or unix:PATH; repeatable (default 127.0.0.1:8000)"},
+    {"--timeout", "-t", "TABSERVE_TIMEOUT", OPT_SECONDS, F(timeout), 0, 86400,
+     "kill a worker silent or stuck in a request this long; 0 = never (default 30)"},
+    {"--graceful-timeout", NULL, "TABSERVE_GRACEFUL_TIMEOUT", OPT_SECONDS, F(graceful_timeout), 0, 86400,
+     "seconds to finish in-flight requests on TERM/HUP/recycle (default 30)"},
+    {"--keep-alive", NULL, "TABSERVE_KEEP_ALIVE", OPT_SECONDS, F(keep_alive), 1, 86400,
+     "seconds an idle keep-alive connection is kept (default 2)"},
+    {"--max-requests", NULL, "TABSERVE_MAX_REQUESTS", OPT_LONG, F(max_requests), 0, 1e15,
+     "recycle a worker after this many requests; 0 = never (default 0)"},
+    {"--max-requests-jitter", NULL, "TABSERVE_MAX_REQUESTS_JITTER", OPT_LONG, F(max_requests_jitter), 0, 1e15,
+     "add 0..N to --max-requests per worker (default 0)"},
+    {"--access-logfile", NULL, "TABSERVE_ACCESS_LOGFILE", OPT_STRING, F(access_logfile), 0, 0,
+     "access log file, '-' = stdout (default: none)"},
+    {"--error-logfile", NULL, "TABSERVE_ERROR_LOGFILE", OPT_STRING, F(error_logfile), 0, 0,
+     "error log file, '-' = stderr (default '-')"},
+    {"--log-level", NULL, "TABSERVE_LOG_LEVEL", OPT_LEVEL, F(log_level), 0, 0,
+     "debug, info, warning, error or critical (default info)"},
+    {"--limit-request-body", NULL, "TABSERVE_LIMIT_REQUEST_BODY", OPT_LONG, F(limit_request_body), 0, 1 << 30,
+     "largest request body in bytes; 413 above (default 1048576)"},
+    {"--limit-request-line", NULL, "TABSERVE_LIMIT_REQUEST_LINE", OPT_LONG, F(limit_request_line), 16, 65536,
+     "longest request target in bytes; 414 above (default 4094)"},
+    {"--limit-request-fields", NULL, "TABSERVE_LIMIT_REQUEST_FIELDS", OPT_LONG, F(limit_request_fields), 1,
+     32768, "most header fields; 431 above (default 100)"},
+    {"--limit-request-field_size", NULL, "TABSERVE_LIMIT_REQUEST_FIELD_SIZE", OPT_LONG,
+     F(limit_request_field_size), 16, 65536, "longest header field in bytes; 431 above (default 8190)"},
+    {"--limit-request-headers", NULL, "TABSERVE_LIMIT_REQUEST_HEADERS", OPT_LONG, F(limit_request_headers),
+     1024, 1 << 20,
+     "request line + all headers, in bytes: each connection's buffer; 431 above, from libmicrohttpd (default "
+     "8192)"},
+    {"--worker-connections", NULL, "TABSERVE_WORKER_CONNECTIONS", OPT_LONG, F(worker_connections), 1, 1000000,
+     "open connections per worker (default 1000)"},
+    {"--max-batch", NULL, "TABSERVE_MAX_BATCH", OPT_LONG, F(max_batch), 1, 100000,
+     "rows in one POST /model array; 413 above (default 1024)"},
+};
+#undef F
+
+void config_usage(FILE *fp)
+{
+    fprintf(fp, "usage: tabserve serve [MODEL] [options]   (MODEL or TABSERVE_MODEL; default: built-in)\n");
+    for (size_t i = 0; i < sizeof options / sizeof *options; i++)
+        fprintf(fp, "  %s%s%-26s %s\n     env %s\n", options[i].short_flag ? options[i].short_flag : "  ",
+                options[i].short_flag ? ", " : "  ", options[i].flag, options[i].help, options[i].env);
+}
+
+static int add_bind(serve_config *c, const char *b, char *err)
+{
+    if (c->n_binds == CONFIG_MAX_BINDS) return err_set(err, "at most %d --bind addresses", CONFIG_MAX_BINDS);
+    c->binds[c->n_binds++] = b;
+    return 0;
+}
+
+static int set_option(serve_config *c, const option *o, const char *v, const char *from, int from_env,
+                      char *err)
+{
+    void *field = (char *)c + o->offset;
+    char *end;
+    errno = 0;
+    switch (o->type) {
+    case OPT_STRING: *(const char **)field = v; return 0;
+    case OPT_BIND:
+        if (!from_env) return add_bind(c, v, err);
+        for (const char *s = v; *s;) { /* the variable may hold several, comma or space separated */
+            size_t n = strcspn(s, ", ");
+            if (n) {
+                int k = c->n_binds;
+                if (k == CONFIG_MAX_BINDS || !(c->owned[k] = strndup(s, n)))
+                    return err_set(err, "%s: too many addresses", from);
+                if (add_bind(c, c->owned[k], err) != 0) return -1;
+            }
+            s += n + (s[n] != 0);
+        }
+        return 0;
+    case OPT_LEVEL: {
+        static const char *const levels[] = {"debug", "info", "warning", "error", "critical"};
+        for (int i = 0; i < 5; i++)
+            if (strcasecmp(v, levels[i]) == 0) {
+                *(int *)field = i;
+                return 0;
+            }
+        return err_set(err, "%s: \"%s\" is not one of debug, info, warning, error, critical", from, v);
+    }
+    default: {
+        double d = strtod(v, &end);
+        if (!*v || *end || errno || d < o->lo || d > o->hi || (o->type != OPT_SECONDS && d != (long)d))
+            return err_set(err, "%s: \"%s\" must be %s from %g to %g", from, v,
+                           o->type == OPT_SECONDS ? "a number of seconds" : "an integer", o->lo, o->hi);
+        if (o->type == OPT_INT)
+            *(int *)field = (int)d;
+        else if (o->type == OPT_LONG)
+            *(long *)field = (long)d;
+        else
+            *(double *)field = d;
+        return 0;
+    }
+    }
+}
+
+int config_parse(serve_config *c, int argc, char **argv, char *err)
+{
+    memset(c, 0, sizeof *c);
+    c->workers = 1;
+    c->timeout = 30;
+    c->graceful_timeout = 30;
+    c->keep_alive = 2;
+    c->error_logfile = "-";
+    c->log_level = LOG_INFO;
+    c->limit_request_body = 1 << 20;
+    c->limit_request_line = 4094;
+    c->limit_request_fields = 100;
+    c->limit_request_field_size = 8190;
+    c->limit_request_headers = 8192;
+    c->worker_connections = 1000;
+    c->max_batch = 1024;
+    c->model_path = getenv("TABSERVE_MODEL");
+
+    for (size_t i = 0; i < sizeof options / sizeof *options; i++) {
+        const char *v = getenv(options[i].env);
+        if (v && *v && set_option(c, &options[i], v, options[i].env, 1, err) != 0) return -1;
+    }
+    int flag_binds = 0, model_arg = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        const option *o = NULL;
+        for (size_t k = 0; k < sizeof options / sizeof *options && !o; k++) {
+            size_t n = strlen(options[k].flag);
+            if (strncmp(a, options[k].flag, n) == 0 && (a[n] == '=' || a[n] == 0)) {
+                o = &options[k];
+                v = a[n] == '=' ? a + n + 1 : NULL;
+            } else if (options[k].short_flag && strncmp(a, options[k].short_flag, 2) == 0) {
+                o = &options[k];
+                v = a[2] ? a + 2 : NULL; /* -w4 as well as -w 4 */
+            }
+        }
+        if (!o) {
+            if (a[0] == '-') return err_set(err, "unknown option %s (see tabserve serve --help)", a);
+            if (model_arg++) return err_set(err, "unexpected argument %s: only one MODEL", a);
+            c->model_path = a;
+            continue;
+        }
+        if (!v) {
+            if (i + 1 >= argc) return err_set(err, "option %s needs a value", a);
+            v = argv[++i];
+        }
+        if (o->type == OPT_BIND && !flag_binds++) c->n_binds = 0; /* flags replace TABSERVE_BIND */
+        if (set_option(c, o, v, o->flag, 0, err) != 0) return -1;
+    }
+    if (c->n_binds == 0) {
+        /* gunicorn: 127.0.0.1:8000, or 0.0.0.0:$PORT when PORT is set */
+        static char port_bind[64];
+        const char *port = getenv("PORT");
+        if (port && *port) {
+            snprintf(port_bind, sizeof port_bind, "0.0.0.0:%.20s", port);
+            c->binds[c->n_binds++] = port_bind;
+        } else {
+            c->binds[c->n_binds++] = "127.0.0.1:8000";
+        }
+    }
+    if (c->access_logfile && !*c->access_logfile) c->access_logfile = NULL;
+    return 0;
+}
+
+void config_free(serve_config *c)
+{
+    for (int i = 0; i < CONFIG_MAX_BINDS; i++) free(c->owned[i]);
+}

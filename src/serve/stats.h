@@ -1,0 +1,62 @@
+/* stats — counters shared by the master and all workers through one anonymous
+ * shared mapping made before any fork, so /metrics from any worker reports the
+ * whole server. Each worker writes only its own slot (relaxed atomics, no locks);
+ * a slot outlives its worker, so counts survive restarts. Also carries the
+ * liveness signals the master watches: heartbeat and "busy since". */
+#ifndef TABSERVE_STATS_H
+#define TABSERVE_STATS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define STATS_MAX_WORKERS 64
+
+typedef enum {
+    ROUTE_MODEL_POST,
+    ROUTE_MODEL_GET,
+    ROUTE_HEALTHZ,
+    ROUTE_READYZ,
+    ROUTE_METRICS,
+    ROUTE_OPENAPI,
+    ROUTE_OTHER,
+    ROUTE_COUNT
+} stats_route;
+
+#define STATS_STATUS_COUNT 14 /* the status codes we answer with, see stats.c */
+#define STATS_BUCKETS      14 /* latency histogram upper bounds, see stats.c */
+
+typedef struct {
+    _Atomic uint64_t requests[ROUTE_COUNT][STATS_STATUS_COUNT];
+    _Atomic uint64_t latency_buckets[ROUTE_COUNT][STATS_BUCKETS]; /* not cumulative */
+    _Atomic uint64_t latency_ns_sum[ROUTE_COUNT];
+    _Atomic uint64_t predictions; /* rows scored, batch rows included */
+    _Atomic int64_t in_flight;
+    _Atomic int64_t heartbeat_ms;  /* worker's main loop, monotonic clock */
+    _Atomic int64_t busy_since_ms; /* handler running since, 0 when idle */
+    _Atomic int pid;               /* 0: slot free */
+    char pad[64];
+} stats_worker;
+
+typedef struct {
+    _Atomic uint64_t worker_restarts; /* replaced after dying or timing out */
+    _Atomic uint64_t model_reloads;   /* successful SIGHUP reloads */
+    _Atomic uint64_t reload_failures;
+    _Atomic int64_t workers_wanted;
+    _Atomic int64_t started_ms;
+    stats_worker w[STATS_MAX_WORKERS];
+} stats_shared;
+
+/* Maps the shared block (zeroed). Returns NULL with err. */
+stats_shared *stats_create(char *err);
+void stats_destroy(stats_shared *s);
+
+/* Records one finished request of a worker slot. */
+void stats_record(stats_worker *w, stats_route route, int status, uint64_t latency_ns);
+
+/* Prometheus text exposition (format 0.0.4) of all slots, into buf. Returns
+ * the length written, or -1 when buf is too small. */
+long stats_render(const stats_shared *s, const char *model_hash, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,447 @@
+/* worker — the HTTP side of a worker process. Request path, top to bottom:
+ * on_request (first call: limits; body calls: accumulate; last call: api_handle)
+ * -> respond() (response, metrics, access log) -> on_completed (recycle state). */
+#define _GNU_SOURCE
+#include "serve/worker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "serve/api.h"
+#include "serve/log.h"
+#include "base/clock.h"
+#include "base/err.h"
+
+#define ACCESS_BUF    32768
+#define KEEP_BODY_CAP 65536 /* a recycled request keeps a body buffer up to this size */
+
+typedef struct worker worker;
+
+typedef struct request {
+    struct request *next_free;
+    char *body;
+    size_t body_len, body_cap;
+    uint64_t start_ns;
+    const char *content_type; /* the request's header (in MHD's connection pool), or NULL */
+    int answered;             /* a response is queued: ignore the rest of the upload */
+    int too_large;            /* the body is over the limit: read and drop it, then 413 */
+    size_t discarded;         /* body bytes read and dropped */
+} request;
+
+typedef struct {
+    worker *w;
+    api *api;
+    struct MHD_Daemon *daemon;
+    int fd;
+    request *free_list; /* touched only by this listener's MHD thread */
+} listener;
+
+struct worker {
+    const worker_args *a;
+    stats_worker *slot;
+    listener l[CONFIG_MAX_BINDS];
+    int n;
+    volatile int draining;
+    atomic_int open_connections;
+    atomic_long requests_done;
+    atomic_int recycle;
+    pthread_mutex_t access_lock;
+    char access_buf[ACCESS_BUF];
+    size_t access_used;
+};
+
+/* ---- access log: gunicorn's default format, whole lines per write(2) ---- */
+
+static void access_flush_locked(worker *w)
+{
+    if (w->access_used == 0) return;
+    ssize_t n = write(w->a->access_fd, w->access_buf, w->access_used);
+    (void)n; /* a full disk must not stop the serving */
+    w->access_used = 0;
+}
+
+static void access_flush(worker *w)
+{
+    pthread_mutex_lock(&w->access_lock);
+    access_flush_locked(w);
+    pthread_mutex_unlock(&w->access_lock);
+}
+
+/* h l u t "r" s b "f" "a" */
+static void access_log(worker *w, struct MHD_Connection *c, const char *method, const char *url,
+                       const char *version, int status, size_t bytes)
+{
+    char host[INET6_ADDRSTRLEN] = "-", when[40], line[1024];
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof host);
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof host);
+    }
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%d/%b/%Y:%H:%M:%S +0000", &tm);
+    const char *ref = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Referer");
+    const char *ua = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent");
+    int n = snprintf(line, sizeof line, "%s - - [%s] \"%.16s %.512s %.16s\" %d %zu \"%.128s\" \"%.200s\"\n",
+                     host, when, method, url, version, status, bytes, ref ? ref : "-", ua ? ua : "-");
+    if (n < 0) return;
+    if ((size_t)n >= sizeof line) n = sizeof line - 1;
+    pthread_mutex_lock(&w->access_lock);
+    if (w->access_used + (size_t)n > ACCESS_BUF) access_flush_locked(w);
+    memcpy(w->access_buf + w->access_used, line, (size_t)n);
+    w->access_used += (size_t)n;
+    pthread_mutex_unlock(&w->access_lock);
+}
+
+/* ---- the request path ---------------------------------------------------- */
+
+static enum MHD_Result respond(listener *l, struct MHD_Connection *c, request *r, const api_response *res,
+                               const char *method, const char *url, const char *version, int must_close)
+{
+    worker *w = l->w;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(res->body_len, (void *)res->body, MHD_RESPMEM_MUST_COPY);
+    if (!resp) return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
+    if (res->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, res->allow);
+    /* draining: each client learns to go elsewhere with its next answer */
+    if (must_close || w->draining) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)res->status, resp);
+    MHD_destroy_response(resp);
+    r->answered = 1;
+    stats_record(w->slot, res->route, res->status, clock_ns() - r->start_ns);
+    if (res->predictions)
+        atomic_fetch_add_explicit(&w->slot->predictions, (uint64_t)res->predictions, memory_order_relaxed);
+    if (w->a->access_fd >= 0) access_log(w, c, method, url, version, res->status, res->body_len);
+    long done = atomic_fetch_add(&w->requests_done, 1) + 1;
+    if (w->a->max_requests && done == w->a->max_requests) {
+        atomic_store(&w->recycle, 1);
+        kill(getpid(), SIGUSR2); /* wake the main thread now: stop accepting before the next tick */
+    }
+    return ok;
+}
+
+/* An error found by the transport: answer now and close the connection. */
+static enum MHD_Result reject(listener *l, struct MHD_Connection *c, request *r, int status,
+                              stats_route route, const char *msg, const char *method, const char *url,
+                              const char *version)
+{
+    api_response res;
+    api_error(l->api, &res, status, msg);
+    res.route = route;
+    return respond(l, c, r, &res, method, url, version, 1);
+}
+
+/* Bytes of an over-limit body read and dropped before giving up on the connection. */
+static unsigned long long discard_cap(const serve_config *cfg)
+{
+    return 4ull * (unsigned long long)cfg->limit_request_body + 65536;
+}
+
+/* One pass over the request headers: counts and sizes for the limits, and the
+ * few values the handler reads (the first of each, as MHD's lookup would give). */
+typedef struct {
+    long count, too_long, limit;
+    const char *content_type, *content_length, *expect;
+} header_scan;
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                                   const char *value, size_t value_size)
+{
+    (void)kind;
+    header_scan *h = cls;
+    h->count++;
+    if (key_size + value_size + 2 > (size_t)h->limit) h->too_long++;
+    const char **slot = NULL;
+    if (key_size == 12 && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE) == 0)
+        slot = &h->content_type;
+    else if (key_size == 14 && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        slot = &h->content_length;
+    else if (key_size == 6 && strcasecmp(key, MHD_HTTP_HEADER_EXPECT) == 0)
+        slot = &h->expect;
+    if (slot && !*slot) *slot = value;
+    return MHD_YES;
+}
+
+static stats_route route_of(const char *url)
+{
+    return strcmp(url, "/model") == 0 ? ROUTE_MODEL_POST : ROUTE_OTHER;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **ctx)
+{
+    listener *l = cls;
+    worker *w = l->w;
+    const serve_config *cfg = w->a->cfg;
+    request *r = *ctx;
+    char msg[160];
+
+    if (!r) { /* first call: headers are in; check the limits before any body */
+        if ((r = l->free_list))
+            l->free_list = r->next_free;
+        else if (!(r = calloc(1, sizeof *r)))
+            return MHD_NO;
+        r->body_len = 0;
+        r->discarded = 0;
+        r->too_large = 0;
+        r->answered = 0;
+        r->content_type = NULL;
+        r->start_ns = clock_ns();
+        *ctx = r;
+        atomic_fetch_add_explicit(&w->slot->in_flight, 1, memory_order_relaxed);
+        if ((long)strlen(url) > cfg->limit_request_line) {
+            snprintf(msg, sizeof msg,
+                     "request target is %zu bytes, over the limit of %ld (--limit-request-line)", strlen(url),
+                     cfg->limit_request_line);
+            return reject(l, c, r, 414, ROUTE_OTHER, msg, method, "(too long)", version);
+        }
+        header_scan h = {0, 0, cfg->limit_request_field_size, NULL, NULL, NULL};
+        MHD_get_connection_values_n(c, MHD_HEADER_KIND, scan_header, &h);
+        r->content_type = h.content_type;
+        if (h.count > cfg->limit_request_fields || h.too_long) {
+            snprintf(msg, sizeof msg,
+                     h.too_long ? "a header field is over %ld bytes (--limit-request-field_size)"
+                                : "more than %ld header fields (--limit-request-fields)",
+                     h.too_long ? cfg->limit_request_field_size : cfg->limit_request_fields);
+            return reject(l, c, r, 431, route_of(url), msg, method, url, version);
+        }
+        const char *cl = h.content_length;
+        unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
+        if (announced > (unsigned long long)cfg->limit_request_body) {
+            /* Answering now is only safe if the client waits for "100 Continue" or
+             * the body is too big to read anyway: closing on a client that is still
+             * sending makes the kernel reset the connection, and the client never
+             * sees the 413. Otherwise the body is read, dropped, and answered. */
+            if ((h.expect && strcasecmp(h.expect, "100-continue") == 0) || announced > discard_cap(cfg)) {
+                snprintf(msg, sizeof msg,
+                         "body of %.20s bytes is over the limit of %ld (--limit-request-body)", cl,
+                         cfg->limit_request_body);
+                return reject(l, c, r, 413, route_of(url), msg, method, url, version);
+            }
+            r->too_large = 1;
+        }
+        return MHD_YES;
+    }
+
+    if (*upload_size) { /* a piece of the body */
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (r->answered) return MHD_YES;
+        /* A body past the limit (announced, or chunked and growing): 0.9.75 takes a
+         * response only before or after the body, so drop the rest and answer 413 at
+         * its end; one that goes on past the discard cap (or never ends) gets its
+         * connection closed. Memory stays at the limit either way. */
+        if (r->too_large || r->body_len + n > (size_t)cfg->limit_request_body) {
+            r->too_large = 1;
+            r->discarded += n;
+            if (r->discarded > discard_cap(cfg)) {
+                log_msg(LOG_WARNING, "closing a connection whose body went on past 4x --limit-request-body");
+                return MHD_NO;
+            }
+            return MHD_YES;
+        }
+        if (r->body_len + n > r->body_cap) {
+            size_t cap = r->body_cap ? r->body_cap : 4096;
+            while (cap < r->body_len + n) cap *= 2;
+            char *nb = realloc(r->body, cap);
+            if (!nb) return MHD_NO;
+            r->body = nb;
+            r->body_cap = cap;
+        }
+        memcpy(r->body + r->body_len, upload, n);
+        r->body_len += n;
+        return MHD_YES;
+    }
+    if (r->answered) return MHD_YES;
+    if (r->too_large) {
+        snprintf(msg, sizeof msg, "body is over the limit of %ld bytes (--limit-request-body)",
+                 cfg->limit_request_body);
+        return reject(l, c, r, 413, route_of(url), msg, method, url, version);
+    }
+
+    /* the whole request is in: answer it */
+    atomic_store_explicit(&w->slot->busy_since_ms, clock_coarse_ms(), memory_order_relaxed);
+    if (w->a->test_hooks) {
+        const char *stall = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Tabserve-Test-Stall");
+        if (stall) sleep((unsigned)atoi(stall));
+    }
+    api_request req = {method, url, r->content_type, r->body ? r->body : "", r->body_len};
+    api_response res;
+    api_handle(l->api, &req, &res);
+    atomic_store_explicit(&w->slot->busy_since_ms, 0, memory_order_relaxed);
+    return respond(l, c, r, &res, method, url, version, 0);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_RequestTerminationCode toe)
+{
+    (void)c;
+    (void)toe;
+    listener *l = cls;
+    request *r = *ctx;
+    if (!r) return;
+    *ctx = NULL;
+    atomic_fetch_sub_explicit(&l->w->slot->in_flight, 1, memory_order_relaxed);
+    if (r->body_cap > KEEP_BODY_CAP) {
+        free(r->body);
+        r->body = NULL;
+        r->body_cap = 0;
+    }
+    r->next_free = l->free_list;
+    l->free_list = r;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)c;
+    (void)socket_ctx;
+    listener *l = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add(&l->w->open_connections, 1);
+    else
+        atomic_fetch_sub(&l->w->open_connections, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    line[strcspn(line, "\n")] = 0;
+    log_msg(LOG_DEBUG, "libmicrohttpd: %s", line);
+}
+
+/* ---- the process --------------------------------------------------------- */
+
+static void free_listeners(worker *w)
+{
+    for (int i = 0; i < w->n; i++) {
+        listener *l = &w->l[i];
+        if (l->daemon) MHD_stop_daemon(l->daemon);
+        l->daemon = NULL;
+        while (l->free_list) {
+            request *r = l->free_list;
+            l->free_list = r->next_free;
+            free(r->body);
+            free(r);
+        }
+        api_free(l->api);
+        l->api = NULL;
+    }
+}
+
+static void drain(worker *w, const char *why)
+{
+    const serve_config *cfg = w->a->cfg;
+    log_msg(LOG_INFO, "Worker draining (%s)", why);
+    w->draining = 1;
+    for (int i = 0; i < w->n; i++) {
+        int fd = MHD_quiesce_daemon(w->l[i].daemon);
+        if (fd >= 0) close(fd); /* our copy only; the master and other workers keep theirs */
+    }
+    int64_t deadline = clock_coarse_ms() + (int64_t)(cfg->graceful_timeout * 1000);
+    while (atomic_load(&w->open_connections) > 0 && clock_coarse_ms() < deadline) {
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+        atomic_store_explicit(&w->slot->heartbeat_ms, clock_coarse_ms(), memory_order_relaxed);
+    }
+    if (atomic_load(&w->open_connections) > 0)
+        log_msg(LOG_WARNING, "Worker graceful timeout: closing %d connection(s)",
+                atomic_load(&w->open_connections));
+}
+
+int worker_run(const worker_args *a)
+{
+    static worker w; /* one per process; static keeps 32 KiB of log buffer off the stack */
+    memset(&w, 0, sizeof w);
+    w.a = a;
+    w.slot = &a->stats->w[a->slot];
+    pthread_mutex_init(&w.access_lock, NULL);
+    pid_t master = getppid();
+    prctl(PR_SET_PDEATHSIG, SIGTERM); /* an orphaned worker drains and leaves */
+
+    /* signals stay blocked in every thread; the main loop takes them with sigtimedwait */
+    sigset_t all, wanted;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    sigemptyset(&wanted);
+    sigaddset(&wanted, SIGTERM);
+    sigaddset(&wanted, SIGINT);
+    sigaddset(&wanted, SIGQUIT);
+    sigaddset(&wanted, SIGUSR2);
+    char err[ERR_LEN];
+    api_options ao = {(int)a->cfg->max_batch, a->stats, &w.draining};
+    /* the per-connection pool holds the request line, headers and response
+     * headers; it is most of a worker's memory (connections x pool) and
+     * libmicrohttpd resets it per request, so it is sized by its own limit */
+    size_t mem = (size_t)a->cfg->limit_request_headers;
+    for (int i = 0; i < a->n_listen; i++, w.n++) {
+        listener *l = &w.l[i];
+        l->w = &w;
+        l->fd = a->listen_fds[i];
+        if (!(l->api = api_create(a->m, &ao, err))) {
+            log_msg(LOG_ERROR, "Worker failed to boot: %s", err);
+            w.n++;
+            goto boot_error;
+        }
+        l->daemon = MHD_start_daemon(
+            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG,
+            0, NULL, NULL, on_request, l, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)l->fd,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(a->cfg->keep_alive + 0.5),
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)a->cfg->worker_connections,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+            MHD_OPTION_END);
+        if (!l->daemon) {
+            log_msg(LOG_ERROR, "Worker failed to boot: libmicrohttpd could not start on fd %d", l->fd);
+            w.n++;
+            goto boot_error;
+        }
+    }
+    atomic_store(&w.slot->pid, (int)getpid());
+    log_msg(LOG_INFO, "Booting worker with pid: %d", (int)getpid());
+
+    const char *why = NULL;
+    int quick = 0;
+    while (!why) {
+        struct timespec tick = {0, 200 * 1000000};
+        int sig = sigtimedwait(&wanted, NULL, &tick);
+        atomic_store_explicit(&w.slot->heartbeat_ms, clock_coarse_ms(), memory_order_relaxed);
+        if (a->access_fd >= 0) access_flush(&w);
+        if (sig == SIGTERM)
+            why = "TERM";
+        else if (sig == SIGINT || sig == SIGQUIT)
+            why = "quick shutdown", quick = 1;
+        else if (atomic_load(&w.recycle))
+            why = "max requests reached";
+        else if (getppid() != master)
+            why = "master is gone";
+    }
+    if (!quick) drain(&w, why);
+    free_listeners(&w);
+    if (a->access_fd >= 0) access_flush(&w);
+    log_msg(LOG_INFO, "Worker exiting (pid: %d)", (int)getpid());
+    return 0;
+
+boot_error:
+    free_listeners(&w);
+    return WORKER_EXIT_BOOT_ERROR;
+}

@@ -1,0 +1,59 @@
+/* train — fitting a model to a dataset: the input schema and feature steps
+ * (statistics, vocabularies, transforms), then an MLP ensemble by Adam on binary
+ * cross-entropy with L2 and early stopping (no hidden layer: logistic
+ * regression, served as a linear predictor); and cross-validation. Deterministic:
+ * the same data, options and seed give the same model, bit for bit, on one machine. */
+#ifndef TABSERVE_TRAIN_H
+#define TABSERVE_TRAIN_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "data/dataset.h"
+#include "estimators/mlp.h"
+#include "model/model.h"
+#include "train/evaluate.h"
+
+struct json_t;
+
+#define TRAIN_MAX_HIDDEN 8
+
+typedef struct {
+    size_t n_numeric, n_categorical; /* the dataset's columns: label, numeric..., categorical... */
+    int hidden[TRAIN_MAX_HIDDEN];    /* hidden layer widths; none = logistic regression */
+    int n_hidden;
+    activation hidden_act;
+    int epochs;          /* at most this many passes; early stopping usually ends sooner */
+    int patience;        /* epochs without validation improvement before stopping */
+    int batch;           /* minibatch rows */
+    double lr;           /* Adam step size */
+    double l2;           /* weight decay on weights (not biases) */
+    double val_fraction; /* share of the training rows held out for early stopping */
+    int ensemble;        /* members, each early-stopped on its own 1/N of the rows; merged exactly */
+    int auto_features;   /* log1p for skewed non-negative numerics; indicator if values go missing */
+    unsigned long long seed;
+} train_options;
+
+void train_options_default(train_options *o);
+
+/* Fits a model on the rows r with use[r] != 0 (all rows when use is NULL) of d,
+ * whose column 0 is the 0/1 label y (n_rows,) and columns 1.. are the inputs.
+ * Returns a model with metadata filled, or NULL with err. */
+model *train_fit(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
+                 char *err);
+
+/* K-fold cross-validation with fold = (integer in column fold_col) mod k: fits on
+ * k-1 folds, scores the held-out one. Writes a line per fold and the summary
+ * line `cv accuracy=... logloss=... auc=...` to report (if not NULL); the
+ * summary (means over folds) goes to *mean (if not NULL) and, with the per-fold
+ * figures, into the returned JSON object (NULL with err on failure). */
+struct json_t *train_cross_validate(const dataset *d, const float *y, size_t fold_col, long k,
+                                    const train_options *o, FILE *report, metrics *mean, char *err);
+
+/* For tests: mean BCE + l2/2 |W|^2 of the network m (last layer: one sigmoid
+ * unit) on x (n, n_features), y (n,), and its gradient into grad, laid out
+ * layer by layer as (w, b). */
+size_t train_param_count(const mlp *m);
+double train_loss_grad(const mlp *m, const float *x, const float *y, int n, double l2, float *grad);
+
+#endif
