@@ -14,12 +14,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "dataset.h"
-#include "default_model.h"
-#include "encode.h"
-#include "nn.h"
-#include "train.h"
-#include "util.h"
+#include "data/dataset.h"
+#include "model/default_model.h"
+#include "model/encode.h"
+#include "estimators/mlp.h"
+#include "model/model.h"
+#include "train/train.h"
+#include "base/err.h"
+#include "base/files.h"
+#include "base/numtext.h"
 
 static double now_ns(void)
 {
@@ -78,14 +81,14 @@ int main(int argc, char **argv)
     MEDIAN_NS(t_predict, 101, 2000, {
         json_t *o = json_loadb(seed, seed_len, 0, NULL);
         encode_json(m, o, "$", x, &bad, err);
-        nn_forward(m, x, 1, scratch, &p);
+        model_predict(m, x, 1, scratch, &p);
         json_decref(o);
         sink = p;
     });
     double t_request;
     MEDIAN_NS(t_request, 101, 2000, {
         if (encode_json_fast(m, seed, seed_len, x) != 0) abort();
-        nn_forward(m, x, 1, scratch, &p);
+        model_predict(m, x, 1, scratch, &p);
         sink = p;
     });
     MEDIAN_NS(t_parse, 101, 2000, {
@@ -96,11 +99,11 @@ int main(int argc, char **argv)
     double t_encode_forward, t_forward;
     MEDIAN_NS(t_encode_forward, 101, 5000, {
         encode_json(m, parsed, "$", x, &bad, err);
-        nn_forward(m, x, 1, scratch, &p);
+        model_predict(m, x, 1, scratch, &p);
         sink = p;
     });
     MEDIAN_NS(t_forward, 101, 5000, {
-        nn_forward(m, x, 1, scratch, &p);
+        model_predict(m, x, 1, scratch, &p);
         sink = p;
     });
     json_decref(parsed);
@@ -120,15 +123,18 @@ int main(int argc, char **argv)
     float *h2 = malloc((size_t)B * 128 * sizeof(float)), *out = malloc(B * sizeof(float));
     for (int k = 0; k < B * 10; k++) xb[k] = ((s = s * 1103515245 + 12345) >> 16) / 32768.0f - 1;
     double t_mlp, t_naive;
-    /* the network as a model, through nn_forward: the path `predict` and batch requests take */
-    model_layer layers[3];
-    for (int l = 0; l < 3; l++)
-        layers[l] =
-            (model_layer){sizes[l], sizes[l + 1], l < 2 ? ACT_RELU : ACT_SIGMOID, w[l], bias[l], NULL, NULL};
-    model mlp = {.n_features = 10, .n_layers = 3, .layers = layers, .max_width = 128};
-    float *mlp_scratch = malloc(nn_scratch_floats(&mlp, B) * sizeof(float));
+    /* the network as a predictor, through its vtable: the path `predict` and batch requests take */
+    activation acts[3] = {ACT_RELU, ACT_RELU, ACT_SIGMOID};
+    mlp *net = mlp_create(sizes, acts, 3);
+    for (int l = 0; l < 3; l++) {
+        memcpy(net->layers[l].w, w[l], (size_t)sizes[l] * sizes[l + 1] * sizeof(float));
+        memcpy(net->layers[l].b, bias[l], (size_t)sizes[l + 1] * sizeof(float));
+    }
+    predictor *pred = &net->base;
+    if (pred->ops->prepare(pred, err) != 0) abort();
+    float *mlp_scratch = malloc(pred->ops->scratch_floats(pred, B) * sizeof(float));
     MEDIAN_NS(t_mlp, 31, 5, {
-        nn_forward(&mlp, xb, B, mlp_scratch, out);
+        pred->ops->predict(pred, xb, B, mlp_scratch, out);
         sink = out[7];
     });
     MEDIAN_NS(t_naive, 11, 1, {

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
-#include "default_model.h"
-#include "util.h"
+#include "serve/api.h"
+#include "model/default_model.h"
+#include "base/err.h"
+#include "base/files.h"
+#include "base/numtext.h"
 
 static api *a;
 

@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csv_reader.h"
-#include "default_model.h"
-#include "score.h"
-#include "util.h"
+#include "data/csv_reader.h"
+#include "model/default_model.h"
+#include "data/score.h"
+#include "base/err.h"
+#include "base/files.h"
+#include "base/numtext.h"
 
 static model *m;
 

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "default_model.h"
-#include "encode.h"
-#include "util.h"
+#include "model/default_model.h"
+#include "model/encode.h"
+#include "base/err.h"
+#include "base/files.h"
+#include "base/numtext.h"
 
 static model *m;
 

@@ -6,9 +6,10 @@
 
 #include <jansson.h>
 
-#include "model.h"
-#include "nn.h"
-#include "util.h"
+#include "model/model.h"
+#include "base/err.h"
+#include "base/files.h"
+#include "base/numtext.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -19,11 +20,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     json_decref(model_describe(m));
-    float *x = calloc((size_t)m->n_features, sizeof *x), p;
-    float *scratch = malloc(nn_scratch_floats(m, 1) * sizeof *scratch);
-    nn_forward(m, x, 1, scratch, &p);
-    if (!(p >= 0 && p <= 1)) abort(); /* finite weights and a sigmoid: a probability */
+    float *x = calloc((size_t)m->n_features, sizeof *x), *y = malloc((size_t)m->n_outputs * sizeof *y);
+    float *scratch = malloc((model_scratch_floats(m, 1) + 1) * sizeof *scratch);
+    model_predict(m, x, 1, scratch, y);
+    /* a binary classifier's sigmoid gives a probability (or NaN from inf - inf in
+     * finite but huge weights); every output is a number of its kind */
+    if (m->output.task == TASK_BINARY && !(y[0] >= 0 && y[0] <= 1) && y[0] == y[0]) abort();
     free(x);
+    free(y);
     free(scratch);
     model_free(m);
     return 0;

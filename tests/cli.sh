@@ -15,7 +15,8 @@ printf 'Name,Age,Fare,Embarked,Sex,Pclass\nx,22,7.25,S,male,3\ny,22,7.25,S,alien
 
 $BIN predict --input "$tmp/in.csv" --output "$tmp/out.csv"
 check "predict writes a predict column" "head -1 '$tmp/out.csv' | grep -qx 'Name,Age,Fare,Embarked,Sex,Pclass,predict'"
-check "predict passes quoted columns through" "grep -q '^\"A, B\",22,7.25,S,male,3,0\.' '$tmp/out.csv'"
+# exact values: the default model on the seed's passenger and on a first-class woman
+check "predict passes quoted columns through, with the exact predictions" "[ \"\$(tail -2 '$tmp/out.csv')\" = \"\$(printf '\"A, B\",22,7.25,S,male,3,0.116562441\\nC,38,71.28,C,female,1,0.967304289')\" ]"
 
 echo keep > "$tmp/out2.csv"
 $BIN predict --input "$tmp/bad.csv" --output "$tmp/out2.csv" 2> "$tmp/err"; rc=$?
@@ -26,9 +27,11 @@ check "and no temporary file behind" "[ -z \"\$(ls '$tmp' | grep tmp)\" ]"
 $BIN predict --input "$tmp/bad.csv" --output "$tmp/out3.csv" --skip-bad 2> "$tmp/err"; rc=$?
 check "--skip-bad goes on" "[ $rc -eq 0 ] && [ \$(wc -l < '$tmp/out3.csv') -eq 2 ] && grep -q 'row 2' '$tmp/err'"
 printf '{"Age":22,"Fare":7.25,"Embarked":"S","Sex":"male","Pclass":3}\n' | $BIN predict --format jsonl > "$tmp/out.jsonl"
-check "predict reads JSON lines from stdin" "grep -q '\"predict\":0\.' '$tmp/out.jsonl'"
+check "predict reads JSON lines from stdin" "grep -qx '{\"Age\":22,\"Fare\":7.25,\"Embarked\":\"S\",\"Sex\":\"male\",\"Pclass\":3,\"predict\":0.116562441}' '$tmp/out.jsonl'"
+$BIN predict tests/fixtures/titanic-v1.json --input "$tmp/in.csv" --output "$tmp/v1.csv"
+check "a version-1 model file (tabserve 0.1.0) still loads and predicts the same" "cmp -s '$tmp/out.csv' '$tmp/v1.csv'"
 $BIN inspect > "$tmp/inspect"
-check "inspect shows the schema" "grep -q 'Pclass     categorical integer {1, 2, 3}' '$tmp/inspect' && grep -q 'probability that Survived is 1' '$tmp/inspect'"
+check "inspect shows the schema, the feature steps, the estimator and the output" "grep -q 'Pclass     categorical integer {1, 2, 3}, unknown -> error, required' '$tmp/inspect' && grep -q 'Fare       impute(14.4542) -> log1p -> standardize(mean 2.962, std 0.9685) -> column 2' '$tmp/inspect' && grep -qx 'estimator mlp 11 -> 128 relu -> 64 relu -> 1 linear' '$tmp/inspect' && grep -q 'probability that Survived is 1 (binary, link sigmoid)' '$tmp/inspect'"
 $BIN inspect /nonexistent.json 2> "$tmp/err"; rc=$?
 check "inspect of a missing file fails clearly" "[ $rc -eq 1 ] && grep -q 'nonexistent.json: No such file' '$tmp/err'"
 
@@ -44,7 +47,16 @@ if [ -r "$DATA" ]; then
     echo "SKIPPED: this CPU has no FMA, so retraining agrees with models/titanic.json only to float rounding"
   fi
   $BIN train "$DATA" --label Survived --numeric Age,Fare --categorical Sex,Embarked,Pclass --hidden "" -o "$tmp/lr.json" 2>/dev/null
-  check "--hidden \"\" trains logistic regression" "$BIN inspect '$tmp/lr.json' | grep -q 'network  11 -> 1 sigmoid'"
+  check "--hidden \"\" trains logistic regression" "$BIN inspect '$tmp/lr.json' | grep -q '^estimator linear 11 -> 1$'"
+  # tabserve 0.1.0's default model (tests/fixtures/titanic-v1.json) must give the
+  # same predict column on the whole data, to the last digit: its sha256 was
+  # recorded from tabserve 0.1.0's own output (tests/fixtures/README.md)
+  $BIN predict tests/fixtures/titanic-v1.json --input "$DATA" --output "$tmp/v1-all.csv"
+  $BIN predict --input "$DATA" --output "$tmp/v2-all.csv"
+  col() { python3 -c 'import csv,sys; print("\n".join(r["predict"] for r in csv.DictReader(open(sys.argv[1]))))' "$1"; }
+  check "version-1 model: the 0.1.0 predict column on the data, to the last digit" \
+    "[ \"\$(col '$tmp/v1-all.csv' | sha256sum | cut -c1-64)\" = f886fc83efcccb688b906ce99dc5646a0c9e29b5af9459bd3fd5e8c45316bd22 ]"
+  check "the default model (format 2) predicts that same column" "[ \"\$(col '$tmp/v1-all.csv')\" = \"\$(col '$tmp/v2-all.csv')\" ]"
 else
   echo "SKIPPED: $DATA is absent: eval, train and the default model's reproduction were not checked"
 fi

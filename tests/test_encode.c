@@ -9,9 +9,11 @@
 #include <jansson.h>
 #include <math.h>
 
-#include "default_model.h"
-#include "encode.h"
-#include "util.h"
+#include "model/default_model.h"
+#include "model/encode.h"
+#include "base/err.h"
+#include "base/files.h"
+#include "base/numtext.h"
 
 static model *m; /* the default Titanic model: Age, Fare, Sex, Embarked, Pclass */
 
@@ -39,10 +41,18 @@ static int encode(const char *json, float *x, int *bad, char *err)
     return rc;
 }
 
-static const model_input *input(const char *name)
+/* The k-th feature that reads input `name`, and a step of it. */
+static const feature *feature_of(const char *name, int k)
 {
-    for (size_t i = 0; i < m->n_inputs; i++)
-        if (strcmp(m->inputs[i].name, name) == 0) return &m->inputs[i];
+    for (size_t i = 0; i < m->features.n; i++)
+        if (strcmp(m->schema.inputs[m->features.f[i].input].name, name) == 0 && k-- == 0) return &m->features.f[i];
+    fail();
+    return NULL;
+}
+static const feature_step *step_of(const feature *f, step_op op)
+{
+    for (int k = 0; k < f->n_steps; k++)
+        if (f->steps[k].op == op) return &f->steps[k];
     fail();
     return NULL;
 }
@@ -57,10 +67,12 @@ static void test_seed_passenger(void **state)
         encode("{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}", x,
                &bad, err),
         0);
-    const model_input *age = input("Age"), *fare = input("Fare"), *sex = input("Sex"), *pc = input("Pclass");
-    assert_float_equal(x[age->offset], (22 - age->mean) / age->std, 1e-5);
-    assert_float_equal(x[age->offset + 1], 0, 0); /* not missing */
-    assert_float_equal(x[fare->offset], (log1p(7.25) - fare->mean) / fare->std, 1e-5);
+    const feature *age = feature_of("Age", 0), *fare = feature_of("Fare", 0), *sex = feature_of("Sex", 0),
+                  *pc = feature_of("Pclass", 0);
+    const feature_step *age_z = step_of(age, STEP_STANDARDIZE), *fare_z = step_of(fare, STEP_STANDARDIZE);
+    assert_float_equal(x[age->offset], (22 - age_z->a) / age_z->b, 1e-5);
+    assert_float_equal(x[feature_of("Age", 1)->offset], 0, 0); /* not missing */
+    assert_float_equal(x[fare->offset], (log1p(7.25) - fare_z->a) / fare_z->b, 1e-5);
     assert_float_equal(x[sex->offset], 0, 0);     /* female */
     assert_float_equal(x[sex->offset + 1], 1, 0); /* male */
     assert_float_equal(x[pc->offset + 2], 1, 0);
@@ -78,10 +90,11 @@ static void test_missing_and_null_impute(void **state)
                &bad, err),
         0);
     assert_memory_equal(x1, x2, (size_t)m->n_features * sizeof(float));
-    const model_input *age = input("Age"), *emb = input("Embarked");
-    assert_float_equal(x1[age->offset], (age->impute - age->mean) / age->std, 1e-5);
-    assert_float_equal(x1[age->offset + 1], 1, 0); /* missing indicator */
-    assert_float_equal(x1[emb->offset + emb->impute_index], 1, 0);
+    const feature *age = feature_of("Age", 0), *emb = feature_of("Embarked", 0);
+    const feature_step *age_z = step_of(age, STEP_STANDARDIZE);
+    assert_float_equal(x1[age->offset], (step_of(age, STEP_IMPUTE)->a - age_z->a) / age_z->b, 1e-5);
+    assert_float_equal(x1[feature_of("Age", 1)->offset], 1, 0); /* missing indicator */
+    assert_float_equal(x1[emb->offset + (int)step_of(emb, STEP_IMPUTE)->a], 1, 0);
 }
 
 static void test_errors_name_the_field(void **state)
@@ -115,7 +128,7 @@ static void test_errors_name_the_field(void **state)
         if (!strstr(err, cases[i].msg)) fprintf(stderr, "case %zu: %s\n", i, err);
         assert_non_null(strstr(err, cases[i].msg));
         assert_true(bad >= 0);
-        assert_string_equal(m->inputs[bad].name, cases[i].field);
+        assert_string_equal(m->schema.inputs[bad].name, cases[i].field);
     }
     assert_int_equal(encode("[1, 2]", x, &bad, err), -1);
     assert_int_equal(bad, -1);

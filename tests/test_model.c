@@ -9,9 +9,12 @@
 #include <jansson.h>
 #include <stdio.h>
 
-#include "default_model.h"
-#include "model.h"
-#include "util.h"
+#include "model/default_model.h"
+#include "estimators/mlp.h"
+#include "model/model.h"
+#include "base/err.h"
+#include "base/files.h"
+#include "base/numtext.h"
 
 #include "tiny_model.h"
 #define tiny tiny_model_json
@@ -44,8 +47,8 @@ static void test_tiny_loads(void **state)
     model *m = load_text(tiny, err);
     assert_non_null(m);
     assert_int_equal(m->n_features, 3);
-    assert_int_equal(m->inputs[1].offset, 1);
-    assert_string_equal(m->label, "y");
+    assert_int_equal(m->features.f[1].offset, 1);
+    assert_string_equal(m->output.label, "y");
     model_free(m);
 }
 
@@ -55,9 +58,9 @@ static void test_default_model_loads(void **state)
     char err[ERR_LEN];
     model *m = model_load_or_default(NULL, err);
     assert_non_null(m);
-    assert_int_equal(m->n_inputs, 5);
-    assert_string_equal(m->inputs[0].name, "Age");
-    assert_string_equal(m->label, "Survived");
+    assert_int_equal(m->schema.n_inputs, 5);
+    assert_string_equal(m->schema.inputs[0].name, "Age");
+    assert_string_equal(m->output.label, "Survived");
     assert_non_null(json_object_get(m->metadata, "cross_validation"));
     model_free(m);
 }
@@ -127,8 +130,9 @@ static void test_save_load_round_trip(void **state)
     model *again = model_load_file(path, err);
     assert_non_null(again);
     assert_string_equal(m->hash, again->hash);
-    assert_memory_equal(m->layers[1].w, again->layers[1].w,
-                        (size_t)m->layers[1].n_in * m->layers[1].n_out * sizeof(float));
+    const mlp *a = (const mlp *)m->predictor, *b = (const mlp *)again->predictor;
+    assert_string_equal(m->predictor->ops->kind, "mlp");
+    assert_memory_equal(a->layers[1].w, b->layers[1].w, (size_t)a->layers[1].n_in * a->layers[1].n_out * sizeof(float));
     /* a changed weight no longer matches the stored content hash */
     char *text;
     size_t len;

@@ -8,10 +8,13 @@
 #include <cmocka.h>
 #include <math.h>
 
-#include "default_model.h"
-#include "nn.h"
+#include "model/default_model.h"
+#include "estimators/mlp.h"
+#include "model/model.h"
 #include "tiny_model.h"
-#include "util.h"
+#include "base/err.h"
+#include "base/files.h"
+#include "base/numtext.h"
 
 static void test_dense_by_hand(void **state)
 {
@@ -21,19 +24,20 @@ static void test_dense_by_hand(void **state)
     const float w[] = {1, -1, 0.5f, 2, -2, 0};
     const float b[] = {0.5f, -3};
     float y[4];
-    nn_dense(y, x, w, b, 2, 3, 2, ACT_LINEAR);
+    nn_kernels k = nn_kernels_pick();
+    nn_dense(&k, y, x, w, b, 2, 3, 2, ACT_LINEAR);
     /* row 0: 1*1 + 2*0.5 + 3*-2 + 0.5 = -3.5 ; 1*-1 + 2*2 + 0 - 3 = 0 */
     assert_float_equal(y[0], -3.5, 1e-6);
     assert_float_equal(y[1], 0, 1e-6);
     /* row 1: -1 + 0 - 2 + 0.5 = -2.5 ; 1 + 0 + 0 - 3 = -2 */
     assert_float_equal(y[2], -2.5, 1e-6);
     assert_float_equal(y[3], -2, 1e-6);
-    nn_dense(y, x, w, b, 2, 3, 2, ACT_RELU);
+    nn_dense(&k, y, x, w, b, 2, 3, 2, ACT_RELU);
     assert_float_equal(y[0], 0, 0);
     assert_float_equal(y[1], 0, 0);
-    nn_dense(y, x, w, b, 2, 3, 2, ACT_TANH);
+    nn_dense(&k, y, x, w, b, 2, 3, 2, ACT_TANH);
     assert_float_equal(y[0], tanh(-3.5), 1e-6);
-    nn_dense(y, x, w, b, 2, 3, 2, ACT_SIGMOID);
+    nn_dense(&k, y, x, w, b, 2, 3, 2, ACT_SIGMOID);
     assert_float_equal(y[2], 1 / (1 + exp(2.5)), 1e-6);
 }
 
@@ -45,7 +49,7 @@ static void test_tiny_model_forward(void **state)
     assert_non_null(m);
     /* x = 3 -> (3 - 1) / 2 = 1; c = b -> (0, 1); z = 0.5 - 1 + 0.25 = -0.25 */
     float x[3] = {1, 0, 1}, scratch[64], p;
-    nn_forward(m, x, 1, scratch, &p);
+    model_predict(m, x, 1, scratch, &p);
     assert_float_equal(p, 1 / (1 + exp(0.25)), 1e-7);
     model_free(m);
 }
@@ -53,9 +57,9 @@ static void test_tiny_model_forward(void **state)
 static void test_sigmoid_extremes(void **state)
 {
     (void)state;
-    assert_float_equal(nn_sigmoid(-1000), 0, 0);
-    assert_float_equal(nn_sigmoid(1000), 1, 0);
-    assert_float_equal(nn_sigmoid(0), 0.5, 0);
+    assert_float_equal(link_sigmoid(-1000), 0, 0);
+    assert_float_equal(link_sigmoid(1000), 1, 0);
+    assert_float_equal(link_sigmoid(0), 0.5, 0);
 }
 
 /* Random shapes that are not multiples of the tile: the blocked kernel must
@@ -74,7 +78,8 @@ static void test_blocked_matches_naive(void **state)
         for (int i = 0; i < n_in * n_out; i++)
             w[i] = (float)((seed = seed * 1103515245 + 12345) >> 16) / 65536.0f - 0.5f;
         for (int i = 0; i < n_out; i++) b[i] = (float)i / n_out;
-        nn_dense(y, x, w, b, n, n_in, n_out, ACT_LINEAR);
+        nn_kernels k = nn_kernels_pick();
+        nn_dense(&k, y, x, w, b, n, n_in, n_out, ACT_LINEAR);
         for (int r = 0; r < n; r++)
             for (int j = 0; j < n_out; j++) {
                 double want = b[j];
@@ -96,11 +101,11 @@ static void test_batch_equals_rows(void **state)
     assert_non_null(m);
     enum { N = 37 };
     float *x = malloc((size_t)N * m->n_features * 4), p[N], q;
-    float *scratch = malloc(nn_scratch_floats(m, N) * 4);
+    float *scratch = malloc(model_scratch_floats(m, N) * 4);
     for (int i = 0; i < N * m->n_features; i++) x[i] = (float)((i * 7919) % 13) / 6.0f - 1;
-    nn_forward(m, x, N, scratch, p);
+    model_predict(m, x, N, scratch, p);
     for (int r = 0; r < N; r++) {
-        nn_forward(m, x + (size_t)r * m->n_features, 1, scratch, &q);
+        model_predict(m, x + (size_t)r * m->n_features, 1, scratch, &q);
         assert_float_equal(p[r], q, 1e-6);
         assert_true(q > 0 && q < 1);
     }

@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "default_model.h"
-#include "score.h"
-#include "util.h"
+#include "model/default_model.h"
+#include "data/score.h"
+#include "base/err.h"
+#include "base/files.h"
+#include "base/numtext.h"
 
 static model *m;
 static int setup(void **state)
@@ -149,11 +151,11 @@ static void test_many_rows_cross_batches(void **state)
     free(log);
 }
 
-/* format_probability must print what printf("%.9g") prints, for every float */
+/* format_float must print what printf("%.9g") prints, for every float */
 static void check_format(float p)
 {
     char mine[32], want[32];
-    int n = format_probability(mine, p);
+    int n = format_float(mine, p);
     snprintf(want, sizeof want, "%.9g", p);
     if (strcmp(mine, want) != 0) fprintf(stderr, "%a: \"%s\", printf \"%s\"\n", p, mine, want);
     assert_string_equal(mine, want);
@@ -169,7 +171,7 @@ static float step_float(float p, int32_t ulps)
     return p;
 }
 
-static void test_format_probability_is_printf(void **state)
+static void test_format_float_is_printf(void **state)
 {
     (void)state;
     /* around each decade boundary, 0, 1 and outside the fast range */
@@ -201,7 +203,7 @@ int main(void)
         cmocka_unit_test(test_same_numbers_as_jsonl),
         cmocka_unit_test(test_bad_rows),
         cmocka_unit_test(test_many_rows_cross_batches),
-        cmocka_unit_test(test_format_probability_is_printf),
+        cmocka_unit_test(test_format_float_is_printf),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -12,9 +12,12 @@
 
 #include <jansson.h>
 
-#include "dataset.h"
-#include "train.h"
-#include "util.h"
+#include "data/dataset.h"
+#include "data/score.h"
+#include "train/train.h"
+#include "base/err.h"
+#include "base/files.h"
+#include "base/numtext.h"
 
 /* A model with inputs x (numeric), c (a|b|c): 4 features -> 5 tanh -> 3 relu -> 1 sigmoid. */
 static model *small_net(activation hidden_act)
@@ -53,10 +56,19 @@ static model *small_net(activation hidden_act)
     return m;
 }
 
-static float *param_at(model *m, size_t k)
+/* The loaded network, with the output's sigmoid back on its last layer: the
+ * trainer's loss reads probabilities. */
+static mlp *net_of(model *m)
+{
+    mlp *net = (mlp *)m->predictor;
+    net->layers[net->n_layers - 1].act = ACT_SIGMOID;
+    return net;
+}
+
+static float *param_at(mlp *m, size_t k)
 {
     for (size_t li = 0; li < m->n_layers; li++) {
-        model_layer *l = &m->layers[li];
+        mlp_layer *l = &m->layers[li];
         size_t nw = (size_t)l->n_in * l->n_out;
         if (k < nw) return &l->w[k];
         if (k < nw + (size_t)l->n_out) return &l->b[k - nw];
@@ -67,8 +79,9 @@ static float *param_at(model *m, size_t k)
 
 static void check_gradient(activation act)
 {
-    model *m = small_net(act);
-    assert_non_null(m);
+    model *mo = small_net(act);
+    assert_non_null(mo);
+    mlp *m = net_of(mo);
     const float x[] = {0.3f, 1, 0, 0, -1.2f, 0, 1, 0, 2.0f, 0, 0, 1, 0.7f, 0, 1, 0, -0.4f, 1, 0, 0};
     const float y[] = {1, 0, 1, 0, 1};
     size_t np = train_param_count(m);
@@ -88,7 +101,7 @@ static void check_gradient(activation act)
     }
     free(g);
     free(scratch);
-    model_free(m);
+    model_free(mo);
 }
 
 static void test_gradient_tanh(void **state)
@@ -157,7 +170,7 @@ static void test_training_is_deterministic_and_learns(void **state)
     assert_string_not_equal(a->hash, c->hash);
     /* it learned the rule: training accuracy well above the base rate */
     float p[200];
-    assert_int_equal(train_score(a, d, 1, NULL, 0, p, err), 200);
+    assert_int_equal(score_dataset(a, d, 1, NULL, 0, p, err), 200);
     metrics mt;
     metrics_compute(p, y, 200, &mt);
     assert_true(mt.accuracy > 0.9);
@@ -187,7 +200,32 @@ static void test_logistic_regression(void **state)
     o.n_hidden = 0;
     model *m = train_fit(d, y, NULL, &o, err);
     assert_non_null(m);
-    assert_int_equal(m->n_layers, 1);
+    /* no hidden layer: a linear predictor behind the sigmoid link */
+    assert_string_equal(m->predictor->ops->kind, "linear");
+    assert_int_equal(m->n_features, 5); /* x, x's missing indicator, c's three one-hot columns */
+    assert_int_equal(m->predictor->n_outputs, 1);
+    assert_int_equal(m->output.task, TASK_BINARY);
+    assert_int_equal(m->output.link, LINK_SIGMOID);
+    /* the rule y = x + 3 [c = a] > 6 is linear: it is learned, with the signs it has */
+    float p[200];
+    assert_int_equal(score_dataset(m, d, 1, NULL, 0, p, err), 200);
+    metrics mt;
+    metrics_compute(p, y, 200, &mt);
+    assert_true(mt.auc > 0.98); /* early-stopped and L2-shrunk: the ranking, not the threshold, is the test */
+    json_t *j = m->predictor->ops->to_json(m->predictor, 1);
+    json_t *w = json_object_get(j, "weights");
+    double w_x = json_real_value(json_array_get(json_array_get(w, 0), 0));
+    double w_a = json_real_value(json_array_get(json_array_get(w, 2), 0));
+    double w_b = json_real_value(json_array_get(json_array_get(w, 3), 0));
+    double bias = json_real_value(json_array_get(json_object_get(j, "bias"), 0));
+    assert_true(w_x > 0 && w_a > w_b);
+    /* and the prediction is sigmoid(x . w + b), by hand, for the first row */
+    float x0[5];
+    assert_int_equal(score_encode_row(m, d, 0, 1, x0, err), 0);
+    double z = bias;
+    for (int k = 0; k < 5; k++) z += x0[k] * json_real_value(json_array_get(json_array_get(w, (size_t)k), 0));
+    assert_float_equal(p[0], 1 / (1 + exp(-z)), 1e-6);
+    json_decref(j);
     model_free(m);
     dataset_free(d);
     unlink(csv);

@@ -141,7 +141,7 @@ int features_read(feature_steps *fs, const schema *s, reader *r, json_t *arr, co
         if (!steps) return -1;
         size_t n = json_array_size(steps);
         if (n == 0 || n > FEATURE_MAX_STEPS) return read_fail(r, sub, "expected 1 to %d steps", FEATURE_MAX_STEPS);
-        feature_step st[FEATURE_MAX_STEPS];
+        feature_step st[FEATURE_MAX_STEPS] = {{0}};
         for (size_t k = 0; k < n; k++) {
             snprintf(step_path, sizeof step_path, "%s.steps[%zu]", sub, k);
             if (read_step(r, &s->inputs[input], &st[k], json_array_get(steps, k), step_path) != 0) return -1;
