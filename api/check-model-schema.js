@@ -15,22 +15,23 @@ const names = model.inputs.map((i) => i.name);
 const specNames = Object.keys(passenger.properties);
 if (names.slice().sort().join() !== specNames.slice().sort().join())
   problems.push(`inputs differ: model ${names}, spec ${specNames}`);
+// format 2: each input has a type (number, integer, string, boolean), "missing"
+// ("required" or "allowed") and, when categorical, a vocabulary
 for (const input of model.inputs) {
   const prop = passenger.properties[input.name];
   if (!prop) continue;
   const types = [].concat(prop.type);
-  const required = input.missing.rule === "required";
+  const required = input.missing === "required";
   if (required !== (passenger.required || []).includes(input.name))
     problems.push(`${input.name}: required is ${required} in the model`);
   if (!required && !types.includes("null")) problems.push(`${input.name}: may be null (imputed), the spec says ${types}`);
-  if (input.kind === "numeric") {
-    if (!types.includes("number")) problems.push(`${input.name}: numeric in the model, ${types} in the spec`);
-  } else {
-    const want = input.value_type === "integer" ? "integer" : "string";
-    if (!types.includes(want)) problems.push(`${input.name}: ${want} categories in the model, ${types} in the spec`);
+  if (!types.includes(input.type)) problems.push(`${input.name}: ${input.type} in the model, ${types} in the spec`);
+  if (input.vocabulary) {
     const vocab = (prop.enum || []).filter((v) => v !== null);
     if (JSON.stringify(vocab) !== JSON.stringify(input.vocabulary))
       problems.push(`${input.name}: vocabulary ${JSON.stringify(input.vocabulary)} in the model, ${JSON.stringify(vocab)} in the spec`);
+  } else if (prop.enum) {
+    problems.push(`${input.name}: the spec lists values, the model takes any ${input.type}`);
   }
 }
 if (problems.length) {

@@ -1,6 +1,8 @@
 # `make test`: unit tests (cmocka, one file per module), then end-to-end tests of
 # the real binary: the offline CLI (shell) and the server (Python stdlib), then
 # the API collection (newman) and the container, where their tools are present.
+# As root on Debian it first installs what the suites need (test-deps); a suite
+# that cannot run says SKIPPED, and the summary lists those lines last.
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/%)
 
@@ -23,5 +25,21 @@ api-test: $(BIN)
 container-test:
 	NEWMAN=$(wildcard $(CURDIR)/node_modules/.bin/newman) tests/container.sh
 
-test: unit-test cli-test server-test api-test container-test
-	@echo "all tests passed"
+# python3 (server tests), curl and procps (scripts), prometheus (promtool lints
+# /metrics), npm (newman and redocly, pinned by package-lock.json)
+TEST_DEBS := python3 curl procps prometheus
+test-deps: $(BUILD)/.deps-ok
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing for the tests:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	  else echo "the tests need:$$missing; run:  sudo apt-get install -y$$missing"; fi; \
+	fi
+	@if [ ! -x node_modules/.bin/newman ] && command -v npm >/dev/null; then \
+	  npm ci --no-audit --no-fund --loglevel=error || echo "npm ci failed: the API contract tests will be skipped"; fi
+
+.PHONY: test-deps
+test: test-deps
+	@MAKE="$(MAKE)" tests/run-all.sh unit-test cli-test server-test api-test container-test
