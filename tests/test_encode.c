@@ -230,10 +230,18 @@ static void test_fast_path_matches_jansson(void **state)
             fprintf(stderr, "taken, should be declined: %s\n", declined[i]);
         assert_int_equal(encode_json_fast(m, declined[i], strlen(declined[i]), x), -1);
     }
-    /* the length bounds the text: no reading past it */
-    const char *seed = "{\"Fare\": 7.25, \"Sex\": \"male\", \"Pclass\": 3}";
+    /* the length bounds the text: every prefix of a request, placed flush
+     * against a PROT_NONE page, is declined without reading past its end */
+    const char *seed = "{\"Fare\": 7.25, \"Sex\": \"male\", \"Pclass\": 3, \"Age\": null, \"Embarked\": \"S\"}";
     float x[64];
-    for (size_t n = 0; n < strlen(seed); n++) assert_int_equal(encode_json_fast(m, seed, n, x), -1);
+    for (size_t n = 0; n < strlen(seed); n++) {
+        guarded g = guard_copy(seed, n);
+        assert_int_equal(encode_json_fast(m, g.data, n, x), -1);
+        guard_free(&g);
+    }
+    guarded g = guard_copy(seed, strlen(seed));
+    assert_int_equal(encode_json_fast(m, g.data, strlen(seed), x), 0);
+    guard_free(&g);
 }
 
 int main(void)

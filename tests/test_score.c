@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -146,6 +147,31 @@ static void test_many_rows_cross_batches(void **state)
     size_t lines = 0;
     for (char *c = out; *c; c++) lines += *c == '\n';
     assert_int_equal(lines, n + 1);
+    /* the rows around each batch boundary (1024 rows) keep their own answers:
+     * each equals the same passenger scored alone (to float rounding: a batch
+     * and a single row sum in different orders) */
+    const size_t around[] = {0, 1022, 1023, 1024, 1025, 2047, 2048, 2049, 2499};
+    char *line = out;
+    double got[2500];
+    for (size_t r = 0; r <= n; r++) {
+        char *end = strchr(line, '\n');
+        *end = 0;
+        if (r) got[r - 1] = predict_of(line);
+        line = end + 1;
+    }
+    for (size_t k = 0; k < sizeof around / sizeof *around; k++) {
+        size_t i = around[k];
+        char one[128], *o1, *l1;
+        snprintf(one, sizeof one, "Age,Fare,Embarked,Sex,Pclass\n%zu,%zu,S,%s,%zu\n", i % 80, i % 100,
+                 i % 2 ? "male" : "female", 1 + i % 3);
+        score_result r1;
+        assert_int_equal(run(one, SCORE_CSV, 0, &o1, &l1, &r1, err), 0);
+        *strrchr(o1, '\n') = 0;
+        assert_float_equal(got[i], predict_of(o1), 1e-6);
+        if (i > 0) assert_true(fabs(got[i] - got[i - 1]) > 1e-3); /* neighbours differ: a shift would show */
+        free(o1);
+        free(l1);
+    }
     free(in);
     free(out);
     free(log);

@@ -1,0 +1,246 @@
+/* serve: the request handler (api) without a socket, option parsing (config),
+ * the metrics exposition (stats) and bind addresses (listen). The real server
+ * is tested end to end in test_server.py; these pin the pieces' own contracts. */
+#include "guard.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "model/default_model.h"
+#include "serve/api.h"
+#include "serve/config.h"
+#include "serve/listen.h"
+#include "serve/stats.h"
+
+static model *m;
+static int setup(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    return (m = model_load_or_default(NULL, err)) ? 0 : -1;
+}
+static int teardown(void **state)
+{
+    (void)state;
+    model_free(m);
+    return 0;
+}
+
+static api_response call(api *a, const char *method, const char *path, const char *ctype, const char *body)
+{
+    api_request req = {method, path, ctype, body, body ? strlen(body) : 0};
+    api_response res;
+    api_handle(a, &req, &res);
+    return res;
+}
+
+static char *text_of(const api_response *r)
+{
+    static char buf[1 << 16];
+    size_t n = r->body_len < sizeof buf - 1 ? r->body_len : sizeof buf - 1;
+    memcpy(buf, r->body, n);
+    buf[n] = 0;
+    return buf;
+}
+
+static void test_api_routes(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    volatile int draining = 0;
+    stats_shared *st = stats_create(err);
+    assert_non_null(st);
+    api_options o = {3, st, (const int *)&draining};
+    api *a = api_create(m, &o, err);
+    assert_non_null(a);
+    const char *seed = "{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}";
+    api_response r = call(a, "POST", "/model", "application/json; charset=utf-8", seed);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.route, ROUTE_MODEL_POST);
+    assert_int_equal(r.predictions, 1);
+    assert_string_equal(text_of(&r), "{\"predict\": 0.116562441}\n");
+    /* through jansson (a member that is not an input), then as a batch */
+    r = call(a, "POST", "/model", NULL,
+             "{\"Name\": \"Braund\", \"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}");
+    assert_string_equal(text_of(&r), "{\"predict\": 0.116562441}\n");
+    char batch[512];
+    snprintf(batch, sizeof batch, "[%s, %s]", seed, seed);
+    r = call(a, "POST", "/model", NULL, batch);
+    assert_int_equal(r.predictions, 2);
+    assert_string_equal(text_of(&r), "{\"predict\": [0.116562441, 0.116562441]}\n");
+    snprintf(batch, sizeof batch, "[%s, %s, %s, %s]", seed, seed, seed, seed);
+    r = call(a, "POST", "/model", NULL, batch);
+    assert_int_equal(r.status, 413);
+    assert_non_null(strstr(text_of(&r), "batch of 4 rows is over the limit of 3 (--max-batch)"));
+    r = call(a, "POST", "/model", NULL, "{\"Age\": 22,, }");
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(text_of(&r), "\"offset\":12"));
+    r = call(a, "POST", "/model", NULL, "{\"Sex\": \"robot\", \"Pclass\": 1}");
+    assert_string_equal(text_of(&r), "{\"error\":{\"status\":400,\"message\":\"$.Sex: unknown category \\\"robot\\\"; "
+                                     "accepted values: \\\"female\\\", \\\"male\\\"\",\"field\":\"Sex\"}}\n");
+    r = call(a, "POST", "/model", "text/plain", seed);
+    assert_int_equal(r.status, 415);
+    r = call(a, "POST", "/model", NULL, "");
+    assert_int_equal(r.status, 400);
+    r = call(a, "DELETE", "/model", NULL, NULL);
+    assert_int_equal(r.status, 405);
+    assert_string_equal(r.allow, "GET, HEAD, POST");
+    r = call(a, "POST", "/healthz", NULL, NULL);
+    assert_string_equal(r.allow, "GET, HEAD");
+    r = call(a, "GET", "/nowhere", NULL, NULL);
+    assert_int_equal(r.status, 404);
+    assert_int_equal(r.route, ROUTE_OTHER);
+    /* metadata, health, readiness (503 once draining), the spec */
+    r = call(a, "GET", "/model", NULL, NULL);
+    json_t *d = json_loadb(r.body, r.body_len, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(d, "hash")), m->hash);
+    assert_int_equal(json_integer_value(json_object_get(d, "format_version")), 2);
+    json_decref(d);
+    r = call(a, "GET", "/readyz", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(text_of(&r), m->hash));
+    draining = 1;
+    assert_int_equal(call(a, "GET", "/readyz", NULL, NULL).status, 503);
+    assert_int_equal(call(a, "HEAD", "/healthz", NULL, NULL).status, 200);
+    r = call(a, "GET", "/openapi.yaml", NULL, NULL);
+    assert_string_equal(r.content_type, "application/yaml");
+    assert_int_equal(strncmp(r.body, "openapi: 3.1", 12), 0);
+    /* a transport error in the house shape, with no stale Allow */
+    api_error(a, &r, 431, "headers too large");
+    assert_int_equal(r.status, 431);
+    assert_null(r.allow);
+    assert_string_equal(text_of(&r), "{\"error\":{\"status\":431,\"message\":\"headers too large\"}}\n");
+    api_free(a);
+    stats_destroy(st);
+}
+
+static void test_stats_exposition(void **state)
+{
+    (void)state;
+    char err[ERR_LEN], buf[1 << 16];
+    stats_shared *st = stats_create(err);
+    assert_non_null(st);
+    stats_record(&st->w[0], ROUTE_MODEL_POST, 200, 30000);    /* 30 us */
+    stats_record(&st->w[1], ROUTE_MODEL_POST, 200, 2000000);  /* 2 ms, another worker */
+    stats_record(&st->w[0], ROUTE_MODEL_GET, 200, 40000);     /* same route name, other method */
+    stats_record(&st->w[0], ROUTE_MODEL_POST, 418, 20000000); /* a status of no column: "other" */
+    atomic_store(&st->w[0].predictions, 5);
+    long n = stats_render(st, "fnv1a64:0000000000000001", buf, sizeof buf);
+    assert_true(n > 0);
+    buf[n] = 0;
+    const char *want[] = {
+        "tabserve_requests_total{method=\"POST\",route=\"/model\",status=\"200\"} 2\n",
+        "tabserve_requests_total{method=\"POST\",route=\"/model\",status=\"other\"} 1\n",
+        "tabserve_requests_total{method=\"GET\",route=\"/model\",status=\"200\"} 1\n",
+        "tabserve_request_duration_seconds_bucket{method=\"POST\",route=\"/model\",le=\"5e-05\"} 1\n",
+        "tabserve_request_duration_seconds_bucket{method=\"POST\",route=\"/model\",le=\"0.0025\"} 2\n",
+        "tabserve_request_duration_seconds_bucket{method=\"POST\",route=\"/model\",le=\"+Inf\"} 3\n",
+        "tabserve_request_duration_seconds_sum{method=\"POST\",route=\"/model\"} 0.022030000\n",
+        "tabserve_request_duration_seconds_count{method=\"GET\",route=\"/model\"} 1\n",
+        "tabserve_predictions_total 5\n",
+        "tabserve_model_info{hash=\"fnv1a64:0000000000000001\"} 1\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        if (!strstr(buf, want[i])) fail_msg("missing: %s", want[i]);
+    /* every sample is unique by name and labels */
+    char *save, *line = strtok_r(buf, "\n", &save);
+    char seen[256][160];
+    int k = 0;
+    for (; line; line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] == '#') continue;
+        *strrchr(line, ' ') = 0;
+        for (int j = 0; j < k; j++)
+            if (strcmp(seen[j], line) == 0) fail_msg("duplicate sample %s", line);
+        snprintf(seen[k++], sizeof seen[0], "%s", line);
+    }
+    /* a buffer too small is refused, not overrun */
+    assert_int_equal(stats_render(st, "h", buf, 100), -1);
+    stats_destroy(st);
+}
+
+static void test_config(void **state)
+{
+    (void)state;
+    serve_config c;
+    char err[ERR_LEN];
+    setenv("TABSERVE_WORKERS", "3", 1);
+    setenv("TABSERVE_MAX_BATCH", "16", 1);
+    char *argv[] = {"m.json", "-w", "2", "-b", ":9000", "--bind=unix:/tmp/t.sock", "--timeout", "7.5"};
+    assert_int_equal(config_parse(&c, 8, argv, err), 0);
+    assert_string_equal(c.model_path, "m.json");
+    assert_int_equal(c.workers, 2); /* the flag wins over TABSERVE_WORKERS */
+    assert_int_equal(c.max_batch, 16);
+    assert_int_equal(c.n_binds, 2);
+    assert_string_equal(c.binds[1], "unix:/tmp/t.sock");
+    assert_float_equal(c.timeout, 7.5, 0);
+    config_free(&c);
+    unsetenv("TABSERVE_WORKERS");
+    unsetenv("TABSERVE_MAX_BATCH");
+    struct {
+        int argc;
+        char *argv[3];
+        const char *msg;
+    } bad[] = {
+        {2, {"-w", "0"}, "--workers: \"0\" must be an integer from 1 to 64"},
+        {2, {"--timeout", "soon"}, "--timeout: \"soon\" must be"},
+        {1, {"--nope"}, "unknown option --nope"},
+        {1, {"-w"}, "option -w needs a value"},
+        {2, {"a.json", "b.json"}, "unexpected argument b.json: only one MODEL"},
+        {2, {"--log-level", "loud"}, "is not one of debug, info, warning, error, critical"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(config_parse(&c, bad[i].argc, bad[i].argv, err), -1);
+        if (!strstr(err, bad[i].msg)) fail_msg("case %zu: %s", i, err);
+        config_free(&c);
+    }
+}
+
+static void test_listen(void **state)
+{
+    (void)state;
+    char host[256], port[8], err[ERR_LEN];
+    assert_int_equal(listen_split(":8080", host, port, err), 0);
+    assert_string_equal(host, "");
+    assert_string_equal(port, "8080");
+    assert_int_equal(listen_split("[::1]:0", host, port, err), 0);
+    assert_string_equal(host, "::1");
+    assert_string_equal(port, "0");
+    assert_int_equal(listen_split("example.org:80", host, port, err), 0);
+    assert_string_equal(host, "example.org");
+    assert_int_equal(listen_split("nohost", host, port, err), -1);
+    assert_non_null(strstr(err, "expected HOST:PORT"));
+    assert_int_equal(listen_split("h:65536", host, port, err), -1);
+    assert_non_null(strstr(err, "the port must be 0 to 65535"));
+    assert_int_equal(listen_split("[::1:80", host, port, err), -1);
+    int fd = listen_open("127.0.0.1:0", err);
+    assert_true(fd >= 0);
+    assert_true(listen_port(fd) > 0);
+    close(fd);
+    char path[] = "/tmp/tabserve-listen-XXXXXX", addr[64];
+    assert_non_null(mkdtemp(path));
+    snprintf(addr, sizeof addr, "unix:%s/s", path);
+    fd = listen_open(addr, err);
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(addr, sizeof addr, "%s/s", path);
+    unlink(addr);
+    rmdir(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_api_routes),
+        cmocka_unit_test(test_stats_exposition),
+        cmocka_unit_test(test_config),
+        cmocka_unit_test(test_listen),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
