@@ -61,6 +61,9 @@ int features_layout(feature_steps *fs, const schema *s, char *err)
                 return err_set(err, "$.features[%zu].steps[%d]: the imputed category is not in the vocabulary", i, k);
             if (st->op == STEP_ONE_HOT) f->width = (int)in->n_vocab;
         }
+        int terminal = f->n_steps > 0 && is_terminal(f->steps[f->n_steps - 1].op);
+        f->n_scalar = f->n_steps - terminal;
+        f->write = terminal ? f->steps[f->n_steps - 1].op : STEP_PASSTHROUGH;
         f->offset = offset;
         offset += f->width;
         if (offset > (1 << 20)) return err_set(err, "$.features: more than %d columns", 1 << 20);
@@ -75,28 +78,25 @@ void features_apply(const feature_steps *fs, const schema *s, const double *valu
     for (size_t i = 0; i < fs->n; i++) {
         const feature *f = &fs->f[i];
         double v = values[f->input];
-        float *out = x + f->offset;
-        step_op last = STEP_PASSTHROUGH;
-        for (int k = 0; k < f->n_steps; k++) {
+        for (int k = 0; k < f->n_scalar; k++) {
             const feature_step *st = &f->steps[k];
-            last = st->op;
-            switch (st->op) {
-            case STEP_IMPUTE:
-                if (isnan(v)) v = st->a;
-                break;
-            case STEP_LOG1P: v = log1p(v > 0 ? v : 0); break;
-            case STEP_STANDARDIZE: v = (v - st->a) / st->b; break;
-            case STEP_ONE_HOT:
-                memset(out, 0, (size_t)f->width * sizeof *out);
-                /* NaN (missing) and -1 (unknown, "zeros") set nothing */
-                if (v >= 0 && v < f->width) out[(int)v] = 1.0f;
-                break;
-            case STEP_MISSING_INDICATOR: v = isnan(v) ? 1.0 : 0.0; break;
-            case STEP_CATEGORY_INDEX:
-            case STEP_PASSTHROUGH: break;
-            }
+            if (st->op == STEP_IMPUTE)
+                v = isnan(v) ? st->a : v;
+            else if (st->op == STEP_LOG1P)
+                v = log1p(v > 0 ? v : 0);
+            else /* STEP_STANDARDIZE */
+                v = (v - st->a) / st->b;
         }
-        if (last != STEP_ONE_HOT) out[0] = (float)v;
+        float *out = x + f->offset;
+        if (f->write == STEP_ONE_HOT) {
+            for (int j = 0; j < f->width; j++) out[j] = 0;
+            /* NaN (missing) and -1 (unknown, "zeros") set nothing */
+            if (v >= 0 && v < f->width) out[(int)v] = 1.0f;
+        } else if (f->write == STEP_MISSING_INDICATOR) {
+            out[0] = isnan(v) ? 1.0f : 0.0f;
+        } else { /* passthrough, category_index, or a transformed value */
+            out[0] = (float)v;
+        }
     }
 }
 

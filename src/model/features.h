@@ -46,7 +46,10 @@ typedef struct {
     size_t input; /* index into the schema's inputs */
     int n_steps;
     feature_step steps[FEATURE_MAX_STEPS];
-    int offset, width; /* the columns it writes (features_layout) */
+    /* derived by features_layout: the columns it writes, how many leading steps
+     * transform the value, and the step that writes (STEP_PASSTHROUGH: the value) */
+    int offset, width, n_scalar;
+    step_op write;
 } feature;
 
 typedef struct {

@@ -15,6 +15,7 @@
 
 int model_validate(model *m, char *err)
 {
+    if (schema_index(&m->schema) != 0) return err_set(err, "out of memory");
     if (features_layout(&m->features, &m->schema, err) != 0) return -1;
     m->n_features = m->features.n_columns;
     if (!m->predictor) return err_set(err, "$.predictor: missing");

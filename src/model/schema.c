@@ -17,17 +17,35 @@ static const char *const unknown_names[] = {"reject", "zeros", "missing"};
 
 const char *value_type_name(value_type t) { return type_names[t]; }
 
+int schema_index(schema *s)
+{
+    for (size_t i = 0; i < s->n_inputs; i++) {
+        schema_input *in = &s->inputs[i];
+        in->name_len = strlen(in->name);
+        free(in->vocab_len);
+        in->vocab_len = NULL;
+        if (in->n_vocab && !(in->vocab_len = malloc(in->n_vocab * sizeof *in->vocab_len))) return -1;
+        for (size_t j = 0; j < in->n_vocab; j++) in->vocab_len[j] = strlen(in->vocab[j]);
+    }
+    return 0;
+}
+
+/* Both lookups work before schema_index (while a file is read) and faster after it. */
 int schema_find(const schema *s, const char *name, size_t len)
 {
-    for (size_t i = 0; i < s->n_inputs; i++)
-        if (strlen(s->inputs[i].name) == len && memcmp(s->inputs[i].name, name, len) == 0) return (int)i;
+    for (size_t i = 0; i < s->n_inputs; i++) {
+        const schema_input *in = &s->inputs[i];
+        if ((in->name_len ? in->name_len : strlen(in->name)) == len && memcmp(in->name, name, len) == 0)
+            return (int)i;
+    }
     return -1;
 }
 
 int schema_vocab_find(const schema_input *in, const char *s, size_t len)
 {
     for (size_t i = 0; i < in->n_vocab; i++)
-        if (strlen(in->vocab[i]) == len && memcmp(in->vocab[i], s, len) == 0) return (int)i;
+        if ((in->vocab_len ? in->vocab_len[i] : strlen(in->vocab[i])) == len && memcmp(in->vocab[i], s, len) == 0)
+            return (int)i;
     return -1;
 }
 
@@ -289,6 +307,7 @@ void schema_clear(schema *s)
         for (size_t j = 0; in->vocab && j < in->n_vocab; j++) free(in->vocab[j]);
         free(in->vocab);
         free(in->vocab_int);
+        free(in->vocab_len);
         free(in->name);
     }
     free(s->inputs);

@@ -30,11 +30,13 @@ typedef enum {
 
 typedef struct {
     char *name;
+    size_t name_len; /* derived by schema_index, as vocab_len: lookups compare lengths first */
     value_type type;
     int required;         /* a missing value is an error */
     size_t n_vocab;       /* 0: not categorical (a number, or raw category codes) */
     char **vocab;         /* (n_vocab,) the categories as text; integers in decimal */
     long long *vocab_int; /* (n_vocab,) TYPE_INTEGER vocabularies only */
+    size_t *vocab_len;    /* (n_vocab,) strlen of each category's text */
     unknown_rule unknown;
 } schema_input;
 
@@ -75,6 +77,10 @@ struct json_t *schema_to_json(const schema *s);
 void schema_hash(const schema *s, fnv *f);
 /* Frees what s owns and zeroes it. */
 void schema_clear(schema *s);
+
+/* Derives the lookup lengths (name_len, vocab_len), once the inputs are final.
+ * Returns 0 or -1 (memory). */
+int schema_index(schema *s);
 
 /* The input named name (len bytes), or -1. */
 int schema_find(const schema *s, const char *name, size_t len);
