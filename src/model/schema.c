@@ -170,12 +170,20 @@ int schema_text_value(const schema_input *in, const char *s, size_t len, double 
 {
     raw_value v = {RAW_MISSING, 0, s, len, "text"};
     if (len == 0) return schema_value(in, &v, NULL, out, err);
+    /* the common cells take the short way: a number, or a category's exact text */
+    if (in->type == TYPE_NUMBER && parse_finite_double(s, len, out) == 0) return 0;
+    int k = in->n_vocab ? schema_vocab_find(in, s, len) : -1;
+    if (k >= 0) { /* "3" is its vocabulary text: no need to parse it */
+        *out = k;
+        return 0;
+    }
     if (in->type == TYPE_STRING) {
         v.kind = RAW_STRING;
         return schema_value(in, &v, NULL, out, err);
     }
     if (in->type == TYPE_BOOLEAN) {
-        if ((len == 4 && memcmp(s, "true", 4) == 0) || (len == 1 && *s == '1')) v.number = 1;
+        if ((len == 4 && memcmp(s, "true", 4) == 0) || (len == 1 && *s == '1'))
+            v.number = 1;
         else if (!((len == 5 && memcmp(s, "false", 5) == 0) || (len == 1 && *s == '0')))
             return err_set(err, "column %s: \"%.*s\" is not a boolean (true, false, 1 or 0)", in->name,
                            (int)(len < 40 ? len : 40), s);
@@ -190,7 +198,7 @@ int schema_text_value(const schema_input *in, const char *s, size_t len, double 
         }
         return err_set(err, "column %s: \"%.*s\" is not a finite number", in->name, (int)(len < 40 ? len : 40), s);
     }
-    v.kind = RAW_NUMBER;
+    v.kind = RAW_NUMBER; /* an integer input, or "3.0" for class 3 */
     return schema_value(in, &v, NULL, out, err);
 }
 
