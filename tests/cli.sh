@@ -35,6 +35,36 @@ check "inspect shows the schema, the feature steps, the estimator and the output
 $BIN inspect /nonexistent.json 2> "$tmp/err"; rc=$?
 check "inspect of a missing file fails clearly" "[ $rc -eq 1 ] && grep -q 'nonexistent.json: No such file' '$tmp/err'"
 
+# models of the other output kinds (format 2, written here by hand): a tree ensemble
+# for regression and a linear softmax model for three classes
+cat > "$tmp/trees.json" <<'JSON'
+{"format":"tabserve-model","format_version":2,
+ "inputs":[{"name":"a","type":"number"},{"name":"b","type":"number"}],
+ "features":[{"input":"a","steps":[{"op":"passthrough"}]},{"input":"b","steps":[{"op":"passthrough"}]}],
+ "predictor":{"kind":"trees","n_features":2,"base_score":[0.5],"trees":[
+  {"feature":[0,1,-1,-1,-1],"threshold":[1,0,0,0,0],"left":[1,3,0,0,0],"right":[2,4,0,0,0],
+   "default_left":[0,1,0,0,0],"value":[0,0,3,1,2]},
+  {"feature":[1,-1,-1],"threshold":[5,0,0],"left":[1,0,0],"right":[2,0,0],"default_left":[1,0,0],"value":[0,-1,10]}]},
+ "output":{"name":"predict","task":"regression","link":"identity","label":"y"}}
+JSON
+printf 'y,a,b\n0.5,0,-1\n1.5,0,0\n3.5,1,\n' > "$tmp/reg.csv"
+check "eval of a regression model: RMSE, MAE, R2" "[ \"\$($BIN eval '$tmp/trees.json' '$tmp/reg.csv')\" = 'rmse=0.57735 mae=0.333333 r2=0.7857 rows=3' ]"
+check "predict with trees: missing b follows the default branch" "[ \"\$($BIN predict '$tmp/trees.json' --input '$tmp/reg.csv' | tail -1)\" = '3.5,1,,2.5' ]"
+cat > "$tmp/iris.json" <<'JSON'
+{"format":"tabserve-model","format_version":2,
+ "inputs":[{"name":"x","type":"number","missing":"required"}],
+ "features":[{"input":"x","steps":[{"op":"standardize","mean":0,"std":1}]}],
+ "predictor":{"kind":"linear","weights":[[1,0,-1]],"bias":[0,0,0]},
+ "output":{"name":"predict","task":"multiclass","link":"softmax","label":"species","classes":["setosa","versicolor","virginica"]}}
+JSON
+printf 'species,x\nsetosa,1\nvirginica,-1\nversicolor,1\n' > "$tmp/iris.csv"
+check "eval of a multiclass model: accuracy and log-loss" "[ \"\$($BIN eval '$tmp/iris.json' '$tmp/iris.csv')\" = 'accuracy=0.6667 logloss=0.7409 rows=3' ]"
+check "predict of a multiclass model: a predict_<class> column each" "[ \"\$($BIN predict '$tmp/iris.json' --input '$tmp/iris.csv' | head -2 | tr '\n' '|')\" = 'species,x,predict_setosa,predict_versicolor,predict_virginica|setosa,1,0.665240943,0.244728476,0.0900305733|' ]"
+check "JSON lines of a multiclass model: a predict object" "[ \"\$(echo '{\"x\": 0}' | $BIN predict '$tmp/iris.json' --format jsonl)\" = '{\"x\":0,\"predict\":{\"setosa\": 0.333333343, \"versicolor\": 0.333333343, \"virginica\": 0.333333343}}' ]"
+printf 'species,x\nrose,1\n' > "$tmp/iris-bad.csv"
+$BIN eval "$tmp/iris.json" "$tmp/iris-bad.csv" 2> "$tmp/err"; rc=$?
+check "eval names a label that is not a class" "[ $rc -eq 1 ] && grep -q 'row 1: column species: \"rose\" is not one of the model.s classes' '$tmp/err'"
+
 if [ -r "$DATA" ]; then
   $BIN eval "$DATA" --label Survived > "$tmp/eval"
   check "eval prints its one line" "grep -Eqx 'accuracy=0\.[0-9]{4} logloss=0\.[0-9]{4} auc=0\.[0-9]{4} rows=891' '$tmp/eval'"

@@ -48,17 +48,20 @@ static void expect_error(const char *text, const char *from, const char *to, con
 static const char linear_v2[] =
     "{\"format\":\"tabserve-model\",\"format_version\":2,"
     "\"inputs\":[{\"name\":\"x\",\"type\":\"number\"},{\"name\":\"n\",\"type\":\"integer\"},"
-    "{\"name\":\"c\",\"type\":\"string\",\"missing\":\"required\",\"vocabulary\":[\"a\",\"b\",\"c\"],\"unknown\":\"zeros\"},"
+    "{\"name\":\"c\",\"type\":\"string\",\"missing\":\"required\",\"vocabulary\":[\"a\",\"b\",\"c\"],"
+    "\"unknown\":\"zeros\"},"
     "{\"name\":\"k\",\"type\":\"integer\",\"vocabulary\":[10,20],\"unknown\":\"missing\"},"
     "{\"name\":\"f\",\"type\":\"boolean\",\"missing\":\"required\"}],"
     "\"features\":["
-    "{\"input\":\"x\",\"steps\":[{\"op\":\"impute\",\"value\":2},{\"op\":\"log1p\"},{\"op\":\"standardize\",\"mean\":1,\"std\":0.5}]},"
+    "{\"input\":\"x\",\"steps\":[{\"op\":\"impute\",\"value\":2},{\"op\":\"log1p\"},{\"op\":\"standardize\","
+    "\"mean\":1,\"std\":0.5}]},"
     "{\"input\":\"x\",\"steps\":[{\"op\":\"missing_indicator\"}]},"
     "{\"input\":\"n\",\"steps\":[{\"op\":\"passthrough\"}]},"
     "{\"input\":\"c\",\"steps\":[{\"op\":\"one_hot\"}]},"
     "{\"input\":\"k\",\"steps\":[{\"op\":\"impute\",\"value\":20},{\"op\":\"category_index\"}]},"
     "{\"input\":\"f\",\"steps\":[{\"op\":\"passthrough\"}]}],"
-    "\"predictor\":{\"kind\":\"linear\",\"weights\":[[1],[0.5],[0.25],[1],[-1],[2],[0.125],[-0.5]],\"bias\":[-0.75]},"
+    "\"predictor\":{\"kind\":\"linear\",\"weights\":[[1],[0.5],[0.25],[1],[-1],[2],[0.125],[-0.5]],\"bias\":["
+    "-0.75]},"
     "\"output\":{\"name\":\"predict\",\"task\":\"binary\",\"link\":\"sigmoid\",\"label\":\"y\"}}";
 
 static int encode(const model *m, const char *json, float *x, char *err)
@@ -80,9 +83,9 @@ static void test_schema_and_every_feature_step(void **state)
     float x[8];
     assert_int_equal(encode(m, "{\"x\": 3, \"n\": 7, \"c\": \"b\", \"k\": 10, \"f\": true}", x, err), 0);
     assert_float_equal(x[0], (float)((log1p(3.0) - 1) / 0.5), 0); /* log1p then standardize, in double */
-    assert_float_equal(x[1], 0, 0);                                /* x present */
-    assert_float_equal(x[2], 7, 0);                                /* passthrough */
-    assert_float_equal(x[3], 0, 0);                                /* one-hot b */
+    assert_float_equal(x[1], 0, 0);                               /* x present */
+    assert_float_equal(x[2], 7, 0);                               /* passthrough */
+    assert_float_equal(x[3], 0, 0);                               /* one-hot b */
     assert_float_equal(x[4], 1, 0);
     assert_float_equal(x[5], 0, 0);
     assert_float_equal(x[6], 0, 0); /* category index of 10 */
@@ -152,7 +155,8 @@ static void test_linear_predictor_and_sigmoid_link(void **state)
 static const char trees_v2[] =
     "{\"format\":\"tabserve-model\",\"format_version\":2,"
     "\"inputs\":[{\"name\":\"a\",\"type\":\"number\"},{\"name\":\"b\",\"type\":\"number\"}],"
-    "\"features\":[{\"input\":\"a\",\"steps\":[{\"op\":\"passthrough\"}]},{\"input\":\"b\",\"steps\":[{\"op\":\"passthrough\"}]}],"
+    "\"features\":[{\"input\":\"a\",\"steps\":[{\"op\":\"passthrough\"}]},{\"input\":\"b\",\"steps\":[{"
+    "\"op\":\"passthrough\"}]}],"
     "\"predictor\":{\"kind\":\"trees\",\"n_features\":2,\"base_score\":[0.5],\"trees\":["
     "{\"feature\":[0,1,-1,-1,-1],\"threshold\":[1,0,0,0,0],\"left\":[1,3,0,0,0],\"right\":[2,4,0,0,0],"
     "\"default_left\":[0,1,0,0,0],\"value\":[0,0,3,1,2]},"
@@ -169,7 +173,8 @@ static void test_trees_predictor(void **state)
     const float N = NAN;
     /* rows: (a, b) -> tree0 + tree1 + 0.5 */
     float x[][2] = {{0, -1}, {0, 0}, {1, 0}, {0.999f, 5}, {N, 4}, {0, N}, {N, N}};
-    float want[] = {1 - 1 + 0.5f, 2 - 1 + 0.5f, 3 - 1 + 0.5f, 2 + 10 + 0.5f, 3 - 1 + 0.5f, 1 - 1 + 0.5f, 3 - 1 + 0.5f};
+    float want[] = {1 - 1 + 0.5f, 2 - 1 + 0.5f, 3 - 1 + 0.5f, 2 + 10 + 0.5f,
+                    3 - 1 + 0.5f, 1 - 1 + 0.5f, 3 - 1 + 0.5f};
     float y[7];
     model_predict(m, &x[0][0], 7, NULL, y);
     for (int i = 0; i < 7; i++) assert_float_equal(y[i], want[i], 0);
@@ -188,7 +193,8 @@ static void test_trees_predictor(void **state)
     assert_string_equal(again->hash, m->hash);
     json_t *d = model_describe(again);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(d, "predictor"), "max_depth")), 2);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(d, "output"), "meaning")), "predicted y");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(d, "output"), "meaning")),
+                        "predicted y");
     json_decref(d);
     unlink(path);
     model_free(again);
@@ -206,7 +212,8 @@ static void test_trees_errors(void **state)
                  "$.predictor.trees[1].default_left: [1]: 2 is outside 0..1");
     expect_error(trees_v2, "\"value\":[0,-1,10]", "\"value\":[0,-1]",
                  "$.predictor.trees[1].value: expected 3 numbers, got 2");
-    expect_error(trees_v2, "\"output\":0", "\"output\":1", "member \"output\" must be an output index, 0 to 0");
+    expect_error(trees_v2, "\"output\":0", "\"output\":1",
+                 "member \"output\" must be an output index, 0 to 0");
     expect_error(trees_v2, "\"n_features\":2", "\"n_features\":3",
                  "$.predictor: takes 3 features, but the feature steps write 2 columns");
 }
@@ -254,12 +261,15 @@ static void test_output_spec(void **state)
     assert_float_equal(z2[1], 0.5, 0);
     assert_float_equal(z2[2], 1, 0);
     /* the spec is checked against the predictor */
-    expect_error(multiclass_v2, "\"weights\":[[1,0,-1]],\"bias\":[0,0,0]", "\"weights\":[[1,0]],\"bias\":[0,0]",
+    expect_error(multiclass_v2, "\"weights\":[[1,0,-1]],\"bias\":[0,0,0]",
+                 "\"weights\":[[1,0]],\"bias\":[0,0]",
                  "$.output.classes: 3 classes, but the predictor gives 2 outputs");
-    expect_error(multiclass_v2, "\"link\":\"softmax\"", "\"link\":\"sigmoid\"", "a multiclass output takes softmax");
+    expect_error(multiclass_v2, "\"link\":\"softmax\"", "\"link\":\"sigmoid\"",
+                 "a multiclass output takes softmax");
     expect_error(multiclass_v2, "\"virginica\"", "\"a,b\"", "$.output.classes: [2]: expected a label");
     expect_error(multiclass_v2, "\"virginica\"", "\"setosa\"", "duplicate class \"setosa\"");
-    expect_error(linear_v2, "\"link\":\"sigmoid\"", "\"link\":\"softmax\"", "softmax needs a multiclass output");
+    expect_error(linear_v2, "\"link\":\"sigmoid\"", "\"link\":\"softmax\"",
+                 "softmax needs a multiclass output");
 }
 
 static void test_format_2_errors(void **state)
@@ -267,7 +277,8 @@ static void test_format_2_errors(void **state)
     (void)state;
     expect_error(linear_v2, "{\"op\":\"log1p\"}", "{\"op\":\"cube\"}",
                  "$.features[0].steps[1]: member \"op\" is \"cube\", expected one of \"impute\"");
-    expect_error(linear_v2, "{\"input\":\"n\",", "{\"input\":\"m\",", "$.features[2]: input \"m\" is not among $.inputs");
+    expect_error(linear_v2, "{\"input\":\"n\",", "{\"input\":\"m\",",
+                 "$.features[2]: input \"m\" is not among $.inputs");
     expect_error(linear_v2, "[{\"op\":\"one_hot\"}]", "[{\"op\":\"one_hot\"},{\"op\":\"log1p\"}]",
                  "$.features[3].steps[0]: one_hot writes the columns, so it must be the last step");
     expect_error(linear_v2, "{\"input\":\"n\",\"steps\":[{\"op\":\"passthrough\"}]}",
@@ -276,13 +287,17 @@ static void test_format_2_errors(void **state)
     expect_error(linear_v2, "\"std\":0.5", "\"std\":0", "$.features[0].steps[2]: std must be positive");
     expect_error(linear_v2, "{\"op\":\"impute\",\"value\":20}", "{\"op\":\"impute\",\"value\":30}",
                  "$.features[4].steps[0]: member \"value\" must be one of the vocabulary's values");
-    expect_error(linear_v2, "\"type\":\"boolean\"", "\"type\":\"bool\"", "$.inputs[4]: member \"type\" is \"bool\"");
+    expect_error(linear_v2, "\"type\":\"boolean\"", "\"type\":\"bool\"",
+                 "$.inputs[4]: member \"type\" is \"bool\"");
     expect_error(linear_v2, "{\"name\":\"n\",\"type\":\"integer\"}", "{\"name\":\"x\",\"type\":\"integer\"}",
                  "$.inputs[1]: duplicate input name \"x\"");
-    expect_error(linear_v2, "\"vocabulary\":[\"a\",\"b\",\"c\"],", "", "a string input needs a \"vocabulary\"");
-    expect_error(multiclass_v2, "\"task\":\"multiclass\",\"link\":\"softmax\"", "\"task\":\"binary\",\"link\":\"sigmoid\"",
+    expect_error(linear_v2, "\"vocabulary\":[\"a\",\"b\",\"c\"],", "",
+                 "a string input needs a \"vocabulary\"");
+    expect_error(multiclass_v2, "\"task\":\"multiclass\",\"link\":\"softmax\"",
+                 "\"task\":\"binary\",\"link\":\"sigmoid\"",
                  "$.output: a binary output takes 1 predictor output, got 3");
-    expect_error(linear_v2, "[[1],[0.5]", "[[1]", "$.predictor: takes 7 features, but the feature steps write 8");
+    expect_error(linear_v2, "[[1],[0.5]", "[[1]",
+                 "$.predictor: takes 7 features, but the feature steps write 8");
     expect_error(linear_v2, "\"kind\":\"linear\"", "\"kind\":\"svm\"",
                  "$.predictor: member \"kind\" is \"svm\", expected one of \"mlp\", \"linear\", \"trees\"");
     expect_error(linear_v2, "\"format_version\":2", "\"format_version\":3", "version 3 is not supported");

@@ -45,7 +45,8 @@ static int encode(const char *json, float *x, int *bad, char *err)
 static const feature *feature_of(const char *name, int k)
 {
     for (size_t i = 0; i < m->features.n; i++)
-        if (strcmp(m->schema.inputs[m->features.f[i].input].name, name) == 0 && k-- == 0) return &m->features.f[i];
+        if (strcmp(m->schema.inputs[m->features.f[i].input].name, name) == 0 && k-- == 0)
+            return &m->features.f[i];
     fail();
     return NULL;
 }
@@ -232,7 +233,8 @@ static void test_fast_path_matches_jansson(void **state)
     }
     /* the length bounds the text: every prefix of a request, placed flush
      * against a PROT_NONE page, is declined without reading past its end */
-    const char *seed = "{\"Fare\": 7.25, \"Sex\": \"male\", \"Pclass\": 3, \"Age\": null, \"Embarked\": \"S\"}";
+    const char *seed =
+        "{\"Fare\": 7.25, \"Sex\": \"male\", \"Pclass\": 3, \"Age\": null, \"Embarked\": \"S\"}";
     float x[64];
     for (size_t n = 0; n < strlen(seed); n++) {
         guarded g = guard_copy(seed, n);

@@ -132,7 +132,8 @@ static void test_save_load_round_trip(void **state)
     assert_string_equal(m->hash, again->hash);
     const mlp *a = (const mlp *)m->predictor, *b = (const mlp *)again->predictor;
     assert_string_equal(m->predictor->ops->kind, "mlp");
-    assert_memory_equal(a->layers[1].w, b->layers[1].w, (size_t)a->layers[1].n_in * a->layers[1].n_out * sizeof(float));
+    assert_memory_equal(a->layers[1].w, b->layers[1].w,
+                        (size_t)a->layers[1].n_in * a->layers[1].n_out * sizeof(float));
     /* a changed weight no longer matches the stored content hash */
     char *text;
     size_t len;

@@ -68,7 +68,8 @@ static void test_api_routes(void **state)
     assert_string_equal(text_of(&r), "{\"predict\": 0.116562441}\n");
     /* through jansson (a member that is not an input), then as a batch */
     r = call(a, "POST", "/model", NULL,
-             "{\"Name\": \"Braund\", \"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}");
+             "{\"Name\": \"Braund\", \"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", "
+             "\"Pclass\": 3}");
     assert_string_equal(text_of(&r), "{\"predict\": 0.116562441}\n");
     char batch[512];
     snprintf(batch, sizeof batch, "[%s, %s]", seed, seed);
@@ -83,8 +84,9 @@ static void test_api_routes(void **state)
     assert_int_equal(r.status, 400);
     assert_non_null(strstr(text_of(&r), "\"offset\":12"));
     r = call(a, "POST", "/model", NULL, "{\"Sex\": \"robot\", \"Pclass\": 1}");
-    assert_string_equal(text_of(&r), "{\"error\":{\"status\":400,\"message\":\"$.Sex: unknown category \\\"robot\\\"; "
-                                     "accepted values: \\\"female\\\", \\\"male\\\"\",\"field\":\"Sex\"}}\n");
+    assert_string_equal(text_of(&r),
+                        "{\"error\":{\"status\":400,\"message\":\"$.Sex: unknown category \\\"robot\\\"; "
+                        "accepted values: \\\"female\\\", \\\"male\\\"\",\"field\":\"Sex\"}}\n");
     r = call(a, "POST", "/model", "text/plain", seed);
     assert_int_equal(r.status, 415);
     r = call(a, "POST", "/model", NULL, "");

@@ -120,4 +120,3 @@ fail:
     free(buf);
     return -1;
 }
-

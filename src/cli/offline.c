@@ -17,6 +17,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/files.h"
+#include "base/numtext.h"
 
 int cli_option(int argc, char **argv, int *i, const char *name, const char **value)
 {
@@ -197,6 +198,54 @@ done:
 
 /* ---- eval --------------------------------------------------------------- */
 
+/* The one line eval prints, by the model's task; labels are column 0 of d. */
+static int eval_report(const model *m, const dataset *d, const float *p, char *err)
+{
+    size_t n = d->n_rows;
+    if (m->output.task == TASK_BINARY) {
+        float *y = malloc((n + 1) * sizeof *y);
+        metrics mt;
+        if (!y || dataset_labels(d, 0, y, err) != 0 || metrics_compute(p, y, n, &mt) != 0) {
+            if (!y) err_set(err, "out of memory");
+            free(y);
+            return -1;
+        }
+        printf("accuracy=%.4f logloss=%.4f auc=%.4f rows=%zu\n", mt.accuracy, mt.logloss, mt.auc, mt.rows);
+        free(y);
+        return 0;
+    }
+    double *target = malloc((n + 1) * sizeof *target);
+    int *cls = malloc((n + 1) * sizeof *cls);
+    int rc = target && cls ? 0 : err_set(err, "out of memory");
+    for (size_t r = 0; rc == 0 && r < n; r++) {
+        const char *s = dataset_cell(d, r, 0);
+        if (m->output.task == TASK_REGRESSION) {
+            if (!s || parse_finite_double(s, strlen(s), &target[r]) != 0)
+                rc = err_set(err, "%s: row %zu: column %s: the target must be a finite number, got \"%.40s\"",
+                             d->path, r + 1, d->names[0], s ? s : "");
+            continue;
+        }
+        cls[r] = -1;
+        for (size_t j = 0; s && j < m->output.n_classes; j++)
+            if (strcmp(s, m->output.classes[j]) == 0) cls[r] = (int)j;
+        if (cls[r] < 0)
+            rc = err_set(err, "%s: row %zu: column %s: \"%.40s\" is not one of the model's classes", d->path,
+                         r + 1, d->names[0], s ? s : "");
+    }
+    if (rc == 0 && m->output.task == TASK_REGRESSION) {
+        regression_metrics rm;
+        metrics_regression(p, target, n, &rm);
+        printf("rmse=%.6g mae=%.6g r2=%.4f rows=%zu\n", rm.rmse, rm.mae, rm.r2, rm.rows);
+    } else if (rc == 0) {
+        double acc, loss;
+        metrics_multiclass(p, m->n_outputs, cls, n, &acc, &loss);
+        printf("accuracy=%.4f logloss=%.4f rows=%zu\n", acc, loss, n);
+    }
+    free(target);
+    free(cls);
+    return rc;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     const char *pos[2] = {NULL, NULL}, *label = NULL, *v = NULL;
@@ -221,34 +270,24 @@ int cmd_eval(int argc, char **argv)
     int rc = 1;
     model *m = model_load_or_default(model_path, err);
     dataset *d = NULL;
-    float *y = NULL, *p = NULL;
+    float *p = NULL;
     const char **cols = NULL;
     if (!m) goto fail;
-    if (m->output.task != TASK_BINARY) {
-        err_set(err, "eval measures binary classifiers (accuracy, log-loss, AUC); this model's output is %s",
-                output_task_name(m->output.task));
-        goto fail;
-    }
     if (!label) label = m->output.label;
     size_t n_in = m->schema.n_inputs;
     if (!(cols = calloc(n_in + 1, sizeof *cols))) goto fail;
     cols[0] = label;
     for (size_t i = 0; i < n_in; i++) cols[i + 1] = m->schema.inputs[i].name;
     if (!(d = dataset_load(data, cols, n_in + 1, err))) goto fail;
-    y = malloc((d->n_rows + 1) * sizeof *y);
-    p = malloc((d->n_rows + 1) * sizeof *p);
-    if (!y || !p || dataset_labels(d, 0, y, err) != 0) goto fail;
+    if (!(p = malloc((d->n_rows + 1) * (size_t)m->n_outputs * sizeof *p))) goto fail;
     if (score_dataset(m, d, 1, NULL, 0, p, err) < 0) goto fail;
-    metrics mt;
-    metrics_compute(p, y, d->n_rows, &mt);
-    printf("accuracy=%.4f logloss=%.4f auc=%.4f rows=%zu\n", mt.accuracy, mt.logloss, mt.auc, mt.rows);
+    if (eval_report(m, d, p, err) != 0) goto fail;
     rc = 0;
     goto done;
 fail:
     fprintf(stderr, "tabserve eval: %s\n", err);
 done:
     free(cols);
-    free(y);
     free(p);
     dataset_free(d);
     model_free(m);
@@ -367,7 +406,9 @@ int cmd_inspect(int argc, char **argv)
         if (in->n_vocab) {
             printf(" {");
             for (size_t k = 0; k < in->n_vocab; k++) printf("%s%s", k ? ", " : "", in->vocab[k]);
-            printf("}, unknown -> %s", in->unknown == UNKNOWN_REJECT ? "error" : in->unknown == UNKNOWN_ZEROS ? "zeros" : "missing");
+            printf("}, unknown -> %s", in->unknown == UNKNOWN_REJECT  ? "error"
+                                       : in->unknown == UNKNOWN_ZEROS ? "zeros"
+                                                                      : "missing");
         }
         printf(", %s\n", in->required ? "required" : "may be missing");
     }
@@ -376,8 +417,8 @@ int cmd_inspect(int argc, char **argv)
         const feature *f = &m->features.f[i];
         char steps[512];
         feature_describe(f, sc, steps, sizeof steps);
-        printf("  %-10s %s -> column%s %d%s", sc->inputs[f->input].name, steps, f->width > 1 ? "s" : "", f->offset,
-               f->width > 1 ? ".." : "");
+        printf("  %-10s %s -> column%s %d%s", sc->inputs[f->input].name, steps, f->width > 1 ? "s" : "",
+               f->offset, f->width > 1 ? ".." : "");
         if (f->width > 1) printf("%d", f->offset + f->width - 1);
         putchar('\n');
     }
@@ -385,7 +426,8 @@ int cmd_inspect(int argc, char **argv)
     m->predictor->ops->describe(m->predictor, desc, sizeof desc);
     printf("estimator %s\n", desc);
     json_t *d = model_describe(m);
-    printf("output   predict: %s (%s, link %s)\n", json_string_value(json_object_get(json_object_get(d, "output"), "meaning")),
+    printf("output   predict: %s (%s, link %s)\n",
+           json_string_value(json_object_get(json_object_get(d, "output"), "meaning")),
            output_task_name(m->output.task), output_link_name(m->output.link));
     json_decref(d);
     char *meta = json_dumps(m->metadata, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));

@@ -89,7 +89,8 @@ static int on_csv_row(void *ctx, size_t row, const char *const *fields, const si
         for (size_t i = 0; i < sc->n_inputs; i++) {
             long k = csv_find_column(fields, n, sc->inputs[i].name);
             if (k < 0)
-                return err_set(err, "%s: header: no column named \"%s\" (the model's inputs are read by name)",
+                return err_set(err,
+                               "%s: header: no column named \"%s\" (the model's inputs are read by name)",
                                s->name, sc->inputs[i].name);
             s->col_of[i] = (size_t)k;
         }
@@ -213,8 +214,8 @@ int score_encode_row(const model *m, const dataset *d, size_t r, size_t first_co
     return 0;
 }
 
-long score_dataset(const model *m, const dataset *d, size_t first_col, const unsigned char *use, unsigned char want,
-                   float *y, char *err)
+long score_dataset(const model *m, const dataset *d, size_t first_col, const unsigned char *use,
+                   unsigned char want, float *y, char *err)
 {
     model_batch b;
     if (model_batch_init(&b, m, BATCH_ROWS, err) != 0) return -1;

@@ -37,7 +37,7 @@ int score_encode_row(const model *m, const dataset *d, size_t r, size_t first_co
  * where use[r] == want (every row when use is NULL) into y (rows, n_outputs),
  * in row order. Returns the number of rows scored, or -1 with err naming the
  * row and column. */
-long score_dataset(const model *m, const dataset *d, size_t first_col, const unsigned char *use, unsigned char want,
-                   float *y, char *err);
+long score_dataset(const model *m, const dataset *d, size_t first_col, const unsigned char *use,
+                   unsigned char want, float *y, char *err);
 
 #endif

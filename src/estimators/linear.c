@@ -53,7 +53,8 @@ static json_t *linear_to_json(const predictor *p, int with_params)
     json_t *w = json_array(), *b = json_array();
     for (int r = 0; r < p->n_features; r++) {
         json_t *row = json_array();
-        for (int k = 0; k < p->n_outputs; k++) json_array_append_new(row, json_real(l->w[(size_t)r * p->n_outputs + k]));
+        for (int k = 0; k < p->n_outputs; k++)
+            json_array_append_new(row, json_real(l->w[(size_t)r * p->n_outputs + k]));
         json_array_append_new(w, row);
     }
     for (int k = 0; k < p->n_outputs; k++) json_array_append_new(b, json_real(l->b[k]));
@@ -84,8 +85,8 @@ static void linear_free(predictor *p)
     free(l);
 }
 
-static const predictor_ops linear_ops = {"linear", linear_predict, linear_scratch, linear_prepare,
-                                         linear_to_json, linear_hash, linear_describe, linear_free};
+static const predictor_ops linear_ops = {"linear",       linear_predict, linear_scratch,  linear_prepare,
+                                         linear_to_json, linear_hash,    linear_describe, linear_free};
 
 static linear *linear_alloc(int n_features, int n_outputs)
 {
@@ -119,8 +120,10 @@ predictor *linear_read(reader *r, json_t *obj, const char *path)
     if (!b) return NULL;
     size_t n_in = json_array_size(w), n_out = json_array_size(b);
     if (n_in == 0 || n_in > MAX_WIDTH || n_out == 0 || n_out > 1024) {
-        read_fail(r, path, "weights must be (n_features, n_outputs) with 1 <= n_features <= %d and "
-                  "1 <= n_outputs <= 1024, got (%zu, %zu)", MAX_WIDTH, n_in, n_out);
+        read_fail(r, path,
+                  "weights must be (n_features, n_outputs) with 1 <= n_features <= %d and "
+                  "1 <= n_outputs <= 1024, got (%zu, %zu)",
+                  MAX_WIDTH, n_in, n_out);
         return NULL;
     }
     linear *l = linear_alloc((int)n_in, (int)n_out);

@@ -318,7 +318,8 @@ static json_t *mlp_to_json(const predictor *p, int with_params)
             json_t *w = json_array();
             for (int r = 0; r < l->n_in; r++) {
                 json_t *row = json_array();
-                for (int k = 0; k < l->n_out; k++) json_array_append_new(row, json_real(l->w[(size_t)r * l->n_out + k]));
+                for (int k = 0; k < l->n_out; k++)
+                    json_array_append_new(row, json_real(l->w[(size_t)r * l->n_out + k]));
                 json_array_append_new(w, row);
             }
             json_object_set_new(lo, "weights", w);
@@ -370,8 +371,8 @@ static void mlp_free(predictor *p)
     free(net);
 }
 
-static const predictor_ops mlp_ops = {"mlp", mlp_predict, mlp_scratch, mlp_prepare, mlp_to_json,
-                                      mlp_hash, mlp_describe, mlp_free};
+static const predictor_ops mlp_ops = {"mlp",       mlp_predict, mlp_scratch,  mlp_prepare,
+                                      mlp_to_json, mlp_hash,    mlp_describe, mlp_free};
 
 mlp *mlp_create(const int *widths, const activation *acts, size_t n_layers)
 {
@@ -413,8 +414,8 @@ static int read_layer(reader *r, mlp_layer *l, json_t *obj, const char *path)
     if (!b) return -1;
     size_t n_in = json_array_size(w), n_out = json_array_size(b);
     if (n_in == 0 || n_in > MAX_WIDTH || n_out == 0 || n_out > MAX_WIDTH)
-        return read_fail(r, path, "weights must be (n_in, n_out) with 1 <= n <= %d, got (%zu, %zu)", MAX_WIDTH, n_in,
-                         n_out);
+        return read_fail(r, path, "weights must be (n_in, n_out) with 1 <= n <= %d, got (%zu, %zu)",
+                         MAX_WIDTH, n_in, n_out);
     l->n_in = (int)n_in;
     l->n_out = (int)n_out;
     l->w = malloc(n_in * n_out * sizeof *l->w);

@@ -57,10 +57,13 @@ static int trees_prepare(predictor *p, char *err)
         for (int i = 0; i < tr->n_nodes; i++) {
             if (tr->feature[i] < 0) continue;
             const char *why = NULL;
-            if (tr->feature[i] >= p->n_features) why = "splits on a feature column that does not exist";
-            else if (!(tr->left[i] > i && tr->left[i] < tr->n_nodes && tr->right[i] > i && tr->right[i] < tr->n_nodes))
+            if (tr->feature[i] >= p->n_features)
+                why = "splits on a feature column that does not exist";
+            else if (!(tr->left[i] > i && tr->left[i] < tr->n_nodes && tr->right[i] > i &&
+                       tr->right[i] < tr->n_nodes))
                 why = "has a child that is not a later node of the tree";
-            else if (isnan(tr->threshold[i])) why = "has a NaN threshold";
+            else if (isnan(tr->threshold[i]))
+                why = "has a NaN threshold";
             if (why) {
                 free(depth);
                 return err_set(err, "$.predictor.trees[%zu]: node %d %s", t, i, why);
@@ -131,7 +134,8 @@ static void trees_hash(const predictor *p, fnv *f)
         fnv_i64(f, tr->output);
         for (int i = 0; i < tr->n_nodes; i++) {
             fnv_i64(f, tr->feature[i]);
-            fnv_i64(f, ((int64_t)tr->left[i] << 32) ^ (int64_t)tr->right[i] ^ ((int64_t)tr->default_left[i] << 62));
+            fnv_i64(f, ((int64_t)tr->left[i] << 32) ^ (int64_t)tr->right[i] ^
+                           ((int64_t)tr->default_left[i] << 62));
         }
         fnv_floats(f, tr->threshold, (size_t)tr->n_nodes);
         fnv_floats(f, tr->value, (size_t)tr->n_nodes);
@@ -143,8 +147,8 @@ static void trees_describe(const predictor *p, char *buf, size_t len)
     const tree_ensemble *e = (const tree_ensemble *)p;
     size_t nodes = 0;
     for (size_t t = 0; t < e->n_trees; t++) nodes += (size_t)e->trees[t].n_nodes;
-    snprintf(buf, len, "trees %zu (max depth %d, %zu nodes), %d features -> %d output%s", e->n_trees, e->max_depth,
-             nodes, p->n_features, p->n_outputs, p->n_outputs == 1 ? "" : "s");
+    snprintf(buf, len, "trees %zu (max depth %d, %zu nodes), %d features -> %d output%s", e->n_trees,
+             e->max_depth, nodes, p->n_features, p->n_outputs, p->n_outputs == 1 ? "" : "s");
 }
 
 static void tree_clear(tree *tr)
@@ -166,8 +170,8 @@ static void trees_free(predictor *p)
     free(e);
 }
 
-static const predictor_ops trees_ops = {"trees", trees_predict, trees_scratch, trees_prepare,
-                                        trees_to_json, trees_hash, trees_describe, trees_free};
+static const predictor_ops trees_ops = {"trees",       trees_predict, trees_scratch,  trees_prepare,
+                                        trees_to_json, trees_hash,    trees_describe, trees_free};
 
 static int tree_alloc(tree *tr, int n)
 {
@@ -178,7 +182,8 @@ static int tree_alloc(tree *tr, int n)
     tr->right = calloc((size_t)n, sizeof *tr->right);
     tr->default_left = calloc((size_t)n, 1);
     tr->value = calloc((size_t)n, sizeof *tr->value);
-    if (!tr->feature || !tr->threshold || !tr->left || !tr->right || !tr->default_left || !tr->value) return -1;
+    if (!tr->feature || !tr->threshold || !tr->left || !tr->right || !tr->default_left || !tr->value)
+        return -1;
     for (int i = 0; i < n; i++) tr->feature[i] = -1;
     return 0;
 }
@@ -206,7 +211,8 @@ static int read_tree(reader *r, tree *tr, json_t *obj, const char *path, int n_o
 {
     char sub[160];
     if (!json_is_object(obj)) return read_fail(r, path, "expected an object, got %s", json_type_name(obj));
-    json_t *feature = read_member(r, obj, path, "feature", JSON_ARRAY, "an array (a column per node, -1 at leaves)");
+    json_t *feature =
+        read_member(r, obj, path, "feature", JSON_ARRAY, "an array (a column per node, -1 at leaves)");
     if (!feature) return -1;
     size_t n = json_array_size(feature);
     if (n == 0 || n > MAX_NODES) return read_fail(r, path, "expected 1 to %d nodes, got %zu", MAX_NODES, n);
@@ -223,13 +229,20 @@ static int read_tree(reader *r, tree *tr, json_t *obj, const char *path, int n_o
     for (int k = 0; k < 6 && rc == 0; k++) {
         json_t *arr = read_member(r, obj, path, names[k], JSON_ARRAY, "an array (one entry per node)");
         snprintf(sub, sizeof sub, "%s.%s", path, names[k]);
-        if (!arr) rc = -1;
-        else if (k == 0) rc = read_ints(r, arr, sub, tr->feature, n, -1, MAX_NODES);
-        else if (k == 1) rc = read_floats(r, arr, sub, tr->threshold, n);
-        else if (k == 2) rc = read_ints(r, arr, sub, tr->left, n, 0, MAX_NODES);
-        else if (k == 3) rc = read_ints(r, arr, sub, tr->right, n, 0, MAX_NODES);
-        else if (k == 4) rc = read_ints(r, arr, sub, dl, n, 0, 1);
-        else rc = read_floats(r, arr, sub, tr->value, n);
+        if (!arr)
+            rc = -1;
+        else if (k == 0)
+            rc = read_ints(r, arr, sub, tr->feature, n, -1, MAX_NODES);
+        else if (k == 1)
+            rc = read_floats(r, arr, sub, tr->threshold, n);
+        else if (k == 2)
+            rc = read_ints(r, arr, sub, tr->left, n, 0, MAX_NODES);
+        else if (k == 3)
+            rc = read_ints(r, arr, sub, tr->right, n, 0, MAX_NODES);
+        else if (k == 4)
+            rc = read_ints(r, arr, sub, dl, n, 0, 1);
+        else
+            rc = read_floats(r, arr, sub, tr->value, n);
     }
     for (size_t i = 0; rc == 0 && i < n; i++) tr->default_left[i] = (unsigned char)dl[i];
     free(dl);
@@ -240,13 +253,16 @@ predictor *trees_read(reader *r, json_t *obj, const char *path)
 {
     char sub[128];
     json_t *nf = read_member(r, obj, path, "n_features", JSON_INTEGER, "an integer");
-    json_t *base = nf ? read_member(r, obj, path, "base_score", JSON_ARRAY, "an array (one per output)") : NULL;
+    json_t *base =
+        nf ? read_member(r, obj, path, "base_score", JSON_ARRAY, "an array (one per output)") : NULL;
     json_t *arr = base ? read_member(r, obj, path, "trees", JSON_ARRAY, "an array") : NULL;
     if (!arr) return NULL;
     json_int_t n_features = json_integer_value(nf);
     size_t n_outputs = json_array_size(base), n_trees = json_array_size(arr);
-    if (n_features < 1 || n_features > (1 << 20) || n_outputs < 1 || n_outputs > 1024 || n_trees > MAX_TREES) {
-        read_fail(r, path, "expected 1 to %d features, 1 to 1024 outputs and at most %d trees", 1 << 20, MAX_TREES);
+    if (n_features < 1 || n_features > (1 << 20) || n_outputs < 1 || n_outputs > 1024 ||
+        n_trees > MAX_TREES) {
+        read_fail(r, path, "expected 1 to %d features, 1 to 1024 outputs and at most %d trees", 1 << 20,
+                  MAX_TREES);
         return NULL;
     }
     tree_ensemble *e = calloc(1, sizeof *e);

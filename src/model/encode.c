@@ -15,7 +15,8 @@ int encode_json(const model *m, const json_t *obj, const char *where, float *x, 
     double values[s->n_inputs];
     *bad_input = -1;
     if (!json_is_object(obj))
-        return err_set(err, "%s: expected an object with the model's inputs, got %s", where, json_type_name(obj));
+        return err_set(err, "%s: expected an object with the model's inputs, got %s", where,
+                       json_type_name(obj));
     for (size_t i = 0; i < s->n_inputs; i++) {
         const json_t *j = json_object_get(obj, s->inputs[i].name);
         raw_value v = {RAW_OTHER, 0, NULL, 0, j ? json_type_name(j) : ""};
@@ -41,7 +42,8 @@ int encode_json(const model *m, const json_t *obj, const char *where, float *x, 
     return 0;
 }
 
-int encode_text(const model *m, const char *const *texts, const size_t *lens, float *x, int *bad_input, char *err)
+int encode_text(const model *m, const char *const *texts, const size_t *lens, float *x, int *bad_input,
+                char *err)
 {
     const schema *s = &m->schema;
     double values[s->n_inputs];

@@ -17,7 +17,8 @@ struct json_t;
  * counts as missing. Numbers must be JSON numbers: "22" (a string) is rejected.
  * Returns 0, or -1 with err and *bad_input (the input's index, or -1 when the
  * value is not an object). */
-int encode_json(const model *m, const struct json_t *obj, const char *where, float *x, int *bad_input, char *err);
+int encode_json(const model *m, const struct json_t *obj, const char *where, float *x, int *bad_input,
+                char *err);
 
 /* The same for the common request body, read straight from its text: one flat
  * object of the model's inputs with numbers, plain strings or null. Returns 0
@@ -27,6 +28,7 @@ int encode_json_fast(const model *m, const char *text, size_t len, float *x);
 
 /* Encodes text values, one per model input in model order (NULL or "" = missing),
  * as read from CSV. Returns 0, or -1 with err and *bad_input. */
-int encode_text(const model *m, const char *const *values, const size_t *lens, float *x, int *bad_input, char *err);
+int encode_text(const model *m, const char *const *values, const size_t *lens, float *x, int *bad_input,
+                char *err);
 
 #endif

@@ -11,15 +11,16 @@
 #include "base/err.h"
 #include "base/jsonx.h"
 
-static const char *const op_names[] = {"impute",         "log1p",         "standardize", "one_hot",
-                                       "missing_indicator", "category_index", "passthrough"};
+static const char *const op_names[] = {
+    "impute", "log1p", "standardize", "one_hot", "missing_indicator", "category_index", "passthrough"};
 #define N_OPS 7
 
 const char *step_name(step_op op) { return op_names[op]; }
 
 static int is_terminal(step_op op)
 {
-    return op == STEP_ONE_HOT || op == STEP_MISSING_INDICATOR || op == STEP_CATEGORY_INDEX || op == STEP_PASSTHROUGH;
+    return op == STEP_ONE_HOT || op == STEP_MISSING_INDICATOR || op == STEP_CATEGORY_INDEX ||
+           op == STEP_PASSTHROUGH;
 }
 
 int features_add(feature_steps *fs, size_t input, const feature_step *steps, int n_steps)
@@ -41,24 +42,29 @@ int features_layout(feature_steps *fs, const schema *s, char *err)
     if (fs->n == 0) return err_set(err, "$.features: expected at least one feature");
     for (size_t i = 0; i < fs->n; i++) {
         feature *f = &fs->f[i];
-        if (f->input >= s->n_inputs) return err_set(err, "$.features[%zu]: input %zu does not exist", i, f->input);
+        if (f->input >= s->n_inputs)
+            return err_set(err, "$.features[%zu]: input %zu does not exist", i, f->input);
         const schema_input *in = &s->inputs[f->input];
         f->width = 1;
         for (int k = 0; k < f->n_steps; k++) {
             const feature_step *st = &f->steps[k];
             if (is_terminal(st->op) && k + 1 != f->n_steps)
-                return err_set(err, "$.features[%zu].steps[%d]: %s writes the columns, so it must be the last step", i,
-                               k, op_names[st->op]);
+                return err_set(
+                    err, "$.features[%zu].steps[%d]: %s writes the columns, so it must be the last step", i,
+                    k, op_names[st->op]);
             if ((st->op == STEP_ONE_HOT || st->op == STEP_CATEGORY_INDEX) && !in->n_vocab)
-                return err_set(err, "$.features[%zu].steps[%d]: %s needs a categorical input, and \"%s\" has no vocabulary",
-                               i, k, op_names[st->op], in->name);
+                return err_set(
+                    err,
+                    "$.features[%zu].steps[%d]: %s needs a categorical input, and \"%s\" has no vocabulary",
+                    i, k, op_names[st->op], in->name);
             if (in->n_vocab && (st->op == STEP_LOG1P || st->op == STEP_STANDARDIZE))
                 return err_set(err, "$.features[%zu].steps[%d]: %s of the categorical input \"%s\"", i, k,
                                op_names[st->op], in->name);
             if (st->op == STEP_STANDARDIZE && !(st->b > 0 && isfinite(st->b) && isfinite(st->a)))
                 return err_set(err, "$.features[%zu].steps[%d]: std must be positive and mean finite", i, k);
             if (st->op == STEP_IMPUTE && in->n_vocab && !(st->a >= 0 && st->a < (double)in->n_vocab))
-                return err_set(err, "$.features[%zu].steps[%d]: the imputed category is not in the vocabulary", i, k);
+                return err_set(
+                    err, "$.features[%zu].steps[%d]: the imputed category is not in the vocabulary", i, k);
             if (st->op == STEP_ONE_HOT) f->width = (int)in->n_vocab;
         }
         int terminal = f->n_steps > 0 && is_terminal(f->steps[f->n_steps - 1].op);
@@ -112,15 +118,7 @@ static int read_step(reader *r, const schema_input *in, feature_step *st, json_t
         return read_finite(r, obj, path, "mean", &st->a) || read_finite(r, obj, path, "std", &st->b) ? -1 : 0;
     if (st->op != STEP_IMPUTE) return 0;
     if (!in->n_vocab) return read_finite(r, obj, path, "value", &st->a);
-    json_t *v = json_object_get(obj, "value");
-    char text[32];
-    const char *s = NULL;
-    if (in->type == TYPE_STRING && json_is_string(v)) s = json_string_value(v);
-    if (in->type == TYPE_INTEGER && json_is_integer(v)) {
-        snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));
-        s = text;
-    }
-    int idx = s ? schema_vocab_find(in, s, strlen(s)) : -1;
+    int idx = schema_category_of_json(in, json_object_get(obj, "value"));
     if (idx < 0) return read_fail(r, path, "member \"value\" must be one of the vocabulary's values");
     st->a = idx;
     return 0;
@@ -140,7 +138,8 @@ int features_read(feature_steps *fs, const schema *s, reader *r, json_t *arr, co
         json_t *steps = read_member(r, obj, sub, "steps", JSON_ARRAY, "an array");
         if (!steps) return -1;
         size_t n = json_array_size(steps);
-        if (n == 0 || n > FEATURE_MAX_STEPS) return read_fail(r, sub, "expected 1 to %d steps", FEATURE_MAX_STEPS);
+        if (n == 0 || n > FEATURE_MAX_STEPS)
+            return read_fail(r, sub, "expected 1 to %d steps", FEATURE_MAX_STEPS);
         feature_step st[FEATURE_MAX_STEPS] = {{0}};
         for (size_t k = 0; k < n; k++) {
             snprintf(step_path, sizeof step_path, "%s.steps[%zu]", sub, k);
@@ -164,8 +163,9 @@ json_t *features_to_json(const feature_steps *fs, const schema *s)
             json_t *so = json_object();
             json_object_set_new(so, "op", json_string(op_names[st->op]));
             if (st->op == STEP_IMPUTE && in->n_vocab)
-                json_object_set_new(so, "value", in->vocab_int ? json_integer(in->vocab_int[(size_t)st->a])
-                                                               : json_string(in->vocab[(size_t)st->a]));
+                json_object_set_new(so, "value",
+                                    in->vocab_int ? json_integer(in->vocab_int[(size_t)st->a])
+                                                  : json_string(in->vocab[(size_t)st->a]));
             else if (st->op == STEP_IMPUTE)
                 json_object_set_new(so, "value", json_real(st->a));
             if (st->op == STEP_STANDARDIZE) {

@@ -50,7 +50,8 @@ static int read_v1_input(reader *r, schema_input *in, v1_input *v, json_t *obj, 
         v->indicator = json_is_true(ind);
         snprintf(sub, sizeof sub, "%s.normalize", path);
         json_t *norm = read_member(r, obj, path, "normalize", JSON_OBJECT, "an object");
-        if (!norm || read_finite(r, norm, sub, "mean", &v->mean) != 0 || read_finite(r, norm, sub, "std", &v->std) != 0)
+        if (!norm || read_finite(r, norm, sub, "mean", &v->mean) != 0 ||
+            read_finite(r, norm, sub, "std", &v->std) != 0)
             return -1;
         if (!(v->std > 0)) return read_fail(r, sub, "member \"std\" must be positive");
         return 0;
@@ -66,15 +67,7 @@ static int read_v1_input(reader *r, schema_input *in, v1_input *v, json_t *obj, 
     if (!vocab || schema_read_vocab(r, in, vocab, sub) != 0) return -1;
     if (v->missing == 1) {
         snprintf(sub, sizeof sub, "%s.missing", path);
-        json_t *val = json_object_get(missing, "value");
-        char text[32];
-        const char *s = NULL;
-        if (in->type == TYPE_STRING && json_is_string(val)) s = json_string_value(val);
-        if (in->type == TYPE_INTEGER && json_is_integer(val)) {
-            snprintf(text, sizeof text, "%lld", (long long)json_integer_value(val));
-            s = text;
-        }
-        int idx = s ? schema_vocab_find(in, s, strlen(s)) : -1;
+        int idx = schema_category_of_json(in, json_object_get(missing, "value"));
         if (idx < 0) return read_fail(r, sub, "member \"value\" must be one of the vocabulary's values");
         v->impute_index = (size_t)idx;
     }
@@ -178,23 +171,26 @@ model *model_from_v1(json_t *root, reader *r)
 
     if (features_layout(&m->features, &m->schema, why) != 0) goto why;
     if (net->layers[0].n_in != m->features.n_columns) {
-        read_fail(r, "$.network.layers[0].weights", "has %d rows, but its input is %d wide (the encoded features)",
-                  net->layers[0].n_in, m->features.n_columns);
+        read_fail(r, "$.network.layers[0].weights",
+                  "has %d rows, but its input is %d wide (the encoded features)", net->layers[0].n_in,
+                  m->features.n_columns);
         goto fail;
     }
     mlp_layer *last = &net->layers[net->n_layers - 1];
     if (last->n_out != 1 || last->act != ACT_SIGMOID) {
         snprintf(path, sizeof path, "$.network.layers[%zu]", net->n_layers - 1);
-        read_fail(r, path, "the last layer must have 1 unit and a sigmoid activation (the output is a probability), "
-                  "got %d unit(s), %s", last->n_out, activation_name(last->act));
+        read_fail(r, path,
+                  "the last layer must have 1 unit and a sigmoid activation (the output is a probability), "
+                  "got %d unit(s), %s",
+                  last->n_out, activation_name(last->act));
         goto fail;
     }
     char hash[32];
     v1_hash(m, v, net, hash);
     json_t *stored = json_object_get(m->metadata, "content_hash");
     if (stored && (!json_is_string(stored) || strcmp(json_string_value(stored), hash) != 0)) {
-        read_fail(r, "$.metadata.content_hash", "does not match the content (computed %s): the file was changed or damaged",
-                  hash);
+        read_fail(r, "$.metadata.content_hash",
+                  "does not match the content (computed %s): the file was changed or damaged", hash);
         goto fail;
     }
     last->act = ACT_LINEAR; /* the sigmoid moves to the output's link */

@@ -11,7 +11,10 @@ typedef struct {
     uint64_t h;
 } fnv;
 
-#define FNV_INIT {14695981039346656037ull}
+#define FNV_INIT                                                                                             \
+    {                                                                                                        \
+        14695981039346656037ull                                                                              \
+    }
 
 static inline void fnv_bytes(fnv *f, const void *p, size_t n)
 {

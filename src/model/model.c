@@ -110,8 +110,8 @@ static model *load_json(json_t *root, reader *r)
     model_hash(m);
     json_t *hash = json_object_get(m->metadata, "content_hash");
     if (version == 2 && hash && (!json_is_string(hash) || strcmp(json_string_value(hash), m->hash) != 0)) {
-        read_fail(r, "$.metadata.content_hash", "does not match the content (computed %s): the file was changed or damaged",
-                  m->hash);
+        read_fail(r, "$.metadata.content_hash",
+                  "does not match the content (computed %s): the file was changed or damaged", m->hash);
         model_free(m);
         return NULL;
     }
@@ -129,8 +129,8 @@ model *model_load_buffer(const char *buf, size_t len, const char *name, char *er
     reader r = {name, err};
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        err_set(err, "%s: line %d, column %d (byte %d): invalid JSON: %s", name, jerr.line, jerr.column, jerr.position,
-                jerr.text);
+        err_set(err, "%s: line %d, column %d (byte %d): invalid JSON: %s", name, jerr.line, jerr.column,
+                jerr.position, jerr.text);
         return NULL;
     }
     model *m = load_json(root, &r);
@@ -213,7 +213,10 @@ json_t *model_describe(const model *m)
 
 /* ---- scoring -------------------------------------------------------------- */
 
-size_t model_scratch_floats(const model *m, int n) { return m->predictor->ops->scratch_floats(m->predictor, n); }
+size_t model_scratch_floats(const model *m, int n)
+{
+    return m->predictor->ops->scratch_floats(m->predictor, n);
+}
 
 void model_predict(const model *m, const float *x, int n, float *scratch, float *y)
 {

@@ -85,14 +85,16 @@ size_t output_csv_row(const output_spec *o, const float *y, char *buf)
 int output_check(const output_spec *o, int n_outputs, char *err)
 {
     if (o->task == TASK_MULTICLASS) {
-        if (o->link == LINK_SIGMOID) return err_set(err, "$.output.link: a multiclass output takes softmax or identity");
+        if (o->link == LINK_SIGMOID)
+            return err_set(err, "$.output.link: a multiclass output takes softmax or identity");
         if ((int)o->n_classes != n_outputs)
-            return err_set(err, "$.output.classes: %zu classes, but the predictor gives %d outputs", o->n_classes,
-                           n_outputs);
+            return err_set(err, "$.output.classes: %zu classes, but the predictor gives %d outputs",
+                           o->n_classes, n_outputs);
         return 0;
     }
     if (n_outputs != 1)
-        return err_set(err, "$.output: a %s output takes 1 predictor output, got %d", task_names[o->task], n_outputs);
+        return err_set(err, "$.output: a %s output takes 1 predictor output, got %d", task_names[o->task],
+                       n_outputs);
     if (o->link == LINK_SOFTMAX) return err_set(err, "$.output.link: softmax needs a multiclass output");
     return 0;
 }
@@ -126,7 +128,8 @@ int output_read(output_spec *o, reader *r, json_t *obj, const char *path)
     if (!classes) return -1;
     snprintf(sub, sizeof sub, "%s.classes", path);
     size_t n = json_array_size(classes);
-    if (n < 2 || n > OUTPUT_MAX_CLASSES) return read_fail(r, sub, "expected 2 to %d classes", OUTPUT_MAX_CLASSES);
+    if (n < 2 || n > OUTPUT_MAX_CLASSES)
+        return read_fail(r, sub, "expected 2 to %d classes", OUTPUT_MAX_CLASSES);
     if (!(o->classes = calloc(n, sizeof *o->classes))) return read_fail(r, sub, "out of memory");
     o->n_classes = n;
     for (size_t j = 0; j < n; j++) {

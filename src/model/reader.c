@@ -27,8 +27,8 @@ static int has_type(const json_t *v, int want)
     return (int)json_typeof(v) == want;
 }
 
-json_t *read_optional(reader *r, json_t *obj, const char *path, const char *key, int want, const char *want_name,
-                      int *bad)
+json_t *read_optional(reader *r, json_t *obj, const char *path, const char *key, int want,
+                      const char *want_name, int *bad)
 {
     json_t *v = json_object_get(obj, key);
     *bad = 0;
@@ -38,7 +38,8 @@ json_t *read_optional(reader *r, json_t *obj, const char *path, const char *key,
     return NULL;
 }
 
-json_t *read_member(reader *r, json_t *obj, const char *path, const char *key, int want, const char *want_name)
+json_t *read_member(reader *r, json_t *obj, const char *path, const char *key, int want,
+                    const char *want_name)
 {
     int bad;
     json_t *v = read_optional(r, obj, path, key, want, want_name, &bad);
@@ -112,9 +113,11 @@ int read_ints(reader *r, json_t *arr, const char *path, int *out, size_t n, long
         return read_fail(r, path, "expected %zu integers, got %zu", n, json_array_size(arr));
     for (size_t i = 0; i < n; i++) {
         json_t *v = json_array_get(arr, i);
-        if (!json_is_integer(v)) return read_fail(r, path, "[%zu]: expected an integer, got %s", i, json_type_name(v));
+        if (!json_is_integer(v))
+            return read_fail(r, path, "[%zu]: expected an integer, got %s", i, json_type_name(v));
         json_int_t k = json_integer_value(v);
-        if (k < lo || k > hi) return read_fail(r, path, "[%zu]: %lld is outside %ld..%ld", i, (long long)k, lo, hi);
+        if (k < lo || k > hi)
+            return read_fail(r, path, "[%zu]: %lld is outside %ld..%ld", i, (long long)k, lo, hi);
         out[i] = (int)k;
     }
     return 0;

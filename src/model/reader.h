@@ -35,8 +35,8 @@ const char *read_string(reader *r, struct json_t *obj, const char *path, const c
 const char *read_name(reader *r, struct json_t *obj, const char *path, const char *key);
 /* One of names[0..n) from obj[key] (or default_name when absent and it is not
  * NULL); returns the index or -1 with a message listing the allowed names. */
-int read_enum(reader *r, struct json_t *obj, const char *path, const char *key, const char *const *names, int n,
-              const char *default_name);
+int read_enum(reader *r, struct json_t *obj, const char *path, const char *key, const char *const *names,
+              int n, const char *default_name);
 /* An array of exactly n finite 32-bit numbers into out. */
 int read_floats(reader *r, struct json_t *arr, const char *path, float *out, size_t n);
 /* An array of exactly n integers in [lo, hi] into out. */

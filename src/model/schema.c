@@ -44,9 +44,22 @@ int schema_find(const schema *s, const char *name, size_t len)
 int schema_vocab_find(const schema_input *in, const char *s, size_t len)
 {
     for (size_t i = 0; i < in->n_vocab; i++)
-        if ((in->vocab_len ? in->vocab_len[i] : strlen(in->vocab[i])) == len && memcmp(in->vocab[i], s, len) == 0)
+        if ((in->vocab_len ? in->vocab_len[i] : strlen(in->vocab[i])) == len &&
+            memcmp(in->vocab[i], s, len) == 0)
             return (int)i;
     return -1;
+}
+
+int schema_category_of_json(const schema_input *in, const json_t *v)
+{
+    char text[32];
+    const char *s = NULL;
+    if (in->type == TYPE_STRING && json_is_string(v)) s = json_string_value(v);
+    if (in->type == TYPE_INTEGER && json_is_integer(v)) {
+        snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));
+        s = text;
+    }
+    return s ? schema_vocab_find(in, s, strlen(s)) : -1;
 }
 
 void schema_vocab_list(const schema_input *in, char *buf, size_t len)
@@ -79,7 +92,8 @@ static int fail(const schema_input *in, const char *where, char *err, const char
     return err_set(err, "%s: %s%s", subject(who, sizeof who, where, in), what, detail);
 }
 
-static int unknown_category(const schema_input *in, const char *where, const char *shown, double *out, char *err)
+static int unknown_category(const schema_input *in, const char *where, const char *shown, double *out,
+                            char *err)
 {
     if (in->unknown == UNKNOWN_ZEROS) {
         *out = -1;
@@ -91,8 +105,8 @@ static int unknown_category(const schema_input *in, const char *where, const cha
     }
     char who[READ_MAX_NAME + 40], accepted[512];
     schema_vocab_list(in, accepted, sizeof accepted);
-    return err_set(err, "%s: unknown category %.64s; accepted values: %s", subject(who, sizeof who, where, in),
-                   shown, accepted);
+    return err_set(err, "%s: unknown category %.64s; accepted values: %s",
+                   subject(who, sizeof who, where, in), shown, accepted);
 }
 
 static int missing(const schema_input *in, const char *where, double *out, char *err)
@@ -145,8 +159,8 @@ int schema_value(const schema_input *in, const raw_value *v, const char *where, 
     case TYPE_INTEGER: {
         /* 3 and 3.0 are the same passenger class; 3.5 is not */
         double d = v->kind == RAW_NUMBER ? v->number : NAN;
-        const char *what = in->n_vocab ? "expected an integer (one of the categories), got "
-                                       : "expected an integer, got ";
+        const char *what =
+            in->n_vocab ? "expected an integer (one of the categories), got " : "expected an integer, got ";
         if (v->kind != RAW_NUMBER) return fail(in, where, err, what, got(v));
         if (d != floor(d) || fabs(d) > 9.0e15) return fail(in, where, err, what, "a fractional number");
         if (!in->n_vocab) {
@@ -196,7 +210,8 @@ int schema_text_value(const schema_input *in, const char *s, size_t len, double 
             snprintf(shown, sizeof shown, "\"%.*s\"", (int)(len < 40 ? len : 40), s);
             return unknown_category(in, NULL, shown, out, err);
         }
-        return err_set(err, "column %s: \"%.*s\" is not a finite number", in->name, (int)(len < 40 ? len : 40), s);
+        return err_set(err, "column %s: \"%.*s\" is not a finite number", in->name,
+                       (int)(len < 40 ? len : 40), s);
     }
     v.kind = RAW_NUMBER; /* an integer input, or "3.0" for class 3 */
     return schema_value(in, &v, NULL, out, err);
@@ -207,18 +222,21 @@ int schema_text_value(const schema_input *in, const char *s, size_t len, double 
 int schema_read_vocab(reader *r, schema_input *in, json_t *arr, const char *path)
 {
     size_t n = json_array_size(arr);
-    if (n == 0 || n > SCHEMA_MAX_VOCAB) return read_fail(r, path, "vocabulary must hold 1 to %d values", SCHEMA_MAX_VOCAB);
+    if (n == 0 || n > SCHEMA_MAX_VOCAB)
+        return read_fail(r, path, "vocabulary must hold 1 to %d values", SCHEMA_MAX_VOCAB);
     if (in->type != TYPE_STRING && in->type != TYPE_INTEGER)
         return read_fail(r, path, "only string and integer inputs have a vocabulary");
     in->n_vocab = n;
     in->vocab = calloc(n, sizeof *in->vocab);
     if (in->type == TYPE_INTEGER) in->vocab_int = calloc(n, sizeof *in->vocab_int);
-    if (!in->vocab || (in->type == TYPE_INTEGER && !in->vocab_int)) return read_fail(r, path, "out of memory");
+    if (!in->vocab || (in->type == TYPE_INTEGER && !in->vocab_int))
+        return read_fail(r, path, "out of memory");
     for (size_t i = 0; i < n; i++) {
         json_t *v = json_array_get(arr, i);
         char text[32];
         if (in->type == TYPE_STRING) {
-            if (!json_is_string(v)) return read_fail(r, path, "[%zu]: expected a string, got %s", i, json_type_name(v));
+            if (!json_is_string(v))
+                return read_fail(r, path, "[%zu]: expected a string, got %s", i, json_type_name(v));
             in->vocab[i] = strdup(json_string_value(v));
         } else {
             if (!json_is_integer(v))
@@ -287,7 +305,8 @@ json_t *schema_to_json(const schema *s)
         if (in->n_vocab) {
             json_t *vocab = json_array();
             for (size_t j = 0; j < in->n_vocab; j++)
-                json_array_append_new(vocab, in->vocab_int ? json_integer(in->vocab_int[j]) : json_string(in->vocab[j]));
+                json_array_append_new(vocab, in->vocab_int ? json_integer(in->vocab_int[j])
+                                                           : json_string(in->vocab[j]));
             json_object_set_new(o, "vocabulary", vocab);
             json_object_set_new(o, "unknown", json_string(unknown_names[in->unknown]));
         }

@@ -48,7 +48,7 @@ typedef struct {
 /* One raw value, whichever parser produced it (jansson, the fast scanner, CSV). */
 typedef struct {
     enum { RAW_MISSING, RAW_NUMBER, RAW_STRING, RAW_BOOL, RAW_OTHER } kind;
-    double number; /* RAW_NUMBER, RAW_BOOL */
+    double number;   /* RAW_NUMBER, RAW_BOOL */
     const char *str; /* RAW_STRING: len bytes, not NUL-terminated */
     size_t len;
     const char *type_name; /* "an object", "an array", ... for messages (RAW_OTHER) */
@@ -65,6 +65,9 @@ int schema_text_value(const schema_input *in, const char *s, size_t len, double 
 
 /* The index of a category's text in the vocabulary, or -1. */
 int schema_vocab_find(const schema_input *in, const char *s, size_t len);
+/* The index of a category given as JSON (a string, or an integer for integer
+ * vocabularies), as model files write them; -1 when it is not one. */
+int schema_category_of_json(const schema_input *in, const struct json_t *v);
 /* The accepted values of a categorical input, as `"a", "b", "c"` or `1, 2, 3`, into buf. */
 void schema_vocab_list(const schema_input *in, char *buf, size_t len);
 const char *value_type_name(value_type t);

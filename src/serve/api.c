@@ -21,8 +21,8 @@ struct api {
     api_options o;
     model_batch batch; /* max_batch rows */
     char *out;         /* (out_cap,) response body */
-    size_t out_cap; /* OUT_MIN, or more when the largest batch needs it */
-    char *describe; /* GET /model, rendered once */
+    size_t out_cap;    /* OUT_MIN, or more when the largest batch needs it */
+    char *describe;    /* GET /model, rendered once */
     size_t describe_len;
 };
 
@@ -111,8 +111,8 @@ static size_t read_rows(api *a, const api_request *req, api_response *res, int *
     json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         char msg[ERR_LEN];
-        snprintf(msg, sizeof msg, "malformed JSON at byte %d (line %d, column %d): %s", jerr.position, jerr.line,
-                 jerr.column, jerr.text);
+        snprintf(msg, sizeof msg, "malformed JSON at byte %d (line %d, column %d): %s", jerr.position,
+                 jerr.line, jerr.column, jerr.text);
         error_with(a, res, 400, msg, NULL, jerr.position);
         return 0;
     }
@@ -128,14 +128,16 @@ static size_t read_rows(api *a, const api_request *req, api_response *res, int *
     } else if ((rows = json_array_size(root)) == 0) {
         error_with(a, res, 400, "empty batch: send at least one object", NULL, -1);
     } else if (rows > (size_t)a->o.max_batch) {
-        snprintf(err, sizeof err, "batch of %zu rows is over the limit of %d (--max-batch)", rows, a->o.max_batch);
+        snprintf(err, sizeof err, "batch of %zu rows is over the limit of %d (--max-batch)", rows,
+                 a->o.max_batch);
         error_with(a, res, 413, err, NULL, -1);
         rows = 0;
     } else {
         for (size_t i = 0; i < rows; i++) {
             char where[32];
             snprintf(where, sizeof where, "$[%zu]", i);
-            if (encode_json(m, json_array_get(root, i), where, model_batch_row(&a->batch, (int)i), &bad, err) != 0) {
+            if (encode_json(m, json_array_get(root, i), where, model_batch_row(&a->batch, (int)i), &bad,
+                            err) != 0) {
                 error_with(a, res, 400, err, bad >= 0 ? m->schema.inputs[bad].name : NULL, -1);
                 rows = 0;
                 break;
@@ -157,8 +159,9 @@ static void predict(api *a, const api_request *req, api_response *res)
         return;
     }
     if (req->body_len == 0) {
-        error_with(a, res, 400, "empty body: expected a JSON object with the model's inputs, or an array of them",
-                   NULL, 0);
+        error_with(a, res, 400,
+                   "empty body: expected a JSON object with the model's inputs, or an array of them", NULL,
+                   0);
         return;
     }
     int batch;

@@ -50,8 +50,9 @@ int healthcheck_get(const char *addr, const char *path, int timeout_ms, int *sta
     int fd = connect_to(addr, err);
     if (fd < 0) return -1;
     char req[512], resp[256];
-    int n = snprintf(req, sizeof req,
-                     "GET %.256s HTTP/1.0\r\nHost: localhost\r\nUser-Agent: tabserve-healthcheck\r\n\r\n", path);
+    int n =
+        snprintf(req, sizeof req,
+                 "GET %.256s HTTP/1.0\r\nHost: localhost\r\nUser-Agent: tabserve-healthcheck\r\n\r\n", path);
     size_t got = 0;
     int64_t deadline = clock_coarse_ms() + timeout_ms;
     if (write(fd, req, (size_t)n) != n) {

@@ -109,10 +109,10 @@ long stats_render(const stats_shared *s, const char *model_hash, char *buf, size
         }
         put(&o, "tabserve_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"+Inf\"} %llu\n",
             route_labels[r][0], route_labels[r][1], (unsigned long long)total);
-        put(&o, "tabserve_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} %.9f\n", route_labels[r][0],
-            route_labels[r][1], sum_ns * 1e-9);
-        put(&o, "tabserve_request_duration_seconds_count{method=\"%s\",route=\"%s\"} %llu\n", route_labels[r][0],
-            route_labels[r][1], (unsigned long long)total);
+        put(&o, "tabserve_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} %.9f\n",
+            route_labels[r][0], route_labels[r][1], sum_ns * 1e-9);
+        put(&o, "tabserve_request_duration_seconds_count{method=\"%s\",route=\"%s\"} %llu\n",
+            route_labels[r][0], route_labels[r][1], (unsigned long long)total);
     }
     uint64_t predictions = 0;
     int64_t in_flight = 0, alive = 0;

@@ -1,4 +1,4 @@
-/* metrics — evaluation measures; AUC by sorting (O(n log n)), ties averaged. */
+/* evaluate — evaluation measures; AUC by sorting (O(n log n)), ties averaged. */
 #include "train/evaluate.h"
 
 #include <math.h>
@@ -45,4 +45,35 @@ int metrics_compute(const float *p, const float *y, size_t n, metrics *out)
     out->auc = (rank_sum - pos * (pos + 1) / 2) / (pos * neg);
     free(s);
     return 0;
+}
+
+void metrics_multiclass(const float *p, int k, const int *y, size_t n, double *accuracy, double *logloss)
+{
+    double correct = 0, loss = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float *row = p + i * (size_t)k;
+        int best = 0;
+        for (int j = 1; j < k; j++)
+            if (row[j] > row[best]) best = j;
+        correct += best == y[i];
+        loss -= log(fmax(row[y[i]], 1e-15));
+    }
+    *accuracy = n ? correct / n : 0;
+    *logloss = n ? loss / n : 0;
+}
+
+void metrics_regression(const float *p, const double *y, size_t n, regression_metrics *out)
+{
+    double mean = 0, sse = 0, sst = 0, sae = 0;
+    for (size_t i = 0; i < n; i++) mean += y[i] / n;
+    for (size_t i = 0; i < n; i++) {
+        double e = p[i] - y[i];
+        sse += e * e;
+        sae += fabs(e);
+        sst += (y[i] - mean) * (y[i] - mean);
+    }
+    out->rows = n;
+    out->rmse = n ? sqrt(sse / n) : 0;
+    out->mae = n ? sae / n : 0;
+    out->r2 = sst > 0 ? 1 - sse / sst : 0;
 }

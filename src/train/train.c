@@ -125,7 +125,8 @@ static int fit_numeric(model *m, size_t index, const dataset *d, size_t col, con
     steps[k++] = (feature_step){STEP_IMPUTE, impute, 0};
     if (log_scale) steps[k++] = (feature_step){STEP_LOG1P, 0, 0};
     steps[k++] = (feature_step){STEP_STANDARDIZE, t_mean, t_m2 > 1e-12 ? sqrt(t_m2) : 1.0};
-    if (features_add(&m->features, index, steps, k) != 0 || (indicator && features_add(&m->features, index, &ind, 1) != 0))
+    if (features_add(&m->features, index, steps, k) != 0 ||
+        (indicator && features_add(&m->features, index, &ind, 1) != 0))
         return err_set(err, "out of memory");
     return 0;
 }
@@ -374,7 +375,8 @@ static model *fit_inputs(const dataset *d, const unsigned char *use, const train
     for (size_t i = 0; i < m->schema.n_inputs; i++) {
         size_t col = 1 + i;
         if (!(m->schema.inputs[i].name = strdup(d->names[col]))) goto oom;
-        int rc = i < o->n_numeric ? fit_numeric(m, i, d, col, use, o, err) : fit_categorical(m, i, d, col, use, err);
+        int rc = i < o->n_numeric ? fit_numeric(m, i, d, col, use, o, err)
+                                  : fit_categorical(m, i, d, col, use, err);
         if (rc != 0) goto fail;
     }
     if (features_layout(&m->features, &m->schema, err) != 0) goto fail;
@@ -538,7 +540,8 @@ static predictor *as_predictor(mlp *e)
     return lin;
 }
 
-model *train_fit(const dataset *d, const float *y, const unsigned char *use, const train_options *o, char *err)
+model *train_fit(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
+                 char *err)
 {
     uint64_t rng = o->seed;
     int members = o->ensemble > 0 ? o->ensemble : 1;
@@ -566,8 +569,8 @@ model *train_fit(const dataset *d, const float *y, const unsigned char *use, con
     b.by = malloc((size_t)o->batch * sizeof *b.by);
     b.pv = malloc(d->n_rows * sizeof *b.pv);
     b.scratch = malloc((d->n_rows * (F + 1) + mlp_scratch_floats(net, (int)d->n_rows)) * sizeof *b.scratch);
-    if (!idx || !fit || !x || !yy || !b.grad || !b.best || !b.m1 || !b.m2 || !b.bx || !b.by || !b.pv || !b.scratch ||
-        work_init(&b.w, net, o->batch) != 0) {
+    if (!idx || !fit || !x || !yy || !b.grad || !b.best || !b.m1 || !b.m2 || !b.bx || !b.by || !b.pv ||
+        !b.scratch || work_init(&b.w, net, o->batch) != 0) {
         err_set(err, "out of memory");
         goto fail;
     }
