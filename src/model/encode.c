@@ -38,7 +38,7 @@ int encode_json(const model *m, const json_t *obj, const char *where, float *x, 
             return -1;
         }
     }
-    features_apply(&m->features, s, values, x);
+    features_apply(&m->features, values, x);
     return 0;
 }
 
@@ -53,7 +53,7 @@ int encode_text(const model *m, const char *const *texts, const size_t *lens, fl
             *bad_input = (int)i;
             return -1;
         }
-    features_apply(&m->features, s, values, x);
+    features_apply(&m->features, values, x);
     return 0;
 }
 
@@ -169,6 +169,6 @@ int encode_json_fast(const model *m, const char *text, size_t len, float *x)
     raw_value absent = {RAW_MISSING, 0, NULL, 0, ""};
     for (size_t i = 0; i < s->n_inputs; i++)
         if (!(seen >> i & 1) && schema_value(&s->inputs[i], &absent, "$", &values[i], NULL) != 0) return -1;
-    features_apply(&m->features, s, values, x);
+    features_apply(&m->features, values, x);
     return 0;
 }

@@ -78,9 +78,8 @@ int features_layout(feature_steps *fs, const schema *s, char *err)
     return 0;
 }
 
-void features_apply(const feature_steps *fs, const schema *s, const double *values, float *x)
+void features_apply(const feature_steps *fs, const double *values, float *x)
 {
-    (void)s;
     for (size_t i = 0; i < fs->n; i++) {
         const feature *f = &fs->f[i];
         double v = values[f->input];

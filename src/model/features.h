@@ -69,7 +69,7 @@ int features_add(feature_steps *fs, size_t input, const feature_step *steps, int
 int features_layout(feature_steps *fs, const schema *s, char *err);
 
 /* values (n_inputs,) -> x (n_columns,). */
-void features_apply(const feature_steps *fs, const schema *s, const double *values, float *x);
+void features_apply(const feature_steps *fs, const double *values, float *x);
 
 /* Reads $.features (format 2); category imputations are read as categories. */
 int features_read(feature_steps *fs, const schema *s, reader *r, struct json_t *arr, const char *path);
