@@ -36,16 +36,16 @@ int features_add(feature_steps *fs, size_t input, const feature_step *steps, int
     return 0;
 }
 
-int features_layout(feature_steps *fs, const schema *s, char *err)
+int features_validate(const feature_steps *fs, const schema *s, char *err)
 {
-    int offset = 0;
+    size_t columns = 0;
     if (fs->n == 0) return err_set(err, "$.features: expected at least one feature");
     for (size_t i = 0; i < fs->n; i++) {
-        feature *f = &fs->f[i];
+        const feature *f = &fs->f[i];
         if (f->input >= s->n_inputs)
             return err_set(err, "$.features[%zu]: input %zu does not exist", i, f->input);
         const schema_input *in = &s->inputs[f->input];
-        f->width = 1;
+        columns += 1;
         for (int k = 0; k < f->n_steps; k++) {
             const feature_step *st = &f->steps[k];
             if (is_terminal(st->op) && k + 1 != f->n_steps)
@@ -65,17 +65,27 @@ int features_layout(feature_steps *fs, const schema *s, char *err)
             if (st->op == STEP_IMPUTE && in->n_vocab && !(st->a >= 0 && st->a < (double)in->n_vocab))
                 return err_set(
                     err, "$.features[%zu].steps[%d]: the imputed category is not in the vocabulary", i, k);
-            if (st->op == STEP_ONE_HOT) f->width = (int)in->n_vocab;
+            if (st->op == STEP_ONE_HOT) columns += in->n_vocab - 1;
         }
+        if (columns > FEATURES_MAX_COLUMNS)
+            return err_set(err, "$.features: more than %d columns", FEATURES_MAX_COLUMNS);
+    }
+    return 0;
+}
+
+void features_layout(feature_steps *fs, const schema *s)
+{
+    int offset = 0;
+    for (size_t i = 0; i < fs->n; i++) {
+        feature *f = &fs->f[i];
         int terminal = f->n_steps > 0 && is_terminal(f->steps[f->n_steps - 1].op);
         f->n_scalar = f->n_steps - terminal;
         f->write = terminal ? f->steps[f->n_steps - 1].op : STEP_PASSTHROUGH;
+        f->width = f->write == STEP_ONE_HOT ? (int)s->inputs[f->input].n_vocab : 1;
         f->offset = offset;
         offset += f->width;
-        if (offset > (1 << 20)) return err_set(err, "$.features: more than %d columns", 1 << 20);
     }
     fs->n_columns = offset;
-    return 0;
 }
 
 void features_apply(const feature_steps *fs, const double *values, float *x)

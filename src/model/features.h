@@ -63,10 +63,15 @@ const char *step_name(step_op op);
 /* Appends a feature of input `input` with the given steps. Returns 0 or -1 (memory). */
 int features_add(feature_steps *fs, size_t input, const feature_step *steps, int n_steps);
 
+#define FEATURES_MAX_COLUMNS (1 << 20)
+
 /* Checks every chain against the schema (one_hot and category_index need a
- * vocabulary, terminal steps come last, std > 0, imputed categories exist) and
- * lays out the columns. Returns 0 or -1 with err naming $.features[i]. */
-int features_layout(feature_steps *fs, const schema *s, char *err);
+ * vocabulary, the step that writes comes last, std > 0, imputed categories
+ * exist, at most FEATURES_MAX_COLUMNS columns). Returns 0 or -1 with err naming
+ * $.features[i]. */
+int features_validate(const feature_steps *fs, const schema *s, char *err);
+/* Lays out the columns of validated features (offset, width, n_columns). */
+void features_layout(feature_steps *fs, const schema *s);
 
 /* values (n_inputs,) -> x (n_columns,). */
 void features_apply(const feature_steps *fs, const double *values, float *x);

@@ -169,7 +169,8 @@ model *model_from_v1(json_t *root, reader *r)
     if (bad) goto fail;
     if (!(m->metadata = meta ? json_deep_copy(meta) : json_object())) goto oom;
 
-    if (features_layout(&m->features, &m->schema, why) != 0) goto why;
+    if (features_validate(&m->features, &m->schema, why) != 0) goto why;
+    features_layout(&m->features, &m->schema);
     if (net->layers[0].n_in != m->features.n_columns) {
         read_fail(r, "$.network.layers[0].weights",
                   "has %d rows, but its input is %d wide (the encoded features)", net->layers[0].n_in,
@@ -194,7 +195,7 @@ model *model_from_v1(json_t *root, reader *r)
         goto fail;
     }
     last->act = ACT_LINEAR; /* the sigmoid moves to the output's link */
-    if (model_validate(m, why) != 0) goto why;
+    if (model_validate(m, why) != 0 || model_layout(m, why) != 0) goto why;
     free(v);
     return m;
 why:

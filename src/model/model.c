@@ -13,17 +13,22 @@
 
 /* ---- the load steps ------------------------------------------------------- */
 
-int model_validate(model *m, char *err)
+int model_validate(const model *m, char *err)
+{
+    if (features_validate(&m->features, &m->schema, err) != 0) return -1;
+    if (!m->predictor) return err_set(err, "$.predictor: missing");
+    return output_check(&m->output, m->predictor->n_outputs, err);
+}
+
+int model_layout(model *m, char *err)
 {
     if (schema_index(&m->schema) != 0) return err_set(err, "out of memory");
-    if (features_layout(&m->features, &m->schema, err) != 0) return -1;
+    features_layout(&m->features, &m->schema);
     m->n_features = m->features.n_columns;
-    if (!m->predictor) return err_set(err, "$.predictor: missing");
+    m->n_outputs = output_width(&m->output);
     if (m->predictor->n_features != m->n_features)
         return err_set(err, "$.predictor: takes %d features, but the feature steps write %d columns",
                        m->predictor->n_features, m->n_features);
-    if (output_check(&m->output, m->predictor->n_outputs, err) != 0) return -1;
-    m->n_outputs = output_width(&m->output);
     return 0;
 }
 
@@ -42,7 +47,7 @@ void model_hash(model *m)
 
 int model_assemble(model *m, char *err)
 {
-    if (model_validate(m, err) != 0 || model_prepare(m, err) != 0) return -1;
+    if (model_validate(m, err) != 0 || model_layout(m, err) != 0 || model_prepare(m, err) != 0) return -1;
     model_hash(m);
     return 0;
 }
@@ -105,7 +110,7 @@ static model *load_json(json_t *root, reader *r)
     model *m = version == 1 ? model_from_v1(root, r) : model_from_v2(root, r);
     if (!m) return NULL;
     char why[ERR_LEN];
-    if (version == 2 && model_validate(m, why) != 0) goto fail;
+    if (version == 2 && (model_validate(m, why) != 0 || model_layout(m, why) != 0)) goto fail;
     if (model_prepare(m, why) != 0) goto fail;
     model_hash(m);
     json_t *hash = json_object_get(m->metadata, "content_hash");

@@ -42,13 +42,16 @@ model *model_load_file(const char *path, char *err);
 model *model_load_buffer(const char *buf, size_t len, const char *name, char *err);
 void model_free(model *m);
 
-/* The load steps after parsing, for a model built in memory (the trainer, the
- * version-1 reader): validate the parts against each other and lay out the
- * columns, prepare the predictor, hash. Returns 0 or -1 with err. */
-int model_validate(model *m, char *err);
+/* The load steps after parsing, also for a model built in memory (the trainer,
+ * the version-1 reader): validate the parts against each other (feature steps
+ * against the inputs, the output against the predictor's output count); lay out
+ * the columns (and check the predictor takes exactly them); prepare the
+ * predictor's derived state; hash. Each returns 0 or -1 with err. */
+int model_validate(const model *m, char *err);
+int model_layout(model *m, char *err);
 int model_prepare(model *m, char *err);
 void model_hash(model *m);
-/* All three, in order. */
+/* All four, in order. */
 int model_assemble(model *m, char *err);
 
 /* Writes the model (format 2) through a temporary file renamed into place. */

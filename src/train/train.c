@@ -379,7 +379,8 @@ static model *fit_inputs(const dataset *d, const unsigned char *use, const train
                                   : fit_categorical(m, i, d, col, use, err);
         if (rc != 0) goto fail;
     }
-    if (features_layout(&m->features, &m->schema, err) != 0) goto fail;
+    if (features_validate(&m->features, &m->schema, err) != 0) goto fail;
+    features_layout(&m->features, &m->schema);
     m->n_features = m->features.n_columns;
     return m;
 oom:
