@@ -12,7 +12,7 @@ for suite in "$@"; do
 done
 echo
 echo "=== summary"
-grep -h "SKIPPED" "$log" | sort -u
+grep -h "^SKIPPED:\|SKIPPED: " "$log" | sed "s/^.*SKIPPED: /SKIPPED: /" | sort -u
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED: ${failed[*]}"
   exit 1
