@@ -425,11 +425,10 @@ int cmd_inspect(int argc, char **argv)
     char desc[512];
     m->predictor->ops->describe(m->predictor, desc, sizeof desc);
     printf("estimator %s\n", desc);
-    json_t *d = model_describe(m);
-    printf("output   predict: %s (%s, link %s)\n",
-           json_string_value(json_object_get(json_object_get(d, "output"), "meaning")),
-           output_task_name(m->output.task), output_link_name(m->output.link));
-    json_decref(d);
+    char meaning[512];
+    output_meaning(&m->output, meaning, sizeof meaning);
+    printf("output   predict: %s (%s, link %s)\n", meaning, output_task_name(m->output.task),
+           output_link_name(m->output.link));
     char *meta = json_dumps(m->metadata, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
     printf("metadata %s\n", meta ? meta : "{}");
     free(meta);

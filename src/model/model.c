@@ -205,12 +205,7 @@ json_t *model_describe(const model *m)
     json_t *d = model_json(m, 0);
     json_t *out = json_object_get(d, "output");
     char meaning[READ_MAX_NAME + 64];
-    if (m->output.task == TASK_BINARY)
-        snprintf(meaning, sizeof meaning, "probability that %s is 1", m->output.label);
-    else if (m->output.task == TASK_MULTICLASS)
-        snprintf(meaning, sizeof meaning, "probability of each class of %s", m->output.label);
-    else
-        snprintf(meaning, sizeof meaning, "predicted %s", m->output.label);
+    output_meaning(&m->output, meaning, sizeof meaning);
     json_object_set_new(out, "meaning", json_string(meaning));
     json_object_set_new(d, "hash", json_string(m->hash));
     return d;

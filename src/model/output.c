@@ -82,6 +82,16 @@ size_t output_csv_row(const output_spec *o, const float *y, char *buf)
     return (size_t)(p - buf);
 }
 
+void output_meaning(const output_spec *o, char *buf, size_t len)
+{
+    if (o->task == TASK_BINARY)
+        snprintf(buf, len, "probability that %s is 1", o->label);
+    else if (o->task == TASK_MULTICLASS)
+        snprintf(buf, len, "probability of each class of %s", o->label);
+    else
+        snprintf(buf, len, "predicted %s", o->label);
+}
+
 int output_check(const output_spec *o, int n_outputs, char *err)
 {
     if (o->task == TASK_MULTICLASS) {

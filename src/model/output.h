@@ -46,6 +46,9 @@ size_t output_row_max(const output_spec *o);
 size_t output_csv_header(const output_spec *o, char *buf, size_t len);
 size_t output_csv_row(const output_spec *o, const float *y, char *buf);
 
+/* "probability that Survived is 1", for people (GET /model, inspect). */
+void output_meaning(const output_spec *o, char *buf, size_t len);
+
 /* Checks the spec against the predictor's output count. */
 int output_check(const output_spec *o, int n_outputs, char *err);
 
