@@ -9,11 +9,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "base/err.h"
 #include "model/default_model.h"
+#include "data/score.h"
 #include "serve/api.h"
 #include "serve/config.h"
 #include "serve/listen.h"
@@ -121,6 +123,123 @@ static void test_api_routes(void **state)
     assert_string_equal(text_of(&r), "{\"error\":{\"status\":431,\"message\":\"headers too large\"}}\n");
     api_free(a);
     stats_destroy(st);
+}
+
+/* Every prediction is a finite number or a 400 naming the input, the same for a
+ * single object, a batch, CSV and JSON lines (issue 11, family 1). */
+static void test_extreme_values_finite_or_refused(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    api_options o = {4, NULL, NULL};
+    api *a = api_create(m, &o, err);
+    assert_non_null(a);
+    const double extremes[] = {1e300,
+                               -1e300,
+                               5e39,
+                               -5e39,
+                               1.7976931348623157e308,
+                               -1.7976931348623157e308,
+                               3.4e38,
+                               -3.4e38,
+                               1e38,
+                               -1e38,
+                               1e30,
+                               -1e30,
+                               1e20,
+                               -1e20,
+                               1e-300,
+                               -0.0};
+    const char *inputs[] = {"Age", "Fare", "Sex", "Embarked", "Pclass"};
+    int refused = 0, answered = 0;
+    for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++)
+        for (size_t k = 0; k < sizeof extremes / sizeof *extremes; k++) {
+            char one[256], batch[600], csv[256], jsonl[256];
+            const char *names[] = {"Age", "Fare", "Embarked", "Sex", "Pclass"};
+            const char *json_vals[] = {"22", "7.25", "\"S\"", "\"male\"", "3"},
+                       *vals[] = {"22", "7.25", "S", "male", "3"};
+            char num[40];
+            snprintf(num, sizeof num, "%.17g", extremes[k]);
+            size_t at = (size_t)snprintf(one, sizeof one, "{");
+            for (size_t c = 0; c < 5; c++)
+                at += (size_t)snprintf(one + at, sizeof one - at, "%s\"%s\": %s", c ? ", " : "", names[c],
+                                       strcmp(names[c], inputs[i]) == 0 ? num : json_vals[c]);
+            snprintf(one + at, sizeof one - at, "}");
+            snprintf(batch, sizeof batch, "[{\"Sex\": \"female\", \"Pclass\": 1}, %s]", one);
+            api_response r1 = call(a, "POST", "/model", NULL, one);
+            char single[512];
+            size_t n1 = r1.body_len < sizeof single - 1 ? r1.body_len : sizeof single - 1;
+            memcpy(single, r1.body, n1);
+            single[n1] = 0;
+            api_response r2 = call(a, "POST", "/model", NULL, batch);
+            const char *b = text_of(&r2);
+            /* CSV and JSON lines through tabserve predict's path */
+            size_t used = (size_t)snprintf(csv, sizeof csv, "Age,Fare,Embarked,Sex,Pclass\n");
+            for (size_t c = 0; c < 5; c++)
+                used += (size_t)snprintf(csv + used, sizeof csv - used, "%s%s", c ? "," : "",
+                                         strcmp(names[c], inputs[i]) == 0 ? num : vals[c]);
+            snprintf(csv + used, sizeof csv - used, "\n");
+            snprintf(jsonl, sizeof jsonl, "%s\n", one);
+            char *out_csv = NULL, *out_jsonl = NULL, e_csv[ERR_LEN] = "", e_jsonl[ERR_LEN] = "";
+            size_t lo;
+            score_options so = {SCORE_CSV, 0};
+            score_result res;
+            FILE *in = fmemopen(csv, strlen(csv), "r"), *out = open_memstream(&out_csv, &lo);
+            int rc_csv = score_stream(m, in, "x.csv", out, &so, stderr, &res, e_csv);
+            fclose(in);
+            fclose(out);
+            so.format = SCORE_JSONL;
+            in = fmemopen(jsonl, strlen(jsonl), "r");
+            out = open_memstream(&out_jsonl, &lo);
+            int rc_jsonl = score_stream(m, in, "x.jsonl", out, &so, stderr, &res, e_jsonl);
+            fclose(in);
+            fclose(out);
+            if (r1.status == 400) {
+                refused++;
+                /* refused everywhere, naming the input */
+                char field[64];
+                snprintf(field, sizeof field, "\"field\":\"%s\"", inputs[i]);
+                if (!strstr(single, field)) fail_msg("%s = %g: %s", inputs[i], extremes[k], single);
+                assert_int_equal(r2.status, 400);
+                assert_non_null(strstr(b, field));
+                assert_non_null(strstr(b, "$[1]."));
+                assert_int_equal(rc_csv, -1);
+                assert_int_equal(rc_jsonl, -1);
+                char col[64];
+                snprintf(col, sizeof col, "row 1: column %s: ", inputs[i]);
+                if (!strstr(e_csv, col)) fail_msg("csv: %s", e_csv);
+                snprintf(col, sizeof col, "line 1: $.%s: ", inputs[i]);
+                if (!strstr(e_jsonl, col)) fail_msg("jsonl: %s", e_jsonl);
+            } else {
+                answered++;
+                /* a finite number, the same in the batch, in CSV and in JSON lines */
+                assert_int_equal(r1.status, 200);
+                assert_int_equal(r2.status, 200);
+                const char *p1 = strstr(single, ": ") + 2;
+                char *end;
+                double p = strtod(p1, &end);
+                if (!isfinite(p) || p < 0 || p > 1)
+                    fail_msg("%s = %g answered %s", inputs[i], extremes[k], single);
+                char value[40];
+                snprintf(value, sizeof value, "%.*s", (int)(end - p1), p1);
+                char in_batch[64];
+                snprintf(in_batch, sizeof in_batch, ", %s]}", value);
+                if (!strstr(b, in_batch))
+                    fail_msg("%s = %g: single %s, batch %s", inputs[i], extremes[k], single, b);
+                assert_int_equal(rc_csv, 0);
+                assert_int_equal(rc_jsonl, 0);
+                char tail[64];
+                snprintf(tail, sizeof tail, ",%s\n", value);
+                assert_non_null(strstr(out_csv, tail));
+                snprintf(tail, sizeof tail, "\"predict\":%s}\n", value);
+                assert_non_null(strstr(out_jsonl, tail));
+            }
+            free(out_csv);
+            free(out_jsonl);
+        }
+    /* both outcomes occur: the huge values are refused, the large-but-usable answered */
+    assert_true(refused > 0 && answered > 0);
+    api_free(a);
 }
 
 static void test_stats_exposition(void **state)
@@ -239,9 +358,8 @@ static void test_listen(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_api_routes),
-        cmocka_unit_test(test_stats_exposition),
-        cmocka_unit_test(test_config),
+        cmocka_unit_test(test_api_routes),       cmocka_unit_test(test_extreme_values_finite_or_refused),
+        cmocka_unit_test(test_stats_exposition), cmocka_unit_test(test_config),
         cmocka_unit_test(test_listen),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

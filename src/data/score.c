@@ -26,7 +26,10 @@ typedef struct {
     char *text;  /* rows' pass-through text, back to back */
     size_t text_used, text_cap;
     size_t text_end[BATCH_ROWS];
+    long source[BATCH_ROWS]; /* each pending row's CSV row or JSON line, for messages */
 } scorer;
+
+static int bad_row(scorer *s, const char *where, const char *why, char *err);
 
 static int flush_batch(scorer *s, char *err)
 {
@@ -34,8 +37,18 @@ static int flush_batch(scorer *s, char *err)
     model_batch_run(&s->batch, s->n);
     const output_spec *os = &s->m->output;
     size_t start = 0;
+    int csv = s->o->format == SCORE_CSV;
     for (int i = 0; i < s->n; i++) {
         const float *y = s->batch.y + (size_t)i * s->m->n_outputs;
+        char where[48], why[ERR_LEN];
+        int bad_input;
+        if (model_check_output(s->m, model_batch_row(&s->batch, i), y, csv ? NULL : "$", &bad_input, why) !=
+            0) {
+            snprintf(where, sizeof where, csv ? "row %ld" : "line %ld", s->source[i]);
+            start = s->text_end[i];
+            if (bad_row(s, where, why, err) != 0) return -1;
+            continue;
+        }
         fwrite(s->text + start, 1, s->text_end[i] - start, s->out);
         if (s->o->format == SCORE_CSV) {
             putc(',', s->out);
@@ -47,8 +60,8 @@ static int flush_batch(scorer *s, char *err)
             fputs("}\n", s->out);
         }
         start = s->text_end[i];
+        s->res->rows_written++;
     }
-    s->res->rows_written += s->n;
     s->n = 0;
     s->text_used = 0;
     if (ferror(s->out)) return err_set(err, "write error on the output");
@@ -123,6 +136,7 @@ static int on_csv_row(void *ctx, size_t row, const char *const *fields, const si
         if (k) s->text[s->text_used++] = ',';
         s->text_used += csv_format_field(s->text + s->text_used, fields[k], lens[k]);
     }
+    s->source[s->n] = (long)row;
     s->text_end[s->n++] = s->text_used;
     return s->n == BATCH_ROWS ? flush_batch(s, err) : 0;
 }
@@ -168,6 +182,7 @@ static int score_jsonl(scorer *s, FILE *in, char *err)
         s->text_used += tl;
         if (tl > 1) s->text[s->text_used++] = ',';
         free(text);
+        s->source[s->n] = lineno;
         s->text_end[s->n++] = s->text_used;
         if (s->n == BATCH_ROWS) rc = flush_batch(s, err);
     }
@@ -221,9 +236,19 @@ long score_dataset(const model *m, const dataset *d, size_t first_col, const uns
     if (model_batch_init(&b, m, BATCH_ROWS, err) != 0) return -1;
     long done = 0;
     int pending = 0;
+    size_t rows[BATCH_ROWS];
     for (size_t r = 0; r <= d->n_rows; r++) {
         if (pending == BATCH_ROWS || (r == d->n_rows && pending > 0)) {
             model_batch_run(&b, pending);
+            for (int i = 0; i < pending; i++) {
+                char why[ERR_LEN];
+                int bad_input;
+                if (model_check_output(m, model_batch_row(&b, i), b.y + (size_t)i * m->n_outputs, NULL,
+                                       &bad_input, why) != 0) {
+                    model_batch_free(&b);
+                    return err_set(err, "%s: row %zu: %s", d->path, rows[i] + 1, why);
+                }
+            }
             memcpy(y + (size_t)done * m->n_outputs, b.y, (size_t)pending * m->n_outputs * sizeof *y);
             done += pending;
             pending = 0;
@@ -234,7 +259,7 @@ long score_dataset(const model *m, const dataset *d, size_t first_col, const uns
             model_batch_free(&b);
             return -1;
         }
-        pending++;
+        rows[pending++] = r;
     }
     model_batch_free(&b);
     return done;

@@ -205,31 +205,25 @@ void nn_dense(const nn_kernels *t, float *y, const float *x, const float *w, con
 }
 
 /* One row through a layer: each block of 8 output columns is summed in
- * registers over just the input rows that touch it (the layer's block index),
- * two accumulators to hide FMA latency. Zero inputs, and zero weights inside a
- * block, add exact zeros. x (n_in,) -> y (n_out,). */
+ * registers over just the input rows that touch it (the layer's block index).
+ * One accumulator, bias first, inputs in ascending order: the batch kernels'
+ * order, so a row alone and the same row in a batch give the same bits (zero
+ * weights inside a block, skipped here, add exact zeros there); the blocks'
+ * independent chains overlap in the out-of-order core. x (n_in,) -> y (n_out,). */
 MULTIVERSION
 static void row_blocked(float *restrict y, const float *restrict x, const mlp_layer *l)
 {
     const float *restrict w = l->w;
     const int n_out = l->n_out, blocks = n_out / 8;
     for (int bi = 0; bi < blocks; bi++) {
-        v8 acc0, acc1 = {0}, w0, w1;
-        LOAD8(acc0, l->b + 8 * bi);
-        int k = l->block_start[bi], end = l->block_start[bi + 1];
-        for (; k + 1 < end; k += 2) {
-            int i0 = l->block_rows[k], i1 = l->block_rows[k + 1];
-            LOAD8(w0, w + (size_t)i0 * n_out + 8 * bi);
-            LOAD8(w1, w + (size_t)i1 * n_out + 8 * bi);
-            acc0 += x[i0] * w0;
-            acc1 += x[i1] * w1;
+        v8 acc, wv;
+        LOAD8(acc, l->b + 8 * bi);
+        for (int k = l->block_start[bi], end = l->block_start[bi + 1]; k < end; k++) {
+            int i = l->block_rows[k];
+            LOAD8(wv, w + (size_t)i * n_out + 8 * bi);
+            acc += x[i] * wv;
         }
-        if (k < end) {
-            LOAD8(w0, w + (size_t)l->block_rows[k] * n_out + 8 * bi);
-            acc0 += x[l->block_rows[k]] * w0;
-        }
-        acc0 += acc1;
-        memcpy(y + 8 * bi, &acc0, sizeof acc0);
+        memcpy(y + 8 * bi, &acc, sizeof acc);
     }
     for (int j = 8 * blocks; j < n_out; j++) { /* columns past the last whole block */
         float s = l->b[j];

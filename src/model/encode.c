@@ -9,6 +9,22 @@
 #include "base/err.h"
 #include "base/jsonx.h"
 
+/* values -> x by the feature steps; an input that overflows a column is refused,
+ * naming it ("$.Age: ..." for JSON, "column Age: ..." for CSV when where is NULL). */
+static int apply_steps(const model *m, const double *values, const char *where, float *x, int *bad_input,
+                       char *err)
+{
+    int f = features_apply(&m->features, values, x);
+    if (f < 0) return 0;
+    size_t in = m->features.f[f].input;
+    *bad_input = (int)in;
+    return err_set(
+        err,
+        "%s%s%s: %g is out of range: the model's feature steps turn it into a number beyond 32-bit float "
+        "range (about 3.4e38)",
+        where ? where : "column ", where ? "." : "", m->schema.inputs[in].name, values[in]);
+}
+
 int encode_json(const model *m, const json_t *obj, const char *where, float *x, int *bad_input, char *err)
 {
     const schema *s = &m->schema;
@@ -38,8 +54,7 @@ int encode_json(const model *m, const json_t *obj, const char *where, float *x, 
             return -1;
         }
     }
-    features_apply(&m->features, values, x);
-    return 0;
+    return apply_steps(m, values, where, x, bad_input, err);
 }
 
 int encode_text(const model *m, const char *const *texts, const size_t *lens, float *x, int *bad_input,
@@ -53,8 +68,7 @@ int encode_text(const model *m, const char *const *texts, const size_t *lens, fl
             *bad_input = (int)i;
             return -1;
         }
-    features_apply(&m->features, values, x);
-    return 0;
+    return apply_steps(m, values, NULL, x, bad_input, err);
 }
 
 /* The fast path: a hand-rolled scanner for the one shape nearly every request
@@ -169,6 +183,5 @@ int encode_json_fast(const model *m, const char *text, size_t len, float *x)
     raw_value absent = {RAW_MISSING, 0, NULL, 0, ""};
     for (size_t i = 0; i < s->n_inputs; i++)
         if (!(seen >> i & 1) && schema_value(&s->inputs[i], &absent, "$", &values[i], NULL) != 0) return -1;
-    features_apply(&m->features, values, x);
-    return 0;
+    return features_apply(&m->features, values, x) < 0 ? 0 : -1; /* an overflow: jansson's path says which */
 }

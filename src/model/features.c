@@ -88,8 +88,9 @@ void features_layout(feature_steps *fs, const schema *s)
     fs->n_columns = offset;
 }
 
-void features_apply(const feature_steps *fs, const double *values, float *x)
+int features_apply(const feature_steps *fs, const double *values, float *x)
 {
+    int overflow = -1;
     for (size_t i = 0; i < fs->n; i++) {
         const feature *f = &fs->f[i];
         double v = values[f->input];
@@ -111,8 +112,11 @@ void features_apply(const feature_steps *fs, const double *values, float *x)
             out[0] = isnan(v) ? 1.0f : 0.0f;
         } else { /* passthrough, category_index, or a transformed value */
             out[0] = (float)v;
+            /* a finite input pushed past float range (-1e300 standardised) */
+            if (isinf(out[0]) && overflow < 0) overflow = (int)i;
         }
     }
+    return overflow;
 }
 
 /* ---- JSON form ------------------------------------------------------------ */

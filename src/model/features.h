@@ -73,8 +73,10 @@ int features_validate(const feature_steps *fs, const schema *s, char *err);
 /* Lays out the columns of validated features (offset, width, n_columns). */
 void features_layout(feature_steps *fs, const schema *s);
 
-/* values (n_inputs,) -> x (n_columns,). */
-void features_apply(const feature_steps *fs, const double *values, float *x);
+/* values (n_inputs,) -> x (n_columns,). Returns -1, or the index of the first
+ * feature whose column overflowed to an infinity (a finite input far past what
+ * a 32-bit float holds once transformed): the caller refuses that row. */
+int features_apply(const feature_steps *fs, const double *values, float *x);
 
 /* Reads $.features (format 2); category imputations are read as categories. */
 int features_read(feature_steps *fs, const schema *s, reader *r, struct json_t *arr, const char *path);

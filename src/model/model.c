@@ -3,6 +3,7 @@
 #include "model/model.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +223,32 @@ void model_predict(const model *m, const float *x, int n, float *scratch, float 
 {
     m->predictor->ops->predict(m->predictor, x, n, scratch, y);
     output_link_apply(&m->output, y, n);
+}
+
+int model_check_output(const model *m, const float *x, const float *y, const char *where, int *bad_input,
+                       char *err)
+{
+    if (model_output_finite(m, y)) return 0;
+    /* the input to blame: one whose column is NaN (a missing value the estimator
+     * cannot route), else the one with the largest column */
+    int worst = 0;
+    for (int c = 0; c < m->n_features; c++) {
+        if (isnan(x[c])) {
+            worst = c;
+            break;
+        }
+        if (fabsf(x[c]) > fabsf(x[worst])) worst = c;
+    }
+    size_t in = 0;
+    for (size_t i = 0; i < m->features.n; i++)
+        if (worst >= m->features.f[i].offset && worst < m->features.f[i].offset + m->features.f[i].width)
+            in = m->features.f[i].input;
+    *bad_input = (int)in;
+    return err_set(
+        err,
+        "%s%s%s: the model gives no finite prediction with this value (its feature column is %g): it is "
+        "too far outside the data the model was made for",
+        where ? where : "column ", where ? "." : "", m->schema.inputs[in].name, (double)x[worst]);
 }
 
 int model_batch_init(model_batch *b, const model *m, int cap, char *err)

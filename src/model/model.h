@@ -12,6 +12,7 @@
 #ifndef TABSERVE_MODEL_H
 #define TABSERVE_MODEL_H
 
+#include <math.h>
 #include <stddef.h>
 
 #include "model/features.h"
@@ -65,6 +66,22 @@ struct json_t *model_describe(const model *m);
  * predictor then the output's link. scratch: model_scratch_floats(m, n). */
 void model_predict(const model *m, const float *x, int n, float *scratch, float *y);
 size_t model_scratch_floats(const model *m, int n);
+
+/* Every prediction is a finite number or an error: checks one row's outputs y
+ * (n_outputs,) for NaN or infinity (huge finite inputs can overflow inside an
+ * estimator), and if one is found names the input to blame — one whose column x
+ * is NaN, else the largest column — as encode does ("$.Age: ...", or "column
+ * Age: ..." when where is NULL). Returns 0, or -1 with err and *bad_input. */
+int model_check_output(const model *m, const float *x, const float *y, const char *where, int *bad_input,
+                       char *err);
+
+/* The check's fast part: are all of one row's outputs finite? */
+static inline int model_output_finite(const model *m, const float *y)
+{
+    for (int j = 0; j < m->n_outputs; j++)
+        if (!isfinite(y[j])) return 0;
+    return 1;
+}
 
 /* Buffers for scoring up to `cap` rows at a time: fill rows of x, then run. */
 typedef struct {

@@ -168,6 +168,16 @@ static void predict(api *a, const api_request *req, api_response *res)
     size_t rows = read_rows(a, req, res, &batch);
     if (rows == 0) return;
     model_batch_run(&a->batch, (int)rows);
+    for (size_t i = 0; i < rows; i++) { /* every answer a finite number, or a 400 naming the input */
+        const float *y = a->batch.y + i * (size_t)a->m->n_outputs;
+        if (model_output_finite(a->m, y)) continue;
+        char where[32], err[ERR_LEN];
+        int bad;
+        snprintf(where, sizeof where, batch ? "$[%zu]" : "$", i);
+        model_check_output(a->m, model_batch_row(&a->batch, (int)i), y, where, &bad, err);
+        error_with(a, res, 400, err, a->m->schema.inputs[bad].name, -1);
+        return;
+    }
     /* out_cap has room for max_batch rows */
     const output_spec *os = &a->m->output;
     char *o = a->out;
