@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/jsonx.h"
 #include "model/default_model.h"
 #include "data/score.h"
 #include "serve/api.h"
@@ -286,6 +287,37 @@ static void test_stats_exposition(void **state)
     stats_destroy(st);
 }
 
+static void test_route_and_utf8(void **state)
+{
+    (void)state;
+    assert_int_equal(api_route("POST", "/model"), ROUTE_MODEL_POST);
+    assert_int_equal(api_route("GET", "/model"), ROUTE_MODEL_GET);
+    assert_int_equal(api_route("HEAD", "/model"), ROUTE_MODEL_GET);
+    assert_int_equal(api_route("DELETE", "/model"), ROUTE_OTHER);
+    assert_int_equal(api_route("GET", "/metrics"), ROUTE_METRICS);
+    assert_int_equal(api_route("POST", "/metrics"), ROUTE_OTHER);
+    assert_int_equal(api_route("GET", "/model.json"), ROUTE_OTHER);
+    struct {
+        const char *in, *out;
+    } cases[] = {
+        {"plain", "plain"},
+        {"caf\xc3\xa9", "caf\xc3\xa9"},                 /* é */
+        {"cut \xc3", "cut ?"},                          /* a character cut short */
+        {"\xff\xfe", "??"},                             /* not UTF-8 at all */
+        {"\xc0\xaf", "??"},                             /* overlong '/' */
+        {"\xed\xa0\x80", "???"},                        /* a surrogate */
+        {"\xf0\x9f\x98\x80 ok", "\xf0\x9f\x98\x80 ok"}, /* 4 bytes */
+        {"\xf4\x90\x80\x80", "????"},                   /* past U+10FFFF */
+        {"\x80x", "?x"},                                /* a stray continuation byte */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%s", cases[i].in);
+        utf8_scrub(buf);
+        assert_string_equal(buf, cases[i].out);
+    }
+}
+
 static void test_config(void **state)
 {
     (void)state;
@@ -360,7 +392,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_api_routes),       cmocka_unit_test(test_extreme_values_finite_or_refused),
         cmocka_unit_test(test_stats_exposition), cmocka_unit_test(test_config),
-        cmocka_unit_test(test_listen),
+        cmocka_unit_test(test_listen),           cmocka_unit_test(test_route_and_utf8),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

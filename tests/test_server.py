@@ -237,6 +237,43 @@ class Routes(unittest.TestCase):
             pass  # or drops the connection
         self.assertEqual(self.s.predict()[0], 200)
 
+    def raw(self, data):
+        """Sends bytes on a raw socket (what a client library would refuse to send); returns the reply."""
+        with socket.create_connection(("127.0.0.1", self.s.port), timeout=5) as sock:
+            sock.sendall(data)
+            reply = b""
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return reply
+                reply += chunk
+
+    def test_decoded_nul_does_not_end_the_path(self):
+        # issue 11, family 3: "/model%00.json" must not be /model
+        for path in ("/model%00.json", "/metrics%00/public", "/healthz%00"):
+            e, _ = self.error(404, "GET", path)
+            self.assertIn("no route", e["message"])
+        self.assertEqual(self.s.request("GET", "/%6dodel")[0], 200)  # decodes to /model exactly
+
+    def test_error_messages_are_valid_utf8(self):
+        e, _ = self.error(404, "GET", "/%ff%fe")
+        self.assertEqual(e["message"], "no route /??; routes: /model, /healthz, /readyz, /metrics, /openapi.yaml")
+        e, _ = self.error(400, "POST", "/model", dict(SEED, Sex="a" + "é" * 40), field="Sex")
+        self.assertTrue(e["message"].startswith('$.Sex: unknown category "a' + "é" * 29), e["message"])
+        reply = self.raw(b"POST /model HTTP/1.1\r\nHost: x\r\nContent-Type: text/\xff\xfe\r\n"
+                         b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")
+        body = json.loads(reply.split(b"\r\n\r\n", 1)[1])
+        self.assertEqual(body["error"]["message"], 'Content-Type must be application/json, got "text/??"')
+
+    def test_transport_errors_counted_with_their_method(self):
+        before = self.s.metric("tabserve_requests_total", 'method="GET",route="/model",status="431"')
+        headers = "".join(f"X-H{i}: v\r\n" for i in range(25)).encode()
+        reply = self.raw(b"GET /model HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n")
+        self.assertTrue(reply.startswith(b"HTTP/1.1 431"), reply[:40])
+        after = self.s.metric("tabserve_requests_total", 'method="GET",route="/model",status="431"')
+        self.assertEqual(after - before, 1)
+        self.assertEqual(self.s.metric("tabserve_requests_total", 'method="POST",route="/model",status="431"'), 0)
+
     def raw_post_headers(self, extra):
         """Sends a POST's headers (and no body) on a raw socket; returns the first reply bytes."""
         with socket.create_connection(("127.0.0.1", self.s.port), timeout=5) as sock:
@@ -410,6 +447,50 @@ class Process(unittest.TestCase):
         with self.assertRaises(OSError):
             self.s.request("GET", "/healthz", timeout=1)
 
+    def test_sigterm_closes_the_listening_socket_at_once(self):
+        # issue 11, family 4: new connections fail fast during a drain, in-flight ones finish
+        self.s = Server("--graceful-timeout", "5")
+        result = {}
+        t = threading.Thread(target=lambda: result.update(r=self.s.predict(headers={"X-Tabserve-Test-Stall": "2"})))
+        t.start()
+        time.sleep(0.3)
+        self.s.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", self.s.port), timeout=2).close()
+        self.assertLess(time.monotonic() - t0, 0.5)
+        t.join()
+        self.assertEqual(result["r"][0], 200)
+        self.assertEqual(self.s.proc.wait(5), 0)
+
+    def test_ttou_at_one_worker_is_logged(self):
+        self.s = Server(workers=1)
+        self.s.proc.send_signal(signal.SIGTTOU)
+        deadline = time.monotonic() + 3
+        while "ttou ignored" not in self.s.errors() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertIn("Handling signal: ttou ignored: 1 worker is the fewest", self.s.errors())
+        self.assertEqual(len(self.s.workers()), 1)
+
+    def test_access_log_cannot_be_forged(self):
+        # issue 11, family 3: client bytes are escaped as nginx does (\xHH): one request, one line
+        d = tempfile.mkdtemp()
+        log = os.path.join(d, "access.log")
+        self.s = Server("--access-logfile", log)
+        self.s.request("GET", "/x%0a127.0.0.1%20-%20-%20[01/Jan/2026]%20%22GET%20/admin")
+        with socket.create_connection(("127.0.0.1", self.s.port), timeout=5) as sock:
+            sock.sendall(b'GET /healthz HTTP/1.1\r\nHost: x\r\nUser-Agent: a\rb"c\\d\xff\r\nConnection: close\r\n\r\n')
+            while sock.recv(4096):
+                pass
+        self.s.stop()
+        self.s = None
+        lines = [l for l in open(log, encoding="ascii").read().splitlines() if "/readyz" not in l]  # readiness probes
+        self.assertEqual(len(lines), 2, lines)
+        self.assertIn('"GET /x\\x0A127.0.0.1 - - [01/Jan/2026] \\x22GET /admin HTTP/1.1" 404', lines[0])
+        self.assertTrue(lines[1].endswith('"a\\x0Db\\x22c\\x5Cd\\xFF"'), lines[1])
+        shutil.rmtree(d)
+
     def test_sigint_quick_shutdown(self):
         self.s = Server()
         t0 = time.monotonic()
@@ -510,6 +591,38 @@ class Configuration(unittest.TestCase):
         self.assertEqual(listening[0], f"Listening at: http://0.0.0.0:{port}")
         host = r"\[::1\]" if second.startswith("[") else r"127\.0\.0\.1"
         self.assertRegex(listening[1], rf"^Listening at: http://{host}:[1-9][0-9]*$")
+
+    def test_live_unix_socket_is_not_taken_over(self):
+        # issue 11, family 4: a second server must not steal (and later delete) a live socket
+        d = tempfile.mkdtemp()
+        sock = os.path.join(d, "t.sock")
+        p = subprocess.Popen([BIN, "serve", "-b", f"unix:{sock}"], stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 5
+            while subprocess.run([BIN, "healthcheck", f"unix:{sock}"], capture_output=True).returncode != 0:
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.02)
+            second = subprocess.run([BIN, "serve", "-b", f"unix:{sock}"], capture_output=True, text=True, timeout=5)
+            self.assertNotEqual(second.returncode, 0)
+            self.assertIn(f"cannot bind unix:{sock}: a server is already listening on that socket", second.stderr)
+            self.assertEqual(subprocess.run([BIN, "healthcheck", f"unix:{sock}"], capture_output=True).returncode, 0)
+        finally:
+            p.terminate()
+            p.wait(5)
+        # a stale socket file (nobody listening) is replaced
+        stale = socket.socket(socket.AF_UNIX)
+        stale.bind(sock)
+        stale.close()
+        p = subprocess.Popen([BIN, "serve", "-b", f"unix:{sock}"], stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 5
+            while subprocess.run([BIN, "healthcheck", f"unix:{sock}"], capture_output=True).returncode != 0:
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.02)
+        finally:
+            p.terminate()
+            p.wait(5)
+        shutil.rmtree(d)
 
     def test_unix_and_ipv6_and_repeated_binds(self):
         d = tempfile.mkdtemp()

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "base/err.h"
+#include "base/jsonx.h"
 #include "model/encode.h"
 #include "serve/openapi.h"
 
@@ -70,6 +71,16 @@ static void respond(api_response *res, int status, const char *type, const char 
 static void error_with(api *a, api_response *res, int status, const char *message, const char *field,
                        long offset)
 {
+    /* messages quote client text, cut to a length: keep them valid UTF-8 */
+    char text[ERR_LEN], name[READ_MAX_NAME + 1];
+    snprintf(text, sizeof text, "%s", message);
+    utf8_scrub(text);
+    message = text;
+    if (field) {
+        snprintf(name, sizeof name, "%s", field);
+        utf8_scrub(name);
+        field = name;
+    }
     json_t *e = json_object(), *root = json_object();
     json_object_set_new(e, "status", json_integer(status));
     json_object_set_new(e, "message", json_string(message));
@@ -200,66 +211,67 @@ static void method_not_allowed(api *a, api_response *res, const char *allow, con
     res->route = ROUTE_OTHER; /* counted as method="any", route="other" */
 }
 
+static const struct {
+    const char *path;
+    stats_route route;
+} get_routes[] = {{"/healthz", ROUTE_HEALTHZ},
+                  {"/readyz", ROUTE_READYZ},
+                  {"/metrics", ROUTE_METRICS},
+                  {"/openapi.yaml", ROUTE_OPENAPI}};
+
+stats_route api_route(const char *method, const char *path)
+{
+    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    if (strcmp(path, "/model") == 0)
+        return strcmp(method, "POST") == 0 ? ROUTE_MODEL_POST : get ? ROUTE_MODEL_GET : ROUTE_OTHER;
+    for (size_t i = 0; get && i < sizeof get_routes / sizeof *get_routes; i++)
+        if (strcmp(path, get_routes[i].path) == 0) return get_routes[i].route;
+    return ROUTE_OTHER;
+}
+
 void api_handle(api *a, const api_request *req, api_response *res)
 {
     memset(res, 0, sizeof *res);
     const char *path = req->path, *method = req->method;
-    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    if (strcmp(path, "/model") == 0) {
-        if (strcmp(method, "POST") == 0) {
-            res->route = ROUTE_MODEL_POST;
-            predict(a, req, res);
-        } else if (get) {
-            res->route = ROUTE_MODEL_GET;
-            respond(res, 200, "application/json", a->describe, a->describe_len);
-        } else {
-            res->route = ROUTE_MODEL_GET;
-            method_not_allowed(a, res, "GET, HEAD, POST", method);
+    size_t n;
+    long len;
+    switch (res->route = api_route(method, path)) {
+    case ROUTE_MODEL_POST: predict(a, req, res); return;
+    case ROUTE_MODEL_GET: respond(res, 200, "application/json", a->describe, a->describe_len); return;
+    case ROUTE_HEALTHZ:
+        n = (size_t)snprintf(a->out, a->out_cap, "{\"status\": \"ok\"}\n");
+        respond(res, 200, "application/json", a->out, n);
+        return;
+    case ROUTE_READYZ:
+        if (a->o.draining && *a->o.draining) {
+            error_with(a, res, 503, "shutting down: this worker is draining", NULL, -1);
+            return;
         }
+        n = (size_t)snprintf(a->out, a->out_cap, "{\"status\": \"ready\", \"model\": \"%s\"}\n", a->m->hash);
+        respond(res, 200, "application/json", a->out, n);
+        return;
+    case ROUTE_METRICS:
+        len = a->o.stats ? stats_render(a->o.stats, a->m->hash, a->out, a->out_cap) : 0;
+        if (len < 0) {
+            error_with(a, res, 500, "metrics do not fit the response buffer", NULL, -1);
+            return;
+        }
+        respond(res, 200, "text/plain; version=0.0.4; charset=utf-8", a->out, (size_t)len);
+        return;
+    case ROUTE_OPENAPI: respond(res, 200, "application/yaml", openapi_yaml, openapi_yaml_len()); return;
+    case ROUTE_OTHER:
+    case ROUTE_COUNT: break;
+    }
+    /* not a route: a path that takes other methods (405), or none (404) */
+    if (strcmp(path, "/model") == 0) {
+        method_not_allowed(a, res, "GET, HEAD, POST", method);
         return;
     }
-    static const struct {
-        const char *path;
-        stats_route route;
-    } gets[] = {{"/healthz", ROUTE_HEALTHZ},
-                {"/readyz", ROUTE_READYZ},
-                {"/metrics", ROUTE_METRICS},
-                {"/openapi.yaml", ROUTE_OPENAPI}};
-    for (size_t i = 0; i < sizeof gets / sizeof *gets; i++) {
-        if (strcmp(path, gets[i].path) != 0) continue;
-        res->route = gets[i].route;
-        if (!get) {
+    for (size_t i = 0; i < sizeof get_routes / sizeof *get_routes; i++)
+        if (strcmp(path, get_routes[i].path) == 0) {
             method_not_allowed(a, res, "GET, HEAD", method);
             return;
         }
-        size_t n;
-        long len;
-        switch (gets[i].route) {
-        case ROUTE_HEALTHZ:
-            n = (size_t)snprintf(a->out, a->out_cap, "{\"status\": \"ok\"}\n");
-            respond(res, 200, "application/json", a->out, n);
-            return;
-        case ROUTE_READYZ:
-            if (a->o.draining && *a->o.draining) {
-                error_with(a, res, 503, "shutting down: this worker is draining", NULL, -1);
-                return;
-            }
-            n = (size_t)snprintf(a->out, a->out_cap, "{\"status\": \"ready\", \"model\": \"%s\"}\n",
-                                 a->m->hash);
-            respond(res, 200, "application/json", a->out, n);
-            return;
-        case ROUTE_METRICS:
-            len = a->o.stats ? stats_render(a->o.stats, a->m->hash, a->out, a->out_cap) : 0;
-            if (len < 0) {
-                error_with(a, res, 500, "metrics do not fit the response buffer", NULL, -1);
-                return;
-            }
-            respond(res, 200, "text/plain; version=0.0.4; charset=utf-8", a->out, (size_t)len);
-            return;
-        default: respond(res, 200, "application/yaml", openapi_yaml, openapi_yaml_len()); return;
-        }
-    }
-    res->route = ROUTE_OTHER;
     char msg[256];
     snprintf(msg, sizeof msg, "no route %.100s; routes: /model, /healthz, /readyz, /metrics, /openapi.yaml",
              path);

@@ -43,6 +43,11 @@ void api_free(api *a);
 
 void api_handle(api *a, const api_request *req, api_response *res);
 
+/* The metrics route of a request (method and route labels): what api_handle
+ * counts it as, for answers the transport gives before api_handle runs.
+ * A method a path does not take counts as ROUTE_OTHER ("any", "other"). */
+stats_route api_route(const char *method, const char *path);
+
 /* An error response in the house shape, for errors the transport detects
  * (413 body too large, 431 headers too large, 408 timeout). */
 void api_error(api *a, api_response *res, int status, const char *message);

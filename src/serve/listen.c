@@ -41,9 +41,19 @@ static int open_unix(const char *addr, char *err)
                        sizeof sun.sun_path - 1);
     strcpy(sun.sun_path, path);
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) unlink(path); /* a stale socket from a previous run */
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     if (fd < 0) return err_set(err, "socket: %s", strerror(errno));
+    if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        /* a live server answers there: refuse (as gunicorn), or its socket would be
+         * taken over and, when we exit, deleted; a stale one is removed */
+        if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0) {
+            close(fd);
+            return err_set(err, "cannot bind %s: a server is already listening on that socket", addr);
+        }
+        unlink(path);
+        close(fd);
+        if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0) return err_set(err, "socket: %s", strerror(errno));
+    }
     if (bind(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
         err_set(err, "cannot bind %s: %s", addr, strerror(errno));
         close(fd);

@@ -291,12 +291,22 @@ static int setup(master *ms, const serve_config *cfg)
     return 0;
 }
 
+/* Closes the master's copies of the listening sockets. Once every worker has
+ * closed its own too (they do as they drain), connecting fails at once, so a
+ * client or load balancer goes elsewhere instead of waiting in the backlog. */
+static void close_listeners(master *ms)
+{
+    for (int i = 0; i < ms->n_fds; i++)
+        if (ms->fds[i] >= 0) {
+            close(ms->fds[i]);
+            ms->fds[i] = -1;
+            if (strncmp(ms->cfg->binds[i], "unix:", 5) == 0) unlink(ms->cfg->binds[i] + 5);
+        }
+}
+
 static void teardown(master *ms)
 {
-    for (int i = 0; i < ms->n_fds; i++) {
-        close(ms->fds[i]);
-        if (strncmp(ms->cfg->binds[i], "unix:", 5) == 0) unlink(ms->cfg->binds[i] + 5);
-    }
+    close_listeners(ms);
     if (ms->access_fd >= 0) close(ms->access_fd);
     stats_destroy(ms->stats);
     model_free(ms->m);
@@ -333,12 +343,14 @@ int master_run(const serve_config *cfg)
             ms.stopping = STOP_QUICK;
             ms.stop_deadline_ms = clock_coarse_ms() + 2000;
             signal_all(&ms, SIGQUIT);
+            close_listeners(&ms);
         }
         if (sig_term && !ms.stopping) {
             log_msg(LOG_INFO, "Handling signal: term (graceful shutdown, up to %g s)", cfg->graceful_timeout);
             ms.stopping = STOP_GRACEFUL;
             ms.stop_deadline_ms = clock_coarse_ms() + (int64_t)(cfg->graceful_timeout * 1000) + 1000;
             signal_all(&ms, SIGTERM);
+            close_listeners(&ms);
         }
         if (ms.stopping) {
             sig_term = sig_quick = sig_hup = sig_ttin = sig_ttou = 0;
@@ -354,6 +366,8 @@ int master_run(const serve_config *cfg)
         for (; sig_ttou > 0; sig_ttou--)
             if (ms.wanted > 1)
                 ms.wanted--, log_msg(LOG_INFO, "Handling signal: ttou (%d workers)", ms.wanted);
+            else
+                log_msg(LOG_WARNING, "Handling signal: ttou ignored: 1 worker is the fewest");
         atomic_store(&ms.stats->workers_wanted, ms.wanted);
         /* too many serving: retire the newest first */
         while (serving_count(&ms) > ms.wanted) {

@@ -80,11 +80,31 @@ static void access_flush(worker *w)
     pthread_mutex_unlock(&w->access_lock);
 }
 
+/* Client text as nginx logs it: '"', '\\', control bytes and bytes >= 0x7f as
+ * \xHH, so no request can forge a line or a field; at most max source bytes. */
+static void log_text(char *dst, size_t cap, const char *src, size_t max)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t k = 0;
+    for (size_t i = 0; src[i] && i < max && k + 5 < cap; i++) {
+        unsigned char c = (unsigned char)src[i];
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+            dst[k++] = '\\';
+            dst[k++] = 'x';
+            dst[k++] = hex[c >> 4];
+            dst[k++] = hex[c & 15];
+        } else {
+            dst[k++] = (char)c;
+        }
+    }
+    dst[k] = 0;
+}
+
 /* h l u t "r" s b "f" "a" */
 static void access_log(worker *w, struct MHD_Connection *c, const char *method, const char *url,
                        const char *version, int status, size_t bytes)
 {
-    char host[INET6_ADDRSTRLEN] = "-", when[40], line[1024];
+    char host[INET6_ADDRSTRLEN] = "-", when[40], line[4096];
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (ci && ci->client_addr) {
         const struct sockaddr *sa = ci->client_addr;
@@ -99,8 +119,14 @@ static void access_log(worker *w, struct MHD_Connection *c, const char *method, 
     strftime(when, sizeof when, "%d/%b/%Y:%H:%M:%S +0000", &tm);
     const char *ref = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Referer");
     const char *ua = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent");
-    int n = snprintf(line, sizeof line, "%s - - [%s] \"%.16s %.512s %.16s\" %d %zu \"%.128s\" \"%.200s\"\n",
-                     host, when, method, url, version, status, bytes, ref ? ref : "-", ua ? ua : "-");
+    char m[68], u[2052], v[68], rf[516], a[804];
+    log_text(m, sizeof m, method, 16);
+    log_text(u, sizeof u, url, 512);
+    log_text(v, sizeof v, version, 16);
+    log_text(rf, sizeof rf, ref ? ref : "-", 128);
+    log_text(a, sizeof a, ua ? ua : "-", 200);
+    int n = snprintf(line, sizeof line, "%s - - [%s] \"%s %s %s\" %d %zu \"%s\" \"%s\"\n", host, when, m, u,
+                     v, status, bytes, rf, a);
     if (n < 0) return;
     if ((size_t)n >= sizeof line) n = sizeof line - 1;
     pthread_mutex_lock(&w->access_lock);
@@ -180,11 +206,6 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
-static stats_route route_of(const char *url)
-{
-    return strcmp(url, "/model") == 0 ? ROUTE_MODEL_POST : ROUTE_OTHER;
-}
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **ctx)
 {
@@ -221,7 +242,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                      h.too_long ? "a header field is over %ld bytes (--limit-request-field_size)"
                                 : "more than %ld header fields (--limit-request-fields)",
                      h.too_long ? cfg->limit_request_field_size : cfg->limit_request_fields);
-            return reject(l, c, r, 431, route_of(url), msg, method, url, version);
+            return reject(l, c, r, 431, api_route(method, url), msg, method, url, version);
         }
         const char *cl = h.content_length;
         unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
@@ -234,7 +255,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 snprintf(msg, sizeof msg,
                          "body of %.20s bytes is over the limit of %ld (--limit-request-body)", cl,
                          cfg->limit_request_body);
-                return reject(l, c, r, 413, route_of(url), msg, method, url, version);
+                return reject(l, c, r, 413, api_route(method, url), msg, method, url, version);
             }
             r->too_large = 1;
         }
@@ -274,7 +295,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (r->too_large) {
         snprintf(msg, sizeof msg, "body is over the limit of %ld bytes (--limit-request-body)",
                  cfg->limit_request_body);
-        return reject(l, c, r, 413, route_of(url), msg, method, url, version);
+        return reject(l, c, r, 413, api_route(method, url), msg, method, url, version);
     }
 
     /* the whole request is in: answer it */
@@ -318,6 +339,23 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
         atomic_fetch_add(&l->w->open_connections, 1);
     else
         atomic_fetch_sub(&l->w->open_connections, 1);
+}
+
+/* Decodes %XX in the request target as libmicrohttpd does, except that a target
+ * whose decoding holds a NUL stays as sent: decoded, "/model%00.json" would end
+ * at the NUL and match "/model"; as sent it matches nothing (404). */
+static size_t unescape_target(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    char buf[8192];
+    size_t len = strlen(s);
+    if (len >= sizeof buf) return len; /* over every limit anyway: 414 as sent */
+    memcpy(buf, s, len + 1);
+    size_t n = MHD_http_unescape(buf);
+    if (memchr(buf, 0, n)) return len;
+    memcpy(s, buf, n + 1);
+    return n;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -409,7 +447,7 @@ int worker_run(const worker_args *a)
             MHD_OPTION_CONNECTION_LIMIT, (unsigned int)a->cfg->worker_connections,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
             MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-            MHD_OPTION_END);
+            MHD_OPTION_UNESCAPE_CALLBACK, unescape_target, NULL, MHD_OPTION_END);
         if (!l->daemon) {
             log_msg(LOG_ERROR, "Worker failed to boot: libmicrohttpd could not start on fd %d", l->fd);
             w.n++;
