@@ -248,6 +248,49 @@ class Routes(unittest.TestCase):
                     return reply
                 reply += chunk
 
+    def test_framing_errors_close_the_connection(self):
+        # issue 11, family 2 (RFC 9112 6.3): an ambiguous body gets one answer and the
+        # connection closed; bytes after it are never served as a next request
+        body = b'{"Sex":"male","Pclass":3}'
+        chunked = b"19\r\n" + body + b"\r\n0\r\n\r\n"
+        nxt = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        post = b"POST /model HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        shapes = [
+            (post + b"Content-Length: 31\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked + nxt, 400, b"ambiguous"),
+            (post + b"Content-Length: 25\r\nContent-Length: 59\r\n\r\n" + body + nxt, 400, b"more than one Content-Length"),
+            (post + b"Content-Length : 25\r\n\r\n" + body + nxt, 400, b"not a token"),
+            (post + b"Content-Length:\r\n 25\r\n\r\n" + body + nxt, 411, b"needs Content-Length"),
+            (post + b"Transfer-Encoding: chunked, identity\r\n\r\n" + chunked + nxt, 400, b"must end with chunked"),
+            (post + b"Transfer-Encoding: identity\r\n\r\n" + body + nxt, 400, b"must end with chunked"),
+            (post + b"Transfer-Encoding: gzip, chunked\r\n\r\n" + chunked + nxt, 501, b"only the chunked"),
+            (post + b"\r\n" + body + nxt, 411, b"needs Content-Length"),
+            (b"GET /healthz HTTP/1.1\r\n\r\n" + nxt, 400, b"needs a Host header"),
+            (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n" + nxt, 400, b"NUL, CR or LF"),
+            (b"GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n" + nxt, 400, b"more than one Host"),
+        ]
+        for data, status, words in shapes:
+            t0 = time.monotonic()
+            reply = self.raw(data)
+            self.assertTrue(reply.startswith(b"HTTP/1.1 %d " % status), (data, reply[:60]))
+            self.assertEqual(len(re.findall(rb"HTTP/1\.1 \d\d\d ", reply)), 1, (data, reply))  # nothing after it served
+            self.assertIn(b"Connection: close", reply)
+            self.assertIn(words, reply)
+            self.assertLess(time.monotonic() - t0, 1.0)  # closed by the server, not by the keep-alive timeout
+
+    def test_absolute_form_target_and_long_headers_are_served(self):
+        port = self.s.port
+        reply = self.raw(b"GET http://127.0.0.1:%d/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % port)
+        self.assertTrue(reply.startswith(b"HTTP/1.1 200 "), reply[:40])
+        # a request line and headers just under --limit-request-headers (8192) are answered (Routes
+        # runs with --limit-request-fields 20: 19 headers of ~390 bytes)
+        headers = b"".join(b"X-%02d: %s\r\n" % (i, b"v" * 380) for i in range(18))
+        reply = self.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + headers + b"\r\n")
+        self.assertTrue(reply.startswith(b"HTTP/1.1 200 "), reply[:40])
+        headers = b"".join(b"X-%02d: %s\r\n" % (i, b"v" * 480) for i in range(18))  # just over: a JSON 431
+        reply = self.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + headers + b"\r\n")
+        self.assertTrue(reply.startswith(b"HTTP/1.1 431 "), reply[:40])
+        self.assertIn(b"--limit-request-headers", reply)
+
     def test_decoded_nul_does_not_end_the_path(self):
         # issue 11, family 3: "/model%00.json" must not be /model
         for path in ("/model%00.json", "/metrics%00/public", "/healthz%00"):

@@ -9,8 +9,8 @@
 
 #include "base/err.h"
 
-static const int status_codes[STATS_STATUS_COUNT] = {200, 400, 404, 405, 408, 413, 414,
-                                                     415, 431, 500, 503, 0,   0,   0};
+static const int status_codes[STATS_STATUS_COUNT] = {200, 400, 404, 405, 408, 411, 413,
+                                                     414, 415, 431, 500, 501, 503, 0};
 #define STATUS_OTHER (STATS_STATUS_COUNT - 1)
 static const double bucket_le[STATS_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                                 0.01,    0.025,  0.05,    0.1,    0.25,  1,      10};

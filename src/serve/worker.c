@@ -185,8 +185,18 @@ static unsigned long long discard_cap(const serve_config *cfg)
  * few values the handler reads (the first of each, as MHD's lookup would give). */
 typedef struct {
     long count, too_long, limit;
-    const char *content_type, *content_length, *expect;
+    size_t bytes;                                  /* request header block, as sent (name: value CRLF) */
+    int content_lengths, transfer_encodings, host; /* how many of each */
+    int bad_byte;                                  /* a NUL, CR or LF inside a name or value */
+    int bad_name;                                  /* a name that is not a token (a space before the colon) */
+    const char *content_type, *content_length, *expect, *transfer_encoding;
 } header_scan;
+
+static int is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || (c >= '0' && c <= '9') ||
+           (c > 0x20 && c < 0x7f && strchr("!#$%&'*+.^_`|~", c));
+}
 
 static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
                                    const char *value, size_t value_size)
@@ -194,16 +204,80 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const cha
     (void)kind;
     header_scan *h = cls;
     h->count++;
+    h->bytes += key_size + value_size + 4;
     if (key_size + value_size + 2 > (size_t)h->limit) h->too_long++;
+    /* libmicrohttpd splits lines at LF; a NUL or a bare CR would reach the handler */
+    if (strlen(value) != value_size || memchr(value, '\r', value_size) || strlen(key) != key_size)
+        h->bad_byte = 1;
+    /* a name is a token (RFC 9110 5.1): "Content-Length :" must not pass as another header */
+    for (size_t i = 0; i < key_size; i++)
+        if (!is_tchar((unsigned char)key[i])) h->bad_name = 1;
     const char **slot = NULL;
     if (key_size == 12 && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE) == 0)
         slot = &h->content_type;
     else if (key_size == 14 && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
-        slot = &h->content_length;
+        slot = &h->content_length, h->content_lengths++;
     else if (key_size == 6 && strcasecmp(key, MHD_HTTP_HEADER_EXPECT) == 0)
         slot = &h->expect;
+    else if (key_size == 17 && strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+        slot = &h->transfer_encoding, h->transfer_encodings++;
+    else if (key_size == 4 && strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+        h->host++;
     if (slot && !*slot) *slot = value;
     return MHD_YES;
+}
+
+/* RFC 9112 section 6.3, as nginx applies it: exactly one way to know where the
+ * body ends, or an error answered with "Connection: close", so that bytes after
+ * an ambiguous body are never read as a next request. Returns NULL, or the
+ * message with *status (400, or 501 for a transfer coding tabserve lacks). */
+static const char *framing_error(const header_scan *h, const char *method, const char *version, int *status)
+{
+    *status = 400;
+    if (h->bad_byte) return "a header holds a NUL, CR or LF byte";
+    if (h->bad_name) return "a header name is not a token (a space before the colon?)";
+    if (h->host == 0 && strcmp(version, MHD_HTTP_VERSION_1_1) == 0)
+        return "an HTTP/1.1 request needs a Host header";
+    if (h->host > 1) return "more than one Host header";
+    if (h->content_lengths > 1) return "more than one Content-Length header: the body's length is ambiguous";
+    if (h->transfer_encodings > 1) return "more than one Transfer-Encoding header";
+    if (h->content_length) {
+        const char *p = h->content_length;
+        if (!*p) return "Content-Length is empty";
+        for (; *p; p++)
+            if (*p < '0' || *p > '9') return "Content-Length must be a decimal number of bytes";
+    }
+    if (!h->transfer_encoding) {
+        /* a body of unknown length: its bytes would be read as a next request */
+        *status = 411;
+        if (!h->content_length &&
+            (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0))
+            return "a request with a body needs Content-Length or Transfer-Encoding: chunked";
+        return NULL;
+    }
+    if (h->content_length) return "both Content-Length and Transfer-Encoding: the body's length is ambiguous";
+    /* the codings, comma-separated: chunked must be the last, and tabserve
+     * (libmicrohttpd) decodes no other; "chunked" must be the value exactly */
+    const char *te = h->transfer_encoding, *last = strrchr(te, ',');
+    last = last ? last + 1 : te;
+    while (*last == ' ' || *last == '\t') last++;
+    if (strncasecmp(last, "chunked", 7) != 0 || (last[7] && last[7] != ' ' && last[7] != '\t'))
+        return "Transfer-Encoding must end with chunked: the body's length cannot be known";
+    *status = 501;
+    if (last != te) return "only the chunked transfer coding is supported";
+    if (strcasecmp(te, "chunked") != 0)
+        return "Transfer-Encoding: only the exact value \"chunked\" is supported";
+    return NULL;
+}
+
+/* The path of a request target: an absolute-form target ("http://host:port/healthz",
+ * what a client sends to a proxy) is served by its path (RFC 9112 3.2.2). */
+static const char *target_path(const char *url)
+{
+    size_t scheme = strncasecmp(url, "http://", 7) == 0 ? 7 : strncasecmp(url, "https://", 8) == 0 ? 8 : 0;
+    if (!scheme) return url;
+    const char *slash = strchr(url + scheme, '/');
+    return slash ? slash : "/";
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -234,15 +308,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                      cfg->limit_request_line);
             return reject(l, c, r, 414, ROUTE_OTHER, msg, method, "(too long)", version);
         }
-        header_scan h = {0, 0, cfg->limit_request_field_size, NULL, NULL, NULL};
+        header_scan h = {.limit = cfg->limit_request_field_size};
         MHD_get_connection_values_n(c, MHD_HEADER_KIND, scan_header, &h);
         r->content_type = h.content_type;
+        int status;
+        const char *framing = framing_error(&h, method, version, &status);
+        if (framing)
+            return reject(l, c, r, status, api_route(method, target_path(url)), framing, method, url,
+                          version);
+        if (strlen(url) + strlen(method) + h.bytes + 16 > (size_t)cfg->limit_request_headers) {
+            snprintf(msg, sizeof msg, "request line and headers are over %ld bytes (--limit-request-headers)",
+                     cfg->limit_request_headers);
+            return reject(l, c, r, 431, api_route(method, target_path(url)), msg, method, url, version);
+        }
         if (h.count > cfg->limit_request_fields || h.too_long) {
             snprintf(msg, sizeof msg,
                      h.too_long ? "a header field is over %ld bytes (--limit-request-field_size)"
                                 : "more than %ld header fields (--limit-request-fields)",
                      h.too_long ? cfg->limit_request_field_size : cfg->limit_request_fields);
-            return reject(l, c, r, 431, api_route(method, url), msg, method, url, version);
+            return reject(l, c, r, 431, api_route(method, target_path(url)), msg, method, url, version);
         }
         const char *cl = h.content_length;
         unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
@@ -255,7 +339,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 snprintf(msg, sizeof msg,
                          "body of %.20s bytes is over the limit of %ld (--limit-request-body)", cl,
                          cfg->limit_request_body);
-                return reject(l, c, r, 413, api_route(method, url), msg, method, url, version);
+                return reject(l, c, r, 413, api_route(method, target_path(url)), msg, method, url, version);
             }
             r->too_large = 1;
         }
@@ -295,7 +379,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (r->too_large) {
         snprintf(msg, sizeof msg, "body is over the limit of %ld bytes (--limit-request-body)",
                  cfg->limit_request_body);
-        return reject(l, c, r, 413, api_route(method, url), msg, method, url, version);
+        return reject(l, c, r, 413, api_route(method, target_path(url)), msg, method, url, version);
     }
 
     /* the whole request is in: answer it */
@@ -304,7 +388,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         const char *stall = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Tabserve-Test-Stall");
         if (stall) sleep((unsigned)atoi(stall));
     }
-    api_request req = {method, url, r->content_type, r->body ? r->body : "", r->body_len};
+    api_request req = {method, target_path(url), r->content_type, r->body ? r->body : "", r->body_len};
     api_response res;
     api_handle(l->api, &req, &res);
     atomic_store_explicit(&w->slot->busy_since_ms, 0, memory_order_relaxed);
@@ -429,8 +513,10 @@ int worker_run(const worker_args *a)
     api_options ao = {(int)a->cfg->max_batch, a->stats, &w.draining};
     /* the per-connection pool holds the request line, headers and response
      * headers; it is most of a worker's memory (connections x pool) and
-     * libmicrohttpd resets it per request, so it is sized by its own limit */
-    size_t mem = (size_t)a->cfg->limit_request_headers;
+     * libmicrohttpd resets it per request, so it is sized by its own limit,
+     * plus room for the answer: a request just under the limit still gets one
+     * (the limit itself is checked from the headers, 431) */
+    size_t mem = 2 * (size_t)a->cfg->limit_request_headers + 4096; /* headers, their index, the answer */
     for (int i = 0; i < a->n_listen; i++, w.n++) {
         listener *l = &w.l[i];
         l->w = &w;
