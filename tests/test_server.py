@@ -507,6 +507,52 @@ class Process(unittest.TestCase):
         self.assertEqual(result["r"][0], 200)
         self.assertEqual(self.s.proc.wait(5), 0)
 
+    def test_slow_clients_cannot_lock_out_others(self):
+        # issue 11, family 4: 3x the connection limit of clients trickling header bytes
+        self.s = Server("--worker-connections", "8", "-t", "2", "--keep-alive", "2", workers=1)
+        stop = threading.Event()
+
+        def slowloris():
+            while not stop.is_set():
+                try:
+                    with socket.create_connection(("127.0.0.1", self.s.port), timeout=5) as sock:
+                        sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+                        while not stop.wait(0.3):
+                            sock.sendall(b"X")
+                except OSError:
+                    pass  # evicted: come back
+
+        attackers = [threading.Thread(target=slowloris) for _ in range(24)]
+        for t in attackers:
+            t.start()
+        try:
+            time.sleep(1)
+            for _ in range(20):  # each answered well before the 10 s header deadline would free a slot
+                self.assertEqual(self.s.request("GET", "/healthz", timeout=5)[0], 200)
+        finally:
+            stop.set()
+            for t in attackers:
+                t.join()
+
+    def test_header_and_body_deadlines(self):
+        self.s = Server("--header-timeout", "1", "--body-timeout", "1", "--keep-alive", "30")
+        for first, drip in ((b"GET /healthz HTTP/1.1\r\n", b"X"),
+                            (b"POST /model HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{", b" ")):
+            t0 = time.monotonic()
+            with socket.create_connection(("127.0.0.1", self.s.port), timeout=5) as sock:
+                sock.sendall(first)
+                with self.assertRaises(OSError):  # sending into a closed connection fails
+                    while time.monotonic() - t0 < 5:
+                        time.sleep(0.2)
+                        sock.sendall(drip)
+                        sock.settimeout(0.01)
+                        try:
+                            if sock.recv(1) == b"":
+                                raise ConnectionResetError("closed")
+                        except socket.timeout:
+                            pass
+            self.assertLess(time.monotonic() - t0, 3)  # closed at the 1 s deadline, not the 30 s keep-alive
+
     def test_ttou_at_one_worker_is_logged(self):
         self.s = Server(workers=1)
         self.s.proc.send_signal(signal.SIGTTOU)

@@ -32,6 +32,10 @@ static const option options[] = {
      "seconds to finish in-flight requests on TERM/HUP/recycle (default 30)"},
     {"--keep-alive", NULL, "TABSERVE_KEEP_ALIVE", OPT_SECONDS, F(keep_alive), 1, 86400,
      "seconds an idle keep-alive connection is kept (default 2)"},
+    {"--header-timeout", NULL, "TABSERVE_HEADER_TIMEOUT", OPT_SECONDS, F(header_timeout), 0, 86400,
+     "seconds to receive a request's line and headers; 0 = no limit (default 10)"},
+    {"--body-timeout", NULL, "TABSERVE_BODY_TIMEOUT", OPT_SECONDS, F(body_timeout), 0, 86400,
+     "seconds to receive a request's body; 0 = no limit (default 30)"},
     {"--max-requests", NULL, "TABSERVE_MAX_REQUESTS", OPT_LONG, F(max_requests), 0, 1e15,
      "recycle a worker after this many requests; 0 = never (default 0)"},
     {"--max-requests-jitter", NULL, "TABSERVE_MAX_REQUESTS_JITTER", OPT_LONG, F(max_requests_jitter), 0, 1e15,
@@ -129,6 +133,8 @@ int config_parse(serve_config *c, int argc, char **argv, char *err)
     c->timeout = 30;
     c->graceful_timeout = 30;
     c->keep_alive = 2;
+    c->header_timeout = 10;
+    c->body_timeout = 30;
     c->error_logfile = "-";
     c->log_level = LOG_INFO;
     c->limit_request_body = 1 << 20;

@@ -16,6 +16,8 @@ typedef struct {
     double timeout;             /* -t: a worker silent or stuck in a request this long is killed; 0 = never */
     double graceful_timeout;    /* after TERM, workers get this long to finish in-flight requests */
     double keep_alive;          /* idle keep-alive connections close after this many seconds */
+    double header_timeout;      /* a request line and headers must arrive within this; 0 = no limit */
+    double body_timeout;        /* a body must arrive within this once the headers did; 0 = no limit */
     long max_requests;          /* recycle a worker after this many requests; 0 = never */
     long max_requests_jitter;   /* + random 0..jitter, so workers do not recycle together */
     const char *access_logfile; /* NULL: no access log; "-": stdout */

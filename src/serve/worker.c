@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "serve/api.h"
+#include "serve/conntrack.h"
 #include "serve/log.h"
 #include "base/clock.h"
 #include "base/err.h"
@@ -47,6 +48,7 @@ typedef struct {
     struct MHD_Daemon *daemon;
     int fd;
     request *free_list; /* touched only by this listener's MHD thread */
+    conntrack *conns;   /* open connections by phase: deadlines and eviction */
 } listener;
 
 struct worker {
@@ -280,6 +282,12 @@ static const char *target_path(const char *url)
     return slash ? slash : "/";
 }
 
+static void set_phase(listener *l, struct MHD_Connection *c, conn_phase phase)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (ci && ci->socket_context) conntrack_phase(l->conns, ci->socket_context, phase, clock_coarse_ms());
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **ctx)
 {
@@ -301,6 +309,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->content_type = NULL;
         r->start_ns = clock_ns();
         *ctx = r;
+        set_phase(l, c, CONN_BODY);
         atomic_fetch_add_explicit(&w->slot->in_flight, 1, memory_order_relaxed);
         if ((long)strlen(url) > cfg->limit_request_line) {
             snprintf(msg, sizeof msg,
@@ -383,6 +392,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
 
     /* the whole request is in: answer it */
+    set_phase(l, c, CONN_BUSY);
     atomic_store_explicit(&w->slot->busy_since_ms, clock_coarse_ms(), memory_order_relaxed);
     if (w->a->test_hooks) {
         const char *stall = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Tabserve-Test-Stall");
@@ -397,10 +407,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_RequestTerminationCode toe)
 {
-    (void)c;
     (void)toe;
     listener *l = cls;
     request *r = *ctx;
+    set_phase(l, c, CONN_HEADERS); /* waiting for the next request on this connection */
     if (!r) return;
     *ctx = NULL;
     atomic_fetch_sub_explicit(&l->w->slot->in_flight, 1, memory_order_relaxed);
@@ -413,16 +423,27 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **ctx, enum M
     l->free_list = r;
 }
 
+/* Connections come and go: counted for the drain, tracked for the deadlines.
+ * At the connection limit a new one first evicts the connection that has waited
+ * longest for its headers (a slow sender, or an idle keep-alive connection, as
+ * nginx reuses those): a client that sends its request at once gets in past any
+ * number of slow ones, which churn among themselves. */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
                           enum MHD_ConnectionNotificationCode code)
 {
-    (void)c;
-    (void)socket_ctx;
     listener *l = cls;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED)
-        atomic_fetch_add(&l->w->open_connections, 1);
-    else
+    if (code != MHD_CONNECTION_NOTIFY_STARTED) {
         atomic_fetch_sub(&l->w->open_connections, 1);
+        if (*socket_ctx) conntrack_close(l->conns, *socket_ctx);
+        *socket_ctx = NULL;
+        return;
+    }
+    atomic_fetch_add(&l->w->open_connections, 1);
+    int64_t now = clock_coarse_ms();
+    if (conntrack_count(l->conns) >= l->w->a->cfg->worker_connections)
+        conntrack_evict_slowest(l->conns, now, 0);
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    *socket_ctx = ci ? conntrack_open(l->conns, ci->connect_fd, now) : NULL;
 }
 
 /* Decodes %XX in the request target as libmicrohttpd does, except that a target
@@ -467,6 +488,8 @@ static void free_listeners(worker *w)
         }
         api_free(l->api);
         l->api = NULL;
+        conntrack_free(l->conns);
+        l->conns = NULL;
     }
 }
 
@@ -521,8 +544,9 @@ int worker_run(const worker_args *a)
         listener *l = &w.l[i];
         l->w = &w;
         l->fd = a->listen_fds[i];
-        if (!(l->api = api_create(a->m, &ao, err))) {
-            log_msg(LOG_ERROR, "Worker failed to boot: %s", err);
+        if (!(l->api = api_create(a->m, &ao, err)) ||
+            !(l->conns = conntrack_create((int)a->cfg->worker_connections + 2))) {
+            log_msg(LOG_ERROR, "Worker failed to boot: %s", l->api ? "out of memory" : err);
             w.n++;
             goto boot_error;
         }
@@ -530,7 +554,9 @@ int worker_run(const worker_args *a)
             MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG,
             0, NULL, NULL, on_request, l, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)l->fd,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(a->cfg->keep_alive + 0.5),
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)a->cfg->worker_connections,
+            /* one over the limit: a new connection is always accepted, and at the
+             * limit it evicts the slowest sender of headers (on_connection) */
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)a->cfg->worker_connections + 1,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
             MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
             MHD_OPTION_UNESCAPE_CALLBACK, unescape_target, NULL, MHD_OPTION_END);
@@ -548,7 +574,11 @@ int worker_run(const worker_args *a)
     while (!why) {
         struct timespec tick = {0, 200 * 1000000};
         int sig = sigtimedwait(&wanted, NULL, &tick);
-        atomic_store_explicit(&w.slot->heartbeat_ms, clock_coarse_ms(), memory_order_relaxed);
+        int64_t now = clock_coarse_ms();
+        atomic_store_explicit(&w.slot->heartbeat_ms, now, memory_order_relaxed);
+        for (int i = 0; i < w.n; i++) /* slow clients: past their deadline, shut down */
+            conntrack_sweep(w.l[i].conns, now, (int64_t)(a->cfg->header_timeout * 1000),
+                            (int64_t)(a->cfg->body_timeout * 1000));
         if (a->access_fd >= 0) access_flush(&w);
         if (sig == SIGTERM)
             why = "TERM";
