@@ -6,7 +6,7 @@ FUZZ_BUILD := build-fuzz
 FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 FUZZ_OBJS := $(SRCS:src/%.c=$(FUZZ_BUILD)/%.o)
-FUZZERS := api model csv encode
+FUZZERS := api model csv encode http
 
 $(FUZZ_BUILD)/%.o: src/%.c $(HDRS) $(DEFAULT_MODEL) api/openapi.yaml | $(BUILD)/.deps-ok
 	@mkdir -p $(@D)

@@ -474,6 +474,50 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- the process --------------------------------------------------------- */
 
+/* One listener's HTTP daemon: on l->fd, or on no listening socket (detached:
+ * connections are handed in with MHD_add_connection, as the fuzzer does). */
+static struct MHD_Daemon *start_http(listener *l, const worker_args *a, int detached)
+{
+    /* the per-connection pool holds the request line, headers and response
+     * headers; it is most of a worker's memory (connections x pool) and
+     * libmicrohttpd clears it for every request, so it is sized by its own
+     * limit: twice the size measured 8% fewer requests a second and 0.4 MB more
+     * per worker (docs/RELIABILITY.md) */
+    size_t mem = (size_t)a->cfg->limit_request_headers;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+    /* detached, the listening socket's place carries a harmless option taking the
+     * same int-sized argument (libmicrohttpd refuses a socket with no-listen) */
+    return MHD_start_daemon(
+        flags | (detached ? MHD_USE_NO_LISTEN_SOCKET : 0), 0, NULL, NULL, on_request, l,
+        detached ? MHD_OPTION_LISTEN_BACKLOG_SIZE : MHD_OPTION_LISTEN_SOCKET, detached ? 16 : l->fd,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(a->cfg->keep_alive + 0.5),
+        /* one over the limit: a new connection is always accepted, and at the
+         * limit it evicts the slowest sender of headers (on_connection) */
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)a->cfg->worker_connections + 1,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape_target, NULL, MHD_OPTION_END);
+}
+
+struct MHD_Daemon *worker_start_detached(const worker_args *a, char *err)
+{
+    static worker w;
+    static listener *l = &w.l[0];
+    static api_options ao;
+    w.a = a;
+    w.slot = &a->stats->w[a->slot];
+    pthread_mutex_init(&w.access_lock, NULL);
+    ao = (api_options){(int)a->cfg->max_batch, a->stats, &w.draining};
+    l->w = &w;
+    l->fd = -1;
+    w.n = 1;
+    if (!(l->api = api_create(a->m, &ao, err)) ||
+        !(l->conns = conntrack_create((int)a->cfg->worker_connections + 2)))
+        return NULL;
+    return l->daemon = start_http(l, a, 1);
+}
+
 static void free_listeners(worker *w)
 {
     for (int i = 0; i < w->n; i++) {
@@ -534,12 +578,6 @@ int worker_run(const worker_args *a)
     sigaddset(&wanted, SIGUSR2);
     char err[ERR_LEN];
     api_options ao = {(int)a->cfg->max_batch, a->stats, &w.draining};
-    /* the per-connection pool holds the request line, headers and response
-     * headers; it is most of a worker's memory (connections x pool) and
-     * libmicrohttpd clears it for every request, so it is sized by its own
-     * limit: twice the size measured 8% fewer requests a second and 0.4 MB more
-     * per worker (docs/RELIABILITY.md) */
-    size_t mem = (size_t)a->cfg->limit_request_headers;
     for (int i = 0; i < a->n_listen; i++, w.n++) {
         listener *l = &w.l[i];
         l->w = &w;
@@ -550,16 +588,7 @@ int worker_run(const worker_args *a)
             w.n++;
             goto boot_error;
         }
-        l->daemon = MHD_start_daemon(
-            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG,
-            0, NULL, NULL, on_request, l, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)l->fd,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(a->cfg->keep_alive + 0.5),
-            /* one over the limit: a new connection is always accepted, and at the
-             * limit it evicts the slowest sender of headers (on_connection) */
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)a->cfg->worker_connections + 1,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
-            MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-            MHD_OPTION_UNESCAPE_CALLBACK, unescape_target, NULL, MHD_OPTION_END);
+        l->daemon = start_http(l, a, 0);
         if (!l->daemon) {
             log_msg(LOG_ERROR, "Worker failed to boot: libmicrohttpd could not start on fd %d", l->fd);
             w.n++;

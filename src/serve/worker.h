@@ -28,4 +28,10 @@ typedef struct {
 /* Runs until told to stop; returns the process exit code. */
 int worker_run(const worker_args *a);
 
+struct MHD_Daemon;
+/* For the socket-level fuzzer: this worker's HTTP handling (limits, framing,
+ * deadlines' bookkeeping, api_handle, metrics) on no listening socket, in this
+ * process; hand it connections with MHD_add_connection. One per process. */
+struct MHD_Daemon *worker_start_detached(const worker_args *a, char *err);
+
 #endif
