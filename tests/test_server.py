@@ -36,6 +36,15 @@ def have_ipv6():
         return False
 
 
+def wait_healthy(addr, timeout=5):
+    """Waits until `tabserve healthcheck ADDR` succeeds."""
+    deadline = time.monotonic() + timeout
+    while subprocess.run([BIN, "healthcheck", addr], capture_output=True).returncode != 0:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{addr} not ready after {timeout} s")
+        time.sleep(0.02)
+
+
 def rss_kb(pid):
     with open(f"/proc/{pid}/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
@@ -678,10 +687,7 @@ class Configuration(unittest.TestCase):
         sock = os.path.join(d, "t.sock")
         p = subprocess.Popen([BIN, "serve", "-b", f"unix:{sock}"], stderr=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 5
-            while subprocess.run([BIN, "healthcheck", f"unix:{sock}"], capture_output=True).returncode != 0:
-                self.assertLess(time.monotonic(), deadline)
-                time.sleep(0.02)
+            wait_healthy(f"unix:{sock}")
             second = subprocess.run([BIN, "serve", "-b", f"unix:{sock}"], capture_output=True, text=True, timeout=5)
             self.assertNotEqual(second.returncode, 0)
             self.assertIn(f"cannot bind unix:{sock}: a server is already listening on that socket", second.stderr)
@@ -695,10 +701,7 @@ class Configuration(unittest.TestCase):
         stale.close()
         p = subprocess.Popen([BIN, "serve", "-b", f"unix:{sock}"], stderr=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 5
-            while subprocess.run([BIN, "healthcheck", f"unix:{sock}"], capture_output=True).returncode != 0:
-                self.assertLess(time.monotonic(), deadline)
-                time.sleep(0.02)
+            wait_healthy(f"unix:{sock}")
         finally:
             p.terminate()
             p.wait(5)
@@ -714,10 +717,7 @@ class Configuration(unittest.TestCase):
         p = subprocess.Popen([BIN, "serve", "-b", f"unix:{sock}", "-b", f"[::1]:{port}" if ipv6 else f"127.0.0.1:{port}"],
                              stderr=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 5
-            while subprocess.run([BIN, "healthcheck", f"unix:{sock}"], capture_output=True).returncode != 0:
-                self.assertLess(time.monotonic(), deadline)
-                time.sleep(0.02)
+            wait_healthy(f"unix:{sock}")
             c = http.client.HTTPConnection(host, port, timeout=5)
             c.request("POST", "/model", json.dumps(SEED), {"Content-Type": "application/json"})
             self.assertEqual(c.getresponse().status, 200)
