@@ -155,7 +155,7 @@ static void test_extreme_values_finite_or_refused(void **state)
     int refused = 0, answered = 0;
     for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++)
         for (size_t k = 0; k < sizeof extremes / sizeof *extremes; k++) {
-            char one[256], batch[600], csv[256], jsonl[256];
+            char one[256], batch[600], csv[256], jsonl[260];
             const char *names[] = {"Age", "Fare", "Embarked", "Sex", "Pclass"};
             const char *json_vals[] = {"22", "7.25", "\"S\"", "\"male\"", "3"},
                        *vals[] = {"22", "7.25", "S", "male", "3"};
