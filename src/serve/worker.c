@@ -500,22 +500,37 @@ static struct MHD_Daemon *start_http(listener *l, const worker_args *a, int deta
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_target, NULL, MHD_OPTION_END);
 }
 
+/* The worker's shared state for the arguments (the access log lock, its stats slot). */
+static void worker_init(worker *w, const worker_args *a)
+{
+    memset(w, 0, sizeof *w);
+    w->a = a;
+    w->slot = &a->stats->w[a->slot];
+    pthread_mutex_init(&w->access_lock, NULL);
+}
+
+/* One listener of w on fd (-1: detached): its request handler, connection
+ * table and HTTP daemon. Returns 0, or -1 with err. */
+static int listener_start(worker *w, listener *l, int fd, char *err)
+{
+    const worker_args *a = w->a;
+    api_options ao = {(int)a->cfg->max_batch, a->stats, &w->draining}; /* copied by api_create */
+    l->w = w;
+    l->fd = fd;
+    if (!(l->api = api_create(a->m, &ao, err))) return -1;
+    if (!(l->conns = conntrack_create((int)a->cfg->worker_connections + 2)))
+        return err_set(err, "out of memory");
+    if (!(l->daemon = start_http(l, a, fd < 0)))
+        return err_set(err, "libmicrohttpd could not start on fd %d", fd);
+    return 0;
+}
+
 struct MHD_Daemon *worker_start_detached(const worker_args *a, char *err)
 {
     static worker w;
-    static listener *l = &w.l[0];
-    static api_options ao;
-    w.a = a;
-    w.slot = &a->stats->w[a->slot];
-    pthread_mutex_init(&w.access_lock, NULL);
-    ao = (api_options){(int)a->cfg->max_batch, a->stats, &w.draining};
-    l->w = &w;
-    l->fd = -1;
+    worker_init(&w, a);
     w.n = 1;
-    if (!(l->api = api_create(a->m, &ao, err)) ||
-        !(l->conns = conntrack_create((int)a->cfg->worker_connections + 2)))
-        return NULL;
-    return l->daemon = start_http(l, a, 1);
+    return listener_start(&w, &w.l[0], -1, err) == 0 ? w.l[0].daemon : NULL;
 }
 
 static void free_listeners(worker *w)
@@ -560,10 +575,7 @@ static void drain(worker *w, const char *why)
 int worker_run(const worker_args *a)
 {
     static worker w; /* one per process; static keeps 32 KiB of log buffer off the stack */
-    memset(&w, 0, sizeof w);
-    w.a = a;
-    w.slot = &a->stats->w[a->slot];
-    pthread_mutex_init(&w.access_lock, NULL);
+    worker_init(&w, a);
     pid_t master = getppid();
     prctl(PR_SET_PDEATHSIG, SIGTERM); /* an orphaned worker drains and leaves */
 
@@ -577,24 +589,12 @@ int worker_run(const worker_args *a)
     sigaddset(&wanted, SIGQUIT);
     sigaddset(&wanted, SIGUSR2);
     char err[ERR_LEN];
-    api_options ao = {(int)a->cfg->max_batch, a->stats, &w.draining};
-    for (int i = 0; i < a->n_listen; i++, w.n++) {
-        listener *l = &w.l[i];
-        l->w = &w;
-        l->fd = a->listen_fds[i];
-        if (!(l->api = api_create(a->m, &ao, err)) ||
-            !(l->conns = conntrack_create((int)a->cfg->worker_connections + 2))) {
-            log_msg(LOG_ERROR, "Worker failed to boot: %s", l->api ? "out of memory" : err);
-            w.n++;
+    for (int i = 0; i < a->n_listen; i++, w.n++)
+        if (listener_start(&w, &w.l[i], a->listen_fds[i], err) != 0) {
+            log_msg(LOG_ERROR, "Worker failed to boot: %s", err);
+            w.n++; /* free_listeners releases what the failed one holds */
             goto boot_error;
         }
-        l->daemon = start_http(l, a, 0);
-        if (!l->daemon) {
-            log_msg(LOG_ERROR, "Worker failed to boot: libmicrohttpd could not start on fd %d", l->fd);
-            w.n++;
-            goto boot_error;
-        }
-    }
     atomic_store(&w.slot->pid, (int)getpid());
     log_msg(LOG_INFO, "Booting worker with pid: %d", (int)getpid());
 
