@@ -317,6 +317,26 @@ class Routes(unittest.TestCase):
         self.assertEqual(after - before, 1)
         self.assertEqual(self.s.metric("tabserve_requests_total", 'method="POST",route="/model",status="431"'), 0)
 
+    def test_library_answered_errors_are_counted(self):
+        # issue 11, family 5: what libmicrohttpd answers itself (before our handler sees
+        # a method or a path) is counted once, as method="unknown", route="unparsed"
+        def count(status):
+            return self.s.metric("tabserve_requests_total", 'route="unparsed",status="%d"' % status)
+        before = {400: count(400), 505: count(505)}
+        shapes = [
+            (b"POST /model HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400),
+            (b"GET /healthz HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n", 400),
+            (b"POST /model HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+            (b"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+        ]
+        for data, status in shapes:
+            reply = self.raw(data)
+            self.assertTrue(reply.startswith(b"HTTP/1.1 %d " % status), (data, reply[:60]))
+        self.assertEqual(count(400) - before[400], 3)
+        self.assertEqual(count(505) - before[505], 1)
+        _, _, text = self.s.request("GET", "/metrics")
+        self.assertNotIn(b'duration_seconds_count{method="unknown"', text)  # no timing for these
+
     def raw_post_headers(self, extra):
         """Sends a POST's headers (and no body) on a raw socket; returns the first reply bytes."""
         with socket.create_connection(("127.0.0.1", self.s.port), timeout=5) as sock:

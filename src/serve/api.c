@@ -260,6 +260,7 @@ void api_handle(api *a, const api_request *req, api_response *res)
         return;
     case ROUTE_OPENAPI: respond(res, 200, "application/yaml", openapi_yaml, openapi_yaml_len()); return;
     case ROUTE_OTHER:
+    case ROUTE_UNPARSED: /* never from api_route */
     case ROUTE_COUNT: break;
     }
     /* not a route: a path that takes other methods (405), or none (404) */

@@ -9,14 +9,14 @@
 
 #include "base/err.h"
 
-static const int status_codes[STATS_STATUS_COUNT] = {200, 400, 404, 405, 408, 411, 413,
-                                                     414, 415, 431, 500, 501, 503, 0};
+static const int status_codes[STATS_STATUS_COUNT] = {200, 400, 404, 405, 408, 411, 413, 414,
+                                                     415, 431, 500, 501, 503, 505, 0};
 #define STATUS_OTHER (STATS_STATUS_COUNT - 1)
 static const double bucket_le[STATS_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                                 0.01,    0.025,  0.05,    0.1,    0.25,  1,      10};
 static const char *const route_labels[ROUTE_COUNT][2] = {
     {"POST", "/model"},  {"GET", "/model"},        {"GET", "/healthz"}, {"GET", "/readyz"},
-    {"GET", "/metrics"}, {"GET", "/openapi.yaml"}, {"any", "other"},
+    {"GET", "/metrics"}, {"GET", "/openapi.yaml"}, {"any", "other"},    {"unknown", "unparsed"},
 };
 
 stats_shared *stats_create(char *err)
@@ -51,6 +51,11 @@ void stats_record(stats_worker *w, stats_route route, int status, uint64_t laten
         atomic_fetch_add_explicit(&w->latency_buckets[route][b], 1, memory_order_relaxed);
     /* slower than the last bound: only in +Inf, i.e. in _count */
     atomic_fetch_add_explicit(&w->latency_ns_sum[route], latency_ns, memory_order_relaxed);
+}
+
+void stats_record_unparsed(stats_worker *w, int status)
+{
+    atomic_fetch_add_explicit(&w->requests[ROUTE_UNPARSED][status_index(status)], 1, memory_order_relaxed);
 }
 
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
@@ -96,6 +101,7 @@ long stats_render(const stats_shared *s, const char *model_hash, char *buf, size
     put(&o, "# HELP tabserve_request_duration_seconds Time from the request's arrival to its response.\n"
             "# TYPE tabserve_request_duration_seconds histogram\n");
     for (int r = 0; r < ROUTE_COUNT; r++) {
+        if (r == ROUTE_UNPARSED) continue; /* no timing: the library answered it */
         uint64_t cumulative = 0, total = 0, sum_ns = 0;
         for (int w = 0; w < STATS_MAX_WORKERS; w++) {
             for (int c = 0; c < STATS_STATUS_COUNT; c++) total += LOAD(s->w[w].requests[r][c]);

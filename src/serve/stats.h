@@ -21,10 +21,11 @@ typedef enum {
     ROUTE_METRICS,
     ROUTE_OPENAPI,
     ROUTE_OTHER,
+    ROUTE_UNPARSED, /* refused by the HTTP library before our handler saw a method or path */
     ROUTE_COUNT
 } stats_route;
 
-#define STATS_STATUS_COUNT 14 /* the status codes we answer with, see stats.c */
+#define STATS_STATUS_COUNT 15 /* the status codes we answer with, see stats.c */
 #define STATS_BUCKETS      14 /* latency histogram upper bounds, see stats.c */
 
 typedef struct {
@@ -54,6 +55,10 @@ void stats_destroy(stats_shared *s);
 
 /* Records one finished request of a worker slot. */
 void stats_record(stats_worker *w, stats_route route, int status, uint64_t latency_ns);
+
+/* Records a request the HTTP library answered itself (a 400 for bad framing, a
+ * 505): counted under method="unknown", route="unparsed", with no latency. */
+void stats_record_unparsed(stats_worker *w, int status);
 
 /* Prometheus text exposition (format 0.0.4) of all slots, into buf. Returns
  * the length written, or -1 when buf is too small. */

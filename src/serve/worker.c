@@ -463,12 +463,21 @@ static size_t unescape_target(void *cls, struct MHD_Connection *c, char *s)
     return n;
 }
 
+/* libmicrohttpd answers some malformed requests itself (bad Content-Length or
+ * chunk framing, an unsupported HTTP version) before our handler runs, and
+ * reports each through this logger as "... HTTP response code is NNN ...":
+ * that line is where such a request is counted (route "unparsed"). */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    listener *l = cls;
     char line[512];
     vsnprintf(line, sizeof line, fmt, ap);
     line[strcspn(line, "\n")] = 0;
+    const char *code = strstr(line, "HTTP response code is ");
+    if (code && l) {
+        int status = atoi(code + strlen("HTTP response code is "));
+        if (status >= 400 && status <= 599) stats_record_unparsed(l->w->slot, status);
+    }
     log_msg(LOG_DEBUG, "libmicrohttpd: %s", line);
 }
 
@@ -490,14 +499,15 @@ static struct MHD_Daemon *start_http(listener *l, const worker_args *a, int deta
      * same int-sized argument (libmicrohttpd refuses a socket with no-listen) */
     return MHD_start_daemon(
         flags | (detached ? MHD_USE_NO_LISTEN_SOCKET : 0), 0, NULL, NULL, on_request, l,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l, /* first, so that every message comes here */
         detached ? MHD_OPTION_LISTEN_BACKLOG_SIZE : MHD_OPTION_LISTEN_SOCKET, detached ? 16 : l->fd,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(a->cfg->keep_alive + 0.5),
         /* one over the limit: a new connection is always accepted, and at the
          * limit it evicts the slowest sender of headers (on_connection) */
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)a->cfg->worker_connections + 1,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape_target, NULL, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_UNESCAPE_CALLBACK, unescape_target, NULL,
+        MHD_OPTION_END);
 }
 
 /* The worker's shared state for the arguments (the access log lock, its stats slot). */
