@@ -9,7 +9,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/%)
 $(BUILD)/test_%: tests/test_%.c tests/guard.h tests/tiny_model.h $(OBJS)
 	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -iquote src -o $@ $< $(OBJS) $(LDLIBS) -lcmocka
 
-.PHONY: unit-test cli-test server-test api-test container-test
+.PHONY: unit-test cli-test server-test import-test api-test container-test
 unit-test: $(TEST_BINS)
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; TABSERVE_DATA=$(DATA) $$t; done
 
@@ -19,6 +19,10 @@ cli-test: $(BIN)
 server-test: $(BIN)
 	BIN=$(BIN) python3 tests/test_server.py
 
+# imported models against their own runtimes (XGBoost, ONNX Runtime)
+import-test: $(BIN)
+	BIN=$(BIN) python3 tests/test_import.py
+
 api-test: $(BIN)
 	BIN=$(BIN) tests/api.sh
 
@@ -26,8 +30,10 @@ container-test:
 	NEWMAN=$(wildcard $(CURDIR)/node_modules/.bin/newman) tests/container.sh
 
 # python3 (server tests), curl and procps (scripts), prometheus (promtool lints
-# /metrics), npm (newman and redocly, pinned by package-lock.json)
-TEST_DEBS := python3 curl procps prometheus
+# /metrics), python3-xgboost, -sklearn and -onnx (the import tests' oracles and
+# fixture makers), npm (newman, redocly and onnxruntime-node, pinned by
+# package-lock.json)
+TEST_DEBS := python3 curl procps prometheus python3-numpy python3-xgboost python3-sklearn python3-onnx
 test-deps: $(BUILD)/.deps-ok
 	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
@@ -42,4 +48,4 @@ test-deps: $(BUILD)/.deps-ok
 
 .PHONY: test-deps
 test: test-deps
-	@MAKE="$(MAKE)" tests/run-all.sh unit-test cli-test server-test api-test container-test
+	@MAKE="$(MAKE)" tests/run-all.sh unit-test cli-test server-test import-test api-test container-test

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "data/dataset.h"
+#include "import/import.h"
 #include "model/default_model.h"
 #include "train/evaluate.h"
 #include "model/model.h"
@@ -248,27 +249,30 @@ static int eval_report(const model *m, const dataset *d, const float *p, char *e
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *pos[2] = {NULL, NULL}, *label = NULL, *v = NULL;
+    const char *pos[2] = {NULL, NULL}, *label = NULL, *v = NULL, *schema_path = NULL;
     int npos = 0;
     for (int i = 0; i < argc; i++) {
-        int r = cli_option(argc, argv, &i, "--label", &v);
+        int r = cli_option(argc, argv, &i, "--label", &v), was_label = r > 0;
+        if (r == 0) r = cli_option(argc, argv, &i, "--schema", &v);
         if (r < 0) return 2;
-        if (r > 0)
+        if (r > 0 && was_label)
             label = v;
+        else if (r > 0)
+            schema_path = v;
         else if (argv[i][0] == '-' || npos == 2) {
-            fprintf(stderr, "usage: tabserve eval [MODEL] DATA.csv --label COL\n");
+            fprintf(stderr, "usage: tabserve eval [MODEL] DATA.csv --label COL [--schema F]\n");
             return 2;
         } else
             pos[npos++] = argv[i];
     }
     if (npos == 0) {
-        fprintf(stderr, "usage: tabserve eval [MODEL] DATA.csv --label COL\n");
+        fprintf(stderr, "usage: tabserve eval [MODEL] DATA.csv --label COL [--schema F]\n");
         return 2;
     }
     const char *model_path = npos == 2 ? pos[0] : NULL, *data = pos[npos - 1];
     char err[ERR_LEN];
     int rc = 1;
-    model *m = model_load_or_default(model_path, err);
+    model *m = model_open(model_path, schema_path, NULL, err);
     dataset *d = NULL;
     float *p = NULL;
     const char **cols = NULL;
@@ -298,7 +302,8 @@ done:
 
 int cmd_predict(int argc, char **argv)
 {
-    const char *model_path = NULL, *input = "-", *output = "-", *format = NULL, *v = NULL;
+    const char *model_path = NULL, *input = "-", *output = "-", *format = NULL, *v = NULL,
+               *schema_path = NULL;
     score_options o = {SCORE_CSV, 0};
     for (int i = 0; i < argc; i++) {
         int r;
@@ -308,13 +313,15 @@ int cmd_predict(int argc, char **argv)
             output = v;
         else if (r == 0 && (r = cli_option(argc, argv, &i, "--format", &v)) > 0)
             format = v;
+        else if (r == 0 && (r = cli_option(argc, argv, &i, "--schema", &v)) > 0)
+            schema_path = v;
         else if (r == 0 && strcmp(argv[i], "--skip-bad") == 0)
             o.skip_bad = 1;
         else if (r == 0 && argv[i][0] != '-' && !model_path)
             model_path = argv[i];
         else if (r == 0) {
             fprintf(stderr, "usage: tabserve predict [MODEL] [--input F] [--output F] "
-                            "[--format csv|jsonl] [--skip-bad]\n");
+                            "[--format csv|jsonl] [--skip-bad] [--schema F]\n");
             return 2;
         }
         if (r < 0) return 2;
@@ -332,7 +339,7 @@ int cmd_predict(int argc, char **argv)
         return 2;
     }
     char err[ERR_LEN];
-    model *m = model_load_or_default(model_path, err);
+    model *m = model_open(model_path, schema_path, NULL, err);
     if (!m) {
         fprintf(stderr, "tabserve predict: %s\n", err);
         return 1;
@@ -372,19 +379,23 @@ int cmd_predict(int argc, char **argv)
 int cmd_inspect(int argc, char **argv)
 {
     int as_json = 0;
-    const char *path = NULL;
+    const char *path = NULL, *schema_path = NULL, *v = NULL;
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
+        int r = cli_option(argc, argv, &i, "--schema", &v);
+        if (r < 0) return 2;
+        if (r > 0)
+            schema_path = v;
+        else if (strcmp(argv[i], "--json") == 0)
             as_json = 1;
         else if (argv[i][0] != '-' && !path)
             path = argv[i];
         else {
-            fprintf(stderr, "usage: tabserve inspect [MODEL] [--json]\n");
+            fprintf(stderr, "usage: tabserve inspect [MODEL] [--json] [--schema F]\n");
             return 2;
         }
     }
     char err[ERR_LEN];
-    model *m = model_load_or_default(path, err);
+    model *m = model_open(path, schema_path, NULL, err);
     if (!m) {
         fprintf(stderr, "tabserve inspect: %s\n", err);
         return 1;

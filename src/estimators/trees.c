@@ -10,29 +10,132 @@
 #include "base/err.h"
 #include "base/jsonx.h"
 
-#define MAX_TREES 100000
-#define MAX_NODES (1 << 22)
+#define MAX_TREES TREES_MAX_TREES
+#define MAX_NODES TREES_MAX_NODES
+
+/* the padded layout is used up to this depth and this many bytes */
+#define COMPLETE_MAX_DEPTH 12
+#define COMPLETE_MAX_BYTES ((size_t)256 << 20)
+#define LANES              8  /* walks interleaved: enough independent loads to hide latency */
+#define ROW_BLOCK          64 /* rows that walk one tree while it is in L1 */
+
+int trees_in_category_set(const tree *tr, int node, float v)
+{
+    if (!(v >= 0.0f) || v >= (float)TREES_MAX_CATEGORY) return 0;
+    unsigned c = (unsigned)v; /* truncated, as XGBoost turns a float into a category */
+    unsigned word = c >> 5;
+    if ((int)word >= tr->cat_len[node]) return 0;
+    return (tr->cat_words[tr->cat_at[node] + (int)word] >> (c & 31)) & 1u;
+}
+
+static inline int goes_left(const tree *tr, int node, float v)
+{
+    if (isnan(v)) return tr->default_left[node];
+    if (tr->cat_at && tr->cat_at[node] >= 0) return !trees_in_category_set(tr, node, v);
+    return v < tr->threshold[node];
+}
+
+/* Any ensemble: one walk at a time, node by node. */
+static void walk_nodes(const tree_ensemble *e, const float *x, int n, float *y)
+{
+    int k = e->base.n_outputs;
+    for (int r = 0; r < n; r++) {
+        const float *xr = x + (size_t)r * e->base.n_features;
+        float *yr = y + (size_t)r * k;
+        for (size_t t = 0; t < e->n_trees; t++) {
+            const tree *tr = &e->trees[t];
+            int node = 0;
+            while (tr->feature[node] >= 0)
+                node = goes_left(tr, node, xr[tr->feature[node]]) ? tr->left[node] : tr->right[node];
+            yr[tr->output] += tr->value[node];
+        }
+    }
+}
+
+/* One step down a complete tree: right when x >= threshold, or NaN and the
+ * node sends NaN right (x >= t is false for NaN). */
+#define STEP(c, base, idx, v)                                                                                \
+    (2 * (idx) + 1 +                                                                                         \
+     (((v) >= (c)->threshold[(base) + (idx)]) | (((v) != (v)) & (c)->nan_right[(base) + (idx)])))
+
+/* Many rows: each tree walks a block of rows, LANES at a time in lockstep. */
+static void walk_complete_rows(const tree_ensemble *e, const float *x, int n, float *y)
+{
+    const complete_trees *c = e->complete;
+    int nf = e->base.n_features, k = e->base.n_outputs, depth = c->depth;
+    size_t n_leaves = c->n_inner + 1;
+    for (int r0 = 0; r0 < n; r0 += ROW_BLOCK) {
+        int rows = n - r0 < ROW_BLOCK ? n - r0 : ROW_BLOCK;
+        for (size_t t = 0; t < e->n_trees; t++) {
+            size_t base = t * c->n_inner;
+            const int32_t *feature = c->feature + base;
+            const float *leaf = c->leaf + t * n_leaves;
+            int out = c->output[t];
+            for (int rb = 0; rb < rows; rb += LANES) {
+                const float *xb = x + (size_t)(r0 + rb) * nf;
+                unsigned idx[LANES] = {0};
+                if (rows - rb >= LANES) {
+                    for (int d = 0; d < depth; d++)
+                        for (int l = 0; l < LANES; l++) {
+                            float v = xb[(size_t)l * nf + feature[idx[l]]];
+                            idx[l] = STEP(c, base, idx[l], v);
+                        }
+                    for (int l = 0; l < LANES; l++)
+                        y[(size_t)(r0 + rb + l) * k + out] += leaf[idx[l] - c->n_inner];
+                } else {
+                    int m = rows - rb;
+                    for (int d = 0; d < depth; d++)
+                        for (int l = 0; l < m; l++) {
+                            float v = xb[(size_t)l * nf + feature[idx[l]]];
+                            idx[l] = STEP(c, base, idx[l], v);
+                        }
+                    for (int l = 0; l < m; l++)
+                        y[(size_t)(r0 + rb + l) * k + out] += leaf[idx[l] - c->n_inner];
+                }
+            }
+        }
+    }
+}
+
+/* Few rows: one row walks LANES trees in lockstep; leaves are added in tree
+ * order, so a row sums exactly as in walk_complete_rows. */
+static void walk_complete_trees(const tree_ensemble *e, const float *x, int n, float *y)
+{
+    const complete_trees *c = e->complete;
+    int nf = e->base.n_features, k = e->base.n_outputs, depth = c->depth;
+    size_t n_leaves = c->n_inner + 1;
+    for (int r = 0; r < n; r++) {
+        const float *xr = x + (size_t)r * nf;
+        float *yr = y + (size_t)r * k;
+        for (size_t t0 = 0; t0 < e->n_trees; t0 += LANES) {
+            int m = e->n_trees - t0 < LANES ? (int)(e->n_trees - t0) : LANES;
+            unsigned idx[LANES] = {0};
+            size_t base[LANES];
+            for (int l = 0; l < LANES; l++) base[l] = (t0 + (size_t)(l < m ? l : 0)) * c->n_inner;
+            for (int d = 0; d < depth; d++)
+                for (int l = 0; l < LANES; l++) { /* lanes past m walk tree t0 again, unused */
+                    float v = xr[c->feature[base[l] + idx[l]]];
+                    idx[l] = STEP(c, base[l], idx[l], v);
+                }
+            for (int l = 0; l < m; l++)
+                yr[c->output[t0 + l]] += c->leaf[(t0 + l) * n_leaves + idx[l] - c->n_inner];
+        }
+    }
+}
 
 static void trees_predict(const predictor *p, const float *x, int n, float *scratch, float *y)
 {
     (void)scratch;
     const tree_ensemble *e = (const tree_ensemble *)p;
     int k = p->n_outputs;
-    for (int r = 0; r < n; r++) {
-        const float *xr = x + (size_t)r * p->n_features;
-        float *yr = y + (size_t)r * k;
-        for (int j = 0; j < k; j++) yr[j] = e->base_score[j];
-        for (size_t t = 0; t < e->n_trees; t++) {
-            const tree *tr = &e->trees[t];
-            int node = 0;
-            while (tr->feature[node] >= 0) {
-                float v = xr[tr->feature[node]];
-                int left = isnan(v) ? tr->default_left[node] : v < tr->threshold[node];
-                node = left ? tr->left[node] : tr->right[node];
-            }
-            yr[tr->output] += tr->value[node];
-        }
-    }
+    for (int r = 0; r < n; r++)
+        for (int j = 0; j < k; j++) y[(size_t)r * k + j] = e->base_score[j];
+    if (!e->complete)
+        walk_nodes(e, x, n, y);
+    else if (n >= LANES)
+        walk_complete_rows(e, x, n, y);
+    else
+        walk_complete_trees(e, x, n, y);
 }
 
 static size_t trees_scratch(const predictor *p, int n)
@@ -42,11 +145,73 @@ static size_t trees_scratch(const predictor *p, int n)
     return 0;
 }
 
-/* Structure checks, shared by the reader and by models built in memory. */
+static void complete_free(complete_trees *c)
+{
+    if (!c) return;
+    free(c->feature);
+    free(c->threshold);
+    free(c->nan_right);
+    free(c->leaf);
+    free(c->output);
+    free(c);
+}
+
+/* Copies node `node` of tr into slot `idx` of the complete tree at `level`:
+ * a split keeps its feature, threshold and NaN direction; a leaf above the
+ * last level becomes splits whose every leaf holds its value. */
+static void complete_fill(complete_trees *c, size_t t, const tree *tr, int node, int node_is_real, size_t idx,
+                          int level)
+{
+    size_t base = t * c->n_inner;
+    if (level == c->depth) {
+        c->leaf[t * (c->n_inner + 1) + (idx - c->n_inner)] = tr->value[node];
+        return;
+    }
+    int split = node_is_real && tr->feature[node] >= 0;
+    c->feature[base + idx] = split ? tr->feature[node] : 0;
+    c->threshold[base + idx] = split ? tr->threshold[node] : 0.0f;
+    c->nan_right[base + idx] = split ? !tr->default_left[node] : 0;
+    complete_fill(c, t, tr, split ? tr->left[node] : node, split, 2 * idx + 1, level + 1);
+    complete_fill(c, t, tr, split ? tr->right[node] : node, split, 2 * idx + 2, level + 1);
+}
+
+static complete_trees *complete_build(const tree_ensemble *e)
+{
+    int depth = e->max_depth;
+    if (e->categorical || depth > COMPLETE_MAX_DEPTH) return NULL;
+    size_t n_inner = ((size_t)1 << depth) - 1;
+    if (e->n_trees * (n_inner * 9 + (n_inner + 1) * 4) > COMPLETE_MAX_BYTES) return NULL;
+    complete_trees *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->depth = depth;
+    c->n_inner = n_inner;
+    size_t nt = e->n_trees ? e->n_trees : 1;
+    c->feature = malloc(nt * (n_inner ? n_inner : 1) * sizeof *c->feature);
+    c->threshold = malloc(nt * (n_inner ? n_inner : 1) * sizeof *c->threshold);
+    c->nan_right = malloc(nt * (n_inner ? n_inner : 1));
+    c->leaf = malloc(nt * (n_inner + 1) * sizeof *c->leaf);
+    c->output = malloc(nt * sizeof *c->output);
+    if (!c->feature || !c->threshold || !c->nan_right || !c->leaf || !c->output) {
+        complete_free(c);
+        return NULL;
+    }
+    for (size_t t = 0; t < e->n_trees; t++) {
+        c->output[t] = e->trees[t].output;
+        complete_fill(c, t, &e->trees[t], 0, 1, 0, 0);
+    }
+    return c;
+}
+
+/* Structure checks, shared by the reader and by models built in memory; then
+ * the padded layout when the ensemble is shallow enough. */
 static int trees_prepare(predictor *p, char *err)
 {
     tree_ensemble *e = (tree_ensemble *)p;
     e->max_depth = 0;
+    e->n_nodes = 0;
+    e->categorical = 0;
+    complete_free(e->complete);
+    e->complete = NULL;
     for (size_t t = 0; t < e->n_trees; t++) {
         const tree *tr = &e->trees[t];
         if (tr->output < 0 || tr->output >= p->n_outputs)
@@ -62,17 +227,48 @@ static int trees_prepare(predictor *p, char *err)
             else if (!(tr->left[i] > i && tr->left[i] < tr->n_nodes && tr->right[i] > i &&
                        tr->right[i] < tr->n_nodes))
                 why = "has a child that is not a later node of the tree";
-            else if (isnan(tr->threshold[i]))
+            else if (isnan(tr->threshold[i]) && !(tr->cat_at && tr->cat_at[i] >= 0))
                 why = "has a NaN threshold";
+            else if (depth[i] + 1 > TREES_MAX_DEPTH)
+                why = "is deeper than 64 levels";
             if (why) {
                 free(depth);
                 return err_set(err, "$.predictor.trees[%zu]: node %d %s", t, i, why);
             }
+            if (tr->cat_at && tr->cat_at[i] >= 0) e->categorical = 1;
             depth[tr->left[i]] = depth[tr->right[i]] = depth[i] + 1;
             if (depth[i] + 1 > e->max_depth) e->max_depth = depth[i] + 1;
         }
         free(depth);
+        e->n_nodes += (size_t)tr->n_nodes;
     }
+    e->complete = complete_build(e); /* NULL: deep or categorical, or no memory: walk the nodes */
+    return 0;
+}
+
+int trees_set_categories(tree *tr, int node, const int *cats, int n)
+{
+    if (node < 0 || node >= tr->n_nodes) return -1;
+    if (!tr->cat_at) {
+        tr->cat_at = malloc((size_t)tr->n_nodes * sizeof *tr->cat_at);
+        tr->cat_len = calloc((size_t)tr->n_nodes, sizeof *tr->cat_len);
+        if (!tr->cat_at || !tr->cat_len) return -1;
+        for (int i = 0; i < tr->n_nodes; i++) tr->cat_at[i] = -1;
+    }
+    int top = -1;
+    for (int i = 0; i < n; i++) {
+        if (cats[i] < 0 || cats[i] >= TREES_MAX_CATEGORY) return -1;
+        if (cats[i] > top) top = cats[i];
+    }
+    int words = top / 32 + 1;
+    uint32_t *grown = realloc(tr->cat_words, (size_t)(tr->n_cat_words + words) * sizeof *grown);
+    if (!grown) return -1;
+    tr->cat_words = grown;
+    memset(grown + tr->n_cat_words, 0, (size_t)words * sizeof *grown);
+    for (int i = 0; i < n; i++) grown[tr->n_cat_words + cats[i] / 32] |= 1u << (cats[i] % 32);
+    tr->cat_at[node] = tr->n_cat_words;
+    tr->cat_len[node] = words;
+    tr->n_cat_words += words;
     return 0;
 }
 
@@ -88,6 +284,23 @@ static json_t *float_array(const float *v, int n)
     json_t *a = json_array();
     for (int i = 0; i < n; i++) json_array_append_new(a, json_real(v[i]));
     return a;
+}
+
+/* {"nodes": [3, 7], "sets": [[0, 2], [5]]}: each categorical node's set */
+static json_t *categories_to_json(const tree *tr)
+{
+    json_t *nodes = json_array(), *sets = json_array();
+    for (int i = 0; i < tr->n_nodes; i++) {
+        if (tr->cat_at[i] < 0) continue;
+        json_t *set = json_array();
+        for (int w = 0; w < tr->cat_len[i]; w++)
+            for (int b = 0; b < 32; b++)
+                if (tr->cat_words[tr->cat_at[i] + w] >> b & 1u)
+                    json_array_append_new(set, json_integer(w * 32 + b));
+        json_array_append_new(nodes, json_integer(i));
+        json_array_append_new(sets, set);
+    }
+    return json_pack("{s:o,s:o}", "nodes", nodes, "sets", sets);
 }
 
 static json_t *trees_to_json(const predictor *p, int with_params)
@@ -115,6 +328,7 @@ static json_t *trees_to_json(const predictor *p, int with_params)
         json_object_set_new(to, "right", int_array(tr->right, tr->n_nodes));
         if (dl) json_object_set_new(to, "default_left", int_array(dl, tr->n_nodes));
         json_object_set_new(to, "value", float_array(tr->value, tr->n_nodes));
+        if (tr->cat_at) json_object_set_new(to, "categories", categories_to_json(tr));
         free(dl);
         json_array_append_new(arr, to);
     }
@@ -139,6 +353,11 @@ static void trees_hash(const predictor *p, fnv *f)
         }
         fnv_floats(f, tr->threshold, (size_t)tr->n_nodes);
         fnv_floats(f, tr->value, (size_t)tr->n_nodes);
+        for (int i = 0; tr->cat_at && i < tr->n_nodes; i++) {
+            if (tr->cat_at[i] < 0) continue;
+            fnv_i64(f, i);
+            for (int w = 0; w < tr->cat_len[i]; w++) fnv_i64(f, tr->cat_words[tr->cat_at[i] + w]);
+        }
     }
 }
 
@@ -147,8 +366,9 @@ static void trees_describe(const predictor *p, char *buf, size_t len)
     const tree_ensemble *e = (const tree_ensemble *)p;
     size_t nodes = 0;
     for (size_t t = 0; t < e->n_trees; t++) nodes += (size_t)e->trees[t].n_nodes;
-    snprintf(buf, len, "trees %zu (max depth %d, %zu nodes), %d features -> %d output%s", e->n_trees,
-             e->max_depth, nodes, p->n_features, p->n_outputs, p->n_outputs == 1 ? "" : "s");
+    snprintf(buf, len, "trees %zu (max depth %d, %zu nodes%s), %d features -> %d output%s", e->n_trees,
+             e->max_depth, nodes, e->categorical ? ", categorical splits" : "", p->n_features, p->n_outputs,
+             p->n_outputs == 1 ? "" : "s");
 }
 
 static void tree_clear(tree *tr)
@@ -159,6 +379,9 @@ static void tree_clear(tree *tr)
     free(tr->right);
     free(tr->default_left);
     free(tr->value);
+    free(tr->cat_at);
+    free(tr->cat_len);
+    free(tr->cat_words);
 }
 
 static void trees_free(predictor *p)
@@ -167,13 +390,14 @@ static void trees_free(predictor *p)
     for (size_t t = 0; e->trees && t < e->n_trees; t++) tree_clear(&e->trees[t]);
     free(e->trees);
     free(e->base_score);
+    complete_free(e->complete);
     free(e);
 }
 
 static const predictor_ops trees_ops = {"trees",       trees_predict, trees_scratch,  trees_prepare,
                                         trees_to_json, trees_hash,    trees_describe, trees_free};
 
-static int tree_alloc(tree *tr, int n)
+int trees_alloc_tree(tree *tr, int n)
 {
     tr->n_nodes = n;
     tr->feature = malloc((size_t)n * sizeof *tr->feature);
@@ -199,12 +423,43 @@ tree_ensemble *trees_create(int n_features, int n_outputs, size_t n_trees, const
     e->trees = calloc(n_trees ? n_trees : 1, sizeof *e->trees);
     e->base_score = calloc((size_t)n_outputs, sizeof *e->base_score);
     if (!e->trees || !e->base_score) goto fail;
-    for (size_t t = 0; t < n_trees; t++)
-        if (tree_alloc(&e->trees[t], n_nodes[t]) != 0) goto fail;
+    for (size_t t = 0; n_nodes && t < n_trees; t++)
+        if (trees_alloc_tree(&e->trees[t], n_nodes[t]) != 0) goto fail;
     return e;
 fail:
     trees_free(&e->base);
     return NULL;
+}
+
+static int read_categories(reader *r, tree *tr, json_t *obj, const char *path)
+{
+    char sub[200];
+    snprintf(sub, sizeof sub, "%s.categories", path);
+    if (!json_is_object(obj)) return read_fail(r, sub, "expected an object, got %s", json_type_name(obj));
+    json_t *nodes = read_member(r, obj, sub, "nodes", JSON_ARRAY, "an array of node indexes");
+    json_t *sets = nodes ? read_member(r, obj, sub, "sets", JSON_ARRAY, "an array (a set per node)") : NULL;
+    if (!sets) return -1;
+    if (json_array_size(nodes) != json_array_size(sets))
+        return read_fail(r, sub, "\"nodes\" has %zu entries and \"sets\" %zu", json_array_size(nodes),
+                         json_array_size(sets));
+    for (size_t i = 0; i < json_array_size(nodes); i++) {
+        json_t *node = json_array_get(nodes, i), *set = json_array_get(sets, i);
+        if (!json_is_integer(node) || json_integer_value(node) < 0 || json_integer_value(node) >= tr->n_nodes)
+            return read_fail(r, sub, "nodes[%zu] is not a node of the tree", i);
+        size_t n = json_array_size(set);
+        if (!json_is_array(set) || n > TREES_MAX_CATEGORY)
+            return read_fail(r, sub, "sets[%zu] must be an array of categories", i);
+        int *cats = malloc((n ? n : 1) * sizeof *cats);
+        if (!cats) return read_fail(r, sub, "out of memory");
+        char at[240];
+        snprintf(at, sizeof at, "%s.sets[%zu]", sub, i);
+        int rc = read_ints(r, set, at, cats, n, 0, TREES_MAX_CATEGORY - 1);
+        if (rc == 0 && trees_set_categories(tr, (int)json_integer_value(node), cats, (int)n) != 0)
+            rc = read_fail(r, at, "out of memory");
+        free(cats);
+        if (rc) return rc;
+    }
+    return 0;
 }
 
 static int read_tree(reader *r, tree *tr, json_t *obj, const char *path, int n_outputs)
@@ -216,7 +471,7 @@ static int read_tree(reader *r, tree *tr, json_t *obj, const char *path, int n_o
     if (!feature) return -1;
     size_t n = json_array_size(feature);
     if (n == 0 || n > MAX_NODES) return read_fail(r, path, "expected 1 to %d nodes, got %zu", MAX_NODES, n);
-    if (tree_alloc(tr, (int)n) != 0) return read_fail(r, path, "out of memory");
+    if (trees_alloc_tree(tr, (int)n) != 0) return read_fail(r, path, "out of memory");
     json_t *out = json_object_get(obj, "output");
     if (out && !json_is_integer(out)) return read_fail(r, path, "member \"output\" must be an integer");
     tr->output = out ? (int)json_integer_value(out) : 0;
@@ -246,6 +501,8 @@ static int read_tree(reader *r, tree *tr, json_t *obj, const char *path, int n_o
     }
     for (size_t i = 0; rc == 0 && i < n; i++) tr->default_left[i] = (unsigned char)dl[i];
     free(dl);
+    json_t *cats = json_object_get(obj, "categories");
+    if (rc == 0 && cats) rc = read_categories(r, tr, cats, path);
     return rc;
 }
 

@@ -1,11 +1,21 @@
 /* trees — an ensemble of binary decision trees as a predictor: each output is
  * base_score plus the leaf values its trees reach. A node splits on one feature
  * column: x < threshold goes left (strict, as XGBoost), NaN (missing) goes the
- * node's default way. Nodes are stored as arrays, children after their parent,
- * so every walk ends. The import and GBT issues fill it from XGBoost, ONNX and
- * tabserve's own trainer; here it reads and writes format 2. */
+ * node's default way. A categorical node instead sends the categories of its
+ * set right and every other value left (XGBoost's rule: the value is truncated
+ * to an integer category; a negative one is not in any set). Nodes are stored
+ * as arrays, children after their parent, so every walk ends. Filled from
+ * format 2 files, from XGBoost and ONNX imports, and by tabserve's trainer.
+ *
+ * prepare() lays shallow ensembles out a second time for speed: every tree
+ * padded to one depth D as a complete binary tree (a leaf above depth D
+ * copied into all the leaves below it), so a walk is D steps of
+ * idx = 2*idx + 1 + go_right with no branch, and many walks (rows, or trees
+ * of one row) run interleaved. Deep or categorical ensembles walk the nodes. */
 #ifndef TABSERVE_TREES_H
 #define TABSERVE_TREES_H
+
+#include <stdint.h>
 
 #include "model/predictor.h"
 
@@ -17,17 +27,52 @@ typedef struct {
     int *left, *right;           /* (n_nodes,) children, each > the node's index */
     unsigned char *default_left; /* (n_nodes,) NaN goes left */
     float *value;                /* (n_nodes,) a leaf's value */
+    /* categorical splits, NULL when the tree has none: node i's set is the bits
+     * cat_words[cat_at[i] ..+ cat_len[i]] (cat_at[i] < 0: a numeric split) */
+    int *cat_at, *cat_len;
+    uint32_t *cat_words;
+    int n_cat_words;
 } tree;
+
+/* The padded layout (see above), derived by prepare. */
+typedef struct {
+    int depth;          /* D */
+    size_t n_inner;     /* 2^D - 1 split nodes per tree */
+    int32_t *feature;   /* (n_trees, n_inner) */
+    float *threshold;   /* (n_trees, n_inner) */
+    uint8_t *nan_right; /* (n_trees, n_inner) 1: a NaN goes right */
+    float *leaf;        /* (n_trees, 2^D) */
+    int *output;        /* (n_trees,) */
+} complete_trees;
 
 typedef struct {
     predictor base;
     size_t n_trees;
     tree *trees;
-    float *base_score; /* (n_outputs,) */
-    int max_depth;     /* derived by prepare */
+    float *base_score;        /* (n_outputs,) */
+    int max_depth;            /* derived by prepare */
+    size_t n_nodes;           /* derived by prepare: all trees */
+    int categorical;          /* derived by prepare: some node splits on categories */
+    complete_trees *complete; /* derived by prepare, NULL when too deep or categorical */
 } tree_ensemble;
 
-/* An ensemble of n_trees trees of n_nodes[i] nodes each (all leaves of value 0). */
+/* An ensemble of n_trees trees of n_nodes[i] nodes each (all leaves of value 0);
+ * with n_nodes NULL, empty trees for trees_alloc_tree to fill. */
 tree_ensemble *trees_create(int n_features, int n_outputs, size_t n_trees, const int *n_nodes);
+/* Gives tr n nodes, all leaves of value 0. Returns 0 or -1 (memory). */
+int trees_alloc_tree(tree *tr, int n);
+
+/* Makes node `node` of tr a categorical split sending the categories cats[0..n)
+ * right (each 0 <= c < TREES_MAX_CATEGORY). Returns 0 or -1 (memory, range). */
+#define TREES_MAX_CATEGORY (1 << 20)
+int trees_set_categories(tree *tr, int node, const int *cats, int n);
+
+/* Whether category value v (a float column) is in node i's set. */
+int trees_in_category_set(const tree *tr, int node, float v);
+
+/* Limits on what the readers and importers accept (options can lower them). */
+#define TREES_MAX_TREES 100000
+#define TREES_MAX_NODES (1 << 22)
+#define TREES_MAX_DEPTH 64
 
 #endif

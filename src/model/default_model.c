@@ -18,9 +18,8 @@ __asm__(".section .rodata\n"
 extern const char tabserve_default_model[], tabserve_default_model_end[];
 #endif
 
-model *model_load_or_default(const char *path, char *err)
+model *model_load_default(char *err)
 {
-    if (path && *path && strcmp(path, "default") != 0) return model_load_file(path, err);
 #ifdef DEFAULT_MODEL_FILE
     return model_load_buffer(tabserve_default_model,
                              (size_t)(tabserve_default_model_end - tabserve_default_model),

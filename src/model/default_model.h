@@ -9,7 +9,7 @@
 
 #define DEFAULT_MODEL_NAME "<built-in models/titanic.json>"
 
-/* Loads `path`, or the built-in model when path is NULL or "default". */
-model *model_load_or_default(const char *path, char *err);
+/* Loads the built-in model (import/import.h's model_open takes paths). */
+model *model_load_default(char *err);
 
 #endif

@@ -13,7 +13,7 @@
 #include "base/numtext.h"
 
 static const char *const task_names[] = {"binary", "regression", "multiclass"};
-static const char *const link_names[] = {"identity", "sigmoid", "softmax"};
+static const char *const link_names[] = {"identity", "sigmoid", "softmax", "exp"};
 
 const char *output_task_name(output_task t) { return task_names[t]; }
 const char *output_link_name(output_link l) { return link_names[l]; }
@@ -33,6 +33,10 @@ void output_link_apply(const output_spec *o, float *y, int n)
     int k = output_width(o);
     if (o->link == LINK_SIGMOID)
         for (size_t i = 0; i < (size_t)n * k; i++) y[i] = link_sigmoid(y[i]);
+    if (o->complement)
+        for (size_t i = 0; i < (size_t)n * k; i++) y[i] = 1.0f - y[i];
+    if (o->link == LINK_EXP)
+        for (size_t i = 0; i < (size_t)n * k; i++) y[i] = expf(y[i]); /* overflow: caught as non-finite */
     if (o->link != LINK_SOFTMAX) return;
     for (int r = 0; r < n; r++) {
         float *row = y + (size_t)r * k, top = row[0];
@@ -85,7 +89,7 @@ size_t output_csv_row(const output_spec *o, const float *y, char *buf)
 void output_meaning(const output_spec *o, char *buf, size_t len)
 {
     if (o->task == TASK_BINARY)
-        snprintf(buf, len, "probability that %s is 1", o->label);
+        snprintf(buf, len, "probability that %s is %s", o->label, o->positive ? o->positive : "1");
     else if (o->task == TASK_MULTICLASS)
         snprintf(buf, len, "probability of each class of %s", o->label);
     else
@@ -95,7 +99,7 @@ void output_meaning(const output_spec *o, char *buf, size_t len)
 int output_check(const output_spec *o, int n_outputs, char *err)
 {
     if (o->task == TASK_MULTICLASS) {
-        if (o->link == LINK_SIGMOID)
+        if (o->link == LINK_SIGMOID || o->link == LINK_EXP)
             return err_set(err, "$.output.link: a multiclass output takes softmax or identity");
         if ((int)o->n_classes != n_outputs)
             return err_set(err, "$.output.classes: %zu classes, but the predictor gives %d outputs",
@@ -128,11 +132,22 @@ int output_read(output_spec *o, reader *r, json_t *obj, const char *path)
     if (strcmp(name, "predict") != 0) return read_fail(r, sub, "expected \"predict\", got \"%.64s\"", name);
     const char *label = read_name(r, obj, path, "label");
     int task = label ? read_enum(r, obj, path, "task", task_names, 3, NULL) : -1;
-    int link = task < 0 ? -1 : read_enum(r, obj, path, "link", link_names, 3, NULL);
+    int link = task < 0 ? -1 : read_enum(r, obj, path, "link", link_names, 4, NULL);
     if (link < 0) return -1;
     o->task = (output_task)task;
     o->link = (output_link)link;
     if (!(o->label = strdup(label))) return read_fail(r, path, "out of memory");
+    if (o->task == TASK_BINARY) {
+        int bad;
+        json_t *pos = read_optional(r, obj, path, "positive", JSON_STRING, "a class label", &bad);
+        json_t *comp =
+            bad ? NULL : read_optional(r, obj, path, "complement", READ_BOOL, "true or false", &bad);
+        if (bad) return -1;
+        if (pos && (!plain_label(json_string_value(pos)) || !(o->positive = strdup(json_string_value(pos)))))
+            return read_fail(r, path, "member \"positive\" must be a plain label of 1 to 64 bytes");
+        o->complement = comp && json_is_true(comp);
+        return 0;
+    }
     if (o->task != TASK_MULTICLASS) return 0;
     json_t *classes = read_member(r, obj, path, "classes", JSON_ARRAY, "an array of class labels");
     if (!classes) return -1;
@@ -164,6 +179,8 @@ json_t *output_to_json(const output_spec *o)
     json_object_set_new(j, "task", json_string(task_names[o->task]));
     json_object_set_new(j, "link", json_string(link_names[o->link]));
     json_object_set_new(j, "label", json_string(o->label));
+    if (o->positive) json_object_set_new(j, "positive", json_string(o->positive));
+    if (o->complement) json_object_set_new(j, "complement", json_true());
     if (o->task == TASK_MULTICLASS) {
         json_t *c = json_array();
         for (size_t i = 0; i < o->n_classes; i++) json_array_append_new(c, json_string(o->classes[i]));
@@ -178,6 +195,8 @@ void output_hash(const output_spec *o, fnv *f)
     fnv_str(f, o->label);
     fnv_i64(f, (int64_t)o->n_classes);
     for (size_t i = 0; i < o->n_classes; i++) fnv_str(f, o->classes[i]);
+    if (o->positive) fnv_str(f, o->positive); /* absent in older models: their hashes stay */
+    if (o->complement) fnv_i64(f, 1);
 }
 
 void output_clear(output_spec *o)
@@ -185,5 +204,6 @@ void output_clear(output_spec *o)
     for (size_t i = 0; o->classes && i < o->n_classes; i++) free(o->classes[i]);
     free(o->classes);
     free(o->label);
+    free(o->positive);
     memset(o, 0, sizeof *o);
 }

@@ -5,7 +5,7 @@
  *               CSV columns predict_<label>
  * The link turns the predictor's margins into those numbers: sigmoid (binary),
  * softmax (multiclass), identity (regression, or a predictor that already
- * gives probabilities). */
+ * gives probabilities), exp (a log-link regression: XGBoost's count:poisson). */
 #ifndef TABSERVE_OUTPUT_H
 #define TABSERVE_OUTPUT_H
 
@@ -17,7 +17,7 @@
 struct json_t;
 
 typedef enum { TASK_BINARY, TASK_REGRESSION, TASK_MULTICLASS } output_task;
-typedef enum { LINK_IDENTITY, LINK_SIGMOID, LINK_SOFTMAX } output_link;
+typedef enum { LINK_IDENTITY, LINK_SIGMOID, LINK_SOFTMAX, LINK_EXP } output_link;
 
 #define OUTPUT_MAX_CLASSES 1024
 
@@ -27,6 +27,10 @@ typedef struct {
     char *label;      /* the training label column */
     size_t n_classes; /* multiclass: (n_classes,) labels; else 0 */
     char **classes;
+    /* binary: the class whose probability is reported ("1" when NULL), and
+     * whether that is the complement of the predictor's (1 - p) */
+    char *positive;
+    int complement;
 } output_spec;
 
 /* Numbers per row: n_classes for multiclass, else 1. */

@@ -62,6 +62,16 @@ static const option options[] = {
      "open connections per worker (default 1000)"},
     {"--max-batch", NULL, "TABSERVE_MAX_BATCH", OPT_LONG, F(max_batch), 1, 100000,
      "rows in one POST /model array; 413 above (default 1024)"},
+    {"--schema", NULL, "TABSERVE_SCHEMA", OPT_STRING, F(schema_path), 0, 0,
+     "schema file for an XGBoost or ONNX model (default: MODEL's name with .schema.json, if present)"},
+    {"--max-model-bytes", NULL, "TABSERVE_MAX_MODEL_BYTES", OPT_LONG, F(limits.max_file_bytes), 1, 1e12,
+     "largest model file accepted (default 1 GiB)"},
+    {"--max-trees", NULL, "TABSERVE_MAX_TREES", OPT_LONG, F(limits.max_trees), 1, 100000,
+     "most trees in an imported ensemble (default 100000)"},
+    {"--max-nodes", NULL, "TABSERVE_MAX_NODES", OPT_LONG, F(limits.max_nodes), 1, 1 << 22,
+     "most nodes in one imported tree (default 4194304)"},
+    {"--max-tensor", NULL, "TABSERVE_MAX_TENSOR", OPT_LONG, F(limits.max_tensor), 1, 1e10,
+     "most elements in one ONNX tensor or attribute (default 67108864)"},
 };
 #undef F
 
@@ -145,6 +155,7 @@ int config_parse(serve_config *c, int argc, char **argv, char *err)
     c->worker_connections = 1000;
     c->max_batch = 1024;
     c->model_path = getenv("TABSERVE_MODEL");
+    c->limits = (import_limits)IMPORT_LIMITS_DEFAULT;
 
     for (size_t i = 0; i < sizeof options / sizeof *options; i++) {
         const char *v = getenv(options[i].env);

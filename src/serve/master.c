@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "import/import.h"
 #include "model/default_model.h"
 #include "serve/listen.h"
 #include "serve/log.h"
@@ -187,7 +188,7 @@ static void reload(master *ms)
     char err[ERR_LEN];
     log_msg(LOG_INFO, "Handling signal: hup (reloading %s)",
             ms->cfg->model_path ? ms->cfg->model_path : DEFAULT_MODEL_NAME);
-    model *m = model_load_or_default(ms->cfg->model_path, err);
+    model *m = model_open(ms->cfg->model_path, ms->cfg->schema_path, &ms->cfg->limits, err);
     if (!m) {
         atomic_fetch_add(&ms->stats->reload_failures, 1);
         log_msg(LOG_ERROR, "Reload refused, the old workers go on serving: %s", err);
@@ -249,7 +250,7 @@ static int setup(master *ms, const serve_config *cfg)
         return -1;
     }
     /* the model is validated before anything else exists: a bad file fails here */
-    if (!(ms->m = model_load_or_default(cfg->model_path, err))) {
+    if (!(ms->m = model_open(cfg->model_path, cfg->schema_path, &cfg->limits, err))) {
         log_msg(LOG_CRITICAL, "cannot load the model: %s", err);
         return -1;
     }

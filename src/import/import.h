@@ -1,0 +1,45 @@
+/* import — opening a model file of any supported format, told apart by its
+ * content, not its name:
+ *
+ *   tabserve model (JSON, "format": "tabserve-model")   model/model.h
+ *   XGBoost JSON model (Booster.save_model("m.json"))   import/xgboost.c
+ *   ONNX model (protobuf ModelProto)                    import/onnx.c
+ *
+ * Every format becomes the same composition (schema -> feature steps ->
+ * predictor -> output), so serving, scoring and errors do not depend on it.
+ * What a foreign file lacks (input names, category vocabularies, class labels)
+ * comes from a schema file beside it (import/sidecar.c). */
+#ifndef TABSERVE_IMPORT_H
+#define TABSERVE_IMPORT_H
+
+#include "model/model.h"
+
+/* Limits on what a model file may ask for: a hostile file is refused with the
+ * limit it crossed, before the memory is taken. */
+typedef struct {
+    long max_file_bytes; /* --max-model-bytes */
+    long max_trees;      /* --max-trees */
+    long max_nodes;      /* --max-nodes, per tree */
+    long max_tensor;     /* --max-tensor, elements of one ONNX tensor or attribute */
+} import_limits;
+
+#define IMPORT_LIMITS_DEFAULT                                                                                \
+    {                                                                                                        \
+        (long)1 << 30, 100000, 1 << 22, (long)1 << 26                                                        \
+    }
+
+/* Opens `path` (NULL or "default": the built-in model). schema_path names the
+ * schema file for a foreign model; NULL looks for one beside it (m.json ->
+ * m.schema.json, m.onnx -> m.schema.json). limits NULL: the defaults. On
+ * failure returns NULL with err naming the file, where and what was wrong. */
+model *model_open(const char *path, const char *schema_path, const import_limits *limits, char *err);
+
+/* The same from bytes in memory (the fuzzers); name is shown in messages. */
+model *model_open_buffer(const char *buf, size_t len, const char *name, const import_limits *limits,
+                         char *err);
+
+/* The format model_open would read buf as: "tabserve", "xgboost", "onnx", or
+ * NULL with err saying why it is none of them. */
+const char *model_format_of(const char *buf, size_t len, char *err);
+
+#endif

@@ -1,0 +1,19 @@
+/* onnx — reads an ONNX model (a protobuf ModelProto, parsed with protobuf-c
+ * from the onnx.proto that Debian's libonnx-dev ships) into a tabserve model:
+ * the graph's common shapes become feature steps and tabserve's own
+ * predictors, anything else of the supported operators runs as a graph
+ * (onnx.c lists them). */
+#ifndef TABSERVE_ONNX_H
+#define TABSERVE_ONNX_H
+
+#include <stddef.h>
+
+#include "import/import.h"
+
+/* Whether buf parses as an ONNX ModelProto with a graph. */
+int onnx_is(const char *buf, size_t len);
+
+/* The model, not yet assembled; NULL with err naming the node and what was wrong. */
+model *onnx_import(const char *buf, size_t len, const char *name, const import_limits *lim, char *err);
+
+#endif

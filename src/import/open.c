@@ -1,0 +1,183 @@
+/* open — telling model formats apart by content, and the steps every
+ * imported model shares: import, the schema file, assembly. */
+#define _GNU_SOURCE /* memmem */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "base/files.h"
+#include "import/import.h"
+#include "import/onnx.h"
+#include "import/sidecar.h"
+#include "import/xgboost.h"
+#include "model/default_model.h"
+
+static const import_limits default_limits = IMPORT_LIMITS_DEFAULT;
+
+/* UBJSON (XGBoost's .ubj) opens with '{' and then a type marker, never with
+ * whitespace, a quote or '}' as JSON does. */
+static int looks_like_ubjson(const char *buf, size_t len)
+{
+    return len > 1 && buf[0] == '{' && strchr("iUIlLdDSHTFZ$#", buf[1]) && buf[1] != 0;
+}
+
+const char *model_format_of(const char *buf, size_t len, char *err)
+{
+    size_t i = 0;
+    while (i < len && strchr(" \t\r\n", buf[i]) && buf[i]) i++;
+    if (looks_like_ubjson(buf, len))
+        return err_set(err, "this is XGBoost's binary UBJSON format (.ubj), which tabserve does not read: "
+                            "load it and save it as JSON (bst.save_model(\"model.json\")) and serve that"),
+               NULL;
+    if (i < len && buf[i] == '{') return "json"; /* a tabserve or XGBoost model: the parse tells */
+    if (onnx_is(buf, len)) return "onnx";
+    err_set(err,
+            "not a tabserve model, an XGBoost JSON model or an ONNX model (it starts with bytes "
+            "%02x %02x %02x %02x)",
+            len > 0 ? (unsigned char)buf[0] : 0, len > 1 ? (unsigned char)buf[1] : 0,
+            len > 2 ? (unsigned char)buf[2] : 0, len > 3 ? (unsigned char)buf[3] : 0);
+    return NULL;
+}
+
+/* XGBoost writes NaN (the threshold of a categorical split) as a bare NaN,
+ * which is not JSON: a copy with each NaN outside strings written null. */
+static char *nan_to_null(const char *buf, size_t len, size_t *out_len)
+{
+    size_t extra = 0;
+    for (size_t i = 0; i + 3 <= len; i++)
+        if (memcmp(buf + i, "NaN", 3) == 0) extra++;
+    char *out = malloc(len + extra + 1);
+    if (!out) return NULL;
+    size_t o = 0;
+    int in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = buf[i];
+        if (in_string) {
+            if (c == '\\' && i + 1 < len) {
+                out[o++] = c;
+                c = buf[++i];
+            } else if (c == '"')
+                in_string = 0;
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == 'N' && i + 3 <= len && memcmp(buf + i, "NaN", 3) == 0) {
+            memcpy(out + o, "null", 4);
+            o += 4;
+            i += 2;
+            continue;
+        }
+        out[o++] = c;
+    }
+    out[o] = 0;
+    *out_len = o;
+    return out;
+}
+
+static model *open_json(const char *buf, size_t len, const char *name, const import_limits *lim, int *foreign,
+                        char *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root && memmem(buf, len, "NaN", 3)) {
+        size_t fixed_len;
+        char *fixed = nan_to_null(buf, len, &fixed_len);
+        if (fixed) root = json_loadb(fixed, fixed_len, JSON_REJECT_DUPLICATES, &jerr);
+        free(fixed);
+    }
+    if (!root)
+        return err_set(err, "%s: line %d, column %d (byte %d): invalid JSON: %s", name, jerr.line,
+                       jerr.column, jerr.position, jerr.text),
+               NULL;
+    model *m;
+    if (xgboost_is(root)) {
+        reader r = {name, err};
+        m = xgboost_import(root, &r, lim);
+        *foreign = 1;
+    } else {
+        m = model_load_buffer(buf, len, name, err); /* a tabserve model checks itself */
+        *foreign = 0;
+    }
+    json_decref(root);
+    return m;
+}
+
+static model *open_any(const char *buf, size_t len, const char *name, const import_limits *lim, int *foreign,
+                       char *err)
+{
+    if ((long)len > lim->max_file_bytes)
+        return err_set(err, "%s: %zu bytes, over the limit of %ld (--max-model-bytes)", name, len,
+                       lim->max_file_bytes),
+               NULL;
+    char why[ERR_LEN];
+    const char *format = model_format_of(buf, len, why);
+    if (!format) return err_set(err, "%s: %s", name, why), NULL;
+    if (strcmp(format, "json") == 0) return open_json(buf, len, name, lim, foreign, err);
+    *foreign = 1;
+    return onnx_import(buf, len, name, lim, err);
+}
+
+static model *finish(model *m, const char *name, char *err)
+{
+    char why[ERR_LEN];
+    if (model_assemble(m, why) != 0) {
+        err_set(err, "%s: %s", name, why);
+        model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+model *model_open_buffer(const char *buf, size_t len, const char *name, const import_limits *limits,
+                         char *err)
+{
+    int foreign = 0;
+    model *m = open_any(buf, len, name, limits ? limits : &default_limits, &foreign, err);
+    return m && foreign ? finish(m, name, err) : m;
+}
+
+model *model_open(const char *path, const char *schema_path, const import_limits *limits, char *err)
+{
+    if (!path || !*path || strcmp(path, "default") == 0) {
+        if (schema_path) return err_set(err, "a schema file is for a model of another format"), NULL;
+        return model_load_default(err);
+    }
+    const import_limits *lim = limits ? limits : &default_limits;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > lim->max_file_bytes)
+        return err_set(err, "%s: %lld bytes, over the limit of %ld (--max-model-bytes)", path,
+                       (long long)st.st_size, lim->max_file_bytes),
+               NULL;
+    char *buf;
+    size_t len;
+    if (file_read_all(path, &buf, &len, err) != 0) return NULL;
+    int foreign = 0;
+    model *m = open_any(buf, len, path, lim, &foreign, err);
+    free(buf);
+    if (!m) return NULL;
+    if (!foreign) {
+        if (schema_path) {
+            model_free(m);
+            return err_set(err,
+                           "%s: a tabserve model carries its own schema; --schema is for XGBoost and ONNX "
+                           "models",
+                           path),
+                   NULL;
+        }
+        return m;
+    }
+    char beside[4096];
+    const char *sidecar = schema_path;
+    if (!sidecar) {
+        sidecar_path_for(path, beside, sizeof beside);
+        if (access(beside, R_OK) == 0) sidecar = beside;
+    }
+    if (sidecar && sidecar_apply(m, sidecar, err) != 0) {
+        model_free(m);
+        return NULL;
+    }
+    return finish(m, path, err);
+}

@@ -1,0 +1,409 @@
+/* xgboost — an XGBoost JSON model (Booster.save_model("m.json"), 1.x) as a
+ * tabserve model: inputs f0.. (or the file's feature names), each passed
+ * through as one column (NaN kept: trees route missing values themselves),
+ * the trees as a tree ensemble, the objective as an output and link.
+ *
+ * The objective decides the link and how base_score (a prediction, in the
+ * objective's own space) becomes the starting margin:
+ *   binary:logistic   binary, sigmoid;   margin logit(base_score)
+ *   binary:logitraw   regression of the raw margin; base_score as it is (1.7.4)
+ *   reg:logistic      regression, sigmoid; logit(base_score)
+ *   reg:squarederror  regression, identity; base_score
+ *   count:poisson     regression, exp;   log(base_score)
+ *   multi:softprob    multiclass, softmax; base_score for every class
+ *   multi:softmax     the same probabilities (XGBoost's class is their argmax)
+ * A split sends x < threshold left (strict), NaN the default way; a
+ * categorical split sends the categories of its set right. */
+#define _POSIX_C_SOURCE 200809L
+#include "import/xgboost.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/jsonx.h"
+#include "estimators/trees.h"
+
+typedef struct {
+    const char *name;
+    output_task task;
+    output_link link;
+    enum { BASE_AS_IS, BASE_LOGIT, BASE_LOG } base;
+} objective;
+
+static const objective objectives[] = {
+    {"binary:logistic", TASK_BINARY, LINK_SIGMOID, BASE_LOGIT},
+    {"binary:logitraw", TASK_REGRESSION, LINK_IDENTITY, BASE_AS_IS},
+    {"reg:logistic", TASK_REGRESSION, LINK_SIGMOID, BASE_LOGIT},
+    {"reg:squarederror", TASK_REGRESSION, LINK_IDENTITY, BASE_AS_IS},
+    {"count:poisson", TASK_REGRESSION, LINK_EXP, BASE_LOG},
+    {"multi:softprob", TASK_MULTICLASS, LINK_SOFTMAX, BASE_AS_IS},
+    {"multi:softmax", TASK_MULTICLASS, LINK_SOFTMAX, BASE_AS_IS},
+};
+#define N_OBJECTIVES (sizeof objectives / sizeof *objectives)
+
+int xgboost_is(const json_t *root)
+{
+    return json_is_object(root) && json_is_object(json_object_get(root, "learner"));
+}
+
+/* XGBoost writes its parameters as strings: "5E-1", "3". */
+static int param_number(reader *r, json_t *obj, const char *path, const char *key, double *out)
+{
+    json_t *v = json_object_get(obj, key);
+    char *end = NULL;
+    if (json_is_string(v)) {
+        *out = strtod(json_string_value(v), &end);
+        if (end != json_string_value(v) && *end == 0 && isfinite(*out)) return 0;
+    } else if (json_is_number(v)) {
+        *out = json_number_value(v);
+        return 0;
+    }
+    return read_fail(r, path, "member \"%s\" must be a number written as a string, got %s", key,
+                     v ? json_type_name(v) : "nothing");
+}
+
+/* An array of n numbers (or null where XGBoost wrote NaN) into out; null -> NaN. */
+static int read_numbers_or_nan(reader *r, json_t *arr, const char *path, float *out, size_t n)
+{
+    if (json_array_size(arr) != n)
+        return read_fail(r, path, "expected %zu numbers, got %zu", n, json_array_size(arr));
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(arr, i);
+        if (json_is_null(v))
+            out[i] = NAN;
+        else if (json_is_number(v))
+            out[i] = (float)json_number_value(v);
+        else
+            return read_fail(r, path, "[%zu]: expected a number, got %s", i, json_type_name(v));
+    }
+    return 0;
+}
+
+static json_t *tree_array(reader *r, json_t *t, const char *path, const char *key, size_t n)
+{
+    json_t *a = read_member(r, t, path, key, JSON_ARRAY, "an array (one entry per node)");
+    if (a && json_array_size(a) != n) {
+        read_fail(r, path, "member \"%s\" has %zu entries for %zu nodes", key, json_array_size(a), n);
+        return NULL;
+    }
+    return a;
+}
+
+static int read_xgb_tree(reader *r, json_t *t, const char *path, tree *tr, int n_features, float weight,
+                         const import_limits *lim)
+{
+    char sub[200];
+    if (!json_is_object(t)) return read_fail(r, path, "expected an object, got %s", json_type_name(t));
+    json_t *left = read_member(r, t, path, "left_children", JSON_ARRAY, "an array");
+    if (!left) return -1;
+    size_t n = json_array_size(left);
+    if (n == 0 || n > (size_t)lim->max_nodes)
+        return read_fail(r, path, "has %zu nodes; at most %ld are accepted (--max-nodes)", n, lim->max_nodes);
+    json_t *right = tree_array(r, t, path, "right_children", n);
+    json_t *index = right ? tree_array(r, t, path, "split_indices", n) : NULL;
+    json_t *cond = index ? tree_array(r, t, path, "split_conditions", n) : NULL;
+    json_t *dleft = cond ? tree_array(r, t, path, "default_left", n) : NULL;
+    if (!dleft) return -1;
+    int *l = malloc(n * sizeof *l), *rt = malloc(n * sizeof *rt), *f = malloc(n * sizeof *f);
+    int *dl = malloc(n * sizeof *dl), *kind = calloc(n, sizeof *kind);
+    float *c = malloc(n * sizeof *c);
+    int rc = -1;
+    if (!l || !rt || !f || !dl || !kind || !c) {
+        read_fail(r, path, "out of memory");
+        goto out;
+    }
+    snprintf(sub, sizeof sub, "%s.left_children", path);
+    if (read_ints(r, left, sub, l, n, -1, (long)n - 1) != 0) goto out;
+    snprintf(sub, sizeof sub, "%s.right_children", path);
+    if (read_ints(r, right, sub, rt, n, -1, (long)n - 1) != 0) goto out;
+    snprintf(sub, sizeof sub, "%s.split_indices", path);
+    if (read_ints(r, index, sub, f, n, 0, n_features - 1) != 0) goto out;
+    snprintf(sub, sizeof sub, "%s.default_left", path);
+    if (read_ints(r, dleft, sub, dl, n, 0, 1) != 0) goto out;
+    snprintf(sub, sizeof sub, "%s.split_conditions", path);
+    if (read_numbers_or_nan(r, cond, sub, c, n) != 0) goto out;
+    json_t *type = json_object_get(t, "split_type");
+    if (type) {
+        snprintf(sub, sizeof sub, "%s.split_type", path);
+        if (json_array_size(type) != n) {
+            read_fail(r, sub, "expected %zu entries, got %zu", n, json_array_size(type));
+            goto out;
+        }
+        if (read_ints(r, type, sub, kind, n, 0, 1) != 0) goto out;
+    }
+    if (trees_alloc_tree(tr, (int)n) != 0) {
+        read_fail(r, path, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((l[i] < 0) != (rt[i] < 0)) {
+            read_fail(r, path, "node %zu has one child (left %d, right %d)", i, l[i], rt[i]);
+            goto out;
+        }
+        if (l[i] < 0) { /* a leaf: its value is in split_conditions */
+            if (!isfinite(c[i])) {
+                read_fail(r, path, "leaf %zu has a non-finite value", i);
+                goto out;
+            }
+            tr->value[i] = c[i] * weight;
+            continue;
+        }
+        tr->feature[i] = f[i];
+        tr->left[i] = l[i];
+        tr->right[i] = rt[i];
+        tr->default_left[i] = (unsigned char)dl[i];
+        tr->threshold[i] = kind[i] ? 0.0f : c[i];
+        if (!kind[i] && isnan(c[i])) {
+            read_fail(r, path, "node %zu is a numeric split with a NaN threshold", i);
+            goto out;
+        }
+    }
+    rc = 0;
+    /* categorical splits: node categories_nodes[j] has the set
+     * categories[categories_segments[j] ..+ categories_sizes[j]] */
+    json_t *cnodes = json_object_get(t, "categories_nodes");
+    size_t nc = json_array_size(cnodes);
+    for (size_t i = 0; i < n; i++)
+        if (kind[i] && l[i] >= 0 && nc == 0) {
+            rc = read_fail(r, path, "node %zu is a categorical split but the tree lists no categories", i);
+            goto out;
+        }
+    if (nc) {
+        json_t *seg = json_object_get(t, "categories_segments"),
+               *size = json_object_get(t, "categories_sizes");
+        json_t *cats = json_object_get(t, "categories");
+        if (json_array_size(seg) != nc || json_array_size(size) != nc || !json_is_array(cats)) {
+            rc = read_fail(r, path,
+                           "categories_nodes, categories_segments and categories_sizes differ in length");
+            goto out;
+        }
+        size_t total = json_array_size(cats);
+        for (size_t j = 0; j < nc; j++) {
+            json_t *nj = json_array_get(cnodes, j), *sj = json_array_get(seg, j),
+                   *zj = json_array_get(size, j);
+            json_int_t node = json_integer_value(nj), at = json_integer_value(sj),
+                       cnt = json_integer_value(zj);
+            if (!json_is_integer(nj) || !json_is_integer(sj) || !json_is_integer(zj) || node < 0 ||
+                node >= (json_int_t)n || l[node] < 0 || !kind[node] || at < 0 || cnt < 0 ||
+                (size_t)(at + cnt) > total) {
+                rc = read_fail(r, path, "categories entry %zu does not describe a categorical split node", j);
+                goto out;
+            }
+            int *set = malloc(((size_t)cnt + 1) * sizeof *set);
+            if (!set) {
+                rc = read_fail(r, path, "out of memory");
+                goto out;
+            }
+            snprintf(sub, sizeof sub, "%s.categories[%lld..]", path, (long long)at);
+            for (json_int_t k = 0; k < cnt && rc == 0; k++) {
+                json_t *v = json_array_get(cats, (size_t)(at + k));
+                if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                    json_integer_value(v) >= TREES_MAX_CATEGORY)
+                    rc = read_fail(r, sub, "category %lld is not an integer from 0 to %d", (long long)k,
+                                   TREES_MAX_CATEGORY - 1);
+                else
+                    set[k] = (int)json_integer_value(v);
+            }
+            if (rc == 0 && trees_set_categories(tr, (int)node, set, (int)cnt) != 0)
+                rc = read_fail(r, path, "out of memory");
+            free(set);
+            if (rc) goto out;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (kind[i] && l[i] >= 0 && (!tr->cat_at || tr->cat_at[i] < 0)) {
+                rc = read_fail(r, path, "node %zu is a categorical split without a category set", i);
+                goto out;
+            }
+    }
+out:
+    free(l);
+    free(rt);
+    free(f);
+    free(dl);
+    free(kind);
+    free(c);
+    return rc;
+}
+
+/* Inputs: the file's feature names, or f0, f1, ... (XGBoost's own default). */
+static int read_inputs(reader *r, model *m, json_t *learner, int n_features)
+{
+    json_t *names = json_object_get(learner, "feature_names");
+    json_t *types = json_object_get(learner, "feature_types");
+    size_t nn = json_array_size(names), nt = json_array_size(types);
+    if ((nn && nn != (size_t)n_features) || (nt && nt != (size_t)n_features))
+        return read_fail(r, "$.learner.feature_names", "%zu names and %zu types for %d features", nn, nt,
+                         n_features);
+    m->schema.n_inputs = (size_t)n_features;
+    if (!(m->schema.inputs = calloc((size_t)n_features, sizeof *m->schema.inputs)))
+        return read_fail(r, "$", "out of memory");
+    for (int j = 0; j < n_features; j++) {
+        schema_input *in = &m->schema.inputs[j];
+        char name[32];
+        snprintf(name, sizeof name, "f%d", j);
+        const char *given = nn ? json_string_value(json_array_get(names, (size_t)j)) : name;
+        if (!given || !*given || strlen(given) > READ_MAX_NAME)
+            return read_fail(r, "$.learner.feature_names", "[%d] must be a name of 1 to %d bytes", j,
+                             READ_MAX_NAME);
+        const char *type = nt ? json_string_value(json_array_get(types, (size_t)j)) : "float";
+        if (!type) return read_fail(r, "$.learner.feature_types", "[%d] must be a string", j);
+        if (!(in->name = strdup(given))) return read_fail(r, "$", "out of memory");
+        /* "c": a category code (XGBoost truncates it to an integer); the rest numbers */
+        in->type = strcmp(type, "c") == 0 ? TYPE_INTEGER : TYPE_NUMBER;
+        in->required = 0; /* missing values take each split's default direction */
+        in->unknown = UNKNOWN_MISSING;
+        feature_step pass = {STEP_PASSTHROUGH, 0, 0};
+        if (features_add(&m->features, (size_t)j, &pass, 1) != 0) return read_fail(r, "$", "out of memory");
+    }
+    for (int a = 0; a < n_features; a++)
+        for (int b = 0; b < a; b++)
+            if (strcmp(m->schema.inputs[a].name, m->schema.inputs[b].name) == 0)
+                return read_fail(r, "$.learner.feature_names", "\"%.64s\" appears twice",
+                                 m->schema.inputs[a].name);
+    return 0;
+}
+
+model *xgboost_import(json_t *root, reader *r, const import_limits *lim)
+{
+    json_t *learner = json_object_get(root, "learner");
+    json_t *param = read_member(r, learner, "$.learner", "learner_model_param", JSON_OBJECT, "an object");
+    json_t *obj = param ? read_member(r, learner, "$.learner", "objective", JSON_OBJECT, "an object") : NULL;
+    json_t *booster =
+        obj ? read_member(r, learner, "$.learner", "gradient_booster", JSON_OBJECT, "an object") : NULL;
+    const char *obj_name = obj ? read_string(r, obj, "$.learner.objective", "name") : NULL;
+    const char *booster_name =
+        obj_name ? read_string(r, booster, "$.learner.gradient_booster", "name") : NULL;
+    if (!booster_name) return NULL;
+    const objective *o = NULL;
+    for (size_t i = 0; i < N_OBJECTIVES; i++)
+        if (strcmp(objectives[i].name, obj_name) == 0) o = &objectives[i];
+    if (!o) {
+        read_fail(r, "$.learner.objective.name",
+                  "objective \"%.64s\" is not supported; tabserve serves binary:logistic, binary:logitraw, "
+                  "reg:logistic, reg:squarederror, count:poisson, multi:softprob and multi:softmax "
+                  "(retrain with one of them, or export the model to ONNX)",
+                  obj_name);
+        return NULL;
+    }
+    /* gbtree, or dart (whose trees are scaled by their weight_drop) */
+    json_t *gbtree = booster, *weights = NULL;
+    if (strcmp(booster_name, "dart") == 0) {
+        gbtree = read_member(r, booster, "$.learner.gradient_booster", "gbtree", JSON_OBJECT, "an object");
+        weights = gbtree ? read_member(r, booster, "$.learner.gradient_booster", "weight_drop", JSON_ARRAY,
+                                       "an array")
+                         : NULL;
+        if (!weights) return NULL;
+    } else if (strcmp(booster_name, "gbtree") != 0) {
+        read_fail(r, "$.learner.gradient_booster.name",
+                  "booster \"%.64s\" is not supported; tabserve serves tree boosters (gbtree, dart)",
+                  booster_name);
+        return NULL;
+    }
+    json_t *gm = read_member(r, gbtree, "$.learner.gradient_booster", "model", JSON_OBJECT, "an object");
+    json_t *trees =
+        gm ? read_member(r, gm, "$.learner.gradient_booster.model", "trees", JSON_ARRAY, "an array") : NULL;
+    json_t *info = trees ? read_member(r, gm, "$.learner.gradient_booster.model", "tree_info", JSON_ARRAY,
+                                       "an array (the class of each tree)")
+                         : NULL;
+    double base_score, num_feature, num_class = 0;
+    if (!info || param_number(r, param, "$.learner.learner_model_param", "base_score", &base_score) != 0 ||
+        param_number(r, param, "$.learner.learner_model_param", "num_feature", &num_feature) != 0)
+        return NULL;
+    if (json_object_get(param, "num_class") &&
+        param_number(r, param, "$.learner.learner_model_param", "num_class", &num_class) != 0)
+        return NULL;
+    size_t n_trees = json_array_size(trees);
+    if (n_trees > (size_t)lim->max_trees) {
+        read_fail(r, "$.learner.gradient_booster.model.trees",
+                  "%zu trees; at most %ld are accepted (--max-trees)", n_trees, lim->max_trees);
+        return NULL;
+    }
+    if (json_array_size(info) != n_trees || (weights && json_array_size(weights) != n_trees)) {
+        read_fail(r, "$.learner.gradient_booster.model.tree_info", "has %zu entries for %zu trees",
+                  json_array_size(info), n_trees);
+        return NULL;
+    }
+    if (num_feature < 1 || num_feature > SCHEMA_MAX_INPUTS || num_feature != floor(num_feature)) {
+        read_fail(r, "$.learner.learner_model_param.num_feature", "%g is not a feature count from 1 to %d",
+                  num_feature, SCHEMA_MAX_INPUTS);
+        return NULL;
+    }
+    int multi = o->task == TASK_MULTICLASS;
+    if (multi ? (num_class < 2 || num_class > OUTPUT_MAX_CLASSES || num_class != floor(num_class))
+              : num_class > 1) {
+        read_fail(r, "$.learner.learner_model_param.num_class", "%g classes do not fit objective %s",
+                  num_class, obj_name);
+        return NULL;
+    }
+    int n_outputs = multi ? (int)num_class : 1, n_features = (int)num_feature;
+    double margin = base_score;
+    if (o->base != BASE_AS_IS && (base_score <= 0 || (o->base == BASE_LOGIT && base_score >= 1))) {
+        read_fail(r, "$.learner.learner_model_param.base_score", "%g is outside what objective %s allows",
+                  base_score, obj_name);
+        return NULL;
+    }
+    if (o->base == BASE_LOGIT) margin = -log(1.0 / base_score - 1.0);
+    if (o->base == BASE_LOG) margin = log(base_score);
+
+    model *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    tree_ensemble *e = trees_create(n_features, n_outputs, n_trees, NULL);
+    if (!e) {
+        read_fail(r, "$", "out of memory");
+        goto fail;
+    }
+    m->predictor = &e->base;
+    for (int j = 0; j < n_outputs; j++) e->base_score[j] = (float)margin;
+    if (read_inputs(r, m, learner, n_features) != 0) goto fail;
+    for (size_t t = 0; t < n_trees; t++) {
+        char path[96];
+        snprintf(path, sizeof path, "$.learner.gradient_booster.model.trees[%zu]", t);
+        json_t *cls = json_array_get(info, t);
+        if (!json_is_integer(cls) || json_integer_value(cls) < 0 || json_integer_value(cls) >= n_outputs) {
+            read_fail(r, "$.learner.gradient_booster.model.tree_info", "[%zu] is not a class from 0 to %d", t,
+                      n_outputs - 1);
+            goto fail;
+        }
+        float weight = 1.0f;
+        if (weights) {
+            json_t *w = json_array_get(weights, t);
+            if (!json_is_number(w) || !isfinite(json_number_value(w))) {
+                read_fail(r, "$.learner.gradient_booster.weight_drop", "[%zu] must be a number", t);
+                goto fail;
+            }
+            weight = (float)json_number_value(w);
+        }
+        e->trees[t].output = (int)json_integer_value(cls);
+        if (read_xgb_tree(r, json_array_get(trees, t), path, &e->trees[t], n_features, weight, lim) != 0)
+            goto fail;
+    }
+    m->output.task = o->task;
+    m->output.link = o->link;
+    m->output.label = strdup(strcmp(o->name, "binary:logitraw") == 0 ? "margin" : "label");
+    if (multi) {
+        m->output.n_classes = (size_t)n_outputs;
+        m->output.classes = calloc((size_t)n_outputs, sizeof *m->output.classes);
+        for (int j = 0; m->output.classes && j < n_outputs; j++) {
+            char num[16];
+            snprintf(num, sizeof num, "%d", j);
+            m->output.classes[j] = strdup(num);
+        }
+    }
+    m->metadata = json_pack("{s:{s:s,s:s,s:s,s:s}}", "source", "format", "xgboost", "objective", obj_name,
+                            "booster", booster_name, "file", r->file);
+    json_t *version = json_object_get(root, "version");
+    if (m->metadata && json_is_array(version))
+        json_object_set(json_object_get(m->metadata, "source"), "xgboost_version", version);
+    if (!m->output.label || !m->metadata || (multi && !m->output.classes)) {
+        read_fail(r, "$", "out of memory");
+        goto fail;
+    }
+    return m; /* assembled by model_open, after the schema file (if any) */
+fail:
+    model_free(m);
+    return NULL;
+}

@@ -1,0 +1,17 @@
+/* xgboost — reads an XGBoost JSON model into a tabserve model (xgboost.c has
+ * the objective table and the split rules). */
+#ifndef TABSERVE_XGBOOST_H
+#define TABSERVE_XGBOOST_H
+
+#include "import/import.h"
+#include "model/reader.h"
+
+struct json_t;
+
+/* Whether a parsed JSON root is an XGBoost model (it has "learner"). */
+int xgboost_is(const struct json_t *root);
+
+/* The model, not yet assembled (model_assemble); NULL with the reader's message naming the JSON path. */
+model *xgboost_import(struct json_t *root, reader *r, const import_limits *lim);
+
+#endif

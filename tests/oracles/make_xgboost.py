@@ -1,0 +1,143 @@
+#!/usr/bin/python3
+"""Makes the XGBoost fixtures of tests/test_import.py in OUTDIR (nothing is committed):
+for each objective, a model trained by Debian's python3-xgboost 1.7.4 on synthetic data,
+saved with Booster.save_model("NAME.json"), a test CSV, and XGBoost's own predictions of it.
+
+The test rows are chosen to catch wrong split rules: besides random rows they hold missing
+values (empty cells), rows with every value missing, and rows whose values are exactly
+the models' split thresholds (where x < t and x <= t disagree).
+
+usage: make_xgboost.py OUTDIR [--big]   (--big: the 50x4 and 500x8 models of `make bench`)
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import xgboost as xgb
+
+N_FEATURES = 6
+
+
+def data(rng, n):
+    x = rng.normal(size=(n, N_FEATURES)).astype(np.float32)
+    x[:, 2] = np.round(x[:, 2] * 2)  # repeated values: thresholds land on data values
+    x[rng.random(x.shape) < 0.1] = np.nan
+    return x
+
+
+def thresholds(booster):
+    out = {}
+    gb = json.loads(booster.save_raw("json").decode())["learner"]["gradient_booster"]
+    for tree in gb.get("gbtree", gb)["model"]["trees"]:
+        for f, c, left in zip(tree["split_indices"], tree["split_conditions"], tree["left_children"]):
+            if left >= 0 and c == c:
+                out.setdefault(f, set()).add(np.float32(c))
+    return out
+
+
+def test_rows(rng, booster, n=2000):
+    x = data(rng, n)
+    x[:20] = np.nan  # all missing
+    cuts = thresholds(booster)
+    for i in range(20, n // 2):  # about half the rows: values exactly at a split threshold
+        for f, values in cuts.items():
+            if rng.random() < 0.7:
+                x[i, f] = rng.choice(sorted(values))
+    return x
+
+
+def write_csv(path, names, x, extra=None):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(",".join(names + ([extra[0]] if extra else [])) + "\n")
+        for i, row in enumerate(x):
+            cells = ["" if v != v else repr(float(v)) for v in row]
+            if extra:
+                cells.append(str(extra[1][i]))
+            f.write(",".join(cells) + "\n")
+    os.replace(tmp, path)
+
+
+def save(out, name, booster, x, expected, names=None, feature_types=None):
+    names = names or [f"f{j}" for j in range(x.shape[1])]
+    booster.save_model(os.path.join(out, name + ".json"))
+    write_csv(os.path.join(out, name + ".csv"), names, x)
+    expected = np.asarray(expected, dtype=np.float64).reshape(len(x), -1)
+    np.savetxt(os.path.join(out, name + ".expected"), expected, fmt="%.9g", delimiter=",")
+
+
+def objectives(out):
+    rng = np.random.default_rng(12)
+    x = data(rng, 4000)
+    z = np.nan_to_num(x[:, 0]) - 0.5 * np.nan_to_num(x[:, 1]) + 0.3 * np.nan_to_num(x[:, 2]) + 0.2 * rng.normal(size=len(x))
+    labels = {
+        "binary_logistic": ("binary:logistic", (z > 0).astype(int), {}),
+        "binary_logitraw": ("binary:logitraw", (z > 0).astype(int), {}),
+        "reg_squarederror": ("reg:squarederror", z, {}),
+        "reg_logistic": ("reg:logistic", 1 / (1 + np.exp(-z)), {}),
+        "count_poisson": ("count:poisson", rng.poisson(np.exp(np.clip(z, -3, 2))), {}),
+        "multi_softprob": ("multi:softprob", np.digitize(z, [-0.5, 0.5]), {"num_class": 3}),
+        "multi_softmax": ("multi:softmax", np.digitize(z, [-0.5, 0.5]), {"num_class": 3}),
+    }
+    for name, (objective, y, extra) in labels.items():
+        params = {"objective": objective, "max_depth": 4, "eta": 0.3, "base_score": 0.4 if "reg_logistic" in name else 0.5, **extra}
+        if objective == "count:poisson":
+            params["base_score"] = 1.5
+        b = xgb.train(params, xgb.DMatrix(x, label=y), 20)
+        t = test_rows(rng, b)
+        d = xgb.DMatrix(t)
+        if objective == "multi:softmax":
+            # tabserve answers the class probabilities; XGBoost's class is their argmax
+            expected = np.column_stack([b.predict(d), b.predict(d, output_margin=True)])
+        else:
+            expected = b.predict(d)
+        save(out, name, b, t, expected)
+
+    # named features, a categorical one, and dart
+    xc = x.copy()
+    xc[:, 3] = rng.integers(0, 8, size=len(xc))
+    xc[rng.random(len(xc)) < 0.1, 3] = np.nan
+    yc = (np.isin(xc[:, 3], [1, 4, 6]) ^ (z > 0.8)).astype(int)
+    names = ["age", "fare", "deck", "port", "e", "f"]
+    types = ["q", "q", "q", "c", "q", "q"]
+    dc = xgb.DMatrix(xc, label=yc, feature_names=names, feature_types=types, enable_categorical=True)
+    b = xgb.train({"objective": "binary:logistic", "max_depth": 4, "tree_method": "hist", "max_cat_to_onehot": 1}, dc, 20)
+    t = test_rows(rng, b)
+    t[20:, 3] = rng.integers(0, 10, size=len(t) - 20)  # 8 and 9: categories never seen
+    t[rng.random(len(t)) < 0.1, 3] = np.nan
+    expected = b.predict(xgb.DMatrix(t, feature_names=names, feature_types=types, enable_categorical=True))
+    save(out, "categorical", b, t, expected, names=names)
+
+    b = xgb.train({"objective": "binary:logistic", "booster": "dart", "max_depth": 3, "rate_drop": 0.3}, xgb.DMatrix(x, label=(z > 0).astype(int)), 10)
+    t = test_rows(rng, b)
+    save(out, "dart", b, t, b.predict(xgb.DMatrix(t)))
+
+    # refused: the binary UBJSON form, and an objective tabserve does not serve
+    b = xgb.train({"objective": "binary:logistic", "max_depth": 2}, xgb.DMatrix(x, label=(z > 0).astype(int)), 2)
+    b.save_model(os.path.join(out, "model.ubj"))
+    b = xgb.train({"objective": "reg:gamma", "max_depth": 2}, xgb.DMatrix(x, label=np.exp(z)), 2)
+    b.save_model(os.path.join(out, "gamma.json"))
+
+
+def big(out):
+    """The bench models: 50 trees of depth 4 and 500 of depth 8, binary, 20 features."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(20000, 20)).astype(np.float32)
+    z = x[:, :5].sum(axis=1) + np.sin(x[:, 5] * 3) + x[:, 6] * x[:, 7]
+    y = (z + rng.normal(size=len(x)) > 0).astype(int)
+    d = xgb.DMatrix(x, label=y)
+    for trees, depth in ((50, 4), (500, 8)):
+        b = xgb.train({"objective": "binary:logistic", "max_depth": depth, "eta": 0.1, "nthread": 2}, d, trees)
+        name = f"xgb_{trees}x{depth}"
+        b.save_model(os.path.join(out, name + ".json"))
+    write_csv(os.path.join(out, "bench_rows.csv"), [f"f{j}" for j in range(20)], x)
+
+
+if __name__ == "__main__":
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    if "--big" in sys.argv:
+        big(out)
+    else:
+        objectives(out)

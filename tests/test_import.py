@@ -1,0 +1,192 @@
+"""Imported models against their own runtimes (issue 12): every XGBoost objective tabserve
+serves, trained here by Debian's python3-xgboost (tests/oracles/make_xgboost.py), predicted by
+`tabserve predict` and by `tabserve serve`, compared with XGBoost's own predictions on rows
+with missing values, all-missing rows, unseen categories and values exactly at split
+thresholds. Needs /usr/bin/python3 with xgboost and numpy (make test installs them on Debian).
+
+usage: BIN=build/tabserve python3 tests/test_import.py
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BIN = os.path.abspath(os.environ.get("BIN", "build/tabserve"))
+ORACLE_PY = "/usr/bin/python3"
+TOLERANCE = 1e-5
+
+
+def oracle_missing():
+    try:
+        subprocess.run([ORACLE_PY, "-c", "import xgboost, numpy"], check=True, capture_output=True)
+        return None
+    except (OSError, subprocess.CalledProcessError):
+        return "python3-xgboost (Debian) is not installed"
+
+
+def read_csv_numbers(path, last):
+    rows = []
+    with open(path) as f:
+        next(f)
+        for line in f:
+            cells = line.rstrip("\n").split(",")
+            rows.append([float(c) for c in cells[-last:]])
+    return rows
+
+
+def read_expected(path):
+    with open(path) as f:
+        return [[float(c) for c in line.split(",")] for line in f if line.strip()]
+
+
+def softmax(z):
+    import math
+    top = max(z)
+    e = [math.exp(v - top) for v in z]
+    return [v / sum(e) for v in e]
+
+
+def run(*args, check=True):
+    p = subprocess.run([BIN, *args], capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise AssertionError(f"tabserve {' '.join(args)} failed: {p.stderr}")
+    return p
+
+
+@unittest.skipIf(oracle_missing(), oracle_missing())
+class XGBoostTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="tabserve-xgb-")
+        subprocess.run([ORACLE_PY, os.path.join(HERE, "oracles", "make_xgboost.py"), cls.dir], check=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def predict(self, name, width):
+        out = self.path(name + ".out")
+        run("predict", self.path(name + ".json"), "--input", self.path(name + ".csv"), "--output", out)
+        return read_csv_numbers(out, width)
+
+    def assertClose(self, got, want, what):
+        self.assertEqual(len(got), len(want), what)
+        worst = max(abs(g - w) for gr, wr in zip(got, want) for g, w in zip(gr, wr))
+        self.assertLessEqual(worst, TOLERANCE, f"{what}: largest difference {worst}")
+
+    def test_objectives_match_xgboost(self):
+        for name in ("binary_logistic", "binary_logitraw", "reg_squarederror", "reg_logistic",
+                     "count_poisson", "categorical", "dart"):
+            with self.subTest(name):
+                want = read_expected(self.path(name + ".expected"))
+                self.assertEqual(len(want), 2000)
+                self.assertClose(self.predict(name, 1), want, name)
+
+    def test_multiclass_matches_xgboost(self):
+        want = read_expected(self.path("multi_softprob.expected"))
+        self.assertClose(self.predict("multi_softprob", 3), want, "multi:softprob")
+        # multi:softmax: tabserve answers the probabilities; XGBoost's class is their argmax
+        got = self.predict("multi_softmax", 3)
+        for i, (g, w) in enumerate(zip(got, read_expected(self.path("multi_softmax.expected")))):
+            cls, margins = w[0], w[1:]
+            self.assertEqual(g.index(max(g)), int(cls), f"row {i}")
+            self.assertLessEqual(max(abs(a - b) for a, b in zip(g, softmax(margins))), TOLERANCE, f"row {i}")
+
+    def test_inspect_shows_what_was_found(self):
+        out = run("inspect", self.path("categorical.json")).stdout
+        for words in ("age ", "port ", "integer, may be missing", "trees 20 (max depth", "categorical splits",
+                      '"format": "xgboost"', '"objective": "binary:logistic"', "probability that label is 1"):
+            self.assertIn(words, out)
+        out = run("inspect", self.path("binary_logistic.json")).stdout
+        self.assertIn("f0 ", out)  # no names in the file: XGBoost's f0, f1, ...
+        self.assertIn("f5 ", out)
+
+    def test_refused_with_what_to_do(self):
+        p = run("inspect", self.path("model.ubj"), check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("UBJSON", p.stderr)
+        self.assertIn('save_model("model.json")', p.stderr)
+        p = run("inspect", self.path("gamma.json"), check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('$.learner.objective.name: objective "reg:gamma" is not supported', p.stderr)
+        self.assertIn("binary:logistic", p.stderr)
+
+    def test_damaged_files_name_the_place(self):
+        with open(self.path("binary_logistic.json")) as f:
+            j = json.load(f)
+        tree = j["learner"]["gradient_booster"]["model"]["trees"][3]
+        tree["left_children"][0] = 99999
+        bad = self.path("damaged.json")
+        with open(bad, "w") as f:
+            json.dump(j, f)
+        p = run("inspect", bad, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("$.learner.gradient_booster.model.trees[3].left_children: [0]: 99999 is outside", p.stderr)
+
+    def test_schema_file_names_inputs_and_categories(self):
+        shutil.copy(self.path("categorical.json"), self.path("cat2.json"))
+        schema = {"inputs": [{"name": "Age"}, {}, {}, {"name": "Port", "vocab": list("abcdefgh"), "unknown": "reject"},
+                             {}, {}],
+                  "output": {"label": "Survived", "classes": ["no", "yes"]}}
+        with open(self.path("cat2.schema.json"), "w") as f:  # found beside the model by its name
+            json.dump(schema, f)
+        out = run("inspect", self.path("cat2.json")).stdout
+        self.assertIn("Port       categorical string {a, b, c, d, e, f, g, h}, unknown -> error", out)
+        self.assertIn("probability that Survived is yes", out)
+        # code 3 is "d": the same prediction by name as by code
+        rows = '{"age": 0.5, "fare": 1, "deck": 0, "port": 3, "e": 0, "f": 0}\n'
+        p1 = subprocess.run([BIN, "predict", self.path("categorical.json"), "--format", "jsonl"], input=rows,
+                            capture_output=True, text=True, check=True)
+        p2 = subprocess.run([BIN, "predict", self.path("cat2.json"), "--format", "jsonl"],
+                            input=rows.replace('"port": 3', '"Port": "d"').replace("age", "Age"),
+                            capture_output=True, text=True, check=True)
+        self.assertEqual(json.loads(p1.stdout)["predict"], json.loads(p2.stdout)["predict"])
+        p = subprocess.run([BIN, "predict", self.path("cat2.json"), "--format", "jsonl"],
+                           input='{"Port": "z"}\n', capture_output=True, text=True)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('Port: unknown category "z"', p.stderr)
+
+    def test_served_over_http(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = subprocess.Popen([BIN, "serve", self.path("binary_logistic.json"), "-b", f"127.0.0.1:{port}"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            with open(self.path("binary_logistic.csv")) as f:
+                names = f.readline().strip().split(",")
+                rows = [dict((n, float(v)) for n, v in zip(names, line.strip().split(",")) if v) for line in f]
+            want = read_expected(self.path("binary_logistic.expected"))
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/model", data=json.dumps(rows[:500]).encode(),
+                                         headers={"Content-Type": "application/json"})
+            got = json.load(urllib.request.urlopen(req, timeout=10))["predict"]
+            self.assertClose([[g] for g in got], want[:500], "POST /model batch")
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/model", data=json.dumps(rows[700]).encode(),
+                                         headers={"Content-Type": "application/json"})
+            one = json.load(urllib.request.urlopen(req, timeout=10))["predict"]
+            self.assertLessEqual(abs(one - want[700][0]), TOLERANCE)
+            meta = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/model", timeout=5))
+            self.assertEqual([i["name"] for i in meta["inputs"]], [f"f{j}" for j in range(6)])
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
