@@ -10,8 +10,7 @@ BUILD   ?= build
 VERSION := $(shell sed -n 's/^#define TABSERVE_VERSION *"\(.*\)"/\1/p' src/model/model.h)
 
 # Debian bookworm packages the build and the tests need
-BUILD_DEBS := gcc make pkg-config libjansson-dev libcsv-dev libmicrohttpd-dev libcmocka-dev \
-              libprotobuf-c-dev protobuf-c-compiler libonnx-dev
+BUILD_DEBS := gcc make pkg-config libjansson-dev libcsv-dev libmicrohttpd-dev libcmocka-dev
 DEFAULT_MODEL := models/titanic.json
 # the Kaggle Titanic train.csv stays in ../shared (never copied here)
 DATA ?= ../shared/data/titanic.csv

@@ -1,22 +1,31 @@
 # `make bench`: performance figures, each printed beside an anchor measured in
 # the same run. Core figures from bench_core; predict throughput and the HTTP
 # server comparison from shell scripts (wrk, nginx-light, gunicorn if present).
-BENCH_DEBS := wrk nginx-light curl bc
+BENCH_DEBS := wrk nginx-light curl bc libxgboost-dev python3-xgboost python3-numpy
 
 $(BUILD)/bench_core: bench/bench_core.c $(OBJS)
 	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -iquote src -o $@ $< $(OBJS) $(LDLIBS)
+
+# against XGBoost's own C API (Debian's libxgboost-dev 1.7.4)
+$(BUILD)/bench_trees: bench/bench_trees.c $(OBJS)
+	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -iquote src -o $@ $< $(OBJS) $(LDLIBS) -lxgboost
+
+bench-trees: $(BUILD)/bench_trees
+	@dir=$$(mktemp -d) && /usr/bin/python3 tests/oracles/make_xgboost.py $$dir --big && \
+	  $(BUILD)/bench_trees $$dir; rc=$$?; rm -rf $$dir; exit $$rc
 
 bench: $(BIN) $(BUILD)/bench_core
 	@missing=""; for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq $$missing >/dev/null; else echo "bench needs: sudo apt-get install -y$$missing"; exit 1; fi; fi
 	@echo "== core"; $(BUILD)/bench_core $(wildcard $(DATA))
+	@echo; echo "== tree ensembles against XGBoost"; $(MAKE) --no-print-directory bench-trees
 	@echo; echo "== offline predict"; BIN=$(BIN) bench/predict.sh
 	@echo; echo "== HTTP server"; BIN=$(BIN) bench/serve.sh
 
 # Faults under load (issue 6): reload, kill -9, slowloris, 10k idle connections,
 # endless bodies. Figures recorded in docs/RELIABILITY.md.
-.PHONY: faults
+.PHONY: faults bench-trees
 faults: $(BIN)
 	@for p in wrk slowhttptest; do command -v $$p >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq $$p >/dev/null; }; done
 	BIN=$(BIN) python3 bench/faults.py

@@ -68,7 +68,7 @@ static void naive_dense(float *y, const float *x, const float *w, const float *b
 int main(int argc, char **argv)
 {
     char err[ERR_LEN];
-    model *m = model_load_or_default(NULL, err);
+    model *m = model_load_default(err);
     if (!m) {
         fprintf(stderr, "%s\n", err);
         return 1;

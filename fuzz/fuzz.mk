@@ -1,6 +1,8 @@
 # Robustness: `make fuzz` (libFuzzer harnesses, FUZZ_SECONDS each), `make test-asan`
 # (every test under AddressSanitizer + UndefinedBehaviorSanitizer), `make test-valgrind`
 # (unit tests and a short server session under memcheck).
+# Seeds: fuzz/corpus/; the XGBoost model seeds are made by
+# tests/oracles/make_xgboost.py fuzz/corpus/model --seeds.
 FUZZ_SECONDS ?= 30
 FUZZ_BUILD := build-fuzz
 FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \

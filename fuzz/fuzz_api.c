@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!a) {
         char err[ERR_LEN];
-        model *m = model_load_or_default(NULL, err); /* lives for the whole run */
+        model *m = model_load_default(err); /* lives for the whole run */
         stats_shared *stats = stats_create(err);
         api_options o = {16, stats, NULL};
         if (!m || !stats || !(a = api_create(m, &o, err))) abort();

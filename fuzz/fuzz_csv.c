@@ -29,7 +29,7 @@ static int count_rows(void *ctx, size_t row, const char *const *f, const size_t 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[ERR_LEN];
-    if (!m && !(m = model_load_or_default(NULL, err))) abort();
+    if (!m && !(m = model_load_default(err))) abort();
     if (size == 0) return 0;
     unsigned mode = data[0];
     const char *text = (const char *)data + 1;

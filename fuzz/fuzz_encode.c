@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!m) {
         char err[ERR_LEN];
-        if (!(m = model_load_or_default(NULL, err))) abort(); /* lives for the whole run */
+        if (!(m = model_load_default(err))) abort(); /* lives for the whole run */
     }
     char *text = malloc(size ? size : 1); /* exact size, so over-reads are caught */
     memcpy(text, data, size);

@@ -28,7 +28,7 @@ static void start(void)
     static worker_args wa;
     char err[ERR_LEN];
     char *argv[] = {"--max-batch", "8", "--limit-request-body", "4096", "--keep-alive", "1"};
-    model *m = model_load_or_default(NULL, err); /* lives for the whole run */
+    model *m = model_load_default(err); /* lives for the whole run */
     stats_shared *stats = stats_create(err);
     if (!m || !stats || config_parse(&cfg, 6, argv, err) != 0) abort();
     wa = (worker_args){.cfg = &cfg, .m = m, .stats = stats, .slot = 0, .access_fd = -1};

@@ -1,11 +1,15 @@
-/* libFuzzer: the model-file loader. Any bytes: a model or a clear error, never
- * a crash; and a model that loads can be described and run. */
+/* libFuzzer: the model-file loaders, through the entry that tells formats
+ * apart (tabserve JSON, XGBoost JSON, UBJSON and ONNX refused). Any bytes: a
+ * model or a clear error, never a crash; and a model that loads can be
+ * described and run, on a row of zeros and a row of missing values. */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "import/import.h"
 #include "model/model.h"
 #include "base/err.h"
 #include "base/files.h"
@@ -14,7 +18,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[ERR_LEN] = "";
-    model *m = model_load_buffer((const char *)data, size, "fuzz.json", err);
+    import_limits lim = IMPORT_LIMITS_DEFAULT;
+    lim.max_nodes = 4096; /* small limits: the fuzzer explores shapes, not sizes */
+    lim.max_trees = 256;
+    model *m = model_open_buffer((const char *)data, size, "fuzz.json", &lim, err);
     if (!m) {
         if (strncmp(err, "fuzz.json", 9) != 0) abort(); /* messages name the file */
         return 0;
@@ -22,6 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_decref(model_describe(m));
     float *x = calloc((size_t)m->n_features, sizeof *x), *y = malloc((size_t)m->n_outputs * sizeof *y);
     float *scratch = malloc((model_scratch_floats(m, 1) + 1) * sizeof *scratch);
+    model_predict(m, x, 1, scratch, y);
+    for (int j = 0; j < m->n_features; j++) x[j] = NAN; /* every input missing: trees take defaults */
     model_predict(m, x, 1, scratch, y);
     /* a binary classifier's sigmoid gives a probability (or NaN from inf - inf in
      * finite but huge weights); every output is a number of its kind */

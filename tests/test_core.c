@@ -249,17 +249,31 @@ static void test_output_spec(void **state)
     assert_string_equal(buf, "0.25,0.5,0.25");
     model_free(m);
     /* regression and binary write one number; the sigmoid never overflows */
-    output_spec reg = {TASK_REGRESSION, LINK_IDENTITY, "y", 0, NULL};
+    output_spec reg = {.task = TASK_REGRESSION, .link = LINK_IDENTITY, .label = "y"};
     float big[2] = {-1234.5f, 1e30f};
     output_link_apply(&reg, big, 2);
     buf[output_row_json(&reg, big, buf)] = 0;
     assert_string_equal(buf, "-1234.5");
-    output_spec bin = {TASK_BINARY, LINK_SIGMOID, "y", 0, NULL};
+    output_spec bin = {.task = TASK_BINARY, .link = LINK_SIGMOID, .label = "y"};
     float z2[3] = {-1000, 0, 1000};
     output_link_apply(&bin, z2, 3);
     assert_float_equal(z2[0], 0, 0);
     assert_float_equal(z2[1], 0.5, 0);
     assert_float_equal(z2[2], 1, 0);
+    /* a schema file's positive class that is the model's first: 1 - p, and said so */
+    output_spec neg = {
+        .task = TASK_BINARY, .link = LINK_SIGMOID, .label = "Survived", .positive = "died", .complement = 1};
+    float z3[1] = {0.6931472f}; /* sigmoid = 2/3 */
+    output_link_apply(&neg, z3, 1);
+    assert_float_equal(z3[0], 1.0 / 3, 1e-7);
+    output_meaning(&neg, buf, sizeof buf);
+    assert_string_equal(buf, "probability that Survived is died");
+    /* count:poisson's log link */
+    output_spec pois = {.task = TASK_REGRESSION, .link = LINK_EXP, .label = "n"};
+    float z4[2] = {0, 0.6931472f};
+    output_link_apply(&pois, z4, 2);
+    assert_float_equal(z4[0], 1, 0);
+    assert_float_equal(z4[1], 2, 1e-6);
     /* the spec is checked against the predictor */
     expect_error(multiclass_v2, "\"weights\":[[1,0,-1]],\"bias\":[0,0,0]",
                  "\"weights\":[[1,0]],\"bias\":[0,0]",

@@ -21,7 +21,7 @@ static int setup(void **state)
 {
     (void)state;
     char err[ERR_LEN];
-    m = model_load_or_default(NULL, err);
+    m = model_load_default(err);
     return m ? 0 : -1;
 }
 static int teardown(void **state)

@@ -56,7 +56,7 @@ static void test_default_model_loads(void **state)
 {
     (void)state;
     char err[ERR_LEN];
-    model *m = model_load_or_default(NULL, err);
+    model *m = model_load_default(err);
     assert_non_null(m);
     assert_int_equal(m->schema.n_inputs, 5);
     assert_string_equal(m->schema.inputs[0].name, "Age");
@@ -124,7 +124,7 @@ static void test_save_load_round_trip(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
-    model *m = model_load_or_default(NULL, err);
+    model *m = model_load_default(err);
     assert_non_null(m);
     assert_int_equal(model_save(m, path, err), 0);
     model *again = model_load_file(path, err);

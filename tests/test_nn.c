@@ -97,7 +97,7 @@ static void test_batch_equals_rows(void **state)
 {
     (void)state;
     char err[ERR_LEN];
-    model *m = model_load_or_default(NULL, err);
+    model *m = model_load_default(err);
     assert_non_null(m);
     enum { N = 37 };
     float *x = malloc((size_t)N * m->n_features * 4), p[N], q;

@@ -21,7 +21,7 @@ static int setup(void **state)
 {
     (void)state;
     char err[ERR_LEN];
-    return (m = model_load_or_default(NULL, err)) ? 0 : -1;
+    return (m = model_load_default(err)) ? 0 : -1;
 }
 static int teardown(void **state)
 {

@@ -30,10 +30,9 @@ container-test:
 	NEWMAN=$(wildcard $(CURDIR)/node_modules/.bin/newman) tests/container.sh
 
 # python3 (server tests), curl and procps (scripts), prometheus (promtool lints
-# /metrics), python3-xgboost, -sklearn and -onnx (the import tests' oracles and
-# fixture makers), npm (newman, redocly and onnxruntime-node, pinned by
-# package-lock.json)
-TEST_DEBS := python3 curl procps prometheus python3-numpy python3-xgboost python3-sklearn python3-onnx
+# /metrics), python3-xgboost (the import tests' oracle and fixture maker), npm
+# (newman and redocly, pinned by package-lock.json)
+TEST_DEBS := python3 curl procps prometheus python3-numpy python3-xgboost
 test-deps: $(BUILD)/.deps-ok
 	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	command -v npm >/dev/null || missing="$$missing npm"; \

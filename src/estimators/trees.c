@@ -52,11 +52,11 @@ static void walk_nodes(const tree_ensemble *e, const float *x, int n, float *y)
     }
 }
 
-/* One step down a complete tree: right when x >= threshold, or NaN and the
- * node sends NaN right (x >= t is false for NaN). */
-#define STEP(c, base, idx, v)                                                                                \
-    (2 * (idx) + 1 +                                                                                         \
-     (((v) >= (c)->threshold[(base) + (idx)]) | (((v) != (v)) & (c)->nan_right[(base) + (idx)])))
+/* One step down a complete tree from node nd, with v the row's value of its
+ * column: right when v >= threshold, or v is NaN and the node sends NaN right
+ * (v >= t is false for NaN). */
+#define STEP(nd, idx, v) (2 * (idx) + 1 + (((v) >= (nd).threshold) | (((v) != (v)) & ((nd).feature >> 31))))
+#define COLUMN(nd)       ((nd).feature & ~COMPLETE_NAN_RIGHT)
 
 /* Many rows: each tree walks a block of rows, LANES at a time in lockstep. */
 static void walk_complete_rows(const tree_ensemble *e, const float *x, int n, float *y)
@@ -67,8 +67,7 @@ static void walk_complete_rows(const tree_ensemble *e, const float *x, int n, fl
     for (int r0 = 0; r0 < n; r0 += ROW_BLOCK) {
         int rows = n - r0 < ROW_BLOCK ? n - r0 : ROW_BLOCK;
         for (size_t t = 0; t < e->n_trees; t++) {
-            size_t base = t * c->n_inner;
-            const int32_t *feature = c->feature + base;
+            const complete_node *nodes = c->nodes + t * c->n_inner;
             const float *leaf = c->leaf + t * n_leaves;
             int out = c->output[t];
             for (int rb = 0; rb < rows; rb += LANES) {
@@ -77,8 +76,9 @@ static void walk_complete_rows(const tree_ensemble *e, const float *x, int n, fl
                 if (rows - rb >= LANES) {
                     for (int d = 0; d < depth; d++)
                         for (int l = 0; l < LANES; l++) {
-                            float v = xb[(size_t)l * nf + feature[idx[l]]];
-                            idx[l] = STEP(c, base, idx[l], v);
+                            complete_node nd = nodes[idx[l]];
+                            float v = xb[(size_t)l * nf + COLUMN(nd)];
+                            idx[l] = STEP(nd, idx[l], v);
                         }
                     for (int l = 0; l < LANES; l++)
                         y[(size_t)(r0 + rb + l) * k + out] += leaf[idx[l] - c->n_inner];
@@ -86,8 +86,9 @@ static void walk_complete_rows(const tree_ensemble *e, const float *x, int n, fl
                     int m = rows - rb;
                     for (int d = 0; d < depth; d++)
                         for (int l = 0; l < m; l++) {
-                            float v = xb[(size_t)l * nf + feature[idx[l]]];
-                            idx[l] = STEP(c, base, idx[l], v);
+                            complete_node nd = nodes[idx[l]];
+                            float v = xb[(size_t)l * nf + COLUMN(nd)];
+                            idx[l] = STEP(nd, idx[l], v);
                         }
                     for (int l = 0; l < m; l++)
                         y[(size_t)(r0 + rb + l) * k + out] += leaf[idx[l] - c->n_inner];
@@ -110,12 +111,14 @@ static void walk_complete_trees(const tree_ensemble *e, const float *x, int n, f
         for (size_t t0 = 0; t0 < e->n_trees; t0 += LANES) {
             int m = e->n_trees - t0 < LANES ? (int)(e->n_trees - t0) : LANES;
             unsigned idx[LANES] = {0};
-            size_t base[LANES];
-            for (int l = 0; l < LANES; l++) base[l] = (t0 + (size_t)(l < m ? l : 0)) * c->n_inner;
+            const complete_node *tree_nodes[LANES];
+            for (int l = 0; l < LANES; l++)
+                tree_nodes[l] = c->nodes + (t0 + (size_t)(l < m ? l : 0)) * c->n_inner;
             for (int d = 0; d < depth; d++)
                 for (int l = 0; l < LANES; l++) { /* lanes past m walk tree t0 again, unused */
-                    float v = xr[c->feature[base[l] + idx[l]]];
-                    idx[l] = STEP(c, base[l], idx[l], v);
+                    complete_node nd = tree_nodes[l][idx[l]];
+                    float v = xr[COLUMN(nd)];
+                    idx[l] = STEP(nd, idx[l], v);
                 }
             for (int l = 0; l < m; l++)
                 yr[c->output[t0 + l]] += c->leaf[(t0 + l) * n_leaves + idx[l] - c->n_inner];
@@ -148,9 +151,7 @@ static size_t trees_scratch(const predictor *p, int n)
 static void complete_free(complete_trees *c)
 {
     if (!c) return;
-    free(c->feature);
-    free(c->threshold);
-    free(c->nan_right);
+    free(c->nodes);
     free(c->leaf);
     free(c->output);
     free(c);
@@ -162,15 +163,14 @@ static void complete_free(complete_trees *c)
 static void complete_fill(complete_trees *c, size_t t, const tree *tr, int node, int node_is_real, size_t idx,
                           int level)
 {
-    size_t base = t * c->n_inner;
     if (level == c->depth) {
         c->leaf[t * (c->n_inner + 1) + (idx - c->n_inner)] = tr->value[node];
         return;
     }
     int split = node_is_real && tr->feature[node] >= 0;
-    c->feature[base + idx] = split ? tr->feature[node] : 0;
-    c->threshold[base + idx] = split ? tr->threshold[node] : 0.0f;
-    c->nan_right[base + idx] = split ? !tr->default_left[node] : 0;
+    complete_node *nd = &c->nodes[t * c->n_inner + idx];
+    nd->threshold = split ? tr->threshold[node] : 0.0f;
+    nd->feature = split ? (uint32_t)tr->feature[node] | (tr->default_left[node] ? 0 : COMPLETE_NAN_RIGHT) : 0;
     complete_fill(c, t, tr, split ? tr->left[node] : node, split, 2 * idx + 1, level + 1);
     complete_fill(c, t, tr, split ? tr->right[node] : node, split, 2 * idx + 2, level + 1);
 }
@@ -186,12 +186,10 @@ static complete_trees *complete_build(const tree_ensemble *e)
     c->depth = depth;
     c->n_inner = n_inner;
     size_t nt = e->n_trees ? e->n_trees : 1;
-    c->feature = malloc(nt * (n_inner ? n_inner : 1) * sizeof *c->feature);
-    c->threshold = malloc(nt * (n_inner ? n_inner : 1) * sizeof *c->threshold);
-    c->nan_right = malloc(nt * (n_inner ? n_inner : 1));
+    c->nodes = malloc(nt * (n_inner ? n_inner : 1) * sizeof *c->nodes);
     c->leaf = malloc(nt * (n_inner + 1) * sizeof *c->leaf);
     c->output = malloc(nt * sizeof *c->output);
-    if (!c->feature || !c->threshold || !c->nan_right || !c->leaf || !c->output) {
+    if (!c->nodes || !c->leaf || !c->output) {
         complete_free(c);
         return NULL;
     }

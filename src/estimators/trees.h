@@ -34,15 +34,21 @@ typedef struct {
     int n_cat_words;
 } tree;
 
-/* The padded layout (see above), derived by prepare. */
+/* The padded layout (see above), derived by prepare. A split node is 8 bytes,
+ * read in one load: the threshold, and the feature column with the NaN
+ * direction in its top bit. */
 typedef struct {
-    int depth;          /* D */
-    size_t n_inner;     /* 2^D - 1 split nodes per tree */
-    int32_t *feature;   /* (n_trees, n_inner) */
-    float *threshold;   /* (n_trees, n_inner) */
-    uint8_t *nan_right; /* (n_trees, n_inner) 1: a NaN goes right */
-    float *leaf;        /* (n_trees, 2^D) */
-    int *output;        /* (n_trees,) */
+    float threshold;
+    uint32_t feature; /* column | COMPLETE_NAN_RIGHT when a NaN goes right */
+} complete_node;
+#define COMPLETE_NAN_RIGHT 0x80000000u
+
+typedef struct {
+    int depth;            /* D */
+    size_t n_inner;       /* 2^D - 1 split nodes per tree */
+    complete_node *nodes; /* (n_trees, n_inner) */
+    float *leaf;          /* (n_trees, 2^D) */
+    int *output;          /* (n_trees,) */
 } complete_trees;
 
 typedef struct {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/numtext.h"
 #include "base/jsonx.h"
 
 /* values -> x by the feature steps; an input that overflows a column is refused,
@@ -124,6 +125,7 @@ static const char *scan_number(const char *p, const char *end, double *out)
         while (q < end && *q >= '0' && *q <= '9') q++;
     }
     size_t n = (size_t)(q - p);
+    if (parse_decimal_fast(p, n, out) == 0) return q;        /* most request numbers; else strtod */
     if (n >= sizeof buf || (integer && n > 18)) return NULL; /* no overflow for strtoll to report */
     memcpy(buf, p, n);
     buf[n] = '\0';

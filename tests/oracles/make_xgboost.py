@@ -7,7 +7,9 @@ The test rows are chosen to catch wrong split rules: besides random rows they ho
 values (empty cells), rows with every value missing, and rows whose values are exactly
 the models' split thresholds (where x < t and x <= t disagree).
 
-usage: make_xgboost.py OUTDIR [--big]   (--big: the 50x4 and 500x8 models of `make bench`)
+usage: make_xgboost.py OUTDIR [--big | --seeds]
+  --big    the 50x4 and 500x8 models of `make bench`
+  --seeds  the two small models committed as fuzz seeds (fuzz/corpus/model/xgb-*.json)
 """
 import json
 import os
@@ -134,10 +136,27 @@ def big(out):
     write_csv(os.path.join(out, "bench_rows.csv"), [f"f{j}" for j in range(20)], x)
 
 
+def seeds(out):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(300, 3)).astype(np.float32)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    y = (np.nan_to_num(x[:, 0]) > 0).astype(int)
+    b = xgb.train({"objective": "binary:logistic", "max_depth": 2}, xgb.DMatrix(x, label=y), 2)
+    b.save_model(os.path.join(out, "xgb-binary.json"))
+    xc = x.copy()
+    xc[:, 1] = rng.integers(0, 5, size=300)
+    d = xgb.DMatrix(xc, label=rng.integers(0, 3, size=300), feature_types=["q", "c", "q"], enable_categorical=True)
+    b = xgb.train({"objective": "multi:softprob", "num_class": 3, "max_depth": 2, "tree_method": "hist",
+                   "max_cat_to_onehot": 1}, d, 2)
+    b.save_model(os.path.join(out, "xgb-categorical.json"))
+
+
 if __name__ == "__main__":
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     if "--big" in sys.argv:
         big(out)
+    elif "--seeds" in sys.argv:
+        seeds(out)
     else:
         objectives(out)

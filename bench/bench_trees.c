@@ -1,0 +1,189 @@
+/* bench_trees — tree ensembles imported from XGBoost, against XGBoost itself
+ * (Debian's libxgboost 1.7.4 C API, XGBoosterPredictFromDense, one thread),
+ * on the same model files and the same rows, in alternating rounds; medians.
+ *   1. batch scoring, per row, at batch 1024 and 20000;
+ *   2. one JSON object -> probability (parse + encode + walk);
+ *   3. loading the model file.
+ * The models and rows come from tests/oracles/make_xgboost.py --big.
+ * Usage: bench_trees DIR   (DIR holds xgb_50x4.json, xgb_500x8.json, bench_rows.csv) */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <xgboost/c_api.h>
+
+#include "base/err.h"
+#include "import/import.h"
+#include "model/encode.h"
+#include "model/model.h"
+
+#define ROUNDS 7
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+static float *read_rows(const char *path, int n_features, int *n_rows)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    char line[8192];
+    if (!fgets(line, sizeof line, f)) return NULL;
+    size_t cap = 1024, n = 0;
+    float *x = malloc(cap * n_features * sizeof *x);
+    while (fgets(line, sizeof line, f)) {
+        if (n == cap) x = realloc(x, (cap *= 2) * n_features * sizeof *x);
+        char *p = line;
+        for (int j = 0; j < n_features; j++) {
+            x[n * n_features + j] = strtof(p, &p);
+            if (*p == ',') p++;
+        }
+        n++;
+    }
+    fclose(f);
+    *n_rows = (int)n;
+    return x;
+}
+
+static BoosterHandle xgb_load(const char *path)
+{
+    BoosterHandle b;
+    if (XGBoosterCreate(NULL, 0, &b) != 0 || XGBoosterLoadModel(b, path) != 0) return NULL;
+    XGBoosterSetParam(b, "nthread", "1");
+    return b;
+}
+
+static const float *xgb_predict(BoosterHandle b, const float *x, int n, int nf)
+{
+    char values[256];
+    snprintf(values, sizeof values,
+             "{\"data\": [%llu, true], \"shape\": [%d, %d], \"typestr\": \"<f4\", \"version\": 3}",
+             (unsigned long long)(uintptr_t)x, n, nf);
+    const char *config = "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, "
+                         "\"strict_shape\": false, \"missing\": NaN, \"cache_id\": 0}";
+    const bst_ulong *shape;
+    bst_ulong dim;
+    const float *out;
+    if (XGBoosterPredictFromDense(b, values, config, NULL, &shape, &dim, &out) != 0) {
+        fprintf(stderr, "xgboost: %s\n", XGBGetLastError());
+        exit(1);
+    }
+    return out;
+}
+
+static void bench_model(const char *dir, const char *name, const float *rows, int n_rows, int nf)
+{
+    char path[1024], err[ERR_LEN];
+    snprintf(path, sizeof path, "%s/%s.json", dir, name);
+    double load_ts[ROUNDS], load_xgb[ROUNDS];
+    model *m = NULL;
+    BoosterHandle b = NULL;
+    for (int r = 0; r < ROUNDS; r++) {
+        double t0 = now_ns();
+        model *mm = model_open(path, NULL, NULL, err);
+        double t1 = now_ns();
+        BoosterHandle bb = xgb_load(path);
+        double t2 = now_ns();
+        if (!mm || !bb) {
+            fprintf(stderr, "%s: %s\n", path, mm ? "xgboost could not load it" : err);
+            exit(1);
+        }
+        load_ts[r] = (t1 - t0) / 1e6;
+        load_xgb[r] = (t2 - t1) / 1e6;
+        if (r == ROUNDS - 1) {
+            m = mm;
+            b = bb;
+        } else {
+            model_free(mm);
+            XGBoosterFree(bb);
+        }
+    }
+    printf("%-10s load             tabserve %8.2f ms   xgboost %8.2f ms   ratio %.2f\n", name,
+           median(load_ts, ROUNDS), median(load_xgb, ROUNDS),
+           median(load_ts, ROUNDS) / median(load_xgb, ROUNDS));
+
+    static const int batches[] = {1024, 20000};
+    for (int bi = 0; bi < 2; bi++) {
+        int n = batches[bi] < n_rows ? batches[bi] : n_rows;
+        model_batch mb;
+        if (model_batch_init(&mb, m, n, err) != 0) exit(1);
+        memcpy(mb.x, rows, (size_t)n * nf * sizeof *rows);
+        double ts[ROUNDS], xs[ROUNDS], worst = 0;
+        for (int r = 0; r < ROUNDS; r++) {
+            double t0 = now_ns();
+            model_batch_run(&mb, n);
+            double t1 = now_ns();
+            const float *xo = xgb_predict(b, rows, n, nf);
+            double t2 = now_ns();
+            ts[r] = (t1 - t0) / n;
+            xs[r] = (t2 - t1) / n;
+            for (int i = 0; i < n; i++) worst = fmax(worst, fabs(mb.y[i] - xo[i]));
+        }
+        double a = median(ts, ROUNDS), x = median(xs, ROUNDS);
+        printf(
+            "%-10s batch %-6d     tabserve %8.1f ns/row xgboost %8.1f ns/row ratio %.3f  (max diff %.1e)\n",
+            name, n, a, x, a / x, worst);
+        model_batch_free(&mb);
+    }
+
+    /* one JSON object -> probability */
+    char obj[2048];
+    size_t len = 0;
+    len += (size_t)snprintf(obj + len, sizeof obj - len, "{");
+    for (int j = 0; j < nf; j++)
+        len += (size_t)snprintf(obj + len, sizeof obj - len, "%s\"f%d\": %.6g", j ? ", " : "", j, rows[j]);
+    len += (size_t)snprintf(obj + len, sizeof obj - len, "}");
+    float x1[64], y1[8], *scratch = malloc((model_scratch_floats(m, 1) + 1) * sizeof *scratch);
+    double one[ROUNDS];
+    int reps = 20000;
+    for (int r = 0; r < ROUNDS; r++) {
+        double t0 = now_ns();
+        for (int i = 0; i < reps; i++) {
+            if (encode_json_fast(m, obj, len, x1) != 0) exit(1);
+            model_predict(m, x1, 1, scratch, y1);
+        }
+        one[r] = (now_ns() - t0) / reps;
+    }
+    printf("%-10s one JSON object  tabserve %8.0f ns\n", name, median(one, ROUNDS));
+    free(scratch);
+    model_free(m);
+    XGBoosterFree(b);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_trees DIR\n");
+        return 2;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/bench_rows.csv", argv[1]);
+    int n_rows, nf = 20;
+    float *rows = read_rows(path, nf, &n_rows);
+    if (!rows) {
+        fprintf(stderr, "%s: cannot read\n", path);
+        return 1;
+    }
+    printf("medians of %d alternating rounds, one thread each; ratio = tabserve / xgboost\n", ROUNDS);
+    bench_model(argv[1], "xgb_50x4", rows, n_rows, nf);
+    bench_model(argv[1], "xgb_500x8", rows, n_rows, nf);
+    free(rows);
+    return 0;
+}
