@@ -9,44 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int parse_decimal_fast(const char *s, size_t len, double *out)
-{
-    static const double pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    const char *p = s, *end = s + len;
-    int negative = p < end && *p == '-';
-    p += negative;
-    unsigned long long mantissa = 0;
-    int digits = 0, scale = 0;
-    for (; p < end && *p >= '0' && *p <= '9'; p++) {
-        if (digits || *p != '0') digits++;
-        mantissa = mantissa * 10 + (unsigned)(*p - '0');
-        if (digits > 15) return -1;
-    }
-    if (p < end && *p == '.')
-        for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
-            if (digits || *p != '0') digits++;
-            mantissa = mantissa * 10 + (unsigned)(*p - '0');
-            scale--;
-            if (digits > 15 || scale < -22) return -1;
-        }
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        p++;
-        int sign = 1, e = 0;
-        if (p < end && (*p == '+' || *p == '-')) sign = *p++ == '-' ? -1 : 1;
-        for (; p < end && *p >= '0' && *p <= '9'; p++) {
-            e = e * 10 + (*p - '0');
-            if (e > 400) return -1;
-        }
-        scale += sign * e;
-    }
-    if (p != end || scale > 22 || scale < -22) return -1;
-    double v = (double)mantissa; /* exact: fewer than 16 digits */
-    v = scale >= 0 ? v * pow10[scale] : v / pow10[-scale];
-    *out = negative ? -v : v;
-    return 0;
-}
-
 int parse_finite_double(const char *s, size_t len, double *out)
 {
     char tmp[64];

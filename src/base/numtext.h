@@ -9,12 +9,6 @@
  * rejects empty strings, NaN and infinities. Returns 0 or -1 (no message). */
 int parse_finite_double(const char *s, size_t len, double *out);
 
-/* A JSON number already checked for syntax (-?digits[.digits][e[+-]digits])
- * whose digits form an integer below 2^53 and whose power of ten is at most
- * 22 either way: converted exactly (one correctly rounded multiply or divide of
- * two exact doubles, Clinger's fast path). Returns 0, or -1 when the number is
- * outside that range (the caller uses strtod). */
-int parse_decimal_fast(const char *s, size_t len, double *out);
 
 /* Writes v as printf's "%.9g" does (9 significant digits: a float read back
  * exactly) into buf (at least 32 bytes, NUL-terminated); returns the length.

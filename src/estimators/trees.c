@@ -1,6 +1,8 @@
 /* trees — walking, checking and reading tree ensembles. */
 #include "estimators/trees.h"
 
+#include "estimators/tree_walk.h"
+
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,8 +18,6 @@
 /* the padded layout is used up to this depth and this many bytes */
 #define COMPLETE_MAX_DEPTH 12
 #define COMPLETE_MAX_BYTES ((size_t)256 << 20)
-#define LANES              8  /* walks interleaved: enough independent loads to hide latency */
-#define ROW_BLOCK          64 /* rows that walk one tree while it is in L1 */
 
 int trees_in_category_set(const tree *tr, int node, float v)
 {
@@ -52,80 +52,6 @@ static void walk_nodes(const tree_ensemble *e, const float *x, int n, float *y)
     }
 }
 
-/* One step down a complete tree from node nd, with v the row's value of its
- * column: right when v >= threshold, or v is NaN and the node sends NaN right
- * (v >= t is false for NaN). */
-#define STEP(nd, idx, v) (2 * (idx) + 1 + (((v) >= (nd).threshold) | (((v) != (v)) & ((nd).feature >> 31))))
-#define COLUMN(nd)       ((nd).feature & ~COMPLETE_NAN_RIGHT)
-
-/* Many rows: each tree walks a block of rows, LANES at a time in lockstep. */
-static void walk_complete_rows(const tree_ensemble *e, const float *x, int n, float *y)
-{
-    const complete_trees *c = e->complete;
-    int nf = e->base.n_features, k = e->base.n_outputs, depth = c->depth;
-    size_t n_leaves = c->n_inner + 1;
-    for (int r0 = 0; r0 < n; r0 += ROW_BLOCK) {
-        int rows = n - r0 < ROW_BLOCK ? n - r0 : ROW_BLOCK;
-        for (size_t t = 0; t < e->n_trees; t++) {
-            const complete_node *nodes = c->nodes + t * c->n_inner;
-            const float *leaf = c->leaf + t * n_leaves;
-            int out = c->output[t];
-            for (int rb = 0; rb < rows; rb += LANES) {
-                const float *xb = x + (size_t)(r0 + rb) * nf;
-                unsigned idx[LANES] = {0};
-                if (rows - rb >= LANES) {
-                    for (int d = 0; d < depth; d++)
-                        for (int l = 0; l < LANES; l++) {
-                            complete_node nd = nodes[idx[l]];
-                            float v = xb[(size_t)l * nf + COLUMN(nd)];
-                            idx[l] = STEP(nd, idx[l], v);
-                        }
-                    for (int l = 0; l < LANES; l++)
-                        y[(size_t)(r0 + rb + l) * k + out] += leaf[idx[l] - c->n_inner];
-                } else {
-                    int m = rows - rb;
-                    for (int d = 0; d < depth; d++)
-                        for (int l = 0; l < m; l++) {
-                            complete_node nd = nodes[idx[l]];
-                            float v = xb[(size_t)l * nf + COLUMN(nd)];
-                            idx[l] = STEP(nd, idx[l], v);
-                        }
-                    for (int l = 0; l < m; l++)
-                        y[(size_t)(r0 + rb + l) * k + out] += leaf[idx[l] - c->n_inner];
-                }
-            }
-        }
-    }
-}
-
-/* Few rows: one row walks LANES trees in lockstep; leaves are added in tree
- * order, so a row sums exactly as in walk_complete_rows. */
-static void walk_complete_trees(const tree_ensemble *e, const float *x, int n, float *y)
-{
-    const complete_trees *c = e->complete;
-    int nf = e->base.n_features, k = e->base.n_outputs, depth = c->depth;
-    size_t n_leaves = c->n_inner + 1;
-    for (int r = 0; r < n; r++) {
-        const float *xr = x + (size_t)r * nf;
-        float *yr = y + (size_t)r * k;
-        for (size_t t0 = 0; t0 < e->n_trees; t0 += LANES) {
-            int m = e->n_trees - t0 < LANES ? (int)(e->n_trees - t0) : LANES;
-            unsigned idx[LANES] = {0};
-            const complete_node *tree_nodes[LANES];
-            for (int l = 0; l < LANES; l++)
-                tree_nodes[l] = c->nodes + (t0 + (size_t)(l < m ? l : 0)) * c->n_inner;
-            for (int d = 0; d < depth; d++)
-                for (int l = 0; l < LANES; l++) { /* lanes past m walk tree t0 again, unused */
-                    complete_node nd = tree_nodes[l][idx[l]];
-                    float v = xr[COLUMN(nd)];
-                    idx[l] = STEP(nd, idx[l], v);
-                }
-            for (int l = 0; l < m; l++)
-                yr[c->output[t0 + l]] += c->leaf[(t0 + l) * n_leaves + idx[l] - c->n_inner];
-        }
-    }
-}
-
 static void trees_predict(const predictor *p, const float *x, int n, float *scratch, float *y)
 {
     (void)scratch;
@@ -135,10 +61,10 @@ static void trees_predict(const predictor *p, const float *x, int n, float *scra
         for (int j = 0; j < k; j++) y[(size_t)r * k + j] = e->base_score[j];
     if (!e->complete)
         walk_nodes(e, x, n, y);
-    else if (n >= LANES)
-        walk_complete_rows(e, x, n, y);
+    else if (n >= 8) /* enough rows to fill the vectors; else the trees do */
+        e->walk.rows(e->complete, e->n_trees, p->n_features, k, x, n, y);
     else
-        walk_complete_trees(e, x, n, y);
+        e->walk.trees(e->complete, e->n_trees, p->n_features, k, x, n, y);
 }
 
 static size_t trees_scratch(const predictor *p, int n)
@@ -152,6 +78,8 @@ static void complete_free(complete_trees *c)
 {
     if (!c) return;
     free(c->nodes);
+    free(c->top_threshold);
+    free(c->top_feature);
     free(c->leaf);
     free(c->output);
     free(c);
@@ -189,13 +117,19 @@ static complete_trees *complete_build(const tree_ensemble *e)
     c->nodes = malloc(nt * (n_inner ? n_inner : 1) * sizeof *c->nodes);
     c->leaf = malloc(nt * (n_inner + 1) * sizeof *c->leaf);
     c->output = malloc(nt * sizeof *c->output);
-    if (!c->nodes || !c->leaf || !c->output) {
+    c->top_threshold = calloc(nt * 32, sizeof *c->top_threshold);
+    c->top_feature = calloc(nt * 32, sizeof *c->top_feature);
+    if (!c->nodes || !c->leaf || !c->output || !c->top_threshold || !c->top_feature) {
         complete_free(c);
         return NULL;
     }
     for (size_t t = 0; t < e->n_trees; t++) {
         c->output[t] = e->trees[t].output;
         complete_fill(c, t, &e->trees[t], 0, 1, 0, 0);
+        for (size_t i = 0; i < 31 && i < n_inner; i++) {
+            c->top_threshold[t * 32 + i] = c->nodes[t * n_inner + i].threshold;
+            c->top_feature[t * 32 + i] = c->nodes[t * n_inner + i].feature;
+        }
     }
     return c;
 }
@@ -241,6 +175,7 @@ static int trees_prepare(predictor *p, char *err)
         e->n_nodes += (size_t)tr->n_nodes;
     }
     e->complete = complete_build(e); /* NULL: deep or categorical, or no memory: walk the nodes */
+    e->walk = tree_walkers_pick();
     return 0;
 }
 
@@ -364,9 +299,13 @@ static void trees_describe(const predictor *p, char *buf, size_t len)
     const tree_ensemble *e = (const tree_ensemble *)p;
     size_t nodes = 0;
     for (size_t t = 0; t < e->n_trees; t++) nodes += (size_t)e->trees[t].n_nodes;
-    snprintf(buf, len, "trees %zu (max depth %d, %zu nodes%s), %d features -> %d output%s", e->n_trees,
-             e->max_depth, nodes, e->categorical ? ", categorical splits" : "", p->n_features, p->n_outputs,
-             p->n_outputs == 1 ? "" : "s");
+    char walk[64];
+    if (e->complete)
+        snprintf(walk, sizeof walk, "complete depth-%d layout, %s kernels", e->complete->depth, e->walk.isa);
+    else
+        snprintf(walk, sizeof walk, "%s", e->categorical ? "categorical splits, node walk" : "node walk");
+    snprintf(buf, len, "trees %zu (max depth %d, %zu nodes; %s), %d features -> %d output%s", e->n_trees,
+             e->max_depth, nodes, walk, p->n_features, p->n_outputs, p->n_outputs == 1 ? "" : "s");
 }
 
 static void tree_clear(tree *tr)

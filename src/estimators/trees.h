@@ -42,14 +42,30 @@ typedef struct {
     uint32_t feature; /* column | COMPLETE_NAN_RIGHT when a NaN goes right */
 } complete_node;
 #define COMPLETE_NAN_RIGHT 0x80000000u
+#define COMPLETE_TOP       5 /* levels: 31 nodes */
 
 typedef struct {
     int depth;            /* D */
     size_t n_inner;       /* 2^D - 1 split nodes per tree */
     complete_node *nodes; /* (n_trees, n_inner) */
+    /* the first COMPLETE_TOP levels again, as columns: (n_trees, 32) thresholds
+     * and features, so a vector kernel keeps a tree's top in two registers and
+     * looks nodes up with a permute instead of a gather */
+    float *top_threshold;
+    uint32_t *top_feature;
     float *leaf;          /* (n_trees, 2^D) */
     int *output;          /* (n_trees,) */
 } complete_trees;
+
+/* A walking kernel (tree_walk.c): adds the leaves of trees 0..n_trees-1 to y
+ * (n, k) for rows x (n, nf), each to its tree's output, in tree order. */
+typedef void (*tree_walk_fn)(const complete_trees *c, size_t n_trees, int nf, int k, const float *x, int n,
+                             float *y);
+typedef struct {
+    tree_walk_fn rows;  /* many rows: trees outside, rows walk side by side */
+    tree_walk_fn trees; /* few rows: rows outside, trees walk side by side */
+    const char *isa;    /* "avx512", "avx2" or "portable", for inspect */
+} tree_walkers;
 
 typedef struct {
     predictor base;
@@ -60,6 +76,7 @@ typedef struct {
     size_t n_nodes;           /* derived by prepare: all trees */
     int categorical;          /* derived by prepare: some node splits on categories */
     complete_trees *complete; /* derived by prepare, NULL when too deep or categorical */
+    tree_walkers walk;        /* derived by prepare: the kernels for this machine */
 } tree_ensemble;
 
 /* An ensemble of n_trees trees of n_nodes[i] nodes each (all leaves of value 0);

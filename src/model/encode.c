@@ -101,31 +101,55 @@ static const char *scan_plain_string(const char *p, const char *end, const char 
 }
 
 /* RFC 8259's number grammar, read as jansson reads it: an integer (no fraction or
- * exponent) through strtoll then to double, anything else through strtod. */
+ * exponent) through strtoll then to double, anything else through strtod. The
+ * digits are gathered on the way: a number of at most 15 significant digits and
+ * a power of ten within 22 is converted exactly right here (Clinger's fast
+ * path: one correctly rounded operation on two exact doubles), the rest by the C library. */
 static const char *scan_number(const char *p, const char *end, double *out)
 {
+    static const double pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     char buf[40];
     const char *q = p;
-    int integer = 1;
-    if (q < end && *q == '-') q++;
+    int integer = 1, negative = 0, digits = 0, scale = 0, exact = 1;
+    unsigned long long mantissa = 0;
+    if (q < end && *q == '-') {
+        negative = 1;
+        q++;
+    }
     if (q == end || *q < '0' || *q > '9') return NULL;
     if (*q == '0')
         q++;
     else
-        while (q < end && *q >= '0' && *q <= '9') q++;
+        for (; q < end && *q >= '0' && *q <= '9'; q++) {
+            mantissa = mantissa * 10 + (unsigned)(*q - '0');
+            exact &= ++digits <= 15;
+        }
     if (q < end && *q == '.') {
         integer = 0;
         if (++q == end || *q < '0' || *q > '9') return NULL;
-        while (q < end && *q >= '0' && *q <= '9') q++;
+        for (; q < end && *q >= '0' && *q <= '9'; q++) {
+            if (digits || *q != '0') exact &= ++digits <= 15;
+            mantissa = mantissa * 10 + (unsigned)(*q - '0');
+            scale--;
+        }
     }
     if (q < end && (*q == 'e' || *q == 'E')) {
         integer = 0;
-        if (++q < end && (*q == '+' || *q == '-')) q++;
+        int sign = 1, e = 0;
+        if (++q < end && (*q == '+' || *q == '-')) sign = *q++ == '-' ? -1 : 1;
         if (q == end || *q < '0' || *q > '9') return NULL;
-        while (q < end && *q >= '0' && *q <= '9') q++;
+        for (; q < end && *q >= '0' && *q <= '9'; q++) e = e < 1000 ? e * 10 + (*q - '0') : e;
+        scale += sign * e;
+    }
+    if (integer && mantissa == 0) negative = 0; /* "-0" is the integer 0, as strtoll reads it */
+    if (exact && scale >= -22 && scale <= 22) {
+        double v = (double)mantissa; /* exact: at most 15 digits */
+        v = scale >= 0 ? v * pow10[scale] : v / pow10[-scale];
+        *out = negative ? -v : v;
+        return q;
     }
     size_t n = (size_t)(q - p);
-    if (parse_decimal_fast(p, n, out) == 0) return q;        /* most request numbers; else strtod */
     if (n >= sizeof buf || (integer && n > 18)) return NULL; /* no overflow for strtoll to report */
     memcpy(buf, p, n);
     buf[n] = '\0';
@@ -134,11 +158,20 @@ static const char *scan_number(const char *p, const char *end, double *out)
     return q;
 }
 
+static inline int same_name(const schema_input *in, const char *key, size_t len)
+{
+    if (in->name_len != len) return 0;
+    for (size_t i = 0; i < len; i++)
+        if (in->name[i] != key[i]) return 0;
+    return 1;
+}
+
 int encode_json_fast(const model *m, const char *text, size_t len, float *x)
 {
     const schema *s = &m->schema;
     const char *p = text, *end = text + len;
     unsigned long long seen = 0;
+    size_t next = 0;
     double values[s->n_inputs > 64 ? 1 : s->n_inputs];
     if (s->n_inputs > 64) return -1;
     p = skip_ws(p, end);
@@ -151,7 +184,10 @@ int encode_json_fast(const model *m, const char *text, size_t len, float *x)
             const char *key;
             size_t key_len;
             if (p == end || *p++ != '"' || !(p = scan_plain_string(p, end, &key, &key_len))) return -1;
-            int i = schema_find(s, key, key_len);
+            /* clients send the members in the model's order: try the next input first */
+            int i = next < s->n_inputs && same_name(&s->inputs[next], key, key_len) ? (int)next
+                                                                                  : schema_find(s, key, key_len);
+            next = (size_t)i + 1;
             if (i < 0 || (seen >> i & 1)) return -1; /* other members, duplicates: jansson */
             seen |= 1ull << i;
             p = skip_ws(p, end);

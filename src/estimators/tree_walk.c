@@ -1,0 +1,323 @@
+/* tree_walk — walking the padded complete trees of trees.h, many walks at a
+ * time. A step is idx = 2*idx + 1 + go_right, the same for every walk, so
+ * walks run side by side: in portable C (LANES walks interleaved, enough
+ * independent loads to hide their latency) and, where the machine has them,
+ * with AVX2 or AVX-512 gathers (8 or 16 walks per instruction, 4 vectors in
+ * flight). The kernel is picked once, when the model is prepared.
+ *
+ * Every kernel adds a row's leaves in tree order, one float addition at a
+ * time, as XGBoost does: all give bit-identical results, and a row scored
+ * alone equals the same row scored in a batch. */
+#include "estimators/tree_walk.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LANES 16 /* portable: walks interleaved */
+
+/* One step down from node nd, with v the row's value of its column: right when
+ * v >= threshold, or v is NaN and the node sends NaN right (v >= t is false
+ * for NaN). */
+#define STEP(nd, idx, v) (2 * (idx) + 1 + (((v) >= (nd).threshold) | (((v) != (v)) & ((nd).feature >> 31))))
+#define COLUMN(nd)       ((nd).feature & ~COMPLETE_NAN_RIGHT)
+
+/* ---- portable ------------------------------------------------------------ */
+
+/* Many rows: each tree walks LANES rows in lockstep. */
+static void rows_portable(const complete_trees *c, size_t n_trees, int nf, int k, const float *x, int n,
+                          float *y)
+{
+    for (int r0 = 0; r0 < n; r0 += LANES) {
+        int m = n - r0 < LANES ? n - r0 : LANES;
+        const float *xb = x + (size_t)r0 * nf;
+        for (size_t t = 0; t < n_trees; t++) {
+            const complete_node *nodes = c->nodes + t * c->n_inner;
+            unsigned idx[LANES] = {0};
+            for (int d = 0; d < c->depth; d++)
+                for (int l = 0; l < m; l++) {
+                    complete_node nd = nodes[idx[l]];
+                    float v = xb[(size_t)l * nf + COLUMN(nd)];
+                    idx[l] = STEP(nd, idx[l], v);
+                }
+            const float *leaf = c->leaf + t * (c->n_inner + 1) - c->n_inner;
+            for (int l = 0; l < m; l++) y[(size_t)(r0 + l) * k + c->output[t]] += leaf[idx[l]];
+        }
+    }
+}
+
+/* Trees t_begin.. of one row at a time, LANES trees in lockstep. */
+static void trees_portable_from(const complete_trees *c, size_t t_begin, size_t n_trees, int nf, int k,
+                                const float *x, int n, float *y)
+{
+    for (int r = 0; r < n; r++) {
+        const float *xr = x + (size_t)r * nf;
+        float *yr = y + (size_t)r * k;
+        for (size_t t0 = t_begin; t0 < n_trees; t0 += LANES) {
+            int m = n_trees - t0 < LANES ? (int)(n_trees - t0) : LANES;
+            unsigned idx[LANES] = {0};
+            const complete_node *nodes[LANES];
+            for (int l = 0; l < m; l++) nodes[l] = c->nodes + (t0 + (size_t)l) * c->n_inner;
+            for (int d = 0; d < c->depth; d++)
+                for (int l = 0; l < m; l++) {
+                    complete_node nd = nodes[l][idx[l]];
+                    float v = xr[COLUMN(nd)];
+                    idx[l] = STEP(nd, idx[l], v);
+                }
+            for (int l = 0; l < m; l++)
+                yr[c->output[t0 + l]] += c->leaf[(t0 + l) * (c->n_inner + 1) + idx[l] - c->n_inner];
+        }
+    }
+}
+
+static void trees_portable(const complete_trees *c, size_t n_trees, int nf, int k, const float *x, int n,
+                           float *y)
+{
+    trees_portable_from(c, 0, n_trees, nf, k, x, n, y);
+}
+
+/* ---- x86: AVX2 and AVX-512 gathers ------------------------------------------ */
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(TABSERVE_NO_CLONES)
+#include <immintrin.h>
+#define TREE_X86 1
+#define AVX512   __attribute__((target("avx512f")))
+#define AVX2     __attribute__((target("avx2")))
+#define U        4 /* vectors in flight: independent gathers overlap */
+
+/* One step for 16 walks at nodes idx: v from the rows (gathered at row_off +
+ * column), then down by the threshold and the NaN direction. */
+#define STEP16(idx, thr, feat, v)                                                                            \
+    do {                                                                                                     \
+        __mmask16 right_ =                                                                                   \
+            _mm512_cmp_ps_mask(v, thr, _CMP_GE_OQ) |                                                         \
+            (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) & _mm512_test_epi32_mask(feat, nan_right));              \
+        __m512i down_ = _mm512_add_epi32(_mm512_slli_epi32(idx, 1), one);                                    \
+        idx = _mm512_mask_add_epi32(down_, right_, down_, one);                                              \
+    } while (0)
+
+/* Many rows, 16 a vector: each tree walks 64 rows (4 vectors) in lockstep. Its
+ * top 31 nodes sit in four registers and are looked up by permutes; deeper
+ * nodes are gathered. */
+AVX512 static void rows_avx512(const complete_trees *c, size_t n_trees, int nf, int k, const float *x, int n,
+                               float *y)
+{
+    const __m512i one = _mm512_set1_epi32(1), column = _mm512_set1_epi32(0x7fffffff);
+    const __m512i nan_right = _mm512_set1_epi32((int)COMPLETE_NAN_RIGHT),
+                  inner = _mm512_set1_epi32((int)c->n_inner);
+    const __m512i lane = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(nf));
+    __m512i row_off[U];
+    for (int u = 0; u < U; u++) row_off[u] = _mm512_add_epi32(lane, _mm512_set1_epi32(16 * u * nf));
+    int top = c->depth < COMPLETE_TOP ? c->depth : COMPLETE_TOP;
+    int full = n / (16 * U) * (16 * U);
+    for (int r0 = 0; r0 < full; r0 += 16 * U) {
+        const float *xb = x + (size_t)r0 * nf;
+        /* one output: the sums stay in registers over all trees (same order
+         * of additions as one at a time) */
+        __m512 acc[U];
+        if (k == 1)
+            for (int u = 0; u < U; u++) acc[u] = _mm512_loadu_ps(y + r0 + 16 * u);
+        for (size_t t = 0; t < n_trees; t++) {
+            const complete_node *nodes = c->nodes + t * c->n_inner;
+            __m512 thr_lo = _mm512_loadu_ps(c->top_threshold + t * 32);
+            __m512 thr_hi = _mm512_loadu_ps(c->top_threshold + t * 32 + 16);
+            __m512i feat_lo = _mm512_loadu_si512(c->top_feature + t * 32);
+            __m512i feat_hi = _mm512_loadu_si512(c->top_feature + t * 32 + 16);
+            __m512i idx[U];
+            for (int u = 0; u < U; u++) idx[u] = _mm512_setzero_si512();
+            for (int d = 0; d < top; d++)
+                for (int u = 0; u < U; u++) {
+                    __m512 thr = _mm512_permutex2var_ps(thr_lo, idx[u], thr_hi);
+                    __m512i feat = _mm512_permutex2var_epi32(feat_lo, idx[u], feat_hi);
+                    __m512 v = _mm512_i32gather_ps(
+                        _mm512_add_epi32(row_off[u], _mm512_and_si512(feat, column)), xb, 4);
+                    STEP16(idx[u], thr, feat, v);
+                }
+            for (int d = top; d < c->depth; d++)
+                for (int u = 0; u < U; u++) {
+                    __m512 thr = _mm512_i32gather_ps(idx[u], &nodes->threshold, 8);
+                    __m512i feat = _mm512_i32gather_epi32(idx[u], &nodes->feature, 8);
+                    __m512 v = _mm512_i32gather_ps(
+                        _mm512_add_epi32(row_off[u], _mm512_and_si512(feat, column)), xb, 4);
+                    STEP16(idx[u], thr, feat, v);
+                }
+            const float *leaf = c->leaf + t * (c->n_inner + 1);
+            int out = c->output[t];
+            for (int u = 0; u < U; u++) {
+                __m512 lv = _mm512_i32gather_ps(_mm512_sub_epi32(idx[u], inner), leaf, 4);
+                if (k == 1) {
+                    acc[u] = _mm512_add_ps(acc[u], lv);
+                    continue;
+                }
+                float v[16];
+                _mm512_storeu_ps(v, lv);
+                for (int l = 0; l < 16; l++) y[(size_t)(r0 + 16 * u + l) * k + out] += v[l];
+            }
+        }
+        if (k == 1)
+            for (int u = 0; u < U; u++) _mm512_storeu_ps(y + r0 + 16 * u, acc[u]);
+    }
+    _mm256_zeroupper(); /* SSE code runs next: no transition penalty */
+    rows_portable(c, n_trees, nf, k, x + (size_t)full * nf, n - full, y + (size_t)full * k);
+}
+
+/* One row, up to 64 trees (4 vectors of 16) in lockstep; lanes past the last
+ * tree walk the last tree again and are not added. */
+AVX512 static void trees_avx512(const complete_trees *c, size_t n_trees, int nf, int k, const float *x, int n,
+                                float *y)
+{
+    const __m512i one = _mm512_set1_epi32(1), column = _mm512_set1_epi32(0x7fffffff);
+    const __m512i nan_right = _mm512_set1_epi32((int)COMPLETE_NAN_RIGHT);
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i last = _mm512_set1_epi32((int)n_trees - 1);
+    int top = c->depth < COMPLETE_TOP ? c->depth : COMPLETE_TOP;
+    for (int r = 0; r < n; r++) {
+        const float *xr = x + (size_t)r * nf;
+        float *yr = y + (size_t)r * k, sum = yr[0];
+        for (size_t t0 = 0; t0 < n_trees; t0 += 16 * U) {
+            int vecs = (int)((n_trees - t0 + 15) / 16);
+            if (vecs > U) vecs = U;
+            __m512i tree[U], base[U], rel[U];
+            for (int u = 0; u < vecs; u++) {
+                tree[u] =
+                    _mm512_min_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32((int)(t0 + 16 * u))), last);
+                base[u] = _mm512_mullo_epi32(tree[u], _mm512_set1_epi32((int)c->n_inner));
+                rel[u] = _mm512_setzero_si512();
+            }
+            /* the top levels from the compact columns (two cache lines a tree) */
+            for (int d = 0; d < top; d++)
+                for (int u = 0; u < vecs; u++) {
+                    __m512i at = _mm512_add_epi32(_mm512_slli_epi32(tree[u], 5), rel[u]);
+                    __m512 thr = _mm512_i32gather_ps(at, c->top_threshold, 4);
+                    __m512i feat = _mm512_i32gather_epi32(at, c->top_feature, 4);
+                    __m512 v = _mm512_i32gather_ps(_mm512_and_si512(feat, column), xr, 4);
+                    STEP16(rel[u], thr, feat, v);
+                }
+            for (int d = top; d < c->depth; d++)
+                for (int u = 0; u < vecs; u++) {
+                    __m512i at = _mm512_add_epi32(base[u], rel[u]);
+                    __m512 thr = _mm512_i32gather_ps(at, &c->nodes->threshold, 8);
+                    __m512i feat = _mm512_i32gather_epi32(at, &c->nodes->feature, 8);
+                    __m512 v = _mm512_i32gather_ps(_mm512_and_si512(feat, column), xr, 4);
+                    STEP16(rel[u], thr, feat, v);
+                }
+            for (int u = 0; u < vecs; u++) {
+                __m512i at =
+                    _mm512_add_epi32(_mm512_mullo_epi32(tree[u], _mm512_set1_epi32((int)c->n_inner + 1)),
+                                     _mm512_sub_epi32(rel[u], _mm512_set1_epi32((int)c->n_inner)));
+                float v[16];
+                _mm512_storeu_ps(v, _mm512_i32gather_ps(at, c->leaf, 4));
+                size_t m = n_trees - (t0 + 16 * (size_t)u);
+                if (k == 1) /* in a register: one add after another, in tree order */
+                    for (size_t l = 0; l < 16 && l < m; l++) sum += v[l];
+                else
+                    for (size_t l = 0; l < 16 && l < m; l++) yr[c->output[t0 + 16 * u + l]] += v[l];
+            }
+        }
+        if (k == 1) yr[0] = sum;
+    }
+    (void)nf;
+    _mm256_zeroupper();
+}
+
+/* The same with 8 walks a vector. */
+AVX2 static void rows_avx2(const complete_trees *c, size_t n_trees, int nf, int k, const float *x, int n,
+                           float *y)
+{
+    const __m256i one = _mm256_set1_epi32(1), column = _mm256_set1_epi32(0x7fffffff);
+    const __m256i inner = _mm256_set1_epi32((int)c->n_inner);
+    const __m256i lane = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(nf));
+    __m256i row_off[U];
+    for (int u = 0; u < U; u++) row_off[u] = _mm256_add_epi32(lane, _mm256_set1_epi32(8 * u * nf));
+    int full = n / (8 * U) * (8 * U);
+    for (int r0 = 0; r0 < full; r0 += 8 * U) {
+        const float *xb = x + (size_t)r0 * nf;
+        for (size_t t = 0; t < n_trees; t++) {
+            const complete_node *nodes = c->nodes + t * c->n_inner;
+            __m256i idx[U];
+            for (int u = 0; u < U; u++) idx[u] = _mm256_setzero_si256();
+            for (int d = 0; d < c->depth; d++)
+                for (int u = 0; u < U; u++) {
+                    __m256 thr = _mm256_i32gather_ps(&nodes->threshold, idx[u], 8);
+                    __m256i feat = _mm256_i32gather_epi32((const int *)&nodes->feature, idx[u], 8);
+                    __m256 v = _mm256_i32gather_ps(
+                        xb, _mm256_add_epi32(row_off[u], _mm256_and_si256(feat, column)), 4);
+                    __m256i ge = _mm256_castps_si256(_mm256_cmp_ps(v, thr, _CMP_GE_OQ));
+                    __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+                    __m256i right = _mm256_or_si256(ge, _mm256_and_si256(nan, _mm256_srai_epi32(feat, 31)));
+                    /* right is -1 or 0 */
+                    idx[u] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_slli_epi32(idx[u], 1), one), right);
+                }
+            const float *leaf = c->leaf + t * (c->n_inner + 1);
+            int out = c->output[t];
+            for (int u = 0; u < U; u++) {
+                float v[8];
+                _mm256_storeu_ps(v, _mm256_i32gather_ps(leaf, _mm256_sub_epi32(idx[u], inner), 4));
+                for (int l = 0; l < 8; l++) y[(size_t)(r0 + 8 * u + l) * k + out] += v[l];
+            }
+        }
+    }
+    _mm256_zeroupper(); /* SSE code runs next: no transition penalty */
+    rows_portable(c, n_trees, nf, k, x + (size_t)full * nf, n - full, y + (size_t)full * k);
+}
+
+AVX2 static void trees_avx2(const complete_trees *c, size_t n_trees, int nf, int k, const float *x, int n,
+                            float *y)
+{
+    const __m256i one = _mm256_set1_epi32(1), column = _mm256_set1_epi32(0x7fffffff);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    size_t full = n_trees / (8 * U) * (8 * U);
+    for (int r = 0; r < n; r++) {
+        const float *xr = x + (size_t)r * nf;
+        float *yr = y + (size_t)r * k;
+        for (size_t t0 = 0; t0 < full; t0 += 8 * U) {
+            __m256i tree[U], base[U], rel[U];
+            for (int u = 0; u < U; u++) {
+                tree[u] = _mm256_add_epi32(lane, _mm256_set1_epi32((int)(t0 + 8 * u)));
+                base[u] = _mm256_mullo_epi32(tree[u], _mm256_set1_epi32((int)c->n_inner));
+                rel[u] = _mm256_setzero_si256();
+            }
+            for (int d = 0; d < c->depth; d++)
+                for (int u = 0; u < U; u++) {
+                    __m256i at = _mm256_add_epi32(base[u], rel[u]);
+                    __m256 thr = _mm256_i32gather_ps(&c->nodes->threshold, at, 8);
+                    __m256i feat = _mm256_i32gather_epi32((const int *)&c->nodes->feature, at, 8);
+                    __m256 v = _mm256_i32gather_ps(xr, _mm256_and_si256(feat, column), 4);
+                    __m256i ge = _mm256_castps_si256(_mm256_cmp_ps(v, thr, _CMP_GE_OQ));
+                    __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+                    __m256i right = _mm256_or_si256(ge, _mm256_and_si256(nan, _mm256_srai_epi32(feat, 31)));
+                    rel[u] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_slli_epi32(rel[u], 1), one), right);
+                }
+            for (int u = 0; u < U; u++) {
+                __m256i at =
+                    _mm256_add_epi32(_mm256_mullo_epi32(tree[u], _mm256_set1_epi32((int)c->n_inner + 1)),
+                                     _mm256_sub_epi32(rel[u], _mm256_set1_epi32((int)c->n_inner)));
+                float v[8];
+                _mm256_storeu_ps(v, _mm256_i32gather_ps(c->leaf, at, 4));
+                for (int l = 0; l < 8; l++) yr[c->output[t0 + 8 * u + l]] += v[l];
+            }
+        }
+    }
+    _mm256_zeroupper();
+    trees_portable_from(c, full, n_trees, nf, k, x, n, y);
+}
+#endif
+
+tree_walkers tree_walkers_pick(void)
+{
+    /* TABSERVE_TREE_KERNEL=portable|avx2 caps the choice (tests compare kernels) */
+    const char *cap = getenv("TABSERVE_TREE_KERNEL");
+    int portable_only = cap && strcmp(cap, "portable") == 0, no_avx512 = cap && strcmp(cap, "avx2") == 0;
+#ifdef TREE_X86
+    __builtin_cpu_init();
+    if (!portable_only && !no_avx512 && __builtin_cpu_supports("avx512f"))
+        return (tree_walkers){rows_avx512, trees_avx512, "avx512"};
+    if (!portable_only && __builtin_cpu_supports("avx2"))
+        return (tree_walkers){rows_avx2, trees_avx2, "avx2"};
+#else
+    (void)portable_only;
+    (void)no_avx512;
+#endif
+    return (tree_walkers){rows_portable, trees_portable, "portable"};
+}
