@@ -5,12 +5,13 @@ CC      ?= gcc
 CFLAGS  ?= -O2 -g
 # always on, whatever CFLAGS the command line gives (make CFLAGS=... replaces CFLAGS)
 STD_CFLAGS := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L
-LDLIBS  += -lmicrohttpd -ljansson -lcsv -lm
+LDLIBS  += -lmicrohttpd -ljansson -lcsv -lprotobuf-c -lm
 BUILD   ?= build
 VERSION := $(shell sed -n 's/^#define TABSERVE_VERSION *"\(.*\)"/\1/p' src/model/model.h)
 
 # Debian bookworm packages the build and the tests need
-BUILD_DEBS := gcc make pkg-config libjansson-dev libcsv-dev libmicrohttpd-dev libcmocka-dev
+BUILD_DEBS := gcc make pkg-config libjansson-dev libcsv-dev libmicrohttpd-dev libcmocka-dev \
+              libprotobuf-c-dev protobuf-c-compiler libonnx-dev
 DEFAULT_MODEL := models/titanic.json
 # the Kaggle Titanic train.csv stays in ../shared (never copied here)
 DATA ?= ../shared/data/titanic.csv
@@ -19,7 +20,7 @@ DATA ?= ../shared/data/titanic.csv
 LAYERS := base model estimators import train data serve cli
 SRCS := $(filter-out src/cli/main.c,$(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c)))
 HDRS := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.h))
-OBJS := $(SRCS:src/%.c=$(BUILD)/%.o)
+OBJS := $(SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/gen/onnx.pb-c.o
 BIN  := $(BUILD)/tabserve
 
 # the kernels need the full vectoriser (gcc 12 -O2 only does the "very cheap" model)
@@ -54,6 +55,18 @@ $(BUILD)/%.o: src/%.c $(HDRS) | $(BUILD)/.deps-ok
 	@mkdir -p $(@D)
 	$(CC) $(STD_CFLAGS) -iquote src $(CFLAGS) $(MODULE_CFLAGS) -c -o $@ $<
 
+# ONNX's protobuf messages: protoc-c compiles the onnx.proto that Debian's
+# libonnx-dev ships, at build time, into BUILD/gen (generated code is never
+# committed). The ONNX reader includes the generated header.
+ONNX_PROTO ?= /usr/include/onnx/onnx.proto
+%/gen/onnx.pb-c.c %/gen/onnx.pb-c.h: | $(BUILD)/.deps-ok
+	@mkdir -p $*/gen
+	cp $(ONNX_PROTO) $*/gen/onnx.proto && cd $*/gen && protoc-c --c_out=. onnx.proto
+$(BUILD)/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
+	$(CC) -std=c11 $(CFLAGS) -I$(BUILD)/gen -c -o $@ $<
+$(BUILD)/import/onnx.o: $(BUILD)/gen/onnx.pb-c.h
+$(BUILD)/import/onnx.o: MODULE_CFLAGS := -I$(BUILD)/gen
+
 $(BIN): $(BUILD)/cli/main.o $(OBJS)
 	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -61,7 +74,7 @@ $(BIN): $(BUILD)/cli/main.o $(OBJS)
 # shared library) and p11-kit (Debian ships no static archive), stripped. With
 # the libraries it still needs, the whole image stays under 10 MB.
 STATIC_DEBS := libunistring-dev libidn2-dev nettle-dev libgmp-dev libtasn1-6-dev libp11-kit-dev
-STATIC_LIBS := -Wl,--gc-sections -Wl,-Bstatic -lmicrohttpd -ljansson -lcsv -lgnutls -lhogweed \
+STATIC_LIBS := -Wl,--gc-sections -Wl,-Bstatic -lmicrohttpd -ljansson -lcsv -lprotobuf-c -lgnutls -lhogweed \
                -lnettle -lgmp -ltasn1 -lidn2 -lunistring -latomic -Wl,-Bdynamic -lp11-kit -lm
 static: $(BUILD)/tabserve-static
 $(BUILD)/tabserve-static: $(BUILD)/cli/main.o $(OBJS)

@@ -7,12 +7,15 @@ FUZZ_SECONDS ?= 30
 FUZZ_BUILD := build-fuzz
 FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
-FUZZ_OBJS := $(SRCS:src/%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_OBJS := $(SRCS:src/%.c=$(FUZZ_BUILD)/%.o) $(FUZZ_BUILD)/gen/onnx.pb-c.o
 FUZZERS := api model csv encode http
 
-$(FUZZ_BUILD)/%.o: src/%.c $(HDRS) $(DEFAULT_MODEL) api/openapi.yaml | $(BUILD)/.deps-ok
+$(FUZZ_BUILD)/%.o: src/%.c $(HDRS) $(DEFAULT_MODEL) api/openapi.yaml $(FUZZ_BUILD)/gen/onnx.pb-c.h | $(BUILD)/.deps-ok
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -iquote src -DDEFAULT_MODEL_FILE='"$(DEFAULT_MODEL)"' -c -o $@ $<
+	clang $(FUZZ_CFLAGS) -iquote src -I$(FUZZ_BUILD)/gen -DDEFAULT_MODEL_FILE='"$(DEFAULT_MODEL)"' -c -o $@ $<
+
+$(FUZZ_BUILD)/gen/onnx.pb-c.o: $(FUZZ_BUILD)/gen/onnx.pb-c.c
+	clang -O1 -g -std=c11 -fsanitize=fuzzer-no-link,address,undefined -I$(FUZZ_BUILD)/gen -c -o $@ $<
 
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJS)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -iquote src -o $@ $< $(FUZZ_OBJS) $(LDLIBS)

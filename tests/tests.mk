@@ -42,8 +42,8 @@ test-deps: $(BUILD)/.deps-ok
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	  else echo "the tests need:$$missing; run:  sudo apt-get install -y$$missing"; fi; \
 	fi
-	@if [ ! -x node_modules/.bin/newman ] && command -v npm >/dev/null; then \
-	  npm ci --no-audit --no-fund --loglevel=error || echo "npm ci failed: the API contract tests will be skipped"; fi
+	@if { [ ! -x node_modules/.bin/newman ] || [ ! -d node_modules/onnxruntime-node ]; } && command -v npm >/dev/null; then \
+	  npm ci --no-audit --no-fund --ignore-scripts --loglevel=error || echo "npm ci failed: the API contract tests will be skipped"; fi
 
 .PHONY: test-deps
 test: test-deps

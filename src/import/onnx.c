@@ -1,35 +1,1302 @@
-/* onnx — recognising an ONNX file, so that it is refused with a message that
- * says what it is. Reading the graph (protobuf-c on Debian's onnx.proto,
- * operators mapped onto feature steps and predictors) is the next part of
- * the import issue; docs/DESIGN.md ("Importing models") has the plan. */
+/* onnx — an ONNX model as a tabserve model. The graph is read node by node, in
+ * its (topological) order, and compiled onto tabserve's own parts rather than
+ * interpreted: every tensor before the estimator is a list of symbolic
+ * columns, each "input i, then these feature steps", so
+ *
+ *   Imputer, Scaler, Sub/Add/Mul by constants  ->  impute / scale steps
+ *   OneHotEncoder on a string or integer input  ->  a vocabulary + one_hot
+ *   Concat, FeatureVectorizer, ArrayFeatureExtractor, Cast, Identity,
+ *   Reshape, Flatten, Squeeze, Unsqueeze        ->  column bookkeeping
+ *   LinearClassifier, LinearRegressor           ->  the linear predictor
+ *   TreeEnsembleClassifier / Regressor          ->  the tree predictor
+ *   MatMul / Gemm (+ Add) with Relu, Tanh,
+ *   Sigmoid between them                        ->  the MLP predictor
+ *   a final Sigmoid or Softmax, post_transform  ->  the output's link
+ *   ZipMap, ArgMax, the label output            ->  (tabserve answers the
+ *                                                   probabilities)
+ *
+ * so an imported model runs on the same kernels as a native one. Any other
+ * operator, or one of these in a place the compiler does not follow, is
+ * refused at load with the node's name, its operator and what is supported.
+ *
+ * Tree nodes: BRANCH_LEQ (x <= t) becomes x < nextafter(t, +inf); BRANCH_GT
+ * and BRANCH_GTE swap the branches; a missing value takes the true branch
+ * when nodes_missing_value_tracks_true says so, else the false branch (every
+ * comparison with NaN is false). */
 #include "import/onnx.h"
 
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
+#include "estimators/linear.h"
+#include "estimators/mlp.h"
+#include "estimators/trees.h"
+#include "onnx.pb-c.h"
 
-/* A serialised ModelProto starts with field 1 (ir_version, a varint): byte
- * 0x08, then a small version number; "onnx" or an operator domain follows in
- * the first bytes of every exporter's output. */
+#define MAX_NESTING 32 /* protobuf messages inside messages: ONNX needs < 10 */
+#define MAX_LAYERS  64
+
+typedef Onnx__NodeProto node_t;
+typedef Onnx__AttributeProto attr_t;
+typedef Onnx__TensorProto tensor_t;
+
+/* ---- protobuf nesting check ---------------------------------------------------- */
+
+/* protobuf-c unpacks nested messages recursively, without a depth limit: a
+ * file of deeply nested messages would exhaust the stack. The wire format is
+ * walked first: every length-delimited field that parses as a message counts
+ * as one level. */
+static int varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* 1: buf[0..len) is a sequence of well-formed fields whose nested messages are
+ * at most `depth` levels deep; 0: not a message at all; -1: too deep. */
+static int wire_check(const uint8_t *p, const uint8_t *end, int depth)
+{
+    while (p < end) {
+        uint64_t key, n;
+        if (varint(&p, end, &key) != 0 || key >> 3 == 0) return 0;
+        switch (key & 7) {
+        case 0:
+            if (varint(&p, end, &n) != 0) return 0;
+            break;
+        case 1:
+            if (end - p < 8) return 0;
+            p += 8;
+            break;
+        case 5:
+            if (end - p < 4) return 0;
+            p += 4;
+            break;
+        case 2: {
+            if (varint(&p, end, &n) != 0 || n > (uint64_t)(end - p)) return 0;
+            int inner = n ? wire_check(p, p + n, depth - 1) : 0;
+            if (inner == 1 && depth <= 0) return -1;
+            if (inner < 0) return -1;
+            p += n;
+            break;
+        }
+        default: return 0;
+        }
+    }
+    return 1;
+}
+
 int onnx_is(const char *buf, size_t len)
 {
-    if (len < 16 || (unsigned char)buf[0] != 0x08 || (unsigned char)buf[1] > 20) return 0;
-    size_t probe = len < 256 ? len : 256;
-    for (size_t i = 2; i + 4 <= probe; i++)
-        if (memcmp(buf + i, "onnx", 4) == 0 || memcmp(buf + i, "ai.o", 4) == 0 ||
-            memcmp(buf + i, "skl2", 4) == 0 || memcmp(buf + i, "tf2o", 4) == 0)
-            return 1;
+    /* a ModelProto starts with field 1 (ir_version, a varint) in every exporter */
+    if (len < 8 || (unsigned char)buf[0] != 0x08) return 0;
+    return wire_check((const uint8_t *)buf, (const uint8_t *)buf + len, MAX_NESTING) != 0;
+}
+
+/* ---- the compiler's state ------------------------------------------------------- */
+
+typedef struct {
+    int input;   /* schema input */
+    int n_steps; /* steps so far (impute, scale) */
+    feature_step steps[FEATURE_MAX_STEPS];
+    int one_hot; /* -1, or the category this column indicates */
+} column;
+
+typedef enum { V_COLUMNS, V_DENSE, V_SCORES, V_IGNORED } value_kind;
+
+typedef struct {
+    char *name;
+    value_kind kind;
+    int n_cols;
+    column *cols; /* V_COLUMNS */
+    int width;    /* V_DENSE, V_SCORES: columns of the result */
+} value;
+
+typedef struct {
+    const char *file;
+    char *err;
+    const import_limits *lim;
+    Onnx__GraphProto *g;
+    model *m;
+    value *values;
+    size_t n_values, cap_values;
+    /* the estimator, once found */
+    int estimator_seen;
+    const node_t *estimator;
+    column *est_cols; /* the columns the estimator reads */
+    int n_est_cols;
+    /* the dense chain (MatMul / Gemm) */
+    int n_layers;
+    int widths[MAX_LAYERS + 1];
+    activation acts[MAX_LAYERS];
+    float *w[MAX_LAYERS], *b[MAX_LAYERS];
+    int pending_bias; /* the last layer's bias is still to come (MatMul then Add) */
+    output_link link; /* a final Sigmoid / Softmax, or post_transform */
+    int link_set;
+} compiler;
+
+static int fail(compiler *c, const node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(compiler *c, const node_t *n, const char *fmt, ...)
+{
+    char what[ERR_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (n)
+        err_set(c->err, "%s: node \"%.80s\" (%.40s): %s", c->file,
+                n->name && *n->name ? n->name : "(unnamed)", n->op_type ? n->op_type : "?", what);
+    else
+        err_set(c->err, "%s: %s", c->file, what);
+    return -1;
+}
+
+static value *find_value(compiler *c, const char *name)
+{
+    for (size_t i = c->n_values; i-- > 0;)
+        if (strcmp(c->values[i].name, name) == 0) return &c->values[i];
+    return NULL;
+}
+
+static value *add_value(compiler *c, const char *name, value_kind kind)
+{
+    if (c->n_values == c->cap_values) {
+        size_t cap = c->cap_values ? c->cap_values * 2 : 32;
+        value *v = realloc(c->values, cap * sizeof *v);
+        if (!v) return NULL;
+        c->values = v;
+        c->cap_values = cap;
+    }
+    value *v = &c->values[c->n_values];
+    memset(v, 0, sizeof *v);
+    if (!(v->name = strdup(name))) return NULL;
+    v->kind = kind;
+    c->n_values++;
+    return v;
+}
+
+static const tensor_t *initializer(compiler *c, const char *name)
+{
+    for (size_t i = 0; i < c->g->n_initializer; i++)
+        if (c->g->initializer[i]->name && strcmp(c->g->initializer[i]->name, name) == 0)
+            return c->g->initializer[i];
+    return NULL;
+}
+
+static const attr_t *attr(const node_t *n, const char *name)
+{
+    for (size_t i = 0; i < n->n_attribute; i++)
+        if (n->attribute[i]->name && strcmp(n->attribute[i]->name, name) == 0) return n->attribute[i];
+    return NULL;
+}
+
+static int64_t attr_int(const node_t *n, const char *name, int64_t dflt)
+{
+    const attr_t *a = attr(n, name);
+    return a && a->has_i ? a->i : dflt;
+}
+
+static float attr_float(const node_t *n, const char *name, float dflt)
+{
+    const attr_t *a = attr(n, name);
+    return a && a->has_f ? a->f : dflt;
+}
+
+/* A string attribute, as a NUL-terminated copy in buf. */
+static const char *attr_string(const node_t *n, const char *name, char *buf, size_t len, const char *dflt)
+{
+    const attr_t *a = attr(n, name);
+    if (!a || !a->has_s) return dflt;
+    size_t k = a->s.len < len - 1 ? a->s.len : len - 1;
+    memcpy(buf, a->s.data, k);
+    buf[k] = 0;
+    return buf;
+}
+
+/* Float values of an attribute: floats, or a tensor (the *_as_tensor forms). */
+static float *attr_floats(compiler *c, const node_t *n, const char *name, size_t *count)
+{
+    const attr_t *a = attr(n, name);
+    char tname[96];
+    snprintf(tname, sizeof tname, "%s_as_tensor", name);
+    const attr_t *t = attr(n, tname);
+    *count = 0;
+    if (a && a->n_floats) {
+        if ((long)a->n_floats > c->lim->max_tensor) return NULL;
+        float *out = malloc(a->n_floats * sizeof *out);
+        if (out) memcpy(out, a->floats, a->n_floats * sizeof *out);
+        *count = a->n_floats;
+        return out;
+    }
+    if (t && t->t) {
+        const tensor_t *tt = t->t;
+        size_t k = tt->n_float_data ? tt->n_float_data : tt->n_double_data;
+        if ((long)k > c->lim->max_tensor) return NULL;
+        float *out = malloc((k ? k : 1) * sizeof *out);
+        for (size_t i = 0; out && i < k; i++)
+            out[i] = tt->n_float_data ? tt->float_data[i] : (float)tt->double_data[i];
+        *count = k;
+        return out;
+    }
+    return NULL;
+}
+
+/* A float initializer (float_data, double_data or raw little-endian floats). */
+static float *tensor_floats(compiler *c, const tensor_t *t, size_t *count)
+{
+    size_t k = 1;
+    for (size_t i = 0; i < t->n_dims; i++) {
+        if (t->dims[i] < 0 || (t->dims[i] > 0 && k > (size_t)c->lim->max_tensor / (size_t)t->dims[i]))
+            return NULL;
+        k *= (size_t)t->dims[i];
+    }
+    if ((long)k > c->lim->max_tensor) return NULL;
+    float *out = malloc((k ? k : 1) * sizeof *out);
+    if (!out) return NULL;
+    if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && t->n_float_data == k) {
+        memcpy(out, t->float_data, k * sizeof *out);
+    } else if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && t->has_raw_data &&
+               t->raw_data.len == k * 4) {
+        memcpy(out, t->raw_data.data, k * 4); /* little-endian, as this machine */
+    } else if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE && t->n_double_data == k) {
+        for (size_t i = 0; i < k; i++) out[i] = (float)t->double_data[i];
+    } else if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE && t->has_raw_data &&
+               t->raw_data.len == k * 8) {
+        for (size_t i = 0; i < k; i++) {
+            double d;
+            memcpy(&d, t->raw_data.data + 8 * i, 8);
+            out[i] = (float)d;
+        }
+    } else {
+        free(out);
+        return NULL;
+    }
+    *count = k;
+    return out;
+}
+
+static int64_t *tensor_ints(const tensor_t *t, size_t *count)
+{
+    size_t k = t->n_int64_data ? t->n_int64_data : (t->has_raw_data ? t->raw_data.len / 8 : 0);
+    if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || k > (1u << 24)) return NULL;
+    int64_t *out = malloc((k ? k : 1) * sizeof *out);
+    if (!out) return NULL;
+    if (t->n_int64_data)
+        memcpy(out, t->int64_data, k * sizeof *out);
+    else
+        memcpy(out, t->raw_data.data, k * 8);
+    *count = k;
+    return out;
+}
+
+/* ---- inputs ------------------------------------------------------------------------ */
+
+static int is_initializer(compiler *c, const char *name) { return initializer(c, name) != NULL; }
+
+/* The graph's inputs: one 2-D numeric tensor [N, F] (inputs f0..f{F-1}), or a
+ * tensor per column [N, 1] (named as the graph names them; strings become
+ * categorical inputs once an encoder gives their vocabulary). */
+static int read_inputs(compiler *c)
+{
+    schema *s = &c->m->schema;
+    size_t n_graph_inputs = 0;
+    for (size_t i = 0; i < c->g->n_input; i++)
+        if (!is_initializer(c, c->g->input[i]->name)) n_graph_inputs++;
+    if (n_graph_inputs == 0) return fail(c, NULL, "the graph has no inputs");
+    if (n_graph_inputs > SCHEMA_MAX_INPUTS)
+        return fail(c, NULL, "more than %d graph inputs", SCHEMA_MAX_INPUTS);
+    s->inputs = calloc(SCHEMA_MAX_INPUTS, sizeof *s->inputs);
+    if (!s->inputs) return fail(c, NULL, "out of memory");
+    for (size_t i = 0; i < c->g->n_input; i++) {
+        const Onnx__ValueInfoProto *in = c->g->input[i];
+        if (is_initializer(c, in->name)) continue;
+        const Onnx__TypeProto *tp = in->type;
+        if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
+            return fail(c, NULL, "input \"%.80s\" is not a tensor", in->name);
+        int elem = tp->tensor_type->elem_type;
+        const Onnx__TensorShapeProto *shape = tp->tensor_type->shape;
+        int64_t width = 1;
+        if (shape && shape->n_dim == 2 &&
+            shape->dim[1]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
+            width = shape->dim[1]->dim_value;
+        else if (shape && shape->n_dim > 2)
+            return fail(c, NULL,
+                        "input \"%.80s\" has %zu dimensions; tabserve takes [N, F] or [N, 1] tensors",
+                        in->name, shape->n_dim);
+        int numeric =
+            elem == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || elem == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ||
+            elem == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || elem == ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
+        if (!numeric && elem != ONNX__TENSOR_PROTO__DATA_TYPE__STRING)
+            return fail(c, NULL, "input \"%.80s\" has element type %d; tabserve takes numbers and strings",
+                        in->name, elem);
+        if (width < 1 || width > SCHEMA_MAX_INPUTS || s->n_inputs + (size_t)width > SCHEMA_MAX_INPUTS)
+            return fail(c, NULL, "input \"%.80s\" has %lld columns", in->name, (long long)width);
+        if (width > 1 && !numeric)
+            return fail(c, NULL, "input \"%.80s\": a string tensor must have one column", in->name);
+        value *v = add_value(c, in->name, V_COLUMNS);
+        if (!v || !(v->cols = calloc((size_t)width, sizeof *v->cols))) return fail(c, NULL, "out of memory");
+        v->n_cols = (int)width;
+        for (int64_t j = 0; j < width; j++) {
+            schema_input *si = &s->inputs[s->n_inputs];
+            char name[300];
+            if (width == 1)
+                snprintf(name, sizeof name, "%.256s", in->name);
+            else
+                snprintf(name, sizeof name, "f%zu", s->n_inputs);
+            if (!(si->name = strdup(name))) return fail(c, NULL, "out of memory");
+            si->type = numeric ? TYPE_NUMBER : TYPE_STRING;
+            si->required = !numeric; /* a number may be missing (NaN), as in the runtime */
+            si->unknown = UNKNOWN_REJECT;
+            v->cols[j] = (column){(int)s->n_inputs, 0, {{0}}, -1};
+            s->n_inputs++;
+        }
+    }
+    return 0;
+}
+
+/* ---- column operators -------------------------------------------------------------- */
+
+static value *columns_of(compiler *c, const node_t *n, size_t k)
+{
+    if (k >= n->n_input) return NULL;
+    value *v = find_value(c, n->input[k]);
+    if (!v) {
+        fail(c, n, "input \"%.80s\" is not produced by an earlier node or a graph input", n->input[k]);
+        return NULL;
+    }
+    return v;
+}
+
+static int add_step(compiler *c, const node_t *n, column *col, feature_step st)
+{
+    if (col->one_hot >= 0) return fail(c, n, "arithmetic on one-hot columns is not supported");
+    if (col->n_steps >= FEATURE_MAX_STEPS - 1)
+        return fail(c, n, "more than %d steps on one column", FEATURE_MAX_STEPS - 1);
+    col->steps[col->n_steps++] = st;
+    return 0;
+}
+
+/* out := in, with its columns copied (every later step edits the copy). */
+static value *derive(compiler *c, const node_t *n, const value *in, size_t out_index)
+{
+    if (out_index >= n->n_output) {
+        fail(c, n, "has no output %zu", out_index);
+        return NULL;
+    }
+    int n_cols = in->n_cols, kind = in->kind, width = in->width;
+    column *cols = NULL;
+    if (n_cols) {
+        cols = malloc((size_t)n_cols * sizeof *cols);
+        if (!cols) return NULL;
+        memcpy(cols, in->cols, (size_t)n_cols * sizeof *cols); /* in may move when values grow */
+    }
+    value *v = add_value(c, n->output[out_index], (value_kind)kind);
+    if (!v) {
+        free(cols);
+        fail(c, n, "out of memory");
+        return NULL;
+    }
+    v->cols = cols;
+    v->n_cols = n_cols;
+    v->width = width;
+    return v;
+}
+
+static int op_imputer(compiler *c, const node_t *n)
+{
+    value *in = columns_of(c, n, 0);
+    if (!in) return -1;
+    if (in->kind != V_COLUMNS) return fail(c, n, "imputes something other than input columns");
+    size_t k;
+    float *vals = attr_floats(c, n, "imputed_value_floats", &k);
+    float replaced = attr_float(n, "replaced_value_float", 0.0f);
+    if (!vals || (k != 1 && k != (size_t)in->n_cols)) {
+        free(vals);
+        return fail(c, n, "imputed_value_floats must hold 1 or %d values", in->n_cols);
+    }
+    if (!isnan(replaced)) {
+        free(vals);
+        return fail(c, n, "replaced_value_float is %g; tabserve imputes missing values (NaN) only", replaced);
+    }
+    value *out = derive(c, n, in, 0);
+    int rc = out ? 0 : -1;
+    for (int j = 0; rc == 0 && j < out->n_cols; j++)
+        rc = add_step(c, n, &out->cols[j], (feature_step){STEP_IMPUTE, vals[k == 1 ? 0 : j], 0});
+    free(vals);
+    return rc;
+}
+
+static int op_scaler(compiler *c, const node_t *n)
+{
+    value *in = columns_of(c, n, 0);
+    if (!in) return -1;
+    if (in->kind != V_COLUMNS) return fail(c, n, "scales something other than input columns");
+    size_t ko, ks;
+    float *offset = attr_floats(c, n, "offset", &ko), *scale = attr_floats(c, n, "scale", &ks);
+    int rc = 0;
+    if (!offset || !scale || (ko != 1 && ko != (size_t)in->n_cols) || (ks != 1 && ks != (size_t)in->n_cols))
+        rc = fail(c, n, "offset and scale must hold 1 or %d values each", in->n_cols);
+    value *out = rc ? NULL : derive(c, n, in, 0);
+    if (!rc && !out) rc = -1;
+    for (int j = 0; rc == 0 && j < out->n_cols; j++)
+        rc = add_step(c, n, &out->cols[j],
+                      (feature_step){STEP_SCALE, offset[ko == 1 ? 0 : j], scale[ks == 1 ? 0 : j]});
+    free(offset);
+    free(scale);
+    return rc;
+}
+
+/* Sub, Add, Mul of input columns by a constant (broadcast per column). */
+static int op_arith(compiler *c, const node_t *n, char op)
+{
+    value *in = n->n_input == 2 ? columns_of(c, n, 0) : NULL;
+    const tensor_t *k = n->n_input == 2 ? initializer(c, n->input[1]) : NULL;
+    if (!in) return n->n_input == 2 ? -1 : fail(c, n, "expected two inputs");
+    if (in->kind == V_DENSE && op == 'A' && k) { /* MatMul then Add: the layer's bias */
+        size_t count;
+        float *b = tensor_floats(c, k, &count);
+        int L = c->n_layers - 1;
+        if (!b || !c->pending_bias || count != (size_t)c->widths[L + 1]) {
+            free(b);
+            return fail(c, n, "adds something other than a bias of %d values to the dense layer",
+                        c->widths[L + 1]);
+        }
+        for (size_t j = 0; j < count; j++) c->b[L][j] = b[j];
+        free(b);
+        c->pending_bias = 0;
+        return derive(c, n, in, 0) ? 0 : -1;
+    }
+    if (in->kind != V_COLUMNS || !k)
+        return fail(c, n, "only input columns with a constant are supported here");
+    size_t count;
+    float *vals = tensor_floats(c, k, &count);
+    if (!vals || (count != 1 && count != (size_t)in->n_cols)) {
+        free(vals);
+        return fail(c, n, "the constant must hold 1 or %d numbers", in->n_cols);
+    }
+    value *out = derive(c, n, in, 0);
+    int rc = out ? 0 : -1;
+    for (int j = 0; rc == 0 && j < out->n_cols; j++) {
+        float v = vals[count == 1 ? 0 : j];
+        feature_step st = op == 'S'   ? (feature_step){STEP_SCALE, v, 1}
+                          : op == 'A' ? (feature_step){STEP_SCALE, -v, 1} /* x - (-v) == x + v exactly */
+                                      : (feature_step){STEP_SCALE, 0, v};
+        rc = add_step(c, n, &out->cols[j], st);
+    }
+    free(vals);
+    return rc;
+}
+
+static int op_one_hot(compiler *c, const node_t *n)
+{
+    value *in = columns_of(c, n, 0);
+    if (!in) return -1;
+    if (in->kind != V_COLUMNS || in->n_cols != 1 || in->cols[0].n_steps || in->cols[0].one_hot >= 0)
+        return fail(c, n, "encodes something other than one input column as given");
+    schema_input *si = &c->m->schema.inputs[in->cols[0].input];
+    const attr_t *strs = attr(n, "cats_strings"), *ints = attr(n, "cats_int64s");
+    size_t n_cats = strs ? strs->n_strings : ints ? ints->n_ints : 0;
+    if (n_cats == 0 || n_cats > SCHEMA_MAX_VOCAB)
+        return fail(c, n, "expected 1 to %d categories", SCHEMA_MAX_VOCAB);
+    if (si->n_vocab) return fail(c, n, "input \"%s\" is encoded twice", si->name);
+    if (strs && si->type != TYPE_STRING)
+        return fail(c, n, "string categories for the numeric input \"%s\"", si->name);
+    json_t *vocab = json_array();
+    for (size_t j = 0; j < n_cats; j++)
+        json_array_append_new(vocab,
+                              strs ? json_stringn((const char *)strs->strings[j].data, strs->strings[j].len)
+                                   : json_integer(ints->ints[j]));
+    if (!strs) si->type = TYPE_INTEGER;
+    reader r = {c->file, c->err};
+    char path[160];
+    snprintf(path, sizeof path, "node \"%.80s\" (OneHotEncoder) categories", n->name ? n->name : "");
+    int rc = schema_read_vocab(&r, si, vocab, path);
+    json_decref(vocab);
+    if (rc) return -1;
+    /* zeros=1 (the default): an unknown category encodes as all zeros; 0: an error */
+    si->unknown = attr_int(n, "zeros", 1) ? UNKNOWN_ZEROS : UNKNOWN_REJECT;
+    si->required = 1;
+    value *out = add_value(c, n->output[0], V_COLUMNS);
+    if (!out || !(out->cols = calloc(n_cats, sizeof *out->cols))) return fail(c, n, "out of memory");
+    out->n_cols = (int)n_cats;
+    for (size_t j = 0; j < n_cats; j++) out->cols[j] = (column){in->cols[0].input, 0, {{0}}, (int)j};
+    return 0;
+}
+
+static int op_concat(compiler *c, const node_t *n)
+{
+    int total = 0;
+    for (size_t i = 0; i < n->n_input; i++) {
+        value *v = columns_of(c, n, i);
+        if (!v) return -1;
+        if (v->kind != V_COLUMNS) return fail(c, n, "joins something other than input columns");
+        total += v->n_cols;
+    }
+    if (strcmp(n->op_type, "Concat") == 0) {
+        int64_t axis = attr_int(n, "axis", 1);
+        if (axis != 1 && axis != -1)
+            return fail(c, n, "joins along axis %lld; tabserve joins columns (axis 1)", (long long)axis);
+    }
+    column *cols = malloc(((size_t)total + 1) * sizeof *cols);
+    if (!cols) return fail(c, n, "out of memory");
+    int at = 0;
+    for (size_t i = 0; i < n->n_input; i++) {
+        value *v = find_value(c, n->input[i]);
+        memcpy(cols + at, v->cols, (size_t)v->n_cols * sizeof *cols);
+        at += v->n_cols;
+    }
+    value *out = add_value(c, n->output[0], V_COLUMNS);
+    if (!out) {
+        free(cols);
+        return fail(c, n, "out of memory");
+    }
+    out->cols = cols;
+    out->n_cols = total;
+    return 0;
+}
+
+static int op_extract(compiler *c, const node_t *n)
+{
+    value *in = columns_of(c, n, 0);
+    const tensor_t *idx = n->n_input == 2 ? initializer(c, n->input[1]) : NULL;
+    if (!in) return -1;
+    if (in->kind != V_COLUMNS || !idx)
+        return fail(c, n, "takes columns of input columns by constant indexes only");
+    size_t k;
+    int64_t *ix = tensor_ints(idx, &k);
+    if (!ix || k == 0) {
+        free(ix);
+        return fail(c, n, "the indexes must be a non-empty int64 constant");
+    }
+    column *cols = malloc(k * sizeof *cols);
+    int rc = cols ? 0 : fail(c, n, "out of memory");
+    for (size_t j = 0; rc == 0 && j < k; j++) {
+        if (ix[j] < 0 || ix[j] >= in->n_cols)
+            rc = fail(c, n, "index %lld is not a column (0..%d)", (long long)ix[j], in->n_cols - 1);
+        else
+            cols[j] = in->cols[ix[j]];
+    }
+    free(ix);
+    value *out = rc ? NULL : add_value(c, n->output[0], V_COLUMNS);
+    if (!out) {
+        free(cols);
+        return rc ? rc : fail(c, n, "out of memory");
+    }
+    out->cols = cols;
+    out->n_cols = (int)k;
+    return 0;
+}
+
+/* ---- estimators -------------------------------------------------------------------- */
+
+/* The columns an estimator reads become the feature steps. Consecutive one-hot
+ * columns of one input, in category order, are its one_hot feature. */
+static int columns_to_features(compiler *c, const node_t *n, const value *x)
+{
+    feature_steps *fs = &c->m->features;
+    for (int j = 0; j < x->n_cols;) {
+        const column *col = &x->cols[j];
+        if (col->one_hot >= 0) {
+            const schema_input *si = &c->m->schema.inputs[col->input];
+            int k = 0;
+            while (j + k < x->n_cols && x->cols[j + k].input == col->input && x->cols[j + k].one_hot == k)
+                k++;
+            if (col->one_hot != 0 || (size_t)k != si->n_vocab)
+                return fail(c, n, "reads the one-hot columns of \"%s\" out of order or in part", si->name);
+            feature_step st = {STEP_ONE_HOT, 0, 0};
+            if (features_add(fs, (size_t)col->input, &st, 1) != 0) return fail(c, n, "out of memory");
+            j += k;
+            continue;
+        }
+        feature_step steps[FEATURE_MAX_STEPS];
+        memcpy(steps, col->steps, (size_t)col->n_steps * sizeof *steps);
+        int k = col->n_steps;
+        if (k == 0) steps[k++] = (feature_step){STEP_PASSTHROUGH, 0, 0}; /* NaN kept: trees route it */
+        if (features_add(fs, (size_t)col->input, steps, k) != 0) return fail(c, n, "out of memory");
+        j++;
+    }
+    return 0;
+}
+
+/* Class labels of a classifier into the output (2: binary, positive = the second). */
+static int read_classes(compiler *c, const node_t *n, size_t *n_classes)
+{
+    const attr_t *ints = attr(n, "classlabels_int64s"), *strs = attr(n, "classlabels_strings");
+    if (!ints) ints = attr(n, "classlabels_ints");
+    size_t k = ints ? ints->n_ints : strs ? strs->n_strings : 0;
+    if (k < 2 || k > OUTPUT_MAX_CLASSES)
+        return fail(c, n, "expected 2 to %d class labels", OUTPUT_MAX_CLASSES);
+    output_spec *o = &c->m->output;
+    o->classes = calloc(k, sizeof *o->classes);
+    if (!o->classes) return fail(c, n, "out of memory");
+    o->n_classes = k;
+    for (size_t j = 0; j < k; j++) {
+        char buf[80];
+        if (ints)
+            snprintf(buf, sizeof buf, "%lld", (long long)ints->ints[j]);
+        else
+            snprintf(buf, sizeof buf, "%.*s", (int)(strs->strings[j].len < 64 ? strs->strings[j].len : 64),
+                     (const char *)strs->strings[j].data);
+        for (char *p = buf; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\' || *p == ',') *p = '_';
+        if (!(o->classes[j] = strdup(buf))) return fail(c, n, "out of memory");
+    }
+    *n_classes = k;
+    return 0;
+}
+
+/* A classifier's classes as the output: binary reports P(second class). */
+static int classifier_output(compiler *c, size_t k)
+{
+    output_spec *o = &c->m->output;
+    o->label = strdup("label");
+    if (k == 2) {
+        o->task = TASK_BINARY;
+        o->positive = strdup(o->classes[1]);
+        for (size_t j = 0; j < k; j++) free(o->classes[j]);
+        free(o->classes);
+        o->classes = NULL;
+        o->n_classes = 0;
+        return o->label && o->positive ? 0 : -1;
+    }
+    o->task = TASK_MULTICLASS;
+    return o->label ? 0 : -1;
+}
+
+static int post_transform(compiler *c, const node_t *n, size_t k, int *link)
+{
+    char buf[32];
+    const char *pt = attr_string(n, "post_transform", buf, sizeof buf, "NONE");
+    if (strcmp(pt, "NONE") == 0)
+        *link = LINK_IDENTITY;
+    else if (strcmp(pt, "LOGISTIC") == 0 && k <= 2)
+        *link = LINK_SIGMOID;
+    else if (strcmp(pt, "SOFTMAX") == 0)
+        *link = LINK_SOFTMAX;
+    else
+        return fail(
+            c, n, "post_transform %s is not supported here (NONE, LOGISTIC for one or two classes, SOFTMAX)",
+            pt);
+    return 0;
+}
+
+static int op_linear(compiler *c, const node_t *n, int classifier)
+{
+    value *x = columns_of(c, n, 0);
+    if (!x) return -1;
+    if (x->kind != V_COLUMNS) return fail(c, n, "reads something other than input columns");
+    if (columns_to_features(c, n, x) != 0) return -1;
+    size_t nc, ni, k = 1;
+    float *coef = attr_floats(c, n, "coefficients", &nc), *icpt = attr_floats(c, n, "intercepts", &ni);
+    int rc = 0, link = LINK_IDENTITY;
+    if (classifier && read_classes(c, n, &k) != 0) rc = -1;
+    if (!classifier) k = (size_t)attr_int(n, "targets", 1);
+    size_t rows = rc ? 0 : nc / (size_t)x->n_cols;
+    if (!rc &&
+        (!coef || nc % (size_t)x->n_cols || rows == 0 || (rows != k && !(classifier && k == 2 && rows == 1))))
+        rc = fail(c, n, "coefficients hold %zu values for %d columns and %zu classes or targets", nc,
+                  x->n_cols, k);
+    if (!rc && icpt && ni != rows) rc = fail(c, n, "intercepts hold %zu values for %zu rows", ni, rows);
+    if (!rc) rc = post_transform(c, n, k, &link);
+    if (!rc && !classifier && k != 1) rc = fail(c, n, "%zu targets; tabserve serves one", k);
+    if (!rc && classifier && k > 2 && link != LINK_SOFTMAX && link != LINK_IDENTITY)
+        rc = fail(c, n, "multiclass scores need SOFTMAX or NONE");
+    if (rc) {
+        free(coef);
+        free(icpt);
+        return -1;
+    }
+    /* w (n_features, n_out): one output for regression and binary (the second
+     * class's score; with SOFTMAX the difference of the two), k for multiclass */
+    int nf = x->n_cols, n_out = classifier && k > 2 ? (int)k : 1;
+    float *w = calloc((size_t)nf * (size_t)n_out, sizeof *w), *b = calloc((size_t)n_out, sizeof *b);
+    for (int o = 0; w && b && o < n_out; o++) {
+        for (int f = 0; f < nf; f++) {
+            if (n_out > 1)
+                w[(size_t)f * n_out + o] = coef[(size_t)o * nf + f];
+            else if (rows == 1)
+                w[f] = coef[f];
+            else if (link == LINK_SOFTMAX)
+                w[f] = coef[(size_t)nf + f] - coef[f];
+            else
+                w[f] = coef[(size_t)nf + f];
+        }
+        b[o] = !icpt                  ? 0
+               : n_out > 1            ? icpt[o]
+               : rows == 1            ? icpt[0]
+               : link == LINK_SOFTMAX ? icpt[1] - icpt[0]
+                                      : icpt[1];
+    }
+    if (classifier && k == 2 && link == LINK_SOFTMAX)
+        link = LINK_SIGMOID; /* softmax of two = sigmoid of the difference */
+    c->m->predictor = w && b ? linear_create(nf, n_out, w, b) : NULL;
+    free(w);
+    free(b);
+    free(coef);
+    free(icpt);
+    if (!c->m->predictor) return fail(c, n, "out of memory");
+    c->link = (output_link)link;
+    c->link_set = 1;
+    if (classifier ? classifier_output(c, k)
+                   : (c->m->output.task = TASK_REGRESSION, !(c->m->output.label = strdup("label"))))
+        return fail(c, n, "out of memory");
+    for (size_t o = 0; o < n->n_output; o++)
+        if (!add_value(c, n->output[o], o == (classifier ? 1u : 0u) ? V_SCORES : V_IGNORED))
+            return fail(c, n, "out of memory");
+    return 0;
+}
+
+typedef struct {
+    int64_t tree, node, t, f; /* ids, true and false children */
+    int feature;
+    float value;
+    const char *mode;
+    size_t mode_len;
+    int missing_true;
+} onnx_node;
+
+/* The index, among a tree's nodes (nodes[0..count)), of the node with id `id`:
+ * exporters number a tree's nodes 0, 1, ... in order, so that place is tried
+ * first, then the rest. -1 when there is none. */
+static int find_node(const onnx_node *nodes, size_t count, int64_t id)
+{
+    if (id >= 0 && (uint64_t)id < count && nodes[id].node == id) return (int)id;
+    for (size_t i = 0; i < count; i++)
+        if (nodes[i].node == id) return (int)i;
+    return -1;
+}
+
+static int op_trees(compiler *c, const node_t *n, int classifier)
+{
+    value *x = columns_of(c, n, 0);
+    if (!x) return -1;
+    if (x->kind != V_COLUMNS) return fail(c, n, "reads something other than input columns");
+    if (columns_to_features(c, n, x) != 0) return -1;
+    const attr_t *a_tree = attr(n, "nodes_treeids"), *a_node = attr(n, "nodes_nodeids"),
+                 *a_feat = attr(n, "nodes_featureids"), *a_mode = attr(n, "nodes_modes"),
+                 *a_true = attr(n, "nodes_truenodeids"), *a_false = attr(n, "nodes_falsenodeids"),
+                 *a_miss = attr(n, "nodes_missing_value_tracks_true");
+    const char *pre = classifier ? "class" : "target";
+    char name[40];
+    snprintf(name, sizeof name, "%s_treeids", pre);
+    const attr_t *l_tree = attr(n, name);
+    snprintf(name, sizeof name, "%s_nodeids", pre);
+    const attr_t *l_node = attr(n, name);
+    snprintf(name, sizeof name, "%s_ids", pre);
+    const attr_t *l_id = attr(n, name);
+    size_t nn = a_tree ? a_tree->n_ints : 0, nl = l_tree ? l_tree->n_ints : 0, n_values, n_weights,
+           n_base = 0;
+    if (!nn || (long)nn > c->lim->max_tensor || !a_node || a_node->n_ints != nn || !a_feat ||
+        a_feat->n_ints != nn || !a_mode || a_mode->n_strings != nn || !a_true || a_true->n_ints != nn ||
+        !a_false || a_false->n_ints != nn || (a_miss && a_miss->n_ints != nn && a_miss->n_ints != 0) ||
+        !l_node || l_node->n_ints != nl || !l_id || l_id->n_ints != nl)
+        return fail(c, n, "the nodes_* and %s_* attributes are missing or differ in length", pre);
+    snprintf(name, sizeof name, "%s_weights", pre);
+    float *values = attr_floats(c, n, "nodes_values", &n_values),
+          *weights = attr_floats(c, n, name, &n_weights);
+    float *base = attr_floats(c, n, "base_values", &n_base);
+    size_t k = 1;
+    int rc = 0, link = LINK_IDENTITY;
+    onnx_node *nodes = NULL;
+    if (!values || n_values != nn || !weights || n_weights != nl)
+        rc = fail(c, n, "nodes_values or %s has the wrong length", name);
+    if (!rc && classifier) rc = read_classes(c, n, &k);
+    if (!rc && !classifier && attr_int(n, "n_targets", 1) != 1)
+        rc = fail(c, n, "%lld targets; tabserve serves one", (long long)attr_int(n, "n_targets", 1));
+    if (!rc) rc = post_transform(c, n, k, &link);
+    if (!rc && n_base && n_base != k)
+        rc = fail(c, n, "base_values holds %zu values for %zu classes", n_base, k);
+    char agg_buf[16];
+    const char *agg = attr_string(n, "aggregate_function", agg_buf, sizeof agg_buf, "SUM");
+    if (!rc && strcmp(agg, "SUM") != 0 && strcmp(agg, "AVERAGE") != 0)
+        rc = fail(c, n, "aggregate_function %s is not supported (SUM, AVERAGE)", agg);
+    if (!rc && !(nodes = calloc(nn, sizeof *nodes))) rc = fail(c, n, "out of memory");
+    for (size_t i = 0; !rc && i < nn; i++) {
+        nodes[i] = (onnx_node){a_tree->ints[i],
+                               a_node->ints[i],
+                               a_true->ints[i],
+                               a_false->ints[i],
+                               0,
+                               values[i],
+                               (const char *)a_mode->strings[i].data,
+                               a_mode->strings[i].len,
+                               a_miss && a_miss->n_ints ? (int)a_miss->ints[i] : 0};
+        if (a_feat->ints[i] < 0 || a_feat->ints[i] >= x->n_cols)
+            rc = fail(c, n, "node %zu splits on feature %lld; the input has %d", i,
+                      (long long)a_feat->ints[i], x->n_cols);
+        else
+            nodes[i].feature = (int)a_feat->ints[i];
+    }
+    /* which classes become outputs: binary keeps the second class (with SOFTMAX,
+     * the second minus the first); multiclass keeps all */
+    int n_out = classifier && k > 2 ? (int)k : 1;
+    if (!rc && classifier && k > 2 && link == LINK_SIGMOID)
+        rc = fail(c, n, "multiclass LOGISTIC is not supported");
+    /* the trees: ids in order of first appearance */
+    int64_t *tree_ids = NULL;
+    size_t n_trees = 0;
+    if (!rc && !(tree_ids = malloc(nn * sizeof *tree_ids))) rc = fail(c, n, "out of memory");
+    for (size_t i = 0; !rc && i < nn; i++)
+        if (i == 0 || nodes[i].tree != nodes[i - 1].tree) {
+            for (size_t t = 0; t < n_trees; t++)
+                if (tree_ids[t] == nodes[i].tree) {
+                    rc = fail(c, n, "the nodes of tree %lld are not listed together",
+                              (long long)nodes[i].tree);
+                    break;
+                }
+            tree_ids[n_trees++] = nodes[i].tree;
+        }
+    if (!rc && (long)n_trees > c->lim->max_trees)
+        rc = fail(c, n, "%zu trees; at most %ld are accepted (--max-trees)", n_trees, c->lim->max_trees);
+    /* one tabserve tree per (tree, output), leaves holding that output's weight */
+    tree_ensemble *e = rc ? NULL : trees_create(x->n_cols, n_out, n_trees * (size_t)n_out, NULL);
+    if (!rc && !e) rc = fail(c, n, "out of memory");
+    if (!rc) c->m->predictor = &e->base;
+    size_t start = 0;
+    int *order = NULL, *where = NULL;
+    size_t *tree_start = NULL;
+    if (!rc && (!(order = malloc(nn * sizeof *order)) || !(where = malloc(nn * sizeof *where)) ||
+                !(tree_start = malloc((n_trees + 1) * sizeof *tree_start))))
+        rc = fail(c, n, "out of memory");
+    for (size_t t = 0; !rc && t < n_trees; t++) {
+        size_t end = start;
+        while (end < nn && nodes[end].tree == tree_ids[t]) end++;
+        size_t count = end - start;
+        tree_start[t] = start;
+        tree_start[t + 1] = end;
+        if ((long)count > c->lim->max_nodes) {
+            rc = fail(c, n, "tree %lld has %zu nodes; at most %ld are accepted (--max-nodes)",
+                      (long long)tree_ids[t], count, c->lim->max_nodes);
+            break;
+        }
+        /* breadth first from node id 0: children come after their parent;
+         * where[start + i] is node i's place in the tabserve tree */
+        for (size_t i = start; i < end; i++) where[i] = -1;
+        int root = find_node(nodes + start, count, 0);
+        if (root < 0) {
+            rc = fail(c, n, "tree %lld has no node 0 (its root)", (long long)tree_ids[t]);
+            break;
+        }
+        size_t head = 0, tail = 0;
+        int *queue = order + start;
+        queue[tail++] = root;
+        where[start + (size_t)root] = 0;
+        while (head < tail && !rc) {
+            const onnx_node *on = &nodes[start + (size_t)queue[head++]];
+            if (on->mode_len == 4 && memcmp(on->mode, "LEAF", 4) == 0) continue;
+            int64_t kids[2] = {on->t, on->f};
+            for (int q = 0; q < 2 && !rc; q++) {
+                int child = find_node(nodes + start, count, kids[q]);
+                if (child < 0)
+                    rc = fail(c, n, "tree %lld node %lld: child %lld does not exist", (long long)tree_ids[t],
+                              (long long)on->node, (long long)kids[q]);
+                else if (where[start + (size_t)child] >= 0)
+                    rc = fail(c, n,
+                              "tree %lld node %lld: child %lld is reached twice (a cycle or a shared node)",
+                              (long long)tree_ids[t], (long long)on->node, (long long)kids[q]);
+                else {
+                    where[start + (size_t)child] = (int)tail;
+                    queue[tail++] = child;
+                }
+            }
+        }
+        for (int o = 0; !rc && o < n_out; o++) {
+            tree *tr = &e->trees[t * (size_t)n_out + (size_t)o];
+            if (trees_alloc_tree(tr, (int)tail) != 0) {
+                rc = fail(c, n, "out of memory");
+                break;
+            }
+            tr->output = o;
+            for (size_t q = 0; q < tail && !rc; q++) {
+                const onnx_node *on = &nodes[start + (size_t)queue[q]];
+                if (on->mode_len == 4 && memcmp(on->mode, "LEAF", 4) == 0) continue;
+                int tpos = where[start + (size_t)find_node(nodes + start, count, on->t)];
+                int fpos = where[start + (size_t)find_node(nodes + start, count, on->f)];
+                int true_left;
+                float thr = on->value;
+#define MODE(s) (on->mode_len == strlen(s) && memcmp(on->mode, s, on->mode_len) == 0)
+                if (MODE("BRANCH_LEQ")) {
+                    true_left = 1;
+                    thr = nextafterf(thr, INFINITY);
+                } else if (MODE("BRANCH_LT")) {
+                    true_left = 1;
+                } else if (MODE("BRANCH_GTE")) {
+                    true_left = 0;
+                } else if (MODE("BRANCH_GT")) {
+                    true_left = 0;
+                    thr = nextafterf(thr, INFINITY);
+                } else {
+                    rc = fail(c, n,
+                              "tree %lld node %lld: mode %.*s is not supported (BRANCH_LEQ, BRANCH_LT, "
+                              "BRANCH_GTE, BRANCH_GT, LEAF)",
+                              (long long)on->tree, (long long)on->node,
+                              (int)(on->mode_len < 20 ? on->mode_len : 20), on->mode);
+                    break;
+                }
+#undef MODE
+                if (isnan(thr)) {
+                    rc = fail(c, n, "tree %lld node %lld has a NaN threshold", (long long)on->tree,
+                              (long long)on->node);
+                    break;
+                }
+                tr->feature[q] = on->feature;
+                tr->threshold[q] = thr;
+                tr->left[q] = true_left ? tpos : fpos;
+                tr->right[q] = true_left ? fpos : tpos;
+                /* NaN: the true branch if tracked, else false (comparisons with NaN are false) */
+                tr->default_left[q] = (unsigned char)(on->missing_true ? true_left : !true_left);
+            }
+        }
+        start = end;
+    }
+    /* leaf weights: class 1 for binary (minus class 0 under SOFTMAX), each class for multiclass */
+    double divide = strcmp(agg, "AVERAGE") == 0 && n_trees ? (double)n_trees : 1.0;
+    size_t last_tree = 0;
+    for (size_t i = 0; !rc && i < nl; i++) {
+        int64_t cls = l_id->ints[i];
+        if (cls < 0 || (size_t)cls >= k) {
+            rc = fail(c, n, "leaf weight %zu is for class %lld, of %zu", i, (long long)cls, k);
+            break;
+        }
+        /* weights come tree by tree: try the last tree, then the next, then all */
+        size_t t = last_tree;
+        if (tree_ids[t] != l_tree->ints[i] && t + 1 < n_trees && tree_ids[t + 1] == l_tree->ints[i])
+            t++;
+        else if (tree_ids[t] != l_tree->ints[i])
+            for (t = 0; t < n_trees && tree_ids[t] != l_tree->ints[i];) t++;
+        last_tree = t < n_trees ? t : 0;
+        if (t == n_trees) {
+            rc = fail(c, n, "leaf weight %zu names tree %lld, which has no nodes", i,
+                      (long long)l_tree->ints[i]);
+            break;
+        }
+        int o;
+        float sign = 1;
+        if (n_out > 1)
+            o = (int)cls;
+        else if (!classifier || k == 1 || cls == 1)
+            o = 0;
+        else if (link == LINK_SOFTMAX) /* class 0 of two under softmax: subtract */
+            o = 0, sign = -1;
+        else
+            continue; /* class 0 of two: its probability is not reported */
+        size_t s0 = tree_start[t], count = tree_start[t + 1] - s0;
+        int local = find_node(nodes + s0, count, l_node->ints[i]);
+        int pos = local < 0 ? -1 : where[s0 + (size_t)local];
+        tree *tr = &e->trees[t * (size_t)n_out + (size_t)o];
+        if (pos < 0 || tr->feature[pos] >= 0) {
+            rc = fail(c, n, "leaf weight %zu names node %lld of tree %lld, which is not a leaf", i,
+                      (long long)l_node->ints[i], (long long)l_tree->ints[i]);
+            break;
+        }
+        tr->value[pos] += (float)(sign * weights[i] / divide);
+    }
+    if (!rc && e) {
+        for (int o = 0; o < n_out; o++) {
+            double b0 = n_base ? base[n_out > 1 ? o : k == 2 ? 1 : 0] : 0;
+            if (n_out == 1 && k == 2 && link == LINK_SOFTMAX && n_base) b0 -= base[0];
+            e->base_score[o] = (float)b0;
+        }
+        if (classifier && k == 2 && link == LINK_SOFTMAX) link = LINK_SIGMOID;
+        c->link = (output_link)link;
+        c->link_set = 1;
+        if (classifier ? classifier_output(c, k)
+                       : (c->m->output.task = TASK_REGRESSION, !(c->m->output.label = strdup("label"))))
+            rc = fail(c, n, "out of memory");
+    }
+    for (size_t o = 0; !rc && o < n->n_output; o++)
+        if (!add_value(c, n->output[o], o == (classifier ? 1u : 0u) ? V_SCORES : V_IGNORED))
+            rc = fail(c, n, "out of memory");
+    free(nodes);
+    free(tree_ids);
+    free(order);
+    free(where);
+    free(tree_start);
+    free(values);
+    free(weights);
+    free(base);
+    return rc;
+}
+
+/* MatMul(X, W) or Gemm(X, W, B): a dense layer; on input columns it starts the chain. */
+static int op_dense(compiler *c, const node_t *n, int gemm)
+{
+    value *x = columns_of(c, n, 0);
+    const tensor_t *wt = n->n_input >= 2 ? initializer(c, n->input[1]) : NULL;
+    if (!x) return -1;
+    if (!wt) return fail(c, n, "the weights must be a constant (an initializer)");
+    if (x->kind == V_COLUMNS) {
+        if (c->estimator_seen) return fail(c, n, "a second estimator in one graph is not supported");
+        if (columns_to_features(c, n, x) != 0) return -1;
+        c->estimator_seen = 1;
+        c->widths[0] = x->n_cols;
+    } else if (x->kind != V_DENSE || c->pending_bias) {
+        return fail(c, n, "multiplies something other than input columns or the previous layer");
+    }
+    if (c->n_layers >= MAX_LAYERS) return fail(c, n, "more than %d layers", MAX_LAYERS);
+    int L = c->n_layers, n_in = c->widths[L];
+    size_t count;
+    float *w = tensor_floats(c, wt, &count);
+    int64_t trans_b = gemm ? attr_int(n, "transB", 0) : 0;
+    if (gemm &&
+        (attr_int(n, "transA", 0) || attr_float(n, "alpha", 1) != 1 || attr_float(n, "beta", 1) != 1)) {
+        free(w);
+        return fail(c, n, "Gemm with transA, alpha or beta other than the defaults is not supported");
+    }
+    if (!w || wt->n_dims != 2 || wt->dims[trans_b ? 1 : 0] != n_in) {
+        free(w);
+        return fail(c, n, "the weights are not a %d x H matrix of floats", n_in);
+    }
+    int n_out = (int)wt->dims[trans_b ? 0 : 1];
+    c->w[L] = malloc((size_t)n_in * (size_t)n_out * sizeof(float));
+    c->b[L] = calloc((size_t)n_out, sizeof(float));
+    if (!c->w[L] || !c->b[L]) {
+        free(w);
+        return fail(c, n, "out of memory");
+    }
+    for (int i = 0; i < n_in; i++)
+        for (int j = 0; j < n_out; j++)
+            c->w[L][(size_t)i * n_out + j] = trans_b ? w[(size_t)j * n_in + i] : w[(size_t)i * n_out + j];
+    free(w);
+    c->widths[L + 1] = n_out;
+    c->acts[L] = ACT_LINEAR;
+    c->n_layers++;
+    c->pending_bias = !gemm;
+    if (gemm && n->n_input >= 3) {
+        const tensor_t *bt = initializer(c, n->input[2]);
+        float *b = bt ? tensor_floats(c, bt, &count) : NULL;
+        if (!b || (count != (size_t)n_out && count != 1)) {
+            free(b);
+            return fail(c, n, "the bias is not a constant of %d floats", n_out);
+        }
+        for (int j = 0; j < n_out; j++) c->b[L][j] = b[count == 1 ? 0 : j];
+        free(b);
+    }
+    value *v = add_value(c, n->output[0], V_DENSE);
+    if (!v) return fail(c, n, "out of memory");
+    v->width = n_out;
+    return 0;
+}
+
+/* Relu, Tanh, Sigmoid, Softmax after a layer. */
+static int op_activation(compiler *c, const node_t *n, activation act, int softmax)
+{
+    value *x = columns_of(c, n, 0);
+    if (!x) return -1;
+    if (x->kind == V_SCORES && (act == ACT_SIGMOID || softmax) && c->link == LINK_IDENTITY) {
+        /* a link after a linear or tree estimator with post_transform NONE */
+        if (softmax && c->m->output.task != TASK_MULTICLASS)
+            return fail(c, n, "softmax of a one-score estimator");
+        c->link = softmax ? LINK_SOFTMAX : LINK_SIGMOID;
+        if (!softmax && c->m->output.task == TASK_REGRESSION) c->m->output.task = TASK_BINARY;
+        return derive(c, n, x, 0) ? 0 : -1;
+    }
+    if (x->kind != V_DENSE || c->pending_bias || c->acts[c->n_layers - 1] != ACT_LINEAR || c->link_set)
+        return fail(c, n, "follows something other than a dense layer");
+    if (softmax)
+        c->link = LINK_SOFTMAX, c->link_set = 1;
+    else
+        c->acts[c->n_layers - 1] = act;
+    return derive(c, n, x, 0) ? 0 : -1;
+}
+
+/* The dense chain as an MLP; a last Sigmoid on one unit becomes the sigmoid link. */
+static int finish_dense(compiler *c)
+{
+    int L = c->n_layers - 1, n_out = c->widths[L + 1];
+    output_spec *o = &c->m->output;
+    if (c->link == LINK_SOFTMAX) {
+        if (n_out < 2 || n_out > OUTPUT_MAX_CLASSES) return fail(c, NULL, "softmax over %d units", n_out);
+        o->task = TASK_MULTICLASS;
+        o->n_classes = (size_t)n_out;
+        if (!(o->classes = calloc((size_t)n_out, sizeof *o->classes))) return -1;
+        for (int j = 0; j < n_out; j++) {
+            char num[16];
+            snprintf(num, sizeof num, "%d", j);
+            if (!(o->classes[j] = strdup(num))) return -1;
+        }
+    } else if (c->acts[L] == ACT_SIGMOID && n_out == 1) {
+        c->acts[L] = ACT_LINEAR;
+        c->link = LINK_SIGMOID;
+        o->task = TASK_BINARY;
+    } else if (n_out == 1) {
+        c->link = LINK_IDENTITY;
+        o->task = TASK_REGRESSION;
+    } else {
+        return fail(c, NULL, "the network ends in %d units without a softmax", n_out);
+    }
+    if (!(o->label = strdup("label"))) return -1;
+    mlp *net = mlp_create(c->widths, c->acts, (size_t)c->n_layers);
+    if (!net) return fail(c, NULL, "out of memory");
+    for (int l = 0; l < c->n_layers; l++) {
+        memcpy(net->layers[l].w, c->w[l], (size_t)c->widths[l] * c->widths[l + 1] * sizeof(float));
+        memcpy(net->layers[l].b, c->b[l], (size_t)c->widths[l + 1] * sizeof(float));
+    }
+    c->m->predictor = &net->base;
+    return 0;
+}
+
+static int op_passthrough(compiler *c, const node_t *n)
+{
+    value *x = columns_of(c, n, 0);
+    if (!x) return -1;
+    if (strcmp(n->op_type, "Cast") == 0 && x->kind == V_COLUMNS) {
+        int64_t to = attr_int(n, "to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+        if (to != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && to != ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE)
+            return fail(c, n, "casts input columns to type %lld; tabserve computes in floats", (long long)to);
+    }
+    return derive(c, n, x, 0) ? 0 : -1;
+}
+
+/* ---- the graph --------------------------------------------------------------------- */
+
+static const char supported[] =
+    "Imputer, Scaler, OneHotEncoder, LinearClassifier, LinearRegressor, TreeEnsembleClassifier, "
+    "TreeEnsembleRegressor, ArrayFeatureExtractor, FeatureVectorizer, ZipMap (ai.onnx.ml); Cast, CastLike, "
+    "Concat, Reshape, Flatten, Squeeze, Unsqueeze, Identity, MatMul, Gemm, Add, Sub, Mul, Relu, Sigmoid, "
+    "Tanh, "
+    "Softmax, ArgMax (ai.onnx)";
+
+static int compile_node(compiler *c, const node_t *n)
+{
+    const char *op = n->op_type ? n->op_type : "";
+    const char *dom = n->domain ? n->domain : "";
+    int ml = strcmp(dom, "ai.onnx.ml") == 0;
+    if (!ml && *dom && strcmp(dom, "ai.onnx") != 0)
+        return fail(c, n, "operator domain \"%.40s\" is not supported; supported operators: %s", dom,
+                    supported);
+    if (n->n_output == 0) return fail(c, n, "has no outputs");
+#define IS(s) (strcmp(op, s) == 0)
+    if (ml) {
+        if (IS("Imputer")) return op_imputer(c, n);
+        if (IS("Scaler")) return op_scaler(c, n);
+        if (IS("OneHotEncoder")) return op_one_hot(c, n);
+        if (IS("FeatureVectorizer")) return op_concat(c, n);
+        if (IS("ArrayFeatureExtractor")) return op_extract(c, n);
+        if (IS("LinearClassifier") || IS("LinearRegressor") || IS("TreeEnsembleClassifier") ||
+            IS("TreeEnsembleRegressor")) {
+            if (c->estimator_seen) return fail(c, n, "a second estimator in one graph is not supported");
+            c->estimator_seen = 1;
+            c->estimator = n;
+            return IS("LinearClassifier")  ? op_linear(c, n, 1)
+                   : IS("LinearRegressor") ? op_linear(c, n, 0)
+                                           : op_trees(c, n, IS("TreeEnsembleClassifier"));
+        }
+        if (IS("ZipMap")) { /* {label: probability} per row: the same probabilities */
+            value *x = columns_of(c, n, 0);
+            return x ? (derive(c, n, x, 0) ? 0 : -1) : -1;
+        }
+    } else {
+        if (IS("Cast") || IS("CastLike") || IS("Identity") || IS("Reshape") || IS("Flatten") ||
+            IS("Squeeze") || IS("Unsqueeze"))
+            return op_passthrough(c, n);
+        if (IS("Concat")) return op_concat(c, n);
+        if (IS("MatMul")) return op_dense(c, n, 0);
+        if (IS("Gemm")) return op_dense(c, n, 1);
+        if (IS("Add")) return op_arith(c, n, 'A');
+        if (IS("Sub")) return op_arith(c, n, 'S');
+        if (IS("Mul")) return op_arith(c, n, 'M');
+        if (IS("Relu")) return op_activation(c, n, ACT_RELU, 0);
+        if (IS("Tanh")) return op_activation(c, n, ACT_TANH, 0);
+        if (IS("Sigmoid")) return op_activation(c, n, ACT_SIGMOID, 0);
+        if (IS("Softmax")) return op_activation(c, n, ACT_LINEAR, 1);
+        if (IS("ArgMax")) { /* a class index from the scores: not what tabserve answers */
+            value *x = columns_of(c, n, 0);
+            if (!x) return -1;
+            value *v = add_value(c, n->output[0], V_IGNORED);
+            return v ? 0 : fail(c, n, "out of memory");
+        }
+    }
+#undef IS
+    return fail(c, n, "operator %.40s is not supported; supported operators: %s", op, supported);
+}
+
+static int check_opsets(compiler *c, const Onnx__ModelProto *mp)
+{
+    for (size_t i = 0; i < mp->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *o = mp->opset_import[i];
+        const char *d = o->domain ? o->domain : "";
+        if ((!*d || strcmp(d, "ai.onnx") == 0) && o->version > 17)
+            return fail(c, NULL, "opset %lld of ai.onnx is newer than tabserve reads (up to 17)",
+                        (long long)o->version);
+        if (strcmp(d, "ai.onnx.ml") == 0 && o->version > 3)
+            return fail(c, NULL, "opset %lld of ai.onnx.ml is newer than tabserve reads (up to 3)",
+                        (long long)o->version);
+    }
     return 0;
 }
 
 model *onnx_import(const char *buf, size_t len, const char *name, const import_limits *lim, char *err)
 {
-    (void)buf;
-    (void)len;
-    (void)lim;
-    err_set(err,
-            "%s: this is an ONNX model, which tabserve %s cannot serve yet; serve an XGBoost JSON model "
-            "(Booster.save_model(\"model.json\")) or a model trained by `tabserve train`",
-            name, TABSERVE_VERSION);
-    return NULL;
+    compiler c = {.file = name, .err = err, .lim = lim};
+    if (wire_check((const uint8_t *)buf, (const uint8_t *)buf + len, MAX_NESTING) < 0) {
+        fail(&c, NULL, "messages nested deeper than %d levels: not an ONNX model tabserve reads",
+             MAX_NESTING);
+        return NULL;
+    }
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, (const uint8_t *)buf);
+    if (!mp) {
+        fail(&c, NULL, "not a valid ONNX model (the protobuf message does not parse)");
+        return NULL;
+    }
+    model *m = calloc(1, sizeof *m);
+    int rc = m ? 0 : fail(&c, NULL, "out of memory");
+    c.m = m;
+    c.g = mp->graph;
+    if (!rc && !c.g) rc = fail(&c, NULL, "the model has no graph");
+    if (!rc) rc = check_opsets(&c, mp);
+    if (!rc) rc = read_inputs(&c);
+    for (size_t i = 0; !rc && i < c.g->n_node; i++) rc = compile_node(&c, c.g->node[i]);
+    if (!rc && !c.estimator_seen)
+        rc = fail(&c, NULL, "the graph has no estimator (a linear model, trees or dense layers)");
+    if (!rc && c.n_layers) {
+        if (c.pending_bias) { /* MatMul without Add: a zero bias */
+            c.pending_bias = 0;
+        }
+        rc = finish_dense(&c);
+    }
+    /* the graph's answer: an output that carries the estimator's scores */
+    int found = 0;
+    for (size_t i = 0; !rc && i < c.g->n_output; i++) {
+        value *v = find_value(&c, c.g->output[i]->name);
+        if (v && (v->kind == V_SCORES || v->kind == V_DENSE)) found = 1;
+    }
+    if (!rc && !found) rc = fail(&c, NULL, "no graph output carries the estimator's scores or probabilities");
+    if (!rc) {
+        m->output.link = c.link;
+        m->metadata = json_pack("{s:{s:s,s:s,s:s,s:I,s:s}}", "source", "format", "onnx", "producer",
+                                mp->producer_name ? mp->producer_name : "", "producer_version",
+                                mp->producer_version ? mp->producer_version : "", "ir_version",
+                                (json_int_t)mp->ir_version, "file", name);
+        if (!m->metadata) rc = fail(&c, NULL, "out of memory");
+    }
+    /* a numeric input no operator transforms keeps NaN for the estimator */
+    for (size_t i = 0; i < c.n_values; i++) {
+        free(c.values[i].name);
+        free(c.values[i].cols);
+    }
+    free(c.values);
+    for (int l = 0; l < c.n_layers; l++) {
+        free(c.w[l]);
+        free(c.b[l]);
+    }
+    onnx__model_proto__free_unpacked(mp, NULL);
+    if (rc) {
+        model_free(m);
+        return NULL;
+    }
+    return m;
 }

@@ -12,8 +12,8 @@
 #include "base/jsonx.h"
 
 static const char *const op_names[] = {
-    "impute", "log1p", "standardize", "one_hot", "missing_indicator", "category_index", "passthrough"};
-#define N_OPS 7
+    "impute", "log1p", "standardize", "one_hot", "missing_indicator", "category_index", "passthrough", "scale"};
+#define N_OPS 8
 
 const char *step_name(step_op op) { return op_names[op]; }
 
@@ -57,9 +57,11 @@ int features_validate(const feature_steps *fs, const schema *s, char *err)
                     err,
                     "$.features[%zu].steps[%d]: %s needs a categorical input, and \"%s\" has no vocabulary",
                     i, k, op_names[st->op], in->name);
-            if (in->n_vocab && (st->op == STEP_LOG1P || st->op == STEP_STANDARDIZE))
+            if (in->n_vocab && (st->op == STEP_LOG1P || st->op == STEP_STANDARDIZE || st->op == STEP_SCALE))
                 return err_set(err, "$.features[%zu].steps[%d]: %s of the categorical input \"%s\"", i, k,
                                op_names[st->op], in->name);
+            if (st->op == STEP_SCALE && !(isfinite((float)st->a) && isfinite((float)st->b)))
+                return err_set(err, "$.features[%zu].steps[%d]: offset and scale must be finite floats", i, k);
             if (st->op == STEP_STANDARDIZE && !(st->b > 0 && isfinite(st->b) && isfinite(st->a)))
                 return err_set(err, "$.features[%zu].steps[%d]: std must be positive and mean finite", i, k);
             if (st->op == STEP_IMPUTE && in->n_vocab && !(st->a >= 0 && st->a < (double)in->n_vocab))
@@ -100,6 +102,8 @@ int features_apply(const feature_steps *fs, const double *values, float *x)
                 v = isnan(v) ? st->a : v;
             else if (st->op == STEP_LOG1P)
                 v = log1p(v > 0 ? v : 0);
+            else if (st->op == STEP_SCALE) /* float arithmetic, as the ONNX runtime */
+                v = (float)((float)v - (float)st->a) * (float)st->b;
             else /* STEP_STANDARDIZE */
                 v = (v - st->a) / st->b;
         }
@@ -129,6 +133,8 @@ static int read_step(reader *r, const schema_input *in, feature_step *st, json_t
     st->op = (step_op)op;
     if (st->op == STEP_STANDARDIZE)
         return read_finite(r, obj, path, "mean", &st->a) || read_finite(r, obj, path, "std", &st->b) ? -1 : 0;
+    if (st->op == STEP_SCALE)
+        return read_finite(r, obj, path, "offset", &st->a) || read_finite(r, obj, path, "scale", &st->b) ? -1 : 0;
     if (st->op != STEP_IMPUTE) return 0;
     if (!in->n_vocab) return read_finite(r, obj, path, "value", &st->a);
     int idx = schema_category_of_json(in, json_object_get(obj, "value"));
@@ -185,6 +191,10 @@ json_t *features_to_json(const feature_steps *fs, const schema *s)
                 json_object_set_new(so, "mean", json_real(st->a));
                 json_object_set_new(so, "std", json_real(st->b));
             }
+            if (st->op == STEP_SCALE) {
+                json_object_set_new(so, "offset", json_real(st->a));
+                json_object_set_new(so, "scale", json_real(st->b));
+            }
             json_array_append_new(steps, so);
         }
         json_object_set_new(o, "steps", steps);
@@ -228,6 +238,8 @@ void feature_describe(const feature *f, const schema *s, char *buf, size_t len)
             n = snprintf(buf + used, len - used, "%simpute(%g)", sep, st->a);
         else if (st->op == STEP_STANDARDIZE)
             n = snprintf(buf + used, len - used, "%sstandardize(mean %.4g, std %.4g)", sep, st->a, st->b);
+        else if (st->op == STEP_SCALE)
+            n = snprintf(buf + used, len - used, "%sscale(offset %.4g, scale %.4g)", sep, st->a, st->b);
         else
             n = snprintf(buf + used, len - used, "%s%s", sep, op_names[st->op]);
         if (n < 0) break;

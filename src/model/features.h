@@ -5,6 +5,9 @@
  *   impute(v)           NaN -> v (a number, or a category's index)
  *   log1p               log1p(max(value, 0)): a long right tail compressed
  *   standardize(m, s)   (value - m) / s
+ *   scale(o, s)         (value - o) * s in 32-bit floats, as ONNX's Scaler (and
+ *                       Sub, Add, Mul by constants) computes it: imported
+ *                       models score exactly as their runtime does
  *   then it writes its columns, by the chain's last step:
  *   one_hot             n_vocab columns, 1 at the category's index (zeros when
  *                       missing or unknown)
@@ -33,13 +36,14 @@ typedef enum {
     STEP_MISSING_INDICATOR,
     STEP_CATEGORY_INDEX,
     STEP_PASSTHROUGH,
+    STEP_SCALE,
 } step_op;
 
 #define FEATURE_MAX_STEPS 8
 
 typedef struct {
     step_op op;
-    double a, b; /* impute: a = the value; standardize: a = mean, b = std */
+    double a, b; /* impute: a = the value; standardize: a = mean, b = std; scale: a = offset, b = scale */
 } feature_step;
 
 typedef struct {

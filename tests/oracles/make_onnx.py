@@ -1,0 +1,397 @@
+#!/usr/bin/python3
+"""Makes the ONNX fixtures of tests/test_import.py in OUTDIR (nothing is committed).
+
+scikit-learn 1.2 (Debian's python3-sklearn) fits pipelines on synthetic passenger data;
+each fitted model is written as an ONNX graph with Debian's python3-onnx, node for node
+the way skl2onnx writes them (skl2onnx itself is not packaged): one input per column
+([N, 1] floats or strings), Concat -> Imputer -> Scaler for the numbers, OneHotEncoder ->
+Flatten for the strings, Concat, then the estimator (LinearClassifier, TreeEnsemble*,
+MatMul/Add/Relu chains) and ZipMap. A "Keras" network takes one [N, F] tensor and runs
+Gemm/MatMul + Add + Tanh/Relu + Sigmoid, as tf2onnx and PyTorch export dense networks.
+
+For each NAME it writes NAME.onnx, NAME.twin.onnx (the same graph without ZipMap, whose
+probabilities ONNX Runtime can hand to node), NAME.csv (test rows: missing numbers, unseen
+categories, values exactly at tree thresholds) and NAME.sklearn (scikit-learn's own
+predict_proba or predict of those rows).
+
+usage: make_onnx.py OUTDIR [--big]   (--big: the 500-tree and MLP models of `make bench`)
+"""
+import os
+import sys
+import warnings
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+warnings.filterwarnings("ignore")  # convergence chatter: the fixtures need fitted models, not good ones
+
+NUM = ["Age", "Fare", "Pclass"]
+CAT = ["Sex", "Embarked"]
+OPSETS = [helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)]
+
+
+def passengers(rng, n):
+    age = rng.normal(30, 12, n).clip(0.5, 80).round(1)
+    fare = np.exp(rng.normal(3, 1, n)).round(2)
+    pclass = rng.integers(1, 4, n).astype(float)
+    sex = rng.choice(["male", "female"], n)
+    emb = rng.choice(["C", "Q", "S"], n, p=[0.2, 0.1, 0.7])
+    z = -0.03 * (age - 30) + 0.01 * fare - 0.8 * (pclass - 2) + 1.5 * (sex == "female") + 0.3 * (emb == "C")
+    y = (z + rng.normal(0, 1, n) > 0.3).astype(int)
+    y3 = np.digitize(z + rng.normal(0, 0.5, n), [-0.5, 0.8])
+    age[rng.random(n) < 0.15] = np.nan
+    fare[rng.random(n) < 0.05] = np.nan
+    cols = {"Age": age, "Fare": fare, "Pclass": pclass, "Sex": sex, "Embarked": emb}
+    return cols, y, y3
+
+
+def frame(cols):
+    """An object array, columns in NUM + CAT order (no pandas on Debian's minimal set)."""
+    n = len(cols["Age"])
+    out = np.empty((n, len(NUM) + len(CAT)), dtype=object)
+    for j, c in enumerate(NUM + CAT):
+        out[:, j] = cols[c]
+    return out
+
+
+def f32_down(t):
+    """The largest float32 <= t: float32(x) <= t exactly when float32(x) <= this."""
+    f = np.float32(t)
+    return float(np.nextafter(f, np.float32(-np.inf)) if f > t else f)
+
+
+def inputs_graph(numeric_only=False):
+    nodes, inputs = [], []
+    for c in NUM:
+        inputs.append(helper.make_tensor_value_info(c, TensorProto.FLOAT, [None, 1]))
+    if not numeric_only:
+        for c in CAT:
+            inputs.append(helper.make_tensor_value_info(c, TensorProto.STRING, [None, 1]))
+    nodes.append(helper.make_node("Concat", NUM, ["num"], axis=1, name="ConcatNumbers"))
+    return nodes, inputs
+
+
+def preprocess(nodes, ct, scale=True):
+    """Imputer (+ Scaler) on the numbers, OneHotEncoder on the strings, joined."""
+    num = ct.named_transformers_["num"]
+    imp = num.named_steps["impute"]
+    nodes.append(helper.make_node("Imputer", ["num"], ["num_imputed"], domain="ai.onnx.ml", name="Imputer",
+                                  imputed_value_floats=[float(v) for v in imp.statistics_],
+                                  replaced_value_float=float("nan")))
+    last = "num_imputed"
+    if scale:
+        sc = num.named_steps["scale"]
+        nodes.append(helper.make_node("Scaler", [last], ["num_scaled"], domain="ai.onnx.ml", name="Scaler",
+                                      offset=[float(v) for v in sc.mean_], scale=[float(1 / v) for v in sc.scale_]))
+        last = "num_scaled"
+    parts = [last]
+    enc = ct.named_transformers_["cat"]
+    for c, cats in zip(CAT, enc.categories_):
+        nodes.append(helper.make_node("OneHotEncoder", [c], [c + "_onehot"], domain="ai.onnx.ml",
+                                      name="OneHot_" + c, cats_strings=[str(v) for v in cats], zeros=1))
+        nodes.append(helper.make_node("Flatten", [c + "_onehot"], [c + "_flat"], axis=1, name="Flatten_" + c))
+        parts.append(c + "_flat")
+    nodes.append(helper.make_node("Concat", parts, ["features"], axis=1, name="ConcatFeatures"))
+    return "features"
+
+
+def classifier_outputs(nodes, classes, zipmap):
+    outs = [helper.make_tensor_value_info("label", TensorProto.INT64, [None])]
+    if zipmap:
+        nodes.append(helper.make_node("ZipMap", ["probabilities"], ["output_probability"], domain="ai.onnx.ml",
+                                      name="ZipMap", classlabels_int64s=[int(c) for c in classes]))
+        t = onnx.TypeProto()  # seq(map(int64, float)), built by hand: onnx 1.12 has no helper for maps
+        t.sequence_type.elem_type.map_type.key_type = TensorProto.INT64
+        t.sequence_type.elem_type.map_type.value_type.tensor_type.elem_type = TensorProto.FLOAT
+        outs.append(helper.make_value_info("output_probability", t))
+    else:
+        outs.append(helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, len(classes)]))
+    return outs
+
+
+def save(out, name, make, rows, expected):
+    for twin in (False, True):
+        graph = make(not twin)
+        model = helper.make_model(graph, opset_imports=OPSETS, producer_name="tabserve-tests",
+                                  producer_version="1")
+        model.ir_version = 8
+        onnx.checker.check_model(model)
+        path = os.path.join(out, name + (".twin.onnx" if twin else ".onnx"))
+        onnx.save(model, path + ".tmp")
+        os.replace(path + ".tmp", path)
+    write_rows(os.path.join(out, name + ".csv"), rows)
+    np.savetxt(os.path.join(out, name + ".sklearn"), np.asarray(expected, dtype=np.float64).reshape(len(expected), -1),
+               fmt="%.9g", delimiter=",")
+
+
+def write_rows(path, cols, names=None):
+    names = names or list(cols)
+    n = len(cols[names[0]])
+    with open(path + ".tmp", "w") as f:
+        f.write(",".join(names) + "\n")
+        for i in range(n):
+            cells = []
+            for c in names:
+                v = cols[c][i]
+                cells.append("" if isinstance(v, float) and v != v else (repr(float(v)) if not isinstance(v, str) else v))
+            f.write(",".join(cells) + "\n")
+    os.replace(path + ".tmp", path)
+
+
+def tree_nodes(estimators, tree_weight, n_classes=None):
+    """TreeEnsemble attributes from fitted sklearn trees (BRANCH_LEQ, as skl2onnx)."""
+    a = {k: [] for k in ("nodes_treeids", "nodes_nodeids", "nodes_featureids", "nodes_values", "nodes_modes",
+                         "nodes_truenodeids", "nodes_falsenodeids", "nodes_missing_value_tracks_true")}
+    leaves = {"treeids": [], "nodeids": [], "ids": [], "weights": []}
+    for t, est in enumerate(estimators):
+        tr = est.tree_
+        for i in range(tr.node_count):
+            leaf = tr.children_left[i] < 0
+            a["nodes_treeids"].append(t)
+            a["nodes_nodeids"].append(i)
+            a["nodes_featureids"].append(0 if leaf else int(tr.feature[i]))
+            a["nodes_values"].append(0.0 if leaf else f32_down(tr.threshold[i]))
+            a["nodes_modes"].append("LEAF" if leaf else "BRANCH_LEQ")
+            a["nodes_truenodeids"].append(0 if leaf else int(tr.children_left[i]))
+            a["nodes_falsenodeids"].append(0 if leaf else int(tr.children_right[i]))
+            a["nodes_missing_value_tracks_true"].append(0)
+            if leaf:
+                for cls, w in tree_weight(tr, i):
+                    leaves["treeids"].append(t)
+                    leaves["nodeids"].append(i)
+                    leaves["ids"].append(cls)
+                    leaves["weights"].append(float(w))
+    return a, leaves
+
+
+def thresholds_of(estimators):
+    out = {}
+    for est in estimators:
+        tr = est.tree_
+        for i in range(tr.node_count):
+            if tr.children_left[i] >= 0:
+                out.setdefault(int(tr.feature[i]), set()).add(f32_down(tr.threshold[i]))
+    return out
+
+
+def plant_thresholds(rng, test, estimators):
+    """Half the test rows: numbers exactly at a split threshold (the numeric features come first)."""
+    cuts = thresholds_of(estimators)
+    n = len(test["Age"])
+    for i in range(n // 2):
+        for f, values in cuts.items():
+            if f < len(NUM) and rng.random() < 0.6:
+                test[NUM[f]][i] = float(np.float32(rng.choice(sorted(values))))
+
+
+def all_fixtures(out):
+    rng = np.random.default_rng(5)
+    train, y, y3 = passengers(rng, 3000)
+    test, _, _ = passengers(rng, 2000)
+    test["Embarked"][::37] = "X"  # a port never seen: one-hot zeros
+    for c in NUM:
+        test[c][:10] = np.nan  # every number missing
+    X, Xt = frame(train), frame(test)
+
+    def ct(scale=True):
+        steps = [("impute", SimpleImputer(strategy="median"))] + ([("scale", StandardScaler())] if scale else [])
+        return ColumnTransformer([("num", Pipeline(steps), [0, 1, 2]),
+                                  ("cat", OneHotEncoder(handle_unknown="ignore"), [3, 4])])
+
+    # logistic regression, binary (LOGISTIC over two rows, as skl2onnx)
+    lr = Pipeline([("ct", ct()), ("m", LogisticRegression(max_iter=1000))]).fit(X, y)
+
+    def make_lr(zipmap):
+        nodes, inputs = inputs_graph()
+        x = preprocess(nodes, lr.named_steps["ct"])
+        w, b = lr.named_steps["m"].coef_[0], lr.named_steps["m"].intercept_[0]
+        nodes.append(helper.make_node("LinearClassifier", [x], ["label", "probabilities"], domain="ai.onnx.ml",
+                                      name="LinearClassifier", coefficients=[float(v) for v in np.concatenate([-w, w])],
+                                      intercepts=[float(-b), float(b)], classlabels_ints=[0, 1],
+                                      post_transform="LOGISTIC", multi_class=0))
+        return helper.make_graph(nodes, "logreg", inputs, classifier_outputs(nodes, [0, 1], zipmap))
+    save(out, "logreg", make_lr, test, lr.predict_proba(Xt)[:, 1])
+
+    # multinomial logistic regression, three classes (SOFTMAX)
+    lr3 = Pipeline([("ct", ct()), ("m", LogisticRegression(max_iter=1000))]).fit(X, y3)
+
+    def make_lr3(zipmap):
+        nodes, inputs = inputs_graph()
+        x = preprocess(nodes, lr3.named_steps["ct"])
+        m = lr3.named_steps["m"]
+        nodes.append(helper.make_node("LinearClassifier", [x], ["label", "probabilities"], domain="ai.onnx.ml",
+                                      name="LinearClassifier", coefficients=[float(v) for v in m.coef_.ravel()],
+                                      intercepts=[float(v) for v in m.intercept_], classlabels_ints=[0, 1, 2],
+                                      post_transform="SOFTMAX", multi_class=1))
+        return helper.make_graph(nodes, "logreg3", inputs, classifier_outputs(nodes, [0, 1, 2], zipmap))
+    save(out, "logreg3", make_lr3, test, lr3.predict_proba(Xt))
+
+    # MLP classifier: MatMul + Add + Relu, then MatMul + Add + Sigmoid
+    mlp = Pipeline([("ct", ct()), ("m", MLPClassifier((16, 8), max_iter=600, random_state=0))]).fit(X, y)
+
+    def make_mlp(zipmap):
+        del zipmap
+        nodes, inputs = inputs_graph()
+        x = preprocess(nodes, mlp.named_steps["ct"])
+        m = mlp.named_steps["m"]
+        inits = []
+        for i, (w, b) in enumerate(zip(m.coefs_, m.intercepts_)):
+            inits += [helper.make_tensor(f"W{i}", TensorProto.FLOAT, w.shape, w.astype(np.float32).ravel()),
+                      helper.make_tensor(f"B{i}", TensorProto.FLOAT, b.shape, b.astype(np.float32))]
+            nodes.append(helper.make_node("MatMul", [x, f"W{i}"], [f"mm{i}"], name=f"MatMul{i}"))
+            nodes.append(helper.make_node("Add", [f"mm{i}", f"B{i}"], [f"z{i}"], name=f"Add{i}"))
+            last = i == len(m.coefs_) - 1
+            nodes.append(helper.make_node("Sigmoid" if last else "Relu", [f"z{i}"], [f"a{i}"], name=f"Act{i}"))
+            x = f"a{i}"
+        outs = [helper.make_tensor_value_info(x, TensorProto.FLOAT, [None, 1])]
+        return helper.make_graph(nodes, "mlp", inputs, outs, initializer=inits)
+    save(out, "mlp", make_mlp, test, mlp.predict_proba(Xt)[:, 1])
+
+    # random forest: TreeEnsembleClassifier, both classes' leaf probabilities, NONE
+    rf = Pipeline([("ct", ct(scale=False)), ("m", RandomForestClassifier(40, max_depth=6, random_state=0))]).fit(X, y)
+    rf_trees = rf.named_steps["m"].estimators_
+    rf_test = {k: v.copy() for k, v in test.items()}
+    plant_thresholds(rng, rf_test, rf_trees)
+
+    def rf_weight(tr, i):
+        v = tr.value[i][0]
+        return [(c, v[c] / v.sum() / len(rf_trees)) for c in range(2)]
+
+    def make_rf(zipmap):
+        nodes, inputs = inputs_graph()
+        x = preprocess(nodes, rf.named_steps["ct"], scale=False)
+        a, leaves = tree_nodes(rf_trees, rf_weight)
+        nodes.append(helper.make_node("TreeEnsembleClassifier", [x], ["label", "probabilities"], domain="ai.onnx.ml",
+                                      name="TreeEnsembleClassifier", classlabels_int64s=[0, 1],
+                                      post_transform="NONE", **a,
+                                      **{"class_" + k: v for k, v in leaves.items()}))
+        return helper.make_graph(nodes, "forest", inputs, classifier_outputs(nodes, [0, 1], zipmap))
+    save(out, "forest", make_rf, rf_test, rf.predict_proba(frame(rf_test))[:, 1])
+
+    # gradient boosting: TreeEnsembleRegressor of the raw score, then Sigmoid
+    gb = Pipeline([("ct", ct(scale=False)), ("m", GradientBoostingClassifier(n_estimators=60, max_depth=3,
+                                                                            random_state=0))]).fit(X, y)
+    gbm = gb.named_steps["m"]
+    gb_trees = [e[0] for e in gbm.estimators_]
+    gb_test = {k: v.copy() for k, v in test.items()}
+    plant_thresholds(rng, gb_test, gb_trees)
+    init = float(gbm._raw_predict_init(gb.named_steps["ct"].transform(X[:1]))[0][0])
+
+    def make_gb(zipmap):
+        del zipmap
+        nodes, inputs = inputs_graph()
+        x = preprocess(nodes, gb.named_steps["ct"], scale=False)
+        a, leaves = tree_nodes(gb_trees, lambda tr, i: [(0, gbm.learning_rate * tr.value[i][0][0])])
+        nodes.append(helper.make_node("TreeEnsembleRegressor", [x], ["score"], domain="ai.onnx.ml",
+                                      name="TreeEnsembleRegressor", n_targets=1, base_values=[init],
+                                      post_transform="NONE", aggregate_function="SUM", **a,
+                                      **{"target_" + k: v for k, v in leaves.items()}))
+        nodes.append(helper.make_node("Sigmoid", ["score"], ["probability"], name="Sigmoid"))
+        outs = [helper.make_tensor_value_info("probability", TensorProto.FLOAT, [None, 1])]
+        return helper.make_graph(nodes, "boosting", inputs, outs)
+    save(out, "boosting", make_gb, gb_test, gb.predict_proba(frame(gb_test))[:, 1])
+
+    # ridge regression: LinearRegressor
+    fare_target = np.nan_to_num(train["Fare"], nan=30.0)
+    del fare_target
+
+    # a "Keras" network on one [N, F] tensor: Gemm + Tanh, MatMul + Add + Sigmoid
+    rs = np.random.default_rng(9)
+    xk = rs.normal(size=(3000, 10)).astype(np.float32)
+    yk = (xk[:, 0] + xk[:, 1] * xk[:, 2] > 0).astype(int)
+    km = MLPClassifier((32,), activation="tanh", max_iter=500, random_state=0).fit(xk, yk)
+    xt = rs.normal(size=(2000, 10)).astype(np.float32)
+
+    def make_keras(zipmap):
+        del zipmap
+        (w0, w1), (b0, b1) = km.coefs_, km.intercepts_
+        inits = [helper.make_tensor("W0T", TensorProto.FLOAT, w0.T.shape, w0.T.astype(np.float32).ravel()),
+                 helper.make_tensor("B0", TensorProto.FLOAT, b0.shape, b0.astype(np.float32)),
+                 helper.make_tensor("W1", TensorProto.FLOAT, w1.shape, w1.astype(np.float32).ravel()),
+                 helper.make_tensor("B1", TensorProto.FLOAT, b1.shape, b1.astype(np.float32))]
+        nodes = [helper.make_node("Gemm", ["input_1", "W0T", "B0"], ["h"], transB=1, name="dense/Gemm"),
+                 helper.make_node("Tanh", ["h"], ["a"], name="dense/Tanh"),
+                 helper.make_node("MatMul", ["a", "W1"], ["m"], name="dense_1/MatMul"),
+                 helper.make_node("Add", ["m", "B1"], ["z"], name="dense_1/BiasAdd"),
+                 helper.make_node("Sigmoid", ["z"], ["dense_1"], name="dense_1/Sigmoid")]
+        inputs = [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, [None, 10])]
+        outs = [helper.make_tensor_value_info("dense_1", TensorProto.FLOAT, [None, 1])]
+        return helper.make_graph(nodes, "keras", inputs, outs, initializer=inits)
+    save(out, "keras", make_keras, {f"f{j}": xt[:, j].astype(float) for j in range(10)}, km.predict_proba(xt)[:, 1])
+
+    # refused: an operator outside the list (Normalizer here is out of place: LpNormalization)
+    bad = helper.make_graph([helper.make_node("LpNormalization", ["input_1"], ["y"], name="norm")], "bad",
+                            [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, [None, 4])],
+                            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 4])])
+    model = helper.make_model(bad, opset_imports=OPSETS)
+    model.ir_version = 8
+    onnx.save(model, os.path.join(out, "unsupported.onnx"))
+
+
+def big(out):
+    """The bench models: 500 trees of depth 8 as a TreeEnsembleClassifier (from the XGBoost
+    bench model, LOGISTIC over the raw score) and a 20 -> 128 -> 128 -> 1 MLP."""
+    import json
+    rng = np.random.default_rng(7)
+    src = json.load(open(os.path.join(out, "xgb_500x8.json")))
+    trees = src["learner"]["gradient_booster"]["model"]["trees"]
+    a = {k: [] for k in ("nodes_treeids", "nodes_nodeids", "nodes_featureids", "nodes_values", "nodes_modes",
+                         "nodes_truenodeids", "nodes_falsenodeids", "nodes_missing_value_tracks_true")}
+    lv = {"target_treeids": [], "target_nodeids": [], "target_ids": [], "target_weights": []}
+    for t, tr in enumerate(trees):
+        for i, (l, r) in enumerate(zip(tr["left_children"], tr["right_children"])):
+            leaf = l < 0
+            a["nodes_treeids"].append(t)
+            a["nodes_nodeids"].append(i)
+            a["nodes_featureids"].append(0 if leaf else tr["split_indices"][i])
+            a["nodes_values"].append(0.0 if leaf else tr["split_conditions"][i])
+            a["nodes_modes"].append("LEAF" if leaf else "BRANCH_LT")
+            a["nodes_truenodeids"].append(0 if leaf else l)
+            a["nodes_falsenodeids"].append(0 if leaf else r)
+            a["nodes_missing_value_tracks_true"].append(0 if leaf else tr["default_left"][i])
+            if leaf:
+                lv["target_treeids"].append(t)
+                lv["target_nodeids"].append(i)
+                lv["target_ids"].append(0)
+                lv["target_weights"].append(tr["split_conditions"][i])
+    nodes = [helper.make_node("TreeEnsembleRegressor", ["input"], ["score"], domain="ai.onnx.ml", name="trees",
+                              n_targets=1, base_values=[0.0], **a, **lv),
+             helper.make_node("Sigmoid", ["score"], ["probability"], name="link")]
+    g = helper.make_graph(nodes, "trees500", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [None, 20])],
+                          [helper.make_tensor_value_info("probability", TensorProto.FLOAT, [None, 1])])
+    m = helper.make_model(g, opset_imports=OPSETS)
+    m.ir_version = 8
+    onnx.save(m, os.path.join(out, "trees_500x8.onnx"))
+    # the MLP
+    widths = [20, 128, 128, 1]
+    inits, nodes, x = [], [], "input"
+    for i in range(3):
+        w = (rng.normal(size=(widths[i], widths[i + 1])) / np.sqrt(widths[i])).astype(np.float32)
+        b = (rng.normal(size=widths[i + 1]) * 0.1).astype(np.float32)
+        inits += [helper.make_tensor(f"W{i}", TensorProto.FLOAT, w.shape, w.ravel()),
+                  helper.make_tensor(f"B{i}", TensorProto.FLOAT, b.shape, b)]
+        nodes += [helper.make_node("MatMul", [x, f"W{i}"], [f"m{i}"]), helper.make_node("Add", [f"m{i}", f"B{i}"], [f"z{i}"]),
+                  helper.make_node("Sigmoid" if i == 2 else "Relu", [f"z{i}"], [f"a{i}"])]
+        x = f"a{i}"
+    g = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [None, 20])],
+                          [helper.make_tensor_value_info(x, TensorProto.FLOAT, [None, 1])], initializer=inits)
+    m = helper.make_model(g, opset_imports=OPSETS)
+    m.ir_version = 8
+    onnx.save(m, os.path.join(out, "mlp_20x128x128.onnx"))
+
+
+if __name__ == "__main__":
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    if "--big" in sys.argv:
+        big(out)
+    else:
+        all_fixtures(out)
