@@ -1,8 +1,13 @@
-"""Imported models against their own runtimes (issue 12): every XGBoost objective tabserve
-serves, trained here by Debian's python3-xgboost (tests/oracles/make_xgboost.py), predicted by
-`tabserve predict` and by `tabserve serve`, compared with XGBoost's own predictions on rows
-with missing values, all-missing rows, unseen categories and values exactly at split
-thresholds. Needs /usr/bin/python3 with xgboost and numpy (make test installs them on Debian).
+"""Imported models against their own runtimes (issue 12).
+
+XGBoost: every objective tabserve serves, trained here by Debian's python3-xgboost
+(tests/oracles/make_xgboost.py), predicted by `tabserve predict` and `tabserve serve`, compared
+with XGBoost's own predictions. ONNX: scikit-learn pipelines written as ONNX graphs
+(tests/oracles/make_onnx.py), compared with ONNX Runtime 1.30 (npm onnxruntime-node, driven by
+tests/oracles/ort_predict.js) and with scikit-learn's predict_proba. Rows include missing
+values, all-missing rows, unseen categories and values exactly at split thresholds.
+Needs /usr/bin/python3 with xgboost, sklearn, onnx and numpy, and node with onnxruntime-node
+(make test installs them on Debian).
 
 usage: BIN=build/tabserve python3 tests/test_import.py
 """
@@ -15,6 +20,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -23,12 +29,24 @@ ORACLE_PY = "/usr/bin/python3"
 TOLERANCE = 1e-5
 
 
-def oracle_missing():
+def oracle_missing(modules="xgboost, numpy", what="python3-xgboost (Debian) is not installed"):
     try:
-        subprocess.run([ORACLE_PY, "-c", "import xgboost, numpy"], check=True, capture_output=True)
+        subprocess.run([ORACLE_PY, "-c", "import " + modules], check=True, capture_output=True)
         return None
     except (OSError, subprocess.CalledProcessError):
-        return "python3-xgboost (Debian) is not installed"
+        return what
+
+
+ROOT = os.path.dirname(HERE)
+
+
+def ort_missing():
+    why = oracle_missing("sklearn, onnx, numpy", "python3-sklearn and python3-onnx (Debian) are not installed")
+    if why:
+        return why
+    if not shutil.which("node") or not os.path.isdir(os.path.join(ROOT, "node_modules", "onnxruntime-node")):
+        return "node with onnxruntime-node (npm ci) is not installed"
+    return None
 
 
 def read_csv_numbers(path, last):
@@ -183,6 +201,153 @@ class XGBoostTest(unittest.TestCase):
             self.assertLessEqual(abs(one - want[700][0]), TOLERANCE)
             meta = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/model", timeout=5))
             self.assertEqual([i["name"] for i in meta["inputs"]], [f"f{j}" for j in range(6)])
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post(port, body):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/model", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(req, timeout=10))
+
+
+# name, the twin's output ONNX Runtime reports, its width (binary: the last column)
+ONNX_MODELS = [("logreg", "probabilities", 1), ("logreg3", "probabilities", 3), ("mlp", "a2", 1),
+               ("forest", "probabilities", 1), ("boosting", "probability", 1), ("keras", "dense_1", 1)]
+
+
+@unittest.skipIf(ort_missing(), ort_missing())
+class OnnxTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="tabserve-onnx-")
+        subprocess.run([ORACLE_PY, os.path.join(HERE, "oracles", "make_onnx.py"), cls.dir], check=True)
+        for name, output, _ in ONNX_MODELS:
+            subprocess.run(["node", os.path.join(HERE, "oracles", "ort_predict.js"), cls.path(name + ".twin.onnx"),
+                            cls.path(name + ".csv"), output, cls.path(name + ".ort")], check=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
+    def path(cls, name):
+        return os.path.join(cls.dir, name)
+
+    def assertClose(self, got, want, what):
+        self.assertEqual(len(got), len(want), what)
+        worst = max(abs(g - w) for gr, wr in zip(got, want) for g, w in zip(gr, wr))
+        self.assertLessEqual(worst, TOLERANCE, f"{what}: largest difference {worst}")
+
+    def predict(self, model, rows, width):
+        out = self.path(os.path.basename(model) + ".out")
+        run("predict", model, "--input", rows, "--output", out)
+        return read_csv_numbers(out, width)
+
+    def test_pipelines_match_onnx_runtime_and_sklearn(self):
+        for name, _, width in ONNX_MODELS:
+            with self.subTest(name):
+                got = self.predict(self.path(name + ".onnx"), self.path(name + ".csv"), width)
+                self.assertEqual(len(got), 2000)
+                ort = [r[-width:] for r in read_expected(self.path(name + ".ort"))]
+                self.assertClose(got, ort, name + " against ONNX Runtime")
+                self.assertClose(got, read_expected(self.path(name + ".sklearn")), name + " against scikit-learn")
+
+    def test_zipmap_graph_equals_its_twin(self):
+        for name in ("logreg", "forest"):
+            a = self.predict(self.path(name + ".onnx"), self.path(name + ".csv"), 1)
+            b = self.predict(self.path(name + ".twin.onnx"), self.path(name + ".csv"), 1)
+            self.assertEqual(a, b)
+
+    def test_inspect_shows_the_compiled_model(self):
+        out = run("inspect", self.path("logreg.onnx")).stdout
+        for words in ("Sex        categorical string {female, male}, unknown -> zeros",
+                      "Age        impute(30.3) -> scale(offset", "Embarked   one_hot -> columns 5..7",
+                      "estimator linear 8 -> 1", "probability that label is 1 (binary, link sigmoid)",
+                      '"format": "onnx"', '"producer": "tabserve-tests"'):
+            self.assertIn(words, out)
+        out = run("inspect", self.path("keras.onnx")).stdout
+        self.assertIn("f9 ", out)  # one [N, 10] tensor: inputs f0..f9
+        self.assertIn("estimator mlp 10 -> 32 tanh -> 1 linear", out)
+        out = run("inspect", self.path("forest.onnx")).stdout
+        self.assertIn("trees 40 (max depth 6", out)
+
+    def test_refused_with_node_and_operator(self):
+        p = run("inspect", self.path("unsupported.onnx"), check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('node "norm" (LpNormalization): operator LpNormalization is not supported; supported '
+                      'operators: Imputer, Scaler', p.stderr)
+        with open(self.path("forest.onnx"), "rb") as f:
+            data = f.read()
+        for cut in (len(data) // 2, len(data) - 3):
+            with open(self.path("cut.onnx"), "wb") as f:
+                f.write(data[:cut])
+            p = run("inspect", self.path("cut.onnx"), check=False)
+            self.assertEqual(p.returncode, 1)
+            self.assertTrue("not a valid ONNX model" in p.stderr or "not a tabserve model" in p.stderr, p.stderr)
+        # messages nested 40 deep: refused before protobuf-c recurses
+        nested = b""
+        for _ in range(40):
+            nested = b"\x0a" + bytes([len(nested)]) + nested if len(nested) < 127 else nested
+        deep = b"\x08\x08" + b"\x3a" + bytes([len(nested)]) + nested
+        with open(self.path("deep.onnx"), "wb") as f:
+            f.write(deep)
+        p = run("inspect", self.path("deep.onnx"), check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("messages nested deeper than 32 levels", p.stderr)
+
+    def test_schema_file_renames_and_names_classes(self):
+        shutil.copy(self.path("keras.onnx"), self.path("net.onnx"))
+        with open(self.path("net.schema.json"), "w") as f:
+            json.dump({"inputs": [{"name": f"x{j}"} for j in range(10)],
+                       "output": {"label": "churn", "classes": ["stays", "leaves"], "positive": "stays"}}, f)
+        out = run("inspect", self.path("net.onnx")).stdout
+        self.assertIn("x9 ", out)
+        self.assertIn("probability that churn is stays", out)
+        row = {f"x{j}": 0.1 * j for j in range(10)}
+        p = subprocess.run([BIN, "predict", self.path("net.onnx"), "--format", "jsonl"], input=json.dumps(row) + "\n",
+                           capture_output=True, text=True, check=True)
+        q = subprocess.run([BIN, "predict", self.path("keras.onnx"), "--format", "jsonl"],
+                           input=json.dumps({f"f{j}": 0.1 * j for j in range(10)}) + "\n",
+                           capture_output=True, text=True, check=True)
+        self.assertAlmostEqual(json.loads(p.stdout)["predict"], 1 - json.loads(q.stdout)["predict"], places=6)
+
+    def test_served_over_http_with_its_own_schema(self):
+        port = free_port()
+        server = subprocess.Popen([BIN, "serve", self.path("logreg.onnx"), "-b", f"127.0.0.1:{port}"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            with open(self.path("logreg.csv")) as f:
+                names = f.readline().strip().split(",")
+                rows = [dict((n, (float(v) if n not in ("Sex", "Embarked") else v)) for n, v in
+                             zip(names, line.strip().split(",")) if v != "") for line in f]
+            want = read_expected(self.path("logreg.ort"))
+            got = post(port, rows[:300])["predict"]
+            self.assertClose([[g] for g in got], [w[-1:] for w in want[:300]], "POST /model batch")
+            self.assertLessEqual(abs(post(port, rows[11])["predict"] - want[11][-1]), TOLERANCE)
+            meta = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/model", timeout=5))
+            self.assertEqual([i["name"] for i in meta["inputs"]], ["Age", "Fare", "Pclass", "Sex", "Embarked"])
+            # an unseen category encodes as zeros (OneHotEncoder zeros=1), as in the runtime
+            self.assertIsInstance(post(port, dict(rows[11], Sex="robot"))["predict"], float)
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/model", data=json.dumps(dict(rows[11], Age="old")).encode(),
+                                         headers={"Content-Type": "application/json"})
+            with self.assertRaises(urllib.error.HTTPError) as ctx:
+                urllib.request.urlopen(req, timeout=10)
+            self.assertEqual(ctx.exception.code, 400)
+            self.assertIn("$.Age: expected a number", json.load(ctx.exception)["error"]["message"])
         finally:
             server.terminate()
             server.wait(10)
