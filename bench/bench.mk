@@ -14,18 +14,30 @@ bench-trees: $(BUILD)/bench_trees
 	@dir=$$(mktemp -d) && /usr/bin/python3 tests/oracles/make_xgboost.py $$dir --big && \
 	  $(BUILD)/bench_trees $$dir; rc=$$?; rm -rf $$dir; exit $$rc
 
+# Imported models (issue 12): XGBoost's C API, ONNX Runtime (node), and the HTTP
+# server with the 500-tree model against nginx, all in one run.
+bench-import: $(BIN) $(BUILD)/bench_trees
+	@dir=$$(mktemp -d) && trap 'rm -rf $$dir' EXIT && \
+	  /usr/bin/python3 tests/oracles/make_xgboost.py $$dir --big && /usr/bin/python3 tests/oracles/make_onnx.py $$dir --big && \
+	  echo "== trees against XGBoost" && $(BUILD)/bench_trees $$dir && \
+	  echo && echo "== ONNX models against ONNX Runtime" && BENCH=$(BUILD)/bench_trees bench/onnx.sh $$dir && \
+	  echo && echo "== POST /model, 500 trees of depth 8, 2 workers" && \
+	  BIN=$(BIN) MODEL=$$dir/xgb_500x8.json TARGET=0.8 \
+	  BODY="$$(python3 -c 'import json; print(json.dumps({f"f{j}": round((j * 37 % 19) / 7 - 1.2, 3) for j in range(20)}))')" \
+	  bench/serve.sh
+
 bench: $(BIN) $(BUILD)/bench_core
 	@missing=""; for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq $$missing >/dev/null; else echo "bench needs: sudo apt-get install -y$$missing"; exit 1; fi; fi
 	@echo "== core"; $(BUILD)/bench_core $(wildcard $(DATA))
-	@echo; echo "== tree ensembles against XGBoost"; $(MAKE) --no-print-directory bench-trees
+	@echo; echo "== imported models"; $(MAKE) --no-print-directory bench-import
 	@echo; echo "== offline predict"; BIN=$(BIN) bench/predict.sh
 	@echo; echo "== HTTP server"; BIN=$(BIN) bench/serve.sh
 
 # Faults under load (issue 6): reload, kill -9, slowloris, 10k idle connections,
 # endless bodies. Figures recorded in docs/RELIABILITY.md.
-.PHONY: faults bench-trees
+.PHONY: faults bench-trees bench-import
 faults: $(BIN)
 	@for p in wrk slowhttptest; do command -v $$p >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq $$p >/dev/null; }; done
 	BIN=$(BIN) python3 bench/faults.py

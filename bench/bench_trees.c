@@ -1,11 +1,18 @@
-/* bench_trees — tree ensembles imported from XGBoost, against XGBoost itself
- * (Debian's libxgboost 1.7.4 C API, XGBoosterPredictFromDense, one thread),
- * on the same model files and the same rows, in alternating rounds; medians.
- *   1. batch scoring, per row, at batch 1024 and 20000;
- *   2. one JSON object -> probability (parse + encode + walk);
- *   3. loading the model file.
- * The models and rows come from tests/oracles/make_xgboost.py --big.
- * Usage: bench_trees DIR   (DIR holds xgb_50x4.json, xgb_500x8.json, bench_rows.csv) */
+/* bench_trees — imported models against their own runtimes.
+ *
+ *   bench_trees DIR
+ *     tree ensembles from XGBoost against XGBoost itself (Debian's libxgboost
+ *     1.7.4 C API, XGBoosterPredictFromDense, one thread), on the same files
+ *     and rows, in alternating rounds; medians: batch scoring per row at batch
+ *     1024 and 20000, one JSON object -> probability, loading the file.
+ *     DIR holds xgb_50x4.json, xgb_500x8.json, bench_rows.csv
+ *     (tests/oracles/make_xgboost.py --big).
+ *
+ *   bench_trees --one MODEL ROWS.csv BATCH ROUNDS [SAVED.json]
+ *     one round set for bench/onnx.sh, which alternates it with ONNX Runtime
+ *     (tests/oracles/ort_predict.js --bench) and prints the ratios: a JSON line
+ *     {load_ms, ns_per_row, one_row_ns}; with SAVED.json, the same model
+ *     re-saved in tabserve's format and its figures as "native_*". */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -167,8 +174,67 @@ static void bench_model(const char *dir, const char *name, const float *rows, in
     XGBoosterFree(b);
 }
 
+/* --one: the figures bench/onnx.sh compares with ONNX Runtime's. */
+static void one_model(const char *path, const char *rows_path, int batch, int rounds, const char *saved)
+{
+    char err[ERR_LEN];
+    double t0 = now_ns();
+    model *m = model_open(path, NULL, NULL, err);
+    double load_ms = (now_ns() - t0) / 1e6;
+    if (!m) {
+        fprintf(stderr, "%s\n", err);
+        exit(1);
+    }
+    int n_rows, nf = m->n_features;
+    float *rows = read_rows(rows_path, nf, &n_rows);
+    if (!rows) exit(1);
+    int n = batch < n_rows ? batch : n_rows;
+    double per[64], one[64], nat[64];
+    model *native = NULL;
+    if (saved) {
+        if (model_save(m, saved, err) != 0 || !(native = model_open(saved, NULL, NULL, err))) {
+            fprintf(stderr, "%s\n", err);
+            exit(1);
+        }
+    }
+    model_batch b, nb;
+    if (model_batch_init(&b, m, n, err) != 0 || (native && model_batch_init(&nb, native, n, err) != 0))
+        exit(1);
+    memcpy(b.x, rows, (size_t)n * nf * sizeof *rows);
+    if (native) memcpy(nb.x, rows, (size_t)n * nf * sizeof *rows);
+    float *scratch = malloc((model_scratch_floats(m, 1) + 1) * sizeof *scratch), y[1024];
+    if (rounds > 64) rounds = 64;
+    for (int r = 0; r < rounds; r++) {
+        double s = now_ns();
+        model_batch_run(&b, n);
+        per[r] = (now_ns() - s) / n;
+        if (native) {
+            s = now_ns();
+            model_batch_run(&nb, n);
+            nat[r] = (now_ns() - s) / n;
+        }
+        s = now_ns();
+        for (int i = 0; i < 200; i++) model_predict(m, rows, 1, scratch, y);
+        one[r] = (now_ns() - s) / 200;
+    }
+    printf("{\"load_ms\": %.3f, \"ns_per_row\": %.1f, \"one_row_ns\": %.1f", load_ms, median(per, rounds),
+           median(one, rounds));
+    if (native) printf(", \"native_ns_per_row\": %.1f", median(nat, rounds));
+    printf("}\n");
+    model_batch_free(&b);
+    if (native) model_batch_free(&nb);
+    model_free(native);
+    model_free(m);
+    free(scratch);
+    free(rows);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 6 && strcmp(argv[1], "--one") == 0) {
+        one_model(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), argc > 6 ? argv[6] : NULL);
+        return 0;
+    }
     if (argc < 2) {
         fprintf(stderr, "usage: bench_trees DIR\n");
         return 2;

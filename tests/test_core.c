@@ -201,6 +201,88 @@ static void test_trees_predictor(void **state)
     model_free(m);
 }
 
+/* A random ensemble of `n_trees` trees up to `depth` deep over nf columns, with
+ * thresholds from a small set (so that rows can hit them exactly). */
+static tree_ensemble *random_ensemble(unsigned *seed, int nf, int n_trees, int depth, int n_outputs)
+{
+    tree_ensemble *e = trees_create(nf, n_outputs, (size_t)n_trees, NULL);
+    for (int t = 0; t < n_trees; t++) {
+        tree *tr = &e->trees[t];
+        int cap = (1 << (depth + 1)) - 1, n = 1;
+        trees_alloc_tree(tr, cap);
+        tr->output = t % n_outputs;
+        int level_of[1 << 10] = {0};
+        for (int i = 0; i < n && i < cap; i++) {
+            /* split with probability 3/4 while there is room below */
+            if (level_of[i] < depth && n + 2 <= cap && rand_r(seed) % 4) {
+                tr->feature[i] = rand_r(seed) % nf;
+                tr->threshold[i] = (float)(rand_r(seed) % 9) * 0.25f - 1.0f;
+                tr->default_left[i] = (unsigned char)(rand_r(seed) % 2);
+                tr->left[i] = n;
+                tr->right[i] = n + 1;
+                level_of[n] = level_of[n + 1] = level_of[i] + 1;
+                n += 2;
+            } else {
+                tr->value[i] = (float)(rand_r(seed) % 1000) / 997.0f - 0.5f;
+            }
+        }
+        tr->n_nodes = n;
+    }
+    for (int j = 0; j < n_outputs; j++) e->base_score[j] = 0.125f * (float)j;
+    return e;
+}
+
+/* Every walking kernel gives the same bits as the plain node walk: the padded
+ * layout with the portable, AVX2 and AVX-512 kernels, for batches (rows side by
+ * side), a few rows (trees side by side) and one row (ranks, for big ensembles),
+ * on rows with missing values and values exactly at thresholds. */
+static void test_tree_kernels_agree(void **state)
+{
+    (void)state;
+    unsigned seed = 7;
+    const char *kernels[] = {"portable", "avx2", "avx512"};
+    int shapes[][4] = {{6, 40, 4, 1}, {20, 300, 7, 1}, {5, 70, 5, 3}};
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        int nf = shapes[s][0], k = shapes[s][3];
+        tree_ensemble *e = random_ensemble(&seed, nf, shapes[s][1], shapes[s][2], k);
+        char err[ERR_LEN];
+        assert_int_equal(e->base.ops->prepare(&e->base, err), 0);
+        int n = 200;
+        float *x = malloc((size_t)n * nf * sizeof *x), *want = malloc((size_t)n * k * sizeof *want),
+              *got = malloc((size_t)n * k * sizeof *got);
+        for (int i = 0; i < n * nf; i++) {
+            int r = rand_r(&seed) % 10;
+            x[i] = r == 0  ? NAN
+                   : r < 5 ? (float)(rand_r(&seed) % 9) * 0.25f - 1.0f
+                           : (float)(rand_r(&seed) % 2000) / 500.0f - 2;
+        }
+        complete_trees *c = e->complete;
+        assert_non_null(c);
+        e->complete = NULL; /* the reference: node by node */
+        e->base.ops->predict(&e->base, x, n, NULL, want);
+        e->complete = c;
+        for (size_t kern = 0; kern < 3; kern++) {
+            setenv("TABSERVE_TREE_KERNEL", kernels[kern], 1);
+            assert_int_equal(e->base.ops->prepare(&e->base, err), 0);
+            e->base.ops->predict(&e->base, x, n, NULL, got); /* batch */
+            assert_memory_equal(got, want, (size_t)n * k * sizeof *got);
+            for (int i = 0; i < n; i += 3) { /* one row, and three rows */
+                e->base.ops->predict(&e->base, x + (size_t)i * nf, 1, NULL, got);
+                assert_memory_equal(got, want + (size_t)i * k, (size_t)k * sizeof *got);
+                if (i + 3 <= n) {
+                    e->base.ops->predict(&e->base, x + (size_t)i * nf, 3, NULL, got);
+                    assert_memory_equal(got, want + (size_t)i * k, 3 * (size_t)k * sizeof *got);
+                }
+            }
+        }
+        unsetenv("TABSERVE_TREE_KERNEL");
+        free(x);
+        free(want);
+        free(got);
+        e->base.ops->free(&e->base);
+    }
+}
+
 static void test_trees_errors(void **state)
 {
     (void)state;
@@ -370,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_schema_and_every_feature_step),
         cmocka_unit_test(test_linear_predictor_and_sigmoid_link),
         cmocka_unit_test(test_trees_predictor),
+        cmocka_unit_test(test_tree_kernels_agree),
         cmocka_unit_test(test_trees_errors),
         cmocka_unit_test(test_output_spec),
         cmocka_unit_test(test_format_2_errors),

@@ -292,11 +292,20 @@ class OnnxTest(unittest.TestCase):
             p = run("inspect", self.path("cut.onnx"), check=False)
             self.assertEqual(p.returncode, 1)
             self.assertTrue("not a valid ONNX model" in p.stderr or "not a tabserve model" in p.stderr, p.stderr)
-        # messages nested 40 deep: refused before protobuf-c recurses
-        nested = b""
-        for _ in range(40):
-            nested = b"\x0a" + bytes([len(nested)]) + nested if len(nested) < 127 else nested
-        deep = b"\x08\x08" + b"\x3a" + bytes([len(nested)]) + nested
+        # graphs inside attributes inside nodes inside graphs, 40 messages deep: refused
+        # before protobuf-c (which recurses without a limit) unpacks it
+        def field(number, payload):
+            n, size = len(payload), b""
+            while True:
+                size += bytes([(n & 0x7F) | (0x80 if n > 0x7F else 0)])
+                n >>= 7
+                if not n:
+                    break
+            return bytes([number << 3 | 2]) + size + payload
+        graph = b""
+        for _ in range(14):  # GraphProto.node(1) -> NodeProto.attribute(5) -> AttributeProto.g(6)
+            graph = field(1, field(5, field(6, graph)))
+        deep = b"\x08\x08" + field(7, graph)
         with open(self.path("deep.onnx"), "wb") as f:
             f.write(deep)
         p = run("inspect", self.path("deep.onnx"), check=False)

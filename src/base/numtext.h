@@ -9,7 +9,6 @@
  * rejects empty strings, NaN and infinities. Returns 0 or -1 (no message). */
 int parse_finite_double(const char *s, size_t len, double *out);
 
-
 /* Writes v as printf's "%.9g" does (9 significant digits: a float read back
  * exactly) into buf (at least 32 bytes, NUL-terminated); returns the length.
  * Values in [1e-4, 1) (probabilities) take an integer path ~10x cheaper than

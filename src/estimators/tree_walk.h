@@ -5,8 +5,8 @@
 
 #include "estimators/trees.h"
 
-/* The fastest kernels this machine runs; TABSERVE_TREE_KERNEL=portable or
- * avx2 caps the choice. */
-tree_walkers tree_walkers_pick(void);
+/* The fastest kernels this machine runs for c; TABSERVE_TREE_KERNEL=portable
+ * or avx2 caps the choice. */
+tree_walkers tree_walkers_pick(const complete_trees *c, size_t n_trees);
 
 #endif

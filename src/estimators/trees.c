@@ -63,6 +63,8 @@ static void trees_predict(const predictor *p, const float *x, int n, float *scra
         walk_nodes(e, x, n, y);
     else if (n >= 8) /* enough rows to fill the vectors; else the trees do */
         e->walk.rows(e->complete, e->n_trees, p->n_features, k, x, n, y);
+    else if (n == 1 && e->walk.one)
+        e->walk.one(e->complete, e->n_trees, p->n_features, k, x, n, y);
     else
         e->walk.trees(e->complete, e->n_trees, p->n_features, k, x, n, y);
 }
@@ -78,6 +80,9 @@ static void complete_free(complete_trees *c)
 {
     if (!c) return;
     free(c->nodes);
+    free(c->cut);
+    free(c->cut_start);
+    free(c->rank_node);
     free(c->top_threshold);
     free(c->top_feature);
     free(c->leaf);
@@ -101,6 +106,112 @@ static void complete_fill(complete_trees *c, size_t t, const tree *tr, int node,
     nd->feature = split ? (uint32_t)tr->feature[node] | (tr->default_left[node] ? 0 : COMPLETE_NAN_RIGHT) : 0;
     complete_fill(c, t, tr, split ? tr->left[node] : node, split, 2 * idx + 1, level + 1);
     complete_fill(c, t, tr, split ? tr->right[node] : node, split, 2 * idx + 2, level + 1);
+}
+
+/* A float's bits, ordered as the floats are (negatives flipped): thresholds
+ * are never NaN here. */
+static uint32_t sortable(float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    if (v == 0) u = 0; /* -0 and +0 are one threshold */
+    return u >> 31 ? ~u : u | 0x80000000u;
+}
+
+typedef struct {
+    uint64_t key; /* feature << 32 | sortable(threshold) */
+    uint32_t node;
+} cut_entry;
+
+/* LSD radix sort by key, 16 bits a pass over the 48 bits in use. */
+static int sort_cuts(cut_entry *a, size_t n)
+{
+    cut_entry *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    size_t *count = malloc(65537 * sizeof *count);
+    if (!tmp || !count) {
+        free(tmp);
+        free(count);
+        return -1;
+    }
+    for (int shift = 0; shift < 48; shift += 16) {
+        memset(count, 0, 65537 * sizeof *count);
+        for (size_t i = 0; i < n; i++) count[((a[i].key >> shift) & 0xffff) + 1]++;
+        for (size_t d = 0; d < 65536; d++) count[d + 1] += count[d];
+        for (size_t i = 0; i < n; i++) tmp[count[(a[i].key >> shift) & 0xffff]++] = a[i];
+        memcpy(a, tmp, n * sizeof *a);
+    }
+    free(tmp);
+    free(count);
+    return 0;
+}
+
+/* The rank form of the split nodes (trees.h): per feature, its distinct
+ * thresholds sorted; each real split's threshold as its index there. Padding
+ * splits (all leaves below them equal) take rank 0. Leaves c->cut NULL when a
+ * feature has too many thresholds or memory runs out: the rank kernel is then
+ * not used. */
+static void rank_build(complete_trees *c, const tree_ensemble *e)
+{
+    int nf = e->base.n_features;
+    size_t n_nodes = e->n_trees * c->n_inner, n_cuts = 0;
+    cut_entry *cuts = malloc((n_nodes ? n_nodes : 1) * sizeof *cuts);
+    c->cut_start = calloc((size_t)nf + 1, sizeof *c->cut_start);
+    c->rank_node = calloc(n_nodes ? n_nodes : 1, sizeof *c->rank_node);
+    c->cut = malloc((n_nodes ? n_nodes : 1) * sizeof *c->cut);
+    if (!cuts || !c->cut_start || !c->rank_node || !c->cut || nf > 32767) goto fail;
+    /* the real splits of the complete layout: walk each tree again */
+    for (size_t t = 0; t < e->n_trees; t++) {
+        const tree *tr = &e->trees[t];
+        int stack_node[2 * TREES_MAX_DEPTH + 2];
+        size_t stack_idx[2 * TREES_MAX_DEPTH + 2];
+        int top = 0;
+        stack_node[top] = 0;
+        stack_idx[top++] = 0;
+        while (top) {
+            int node = stack_node[--top];
+            size_t idx = stack_idx[top];
+            if (tr->feature[node] < 0 || idx >= c->n_inner) continue;
+            size_t at = t * c->n_inner + idx;
+            cuts[n_cuts++] =
+                (cut_entry){(uint64_t)tr->feature[node] << 32 | sortable(tr->threshold[node]), (uint32_t)at};
+            stack_node[top] = tr->left[node];
+            stack_idx[top++] = 2 * idx + 1;
+            stack_node[top] = tr->right[node];
+            stack_idx[top++] = 2 * idx + 2;
+        }
+    }
+    if (sort_cuts(cuts, n_cuts) != 0) goto fail;
+    /* distinct thresholds per feature, in order; each node gets its index */
+    size_t total = 0;
+    int f_prev = -1;
+    uint32_t k = 0;
+    for (size_t i = 0; i < n_cuts; i++) {
+        int f = (int)(cuts[i].key >> 32);
+        int fresh = i == 0 || cuts[i].key != cuts[i - 1].key;
+        if (f != f_prev) {
+            for (int g = f_prev + 1; g <= f; g++) c->cut_start[g] = (int)total;
+            f_prev = f;
+            k = 0;
+        } else if (fresh) {
+            k++;
+        }
+        if (fresh) c->cut[total++] = c->nodes[cuts[i].node].threshold;
+        if (k > 65535) goto fail;
+        uint32_t nan_right = c->nodes[cuts[i].node].feature >> 31;
+        c->rank_node[cuts[i].node] = (uint32_t)f | nan_right << 15 | k << 16;
+    }
+    for (int g = f_prev + 1; g <= nf; g++) c->cut_start[g] = (int)total;
+    c->n_features = nf;
+    free(cuts);
+    return;
+fail:
+    free(cuts);
+    free(c->cut);
+    free(c->cut_start);
+    free(c->rank_node);
+    c->cut = NULL;
+    c->cut_start = NULL;
+    c->rank_node = NULL;
 }
 
 static complete_trees *complete_build(const tree_ensemble *e)
@@ -131,6 +242,7 @@ static complete_trees *complete_build(const tree_ensemble *e)
             c->top_feature[t * 32 + i] = c->nodes[t * n_inner + i].feature;
         }
     }
+    rank_build(c, e);
     return c;
 }
 
@@ -175,7 +287,7 @@ static int trees_prepare(predictor *p, char *err)
         e->n_nodes += (size_t)tr->n_nodes;
     }
     e->complete = complete_build(e); /* NULL: deep or categorical, or no memory: walk the nodes */
-    e->walk = tree_walkers_pick();
+    e->walk = tree_walkers_pick(e->complete, e->n_trees);
     return 0;
 }
 

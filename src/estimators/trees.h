@@ -53,8 +53,17 @@ typedef struct {
      * looks nodes up with a permute instead of a gather */
     float *top_threshold;
     uint32_t *top_feature;
-    float *leaf;          /* (n_trees, 2^D) */
-    int *output;          /* (n_trees,) */
+    float *leaf; /* (n_trees, 2^D) */
+    int *output; /* (n_trees,) */
+    /* Thresholds as ranks, for scoring one row: each feature's distinct
+     * thresholds sorted (cut[cut_start[f] ..< cut_start[f + 1]]); a row's value
+     * becomes its rank r = how many cuts are <= it, and x < cut k exactly when
+     * r <= k. A node is then one 32-bit word: column | NaN-right << 15 | k << 16.
+     * NULL when a feature has more than 65536 distinct thresholds. */
+    float *cut;
+    int *cut_start;      /* (n_features + 1,) */
+    uint32_t *rank_node; /* (n_trees, n_inner) */
+    int n_features;
 } complete_trees;
 
 /* A walking kernel (tree_walk.c): adds the leaves of trees 0..n_trees-1 to y
@@ -64,6 +73,7 @@ typedef void (*tree_walk_fn)(const complete_trees *c, size_t n_trees, int nf, in
 typedef struct {
     tree_walk_fn rows;  /* many rows: trees outside, rows walk side by side */
     tree_walk_fn trees; /* few rows: rows outside, trees walk side by side */
+    tree_walk_fn one;   /* one row of a large ensemble (NULL: trees) */
     const char *isa;    /* "avx512", "avx2" or "portable", for inspect */
 } tree_walkers;
 

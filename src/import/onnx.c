@@ -65,13 +65,16 @@ static int varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
     return -1;
 }
 
-/* 1: buf[0..len) is a sequence of well-formed fields whose nested messages are
- * at most `depth` levels deep; 0: not a message at all; -1: too deep. */
-static int wire_check(const uint8_t *p, const uint8_t *end, int depth)
+/* 1: p..end is a well-formed message of type desc whose message fields nest at
+ * most `depth` levels; 0: it is not well-formed; -1: it nests too deep. The
+ * descriptors protoc-c generated say which fields are messages, so each byte
+ * is read once and only real messages are descended into. */
+static int wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *p, const uint8_t *end, int depth)
 {
+    if (depth < 0) return -1;
     while (p < end) {
         uint64_t key, n;
-        if (varint(&p, end, &key) != 0 || key >> 3 == 0) return 0;
+        if (varint(&p, end, &key) != 0 || key >> 3 == 0 || key >> 3 > 0x1fffffff) return 0;
         switch (key & 7) {
         case 0:
             if (varint(&p, end, &n) != 0) return 0;
@@ -86,9 +89,12 @@ static int wire_check(const uint8_t *p, const uint8_t *end, int depth)
             break;
         case 2: {
             if (varint(&p, end, &n) != 0 || n > (uint64_t)(end - p)) return 0;
-            int inner = n ? wire_check(p, p + n, depth - 1) : 0;
-            if (inner == 1 && depth <= 0) return -1;
-            if (inner < 0) return -1;
+            const ProtobufCFieldDescriptor *f =
+                protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3));
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                int inner = wire_check(f->descriptor, p, p + n, depth - 1);
+                if (inner <= 0) return inner;
+            }
             p += n;
             break;
         }
@@ -102,7 +108,8 @@ int onnx_is(const char *buf, size_t len)
 {
     /* a ModelProto starts with field 1 (ir_version, a varint) in every exporter */
     if (len < 8 || (unsigned char)buf[0] != 0x08) return 0;
-    return wire_check((const uint8_t *)buf, (const uint8_t *)buf + len, MAX_NESTING) != 0;
+    return wire_check(&onnx__model_proto__descriptor, (const uint8_t *)buf, (const uint8_t *)buf + len,
+                      MAX_NESTING) != 0;
 }
 
 /* ---- the compiler's state ------------------------------------------------------- */
@@ -1242,7 +1249,8 @@ static int check_opsets(compiler *c, const Onnx__ModelProto *mp)
 model *onnx_import(const char *buf, size_t len, const char *name, const import_limits *lim, char *err)
 {
     compiler c = {.file = name, .err = err, .lim = lim};
-    if (wire_check((const uint8_t *)buf, (const uint8_t *)buf + len, MAX_NESTING) < 0) {
+    if (wire_check(&onnx__model_proto__descriptor, (const uint8_t *)buf, (const uint8_t *)buf + len,
+                   MAX_NESTING) < 0) {
         fail(&c, NULL, "messages nested deeper than %d levels: not an ONNX model tabserve reads",
              MAX_NESTING);
         return NULL;

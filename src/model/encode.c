@@ -185,8 +185,9 @@ int encode_json_fast(const model *m, const char *text, size_t len, float *x)
             size_t key_len;
             if (p == end || *p++ != '"' || !(p = scan_plain_string(p, end, &key, &key_len))) return -1;
             /* clients send the members in the model's order: try the next input first */
-            int i = next < s->n_inputs && same_name(&s->inputs[next], key, key_len) ? (int)next
-                                                                                  : schema_find(s, key, key_len);
+            int i = next < s->n_inputs && same_name(&s->inputs[next], key, key_len)
+                        ? (int)next
+                        : schema_find(s, key, key_len);
             next = (size_t)i + 1;
             if (i < 0 || (seen >> i & 1)) return -1; /* other members, duplicates: jansson */
             seen |= 1ull << i;

@@ -12,7 +12,8 @@
 #include "base/jsonx.h"
 
 static const char *const op_names[] = {
-    "impute", "log1p", "standardize", "one_hot", "missing_indicator", "category_index", "passthrough", "scale"};
+    "impute",         "log1p",       "standardize", "one_hot", "missing_indicator",
+    "category_index", "passthrough", "scale"};
 #define N_OPS 8
 
 const char *step_name(step_op op) { return op_names[op]; }
@@ -61,7 +62,8 @@ int features_validate(const feature_steps *fs, const schema *s, char *err)
                 return err_set(err, "$.features[%zu].steps[%d]: %s of the categorical input \"%s\"", i, k,
                                op_names[st->op], in->name);
             if (st->op == STEP_SCALE && !(isfinite((float)st->a) && isfinite((float)st->b)))
-                return err_set(err, "$.features[%zu].steps[%d]: offset and scale must be finite floats", i, k);
+                return err_set(err, "$.features[%zu].steps[%d]: offset and scale must be finite floats", i,
+                               k);
             if (st->op == STEP_STANDARDIZE && !(st->b > 0 && isfinite(st->b) && isfinite(st->a)))
                 return err_set(err, "$.features[%zu].steps[%d]: std must be positive and mean finite", i, k);
             if (st->op == STEP_IMPUTE && in->n_vocab && !(st->a >= 0 && st->a < (double)in->n_vocab))
@@ -134,7 +136,8 @@ static int read_step(reader *r, const schema_input *in, feature_step *st, json_t
     if (st->op == STEP_STANDARDIZE)
         return read_finite(r, obj, path, "mean", &st->a) || read_finite(r, obj, path, "std", &st->b) ? -1 : 0;
     if (st->op == STEP_SCALE)
-        return read_finite(r, obj, path, "offset", &st->a) || read_finite(r, obj, path, "scale", &st->b) ? -1 : 0;
+        return read_finite(r, obj, path, "offset", &st->a) || read_finite(r, obj, path, "scale", &st->b) ? -1
+                                                                                                         : 0;
     if (st->op != STEP_IMPUTE) return 0;
     if (!in->n_vocab) return read_finite(r, obj, path, "value", &st->a);
     int idx = schema_category_of_json(in, json_object_get(obj, "value"));

@@ -14,7 +14,8 @@ probabilities ONNX Runtime can hand to node), NAME.csv (test rows: missing numbe
 categories, values exactly at tree thresholds) and NAME.sklearn (scikit-learn's own
 predict_proba or predict of those rows).
 
-usage: make_onnx.py OUTDIR [--big]   (--big: the 500-tree and MLP models of `make bench`)
+usage: make_onnx.py OUTDIR [--big]   (--big: the tree and MLP models of `make bench`; run
+make_xgboost.py OUTDIR --big first: the trees are its models, converted)
 """
 import os
 import sys
@@ -337,11 +338,19 @@ def all_fixtures(out):
 
 
 def big(out):
-    """The bench models: 500 trees of depth 8 as a TreeEnsembleClassifier (from the XGBoost
-    bench model, LOGISTIC over the raw score) and a 20 -> 128 -> 128 -> 1 MLP."""
-    import json
+    """The bench models: the XGBoost bench models (make_xgboost.py --big, in the same OUTDIR)
+    as ONNX tree ensembles, and a 20 -> 128 -> 128 -> 1 MLP."""
     rng = np.random.default_rng(7)
-    src = json.load(open(os.path.join(out, "xgb_500x8.json")))
+    for size in ("50x4", "500x8"):
+        xgb_to_onnx(os.path.join(out, f"xgb_{size}.json"), os.path.join(out, f"trees_{size}.onnx"))
+    mlp_big(rng, out)
+
+
+def xgb_to_onnx(src_path, out_path):
+    """An XGBoost binary:logistic model as TreeEnsembleRegressor (BRANCH_LT, missing values
+    as default_left) + Sigmoid, as onnxmltools converts one."""
+    import json
+    src = json.load(open(src_path))
     trees = src["learner"]["gradient_booster"]["model"]["trees"]
     a = {k: [] for k in ("nodes_treeids", "nodes_nodeids", "nodes_featureids", "nodes_values", "nodes_modes",
                          "nodes_truenodeids", "nodes_falsenodeids", "nodes_missing_value_tracks_true")}
@@ -369,8 +378,10 @@ def big(out):
                           [helper.make_tensor_value_info("probability", TensorProto.FLOAT, [None, 1])])
     m = helper.make_model(g, opset_imports=OPSETS)
     m.ir_version = 8
-    onnx.save(m, os.path.join(out, "trees_500x8.onnx"))
-    # the MLP
+    onnx.save(m, out_path)
+
+
+def mlp_big(rng, out):
     widths = [20, 128, 128, 1]
     inits, nodes, x = [], [], "input"
     for i in range(3):
