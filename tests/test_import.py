@@ -78,6 +78,28 @@ def run(*args, check=True):
     return p
 
 
+def check_spec(test, port, body, answer):
+    """GET /openapi.yaml describes this model: the example request and a real answer
+    validate against its Input and Prediction schemas (python3-yaml, python3-jsonschema)."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.yaml", timeout=5).read().decode()
+    test.assertIn("generated for the model being served", text)
+    try:
+        import jsonschema
+        import yaml
+    except ImportError:
+        print("SKIPPED: the generated OpenAPI schemas are not validated: python3-yaml or python3-jsonschema missing")
+        return text
+    spec = yaml.safe_load(text)
+    schemas = spec["components"]["schemas"]
+    example = spec["paths"]["/model"]["post"]["requestBody"]["content"]["application/json"]["examples"]["row"]["value"]
+    jsonschema.validate(example, schemas["Input"])
+    for row in body if isinstance(body, list) else [body]:
+        jsonschema.validate(row, schemas["Input"])
+    jsonschema.validate(answer, schemas["Prediction"])
+    test.assertEqual(sorted(schemas["Input"]["properties"]), sorted(body) if isinstance(body, dict) else sorted(body[0]))
+    return text
+
+
 @unittest.skipIf(oracle_missing(), oracle_missing())
 class XGBoostTest(unittest.TestCase):
     @classmethod
@@ -201,6 +223,10 @@ class XGBoostTest(unittest.TestCase):
             self.assertLessEqual(abs(one - want[700][0]), TOLERANCE)
             meta = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/model", timeout=5))
             self.assertEqual([i["name"] for i in meta["inputs"]], [f"f{j}" for j in range(6)])
+            full = {f"f{j}": 0.5 for j in range(6)}
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/model", data=json.dumps(full).encode(),
+                                         headers={"Content-Type": "application/json"})
+            check_spec(self, port, full, json.load(urllib.request.urlopen(req, timeout=10)))
         finally:
             server.terminate()
             server.wait(10)
@@ -349,6 +375,9 @@ class OnnxTest(unittest.TestCase):
             self.assertLessEqual(abs(post(port, rows[11])["predict"] - want[11][-1]), TOLERANCE)
             meta = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/model", timeout=5))
             self.assertEqual([i["name"] for i in meta["inputs"]], ["Age", "Fare", "Pclass", "Sex", "Embarked"])
+            full = {"Age": 30.0, "Fare": 10.5, "Pclass": 2.0, "Sex": "female", "Embarked": "Q"}
+            spec = check_spec(self, port, [full], post(port, [full]))
+            self.assertIn('"Sex":\n          type: string', spec)
             # an unseen category encodes as zeros (OneHotEncoder zeros=1), as in the runtime
             self.assertIsInstance(post(port, dict(rows[11], Sex="robot"))["predict"], float)
             req = urllib.request.Request(f"http://127.0.0.1:{port}/model", data=json.dumps(dict(rows[11], Age="old")).encode(),

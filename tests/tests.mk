@@ -32,7 +32,8 @@ container-test:
 # python3 (server tests), curl and procps (scripts), prometheus (promtool lints
 # /metrics), python3-xgboost (the import tests' oracle and fixture maker), npm
 # (newman and redocly, pinned by package-lock.json)
-TEST_DEBS := python3 curl procps prometheus python3-numpy python3-xgboost
+TEST_DEBS := python3 curl procps prometheus python3-numpy python3-xgboost python3-sklearn python3-onnx \
+             python3-yaml python3-jsonschema
 test-deps: $(BUILD)/.deps-ok
 	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	command -v npm >/dev/null || missing="$$missing npm"; \

@@ -13,6 +13,7 @@
 #include "base/err.h"
 #include "base/jsonx.h"
 #include "model/encode.h"
+#include "model/default_model.h"
 #include "serve/openapi.h"
 
 #define OUT_MIN (1 << 20) /* response buffer: /metrics fits */
@@ -25,7 +26,20 @@ struct api {
     size_t out_cap;    /* OUT_MIN, or more when the largest batch needs it */
     char *describe;    /* GET /model, rendered once */
     size_t describe_len;
+    char *spec; /* GET /openapi.yaml when generated for this model; NULL: the template */
+    size_t spec_len;
 };
+
+/* The default model's spec is the hand-written template; any other model's is
+ * generated from its schema (openapi.h). */
+static int is_default_model(const model *m)
+{
+    char err[ERR_LEN];
+    model *d = model_load_default(err);
+    int same = d && strcmp(d->hash, m->hash) == 0;
+    model_free(d);
+    return same;
+}
 
 api *api_create(const model *m, const api_options *o, char *err)
 {
@@ -43,6 +57,7 @@ api *api_create(const model *m, const api_options *o, char *err)
     json_decref(d);
     if (!a->out || !a->describe || model_batch_init(&a->batch, m, a->o.max_batch, err) != 0) goto oom;
     a->describe_len = strlen(a->describe);
+    if (!is_default_model(m)) a->spec = openapi_generate(m, &a->spec_len); /* NULL: the template */
     return a;
 oom:
     api_free(a);
@@ -56,6 +71,7 @@ void api_free(api *a)
     model_batch_free(&a->batch);
     free(a->out);
     free(a->describe);
+    free(a->spec);
     free(a);
 }
 
@@ -258,7 +274,12 @@ void api_handle(api *a, const api_request *req, api_response *res)
         }
         respond(res, 200, "text/plain; version=0.0.4; charset=utf-8", a->out, (size_t)len);
         return;
-    case ROUTE_OPENAPI: respond(res, 200, "application/yaml", openapi_yaml, openapi_yaml_len()); return;
+    case ROUTE_OPENAPI:
+        if (a->spec)
+            respond(res, 200, "application/yaml", a->spec, a->spec_len);
+        else
+            respond(res, 200, "application/yaml", openapi_yaml, openapi_yaml_len());
+        return;
     case ROUTE_OTHER:
     case ROUTE_UNPARSED: /* never from api_route */
     case ROUTE_COUNT: break;

@@ -1,5 +1,13 @@
-/* openapi — the spec's bytes, placed by the assembler's .incbin like the default model. */
+/* openapi — the spec's bytes, placed by the assembler's .incbin like the default
+ * model; and the spec for any other model, generated from its schema and output. */
+#define _POSIX_C_SOURCE 200809L
 #include "serve/openapi.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 __asm__(".section .rodata\n"
         ".global openapi_yaml\n"
@@ -12,3 +20,256 @@ __asm__(".section .rodata\n"
 extern const char openapi_yaml_end[];
 
 size_t openapi_yaml_len(void) { return (size_t)(openapi_yaml_end - openapi_yaml); }
+
+/* ---- generation: a growing buffer ------------------------------------------------- */
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+    int oom;
+} text;
+
+static void put(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(text *t, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->cap - t->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0 || t->oom) {
+            t->oom = 1;
+            return;
+        }
+        if (t->p && t->len + (size_t)n < t->cap) {
+            t->len += (size_t)n;
+            return;
+        }
+        size_t cap = (t->cap ? t->cap : 4096) * 2 + (size_t)n;
+        char *p = realloc(t->p, cap);
+        if (!p) {
+            t->oom = 1;
+            return;
+        }
+        t->p = p;
+        t->cap = cap;
+    }
+}
+
+/* Template bytes, with the references to the input schema renamed: the
+ * generated one is "Input" (the default model's is "Passenger"). */
+static void put_bytes(text *t, const char *s, size_t n)
+{
+    static const char old[] = "#/components/schemas/Passenger";
+    const char *end = s + n;
+    while (s < end) {
+        const char *hit = strstr(s, old);
+        size_t k = hit && hit < end ? (size_t)(hit - s) : (size_t)(end - s);
+        put(t, "%.*s", (int)k, s);
+        s += k;
+        if (s < end) {
+            put(t, "#/components/schemas/Input");
+            s += sizeof old - 1;
+        }
+    }
+}
+
+/* A YAML scalar as a JSON string ("..." is valid YAML): names and categories
+ * may hold any character. */
+static void put_quoted(text *t, const char *s)
+{
+    json_t *j = json_string(s);
+    char *q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+    put(t, "%s", q ? q : "\"?\"");
+    free(q);
+    json_decref(j);
+}
+
+static const char *json_type_of(value_type v)
+{
+    return v == TYPE_INTEGER   ? "integer"
+           : v == TYPE_STRING  ? "string"
+           : v == TYPE_BOOLEAN ? "boolean"
+                               : "number";
+}
+
+static void category(text *t, const schema_input *in, size_t j)
+{
+    if (in->vocab_int)
+        put(t, "%lld", in->vocab_int[j]);
+    else
+        put_quoted(t, in->vocab[j]);
+}
+
+static void input_schema(text *t, const model *m)
+{
+    const schema *s = &m->schema;
+    put(t,
+        "    Input:\n      type: object\n      description: One row of the model's inputs. Members that are "
+        "not model inputs are ignored.\n");
+    int any_required = 0;
+    for (size_t i = 0; i < s->n_inputs; i++) any_required |= s->inputs[i].required;
+    if (any_required) {
+        put(t, "      required: [");
+        for (size_t i = 0, k = 0; i < s->n_inputs; i++)
+            if (s->inputs[i].required) {
+                put(t, "%s", k++ ? ", " : "");
+                put_quoted(t, s->inputs[i].name);
+            }
+        put(t, "]\n");
+    }
+    put(t, "      properties:\n");
+    for (size_t i = 0; i < s->n_inputs; i++) {
+        const schema_input *in = &s->inputs[i];
+        put(t, "        ");
+        put_quoted(t, in->name);
+        put(t, ":\n");
+        if (in->required)
+            put(t, "          type: %s\n", json_type_of(in->type));
+        else
+            put(t, "          type: [%s, \"null\"]\n", json_type_of(in->type));
+        if (in->n_vocab && in->unknown == UNKNOWN_REJECT) {
+            put(t, "          enum: [");
+            for (size_t j = 0; j < in->n_vocab; j++) {
+                put(t, "%s", j ? ", " : "");
+                category(t, in, j);
+            }
+            put(t, "%s]\n", in->required ? "" : ", null");
+        }
+        put(t, "          description: \"");
+        if (in->n_vocab) {
+            put(t, "One of %zu categories", in->n_vocab);
+            if (in->unknown != UNKNOWN_REJECT && in->n_vocab <= 64) { /* no enum: list them here */
+                put(t, ": ");
+                for (size_t j = 0; j < in->n_vocab; j++) {
+                    put(t, "%s", j ? ", " : "");
+                    if (in->vocab_int)
+                        put(t, "%lld", in->vocab_int[j]);
+                    else /* inside a quoted scalar: quotes and backslashes escaped */
+                        for (const char *c = in->vocab[j]; *c; c++)
+                            put(t,
+                                (*c == '"' || *c == '\\')  ? "\\%c"
+                                : (unsigned char)*c < 0x20 ? "?"
+                                                           : "%c",
+                                *c);
+                }
+            }
+            if (in->unknown != UNKNOWN_REJECT)
+                put(t, "; any other value counts as %s",
+                    in->unknown == UNKNOWN_ZEROS ? "none of them" : "missing");
+        } else {
+            put(t, "A %s", in->type == TYPE_INTEGER ? "whole number" : "number");
+        }
+        put(t, "%s.\"\n", in->required ? "" : "; missing or null is allowed");
+    }
+}
+
+/* One prediction's schema as YAML lines at `indent` spaces (the first line's
+ * indent left to the caller, after a "- "). */
+static void value_schema(text *t, const output_spec *o, int indent)
+{
+    if (o->task == TASK_REGRESSION) {
+        put(t, "type: number\n");
+        return;
+    }
+    if (o->task == TASK_BINARY) {
+        put(t, "type: number\n%*sminimum: 0\n%*smaximum: 1\n", indent, "", indent, "");
+        return;
+    }
+    put(t, "type: object\n%*srequired: [", indent, "");
+    for (size_t j = 0; j < o->n_classes; j++) {
+        put(t, "%s", j ? ", " : "");
+        put_quoted(t, o->classes[j]);
+    }
+    put(t, "]\n%*sproperties:\n", indent, "");
+    for (size_t j = 0; j < o->n_classes; j++) {
+        put(t, "%*s", indent + 2, "");
+        put_quoted(t, o->classes[j]);
+        put(t, ": {type: number, minimum: 0, maximum: 1}\n");
+    }
+}
+
+static void prediction_schema(text *t, const model *m)
+{
+    const output_spec *o = &m->output;
+    char meaning[256];
+    output_meaning(o, meaning, sizeof meaning);
+    put(t,
+        "    Prediction:\n      type: object\n      required: [predict]\n      additionalProperties: false\n"
+        "      properties:\n        predict:\n          oneOf:\n            - ");
+    value_schema(t, o, 14);
+    put(t, "            - type: array\n              items:\n                ");
+    value_schema(t, o, 16);
+    put(t, "          description: ");
+    put_quoted(t, meaning);
+    put(t, "\n");
+}
+
+static void request_examples(text *t, const model *m)
+{
+    put(t,
+        "            examples:\n              row:\n                summary: One row (the first category, or "
+        "zero, for each input)\n                value: {");
+    for (size_t i = 0; i < m->schema.n_inputs; i++) {
+        const schema_input *in = &m->schema.inputs[i];
+        put(t, "%s", i ? ", " : "");
+        put_quoted(t, in->name);
+        put(t, ": ");
+        if (in->n_vocab)
+            category(t, in, 0);
+        else if (in->type == TYPE_BOOLEAN)
+            put(t, "false");
+        else
+            put(t, "0");
+    }
+    put(t, "}\n");
+}
+
+static const char *find(const char *hay, const char *needle) { return strstr(hay, needle); }
+
+char *openapi_generate(const model *m, size_t *len)
+{
+    const char *tpl = openapi_yaml;
+    /* the places the template is rewritten; if one is missing the template changed
+     * and the caller serves it as it is */
+    const char *desc = find(tpl, "    The input schema below is the default model's");
+    const char *desc_end = desc ? find(desc, "  license:") : NULL;
+    const char *summary = find(tpl, "      summary: Probability that the passenger survived\n");
+    const char *req_ex = find(tpl, "            examples:\n              seed:\n");
+    const char *req_ex_end = req_ex ? find(req_ex, "      responses:\n") : NULL;
+    const char *res_ex = req_ex_end ? find(req_ex_end, "              examples:\n") : NULL;
+    const char *res_ex_end = res_ex ? find(res_ex, "        \"400\":") : NULL;
+    const char *input = find(tpl, "    Passenger:\n");
+    const char *pred = input ? find(input, "    Prediction:\n") : NULL;
+    const char *error = pred ? find(pred, "    Error:\n") : NULL;
+    if (!desc_end || !summary || !req_ex_end || !res_ex_end || !error ||
+        !(summary < req_ex && res_ex_end < input))
+        return NULL;
+    text t = {0};
+    char meaning[256];
+    output_meaning(&m->output, meaning, sizeof meaning);
+    put_bytes(&t, tpl, (size_t)(desc - tpl));
+    put(&t,
+        "    This document was generated for the model being served (%s), from its input schema\n"
+        "    and output; `GET /model` describes the same model.\n",
+        m->hash);
+    put_bytes(&t, desc_end, (size_t)(summary - desc_end));
+    put(&t, "      summary: ");
+    put_quoted(&t, meaning);
+    put(&t, "\n");
+    const char *after_summary = summary + strlen("      summary: Probability that the passenger survived\n");
+    put_bytes(&t, after_summary, (size_t)(req_ex - after_summary));
+    request_examples(&t, m);
+    put_bytes(&t, req_ex_end, (size_t)(res_ex - req_ex_end));
+    put_bytes(&t, res_ex_end, (size_t)(input - res_ex_end));
+    input_schema(&t, m);
+    prediction_schema(&t, m);
+    put(&t, "%s", error);
+    if (t.oom) {
+        free(t.p);
+        return NULL;
+    }
+    *len = t.len;
+    return t.p;
+}
