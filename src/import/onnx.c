@@ -171,8 +171,12 @@ static int fail(compiler *c, const node_t *n, const char *fmt, ...)
     return -1;
 }
 
+/* Optional strings a file leaves out unpack as NULL. */
+static const char *str(const char *s) { return s ? s : ""; }
+
 static value *find_value(compiler *c, const char *name)
 {
+    name = str(name);
     for (size_t i = c->n_values; i-- > 0;)
         if (strcmp(c->values[i].name, name) == 0) return &c->values[i];
     return NULL;
@@ -189,7 +193,7 @@ static value *add_value(compiler *c, const char *name, value_kind kind)
     }
     value *v = &c->values[c->n_values];
     memset(v, 0, sizeof *v);
-    if (!(v->name = strdup(name))) return NULL;
+    if (!(v->name = strdup(str(name)))) return NULL;
     v->kind = kind;
     c->n_values++;
     return v;
@@ -198,7 +202,7 @@ static value *add_value(compiler *c, const char *name, value_kind kind)
 static const tensor_t *initializer(compiler *c, const char *name)
 {
     for (size_t i = 0; i < c->g->n_initializer; i++)
-        if (c->g->initializer[i]->name && strcmp(c->g->initializer[i]->name, name) == 0)
+        if (c->g->initializer[i]->name && strcmp(c->g->initializer[i]->name, str(name)) == 0)
             return c->g->initializer[i];
     return NULL;
 }
@@ -330,9 +334,10 @@ static int read_inputs(compiler *c)
     for (size_t i = 0; i < c->g->n_input; i++) {
         const Onnx__ValueInfoProto *in = c->g->input[i];
         if (is_initializer(c, in->name)) continue;
+        const char *iname = str(in->name);
         const Onnx__TypeProto *tp = in->type;
         if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
-            return fail(c, NULL, "input \"%.80s\" is not a tensor", in->name);
+            return fail(c, NULL, "input \"%.80s\" is not a tensor", iname);
         int elem = tp->tensor_type->elem_type;
         const Onnx__TensorShapeProto *shape = tp->tensor_type->shape;
         int64_t width = 1;
@@ -341,28 +346,30 @@ static int read_inputs(compiler *c)
             width = shape->dim[1]->dim_value;
         else if (shape && shape->n_dim > 2)
             return fail(c, NULL,
-                        "input \"%.80s\" has %zu dimensions; tabserve takes [N, F] or [N, 1] tensors",
-                        in->name, shape->n_dim);
+                        "input \"%.80s\" has %zu dimensions; tabserve takes [N, F] or [N, 1] tensors", iname,
+                        shape->n_dim);
         int numeric =
             elem == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || elem == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ||
             elem == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || elem == ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
         if (!numeric && elem != ONNX__TENSOR_PROTO__DATA_TYPE__STRING)
             return fail(c, NULL, "input \"%.80s\" has element type %d; tabserve takes numbers and strings",
-                        in->name, elem);
+                        iname, elem);
         if (width < 1 || width > SCHEMA_MAX_INPUTS || s->n_inputs + (size_t)width > SCHEMA_MAX_INPUTS)
-            return fail(c, NULL, "input \"%.80s\" has %lld columns", in->name, (long long)width);
+            return fail(c, NULL, "input \"%.80s\" has %lld columns", iname, (long long)width);
         if (width > 1 && !numeric)
-            return fail(c, NULL, "input \"%.80s\": a string tensor must have one column", in->name);
-        value *v = add_value(c, in->name, V_COLUMNS);
+            return fail(c, NULL, "input \"%.80s\": a string tensor must have one column", iname);
+        value *v = add_value(c, iname, V_COLUMNS);
         if (!v || !(v->cols = calloc((size_t)width, sizeof *v->cols))) return fail(c, NULL, "out of memory");
         v->n_cols = (int)width;
         for (int64_t j = 0; j < width; j++) {
             schema_input *si = &s->inputs[s->n_inputs];
             char name[300];
-            if (width == 1)
-                snprintf(name, sizeof name, "%.256s", in->name);
+            if (width == 1 && *iname)
+                snprintf(name, sizeof name, "%.256s", iname);
             else
                 snprintf(name, sizeof name, "f%zu", s->n_inputs);
+            if (schema_find(s, name, strlen(name)) >= 0)
+                return fail(c, NULL, "two graph inputs are named \"%.80s\"", name);
             if (!(si->name = strdup(name))) return fail(c, NULL, "out of memory");
             si->type = numeric ? TYPE_NUMBER : TYPE_STRING;
             si->required = !numeric; /* a number may be missing (NaN), as in the runtime */
@@ -378,7 +385,10 @@ static int read_inputs(compiler *c)
 
 static value *columns_of(compiler *c, const node_t *n, size_t k)
 {
-    if (k >= n->n_input) return NULL;
+    if (k >= n->n_input) {
+        fail(c, n, "expected an input %zu, the node has %zu", k + 1, n->n_input);
+        return NULL;
+    }
     value *v = find_value(c, n->input[k]);
     if (!v) {
         fail(c, n, "input \"%.80s\" is not produced by an earlier node or a graph input", n->input[k]);
@@ -1050,9 +1060,10 @@ static int op_dense(compiler *c, const node_t *n, int gemm)
         if (columns_to_features(c, n, x) != 0) return -1;
         c->estimator_seen = 1;
         c->widths[0] = x->n_cols;
-    } else if (x->kind != V_DENSE || c->pending_bias) {
+    } else if (x->kind != V_DENSE) {
         return fail(c, n, "multiplies something other than input columns or the previous layer");
     }
+    c->pending_bias = 0; /* a MatMul with no Add after it: its bias is zero */
     if (c->n_layers >= MAX_LAYERS) return fail(c, n, "more than %d layers", MAX_LAYERS);
     int L = c->n_layers, n_in = c->widths[L];
     size_t count;
@@ -1111,8 +1122,9 @@ static int op_activation(compiler *c, const node_t *n, activation act, int softm
         if (!softmax && c->m->output.task == TASK_REGRESSION) c->m->output.task = TASK_BINARY;
         return derive(c, n, x, 0) ? 0 : -1;
     }
-    if (x->kind != V_DENSE || c->pending_bias || c->acts[c->n_layers - 1] != ACT_LINEAR || c->link_set)
+    if (x->kind != V_DENSE || c->acts[c->n_layers - 1] != ACT_LINEAR || c->link_set)
         return fail(c, n, "follows something other than a dense layer");
+    c->pending_bias = 0;
     if (softmax)
         c->link = LINK_SOFTMAX, c->link_set = 1;
     else
@@ -1248,6 +1260,7 @@ static int check_opsets(compiler *c, const Onnx__ModelProto *mp)
 
 model *onnx_import(const char *buf, size_t len, const char *name, const import_limits *lim, char *err)
 {
+    *err = 0;
     compiler c = {.file = name, .err = err, .lim = lim};
     if (wire_check(&onnx__model_proto__descriptor, (const uint8_t *)buf, (const uint8_t *)buf + len,
                    MAX_NESTING) < 0) {
@@ -1302,6 +1315,7 @@ model *onnx_import(const char *buf, size_t len, const char *name, const import_l
         free(c.b[l]);
     }
     onnx__model_proto__free_unpacked(mp, NULL);
+    if (rc && !*err) fail(&c, NULL, "the graph could not be compiled"); /* every failure says why; a net */
     if (rc) {
         model_free(m);
         return NULL;

@@ -14,7 +14,9 @@ probabilities ONNX Runtime can hand to node), NAME.csv (test rows: missing numbe
 categories, values exactly at tree thresholds) and NAME.sklearn (scikit-learn's own
 predict_proba or predict of those rows).
 
-usage: make_onnx.py OUTDIR [--big]   (--big: the tree and MLP models of `make bench`; run
+usage: make_onnx.py OUTDIR [--big | --seeds]   (--seeds: the small graphs committed as fuzz seeds,
+fuzz/corpus/model/onnx-*.onnx)
+       make_onnx.py OUTDIR [--big]   (--big: the tree and MLP models of `make bench`; run
 make_xgboost.py OUTDIR --big first: the trees are its models, converted)
 """
 import os
@@ -399,10 +401,53 @@ def mlp_big(rng, out):
     onnx.save(m, os.path.join(out, "mlp_20x128x128.onnx"))
 
 
+def seeds(out):
+    """Three small graphs for fuzz_model: every compiler path in a few hundred bytes."""
+    def save_seed(name, nodes, inputs, outputs, inits=()):
+        m = helper.make_model(helper.make_graph(nodes, name, inputs, outputs, initializer=list(inits)),
+                              opset_imports=OPSETS, producer_name="tabserve-seeds")
+        m.ir_version = 8
+        onnx.checker.check_model(m)
+        onnx.save(m, os.path.join(out, f"onnx-{name}.onnx"))
+    f = lambda n, w: helper.make_tensor_value_info(n, TensorProto.FLOAT, [None, w])
+    s = lambda n: helper.make_tensor_value_info(n, TensorProto.STRING, [None, 1])
+    save_seed("pipeline", [
+        helper.make_node("Concat", ["a", "b"], ["ab"], axis=1),
+        helper.make_node("Imputer", ["ab"], ["ai"], domain="ai.onnx.ml", imputed_value_floats=[1.0, 2.0],
+                         replaced_value_float=float("nan")),
+        helper.make_node("Scaler", ["ai"], ["as"], domain="ai.onnx.ml", offset=[0.5, 1.0], scale=[2.0, 0.5]),
+        helper.make_node("OneHotEncoder", ["c"], ["co"], domain="ai.onnx.ml", cats_strings=["x", "y"], zeros=1),
+        helper.make_node("Flatten", ["co"], ["cf"], axis=1),
+        helper.make_node("Concat", ["as", "cf"], ["X"], axis=1),
+        helper.make_node("LinearClassifier", ["X"], ["label", "probabilities"], domain="ai.onnx.ml",
+                         coefficients=[-1.0, 0.5, 0.25, -0.25, 1.0, -0.5, -0.25, 0.25], intercepts=[0.1, -0.1],
+                         classlabels_ints=[0, 1], post_transform="LOGISTIC")],
+        [f("a", 1), f("b", 1), s("c")], [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, 2])])
+    save_seed("trees", [helper.make_node(
+        "TreeEnsembleRegressor", ["x"], ["y"], domain="ai.onnx.ml", n_targets=1, base_values=[0.5],
+        nodes_treeids=[0, 0, 0, 1, 1, 1], nodes_nodeids=[0, 1, 2, 0, 1, 2], nodes_featureids=[0, 0, 0, 1, 0, 0],
+        nodes_values=[0.5, 0, 0, -1.0, 0, 0], nodes_modes=["BRANCH_LEQ", "LEAF", "LEAF", "BRANCH_GT", "LEAF", "LEAF"],
+        nodes_truenodeids=[1, 0, 0, 1, 0, 0], nodes_falsenodeids=[2, 0, 0, 2, 0, 0],
+        nodes_missing_value_tracks_true=[1, 0, 0, 0, 0, 0], target_treeids=[0, 0, 1, 1], target_nodeids=[1, 2, 1, 2],
+        target_ids=[0, 0, 0, 0], target_weights=[0.25, -0.25, 1.0, -1.0])],
+        [f("x", 2)], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 1])])
+    w0 = np.arange(6, dtype=np.float32).reshape(3, 2) / 10
+    save_seed("dense", [helper.make_node("Gemm", ["x", "W", "B"], ["h"], transB=1),
+                        helper.make_node("Relu", ["h"], ["r"]),
+                        helper.make_node("MatMul", ["r", "V"], ["z"]),
+                        helper.make_node("Softmax", ["z"], ["p"], axis=1)],
+              [f("x", 2)], [helper.make_tensor_value_info("p", TensorProto.FLOAT, [None, 3])],
+              [helper.make_tensor("W", TensorProto.FLOAT, [3, 2], w0.ravel()),
+               helper.make_tensor("B", TensorProto.FLOAT, [3], [0.1, -0.1, 0.0]),
+               helper.make_tensor("V", TensorProto.FLOAT, [3, 3], (np.eye(3, dtype=np.float32) - 0.2).ravel())])
+
+
 if __name__ == "__main__":
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     if "--big" in sys.argv:
         big(out)
+    elif "--seeds" in sys.argv:
+        seeds(out)
     else:
         all_fixtures(out)
