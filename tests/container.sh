@@ -59,6 +59,17 @@ docker container run -d --name "$name-m" -p "127.0.0.1:$port:8080" -v "$PWD/mode
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 check "a mounted model is served (TABSERVE_MODEL)" "docker logs $name-m 2>&1 | grep -q 'Starting tabserve' && curl -sf http://127.0.0.1:$port/model | grep -q fnv1a64"
 docker container kill "$name-m" >/dev/null
+docker container rm "$name-m" >/dev/null
+# models of other formats, mounted as the README says (the committed fuzz seeds)
+for f in onnx-pipeline.onnx xgb-binary.json; do
+  docker container run -d --name "$name-f" -p "127.0.0.1:$port:8080" -v "$PWD/fuzz/corpus/model:/models:ro" \
+    -e TABSERVE_MODEL="/models/$f" "$IMAGE" >/dev/null
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+  body=$(curl -sf "http://127.0.0.1:$port/model" | python3 -c 'import json,sys; print(json.dumps({i["name"]: (i["vocabulary"][0] if i.get("vocabulary") else 0.5) for i in json.load(sys.stdin)["inputs"]}))')
+  check "the container serves $f: POST /model answers a number" \
+    "curl -sf -XPOST http://127.0.0.1:$port/model -H 'Content-Type: application/json' -d '$body' | grep -Eq '\"predict\": [0-9.e-]+'"
+  docker container rm -f "$name-f" >/dev/null
+done
 echo '{"format": "tabserve-model"}' > /tmp/tabserve-bad-model.json
 docker container run --name "$name-bad" -v /tmp/tabserve-bad-model.json:/bad.json:ro "$IMAGE" serve /bad.json > /tmp/tabserve-bad.log 2>&1
 rc=$?

@@ -14,6 +14,7 @@ usage: BIN=build/tabserve python3 tests/test_import.py
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -353,6 +354,48 @@ class OnnxTest(unittest.TestCase):
                            input=json.dumps({f"f{j}": 0.1 * j for j in range(10)}) + "\n",
                            capture_output=True, text=True, check=True)
         self.assertAlmostEqual(json.loads(p.stdout)["predict"], 1 - json.loads(q.stdout)["predict"], places=6)
+
+    def test_hup_reloads_a_model_of_another_format(self):
+        # the file behind the server's path changes format: XGBoost JSON -> ONNX -> damaged
+        path = self.path("live-model")
+        shutil.copy(os.path.join(ROOT, "fuzz", "corpus", "model", "xgb-binary.json"), path)
+        port = free_port()
+        server = subprocess.Popen([BIN, "serve", path, "-b", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+
+        def source():
+            return json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/model", timeout=5))["metadata"]["source"]
+
+        def wait_for(fmt):
+            for _ in range(100):
+                try:
+                    if source()["format"] == fmt:
+                        return True
+                except OSError:
+                    pass
+                time.sleep(0.05)
+            return False
+        try:
+            self.assertTrue(wait_for("xgboost"))
+            shutil.copy(self.path("keras.onnx"), path + ".tmp")
+            os.replace(path + ".tmp", path)
+            server.send_signal(signal.SIGHUP)
+            self.assertTrue(wait_for("onnx"))
+            row = {f"f{j}": 0.1 * j for j in range(10)}
+            want = json.loads(subprocess.run([BIN, "predict", self.path("keras.onnx"), "--format", "jsonl"],
+                                             input=json.dumps(row) + "\n", capture_output=True, text=True,
+                                             check=True).stdout)["predict"]
+            self.assertEqual(post(port, row)["predict"], want)
+            with open(path + ".tmp", "wb") as f:
+                f.write(b"\x08\x08\x3a\x05garbage")
+            os.replace(path + ".tmp", path)
+            server.send_signal(signal.SIGHUP)
+            time.sleep(1.0)
+            self.assertEqual(source()["format"], "onnx")  # refused: the ONNX model keeps serving
+            self.assertEqual(post(port, row)["predict"], want)
+        finally:
+            server.terminate()
+            server.wait(10)
 
     def test_served_over_http_with_its_own_schema(self):
         port = free_port()
