@@ -161,6 +161,11 @@ class XGBoostTest(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn('$.learner.objective.name: objective "reg:gamma" is not supported', p.stderr)
         self.assertIn("binary:logistic", p.stderr)
+        p = run("inspect", self.path("binary_logistic.json"), "--max-trees", "5", check=False)
+        self.assertIn("$.learner.gradient_booster.model.trees: 20 trees; at most 5 are accepted (--max-trees)",
+                      p.stderr)
+        p = run("inspect", self.path("binary_logistic.json"), "--max-model-bytes", "1000", check=False)
+        self.assertIn("over the limit of 1000 (--max-model-bytes)", p.stderr)
 
     def test_damaged_files_name_the_place(self):
         with open(self.path("binary_logistic.json")) as f:
@@ -307,6 +312,9 @@ class OnnxTest(unittest.TestCase):
         self.assertIn("trees 40 (max depth 6", out)
 
     def test_refused_with_node_and_operator(self):
+        p = run("inspect", self.path("forest.onnx"), "--max-nodes", "10", check=False)
+        self.assertIn('node "TreeEnsembleClassifier" (TreeEnsembleClassifier): tree 0 has', p.stderr)
+        self.assertIn("at most 10 are accepted (--max-nodes)", p.stderr)
         p = run("inspect", self.path("unsupported.onnx"), check=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn('node "norm" (LpNormalization): operator LpNormalization is not supported; supported '

@@ -38,6 +38,40 @@ int cli_option(int argc, char **argv, int *i, const char *name, const char **val
     return 1;
 }
 
+static int parse_long(const char *s, long lo, long hi, const char *what, long *out);
+
+/* How a model is opened: --schema FILE and the import limits, as `serve` takes them. */
+typedef struct {
+    const char *schema_path;
+    import_limits limits;
+} load_options;
+
+#define LOAD_OPTIONS_DEFAULT                                                                                 \
+    {                                                                                                        \
+        NULL, IMPORT_LIMITS_DEFAULT                                                                          \
+    }
+
+/* 1: argv[*i] was one of the load options (and its value); 0: not one; -1: bad value. */
+static int load_option(int argc, char **argv, int *i, load_options *o)
+{
+    static const struct {
+        const char *flag;
+        long hi;
+        size_t at;
+    } limits[] = {{"--max-model-bytes", (long)1e12, offsetof(import_limits, max_file_bytes)},
+                  {"--max-trees", 100000, offsetof(import_limits, max_trees)},
+                  {"--max-nodes", 1 << 22, offsetof(import_limits, max_nodes)},
+                  {"--max-tensor", (long)1e10, offsetof(import_limits, max_tensor)}};
+    const char *v;
+    int r = cli_option(argc, argv, i, "--schema", &v);
+    if (r > 0) o->schema_path = v;
+    for (size_t k = 0; r == 0 && k < sizeof limits / sizeof *limits; k++)
+        if ((r = cli_option(argc, argv, i, limits[k].flag, &v)) > 0 &&
+            parse_long(v, 1, limits[k].hi, limits[k].flag, (long *)((char *)&o->limits + limits[k].at)) != 0)
+            r = -1;
+    return r;
+}
+
 static int parse_long(const char *s, long lo, long hi, const char *what, long *out)
 {
     char *end;
@@ -249,30 +283,33 @@ static int eval_report(const model *m, const dataset *d, const float *p, char *e
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *pos[2] = {NULL, NULL}, *label = NULL, *v = NULL, *schema_path = NULL;
+    const char *pos[2] = {NULL, NULL}, *label = NULL, *v = NULL;
+    load_options lo = LOAD_OPTIONS_DEFAULT;
     int npos = 0;
     for (int i = 0; i < argc; i++) {
         int r = cli_option(argc, argv, &i, "--label", &v), was_label = r > 0;
-        if (r == 0) r = cli_option(argc, argv, &i, "--schema", &v);
+        if (r == 0) r = load_option(argc, argv, &i, &lo);
         if (r < 0) return 2;
         if (r > 0 && was_label)
             label = v;
         else if (r > 0)
-            schema_path = v;
+            continue;
         else if (argv[i][0] == '-' || npos == 2) {
-            fprintf(stderr, "usage: tabserve eval [MODEL] DATA.csv --label COL [--schema F]\n");
+            fprintf(stderr,
+                    "usage: tabserve eval [MODEL] DATA.csv --label COL [--schema F] [--max-trees N ...]\n");
             return 2;
         } else
             pos[npos++] = argv[i];
     }
     if (npos == 0) {
-        fprintf(stderr, "usage: tabserve eval [MODEL] DATA.csv --label COL [--schema F]\n");
+        fprintf(stderr,
+                "usage: tabserve eval [MODEL] DATA.csv --label COL [--schema F] [--max-trees N ...]\n");
         return 2;
     }
     const char *model_path = npos == 2 ? pos[0] : NULL, *data = pos[npos - 1];
     char err[ERR_LEN];
     int rc = 1;
-    model *m = model_open(model_path, schema_path, NULL, err);
+    model *m = model_open(model_path, lo.schema_path, &lo.limits, err);
     dataset *d = NULL;
     float *p = NULL;
     const char **cols = NULL;
@@ -302,8 +339,8 @@ done:
 
 int cmd_predict(int argc, char **argv)
 {
-    const char *model_path = NULL, *input = "-", *output = "-", *format = NULL, *v = NULL,
-               *schema_path = NULL;
+    const char *model_path = NULL, *input = "-", *output = "-", *format = NULL, *v = NULL;
+    load_options lo = LOAD_OPTIONS_DEFAULT;
     score_options o = {SCORE_CSV, 0};
     for (int i = 0; i < argc; i++) {
         int r;
@@ -313,15 +350,15 @@ int cmd_predict(int argc, char **argv)
             output = v;
         else if (r == 0 && (r = cli_option(argc, argv, &i, "--format", &v)) > 0)
             format = v;
-        else if (r == 0 && (r = cli_option(argc, argv, &i, "--schema", &v)) > 0)
-            schema_path = v;
+        else if (r == 0 && (r = load_option(argc, argv, &i, &lo)) > 0)
+            continue;
         else if (r == 0 && strcmp(argv[i], "--skip-bad") == 0)
             o.skip_bad = 1;
         else if (r == 0 && argv[i][0] != '-' && !model_path)
             model_path = argv[i];
         else if (r == 0) {
             fprintf(stderr, "usage: tabserve predict [MODEL] [--input F] [--output F] "
-                            "[--format csv|jsonl] [--skip-bad] [--schema F]\n");
+                            "[--format csv|jsonl] [--skip-bad] [--schema F] [--max-trees N ...]\n");
             return 2;
         }
         if (r < 0) return 2;
@@ -339,7 +376,7 @@ int cmd_predict(int argc, char **argv)
         return 2;
     }
     char err[ERR_LEN];
-    model *m = model_open(model_path, schema_path, NULL, err);
+    model *m = model_open(model_path, lo.schema_path, &lo.limits, err);
     if (!m) {
         fprintf(stderr, "tabserve predict: %s\n", err);
         return 1;
@@ -379,23 +416,24 @@ int cmd_predict(int argc, char **argv)
 int cmd_inspect(int argc, char **argv)
 {
     int as_json = 0;
-    const char *path = NULL, *schema_path = NULL, *v = NULL;
+    const char *path = NULL;
+    load_options lo = LOAD_OPTIONS_DEFAULT;
     for (int i = 0; i < argc; i++) {
-        int r = cli_option(argc, argv, &i, "--schema", &v);
+        int r = load_option(argc, argv, &i, &lo);
         if (r < 0) return 2;
         if (r > 0)
-            schema_path = v;
+            continue;
         else if (strcmp(argv[i], "--json") == 0)
             as_json = 1;
         else if (argv[i][0] != '-' && !path)
             path = argv[i];
         else {
-            fprintf(stderr, "usage: tabserve inspect [MODEL] [--json] [--schema F]\n");
+            fprintf(stderr, "usage: tabserve inspect [MODEL] [--json] [--schema F] [--max-trees N ...]\n");
             return 2;
         }
     }
     char err[ERR_LEN];
-    model *m = model_open(path, schema_path, NULL, err);
+    model *m = model_open(path, lo.schema_path, &lo.limits, err);
     if (!m) {
         fprintf(stderr, "tabserve inspect: %s\n", err);
         return 1;
