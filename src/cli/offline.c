@@ -91,12 +91,28 @@ static const char train_usage[] =
     "usage: tabserve train DATA.csv --label COL --numeric A,B --categorical C,D -o MODEL.json\n"
     "                      [--hidden 16,8 | --hidden \"\"] [--ensemble N] [--epochs N] [--seed N]\n"
     "                      [--cv K --fold-by COL] [--lr X] [--l2 X] [--batch N] [--patience N]\n"
-    "                      [--activation relu|tanh] [--no-auto-features]\n";
+    "                      [--activation relu|tanh] [--no-auto-features]\n"
+    "                      [--model mlp|linear|gbt] gbt: [--trees N] [--max-depth D] [--learning-rate X]\n"
+    "                      [--min-child-weight X] [--l2 X] [--subsample X] [--colsample X]\n"
+    "                      [--early-stopping R] [--bins N] [--threads N] [--objective binary|regression]\n";
+
+/* A number in [lo, hi] (for the real-valued options). */
+static int parse_real(const char *s, double lo, double hi, const char *what, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (!*s || *end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "tabserve: %s must be a number from %g to %g, got \"%s\"\n", what, lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
 
 int cmd_train(int argc, char **argv)
 {
     const char *data = NULL, *label = NULL, *numeric = "", *categorical = "", *out = NULL;
-    const char *hidden = NULL, *fold_by = NULL, *v = NULL;
+    const char *hidden = NULL, *fold_by = NULL, *v = NULL, *kind = "mlp", *l2 = NULL;
     long cv = 0, lv;
     train_options o;
     train_options_default(&o);
@@ -136,7 +152,41 @@ int cmd_train(int argc, char **argv)
         } else if (OPT("--lr")) {
             if (r > 0) o.lr = strtod(v, NULL);
         } else if (OPT("--l2")) {
-            if (r > 0) o.l2 = strtod(v, NULL);
+            if (r > 0) l2 = v; /* the MLP's weight decay, or the trees' lambda */
+        } else if (OPT("--model")) {
+            if (r > 0) kind = v;
+        } else if (OPT("--trees")) {
+            if (r > 0 && parse_long(v, 1, 100000, "--trees", &lv)) return 2;
+            o.gbt.trees = (int)lv;
+        } else if (OPT("--max-depth")) {
+            if (r > 0 && parse_long(v, 1, 16, "--max-depth", &lv)) return 2;
+            o.gbt.max_depth = (int)lv;
+        } else if (OPT("--learning-rate")) {
+            if (r > 0 && parse_real(v, 1e-6, 1, "--learning-rate", &o.gbt.learning_rate)) return 2;
+        } else if (OPT("--min-child-weight")) {
+            if (r > 0 && parse_real(v, 0, 1e9, "--min-child-weight", &o.gbt.min_child_weight)) return 2;
+        } else if (OPT("--subsample")) {
+            if (r > 0 && parse_real(v, 1e-3, 1, "--subsample", &o.gbt.subsample)) return 2;
+        } else if (OPT("--colsample")) {
+            if (r > 0 && parse_real(v, 1e-3, 1, "--colsample", &o.gbt.colsample)) return 2;
+        } else if (OPT("--early-stopping")) {
+            if (r > 0 && parse_long(v, 0, 100000, "--early-stopping", &lv)) return 2;
+            o.gbt.early_stopping = (int)lv;
+        } else if (OPT("--bins")) {
+            if (r > 0 && parse_long(v, 3, 256, "--bins", &lv)) return 2;
+            o.gbt.max_bins = (int)lv;
+        } else if (OPT("--threads")) {
+            if (r > 0 && parse_long(v, 1, 64, "--threads", &lv)) return 2;
+            o.gbt.threads = (int)lv;
+        } else if (OPT("--objective")) {
+            if (r > 0 && strcmp(v, "binary") == 0)
+                o.gbt.objective = GBT_BINARY;
+            else if (r > 0 && strcmp(v, "regression") == 0)
+                o.gbt.objective = GBT_REGRESSION;
+            else if (r > 0) {
+                fprintf(stderr, "tabserve train: --objective must be binary or regression\n");
+                return 2;
+            }
         } else if (OPT("--activation")) {
             if (r > 0 && strcmp(v, "relu") == 0)
                 o.hidden_act = ACT_RELU;
@@ -168,6 +218,15 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "tabserve train: --cv needs --fold-by COLUMN\n");
         return 2;
     }
+    if (strcmp(kind, "gbt") == 0)
+        o.kind = TRAIN_GBT;
+    else if (strcmp(kind, "linear") == 0)
+        hidden = ""; /* logistic regression: the MLP path with no hidden layer */
+    else if (strcmp(kind, "mlp") != 0) {
+        fprintf(stderr, "tabserve train: --model must be mlp, linear or gbt, got \"%s\"\n", kind);
+        return 2;
+    }
+    if (l2 && parse_real(l2, 0, 1e6, "--l2", o.kind == TRAIN_GBT ? &o.gbt.l2 : &o.l2)) return 2;
     if (!(o.lr > 0 && o.lr < 10) || !(o.l2 >= 0 && o.l2 < 100)) {
         fprintf(stderr, "tabserve train: --lr must be in (0, 10) and --l2 in [0, 100)\n");
         return 2;

@@ -32,6 +32,8 @@ void train_options_default(train_options *o)
     o->val_fraction = 0.2;
     o->auto_features = 1;
     o->seed = 1;
+    o->kind = TRAIN_MLP;
+    gbt_options_default(&o->gbt);
 }
 
 /* ---- deterministic randomness (splitmix64) ------------------------------ */
@@ -541,9 +543,81 @@ static predictor *as_predictor(mlp *e)
     return lin;
 }
 
+/* Gradient-boosted trees: the same inputs, but numbers pass through (the trees
+ * route missing values) and categories become their index (the trees split on
+ * sets of them); an unknown category counts as missing. */
+static model *fit_gbt(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
+                      char *err)
+{
+    model *m = fit_inputs(d, use, o, err);
+    if (!m) return NULL;
+    size_t F = m->schema.n_inputs, n = 0;
+    int *is_cat = calloc(F, sizeof *is_cat), *n_cat = calloc(F, sizeof *n_cat);
+    float *x = malloc((d->n_rows ? d->n_rows : 1) * F * sizeof *x),
+          *yy = malloc((d->n_rows + 1) * sizeof *yy);
+    if (!is_cat || !n_cat || !x || !yy) {
+        err_set(err, "out of memory");
+        goto fail;
+    }
+    free(m->features.f); /* the MLP's steps (impute, standardize, one-hot) are not wanted */
+    m->features.f = NULL;
+    m->features.n = 0;
+    for (size_t i = 0; i < F; i++) {
+        schema_input *in = &m->schema.inputs[i];
+        is_cat[i] = in->n_vocab > 0;
+        n_cat[i] = (int)in->n_vocab;
+        if (in->n_vocab) in->unknown = UNKNOWN_MISSING;
+        feature_step st = {in->n_vocab ? STEP_CATEGORY_INDEX : STEP_PASSTHROUGH, 0, 0};
+        if (features_add(&m->features, i, &st, 1) != 0) {
+            err_set(err, "out of memory");
+            goto fail;
+        }
+    }
+    features_layout(&m->features, &m->schema);
+    m->n_features = m->features.n_columns;
+    for (size_t r = 0; r < d->n_rows; r++) {
+        if (use && !use[r]) continue;
+        if (score_encode_row(m, d, r, 1, x + n * F, err) != 0) goto fail;
+        yy[n++] = y[r];
+    }
+    gbt_options go = o->gbt;
+    go.seed = o->seed;
+    int rounds = 0;
+    tree_ensemble *e = gbt_fit(x, yy, n, (int)F, is_cat, n_cat, &go, &rounds, err);
+    if (!e) goto fail;
+    m->predictor = &e->base;
+    if (go.objective == GBT_REGRESSION) {
+        m->output.task = TASK_REGRESSION;
+        m->output.link = LINK_IDENTITY;
+    }
+    json_object_set_new(m->metadata, "training_rows", json_integer((json_int_t)n));
+    json_object_set_new(m->metadata, "hyperparameters",
+                        json_pack("{s:s,s:s,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:i,s:I}", "model", "gbt",
+                                  "objective", go.objective == GBT_BINARY ? "binary" : "regression", "trees",
+                                  go.trees, "trees_kept", rounds, "max_depth", go.max_depth, "learning_rate",
+                                  go.learning_rate, "min_child_weight", go.min_child_weight, "l2", go.l2,
+                                  "subsample", go.subsample, "colsample", go.colsample, "early_stopping",
+                                  go.early_stopping, "val_fraction", go.val_fraction, "max_bins", go.max_bins,
+                                  "seed", (json_int_t)go.seed));
+    if (model_assemble(m, err) != 0) goto fail;
+    free(is_cat);
+    free(n_cat);
+    free(x);
+    free(yy);
+    return m;
+fail:
+    free(is_cat);
+    free(n_cat);
+    free(x);
+    free(yy);
+    model_free(m);
+    return NULL;
+}
+
 model *train_fit(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
                  char *err)
 {
+    if (o->kind == TRAIN_GBT) return fit_gbt(d, y, use, o, err);
     uint64_t rng = o->seed;
     int members = o->ensemble > 0 ? o->ensemble : 1;
     mlp *net = NULL, *e = NULL;

@@ -13,13 +13,18 @@
 #include "estimators/mlp.h"
 #include "model/model.h"
 #include "train/evaluate.h"
+#include "train/gbt.h"
 
 struct json_t;
 
 #define TRAIN_MAX_HIDDEN 8
 
+typedef enum { TRAIN_MLP, TRAIN_GBT } train_kind;
+
 typedef struct {
     size_t n_numeric, n_categorical; /* the dataset's columns: label, numeric..., categorical... */
+    train_kind kind;                 /* --model mlp (the ensemble; --hidden "" linear) or gbt */
+    gbt_options gbt;                 /* --model gbt */
     int hidden[TRAIN_MAX_HIDDEN];    /* hidden layer widths; none = logistic regression */
     int n_hidden;
     activation hidden_act;

@@ -1,0 +1,606 @@
+/* gbt — histogram gradient boosting (the method in gbt.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "train/gbt.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/err.h"
+
+#define MISSING_BIN 255
+#define HIST_BINS   256
+#define MAX_DEPTH   16
+
+void gbt_options_default(gbt_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->objective = GBT_BINARY;
+    o->trees = 300;
+    o->max_depth = 3;
+    o->learning_rate = 0.05;
+    o->min_child_weight = 1;
+    o->l2 = 1;
+    o->subsample = 0.8;
+    o->colsample = 1;
+    o->early_stopping = 30;
+    o->val_fraction = 0.2;
+    o->max_bins = 256;
+    o->threads = 0;
+    o->seed = 1;
+}
+
+void gbt_grad(gbt_objective obj, double f, double y, double *g, double *h)
+{
+    if (obj == GBT_REGRESSION) {
+        *g = f - y;
+        *h = 1;
+        return;
+    }
+    double p = f >= 0 ? 1 / (1 + exp(-f)) : exp(f) / (1 + exp(f));
+    *g = p - y;
+    *h = p * (1 - p) > 1e-16 ? p * (1 - p) : 1e-16;
+}
+
+/* ---- randomness (splitmix64, as the MLP trainer) ------------------------------------ */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static void shuffle(size_t *a, size_t n, uint64_t *s)
+{
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)(rng_next(s) % i);
+        size_t t = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = t;
+    }
+}
+
+/* ---- bins ----------------------------------------------------------------------------- */
+
+typedef struct {
+    size_t n;
+    int nf;
+    uint8_t *bin; /* (n, nf) */
+    float **cut;  /* per column: cuts (numeric) */
+    int *n_bins;  /* per column: regular bins (numeric: cuts + 1; categorical: categories) */
+    const int *is_category;
+} binned;
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Cuts for column j from its values on the training rows: between every two
+ * distinct values when there are at most max_cuts + 1 of them, else at the
+ * quantiles of the rows (with repeats), so each bin holds about as many rows. */
+static int make_cuts(binned *b, const float *x, const size_t *rows, size_t n_rows, int j, int max_cuts)
+{
+    float *v = malloc((n_rows ? n_rows : 1) * sizeof *v), *cut = malloc(((size_t)max_cuts + 1) * sizeof *cut);
+    if (!v || !cut) {
+        free(v);
+        free(cut);
+        return -1;
+    }
+    size_t k = 0, u = 0;
+    for (size_t i = 0; i < n_rows; i++) {
+        float a = x[rows[i] * (size_t)b->nf + (size_t)j];
+        if (a == a) v[k++] = a;
+    }
+    qsort(v, k, sizeof *v, cmp_float);
+    for (size_t i = 0; i < k; i++) u += i == 0 || v[i] != v[i - 1];
+    int n_cut = 0;
+    if (u <= (size_t)max_cuts + 1) {
+        for (size_t i = 1; i < k; i++)
+            if (v[i] != v[i - 1]) cut[n_cut++] = v[i];
+    } else {
+        for (int q = 1; q <= max_cuts; q++) {
+            float c = v[(size_t)((double)q / (max_cuts + 1) * (double)k)];
+            if (c > v[0] && (n_cut == 0 || c > cut[n_cut - 1])) cut[n_cut++] = c;
+        }
+    }
+    free(v);
+    b->cut[j] = cut;
+    b->n_bins[j] = n_cut + 1;
+    return 0;
+}
+
+static uint8_t bin_of(const binned *b, int j, float a)
+{
+    if (a != a) return MISSING_BIN;
+    if (b->is_category[j]) return a >= 0 && a < b->n_bins[j] ? (uint8_t)a : MISSING_BIN;
+    const float *c = b->cut[j];
+    int lo = 0, hi = b->n_bins[j] - 1; /* how many cuts are <= a */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (c[mid] <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (uint8_t)lo;
+}
+
+/* ---- trees under construction ----------------------------------------------------------- */
+
+typedef struct {
+    int feature; /* -1: leaf */
+    int bin;     /* numeric: bins <= bin go left */
+    int missing_left;
+    int left, right;
+    double value;
+    uint8_t right_set[HIST_BINS]; /* categorical: 1 for categories that go right */
+    size_t begin, end;            /* rows of this node in the sample order */
+    double G, H;
+} gnode;
+
+typedef struct {
+    int n;
+    gnode *node;
+} gtree;
+
+typedef struct {
+    double g, h;
+} gh;
+
+/* ---- histograms, optionally across threads (each thread a range of columns) --------------- */
+
+typedef struct {
+    const binned *b;
+    const gh *grad;
+    const size_t *rows;
+    size_t n_rows;
+    gh *hist; /* (nf, HIST_BINS) */
+    int f0, f1;
+} hist_job;
+
+static void hist_columns(const hist_job *j)
+{
+    int nf = j->b->nf;
+    for (int f = j->f0; f < j->f1; f++) memset(j->hist + (size_t)f * HIST_BINS, 0, HIST_BINS * sizeof(gh));
+    for (size_t i = 0; i < j->n_rows; i++) {
+        size_t r = j->rows[i];
+        const uint8_t *br = j->b->bin + r * (size_t)nf;
+        gh v = j->grad[r];
+        for (int f = j->f0; f < j->f1; f++) {
+            gh *cell = j->hist + (size_t)f * HIST_BINS + br[f];
+            cell->g += v.g;
+            cell->h += v.h;
+        }
+    }
+}
+
+static void *hist_thread(void *arg)
+{
+    hist_columns(arg);
+    return NULL;
+}
+
+static void build_hist(const binned *b, const gh *grad, const size_t *rows, size_t n_rows, gh *hist,
+                       int threads)
+{
+    int nf = b->nf;
+    if (threads > nf) threads = nf;
+    if (threads <= 1 || n_rows * (size_t)nf < 200000) {
+        hist_job j = {b, grad, rows, n_rows, hist, 0, nf};
+        hist_columns(&j);
+        return;
+    }
+    hist_job jobs[64];
+    pthread_t tid[64];
+    if (threads > 64) threads = 64;
+    for (int t = 0; t < threads; t++)
+        jobs[t] = (hist_job){b, grad, rows, n_rows, hist, nf * t / threads, nf * (t + 1) / threads};
+    int started[64] = {0};
+    for (int t = 1; t < threads; t++) started[t] = pthread_create(&tid[t], NULL, hist_thread, &jobs[t]) == 0;
+    hist_columns(&jobs[0]);
+    for (int t = 1; t < threads; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            hist_columns(&jobs[t]); /* no thread: same sums, here */
+    }
+}
+
+/* ---- split finding ----------------------------------------------------------------------- */
+
+static double score(double G, double H, double l2) { return G * G / (H + l2); }
+
+typedef struct {
+    double gain;
+    int feature, bin, missing_left;
+    int categorical;
+    uint8_t right_set[HIST_BINS];
+} split;
+
+typedef struct {
+    double ratio;
+    int bin;
+} cat_order;
+
+static int cmp_cat(const void *a, const void *b)
+{
+    const cat_order *x = a, *y = b;
+    if (x->ratio != y->ratio) return x->ratio < y->ratio ? -1 : 1;
+    return x->bin - y->bin;
+}
+
+/* The best split of a node with sums (G, H) and histogram hist, over the
+ * columns in use[]; gain 0 when none is worth it. */
+static split best_split(const binned *b, const gh *hist, double G, double H, const uint8_t *use,
+                        const gbt_options *o)
+{
+    split best;
+    memset(&best, 0, sizeof best);
+    best.feature = -1;
+    double parent = score(G, H, o->l2);
+    for (int f = 0; f < b->nf; f++) {
+        if (!use[f]) continue;
+        const gh *hf = hist + (size_t)f * HIST_BINS;
+        double Gm = hf[MISSING_BIN].g, Hm = hf[MISSING_BIN].h;
+        int nb = b->n_bins[f];
+        if (!b->is_category[f]) {
+            double GL = 0, HL = 0;
+            for (int k = 0; k < nb - 1; k++) {
+                GL += hf[k].g;
+                HL += hf[k].h;
+                for (int ml = 0; ml < 2; ml++) { /* missing right, then left */
+                    double gl = GL + (ml ? Gm : 0), hl = HL + (ml ? Hm : 0);
+                    double gr = G - gl, hr = H - hl;
+                    if (hl < o->min_child_weight || hr < o->min_child_weight) continue;
+                    double gain = score(gl, hl, o->l2) + score(gr, hr, o->l2) - parent;
+                    if (gain > best.gain + 1e-12) {
+                        best.gain = gain;
+                        best.feature = f;
+                        best.bin = k;
+                        best.missing_left = ml;
+                        best.categorical = 0;
+                    }
+                }
+            }
+            continue;
+        }
+        /* categories present in the node, ordered by G/H; prefixes go left */
+        cat_order ord[HIST_BINS];
+        int m = 0;
+        for (int k = 0; k < nb && k < MISSING_BIN; k++)
+            if (hf[k].h > 0) ord[m++] = (cat_order){hf[k].g / (hf[k].h + o->l2), k};
+        if (m < 2) continue;
+        qsort(ord, (size_t)m, sizeof *ord, cmp_cat);
+        double GL = 0, HL = 0;
+        for (int k = 0; k < m - 1; k++) {
+            GL += hf[ord[k].bin].g;
+            HL += hf[ord[k].bin].h;
+            for (int ml = 0; ml < 2; ml++) {
+                double gl = GL + (ml ? Gm : 0), hl = HL + (ml ? Hm : 0);
+                double gr = G - gl, hr = H - hl;
+                if (hl < o->min_child_weight || hr < o->min_child_weight) continue;
+                double gain = score(gl, hl, o->l2) + score(gr, hr, o->l2) - parent;
+                if (gain > best.gain + 1e-12) {
+                    best.gain = gain;
+                    best.feature = f;
+                    best.missing_left = ml;
+                    best.categorical = 1;
+                    memset(best.right_set, 0, sizeof best.right_set);
+                    for (int q = k + 1; q < m; q++) best.right_set[ord[q].bin] = 1;
+                }
+            }
+        }
+    }
+    return best;
+}
+
+static int goes_left(const binned *b, const gnode *nd, size_t r)
+{
+    uint8_t v = b->bin[r * (size_t)b->nf + (size_t)nd->feature];
+    if (v == MISSING_BIN) return nd->missing_left;
+    if (b->is_category[nd->feature]) return !nd->right_set[v];
+    return v <= nd->bin;
+}
+
+/* ---- one tree ---------------------------------------------------------------------------------- */
+
+static int grow_tree(gtree *t, const binned *b, const gh *grad, size_t *rows, size_t n_rows, size_t *tmp,
+                     const uint8_t *use, const gbt_options *o, gh *hists, int threads)
+{
+    int cap = (1 << (o->max_depth + 1)) - 1;
+    t->node = calloc((size_t)cap, sizeof *t->node);
+    if (!t->node) return -1;
+    t->n = 1;
+    gnode *root = &t->node[0];
+    root->feature = -1;
+    root->begin = 0;
+    root->end = n_rows;
+    for (size_t i = 0; i < n_rows; i++) {
+        root->G += grad[rows[i]].g;
+        root->H += grad[rows[i]].h;
+    }
+    size_t hsize = (size_t)b->nf * HIST_BINS;
+    /* hists: one histogram per node of the tree (node i at hists + i * hsize) */
+    build_hist(b, grad, rows, n_rows, hists, threads);
+    int level_begin = 0, level_end = 1;
+    for (int depth = 0; depth < o->max_depth; depth++) {
+        for (int i = level_begin; i < level_end; i++) {
+            gnode *nd = &t->node[i];
+            if (nd->end - nd->begin < 2) continue;
+            split s = best_split(b, hists + (size_t)i * hsize, nd->G, nd->H, use, o);
+            if (s.feature < 0) continue;
+            nd->feature = s.feature;
+            nd->bin = s.bin;
+            nd->missing_left = s.missing_left;
+            memcpy(nd->right_set, s.right_set, sizeof nd->right_set);
+            /* stable partition of the node's rows */
+            size_t nl = 0, nr = 0;
+            for (size_t k = nd->begin; k < nd->end; k++)
+                if (goes_left(b, nd, rows[k]))
+                    rows[nd->begin + nl++] = rows[k];
+                else
+                    tmp[nr++] = rows[k];
+            memcpy(rows + nd->begin + nl, tmp, nr * sizeof *rows);
+            int L = t->n++, R = t->n++;
+            nd = &t->node[i]; /* (no realloc: cap is the full tree) */
+            nd->left = L;
+            nd->right = R;
+            gnode *l = &t->node[L], *r = &t->node[R];
+            l->feature = r->feature = -1;
+            l->begin = nd->begin;
+            l->end = nd->begin + nl;
+            r->begin = l->end;
+            r->end = nd->end;
+            for (size_t k = l->begin; k < l->end; k++) {
+                l->G += grad[rows[k]].g;
+                l->H += grad[rows[k]].h;
+            }
+            r->G = nd->G - l->G;
+            r->H = nd->H - l->H;
+            if (depth + 1 <
+                o->max_depth) { /* children's histograms: the smaller built, the other by difference */
+                int small = nl <= nr ? L : R, large = small == L ? R : L;
+                gnode *sn = &t->node[small];
+                build_hist(b, grad, rows + sn->begin, sn->end - sn->begin, hists + (size_t)small * hsize,
+                           threads);
+                const gh *ph = hists + (size_t)i * hsize, *sh = hists + (size_t)small * hsize;
+                gh *lh = hists + (size_t)large * hsize;
+                for (size_t q = 0; q < hsize; q++) {
+                    lh[q].g = ph[q].g - sh[q].g;
+                    lh[q].h = ph[q].h - sh[q].h;
+                }
+            }
+        }
+        level_begin = level_end;
+        level_end = t->n;
+    }
+    for (int i = 0; i < t->n; i++) {
+        gnode *nd = &t->node[i];
+        if (nd->feature < 0) nd->value = -nd->G / (nd->H + o->l2) * o->learning_rate;
+    }
+    return 0;
+}
+
+static double tree_value(const gtree *t, const binned *b, size_t r)
+{
+    int i = 0;
+    while (t->node[i].feature >= 0) i = goes_left(b, &t->node[i], r) ? t->node[i].left : t->node[i].right;
+    return t->node[i].value;
+}
+
+/* ---- the ensemble ----------------------------------------------------------------------------- */
+
+static double loss(gbt_objective obj, double f, double y)
+{
+    if (obj == GBT_REGRESSION) return (f - y) * (f - y);
+    /* log(1 + e^f) - y f, stable */
+    double l = f > 0 ? f + log1p(exp(-f)) : log1p(exp(f));
+    return l - y * f;
+}
+
+static int to_predictor_tree(tree *out, const gtree *t, const binned *b, float value_scale)
+{
+    if (trees_alloc_tree(out, t->n) != 0) return -1;
+    for (int i = 0; i < t->n; i++) {
+        const gnode *nd = &t->node[i];
+        if (nd->feature < 0) {
+            out->value[i] = (float)nd->value * value_scale;
+            continue;
+        }
+        out->feature[i] = nd->feature;
+        out->left[i] = nd->left;
+        out->right[i] = nd->right;
+        out->default_left[i] = (unsigned char)nd->missing_left;
+        if (b->is_category[nd->feature]) {
+            int set[HIST_BINS], k = 0;
+            for (int c = 0; c < HIST_BINS; c++)
+                if (nd->right_set[c]) set[k++] = c;
+            out->threshold[i] = 0;
+            if (trees_set_categories(out, i, set, k) != 0) return -1;
+        } else {
+            out->threshold[i] = b->cut[nd->feature][nd->bin]; /* bin <= b  <=>  x < cut[b] */
+        }
+    }
+    return 0;
+}
+
+tree_ensemble *gbt_fit(const float *x, const float *y, size_t n, int nf, const int *is_category,
+                       const int *n_categories, const gbt_options *o, int *rounds, char *err)
+{
+    uint64_t rng = o->seed ^ 0x6762745f73656564ull;
+    binned b = {n, nf, NULL, NULL, NULL, is_category};
+    size_t *order = NULL, *rows = NULL, *tmp = NULL;
+    gh *grad = NULL, *hists = NULL;
+    double *margin = NULL;
+    gtree *trees = NULL;
+    uint8_t *use = NULL;
+    tree_ensemble *e = NULL;
+    int built = 0, best_round = 0;
+    if (o->max_depth < 1 || o->max_depth > MAX_DEPTH || o->max_bins < 3 || o->max_bins > 256 ||
+        o->trees < 1) {
+        err_set(err, "gbt: max depth must be 1 to %d, bins 3 to 256, trees at least 1", MAX_DEPTH);
+        return NULL;
+    }
+    int threads = o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1) threads = 1;
+    b.bin = malloc(n * (size_t)nf);
+    b.cut = calloc((size_t)nf, sizeof *b.cut);
+    b.n_bins = calloc((size_t)nf, sizeof *b.n_bins);
+    order = malloc((n ? n : 1) * sizeof *order);
+    rows = malloc((n ? n : 1) * sizeof *rows);
+    tmp = malloc((n ? n : 1) * sizeof *tmp);
+    grad = malloc((n ? n : 1) * sizeof *grad);
+    margin = malloc((n ? n : 1) * sizeof *margin);
+    trees = calloc((size_t)o->trees, sizeof *trees);
+    use = malloc((size_t)nf);
+    size_t hsize = (size_t)nf * HIST_BINS;
+    hists = malloc(((size_t)1 << (o->max_depth + 1)) * hsize * sizeof *hists);
+    if (!b.bin || !b.cut || !b.n_bins || !order || !rows || !tmp || !grad || !margin || !trees || !use ||
+        !hists) {
+        err_set(err, "out of memory for %zu rows of boosting", n);
+        goto done;
+    }
+    /* held-out rows for early stopping: the last val_fraction of a shuffle */
+    for (size_t i = 0; i < n; i++) order[i] = i;
+    shuffle(order, n, &rng);
+    size_t n_val = o->early_stopping > 0 ? (size_t)((double)n * o->val_fraction) : 0;
+    if (n_val >= n) n_val = 0;
+    size_t n_fit = n - n_val;
+    const size_t *fit = order, *val = order + n_fit;
+    /* bins from the fitting rows */
+    for (int j = 0; j < nf; j++) {
+        if (is_category[j]) {
+            if (n_categories[j] > MISSING_BIN) {
+                err_set(err, "gbt: column %d has %d categories; at most %d are supported", j, n_categories[j],
+                        MISSING_BIN);
+                goto done;
+            }
+            b.n_bins[j] = n_categories[j];
+        } else if (make_cuts(&b, x, fit, n_fit, j, o->max_bins - 2) != 0) {
+            err_set(err, "out of memory");
+            goto done;
+        }
+    }
+    for (size_t r = 0; r < n; r++)
+        for (int j = 0; j < nf; j++)
+            b.bin[r * (size_t)nf + (size_t)j] = bin_of(&b, j, x[r * (size_t)nf + (size_t)j]);
+    /* the starting margin: the fitting rows' mean, through the link */
+    double mean = 0;
+    for (size_t i = 0; i < n_fit; i++) mean += y[fit[i]];
+    mean = n_fit ? mean / (double)n_fit : 0;
+    double base = mean;
+    if (o->objective == GBT_BINARY) {
+        double p = mean < 1e-6 ? 1e-6 : mean > 1 - 1e-6 ? 1 - 1e-6 : mean;
+        base = log(p / (1 - p));
+    }
+    base = (float)base; /* the served model starts from this float */
+    for (size_t r = 0; r < n; r++) margin[r] = base;
+    double best_loss = INFINITY;
+    int since_best = 0;
+    size_t n_sample = (size_t)((double)n_fit * (o->subsample > 0 && o->subsample < 1 ? o->subsample : 1));
+    if (n_sample < 1) n_sample = n_fit;
+    for (int t = 0; t < o->trees; t++) {
+        for (size_t i = 0; i < n_fit; i++) {
+            size_t r = fit[i];
+            gbt_grad(o->objective, margin[r], y[r], &grad[r].g, &grad[r].h);
+        }
+        /* rows: a draw without replacement (all when subsample is 1), kept in row order */
+        memcpy(rows, fit, n_fit * sizeof *rows);
+        if (n_sample < n_fit) {
+            for (size_t i = 0; i < n_sample; i++) { /* partial Fisher-Yates */
+                size_t j = i + (size_t)(rng_next(&rng) % (n_fit - i));
+                size_t s = rows[i];
+                rows[i] = rows[j];
+                rows[j] = s;
+            }
+        }
+        /* sort the drawn rows: histograms then read the rows in memory order */
+        for (size_t i = 0; i < n_sample; i++) tmp[i] = rows[i];
+        memset(use, 0, (size_t)nf);
+        {
+            /* counting sort by row index through a bitmap */
+            uint8_t *mark = calloc(n, 1);
+            if (!mark) {
+                err_set(err, "out of memory");
+                goto done;
+            }
+            for (size_t i = 0; i < n_sample; i++) mark[tmp[i]] = 1;
+            size_t k = 0;
+            for (size_t r = 0; r < n; r++)
+                if (mark[r]) rows[k++] = r;
+            free(mark);
+        }
+        /* columns: a draw of colsample of them (at least one) */
+        int n_use = (int)ceil(o->colsample * nf);
+        if (n_use < 1) n_use = 1;
+        if (n_use >= nf) {
+            memset(use, 1, (size_t)nf);
+        } else {
+            int pick[4096];
+            for (int j = 0; j < nf && j < 4096; j++) pick[j] = j;
+            for (int j = 0; j < n_use; j++) {
+                int q = j + (int)(rng_next(&rng) % (uint64_t)(nf - j));
+                int s = pick[j];
+                pick[j] = pick[q];
+                pick[q] = s;
+                use[pick[j]] = 1;
+            }
+        }
+        if (grow_tree(&trees[t], &b, grad, rows, n_sample, tmp, use, o, hists, threads) != 0) {
+            err_set(err, "out of memory");
+            goto done;
+        }
+        built = t + 1;
+        for (size_t r = 0; r < n; r++) margin[r] += (float)tree_value(&trees[t], &b, r);
+        if (n_val) {
+            double l = 0;
+            for (size_t i = 0; i < n_val; i++) l += loss(o->objective, margin[val[i]], y[val[i]]);
+            l /= (double)n_val;
+            if (l < best_loss - 1e-12) {
+                best_loss = l;
+                best_round = t + 1;
+                since_best = 0;
+            } else if (++since_best >= o->early_stopping) {
+                break;
+            }
+        } else {
+            best_round = t + 1;
+        }
+    }
+    e = trees_create(nf, 1, (size_t)best_round, NULL);
+    if (!e) {
+        err_set(err, "out of memory");
+        goto done;
+    }
+    e->base_score[0] = (float)base;
+    for (int t = 0; t < best_round; t++)
+        if (to_predictor_tree(&e->trees[t], &trees[t], &b, 1.0f) != 0) {
+            err_set(err, "out of memory");
+            predictor_free(&e->base);
+            e = NULL;
+            goto done;
+        }
+    *rounds = best_round;
+done:
+    for (int t = 0; trees && t < built; t++) free(trees[t].node);
+    for (int j = 0; b.cut && j < nf; j++) free(b.cut[j]);
+    free(b.cut);
+    free(b.n_bins);
+    free(b.bin);
+    free(order);
+    free(rows);
+    free(tmp);
+    free(grad);
+    free(margin);
+    free(trees);
+    free(use);
+    free(hists);
+    return e;
+}
