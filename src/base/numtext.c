@@ -9,8 +9,46 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Decimal text of at most 15 significant digits and a power of ten within
+ * +-22 (what CSV cells hold), converted exactly: one correctly rounded multiply
+ * or divide of two exact doubles (Clinger's fast path), the value strtod gives.
+ * Returns -1 for anything else: strtod decides. */
+static int parse_fast(const char *s, size_t len, double *out)
+{
+    static const double pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *p = s, *end = s + len;
+    int negative = 0, digits = 0, any = 0, scale = 0;
+    uint64_t m = 0;
+    if (p < end && (*p == '-' || *p == '+')) negative = *p++ == '-';
+    for (; p < end && *p >= '0' && *p <= '9'; p++, any = 1) {
+        if (digits || *p != '0') digits++;
+        m = m * 10 + (uint64_t)(*p - '0');
+    }
+    if (p < end && *p == '.')
+        for (p++; p < end && *p >= '0' && *p <= '9'; p++, any = 1) {
+            if (digits || *p != '0') digits++;
+            m = m * 10 + (uint64_t)(*p - '0');
+            scale--;
+        }
+    if (!any || digits > 15) return -1;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        int sign = 1, e = 0, edigits = 0;
+        if (++p < end && (*p == '+' || *p == '-')) sign = *p++ == '-' ? -1 : 1;
+        for (; p < end && *p >= '0' && *p <= '9'; p++, edigits++) e = e < 1000 ? e * 10 + (*p - '0') : e;
+        if (!edigits) return -1;
+        scale += sign * e;
+    }
+    if (p != end || scale > 22 || scale < -22) return -1;
+    double v = (double)m;
+    v = scale >= 0 ? v * pow10[scale] : v / pow10[-scale];
+    *out = negative ? -v : v;
+    return 0;
+}
+
 int parse_finite_double(const char *s, size_t len, double *out)
 {
+    if (parse_fast(s, len, out) == 0) return 0;
     char tmp[64];
     if (len == 0 || len >= sizeof tmp) return -1;
     memcpy(tmp, s, len);

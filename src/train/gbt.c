@@ -33,17 +33,22 @@ void gbt_options_default(gbt_options *o)
     o->seed = 1;
 }
 
-void gbt_grad(gbt_objective obj, double f, double y, double *g, double *h)
+/* The sigmoid in floats (expf): a margin needs no more, and this runs once per
+ * row and tree. */
+static inline void grad_at(gbt_objective obj, double f, double y, double *g, double *h)
 {
     if (obj == GBT_REGRESSION) {
         *g = f - y;
         *h = 1;
         return;
     }
-    double p = f >= 0 ? 1 / (1 + exp(-f)) : exp(f) / (1 + exp(f));
-    *g = p - y;
-    *h = p * (1 - p) > 1e-16 ? p * (1 - p) : 1e-16;
+    float e = expf(-fabsf((float)f)), p = f >= 0 ? 1 / (1 + e) : e / (1 + e);
+    *g = (double)p - y;
+    double ph = (double)p * (1 - (double)p);
+    *h = ph > 1e-16 ? ph : 1e-16;
 }
+
+void gbt_grad(gbt_objective obj, double f, double y, double *g, double *h) { grad_at(obj, f, y, g, h); }
 
 /* ---- randomness (splitmix64, as the MLP trainer) ------------------------------------ */
 
@@ -76,10 +81,40 @@ typedef struct {
     const int *is_category;
 } binned;
 
-static int cmp_float(const void *a, const void *b)
+/* Sorts n floats (no NaN) ascending: LSD radix on their order-preserving bits,
+ * 11 bits a pass, linear in n where qsort took most of the binning time. */
+static int sort_floats(float *v, size_t n)
 {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
+    uint32_t *a = malloc((n ? n : 1) * sizeof *a), *t = malloc((n ? n : 1) * sizeof *t);
+    size_t *count = malloc(2049 * sizeof *count);
+    if (!a || !t || !count) {
+        free(a);
+        free(t);
+        free(count);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], sizeof u);
+        a[i] = u >> 31 ? ~u : u | 0x80000000u;
+    }
+    for (int shift = 0; shift < 32; shift += 11) {
+        memset(count, 0, 2049 * sizeof *count);
+        for (size_t i = 0; i < n; i++) count[((a[i] >> shift) & 2047) + 1]++;
+        for (int d = 0; d < 2048; d++) count[d + 1] += count[d];
+        for (size_t i = 0; i < n; i++) t[count[(a[i] >> shift) & 2047]++] = a[i];
+        uint32_t *s = a;
+        a = t;
+        t = s;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = a[i] >> 31 ? a[i] & 0x7fffffffu : ~a[i];
+        memcpy(&v[i], &u, sizeof u);
+    }
+    free(a);
+    free(t);
+    free(count);
+    return 0;
 }
 
 /* Cuts for column j from its values on the training rows: between every two
@@ -98,7 +133,11 @@ static int make_cuts(binned *b, const float *x, const size_t *rows, size_t n_row
         float a = x[rows[i] * (size_t)b->nf + (size_t)j];
         if (a == a) v[k++] = a;
     }
-    qsort(v, k, sizeof *v, cmp_float);
+    if (sort_floats(v, k) != 0) {
+        free(v);
+        free(cut);
+        return -1;
+    }
     for (size_t i = 0; i < k; i++) u += i == 0 || v[i] != v[i - 1];
     int n_cut = 0;
     if (u <= (size_t)max_cuts + 1) {
@@ -141,6 +180,7 @@ typedef struct {
     int left, right;
     double value;
     uint8_t right_set[HIST_BINS]; /* categorical: 1 for categories that go right */
+    uint8_t left_of[HIST_BINS];   /* by bin, the missing bin included: 1 goes left */
     size_t begin, end;            /* rows of this node in the sample order */
     double G, H;
 } gnode;
@@ -154,63 +194,89 @@ typedef struct {
     double g, h;
 } gh;
 
-/* ---- histograms, optionally across threads (each thread a range of columns) --------------- */
+/* ---- threads -------------------------------------------------------------------------------- */
+
+/* Runs fn(ctx, t, T) for t = 0..T-1, t = 0 on this thread. Work is split so
+ * that every sum still runs in one fixed order: the result does not depend on
+ * T. */
+typedef void (*par_fn)(void *ctx, int t, int T);
+
+typedef struct {
+    par_fn fn;
+    void *ctx;
+    int t, T;
+} par_job;
+
+static void *par_thread(void *arg)
+{
+    par_job *j = arg;
+    j->fn(j->ctx, j->t, j->T);
+    return NULL;
+}
+
+static void run_parallel(int T, par_fn fn, void *ctx)
+{
+    if (T > 64) T = 64;
+    if (T <= 1) {
+        fn(ctx, 0, 1);
+        return;
+    }
+    pthread_t tid[64];
+    par_job jobs[64];
+    int started[64] = {0};
+    for (int t = 1; t < T; t++) {
+        jobs[t] = (par_job){fn, ctx, t, T};
+        started[t] = pthread_create(&tid[t], NULL, par_thread, &jobs[t]) == 0;
+    }
+    fn(ctx, 0, T);
+    for (int t = 1; t < T; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            fn(ctx, t, T); /* no thread: the same share, here */
+    }
+}
+
+/* ---- histograms: each thread a range of columns, over every node given --------------------------- */
 
 typedef struct {
     const binned *b;
     const gh *grad;
     const size_t *rows;
-    size_t n_rows;
-    gh *hist; /* (nf, HIST_BINS) */
-    int f0, f1;
-} hist_job;
+    int n_nodes;
+    const size_t *begin, *end; /* per node: its rows */
+    gh *const *hist;           /* per node: (nf, HIST_BINS) */
+} hist_work;
 
-static void hist_columns(const hist_job *j)
+static void hist_part(void *ctx, int t, int T)
 {
-    int nf = j->b->nf;
-    for (int f = j->f0; f < j->f1; f++) memset(j->hist + (size_t)f * HIST_BINS, 0, HIST_BINS * sizeof(gh));
-    for (size_t i = 0; i < j->n_rows; i++) {
-        size_t r = j->rows[i];
-        const uint8_t *br = j->b->bin + r * (size_t)nf;
-        gh v = j->grad[r];
-        for (int f = j->f0; f < j->f1; f++) {
-            gh *cell = j->hist + (size_t)f * HIST_BINS + br[f];
-            cell->g += v.g;
-            cell->h += v.h;
+    const hist_work *w = ctx;
+    int nf = w->b->nf, f0 = nf * t / T, f1 = nf * (t + 1) / T;
+    for (int q = 0; q < w->n_nodes; q++) {
+        gh *hist = w->hist[q];
+        for (int f = f0; f < f1; f++) memset(hist + (size_t)f * HIST_BINS, 0, HIST_BINS * sizeof(gh));
+        for (size_t i = w->begin[q]; i < w->end[q]; i++) {
+            size_t r = w->rows[i];
+            const uint8_t *br = w->b->bin + r * (size_t)nf;
+            gh v = w->grad[r];
+            for (int f = f0; f < f1; f++) {
+                gh *cell = hist + (size_t)f * HIST_BINS + br[f];
+                cell->g += v.g;
+                cell->h += v.h;
+            }
         }
     }
 }
 
-static void *hist_thread(void *arg)
+/* Histograms of n_nodes nodes at once (one thread start for the whole level). */
+static void build_hists(const binned *b, const gh *grad, const size_t *rows, int n_nodes, const size_t *begin,
+                        const size_t *end, gh *const *hist, int threads)
 {
-    hist_columns(arg);
-    return NULL;
-}
-
-static void build_hist(const binned *b, const gh *grad, const size_t *rows, size_t n_rows, gh *hist,
-                       int threads)
-{
-    int nf = b->nf;
-    if (threads > nf) threads = nf;
-    if (threads <= 1 || n_rows * (size_t)nf < 200000) {
-        hist_job j = {b, grad, rows, n_rows, hist, 0, nf};
-        hist_columns(&j);
-        return;
-    }
-    hist_job jobs[64];
-    pthread_t tid[64];
-    if (threads > 64) threads = 64;
-    for (int t = 0; t < threads; t++)
-        jobs[t] = (hist_job){b, grad, rows, n_rows, hist, nf * t / threads, nf * (t + 1) / threads};
-    int started[64] = {0};
-    for (int t = 1; t < threads; t++) started[t] = pthread_create(&tid[t], NULL, hist_thread, &jobs[t]) == 0;
-    hist_columns(&jobs[0]);
-    for (int t = 1; t < threads; t++) {
-        if (started[t])
-            pthread_join(tid[t], NULL);
-        else
-            hist_columns(&jobs[t]); /* no thread: same sums, here */
-    }
+    size_t cells = 0;
+    for (int q = 0; q < n_nodes; q++) cells += (end[q] - begin[q]) * (size_t)b->nf;
+    hist_work w = {b, grad, rows, n_nodes, begin, end, hist};
+    int T = threads < b->nf ? threads : b->nf;
+    run_parallel(cells < 200000 ? 1 : T, hist_part, &w);
 }
 
 /* ---- split finding ----------------------------------------------------------------------- */
@@ -221,6 +287,7 @@ typedef struct {
     double gain;
     int feature, bin, missing_left;
     int categorical;
+    double GL, HL; /* the left child's sums */
     uint8_t right_set[HIST_BINS];
 } split;
 
@@ -266,6 +333,8 @@ static split best_split(const binned *b, const gh *hist, double G, double H, con
                         best.bin = k;
                         best.missing_left = ml;
                         best.categorical = 0;
+                        best.GL = gl;
+                        best.HL = hl;
                     }
                 }
             }
@@ -292,6 +361,8 @@ static split best_split(const binned *b, const gh *hist, double G, double H, con
                     best.feature = f;
                     best.missing_left = ml;
                     best.categorical = 1;
+                    best.GL = gl;
+                    best.HL = hl;
                     memset(best.right_set, 0, sizeof best.right_set);
                     for (int q = k + 1; q < m; q++) best.right_set[ord[q].bin] = 1;
                 }
@@ -301,22 +372,68 @@ static split best_split(const binned *b, const gh *hist, double G, double H, con
     return best;
 }
 
-static int goes_left(const binned *b, const gnode *nd, size_t r)
+/* The node's rule as a table over bins, so routing a row is one load. */
+static void fill_left_of(const binned *b, gnode *nd)
 {
-    uint8_t v = b->bin[r * (size_t)b->nf + (size_t)nd->feature];
-    if (v == MISSING_BIN) return nd->missing_left;
-    if (b->is_category[nd->feature]) return !nd->right_set[v];
-    return v <= nd->bin;
+    for (int v = 0; v < HIST_BINS; v++)
+        nd->left_of[v] = (uint8_t)(b->is_category[nd->feature] ? !nd->right_set[v] : v <= nd->bin);
+    nd->left_of[MISSING_BIN] = (uint8_t)nd->missing_left;
+}
+
+static inline int goes_left(const binned *b, const gnode *nd, size_t r)
+{
+    return nd->left_of[b->bin[r * (size_t)b->nf + (size_t)nd->feature]];
 }
 
 /* ---- one tree ---------------------------------------------------------------------------------- */
+
+/* Partitions of the nodes of a level, each in its own row range (tmp's same
+ * range is its scratch): thread t takes nodes t, t + T, ... */
+typedef struct {
+    const binned *b;
+    gtree *tree;
+    size_t *rows, *tmp;
+    const int *nodes;
+    int n_nodes;
+    size_t *n_left; /* per node */
+} part_work;
+
+static void part_part(void *ctx, int t, int T)
+{
+    part_work *w = ctx;
+    for (int q = t; q < w->n_nodes; q += T) {
+        const gnode *nd = &w->tree->node[w->nodes[q]];
+        size_t nl = 0, nr = 0, *tmp = w->tmp + nd->begin;
+        const uint8_t *col = w->b->bin + (size_t)nd->feature;
+        /* stable and branch-free: a row is written both ways, one count moves */
+        for (size_t k = nd->begin; k < nd->end; k++) {
+            size_t r = w->rows[k];
+            int left = nd->left_of[col[r * (size_t)w->b->nf]];
+            w->rows[nd->begin + nl] = r;
+            tmp[nr] = r;
+            nl += (size_t)left;
+            nr += (size_t)!left;
+        }
+        memcpy(w->rows + nd->begin + nl, tmp, nr * sizeof *w->rows);
+        w->n_left[q] = nl;
+    }
+}
 
 static int grow_tree(gtree *t, const binned *b, const gh *grad, size_t *rows, size_t n_rows, size_t *tmp,
                      const uint8_t *use, const gbt_options *o, gh *hists, int threads)
 {
     int cap = (1 << (o->max_depth + 1)) - 1;
     t->node = calloc((size_t)cap, sizeof *t->node);
-    if (!t->node) return -1;
+    int *split_nodes = malloc((size_t)cap * sizeof *split_nodes);
+    size_t *n_left = malloc((size_t)cap * sizeof *n_left), *hb = malloc((size_t)cap * sizeof *hb),
+           *he = malloc((size_t)cap * sizeof *he);
+    gh **hp = malloc((size_t)cap * sizeof *hp);
+    int *small = malloc((size_t)cap * sizeof *small), *large = malloc((size_t)cap * sizeof *large),
+        *parent = malloc((size_t)cap * sizeof *parent);
+    double *GL = malloc((size_t)cap * sizeof *GL), *HL = malloc((size_t)cap * sizeof *HL);
+    int rc = -1;
+    if (!t->node || !split_nodes || !n_left || !hb || !he || !hp || !small || !large || !parent || !GL || !HL)
+        goto out;
     t->n = 1;
     gnode *root = &t->node[0];
     root->feature = -1;
@@ -328,9 +445,13 @@ static int grow_tree(gtree *t, const binned *b, const gh *grad, size_t *rows, si
     }
     size_t hsize = (size_t)b->nf * HIST_BINS;
     /* hists: one histogram per node of the tree (node i at hists + i * hsize) */
-    build_hist(b, grad, rows, n_rows, hists, threads);
+    hb[0] = 0;
+    he[0] = n_rows;
+    hp[0] = hists;
+    build_hists(b, grad, rows, 1, hb, he, hp, threads);
     int level_begin = 0, level_end = 1;
     for (int depth = 0; depth < o->max_depth; depth++) {
+        int n_split = 0;
         for (int i = level_begin; i < level_end; i++) {
             gnode *nd = &t->node[i];
             if (nd->end - nd->begin < 2) continue;
@@ -340,41 +461,54 @@ static int grow_tree(gtree *t, const binned *b, const gh *grad, size_t *rows, si
             nd->bin = s.bin;
             nd->missing_left = s.missing_left;
             memcpy(nd->right_set, s.right_set, sizeof nd->right_set);
-            /* stable partition of the node's rows */
-            size_t nl = 0, nr = 0;
-            for (size_t k = nd->begin; k < nd->end; k++)
-                if (goes_left(b, nd, rows[k]))
-                    rows[nd->begin + nl++] = rows[k];
-                else
-                    tmp[nr++] = rows[k];
-            memcpy(rows + nd->begin + nl, tmp, nr * sizeof *rows);
+            fill_left_of(b, nd);
+            split_nodes[n_split] = i;
+            GL[n_split] = s.GL; /* the left child's sums, from the histogram */
+            HL[n_split] = s.HL;
+            n_split++;
+        }
+        if (n_split == 0) break;
+        part_work pw = {b, t, rows, tmp, split_nodes, n_split, n_left};
+        size_t level_rows = 0;
+        for (int q = 0; q < n_split; q++)
+            level_rows += t->node[split_nodes[q]].end - t->node[split_nodes[q]].begin;
+        run_parallel(level_rows < 100000 ? 1 : threads, part_part, &pw);
+        int n_small = 0;
+        for (int q = 0; q < n_split; q++) {
+            int i = split_nodes[q];
+            size_t nl = n_left[q];
             int L = t->n++, R = t->n++;
-            nd = &t->node[i]; /* (no realloc: cap is the full tree) */
+            gnode *nd = &t->node[i], *l = &t->node[L], *r = &t->node[R];
             nd->left = L;
             nd->right = R;
-            gnode *l = &t->node[L], *r = &t->node[R];
             l->feature = r->feature = -1;
             l->begin = nd->begin;
             l->end = nd->begin + nl;
             r->begin = l->end;
             r->end = nd->end;
-            for (size_t k = l->begin; k < l->end; k++) {
-                l->G += grad[rows[k]].g;
-                l->H += grad[rows[k]].h;
-            }
+            l->G = GL[q]; /* the histogram's sums: no pass over the rows */
+            l->H = HL[q];
             r->G = nd->G - l->G;
             r->H = nd->H - l->H;
-            if (depth + 1 <
-                o->max_depth) { /* children's histograms: the smaller built, the other by difference */
-                int small = nl <= nr ? L : R, large = small == L ? R : L;
-                gnode *sn = &t->node[small];
-                build_hist(b, grad, rows + sn->begin, sn->end - sn->begin, hists + (size_t)small * hsize,
-                           threads);
-                const gh *ph = hists + (size_t)i * hsize, *sh = hists + (size_t)small * hsize;
-                gh *lh = hists + (size_t)large * hsize;
-                for (size_t q = 0; q < hsize; q++) {
-                    lh[q].g = ph[q].g - sh[q].g;
-                    lh[q].h = ph[q].h - sh[q].h;
+            if (depth + 1 < o->max_depth) { /* the smaller child's histogram built, the other by difference */
+                int sm = nl <= nd->end - nd->begin - nl ? L : R;
+                small[n_small] = sm;
+                large[n_small] = sm == L ? R : L;
+                parent[n_small] = i;
+                hb[n_small] = t->node[sm].begin;
+                he[n_small] = t->node[sm].end;
+                hp[n_small] = hists + (size_t)sm * hsize;
+                n_small++;
+            }
+        }
+        if (n_small) {
+            build_hists(b, grad, rows, n_small, hb, he, hp, threads);
+            for (int q = 0; q < n_small; q++) {
+                const gh *ph = hists + (size_t)parent[q] * hsize, *sh = hists + (size_t)small[q] * hsize;
+                gh *lh = hists + (size_t)large[q] * hsize;
+                for (size_t c = 0; c < hsize; c++) {
+                    lh[c].g = ph[c].g - sh[c].g;
+                    lh[c].h = ph[c].h - sh[c].h;
                 }
             }
         }
@@ -385,7 +519,19 @@ static int grow_tree(gtree *t, const binned *b, const gh *grad, size_t *rows, si
         gnode *nd = &t->node[i];
         if (nd->feature < 0) nd->value = -nd->G / (nd->H + o->l2) * o->learning_rate;
     }
-    return 0;
+    rc = 0;
+out:
+    free(split_nodes);
+    free(n_left);
+    free(hb);
+    free(he);
+    free(hp);
+    free(small);
+    free(large);
+    free(parent);
+    free(GL);
+    free(HL);
+    return rc;
 }
 
 static double tree_value(const gtree *t, const binned *b, size_t r)
@@ -393,6 +539,43 @@ static double tree_value(const gtree *t, const binned *b, size_t r)
     int i = 0;
     while (t->node[i].feature >= 0) i = goes_left(b, &t->node[i], r) ? t->node[i].left : t->node[i].right;
     return t->node[i].value;
+}
+
+/* Gradients of the fitting rows, and margins of the rows outside the sample,
+ * in row chunks across threads (each row's figure is its own: no sums). */
+typedef struct {
+    gbt_objective obj;
+    const size_t *fit;
+    size_t n_fit;
+    const double *margin;
+    const float *y;
+    gh *grad;
+} grad_work;
+
+static void grad_part(void *ctx, int t, int T)
+{
+    const grad_work *w = ctx;
+    for (size_t i = w->n_fit * (size_t)t / (size_t)T; i < w->n_fit * (size_t)(t + 1) / (size_t)T; i++) {
+        size_t r = w->fit[i];
+        grad_at(w->obj, w->margin[r], w->y[r], &w->grad[r].g, &w->grad[r].h);
+    }
+}
+
+typedef struct {
+    const gtree *tree;
+    const binned *b;
+    const uint8_t *in_sample;
+    double *margin;
+    size_t n;
+} walk_work;
+
+static double tree_value(const gtree *t, const binned *b, size_t r);
+
+static void walk_part(void *ctx, int t, int T)
+{
+    const walk_work *w = ctx;
+    for (size_t r = w->n * (size_t)t / (size_t)T; r < w->n * (size_t)(t + 1) / (size_t)T; r++)
+        if (!w->in_sample[r]) w->margin[r] += (float)tree_value(w->tree, w->b, r);
 }
 
 /* ---- the ensemble ----------------------------------------------------------------------------- */
@@ -507,10 +690,8 @@ tree_ensemble *gbt_fit(const float *x, const float *y, size_t n, int nf, const i
     size_t n_sample = (size_t)((double)n_fit * (o->subsample > 0 && o->subsample < 1 ? o->subsample : 1));
     if (n_sample < 1) n_sample = n_fit;
     for (int t = 0; t < o->trees; t++) {
-        for (size_t i = 0; i < n_fit; i++) {
-            size_t r = fit[i];
-            gbt_grad(o->objective, margin[r], y[r], &grad[r].g, &grad[r].h);
-        }
+        grad_work gw = {o->objective, fit, n_fit, margin, y, grad};
+        run_parallel(n_fit < 100000 ? 1 : threads, grad_part, &gw);
         /* rows: a draw without replacement (all when subsample is 1), kept in row order */
         memcpy(rows, fit, n_fit * sizeof *rows);
         if (n_sample < n_fit) {
@@ -558,7 +739,21 @@ tree_ensemble *gbt_fit(const float *x, const float *y, size_t n, int nf, const i
             goto done;
         }
         built = t + 1;
-        for (size_t r = 0; r < n; r++) margin[r] += (float)tree_value(&trees[t], &b, r);
+        /* the sampled rows sit in their leaves' ranges; the others (held out, or
+         * not drawn) walk the tree */
+        uint8_t *in_sample = (uint8_t *)tmp; /* tmp is free again: n bytes of it */
+        memset(in_sample, 0, n);
+        for (int i = 0; i < trees[t].n; i++) {
+            const gnode *nd = &trees[t].node[i];
+            if (nd->feature >= 0) continue;
+            float v = (float)nd->value;
+            for (size_t k = nd->begin; k < nd->end; k++) {
+                margin[rows[k]] += v;
+                in_sample[rows[k]] = 1;
+            }
+        }
+        walk_work ww = {&trees[t], &b, in_sample, margin, n};
+        run_parallel(n < 100000 ? 1 : threads, walk_part, &ww);
         if (n_val) {
             double l = 0;
             for (size_t i = 0; i < n_val; i++) l += loss(o->objective, margin[val[i]], y[val[i]]);

@@ -77,6 +77,12 @@ static int fit_numeric(model *m, size_t index, const dataset *d, size_t col, con
                        const train_options *o, char *err)
 {
     schema_input *in = &m->schema.inputs[index];
+    if (o->kind == TRAIN_GBT) { /* trees need no statistics: the values pass through (fit_gbt) */
+        in->type = TYPE_NUMBER;
+        in->required = 0;
+        feature_step pass = {STEP_PASSTHROUGH, 0, 0};
+        return features_add(&m->features, index, &pass, 1) != 0 ? err_set(err, "out of memory") : 0;
+    }
     double *v = malloc((d->n_rows + 1) * sizeof *v);
     if (!v) return err_set(err, "out of memory");
     size_t n = 0, used = 0;
