@@ -167,7 +167,7 @@ int main(int argc, char **argv)
             return 1;
         }
         float *y = malloc(d->n_rows * sizeof *y);
-        dataset_labels(d, 0, y, err);
+        dataset_labels(d, 0, 1, y, err);
         unsigned char *use = malloc(d->n_rows);
         for (size_t r = 0; r < d->n_rows; r++) use[r] = atoi(dataset_cell(d, r, 6)) % 5 != 0;
         train_options o;

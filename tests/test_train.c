@@ -144,7 +144,7 @@ static void test_training_is_deterministic_and_learns(void **state)
     dataset *d = dataset_load(csv, cols, 4, err);
     assert_non_null(d);
     float y[200];
-    assert_int_equal(dataset_labels(d, 0, y, err), 0);
+    assert_int_equal(dataset_labels(d, 0, 1, y, err), 0);
     train_options o;
     train_options_default(&o);
     o.n_numeric = 1;
@@ -193,7 +193,7 @@ static void test_logistic_regression(void **state)
     char err[ERR_LEN];
     dataset *d = dataset_load(csv, cols, 3, err);
     float y[200];
-    dataset_labels(d, 0, y, err);
+    dataset_labels(d, 0, 1, y, err);
     train_options o;
     train_options_default(&o);
     o.n_numeric = o.n_categorical = 1;
@@ -242,7 +242,7 @@ static void test_bad_label_names_row(void **state)
     char err[ERR_LEN];
     dataset *d = dataset_load(path, cols, 2, err);
     float y[2];
-    assert_int_equal(dataset_labels(d, 0, y, err), -1);
+    assert_int_equal(dataset_labels(d, 0, 1, y, err), -1);
     assert_non_null(strstr(err, "row 2: column y: label must be 0 or 1, got \"maybe\""));
     dataset_free(d);
     const char *missing[] = {"y", "nope"};
@@ -267,7 +267,7 @@ static void test_titanic_bar(void **state)
     assert_non_null(d);
     assert_int_equal(d->n_rows, 891);
     float *y = malloc(d->n_rows * sizeof *y);
-    assert_int_equal(dataset_labels(d, 0, y, err), 0);
+    assert_int_equal(dataset_labels(d, 0, 1, y, err), 0);
     train_options o;
     train_options_default(&o);
     o.n_numeric = 2;

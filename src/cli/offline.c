@@ -266,7 +266,12 @@ int cmd_train(int argc, char **argv)
         err_set(err, "%s: need at least 2 data rows, got %zu", data, d->n_rows);
         goto fail;
     }
-    if (!(y = malloc(d->n_rows * sizeof *y)) || dataset_labels(d, 0, y, err) != 0) goto fail;
+    int regression = o.kind == TRAIN_GBT && o.gbt.objective == GBT_REGRESSION;
+    if (!(y = malloc(d->n_rows * sizeof *y)) || dataset_labels(d, 0, !regression, y, err) != 0) goto fail;
+    if (cv && regression) {
+        err_set(err, "--cv measures binary models (accuracy, log-loss, AUC); drop it for --objective regression");
+        goto fail;
+    }
     if (cv && !(cvj = train_cross_validate(d, y, ncols - 1, cv, &o, stdout, NULL, err))) goto fail;
     double t0 = clock_seconds();
     if (!(m = train_fit(d, y, NULL, &o, err))) goto fail;
@@ -299,7 +304,7 @@ static int eval_report(const model *m, const dataset *d, const float *p, char *e
     if (m->output.task == TASK_BINARY) {
         float *y = malloc((n + 1) * sizeof *y);
         metrics mt;
-        if (!y || dataset_labels(d, 0, y, err) != 0 || metrics_compute(p, y, n, &mt) != 0) {
+        if (!y || dataset_labels(d, 0, 1, y, err) != 0 || metrics_compute(p, y, n, &mt) != 0) {
             if (!y) err_set(err, "out of memory");
             free(y);
             return -1;

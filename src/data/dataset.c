@@ -3,6 +3,7 @@
 #include "data/dataset.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,14 +97,15 @@ void dataset_free(dataset *d)
     free(d);
 }
 
-int dataset_labels(const dataset *d, size_t col, float *y, char *err)
+int dataset_labels(const dataset *d, size_t col, int binary, float *y, char *err)
 {
     for (size_t r = 0; r < d->n_rows; r++) {
         const char *s = dataset_cell(d, r, col);
         double v;
-        if (!s || parse_finite_double(s, strlen(s), &v) != 0 || (v != 0 && v != 1))
-            return err_set(err, "%s: row %zu: column %s: label must be 0 or 1, got \"%.40s\"", d->path, r + 1,
-                           d->names[col], s ? s : "");
+        if (!s || parse_finite_double(s, strlen(s), &v) != 0 || (binary && v != 0 && v != 1) ||
+            !isfinite((float)v))
+            return err_set(err, "%s: row %zu: column %s: label must be %s, got \"%.40s\"", d->path, r + 1,
+                           d->names[col], binary ? "0 or 1" : "a number", s ? s : "");
         y[r] = (float)v;
     }
     return 0;

@@ -25,7 +25,7 @@ static inline const char *dataset_cell(const dataset *d, size_t row, size_t col)
 }
 
 /* Parses column `col` of every row as a 0/1 label into y (n_rows,). */
-int dataset_labels(const dataset *d, size_t col, float *y, char *err);
+int dataset_labels(const dataset *d, size_t col, int binary, float *y, char *err);
 
 /* Splits a comma-separated list ("Age,Fare") into a NULL-terminated malloc'd array. */
 char **split_list(const char *s, size_t *n);
