@@ -26,18 +26,23 @@ bench-import: $(BIN) $(BUILD)/bench_trees
 	  BODY="$$(python3 -c 'import json; print(json.dumps({f"f{j}": round((j * 37 % 19) / 7 - 1.2, 3) for j in range(20)}))')" \
 	  bench/serve.sh
 
+# gradient-boosted trees against XGBoost (Titanic CV and a synthetic million rows)
+bench-gbt: $(BIN)
+	/usr/bin/python3 bench/gbt.py $(BIN) $(DATA)
+
 bench: $(BIN) $(BUILD)/bench_core
 	@missing=""; for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq $$missing >/dev/null; else echo "bench needs: sudo apt-get install -y$$missing"; exit 1; fi; fi
 	@echo "== core"; $(BUILD)/bench_core $(wildcard $(DATA))
 	@echo; echo "== imported models"; $(MAKE) --no-print-directory bench-import
+	@echo; echo "== gradient-boosted trees"; $(MAKE) --no-print-directory bench-gbt
 	@echo; echo "== offline predict"; BIN=$(BIN) bench/predict.sh
 	@echo; echo "== HTTP server"; BIN=$(BIN) bench/serve.sh
 
 # Faults under load (issue 6): reload, kill -9, slowloris, 10k idle connections,
 # endless bodies. Figures recorded in docs/RELIABILITY.md.
-.PHONY: faults bench-trees bench-import
+.PHONY: faults bench-trees bench-import bench-gbt
 faults: $(BIN)
 	@for p in wrk slowhttptest; do command -v $$p >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq $$p >/dev/null; }; done
 	BIN=$(BIN) python3 bench/faults.py
