@@ -578,6 +578,27 @@ static void walk_part(void *ctx, int t, int T)
         if (!w->in_sample[r]) w->margin[r] += (float)tree_value(w->tree, w->b, r);
 }
 
+typedef struct {
+    const gtree *tree;
+    const size_t *rows;
+    double *margin;
+    uint8_t *in_sample; /* NULL: every row is in the sample */
+} leaf_work;
+
+static void leaf_part(void *ctx, int t, int T)
+{
+    const leaf_work *w = ctx;
+    for (int i = 0, leaf = 0; i < w->tree->n; i++) {
+        const gnode *nd = &w->tree->node[i];
+        if (nd->feature >= 0 || leaf++ % T != t) continue;
+        float v = (float)nd->value;
+        for (size_t k = nd->begin; k < nd->end; k++) {
+            w->margin[w->rows[k]] += v;
+            if (w->in_sample) w->in_sample[w->rows[k]] = 1;
+        }
+    }
+}
+
 /* ---- the ensemble ----------------------------------------------------------------------------- */
 
 static double loss(gbt_objective obj, double f, double y)
@@ -657,6 +678,19 @@ tree_ensemble *gbt_fit(const float *x, const float *y, size_t n, int nf, const i
     if (n_val >= n) n_val = 0;
     size_t n_fit = n - n_val;
     const size_t *fit = order, *val = order + n_fit;
+    { /* the fitting rows in row order: histograms read memory in order, and a
+       * full sample is just this list */
+        uint8_t *mark = calloc(n ? n : 1, 1);
+        if (!mark) {
+            err_set(err, "out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i < n_fit; i++) mark[order[i]] = 1;
+        size_t k = 0;
+        for (size_t r = 0; r < n; r++)
+            if (mark[r]) order[k++] = r;
+        free(mark);
+    }
     /* bins from the fitting rows */
     for (int j = 0; j < nf; j++) {
         if (is_category[j]) {
@@ -703,9 +737,9 @@ tree_ensemble *gbt_fit(const float *x, const float *y, size_t n, int nf, const i
             }
         }
         /* sort the drawn rows: histograms then read the rows in memory order */
-        for (size_t i = 0; i < n_sample; i++) tmp[i] = rows[i];
         memset(use, 0, (size_t)nf);
-        {
+        if (n_sample < n_fit) {
+            for (size_t i = 0; i < n_sample; i++) tmp[i] = rows[i];
             /* counting sort by row index through a bitmap */
             uint8_t *mark = calloc(n, 1);
             if (!mark) {
@@ -739,21 +773,18 @@ tree_ensemble *gbt_fit(const float *x, const float *y, size_t n, int nf, const i
             goto done;
         }
         built = t + 1;
-        /* the sampled rows sit in their leaves' ranges; the others (held out, or
-         * not drawn) walk the tree */
-        uint8_t *in_sample = (uint8_t *)tmp; /* tmp is free again: n bytes of it */
-        memset(in_sample, 0, n);
-        for (int i = 0; i < trees[t].n; i++) {
-            const gnode *nd = &trees[t].node[i];
-            if (nd->feature >= 0) continue;
-            float v = (float)nd->value;
-            for (size_t k = nd->begin; k < nd->end; k++) {
-                margin[rows[k]] += v;
-                in_sample[rows[k]] = 1;
-            }
+        /* the sampled rows sit in their leaves' ranges (threads take leaves in
+         * turn: each row is updated once); the others (held out, or not drawn)
+         * walk the tree */
+        int all = n_sample == n;
+        uint8_t *in_sample = all ? NULL : (uint8_t *)tmp; /* tmp is free again: n bytes of it */
+        if (!all) memset(in_sample, 0, n);
+        leaf_work lw = {&trees[t], rows, margin, in_sample};
+        run_parallel(n_sample < 100000 ? 1 : threads, leaf_part, &lw);
+        if (!all) {
+            walk_work ww = {&trees[t], &b, in_sample, margin, n};
+            run_parallel(n < 100000 ? 1 : threads, walk_part, &ww);
         }
-        walk_work ww = {&trees[t], &b, in_sample, margin, n};
-        run_parallel(n < 100000 ? 1 : threads, walk_part, &ww);
         if (n_val) {
             double l = 0;
             for (size_t i = 0; i < n_val; i++) l += loss(o->objective, margin[val[i]], y[val[i]]);
