@@ -95,6 +95,20 @@ if [ -r "$DATA" ]; then
     --trees 50 -o "$tmp/gbt-reg.json" 2>/dev/null
   check "train --model gbt --objective regression: a regression model" \
     "$BIN inspect '$tmp/gbt-reg.json' | grep -q 'predicted Fare (regression, link identity)'"
+  # a blend is the mean of the two models' logits; auto chooses by CV and says so
+  base="--label Survived --numeric Age,Fare --categorical Sex,Embarked,Pclass --trees 60 --ensemble 2 --epochs 20"
+  $BIN train "$DATA" $base --model mlp -o "$tmp/b-mlp.json" 2>/dev/null
+  $BIN train "$DATA" $base --model gbt -o "$tmp/b-gbt.json" 2>/dev/null
+  $BIN train "$DATA" $base --model blend -o "$tmp/b-blend.json" 2>/dev/null
+  for m in mlp gbt blend; do $BIN predict "$tmp/b-$m.json" --input "$DATA" --output "$tmp/b-$m.csv"; done
+  check "--model blend: sigmoid of the mean of the MLP's and the trees' logits, row by row" \
+    "python3 -c 'import csv,math,sys
+cols=[[float(r[\"predict\"]) for r in csv.DictReader(open(f))] for f in sys.argv[1:]]
+lg=lambda p: math.log(p/(1-p))
+sys.exit(max(abs(1/(1+math.exp(-(lg(a)+lg(b))/2))-c) for a,b,c in zip(*cols)) > 2e-6)' '$tmp/b-mlp.csv' '$tmp/b-gbt.csv' '$tmp/b-blend.csv'"
+  $BIN train "$DATA" $base --model auto --cv 3 --fold-by PassengerId -o "$tmp/auto.json" > "$tmp/auto.out" 2>/dev/null
+  check "--model auto: every candidate's CV, the nested estimate and the choice, in the output and the metadata" \
+    "grep -q '^candidate blend cv accuracy=' '$tmp/auto.out' && grep -q '^nested cv accuracy=' '$tmp/auto.out' && grep -Eq '^chosen: (mlp|gbt|blend)$' '$tmp/auto.out' && $BIN inspect '$tmp/auto.json' | grep -q '\"nested_cv\"'"
   # tabserve 0.1.0's default model (tests/fixtures/titanic-v1.json) must give the
   # same predict column on the whole data, to the last digit: its sha256 was
   # recorded from tabserve 0.1.0's own output (tests/fixtures/README.md)

@@ -394,8 +394,9 @@ static void test_format_2_errors(void **state)
                  "$.output: a binary output takes 1 predictor output, got 3");
     expect_error(linear_v2, "[[1],[0.5]", "[[1]",
                  "$.predictor: takes 7 features, but the feature steps write 8");
-    expect_error(linear_v2, "\"kind\":\"linear\"", "\"kind\":\"svm\"",
-                 "$.predictor: member \"kind\" is \"svm\", expected one of \"mlp\", \"linear\", \"trees\"");
+    expect_error(
+        linear_v2, "\"kind\":\"linear\"", "\"kind\":\"svm\"",
+        "$.predictor: member \"kind\" is \"svm\", expected one of \"mlp\", \"linear\", \"trees\", \"blend\"");
     expect_error(linear_v2, "\"format_version\":2", "\"format_version\":3", "version 3 is not supported");
     /* a saved file's content hash is checked */
     char err[ERR_LEN], path[] = "/tmp/tabserve-core-XXXXXX";

@@ -92,7 +92,8 @@ static const char train_usage[] =
     "                      [--hidden 16,8 | --hidden \"\"] [--ensemble N] [--epochs N] [--seed N]\n"
     "                      [--cv K --fold-by COL] [--lr X] [--l2 X] [--batch N] [--patience N]\n"
     "                      [--activation relu|tanh] [--no-auto-features]\n"
-    "                      [--model mlp|linear|gbt] gbt: [--trees N] [--max-depth D] [--learning-rate X]\n"
+    "                      [--model mlp|linear|gbt|blend|auto] gbt: [--trees N] [--max-depth D] "
+    "[--learning-rate X]\n"
     "                      [--min-child-weight X] [--l2 X] [--subsample X] [--colsample X]\n"
     "                      [--early-stopping R] [--bins N] [--threads N] [--objective binary|regression]\n";
 
@@ -218,12 +219,22 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "tabserve train: --cv needs --fold-by COLUMN\n");
         return 2;
     }
+    int automatic = strcmp(kind, "auto") == 0;
     if (strcmp(kind, "gbt") == 0)
         o.kind = TRAIN_GBT;
-    else if (strcmp(kind, "linear") == 0)
+    else if (strcmp(kind, "blend") == 0)
+        o.kind = TRAIN_BLEND;
+    else if (automatic) {
+        if (!cv) {
+            fprintf(stderr,
+                    "tabserve train: --model auto chooses by cross-validation: give --cv K --fold-by COL\n");
+            return 2;
+        }
+    } else if (strcmp(kind, "linear") == 0)
         hidden = ""; /* logistic regression: the MLP path with no hidden layer */
     else if (strcmp(kind, "mlp") != 0) {
-        fprintf(stderr, "tabserve train: --model must be mlp, linear or gbt, got \"%s\"\n", kind);
+        fprintf(stderr, "tabserve train: --model must be mlp, linear, gbt, blend or auto, got \"%s\"\n",
+                kind);
         return 2;
     }
     if (l2 && parse_real(l2, 0, 1e6, "--l2", o.kind == TRAIN_GBT ? &o.gbt.l2 : &o.l2)) return 2;
@@ -269,12 +280,18 @@ int cmd_train(int argc, char **argv)
     int regression = o.kind == TRAIN_GBT && o.gbt.objective == GBT_REGRESSION;
     if (!(y = malloc(d->n_rows * sizeof *y)) || dataset_labels(d, 0, !regression, y, err) != 0) goto fail;
     if (cv && regression) {
-        err_set(err, "--cv measures binary models (accuracy, log-loss, AUC); drop it for --objective regression");
+        err_set(err,
+                "--cv measures binary models (accuracy, log-loss, AUC); drop it for --objective regression");
         goto fail;
     }
-    if (cv && !(cvj = train_cross_validate(d, y, ncols - 1, cv, &o, stdout, NULL, err))) goto fail;
     double t0 = clock_seconds();
-    if (!(m = train_fit(d, y, NULL, &o, err))) goto fail;
+    if (automatic) {
+        if (!(m = train_auto(d, y, ncols - 1, cv, &o, stdout, err))) goto fail;
+    } else {
+        if (cv && !(cvj = train_cross_validate(d, y, ncols - 1, cv, &o, stdout, NULL, err))) goto fail;
+        t0 = clock_seconds();
+        if (!(m = train_fit(d, y, NULL, &o, err))) goto fail;
+    }
     double fit = clock_seconds() - t0;
     if (cvj) json_object_set(m->metadata, "cross_validation", cvj);
     if (model_save(m, out, err) != 0) goto fail;

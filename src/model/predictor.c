@@ -6,11 +6,11 @@
 static const struct {
     const char *kind;
     predictor *(*read)(reader *r, json_t *obj, const char *path);
-} kinds[] = {{"mlp", mlp_read}, {"linear", linear_read}, {"trees", trees_read}};
+} kinds[] = {{"mlp", mlp_read}, {"linear", linear_read}, {"trees", trees_read}, {"blend", blend_read}};
 
 predictor *predictor_read(reader *r, json_t *obj, const char *path)
 {
-    static const char *const names[] = {"mlp", "linear", "trees"};
-    int k = read_enum(r, obj, path, "kind", names, 3, NULL);
+    static const char *const names[] = {"mlp", "linear", "trees", "blend"};
+    int k = read_enum(r, obj, path, "kind", names, 4, NULL);
     return k < 0 ? NULL : kinds[k].read(r, obj, path);
 }

@@ -12,6 +12,7 @@
 #include "base/err.h"
 #include "base/numtext.h"
 #include "data/score.h"
+#include "estimators/blend.h"
 #include "estimators/linear.h"
 #include "model/encode.h"
 #include "train/evaluate.h"
@@ -620,10 +621,14 @@ fail:
     return NULL;
 }
 
+static model *fit_blend(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
+                        char *err);
+
 model *train_fit(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
                  char *err)
 {
     if (o->kind == TRAIN_GBT) return fit_gbt(d, y, use, o, err);
+    if (o->kind == TRAIN_BLEND) return fit_blend(d, y, use, o, err);
     uint64_t rng = o->seed;
     int members = o->ensemble > 0 ? o->ensemble : 1;
     mlp *net = NULL, *e = NULL;
@@ -795,4 +800,196 @@ done:
     free(p);
     free(yt);
     return result;
+}
+
+/* ---- blend and auto ----------------------------------------------------- */
+
+/* The MLP ensemble and the trees, fitted on the same rows, averaged in logit
+ * space: the MLP's inputs and columns, then one column per input for the
+ * trees (the raw value, or the category's index), one blend predictor. */
+static model *fit_blend(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
+                        char *err)
+{
+    train_options om = *o, og = *o;
+    om.kind = TRAIN_MLP;
+    og.kind = TRAIN_GBT;
+    model *mm = train_fit(d, y, use, &om, err);
+    model *mg = mm ? train_fit(d, y, use, &og, err) : NULL;
+    model *m = mg ? calloc(1, sizeof *m) : NULL;
+    if (!m) {
+        if (mg) err_set(err, "out of memory");
+        model_free(mm);
+        model_free(mg);
+        return NULL;
+    }
+    /* the MLP's schema and columns, then the trees' columns on the same inputs */
+    m->schema = mm->schema;
+    memset(&mm->schema, 0, sizeof mm->schema);
+    m->features = mm->features;
+    memset(&mm->features, 0, sizeof mm->features);
+    int rc = 0;
+    for (size_t i = 0; i < mg->features.n && rc == 0; i++)
+        rc = features_add(&m->features, mg->features.f[i].input, mg->features.f[i].steps,
+                          mg->features.f[i].n_steps);
+    blend_member members[2] = {{mm->predictor, 0, 0.5f}, {mg->predictor, mm->n_features, 0.5f}};
+    blend *b = rc == 0 ? blend_create(mm->n_features + mg->n_features, 1, members, 2) : NULL;
+    if (!b) {
+        err_set(err, "out of memory");
+        model_free(m);
+        model_free(mm);
+        model_free(mg);
+        return NULL;
+    }
+    mm->predictor = mg->predictor = NULL;
+    m->predictor = &b->base;
+    m->output = mm->output;
+    memset(&mm->output, 0, sizeof mm->output);
+    m->metadata =
+        json_pack("{s:I,s:{s:s,s:O,s:O}}", "training_rows",
+                  json_integer_value(json_object_get(mm->metadata, "training_rows")), "hyperparameters",
+                  "model", "blend", "mlp", json_object_get(mm->metadata, "hyperparameters"), "gbt",
+                  json_object_get(mg->metadata, "hyperparameters"));
+    model_free(mm);
+    model_free(mg);
+    if (!m->metadata || model_assemble(m, err) != 0) {
+        if (!m->metadata) err_set(err, "out of memory");
+        model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static const char *const candidate_names[] = {"mlp", "gbt", "blend"};
+#define N_CANDIDATES 3
+
+/* Fits candidate c on the rows in train and scores the rows in test into mt. */
+static int fit_and_score(const dataset *d, const float *y, const unsigned char *train,
+                         const unsigned char *test, const train_options *o, int c, metrics *mt, char *err)
+{
+    train_options oc = *o;
+    oc.kind = c == 0 ? TRAIN_MLP : c == 1 ? TRAIN_GBT : TRAIN_BLEND;
+    model *m = train_fit(d, y, train, &oc, err);
+    if (!m) return -1;
+    float *p = malloc((d->n_rows + 1) * sizeof *p), *yt = malloc((d->n_rows + 1) * sizeof *yt);
+    size_t nt = 0;
+    for (size_t r = 0; r < d->n_rows; r++)
+        if (test[r]) yt[nt++] = y[r];
+    long scored = p && yt ? score_dataset(m, d, 1, test, 1, p, err) : -1; /* the rows with test[r] == 1 */
+    model_free(m);
+    if (scored >= 0) metrics_compute(p, yt, (size_t)scored, mt);
+    free(p);
+    free(yt);
+    return scored < 0 ? -1 : 0;
+}
+
+model *train_auto(const dataset *d, const float *y, size_t fold_col, long k, const train_options *o,
+                  FILE *report, char *err)
+{
+    size_t n = d->n_rows;
+    unsigned char *fold = malloc(n), *train = malloc(n), *test = malloc(n);
+    json_t *cands = json_object(), *nested = json_object(), *picks = json_array();
+    model *m = NULL;
+    if (k < 2 || k > 64) {
+        err_set(err, "--model auto takes 2 to 64 folds, got %ld", k);
+        goto done;
+    }
+    if (!fold || !train || !test || !cands || !nested || !picks) {
+        err_set(err, "out of memory");
+        goto done;
+    }
+    for (size_t r = 0; r < n; r++) {
+        const char *s = dataset_cell(d, r, fold_col);
+        char *end;
+        long long v = s ? strtoll(s, &end, 10) : 0;
+        if (!s || *end) {
+            err_set(err, "%s: row %zu: column %s: fold key must be an integer, got \"%.40s\"", d->path, r + 1,
+                    d->names[fold_col], s ? s : "");
+            goto done;
+        }
+        fold[r] = (unsigned char)(((v % k) + k) % k);
+    }
+    /* cv[c][f]: candidate c fitted on the folds other than f, scored on f */
+    metrics cv[N_CANDIDATES][64];
+    for (int c = 0; c < N_CANDIDATES; c++) {
+        metrics mean = {0};
+        for (long f = 0; f < k; f++) {
+            for (size_t r = 0; r < n; r++) {
+                train[r] = fold[r] != f;
+                test[r] = fold[r] == f;
+            }
+            if (fit_and_score(d, y, train, test, o, c, &cv[c][f], err) != 0) goto done;
+            mean.accuracy += cv[c][f].accuracy / k;
+            mean.logloss += cv[c][f].logloss / k;
+            mean.auc += cv[c][f].auc / k;
+        }
+        if (report)
+            fprintf(report, "candidate %-5s cv accuracy=%.4f logloss=%.4f auc=%.4f\n", candidate_names[c],
+                    mean.accuracy, mean.logloss, mean.auc);
+        json_object_set_new(
+            cands, candidate_names[c],
+            json_pack("{s:f,s:f,s:f}", "accuracy", mean.accuracy, "logloss", mean.logloss, "auc", mean.auc));
+    }
+    /* nested: for outer fold f, choose by the mean over inner folds g != f of
+     * a fit on the folds other than f and g */
+    metrics est = {0};
+    for (long f = 0; f < k; f++) {
+        double best = INFINITY;
+        int pick = 0;
+        for (int c = 0; c < N_CANDIDATES; c++) {
+            double ll = 0;
+            for (long g = 0; g < k; g++) {
+                if (g == f) continue;
+                for (size_t r = 0; r < n; r++) {
+                    train[r] = fold[r] != f && fold[r] != g;
+                    test[r] = fold[r] == g;
+                }
+                metrics mt;
+                if (fit_and_score(d, y, train, test, o, c, &mt, err) != 0) goto done;
+                ll += mt.logloss / (double)(k - 1);
+            }
+            if (ll < best) {
+                best = ll;
+                pick = c;
+            }
+        }
+        est.accuracy += cv[pick][f].accuracy / k; /* the pick, fitted on the folds other than f, on f */
+        est.logloss += cv[pick][f].logloss / k;
+        est.auc += cv[pick][f].auc / k;
+        json_array_append_new(picks, json_string(candidate_names[pick]));
+    }
+    int chosen = 0;
+    double best = INFINITY;
+    for (int c = 0; c < N_CANDIDATES; c++) {
+        double ll = json_real_value(json_object_get(json_object_get(cands, candidate_names[c]), "logloss"));
+        if (ll < best) {
+            best = ll;
+            chosen = c;
+        }
+    }
+    if (report) {
+        fprintf(report,
+                "nested cv accuracy=%.4f logloss=%.4f auc=%.4f (each fold's model chosen without it)\n",
+                est.accuracy, est.logloss, est.auc);
+        fprintf(report, "chosen: %s\n", candidate_names[chosen]);
+    }
+    json_object_set_new(nested, "accuracy", json_real(est.accuracy));
+    json_object_set_new(nested, "logloss", json_real(est.logloss));
+    json_object_set_new(nested, "auc", json_real(est.auc));
+    json_object_set(nested, "picks", picks);
+    train_options oc = *o;
+    oc.kind = chosen == 0 ? TRAIN_MLP : chosen == 1 ? TRAIN_GBT : TRAIN_BLEND;
+    if (!(m = train_fit(d, y, NULL, &oc, err))) goto done;
+    json_object_set_new(m->metadata, "selection",
+                        json_pack("{s:s,s:s,s:O,s:O,s:i,s:s}", "rule",
+                                  "the candidate with the lowest cross-validated log-loss", "chosen",
+                                  candidate_names[chosen], "candidates", cands, "nested_cv", nested, "k",
+                                  (int)k, "fold_by", d->names[fold_col]));
+done:
+    json_decref(cands);
+    json_decref(nested);
+    json_decref(picks);
+    free(fold);
+    free(train);
+    free(test);
+    return m;
 }

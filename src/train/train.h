@@ -19,11 +19,11 @@ struct json_t;
 
 #define TRAIN_MAX_HIDDEN 8
 
-typedef enum { TRAIN_MLP, TRAIN_GBT } train_kind;
+typedef enum { TRAIN_MLP, TRAIN_GBT, TRAIN_BLEND } train_kind;
 
 typedef struct {
     size_t n_numeric, n_categorical; /* the dataset's columns: label, numeric..., categorical... */
-    train_kind kind;                 /* --model mlp (the ensemble; --hidden "" linear) or gbt */
+    train_kind kind;                 /* --model mlp (the ensemble; --hidden "" linear), gbt or blend */
     gbt_options gbt;                 /* --model gbt */
     int hidden[TRAIN_MAX_HIDDEN];    /* hidden layer widths; none = logistic regression */
     int n_hidden;
@@ -54,6 +54,15 @@ model *train_fit(const dataset *d, const float *y, const unsigned char *use, con
  * figures, into the returned JSON object (NULL with err on failure). */
 struct json_t *train_cross_validate(const dataset *d, const float *y, size_t fold_col, long k,
                                     const train_options *o, FILE *report, metrics *mean, char *err);
+
+/* --model auto: each candidate (MLP ensemble, GBT, their blend) cross-validated
+ * on the same folds; the best by log-loss is fitted on all rows. A nested
+ * estimate (each outer fold's candidate chosen by CV on the other folds only)
+ * says how good the choice is without flattering it. The choice, every
+ * candidate's CV figures and the nested estimate go into the model's metadata
+ * and, line by line, to report. NULL with err. */
+model *train_auto(const dataset *d, const float *y, size_t fold_col, long k, const train_options *o,
+                  FILE *report, char *err);
 
 /* For tests: mean BCE + l2/2 |W|^2 of the network m (last layer: one sigmoid
  * unit) on x (n, n_features), y (n,), and its gradient into grad, laid out
