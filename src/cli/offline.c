@@ -95,7 +95,8 @@ static const char train_usage[] =
     "                      [--model mlp|linear|gbt|blend|auto] gbt: [--trees N] [--max-depth D] "
     "[--learning-rate X]\n"
     "                      [--min-child-weight X] [--l2 X] [--subsample X] [--colsample X]\n"
-    "                      [--early-stopping R] [--bins N] [--threads N] [--objective binary|regression]\n";
+    "                      [--early-stopping R] [--bins N] [--threads N] [--objective binary|regression]\n"
+    "                      [--split-gain hessian|count] [--tree-l2 X (blend, auto)]\n";
 
 /* A number in [lo, hi] (for the real-valued options). */
 static int parse_real(const char *s, double lo, double hi, const char *what, double *out)
@@ -179,6 +180,17 @@ int cmd_train(int argc, char **argv)
         } else if (OPT("--threads")) {
             if (r > 0 && parse_long(v, 1, 64, "--threads", &lv)) return 2;
             o.gbt.threads = (int)lv;
+        } else if (OPT("--tree-l2")) { /* the trees' lambda under --model blend or auto */
+            if (r > 0 && parse_real(v, 0, 1e6, "--tree-l2", &o.gbt.l2)) return 2;
+        } else if (OPT("--split-gain")) {
+            if (r > 0 && strcmp(v, "hessian") == 0)
+                o.gbt.count_split = 0;
+            else if (r > 0 && strcmp(v, "count") == 0)
+                o.gbt.count_split = 1;
+            else if (r > 0) {
+                fprintf(stderr, "tabserve train: --split-gain must be hessian or count\n");
+                return 2;
+            }
         } else if (OPT("--objective")) {
             if (r > 0 && strcmp(v, "binary") == 0)
                 o.gbt.objective = GBT_BINARY;

@@ -243,6 +243,7 @@ typedef struct {
     const binned *b;
     const gh *grad;
     const size_t *rows;
+    int count_split; /* the hessian column holds row counts */
     int n_nodes;
     const size_t *begin, *end; /* per node: its rows */
     gh *const *hist;           /* per node: (nf, HIST_BINS) */
@@ -259,6 +260,7 @@ static void hist_part(void *ctx, int t, int T)
             size_t r = w->rows[i];
             const uint8_t *br = w->b->bin + r * (size_t)nf;
             gh v = w->grad[r];
+            if (w->count_split) v.h = 1;
             for (int f = f0; f < f1; f++) {
                 gh *cell = hist + (size_t)f * HIST_BINS + br[f];
                 cell->g += v.g;
@@ -269,12 +271,12 @@ static void hist_part(void *ctx, int t, int T)
 }
 
 /* Histograms of n_nodes nodes at once (one thread start for the whole level). */
-static void build_hists(const binned *b, const gh *grad, const size_t *rows, int n_nodes, const size_t *begin,
-                        const size_t *end, gh *const *hist, int threads)
+static void build_hists(const binned *b, const gh *grad, const size_t *rows, int count_split, int n_nodes,
+                        const size_t *begin, const size_t *end, gh *const *hist, int threads)
 {
     size_t cells = 0;
     for (int q = 0; q < n_nodes; q++) cells += (end[q] - begin[q]) * (size_t)b->nf;
-    hist_work w = {b, grad, rows, n_nodes, begin, end, hist};
+    hist_work w = {b, grad, rows, count_split, n_nodes, begin, end, hist};
     int T = threads < b->nf ? threads : b->nf;
     run_parallel(cells < 200000 ? 1 : T, hist_part, &w);
 }
@@ -441,14 +443,14 @@ static int grow_tree(gtree *t, const binned *b, const gh *grad, size_t *rows, si
     root->end = n_rows;
     for (size_t i = 0; i < n_rows; i++) {
         root->G += grad[rows[i]].g;
-        root->H += grad[rows[i]].h;
+        root->H += o->count_split ? 1 : grad[rows[i]].h;
     }
     size_t hsize = (size_t)b->nf * HIST_BINS;
     /* hists: one histogram per node of the tree (node i at hists + i * hsize) */
     hb[0] = 0;
     he[0] = n_rows;
     hp[0] = hists;
-    build_hists(b, grad, rows, 1, hb, he, hp, threads);
+    build_hists(b, grad, rows, o->count_split, 1, hb, he, hp, threads);
     int level_begin = 0, level_end = 1;
     for (int depth = 0; depth < o->max_depth; depth++) {
         int n_split = 0;
@@ -502,7 +504,7 @@ static int grow_tree(gtree *t, const binned *b, const gh *grad, size_t *rows, si
             }
         }
         if (n_small) {
-            build_hists(b, grad, rows, n_small, hb, he, hp, threads);
+            build_hists(b, grad, rows, o->count_split, n_small, hb, he, hp, threads);
             for (int q = 0; q < n_small; q++) {
                 const gh *ph = hists + (size_t)parent[q] * hsize, *sh = hists + (size_t)small[q] * hsize;
                 gh *lh = hists + (size_t)large[q] * hsize;
@@ -517,7 +519,15 @@ static int grow_tree(gtree *t, const binned *b, const gh *grad, size_t *rows, si
     }
     for (int i = 0; i < t->n; i++) {
         gnode *nd = &t->node[i];
-        if (nd->feature < 0) nd->value = -nd->G / (nd->H + o->l2) * o->learning_rate;
+        if (nd->feature >= 0) continue;
+        /* the leaf's own sums, from its rows (with count splits the node's H is a
+         * row count; and a subtraction-free sum is exact) */
+        double G = 0, H = 0;
+        for (size_t k = nd->begin; k < nd->end; k++) {
+            G += grad[rows[k]].g;
+            H += grad[rows[k]].h;
+        }
+        nd->value = -G / (H + o->l2) * o->learning_rate;
     }
     rc = 0;
 out:

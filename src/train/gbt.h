@@ -12,7 +12,11 @@
  *               by subtraction; a numeric split tries missing values on both
  *               sides; a categorical split orders the node's categories by
  *               G/H and takes the best prefix (the rest go right)
- *   leaves      -G / (H + l2) * learning_rate
+ *   leaves      -G / (H + l2) * learning_rate, from the leaf's own rows
+ *   split gain  GL^2/(HL + l2) + GR^2/(HR + l2) - G^2/(H + l2) with hessian sums
+ *               (XGBoost's), or with row counts in place of H (count_split:
+ *               scikit-learn's first-order criterion; min_child_weight then
+ *               counts rows)
  *   stopping    log-loss (or squared error) on held-out rows, early_stopping
  *               rounds without improvement; the best prefix of trees is kept
  *
@@ -41,6 +45,8 @@ typedef struct {
     double val_fraction;     /* held-out share of the rows for early stopping */
     int max_bins;            /* bins per numeric column, the missing values' included (3..256) */
     int threads;             /* histogram threads; <= 0: all cores */
+    int count_split;         /* splits scored by row counts instead of hessians (scikit-learn's
+                                friedman_mse); leaves are Newton steps either way */
     unsigned long long seed;
 } gbt_options;
 

@@ -599,9 +599,10 @@ static model *fit_gbt(const dataset *d, const float *y, const unsigned char *use
     }
     json_object_set_new(m->metadata, "training_rows", json_integer((json_int_t)n));
     json_object_set_new(m->metadata, "hyperparameters",
-                        json_pack("{s:s,s:s,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:i,s:I}", "model", "gbt",
-                                  "objective", go.objective == GBT_BINARY ? "binary" : "regression", "trees",
-                                  go.trees, "trees_kept", rounds, "max_depth", go.max_depth, "learning_rate",
+                        json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:i,s:I}", "model",
+                                  "gbt", "split_gain", go.count_split ? "count" : "hessian", "objective",
+                                  go.objective == GBT_BINARY ? "binary" : "regression", "trees", go.trees,
+                                  "trees_kept", rounds, "max_depth", go.max_depth, "learning_rate",
                                   go.learning_rate, "min_child_weight", go.min_child_weight, "l2", go.l2,
                                   "subsample", go.subsample, "colsample", go.colsample, "early_stopping",
                                   go.early_stopping, "val_fraction", go.val_fraction, "max_bins", go.max_bins,
