@@ -85,6 +85,9 @@ if [ -r "$DATA" ]; then
   $BIN train "$DATA" $gbt --threads 1 -o "$tmp/gbt3.json" 2>/dev/null
   check "train --model gbt: the same file from the same flags, with 1 or 2 threads" \
     "cmp -s '$tmp/gbt1.json' '$tmp/gbt2.json' && cmp -s '$tmp/gbt1.json' '$tmp/gbt3.json'"
+  $BIN train "$DATA" $gbt --threads 1 --cv 2 --fold-by PassengerId -o "$tmp/gbt-cv.json" > /dev/null 2>&1
+  check "gbt: the CSV read straight into floats (no --cv) and the text table (--cv) train the same model" \
+    "[ \"\$($BIN inspect '$tmp/gbt1.json' | sed -n 2p)\" = \"\$($BIN inspect '$tmp/gbt-cv.json' | sed -n 2p)\" ]"
   check "inspect of a gbt model: its trees and categorical splits" \
     "$BIN inspect '$tmp/gbt1.json' | grep -Eq '^estimator trees [0-9]+ \(max depth 3, [0-9]+ nodes; categorical splits, node walk\)'"
   $BIN predict "$tmp/gbt1.json" --input "$DATA" --output "$tmp/gbt-pred.csv"

@@ -284,6 +284,17 @@ int cmd_train(int argc, char **argv)
     if (fold_by) cols[ncols++] = fold_by;
     o.n_numeric = nn;
     o.n_categorical = nc;
+    if (o.kind == TRAIN_GBT && !cv) { /* straight into floats: large data fits in memory */
+        double t0 = clock_seconds();
+        if (!(m = train_gbt_csv(data, label, cols + 1, nn, nc, &o, err))) goto fail;
+        double fit = clock_seconds() - t0;
+        if (model_save(m, out, err) != 0) goto fail;
+        fprintf(stderr, "tabserve train: %lld rows, %d features, read and fit in %.3fs, wrote %s (%s)\n",
+                (long long)json_integer_value(json_object_get(m->metadata, "training_rows")), m->n_features,
+                fit, out, m->hash);
+        rc = 0;
+        goto done;
+    }
     if (!(d = dataset_load(data, cols, ncols, err))) goto fail;
     if (d->n_rows < 2) {
         err_set(err, "%s: need at least 2 data rows, got %zu", data, d->n_rows);

@@ -14,6 +14,7 @@
 #define MISSING_BIN 255
 #define HIST_BINS   256
 #define MAX_DEPTH   16
+#define CUT_SAMPLE  200000
 
 void gbt_options_default(gbt_options *o)
 {
@@ -129,7 +130,10 @@ static int make_cuts(binned *b, const float *x, const size_t *rows, size_t n_row
         return -1;
     }
     size_t k = 0, u = 0;
-    for (size_t i = 0; i < n_rows; i++) {
+    /* at most CUT_SAMPLE rows, evenly spaced, decide the cuts (XGBoost sketches
+     * its quantiles too): the sort buffers stay small on large data */
+    size_t stride = n_rows > CUT_SAMPLE ? n_rows / CUT_SAMPLE : 1;
+    for (size_t i = 0; i < n_rows; i += stride) {
         float a = x[rows[i] * (size_t)b->nf + (size_t)j];
         if (a == a) v[k++] = a;
     }
@@ -645,8 +649,26 @@ static int to_predictor_tree(tree *out, const gtree *t, const binned *b, float v
     return 0;
 }
 
+static tree_ensemble *fit(const float *x, float *owned_x, const float *y, size_t n, int nf,
+                          const int *is_category, const int *n_categories, const gbt_options *o, int *rounds,
+                          char *err);
+
 tree_ensemble *gbt_fit(const float *x, const float *y, size_t n, int nf, const int *is_category,
                        const int *n_categories, const gbt_options *o, int *rounds, char *err)
+{
+    return fit(x, NULL, y, n, nf, is_category, n_categories, o, rounds, err);
+}
+
+tree_ensemble *gbt_fit_owned(float *x, const float *y, size_t n, int nf, const int *is_category,
+                             const int *n_categories, const gbt_options *o, int *rounds, char *err)
+{
+    return fit(x, x, y, n, nf, is_category, n_categories, o, rounds, err);
+}
+
+/* owned_x: x is the caller's to free once binned (NULL: keep it) */
+static tree_ensemble *fit(const float *x, float *owned_x, const float *y, size_t n, int nf,
+                          const int *is_category, const int *n_categories, const gbt_options *o, int *rounds,
+                          char *err)
 {
     uint64_t rng = o->seed ^ 0x6762745f73656564ull;
     binned b = {n, nf, NULL, NULL, NULL, is_category};
@@ -664,20 +686,13 @@ tree_ensemble *gbt_fit(const float *x, const float *y, size_t n, int nf, const i
     }
     int threads = o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1) threads = 1;
+    /* the bins first: with an owned x, the floats go before the rest is taken */
     b.bin = malloc(n * (size_t)nf);
     b.cut = calloc((size_t)nf, sizeof *b.cut);
     b.n_bins = calloc((size_t)nf, sizeof *b.n_bins);
     order = malloc((n ? n : 1) * sizeof *order);
-    rows = malloc((n ? n : 1) * sizeof *rows);
-    tmp = malloc((n ? n : 1) * sizeof *tmp);
-    grad = malloc((n ? n : 1) * sizeof *grad);
-    margin = malloc((n ? n : 1) * sizeof *margin);
-    trees = calloc((size_t)o->trees, sizeof *trees);
-    use = malloc((size_t)nf);
     size_t hsize = (size_t)nf * HIST_BINS;
-    hists = malloc(((size_t)1 << (o->max_depth + 1)) * hsize * sizeof *hists);
-    if (!b.bin || !b.cut || !b.n_bins || !order || !rows || !tmp || !grad || !margin || !trees || !use ||
-        !hists) {
+    if (!b.bin || !b.cut || !b.n_bins || !order) {
         err_set(err, "out of memory for %zu rows of boosting", n);
         goto done;
     }
@@ -718,6 +733,21 @@ tree_ensemble *gbt_fit(const float *x, const float *y, size_t n, int nf, const i
     for (size_t r = 0; r < n; r++)
         for (int j = 0; j < nf; j++)
             b.bin[r * (size_t)nf + (size_t)j] = bin_of(&b, j, x[r * (size_t)nf + (size_t)j]);
+    if (owned_x) { /* the floats are done with: the bins stand for them */
+        free(owned_x);
+        x = owned_x = NULL;
+    }
+    rows = malloc((n ? n : 1) * sizeof *rows);
+    tmp = malloc((n ? n : 1) * sizeof *tmp);
+    grad = malloc((n ? n : 1) * sizeof *grad);
+    margin = malloc((n ? n : 1) * sizeof *margin);
+    trees = calloc((size_t)o->trees, sizeof *trees);
+    use = malloc((size_t)nf);
+    hists = malloc(((size_t)1 << (o->max_depth + 1)) * hsize * sizeof *hists);
+    if (!rows || !tmp || !grad || !margin || !trees || !use || !hists) {
+        err_set(err, "out of memory for %zu rows of boosting", n);
+        goto done;
+    }
     /* the starting margin: the fitting rows' mean, through the link */
     double mean = 0;
     for (size_t i = 0; i < n_fit; i++) mean += y[fit[i]];
@@ -838,5 +868,6 @@ done:
     free(trees);
     free(use);
     free(hists);
+    free(owned_x); /* when the fit stopped before binning */
     return e;
 }

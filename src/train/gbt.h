@@ -60,6 +60,11 @@ void gbt_options_default(gbt_options *o);
 tree_ensemble *gbt_fit(const float *x, const float *y, size_t n, int n_features, const int *is_category,
                        const int *n_categories, const gbt_options *o, int *rounds, char *err);
 
+/* The same, taking x (malloc'd) to free as soon as it is binned: the float
+ * matrix and the boosting buffers are never held at once. */
+tree_ensemble *gbt_fit_owned(float *x, const float *y, size_t n, int n_features, const int *is_category,
+                             const int *n_categories, const gbt_options *o, int *rounds, char *err);
+
 /* For tests: the best split of one node's histogram, by brute force and by
  * the scan gbt_fit uses (the same answer is the test). */
 typedef struct {

@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/numtext.h"
+#include "data/columns.h"
 #include "data/score.h"
 #include "estimators/blend.h"
 #include "estimators/linear.h"
@@ -550,6 +551,21 @@ static predictor *as_predictor(mlp *e)
     return lin;
 }
 
+static void gbt_metadata(model *m, const gbt_options *go, int rounds, size_t n)
+{
+    json_object_set_new(m->metadata, "tabserve_version", json_string(TABSERVE_VERSION));
+    json_object_set_new(m->metadata, "training_rows", json_integer((json_int_t)n));
+    json_object_set_new(m->metadata, "hyperparameters",
+                        json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:i,s:I}", "model",
+                                  "gbt", "split_gain", go->count_split ? "count" : "hessian", "objective",
+                                  go->objective == GBT_BINARY ? "binary" : "regression", "trees", go->trees,
+                                  "trees_kept", rounds, "max_depth", go->max_depth, "learning_rate",
+                                  go->learning_rate, "min_child_weight", go->min_child_weight, "l2", go->l2,
+                                  "subsample", go->subsample, "colsample", go->colsample, "early_stopping",
+                                  go->early_stopping, "val_fraction", go->val_fraction, "max_bins",
+                                  go->max_bins, "seed", (json_int_t)go->seed));
+}
+
 /* Gradient-boosted trees: the same inputs, but numbers pass through (the trees
  * route missing values) and categories become their index (the trees split on
  * sets of them); an unknown category counts as missing. */
@@ -597,16 +613,7 @@ static model *fit_gbt(const dataset *d, const float *y, const unsigned char *use
         m->output.task = TASK_REGRESSION;
         m->output.link = LINK_IDENTITY;
     }
-    json_object_set_new(m->metadata, "training_rows", json_integer((json_int_t)n));
-    json_object_set_new(m->metadata, "hyperparameters",
-                        json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:i,s:I}", "model",
-                                  "gbt", "split_gain", go.count_split ? "count" : "hessian", "objective",
-                                  go.objective == GBT_BINARY ? "binary" : "regression", "trees", go.trees,
-                                  "trees_kept", rounds, "max_depth", go.max_depth, "learning_rate",
-                                  go.learning_rate, "min_child_weight", go.min_child_weight, "l2", go.l2,
-                                  "subsample", go.subsample, "colsample", go.colsample, "early_stopping",
-                                  go.early_stopping, "val_fraction", go.val_fraction, "max_bins", go.max_bins,
-                                  "seed", (json_int_t)go.seed));
+    gbt_metadata(m, &go, rounds, n);
     if (model_assemble(m, err) != 0) goto fail;
     free(is_cat);
     free(n_cat);
@@ -993,4 +1000,116 @@ done:
     free(train);
     free(test);
     return m;
+}
+
+/* ---- gradient-boosted trees straight from a CSV file -------------------- */
+
+static const columns *sort_ctx; /* qsort's comparison needs the column */
+static size_t sort_col;
+
+static int cmp_code(const void *a, const void *b)
+{
+    const char *x = sort_ctx->cats[sort_col][*(const int *)a], *y = sort_ctx->cats[sort_col][*(const int *)b];
+    if (sort_ctx->all_integer[sort_col]) {
+        long long p = strtoll(x, NULL, 10), q = strtoll(y, NULL, 10);
+        return (p > q) - (p < q);
+    }
+    return strcmp(x, y);
+}
+
+model *train_gbt_csv(const char *path, const char *label, const char *const *names, size_t n_numeric,
+                     size_t n_categorical, const train_options *o, char *err)
+{
+    size_t F = n_numeric + n_categorical;
+    int *is_cat = calloc(F + 1, sizeof *is_cat), *n_cat = calloc(F + 1, sizeof *n_cat);
+    model *m = calloc(1, sizeof *m);
+    columns *c = NULL;
+    if (!is_cat || !n_cat || !m) goto oom;
+    for (size_t j = 0; j < F; j++) is_cat[j] = j >= n_numeric;
+    gbt_options go = o->gbt;
+    go.seed = o->seed;
+    if (!(c = columns_load(path, label, go.objective == GBT_BINARY, names, is_cat, F, err))) goto fail;
+    if (c->n_rows < 2) {
+        err_set(err, "%s: need at least 2 data rows, got %zu", path, c->n_rows);
+        goto fail;
+    }
+    m->schema.n_inputs = F;
+    m->schema.inputs = calloc(F, sizeof *m->schema.inputs);
+    m->metadata = json_object();
+    if (!m->schema.inputs || !m->metadata || !(m->output.label = strdup(label))) goto oom;
+    m->output.task = go.objective == GBT_BINARY ? TASK_BINARY : TASK_REGRESSION;
+    m->output.link = go.objective == GBT_BINARY ? LINK_SIGMOID : LINK_IDENTITY;
+    for (size_t j = 0; j < F; j++) {
+        schema_input *in = &m->schema.inputs[j];
+        if (!(in->name = strdup(names[j]))) goto oom;
+        feature_step st = {is_cat[j] ? STEP_CATEGORY_INDEX : STEP_PASSTHROUGH, 0, 0};
+        if (features_add(&m->features, j, &st, 1) != 0) goto oom;
+        if (!is_cat[j]) {
+            in->type = TYPE_NUMBER;
+            continue;
+        }
+        /* the vocabulary in order (numeric when every category is an integer),
+         * and the codes rewritten to its indexes */
+        size_t k = c->n_cats[j];
+        if (k == 0) {
+            err_set(err, "%s: column %s has no values", path, names[j]);
+            goto fail;
+        }
+        int *order = malloc(k * sizeof *order), *index_of = malloc(k * sizeof *index_of);
+        in->vocab = calloc(k, sizeof *in->vocab);
+        in->vocab_int = c->all_integer[j] ? calloc(k, sizeof *in->vocab_int) : NULL;
+        if (!order || !index_of || !in->vocab || (c->all_integer[j] && !in->vocab_int)) {
+            free(order);
+            free(index_of);
+            goto oom;
+        }
+        for (size_t q = 0; q < k; q++) order[q] = (int)q;
+        sort_ctx = c;
+        sort_col = j;
+        qsort(order, k, sizeof *order, cmp_code);
+        for (size_t q = 0; q < k; q++) {
+            index_of[order[q]] = (int)q;
+            in->vocab[q] = strdup(c->cats[j][order[q]]);
+            if (in->vocab_int) in->vocab_int[q] = strtoll(c->cats[j][order[q]], NULL, 10);
+        }
+        in->n_vocab = k;
+        in->type = c->all_integer[j] ? TYPE_INTEGER : TYPE_STRING;
+        in->unknown = UNKNOWN_MISSING;
+        int missing = 0;
+        for (size_t r = 0; r < c->n_rows; r++) {
+            float *v = &c->x[r * F + j];
+            if (*v != *v)
+                missing = 1;
+            else
+                *v = (float)index_of[(int)*v];
+        }
+        in->required = !missing;
+        is_cat[j] = 1;
+        n_cat[j] = (int)k;
+        free(order);
+        free(index_of);
+        for (size_t q = 0; q < k; q++)
+            if (!in->vocab[q]) goto oom;
+    }
+    int rounds = 0;
+    size_t n = c->n_rows;
+    float *x = c->x;
+    c->x = NULL; /* the trainer frees the floats once they are binned */
+    tree_ensemble *e = gbt_fit_owned(x, c->label, n, (int)F, is_cat, n_cat, &go, &rounds, err);
+    if (!e) goto fail;
+    m->predictor = &e->base;
+    gbt_metadata(m, &go, rounds, n);
+    if (model_assemble(m, err) != 0) goto fail;
+    columns_free(c);
+    free(is_cat);
+    free(n_cat);
+    return m;
+oom:
+    err_set(err, "out of memory");
+fail:
+    columns_free(c);
+    free(is_cat);
+    free(n_cat);
+    model_free(m);
+    return NULL;
 }
