@@ -21,7 +21,7 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJS)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -iquote src -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
 
 .PHONY: fuzz fuzz-build test-asan test-valgrind
-.SECONDARY: $(FUZZ_OBJS)
+.SECONDARY: $(FUZZ_OBJS) $(FUZZ_BUILD)/gen/onnx.pb-c.c $(FUZZ_BUILD)/gen/onnx.pb-c.h
 fuzz-build: $(FUZZERS:%=$(FUZZ_BUILD)/fuzz_%)
 
 # Each harness runs FUZZ_SECONDS from the committed seeds; findings land in
