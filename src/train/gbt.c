@@ -14,7 +14,7 @@
 #define MISSING_BIN 255
 #define HIST_BINS   256
 #define MAX_DEPTH   16
-#define CUT_SAMPLE  200000
+#define CUT_SAMPLE  (1u << 22) /* rows that decide a column's cuts (evenly spaced) */
 
 void gbt_options_default(gbt_options *o)
 {
@@ -84,60 +84,71 @@ typedef struct {
 
 /* Sorts n floats (no NaN) ascending: LSD radix on their order-preserving bits,
  * 11 bits a pass, linear in n where qsort took most of the binning time. */
-static int sort_floats(float *v, size_t n)
+/* A float's bits as an unsigned key in the floats' order (-0 as +0). */
+static uint32_t key_of(float a)
 {
-    uint32_t *a = malloc((n ? n : 1) * sizeof *a), *t = malloc((n ? n : 1) * sizeof *t);
+    uint32_t u;
+    if (a == 0) a = 0; /* -0 and +0 are one value */
+    memcpy(&u, &a, sizeof u);
+    return u >> 31 ? ~u : u | 0x80000000u;
+}
+
+static float float_of(uint32_t k)
+{
+    uint32_t u = k >> 31 ? k & 0x7fffffffu : ~k;
+    float a;
+    memcpy(&a, &u, sizeof a);
+    return a;
+}
+
+/* Sorts n keys ascending: LSD radix, 11 bits a pass (three passes end in tmp,
+ * copied back), linear in n where qsort took most of the binning time. */
+static int sort_keys(uint32_t *keys, size_t n)
+{
+    uint32_t *tmp = malloc((n ? n : 1) * sizeof *tmp);
     size_t *count = malloc(2049 * sizeof *count);
-    if (!a || !t || !count) {
-        free(a);
-        free(t);
+    if (!tmp || !count) {
+        free(tmp);
         free(count);
         return -1;
     }
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &v[i], sizeof u);
-        a[i] = u >> 31 ? ~u : u | 0x80000000u;
-    }
+    uint32_t *from = keys, *to = tmp;
     for (int shift = 0; shift < 32; shift += 11) {
         memset(count, 0, 2049 * sizeof *count);
-        for (size_t i = 0; i < n; i++) count[((a[i] >> shift) & 2047) + 1]++;
+        for (size_t i = 0; i < n; i++) count[((from[i] >> shift) & 2047) + 1]++;
         for (int d = 0; d < 2048; d++) count[d + 1] += count[d];
-        for (size_t i = 0; i < n; i++) t[count[(a[i] >> shift) & 2047]++] = a[i];
-        uint32_t *s = a;
-        a = t;
-        t = s;
+        for (size_t i = 0; i < n; i++) to[count[(from[i] >> shift) & 2047]++] = from[i];
+        uint32_t *s = from;
+        from = to;
+        to = s;
     }
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u = a[i] >> 31 ? a[i] & 0x7fffffffu : ~a[i];
-        memcpy(&v[i], &u, sizeof u);
-    }
-    free(a);
-    free(t);
+    if (from != keys) memcpy(keys, from, n * sizeof *keys);
+    free(tmp);
     free(count);
     return 0;
 }
 
-/* Cuts for column j from its values on the training rows: between every two
+/* Cuts for column j from its values on the given rows: between every two
  * distinct values when there are at most max_cuts + 1 of them, else at the
- * quantiles of the rows (with repeats), so each bin holds about as many rows. */
+ * quantiles of the rows (with repeats), so each bin holds about as many rows.
+ * Memory: 8 bytes a value (the keys and the sort's buffer). */
 static int make_cuts(binned *b, const float *x, const size_t *rows, size_t n_rows, int j, int max_cuts)
 {
-    float *v = malloc((n_rows ? n_rows : 1) * sizeof *v), *cut = malloc(((size_t)max_cuts + 1) * sizeof *cut);
+    uint32_t *v = malloc((n_rows ? n_rows : 1) * sizeof *v);
+    float *cut = malloc(((size_t)max_cuts + 1) * sizeof *cut);
     if (!v || !cut) {
         free(v);
         free(cut);
         return -1;
     }
     size_t k = 0, u = 0;
-    /* at most CUT_SAMPLE rows, evenly spaced, decide the cuts (XGBoost sketches
-     * its quantiles too): the sort buffers stay small on large data */
+    /* at most CUT_SAMPLE rows, evenly spaced, decide the cuts */
     size_t stride = n_rows > CUT_SAMPLE ? n_rows / CUT_SAMPLE : 1;
     for (size_t i = 0; i < n_rows; i += stride) {
-        float a = x[rows[i] * (size_t)b->nf + (size_t)j];
-        if (a == a) v[k++] = a;
+        float a = x[(rows ? rows[i] : i) * (size_t)b->nf + (size_t)j];
+        if (a == a) v[k++] = key_of(a);
     }
-    if (sort_floats(v, k) != 0) {
+    if (sort_keys(v, k) != 0) {
         free(v);
         free(cut);
         return -1;
@@ -146,11 +157,15 @@ static int make_cuts(binned *b, const float *x, const size_t *rows, size_t n_row
     int n_cut = 0;
     if (u <= (size_t)max_cuts + 1) {
         for (size_t i = 1; i < k; i++)
-            if (v[i] != v[i - 1]) cut[n_cut++] = v[i];
+            if (v[i] != v[i - 1]) cut[n_cut++] = float_of(v[i]);
     } else {
+        uint32_t last = v[0];
         for (int q = 1; q <= max_cuts; q++) {
-            float c = v[(size_t)((double)q / (max_cuts + 1) * (double)k)];
-            if (c > v[0] && (n_cut == 0 || c > cut[n_cut - 1])) cut[n_cut++] = c;
+            uint32_t c = v[(size_t)((double)q / (max_cuts + 1) * (double)k)];
+            if (c > last) {
+                cut[n_cut++] = float_of(c);
+                last = c;
+            }
         }
     }
     free(v);
@@ -686,17 +701,41 @@ static tree_ensemble *fit(const float *x, float *owned_x, const float *y, size_t
     }
     int threads = o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1) threads = 1;
-    /* the bins first: with an owned x, the floats go before the rest is taken */
+    /* the bins first, from every row: with an owned x the floats are freed
+     * before the boosting buffers are taken, so the two never coexist */
     b.bin = malloc(n * (size_t)nf);
     b.cut = calloc((size_t)nf, sizeof *b.cut);
     b.n_bins = calloc((size_t)nf, sizeof *b.n_bins);
-    order = malloc((n ? n : 1) * sizeof *order);
     size_t hsize = (size_t)nf * HIST_BINS;
-    if (!b.bin || !b.cut || !b.n_bins || !order) {
+    if (!b.bin || !b.cut || !b.n_bins) {
         err_set(err, "out of memory for %zu rows of boosting", n);
         goto done;
     }
+    for (int j = 0; j < nf; j++) {
+        if (is_category[j]) {
+            if (n_categories[j] > MISSING_BIN) {
+                err_set(err, "gbt: column %d has %d categories; at most %d are supported", j, n_categories[j],
+                        MISSING_BIN);
+                goto done;
+            }
+            b.n_bins[j] = n_categories[j];
+        } else if (make_cuts(&b, x, NULL, n, j, o->max_bins - 2) != 0) {
+            err_set(err, "out of memory");
+            goto done;
+        }
+    }
+    for (size_t r = 0; r < n; r++)
+        for (int j = 0; j < nf; j++)
+            b.bin[r * (size_t)nf + (size_t)j] = bin_of(&b, j, x[r * (size_t)nf + (size_t)j]);
+    if (owned_x) { /* the floats are done with: the bins stand for them */
+        free(owned_x);
+        x = owned_x = NULL;
+    }
     /* held-out rows for early stopping: the last val_fraction of a shuffle */
+    if (!(order = malloc((n ? n : 1) * sizeof *order))) {
+        err_set(err, "out of memory for %zu rows of boosting", n);
+        goto done;
+    }
     for (size_t i = 0; i < n; i++) order[i] = i;
     shuffle(order, n, &rng);
     size_t n_val = o->early_stopping > 0 ? (size_t)((double)n * o->val_fraction) : 0;
@@ -715,27 +754,6 @@ static tree_ensemble *fit(const float *x, float *owned_x, const float *y, size_t
         for (size_t r = 0; r < n; r++)
             if (mark[r]) order[k++] = r;
         free(mark);
-    }
-    /* bins from the fitting rows */
-    for (int j = 0; j < nf; j++) {
-        if (is_category[j]) {
-            if (n_categories[j] > MISSING_BIN) {
-                err_set(err, "gbt: column %d has %d categories; at most %d are supported", j, n_categories[j],
-                        MISSING_BIN);
-                goto done;
-            }
-            b.n_bins[j] = n_categories[j];
-        } else if (make_cuts(&b, x, fit, n_fit, j, o->max_bins - 2) != 0) {
-            err_set(err, "out of memory");
-            goto done;
-        }
-    }
-    for (size_t r = 0; r < n; r++)
-        for (int j = 0; j < nf; j++)
-            b.bin[r * (size_t)nf + (size_t)j] = bin_of(&b, j, x[r * (size_t)nf + (size_t)j]);
-    if (owned_x) { /* the floats are done with: the bins stand for them */
-        free(owned_x);
-        x = owned_x = NULL;
     }
     rows = malloc((n ? n : 1) * sizeof *rows);
     tmp = malloc((n ? n : 1) * sizeof *tmp);

@@ -3,10 +3,11 @@
  *
  *   inputs      numbers pass through (NaN kept: each split learns where missing
  *               values go); categories become their vocabulary index
- *   bins        per numeric column, up to max_bins - 1 cut points at quantiles
- *               of the training rows (every distinct value when there are
- *               few); bin(x) = how many cuts are <= x, so "bin <= b" is exactly
- *               the predictor's "x < cut[b]"; a category's bin is its index
+ *   bins        per numeric column, up to max_bins - 2 cut points at quantiles
+ *               of the rows (every distinct value when there are few; at most
+ *               4M evenly spaced rows decide); bin(x) = how many cuts are <= x,
+ *               so "bin <= b" is exactly the predictor's "x < cut[b]"; a
+ *               category's bin is its index
  *   trees       grown level by level to max_depth: per node a histogram of
  *               gradient and hessian sums per (column, bin), the larger child's
  *               by subtraction; a numeric split tries missing values on both
