@@ -252,7 +252,8 @@ def post(port, body):
 
 # name, the twin's output ONNX Runtime reports, its width (binary: the last column)
 ONNX_MODELS = [("logreg", "probabilities", 1), ("logreg3", "probabilities", 3), ("mlp", "a2", 1),
-               ("forest", "probabilities", 1), ("boosting", "probability", 1), ("keras", "dense_1", 1)]
+               ("forest", "probabilities", 1), ("boosting", "probability", 1), ("keras", "dense_1", 1),
+               ("labelenc", "probability", 1), ("kerasnorm", "dense_1", 1)]
 
 
 @unittest.skipIf(ort_missing(), ort_missing())

@@ -508,13 +508,74 @@ static int op_arith(compiler *c, const node_t *n, char op)
     int rc = out ? 0 : -1;
     for (int j = 0; rc == 0 && j < out->n_cols; j++) {
         float v = vals[count == 1 ? 0 : j];
+        if (op == 'D' && v == 0) {
+            free(vals);
+            return fail(c, n, "divides column %d by zero", j);
+        }
+        /* Div: times the reciprocal, in floats (within an ulp of the runtime's x / v) */
         feature_step st = op == 'S'   ? (feature_step){STEP_SCALE, v, 1}
                           : op == 'A' ? (feature_step){STEP_SCALE, -v, 1} /* x - (-v) == x + v exactly */
+                          : op == 'D' ? (feature_step){STEP_SCALE, 0, (float)(1.0 / v)}
                                       : (feature_step){STEP_SCALE, 0, v};
         rc = add_step(c, n, &out->cols[j], st);
     }
     free(vals);
     return rc;
+}
+
+/* LabelEncoder from strings (or integers) to integer codes on one input
+ * column: the input takes the keys as its vocabulary, ordered by their codes,
+ * so the category's index is the code; unknown values get default_int64
+ * (-1 is what exporters write, and what the index of an unknown category is). */
+static int op_label_encoder(compiler *c, const node_t *n)
+{
+    value *in = columns_of(c, n, 0);
+    if (!in) return -1;
+    if (in->kind != V_COLUMNS || in->n_cols != 1 || in->cols[0].n_steps || in->cols[0].one_hot >= 0)
+        return fail(c, n, "encodes something other than one input column as given");
+    schema_input *si = &c->m->schema.inputs[in->cols[0].input];
+    const attr_t *ks = attr(n, "keys_strings"), *ki = attr(n, "keys_int64s"), *vi = attr(n, "values_int64s");
+    size_t k = ks ? ks->n_strings : ki ? ki->n_ints : 0;
+    if (!k || k > SCHEMA_MAX_VOCAB || !vi || vi->n_ints != k)
+        return fail(c, n, "expected keys (strings or int64s) and as many values_int64s, 1 to %d",
+                    SCHEMA_MAX_VOCAB);
+    if (attr_int(n, "default_int64", -1) != -1)
+        return fail(c, n, "default_int64 is %lld; tabserve reads -1 (an unknown category)",
+                    (long long)attr_int(n, "default_int64", -1));
+    if (si->n_vocab) return fail(c, n, "input \"%s\" is encoded twice", si->name);
+    /* the codes must be 0..k-1, each once: then the vocabulary in code order */
+    json_t *vocab = json_array();
+    size_t *at = calloc(k, sizeof *at);
+    int rc = vocab && at ? 0 : fail(c, n, "out of memory");
+    for (size_t i = 0; rc == 0 && i < k; i++) {
+        long long code = vi->ints[i];
+        if (code < 0 || (size_t)code >= k || at[code])
+            rc = fail(c, n, "values_int64s must be the codes 0..%zu, each once", k - 1);
+        else
+            at[code] = i + 1;
+    }
+    for (size_t code = 0; rc == 0 && code < k; code++) {
+        size_t i = at[code] - 1;
+        json_array_append_new(vocab, ks ? json_stringn((const char *)ks->strings[i].data, ks->strings[i].len)
+                                        : json_integer(ki->ints[i]));
+    }
+    free(at);
+    if (rc == 0) {
+        if (!ks) si->type = TYPE_INTEGER;
+        reader r = {c->file, c->err};
+        char path[160];
+        snprintf(path, sizeof path, "node \"%.80s\" (LabelEncoder) keys", n->name ? n->name : "");
+        rc = schema_read_vocab(&r, si, vocab, path);
+    }
+    json_decref(vocab);
+    if (rc) return -1;
+    si->unknown = UNKNOWN_ZEROS; /* its index: -1, the default code */
+    si->required = 1;
+    value *out = derive(c, n, in, 0);
+    if (!out) return -1;
+    out->cols[0].n_steps = 0;
+    out->cols[0].one_hot = -2; /* the category's index, as a number */
+    return 0;
 }
 
 static int op_one_hot(compiler *c, const node_t *n)
@@ -626,6 +687,12 @@ static int columns_to_features(compiler *c, const node_t *n, const value *x)
     feature_steps *fs = &c->m->features;
     for (int j = 0; j < x->n_cols;) {
         const column *col = &x->cols[j];
+        if (col->one_hot == -2) { /* a LabelEncoder's code: the category's index */
+            feature_step st = {STEP_CATEGORY_INDEX, 0, 0};
+            if (features_add(fs, (size_t)col->input, &st, 1) != 0) return fail(c, n, "out of memory");
+            j++;
+            continue;
+        }
         if (col->one_hot >= 0) {
             const schema_input *si = &c->m->schema.inputs[col->input];
             int k = 0;
@@ -1183,11 +1250,12 @@ static int op_passthrough(compiler *c, const node_t *n)
 /* ---- the graph --------------------------------------------------------------------- */
 
 static const char supported[] =
-    "Imputer, Scaler, OneHotEncoder, LinearClassifier, LinearRegressor, TreeEnsembleClassifier, "
+    "Imputer, Scaler, OneHotEncoder, LabelEncoder, LinearClassifier, LinearRegressor, "
+    "TreeEnsembleClassifier, "
     "TreeEnsembleRegressor, ArrayFeatureExtractor, FeatureVectorizer, ZipMap (ai.onnx.ml); Cast, CastLike, "
-    "Concat, Reshape, Flatten, Squeeze, Unsqueeze, Identity, MatMul, Gemm, Add, Sub, Mul, Relu, Sigmoid, "
-    "Tanh, "
-    "Softmax, ArgMax (ai.onnx)";
+    "Concat, Reshape, Flatten, Squeeze, Unsqueeze, Identity, MatMul, Gemm, Add, Sub, Mul, Div, Relu, "
+    "Sigmoid, "
+    "Tanh, Softmax, ArgMax (ai.onnx)";
 
 static int compile_node(compiler *c, const node_t *n)
 {
@@ -1203,6 +1271,7 @@ static int compile_node(compiler *c, const node_t *n)
         if (IS("Imputer")) return op_imputer(c, n);
         if (IS("Scaler")) return op_scaler(c, n);
         if (IS("OneHotEncoder")) return op_one_hot(c, n);
+        if (IS("LabelEncoder")) return op_label_encoder(c, n);
         if (IS("FeatureVectorizer")) return op_concat(c, n);
         if (IS("ArrayFeatureExtractor")) return op_extract(c, n);
         if (IS("LinearClassifier") || IS("LinearRegressor") || IS("TreeEnsembleClassifier") ||
@@ -1228,6 +1297,7 @@ static int compile_node(compiler *c, const node_t *n)
         if (IS("Add")) return op_arith(c, n, 'A');
         if (IS("Sub")) return op_arith(c, n, 'S');
         if (IS("Mul")) return op_arith(c, n, 'M');
+        if (IS("Div")) return op_arith(c, n, 'D');
         if (IS("Relu")) return op_activation(c, n, ACT_RELU, 0);
         if (IS("Tanh")) return op_activation(c, n, ACT_TANH, 0);
         if (IS("Sigmoid")) return op_activation(c, n, ACT_SIGMOID, 0);

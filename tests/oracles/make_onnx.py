@@ -330,6 +330,66 @@ def all_fixtures(out):
         return helper.make_graph(nodes, "keras", inputs, outs, initializer=inits)
     save(out, "keras", make_keras, {f"f{j}": xt[:, j].astype(float) for j in range(10)}, km.predict_proba(xt)[:, 1])
 
+    # LabelEncoder (strings -> codes) before trees, and a Sub/Div normalisation before a network
+    from sklearn.preprocessing import OrdinalEncoder
+    enc = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
+    codes = enc.fit_transform(X[:, 3:5].astype(str))
+    imp = SimpleImputer(strategy="median").fit(X[:, 0:3].astype(float))
+    xo = np.column_stack([imp.transform(X[:, 0:3].astype(float)), codes])
+    gbo = GradientBoostingClassifier(n_estimators=40, max_depth=3, random_state=0).fit(xo, y)
+    le_test = {k: v.copy() for k, v in test.items()}
+    xo_t = np.column_stack([imp.transform(frame(le_test)[:, 0:3].astype(float)),
+                            enc.transform(frame(le_test)[:, 3:5].astype(str))])
+    le_init = float(gbo._raw_predict_init(xo[:1])[0][0])
+
+    def make_le(zipmap):
+        del zipmap
+        nodes, inputs = inputs_graph()
+        nodes.append(helper.make_node("Imputer", ["num"], ["num_imputed"], domain="ai.onnx.ml", name="Imputer",
+                                      imputed_value_floats=[float(v) for v in imp.statistics_],
+                                      replaced_value_float=float("nan")))
+        parts = ["num_imputed"]
+        for c, cats in zip(CAT, enc.categories_):
+            nodes.append(helper.make_node("LabelEncoder", [c], [c + "_code"], domain="ai.onnx.ml", name="Label_" + c,
+                                          keys_strings=[str(v) for v in cats], values_int64s=list(range(len(cats))),
+                                          default_int64=-1))
+            nodes.append(helper.make_node("Cast", [c + "_code"], [c + "_f"], to=TensorProto.FLOAT, name="Cast_" + c))
+            parts.append(c + "_f")
+        nodes.append(helper.make_node("Concat", parts, ["features"], axis=1, name="ConcatFeatures"))
+        a, leaves = tree_nodes([e[0] for e in gbo.estimators_], lambda tr, i: [(0, gbo.learning_rate * tr.value[i][0][0])])
+        nodes.append(helper.make_node("TreeEnsembleRegressor", ["features"], ["score"], domain="ai.onnx.ml",
+                                      name="TreeEnsembleRegressor", n_targets=1, base_values=[le_init], **a,
+                                      **{"target_" + k: v for k, v in leaves.items()}))
+        nodes.append(helper.make_node("Sigmoid", ["score"], ["probability"], name="Sigmoid"))
+        return helper.make_graph(nodes, "labelenc", inputs,
+                                 [helper.make_tensor_value_info("probability", TensorProto.FLOAT, [None, 1])])
+    save(out, "labelenc", make_le, le_test, gbo.predict_proba(xo_t)[:, 1])
+
+    mu, sd = xk.mean(axis=0), xk.std(axis=0)
+    kn = MLPClassifier((16,), activation="tanh", max_iter=500, random_state=1).fit((xk - mu) / sd, yk)
+
+    def make_norm(zipmap):
+        del zipmap
+        (w0, w1), (b0, b1) = kn.coefs_, kn.intercepts_
+        inits = [helper.make_tensor("MU", TensorProto.FLOAT, [10], mu.astype(np.float32)),
+                 helper.make_tensor("SD", TensorProto.FLOAT, [10], sd.astype(np.float32)),
+                 helper.make_tensor("W0", TensorProto.FLOAT, w0.shape, w0.astype(np.float32).ravel()),
+                 helper.make_tensor("B0", TensorProto.FLOAT, b0.shape, b0.astype(np.float32)),
+                 helper.make_tensor("W1", TensorProto.FLOAT, w1.shape, w1.astype(np.float32).ravel()),
+                 helper.make_tensor("B1", TensorProto.FLOAT, b1.shape, b1.astype(np.float32))]
+        nodes = [helper.make_node("Sub", ["input_1", "MU"], ["c"], name="normalization/sub"),
+                 helper.make_node("Div", ["c", "SD"], ["z0"], name="normalization/truediv"),
+                 helper.make_node("Gemm", ["z0", "W0", "B0"], ["h"], name="dense/Gemm"),
+                 helper.make_node("Tanh", ["h"], ["a"], name="dense/Tanh"),
+                 helper.make_node("MatMul", ["a", "W1"], ["m"], name="dense_1/MatMul"),
+                 helper.make_node("Add", ["m", "B1"], ["z"], name="dense_1/BiasAdd"),
+                 helper.make_node("Sigmoid", ["z"], ["dense_1"], name="dense_1/Sigmoid")]
+        inputs = [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, [None, 10])]
+        outs = [helper.make_tensor_value_info("dense_1", TensorProto.FLOAT, [None, 1])]
+        return helper.make_graph(nodes, "kerasnorm", inputs, outs, initializer=inits)
+    save(out, "kerasnorm", make_norm, {f"f{j}": xt[:, j].astype(float) for j in range(10)},
+         kn.predict_proba((xt - mu) / sd)[:, 1])
+
     # refused: an operator outside the list (Normalizer here is out of place: LpNormalization)
     bad = helper.make_graph([helper.make_node("LpNormalization", ["input_1"], ["y"], name="norm")], "bad",
                             [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, [None, 4])],
