@@ -5,13 +5,13 @@ CC      ?= gcc
 CFLAGS  ?= -O2 -g
 # always on, whatever CFLAGS the command line gives (make CFLAGS=... replaces CFLAGS)
 STD_CFLAGS := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L
-LDLIBS  += -lmicrohttpd -ljansson -lcsv -lprotobuf-c -lm
+LDLIBS  += -lmicrohttpd -ljansson -lcsv -lprotobuf-c -lyajl -lm
 BUILD   ?= build
 VERSION := $(shell sed -n 's/^#define TABSERVE_VERSION *"\(.*\)"/\1/p' src/model/model.h)
 
 # Debian bookworm packages the build and the tests need
 BUILD_DEBS := gcc make pkg-config libjansson-dev libcsv-dev libmicrohttpd-dev libcmocka-dev \
-              libprotobuf-c-dev protobuf-c-compiler libonnx-dev
+              libprotobuf-c-dev protobuf-c-compiler libonnx-dev libyajl-dev
 DEFAULT_MODEL := models/titanic.json
 # the Kaggle Titanic train.csv stays in ../shared (never copied here)
 DATA ?= ../shared/data/titanic.csv
@@ -74,7 +74,7 @@ $(BIN): $(BUILD)/cli/main.o $(OBJS)
 # shared library) and p11-kit (Debian ships no static archive), stripped. With
 # the libraries it still needs, the whole image stays under 10 MB.
 STATIC_DEBS := libunistring-dev libidn2-dev nettle-dev libgmp-dev libtasn1-6-dev libp11-kit-dev
-STATIC_LIBS := -Wl,--gc-sections -Wl,-Bstatic -lmicrohttpd -ljansson -lcsv -lprotobuf-c -lgnutls -lhogweed \
+STATIC_LIBS := -Wl,--gc-sections -Wl,-Bstatic -lmicrohttpd -ljansson -lcsv -lprotobuf-c -lyajl_s -lgnutls -lhogweed \
                -lnettle -lgmp -ltasn1 -lidn2 -lunistring -latomic -Wl,-Bdynamic -lp11-kit -lm
 static: $(BUILD)/tabserve-static
 $(BUILD)/tabserve-static: $(BUILD)/cli/main.o $(OBJS)

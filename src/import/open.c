@@ -13,6 +13,7 @@
 #include "import/import.h"
 #include "import/onnx.h"
 #include "import/sidecar.h"
+#include "import/xgb_json.h"
 #include "import/xgboost.h"
 #include "model/default_model.h"
 
@@ -77,9 +78,43 @@ static char *nan_to_null(const char *buf, size_t len, size_t *out_len)
     return out;
 }
 
+/* XGBoost writes "learner" as the first member of its document. */
+static int starts_with_learner(const char *buf, size_t len)
+{
+    size_t i = 0;
+    while (i < len && strchr(" \t\r\n", buf[i]) && buf[i]) i++;
+    if (i >= len || buf[i++] != '{') return 0;
+    while (i < len && strchr(" \t\r\n", buf[i]) && buf[i]) i++;
+    return len - i >= 9 && memcmp(buf + i, "\"learner\"", 9) == 0;
+}
+
+/* An XGBoost document through the streaming reader (xgb_json.h); its bare
+ * NaNs rewritten to null first when it has any. */
+static model *open_xgboost(const char *buf, size_t len, const char *name, const import_limits *lim, char *err)
+{
+    json_t *root = xgb_json_load(buf, len, name, err);
+    if (!root && memmem(buf, len, "NaN", 3)) { /* refused for its bare NaNs: once more without them */
+        size_t fixed_len;
+        char *fixed = nan_to_null(buf, len, &fixed_len);
+        if (!fixed) return err_set(err, "%s: out of memory", name), NULL;
+        root = xgb_json_load(fixed, fixed_len, name, err);
+        free(fixed);
+    }
+    if (!root) return NULL;
+    reader r = {name, err};
+    model *m = xgboost_is(root) ? xgboost_import(root, &r, lim) : NULL;
+    if (!m && !xgboost_is(root)) err_set(err, "%s: \"learner\" must be an object", name);
+    json_decref(root);
+    return m;
+}
+
 static model *open_json(const char *buf, size_t len, const char *name, const import_limits *lim, int *foreign,
                         char *err)
 {
+    if (starts_with_learner(buf, len)) {
+        *foreign = 1;
+        return open_xgboost(buf, len, name, lim, err);
+    }
     json_error_t jerr;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root && memmem(buf, len, "NaN", 3)) {

@@ -26,6 +26,7 @@
 #include "base/err.h"
 #include "base/jsonx.h"
 #include "estimators/trees.h"
+#include "import/xgb_json.h"
 
 typedef struct {
     const char *name;
@@ -66,28 +67,67 @@ static int param_number(reader *r, json_t *obj, const char *path, const char *ke
                      v ? json_type_name(v) : "nothing");
 }
 
-/* An array of n numbers (or null where XGBoost wrote NaN) into out; null -> NaN. */
-static int read_numbers_or_nan(reader *r, json_t *arr, const char *path, float *out, size_t n)
+/* The node arrays come as jansson arrays or as their text (xgb_json.h): these
+ * read either, with the same messages. */
+
+static long node_count(const json_t *a) { return xgb_count(a); }
+
+/* The first n elements of a as doubles; err names the first non-number. */
+static double *node_numbers(reader *r, const json_t *a, const char *path, size_t n)
 {
-    if (json_array_size(arr) != n)
-        return read_fail(r, path, "expected %zu numbers, got %zu", n, json_array_size(arr));
-    for (size_t i = 0; i < n; i++) {
-        json_t *v = json_array_get(arr, i);
-        if (json_is_null(v))
-            out[i] = NAN;
-        else if (json_is_number(v))
-            out[i] = (float)json_number_value(v);
-        else
-            return read_fail(r, path, "[%zu]: expected a number, got %s", i, json_type_name(v));
+    double *d = malloc((n ? n : 1) * sizeof *d);
+    if (!d) {
+        read_fail(r, path, "out of memory");
+        return NULL;
     }
+    int bad = xgb_numbers(a, d, n);
+    if (bad) {
+        read_fail(r, path, "[%d]: expected a number", bad - 1);
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static int node_ints(reader *r, const json_t *a, const char *path, int *out, size_t n, long lo, long hi)
+{
+    double *d = node_numbers(r, a, path, n);
+    if (!d) return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (d[i] != floor(d[i]) || isnan(d[i])) {
+            free(d);
+            return read_fail(r, path, "[%zu]: expected an integer", i);
+        }
+        if (d[i] < (double)lo || d[i] > (double)hi) {
+            read_fail(r, path, "[%zu]: %lld is outside %ld..%ld", i, (long long)d[i], lo, hi);
+            free(d);
+            return -1;
+        }
+        out[i] = (int)d[i];
+    }
+    free(d);
+    return 0;
+}
+
+/* n numbers (or null where XGBoost wrote NaN) into out. */
+static int read_numbers_or_nan(reader *r, const json_t *a, const char *path, float *out, size_t n)
+{
+    double *d = node_numbers(r, a, path, n);
+    if (!d) return -1;
+    for (size_t i = 0; i < n; i++) out[i] = (float)d[i];
+    free(d);
     return 0;
 }
 
 static json_t *tree_array(reader *r, json_t *t, const char *path, const char *key, size_t n)
 {
-    json_t *a = read_member(r, t, path, key, JSON_ARRAY, "an array (one entry per node)");
-    if (a && json_array_size(a) != n) {
-        read_fail(r, path, "member \"%s\" has %zu entries for %zu nodes", key, json_array_size(a), n);
+    json_t *a = json_object_get(t, key);
+    if (!a || node_count(a) < 0) {
+        read_fail(r, path, "member \"%s\" must be an array (one entry per node)", key);
+        return NULL;
+    }
+    if ((size_t)node_count(a) != n) {
+        read_fail(r, path, "member \"%s\" has %ld entries for %zu nodes", key, node_count(a), n);
         return NULL;
     }
     return a;
@@ -98,9 +138,10 @@ static int read_xgb_tree(reader *r, json_t *t, const char *path, tree *tr, int n
 {
     char sub[200];
     if (!json_is_object(t)) return read_fail(r, path, "expected an object, got %s", json_type_name(t));
-    json_t *left = read_member(r, t, path, "left_children", JSON_ARRAY, "an array");
-    if (!left) return -1;
-    size_t n = json_array_size(left);
+    json_t *left = json_object_get(t, "left_children");
+    if (!left || node_count(left) < 0)
+        return read_fail(r, path, "member \"left_children\" must be an array (one entry per node)");
+    size_t n = (size_t)node_count(left);
     if (n == 0 || n > (size_t)lim->max_nodes)
         return read_fail(r, path, "has %zu nodes; at most %ld are accepted (--max-nodes)", n, lim->max_nodes);
     json_t *right = tree_array(r, t, path, "right_children", n);
@@ -117,23 +158,23 @@ static int read_xgb_tree(reader *r, json_t *t, const char *path, tree *tr, int n
         goto out;
     }
     snprintf(sub, sizeof sub, "%s.left_children", path);
-    if (read_ints(r, left, sub, l, n, -1, (long)n - 1) != 0) goto out;
+    if (node_ints(r, left, sub, l, n, -1, (long)n - 1) != 0) goto out;
     snprintf(sub, sizeof sub, "%s.right_children", path);
-    if (read_ints(r, right, sub, rt, n, -1, (long)n - 1) != 0) goto out;
+    if (node_ints(r, right, sub, rt, n, -1, (long)n - 1) != 0) goto out;
     snprintf(sub, sizeof sub, "%s.split_indices", path);
-    if (read_ints(r, index, sub, f, n, 0, n_features - 1) != 0) goto out;
+    if (node_ints(r, index, sub, f, n, 0, n_features - 1) != 0) goto out;
     snprintf(sub, sizeof sub, "%s.default_left", path);
-    if (read_ints(r, dleft, sub, dl, n, 0, 1) != 0) goto out;
+    if (node_ints(r, dleft, sub, dl, n, 0, 1) != 0) goto out;
     snprintf(sub, sizeof sub, "%s.split_conditions", path);
     if (read_numbers_or_nan(r, cond, sub, c, n) != 0) goto out;
     json_t *type = json_object_get(t, "split_type");
     if (type) {
         snprintf(sub, sizeof sub, "%s.split_type", path);
-        if (json_array_size(type) != n) {
-            read_fail(r, sub, "expected %zu entries, got %zu", n, json_array_size(type));
+        if (node_count(type) < 0 || (size_t)node_count(type) != n) {
+            read_fail(r, sub, "expected %zu entries, got %ld", n, node_count(type));
             goto out;
         }
-        if (read_ints(r, type, sub, kind, n, 0, 1) != 0) goto out;
+        if (node_ints(r, type, sub, kind, n, 0, 1) != 0) goto out;
     }
     if (trees_alloc_tree(tr, (int)n) != 0) {
         read_fail(r, path, "out of memory");
@@ -166,53 +207,54 @@ static int read_xgb_tree(reader *r, json_t *t, const char *path, tree *tr, int n
     /* categorical splits: node categories_nodes[j] has the set
      * categories[categories_segments[j] ..+ categories_sizes[j]] */
     json_t *cnodes = json_object_get(t, "categories_nodes");
-    size_t nc = json_array_size(cnodes);
+    long nc = cnodes ? node_count(cnodes) : 0;
     for (size_t i = 0; i < n; i++)
-        if (kind[i] && l[i] >= 0 && nc == 0) {
+        if (kind[i] && l[i] >= 0 && nc <= 0) {
             rc = read_fail(r, path, "node %zu is a categorical split but the tree lists no categories", i);
             goto out;
         }
-    if (nc) {
+    if (nc > 0) {
         json_t *seg = json_object_get(t, "categories_segments"),
                *size = json_object_get(t, "categories_sizes");
         json_t *cats = json_object_get(t, "categories");
-        if (json_array_size(seg) != nc || json_array_size(size) != nc || !json_is_array(cats)) {
+        long total = cats ? node_count(cats) : -1;
+        if (!seg || !size || node_count(seg) != nc || node_count(size) != nc || total < 0) {
             rc = read_fail(r, path,
                            "categories_nodes, categories_segments and categories_sizes differ in length");
             goto out;
         }
-        size_t total = json_array_size(cats);
-        for (size_t j = 0; j < nc; j++) {
-            json_t *nj = json_array_get(cnodes, j), *sj = json_array_get(seg, j),
-                   *zj = json_array_get(size, j);
-            json_int_t node = json_integer_value(nj), at = json_integer_value(sj),
-                       cnt = json_integer_value(zj);
-            if (!json_is_integer(nj) || !json_is_integer(sj) || !json_is_integer(zj) || node < 0 ||
-                node >= (json_int_t)n || l[node] < 0 || !kind[node] || at < 0 || cnt < 0 ||
-                (size_t)(at + cnt) > total) {
-                rc = read_fail(r, path, "categories entry %zu does not describe a categorical split node", j);
-                goto out;
+        snprintf(sub, sizeof sub, "%s.categories", path);
+        double *dn = node_numbers(r, cnodes, sub, (size_t)nc),
+               *ds = dn ? node_numbers(r, seg, sub, (size_t)nc) : NULL;
+        double *dz = ds ? node_numbers(r, size, sub, (size_t)nc) : NULL;
+        double *dc = dz ? node_numbers(r, cats, sub, (size_t)total) : NULL;
+        int *set = dc ? malloc(((size_t)total + 1) * sizeof *set) : NULL;
+        rc = set ? 0 : -1;
+        for (long j = 0; rc == 0 && j < nc; j++) {
+            double node = dn[j], at = ds[j], cnt = dz[j];
+            if (node != floor(node) || at != floor(at) || cnt != floor(cnt) || node < 0 ||
+                node >= (double)n || l[(size_t)node] < 0 || !kind[(size_t)node] || at < 0 || cnt < 0 ||
+                at + cnt > (double)total) {
+                rc = read_fail(r, path, "categories entry %ld does not describe a categorical split node", j);
+                break;
             }
-            int *set = malloc(((size_t)cnt + 1) * sizeof *set);
-            if (!set) {
-                rc = read_fail(r, path, "out of memory");
-                goto out;
-            }
-            snprintf(sub, sizeof sub, "%s.categories[%lld..]", path, (long long)at);
-            for (json_int_t k = 0; k < cnt && rc == 0; k++) {
-                json_t *v = json_array_get(cats, (size_t)(at + k));
-                if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-                    json_integer_value(v) >= TREES_MAX_CATEGORY)
-                    rc = read_fail(r, sub, "category %lld is not an integer from 0 to %d", (long long)k,
-                                   TREES_MAX_CATEGORY - 1);
+            for (long k = 0; k < (long)cnt && rc == 0; k++) {
+                double v = dc[(size_t)at + (size_t)k];
+                if (v != floor(v) || v < 0 || v >= TREES_MAX_CATEGORY)
+                    rc = read_fail(r, sub, "[%lld]: category is not an integer from 0 to %d",
+                                   (long long)at + k, TREES_MAX_CATEGORY - 1);
                 else
-                    set[k] = (int)json_integer_value(v);
+                    set[k] = (int)v;
             }
             if (rc == 0 && trees_set_categories(tr, (int)node, set, (int)cnt) != 0)
                 rc = read_fail(r, path, "out of memory");
-            free(set);
-            if (rc) goto out;
         }
+        free(dn);
+        free(ds);
+        free(dz);
+        free(dc);
+        free(set);
+        if (rc) goto out;
         for (size_t i = 0; i < n; i++)
             if (kind[i] && l[i] >= 0 && (!tr->cat_at || tr->cat_at[i] < 0)) {
                 rc = read_fail(r, path, "node %zu is a categorical split without a category set", i);

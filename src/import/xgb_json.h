@@ -1,0 +1,29 @@
+/* xgb_json — reading an XGBoost JSON model fast (xgb_json.c says how): a
+ * jansson document in which the per-node arrays of the trees are kept as
+ * their text, {"(raw)": "[1, 2, ...]", "(count)": 2}, read with xgb_count and
+ * xgb_numbers. */
+#ifndef TABSERVE_XGB_JSON_H
+#define TABSERVE_XGB_JSON_H
+
+#include <stddef.h>
+
+struct json_t;
+
+#define XGB_RAW_KEY   "(raw)"
+#define XGB_COUNT_KEY "(count)"
+
+/* The document, or NULL with err naming the file and byte offset. */
+struct json_t *xgb_json_load(const char *buf, size_t len, const char *name, char *err);
+
+/* Whether v is an array kept as text. */
+int xgb_is_raw(const struct json_t *v);
+
+/* How many elements the array v (kept as text, or a jansson array) has; -1
+ * when v is neither. */
+long xgb_count(const struct json_t *v);
+
+/* The array's first n elements as doubles (null: NaN). Returns 0, or 1 + the
+ * index of the first element that is not a number or null. */
+int xgb_numbers(const struct json_t *v, double *out, size_t n);
+
+#endif
