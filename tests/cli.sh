@@ -89,7 +89,7 @@ if [ -r "$DATA" ]; then
   check "gbt: the CSV read straight into floats (no --cv) and the text table (--cv) train the same model" \
     "[ \"\$($BIN inspect '$tmp/gbt1.json' | sed -n 2p)\" = \"\$($BIN inspect '$tmp/gbt-cv.json' | sed -n 2p)\" ]"
   check "inspect of a gbt model: its trees and categorical splits" \
-    "$BIN inspect '$tmp/gbt1.json' | grep -Eq '^estimator trees [0-9]+ \(max depth 3, [0-9]+ nodes; categorical splits, node walk\)'"
+    "$BIN inspect '$tmp/gbt1.json' | grep -Eq '^estimator trees [0-9]+ \(max depth 3, [0-9]+ nodes; categorical splits; complete depth-3 layout, [a-z0-9]+ kernels\)'"
   $BIN predict "$tmp/gbt1.json" --input "$DATA" --output "$tmp/gbt-pred.csv"
   cp "$tmp/gbt1.json" "$tmp/gbt-copy.json"
   $BIN predict "$tmp/gbt-copy.json" --input "$DATA" --output "$tmp/gbt-pred2.csv"

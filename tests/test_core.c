@@ -203,7 +203,8 @@ static void test_trees_predictor(void **state)
 
 /* A random ensemble of `n_trees` trees up to `depth` deep over nf columns, with
  * thresholds from a small set (so that rows can hit them exactly). */
-static tree_ensemble *random_ensemble(unsigned *seed, int nf, int n_trees, int depth, int n_outputs)
+static tree_ensemble *random_ensemble(unsigned *seed, int nf, int n_trees, int depth, int n_outputs,
+                                      int categorical)
 {
     tree_ensemble *e = trees_create(nf, n_outputs, (size_t)n_trees, NULL);
     for (int t = 0; t < n_trees; t++) {
@@ -218,6 +219,11 @@ static tree_ensemble *random_ensemble(unsigned *seed, int nf, int n_trees, int d
                 tr->feature[i] = rand_r(seed) % nf;
                 tr->threshold[i] = (float)(rand_r(seed) % 9) * 0.25f - 1.0f;
                 tr->default_left[i] = (unsigned char)(rand_r(seed) % 2);
+                if (categorical && rand_r(seed) % 3 == 0) { /* a set of categories below 32 */
+                    int set[8], k = 0;
+                    for (int q = rand_r(seed) % 6 + 1; q > 0; q--) set[k++] = rand_r(seed) % 32;
+                    trees_set_categories(tr, i, set, k);
+                }
                 tr->left[i] = n;
                 tr->right[i] = n + 1;
                 level_of[n] = level_of[n + 1] = level_of[i] + 1;
@@ -241,10 +247,12 @@ static void test_tree_kernels_agree(void **state)
     (void)state;
     unsigned seed = 7;
     const char *kernels[] = {"portable", "avx2", "avx512"};
-    int shapes[][4] = {{6, 40, 4, 1}, {20, 300, 7, 1}, {5, 70, 5, 3}};
+    /* columns, trees, depth, outputs, categorical splits */
+    int shapes[][5] = {
+        {6, 40, 4, 1, 0}, {20, 300, 7, 1, 0}, {5, 70, 5, 3, 0}, {6, 60, 5, 1, 1}, {8, 300, 6, 2, 1}};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         int nf = shapes[s][0], k = shapes[s][3];
-        tree_ensemble *e = random_ensemble(&seed, nf, shapes[s][1], shapes[s][2], k);
+        tree_ensemble *e = random_ensemble(&seed, nf, shapes[s][1], shapes[s][2], k, shapes[s][4]);
         char err[ERR_LEN];
         assert_int_equal(e->base.ops->prepare(&e->base, err), 0);
         int n = 200;
@@ -256,8 +264,13 @@ static void test_tree_kernels_agree(void **state)
                    : r < 5 ? (float)(rand_r(&seed) % 9) * 0.25f - 1.0f
                            : (float)(rand_r(&seed) % 2000) / 500.0f - 2;
         }
+        if (shapes[s][4]) /* categories too: in and out of the sets, above 31, negative, fractional */
+            for (int i = 0; i < n * nf; i += 2)
+                if (x[i] == x[i])
+                    x[i] = (float)(rand_r(&seed) % 44) - 4 + (rand_r(&seed) % 4 == 0 ? 0.5f : 0.0f);
         complete_trees *c = e->complete;
         assert_non_null(c);
+        assert_int_equal(c->has_categories, shapes[s][4]);
         e->complete = NULL; /* the reference: node by node */
         e->base.ops->predict(&e->base, x, n, NULL, want);
         e->complete = c;

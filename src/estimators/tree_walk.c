@@ -17,10 +17,22 @@
 #define LANES 16 /* portable: walks interleaved */
 
 /* One step down from node nd, with v the row's value of its column: right when
- * v >= threshold, or v is NaN and the node sends NaN right (v >= t is false
- * for NaN). */
-#define STEP(nd, idx, v) (2 * (idx) + 1 + (((v) >= (nd).threshold) | (((v) != (v)) & ((nd).feature >> 31))))
-#define COLUMN(nd)       ((nd).feature & ~COMPLETE_NAN_RIGHT)
+ * v >= threshold (a category split: when v's category is in the set), or v is
+ * NaN and the node sends NaN right (v >= t is false for NaN). */
+static inline unsigned step(complete_node nd, unsigned idx, float v)
+{
+    unsigned right;
+    if (nd.feature & COMPLETE_CATEGORY) {
+        uint32_t set;
+        memcpy(&set, &nd.threshold, sizeof set);
+        right = v >= 0 && v < 32 ? (set >> (unsigned)v) & 1u : 0; /* truncated, as XGBoost does */
+    } else {
+        right = v >= nd.threshold;
+    }
+    return 2 * idx + 1 + (right | ((v != v) & (nd.feature >> 31)));
+}
+#define STEP(nd, idx, v) step(nd, idx, v)
+#define COLUMN(nd)       ((nd).feature & COMPLETE_COLUMN)
 
 /* ---- portable ------------------------------------------------------------ */
 
@@ -90,9 +102,16 @@ static void trees_portable(const complete_trees *c, size_t n_trees, int nf, int 
  * column), then down by the threshold and the NaN direction. */
 #define STEP16(idx, thr, feat, v)                                                                            \
     do {                                                                                                     \
-        __mmask16 right_ =                                                                                   \
-            _mm512_cmp_ps_mask(v, thr, _CMP_GE_OQ) |                                                         \
-            (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) & _mm512_test_epi32_mask(feat, nan_right));              \
+        __mmask16 right_ = _mm512_cmp_ps_mask(v, thr, _CMP_GE_OQ);                                           \
+        if (cats) { /* category lanes: the set bit of v's category (0..31), else left */                     \
+            __mmask16 cat_ = _mm512_test_epi32_mask(feat, cat_flag);                                         \
+            __mmask16 ok_ = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GE_OQ) &                         \
+                            _mm512_cmp_ps_mask(v, _mm512_set1_ps(32), _CMP_LT_OQ);                           \
+            __m512i bits_ = _mm512_srlv_epi32(_mm512_castps_si512(thr), _mm512_cvttps_epi32(v));             \
+            __mmask16 in_ = _mm512_test_epi32_mask(bits_, one) & ok_;                                        \
+            right_ = (__mmask16)((right_ & ~cat_) | (in_ & cat_));                                           \
+        }                                                                                                    \
+        right_ |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) & _mm512_test_epi32_mask(feat, nan_right);          \
         __m512i down_ = _mm512_add_epi32(_mm512_slli_epi32(idx, 1), one);                                    \
         idx = _mm512_mask_add_epi32(down_, right_, down_, one);                                              \
     } while (0)
@@ -103,7 +122,9 @@ static void trees_portable(const complete_trees *c, size_t n_trees, int nf, int 
 AVX512 static void rows_avx512(const complete_trees *c, size_t n_trees, int nf, int k, const float *x, int n,
                                float *y)
 {
-    const __m512i one = _mm512_set1_epi32(1), column = _mm512_set1_epi32(0x7fffffff);
+    const __m512i one = _mm512_set1_epi32(1), column = _mm512_set1_epi32((int)COMPLETE_COLUMN);
+    const __m512i cat_flag = _mm512_set1_epi32((int)COMPLETE_CATEGORY);
+    const int cats = c->has_categories;
     const __m512i nan_right = _mm512_set1_epi32((int)COMPLETE_NAN_RIGHT),
                   inner = _mm512_set1_epi32((int)c->n_inner);
     const __m512i lane = _mm512_mullo_epi32(
@@ -168,7 +189,9 @@ AVX512 static void rows_avx512(const complete_trees *c, size_t n_trees, int nf, 
 AVX512 static void trees_avx512(const complete_trees *c, size_t n_trees, int nf, int k, const float *x, int n,
                                 float *y)
 {
-    const __m512i one = _mm512_set1_epi32(1), column = _mm512_set1_epi32(0x7fffffff);
+    const __m512i one = _mm512_set1_epi32(1), column = _mm512_set1_epi32((int)COMPLETE_COLUMN);
+    const __m512i cat_flag = _mm512_set1_epi32((int)COMPLETE_CATEGORY);
+    const int cats = c->has_categories;
     const __m512i nan_right = _mm512_set1_epi32((int)COMPLETE_NAN_RIGHT);
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512i last = _mm512_set1_epi32((int)n_trees - 1);
@@ -308,7 +331,9 @@ AVX512 static void one_avx512(const complete_trees *c, size_t n_trees, int nf, i
 AVX2 static void rows_avx2(const complete_trees *c, size_t n_trees, int nf, int k, const float *x, int n,
                            float *y)
 {
-    const __m256i one = _mm256_set1_epi32(1), column = _mm256_set1_epi32(0x7fffffff);
+    const __m256i one = _mm256_set1_epi32(1), column = _mm256_set1_epi32((int)COMPLETE_COLUMN);
+    const __m256i cat_flag = _mm256_set1_epi32((int)COMPLETE_CATEGORY);
+    const int cats = c->has_categories;
     const __m256i inner = _mm256_set1_epi32((int)c->n_inner);
     const __m256i lane = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(nf));
     __m256i row_off[U];
@@ -327,6 +352,16 @@ AVX2 static void rows_avx2(const complete_trees *c, size_t n_trees, int nf, int 
                     __m256 v = _mm256_i32gather_ps(
                         xb, _mm256_add_epi32(row_off[u], _mm256_and_si256(feat, column)), 4);
                     __m256i ge = _mm256_castps_si256(_mm256_cmp_ps(v, thr, _CMP_GE_OQ));
+                    if (cats) { /* category lanes: the set bit of v's category (0..31), else left */
+                        __m256i cat = _mm256_cmpeq_epi32(_mm256_and_si256(feat, cat_flag), cat_flag);
+                        __m256i ok = _mm256_castps_si256(
+                            _mm256_and_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GE_OQ),
+                                          _mm256_cmp_ps(v, _mm256_set1_ps(32), _CMP_LT_OQ)));
+                        __m256i bits = _mm256_srlv_epi32(_mm256_castps_si256(thr), _mm256_cvttps_epi32(v));
+                        __m256i in =
+                            _mm256_and_si256(_mm256_cmpeq_epi32(_mm256_and_si256(bits, one), one), ok);
+                        ge = _mm256_or_si256(_mm256_andnot_si256(cat, ge), _mm256_and_si256(cat, in));
+                    }
                     __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
                     __m256i right = _mm256_or_si256(ge, _mm256_and_si256(nan, _mm256_srai_epi32(feat, 31)));
                     /* right is -1 or 0 */
@@ -348,7 +383,9 @@ AVX2 static void rows_avx2(const complete_trees *c, size_t n_trees, int nf, int 
 AVX2 static void trees_avx2(const complete_trees *c, size_t n_trees, int nf, int k, const float *x, int n,
                             float *y)
 {
-    const __m256i one = _mm256_set1_epi32(1), column = _mm256_set1_epi32(0x7fffffff);
+    const __m256i one = _mm256_set1_epi32(1), column = _mm256_set1_epi32((int)COMPLETE_COLUMN);
+    const __m256i cat_flag = _mm256_set1_epi32((int)COMPLETE_CATEGORY);
+    const int cats = c->has_categories;
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     size_t full = n_trees / (8 * U) * (8 * U);
     for (int r = 0; r < n; r++) {
@@ -368,6 +405,16 @@ AVX2 static void trees_avx2(const complete_trees *c, size_t n_trees, int nf, int
                     __m256i feat = _mm256_i32gather_epi32((const int *)&c->nodes->feature, at, 8);
                     __m256 v = _mm256_i32gather_ps(xr, _mm256_and_si256(feat, column), 4);
                     __m256i ge = _mm256_castps_si256(_mm256_cmp_ps(v, thr, _CMP_GE_OQ));
+                    if (cats) { /* category lanes: the set bit of v's category (0..31), else left */
+                        __m256i cat = _mm256_cmpeq_epi32(_mm256_and_si256(feat, cat_flag), cat_flag);
+                        __m256i ok = _mm256_castps_si256(
+                            _mm256_and_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GE_OQ),
+                                          _mm256_cmp_ps(v, _mm256_set1_ps(32), _CMP_LT_OQ)));
+                        __m256i bits = _mm256_srlv_epi32(_mm256_castps_si256(thr), _mm256_cvttps_epi32(v));
+                        __m256i in =
+                            _mm256_and_si256(_mm256_cmpeq_epi32(_mm256_and_si256(bits, one), one), ok);
+                        ge = _mm256_or_si256(_mm256_andnot_si256(cat, ge), _mm256_and_si256(cat, in));
+                    }
                     __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
                     __m256i right = _mm256_or_si256(ge, _mm256_and_si256(nan, _mm256_srai_epi32(feat, 31)));
                     rel[u] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_slli_epi32(rel[u], 1), one), right);

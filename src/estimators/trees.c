@@ -104,6 +104,11 @@ static void complete_fill(complete_trees *c, size_t t, const tree *tr, int node,
     complete_node *nd = &c->nodes[t * c->n_inner + idx];
     nd->threshold = split ? tr->threshold[node] : 0.0f;
     nd->feature = split ? (uint32_t)tr->feature[node] | (tr->default_left[node] ? 0 : COMPLETE_NAN_RIGHT) : 0;
+    if (split && tr->cat_at && tr->cat_at[node] >= 0) { /* the set's one word, as the threshold's bits */
+        uint32_t set = tr->cat_len[node] ? tr->cat_words[tr->cat_at[node]] : 0;
+        memcpy(&nd->threshold, &set, sizeof set);
+        nd->feature |= COMPLETE_CATEGORY;
+    }
     complete_fill(c, t, tr, split ? tr->left[node] : node, split, 2 * idx + 1, level + 1);
     complete_fill(c, t, tr, split ? tr->right[node] : node, split, 2 * idx + 2, level + 1);
 }
@@ -217,7 +222,10 @@ fail:
 static complete_trees *complete_build(const tree_ensemble *e)
 {
     int depth = e->max_depth;
-    if (e->categorical || depth > COMPLETE_MAX_DEPTH) return NULL;
+    if (depth > COMPLETE_MAX_DEPTH) return NULL;
+    for (size_t t = 0; e->categorical && t < e->n_trees; t++) /* sets of categories below 32 only */
+        for (int i = 0; e->trees[t].cat_at && i < e->trees[t].n_nodes; i++)
+            if (e->trees[t].cat_at[i] >= 0 && e->trees[t].cat_len[i] > 1) return NULL;
     size_t n_inner = ((size_t)1 << depth) - 1;
     if (e->n_trees * (n_inner * 9 + (n_inner + 1) * 4) > COMPLETE_MAX_BYTES) return NULL;
     complete_trees *c = calloc(1, sizeof *c);
@@ -242,7 +250,8 @@ static complete_trees *complete_build(const tree_ensemble *e)
             c->top_feature[t * 32 + i] = c->nodes[t * n_inner + i].feature;
         }
     }
-    rank_build(c, e);
+    c->has_categories = e->categorical;
+    if (!e->categorical) rank_build(c, e); /* ranks order numbers; a category set has none */
     return c;
 }
 
@@ -411,11 +420,12 @@ static void trees_describe(const predictor *p, char *buf, size_t len)
     const tree_ensemble *e = (const tree_ensemble *)p;
     size_t nodes = 0;
     for (size_t t = 0; t < e->n_trees; t++) nodes += (size_t)e->trees[t].n_nodes;
-    char walk[64];
+    char walk[96];
     if (e->complete)
-        snprintf(walk, sizeof walk, "complete depth-%d layout, %s kernels", e->complete->depth, e->walk.isa);
+        snprintf(walk, sizeof walk, "%scomplete depth-%d layout, %s kernels",
+                 e->categorical ? "categorical splits; " : "", e->complete->depth, e->walk.isa);
     else
-        snprintf(walk, sizeof walk, "%s", e->categorical ? "categorical splits, node walk" : "node walk");
+        snprintf(walk, sizeof walk, "%s", e->categorical ? "categorical splits; node walk" : "node walk");
     snprintf(buf, len, "trees %zu (max depth %d, %zu nodes; %s), %d features -> %d output%s", e->n_trees,
              e->max_depth, nodes, walk, p->n_features, p->n_outputs, p->n_outputs == 1 ? "" : "s");
 }

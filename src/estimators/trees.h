@@ -11,7 +11,9 @@
  * padded to one depth D as a complete binary tree (a leaf above depth D
  * copied into all the leaves below it), so a walk is D steps of
  * idx = 2*idx + 1 + go_right with no branch, and many walks (rows, or trees
- * of one row) run interleaved. Deep or categorical ensembles walk the nodes. */
+ * of one row) run interleaved; a categorical split whose categories are all
+ * below 32 keeps its set in the node's 32 bits. Deeper ensembles, and sets
+ * with larger categories, walk the nodes. */
 #ifndef TABSERVE_TREES_H
 #define TABSERVE_TREES_H
 
@@ -39,10 +41,14 @@ typedef struct {
  * direction in its top bit. */
 typedef struct {
     float threshold;
-    uint32_t feature; /* column | COMPLETE_NAN_RIGHT when a NaN goes right */
+    uint32_t feature; /* column | COMPLETE_NAN_RIGHT when a NaN goes right | COMPLETE_CATEGORY */
 } complete_node;
 #define COMPLETE_NAN_RIGHT 0x80000000u
-#define COMPLETE_TOP       5 /* levels: 31 nodes */
+/* a categorical split: the threshold's 32 bits are the set of categories
+ * (0..31) that go right; any other value goes left */
+#define COMPLETE_CATEGORY 0x40000000u
+#define COMPLETE_COLUMN   0x3fffffffu
+#define COMPLETE_TOP      5 /* levels: 31 nodes */
 
 typedef struct {
     int depth;            /* D */
@@ -64,6 +70,7 @@ typedef struct {
     int *cut_start;      /* (n_features + 1,) */
     uint32_t *rank_node; /* (n_trees, n_inner) */
     int n_features;
+    int has_categories; /* some node splits on a category set */
 } complete_trees;
 
 /* A walking kernel (tree_walk.c): adds the leaves of trees 0..n_trees-1 to y
