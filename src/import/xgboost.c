@@ -99,7 +99,7 @@ static int node_ints(reader *r, const json_t *a, const char *path, int *out, siz
             return read_fail(r, path, "[%zu]: expected an integer", i);
         }
         if (d[i] < (double)lo || d[i] > (double)hi) {
-            read_fail(r, path, "[%zu]: %lld is outside %ld..%ld", i, (long long)d[i], lo, hi);
+            read_fail(r, path, "[%zu]: %.0f is outside %ld..%ld", i, d[i], lo, hi); /* %.0f: any size */
             free(d);
             return -1;
         }
