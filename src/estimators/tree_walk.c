@@ -116,6 +116,24 @@ static void trees_portable(const complete_trees *c, size_t n_trees, int nf, int 
         idx = _mm512_mask_add_epi32(down_, right_, down_, one);                                              \
     } while (0)
 
+/* The same for 8 walks with AVX2 (no mask registers: lanes are -1 or 0). */
+#define STEP8(idx, thr, feat, v)                                                                             \
+    do {                                                                                                     \
+        __m256i right_ = _mm256_castps_si256(_mm256_cmp_ps(v, thr, _CMP_GE_OQ));                             \
+        if (cats) { /* category lanes: the set bit of v's category (0..31), else left */                     \
+            __m256i cat_ = _mm256_cmpeq_epi32(_mm256_and_si256(feat, cat_flag), cat_flag);                   \
+            __m256i ok_ =                                                                                    \
+                _mm256_castps_si256(_mm256_and_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GE_OQ),         \
+                                                  _mm256_cmp_ps(v, _mm256_set1_ps(32), _CMP_LT_OQ)));        \
+            __m256i bits_ = _mm256_srlv_epi32(_mm256_castps_si256(thr), _mm256_cvttps_epi32(v));             \
+            __m256i in_ = _mm256_and_si256(_mm256_cmpeq_epi32(_mm256_and_si256(bits_, one), one), ok_);      \
+            right_ = _mm256_or_si256(_mm256_andnot_si256(cat_, right_), _mm256_and_si256(cat_, in_));        \
+        }                                                                                                    \
+        __m256i nan_ = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));                               \
+        right_ = _mm256_or_si256(right_, _mm256_and_si256(nan_, _mm256_srai_epi32(feat, 31)));               \
+        idx = _mm256_sub_epi32(_mm256_add_epi32(_mm256_slli_epi32(idx, 1), one), right_);                    \
+    } while (0)
+
 /* Many rows, 16 a vector: each tree walks 64 rows (4 vectors) in lockstep. Its
  * top 31 nodes sit in four registers and are looked up by permutes; deeper
  * nodes are gathered. */
@@ -351,21 +369,7 @@ AVX2 static void rows_avx2(const complete_trees *c, size_t n_trees, int nf, int 
                     __m256i feat = _mm256_i32gather_epi32((const int *)&nodes->feature, idx[u], 8);
                     __m256 v = _mm256_i32gather_ps(
                         xb, _mm256_add_epi32(row_off[u], _mm256_and_si256(feat, column)), 4);
-                    __m256i ge = _mm256_castps_si256(_mm256_cmp_ps(v, thr, _CMP_GE_OQ));
-                    if (cats) { /* category lanes: the set bit of v's category (0..31), else left */
-                        __m256i cat = _mm256_cmpeq_epi32(_mm256_and_si256(feat, cat_flag), cat_flag);
-                        __m256i ok = _mm256_castps_si256(
-                            _mm256_and_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GE_OQ),
-                                          _mm256_cmp_ps(v, _mm256_set1_ps(32), _CMP_LT_OQ)));
-                        __m256i bits = _mm256_srlv_epi32(_mm256_castps_si256(thr), _mm256_cvttps_epi32(v));
-                        __m256i in =
-                            _mm256_and_si256(_mm256_cmpeq_epi32(_mm256_and_si256(bits, one), one), ok);
-                        ge = _mm256_or_si256(_mm256_andnot_si256(cat, ge), _mm256_and_si256(cat, in));
-                    }
-                    __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-                    __m256i right = _mm256_or_si256(ge, _mm256_and_si256(nan, _mm256_srai_epi32(feat, 31)));
-                    /* right is -1 or 0 */
-                    idx[u] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_slli_epi32(idx[u], 1), one), right);
+                    STEP8(idx[u], thr, feat, v);
                 }
             const float *leaf = c->leaf + t * (c->n_inner + 1);
             int out = c->output[t];
@@ -404,20 +408,7 @@ AVX2 static void trees_avx2(const complete_trees *c, size_t n_trees, int nf, int
                     __m256 thr = _mm256_i32gather_ps(&c->nodes->threshold, at, 8);
                     __m256i feat = _mm256_i32gather_epi32((const int *)&c->nodes->feature, at, 8);
                     __m256 v = _mm256_i32gather_ps(xr, _mm256_and_si256(feat, column), 4);
-                    __m256i ge = _mm256_castps_si256(_mm256_cmp_ps(v, thr, _CMP_GE_OQ));
-                    if (cats) { /* category lanes: the set bit of v's category (0..31), else left */
-                        __m256i cat = _mm256_cmpeq_epi32(_mm256_and_si256(feat, cat_flag), cat_flag);
-                        __m256i ok = _mm256_castps_si256(
-                            _mm256_and_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GE_OQ),
-                                          _mm256_cmp_ps(v, _mm256_set1_ps(32), _CMP_LT_OQ)));
-                        __m256i bits = _mm256_srlv_epi32(_mm256_castps_si256(thr), _mm256_cvttps_epi32(v));
-                        __m256i in =
-                            _mm256_and_si256(_mm256_cmpeq_epi32(_mm256_and_si256(bits, one), one), ok);
-                        ge = _mm256_or_si256(_mm256_andnot_si256(cat, ge), _mm256_and_si256(cat, in));
-                    }
-                    __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-                    __m256i right = _mm256_or_si256(ge, _mm256_and_si256(nan, _mm256_srai_epi32(feat, 31)));
-                    rel[u] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_slli_epi32(rel[u], 1), one), right);
+                    STEP8(rel[u], thr, feat, v);
                 }
             for (int u = 0; u < U; u++) {
                 __m256i at =

@@ -738,6 +738,21 @@ static json_t *metrics_json(const metrics *mt)
     return o;
 }
 
+/* Each row's fold: its integer key in column fold_col, mod k. 0 or -1 with err. */
+static int folds_of(const dataset *d, size_t fold_col, long k, unsigned char *fold, char *err)
+{
+    for (size_t r = 0; r < d->n_rows; r++) {
+        const char *s = dataset_cell(d, r, fold_col);
+        char *end;
+        long long v = s ? strtoll(s, &end, 10) : 0;
+        if (!s || *end)
+            return err_set(err, "%s: row %zu: column %s: fold key must be an integer, got \"%.40s\"", d->path,
+                           r + 1, d->names[fold_col], s ? s : "");
+        fold[r] = (unsigned char)(((v % k) + k) % k);
+    }
+    return 0;
+}
+
 json_t *train_cross_validate(const dataset *d, const float *y, size_t fold_col, long k,
                              const train_options *o, FILE *report, metrics *mean, char *err)
 {
@@ -749,17 +764,7 @@ json_t *train_cross_validate(const dataset *d, const float *y, size_t fold_col, 
         err_set(err, "out of memory");
         goto done;
     }
-    for (size_t r = 0; r < d->n_rows; r++) {
-        const char *s = dataset_cell(d, r, fold_col);
-        char *end;
-        long long v = s ? strtoll(s, &end, 10) : 0;
-        if (!s || *end) {
-            err_set(err, "%s: row %zu: column %s: fold key must be an integer, got \"%.40s\"", d->path, r + 1,
-                    d->names[fold_col], s ? s : "");
-            goto done;
-        }
-        in_fold[r] = (unsigned char)(((v % k) + k) % k);
-    }
+    if (folds_of(d, fold_col, k, in_fold, err) != 0) goto done;
     for (long f = 0; f < k; f++) {
         unsigned char *train_rows = malloc(d->n_rows);
         if (!train_rows) {
@@ -905,17 +910,7 @@ model *train_auto(const dataset *d, const float *y, size_t fold_col, long k, con
         err_set(err, "out of memory");
         goto done;
     }
-    for (size_t r = 0; r < n; r++) {
-        const char *s = dataset_cell(d, r, fold_col);
-        char *end;
-        long long v = s ? strtoll(s, &end, 10) : 0;
-        if (!s || *end) {
-            err_set(err, "%s: row %zu: column %s: fold key must be an integer, got \"%.40s\"", d->path, r + 1,
-                    d->names[fold_col], s ? s : "");
-            goto done;
-        }
-        fold[r] = (unsigned char)(((v % k) + k) % k);
-    }
+    if (folds_of(d, fold_col, k, fold, err) != 0) goto done;
     /* cv[c][f]: candidate c fitted on the folds other than f, scored on f */
     metrics cv[N_CANDIDATES][64];
     for (int c = 0; c < N_CANDIDATES; c++) {
