@@ -203,18 +203,8 @@ class XGBoostTest(unittest.TestCase):
         self.assertIn('Port: unknown category "z"', p.stderr)
 
     def test_served_over_http(self):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = subprocess.Popen([BIN, "serve", self.path("binary_logistic.json"), "-b", f"127.0.0.1:{port}"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server, port = serve(self.path("binary_logistic.json"))
         try:
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.05)
             with open(self.path("binary_logistic.csv")) as f:
                 names = f.readline().strip().split(",")
                 rows = [dict((n, float(v)) for n, v in zip(names, line.strip().split(",")) if v) for line in f]
@@ -242,6 +232,20 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def serve(model_path):
+    """`tabserve serve MODEL` on a free port, once it answers /healthz: (process, port)."""
+    port = free_port()
+    server = subprocess.Popen([BIN, "serve", model_path, "-b", f"127.0.0.1:{port}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.05)
+    return server, port
 
 
 def post(port, body):
@@ -407,16 +411,8 @@ class OnnxTest(unittest.TestCase):
             server.wait(10)
 
     def test_served_over_http_with_its_own_schema(self):
-        port = free_port()
-        server = subprocess.Popen([BIN, "serve", self.path("logreg.onnx"), "-b", f"127.0.0.1:{port}"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server, port = serve(self.path("logreg.onnx"))
         try:
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.05)
             with open(self.path("logreg.csv")) as f:
                 names = f.readline().strip().split(",")
                 rows = [dict((n, (float(v) if n not in ("Sex", "Embarked") else v)) for n, v in

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "train/rng.h"
 
 #define MISSING_BIN 255
 #define HIST_BINS   256
@@ -50,26 +51,6 @@ static inline void grad_at(gbt_objective obj, double f, double y, double *g, dou
 }
 
 void gbt_grad(gbt_objective obj, double f, double y, double *g, double *h) { grad_at(obj, f, y, g, h); }
-
-/* ---- randomness (splitmix64, as the MLP trainer) ------------------------------------ */
-
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static void shuffle(size_t *a, size_t n, uint64_t *s)
-{
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)(rng_next(s) % i);
-        size_t t = a[i - 1];
-        a[i - 1] = a[j];
-        a[j] = t;
-    }
-}
 
 /* ---- bins ----------------------------------------------------------------------------- */
 
@@ -324,6 +305,37 @@ static int cmp_cat(const void *a, const void *b)
     return x->bin - y->bin;
 }
 
+/* Every split that sends the first k+1 bins of order[] left (order NULL: bins
+ * in their own order), with the node's missing rows right and then left.
+ * Updates *best's gain, sums and missing side on an improvement and returns
+ * the k of the last one, or -1 when none beat it. */
+static int best_prefix(const gh *hf, const int *order, int m, double G, double H, double parent,
+                       const gbt_options *o, split *best)
+{
+    double Gm = hf[MISSING_BIN].g, Hm = hf[MISSING_BIN].h;
+    double GL = 0, HL = 0;
+    int found = -1;
+    for (int k = 0; k < m - 1; k++) {
+        int bin = order ? order[k] : k;
+        GL += hf[bin].g;
+        HL += hf[bin].h;
+        for (int ml = 0; ml < 2; ml++) {
+            double gl = GL + (ml ? Gm : 0), hl = HL + (ml ? Hm : 0);
+            double gr = G - gl, hr = H - hl;
+            if (hl < o->min_child_weight || hr < o->min_child_weight) continue;
+            double gain = score(gl, hl, o->l2) + score(gr, hr, o->l2) - parent;
+            if (gain > best->gain + 1e-12) {
+                best->gain = gain;
+                best->missing_left = ml;
+                best->GL = gl;
+                best->HL = hl;
+                found = k;
+            }
+        }
+    }
+    return found;
+}
+
 /* The best split of a node with sums (G, H) and histogram hist, over the
  * columns in use[]; gain 0 when none is worth it. */
 static split best_split(const binned *b, const gh *hist, double G, double H, const uint8_t *use,
@@ -336,28 +348,13 @@ static split best_split(const binned *b, const gh *hist, double G, double H, con
     for (int f = 0; f < b->nf; f++) {
         if (!use[f]) continue;
         const gh *hf = hist + (size_t)f * HIST_BINS;
-        double Gm = hf[MISSING_BIN].g, Hm = hf[MISSING_BIN].h;
         int nb = b->n_bins[f];
         if (!b->is_category[f]) {
-            double GL = 0, HL = 0;
-            for (int k = 0; k < nb - 1; k++) {
-                GL += hf[k].g;
-                HL += hf[k].h;
-                for (int ml = 0; ml < 2; ml++) { /* missing right, then left */
-                    double gl = GL + (ml ? Gm : 0), hl = HL + (ml ? Hm : 0);
-                    double gr = G - gl, hr = H - hl;
-                    if (hl < o->min_child_weight || hr < o->min_child_weight) continue;
-                    double gain = score(gl, hl, o->l2) + score(gr, hr, o->l2) - parent;
-                    if (gain > best.gain + 1e-12) {
-                        best.gain = gain;
-                        best.feature = f;
-                        best.bin = k;
-                        best.missing_left = ml;
-                        best.categorical = 0;
-                        best.GL = gl;
-                        best.HL = hl;
-                    }
-                }
+            int k = best_prefix(hf, NULL, nb, G, H, parent, o, &best);
+            if (k >= 0) {
+                best.feature = f;
+                best.bin = k;
+                best.categorical = 0;
             }
             continue;
         }
@@ -368,26 +365,14 @@ static split best_split(const binned *b, const gh *hist, double G, double H, con
             if (hf[k].h > 0) ord[m++] = (cat_order){hf[k].g / (hf[k].h + o->l2), k};
         if (m < 2) continue;
         qsort(ord, (size_t)m, sizeof *ord, cmp_cat);
-        double GL = 0, HL = 0;
-        for (int k = 0; k < m - 1; k++) {
-            GL += hf[ord[k].bin].g;
-            HL += hf[ord[k].bin].h;
-            for (int ml = 0; ml < 2; ml++) {
-                double gl = GL + (ml ? Gm : 0), hl = HL + (ml ? Hm : 0);
-                double gr = G - gl, hr = H - hl;
-                if (hl < o->min_child_weight || hr < o->min_child_weight) continue;
-                double gain = score(gl, hl, o->l2) + score(gr, hr, o->l2) - parent;
-                if (gain > best.gain + 1e-12) {
-                    best.gain = gain;
-                    best.feature = f;
-                    best.missing_left = ml;
-                    best.categorical = 1;
-                    best.GL = gl;
-                    best.HL = hl;
-                    memset(best.right_set, 0, sizeof best.right_set);
-                    for (int q = k + 1; q < m; q++) best.right_set[ord[q].bin] = 1;
-                }
-            }
+        int bins[HIST_BINS];
+        for (int q = 0; q < m; q++) bins[q] = ord[q].bin;
+        int k = best_prefix(hf, bins, m, G, H, parent, o, &best);
+        if (k >= 0) {
+            best.feature = f;
+            best.categorical = 1;
+            memset(best.right_set, 0, sizeof best.right_set);
+            for (int q = k + 1; q < m; q++) best.right_set[bins[q]] = 1;
         }
     }
     return best;
@@ -737,7 +722,7 @@ static tree_ensemble *fit(const float *x, float *owned_x, const float *y, size_t
         goto done;
     }
     for (size_t i = 0; i < n; i++) order[i] = i;
-    shuffle(order, n, &rng);
+    rng_shuffle(order, n, &rng);
     size_t n_val = o->early_stopping > 0 ? (size_t)((double)n * o->val_fraction) : 0;
     if (n_val >= n) n_val = 0;
     size_t n_fit = n - n_val;

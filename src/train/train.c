@@ -17,6 +17,7 @@
 #include "estimators/linear.h"
 #include "model/encode.h"
 #include "train/evaluate.h"
+#include "train/rng.h"
 
 void train_options_default(train_options *o)
 {
@@ -36,26 +37,6 @@ void train_options_default(train_options *o)
     o->seed = 1;
     o->kind = TRAIN_MLP;
     gbt_options_default(&o->gbt);
-}
-
-/* ---- deterministic randomness (splitmix64) ------------------------------ */
-
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double rng_uniform(uint64_t *s) { return (double)(rng_next(s) >> 11) * 0x1.0p-53; }
-static void shuffle(size_t *a, size_t n, uint64_t *s)
-{
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)(rng_next(s) % i);
-        size_t t = a[i - 1];
-        a[i - 1] = a[j];
-        a[j] = t;
-    }
 }
 
 /* ---- schema: statistics of the training rows ---------------------------- */
@@ -482,7 +463,7 @@ static int fit_network(mlp *m, const float *x, const float *y, size_t *fit, size
         yv[i] = y[val[i]];
     }
     for (epoch = 1; epoch <= o->epochs; epoch++) {
-        shuffle(fit, n_fit, rng);
+        rng_shuffle(fit, n_fit, rng);
         for (size_t s = 0; s < n_fit; s += (size_t)o->batch) {
             int bn = (int)(n_fit - s < (size_t)o->batch ? n_fit - s : (size_t)o->batch);
             for (int r = 0; r < bn; r++) {
@@ -676,7 +657,7 @@ model *train_fit(const dataset *d, const float *y, const unsigned char *use, con
         yy[n++] = y[r];
     }
     for (size_t i = 0; i < n; i++) idx[i] = i;
-    shuffle(idx, n, &rng);
+    rng_shuffle(idx, n, &rng);
 
     /* member j validates on the j-th of `members` slices of the shuffled rows
      * (one member: the last val_fraction of them) and fits on the rest */
