@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "data/dataset.h"
 #include "model/default_model.h"
@@ -20,16 +19,12 @@
 #include "estimators/mlp.h"
 #include "model/model.h"
 #include "train/train.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/files.h"
 #include "base/numtext.h"
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
+static double now_ns(void) { return (double)clock_ns(); }
 
 static int cmp_double(const void *a, const void *b)
 {

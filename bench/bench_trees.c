@@ -18,9 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <xgboost/c_api.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "import/import.h"
 #include "model/encode.h"
@@ -28,12 +28,7 @@
 
 #define ROUNDS 7
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
+static double now_ns(void) { return (double)clock_ns(); }
 
 static int cmp_double(const void *a, const void *b)
 {
