@@ -1,7 +1,8 @@
 /* libFuzzer: one HTTP request, from method, path, headers and body to the
  * response, through api_handle (the function the worker calls), no socket.
- * Input layout: "METHOD\nPATH\nCONTENT-TYPE\n" then the body; a missing line
- * becomes an empty string ("-" as content type means absent). */
+ * Input layout: "METHOD\nPATH\nCONTENT-TYPE\nINFERENCE-HEADER\n" then the body;
+ * a missing line becomes an empty string; "-" as content type or as the
+ * Inference-Header-Content-Length (the binary tensor extension) means absent. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,21 +28,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!a) {
         char err[ERR_LEN];
-        model *m = model_load_default(err); /* lives for the whole run */
+        repository_options ro = {.versions_kept = 1, .limits = IMPORT_LIMITS_DEFAULT};
+        repository *m = repository_load(&ro, NULL, err); /* lives for the whole run */
         stats_shared *stats = stats_create(err);
         api_options o = {16, stats, NULL};
         if (!m || !stats || !(a = api_create(m, &o, err))) abort();
     }
     const uint8_t *p = data, *end = data + size;
-    char method[16], path[256], ctype[128];
+    char method[16], path[256], ctype[128], ihcl[32];
     take_line(&p, end, method, sizeof method);
     take_line(&p, end, path, sizeof path);
     take_line(&p, end, ctype, sizeof ctype);
+    take_line(&p, end, ihcl, sizeof ihcl);
     /* the body in its own exact-size allocation, so over-reads are caught */
     size_t body_len = (size_t)(end - p);
     char *body = malloc(body_len ? body_len : 1);
     memcpy(body, p, body_len);
-    api_request req = {method, path, strcmp(ctype, "-") == 0 ? NULL : ctype, body, body_len};
+    api_request req = {method, path,     strcmp(ctype, "-") == 0 ? NULL : ctype,
+                       body,   body_len, strcmp(ihcl, "-") == 0 ? NULL : ihcl};
     api_response res;
     api_handle(a, &req, &res);
     /* every answer is a real status with a body; bad input is never a 500 */

@@ -28,10 +28,11 @@ static void start(void)
     static worker_args wa;
     char err[ERR_LEN];
     char *argv[] = {"--max-batch", "8", "--limit-request-body", "4096", "--keep-alive", "1"};
-    model *m = model_load_default(err); /* lives for the whole run */
+    repository_options ro = {.versions_kept = 1, .limits = IMPORT_LIMITS_DEFAULT};
+    repository *m = repository_load(&ro, NULL, err); /* lives for the whole run */
     stats_shared *stats = stats_create(err);
     if (!m || !stats || config_parse(&cfg, 6, argv, err) != 0) abort();
-    wa = (worker_args){.cfg = &cfg, .m = m, .stats = stats, .slot = 0, .access_fd = -1};
+    wa = (worker_args){.cfg = &cfg, .repo = m, .stats = stats, .slot = 0, .access_fd = -1};
     if (!(daemon_ = worker_start_detached(&wa, err))) abort();
 }
 

@@ -22,23 +22,27 @@
 #include "serve/listen.h"
 #include "serve/stats.h"
 
+static repository *repo; /* the built-in model, served as "model" version 1 */
 static model *m;
 static int setup(void **state)
 {
     (void)state;
     char err[ERR_LEN];
-    return (m = model_load_default(err)) ? 0 : -1;
+    repository_options o = {.versions_kept = 1, .limits = IMPORT_LIMITS_DEFAULT};
+    if (!(repo = repository_load(&o, NULL, err))) return -1;
+    m = repo->models[0].v[0].m;
+    return 0;
 }
 static int teardown(void **state)
 {
     (void)state;
-    model_free(m);
+    repository_free(repo);
     return 0;
 }
 
 static api_response call(api *a, const char *method, const char *path, const char *ctype, const char *body)
 {
-    api_request req = {method, path, ctype, body, body ? strlen(body) : 0};
+    api_request req = {method, path, ctype, body, body ? strlen(body) : 0, NULL};
     api_response res;
     api_handle(a, &req, &res);
     return res;
@@ -61,7 +65,7 @@ static void test_api_routes(void **state)
     stats_shared *st = stats_create(err);
     assert_non_null(st);
     api_options o = {3, st, (const int *)&draining};
-    api *a = api_create(m, &o, err);
+    api *a = api_create(repo, &o, err);
     assert_non_null(a);
     const char *seed = "{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}";
     api_response r = call(a, "POST", "/model", "application/json; charset=utf-8", seed);
@@ -133,7 +137,7 @@ static void test_extreme_values_finite_or_refused(void **state)
     (void)state;
     char err[ERR_LEN];
     api_options o = {4, NULL, NULL};
-    api *a = api_create(m, &o, err);
+    api *a = api_create(repo, &o, err);
     assert_non_null(a);
     const double extremes[] = {1e300,
                                -1e300,
@@ -254,7 +258,14 @@ static void test_stats_exposition(void **state)
     stats_record(&st->w[0], ROUTE_MODEL_GET, 200, 40000);     /* same route name, other method */
     stats_record(&st->w[0], ROUTE_MODEL_POST, 418, 20000000); /* a status of no column: "other" */
     atomic_store(&st->w[0].predictions, 5);
-    long n = stats_render(st, "fnv1a64:0000000000000001", buf, sizeof buf);
+    /* a model version's counters, summed over workers, with its labels */
+    int slot = stats_model_slot(st, "titanic", 3);
+    assert_int_equal(stats_model_slot(st, "titanic", 3), slot); /* the same (name, version): the same slot */
+    assert_int_not_equal(stats_model_slot(st, "titanic", 4), slot);
+    stats_record_model(&st->w[0], slot, 200, 30000, 2);
+    stats_record_model(&st->w[1], slot, 400, 3000000, 0);
+    atomic_store(&st->models[slot].loads, 1);
+    long n = stats_render(st, buf, sizeof buf);
     assert_true(n > 0);
     buf[n] = 0;
     const char *want[] = {
@@ -267,7 +278,14 @@ static void test_stats_exposition(void **state)
         "tabserve_request_duration_seconds_sum{method=\"POST\",route=\"/model\"} 0.022030000\n",
         "tabserve_request_duration_seconds_count{method=\"GET\",route=\"/model\"} 1\n",
         "tabserve_predictions_total 5\n",
-        "tabserve_model_info{hash=\"fnv1a64:0000000000000001\"} 1\n",
+        "tabserve_model_requests_total{model=\"titanic\",version=\"3\",status=\"200\"} 1\n",
+        "tabserve_model_requests_total{model=\"titanic\",version=\"3\",status=\"400\"} 1\n",
+        "tabserve_model_request_duration_seconds_bucket{model=\"titanic\",version=\"3\",le=\"5e-05\"} 1\n",
+        "tabserve_model_request_duration_seconds_bucket{model=\"titanic\",version=\"3\",le=\"0.005\"} 2\n",
+        "tabserve_model_request_duration_seconds_sum{model=\"titanic\",version=\"3\"} 0.003030000\n",
+        "tabserve_model_predictions_total{model=\"titanic\",version=\"3\"} 2\n",
+        "tabserve_model_loads_total{model=\"titanic\",version=\"3\"} 1\n",
+        "tabserve_model_load_failures_total{model=\"titanic\",version=\"4\"} 0\n",
     };
     for (size_t i = 0; i < sizeof want / sizeof *want; i++)
         if (!strstr(buf, want[i])) fail_msg("missing: %s", want[i]);
@@ -283,7 +301,7 @@ static void test_stats_exposition(void **state)
         snprintf(seen[k++], sizeof seen[0], "%s", line);
     }
     /* a buffer too small is refused, not overrun */
-    assert_int_equal(stats_render(st, "h", buf, 100), -1);
+    assert_int_equal(stats_render(st, buf, 100), -1);
     stats_destroy(st);
 }
 

@@ -300,7 +300,7 @@ class Routes(unittest.TestCase):
 
     def test_error_messages_are_valid_utf8(self):
         e, _ = self.error(404, "GET", "/%ff%fe")
-        self.assertEqual(e["message"], "no route /??; routes: /model, /healthz, /readyz, /metrics, /openapi.yaml")
+        self.assertEqual(e["message"], "no route /??; routes: /model, /healthz, /readyz, /metrics, /openapi.yaml, /v2/..., /v1/models/...")
         e, _ = self.error(400, "POST", "/model", dict(SEED, Sex="a" + "é" * 40), field="Sex")
         self.assertTrue(e["message"].startswith('$.Sex: unknown category "a' + "é" * 29), e["message"])
         reply = self.raw(b"POST /model HTTP/1.1\r\nHost: x\r\nContent-Type: text/\xff\xfe\r\n"

@@ -12,8 +12,8 @@
 
 /* values -> x by the feature steps; an input that overflows a column is refused,
  * naming it ("$.Age: ..." for JSON, "column Age: ..." for CSV when where is NULL). */
-static int apply_steps(const model *m, const double *values, const char *where, float *x, int *bad_input,
-                       char *err)
+int encode_values(const model *m, const double *values, const char *where, float *x, int *bad_input,
+                  char *err)
 {
     int f = features_apply(&m->features, values, x);
     if (f < 0) return 0;
@@ -55,7 +55,7 @@ int encode_json(const model *m, const json_t *obj, const char *where, float *x, 
             return -1;
         }
     }
-    return apply_steps(m, values, where, x, bad_input, err);
+    return encode_values(m, values, where, x, bad_input, err);
 }
 
 int encode_text(const model *m, const char *const *texts, const size_t *lens, float *x, int *bad_input,
@@ -69,7 +69,7 @@ int encode_text(const model *m, const char *const *texts, const size_t *lens, fl
             *bad_input = (int)i;
             return -1;
         }
-    return apply_steps(m, values, NULL, x, bad_input, err);
+    return encode_values(m, values, NULL, x, bad_input, err);
 }
 
 /* The fast path: a hand-rolled scanner for the one shape nearly every request

@@ -26,6 +26,13 @@ int encode_json(const model *m, const struct json_t *obj, const char *where, flo
  * call encode_json, which then gives the answer and the error). */
 int encode_json_fast(const model *m, const char *text, size_t len, float *x);
 
+/* The feature steps alone, for callers that validated each input's value
+ * themselves with schema_value (the tensor protocols, which read a row from
+ * several tensors): values (n_inputs,) -> x. Returns 0, or -1 with err and
+ * *bad_input when a step overflows a float column. */
+int encode_values(const model *m, const double *values, const char *where, float *x, int *bad_input,
+                  char *err);
+
 /* Encodes text values, one per model input in model order (NULL or "" = missing),
  * as read from CSV. Returns 0, or -1 with err and *bad_input. */
 int encode_text(const model *m, const char *const *values, const size_t *lens, float *x, int *bad_input,

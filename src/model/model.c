@@ -251,17 +251,26 @@ int model_check_output(const model *m, const float *x, const float *y, const cha
         where ? where : "column ", where ? "." : "", m->schema.inputs[in].name, (double)x[worst]);
 }
 
-int model_batch_init(model_batch *b, const model *m, int cap, char *err)
+int model_batch_init_sized(model_batch *b, int cap, int n_features, int n_outputs, size_t scratch_floats,
+                           char *err)
 {
     memset(b, 0, sizeof *b);
-    b->m = m;
     b->cap = cap < 1 ? 1 : cap;
-    b->x = malloc((size_t)b->cap * (size_t)m->n_features * sizeof *b->x);
-    b->y = malloc((size_t)b->cap * (size_t)m->n_outputs * sizeof *b->y);
-    b->scratch = malloc((model_scratch_floats(m, b->cap) + 1) * sizeof *b->scratch);
+    b->x = malloc((size_t)b->cap * (size_t)n_features * sizeof *b->x);
+    b->y = malloc((size_t)b->cap * (size_t)n_outputs * sizeof *b->y);
+    b->scratch = malloc((scratch_floats + 1) * sizeof *b->scratch);
     if (b->x && b->y && b->scratch) return 0;
     model_batch_free(b);
     return err_set(err, "out of memory for a batch of %d rows", cap);
+}
+
+int model_batch_init(model_batch *b, const model *m, int cap, char *err)
+{
+    cap = cap < 1 ? 1 : cap;
+    if (model_batch_init_sized(b, cap, m->n_features, m->n_outputs, model_scratch_floats(m, cap), err) != 0)
+        return -1;
+    b->m = m;
+    return 0;
 }
 
 void model_batch_free(model_batch *b)

@@ -93,6 +93,10 @@ typedef struct {
 } model_batch;
 
 int model_batch_init(model_batch *b, const model *m, int cap, char *err);
+/* Buffers that fit any model within the given sizes (a server's models share
+ * one set); set b->m to the model before filling rows. */
+int model_batch_init_sized(model_batch *b, int cap, int n_features, int n_outputs, size_t scratch_floats,
+                           char *err);
 void model_batch_free(model_batch *b);
 static inline float *model_batch_row(model_batch *b, int i) { return b->x + (size_t)i * b->m->n_features; }
 /* Scores rows 0..n-1 of b->x into b->y. */

@@ -13,51 +13,44 @@
 #include "base/err.h"
 #include "base/jsonx.h"
 #include "model/encode.h"
-#include "model/default_model.h"
+#include "serve/docs.h"
+#include "serve/exchange.h"
+#include "serve/oip.h"
 #include "serve/openapi.h"
+#include "serve/routes.h"
+#include "serve/tfs.h"
 
 #define OUT_MIN (1 << 20) /* response buffer: /metrics fits */
 
 struct api {
-    const model *m;
+    const repository *repo;
     api_options o;
-    model_batch batch; /* max_batch rows */
+    model_batch batch; /* max_batch rows of the largest model */
+    double *values;    /* one row's input values */
     char *out;         /* (out_cap,) response body */
     size_t out_cap;    /* OUT_MIN, or more when the largest batch needs it */
-    char *describe;    /* GET /model, rendered once */
-    size_t describe_len;
-    char *spec; /* GET /openapi.yaml when generated for this model; NULL: the template */
-    size_t spec_len;
 };
 
-/* The default model's spec is the hand-written template; any other model's is
- * generated from its schema (openapi.h). */
-static int is_default_model(const model *m)
-{
-    char err[ERR_LEN];
-    model *d = model_load_default(err);
-    int same = d && strcmp(d->hash, m->hash) == 0;
-    model_free(d);
-    return same;
-}
-
-api *api_create(const model *m, const api_options *o, char *err)
+api *api_create(const repository *r, const api_options *o, char *err)
 {
     api *a = calloc(1, sizeof *a);
     if (!a) goto oom;
-    a->m = m;
+    a->repo = r;
     a->o = *o;
     if (a->o.max_batch < 1) a->o.max_batch = 1;
-    /* a batch entry: ", " and one row's value */
-    a->out_cap = (size_t)a->o.max_batch * (output_row_max(&m->output) + 2) + 64;
+    repo_sizes z = repository_sizes(r, a->o.max_batch);
+    /* a batch entry: ", " and one row's value; or a tensor's numbers, 34 bytes each */
+    size_t rows = (size_t)a->o.max_batch;
+    a->out_cap = rows * (z.row_json_max + 2) + 64;
+    if (a->out_cap < rows * (size_t)z.n_outputs * 34 + 4096)
+        a->out_cap = rows * (size_t)z.n_outputs * 34 + 4096;
     if (a->out_cap < OUT_MIN) a->out_cap = OUT_MIN;
     a->out = malloc(a->out_cap);
-    json_t *d = model_describe(m);
-    a->describe = d ? json_dumps(d, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) : NULL;
-    json_decref(d);
-    if (!a->out || !a->describe || model_batch_init(&a->batch, m, a->o.max_batch, err) != 0) goto oom;
-    a->describe_len = strlen(a->describe);
-    if (!is_default_model(m)) a->spec = openapi_generate(m, &a->spec_len); /* NULL: the template */
+    a->values = malloc(z.n_inputs * sizeof *a->values);
+    if (!a->out || !a->values ||
+        model_batch_init_sized(&a->batch, a->o.max_batch, z.n_features, z.n_outputs, z.scratch_floats, err) !=
+            0)
+        goto oom;
     return a;
 oom:
     api_free(a);
@@ -70,8 +63,7 @@ void api_free(api *a)
     if (!a) return;
     model_batch_free(&a->batch);
     free(a->out);
-    free(a->describe);
-    free(a->spec);
+    free(a->values);
     free(a);
 }
 
@@ -117,21 +109,11 @@ void api_error(api *a, api_response *res, int status, const char *message)
     error_with(a, res, status, message, NULL, -1);
 }
 
-static int is_json_type(const char *ct)
-{
-    /* absent is accepted (curl --data-binary without -H); else application/json, any parameters */
-    if (!ct) return 1;
-    while (*ct == ' ') ct++;
-    size_t n = strlen("application/json");
-    return strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
 /* Reads the body into a->batch's rows: the fast path for one flat object,
  * else jansson (one object, or an array of up to max_batch). Returns the row
  * count with *batch set, or 0 after writing the error response. */
-static size_t read_rows(api *a, const api_request *req, api_response *res, int *batch)
+static size_t read_rows(api *a, const model *m, const api_request *req, api_response *res, int *batch)
 {
-    const model *m = a->m;
     *batch = 0;
     if (encode_json_fast(m, req->body, req->body_len, model_batch_row(&a->batch, 0)) == 0) return 1;
     json_error_t jerr;
@@ -177,9 +159,9 @@ static size_t read_rows(api *a, const api_request *req, api_response *res, int *
 
 /* POST /model: rows -> model_predict -> {"predict": v} or {"predict": [v1, v2, ...]},
  * each v a number, or an object of class probabilities for a multiclass model */
-static void predict(api *a, const api_request *req, api_response *res)
+static void predict(api *a, const model *m, const api_request *req, api_response *res)
 {
-    if (!is_json_type(req->content_type)) {
+    if (!exchange_is_json_type(req->content_type)) {
         char msg[160];
         snprintf(msg, sizeof msg, "Content-Type must be application/json, got \"%.80s\"", req->content_type);
         error_with(a, res, 415, msg, NULL, -1);
@@ -192,26 +174,27 @@ static void predict(api *a, const api_request *req, api_response *res)
         return;
     }
     int batch;
-    size_t rows = read_rows(a, req, res, &batch);
+    a->batch.m = m; /* the buffers are shared by every model of the repository */
+    size_t rows = read_rows(a, m, req, res, &batch);
     if (rows == 0) return;
     model_batch_run(&a->batch, (int)rows);
     for (size_t i = 0; i < rows; i++) { /* every answer a finite number, or a 400 naming the input */
-        const float *y = a->batch.y + i * (size_t)a->m->n_outputs;
-        if (model_output_finite(a->m, y)) continue;
+        const float *y = a->batch.y + i * (size_t)m->n_outputs;
+        if (model_output_finite(m, y)) continue;
         char where[32], err[ERR_LEN];
         int bad;
         snprintf(where, sizeof where, batch ? "$[%zu]" : "$", i);
-        model_check_output(a->m, model_batch_row(&a->batch, (int)i), y, where, &bad, err);
-        error_with(a, res, 400, err, a->m->schema.inputs[bad].name, -1);
+        model_check_output(m, model_batch_row(&a->batch, (int)i), y, where, &bad, err);
+        error_with(a, res, 400, err, m->schema.inputs[bad].name, -1);
         return;
     }
     /* out_cap has room for max_batch rows */
-    const output_spec *os = &a->m->output;
+    const output_spec *os = &m->output;
     char *o = a->out;
     o += sprintf(o, batch ? "{\"predict\": [" : "{\"predict\": ");
     for (size_t i = 0; i < rows; i++) {
         if (i) o += sprintf(o, ", ");
-        o += output_row_json(os, a->batch.y + i * (size_t)a->m->n_outputs, o);
+        o += output_row_json(os, a->batch.y + i * (size_t)m->n_outputs, o);
     }
     o += sprintf(o, batch ? "]}\n" : "}\n");
     res->predictions = (long)rows;
@@ -227,47 +210,161 @@ static void method_not_allowed(api *a, api_response *res, const char *allow, con
     res->route = ROUTE_OTHER; /* counted as method="any", route="other" */
 }
 
-static const struct {
-    const char *path;
-    stats_route route;
-} get_routes[] = {{"/healthz", ROUTE_HEALTHZ},
-                  {"/readyz", ROUTE_READYZ},
-                  {"/metrics", ROUTE_METRICS},
-                  {"/openapi.yaml", ROUTE_OPENAPI}};
-
 stats_route api_route(const char *method, const char *path)
 {
-    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    if (strcmp(path, "/model") == 0)
-        return strcmp(method, "POST") == 0 ? ROUTE_MODEL_POST : get ? ROUTE_MODEL_GET : ROUTE_OTHER;
-    for (size_t i = 0; get && i < sizeof get_routes / sizeof *get_routes; i++)
-        if (strcmp(path, get_routes[i].path) == 0) return get_routes[i].route;
-    return ROUTE_OTHER;
+    route_match rm;
+    routes_match(method, path, &rm);
+    return rm.route;
+}
+
+static void text_reply(api *a, api_response *res, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void text_reply(api *a, api_response *res, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(a->out, a->out_cap, fmt, ap);
+    va_end(ap);
+    respond(res, status, "application/json", a->out, n < 0 ? 0 : (size_t)n);
+}
+
+/* The model a model route names, or NULL after answering 404. */
+static const repo_model *find_model(api *a, exchange *x, const route_match *rt)
+{
+    const repo_model *rm = repository_find(a->repo, rt->model, rt->model_len);
+    if (rm) return rm;
+    char names[256] = "";
+    size_t used = 0;
+    for (int i = 0; i < a->repo->n && used < sizeof names - 8; i++)
+        used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
+                                 a->repo->models[i].name);
+    exchange_error(x, 404, "no model named \"%.*s\"; models: %s",
+                   (int)(rt->model_len > 128 ? 128 : rt->model_len), rt->model,
+                   a->repo->n ? names : "(none)");
+    return NULL;
+}
+
+/* The version a model route names, or NULL after answering 400/404/503 in the
+ * protocol's shape. need_ready: a version that failed to load is 503 (not
+ * ready) rather than returned. */
+static const repo_version *find_version(api *a, exchange *x, const route_match *rt, const repo_model **out_rm,
+                                        int need_ready)
+{
+    const repo_model *rm = find_model(a, x, rt);
+    if (!rm) return NULL;
+    *out_rm = rm;
+    if (rt->version < 0) {
+        exchange_error(x, 400, "version \"%.*s\" of model %s is not a positive integer",
+                       (int)(rt->version_len > 32 ? 32 : rt->version_len), rt->version_text, rm->name);
+        return NULL;
+    }
+    const repo_version *v = repo_model_version(rm, rt->version);
+    if (!v && rt->version == 0) {
+        exchange_error(x, 503, "model %s has no version ready%s%s", rm->name, rm->n ? ": " : "",
+                       rm->n ? rm->v[0].error : "");
+        return NULL;
+    }
+    if (!v) {
+        char versions[128] = "";
+        size_t used = 0;
+        for (int k = 0; k < rm->n && used < sizeof versions - 24; k++)
+            used += (size_t)snprintf(versions + used, sizeof versions - used, "%s%ld", k ? ", " : "",
+                                     rm->v[k].version);
+        exchange_error(x, 404, "model %s has no version %ld; versions: %s", rm->name, rt->version,
+                       rm->n ? versions : "(none)");
+        return NULL;
+    }
+    if (need_ready && !v->m) {
+        exchange_error(x, 503, "model %s version %ld is not ready: %s", rm->name, v->version, v->error);
+        return NULL;
+    }
+    x->res->model_slot = v->stats_slot;
+    return v;
+}
+
+static void readiness(api *a, api_response *res, int v2)
+{
+    const repo_model *which = NULL;
+    if (a->o.draining && *a->o.draining) {
+        if (v2)
+            text_reply(a, res, 503, "{\"error\": \"shutting down: this worker is draining\"}\n");
+        else
+            error_with(a, res, 503, "shutting down: this worker is draining", NULL, -1);
+    } else if (!repository_ready(a->repo, &which)) {
+        char msg[ERR_LEN];
+        snprintf(msg, sizeof msg, "model %s has no version ready", which->name);
+        if (v2)
+            text_reply(a, res, 503, "{\"error\": \"%s\"}\n", msg);
+        else
+            error_with(a, res, 503, msg, NULL, -1);
+    } else if (v2) {
+        text_reply(a, res, 200, "{\"ready\": true}\n");
+    } else {
+        const repo_model *rm = repository_default(a->repo);
+        const repo_version *v = rm ? repo_model_version(rm, 0) : NULL;
+        text_reply(a, res, 200, "{\"status\": \"ready\", \"model\": \"%s\", \"models\": %d}\n",
+                   v ? v->m->hash : "", a->repo->n);
+    }
+}
+
+/* tabserve_model_info: which file each served version is, by hash */
+static long model_info(api *a, char *buf, size_t len)
+{
+    size_t used = (size_t)snprintf(buf, len,
+                                   "# HELP tabserve_model_info The model versions served, by content hash; "
+                                   "1 when ready, 0 when refused by the loader.\n"
+                                   "# TYPE tabserve_model_info gauge\n");
+    for (int i = 0; i < a->repo->n && used < len; i++) {
+        const repo_model *rm = &a->repo->models[i];
+        for (int k = 0; k < rm->n && used < len; k++)
+            used += (size_t)snprintf(
+                buf + used, len - used, "tabserve_model_info{model=\"%s\",version=\"%ld\",hash=\"%s\"} %d\n",
+                rm->name, rm->v[k].version, rm->v[k].m ? rm->v[k].m->hash : "", rm->v[k].m != NULL);
+    }
+    return used < len ? (long)used : -1;
+}
+
+/* The seed's routes serve the default model's default version. */
+static const repo_version *default_version(api *a, api_response *res)
+{
+    const repo_model *rm = repository_default(a->repo);
+    const repo_version *v = rm ? repo_model_version(rm, 0) : NULL;
+    if (!v) {
+        error_with(a, res, 503,
+                   rm ? "the default model has no version ready" : "the repository holds no model", NULL, -1);
+        return NULL;
+    }
+    res->model_slot = v->stats_slot;
+    return v;
 }
 
 void api_handle(api *a, const api_request *req, api_response *res)
 {
     memset(res, 0, sizeof *res);
-    const char *path = req->path, *method = req->method;
-    size_t n;
+    res->model_slot = -1;
+    route_match rt;
+    routes_match(req->method, req->path, &rt);
+    res->route = rt.route;
+    exchange x = {req, res, &a->batch, a->values, a->o.max_batch, a->out, a->out_cap};
+    const repo_model *rm = NULL;
+    const repo_version *v;
     long len;
-    switch (res->route = api_route(method, path)) {
-    case ROUTE_MODEL_POST: predict(a, req, res); return;
-    case ROUTE_MODEL_GET: respond(res, 200, "application/json", a->describe, a->describe_len); return;
-    case ROUTE_HEALTHZ:
-        n = (size_t)snprintf(a->out, a->out_cap, "{\"status\": \"ok\"}\n");
-        respond(res, 200, "application/json", a->out, n);
+    switch (rt.route) {
+    case ROUTE_MODEL_POST:
+        if ((v = default_version(a, res))) predict(a, v->m, req, res);
         return;
-    case ROUTE_READYZ:
-        if (a->o.draining && *a->o.draining) {
-            error_with(a, res, 503, "shutting down: this worker is draining", NULL, -1);
-            return;
-        }
-        n = (size_t)snprintf(a->out, a->out_cap, "{\"status\": \"ready\", \"model\": \"%s\"}\n", a->m->hash);
-        respond(res, 200, "application/json", a->out, n);
+    case ROUTE_MODEL_GET:
+        if ((v = default_version(a, res)))
+            respond(res, 200, "application/json", v->doc[DOC_DESCRIBE], v->doc_len[DOC_DESCRIBE]);
         return;
+    case ROUTE_HEALTHZ: text_reply(a, res, 200, "{\"status\": \"ok\"}\n"); return;
+    case ROUTE_READYZ: readiness(a, res, 0); return;
     case ROUTE_METRICS:
-        len = a->o.stats ? stats_render(a->o.stats, a->m->hash, a->out, a->out_cap) : 0;
+        len = a->o.stats ? stats_render(a->o.stats, a->out, a->out_cap) : 0;
+        if (len >= 0) {
+            long more = model_info(a, a->out + len, a->out_cap - (size_t)len);
+            len = more < 0 ? -1 : len + more;
+        }
         if (len < 0) {
             error_with(a, res, 500, "metrics do not fit the response buffer", NULL, -1);
             return;
@@ -275,27 +372,57 @@ void api_handle(api *a, const api_request *req, api_response *res)
         respond(res, 200, "text/plain; version=0.0.4; charset=utf-8", a->out, (size_t)len);
         return;
     case ROUTE_OPENAPI:
-        if (a->spec)
-            respond(res, 200, "application/yaml", a->spec, a->spec_len);
+        v = repository_default(a->repo) ? repo_model_version(repository_default(a->repo), 0) : NULL;
+        if (v && v->doc[DOC_OPENAPI])
+            respond(res, 200, "application/yaml", v->doc[DOC_OPENAPI], v->doc_len[DOC_OPENAPI]);
         else
             respond(res, 200, "application/yaml", openapi_yaml, openapi_yaml_len());
         return;
+    case ROUTE_V2_LIVE: text_reply(a, res, 200, "{\"live\": true}\n"); return;
+    case ROUTE_V2_READY: readiness(a, res, 1); return;
+    case ROUTE_V2_SERVER:
+        text_reply(
+            a, res, 200,
+            "{\"name\": \"tabserve\", \"version\": \"%s\", \"extensions\": [\"binary_tensor_data\"]}\n",
+            TABSERVE_VERSION);
+        return;
+    case ROUTE_V2_MODEL:
+        if ((v = find_version(a, &x, &rt, &rm, 1)))
+            respond(res, 200, "application/json", v->doc[DOC_V2_METADATA], v->doc_len[DOC_V2_METADATA]);
+        return;
+    case ROUTE_V2_MODEL_READY:
+        if ((v = find_version(a, &x, &rt, &rm, 1)))
+            text_reply(a, res, 200, "{\"name\": \"%s\", \"ready\": true}\n", rm->name);
+        return;
+    case ROUTE_V2_INFER:
+        if ((v = find_version(a, &x, &rt, &rm, 1))) oip_infer(&x, rm, v);
+        return;
+    case ROUTE_V1_STATUS: /* every version's state, even when none is ready */
+        if (rt.version == 0) {
+            if ((rm = find_model(a, &x, &rt))) tfs_status(&x, rm, NULL);
+        } else if ((v = find_version(a, &x, &rt, &rm, 0))) {
+            tfs_status(&x, rm, v);
+        }
+        return;
+    case ROUTE_V1_METADATA:
+        if ((v = find_version(a, &x, &rt, &rm, 1)))
+            respond(res, 200, "application/json", v->doc[DOC_TFS_METADATA], v->doc_len[DOC_TFS_METADATA]);
+        return;
+    case ROUTE_V1_PREDICT:
+        if ((v = find_version(a, &x, &rt, &rm, 1))) tfs_predict(&x, rm, v);
+        return;
     case ROUTE_OTHER:
-    case ROUTE_UNPARSED: /* never from api_route */
+    case ROUTE_UNPARSED: /* never from routes_match */
     case ROUTE_COUNT: break;
     }
-    /* not a route: a path that takes other methods (405), or none (404) */
-    if (strcmp(path, "/model") == 0) {
-        method_not_allowed(a, res, "GET, HEAD, POST", method);
+    if (rt.allow) {
+        method_not_allowed(a, res, rt.allow, req->method);
         return;
     }
-    for (size_t i = 0; i < sizeof get_routes / sizeof *get_routes; i++)
-        if (strcmp(path, get_routes[i].path) == 0) {
-            method_not_allowed(a, res, "GET, HEAD", method);
-            return;
-        }
-    char msg[256];
-    snprintf(msg, sizeof msg, "no route %.100s; routes: /model, /healthz, /readyz, /metrics, /openapi.yaml",
-             path);
+    char msg[400];
+    snprintf(msg, sizeof msg,
+             "no route %.100s; routes: /model, /healthz, /readyz, /metrics, /openapi.yaml, /v2/..., "
+             "/v1/models/...",
+             req->path);
     error_with(a, res, 404, msg, NULL, -1);
 }

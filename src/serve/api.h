@@ -1,13 +1,15 @@
-/* api — one HTTP request to one response, with no socket: routing, the seed's
- * POST /model contract, metadata, health, metrics and JSON errors. The worker
- * (worker.c) and the fuzzer call exactly this. Not here: connection handling,
- * limits enforced while reading (the transport reports them in api_request). */
+/* api — one HTTP request to one response, with no socket: routing (routes.h),
+ * the seed's POST /model contract, the Open Inference Protocol (oip.h) and TF
+ * Serving (tfs.h) for every model of the repository (repository.h), metadata,
+ * health, metrics and JSON errors. The worker (worker.c) and the fuzzer call
+ * exactly this. Not here: connection handling, limits enforced while reading
+ * (the transport reports them in api_request). */
 #ifndef TABSERVE_API_H
 #define TABSERVE_API_H
 
 #include <stddef.h>
 
-#include "model/model.h"
+#include "serve/repository.h"
 #include "serve/stats.h"
 
 typedef struct api api;
@@ -24,6 +26,7 @@ typedef struct {
     const char *content_type; /* NULL when absent */
     const char *body;
     size_t body_len;
+    const char *inference_header; /* Inference-Header-Content-Length (binary tensors), or NULL */
 } api_request;
 
 typedef struct {
@@ -33,12 +36,15 @@ typedef struct {
     const char *body;  /* owned by the api, valid until the next api_handle */
     size_t body_len;
     stats_route route;
-    long predictions; /* rows scored by this request */
+    long predictions;          /* rows scored by this request */
+    int model_slot;            /* the model version's metrics slot, -1: not a model request */
+    long inference_header_len; /* > 0: send Inference-Header-Content-Length (binary outputs) */
 } api_response;
 
-/* The api keeps a pointer to m (which must outlive it) and allocates its scratch
- * once here; api_handle allocates nothing of its own beyond the JSON parser's. */
-api *api_create(const model *m, const api_options *o, char *err);
+/* The api keeps a pointer to r (which must outlive it) and allocates its
+ * scratch once here, sized for r's largest model; api_handle allocates nothing
+ * of its own beyond the JSON parser's. */
+api *api_create(const repository *r, const api_options *o, char *err);
 void api_free(api *a);
 
 void api_handle(api *a, const api_request *req, api_response *res);

@@ -23,6 +23,17 @@ typedef struct {
 
 #define F(field) offsetof(serve_config, field)
 static const option options[] = {
+    {"--model-repository", NULL, "TABSERVE_MODEL_REPOSITORY", OPT_STRING, F(model_repository), 0, 0,
+     "serve DIR/<name>/<version>/<model file> (instead of MODEL), watching for new versions"},
+    {"--model-name", NULL, "TABSERVE_MODEL_NAME", OPT_STRING, F(model_name), 0, 0,
+     "the name MODEL is served as in /v2/models/{name} and /v1/models/{name} (default model)"},
+    {"--default-model", NULL, "TABSERVE_DEFAULT_MODEL", OPT_STRING, F(default_model), 0, 0,
+     "the repository model POST /model and GET /model serve (default: the only one, else the first by name)"},
+    {"--repository-poll", NULL, "TABSERVE_REPOSITORY_POLL", OPT_SECONDS, F(repository_poll), 0, 86400,
+     "seconds between scans of the repository for new, changed and removed versions; 0 = on SIGHUP only "
+     "(default 2)"},
+    {"--versions-kept", NULL, "TABSERVE_VERSIONS_KEPT", OPT_LONG, F(versions_kept), 1, 1000,
+     "versions of each model served, newest loadable first (default 1)"},
     {"--workers", "-w", "TABSERVE_WORKERS", OPT_INT, F(workers), 1, 64, "worker processes (default 1)"},
     {"--bind", "-b", "TABSERVE_BIND", OPT_BIND, 0, 0, 0,
      "HOST:PORT, :PORT, [IPv6]:PORT or unix:PATH; repeatable (default 127.0.0.1:8000)"},
@@ -77,7 +88,8 @@ static const option options[] = {
 
 void config_usage(FILE *fp)
 {
-    fprintf(fp, "usage: tabserve serve [MODEL] [options]   (MODEL or TABSERVE_MODEL; default: built-in)\n");
+    fprintf(fp, "usage: tabserve serve [MODEL | --model-repository DIR] [options]\n"
+                "       (MODEL or TABSERVE_MODEL; default: built-in)\n");
     for (size_t i = 0; i < sizeof options / sizeof *options; i++)
         fprintf(fp, "  %s%s%-26s %s\n     env %s\n", options[i].short_flag ? options[i].short_flag : "  ",
                 options[i].short_flag ? ", " : "  ", options[i].flag, options[i].help, options[i].env);
@@ -155,6 +167,8 @@ int config_parse(serve_config *c, int argc, char **argv, char *err)
     c->worker_connections = 1000;
     c->max_batch = 1024;
     c->model_path = getenv("TABSERVE_MODEL");
+    c->repository_poll = 2;
+    c->versions_kept = 1;
     c->limits = (import_limits)IMPORT_LIMITS_DEFAULT;
 
     for (size_t i = 0; i < sizeof options / sizeof *options; i++) {
@@ -200,6 +214,15 @@ int config_parse(serve_config *c, int argc, char **argv, char *err)
         }
     }
     if (c->access_logfile && !*c->access_logfile) c->access_logfile = NULL;
+    if (c->model_repository && !*c->model_repository) c->model_repository = NULL;
+    if (c->model_repository) {
+        if (model_arg) return err_set(err, "give MODEL or --model-repository, not both");
+        if (c->schema_path)
+            return err_set(
+                err,
+                "--schema is for one MODEL; in a repository, put MODEL.schema.json beside the model file");
+        c->model_path = NULL; /* TABSERVE_MODEL (an image's default) gives way to the repository */
+    }
     return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "import/import.h"
 #include "model/default_model.h"
 #include "serve/listen.h"
+#include "serve/repository.h"
 #include "serve/log.h"
 #include "serve/stats.h"
 #include "base/clock.h"
@@ -37,7 +38,9 @@ typedef struct {
 
 typedef struct {
     const serve_config *cfg;
-    model *m;
+    repository_options ropt;
+    repository *repo;
+    int64_t next_poll_ms; /* the repository's next scan */
     int generation;
     int fds[CONFIG_MAX_BINDS];
     int n_fds;
@@ -120,7 +123,7 @@ static void spawn(master *ms)
     }
     if (pid == 0) {
         for (int i = 0; i < N_HANDLED; i++) signal(handled_signals[i], SIG_DFL);
-        worker_args wa = {ms->cfg,   ms->m,         ms->stats, slot,          ms->fds,
+        worker_args wa = {ms->cfg,   ms->repo,      ms->stats, slot,          ms->fds,
                           ms->n_fds, ms->access_fd, limit,     ms->test_hooks};
         /* exit(), not _exit(): leak checkers see the worker's end too */
         exit(worker_run(&wa));
@@ -183,29 +186,79 @@ static void reap(master *ms)
     }
 }
 
-static void reload(master *ms)
+/* Gives each version of r its metrics slot, and counts the loads this
+ * repository_load did (taken-over versions were counted when first loaded). */
+static void account(master *ms, repository *r)
+{
+    for (int i = 0; i < r->n; i++)
+        for (int k = 0; k < r->models[i].n; k++) {
+            repo_version *v = &r->models[i].v[k];
+            v->stats_slot = stats_model_slot(ms->stats, r->models[i].name, v->version);
+            if (v->stats_slot < 0 || !v->fresh) continue;
+            stats_model_label *l = &ms->stats->models[v->stats_slot];
+            atomic_fetch_add(v->m ? &l->loads : &l->load_failures, 1);
+        }
+}
+
+static void describe_repository(const repository *r)
+{
+    for (int i = 0; i < r->n; i++) {
+        const repo_model *rm = &r->models[i];
+        const repo_version *v = repo_model_version(rm, 0);
+        if (v)
+            log_msg(LOG_INFO, "Serving model %s version %ld (%s)%s", rm->name, v->version, v->m->hash,
+                    i == r->default_model ? ", the default model" : "");
+        else
+            log_msg(LOG_ERROR, "Model %s has no version ready: not serving it", rm->name);
+    }
+}
+
+/* Loads the model(s) again and, when that succeeds, replaces the workers. why:
+ * "hup", or "poll" (the repository changed on disk). */
+static void reload(master *ms, const char *why)
 {
     char err[ERR_LEN];
-    log_msg(LOG_INFO, "Handling signal: hup (reloading %s)",
-            ms->cfg->model_path ? ms->cfg->model_path : DEFAULT_MODEL_NAME);
-    model *m = model_open(ms->cfg->model_path, ms->cfg->schema_path, &ms->cfg->limits, err);
-    if (!m) {
+    const char *what = ms->ropt.dir          ? ms->ropt.dir
+                       : ms->cfg->model_path ? ms->cfg->model_path
+                                             : DEFAULT_MODEL_NAME;
+    if (strcmp(why, "hup") == 0)
+        log_msg(LOG_INFO, "Handling signal: hup (reloading %s)", what);
+    else
+        log_msg(LOG_INFO, "Repository %s changed: reloading", what);
+    repository *r = repository_load(&ms->ropt, ms->repo, err);
+    if (!r) {
         atomic_fetch_add(&ms->stats->reload_failures, 1);
+        int slot = ms->repo && !ms->ropt.dir ? ms->repo->models[0].v[0].stats_slot : -1;
+        if (slot >= 0) atomic_fetch_add(&ms->stats->models[slot].load_failures, 1);
         log_msg(LOG_ERROR, "Reload refused, the old workers go on serving: %s", err);
         return;
     }
+    account(ms, r);
+    if (ms->ropt.dir) describe_repository(r);
     /* new workers first, then the old ones drain: no moment without a worker */
-    model *old = ms->m;
-    ms->m = m;
+    repository *old = ms->repo;
+    ms->repo = r;
     ms->generation++;
     int old_gen = ms->generation - 1;
     for (int i = 0; i < ms->wanted; i++) spawn(ms);
     for (int i = 0; i < MAX_PROCS; i++)
         if (ms->procs[i].pid && ms->procs[i].generation == old_gen) retire(ms, &ms->procs[i]);
-    model_free(old); /* the old workers have their own copy since fork */
+    repository_free(old); /* the old workers have their own copy since fork */
     malloc_trim(0);
     atomic_fetch_add(&ms->stats->model_reloads, 1);
-    log_msg(LOG_INFO, "Reloaded model %s", m->hash);
+    if (!ms->ropt.dir) log_msg(LOG_INFO, "Reloaded model %s", r->models[0].v[0].m->hash);
+}
+
+/* The repository's scan every --repository-poll seconds: reload when what is
+ * on disk differs from what was loaded. */
+static void poll_repository(master *ms)
+{
+    if (!ms->ropt.dir || ms->cfg->repository_poll <= 0 || clock_coarse_ms() < ms->next_poll_ms) return;
+    ms->next_poll_ms = clock_coarse_ms() + (int64_t)(ms->cfg->repository_poll * 1000);
+    char *now = repository_scan_fingerprint(&ms->ropt);
+    int changed = now && (!ms->repo->fingerprint || strcmp(now, ms->repo->fingerprint) != 0);
+    free(now);
+    if (changed) reload(ms, "poll");
 }
 
 static void kill_stuck(master *ms)
@@ -249,9 +302,12 @@ static int setup(master *ms, const serve_config *cfg)
         fprintf(stderr, "tabserve serve: %s\n", err);
         return -1;
     }
-    /* the model is validated before anything else exists: a bad file fails here */
-    if (!(ms->m = model_open(cfg->model_path, cfg->schema_path, &cfg->limits, err))) {
-        log_msg(LOG_CRITICAL, "cannot load the model: %s", err);
+    /* the models are validated before anything else exists: a bad file fails here */
+    ms->ropt =
+        (repository_options){cfg->model_repository, cfg->model_path,    cfg->schema_path, cfg->model_name,
+                             cfg->default_model,    cfg->versions_kept, cfg->limits};
+    if (!(ms->repo = repository_load(&ms->ropt, NULL, err))) {
+        log_msg(LOG_CRITICAL, "cannot load the model%s: %s", cfg->model_repository ? "s" : "", err);
         return -1;
     }
     if (cfg->access_logfile) {
@@ -267,7 +323,15 @@ static int setup(master *ms, const serve_config *cfg)
         log_msg(LOG_CRITICAL, "%s", err);
         return -1;
     }
-    log_msg(LOG_INFO, "Starting tabserve %s, model %s", TABSERVE_VERSION, ms->m->hash);
+    account(ms, ms->repo);
+    if (cfg->model_repository)
+        log_msg(LOG_INFO, "Starting tabserve %s, %d model(s) from %s", TABSERVE_VERSION, ms->repo->n,
+                cfg->model_repository);
+    else
+        log_msg(LOG_INFO, "Starting tabserve %s, model %s", TABSERVE_VERSION,
+                ms->repo->models[0].v[0].m->hash);
+    if (cfg->model_repository) describe_repository(ms->repo);
+    ms->next_poll_ms = clock_coarse_ms() + (int64_t)(cfg->repository_poll * 1000);
     for (int i = 0; i < cfg->n_binds; i++) {
         int fd = listen_open(cfg->binds[i], err);
         if (fd < 0) {
@@ -310,7 +374,7 @@ static void teardown(master *ms)
     close_listeners(ms);
     if (ms->access_fd >= 0) close(ms->access_fd);
     stats_destroy(ms->stats);
-    model_free(ms->m);
+    repository_free(ms->repo);
 }
 
 int master_run(const serve_config *cfg)
@@ -359,8 +423,9 @@ int master_run(const serve_config *cfg)
         }
         if (sig_hup) {
             sig_hup = 0;
-            reload(&ms);
+            reload(&ms, "hup");
         }
+        poll_repository(&ms);
         for (; sig_ttin > 0; sig_ttin--)
             if (ms.wanted < MAX_PROCS / 2)
                 ms.wanted++, log_msg(LOG_INFO, "Handling signal: ttin (%d workers)", ms.wanted);

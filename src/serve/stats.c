@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/mman.h>
 
 #include "base/err.h"
@@ -15,8 +16,23 @@ static const int status_codes[STATS_STATUS_COUNT] = {200, 400, 404, 405, 408, 41
 static const double bucket_le[STATS_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                                 0.01,    0.025,  0.05,    0.1,    0.25,  1,      10};
 static const char *const route_labels[ROUTE_COUNT][2] = {
-    {"POST", "/model"},  {"GET", "/model"},        {"GET", "/healthz"}, {"GET", "/readyz"},
-    {"GET", "/metrics"}, {"GET", "/openapi.yaml"}, {"any", "other"},    {"unknown", "unparsed"},
+    {"POST", "/model"},
+    {"GET", "/model"},
+    {"GET", "/healthz"},
+    {"GET", "/readyz"},
+    {"GET", "/metrics"},
+    {"GET", "/openapi.yaml"},
+    {"GET", "/v2/health/live"},
+    {"GET", "/v2/health/ready"},
+    {"GET", "/v2"},
+    {"GET", "/v2/models/{model}[/versions/{version}]"},
+    {"GET", "/v2/models/{model}[/versions/{version}]/ready"},
+    {"POST", "/v2/models/{model}[/versions/{version}]/infer"},
+    {"GET", "/v1/models/{model}[/versions/{version}]"},
+    {"GET", "/v1/models/{model}[/versions/{version}]/metadata"},
+    {"POST", "/v1/models/{model}[/versions/{version}]:predict"},
+    {"any", "other"},
+    {"unknown", "unparsed"},
 };
 
 stats_shared *stats_create(char *err)
@@ -41,16 +57,53 @@ static int status_index(int status)
     return STATUS_OTHER;
 }
 
-void stats_record(stats_worker *w, stats_route route, int status, uint64_t latency_ns)
+/* The histogram bucket of a latency, or -1 when slower than the last bound
+ * (then it is only in +Inf, i.e. in _count). */
+static int bucket_of(uint64_t latency_ns)
 {
-    atomic_fetch_add_explicit(&w->requests[route][status_index(status)], 1, memory_order_relaxed);
     double secs = latency_ns * 1e-9;
     int b = 0;
     while (b < STATS_BUCKETS - 1 && secs > bucket_le[b]) b++;
-    if (secs <= bucket_le[b])
-        atomic_fetch_add_explicit(&w->latency_buckets[route][b], 1, memory_order_relaxed);
-    /* slower than the last bound: only in +Inf, i.e. in _count */
+    return secs <= bucket_le[b] ? b : -1;
+}
+
+void stats_record(stats_worker *w, stats_route route, int status, uint64_t latency_ns)
+{
+    atomic_fetch_add_explicit(&w->requests[route][status_index(status)], 1, memory_order_relaxed);
+    int b = bucket_of(latency_ns);
+    if (b >= 0) atomic_fetch_add_explicit(&w->latency_buckets[route][b], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&w->latency_ns_sum[route], latency_ns, memory_order_relaxed);
+}
+
+void stats_record_model(stats_worker *w, int model_slot, int status, uint64_t latency_ns, long predictions)
+{
+    if (model_slot < 0 || model_slot >= STATS_MAX_MODELS) return;
+    stats_model_counts *m = &w->models[model_slot];
+    atomic_fetch_add_explicit(&m->requests[status_index(status)], 1, memory_order_relaxed);
+    int b = bucket_of(latency_ns);
+    if (b >= 0) atomic_fetch_add_explicit(&m->latency_buckets[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->latency_ns_sum, latency_ns, memory_order_relaxed);
+    if (predictions > 0)
+        atomic_fetch_add_explicit(&m->predictions, (uint64_t)predictions, memory_order_relaxed);
+}
+
+int stats_model_slot(stats_shared *s, const char *name, long version)
+{
+    int free_slot = -1;
+    for (int i = 0; i < STATS_MAX_MODELS; i++) {
+        stats_model_label *l = &s->models[i];
+        if (!l->used) {
+            if (free_slot < 0) free_slot = i;
+            continue;
+        }
+        if (l->version == version && strncmp(l->name, name, STATS_MODEL_NAME) == 0) return i;
+    }
+    if (free_slot < 0) return -1;
+    stats_model_label *l = &s->models[free_slot];
+    snprintf(l->name, sizeof l->name, "%s", name);
+    l->version = version;
+    l->used = 1;
+    return free_slot;
 }
 
 void stats_record_unparsed(stats_worker *w, int status)
@@ -81,7 +134,72 @@ static void put(out_buf *o, const char *fmt, ...)
         o->used += (size_t)n;
 }
 
-long stats_render(const stats_shared *s, const char *model_hash, char *buf, size_t len)
+/* The model-labelled families: one series per model version that has counts. */
+static void render_models(out_buf *o, const stats_shared *s)
+{
+    put(o, "# HELP tabserve_model_requests_total Requests to a model version (any protocol), by status.\n"
+           "# TYPE tabserve_model_requests_total counter\n");
+    for (int m = 0; m < STATS_MAX_MODELS; m++) {
+        if (!s->models[m].used) continue;
+        for (int c = 0; c < STATS_STATUS_COUNT; c++) {
+            uint64_t n = 0;
+            for (int w = 0; w < STATS_MAX_WORKERS; w++) n += LOAD(s->w[w].models[m].requests[c]);
+            if (n == 0) continue;
+            char code[8];
+            snprintf(code, sizeof code, status_codes[c] ? "%d" : "other", status_codes[c]);
+            put(o, "tabserve_model_requests_total{model=\"%s\",version=\"%ld\",status=\"%s\"} %llu\n",
+                s->models[m].name, s->models[m].version, code, (unsigned long long)n);
+        }
+    }
+    put(o, "# HELP tabserve_model_request_duration_seconds Time to answer a request to a model version.\n"
+           "# TYPE tabserve_model_request_duration_seconds histogram\n");
+    for (int m = 0; m < STATS_MAX_MODELS; m++) {
+        if (!s->models[m].used) continue;
+        const char *name = s->models[m].name;
+        long version = s->models[m].version;
+        uint64_t total = 0, sum_ns = 0, cumulative = 0;
+        for (int w = 0; w < STATS_MAX_WORKERS; w++) {
+            for (int c = 0; c < STATS_STATUS_COUNT; c++) total += LOAD(s->w[w].models[m].requests[c]);
+            sum_ns += LOAD(s->w[w].models[m].latency_ns_sum);
+        }
+        if (total == 0) continue;
+        for (int b = 0; b < STATS_BUCKETS; b++) {
+            for (int w = 0; w < STATS_MAX_WORKERS; w++)
+                cumulative += LOAD(s->w[w].models[m].latency_buckets[b]);
+            put(o,
+                "tabserve_model_request_duration_seconds_bucket{model=\"%s\",version=\"%ld\",le=\"%g\"} "
+                "%llu\n",
+                name, version, bucket_le[b], (unsigned long long)cumulative);
+        }
+        put(o,
+            "tabserve_model_request_duration_seconds_bucket{model=\"%s\",version=\"%ld\",le=\"+Inf\"} %llu\n",
+            name, version, (unsigned long long)total);
+        put(o, "tabserve_model_request_duration_seconds_sum{model=\"%s\",version=\"%ld\"} %.9f\n", name,
+            version, sum_ns * 1e-9);
+        put(o, "tabserve_model_request_duration_seconds_count{model=\"%s\",version=\"%ld\"} %llu\n", name,
+            version, (unsigned long long)total);
+    }
+    static const char *const families[3][2] = {
+        {"tabserve_model_predictions_total", "Rows scored by a model version."},
+        {"tabserve_model_loads_total",
+         "Times a model version was loaded and validated (start, reload, poll)."},
+        {"tabserve_model_load_failures_total", "Times a model version was refused by the loader."}};
+    for (int f = 0; f < 3; f++) {
+        put(o, "# HELP %s %s\n# TYPE %s counter\n", families[f][0], families[f][1], families[f][0]);
+        for (int m = 0; m < STATS_MAX_MODELS; m++) {
+            if (!s->models[m].used) continue;
+            uint64_t n = 0;
+            if (f == 0)
+                for (int w = 0; w < STATS_MAX_WORKERS; w++) n += LOAD(s->w[w].models[m].predictions);
+            else
+                n = f == 1 ? LOAD(s->models[m].loads) : LOAD(s->models[m].load_failures);
+            put(o, "%s{model=\"%s\",version=\"%ld\"} %llu\n", families[f][0], s->models[m].name,
+                s->models[m].version, (unsigned long long)n);
+        }
+    }
+}
+
+long stats_render(const stats_shared *s, char *buf, size_t len)
 {
     out_buf o = {buf, len, 0, 0};
     put(&o, "# HELP tabserve_requests_total HTTP requests answered, by route and status.\n"
@@ -153,9 +271,6 @@ long stats_render(const stats_shared *s, const char *model_hash, char *buf, size
         "# HELP tabserve_model_reload_failures_total Reloads refused because the new model was invalid.\n"
         "# TYPE tabserve_model_reload_failures_total counter\ntabserve_model_reload_failures_total %llu\n",
         (unsigned long long)LOAD(s->reload_failures));
-    put(&o,
-        "# HELP tabserve_model_info The model this worker serves.\n"
-        "# TYPE tabserve_model_info gauge\ntabserve_model_info{hash=\"%s\"} 1\n",
-        model_hash);
+    render_models(&o, s);
     return o.overflow ? -1 : (long)o.used;
 }

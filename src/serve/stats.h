@@ -20,13 +20,32 @@ typedef enum {
     ROUTE_READYZ,
     ROUTE_METRICS,
     ROUTE_OPENAPI,
+    ROUTE_V2_LIVE,        /* GET /v2/health/live */
+    ROUTE_V2_READY,       /* GET /v2/health/ready */
+    ROUTE_V2_SERVER,      /* GET /v2 */
+    ROUTE_V2_MODEL,       /* GET /v2/models/{m}[/versions/{v}] */
+    ROUTE_V2_MODEL_READY, /* GET /v2/models/{m}[/versions/{v}]/ready */
+    ROUTE_V2_INFER,       /* POST /v2/models/{m}[/versions/{v}]/infer */
+    ROUTE_V1_STATUS,      /* GET /v1/models/{m}[/versions/{v}] */
+    ROUTE_V1_METADATA,    /* GET /v1/models/{m}[/versions/{v}]/metadata */
+    ROUTE_V1_PREDICT,     /* POST /v1/models/{m}[/versions/{v}]:predict */
     ROUTE_OTHER,
     ROUTE_UNPARSED, /* refused by the HTTP library before our handler saw a method or path */
     ROUTE_COUNT
 } stats_route;
 
-#define STATS_STATUS_COUNT 15 /* the status codes we answer with, see stats.c */
-#define STATS_BUCKETS      14 /* latency histogram upper bounds, see stats.c */
+#define STATS_STATUS_COUNT 15  /* the status codes we answer with, see stats.c */
+#define STATS_BUCKETS      14  /* latency histogram upper bounds, see stats.c */
+#define STATS_MAX_MODELS   128 /* model versions with their own counters (labels model, version) */
+#define STATS_MODEL_NAME   128
+
+/* One model version's counters in one worker. */
+typedef struct {
+    _Atomic uint64_t requests[STATS_STATUS_COUNT];
+    _Atomic uint64_t latency_buckets[STATS_BUCKETS];
+    _Atomic uint64_t latency_ns_sum;
+    _Atomic uint64_t predictions;
+} stats_model_counts;
 
 typedef struct {
     _Atomic uint64_t requests[ROUTE_COUNT][STATS_STATUS_COUNT];
@@ -37,8 +56,18 @@ typedef struct {
     _Atomic int64_t heartbeat_ms;  /* worker's main loop, monotonic clock */
     _Atomic int64_t busy_since_ms; /* handler running since, 0 when idle */
     _Atomic int pid;               /* 0: slot free */
+    stats_model_counts models[STATS_MAX_MODELS];
     char pad[64];
 } stats_worker;
+
+/* A model version's labels and the master's load counters for it. Written by
+ * the master only, before the workers that count into it are forked. */
+typedef struct {
+    char name[STATS_MODEL_NAME];
+    long version;
+    int used;
+    _Atomic uint64_t loads, load_failures;
+} stats_model_label;
 
 typedef struct {
     _Atomic uint64_t worker_restarts; /* replaced after dying or timing out */
@@ -46,6 +75,7 @@ typedef struct {
     _Atomic uint64_t reload_failures;
     _Atomic int64_t workers_wanted;
     _Atomic int64_t started_ms;
+    stats_model_label models[STATS_MAX_MODELS];
     stats_worker w[STATS_MAX_WORKERS];
 } stats_shared;
 
@@ -56,12 +86,19 @@ void stats_destroy(stats_shared *s);
 /* Records one finished request of a worker slot. */
 void stats_record(stats_worker *w, stats_route route, int status, uint64_t latency_ns);
 
+/* Records one finished request to model version `model_slot` (-1: none). */
+void stats_record_model(stats_worker *w, int model_slot, int status, uint64_t latency_ns, long predictions);
+
+/* The master's side: the slot of (name, version), taken when new (counters
+ * start at zero); -1 when all STATS_MAX_MODELS are taken. */
+int stats_model_slot(stats_shared *s, const char *name, long version);
+
 /* Records a request the HTTP library answered itself (a 400 for bad framing, a
  * 505): counted under method="unknown", route="unparsed", with no latency. */
 void stats_record_unparsed(stats_worker *w, int status);
 
 /* Prometheus text exposition (format 0.0.4) of all slots, into buf. Returns
  * the length written, or -1 when buf is too small. */
-long stats_render(const stats_shared *s, const char *model_hash, char *buf, size_t len);
+long stats_render(const stats_shared *s, char *buf, size_t len);
 
 #endif

@@ -36,10 +36,11 @@ typedef struct request {
     char *body;
     size_t body_len, body_cap;
     uint64_t start_ns;
-    const char *content_type; /* the request's header (in MHD's connection pool), or NULL */
-    int answered;             /* a response is queued: ignore the rest of the upload */
-    int too_large;            /* the body is over the limit: read and drop it, then 413 */
-    size_t discarded;         /* body bytes read and dropped */
+    const char *content_type;     /* the request's header (in MHD's connection pool), or NULL */
+    const char *inference_header; /* Inference-Header-Content-Length, or NULL */
+    int answered;                 /* a response is queued: ignore the rest of the upload */
+    int too_large;                /* the body is over the limit: read and drop it, then 413 */
+    size_t discarded;             /* body bytes read and dropped */
 } request;
 
 typedef struct {
@@ -149,12 +150,19 @@ static enum MHD_Result respond(listener *l, struct MHD_Connection *c, request *r
     if (!resp) return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
     if (res->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, res->allow);
+    if (res->inference_header_len > 0) {
+        char n[24];
+        snprintf(n, sizeof n, "%ld", res->inference_header_len);
+        MHD_add_response_header(resp, "Inference-Header-Content-Length", n);
+    }
     /* draining: each client learns to go elsewhere with its next answer */
     if (must_close || w->draining) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)res->status, resp);
     MHD_destroy_response(resp);
     r->answered = 1;
-    stats_record(w->slot, res->route, res->status, clock_ns() - r->start_ns);
+    uint64_t latency = clock_ns() - r->start_ns;
+    stats_record(w->slot, res->route, res->status, latency);
+    stats_record_model(w->slot, res->model_slot, res->status, latency, res->predictions);
     if (res->predictions)
         atomic_fetch_add_explicit(&w->slot->predictions, (uint64_t)res->predictions, memory_order_relaxed);
     if (w->a->access_fd >= 0) access_log(w, c, method, url, version, res->status, res->body_len);
@@ -192,6 +200,7 @@ typedef struct {
     int bad_byte;                                  /* a NUL, CR or LF inside a name or value */
     int bad_name;                                  /* a name that is not a token (a space before the colon) */
     const char *content_type, *content_length, *expect, *transfer_encoding;
+    const char *inference_header; /* Inference-Header-Content-Length (the binary tensor extension) */
 } header_scan;
 
 static int is_tchar(unsigned char c)
@@ -225,6 +234,8 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const cha
         slot = &h->transfer_encoding, h->transfer_encodings++;
     else if (key_size == 4 && strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
         h->host++;
+    else if (key_size == 31 && strcasecmp(key, "Inference-Header-Content-Length") == 0)
+        slot = &h->inference_header;
     if (slot && !*slot) *slot = value;
     return MHD_YES;
 }
@@ -307,6 +318,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->too_large = 0;
         r->answered = 0;
         r->content_type = NULL;
+        r->inference_header = NULL;
         r->start_ns = clock_ns();
         *ctx = r;
         set_phase(l, c, CONN_BODY);
@@ -320,6 +332,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         header_scan h = {.limit = cfg->limit_request_field_size};
         MHD_get_connection_values_n(c, MHD_HEADER_KIND, scan_header, &h);
         r->content_type = h.content_type;
+        r->inference_header = h.inference_header;
         int status;
         const char *framing = framing_error(&h, method, version, &status);
         if (framing)
@@ -398,7 +411,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         const char *stall = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Tabserve-Test-Stall");
         if (stall) sleep((unsigned)atoi(stall));
     }
-    api_request req = {method, target_path(url), r->content_type, r->body ? r->body : "", r->body_len};
+    api_request req = {method,      target_path(url),   r->content_type, r->body ? r->body : "",
+                       r->body_len, r->inference_header};
     api_response res;
     api_handle(l->api, &req, &res);
     atomic_store_explicit(&w->slot->busy_since_ms, 0, memory_order_relaxed);
@@ -527,7 +541,7 @@ static int listener_start(worker *w, listener *l, int fd, char *err)
     api_options ao = {(int)a->cfg->max_batch, a->stats, &w->draining}; /* copied by api_create */
     l->w = w;
     l->fd = fd;
-    if (!(l->api = api_create(a->m, &ao, err))) return -1;
+    if (!(l->api = api_create(a->repo, &ao, err))) return -1;
     if (!(l->conns = conntrack_create((int)a->cfg->worker_connections + 2)))
         return err_set(err, "out of memory");
     if (!(l->daemon = start_http(l, a, fd < 0)))

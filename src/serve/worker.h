@@ -8,14 +8,14 @@
 #define TABSERVE_WORKER_H
 
 #include "serve/config.h"
-#include "model/model.h"
+#include "serve/repository.h"
 #include "serve/stats.h"
 
 #define WORKER_EXIT_BOOT_ERROR 3 /* failed to start: the master must not respawn it */
 
 typedef struct {
     const serve_config *cfg;
-    const model *m;
+    const repository *repo;
     stats_shared *stats;
     int slot; /* this worker's stats slot */
     const int *listen_fds;

@@ -1,0 +1,73 @@
+/* exchange — replies and errors in the cluster protocols' shape. */
+#include "serve/exchange.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/err.h"
+#include "base/jsonx.h"
+
+void exchange_reply(exchange *x, int status, const char *content_type, const char *body, size_t len)
+{
+    x->res->status = status;
+    x->res->content_type = content_type;
+    x->res->body = body;
+    x->res->body_len = len;
+}
+
+void exchange_error(exchange *x, int status, const char *fmt, ...)
+{
+    char msg[ERR_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    utf8_scrub(msg);
+    json_t *root = json_pack("{s:s}", "error", msg);
+    size_t n = root ? json_dumpb(root, x->out, x->out_cap - 1, JSON_COMPACT) : 0;
+    json_decref(root);
+    if (n == 0 || n >= x->out_cap - 1)
+        n = (size_t)snprintf(x->out, x->out_cap, "{\"error\":\"status %d\"}", status);
+    x->out[n++] = '\n';
+    x->res->predictions = 0;
+    exchange_reply(x, status, "application/json", x->out, n);
+}
+
+int exchange_is_json_type(const char *ct)
+{
+    if (!ct) return 1;
+    while (*ct == ' ') ct++;
+    size_t n = strlen("application/json");
+    return strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+json_t *exchange_parse(exchange *x, const char *body, size_t len)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        exchange_error(x, 400, "malformed JSON at byte %d (line %d, column %d): %s", jerr.position, jerr.line,
+                       jerr.column, jerr.text);
+    return root;
+}
+
+int exchange_score(exchange *x, int n, const char *where_fmt)
+{
+    model_batch *b = x->batch;
+    const model *m = b->m;
+    model_batch_run(b, n);
+    for (int i = 0; i < n; i++) {
+        const float *y = b->y + (size_t)i * (size_t)m->n_outputs;
+        if (model_output_finite(m, y)) continue;
+        char where[64], err[ERR_LEN];
+        int bad;
+        snprintf(where, sizeof where, where_fmt, i);
+        model_check_output(m, model_batch_row(b, i), y, where, &bad, err);
+        exchange_error(x, 400, "%s", err);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,294 @@
+/* oip — an inference request, top to bottom: the JSON header (and the binary
+ * part after it) -> tensors checked against their shape -> tensors matched to
+ * the model's inputs -> each row's values through the schema and feature steps
+ * -> the model -> the reply tensor. */
+#include "serve/oip.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/jsonx.h"
+#include "base/numtext.h"
+#include "model/encode.h"
+#include "serve/docs.h"
+#include "serve/tensor.h"
+
+#define MAX_ID_BYTES  1024
+#define STACK_TENSORS 32
+
+/* The length of the JSON part: all of the body, or Inference-Header-Content-Length. */
+static int json_part(exchange *x, size_t *json_len)
+{
+    const api_request *req = x->req;
+    *json_len = req->body_len;
+    if (!req->inference_header) {
+        if (exchange_is_json_type(req->content_type)) return 0;
+        exchange_error(x, 415,
+                       "Content-Type must be application/json, or the body must start with a JSON header of "
+                       "Inference-Header-Content-Length bytes; got \"%.80s\"",
+                       req->content_type);
+        return -1;
+    }
+    const char *h = req->inference_header;
+    char *end;
+    unsigned long long n = strtoull(h, &end, 10);
+    if (!*h || *end || *h < '0' || *h > '9' || n > req->body_len) {
+        exchange_error(
+            x, 400, "Inference-Header-Content-Length: \"%.40s\" is not a byte count within the %zu-byte body",
+            h, req->body_len);
+        return -1;
+    }
+    *json_len = (size_t)n;
+    return 0;
+}
+
+/* Reads tensor j of $.inputs: name, datatype, shape, and data or its binary part. */
+static int read_tensor(const json_t *jt, int j, tensor_in *t, const char **name, const unsigned char *bin,
+                       size_t bin_len, size_t *bin_used, char *err)
+{
+    char where[40];
+    snprintf(where, sizeof where, "$.inputs[%d]", j);
+    memset(t, 0, sizeof *t);
+    if (!json_is_object(jt))
+        return err_set(err,
+                       "%s: expected a tensor object {\"name\", \"shape\", \"datatype\", \"data\"}, got %s",
+                       where, json_type_name(jt));
+    const json_t *jname = json_object_get(jt, "name"), *jtype = json_object_get(jt, "datatype");
+    if (!json_is_string(jname))
+        return err_set(err, "%s.name: expected a string, got %s", where,
+                       jname ? json_type_name(jname) : "nothing");
+    *name = json_string_value(jname);
+    if (!json_is_string(jtype))
+        return err_set(err, "%s.datatype: expected a string such as \"FP32\" or \"BYTES\", got %s", where,
+                       jtype ? json_type_name(jtype) : "nothing");
+    t->dtype_name = json_string_value(jtype);
+    if ((t->dtype = tensor_dtype_of(t->dtype_name)) == DT_UNSUPPORTED)
+        return err_set(
+            err, "%s.datatype: \"%.20s\" is not supported; use BOOL, INT8-64, UINT8-64, FP32, FP64 or BYTES",
+            where, t->dtype_name);
+    if (tensor_set_shape(t, json_object_get(jt, "shape"), where, err) != 0) return -1;
+    const json_t *params = json_object_get(jt, "parameters"),
+                 *size = json_object_get(params, "binary_data_size");
+    const json_t *data = json_object_get(jt, "data");
+    if (size) {
+        if (!json_is_integer(size) || json_integer_value(size) < 0)
+            return err_set(err, "%s.parameters.binary_data_size: expected a non-negative integer", where);
+        size_t n = (size_t)json_integer_value(size);
+        if (n > bin_len - *bin_used)
+            return err_set(err,
+                           "%s.parameters.binary_data_size: %zu bytes, but only %zu binary bytes are left",
+                           where, n, bin_len - *bin_used);
+        if (data) return err_set(err, "%s: both data and binary_data_size; send one", where);
+        if (tensor_set_binary(t, bin + *bin_used, n, where, err) != 0) return -1;
+        *bin_used += n;
+        return 0;
+    }
+    if (!data) return err_set(err, "%s.data: missing (send data, or parameters.binary_data_size)", where);
+    return tensor_set_json(t, data, where, err);
+}
+
+/* Which tensor feeds each input (col_of[i], -1: not sent: missing values), or
+ * one matrix of all inputs (*matrix). Returns the row count, or -1 with err. */
+static long match_inputs(const model *m, const char *const *names, tensor_in *t, int n_tensors, int *col_of,
+                         int *matrix, char *err)
+{
+    const schema *s = &m->schema;
+    *matrix = 0;
+    for (size_t i = 0; i < s->n_inputs; i++) col_of[i] = -1;
+    int all_numeric = 1;
+    for (size_t i = 0; i < s->n_inputs; i++) all_numeric &= s->inputs[i].type != TYPE_STRING;
+    if (n_tensors == 1 && schema_find(s, names[0], strlen(names[0])) < 0 && t[0].rank == 2 &&
+        t[0].shape[1] == (long)s->n_inputs && all_numeric && t[0].dtype != DT_BYTES) {
+        *matrix = 1;
+        return t[0].shape[0];
+    }
+    long rows = -1;
+    for (int j = 0; j < n_tensors; j++) {
+        int i = schema_find(s, names[j], strlen(names[j]));
+        if (i < 0) {
+            char list[256] = "";
+            size_t used = 0;
+            for (size_t k = 0; k < s->n_inputs && used < sizeof list - 8; k++)
+                used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "",
+                                         s->inputs[k].name);
+            return err_set(err, "$.inputs[%d].name: the model has no input \"%.64s\"; its inputs: %s%s", j,
+                           names[j], list,
+                           all_numeric ? " (or send one [rows, inputs] tensor of them in this order)" : "");
+        }
+        if (col_of[i] >= 0)
+            return err_set(err, "$.inputs[%d].name: input \"%s\" is sent twice (also $.inputs[%d])", j,
+                           names[j], col_of[i]);
+        if (t[j].rank == 2 && t[j].shape[1] != 1)
+            return err_set(err,
+                           "$.inputs[%d].shape: input %s is one column: [rows] or [rows, 1], not [%ld, %ld]",
+                           j, names[j], t[j].shape[0], t[j].shape[1]);
+        if (rows >= 0 && t[j].shape[0] != rows)
+            return err_set(
+                err,
+                "$.inputs[%d].shape: %ld rows, but $.inputs[0] has %ld; every input has one value per row", j,
+                t[j].shape[0], rows);
+        rows = t[j].shape[0];
+        col_of[i] = j;
+    }
+    return rows;
+}
+
+/* Row r's values into x->batch row r. Returns 0, or -1 with err. */
+static int encode_row(exchange *x, const model *m, tensor_in *t, const int *col_of, int matrix, long r,
+                      char *err)
+{
+    const schema *s = &m->schema;
+    char where[64];
+    for (size_t i = 0; i < s->n_inputs; i++) {
+        raw_value v = {RAW_MISSING, 0, NULL, 0, NULL};
+        int j = matrix ? 0 : col_of[i];
+        long k = matrix ? r * (long)s->n_inputs + (long)i : r;
+        if (j >= 0) {
+            snprintf(where, sizeof where, "$.inputs[%d].data[%ld]", j, k);
+            if (tensor_get(&t[j], k, &v, where, err) != 0) return -1;
+        } else {
+            snprintf(where, sizeof where, "$.inputs");
+        }
+        if (schema_value(&s->inputs[i], &v, where, &x->values[i], err) != 0) return -1;
+    }
+    int bad;
+    snprintf(where, sizeof where, "$.inputs[*].data[%ld]", r);
+    return encode_values(m, x->values, where, model_batch_row(x->batch, (int)r), &bad, err);
+}
+
+/* binary_data_output for all outputs, or binary_data on the one asked for.
+ * Returns 0/1, or -1 with err for an output that is not there. */
+static int wants_binary(const json_t *root, char *err)
+{
+    int binary = json_is_true(json_object_get(json_object_get(root, "parameters"), "binary_data_output"));
+    const json_t *outs = json_object_get(root, "outputs");
+    if (!outs) return binary;
+    if (!json_is_array(outs))
+        return err_set(err, "$.outputs: expected an array, got %s", json_type_name(outs));
+    for (size_t k = 0; k < json_array_size(outs); k++) {
+        const json_t *o = json_array_get(outs, k), *name = json_object_get(o, "name");
+        if (!json_is_string(name))
+            return err_set(err, "$.outputs[%zu].name: expected a string, got %s", k,
+                           name ? json_type_name(name) : "nothing");
+        if (strcmp(json_string_value(name), OUTPUT_TENSOR) != 0)
+            return err_set(
+                err, "$.outputs[%zu].name: the model has no output \"%.64s\"; its output: " OUTPUT_TENSOR, k,
+                json_string_value(name));
+        const json_t *b = json_object_get(json_object_get(o, "parameters"), "binary_data");
+        if (b) binary = json_is_true(b);
+    }
+    return binary;
+}
+
+static void reply(exchange *x, const repo_model *rm, const repo_version *v, const json_t *id, long n,
+                  int binary)
+{
+    const model *m = v->m;
+    int k = m->n_outputs;
+    char *o = x->out;
+    o += sprintf(o, "{\"model_name\":\"%s\",\"model_version\":\"%ld\"", rm->name, v->version);
+    if (id) {
+        o += sprintf(o, ",\"id\":");
+        o += json_dumpb(id, o, MAX_ID_BYTES * 6 + 8, JSON_ENCODE_ANY | JSON_COMPACT);
+    }
+    o += sprintf(o, ",\"outputs\":[{\"name\":\"" OUTPUT_TENSOR "\",\"datatype\":\"FP32\",\"shape\":[%ld", n);
+    if (k > 1) o += sprintf(o, ",%d", k);
+    size_t values = (size_t)n * (size_t)k;
+    if (binary) {
+        o += sprintf(o, "],\"parameters\":{\"binary_data_size\":%zu}}]}", values * sizeof(float));
+        x->res->inference_header_len = (long)(o - x->out);
+        memcpy(o, x->batch->y,
+               values * sizeof(float)); /* x86 and arm64 are little-endian, as the extension is */
+        o += values * sizeof(float);
+        exchange_reply(x, 200, "application/octet-stream", x->out, (size_t)(o - x->out));
+        return;
+    }
+    o += sprintf(o, "],\"data\":[");
+    for (size_t i = 0; i < values; i++) {
+        if (i) *o++ = ',';
+        o += format_float(o, x->batch->y[i]);
+    }
+    o += sprintf(o, "]}]}\n");
+    exchange_reply(x, 200, "application/json", x->out, (size_t)(o - x->out));
+}
+
+void oip_infer(exchange *x, const repo_model *rm, const repo_version *v)
+{
+    const model *m = v->m;
+    size_t json_len;
+    if (json_part(x, &json_len) != 0) return;
+    json_t *root = exchange_parse(x, x->req->body, json_len);
+    if (!root) return;
+    char err[ERR_LEN];
+    tensor_in stack_tensors[STACK_TENSORS], *t = stack_tensors;
+    const char *stack_names[STACK_TENSORS], **names = stack_names;
+    int col_of[m->schema.n_inputs];
+    const json_t *inputs = json_object_get(root, "inputs"), *id = json_object_get(root, "id");
+    size_t n_tensors = json_array_size(inputs);
+    int status = 400;
+    if (!json_is_object(root)) {
+        err_set(err, "$: expected an inference request object {\"inputs\": [...]}, got %s",
+                json_type_name(root));
+        goto fail;
+    }
+    if (id && (!json_is_string(id) || json_string_length(id) > MAX_ID_BYTES)) {
+        err_set(err, "$.id: expected a string of up to %d bytes", MAX_ID_BYTES);
+        goto fail;
+    }
+    if (!json_is_array(inputs) || n_tensors == 0) {
+        err_set(err, "$.inputs: expected a non-empty array of tensors, got %s",
+                inputs ? (json_is_array(inputs) ? "an empty array" : json_type_name(inputs)) : "nothing");
+        goto fail;
+    }
+    if (n_tensors > m->schema.n_inputs) {
+        err_set(err, "$.inputs: %zu tensors, but the model has %zu inputs", n_tensors, m->schema.n_inputs);
+        goto fail;
+    }
+    if (n_tensors > STACK_TENSORS &&
+        (!(t = malloc(n_tensors * sizeof *t)) || !(names = malloc(n_tensors * sizeof *names)))) {
+        err_set(err, "out of memory for %zu tensors", n_tensors);
+        status = 500;
+        goto fail;
+    }
+    const unsigned char *bin = (const unsigned char *)x->req->body + json_len;
+    size_t bin_len = x->req->body_len - json_len, bin_used = 0;
+    for (size_t j = 0; j < n_tensors; j++)
+        if (read_tensor(json_array_get(inputs, j), (int)j, &t[j], &names[j], bin, bin_len, &bin_used, err) !=
+            0)
+            goto fail;
+    if (bin_used != bin_len) {
+        err_set(err, "%zu bytes after the JSON header belong to no tensor (binary_data_size)",
+                bin_len - bin_used);
+        goto fail;
+    }
+    int matrix, binary = wants_binary(root, err);
+    if (binary < 0) goto fail;
+    long rows = match_inputs(m, names, t, (int)n_tensors, col_of, &matrix, err);
+    if (rows < 0) goto fail;
+    if (rows == 0) {
+        err_set(err, "$.inputs: no rows (the shapes' first dimension is 0)");
+        goto fail;
+    }
+    if (rows > x->max_batch) {
+        err_set(err, "%ld rows is over the limit of %d (--max-batch)", rows, x->max_batch);
+        status = 413;
+        goto fail;
+    }
+    x->batch->m = m;
+    for (long r = 0; r < rows; r++)
+        if (encode_row(x, m, t, col_of, matrix, r, err) != 0) goto fail;
+    if (exchange_score(x, (int)rows, "$.inputs[*].data[%d]") == 0) {
+        x->res->predictions = rows;
+        reply(x, rm, v, id, rows, binary);
+    }
+    goto done;
+fail:
+    exchange_error(x, status, "%s", err);
+done:
+    if (t != stack_tensors) free(t);
+    if (names != stack_names) free(names);
+    json_decref(root);
+}

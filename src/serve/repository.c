@@ -1,0 +1,446 @@
+/* repository — scanning DIR/<name>/<version>/, loading each version, and the
+ * lookups the request path makes. */
+#define _GNU_SOURCE
+#include "serve/repository.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/err.h"
+#include "model/default_model.h"
+#include "serve/docs.h"
+#include "serve/log.h"
+
+/* ---- scanning: what is on disk, without loading anything ---- */
+
+typedef struct {
+    long version;
+    char *file; /* the model file's path; NULL when the directory holds none, or several */
+    char *problem;
+    struct stat st;
+} found_version;
+
+typedef struct {
+    char *name;
+    found_version *v; /* newest first */
+    int n;
+} found_model;
+
+static int is_model_name(const char *s)
+{
+    if (!*s || *s == '.' || strlen(s) >= REPO_MAX_NAME) return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+              *s == '-' || *s == '.'))
+            return 0;
+    return 1;
+}
+
+/* "1", "42": a positive integer with no sign, no leading zero; else 0 */
+static long version_of(const char *s)
+{
+    if (*s < '1' || *s > '9' || strlen(s) > 15) return 0;
+    long v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') return 0;
+        v = v * 10 + (*s - '0');
+    }
+    return v;
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), k = strlen(tail);
+    return n >= k && strcmp(s + n - k, tail) == 0;
+}
+
+static int by_version_desc(const void *a, const void *b)
+{
+    long x = ((const found_version *)a)->version, y = ((const found_version *)b)->version;
+    return (x < y) - (x > y);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const found_model *)a)->name, ((const found_model *)b)->name);
+}
+
+/* The one model file of a version directory: every regular, non-hidden file
+ * that is not a schema file is a candidate; none or several is a problem. */
+static void find_model_file(const char *vdir, found_version *fv)
+{
+    DIR *d = opendir(vdir);
+    if (!d) {
+        if (asprintf(&fv->problem, "%s: cannot read the directory: %s", vdir, strerror(errno)) < 0)
+            fv->problem = NULL;
+        return;
+    }
+    struct dirent *e;
+    int count = 0;
+    char first[2][256] = {"", ""};
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' || ends_with(e->d_name, ".schema.json")) continue;
+        char *p;
+        if (asprintf(&p, "%s/%s", vdir, e->d_name) < 0) continue;
+        struct stat st;
+        if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+            if (count < 2) snprintf(first[count], sizeof first[count], "%s", e->d_name);
+            if (count++ == 0) {
+                fv->file = p;
+                fv->st = st;
+                continue;
+            }
+        }
+        free(p);
+    }
+    closedir(d);
+    if (count == 1) return;
+    free(fv->file);
+    fv->file = NULL;
+    int n = count == 0 ? asprintf(&fv->problem, "%s: no model file in the version directory", vdir)
+                       : asprintf(&fv->problem,
+                                  "%s: %d model files (%s, %s%s); a version directory holds exactly one",
+                                  vdir, count, first[0], first[1], count > 2 ? ", ..." : "");
+    if (n < 0) fv->problem = NULL;
+}
+
+static void found_free(found_model *fm, int n)
+{
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < fm[i].n; k++) {
+            free(fm[i].v[k].file);
+            free(fm[i].v[k].problem);
+        }
+        free(fm[i].v);
+        free(fm[i].name);
+    }
+    free(fm);
+}
+
+/* Lists DIR's models and their versions, newest first. Returns the count, or -1 with err. */
+static int scan(const char *dir, found_model **out, char *err)
+{
+    *out = NULL;
+    DIR *d = opendir(dir);
+    if (!d) return err_set(err, "--model-repository %s: %s", dir, strerror(errno));
+    found_model *fm = NULL;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < REPO_MAX_MODELS) {
+        if (e->d_name[0] == '.') continue;
+        char *mdir;
+        if (asprintf(&mdir, "%s/%s", dir, e->d_name) < 0) continue;
+        struct stat st;
+        DIR *md = stat(mdir, &st) == 0 && S_ISDIR(st.st_mode) ? opendir(mdir) : NULL;
+        if (!md) {
+            free(mdir);
+            continue; /* a file beside the models (a README): not a model */
+        }
+        if (!is_model_name(e->d_name)) {
+            log_msg(LOG_WARNING, "%s: not a model name (letters, digits, '_', '-', '.'; up to %d): skipped",
+                    mdir, REPO_MAX_NAME - 1);
+            closedir(md);
+            free(mdir);
+            continue;
+        }
+        found_model *grown = realloc(fm, (size_t)(n + 1) * sizeof *fm);
+        if (!grown) {
+            closedir(md);
+            free(mdir);
+            break;
+        }
+        fm = grown;
+        found_model *m = &fm[n++];
+        memset(m, 0, sizeof *m);
+        m->name = strdup(e->d_name);
+        struct dirent *ve;
+        while ((ve = readdir(md))) {
+            long version = version_of(ve->d_name);
+            if (!version) continue; /* TF Serving and Triton skip what is not a version too */
+            char *vdir;
+            if (asprintf(&vdir, "%s/%s", mdir, ve->d_name) < 0) continue;
+            if (stat(vdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+                free(vdir);
+                continue;
+            }
+            found_version *gv = realloc(m->v, (size_t)(m->n + 1) * sizeof *m->v);
+            if (!gv) {
+                free(vdir);
+                break;
+            }
+            m->v = gv;
+            found_version *fv = &m->v[m->n++];
+            memset(fv, 0, sizeof *fv);
+            fv->version = version;
+            find_model_file(vdir, fv);
+            free(vdir);
+        }
+        closedir(md);
+        free(mdir);
+        if (m->n) qsort(m->v, (size_t)m->n, sizeof *m->v, by_version_desc);
+    }
+    closedir(d);
+    if (n) qsort(fm, (size_t)n, sizeof *fm, by_name);
+    *out = fm;
+    return n;
+}
+
+static char *fingerprint_of(const found_model *fm, int n)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return NULL;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < fm[i].n; k++) {
+            const found_version *v = &fm[i].v[k];
+            fprintf(f, "%s/%ld %s %llu %llu %lld %lld.%09ld\n", fm[i].name, v->version,
+                    v->file ? v->file : "-", (unsigned long long)v->st.st_dev,
+                    (unsigned long long)v->st.st_ino, (long long)v->st.st_size,
+                    (long long)v->st.st_mtim.tv_sec, v->st.st_mtim.tv_nsec);
+        }
+    fclose(f);
+    return text;
+}
+
+char *repository_scan_fingerprint(const repository_options *o)
+{
+    if (!o->dir) return NULL;
+    found_model *fm;
+    int n = scan(o->dir, &fm, NULL);
+    if (n < 0) return strdup("unreadable");
+    char *f = fingerprint_of(fm, n);
+    found_free(fm, n);
+    return f;
+}
+
+/* ---- loading ---- */
+
+static void version_clear(repo_version *v)
+{
+    model_free(v->m);
+    free(v->error);
+    free(v->path);
+    for (int d = 0; d < DOC_COUNT; d++) free(v->doc[d]);
+    memset(v, 0, sizeof *v);
+}
+
+void repository_free(repository *r)
+{
+    if (!r) return;
+    for (int i = 0; i < r->n; i++) {
+        for (int k = 0; k < r->models[i].n; k++) version_clear(&r->models[i].v[k]);
+        free(r->models[i].v);
+        free(r->models[i].name);
+    }
+    free(r->models);
+    free(r->dir);
+    free(r->fingerprint);
+    free(r);
+}
+
+/* The same file as before (inode, size, mtime): take prev's loaded version over. */
+static int reuse(repository *prev, const char *name, const found_version *fv, repo_version *out)
+{
+    if (!prev || !fv->file) return 0;
+    repo_model *pm = (repo_model *)repository_find(prev, name, strlen(name));
+    if (!pm) return 0;
+    for (int k = 0; k < pm->n; k++) {
+        repo_version *pv = &pm->v[k];
+        if (pv->version != fv->version || !pv->path || strcmp(pv->path, fv->file) != 0 ||
+            pv->ino != (unsigned long long)fv->st.st_ino || pv->dev != (unsigned long long)fv->st.st_dev ||
+            pv->size != (unsigned long long)fv->st.st_size ||
+            pv->mtime_ns != (unsigned long long)fv->st.st_mtim.tv_sec * 1000000000ull +
+                                (unsigned long long)fv->st.st_mtim.tv_nsec)
+            continue;
+        *out = *pv;
+        for (int d = 0; d < DOC_COUNT; d++) out->doc[d] = NULL, out->doc_len[d] = 0; /* siblings may differ */
+        for (int d = 0; d < DOC_COUNT; d++) free(pv->doc[d]);
+        memset(pv, 0, sizeof *pv);
+        pv->version = -1; /* taken */
+        return 1;
+    }
+    return 0;
+}
+
+static void load_version(const repository_options *o, const char *name, const found_version *fv,
+                         repository *prev, repo_version *out)
+{
+    memset(out, 0, sizeof *out);
+    out->stats_slot = -1;
+    if (reuse(prev, name, fv, out)) return;
+    out->version = fv->version;
+    out->fresh = 1;
+    if (!fv->file) {
+        out->error = strdup(fv->problem ? fv->problem : "no model file");
+        return;
+    }
+    out->path = strdup(fv->file);
+    out->dev = (unsigned long long)fv->st.st_dev;
+    out->ino = (unsigned long long)fv->st.st_ino;
+    out->size = (unsigned long long)fv->st.st_size;
+    out->mtime_ns = (unsigned long long)fv->st.st_mtim.tv_sec * 1000000000ull +
+                    (unsigned long long)fv->st.st_mtim.tv_nsec;
+    char err[ERR_LEN];
+    if (!(out->m = model_open(fv->file, NULL, &o->limits, err))) {
+        out->error = strdup(err);
+        log_msg(LOG_ERROR, "model %s version %ld refused: %s", name, fv->version, err);
+    } else {
+        log_msg(LOG_INFO, "model %s version %ld loaded: %s", name, fv->version, out->m->hash);
+    }
+}
+
+/* One model's versions: newest first, loading until versions_kept are
+ * available; failed versions above them are kept in the list, to be reported. */
+static int load_model(const repository_options *o, const found_model *fm, repository *prev, repo_model *rm)
+{
+    memset(rm, 0, sizeof *rm);
+    rm->default_v = -1;
+    if (!(rm->name = strdup(fm->name)) || !(rm->v = calloc((size_t)fm->n + 1, sizeof *rm->v))) return -1;
+    rm->name_len = strlen(rm->name);
+    long available = 0;
+    for (int k = 0; k < fm->n && available < o->versions_kept; k++) {
+        repo_version *v = &rm->v[rm->n++];
+        load_version(o, fm->name, &fm->v[k], prev, v);
+        if (v->m && available++ == 0) rm->default_v = rm->n - 1;
+    }
+    return 0;
+}
+
+static int set_default(repository *r, const repository_options *o, char *err)
+{
+    r->default_model = r->n ? 0 : -1;
+    if (!o->default_model) return 0;
+    const repo_model *rm = repository_find(r, o->default_model, strlen(o->default_model));
+    if (!rm) return err_set(err, "--default-model %s: no such model in the repository", o->default_model);
+    r->default_model = (int)(rm - r->models);
+    return 0;
+}
+
+static repository *load_one(const repository_options *o, char *err)
+{
+    repository *r = calloc(1, sizeof *r);
+    if (!r || !(r->models = calloc(1, sizeof *r->models))) goto oom;
+    repo_model *rm = &r->models[0];
+    r->n = 1;
+    if (!(rm->name = strdup(o->model_name ? o->model_name : "model")) || !(rm->v = calloc(1, sizeof *rm->v)))
+        goto oom;
+    rm->name_len = strlen(rm->name);
+    rm->n = 1;
+    rm->default_v = 0;
+    rm->v[0].version = 1;
+    rm->v[0].stats_slot = -1;
+    rm->v[0].fresh = 1;
+    if (!(rm->v[0].m = model_open(o->model_path, o->schema_path, &o->limits, err))) goto fail;
+    if (o->model_path && strcmp(o->model_path, "default") != 0) rm->v[0].path = strdup(o->model_path);
+    r->default_model = 0;
+    if (docs_render(r, err) != 0) goto fail;
+    return r;
+oom:
+    err_set(err, "out of memory loading the model");
+fail:
+    repository_free(r);
+    return NULL;
+}
+
+repository *repository_load(const repository_options *o, repository *prev, char *err)
+{
+    if (!o->dir) return load_one(o, err);
+    if (o->model_name && !is_model_name(o->model_name))
+        return err_set(err, "--model-name %s: use letters, digits, '_', '-', '.'", o->model_name), NULL;
+    found_model *fm;
+    int n = scan(o->dir, &fm, err);
+    if (n < 0) return NULL;
+    if (o->default_model) { /* checked before loading: a refused load must leave prev whole */
+        int found = 0;
+        for (int i = 0; i < n; i++) found |= strcmp(fm[i].name, o->default_model) == 0;
+        if (!found) {
+            found_free(fm, n);
+            return err_set(err, "--default-model %s: no such model in %s", o->default_model, o->dir), NULL;
+        }
+    }
+    repository *r = calloc(1, sizeof *r);
+    if (!r || !(r->models = calloc((size_t)n + 1, sizeof *r->models)) || !(r->dir = strdup(o->dir)) ||
+        !(r->fingerprint = fingerprint_of(fm, n))) {
+        err_set(err, "out of memory loading the repository");
+        goto fail;
+    }
+    for (int i = 0; i < n; i++, r->n++)
+        if (load_model(o, &fm[i], prev, &r->models[i]) != 0) {
+            err_set(err, "out of memory loading the repository");
+            goto fail;
+        }
+    if (n == 0) log_msg(LOG_WARNING, "--model-repository %s holds no model directory", o->dir);
+    if (set_default(r, o, err) != 0 || docs_render(r, err) != 0) goto fail;
+    found_free(fm, n);
+    return r;
+fail:
+    found_free(fm, n);
+    repository_free(r);
+    return NULL;
+}
+
+/* ---- lookups (the request path: no allocation) ---- */
+
+const repo_model *repository_find(const repository *r, const char *name, size_t len)
+{
+    int lo = 0, hi = r->n - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        const repo_model *rm = &r->models[mid];
+        size_t k = rm->name_len < len ? rm->name_len : len;
+        int c = memcmp(rm->name, name, k);
+        if (c == 0) c = (rm->name_len > len) - (rm->name_len < len);
+        if (c == 0) return rm;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return NULL;
+}
+
+const repo_version *repo_model_version(const repo_model *rm, long version)
+{
+    if (version == 0) return rm->default_v >= 0 ? &rm->v[rm->default_v] : NULL;
+    for (int k = 0; k < rm->n; k++)
+        if (rm->v[k].version == version) return &rm->v[k];
+    return NULL;
+}
+
+const repo_model *repository_default(const repository *r)
+{
+    return r->default_model >= 0 ? &r->models[r->default_model] : NULL;
+}
+
+int repository_ready(const repository *r, const repo_model **which)
+{
+    for (int i = 0; i < r->n; i++)
+        if (r->models[i].default_v < 0) {
+            if (which) *which = &r->models[i];
+            return 0;
+        }
+    return 1;
+}
+
+repo_sizes repository_sizes(const repository *r, int rows)
+{
+    repo_sizes s = {1, 1, 1, 64, 1};
+    for (int i = 0; i < r->n; i++)
+        for (int k = 0; k < r->models[i].n; k++) {
+            const model *m = r->models[i].v[k].m;
+            if (!m) continue;
+            if (m->n_features > s.n_features) s.n_features = m->n_features;
+            if (m->n_outputs > s.n_outputs) s.n_outputs = m->n_outputs;
+            if (m->schema.n_inputs > s.n_inputs) s.n_inputs = m->schema.n_inputs;
+            size_t row = output_row_max(&m->output);
+            if (row > s.row_json_max) s.row_json_max = row;
+            size_t sc = model_scratch_floats(m, rows);
+            if (sc > s.scratch_floats) s.scratch_floats = sc;
+        }
+    return s;
+}

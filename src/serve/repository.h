@@ -1,0 +1,98 @@
+/* repository — the models one server serves, by name and version:
+ *
+ *   serve MODEL                  one model, named --model-name (default "model"), version 1
+ *   serve --model-repository DIR DIR/<name>/<version>/<one model file of any format>
+ *                                (and, for a foreign model, its .schema.json beside it)
+ *
+ * laid out as Triton and TF Serving lay theirs out: versions are positive
+ * integers, the highest available one is the default. Of each model the
+ * newest `versions_kept` loadable versions are served; a newer version that
+ * fails to load is listed with the loader's message and does not displace the
+ * ones below it. Built and validated in the master before any fork; workers
+ * only read it, so every model's memory is shared copy-on-write.
+ *
+ * A rescan (repository_load with the previous repository) reuses every
+ * version whose file is unchanged (same inode, size and mtime), so a poll that
+ * finds one new version loads one file. */
+#ifndef TABSERVE_REPOSITORY_H
+#define TABSERVE_REPOSITORY_H
+
+#include <stddef.h>
+
+#include "import/import.h"
+#include "model/model.h"
+
+#define REPO_MAX_MODELS 1024
+#define REPO_MAX_NAME   128
+
+/* The documents describing one served version, rendered once in the master
+ * (serve/docs.c) so that workers share them. */
+typedef enum { DOC_DESCRIBE, DOC_V2_METADATA, DOC_TFS_METADATA, DOC_OPENAPI, DOC_COUNT } doc_kind;
+
+typedef struct {
+    long version;
+    model *m;    /* NULL: failed to load */
+    char *error; /* the loader's message when m is NULL */
+    char *path;  /* the model file, or NULL for the built-in model */
+    unsigned long long dev, ino, size, mtime_ns;
+    int stats_slot; /* model-labelled metrics, -1: none (serve/stats.h) */
+    int fresh;      /* loaded (or refused) by this repository_load, not taken over */
+    char *doc[DOC_COUNT];
+    size_t doc_len[DOC_COUNT];
+} repo_version;
+
+typedef struct {
+    char *name;
+    size_t name_len;
+    repo_version *v; /* newest first */
+    int n;
+    int default_v; /* index in v of the newest available version, -1: none */
+} repo_model;
+
+typedef struct {
+    repo_model *models; /* sorted by name */
+    int n;
+    int default_model; /* index in models of the model POST /model serves, -1: none */
+    char *dir;         /* NULL: a single model */
+    char *fingerprint; /* what the last scan saw: a poll compares it to say "changed" */
+} repository;
+
+typedef struct {
+    const char *dir;           /* --model-repository; NULL: one model */
+    const char *model_path;    /* serve MODEL (NULL: built-in) */
+    const char *schema_path;   /* --schema, for that one model */
+    const char *model_name;    /* --model-name */
+    const char *default_model; /* --default-model; NULL: the only one, else the first by name */
+    long versions_kept;
+    import_limits limits;
+} repository_options;
+
+/* Builds the repository. prev (may be NULL) lends its unchanged versions, which
+ * it then no longer owns. Individual versions may fail (listed with their
+ * error); the call itself fails (NULL with err) only when nothing can be
+ * served: the directory is unreadable, the one model does not load, or
+ * --default-model names no model. */
+repository *repository_load(const repository_options *o, repository *prev, char *err);
+void repository_free(repository *r);
+
+/* What a scan of the directory finds now, as text: compare it with
+ * r->fingerprint to learn whether anything changed, without loading. */
+char *repository_scan_fingerprint(const repository_options *o);
+
+const repo_model *repository_find(const repository *r, const char *name, size_t len);
+/* Version `version` of rm (0: the default), or NULL when rm has no such version. */
+const repo_version *repo_model_version(const repo_model *rm, long version);
+const repo_model *repository_default(const repository *r);
+
+/* Every model has an available version: what /readyz and /v2/health/ready report.
+ * Returns 1, or 0 with the first model that has none in *which. */
+int repository_ready(const repository *r, const repo_model **which);
+
+/* Largest sizes over the available versions, for buffers shared by all models. */
+typedef struct {
+    int n_features, n_outputs;
+    size_t n_inputs, row_json_max, scratch_floats; /* scratch: model_scratch_floats(m, rows) */
+} repo_sizes;
+repo_sizes repository_sizes(const repository *r, int rows);
+
+#endif

@@ -1,0 +1,93 @@
+/* routes — fixed paths by table, model paths by segments. */
+#include "serve/routes.h"
+
+#include <string.h>
+
+static const struct {
+    const char *path;
+    const char *method; /* GET also takes HEAD */
+    stats_route route;
+} fixed[] = {
+    {"/model", "POST", ROUTE_MODEL_POST},      {"/model", "GET", ROUTE_MODEL_GET},
+    {"/healthz", "GET", ROUTE_HEALTHZ},        {"/readyz", "GET", ROUTE_READYZ},
+    {"/metrics", "GET", ROUTE_METRICS},        {"/openapi.yaml", "GET", ROUTE_OPENAPI},
+    {"/v2/health/live", "GET", ROUTE_V2_LIVE}, {"/v2/health/ready", "GET", ROUTE_V2_READY},
+    {"/v2", "GET", ROUTE_V2_SERVER},
+};
+
+static int method_is(const char *method, const char *want)
+{
+    return strcmp(method, want) == 0 || (strcmp(want, "GET") == 0 && strcmp(method, "HEAD") == 0);
+}
+
+/* "/versions/{v}" at p: fills the version and returns what follows, else p */
+static const char *versions_part(const char *p, const char *stop, route_match *out)
+{
+    static const char seg[] = "/versions/";
+    if (strncmp(p, seg, sizeof seg - 1) != 0) return p;
+    const char *v = p + sizeof seg - 1, *e = v + strcspn(v, stop);
+    out->version_text = v;
+    out->version_len = (size_t)(e - v);
+    long n = 0;
+    int ok = e > v && *v != '0' && e - v <= 15;
+    for (const char *c = v; ok && c < e; c++) {
+        if (*c < '0' || *c > '9') ok = 0;
+        n = n * 10 + (*c - '0');
+    }
+    out->version = ok ? n : -1;
+    return e;
+}
+
+/* the rest of a model path after the name (and version): which route, by method */
+static void model_route(const char *rest, const char *method, const char *const tails[][3], route_match *out,
+                        const stats_route *routes, int n_tails)
+{
+    for (int i = 0; i < n_tails; i++)
+        if (strcmp(rest, tails[i][0]) == 0) {
+            if (method_is(method, tails[i][1])) {
+                out->route = routes[i];
+            } else {
+                out->allow = tails[i][2];
+                out->model = NULL;
+            }
+            return;
+        }
+    out->model = NULL; /* not a route */
+}
+
+void routes_match(const char *method, const char *path, route_match *out)
+{
+    memset(out, 0, sizeof *out);
+    out->route = ROUTE_OTHER;
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        if (strcmp(path, fixed[i].path) == 0) {
+            if (method_is(method, fixed[i].method)) {
+                out->route = fixed[i].route;
+                return;
+            }
+            out->allow = strcmp(path, "/model") == 0 ? "GET, HEAD, POST" : "GET, HEAD";
+        }
+    if (out->allow) return;
+
+    static const char v2[] = "/v2/models/", v1[] = "/v1/models/";
+    int is_v2 = strncmp(path, v2, sizeof v2 - 1) == 0, is_v1 = strncmp(path, v1, sizeof v1 - 1) == 0;
+    if (!is_v2 && !is_v1) return;
+    const char *name = path + sizeof v2 - 1;
+    const char *stop = is_v2 ? "/" : "/:";
+    size_t len = strcspn(name, stop);
+    if (len == 0) return;
+    out->model = name;
+    out->model_len = len;
+    const char *rest = versions_part(name + len, stop, out);
+    if (is_v2) {
+        static const char *const tails[][3] = {
+            {"", "GET", "GET, HEAD"}, {"/ready", "GET", "GET, HEAD"}, {"/infer", "POST", "POST"}};
+        static const stats_route routes[] = {ROUTE_V2_MODEL, ROUTE_V2_MODEL_READY, ROUTE_V2_INFER};
+        model_route(rest, method, tails, out, routes, 3);
+    } else {
+        static const char *const tails[][3] = {
+            {"", "GET", "GET, HEAD"}, {"/metadata", "GET", "GET, HEAD"}, {":predict", "POST", "POST"}};
+        static const stats_route routes[] = {ROUTE_V1_STATUS, ROUTE_V1_METADATA, ROUTE_V1_PREDICT};
+        model_route(rest, method, tails, out, routes, 3);
+    }
+}

@@ -1,0 +1,217 @@
+/* tfs — TF Serving's row ("instances") and column ("inputs") request formats,
+ * each value checked by the schema as POST /model checks it. */
+#include "serve/tfs.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/jsonx.h"
+#include "base/numtext.h"
+#include "model/encode.h"
+
+void tfs_status(exchange *x, const repo_model *rm, const repo_version *v)
+{
+    json_t *list = json_array();
+    for (int k = 0; k < rm->n; k++) {
+        const repo_version *e = &rm->v[k];
+        if (v && e != v) continue;
+        char version[24];
+        snprintf(version, sizeof version, "%ld", e->version);
+        json_array_append_new(list,
+                              json_pack("{s:s,s:s,s:{s:s,s:s}}", "version", version, "state",
+                                        e->m ? "AVAILABLE" : "END", "status", "error_code",
+                                        e->m ? "OK" : "UNKNOWN", "error_message", e->m ? "" : e->error));
+    }
+    json_t *root = json_pack("{s:o}", "model_version_status", list);
+    size_t n = root ? json_dumpb(root, x->out, x->out_cap - 1, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : 0;
+    json_decref(root);
+    if (n == 0 || n >= x->out_cap - 1) {
+        exchange_error(x, 500, "the version status does not fit the response buffer");
+        return;
+    }
+    x->out[n++] = '\n';
+    exchange_reply(x, 200, "application/json", x->out, n);
+}
+
+/* a JSON value as the schema's raw input value */
+static raw_value raw_of(const json_t *j)
+{
+    raw_value v = {RAW_OTHER, 0, NULL, 0, json_type_name(j)};
+    if (!j || json_is_null(j)) {
+        v.kind = RAW_MISSING;
+    } else if (json_is_number(j)) {
+        v.kind = RAW_NUMBER;
+        v.number = json_number_value(j);
+    } else if (json_is_string(j)) {
+        v.kind = RAW_STRING;
+        v.str = json_string_value(j);
+        v.len = json_string_length(j);
+    } else if (json_is_boolean(j)) {
+        v.kind = RAW_BOOL;
+        v.number = json_is_true(j);
+    }
+    return v;
+}
+
+/* One row: the value of each input from get(input, ctx), validated, then the feature steps. */
+static int encode_from(exchange *x, const model *m, long r, const json_t *(*get)(const void *, size_t, long),
+                       const void *ctx, const char *where_fmt, char *err)
+{
+    char where[64];
+    snprintf(where, sizeof where, where_fmt, r);
+    for (size_t i = 0; i < m->schema.n_inputs; i++) {
+        raw_value v = raw_of(get(ctx, i, r));
+        if (schema_value(&m->schema.inputs[i], &v, where, &x->values[i], err) != 0) return -1;
+    }
+    int bad;
+    return encode_values(m, x->values, where, model_batch_row(x->batch, (int)r), &bad, err);
+}
+
+/* instances: a plain value (one-input model) is input 0 of its row */
+static const json_t *instance_value(const void *ctx, size_t i, long r)
+{
+    (void)i;
+    return json_array_get(ctx, (size_t)r);
+}
+
+/* inputs: {name: [values]} (or a plain list for a one-input model) */
+typedef struct {
+    const model *m;
+    const json_t *inputs;
+} columns;
+
+static const json_t *column_value(const void *ctx, size_t i, long r)
+{
+    const columns *c = ctx;
+    const json_t *col =
+        json_is_array(c->inputs) ? c->inputs : json_object_get(c->inputs, c->m->schema.inputs[i].name);
+    return json_array_get(col, (size_t)r);
+}
+
+/* Rows from "inputs": checks the names and that every column has the same length. */
+static long column_rows(const model *m, const json_t *inputs, char *err)
+{
+    if (json_is_array(inputs)) {
+        if (m->schema.n_inputs != 1)
+            return err_set(
+                err,
+                "$.inputs: a list is for a one-input model; this one has %zu inputs: send an object "
+                "{name: [values]}",
+                m->schema.n_inputs);
+        return (long)json_array_size(inputs);
+    }
+    if (!json_is_object(inputs))
+        return err_set(err, "$.inputs: expected an object {name: [values]}, got %s", json_type_name(inputs));
+    long rows = -1;
+    const char *key;
+    const json_t *col;
+    json_object_foreach((json_t *)inputs, key, col)
+    {
+        if (schema_find(&m->schema, key, strlen(key)) < 0)
+            return err_set(err, "$.inputs.%.64s: the model has no input of that name", key);
+        if (!json_is_array(col))
+            return err_set(err, "$.inputs.%s: expected an array, got %s", key, json_type_name(col));
+        if (rows >= 0 && (long)json_array_size(col) != rows)
+            return err_set(err, "$.inputs.%s: %zu values, but another input has %ld; send one value per row",
+                           key, json_array_size(col), rows);
+        rows = (long)json_array_size(col);
+    }
+    if (rows < 0) return err_set(err, "$.inputs: no input given");
+    return rows;
+}
+
+static void reply(exchange *x, const model *m, long rows, int columnar)
+{
+    char *o = x->out;
+    int k = m->n_outputs;
+    o += sprintf(o, columnar ? "{\"outputs\": [" : "{\"predictions\": [");
+    for (long r = 0; r < rows; r++) {
+        const float *y = x->batch->y + (size_t)r * (size_t)k;
+        if (r) o += sprintf(o, ", ");
+        if (k > 1) *o++ = '[';
+        for (int j = 0; j < k; j++) {
+            if (j) o += sprintf(o, ", ");
+            o += format_float(o, y[j]);
+        }
+        if (k > 1) *o++ = ']';
+    }
+    o += sprintf(o, "]}\n");
+    exchange_reply(x, 200, "application/json", x->out, (size_t)(o - x->out));
+}
+
+void tfs_predict(exchange *x, const repo_model *rm, const repo_version *v)
+{
+    (void)rm;
+    const model *m = v->m;
+    if (!exchange_is_json_type(x->req->content_type)) {
+        exchange_error(x, 415, "Content-Type must be application/json, got \"%.80s\"", x->req->content_type);
+        return;
+    }
+    json_t *root = exchange_parse(x, x->req->body, x->req->body_len);
+    if (!root) return;
+    char err[ERR_LEN];
+    int status = 400;
+    const json_t *instances = json_object_get(root, "instances"), *inputs = json_object_get(root, "inputs");
+    const json_t *sig = json_object_get(root, "signature_name");
+    long rows = 0;
+    columns cols = {m, inputs};
+    if (!json_is_object(root)) {
+        err_set(err, "$: expected an object with \"instances\" or \"inputs\", got %s", json_type_name(root));
+        goto fail;
+    }
+    if (sig && (!json_is_string(sig) ||
+                (strcmp(json_string_value(sig), "serving_default") != 0 && json_string_length(sig) != 0))) {
+        err_set(err, "$.signature_name: the model has one signature, \"serving_default\"");
+        goto fail;
+    }
+    if (!instances == !inputs) {
+        err_set(err, "$: send exactly one of \"instances\" (rows) or \"inputs\" (columns)");
+        goto fail;
+    }
+    if (instances) {
+        if (!json_is_array(instances) || !(rows = (long)json_array_size(instances))) {
+            err_set(err, "$.instances: expected a non-empty array of rows, got %s",
+                    json_is_array(instances) ? "an empty array" : json_type_name(instances));
+            goto fail;
+        }
+    } else if ((rows = column_rows(m, inputs, err)) < 0) {
+        goto fail;
+    } else if (rows == 0) {
+        err_set(err, "$.inputs: no rows");
+        goto fail;
+    }
+    if (rows > x->max_batch) {
+        err_set(err, "%ld rows is over the limit of %d (--max-batch)", rows, x->max_batch);
+        status = 413;
+        goto fail;
+    }
+    x->batch->m = m;
+    for (long r = 0; r < rows; r++) {
+        const json_t *row = instances ? json_array_get(instances, (size_t)r) : NULL;
+        char where[40];
+        int bad, rc;
+        if (row && json_is_object(row)) {
+            snprintf(where, sizeof where, "$.instances[%ld]", r);
+            rc = encode_json(m, row, where, model_batch_row(x->batch, (int)r), &bad, err);
+        } else if (row && m->schema.n_inputs != 1) {
+            rc = err_set(err, "$.instances[%ld]: expected an object keyed by input name, got %s", r,
+                         json_type_name(row));
+        } else if (row) {
+            rc = encode_from(x, m, r, instance_value, instances, "$.instances[%ld]", err);
+        } else {
+            rc = encode_from(x, m, r, column_value, &cols, "$.inputs[*][%ld]", err);
+        }
+        if (rc != 0) goto fail;
+    }
+    if (exchange_score(x, (int)rows, instances ? "$.instances[%d]" : "$.inputs[*][%d]") == 0) {
+        x->res->predictions = rows;
+        reply(x, m, rows, instances == NULL);
+    }
+    json_decref(root);
+    return;
+fail:
+    exchange_error(x, status, "%s", err);
+    json_decref(root);
+}
