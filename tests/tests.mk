@@ -9,7 +9,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/%)
 $(BUILD)/test_%: tests/test_%.c tests/guard.h tests/tiny_model.h $(OBJS)
 	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -iquote src -o $@ $< $(OBJS) $(LDLIBS) -lcmocka
 
-.PHONY: unit-test cli-test server-test import-test api-test container-test
+.PHONY: unit-test cli-test server-test protocol-test import-test api-test container-test
 unit-test: $(TEST_BINS)
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; TABSERVE_DATA=$(DATA) $$t; done
 
@@ -18,6 +18,10 @@ cli-test: $(BIN)
 
 server-test: $(BIN)
 	BIN=$(BIN) python3 tests/test_server.py
+
+# KServe V2 and TF Serving, validated against tests/schemas/; the model repository
+protocol-test: $(BIN)
+	BIN=$(BIN) python3 tests/test_protocols.py
 
 # imported models against their own runtimes (XGBoost, ONNX Runtime)
 import-test: $(BIN)
@@ -48,4 +52,4 @@ test-deps: $(BUILD)/.deps-ok
 
 .PHONY: test-deps
 test: test-deps
-	@MAKE="$(MAKE)" tests/run-all.sh unit-test cli-test server-test import-test api-test container-test
+	@MAKE="$(MAKE)" tests/run-all.sh unit-test cli-test server-test protocol-test import-test api-test container-test

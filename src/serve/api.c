@@ -298,7 +298,7 @@ static void readiness(api *a, api_response *res, int v2)
         else
             error_with(a, res, 503, msg, NULL, -1);
     } else if (v2) {
-        text_reply(a, res, 200, "{\"ready\": true}\n");
+        text_reply(a, res, 200, "{\"live\": true, \"ready\": true}\n");
     } else {
         const repo_model *rm = repository_default(a->repo);
         const repo_version *v = rm ? repo_model_version(rm, 0) : NULL;

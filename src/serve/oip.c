@@ -277,6 +277,15 @@ void oip_infer(exchange *x, const repo_model *rm, const repo_version *v)
         status = 413;
         goto fail;
     }
+    /* every element against its tensor's datatype first, so that a wrong type is
+     * reported where it is, whatever the other inputs hold */
+    for (size_t j = 0; j < n_tensors; j++)
+        for (long k = 0; k < t[j].count; k++) {
+            raw_value v;
+            char where[64];
+            snprintf(where, sizeof where, "$.inputs[%zu].data[%ld]", j, k);
+            if (tensor_get(&t[j], k, &v, where, err) != 0) goto fail;
+        }
     x->batch->m = m;
     for (long r = 0; r < rows; r++)
         if (encode_row(x, m, t, col_of, matrix, r, err) != 0) goto fail;

@@ -258,6 +258,7 @@ static int reuse(repository *prev, const char *name, const found_version *fv, re
                                 (unsigned long long)fv->st.st_mtim.tv_nsec)
             continue;
         *out = *pv;
+        out->fresh = 0; /* counted when first loaded */
         for (int d = 0; d < DOC_COUNT; d++) out->doc[d] = NULL, out->doc_len[d] = 0; /* siblings may differ */
         for (int d = 0; d < DOC_COUNT; d++) free(pv->doc[d]);
         memset(pv, 0, sizeof *pv);
