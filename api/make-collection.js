@@ -24,6 +24,7 @@ function resolve(node) {
 }
 const schemas = Object.fromEntries(Object.keys(spec.components.schemas).map((n) => [n, resolve(spec.components.schemas[n])]));
 const seed = spec.paths["/model"].post.requestBody.content["application/json"].examples.seed.value;
+const v2seed = { ...spec.components.requestBodies.V2Infer.content["application/json"].example, id: "seed-1" };
 
 const check = (lines) => ({ listen: "test", script: { type: "text/javascript", exec: lines } });
 const json = "application/json";
@@ -105,6 +106,42 @@ const collection = {
           prerequest: [`pm.variables.set("bigBody", JSON.stringify(Array(20000).fill(${JSON.stringify(seed)})));`],
           tests: errorChecks(413, [`pm.test("names the limit", () => pm.expect(pm.response.json().error.message).to.include("--limit-request-body"));`]) }),
         request("unknown path", "GET", "/predict", { tests: errorChecks(404) }),
+      ],
+    },
+    {
+      name: "open inference protocol (KServe V2)",
+      description: "`tabserve serve MODEL` serves MODEL as \"model\" (--model-name); a repository serves each of its models by name.",
+      item: [
+        request("server metadata", "GET", "/v2", { tests: [status(200), ctype(json), schema("V2ServerMetadata"),
+          `pm.test("speaks the binary tensor extension", () => pm.expect(pm.response.json().extensions).to.include("binary_tensor_data"));`] }),
+        request("live", "GET", "/v2/health/live", { tests: [status(200), ctype(json), schema("V2Live")] }),
+        request("ready", "GET", "/v2/health/ready", { tests: [status(200), ctype(json), schema("V2Ready")] }),
+        request("model metadata", "GET", "/v2/models/model", { tests: [status(200), ctype(json), schema("V2ModelMetadata"),
+          `pm.test("one tensor per input, -1 rows", () => { const m = pm.response.json(); pm.expect(m.inputs.map((t) => t.name)).to.eql(["Age", "Fare", "Sex", "Embarked", "Pclass"]); pm.expect(m.inputs[0].shape).to.eql([-1]); });`] }),
+        request("model ready", "GET", "/v2/models/model/versions/1/ready", { tests: [status(200), ctype(json), schema("V2ModelReady")] }),
+        request("infer", "POST", "/v2/models/model/infer", { body: v2seed, tests: [status(200), ctype(json), schema("V2InferResponse"),
+          `pm.test("the same probability as POST /model", () => pm.expect(pm.response.json().outputs[0].data).to.eql([0.116562441]));`,
+          `pm.test("echoes the id", () => pm.expect(pm.response.json().id).to.eql("seed-1"));`] }),
+        request("infer: unknown category", "POST", "/v2/models/model/infer", { body: { inputs: [{ name: "Sex", shape: [1], datatype: "BYTES", data: ["robot"] }] },
+          tests: [status(400), ctype(json), schema("V2Error"),
+            `pm.test("names the tensor element and the input", () => pm.expect(pm.response.json().error).to.include("$.inputs[0].data[0].Sex: unknown category"));`] }),
+        request("infer: unknown model", "POST", "/v2/models/nope/infer", { body: v2seed, tests: [status(404), ctype(json), schema("V2Error")] }),
+        request("infer: unknown version", "GET", "/v2/models/model/versions/9", { tests: [status(404), ctype(json), schema("V2Error")] }),
+      ],
+    },
+    {
+      name: "TensorFlow Serving",
+      item: [
+        request("version status", "GET", "/v1/models/model", { tests: [status(200), ctype(json), schema("TfsStatus"),
+          `pm.test("version 1 is available", () => pm.expect(pm.response.json().model_version_status[0].state).to.eql("AVAILABLE"));`] }),
+        request("metadata", "GET", "/v1/models/model/metadata", { tests: [status(200), ctype(json), schema("TfsMetadata")] }),
+        request("predict rows", "POST", "/v1/models/model:predict", { body: { instances: [seed] }, tests: [status(200), ctype(json), schema("TfsPrediction"),
+          `pm.test("the same probability as POST /model", () => pm.expect(pm.response.json().predictions).to.eql([0.116562441]));`] }),
+        request("predict columns", "POST", "/v1/models/model/versions/1:predict", {
+          body: { inputs: Object.fromEntries(Object.entries(seed).map(([k, v]) => [k, [v]])) },
+          tests: [status(200), ctype(json), schema("TfsPrediction"), `pm.test("outputs, one per row", () => pm.expect(pm.response.json().outputs).to.eql([0.116562441]));`] }),
+        request("predict: bad row", "POST", "/v1/models/model:predict", { body: { instances: [{ ...seed, Age: "old" }] },
+          tests: [status(400), ctype(json), schema("V2Error"), `pm.test("names the row and field", () => pm.expect(pm.response.json().error).to.include("$.instances[0].Age"));`] }),
       ],
     },
   ],

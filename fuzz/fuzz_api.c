@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "serve/api.h"
+#include "serve/oip.h"
+#include "serve/tfs.h"
 #include "model/default_model.h"
 #include "base/err.h"
 #include "base/files.h"
@@ -51,6 +53,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* every answer is a real status with a body; bad input is never a 500 */
     if (res.status < 200 || res.status > 599 || !res.body || !res.body_len) abort();
     if (res.status == 500) abort();
+    /* the protocols' fast paths answer exactly as the full (jansson) paths do */
+    if (res.route == ROUTE_V2_INFER || res.route == ROUTE_V1_PREDICT) {
+        int status = res.status;
+        size_t len = res.body_len;
+        char *fast = malloc(len);
+        memcpy(fast, res.body, len);
+        oip_set_fast_path(0);
+        tfs_set_fast_path(0);
+        api_handle(a, &req, &res);
+        oip_set_fast_path(1);
+        tfs_set_fast_path(1);
+        if (res.status != status || res.body_len != len || memcmp(res.body, fast, len) != 0) abort();
+        free(fast);
+    }
     free(body);
     return 0;
 }

@@ -5,6 +5,7 @@
 
 const char *json_type_name(const json_t *v)
 {
+    if (!v) return "nothing"; /* an absent member */
     switch (json_typeof(v)) {
     case JSON_OBJECT: return "an object";
     case JSON_ARRAY: return "an array";

@@ -6,7 +6,7 @@
 struct json_t;
 
 /* "an object", "an array", "a string", "an integer" (no fraction or exponent),
- * "a number", "a boolean", "null". */
+ * "a number", "a boolean", "null"; "nothing" for NULL (an absent member). */
 const char *json_type_name(const struct json_t *v);
 
 /* Makes s valid UTF-8 in place for a JSON string: each byte that does not

@@ -8,6 +8,7 @@
 
 #include "base/err.h"
 #include "base/numtext.h"
+#include "base/jsonscan.h"
 #include "base/jsonx.h"
 
 /* values -> x by the feature steps; an input that overflows a column is refused,
@@ -78,86 +79,6 @@ int encode_text(const model *m, const char *const *texts, const size_t *lens, fl
  * jansson takes, read to the same values (fuzz/fuzz_encode.c checks both, bit for
  * bit). It saves the ~1.2 us jansson spends building a tree for a 70-byte body. */
 
-static const char *skip_ws(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
-    return p;
-}
-
-/* A string with no escapes, control or non-ASCII bytes (those go to jansson,
- * which checks UTF-8 and decodes \u escapes). p is past the opening quote. */
-static const char *scan_plain_string(const char *p, const char *end, const char **s, size_t *len)
-{
-    const char *start = p;
-    while (p < end && *p != '"') {
-        unsigned char c = (unsigned char)*p;
-        if (c < 0x20 || c >= 0x80 || c == '\\') return NULL;
-        p++;
-    }
-    if (p == end) return NULL;
-    *s = start;
-    *len = (size_t)(p - start);
-    return p + 1;
-}
-
-/* RFC 8259's number grammar, read as jansson reads it: an integer (no fraction or
- * exponent) through strtoll then to double, anything else through strtod. The
- * digits are gathered on the way: a number of at most 15 significant digits and
- * a power of ten within 22 is converted exactly right here (Clinger's fast
- * path: one correctly rounded operation on two exact doubles), the rest by the C library. */
-static const char *scan_number(const char *p, const char *end, double *out)
-{
-    static const double pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    char buf[40];
-    const char *q = p;
-    int integer = 1, negative = 0, digits = 0, scale = 0, exact = 1;
-    unsigned long long mantissa = 0;
-    if (q < end && *q == '-') {
-        negative = 1;
-        q++;
-    }
-    if (q == end || *q < '0' || *q > '9') return NULL;
-    if (*q == '0')
-        q++;
-    else
-        for (; q < end && *q >= '0' && *q <= '9'; q++) {
-            mantissa = mantissa * 10 + (unsigned)(*q - '0');
-            exact &= ++digits <= 15;
-        }
-    if (q < end && *q == '.') {
-        integer = 0;
-        if (++q == end || *q < '0' || *q > '9') return NULL;
-        for (; q < end && *q >= '0' && *q <= '9'; q++) {
-            if (digits || *q != '0') exact &= ++digits <= 15;
-            mantissa = mantissa * 10 + (unsigned)(*q - '0');
-            scale--;
-        }
-    }
-    if (q < end && (*q == 'e' || *q == 'E')) {
-        integer = 0;
-        int sign = 1, e = 0;
-        if (++q < end && (*q == '+' || *q == '-')) sign = *q++ == '-' ? -1 : 1;
-        if (q == end || *q < '0' || *q > '9') return NULL;
-        for (; q < end && *q >= '0' && *q <= '9'; q++) e = e < 1000 ? e * 10 + (*q - '0') : e;
-        scale += sign * e;
-    }
-    if (integer && mantissa == 0) negative = 0; /* "-0" is the integer 0, as strtoll reads it */
-    if (exact && scale >= -22 && scale <= 22) {
-        double v = (double)mantissa; /* exact: at most 15 digits */
-        v = scale >= 0 ? v * pow10[scale] : v / pow10[-scale];
-        *out = negative ? -v : v;
-        return q;
-    }
-    size_t n = (size_t)(q - p);
-    if (n >= sizeof buf || (integer && n > 18)) return NULL; /* no overflow for strtoll to report */
-    memcpy(buf, p, n);
-    buf[n] = '\0';
-    *out = integer ? (double)strtoll(buf, NULL, 10) : strtod(buf, NULL);
-    if (!isfinite(*out)) return NULL; /* jansson calls that an overflow */
-    return q;
-}
-
 static inline int same_name(const schema_input *in, const char *key, size_t len)
 {
     if (in->name_len != len) return 0;
@@ -174,16 +95,16 @@ int encode_json_fast(const model *m, const char *text, size_t len, float *x)
     size_t next = 0;
     double values[s->n_inputs > 64 ? 1 : s->n_inputs];
     if (s->n_inputs > 64) return -1;
-    p = skip_ws(p, end);
+    p = json_skip_ws(p, end);
     if (p == end || *p++ != '{') return -1;
-    p = skip_ws(p, end);
+    p = json_skip_ws(p, end);
     if (p < end && *p == '}') {
         p++;
     } else {
         for (;;) {
             const char *key;
             size_t key_len;
-            if (p == end || *p++ != '"' || !(p = scan_plain_string(p, end, &key, &key_len))) return -1;
+            if (p == end || *p++ != '"' || !(p = json_scan_plain_string(p, end, &key, &key_len))) return -1;
             /* clients send the members in the model's order: try the next input first */
             int i = next < s->n_inputs && same_name(&s->inputs[next], key, key_len)
                         ? (int)next
@@ -191,34 +112,34 @@ int encode_json_fast(const model *m, const char *text, size_t len, float *x)
             next = (size_t)i + 1;
             if (i < 0 || (seen >> i & 1)) return -1; /* other members, duplicates: jansson */
             seen |= 1ull << i;
-            p = skip_ws(p, end);
+            p = json_skip_ws(p, end);
             if (p == end || *p++ != ':') return -1;
-            p = skip_ws(p, end);
+            p = json_skip_ws(p, end);
             if (p == end) return -1;
             raw_value v = {RAW_MISSING, 0, NULL, 0, ""};
             if (*p == '"') {
                 v.kind = RAW_STRING;
-                if (!(p = scan_plain_string(p + 1, end, &v.str, &v.len))) return -1;
+                if (!(p = json_scan_plain_string(p + 1, end, &v.str, &v.len))) return -1;
             } else if (*p == 'n') {
                 if (end - p < 4 || memcmp(p, "null", 4) != 0) return -1;
                 p += 4;
             } else {
                 v.kind = RAW_NUMBER;
-                if (!(p = scan_number(p, end, &v.number))) return -1;
+                if (!(p = json_scan_number(p, end, &v.number))) return -1;
             }
             /* no message on this path: the jansson path gives it */
             if (schema_value(&s->inputs[i], &v, "$", &values[i], NULL) != 0) return -1;
-            p = skip_ws(p, end);
+            p = json_skip_ws(p, end);
             if (p == end) return -1;
             if (*p == '}') {
                 p++;
                 break;
             }
             if (*p++ != ',') return -1;
-            p = skip_ws(p, end);
+            p = json_skip_ws(p, end);
         }
     }
-    if (skip_ws(p, end) != end) return -1;
+    if (json_skip_ws(p, end) != end) return -1;
     raw_value absent = {RAW_MISSING, 0, NULL, 0, ""};
     for (size_t i = 0; i < s->n_inputs; i++)
         if (!(seen >> i & 1) && schema_value(&s->inputs[i], &absent, "$", &values[i], NULL) != 0) return -1;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/jsonscan.h"
 #include "base/jsonx.h"
 #include "base/numtext.h"
 #include "model/encode.h"
@@ -136,7 +137,8 @@ static long match_inputs(const model *m, const char *const *names, tensor_in *t,
     return rows;
 }
 
-/* Row r's values into x->batch row r. Returns 0, or -1 with err. */
+/* Row r's values into x->batch row r. Returns 0, or -1 with err. Messages
+ * are written only on failure: the places are formatted then. */
 static int encode_row(exchange *x, const model *m, tensor_in *t, const int *col_of, int matrix, long r,
                       char *err)
 {
@@ -146,15 +148,16 @@ static int encode_row(exchange *x, const model *m, tensor_in *t, const int *col_
         raw_value v = {RAW_MISSING, 0, NULL, 0, NULL};
         int j = matrix ? 0 : col_of[i];
         long k = matrix ? r * (long)s->n_inputs + (long)i : r;
-        if (j >= 0) {
+        if (j >= 0 && tensor_get(&t[j], k, &v, j, err) != 0) return -1;
+        if (schema_value(&s->inputs[i], &v, "$", &x->values[i], NULL) == 0) continue;
+        if (j >= 0)
             snprintf(where, sizeof where, "$.inputs[%d].data[%ld]", j, k);
-            if (tensor_get(&t[j], k, &v, where, err) != 0) return -1;
-        } else {
+        else
             snprintf(where, sizeof where, "$.inputs");
-        }
-        if (schema_value(&s->inputs[i], &v, where, &x->values[i], err) != 0) return -1;
+        return schema_value(&s->inputs[i], &v, where, &x->values[i], err);
     }
     int bad;
+    if (encode_values(m, x->values, "$", model_batch_row(x->batch, (int)r), &bad, NULL) == 0) return 0;
     snprintf(where, sizeof where, "$.inputs[*].data[%ld]", r);
     return encode_values(m, x->values, where, model_batch_row(x->batch, (int)r), &bad, err);
 }
@@ -183,16 +186,18 @@ static int wants_binary(const json_t *root, char *err)
     return binary;
 }
 
-static void reply(exchange *x, const repo_model *rm, const repo_version *v, const json_t *id, long n,
-                  int binary)
+/* The reply tensor; id is the request's id as JSON text (quoted), or NULL. */
+static void reply(exchange *x, const repo_model *rm, const repo_version *v, const char *id, size_t id_len,
+                  long n, int binary)
 {
     const model *m = v->m;
     int k = m->n_outputs;
     char *o = x->out;
     o += sprintf(o, "{\"model_name\":\"%s\",\"model_version\":\"%ld\"", rm->name, v->version);
     if (id) {
-        o += sprintf(o, ",\"id\":");
-        o += json_dumpb(id, o, MAX_ID_BYTES * 6 + 8, JSON_ENCODE_ANY | JSON_COMPACT);
+        memcpy(o, ",\"id\":", 6);
+        memcpy(o + 6, id, id_len);
+        o += 6 + id_len;
     }
     o += sprintf(o, ",\"outputs\":[{\"name\":\"" OUTPUT_TENSOR "\",\"datatype\":\"FP32\",\"shape\":[%ld", n);
     if (k > 1) o += sprintf(o, ",%d", k);
@@ -215,11 +220,245 @@ static void reply(exchange *x, const repo_model *rm, const repo_version *v, cons
     exchange_reply(x, 200, "application/json", x->out, (size_t)(o - x->out));
 }
 
+/* ---- the fast path ----------------------------------------------------------
+ * The request nearly every JSON client sends: {"id"?, "inputs": [tensors]},
+ * each tensor {"name", "shape": [n] or [n, 1], "datatype", "data": [flat
+ * scalars]} naming a model input, in any order of members, nothing else. Read
+ * straight from the text, each tensor through a cursor a row at a time: no
+ * tree, no allocation. It only ever says yes; anything else, and every error,
+ * goes to the full path below, which gives the message (fuzz/fuzz_api.c checks
+ * that both answer alike). */
+
+static int fast_path = 1;
+void oip_set_fast_path(int on) { fast_path = on; }
+
+typedef struct {
+    const char *cursor; /* the next element of data */
+    tensor_dtype dtype;
+} fast_tensor;
+
+static const char *fast_key(const char *p, const char *end, const char **key, size_t *len)
+{
+    p = json_skip_ws(p, end);
+    if (p == end || *p++ != '"' || !(p = json_scan_plain_string(p, end, key, len))) return NULL;
+    p = json_skip_ws(p, end);
+    if (p == end || *p++ != ':') return NULL;
+    return json_skip_ws(p, end);
+}
+
+static int is_key(const char *key, size_t len, const char *want)
+{
+    return len == strlen(want) && memcmp(key, want, len) == 0;
+}
+
+/* One scalar element: its raw value if the datatype takes it; NULL otherwise.
+ * DT_UNSUPPORTED takes any scalar (the syntax alone, before the datatype is known). */
+static const char *fast_element(const char *p, const char *end, tensor_dtype dt, raw_value *v)
+{
+    int any = dt == DT_UNSUPPORTED;
+    memset(v, 0, sizeof *v);
+    if (p == end) return NULL;
+    if (*p == 'n') {
+        if (end - p < 4 || memcmp(p, "null", 4) != 0) return NULL;
+        v->kind = RAW_MISSING;
+        return p + 4;
+    }
+    if (*p == '"') {
+        if (dt != DT_BYTES && !any) return NULL;
+        v->kind = RAW_STRING;
+        return json_scan_plain_string(p + 1, end, &v->str, &v->len);
+    }
+    if (*p == 't' || *p == 'f') {
+        int t = *p == 't';
+        size_t n = t ? 4 : 5;
+        if ((dt != DT_BOOL && !any) || (size_t)(end - p) < n || memcmp(p, t ? "true" : "false", n) != 0)
+            return NULL;
+        v->kind = RAW_BOOL;
+        v->number = t;
+        return p + n;
+    }
+    if (dt == DT_BYTES || dt == DT_BOOL) return NULL;
+    const char *q = json_scan_number(p, end, &v->number);
+    if (!q) return NULL;
+    if (dt <= DT_INT64) { /* integer datatypes take integers: no fraction, no exponent; unsigned, no sign */
+        for (const char *c = p; c < q; c++)
+            if (*c == '.' || *c == 'e' || *c == 'E') return NULL;
+        if (dt <= DT_UINT64 && v->number < 0) return NULL;
+    }
+    if (dt == DT_FP32) v->number = (float)v->number;
+    v->kind = RAW_NUMBER;
+    return q;
+}
+
+/* [n] or [n, 1]: n, or -1 */
+static const char *fast_shape(const char *p, const char *end, long *rows)
+{
+    long dims[2] = {-1, -1};
+    int n = 0;
+    if (p == end || *p++ != '[') return NULL;
+    for (;;) {
+        p = json_skip_ws(p, end);
+        long d = 0;
+        const char *start = p;
+        while (p < end && *p >= '0' && *p <= '9' && p - start < 8) d = d * 10 + (*p++ - '0');
+        if (p == start || n == 2 || (p - start > 1 && *start == '0') || d > (1 << 24)) return NULL;
+        dims[n++] = d;
+        p = json_skip_ws(p, end);
+        if (p < end && *p == ']') break;
+        if (p == end || *p++ != ',') return NULL;
+    }
+    if (n == 2 && dims[1] != 1) return NULL;
+    *rows = dims[0];
+    return p + 1;
+}
+
+/* Past data's elements, counting them; each checked against dt. */
+static const char *fast_data(const char *p, const char *end, tensor_dtype dt, long *count)
+{
+    *count = 0;
+    if (p == end || *p++ != '[') return NULL;
+    p = json_skip_ws(p, end);
+    if (p < end && *p == ']') return p + 1;
+    for (;;) {
+        raw_value v;
+        if (!(p = fast_element(p, end, dt, &v))) return NULL;
+        ++*count;
+        p = json_skip_ws(p, end);
+        if (p < end && *p == ']') return p + 1;
+        if (p == end || *p++ != ',') return NULL;
+        p = json_skip_ws(p, end);
+    }
+}
+
+/* One tensor object: fills ft[input] and *rows. */
+static const char *fast_tensor_of(const char *p, const char *end, const model *m, fast_tensor *ft,
+                                  unsigned long long *seen, long *rows)
+{
+    int input = -1, have = 0;
+    long n = -1, count = -1;
+    tensor_dtype dt = DT_UNSUPPORTED;
+    const char *data = NULL;
+    if (p == end || *p++ != '{') return NULL;
+    for (;;) {
+        const char *key, *s;
+        size_t len, slen;
+        if (!(p = fast_key(p, end, &key, &len))) return NULL;
+        if (is_key(key, len, "name") && !(have & 1)) {
+            if (p == end || *p++ != '"' || !(p = json_scan_plain_string(p, end, &s, &slen))) return NULL;
+            input = schema_find(&m->schema, s, slen);
+            if (input < 0 || (*seen >> input & 1)) return NULL;
+            have |= 1;
+        } else if (is_key(key, len, "shape") && !(have & 2)) {
+            if (!(p = fast_shape(p, end, &n))) return NULL;
+            have |= 2;
+        } else if (is_key(key, len, "datatype") && !(have & 4)) {
+            char name[8];
+            if (p == end || *p++ != '"' || !(p = json_scan_plain_string(p, end, &s, &slen)) ||
+                slen >= sizeof name)
+                return NULL;
+            memcpy(name, s, slen);
+            name[slen] = 0;
+            if ((dt = tensor_dtype_of(name)) == DT_UNSUPPORTED) return NULL;
+            have |= 4;
+        } else if (is_key(key, len, "data") && !(have & 8)) {
+            data = p; /* the syntax now, the datatype once it is known */
+            if (!(p = fast_data(p, end, DT_UNSUPPORTED, &count))) return NULL;
+            have |= 8;
+        } else {
+            return NULL; /* parameters (binary data), or anything else */
+        }
+        p = json_skip_ws(p, end);
+        if (p < end && *p == '}') break;
+        if (p == end || *p++ != ',') return NULL;
+    }
+    long checked;
+    if (have != 15 || count != n || (*rows >= 0 && n != *rows) || !fast_data(data, end, dt, &checked))
+        return NULL;
+    *seen |= 1ull << input;
+    *rows = n;
+    ft[input].cursor = data + 1;
+    ft[input].dtype = dt;
+    return p + 1;
+}
+
+/* Rows encoded into x->batch, with *id (quoted JSON text) or NULL; -1: not on the fast path. */
+static long infer_fast(exchange *x, const model *m, size_t json_len, const char **id, size_t *id_len)
+{
+    const schema *s = &m->schema;
+    const char *p = x->req->body, *end = p + json_len;
+    fast_tensor ft[64];
+    unsigned long long seen = 0;
+    long rows = -1;
+    int inputs_seen = 0;
+    *id = NULL;
+    if (!fast_path || s->n_inputs > 64 || x->req->inference_header) return -1;
+    p = json_skip_ws(p, end);
+    if (p == end || *p++ != '{') return -1;
+    for (;;) {
+        const char *key;
+        size_t len;
+        if (!(p = fast_key(p, end, &key, &len))) return -1;
+        if (is_key(key, len, "id") && !*id) {
+            const char *text;
+            size_t n;
+            if (p == end || *p != '"' || !json_scan_plain_string(p + 1, end, &text, &n) || n > MAX_ID_BYTES)
+                return -1;
+            *id = p;
+            *id_len = n + 2;
+            p += n + 2;
+        } else if (is_key(key, len, "inputs") && !inputs_seen++) {
+            if (p == end || *p++ != '[') return -1;
+            for (;;) {
+                p = json_skip_ws(p, end);
+                if (!(p = fast_tensor_of(p, end, m, ft, &seen, &rows))) return -1;
+                p = json_skip_ws(p, end);
+                if (p < end && *p == ']') break;
+                if (p == end || *p++ != ',') return -1;
+            }
+            p++;
+        } else {
+            return -1;
+        }
+        p = json_skip_ws(p, end);
+        if (p < end && *p == '}') break;
+        if (p == end || *p++ != ',') return -1;
+    }
+    if (json_skip_ws(p + 1, end) != end || rows < 1 || rows > x->max_batch) return -1;
+    /* the rows: each input's next element from its tensor, or missing */
+    x->batch->m = m;
+    for (long r = 0; r < rows; r++) {
+        for (size_t i = 0; i < s->n_inputs; i++) {
+            raw_value v = {RAW_MISSING, 0, NULL, 0, NULL};
+            if (seen >> i & 1) {
+                fast_tensor *t = &ft[i];
+                t->cursor = json_skip_ws(t->cursor, end);
+                t->cursor = fast_element(t->cursor, end, t->dtype, &v); /* checked above: cannot fail */
+                t->cursor = json_skip_ws(t->cursor, end);
+                if (*t->cursor == ',') t->cursor++;
+            }
+            if (schema_value(&s->inputs[i], &v, "$", &x->values[i], NULL) != 0) return -1;
+        }
+        int bad;
+        if (encode_values(m, x->values, "$", model_batch_row(x->batch, (int)r), &bad, NULL) != 0) return -1;
+    }
+    return rows;
+}
+
 void oip_infer(exchange *x, const repo_model *rm, const repo_version *v)
 {
     const model *m = v->m;
     size_t json_len;
     if (json_part(x, &json_len) != 0) return;
+    const char *fast_id;
+    size_t fast_id_len = 0;
+    long fast_rows = infer_fast(x, m, json_len, &fast_id, &fast_id_len);
+    if (fast_rows > 0) {
+        if (exchange_score(x, (int)fast_rows, "$.inputs[*].data[%d]") == 0) {
+            x->res->predictions = fast_rows;
+            reply(x, rm, v, fast_id, fast_id_len, fast_rows, 0);
+        }
+        return;
+    }
     json_t *root = exchange_parse(x, x->req->body, json_len);
     if (!root) return;
     char err[ERR_LEN];
@@ -282,16 +521,16 @@ void oip_infer(exchange *x, const repo_model *rm, const repo_version *v)
     for (size_t j = 0; j < n_tensors; j++)
         for (long k = 0; k < t[j].count; k++) {
             raw_value v;
-            char where[64];
-            snprintf(where, sizeof where, "$.inputs[%zu].data[%ld]", j, k);
-            if (tensor_get(&t[j], k, &v, where, err) != 0) goto fail;
+            if (tensor_get(&t[j], k, &v, (int)j, err) != 0) goto fail;
         }
     x->batch->m = m;
     for (long r = 0; r < rows; r++)
         if (encode_row(x, m, t, col_of, matrix, r, err) != 0) goto fail;
     if (exchange_score(x, (int)rows, "$.inputs[*].data[%d]") == 0) {
+        char id_text[MAX_ID_BYTES * 6 + 8];
+        size_t id_len = id ? json_dumpb(id, id_text, sizeof id_text, JSON_ENCODE_ANY | JSON_COMPACT) : 0;
         x->res->predictions = rows;
-        reply(x, rm, v, id, rows, binary);
+        reply(x, rm, v, id ? id_text : NULL, id_len, rows, binary);
     }
     goto done;
 fail:

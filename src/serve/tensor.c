@@ -99,7 +99,7 @@ int tensor_set_binary(tensor_in *t, const unsigned char *bytes, size_t len, cons
 
 static int is_integer_type(tensor_dtype d) { return d >= DT_UINT8 && d <= DT_INT64; }
 
-static int json_element(tensor_in *t, long k, raw_value *out, const char *where, char *err)
+static int json_element(tensor_in *t, long k, raw_value *out, int index, char *err)
 {
     const json_t *e;
     if (t->nested) {
@@ -130,12 +130,12 @@ static int json_element(tensor_in *t, long k, raw_value *out, const char *where,
         out->kind = RAW_NUMBER;
         out->number = json_number_value(e);
         if (t->dtype <= DT_UINT64 && out->number < 0)
-            return err_set(err, "%s: %g is negative, but the datatype is %s", where, out->number,
-                           t->dtype_name);
+            return err_set(err, "$.inputs[%d].data[%ld]: %g is negative, but the datatype is %s", index, k,
+                           out->number, t->dtype_name);
         if (t->dtype == DT_FP32) out->number = (float)out->number; /* as the client's float would be */
         return 0;
     }
-    return err_set(err, "%s: expected %s (%s), got %s", where,
+    return err_set(err, "$.inputs[%d].data[%ld]: expected %s (%s), got %s", index, k,
                    t->dtype == DT_BOOL         ? "a boolean"
                    : t->dtype == DT_BYTES      ? "a string"
                    : is_integer_type(t->dtype) ? "an integer"
@@ -192,11 +192,11 @@ static void binary_element(tensor_in *t, long k, raw_value *out)
     out->number = v;
 }
 
-int tensor_get(tensor_in *t, long k, raw_value *out, const char *where, char *err)
+int tensor_get(tensor_in *t, long k, raw_value *out, int index, char *err)
 {
     if (t->bin || !t->data) {
         binary_element(t, k, out);
         return 0;
     }
-    return json_element(t, k, out, where, err);
+    return json_element(t, k, out, index, err);
 }

@@ -62,9 +62,10 @@ int tensor_set_json(tensor_in *t, const struct json_t *data, const char *where, 
 /* Attaches len raw bytes, checking they hold exactly count elements. */
 int tensor_set_binary(tensor_in *t, const unsigned char *bytes, size_t len, const char *where, char *err);
 
-/* Element k (0 <= k < count) as a raw value: numbers for the numeric types,
- * booleans for BOOL, strings for BYTES, missing for a JSON null or a NaN.
- * Returns 0, or -1 with err when a JSON element is not of the datatype. */
-int tensor_get(tensor_in *t, long k, raw_value *out, const char *where, char *err);
+/* Element k (0 <= k < count) of $.inputs[index] as a raw value: numbers for
+ * the numeric types, booleans for BOOL, strings for BYTES, missing for a JSON
+ * null or a NaN. Returns 0, or -1 with err ("$.inputs[2].data[5]: expected
+ * ...", err may be NULL) when a JSON element is not of the datatype. */
+int tensor_get(tensor_in *t, long k, raw_value *out, int index, char *err);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/jsonscan.h"
 #include "base/jsonx.h"
 #include "base/numtext.h"
 #include "model/encode.h"
@@ -141,12 +142,90 @@ static void reply(exchange *x, const model *m, long rows, int columnar)
     exchange_reply(x, 200, "application/json", x->out, (size_t)(o - x->out));
 }
 
+/* ---- the fast path ----------------------------------------------------------
+ * {"instances": [row objects]} with an optional "signature_name": each row is a
+ * flat object read by encode_json_fast (POST /model's fast path) from its
+ * text, no tree. It only ever says yes; anything else, and every error, goes
+ * to the full path, which gives the message. */
+
+static int fast_path = 1;
+void tfs_set_fast_path(int on) { fast_path = on; }
+
+/* Past one flat object (no nested object or array; strings without escapes). */
+static const char *flat_object_end(const char *p, const char *end)
+{
+    if (p == end || *p++ != '{') return NULL;
+    while (p < end && *p != '}') {
+        if (*p == '{' || *p == '[') return NULL;
+        if (*p == '"') {
+            const char *s;
+            size_t n;
+            if (!(p = json_scan_plain_string(p + 1, end, &s, &n))) return NULL;
+        } else {
+            p++;
+        }
+    }
+    return p < end ? p + 1 : NULL;
+}
+
+static long predict_fast(exchange *x, const model *m)
+{
+    const char *p = x->req->body, *end = p + x->req->body_len;
+    int instances = 0, signature = 0;
+    long rows = 0;
+    if (!fast_path) return -1;
+    p = json_skip_ws(p, end);
+    if (p == end || *p++ != '{') return -1;
+    x->batch->m = m;
+    for (;;) {
+        const char *key, *s;
+        size_t len, n;
+        p = json_skip_ws(p, end);
+        if (p == end || *p++ != '"' || !(p = json_scan_plain_string(p, end, &key, &len))) return -1;
+        p = json_skip_ws(p, end);
+        if (p == end || *p++ != ':') return -1;
+        p = json_skip_ws(p, end);
+        if (len == 14 && memcmp(key, "signature_name", 14) == 0 && !signature++) {
+            if (p == end || *p != '"' || !(p = json_scan_plain_string(p + 1, end, &s, &n))) return -1;
+            if (n && !(n == 15 && memcmp(s, "serving_default", 15) == 0)) return -1;
+        } else if (len == 9 && memcmp(key, "instances", 9) == 0 && !instances++) {
+            if (p == end || *p++ != '[') return -1;
+            for (;;) {
+                p = json_skip_ws(p, end);
+                const char *row_end = flat_object_end(p, end);
+                if (!row_end || rows == x->max_batch ||
+                    encode_json_fast(m, p, (size_t)(row_end - p), model_batch_row(x->batch, (int)rows)) != 0)
+                    return -1;
+                rows++;
+                p = json_skip_ws(row_end, end);
+                if (p < end && *p == ']') break;
+                if (p == end || *p++ != ',') return -1;
+            }
+            p++;
+        } else {
+            return -1;
+        }
+        p = json_skip_ws(p, end);
+        if (p < end && *p == '}') break;
+        if (p == end || *p++ != ',') return -1;
+    }
+    return instances && json_skip_ws(p + 1, end) == end ? rows : -1;
+}
+
 void tfs_predict(exchange *x, const repo_model *rm, const repo_version *v)
 {
     (void)rm;
     const model *m = v->m;
     if (!exchange_is_json_type(x->req->content_type)) {
         exchange_error(x, 415, "Content-Type must be application/json, got \"%.80s\"", x->req->content_type);
+        return;
+    }
+    long fast_rows = predict_fast(x, m);
+    if (fast_rows > 0) {
+        if (exchange_score(x, (int)fast_rows, "$.instances[%d]") == 0) {
+            x->res->predictions = fast_rows;
+            reply(x, m, fast_rows, 0);
+        }
         return;
     }
     json_t *root = exchange_parse(x, x->req->body, x->req->body_len);

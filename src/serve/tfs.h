@@ -14,4 +14,7 @@
 void tfs_status(exchange *x, const repo_model *rm, const repo_version *v);
 void tfs_predict(exchange *x, const repo_model *rm, const repo_version *v);
 
+/* Tests and fuzzers: 0 sends every request down the full (jansson) path. */
+void tfs_set_fast_path(int on);
+
 #endif

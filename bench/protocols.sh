@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The cluster protocols against the anchor, same run: one-row POST
+# /v2/models/model/infer (KServe V2, JSON) and POST /v1/models/model:predict (TF
+# Serving) on tabserve -w 2, against nginx-light answering a fixed body on the
+# same paths (2 workers), 64 connections, medians of alternating rounds. Then a
+# 1,024-row request through the binary tensor extension against the same rows
+# as JSON: rows a second for each.
+set -u
+BIN=${BIN:-build/tabserve}
+DURATION=${DURATION:-3}
+ROUNDS=${ROUNDS:-5}
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; sleep 0.3; rm -rf "$tmp"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+# request bodies (and headers) as files, read by wrk's Lua scripts
+/usr/bin/python3 - "$tmp" <<'PY'
+import json, random, struct, sys
+d = sys.argv[1]
+seed = {"Age": 22, "Fare": 7.25, "Embarked": "S", "Sex": "male", "Pclass": 3}
+types = {"Age": "FP32", "Fare": "FP32", "Sex": "BYTES", "Embarked": "BYTES", "Pclass": "INT64"}
+def v2(rows):
+    return {"inputs": [{"name": k, "shape": [len(rows)], "datatype": types[k], "data": [r[k] for r in rows]}
+                       for k in types]}
+open(f"{d}/v2.json", "w").write(json.dumps(v2([seed])))
+open(f"{d}/tfs.json", "w").write(json.dumps({"instances": [seed]}))
+rng = random.Random(7)
+rows = [{"Age": rng.randint(1, 80), "Fare": round(rng.uniform(5, 200), 2), "Embarked": rng.choice("SCQ"),
+         "Sex": rng.choice(["male", "female"]), "Pclass": rng.randint(1, 3)} for _ in range(1024)]
+open(f"{d}/v2-1024.json", "w").write(json.dumps(v2(rows)))
+def strings(vals):
+    return b"".join(struct.pack("<I", len(s)) + s.encode() for s in vals)
+parts = [("Age", "FP32", struct.pack("<1024f", *[r["Age"] for r in rows])),
+         ("Fare", "FP32", struct.pack("<1024f", *[r["Fare"] for r in rows])),
+         ("Sex", "BYTES", strings(r["Sex"] for r in rows)),
+         ("Embarked", "BYTES", strings(r["Embarked"] for r in rows)),
+         ("Pclass", "INT64", struct.pack("<1024q", *[r["Pclass"] for r in rows]))]
+header = json.dumps({"inputs": [{"name": n, "shape": [1024], "datatype": t, "parameters": {"binary_data_size": len(b)}}
+                                for n, t, b in parts], "parameters": {"binary_data_output": True}}).encode()
+open(f"{d}/v2-1024.bin", "wb").write(header + b"".join(b for _, _, b in parts))
+open(f"{d}/v2-1024.hlen", "w").write(str(len(header)))
+PY
+lua() { # lua FILE [HEADER-LENGTH] -> a wrk script posting FILE (binary tensors when a header length is given)
+  local script="$tmp/$(basename "$1").lua"
+  {
+    echo 'wrk.method = "POST"'
+    echo "local f = io.open(\"$1\", \"rb\"); wrk.body = f:read(\"*a\"); f:close()"
+    if [ -n "${2:-}" ]; then
+      echo 'wrk.headers["Content-Type"] = "application/octet-stream"'
+      echo "wrk.headers[\"Inference-Header-Content-Length\"] = \"$2\""
+    else
+      echo 'wrk.headers["Content-Type"] = "application/json"'
+    fi
+  } > "$script"
+  echo "$script"
+}
+rps() { wrk -t2 -c"$3" -d"${DURATION}s" -s "$2" "$1" > "$tmp/wrk.out"; grep -E "Non-2xx|Socket errors" "$tmp/wrk.out" >&2; awk '/Requests\/sec/ {print int($2)}' "$tmp/wrk.out"; }
+
+port=$(free_port)
+"$BIN" serve -w 2 -b "127.0.0.1:$port" --max-batch 1024 --limit-request-body 4194304 2>/dev/null & pids+=($!)
+for _ in $(seq 200); do curl -sf -o /dev/null "http://127.0.0.1:$port/v2/health/ready" && break; sleep 0.02; done
+nport=$(free_port)
+cat > "$tmp/nginx.conf" <<NGX
+worker_processes 2;
+daemon off;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $tmp;
+  server {
+    listen 127.0.0.1:$nport;
+    location = /v2/models/model/infer { default_type application/json; return 200 '{"model_name":"model","model_version":"1","outputs":[{"name":"predict","datatype":"FP32","shape":[1],"data":[0.116562441]}]}\n'; }
+    location = /v1/models/model:predict { default_type application/json; return 200 '{"predictions": [0.116562441]}\n'; }
+  }
+}
+NGX
+nginx -c "$tmp/nginx.conf" 2>/dev/null &
+for _ in $(seq 200); do [ -f "$tmp/nginx.pid" ] && curl -sf -o /dev/null -XPOST "http://127.0.0.1:$nport/v1/models/model:predict" && break; sleep 0.02; done
+
+# the answers are right before they are fast
+curl -sf -H 'Content-Type: application/json' --data-binary @"$tmp/v2.json" "http://127.0.0.1:$port/v2/models/model/infer" | grep -q '"data":\[0.116562441\]' \
+  || { echo "FAIL: the V2 answer is not the seed's probability"; exit 1; }
+
+v2=$(lua "$tmp/v2.json"); tfs=$(lua "$tmp/tfs.json")
+json1k=$(lua "$tmp/v2-1024.json"); bin1k=$(lua "$tmp/v2-1024.bin" "$(cat "$tmp/v2-1024.hlen")")
+for r in $(seq "$ROUNDS"); do
+  rps "http://127.0.0.1:$port/v2/models/model/infer" "$v2" 64 >> "$tmp/ts.v2"
+  rps "http://127.0.0.1:$nport/v2/models/model/infer" "$v2" 64 >> "$tmp/ng.v2"
+  rps "http://127.0.0.1:$port/v1/models/model:predict" "$tfs" 64 >> "$tmp/ts.tfs"
+  rps "http://127.0.0.1:$nport/v1/models/model:predict" "$tfs" 64 >> "$tmp/ng.tfs"
+  rps "http://127.0.0.1:$port/v2/models/model/infer" "$json1k" 8 >> "$tmp/json1k"
+  rps "http://127.0.0.1:$port/v2/models/model/infer" "$bin1k" 8 >> "$tmp/bin1k"
+done
+ts_v2=$(median < "$tmp/ts.v2"); ng_v2=$(median < "$tmp/ng.v2")
+ts_tfs=$(median < "$tmp/ts.tfs"); ng_tfs=$(median < "$tmp/ng.tfs")
+j=$(median < "$tmp/json1k"); b=$(median < "$tmp/bin1k")
+printf '%-44s %10s %10s %8s\n' "one row, 2 workers, 64 connections" tabserve nginx ratio
+printf '%-44s %10s %10s %7.2fx\n' "POST /v2/models/model/infer (JSON)" "$ts_v2" "$ng_v2" "$(echo "$ts_v2 / $ng_v2" | bc -l)"
+printf '%-44s %10s %10s %7.2fx\n' "POST /v1/models/model:predict" "$ts_tfs" "$ng_tfs" "$(echo "$ts_tfs / $ng_tfs" | bc -l)"
+echo "(req/s, medians of $ROUNDS alternating rounds of ${DURATION}s; target >= 0.9x nginx's fixed response)"
+echo
+printf '%-44s %10s %12s\n' "1,024 rows per request, 8 connections" "req/s" "rows/s"
+printf '%-44s %10s %12s\n' "JSON tensors" "$j" "$((j * 1024))"
+printf '%-44s %10s %12s  %.2fx the JSON form\n' "binary tensor data extension" "$b" "$((b * 1024))" "$(echo "$b / $j" | bc -l)"

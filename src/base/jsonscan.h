@@ -1,0 +1,25 @@
+/* jsonscan — the pieces of the request fast paths (model/encode.c for POST
+ * /model, serve/oip.c and serve/tfs.c for the cluster protocols): hand-rolled
+ * scanners for the plain JSON that nearly every request is. Each only ever
+ * says yes or "not on the fast path" (NULL): a no sends the request to
+ * jansson, so every message and every corner of JSON stays jansson's. What
+ * they take is a strict subset of what jansson takes, read to the same values
+ * (fuzz/fuzz_encode.c checks that, bit for bit). */
+#ifndef TABSERVE_JSONSCAN_H
+#define TABSERVE_JSONSCAN_H
+
+#include <stddef.h>
+
+/* Past JSON whitespace. */
+const char *json_skip_ws(const char *p, const char *end);
+
+/* A string with no escapes, control or non-ASCII bytes (those go to jansson,
+ * which checks UTF-8 and decodes \u escapes). p is past the opening quote;
+ * returns past the closing one, with the contents in *s, *len. */
+const char *json_scan_plain_string(const char *p, const char *end, const char **s, size_t *len);
+
+/* A number, read to the double jansson reads it as; returns past it, or NULL
+ * (not a number, or one for jansson to judge). */
+const char *json_scan_number(const char *p, const char *end, double *out);
+
+#endif
