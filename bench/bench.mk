@@ -39,10 +39,15 @@ bench: $(BIN) $(BUILD)/bench_core
 	@echo; echo "== gradient-boosted trees"; $(MAKE) --no-print-directory bench-gbt
 	@echo; echo "== offline predict"; BIN=$(BIN) bench/predict.sh
 	@echo; echo "== HTTP server"; BIN=$(BIN) bench/serve.sh
+	@echo; echo "== KServe V2 and TF Serving"; $(MAKE) --no-print-directory bench-protocols
+
+# the cluster protocols (issue 14): one row against nginx, 1,024 rows binary against JSON
+bench-protocols: $(BIN)
+	BIN=$(BIN) bench/protocols.sh
 
 # Faults under load (issue 6): reload, kill -9, slowloris, 10k idle connections,
 # endless bodies. Figures recorded in docs/RELIABILITY.md.
-.PHONY: faults bench-trees bench-import bench-gbt
+.PHONY: faults bench-trees bench-import bench-gbt bench-protocols
 faults: $(BIN)
 	@for p in wrk slowhttptest; do command -v $$p >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq $$p >/dev/null; }; done
 	BIN=$(BIN) python3 bench/faults.py

@@ -1,5 +1,5 @@
 /* docs — JSON documents built with jansson, dumped once. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include "serve/docs.h"
 
 #include <jansson.h>
@@ -138,7 +138,13 @@ int docs_render(repository *r, char *err)
             v->doc[DOC_DESCRIBE] = dump(describe(rm, v), &v->doc_len[DOC_DESCRIBE]);
             v->doc[DOC_V2_METADATA] = dump(v2_metadata(rm, v->m), &v->doc_len[DOC_V2_METADATA]);
             v->doc[DOC_TFS_METADATA] = dump(tfs_metadata(rm, v), &v->doc_len[DOC_TFS_METADATA]);
-            if (!v->doc[DOC_DESCRIBE] || !v->doc[DOC_V2_METADATA] || !v->doc[DOC_TFS_METADATA]) rc = -1;
+            int n = asprintf(&v->doc[DOC_V2_REPLY_HEAD], "{\"model_name\":\"%s\",\"model_version\":\"%ld\"",
+                             rm->name, v->version);
+            v->doc_len[DOC_V2_REPLY_HEAD] = n > 0 ? (size_t)n : 0;
+            if (n < 0) v->doc[DOC_V2_REPLY_HEAD] = NULL;
+            if (!v->doc[DOC_DESCRIBE] || !v->doc[DOC_V2_METADATA] || !v->doc[DOC_TFS_METADATA] ||
+                !v->doc[DOC_V2_REPLY_HEAD])
+                rc = -1;
             /* the default model's spec: the hand-written template for the built-in
              * model, else generated from the model (NULL: serve the template) */
             if (i == r->default_model && !(builtin && strcmp(builtin->hash, v->m->hash) == 0))

@@ -5,6 +5,7 @@
  *   DOC_V2_METADATA   GET /v2/models/{m}[/versions/{v}] (Open Inference Protocol)
  *   DOC_TFS_METADATA  GET /v1/models/{m}[/versions/{v}]/metadata (TF Serving)
  *   DOC_OPENAPI       GET /openapi.yaml, for the default model's versions only
+ *   DOC_V2_REPLY_HEAD the start of every inference reply: {"model_name":..,"model_version":..
  * and the tensor vocabulary both protocols share: an input's datatype from its
  * schema type, the output tensor's name and shape. */
 #ifndef TABSERVE_DOCS_H

@@ -193,7 +193,9 @@ static void reply(exchange *x, const repo_model *rm, const repo_version *v, cons
     const model *m = v->m;
     int k = m->n_outputs;
     char *o = x->out;
-    o += sprintf(o, "{\"model_name\":\"%s\",\"model_version\":\"%ld\"", rm->name, v->version);
+    memcpy(o, v->doc[DOC_V2_REPLY_HEAD], v->doc_len[DOC_V2_REPLY_HEAD]);
+    o += v->doc_len[DOC_V2_REPLY_HEAD];
+    (void)rm;
     if (id) {
         memcpy(o, ",\"id\":", 6);
         memcpy(o + 6, id, id_len);
@@ -371,9 +373,7 @@ static const char *fast_tensor_of(const char *p, const char *end, const model *m
         if (p < end && *p == '}') break;
         if (p == end || *p++ != ',') return NULL;
     }
-    long checked;
-    if (have != 15 || count != n || (*rows >= 0 && n != *rows) || !fast_data(data, end, dt, &checked))
-        return NULL;
+    if (have != 15 || count != n || (*rows >= 0 && n != *rows)) return NULL; /* types: as the rows are read */
     *seen |= 1ull << input;
     *rows = n;
     ft[input].cursor = data + 1;
@@ -432,7 +432,8 @@ static long infer_fast(exchange *x, const model *m, size_t json_len, const char 
             if (seen >> i & 1) {
                 fast_tensor *t = &ft[i];
                 t->cursor = json_skip_ws(t->cursor, end);
-                t->cursor = fast_element(t->cursor, end, t->dtype, &v); /* checked above: cannot fail */
+                if (!(t->cursor = fast_element(t->cursor, end, t->dtype, &v)))
+                    return -1; /* not of its datatype */
                 t->cursor = json_skip_ws(t->cursor, end);
                 if (*t->cursor == ',') t->cursor++;
             }

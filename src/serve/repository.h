@@ -27,7 +27,14 @@
 
 /* The documents describing one served version, rendered once in the master
  * (serve/docs.c) so that workers share them. */
-typedef enum { DOC_DESCRIBE, DOC_V2_METADATA, DOC_TFS_METADATA, DOC_OPENAPI, DOC_COUNT } doc_kind;
+typedef enum {
+    DOC_DESCRIBE,
+    DOC_V2_METADATA,
+    DOC_TFS_METADATA,
+    DOC_OPENAPI,
+    DOC_V2_REPLY_HEAD,
+    DOC_COUNT
+} doc_kind;
 
 typedef struct {
     long version;
