@@ -42,7 +42,7 @@ test-asan:
 	  LDFLAGS="-fsanitize=address,undefined" $(ASAN_BUILD)/tabserve
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(MAKE) BUILD=$(ASAN_BUILD) CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	  LDFLAGS="-fsanitize=address,undefined" unit-test cli-test server-test
+	  LDFLAGS="-fsanitize=address,undefined" unit-test cli-test server-test protocol-test
 
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
             --show-leak-kinds=definite,indirect
