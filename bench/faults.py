@@ -55,6 +55,45 @@ def reloads():
     return r
 
 
+def repository_swaps():
+    """wrk on POST /v2/models/m/infer while new versions of m arrive (and one broken)."""
+    root = tempfile.mkdtemp(prefix="tabserve-swaps-")
+    model = os.path.join(os.path.dirname(__file__), "..", "models", "titanic.json")
+
+    def put(version, broken=False):
+        tmp = f"{root}/m/.incoming-{version}"
+        os.makedirs(tmp)
+        if broken:
+            with open(f"{tmp}/model.json", "w") as f:
+                f.write("{")
+        else:
+            shutil.copy(model, f"{tmp}/model.json")
+        os.rename(tmp, f"{root}/m/{version}")
+
+    put(1)
+    body = ('{"inputs": [{"name": "Age", "shape": [1], "datatype": "FP32", "data": [22]}, '
+            '{"name": "Sex", "shape": [1], "datatype": "BYTES", "data": ["male"]}, '
+            '{"name": "Pclass", "shape": [1], "datatype": "INT64", "data": [3]}]}')
+    lua = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    lua.write(f'wrk.method = "POST"\nwrk.body = \'{body}\'\nwrk.headers["Content-Type"] = "application/json"\n')
+    lua.close()
+    s = Server("--model-repository", root, "--repository-poll", "0.2")
+    w = subprocess.Popen(["wrk", "-t2", "-c64", "-d9s", "-s", lua.name, f"http://127.0.0.1:{s.port}/v2/models/m/infer"],
+                         stdout=subprocess.PIPE, text=True)
+    time.sleep(1)
+    for v in range(2, 8):
+        put(v, broken=v == 5)
+        time.sleep(1)
+    r = parse(w.communicate()[0])
+    swaps = s.errors().count("Repository ") if hasattr(s, "errors") else "?"
+    s.stop()
+    os.unlink(lua.name)
+    shutil.rmtree(root)
+    print(f"6 new versions (one broken) under load, KServe V2 infer: {r['requests']} requests, {r['non2xx']} non-2xx, "
+          f"{r['socket_errors']} socket errors; {swaps} reloads")
+    return r
+
+
 def kills():
     s = Server()
     w = wrk(s.port, 9)
@@ -165,6 +204,7 @@ def endless_bodies():
 
 if __name__ == "__main__":
     reloads()
+    repository_swaps()
     kills()
     slowloris()
     idle_connections()
