@@ -84,3 +84,11 @@ const char *json_scan_number(const char *p, const char *end, double *out)
     if (!isfinite(*out)) return NULL; /* jansson calls that an overflow */
     return q;
 }
+
+const char *json_scan_next(const char *p, const char *end, char close, int *closed)
+{
+    p = json_skip_ws(p, end);
+    if (p == end || (*p != ',' && *p != close)) return NULL;
+    *closed = *p == close;
+    return p + 1;
+}

@@ -22,4 +22,9 @@ const char *json_scan_plain_string(const char *p, const char *end, const char **
  * (not a number, or one for jansson to judge). */
 const char *json_scan_number(const char *p, const char *end, double *out);
 
+/* After a member or an element: past the ',' before the next one (*closed 0)
+ * or past `close` ('}' or ']') ending the object or array (*closed 1);
+ * NULL for anything else. */
+const char *json_scan_next(const char *p, const char *end, char close, int *closed);
+
 #endif

@@ -27,6 +27,25 @@ int encode_values(const model *m, const double *values, const char *where, float
         where ? where : "column ", where ? "." : "", m->schema.inputs[in].name, values[in]);
 }
 
+raw_value raw_value_of_json(const json_t *j)
+{
+    raw_value v = {RAW_OTHER, 0, NULL, 0, json_type_name(j)};
+    if (!j || json_is_null(j)) {
+        v.kind = RAW_MISSING;
+    } else if (json_is_number(j)) {
+        v.kind = RAW_NUMBER;
+        v.number = json_number_value(j);
+    } else if (json_is_string(j)) {
+        v.kind = RAW_STRING;
+        v.str = json_string_value(j);
+        v.len = json_string_length(j);
+    } else if (json_is_boolean(j)) {
+        v.kind = RAW_BOOL;
+        v.number = json_is_true(j);
+    }
+    return v;
+}
+
 int encode_json(const model *m, const json_t *obj, const char *where, float *x, int *bad_input, char *err)
 {
     const schema *s = &m->schema;
@@ -36,21 +55,7 @@ int encode_json(const model *m, const json_t *obj, const char *where, float *x, 
         return err_set(err, "%s: expected an object with the model's inputs, got %s", where,
                        json_type_name(obj));
     for (size_t i = 0; i < s->n_inputs; i++) {
-        const json_t *j = json_object_get(obj, s->inputs[i].name);
-        raw_value v = {RAW_OTHER, 0, NULL, 0, j ? json_type_name(j) : ""};
-        if (!j || json_is_null(j))
-            v.kind = RAW_MISSING;
-        else if (json_is_number(j)) {
-            v.kind = RAW_NUMBER;
-            v.number = json_number_value(j);
-        } else if (json_is_string(j)) {
-            v.kind = RAW_STRING;
-            v.str = json_string_value(j);
-            v.len = json_string_length(j);
-        } else if (json_is_boolean(j)) {
-            v.kind = RAW_BOOL;
-            v.number = json_is_true(j);
-        }
+        raw_value v = raw_value_of_json(json_object_get(obj, s->inputs[i].name));
         if (schema_value(&s->inputs[i], &v, where, &values[i], err) != 0) {
             *bad_input = (int)i;
             return -1;

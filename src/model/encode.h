@@ -12,6 +12,9 @@
 
 struct json_t;
 
+/* A JSON value (NULL: absent) as the schema's raw input value. */
+raw_value raw_value_of_json(const struct json_t *j);
+
 /* Encodes one JSON object into x (m->n_features floats). `where` prefixes the JSON
  * path in messages ("$" or "$[3]"). Members that are not inputs are ignored; null
  * counts as missing. Numbers must be JSON numbers: "22" (a string) is rejected.

@@ -305,13 +305,13 @@ static const char *fast_shape(const char *p, const char *end, long *rows)
         while (p < end && *p >= '0' && *p <= '9' && p - start < 8) d = d * 10 + (*p++ - '0');
         if (p == start || n == 2 || (p - start > 1 && *start == '0') || d > (1 << 24)) return NULL;
         dims[n++] = d;
-        p = json_skip_ws(p, end);
-        if (p < end && *p == ']') break;
-        if (p == end || *p++ != ',') return NULL;
+        int closed;
+        if (!(p = json_scan_next(p, end, ']', &closed))) return NULL;
+        if (closed) break;
     }
     if (n == 2 && dims[1] != 1) return NULL;
     *rows = dims[0];
-    return p + 1;
+    return p;
 }
 
 /* Past data's elements, counting them; each checked against dt. */
@@ -325,9 +325,8 @@ static const char *fast_data(const char *p, const char *end, tensor_dtype dt, lo
         raw_value v;
         if (!(p = fast_element(p, end, dt, &v))) return NULL;
         ++*count;
-        p = json_skip_ws(p, end);
-        if (p < end && *p == ']') return p + 1;
-        if (p == end || *p++ != ',') return NULL;
+        int closed;
+        if (!(p = json_scan_next(p, end, ']', &closed)) || closed) return p;
         p = json_skip_ws(p, end);
     }
 }
@@ -369,16 +368,16 @@ static const char *fast_tensor_of(const char *p, const char *end, const model *m
         } else {
             return NULL; /* parameters (binary data), or anything else */
         }
-        p = json_skip_ws(p, end);
-        if (p < end && *p == '}') break;
-        if (p == end || *p++ != ',') return NULL;
+        int closed;
+        if (!(p = json_scan_next(p, end, '}', &closed))) return NULL;
+        if (closed) break;
     }
     if (have != 15 || count != n || (*rows >= 0 && n != *rows)) return NULL; /* types: as the rows are read */
     *seen |= 1ull << input;
     *rows = n;
     ft[input].cursor = data + 1;
     ft[input].dtype = dt;
-    return p + 1;
+    return p;
 }
 
 /* Rows encoded into x->batch, with *id (quoted JSON text) or NULL; -1: not on the fast path. */
@@ -411,19 +410,18 @@ static long infer_fast(exchange *x, const model *m, size_t json_len, const char 
             for (;;) {
                 p = json_skip_ws(p, end);
                 if (!(p = fast_tensor_of(p, end, m, ft, &seen, &rows))) return -1;
-                p = json_skip_ws(p, end);
-                if (p < end && *p == ']') break;
-                if (p == end || *p++ != ',') return -1;
+                int closed;
+                if (!(p = json_scan_next(p, end, ']', &closed))) return -1;
+                if (closed) break;
             }
-            p++;
         } else {
             return -1;
         }
-        p = json_skip_ws(p, end);
-        if (p < end && *p == '}') break;
-        if (p == end || *p++ != ',') return -1;
+        int closed;
+        if (!(p = json_scan_next(p, end, '}', &closed))) return -1;
+        if (closed) break;
     }
-    if (json_skip_ws(p + 1, end) != end || rows < 1 || rows > x->max_batch) return -1;
+    if (json_skip_ws(p, end) != end || rows < 1 || rows > x->max_batch) return -1;
     /* the rows: each input's next element from its tensor, or missing */
     x->batch->m = m;
     for (long r = 0; r < rows; r++) {

@@ -36,26 +36,6 @@ void tfs_status(exchange *x, const repo_model *rm, const repo_version *v)
     exchange_reply(x, 200, "application/json", x->out, n);
 }
 
-/* a JSON value as the schema's raw input value */
-static raw_value raw_of(const json_t *j)
-{
-    raw_value v = {RAW_OTHER, 0, NULL, 0, json_type_name(j)};
-    if (!j || json_is_null(j)) {
-        v.kind = RAW_MISSING;
-    } else if (json_is_number(j)) {
-        v.kind = RAW_NUMBER;
-        v.number = json_number_value(j);
-    } else if (json_is_string(j)) {
-        v.kind = RAW_STRING;
-        v.str = json_string_value(j);
-        v.len = json_string_length(j);
-    } else if (json_is_boolean(j)) {
-        v.kind = RAW_BOOL;
-        v.number = json_is_true(j);
-    }
-    return v;
-}
-
 /* One row: the value of each input from get(input, ctx), validated, then the feature steps. */
 static int encode_from(exchange *x, const model *m, long r, const json_t *(*get)(const void *, size_t, long),
                        const void *ctx, const char *where_fmt, char *err)
@@ -63,7 +43,7 @@ static int encode_from(exchange *x, const model *m, long r, const json_t *(*get)
     char where[64];
     snprintf(where, sizeof where, where_fmt, r);
     for (size_t i = 0; i < m->schema.n_inputs; i++) {
-        raw_value v = raw_of(get(ctx, i, r));
+        raw_value v = raw_value_of_json(get(ctx, i, r));
         if (schema_value(&m->schema.inputs[i], &v, where, &x->values[i], err) != 0) return -1;
     }
     int bad;
@@ -197,19 +177,18 @@ static long predict_fast(exchange *x, const model *m)
                     encode_json_fast(m, p, (size_t)(row_end - p), model_batch_row(x->batch, (int)rows)) != 0)
                     return -1;
                 rows++;
-                p = json_skip_ws(row_end, end);
-                if (p < end && *p == ']') break;
-                if (p == end || *p++ != ',') return -1;
+                int closed;
+                if (!(p = json_scan_next(row_end, end, ']', &closed))) return -1;
+                if (closed) break;
             }
-            p++;
         } else {
             return -1;
         }
-        p = json_skip_ws(p, end);
-        if (p < end && *p == '}') break;
-        if (p == end || *p++ != ',') return -1;
+        int closed;
+        if (!(p = json_scan_next(p, end, '}', &closed))) return -1;
+        if (closed) break;
     }
-    return instances && json_skip_ws(p + 1, end) == end ? rows : -1;
+    return instances && json_skip_ws(p, end) == end ? rows : -1;
 }
 
 void tfs_predict(exchange *x, const repo_model *rm, const repo_version *v)
