@@ -17,7 +17,7 @@ DEFAULT_MODEL := models/titanic.json
 DATA ?= ../shared/data/titanic.csv
 
 # src/ has one folder per layer (README: Layout); includes name the folder: "model/schema.h"
-LAYERS := base model estimators import train data serve cli
+LAYERS := base model estimators import train explain data serve cli
 SRCS := $(filter-out src/cli/main.c,$(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c)))
 HDRS := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.h))
 OBJS := $(SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/gen/onnx.pb-c.o

@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (res.status < 200 || res.status > 599 || !res.body || !res.body_len) abort();
     if (res.status == 500) abort();
     /* the protocols' fast paths answer exactly as the full (jansson) paths do */
-    if (res.route == ROUTE_V2_INFER || res.route == ROUTE_V1_PREDICT) {
+    if (res.route == ROUTE_V2_INFER || res.route == ROUTE_V1_PREDICT || res.route == ROUTE_V1_EXPLAIN) {
         int status = res.status;
         size_t len = res.body_len;
         char *fast = malloc(len);

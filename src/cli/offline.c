@@ -317,6 +317,7 @@ int cmd_train(int argc, char **argv)
     }
     double fit = clock_seconds() - t0;
     if (cvj) json_object_set(m->metadata, "cross_validation", cvj);
+    if (train_background(m, d, o.seed, err) != 0) goto fail;
     if (model_save(m, out, err) != 0) goto fail;
     fprintf(stderr, "tabserve train: %zu rows, %d features, fit in %.3fs, wrote %s (%s)\n", d->n_rows,
             m->n_features, fit, out, m->hash);

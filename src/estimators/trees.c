@@ -35,6 +35,8 @@ static inline int goes_left(const tree *tr, int node, float v)
     return v < tr->threshold[node];
 }
 
+int trees_goes_left(const tree *tr, int node, float v) { return goes_left(tr, node, v); }
+
 /* Any ensemble: one walk at a time, node by node. */
 static void walk_nodes(const tree_ensemble *e, const float *x, int n, float *y)
 {
@@ -382,6 +384,7 @@ static json_t *trees_to_json(const predictor *p, int with_params)
         json_object_set_new(to, "right", int_array(tr->right, tr->n_nodes));
         if (dl) json_object_set_new(to, "default_left", int_array(dl, tr->n_nodes));
         json_object_set_new(to, "value", float_array(tr->value, tr->n_nodes));
+        if (tr->cover) json_object_set_new(to, "cover", float_array(tr->cover, tr->n_nodes));
         if (tr->cat_at) json_object_set_new(to, "categories", categories_to_json(tr));
         free(dl);
         json_array_append_new(arr, to);
@@ -437,6 +440,7 @@ static void tree_clear(tree *tr)
     free(tr->left);
     free(tr->right);
     free(tr->default_left);
+    free(tr->cover);
     free(tr->value);
     free(tr->cat_at);
     free(tr->cat_len);
@@ -562,6 +566,16 @@ static int read_tree(reader *r, tree *tr, json_t *obj, const char *path, int n_o
     free(dl);
     json_t *cats = json_object_get(obj, "categories");
     if (rc == 0 && cats) rc = read_categories(r, tr, cats, path);
+    json_t *cover = json_object_get(obj, "cover");
+    if (rc == 0 && cover) {
+        snprintf(sub, sizeof sub, "%s.cover", path);
+        if (!json_is_array(cover)) return read_fail(r, sub, "expected an array (one entry per node)");
+        if (!(tr->cover = malloc(n * sizeof *tr->cover))) return read_fail(r, path, "out of memory");
+        rc = read_floats(r, cover, sub, tr->cover, n);
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            if (!(tr->cover[i] >= 0))
+                rc = read_fail(r, sub, "entry %zu: a cover is a non-negative number", i);
+    }
     return rc;
 }
 

@@ -29,6 +29,10 @@ typedef struct {
     int *left, *right;           /* (n_nodes,) children, each > the node's index */
     unsigned char *default_left; /* (n_nodes,) NaN goes left */
     float *value;                /* (n_nodes,) a leaf's value */
+    /* (n_nodes,) how much training data reached each node (XGBoost's cover: the
+     * hessian sum), for path-dependent TreeSHAP; NULL when the source has none
+     * (ONNX). Explanations only: not part of the content hash. */
+    float *cover;
     /* categorical splits, NULL when the tree has none: node i's set is the bits
      * cat_words[cat_at[i] ..+ cat_len[i]] (cat_at[i] < 0: a numeric split) */
     int *cat_at, *cat_len;
@@ -109,6 +113,10 @@ int trees_set_categories(tree *tr, int node, const int *cats, int n);
 
 /* Whether category value v (a float column) is in node i's set. */
 int trees_in_category_set(const tree *tr, int node, float v);
+
+/* Whether value v goes to node i's left child: NaN by the default direction,
+ * a categorical split by its set, else v < threshold. */
+int trees_goes_left(const tree *tr, int node, float v);
 
 /* Limits on what the readers and importers accept (options can lower them). */
 #define TREES_MAX_TREES 100000

@@ -5,7 +5,7 @@
  * validates every byte, everything outside those arrays becomes the jansson
  * document xgboost.c reads (small), the arrays the reader needs are kept as
  * their text (one string each, read into C arrays by xgb_numbers), and the
- * statistics it never reads (loss_changes, sum_hessian, base_weights, parents)
+ * statistics it never reads (loss_changes, base_weights, parents)
  * are dropped as they stream past. */
 #define _POSIX_C_SOURCE 200809L
 #include "import/xgb_json.h"
@@ -21,10 +21,11 @@
 
 #define MAX_DEPTH 64
 
-static const char *const kept[] = {
-    "left_children", "right_children", "split_indices",    "split_conditions",    "default_left",
-    "split_type",    "categories",     "categories_nodes", "categories_segments", "categories_sizes"};
-static const char *const dropped[] = {"loss_changes", "sum_hessian", "base_weights", "parents"};
+static const char *const kept[] = {"left_children",    "right_children",   "split_indices",
+                                   "split_conditions", "default_left",     "split_type",
+                                   "categories",       "categories_nodes", "categories_segments",
+                                   "categories_sizes", "sum_hessian"};
+static const char *const dropped[] = {"loss_changes", "base_weights", "parents"};
 
 typedef struct {
     yajl_handle h;

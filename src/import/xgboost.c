@@ -203,6 +203,21 @@ static int read_xgb_tree(reader *r, json_t *t, const char *path, tree *tr, int n
             goto out;
         }
     }
+    /* the hessian sums: TreeSHAP's covers (absent from a hand-made file: no TreeSHAP) */
+    json_t *hess = json_object_get(t, "sum_hessian");
+    if (hess && node_count(hess) == (long)n) {
+        snprintf(sub, sizeof sub, "%s.sum_hessian", path);
+        if (!(tr->cover = malloc(n * sizeof *tr->cover))) {
+            read_fail(r, path, "out of memory");
+            goto out;
+        }
+        if (read_numbers_or_nan(r, hess, sub, tr->cover, n) != 0) goto out;
+        for (size_t i = 0; i < n; i++)
+            if (!(tr->cover[i] >= 0)) {
+                read_fail(r, sub, "[%zu]: a hessian sum is a non-negative number", i);
+                goto out;
+            }
+    }
     rc = 0;
     /* categorical splits: node categories_nodes[j] has the set
      * categories[categories_segments[j] ..+ categories_sizes[j]] */

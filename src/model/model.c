@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "model/model.h"
 
+#include "model/encode.h"
+
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -33,7 +35,39 @@ int model_layout(model *m, char *err)
     return 0;
 }
 
-int model_prepare(model *m, char *err) { return m->predictor->ops->prepare(m->predictor, err); }
+#define MODEL_MAX_BACKGROUND 1024
+
+/* $.metadata.background: rows of input values, each encoded as a request is. */
+int model_encode_background(model *m, char *err)
+{
+    free(m->background);
+    m->background = NULL;
+    m->n_background = 0;
+    json_t *bg = json_object_get(m->metadata, "background");
+    if (!bg) return 0;
+    size_t n = json_array_size(bg);
+    if (!json_is_array(bg) || n == 0 || n > MODEL_MAX_BACKGROUND)
+        return err_set(err, "$.metadata.background: expected an array of 1 to %d rows of input values",
+                       MODEL_MAX_BACKGROUND);
+    if (!(m->background = malloc(n * (size_t)m->n_features * sizeof *m->background)))
+        return err_set(err, "out of memory for the background rows");
+    for (size_t i = 0; i < n; i++) {
+        char where[48];
+        int bad;
+        snprintf(where, sizeof where, "$.metadata.background[%zu]", i);
+        if (encode_json(m, json_array_get(bg, i), where, m->background + i * (size_t)m->n_features, &bad,
+                        err) != 0)
+            return -1;
+    }
+    m->n_background = (int)n;
+    return 0;
+}
+
+int model_prepare(model *m, char *err)
+{
+    if (m->predictor->ops->prepare(m->predictor, err) != 0) return -1;
+    return model_encode_background(m, err);
+}
 
 void model_hash(model *m)
 {
@@ -162,6 +196,7 @@ void model_free(model *m)
     predictor_free(m->predictor);
     output_clear(&m->output);
     json_decref(m->metadata);
+    free(m->background);
     free(m);
 }
 

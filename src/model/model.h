@@ -35,6 +35,11 @@ typedef struct model {
     int n_features;          /* the predictor's input width = features.n_columns */
     int n_outputs;           /* numbers per row after the link = output_width(&output) */
     char hash[32];           /* "fnv1a64:<16 hex>" over inputs, features, predictor and output */
+    /* The background sample explanations are measured against: $.metadata.background
+     * (rows of input values, chosen by the trainer or given in a schema file),
+     * encoded by model_prepare into (n_background, n_features). */
+    float *background;
+    int n_background;
 } model;
 
 /* Loads a model file of any supported version, fully validated. On failure
@@ -50,7 +55,9 @@ void model_free(model *m);
  * predictor's derived state; hash. Each returns 0 or -1 with err. */
 int model_validate(const model *m, char *err);
 int model_layout(model *m, char *err);
-int model_prepare(model *m, char *err);
+int model_prepare(model *m, char *err); /* the predictor's state, and the background's columns */
+/* The background's columns again, after $.metadata.background changed. */
+int model_encode_background(model *m, char *err);
 void model_hash(model *m);
 /* All four, in order. */
 int model_assemble(model *m, char *err);

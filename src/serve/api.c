@@ -157,9 +157,9 @@ static size_t read_rows(api *a, const model *m, const api_request *req, api_resp
     return rows;
 }
 
-/* POST /model: rows -> model_predict -> {"predict": v} or {"predict": [v1, v2, ...]},
- * each v a number, or an object of class probabilities for a multiclass model */
-static void predict(api *a, const model *m, const api_request *req, api_response *res)
+/* POST /model and POST /model/explain: rows -> model_predict -> {"predict": v}
+ * or {"predict": [v1, v2, ...]}; or each row explained (explain/explain.h). */
+static void predict(api *a, const model *m, const api_request *req, api_response *res, int explain)
 {
     if (!exchange_is_json_type(req->content_type)) {
         char msg[160];
@@ -186,6 +186,13 @@ static void predict(api *a, const model *m, const api_request *req, api_response
         snprintf(where, sizeof where, batch ? "$[%zu]" : "$", i);
         model_check_output(m, model_batch_row(&a->batch, (int)i), y, where, &bad, err);
         error_with(a, res, 400, err, m->schema.inputs[bad].name, -1);
+        return;
+    }
+    if (explain) {
+        exchange x = {req, res, &a->batch, a->values, a->o.max_batch, a->out, a->out_cap};
+        char err[ERR_LEN];
+        int status = exchange_explain(&x, (int)rows, batch, err);
+        if (status) error_with(a, res, status, err, NULL, -1);
         return;
     }
     /* out_cap has room for max_batch rows */
@@ -351,7 +358,10 @@ void api_handle(api *a, const api_request *req, api_response *res)
     long len;
     switch (rt.route) {
     case ROUTE_MODEL_POST:
-        if ((v = default_version(a, res))) predict(a, v->m, req, res);
+        if ((v = default_version(a, res))) predict(a, v->m, req, res, 0);
+        return;
+    case ROUTE_MODEL_EXPLAIN:
+        if ((v = default_version(a, res))) predict(a, v->m, req, res, 1);
         return;
     case ROUTE_MODEL_GET:
         if ((v = default_version(a, res)))
@@ -409,7 +419,10 @@ void api_handle(api *a, const api_request *req, api_response *res)
             respond(res, 200, "application/json", v->doc[DOC_TFS_METADATA], v->doc_len[DOC_TFS_METADATA]);
         return;
     case ROUTE_V1_PREDICT:
-        if ((v = find_version(a, &x, &rt, &rm, 1))) tfs_predict(&x, rm, v);
+        if ((v = find_version(a, &x, &rt, &rm, 1))) tfs_predict(&x, rm, v, 0);
+        return;
+    case ROUTE_V1_EXPLAIN:
+        if ((v = find_version(a, &x, &rt, &rm, 1))) tfs_predict(&x, rm, v, 1);
         return;
     case ROUTE_OTHER:
     case ROUTE_UNPARSED: /* never from routes_match */

@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "base/jsonx.h"
+#include "explain/explain.h"
 
 void exchange_reply(exchange *x, int status, const char *content_type, const char *body, size_t len)
 {
@@ -52,6 +53,39 @@ json_t *exchange_parse(exchange *x, const char *body, size_t len)
         exchange_error(x, 400, "malformed JSON at byte %d (line %d, column %d): %s", jerr.position, jerr.line,
                        jerr.column, jerr.text);
     return root;
+}
+
+int exchange_explain(exchange *x, int n, int as_list, char *err)
+{
+    const model *m = x->batch->m;
+    explain_method method;
+    if (explain_method_of(m, &method, err) != 0) return 501;
+    size_t per_row = explain_json_max(m) + 4;
+    if ((size_t)n * per_row + 64 > x->out_cap)
+        return err_set(err, "explanations of %d rows do not fit one answer: send at most %zu rows", n,
+                       (x->out_cap - 64) / per_row),
+               413;
+    int k = m->predictor->n_outputs;
+    size_t ni = m->schema.n_inputs;
+    double margin[k], base[k], *contrib = malloc((size_t)k * ni * sizeof *contrib);
+    if (!contrib) return err_set(err, "out of memory"), 500;
+    char *o = x->out;
+    if (as_list) o += sprintf(o, "{\"explanations\": [");
+    for (int r = 0; r < n; r++) {
+        if (explain_row(m, model_batch_row(x->batch, r), margin, base, contrib, err) != 0) {
+            free(contrib);
+            return 500;
+        }
+        if (r) o += sprintf(o, ", ");
+        o +=
+            explain_json(m, method, x->batch->y + (size_t)r * (size_t)m->n_outputs, margin, base, contrib, o);
+    }
+    free(contrib);
+    if (as_list) o += sprintf(o, "]}");
+    *o++ = '\n';
+    x->res->predictions = n;
+    exchange_reply(x, 200, "application/json", x->out, (size_t)(o - x->out));
+    return 0;
 }
 
 int exchange_score(exchange *x, int n, const char *where_fmt)

@@ -41,4 +41,10 @@ struct json_t *exchange_parse(exchange *x, const char *body, size_t len);
  * Returns 0, or -1 after answering. */
 int exchange_score(exchange *x, int n, const char *where_fmt);
 
+/* Explains rows 0..n-1 of x->batch (encoded, scored and checked): one
+ * explanation object (explain.h), or {"explanations": [...]} when as_list.
+ * Returns 0 with the reply set, or an HTTP status (501: the model cannot be
+ * explained; 413: the answer would not fit) with err. */
+int exchange_explain(exchange *x, int n, int as_list, char *err);
+
 #endif

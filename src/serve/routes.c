@@ -8,10 +8,15 @@ static const struct {
     const char *method; /* GET also takes HEAD */
     stats_route route;
 } fixed[] = {
-    {"/model", "POST", ROUTE_MODEL_POST},      {"/model", "GET", ROUTE_MODEL_GET},
-    {"/healthz", "GET", ROUTE_HEALTHZ},        {"/readyz", "GET", ROUTE_READYZ},
-    {"/metrics", "GET", ROUTE_METRICS},        {"/openapi.yaml", "GET", ROUTE_OPENAPI},
-    {"/v2/health/live", "GET", ROUTE_V2_LIVE}, {"/v2/health/ready", "GET", ROUTE_V2_READY},
+    {"/model", "POST", ROUTE_MODEL_POST},
+    {"/model", "GET", ROUTE_MODEL_GET},
+    {"/model/explain", "POST", ROUTE_MODEL_EXPLAIN},
+    {"/healthz", "GET", ROUTE_HEALTHZ},
+    {"/readyz", "GET", ROUTE_READYZ},
+    {"/metrics", "GET", ROUTE_METRICS},
+    {"/openapi.yaml", "GET", ROUTE_OPENAPI},
+    {"/v2/health/live", "GET", ROUTE_V2_LIVE},
+    {"/v2/health/ready", "GET", ROUTE_V2_READY},
     {"/v2", "GET", ROUTE_V2_SERVER},
 };
 
@@ -65,7 +70,9 @@ void routes_match(const char *method, const char *path, route_match *out)
                 out->route = fixed[i].route;
                 return;
             }
-            out->allow = strcmp(path, "/model") == 0 ? "GET, HEAD, POST" : "GET, HEAD";
+            out->allow = strcmp(path, "/model") == 0           ? "GET, HEAD, POST"
+                         : strcmp(path, "/model/explain") == 0 ? "POST"
+                                                               : "GET, HEAD";
         }
     if (out->allow) return;
 
@@ -85,9 +92,12 @@ void routes_match(const char *method, const char *path, route_match *out)
         static const stats_route routes[] = {ROUTE_V2_MODEL, ROUTE_V2_MODEL_READY, ROUTE_V2_INFER};
         model_route(rest, method, tails, out, routes, 3);
     } else {
-        static const char *const tails[][3] = {
-            {"", "GET", "GET, HEAD"}, {"/metadata", "GET", "GET, HEAD"}, {":predict", "POST", "POST"}};
-        static const stats_route routes[] = {ROUTE_V1_STATUS, ROUTE_V1_METADATA, ROUTE_V1_PREDICT};
-        model_route(rest, method, tails, out, routes, 3);
+        static const char *const tails[][3] = {{"", "GET", "GET, HEAD"},
+                                               {"/metadata", "GET", "GET, HEAD"},
+                                               {":predict", "POST", "POST"},
+                                               {":explain", "POST", "POST"}};
+        static const stats_route routes[] = {ROUTE_V1_STATUS, ROUTE_V1_METADATA, ROUTE_V1_PREDICT,
+                                             ROUTE_V1_EXPLAIN};
+        model_route(rest, method, tails, out, routes, 4);
     }
 }

@@ -18,6 +18,7 @@ static const double bucket_le[STATS_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005
 static const char *const route_labels[ROUTE_COUNT][2] = {
     {"POST", "/model"},
     {"GET", "/model"},
+    {"POST", "/model/explain"},
     {"GET", "/healthz"},
     {"GET", "/readyz"},
     {"GET", "/metrics"},
@@ -31,6 +32,7 @@ static const char *const route_labels[ROUTE_COUNT][2] = {
     {"GET", "/v1/models/{model}[/versions/{version}]"},
     {"GET", "/v1/models/{model}[/versions/{version}]/metadata"},
     {"POST", "/v1/models/{model}[/versions/{version}]:predict"},
+    {"POST", "/v1/models/{model}[/versions/{version}]:explain"},
     {"any", "other"},
     {"unknown", "unparsed"},
 };

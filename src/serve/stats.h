@@ -16,6 +16,7 @@
 typedef enum {
     ROUTE_MODEL_POST,
     ROUTE_MODEL_GET,
+    ROUTE_MODEL_EXPLAIN, /* POST /model/explain */
     ROUTE_HEALTHZ,
     ROUTE_READYZ,
     ROUTE_METRICS,
@@ -29,6 +30,7 @@ typedef enum {
     ROUTE_V1_STATUS,      /* GET /v1/models/{m}[/versions/{v}] */
     ROUTE_V1_METADATA,    /* GET /v1/models/{m}[/versions/{v}]/metadata */
     ROUTE_V1_PREDICT,     /* POST /v1/models/{m}[/versions/{v}]:predict */
+    ROUTE_V1_EXPLAIN,     /* POST /v1/models/{m}[/versions/{v}]:explain (KServe V1's verb) */
     ROUTE_OTHER,
     ROUTE_UNPARSED, /* refused by the HTTP library before our handler saw a method or path */
     ROUTE_COUNT

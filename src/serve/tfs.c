@@ -122,6 +122,19 @@ static void reply(exchange *x, const model *m, long rows, int columnar)
     exchange_reply(x, 200, "application/json", x->out, (size_t)(o - x->out));
 }
 
+/* The answer to scored rows: predictions, or explanations. */
+static void finish(exchange *x, const model *m, long rows, int columnar, int explain)
+{
+    char err[ERR_LEN];
+    int status;
+    if (explain) {
+        if ((status = exchange_explain(x, (int)rows, 1, err)) != 0) exchange_error(x, status, "%s", err);
+        return;
+    }
+    x->res->predictions = rows;
+    reply(x, m, rows, columnar);
+}
+
 /* ---- the fast path ----------------------------------------------------------
  * {"instances": [row objects]} with an optional "signature_name": each row is a
  * flat object read by encode_json_fast (POST /model's fast path) from its
@@ -191,7 +204,7 @@ static long predict_fast(exchange *x, const model *m)
     return instances && json_skip_ws(p, end) == end ? rows : -1;
 }
 
-void tfs_predict(exchange *x, const repo_model *rm, const repo_version *v)
+void tfs_predict(exchange *x, const repo_model *rm, const repo_version *v, int explain)
 {
     (void)rm;
     const model *m = v->m;
@@ -201,10 +214,7 @@ void tfs_predict(exchange *x, const repo_model *rm, const repo_version *v)
     }
     long fast_rows = predict_fast(x, m);
     if (fast_rows > 0) {
-        if (exchange_score(x, (int)fast_rows, "$.instances[%d]") == 0) {
-            x->res->predictions = fast_rows;
-            reply(x, m, fast_rows, 0);
-        }
+        if (exchange_score(x, (int)fast_rows, "$.instances[%d]") == 0) finish(x, m, fast_rows, 0, explain);
         return;
     }
     json_t *root = exchange_parse(x, x->req->body, x->req->body_len);
@@ -263,10 +273,8 @@ void tfs_predict(exchange *x, const repo_model *rm, const repo_version *v)
         }
         if (rc != 0) goto fail;
     }
-    if (exchange_score(x, (int)rows, instances ? "$.instances[%d]" : "$.inputs[*][%d]") == 0) {
-        x->res->predictions = rows;
-        reply(x, m, rows, instances == NULL);
-    }
+    if (exchange_score(x, (int)rows, instances ? "$.instances[%d]" : "$.inputs[*][%d]") == 0)
+        finish(x, m, rows, instances == NULL, explain);
     json_decref(root);
     return;
 fail:

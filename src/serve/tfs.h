@@ -3,6 +3,8 @@
  *   POST /v1/models/{m}[/versions/{v}]:predict  "instances" (row objects keyed
  *        by input name, or plain values for a one-input model) -> {"predictions":
  *        [...]}, or "inputs" (columns: {name: [values]}) -> {"outputs": [...]}
+ *   POST /v1/models/{m}[/versions/{v}]:explain  (KServe V1's verb) the same rows
+ *        -> {"explanations": [...]} (explain/explain.h)
  * (metadata is a document: docs.h). Errors are {"error": "message"}. */
 #ifndef TABSERVE_TFS_H
 #define TABSERVE_TFS_H
@@ -12,7 +14,7 @@
 
 /* v NULL: every version of rm */
 void tfs_status(exchange *x, const repo_model *rm, const repo_version *v);
-void tfs_predict(exchange *x, const repo_model *rm, const repo_version *v);
+void tfs_predict(exchange *x, const repo_model *rm, const repo_version *v, int explain);
 
 /* Tests and fuzzers: 0 sends every request down the full (jansson) path. */
 void tfs_set_fast_path(int on);

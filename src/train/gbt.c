@@ -532,6 +532,7 @@ static int grow_tree(gtree *t, const binned *b, const gh *grad, size_t *rows, si
             H += grad[rows[k]].h;
         }
         nd->value = -G / (H + o->l2) * o->learning_rate;
+        nd->H = H; /* the exact sum: TreeSHAP's cover */
     }
     rc = 0;
 out:
@@ -625,9 +626,11 @@ static double loss(gbt_objective obj, double f, double y)
 
 static int to_predictor_tree(tree *out, const gtree *t, const binned *b, float value_scale)
 {
-    if (trees_alloc_tree(out, t->n) != 0) return -1;
+    if (trees_alloc_tree(out, t->n) != 0 || !(out->cover = malloc((size_t)t->n * sizeof *out->cover)))
+        return -1;
     for (int i = 0; i < t->n; i++) {
         const gnode *nd = &t->node[i];
+        out->cover[i] = (float)nd->H;
         if (nd->feature < 0) {
             out->value[i] = (float)nd->value * value_scale;
             continue;

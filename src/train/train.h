@@ -76,4 +76,12 @@ model *train_auto(const dataset *d, const float *y, size_t fold_col, long k, con
 size_t train_param_count(const mlp *m);
 double train_loss_grad(const mlp *m, const float *x, const float *y, int n, double l2, float *grad);
 
+/* The background sample for explanations: TRAIN_BACKGROUND_ROWS rows of d
+ * (a seeded shuffle, kept in file order), their values of m's inputs written
+ * to m->metadata.background as request objects and encoded (model_prepare).
+ * Explanations of models that have no exact tree or linear form are measured
+ * against these rows. Returns 0 or -1 with err. */
+#define TRAIN_BACKGROUND_ROWS 24
+int train_background(model *m, const dataset *d, unsigned long long seed, char *err);
+
 #endif

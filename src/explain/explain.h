@@ -1,0 +1,45 @@
+/* explain — why a model gives a row its prediction: one contribution per
+ * model *input* (Shapley values; the one-hot columns of Sex add up to one Sex
+ * contribution), in the model's margin (the logit for a classifier), with
+ *
+ *   base + sum of contributions = margin   (to rounding)
+ *
+ * for each output. Three exact methods, by predictor:
+ *   trees        path-dependent TreeSHAP over the trees' covers (treeshap.h),
+ *                as XGBoost's pred_contribs; then the columns grouped by input
+ *   linear       each input's columns at the row's values against the
+ *                background's mean: coefficient x centred feature, exactly
+ *   any other    (MLP, blend, ONNX graphs, trees without covers) interventional
+ *                Shapley values against the model's background sample: every
+ *                coalition of inputs (2^k of them, k <= EXPLAIN_MAX_INPUTS)
+ *                takes the row's values, the rest each background row's, and the
+ *                margins averaged; refused above that, or with no background. */
+#ifndef TABSERVE_EXPLAIN_H
+#define TABSERVE_EXPLAIN_H
+
+#include "model/model.h"
+
+#define EXPLAIN_MAX_INPUTS 12
+
+typedef enum { EXPLAIN_TREES, EXPLAIN_LINEAR, EXPLAIN_INTERVENTIONAL } explain_method;
+
+/* How m's rows are explained. Returns 0, or -1 with err saying why none can be. */
+int explain_method_of(const model *m, explain_method *out, char *err);
+/* "tree_path_dependent", "linear", "interventional" */
+const char *explain_method_name(explain_method method);
+
+/* One row's feature vector x (m->n_features) -> for each output o (m's
+ * predictor outputs): margin[o], base[o] and contrib[o * n_inputs + i].
+ * Allocates its scratch. Returns 0, or -1 with err. */
+int explain_row(const model *m, const float *x, double *margin, double *base, double *contrib, char *err);
+
+/* One explained row as JSON into buf (explain_json_max(m) bytes):
+ *   {"predict": <as POST /model answers it>, "base": b, "margin": f,
+ *    "contributions": {"Age": c1, ...}, "method": "..."}
+ * (for a multiclass model base, margin and contributions are per class:
+ * {"class": ...}). y is the row's output (after the link). Returns the length. */
+size_t explain_json(const model *m, explain_method method, const float *y, const double *margin,
+                    const double *base, const double *contrib, char *buf);
+size_t explain_json_max(const model *m);
+
+#endif
