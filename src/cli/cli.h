@@ -1,6 +1,6 @@
 /* cli — the subcommands. Each takes main's argc/argv after the subcommand name
  * and returns the process exit code (0 ok, 1 failure, 2 usage).
- * offline.c: train, eval, predict, inspect; serve_cmds.c: serve, healthcheck. */
+ * offline.c: train, eval, predict, inspect, explain; serve_cmds.c: serve, healthcheck. */
 #ifndef TABSERVE_CLI_H
 #define TABSERVE_CLI_H
 
@@ -8,6 +8,7 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_healthcheck(int argc, char **argv);
 

@@ -14,6 +14,7 @@ static const char usage[] =
     "  eval [MODEL] DATA.csv --label COL\n"
     "  predict [MODEL] [--input F] [--output F] [--format csv|jsonl] [--skip-bad]\n"
     "  inspect [MODEL] [--json]\n"
+    "  explain [MODEL] --input F.csv|F.jsonl [--output F]   (why: a contribution per input)\n"
     "  serve [MODEL] [-w N] [-b ADDR]... [--timeout S] ...   (tabserve serve --help)\n"
     "  healthcheck [ADDR] [--path /readyz]\n"
     "\n"
@@ -30,6 +31,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
     if (strcmp(cmd, "predict") == 0) return cmd_predict(argc - 2, argv + 2);
     if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc - 2, argv + 2);
+    if (strcmp(cmd, "explain") == 0) return cmd_explain(argc - 2, argv + 2);
     if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 2, argv + 2);
     if (strcmp(cmd, "healthcheck") == 0) return cmd_healthcheck(argc - 2, argv + 2);
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {

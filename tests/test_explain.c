@@ -1,0 +1,312 @@
+/* explain: each method against a brute-force reference written independently
+ * of it — Shapley values as the average, over every ordering of the players,
+ * of each one's marginal contribution (k! orderings, not the subset formula
+ * the code uses), with the value of a coalition computed directly:
+ *   trees         the path-dependent expectation: at a split on a feature in
+ *                 the coalition follow the row, else average the children by
+ *                 cover (the definition TreeSHAP computes in polynomial time)
+ *   interventional the mean margin over the background rows with the
+ *                 coalition's inputs taken from the row
+ *   linear        coefficient x (value - background mean), summed per input
+ * and base + sum of contributions = margin, for every method. */
+#include "guard.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "explain/explain.h"
+#include "explain/treeshap.h"
+#include "import/import.h"
+#include "model/default_model.h"
+#include "model/encode.h"
+
+/* ---- Shapley values by orderings ---- */
+
+typedef double (*coalition_value)(const void *ctx, unsigned set);
+
+/* phi[i] = mean over the k! orderings of v(before + i) - v(before) */
+static void shapley_by_orderings(int k, coalition_value v, const void *ctx, double *phi)
+{
+    int order[16];
+    for (int i = 0; i < k; i++) order[i] = i, phi[i] = 0;
+    long count = 0;
+    for (;;) {
+        unsigned set = 0;
+        double before = v(ctx, 0);
+        for (int j = 0; j < k; j++) {
+            set |= 1u << order[j];
+            double after = v(ctx, set);
+            phi[order[j]] += after - before;
+            before = after;
+        }
+        count++;
+        /* the next permutation, in lexicographic order */
+        int i = k - 2;
+        while (i >= 0 && order[i] > order[i + 1]) i--;
+        if (i < 0) break;
+        int j = k - 1;
+        while (order[j] < order[i]) j--;
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+        for (int a = i + 1, b = k - 1; a < b; a++, b--) t = order[a], order[a] = order[b], order[b] = t;
+    }
+    for (int i = 0; i < k; i++) phi[i] /= (double)count;
+}
+
+/* ---- trees: a hand-made ensemble with a missing value and a categorical split ---- */
+
+typedef struct {
+    const tree_ensemble *e;
+    const float *x;
+} tree_ctx;
+
+static double path_expectation(const tree *tr, int node, const float *x, unsigned set)
+{
+    if (tr->feature[node] < 0) return tr->value[node];
+    int f = tr->feature[node];
+    if (set >> f & 1)
+        return path_expectation(tr, trees_goes_left(tr, node, x[f]) ? tr->left[node] : tr->right[node], x,
+                                set);
+    int l = tr->left[node], r = tr->right[node];
+    return (tr->cover[l] * path_expectation(tr, l, x, set) + tr->cover[r] * path_expectation(tr, r, x, set)) /
+           tr->cover[node];
+}
+
+static double trees_value(const void *ctx, unsigned set)
+{
+    const tree_ctx *c = ctx;
+    double v = c->e->base_score[0];
+    for (size_t t = 0; t < c->e->n_trees; t++) v += path_expectation(&c->e->trees[t], 0, c->x, set);
+    return v;
+}
+
+static void set_node(tree *tr, int i, int feature, float threshold, int left, int right, int default_left,
+                     float cover)
+{
+    tr->feature[i] = feature;
+    tr->threshold[i] = threshold;
+    tr->left[i] = left;
+    tr->right[i] = right;
+    tr->default_left[i] = (unsigned char)default_left;
+    tr->cover[i] = cover;
+}
+
+static void set_leaf(tree *tr, int i, float value, float cover)
+{
+    tr->feature[i] = -1;
+    tr->value[i] = value;
+    tr->cover[i] = cover;
+}
+
+static tree_ensemble *hand_made_trees(void)
+{
+    int nodes[3] = {7, 5, 3};
+    tree_ensemble *e = trees_create(4, 1, 3, nodes);
+    assert_non_null(e);
+    e->base_score[0] = 0.3f;
+    for (int t = 0; t < 3; t++) assert_non_null(e->trees[t].cover = malloc(7 * sizeof(float)));
+    tree *a = &e->trees[0]; /* feature 0 twice on one path, 1 below */
+    set_node(a, 0, 0, 0.5f, 1, 2, 1, 100);
+    set_node(a, 1, 1, 2.0f, 3, 4, 0, 60);
+    set_node(a, 2, 0, 3.0f, 5, 6, 1, 40);
+    set_leaf(a, 3, -1.0f, 20);
+    set_leaf(a, 4, 0.5f, 40);
+    set_leaf(a, 5, 1.5f, 30);
+    set_leaf(a, 6, 2.5f, 10);
+    tree *b = &e->trees[1]; /* a categorical split on feature 2, then feature 3 */
+    set_node(b, 0, 2, 0, 1, 2, 0, 90);
+    int cats[2] = {1, 3};
+    assert_int_equal(trees_set_categories(b, 0, cats, 2), 0);
+    set_node(b, 1, 3, -1.0f, 3, 4, 1, 50);
+    set_leaf(b, 2, 0.75f, 40);
+    set_leaf(b, 3, -0.25f, 15);
+    set_leaf(b, 4, 0.125f, 35);
+    tree *c = &e->trees[2]; /* one split on feature 1 */
+    set_node(c, 0, 1, 0.0f, 1, 2, 1, 10);
+    set_leaf(c, 1, -0.5f, 3);
+    set_leaf(c, 2, 0.5f, 7);
+    char err[ERR_LEN];
+    assert_int_equal(e->base.ops->prepare(&e->base, err), 0);
+    return e;
+}
+
+static void test_treeshap_is_the_path_dependent_shapley_value(void **state)
+{
+    (void)state;
+    tree_ensemble *e = hand_made_trees();
+    assert_true(treeshap_possible(e));
+    const float rows[][4] = {{0.2f, 3.0f, 1.0f, 0.0f},
+                             {NAN, 1.0f, 2.0f, -3.0f},  /* a missing value: the default way */
+                             {4.0f, NAN, 3.0f, NAN},    /* category 3 goes right */
+                             {0.5f, 2.0f, NAN, -1.0f}}; /* thresholds hit exactly: x < t is strict */
+    for (size_t r = 0; r < sizeof rows / sizeof *rows; r++) {
+        double phi[5], want[4], y[1] = {0};
+        treeshap_row(e, rows[r], phi);
+        tree_ctx ctx = {e, rows[r]};
+        shapley_by_orderings(4, trees_value, &ctx, want);
+        for (int f = 0; f < 4; f++) assert_true(fabs(phi[f] - want[f]) < 1e-9);
+        assert_true(fabs(phi[4] - trees_value(&ctx, 0)) < 1e-9); /* the bias: the expectation */
+        float margin[1] = {0}, scratch[64];
+        e->base.ops->predict(&e->base, rows[r], 1, scratch, margin);
+        for (int f = 0; f <= 4; f++) y[0] += phi[f];
+        assert_true(fabs(y[0] - margin[0]) < 1e-6); /* base + contributions = margin */
+    }
+    e->trees[1].cover[1] = 0; /* a split no training row reached: no TreeSHAP */
+    assert_false(treeshap_possible(e));
+    predictor_free(&e->base);
+}
+
+/* ---- interventional, on the default model (an MLP) ---- */
+
+typedef struct {
+    const model *m;
+    const float *x;
+    const int *input_of;
+} mix_ctx;
+
+static double mix_value(const void *ctx, unsigned set)
+{
+    const mix_ctx *c = ctx;
+    const model *m = c->m;
+    float row[64], y[4], scratch[4096];
+    double sum = 0;
+    assert_true(m->n_features <= 64 && model_scratch_floats(m, 1) < 4096);
+    for (int b = 0; b < m->n_background; b++) {
+        for (int col = 0; col < m->n_features; col++)
+            row[col] = (set >> c->input_of[col] & 1) ? c->x[col] : m->background[b * m->n_features + col];
+        memset(y, 0, sizeof y);
+        m->predictor->ops->predict(m->predictor, row, 1, scratch, y);
+        sum += y[0];
+    }
+    return sum / m->n_background;
+}
+
+static void input_columns(const model *m, int *input_of)
+{
+    for (size_t f = 0; f < m->features.n; f++)
+        for (int c = 0; c < m->features.f[f].width; c++)
+            input_of[m->features.f[f].offset + c] = (int)m->features.f[f].input;
+}
+
+static void test_interventional_on_the_default_model(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    model *m = model_load_default(err);
+    assert_non_null(m);
+    assert_int_equal(m->n_background, 24);
+    explain_method method;
+    assert_int_equal(explain_method_of(m, &method, err), 0);
+    assert_int_equal(method, EXPLAIN_INTERVENTIONAL);
+    const char *bodies[] = {
+        "{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}",
+        "{\"Sex\": \"female\", \"Pclass\": 1}",
+        "{\"Age\": 80, \"Fare\": 500, \"Sex\": \"male\", \"Pclass\": 2}"};
+    int input_of[64];
+    input_columns(m, input_of);
+    for (size_t r = 0; r < sizeof bodies / sizeof *bodies; r++) {
+        json_t *j = json_loads(bodies[r], 0, NULL);
+        float x[64];
+        int bad;
+        assert_int_equal(encode_json(m, j, "$", x, &bad, err), 0);
+        json_decref(j);
+        double margin, base, contrib[5], want[5];
+        assert_int_equal(explain_row(m, x, &margin, &base, contrib, err), 0);
+        mix_ctx ctx = {m, x, input_of};
+        shapley_by_orderings(5, mix_value, &ctx, want);
+        double sum = base;
+        for (int i = 0; i < 5; i++) {
+            assert_true(fabs(contrib[i] - want[i]) < 1e-5);
+            sum += contrib[i];
+        }
+        assert_true(fabs(sum - margin) < 1e-5);
+        assert_true(fabs(base - mix_value(&ctx, 0)) < 1e-5);
+        float y, scratch[4096];
+        model_predict(m, x, 1, scratch, &y);
+        assert_true(fabs(1 / (1 + exp(-margin)) - y) < 1e-5); /* the margin is the prediction's logit */
+    }
+    model_free(m);
+}
+
+/* ---- linear: coefficient x centred feature ---- */
+
+static const char linear_model[] =
+    "{\"format\": \"tabserve-model\", \"format_version\": 2,"
+    " \"inputs\": [{\"name\": \"x\", \"type\": \"number\", \"missing\": \"allowed\"},"
+    "  {\"name\": \"c\", \"type\": \"string\", \"missing\": \"required\", \"vocabulary\": [\"a\", \"b\", "
+    "\"z\"]}],"
+    " \"features\": [{\"input\": \"x\", \"steps\": [{\"op\": \"impute\", \"value\": 1}]},"
+    "  {\"input\": \"x\", \"steps\": [{\"op\": \"missing_indicator\"}]},"
+    "  {\"input\": \"c\", \"steps\": [{\"op\": \"one_hot\"}]}],"
+    " \"predictor\": {\"kind\": \"linear\", \"weights\": [[2], [-1], [0.5], [1.5], [-3]], \"bias\": [0.25]},"
+    " \"output\": {\"name\": \"predict\", \"task\": \"binary\", \"link\": \"sigmoid\", \"label\": \"y\"},"
+    " \"metadata\": {\"background\": [{\"x\": 3, \"c\": \"a\"}, {\"x\": null, \"c\": \"b\"}, {\"x\": -1, "
+    "\"c\": \"a\"},"
+    "  {\"x\": 5, \"c\": \"z\"}]}}";
+
+static void test_linear_is_coefficient_times_centred_feature(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    model *m = model_open_buffer(linear_model, sizeof linear_model - 1, "linear", NULL, err);
+    assert_non_null(m);
+    explain_method method;
+    assert_int_equal(explain_method_of(m, &method, err), 0);
+    assert_int_equal(method, EXPLAIN_LINEAR);
+    /* background columns: x (imputed 1), missing, a, b, z; their means */
+    const double mean[5] = {(3 + 1 - 1 + 5) / 4.0, 0.25, 0.5, 0.25, 0.25}, w[5] = {2, -1, 0.5, 1.5, -3};
+    json_t *j = json_loads("{\"x\": null, \"c\": \"z\"}", 0, NULL);
+    float x[5];
+    int bad;
+    assert_int_equal(encode_json(m, j, "$", x, &bad, err), 0);
+    json_decref(j);
+    double margin, base, contrib[2];
+    assert_int_equal(explain_row(m, x, &margin, &base, contrib, err), 0);
+    double want_x = w[0] * (x[0] - mean[0]) + w[1] * (x[1] - mean[1]);
+    double want_c = w[2] * (x[2] - mean[2]) + w[3] * (x[3] - mean[3]) + w[4] * (x[4] - mean[4]);
+    assert_true(fabs(contrib[0] - want_x) < 1e-5);
+    assert_true(fabs(contrib[1] - want_c) < 1e-5);
+    assert_true(fabs(base + contrib[0] + contrib[1] - margin) < 1e-5);
+    assert_true(fabs(margin - (0.25 + 2 * 1 - 1 * 1 - 3 * 1)) < 1e-6);
+    model_free(m);
+}
+
+static void test_refusals_say_why(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    /* a linear model without a background is centred on 0; an MLP without one is refused */
+    model *m = model_open_buffer(linear_model, sizeof linear_model - 1, "linear", NULL, err);
+    assert_non_null(m);
+    json_object_del(m->metadata, "background");
+    assert_int_equal(model_encode_background(m, err), 0);
+    explain_method method;
+    assert_int_equal(explain_method_of(m, &method, err), 0); /* linear: centred on 0 */
+    model_free(m);
+    model *d = model_load_default(err);
+    json_object_del(d->metadata, "background");
+    assert_int_equal(model_encode_background(d, err), 0);
+    assert_int_equal(explain_method_of(d, &method, err), -1);
+    assert_non_null(strstr(err, "no background sample"));
+    model_free(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_treeshap_is_the_path_dependent_shapley_value),
+        cmocka_unit_test(test_interventional_on_the_default_model),
+        cmocka_unit_test(test_linear_is_coefficient_times_centred_feature),
+        cmocka_unit_test(test_refusals_say_why),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
