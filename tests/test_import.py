@@ -133,6 +133,25 @@ class XGBoostTest(unittest.TestCase):
                 self.assertEqual(len(want), 2000)
                 self.assertClose(self.predict(name, 1), want, name)
 
+    def test_explanations_match_xgboost_pred_contribs(self):
+        """Path-dependent TreeSHAP against XGBoost's own pred_contribs, on rows with
+        missing values and (categorical) unseen categories: within 1e-5."""
+        for name in ("binary_logistic", "reg_squarederror", "categorical"):
+            with self.subTest(name):
+                want = read_expected(self.path(name + ".contribs"))
+                out = self.path(name + ".explained")
+                run("explain", self.path(name + ".json"), "--input", self.path(name + ".csv"), "--output", out)
+                with open(out) as f:
+                    got = [json.loads(line) for line in f]
+                self.assertEqual(len(got), len(want))
+                worst = 0.0
+                for g, w in zip(got, want):
+                    self.assertEqual(g["method"], "tree_path_dependent")
+                    values = list(g["contributions"].values())
+                    worst = max([worst, abs(g["base"] - w[-1])] + [abs(a - b) for a, b in zip(values, w[:-1])])
+                    self.assertLess(abs(g["base"] + sum(values) - g["margin"]), 1e-5)
+                self.assertLessEqual(worst, 1e-5, f"{name}: largest difference from pred_contribs {worst}")
+
     def test_multiclass_matches_xgboost(self):
         want = read_expected(self.path("multi_softprob.expected"))
         self.assertClose(self.predict("multi_softprob", 3), want, "multi:softprob")

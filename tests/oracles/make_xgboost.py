@@ -61,12 +61,14 @@ def write_csv(path, names, x, extra=None):
     os.replace(tmp, path)
 
 
-def save(out, name, booster, x, expected, names=None, feature_types=None):
+def save(out, name, booster, x, expected, names=None, feature_types=None, contribs=None):
     names = names or [f"f{j}" for j in range(x.shape[1])]
     booster.save_model(os.path.join(out, name + ".json"))
     write_csv(os.path.join(out, name + ".csv"), names, x)
     expected = np.asarray(expected, dtype=np.float64).reshape(len(x), -1)
     np.savetxt(os.path.join(out, name + ".expected"), expected, fmt="%.9g", delimiter=",")
+    if contribs is not None:  # XGBoost's own SHAP values: a column per feature, then the bias
+        np.savetxt(os.path.join(out, name + ".contribs"), contribs, fmt="%.9g", delimiter=",")
 
 
 def objectives(out):
@@ -94,7 +96,8 @@ def objectives(out):
             expected = np.column_stack([b.predict(d), b.predict(d, output_margin=True)])
         else:
             expected = b.predict(d)
-        save(out, name, b, t, expected)
+        contribs = b.predict(d, pred_contribs=True) if name in ("binary_logistic", "reg_squarederror") else None
+        save(out, name, b, t, expected, contribs=contribs)
 
     # named features, a categorical one, and dart
     xc = x.copy()
@@ -108,8 +111,8 @@ def objectives(out):
     t = test_rows(rng, b)
     t[20:, 3] = rng.integers(0, 10, size=len(t) - 20)  # 8 and 9: categories never seen
     t[rng.random(len(t)) < 0.1, 3] = np.nan
-    expected = b.predict(xgb.DMatrix(t, feature_names=names, feature_types=types, enable_categorical=True))
-    save(out, "categorical", b, t, expected, names=names)
+    dt = xgb.DMatrix(t, feature_names=names, feature_types=types, enable_categorical=True)
+    save(out, "categorical", b, t, b.predict(dt), names=names, contribs=b.predict(dt, pred_contribs=True))
 
     b = xgb.train({"objective": "binary:logistic", "booster": "dart", "max_depth": 3, "rate_drop": 0.3}, xgb.DMatrix(x, label=(z > 0).astype(int)), 10)
     t = test_rows(rng, b)
