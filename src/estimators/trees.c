@@ -259,6 +259,16 @@ static complete_trees *complete_build(const tree_ensemble *e)
 
 /* Structure checks, shared by the reader and by models built in memory; then
  * the padded layout when the ensemble is shallow enough. */
+/* A node's cover-weighted mean leaf value, as XGBoost computes it (TreeSHAP's bias). */
+static double mean_value(const tree *tr, int node)
+{
+    if (tr->feature[node] < 0) return tr->value[node];
+    int l = tr->left[node], r = tr->right[node];
+    return tr->cover[node] > 0
+               ? (tr->cover[l] * mean_value(tr, l) + tr->cover[r] * mean_value(tr, r)) / tr->cover[node]
+               : 0;
+}
+
 static int trees_prepare(predictor *p, char *err)
 {
     tree_ensemble *e = (tree_ensemble *)p;
@@ -268,7 +278,8 @@ static int trees_prepare(predictor *p, char *err)
     complete_free(e->complete);
     e->complete = NULL;
     for (size_t t = 0; t < e->n_trees; t++) {
-        const tree *tr = &e->trees[t];
+        tree *tr = &e->trees[t];
+        tr->expected = tr->cover ? mean_value(tr, 0) : 0;
         if (tr->output < 0 || tr->output >= p->n_outputs)
             return err_set(err, "$.predictor.trees[%zu].output: %d is not an output (0..%d)", t, tr->output,
                            p->n_outputs - 1);

@@ -33,6 +33,7 @@ typedef struct {
      * hessian sum), for path-dependent TreeSHAP; NULL when the source has none
      * (ONNX). Explanations only: not part of the content hash. */
     float *cover;
+    double expected; /* derived by prepare when covered: the cover-weighted mean leaf value */
     /* categorical splits, NULL when the tree has none: node i's set is the bits
      * cat_words[cat_at[i] ..+ cat_len[i]] (cat_at[i] < 0: a numeric split) */
     int *cat_at, *cat_len;
