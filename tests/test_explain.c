@@ -144,6 +144,8 @@ static void test_treeshap_is_the_path_dependent_shapley_value(void **state)
     (void)state;
     tree_ensemble *e = hand_made_trees();
     assert_true(treeshap_possible(e));
+    treeshap_tables *tables = treeshap_tables_build(e); /* the per-leaf patterns must agree too */
+    assert_non_null(tables);
     const float rows[][4] = {{0.2f, 3.0f, 1.0f, 0.0f},
                              {NAN, 1.0f, 2.0f, -3.0f},  /* a missing value: the default way */
                              {4.0f, NAN, 3.0f, NAN},    /* category 3 goes right */
@@ -154,12 +156,18 @@ static void test_treeshap_is_the_path_dependent_shapley_value(void **state)
         tree_ctx ctx = {e, rows[r]};
         shapley_by_orderings(4, trees_value, &ctx, want);
         for (int f = 0; f < 4; f++) assert_true(fabs(phi[f] - want[f]) < 1e-9);
+        double fast[5];
+        treeshap_row_tables(e, tables, rows[r], fast);
+        for (int f = 0; f <= 4; f++)
+            if (fabs(fast[f] - phi[f]) >= 1e-9)
+                fail_msg("row %zu feature %d: tables %.9g, recursion %.9g", r, f, fast[f], phi[f]);
         assert_true(fabs(phi[4] - trees_value(&ctx, 0)) < 1e-9); /* the bias: the expectation */
         float margin[1] = {0}, scratch[64];
         e->base.ops->predict(&e->base, rows[r], 1, scratch, margin);
         for (int f = 0; f <= 4; f++) y[0] += phi[f];
         assert_true(fabs(y[0] - margin[0]) < 1e-6); /* base + contributions = margin */
     }
+    treeshap_tables_free(tables);
     e->trees[1].cover[1] = 0; /* a split no training row reached: no TreeSHAP */
     assert_false(treeshap_possible(e));
     predictor_free(&e->base);

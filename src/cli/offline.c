@@ -521,7 +521,8 @@ int cmd_predict(int argc, char **argv)
 /* ---- explain ------------------------------------------------------------ */
 
 /* One row's explanation as a JSON line: {"row": N, "predict": ..., "base": ...}. */
-static int explain_line(const model *m, const float *x, long row, FILE *out, char *buf, char *err)
+static int explain_line(const explainer *ex, const model *m, const float *x, long row, FILE *out, char *buf,
+                        char *err)
 {
     float y[m->n_outputs > 0 ? m->n_outputs : 1];
     float scratch[model_scratch_floats(m, 1) + 1];
@@ -529,10 +530,8 @@ static int explain_line(const model *m, const float *x, long row, FILE *out, cha
     double margin[k], base[k], contrib[(size_t)k * m->schema.n_inputs];
     model_predict(m, x, 1, scratch, y);
     if (model_check_output(m, x, y, NULL, &bad, err) != 0) return -1;
-    explain_method method;
-    if (explain_method_of(m, &method, err) != 0 || explain_row(m, x, margin, base, contrib, err) != 0)
-        return -1;
-    size_t n = explain_json(m, method, y, margin, base, contrib, buf);
+    if (explainer_row(ex, x, margin, base, contrib, err) != 0) return -1;
+    size_t n = explain_json(m, explainer_method(ex), y, margin, base, contrib, buf);
     fprintf(out, "{\"row\": %ld, ", row);
     fwrite(buf + 1, 1, n - 1, out);
     putc('\n', out);
@@ -566,8 +565,8 @@ int cmd_explain(int argc, char **argv)
     }
     char err[ERR_LEN];
     model *m = model_open(model_path, lo.schema_path, &lo.limits, err);
-    explain_method method;
-    if (!m || explain_method_of(m, &method, err) != 0) {
+    explainer *ex = m ? explainer_create(m, err) : NULL;
+    if (!ex) {
         fprintf(stderr, "tabserve explain: %s\n", err);
         model_free(m);
         return 1;
@@ -589,7 +588,7 @@ int cmd_explain(int argc, char **argv)
             char why[ERR_LEN];
             if (score_encode_row(m, d, r, 0, x, err) != 0)
                 rc = -1; /* the message names the row and column */
-            else if (explain_line(m, x, (long)r + 1, af.fp, buf, why) != 0)
+            else if (explain_line(ex, m, x, (long)r + 1, af.fp, buf, why) != 0)
                 rc = err_set(err, "%s: row %zu: %s", input, r + 1, why);
         }
     } else if (rc == 0) { /* JSON lines: one object of input values a line */
@@ -607,7 +606,7 @@ int cmd_explain(int argc, char **argv)
                 rc = err_set(err, "%s: line %ld: malformed JSON at column %d: %s", input, no, je.column,
                              je.text);
             else if (encode_json(m, obj, "$", x, &bad, err) != 0 ||
-                     explain_line(m, x, no, af.fp, buf, err) != 0)
+                     explain_line(ex, m, x, no, af.fp, buf, err) != 0)
                 rc = -1;
             if (rc != 0 && obj) {
                 char why[ERR_LEN];
@@ -624,6 +623,7 @@ int cmd_explain(int argc, char **argv)
     dataset_free(d);
     free(x);
     free(buf);
+    explainer_free(ex);
     model_free(m);
     if (rc != 0) fprintf(stderr, "tabserve explain: %s\n", err);
     return rc == 0 ? 0 : 1;

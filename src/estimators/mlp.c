@@ -74,13 +74,13 @@ typedef int v8i __attribute__((vector_size(32)));
  * x (ROWS, n_in) with row stride n_in, w (n_in, n_out), y (ROWS, n_out). */
 #define DEFINE_TILE(name, ROWS, RELU, ATTR)                                                                  \
     ATTR static void name(float *restrict y, const float *restrict x, const float *restrict w,               \
-                          const float *restrict b, int n_in, int n_out)                                      \
+                          const float *restrict b, int lo, int hi, int n_in, int n_out)                      \
     {                                                                                                        \
         v8 acc[ROWS][TILE_VECS], wv[TILE_VECS];                                                              \
         _Pragma("GCC unroll 16") for (int v = 0; v < TILE_VECS; v++) LOAD8(wv[v], b + 8 * v);                \
         _Pragma("GCC unroll 16") for (int r = 0; r < ROWS; r++)                                              \
             _Pragma("GCC unroll 16") for (int v = 0; v < TILE_VECS; v++) acc[r][v] = wv[v];                  \
-        for (int i = 0; i < n_in; i++) {                                                                     \
+        for (int i = lo; i < hi; i++) {                                                                      \
             const float *wi = w + (size_t)i * n_out;                                                         \
             _Pragma("GCC unroll 16") for (int v = 0; v < TILE_VECS; v++) LOAD8(wv[v], wi + 8 * v);           \
             _Pragma("GCC unroll 16") for (int r = 0; r < ROWS; r++)                                          \
@@ -178,6 +178,12 @@ static void tile_edge(float *restrict y, const float *restrict x, const float *r
 void nn_dense(const nn_kernels *t, float *y, const float *x, const float *w, const float *b, int n, int n_in,
               int n_out, activation act)
 {
+    nn_dense_ranged(t, y, x, w, b, n, n_in, n_out, act, NULL);
+}
+
+void nn_dense_ranged(const nn_kernels *t, float *y, const float *x, const float *w, const float *b, int n,
+                     int n_in, int n_out, activation act, const int *tile_range)
+{
     if (n_out == 1) {
         dense_one(y, x, w, b[0], n, n_in);
         activate(y, (size_t)n, act);
@@ -186,8 +192,11 @@ void nn_dense(const nn_kernels *t, float *y, const float *x, const float *w, con
     nn_tile_fn tile = act == ACT_RELU ? t->relu : t->plain;
     int rows = t->rows, full_rows = n - n % rows, full_cols = n_out - n_out % TILE_COLS;
     for (int r = 0; r < full_rows; r += rows)
-        for (int c = 0; c < full_cols; c += TILE_COLS)
-            tile(y + (size_t)r * n_out + c, x + (size_t)r * n_in, w + c, b + c, n_in, n_out);
+        for (int c = 0; c < full_cols; c += TILE_COLS) {
+            const int *range = tile_range ? tile_range + 2 * (c / TILE_COLS) : NULL;
+            tile(y + (size_t)r * n_out + c, x + (size_t)r * n_in, w + c, b + c, range ? range[0] : 0,
+                 range ? range[1] : n_in, n_in, n_out);
+        }
     if (act != ACT_RELU && full_cols > 0)
         for (int r = 0; r < full_rows; r++) activate(y + (size_t)r * n_out, (size_t)full_cols, act);
     if (full_cols < n_out) /* the columns right of the last full tile, full rows */
@@ -245,13 +254,36 @@ void mlp_forward(const mlp *net, const float *x, int n, float *scratch, float *y
         if (n == 1 && l->block_start && l->n_out >= 8) /* narrower: dense_one's 8-wide dot product */
             row_blocked(out, in, l);
         else
-            nn_dense(&net->kern, out, in, l->w, l->b, n, l->n_in, l->n_out, l->act);
+            nn_dense_ranged(&net->kern, out, in, l->w, l->b, n, l->n_in, l->n_out, l->act, l->tile_range);
         in = out;
     }
 }
 
+/* each full 16-column tile's rows [lo, hi) holding its non-zero weights */
+static int index_tiles(mlp_layer *l)
+{
+    free(l->tile_range);
+    l->tile_range = NULL;
+    int tiles = l->n_out / TILE_COLS;
+    if (tiles == 0 || !l->w) return 0;
+    if (!(l->tile_range = malloc((size_t)tiles * 2 * sizeof *l->tile_range))) return -1;
+    for (int t = 0; t < tiles; t++) {
+        int lo = l->n_in, hi = 0;
+        for (int r = 0; r < l->n_in; r++)
+            for (int j = 0; j < TILE_COLS; j++)
+                if (l->w[(size_t)r * l->n_out + (size_t)(t * TILE_COLS + j)] != 0.0f) {
+                    if (r < lo) lo = r;
+                    hi = r + 1;
+                }
+        l->tile_range[2 * t] = lo < hi ? lo : 0;
+        l->tile_range[2 * t + 1] = hi;
+    }
+    return 0;
+}
+
 int mlp_index_blocks(mlp_layer *l)
 {
+    if (index_tiles(l) != 0) return -1;
     free(l->block_start);
     free(l->block_rows);
     l->block_start = NULL;
@@ -360,6 +392,7 @@ static void mlp_free(predictor *p)
         free(net->layers[i].b);
         free(net->layers[i].block_start);
         free(net->layers[i].block_rows);
+        free(net->layers[i].tile_range);
     }
     free(net->layers);
     free(net);

@@ -22,11 +22,15 @@ typedef struct {
      * merged block-diagonally are mostly zero); NULL when not worth it */
     int *block_start; /* (n_out / 8 + 1,) offsets into block_rows */
     int *block_rows;  /* (block_start[n_out / 8],) */
+    /* derived by mlp prepare, for batches: for each full tile of 16 output
+     * columns, the input rows [lo, hi) outside which its weights are all zero
+     * (block-diagonal ensembles: a tile reads its members' inputs only) */
+    int *tile_range; /* (n_out / 16, 2) */
 } mlp_layer;
 
 /* The batch kernel for this CPU: a register tile of `rows` rows by 16 columns. */
 typedef void (*nn_tile_fn)(float *restrict y, const float *restrict x, const float *restrict w,
-                           const float *restrict b, int n_in, int n_out);
+                           const float *restrict b, int lo, int hi, int n_in, int n_out);
 typedef struct {
     nn_tile_fn plain, relu;
     int rows;
@@ -56,6 +60,10 @@ int mlp_index_blocks(mlp_layer *l);
 /* x (n, n_in) @ w (n_in, n_out) + b (n_out,) -> y (n, n_out), then act in place. */
 void nn_dense(const nn_kernels *k, float *y, const float *x, const float *w, const float *b, int n, int n_in,
               int n_out, activation act);
+/* The same, each full 16-column tile summed over its rows [lo, hi) of
+ * tile_range only (NULL: all of n_in). */
+void nn_dense_ranged(const nn_kernels *k, float *y, const float *x, const float *w, const float *b, int n,
+                     int n_in, int n_out, activation act, const int *tile_range);
 
 /* x (n, layers[0].n_in) -> y (n, last n_out), every layer with its activation.
  * scratch: mlp_scratch_floats(net, n). */

@@ -61,7 +61,8 @@ static void column_inputs(const model *m, int *input_of)
             input_of[m->features.f[f].offset + c] = (int)m->features.f[f].input;
 }
 
-static int explain_trees(const model *m, const float *x, double *margin, double *base, double *contrib)
+static int explain_trees(const model *m, const treeshap_tables *tables, const float *x, double *margin,
+                         double *base, double *contrib)
 {
     const tree_ensemble *e = trees_of(m);
     int nf = m->n_features, k = m->predictor->n_outputs;
@@ -74,7 +75,10 @@ static int explain_trees(const model *m, const float *x, double *margin, double 
         return -1;
     }
     column_inputs(m, input_of);
-    treeshap_row(e, x, phi);
+    if (tables)
+        treeshap_row_tables(e, tables, x, phi);
+    else
+        treeshap_row(e, x, phi);
     for (int o = 0; o < k; o++) {
         const double *row = phi + (size_t)o * (size_t)(nf + 1);
         double *c = contrib + (size_t)o * ni;
@@ -106,37 +110,73 @@ static double coalition_weight(int s, int k)
     return w;
 }
 
+/* The coalition's mask gathered onto the bits of `differ` (pext): the index of
+ * S's distinct row among background row b's rows. */
+static size_t gather_bits(size_t s, size_t differ)
+{
+    size_t out = 0;
+    for (int j = 0; differ; differ &= differ - 1, j++)
+        if (s & (differ & -differ)) out |= (size_t)1 << j;
+    return out;
+}
+
+/* v(S) for every coalition S: the mean over background rows b of the margin
+ * of the row taking S's inputs from x and the rest from b. An input where b
+ * already equals x (the same Sex, the same class: often) changes nothing, so
+ * each b needs only the 2^|D_b| rows of the inputs D_b where it differs; each
+ * distinct row is scored once, in batches, and v(S) reads b's row for S & D_b.
+ * The same values as scoring all 2^k x background rows. */
 static int explain_interventional(const model *m, const float *x, double *margin, double *base,
                                   double *contrib)
 {
     int nf = m->n_features, k = m->predictor->n_outputs, ni = (int)m->schema.n_inputs, nb = m->n_background;
-    size_t coalitions = (size_t)1 << ni, total = coalitions * (size_t)nb;
-    int chunk = total < CHUNK_ROWS ? (int)total : CHUNK_ROWS;
-    float *rows = malloc((size_t)chunk * (size_t)nf * sizeof *rows);
-    float *y = malloc((size_t)chunk * (size_t)k * sizeof *y);
-    float *scratch = malloc((m->predictor->ops->scratch_floats(m->predictor, chunk) + 1) * sizeof *scratch);
-    double *value = calloc(coalitions * (size_t)k, sizeof *value); /* v(S): the mean margin */
+    size_t coalitions = (size_t)1 << ni;
+    size_t *differ = malloc((size_t)nb * sizeof *differ), *first = malloc(((size_t)nb + 1) * sizeof *first);
     int *input_of = malloc((size_t)nf * sizeof *input_of);
+    double *value = calloc(coalitions * (size_t)k, sizeof *value); /* v(S): the mean margin */
+    float *rows = NULL, *y = NULL, *scratch = NULL, *ys = NULL;
     int rc = -1;
-    if (!rows || !y || !scratch || !value || !input_of) goto out;
+    if (!differ || !first || !input_of || !value) goto out;
     column_inputs(m, input_of);
-    /* every (coalition, background row) pair, chunk by chunk: the row's
-     * columns for the coalition's inputs, the background row's elsewhere */
+    size_t total = 0;
+    for (int bi = 0; bi < nb; bi++) {
+        const float *bg = m->background + (size_t)bi * (size_t)nf;
+        differ[bi] = 0;
+        for (int c = 0; c < nf; c++)
+            if (bg[c] != x[c]) differ[bi] |= (size_t)1 << input_of[c];
+        first[bi] = total;
+        total += (size_t)1 << __builtin_popcountll(differ[bi]);
+    }
+    first[nb] = total;
+    int chunk = total < CHUNK_ROWS ? (int)total : CHUNK_ROWS;
+    rows = malloc((size_t)chunk * (size_t)nf * sizeof *rows);
+    y = malloc((size_t)chunk * (size_t)k * sizeof *y);
+    ys = malloc(total * (size_t)k * sizeof *ys); /* every distinct row's margins */
+    scratch = malloc((m->predictor->ops->scratch_floats(m->predictor, chunk) + 1) * sizeof *scratch);
+    if (!rows || !y || !ys || !scratch) goto out;
+    /* the distinct rows, chunk by chunk: row j of background row b takes from x
+     * the inputs of D_b whose bit is set in j */
+    int bi = 0;
     for (size_t start = 0; start < total; start += (size_t)chunk) {
         int n = (int)(total - start < (size_t)chunk ? total - start : (size_t)chunk);
         for (int r = 0; r < n; r++) {
-            size_t pair = start + (size_t)r, s = pair / (size_t)nb;
-            const float *b = m->background + (pair % (size_t)nb) * (size_t)nf;
+            size_t at = start + (size_t)r;
+            while (at >= first[bi + 1]) bi++;
+            size_t j = at - first[bi], d = differ[bi], s = 0;
+            for (int bit = 0; d; d &= d - 1, bit++) /* j's bits scattered onto D_b (pdep) */
+                if (j >> bit & 1) s |= d & -d;
+            const float *bg = m->background + (size_t)bi * (size_t)nf;
             float *out = rows + (size_t)r * (size_t)nf;
-            for (int c = 0; c < nf; c++) out[c] = (s >> input_of[c] & 1) ? x[c] : b[c];
+            for (int c = 0; c < nf; c++) out[c] = (s >> input_of[c] & 1) ? x[c] : bg[c];
         }
         margins(m, rows, n, scratch, y);
-        for (int r = 0; r < n; r++) {
-            size_t s = (start + (size_t)r) / (size_t)nb;
-            for (int o = 0; o < k; o++)
-                value[s * (size_t)k + (size_t)o] += y[(size_t)r * (size_t)k + (size_t)o];
-        }
+        memcpy(ys + start * (size_t)k, y, (size_t)n * (size_t)k * sizeof *y);
     }
+    for (size_t s = 0; s < coalitions; s++)
+        for (int b2 = 0; b2 < nb; b2++) {
+            const float *yr = ys + (first[b2] + gather_bits(s, differ[b2])) * (size_t)k;
+            for (int o = 0; o < k; o++) value[s * (size_t)k + (size_t)o] += yr[o];
+        }
     for (size_t i = 0; i < coalitions * (size_t)k; i++) value[i] /= nb;
     for (int o = 0; o < k; o++) {
         base[o] = value[o];
@@ -154,11 +194,14 @@ static int explain_interventional(const model *m, const float *x, double *margin
     }
     rc = 0;
 out:
+    free(differ);
+    free(first);
+    free(input_of);
+    free(value);
     free(rows);
     free(y);
+    free(ys);
     free(scratch);
-    free(value);
-    free(input_of);
     return rc;
 }
 
@@ -204,9 +247,46 @@ int explain_row(const model *m, const float *x, double *margin, double *base, do
 {
     explain_method method;
     if (explain_method_of(m, &method, err) != 0) return -1;
-    int rc = method == EXPLAIN_TREES    ? explain_trees(m, x, margin, base, contrib)
+    int rc = method == EXPLAIN_TREES    ? explain_trees(m, NULL, x, margin, base, contrib)
              : method == EXPLAIN_LINEAR ? explain_linear(m, x, margin, base, contrib)
                                         : explain_interventional(m, x, margin, base, contrib);
+    return rc == 0 ? 0 : err_set(err, "out of memory explaining a row");
+}
+
+struct explainer {
+    const model *m;
+    explain_method method;
+    treeshap_tables *tables; /* NULL: the recursion (tables too large) */
+};
+
+explainer *explainer_create(const model *m, char *err)
+{
+    explain_method method;
+    if (explain_method_of(m, &method, err) != 0) return NULL;
+    explainer *ex = calloc(1, sizeof *ex);
+    if (!ex) return err_set(err, "out of memory"), NULL;
+    ex->m = m;
+    ex->method = method;
+    if (method == EXPLAIN_TREES) ex->tables = treeshap_tables_build(trees_of(m));
+    return ex;
+}
+
+void explainer_free(explainer *ex)
+{
+    if (!ex) return;
+    treeshap_tables_free(ex->tables);
+    free(ex);
+}
+
+explain_method explainer_method(const explainer *ex) { return ex->method; }
+
+int explainer_row(const explainer *ex, const float *x, double *margin, double *base, double *contrib,
+                  char *err)
+{
+    const model *m = ex->m;
+    int rc = ex->method == EXPLAIN_TREES    ? explain_trees(m, ex->tables, x, margin, base, contrib)
+             : ex->method == EXPLAIN_LINEAR ? explain_linear(m, x, margin, base, contrib)
+                                            : explain_interventional(m, x, margin, base, contrib);
     return rc == 0 ? 0 : err_set(err, "out of memory explaining a row");
 }
 

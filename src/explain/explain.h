@@ -33,6 +33,17 @@ const char *explain_method_name(explain_method method);
  * Allocates its scratch. Returns 0, or -1 with err. */
 int explain_row(const model *m, const float *x, double *margin, double *base, double *contrib, char *err);
 
+/* What explains a served model's rows many times: the method, and for tree
+ * ensembles the per-leaf tables (treeshap.h), made once. Immutable: threads
+ * share it. NULL with err when the model cannot be explained. */
+typedef struct explainer explainer;
+explainer *explainer_create(const model *m, char *err);
+void explainer_free(explainer *ex);
+explain_method explainer_method(const explainer *ex);
+/* explain_row through ex (ex's model). */
+int explainer_row(const explainer *ex, const float *x, double *margin, double *base, double *contrib,
+                  char *err);
+
 /* One explained row as JSON into buf (explain_json_max(m) bytes):
  *   {"predict": <as POST /model answers it>, "base": b, "margin": f,
  *    "contributions": {"Age": c1, ...}, "method": "..."}

@@ -137,3 +137,191 @@ void treeshap_row(const tree_ensemble *e, const float *x, double *phi)
         row[nf] += tr->expected;
     }
 }
+
+/* ---- tables ------------------------------------------------------------------ */
+
+struct treeshap_tables {
+    size_t n_leaves;
+    size_t *first_leaf; /* (n_trees + 1,) each tree's leaves, in order */
+    int max_nodes;
+    int *leaf_tree, *leaf_node, *leaf_d; /* (n_leaves,) */
+    size_t *feat_at, *path_at, *table_at;
+    int *path_len;
+    int *feats;                 /* the leaf's unique features, feat_at[L] ..+ d */
+    int *path_node;             /* the leaf's path nodes, path_at[L] ..+ path_len */
+    unsigned char *path_left;   /* 1: the leaf is to the node's left */
+    unsigned char *path_unique; /* which of the leaf's unique features the node splits on */
+    double *table;              /* (2^d, d) a leaf: contributions (times the leaf value) by pattern */
+};
+
+void treeshap_tables_free(treeshap_tables *t)
+{
+    if (!t) return;
+    free(t->first_leaf);
+    free(t->leaf_tree);
+    free(t->leaf_node);
+    free(t->leaf_d);
+    free(t->feat_at);
+    free(t->path_at);
+    free(t->table_at);
+    free(t->path_len);
+    free(t->feats);
+    free(t->path_node);
+    free(t->path_left);
+    free(t->path_unique);
+    free(t->table);
+    free(t);
+}
+
+/* the parent of each node (-1 for the root) */
+static int *parents(const tree *tr)
+{
+    int *up = malloc((size_t)tr->n_nodes * sizeof *up);
+    if (!up) return NULL;
+    for (int i = 0; i < tr->n_nodes; i++) up[i] = -1;
+    for (int i = 0; i < tr->n_nodes; i++)
+        if (tr->feature[i] >= 0) up[tr->left[i]] = up[tr->right[i]] = i;
+    return up;
+}
+
+treeshap_tables *treeshap_tables_build(const tree_ensemble *e)
+{
+    /* first pass: sizes */
+    size_t n_leaves = 0, n_feats = 0, n_path = 0, n_table = 0;
+    for (size_t t = 0; t < e->n_trees; t++) {
+        const tree *tr = &e->trees[t];
+        int *up = parents(tr);
+        if (!up) return NULL;
+        for (int i = 0; i < tr->n_nodes; i++) {
+            if (tr->feature[i] >= 0) continue;
+            int len = 0, d = 0, feats[TREES_MAX_DEPTH + 1];
+            for (int c = i, n = up[c]; n >= 0; c = n, n = up[n]) {
+                len++;
+                int k = 0;
+                while (k < d && feats[k] != tr->feature[n]) k++;
+                if (k == d) feats[d++] = tr->feature[n];
+            }
+            n_leaves++;
+            n_feats += (size_t)d;
+            n_path += (size_t)len;
+            n_table += ((size_t)1 << d) * (size_t)d;
+            if (d > 20 || n_table * sizeof(double) > TREESHAP_TABLE_BYTES || tr->n_nodes > (1 << 16)) {
+                free(up);
+                return NULL;
+            }
+        }
+        free(up);
+    }
+    treeshap_tables *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->n_leaves = n_leaves;
+    size_t nl = n_leaves ? n_leaves : 1;
+    t->first_leaf = malloc((e->n_trees + 1) * sizeof(size_t));
+    t->leaf_tree = malloc(nl * sizeof(int));
+    t->leaf_node = malloc(nl * sizeof(int));
+    t->leaf_d = malloc(nl * sizeof(int));
+    t->path_len = malloc(nl * sizeof(int));
+    t->feat_at = malloc(nl * sizeof(size_t));
+    t->path_at = malloc(nl * sizeof(size_t));
+    t->table_at = malloc(nl * sizeof(size_t));
+    t->feats = malloc((n_feats + 1) * sizeof(int));
+    t->path_node = malloc((n_path + 1) * sizeof(int));
+    t->path_left = malloc(n_path + 1);
+    t->path_unique = malloc(n_path + 1);
+    t->table = malloc((n_table + 1) * sizeof(double));
+    if (!t->first_leaf || !t->leaf_tree || !t->leaf_node || !t->leaf_d || !t->path_len || !t->feat_at ||
+        !t->path_at || !t->table_at || !t->feats || !t->path_node || !t->path_left || !t->path_unique ||
+        !t->table) {
+        treeshap_tables_free(t);
+        return NULL;
+    }
+    /* second pass: each leaf's path, its unique features with their zero
+     * fractions, and its contributions for every pattern */
+    size_t L = 0, fa = 0, pa = 0, ta = 0;
+    for (size_t tt = 0; tt < e->n_trees; tt++) {
+        const tree *tr = &e->trees[tt];
+        int *up = parents(tr);
+        if (!up) {
+            treeshap_tables_free(t);
+            return NULL;
+        }
+        t->first_leaf[tt] = L;
+        if (tr->n_nodes > t->max_nodes) t->max_nodes = tr->n_nodes;
+        for (int i = 0; i < tr->n_nodes; i++) {
+            if (tr->feature[i] >= 0) continue;
+            int d = 0, len = 0;
+            double zero[TREES_MAX_DEPTH + 1];
+            t->leaf_tree[L] = (int)tt;
+            t->leaf_node[L] = i;
+            t->feat_at[L] = fa;
+            t->path_at[L] = pa;
+            for (int c = i, n = up[c]; n >= 0; c = n, n = up[n]) {
+                int k = 0;
+                while (k < d && t->feats[fa + (size_t)k] != tr->feature[n]) k++;
+                if (k == d) {
+                    t->feats[fa + (size_t)d] = tr->feature[n];
+                    zero[d++] = 1;
+                }
+                zero[k] *= (double)tr->cover[c] / tr->cover[n];
+                t->path_node[pa + (size_t)len] = n;
+                t->path_left[pa + (size_t)len] = (unsigned char)(tr->left[n] == c);
+                t->path_unique[pa + (size_t)len] = (unsigned char)k;
+                len++;
+            }
+            t->leaf_d[L] = d;
+            t->path_len[L] = len;
+            t->table_at[L] = ta;
+            for (size_t p = 0; p < ((size_t)1 << d); p++) {
+                path_elem m[TREES_MAX_DEPTH + 2];
+                extend(m, 0, 1, 1, -1);
+                for (int k = 0; k < d; k++) extend(m, k + 1, zero[k], (double)(p >> k & 1), k);
+                for (int k = 0; k < d; k++)
+                    t->table[ta + p * (size_t)d + (size_t)k] =
+                        unwound_sum(m, d, k + 1) * ((double)(p >> k & 1) - zero[k]) * tr->value[i];
+            }
+            ta += ((size_t)1 << d) * (size_t)d;
+            fa += (size_t)d;
+            pa += (size_t)len;
+            L++;
+        }
+        free(up);
+    }
+    t->first_leaf[e->n_trees] = L;
+    return t;
+}
+
+/* the row's way at a split: NaN by the default, a category set, else x < t */
+static inline unsigned char row_goes_left(const tree *tr, int node, float v)
+{
+    if (v != v) return tr->default_left[node];
+    if (tr->cat_at && tr->cat_at[node] >= 0) return (unsigned char)!trees_in_category_set(tr, node, v);
+    return v < tr->threshold[node];
+}
+
+void treeshap_row_tables(const tree_ensemble *e, const treeshap_tables *t, const float *x, double *phi)
+{
+    int nf = e->base.n_features, k = e->base.n_outputs;
+    unsigned char dir[t->max_nodes > 0 ? t->max_nodes : 1]; /* at most 64 KiB: see the build */
+    memset(phi, 0, (size_t)k * (size_t)(nf + 1) * sizeof *phi);
+    for (int o = 0; o < k; o++) phi[(size_t)o * (size_t)(nf + 1) + (size_t)nf] = e->base_score[o];
+    for (size_t tt = 0; tt < e->n_trees; tt++) {
+        const tree *tr = &e->trees[tt];
+        double *row = phi + (size_t)tr->output * (size_t)(nf + 1);
+        row[nf] += tr->expected;
+        for (int n = 0; n < tr->n_nodes; n++) /* the row's way at every split, once */
+            if (tr->feature[n] >= 0) dir[n] = row_goes_left(tr, n, x[tr->feature[n]]);
+        for (size_t L = t->first_leaf[tt]; L < t->first_leaf[tt + 1]; L++) {
+            int d = t->leaf_d[L];
+            if (d == 0) continue;
+            /* the pattern: a feature's bit is cleared where the row leaves the path */
+            size_t pattern = ((size_t)1 << d) - 1;
+            const int *pn = t->path_node + t->path_at[L];
+            const unsigned char *pl = t->path_left + t->path_at[L], *pu = t->path_unique + t->path_at[L];
+            for (int s = 0; s < t->path_len[L]; s++)
+                if (dir[pn[s]] != pl[s]) pattern &= ~((size_t)1 << pu[s]);
+            const double *c = t->table + t->table_at[L] + pattern * (size_t)d;
+            const int *feats = t->feats + t->feat_at[L];
+            for (int j = 0; j < d; j++) row[feats[j]] += c[j];
+        }
+    }
+}

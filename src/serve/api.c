@@ -159,8 +159,9 @@ static size_t read_rows(api *a, const model *m, const api_request *req, api_resp
 
 /* POST /model and POST /model/explain: rows -> model_predict -> {"predict": v}
  * or {"predict": [v1, v2, ...]}; or each row explained (explain/explain.h). */
-static void predict(api *a, const model *m, const api_request *req, api_response *res, int explain)
+static void predict(api *a, const repo_version *v, const api_request *req, api_response *res, int explain)
 {
+    const model *m = v->m;
     if (!exchange_is_json_type(req->content_type)) {
         char msg[160];
         snprintf(msg, sizeof msg, "Content-Type must be application/json, got \"%.80s\"", req->content_type);
@@ -191,7 +192,7 @@ static void predict(api *a, const model *m, const api_request *req, api_response
     if (explain) {
         exchange x = {req, res, &a->batch, a->values, a->o.max_batch, a->out, a->out_cap};
         char err[ERR_LEN];
-        int status = exchange_explain(&x, (int)rows, batch, err);
+        int status = exchange_explain(&x, v->explainer, (int)rows, batch, err);
         if (status) error_with(a, res, status, err, NULL, -1);
         return;
     }
@@ -358,10 +359,10 @@ void api_handle(api *a, const api_request *req, api_response *res)
     long len;
     switch (rt.route) {
     case ROUTE_MODEL_POST:
-        if ((v = default_version(a, res))) predict(a, v->m, req, res, 0);
+        if ((v = default_version(a, res))) predict(a, v, req, res, 0);
         return;
     case ROUTE_MODEL_EXPLAIN:
-        if ((v = default_version(a, res))) predict(a, v->m, req, res, 1);
+        if ((v = default_version(a, res))) predict(a, v, req, res, 1);
         return;
     case ROUTE_MODEL_GET:
         if ((v = default_version(a, res)))

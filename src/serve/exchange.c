@@ -55,11 +55,11 @@ json_t *exchange_parse(exchange *x, const char *body, size_t len)
     return root;
 }
 
-int exchange_explain(exchange *x, int n, int as_list, char *err)
+int exchange_explain(exchange *x, const explainer *ex, int n, int as_list, char *err)
 {
     const model *m = x->batch->m;
     explain_method method;
-    if (explain_method_of(m, &method, err) != 0) return 501;
+    if (explain_method_of(m, &method, err) != 0 || !ex) return 501;
     size_t per_row = explain_json_max(m) + 4;
     if ((size_t)n * per_row + 64 > x->out_cap)
         return err_set(err, "explanations of %d rows do not fit one answer: send at most %zu rows", n,
@@ -72,7 +72,7 @@ int exchange_explain(exchange *x, int n, int as_list, char *err)
     char *o = x->out;
     if (as_list) o += sprintf(o, "{\"explanations\": [");
     for (int r = 0; r < n; r++) {
-        if (explain_row(m, model_batch_row(x->batch, r), margin, base, contrib, err) != 0) {
+        if (explainer_row(ex, model_batch_row(x->batch, r), margin, base, contrib, err) != 0) {
             free(contrib);
             return 500;
         }

@@ -43,8 +43,10 @@ int exchange_score(exchange *x, int n, const char *where_fmt);
 
 /* Explains rows 0..n-1 of x->batch (encoded, scored and checked): one
  * explanation object (explain.h), or {"explanations": [...]} when as_list.
+ * ex is the served version's explainer (NULL: the model cannot be explained).
  * Returns 0 with the reply set, or an HTTP status (501: the model cannot be
  * explained; 413: the answer would not fit) with err. */
-int exchange_explain(exchange *x, int n, int as_list, char *err);
+struct explainer;
+int exchange_explain(exchange *x, const struct explainer *ex, int n, int as_list, char *err);
 
 #endif

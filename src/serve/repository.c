@@ -12,6 +12,7 @@
 
 #include "base/err.h"
 #include "model/default_model.h"
+#include "explain/explain.h"
 #include "serve/docs.h"
 #include "serve/log.h"
 
@@ -222,6 +223,7 @@ char *repository_scan_fingerprint(const repository_options *o)
 
 static void version_clear(repo_version *v)
 {
+    explainer_free(v->explainer);
     model_free(v->m);
     free(v->error);
     free(v->path);
@@ -292,6 +294,7 @@ static void load_version(const repository_options *o, const char *name, const fo
         log_msg(LOG_ERROR, "model %s version %ld refused: %s", name, fv->version, err);
     } else {
         log_msg(LOG_INFO, "model %s version %ld loaded: %s", name, fv->version, out->m->hash);
+        out->explainer = explainer_create(out->m, NULL);
     }
 }
 
@@ -337,6 +340,7 @@ static repository *load_one(const repository_options *o, char *err)
     rm->v[0].stats_slot = -1;
     rm->v[0].fresh = 1;
     if (!(rm->v[0].m = model_open(o->model_path, o->schema_path, &o->limits, err))) goto fail;
+    rm->v[0].explainer = explainer_create(rm->v[0].m, NULL);
     if (o->model_path && strcmp(o->model_path, "default") != 0) rm->v[0].path = strdup(o->model_path);
     r->default_model = 0;
     if (docs_render(r, err) != 0) goto fail;

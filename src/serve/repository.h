@@ -42,8 +42,9 @@ typedef struct {
     char *error; /* the loader's message when m is NULL */
     char *path;  /* the model file, or NULL for the built-in model */
     unsigned long long dev, ino, size, mtime_ns;
-    int stats_slot; /* model-labelled metrics, -1: none (serve/stats.h) */
-    int fresh;      /* loaded (or refused) by this repository_load, not taken over */
+    struct explainer *explainer; /* made once here (explain/explain.h); NULL: the model cannot be explained */
+    int stats_slot;              /* model-labelled metrics, -1: none (serve/stats.h) */
+    int fresh;                   /* loaded (or refused) by this repository_load, not taken over */
     char *doc[DOC_COUNT];
     size_t doc_len[DOC_COUNT];
 } repo_version;

@@ -123,12 +123,14 @@ static void reply(exchange *x, const model *m, long rows, int columnar)
 }
 
 /* The answer to scored rows: predictions, or explanations. */
-static void finish(exchange *x, const model *m, long rows, int columnar, int explain)
+static void finish(exchange *x, const repo_version *v, long rows, int columnar, int explain)
 {
+    const model *m = v->m;
     char err[ERR_LEN];
     int status;
     if (explain) {
-        if ((status = exchange_explain(x, (int)rows, 1, err)) != 0) exchange_error(x, status, "%s", err);
+        if ((status = exchange_explain(x, v->explainer, (int)rows, 1, err)) != 0)
+            exchange_error(x, status, "%s", err);
         return;
     }
     x->res->predictions = rows;
@@ -214,7 +216,7 @@ void tfs_predict(exchange *x, const repo_model *rm, const repo_version *v, int e
     }
     long fast_rows = predict_fast(x, m);
     if (fast_rows > 0) {
-        if (exchange_score(x, (int)fast_rows, "$.instances[%d]") == 0) finish(x, m, fast_rows, 0, explain);
+        if (exchange_score(x, (int)fast_rows, "$.instances[%d]") == 0) finish(x, v, fast_rows, 0, explain);
         return;
     }
     json_t *root = exchange_parse(x, x->req->body, x->req->body_len);
@@ -274,7 +276,7 @@ void tfs_predict(exchange *x, const repo_model *rm, const repo_version *v, int e
         if (rc != 0) goto fail;
     }
     if (exchange_score(x, (int)rows, instances ? "$.instances[%d]" : "$.inputs[*][%d]") == 0)
-        finish(x, m, rows, instances == NULL, explain);
+        finish(x, v, rows, instances == NULL, explain);
     json_decref(root);
     return;
 fail:
