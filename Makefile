@@ -32,6 +32,7 @@ $(BUILD)/estimators/mlp.o $(BUILD)/train/train.o: MODULE_CFLAGS := -O3 -ffp-cont
 all: $(BIN)
 
 $(BUILD)/serve/openapi.o: api/openapi.yaml
+$(BUILD)/serve/page.o: api/page.html
 
 ifneq ($(wildcard $(DEFAULT_MODEL)),)
 $(BUILD)/model/default_model.o: MODULE_CFLAGS := -DDEFAULT_MODEL_FILE='"$(DEFAULT_MODEL)"'

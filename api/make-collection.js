@@ -71,6 +71,12 @@ const collection = {
         request("batch", "POST", "/model", { body: [seed, { Age: null, Fare: 71.28, Embarked: "C", Sex: "female", Pclass: 1 }], tests: [
           status(200), ctype(json), schema("Prediction"),
           `pm.test("one probability per passenger, in order", () => { const p = pm.response.json().predict; pm.expect(p).to.have.lengthOf(2); pm.expect(p[1]).to.be.above(p[0]); });`] }),
+        request("explain", "POST", "/model/explain", { body: seed, tests: [
+          status(200), ctype(json), schema("Explanation"),
+          `pm.test("base + contributions = the margin", () => { const e = pm.response.json(); const s = Object.values(e.contributions).reduce((a, b) => a + b, e.base); pm.expect(Math.abs(s - e.margin)).to.be.below(1e-5); });`,
+          `pm.test("one contribution per input", () => pm.expect(Object.keys(pm.response.json().contributions).sort()).to.eql(["Age", "Embarked", "Fare", "Pclass", "Sex"]));`] }),
+        request("the page", "GET", "/", { tests: [status(200), ctype("text/html"),
+          `pm.test("is the page", () => pm.expect(pm.response.text()).to.include("<title>tabserve</title>"));`] }),
         request("model metadata", "GET", "/model", { tests: [
           status(200), ctype(json), schema("ModelDescription"),
           `pm.test("inputs are the seed's five", () => pm.expect(pm.response.json().inputs.map((i) => i.name).sort()).to.eql(["Age", "Embarked", "Fare", "Pclass", "Sex"]));`] }),
@@ -140,6 +146,8 @@ const collection = {
         request("predict columns", "POST", "/v1/models/model/versions/1:predict", {
           body: { inputs: Object.fromEntries(Object.entries(seed).map(([k, v]) => [k, [v]])) },
           tests: [status(200), ctype(json), schema("TfsPrediction"), `pm.test("outputs, one per row", () => pm.expect(pm.response.json().outputs).to.eql([0.116562441]));`] }),
+        request("explain rows (KServe V1)", "POST", "/v1/models/model:explain", { body: { instances: [seed] }, tests: [status(200), ctype(json), schema("Explanations"),
+          `pm.test("one explanation per row", () => pm.expect(pm.response.json().explanations).to.have.lengthOf(1));`] }),
         request("predict: bad row", "POST", "/v1/models/model:predict", { body: { instances: [{ ...seed, Age: "old" }] },
           tests: [status(400), ctype(json), schema("V2Error"), `pm.test("names the row and field", () => pm.expect(pm.response.json().error).to.include("$.instances[0].Age"));`] }),
       ],

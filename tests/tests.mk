@@ -9,7 +9,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/%)
 $(BUILD)/test_%: tests/test_%.c tests/guard.h tests/tiny_model.h $(OBJS)
 	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -iquote src -o $@ $< $(OBJS) $(LDLIBS) -lcmocka
 
-.PHONY: unit-test cli-test server-test protocol-test import-test api-test container-test
+.PHONY: unit-test cli-test server-test protocol-test import-test api-test page-test container-test
 unit-test: $(TEST_BINS)
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; TABSERVE_DATA=$(DATA) $$t; done
 
@@ -30,6 +30,10 @@ import-test: $(BIN)
 api-test: $(BIN)
 	BIN=$(BIN) tests/api.sh
 
+# the page (GET /) in headless Chromium; `node tests/page.js --screenshot docs/page.png` remakes the README's picture
+page-test: $(BIN)
+	BIN=$(BIN) node tests/page.js
+
 container-test:
 	NEWMAN=$(wildcard $(CURDIR)/node_modules/.bin/newman) tests/container.sh
 
@@ -37,7 +41,7 @@ container-test:
 # /metrics), python3-xgboost (the import tests' oracle and fixture maker), npm
 # (newman and redocly, pinned by package-lock.json)
 TEST_DEBS := python3 curl procps prometheus python3-numpy python3-xgboost python3-sklearn python3-onnx \
-             python3-yaml python3-jsonschema
+             python3-yaml python3-jsonschema chromium
 test-deps: $(BUILD)/.deps-ok
 	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
@@ -47,9 +51,9 @@ test-deps: $(BUILD)/.deps-ok
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	  else echo "the tests need:$$missing; run:  sudo apt-get install -y$$missing"; fi; \
 	fi
-	@if { [ ! -x node_modules/.bin/newman ] || [ ! -d node_modules/onnxruntime-node ]; } && command -v npm >/dev/null; then \
+	@if { [ ! -x node_modules/.bin/newman ] || [ ! -d node_modules/onnxruntime-node ] || [ ! -d node_modules/puppeteer-core ]; } && command -v npm >/dev/null; then \
 	  npm ci --no-audit --no-fund --ignore-scripts --loglevel=error || echo "npm ci failed: the API contract tests will be skipped"; fi
 
 .PHONY: test-deps
 test: test-deps
-	@MAKE="$(MAKE)" tests/run-all.sh unit-test cli-test server-test protocol-test import-test api-test container-test
+	@MAKE="$(MAKE)" tests/run-all.sh unit-test cli-test server-test protocol-test import-test api-test page-test container-test

@@ -17,6 +17,7 @@
 #include "serve/exchange.h"
 #include "serve/oip.h"
 #include "serve/openapi.h"
+#include "serve/page.h"
 #include "serve/routes.h"
 #include "serve/tfs.h"
 
@@ -389,6 +390,7 @@ void api_handle(api *a, const api_request *req, api_response *res)
         else
             respond(res, 200, "application/yaml", openapi_yaml, openapi_yaml_len());
         return;
+    case ROUTE_PAGE: respond(res, 200, "text/html; charset=utf-8", page_html, page_html_len()); return;
     case ROUTE_V2_LIVE: text_reply(a, res, 200, "{\"live\": true}\n"); return;
     case ROUTE_V2_READY: readiness(a, res, 1); return;
     case ROUTE_V2_SERVER:

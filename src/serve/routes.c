@@ -18,6 +18,7 @@ static const struct {
     {"/v2/health/live", "GET", ROUTE_V2_LIVE},
     {"/v2/health/ready", "GET", ROUTE_V2_READY},
     {"/v2", "GET", ROUTE_V2_SERVER},
+    {"/", "GET", ROUTE_PAGE},
 };
 
 static int method_is(const char *method, const char *want)

@@ -23,6 +23,7 @@ static const char *const route_labels[ROUTE_COUNT][2] = {
     {"GET", "/readyz"},
     {"GET", "/metrics"},
     {"GET", "/openapi.yaml"},
+    {"GET", "/"},
     {"GET", "/v2/health/live"},
     {"GET", "/v2/health/ready"},
     {"GET", "/v2"},

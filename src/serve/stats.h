@@ -21,6 +21,7 @@ typedef enum {
     ROUTE_READYZ,
     ROUTE_METRICS,
     ROUTE_OPENAPI,
+    ROUTE_PAGE,           /* GET / */
     ROUTE_V2_LIVE,        /* GET /v2/health/live */
     ROUTE_V2_READY,       /* GET /v2/health/ready */
     ROUTE_V2_SERVER,      /* GET /v2 */

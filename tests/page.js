@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// The page (GET /) in a real browser: headless Chromium (Debian's `chromium`)
+// driven by puppeteer-core (pinned in package-lock.json). Starts `tabserve serve`
+// with the built-in model, loads the page, checks the seed's passenger is filled
+// in and its prediction shown equals POST /model's, changes a field and checks
+// the new prediction and the explanation, and that the page asked for nothing
+// from anywhere else. `--screenshot FILE` also saves the page (the README's).
+"use strict";
+const { spawn, execFileSync } = require("child_process");
+const fs = require("fs");
+const net = require("net");
+const path = require("path");
+
+const BIN = path.resolve(process.env.BIN || "build/tabserve");
+const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => fs.existsSync(p));
+let puppeteer;
+try {
+  puppeteer = require("puppeteer-core");
+} catch (e) {
+  console.log("SKIPPED: puppeteer-core is not installed (run npm ci): the page was not tested in a browser");
+  process.exit(0);
+}
+if (!CHROMIUM) {
+  console.log("SKIPPED: chromium is not installed (apt-get install chromium): the page was not tested in a browser");
+  process.exit(0);
+}
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+async function post(base, route, body) {
+  const r = await fetch(base + route, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  return r.json();
+}
+
+function check(ok, what) {
+  if (!ok) throw new Error("FAIL " + what);
+  console.log("ok   " + what);
+}
+
+(async () => {
+  const port = await freePort(), base = `http://127.0.0.1:${port}`;
+  const server = spawn(BIN, ["serve", "-w", "1", "-b", `127.0.0.1:${port}`], { stdio: ["ignore", "ignore", "inherit"] });
+  let browser;
+  try {
+    for (let i = 0; i < 200; i++) {
+      try {
+        if ((await fetch(base + "/readyz")).ok) break;
+      } catch (e) {}
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1100, height: 760 });
+    const elsewhere = [];
+    page.on("request", (r) => {
+      if (!r.url().startsWith(base)) elsewhere.push(r.url());
+    });
+    await page.goto(base + "/", { waitUntil: "networkidle0" });
+    const shown = async () => page.$eval("#prediction", (e) => e.textContent);
+    await page.waitForFunction(() => /^[0-9.]+$/.test(document.querySelector("#prediction").textContent));
+
+    const seed = { Age: 22, Fare: 7.25, Embarked: "S", Sex: "male", Pclass: 3 };
+    const fields = await page.$$eval("#form input, #form select", (es) => Object.fromEntries(es.map((e) => [e.name, e.value])));
+    check(JSON.stringify(fields) === JSON.stringify({ Age: "22", Fare: "7.25", Sex: "male", Embarked: "S", Pclass: "3" }),
+          "the form is the model's five inputs, the seed's passenger filled in: " + JSON.stringify(fields));
+    const want = (await post(base, "/model", seed)).predict;
+    check((await shown()) === want.toFixed(4), `the page shows POST /model's prediction (${want.toFixed(4)})`);
+
+    // change a field: a woman in the same cabin class
+    await page.select("#input-Sex", "female");
+    await page.waitForFunction((old) => document.querySelector("#prediction").textContent !== old, {}, await shown());
+    const now = await shown(), female = (await post(base, "/model", { ...seed, Sex: "female" })).predict;
+    check(now === female.toFixed(4), `after Sex -> female the page shows POST /model's new prediction (${now})`);
+    await page.type("#input-Age", "0"); // Age 220: refused, the message shown
+    await page.waitForFunction(() => document.querySelector("#error").textContent.length > 0).catch(() => {});
+    await page.$eval("#input-Age", (e) => { e.value = "30"; e.dispatchEvent(new Event("input")); });
+    await page.waitForFunction(() => document.querySelector("#error").textContent === "");
+
+    const explained = await post(base, "/model/explain", { ...seed, Sex: "female", Age: 30 });
+    await page.waitForFunction((p) => document.querySelector("#prediction").textContent === p, {}, explained.predict.toFixed(4));
+    const bars = await page.$$eval(".bar-row", (rs) => rs.map((r) => [r.dataset.input, r.querySelector(".num").textContent]));
+    check(bars.length === 5, "the explanation has a bar per input: " + bars.map((b) => b.join(" ")).join(", "));
+    for (const [name, text] of bars)
+      check(Math.abs(Number(text) - explained.contributions[name]) < 1e-4, `bar ${name} is POST /model/explain's contribution (${text})`);
+    const sum = await page.$eval("#sum", (e) => e.textContent);
+    check(sum.includes("base " + explained.base.toFixed(4)), "the base value is shown: " + sum);
+    check(elsewhere.length === 0, "the page loaded nothing from elsewhere " + JSON.stringify(elsewhere));
+
+    const i = process.argv.indexOf("--screenshot");
+    if (i > 0) {
+      await page.select("#input-Sex", "male");
+      await page.$eval("#input-Age", (e) => { e.value = "22"; e.dispatchEvent(new Event("input")); });
+      await page.waitForFunction((p) => document.querySelector("#prediction").textContent === p, {}, want.toFixed(4));
+      await page.screenshot({ path: process.argv[i + 1] });
+      console.log("wrote " + process.argv[i + 1]);
+    }
+    console.log("page: all passed");
+  } catch (e) {
+    console.error(e.message || e);
+    process.exitCode = 1;
+  } finally {
+    if (browser) await browser.close();
+    server.kill("SIGTERM");
+  }
+})();
