@@ -12,6 +12,7 @@ Needs /usr/bin/python3 with xgboost, sklearn, onnx and numpy, and node with onnx
 usage: BIN=build/tabserve python3 tests/test_import.py
 """
 import json
+import math
 import os
 import shutil
 import signal
@@ -306,6 +307,34 @@ class OnnxTest(unittest.TestCase):
         out = self.path(os.path.basename(model) + ".out")
         run("predict", model, "--input", rows, "--output", out)
         return read_csv_numbers(out, width)
+
+    def test_explanations_of_an_onnx_graph_need_a_background(self):
+        """An ONNX MLP has no exact tree or linear form: explained by interventional
+        Shapley values against background rows given in its schema file; without
+        them, refused saying what to add."""
+        model = self.path("mlp.onnx")
+        rows = self.path("mlp.csv")
+        refused = run("explain", model, "--input", rows, check=False)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("no background sample", refused.stderr)
+        with open(rows) as f:
+            header = f.readline().strip().split(",")
+            sample = [dict(zip(header, line.strip().split(","))) for line, _ in zip(f, range(8))]
+        background = [{k: (None if v == "" else (float(v) if k in ("Age", "Fare", "Pclass") else v))
+                       for k, v in r.items()} for r in sample]
+        schema = self.path("mlp.background.schema.json")
+        with open(schema, "w") as f:
+            json.dump({"background": background}, f)
+        out = self.path("mlp.explained")
+        run("explain", model, "--schema", schema, "--input", rows, "--output", out)
+        with open(out) as f:
+            got = [json.loads(line) for line in f][:50]
+        want = self.predict(model, rows, 1)[:50]
+        for g, w in zip(got, want):
+            self.assertEqual(g["method"], "interventional")
+            self.assertEqual(sorted(g["contributions"]), ["Age", "Embarked", "Fare", "Pclass", "Sex"])
+            self.assertLess(abs(g["base"] + sum(g["contributions"].values()) - g["margin"]), 1e-5)
+            self.assertLess(abs(1 / (1 + math.exp(-g["margin"])) - w[0]), 1e-5)
 
     def test_pipelines_match_onnx_runtime_and_sklearn(self):
         for name, _, width in ONNX_MODELS:

@@ -142,9 +142,12 @@ int sidecar_apply(model *m, const char *path, char *err)
     }
     const char *key;
     json_t *v;
-    json_object_foreach(root, key, v) if (strcmp(key, "inputs") != 0 && strcmp(key, "output") != 0)
+    json_object_foreach(root, key, v) if (strcmp(key, "inputs") != 0 && strcmp(key, "output") != 0 &&
+                                          strcmp(key, "background") != 0)
     {
-        read_fail(&r, "$", "unknown member \"%.64s\" (a schema file has \"inputs\" and \"output\")", key);
+        read_fail(&r, "$",
+                  "unknown member \"%.64s\" (a schema file has \"inputs\", \"output\" and \"background\")",
+                  key);
         goto out;
     }
     json_t *inputs = json_object_get(root, "inputs");
@@ -168,6 +171,16 @@ int sidecar_apply(model *m, const char *path, char *err)
     }
     json_t *output = json_object_get(root, "output");
     if (output && apply_output(m, &r, output) != 0) goto out;
+    /* rows of input values to measure explanations against: checked (and
+     * encoded) when the model is assembled, as $.metadata.background */
+    json_t *background = json_object_get(root, "background");
+    if (background) {
+        if (!json_is_array(background) || json_array_size(background) == 0) {
+            read_fail(&r, "$.background", "expected a non-empty array of rows (objects of input values)");
+            goto out;
+        }
+        json_object_set(m->metadata, "background", background);
+    }
     json_object_set_new(m->metadata, "schema_file", json_string(path));
     rc = 0;
 out:
