@@ -9,7 +9,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/%)
 $(BUILD)/test_%: tests/test_%.c tests/guard.h tests/tiny_model.h $(OBJS)
 	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -iquote src -o $@ $< $(OBJS) $(LDLIBS) -lcmocka
 
-.PHONY: unit-test cli-test server-test protocol-test import-test api-test page-test container-test
+.PHONY: unit-test cli-test server-test protocol-test import-test api-test page-test manifest-test compose-test container-test
 unit-test: $(TEST_BINS)
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; TABSERVE_DATA=$(DATA) $$t; done
 
@@ -29,6 +29,10 @@ import-test: $(BIN)
 
 api-test: $(BIN)
 	BIN=$(BIN) tests/api.sh
+
+# deploy/kubernetes and deploy/kserve against the Kubernetes API schemas and tabserve's own flags
+manifest-test: $(BIN)
+	BIN=$(BIN) node tests/manifests.js
 
 # the page (GET /) in headless Chromium; `node tests/page.js --screenshot docs/page.png` remakes the README's picture
 page-test: $(BIN)
@@ -51,9 +55,9 @@ test-deps: $(BUILD)/.deps-ok
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	  else echo "the tests need:$$missing; run:  sudo apt-get install -y$$missing"; fi; \
 	fi
-	@if { [ ! -x node_modules/.bin/newman ] || [ ! -d node_modules/onnxruntime-node ] || [ ! -d node_modules/puppeteer-core ]; } && command -v npm >/dev/null; then \
+	@if { [ ! -x node_modules/.bin/newman ] || [ ! -d node_modules/onnxruntime-node ] || [ ! -d node_modules/puppeteer-core ] || [ ! -d node_modules/kubernetes-models ]; } && command -v npm >/dev/null; then \
 	  npm ci --no-audit --no-fund --ignore-scripts --loglevel=error || echo "npm ci failed: the API contract tests will be skipped"; fi
 
 .PHONY: test-deps
 test: test-deps
-	@MAKE="$(MAKE)" tests/run-all.sh unit-test cli-test server-test protocol-test import-test api-test page-test container-test
+	@MAKE="$(MAKE)" tests/run-all.sh unit-test cli-test server-test protocol-test import-test api-test page-test manifest-test container-test

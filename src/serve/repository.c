@@ -339,9 +339,25 @@ static repository *load_one(const repository_options *o, char *err)
     rm->v[0].version = 1;
     rm->v[0].stats_slot = -1;
     rm->v[0].fresh = 1;
-    if (!(rm->v[0].m = model_open(o->model_path, o->schema_path, &o->limits, err))) goto fail;
+    /* MODEL may be a directory holding one model file (KServe's /mnt/models) */
+    found_version fv = {0};
+    struct stat st;
+    const char *path = o->model_path;
+    if (path && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        find_model_file(path, &fv);
+        if (!fv.file) {
+            err_set(err, "%s", fv.problem ? fv.problem : "no model file");
+            free(fv.problem);
+            goto fail;
+        }
+        path = fv.file;
+    }
+    rm->v[0].m = model_open(path, o->schema_path, &o->limits, err);
+    if (rm->v[0].m && path && strcmp(path, "default") != 0) rm->v[0].path = strdup(path);
+    free(fv.file);
+    free(fv.problem);
+    if (!rm->v[0].m) goto fail;
     rm->v[0].explainer = explainer_create(rm->v[0].m, NULL);
-    if (o->model_path && strcmp(o->model_path, "default") != 0) rm->v[0].path = strdup(o->model_path);
     r->default_model = 0;
     if (docs_render(r, err) != 0) goto fail;
     return r;

@@ -1,6 +1,7 @@
 /* repository — the models one server serves, by name and version:
  *
  *   serve MODEL                  one model, named --model-name (default "model"), version 1
+ *                                (MODEL a file, or a directory holding one: KServe's /mnt/models)
  *   serve --model-repository DIR DIR/<name>/<version>/<one model file of any format>
  *                                (and, for a foreign model, its .schema.json beside it)
  *
