@@ -38,6 +38,10 @@ manifest-test: $(BIN)
 page-test: $(BIN)
 	BIN=$(BIN) node tests/page.js
 
+# deploy/compose on a real engine: replicas behind HAProxy, a stop and a rolling restart under load
+compose-test:
+	tests/compose.sh
+
 container-test:
 	NEWMAN=$(wildcard $(CURDIR)/node_modules/.bin/newman) tests/container.sh
 
@@ -45,7 +49,7 @@ container-test:
 # /metrics), python3-xgboost (the import tests' oracle and fixture maker), npm
 # (newman and redocly, pinned by package-lock.json)
 TEST_DEBS := python3 curl procps prometheus python3-numpy python3-xgboost python3-sklearn python3-onnx \
-             python3-yaml python3-jsonschema chromium
+             python3-yaml python3-jsonschema chromium docker-compose wrk
 test-deps: $(BUILD)/.deps-ok
 	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
@@ -60,4 +64,4 @@ test-deps: $(BUILD)/.deps-ok
 
 .PHONY: test-deps
 test: test-deps
-	@MAKE="$(MAKE)" tests/run-all.sh unit-test cli-test server-test protocol-test import-test api-test page-test manifest-test container-test
+	@MAKE="$(MAKE)" tests/run-all.sh unit-test cli-test server-test protocol-test import-test api-test page-test manifest-test container-test compose-test
