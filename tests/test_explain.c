@@ -308,6 +308,40 @@ static void test_refusals_say_why(void **state)
     model_free(d);
 }
 
+/* 13 numeric inputs into a one-layer MLP (not linear: a tanh): refused, saying why */
+static void test_more_than_twelve_inputs_refused(void **state)
+{
+    (void)state;
+    char text[8192], err[ERR_LEN];
+    size_t n = (size_t)snprintf(text, sizeof text,
+                                "{\"format\": \"tabserve-model\", \"format_version\": 2, \"inputs\": [");
+    for (int i = 0; i < 13; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n,
+                              "%s{\"name\": \"x%d\", \"type\": \"number\", \"missing\": \"allowed\"}",
+                              i ? ", " : "", i);
+    n += (size_t)snprintf(text + n, sizeof text - n, "], \"features\": [");
+    for (int i = 0; i < 13; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n,
+                              "%s{\"input\": \"x%d\", \"steps\": [{\"op\": \"impute\", \"value\": 0}]}",
+                              i ? ", " : "", i);
+    n += (size_t)snprintf(
+        text + n, sizeof text - n,
+        "], \"predictor\": {\"kind\": \"mlp\", \"layers\": [{\"activation\": \"tanh\", \"weights\": [");
+    for (int i = 0; i < 13; i++) n += (size_t)snprintf(text + n, sizeof text - n, "%s[0.1]", i ? ", " : "");
+    n += (size_t)snprintf(
+        text + n, sizeof text - n,
+        "], \"bias\": [0]}]}, \"output\": {\"name\": \"predict\", \"task\": \"regression\", "
+        "\"link\": \"identity\", \"label\": \"y\"}, \"metadata\": {\"background\": [{\"x0\": 1}]}}");
+    model *m = model_open_buffer(text, n, "wide", NULL, err);
+    if (!m) fail_msg("%s", err);
+    explain_method method;
+    assert_int_equal(explain_method_of(m, &method, err), -1);
+    assert_non_null(strstr(err, "13 inputs"));
+    assert_non_null(strstr(err, "at most 12 inputs"));
+    assert_null(explainer_create(m, err));
+    model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_interventional_on_the_default_model),
         cmocka_unit_test(test_linear_is_coefficient_times_centred_feature),
         cmocka_unit_test(test_refusals_say_why),
+        cmocka_unit_test(test_more_than_twelve_inputs_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
