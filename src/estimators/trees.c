@@ -259,14 +259,22 @@ static complete_trees *complete_build(const tree_ensemble *e)
 
 /* Structure checks, shared by the reader and by models built in memory; then
  * the padded layout when the ensemble is shallow enough. */
-/* A node's cover-weighted mean leaf value, as XGBoost computes it (TreeSHAP's bias). */
-static double mean_value(const tree *tr, int node)
+/* The root's cover-weighted mean leaf value, as XGBoost computes it (TreeSHAP's
+ * bias): children come after their parent (checked first), so one pass from the
+ * last node up, no recursion. Returns 0 when memory runs out. */
+static double mean_value(const tree *tr)
 {
-    if (tr->feature[node] < 0) return tr->value[node];
-    int l = tr->left[node], r = tr->right[node];
-    return tr->cover[node] > 0
-               ? (tr->cover[l] * mean_value(tr, l) + tr->cover[r] * mean_value(tr, r)) / tr->cover[node]
-               : 0;
+    double *mean = malloc((size_t)tr->n_nodes * sizeof *mean);
+    if (!mean) return 0;
+    for (int i = tr->n_nodes - 1; i >= 0; i--) {
+        int l = tr->left[i], r = tr->right[i];
+        mean[i] = tr->feature[i] < 0 ? tr->value[i]
+                  : tr->cover[i] > 0 ? (tr->cover[l] * mean[l] + tr->cover[r] * mean[r]) / tr->cover[i]
+                                     : 0;
+    }
+    double root = mean[0];
+    free(mean);
+    return root;
 }
 
 static int trees_prepare(predictor *p, char *err)
@@ -279,7 +287,6 @@ static int trees_prepare(predictor *p, char *err)
     e->complete = NULL;
     for (size_t t = 0; t < e->n_trees; t++) {
         tree *tr = &e->trees[t];
-        tr->expected = tr->cover ? mean_value(tr, 0) : 0;
         if (tr->output < 0 || tr->output >= p->n_outputs)
             return err_set(err, "$.predictor.trees[%zu].output: %d is not an output (0..%d)", t, tr->output,
                            p->n_outputs - 1);
@@ -307,6 +314,7 @@ static int trees_prepare(predictor *p, char *err)
         }
         free(depth);
         e->n_nodes += (size_t)tr->n_nodes;
+        tr->expected = tr->cover ? mean_value(tr) : 0; /* after the structure checks */
     }
     e->complete = complete_build(e); /* NULL: deep or categorical, or no memory: walk the nodes */
     e->walk = tree_walkers_pick(e->complete, e->n_trees);

@@ -20,8 +20,8 @@ int treeshap_possible(const tree_ensemble *e)
     for (size_t t = 0; t < e->n_trees; t++) {
         const tree *tr = &e->trees[t];
         if (!tr->cover) return 0;
-        for (int i = 0; i < tr->n_nodes; i++)
-            if (tr->feature[i] >= 0 && !(tr->cover[i] > 0)) return 0;
+        for (int i = 0; i < tr->n_nodes; i++) /* a zero cover would divide by zero on the cold path */
+            if (!(tr->cover[i] > 0)) return 0;
     }
     return 1;
 }

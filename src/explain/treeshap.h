@@ -8,7 +8,7 @@
 
 #include "estimators/trees.h"
 
-/* Whether every tree has covers (a node's cover > 0 wherever a row can reach it). */
+/* Whether every tree has covers, each node's above 0. */
 int treeshap_possible(const tree_ensemble *e);
 
 /* Row x (n_features,) -> phi (n_outputs, n_features + 1): each feature column's
