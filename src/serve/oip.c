@@ -515,10 +515,11 @@ void oip_infer(exchange *x, const repo_model *rm, const repo_version *v)
         status = 413;
         goto fail;
     }
-    /* every element against its tensor's datatype first, so that a wrong type is
-     * reported where it is, whatever the other inputs hold */
+    /* every JSON element against its tensor's datatype first, so that a wrong type
+     * is reported where it is, whatever the other inputs hold (binary elements
+     * are of their datatype by construction) */
     for (size_t j = 0; j < n_tensors; j++)
-        for (long k = 0; k < t[j].count; k++) {
+        for (long k = 0; !t[j].bin && k < t[j].count; k++) {
             raw_value v;
             if (tensor_get(&t[j], k, &v, (int)j, err) != 0) goto fail;
         }
