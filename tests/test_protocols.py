@@ -11,6 +11,7 @@ Needs python3-jsonschema (Debian); the models are the built-in one and a GBT
 trained here on a synthetic all-numeric set (the script below makes it)."""
 import http.client
 import json
+import math
 import os
 import random
 import re
@@ -336,6 +337,25 @@ class Protocols(unittest.TestCase):
             with self.subTest(message=message):
                 self.error("POST", "/v1/models/titanic:predict", body, status, message, tfs=True)
         self.error("POST", "/v1/models/broken:predict", {"instances": [SEED]}, 503, "has no version ready", tfs=True)
+
+    def test_explanations_of_a_trained_gbt_and_the_mlp(self):
+        """Explanations through both routes: the GBT trained here by TreeSHAP over its
+        own covers, the default MLP against its background; base + contributions =
+        margin, the margin's sigmoid the prediction."""
+        rows = [{"x0": 0.5, "x1": -1.0, "x2": 0.25}, {"x0": None, "x1": 2.0, "x2": -0.5}]
+        status, r = self.s.json("POST", "/v1/models/numeric:explain", {"instances": rows})
+        self.assertEqual(status, 200, r)
+        _, p = self.s.json("POST", "/v1/models/numeric:predict", {"instances": rows})
+        for e, want in zip(r["explanations"], p["predictions"]):
+            self.assertEqual(e["method"], "tree_path_dependent")
+            self.assertEqual(sorted(e["contributions"]), ["x0", "x1", "x2"])
+            self.assertLess(abs(e["base"] + sum(e["contributions"].values()) - e["margin"]), 1e-5)
+            self.assertLess(abs(1 / (1 + math.exp(-e["margin"])) - want), 1e-6)
+        status, e = self.s.json("POST", "/model/explain", SEED)
+        self.assertEqual((status, e["method"], e["predict"]), (200, "interventional", self.seed_p["predict"]))
+        status, batch = self.s.json("POST", "/model/explain", [SEED, FIRST_CLASS])
+        self.assertEqual([x["predict"] for x in batch["explanations"]], [self.seed_p["predict"], self.first_p["predict"]])
+        self.error("POST", "/v1/models/numeric:explain", {"instances": [{"x0": "a"}]}, 400, "$.instances[0].x0", tfs=True)
 
     def test_metrics_carry_model_and_version(self):
         self.s.json("POST", "/v2/models/numeric/infer", {"inputs": [
