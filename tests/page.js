@@ -100,6 +100,36 @@ function check(ok, what) {
       await page.screenshot({ path: process.argv[i + 1] });
       console.log("wrote " + process.argv[i + 1]);
     }
+    // any model: a GBT trained here on three numeric inputs (no background: its fields start empty)
+    const dir = fs.mkdtempSync(path.join(require("os").tmpdir(), "tabserve-page-"));
+    let csv = "a,b,c,y\n";
+    for (let i = 0; i < 300; i++) {
+      const a = Math.sin(i), b = Math.cos(3 * i), c = ((i * 37) % 11) / 5 - 1;
+      csv += `${a.toFixed(4)},${b.toFixed(4)},${c.toFixed(4)},${a + b - c > 0 ? 1 : 0}\n`;
+    }
+    fs.writeFileSync(path.join(dir, "d.csv"), csv);
+    execFileSync(BIN, ["train", path.join(dir, "d.csv"), "--label", "y", "--numeric", "a,b,c", "--model", "gbt",
+                       "--trees", "20", "--threads", "1", "-o", path.join(dir, "gbt.json")], { stdio: "ignore" });
+    const port2 = await freePort(), base2 = `http://127.0.0.1:${port2}`;
+    const other = spawn(BIN, ["serve", path.join(dir, "gbt.json"), "-b", `127.0.0.1:${port2}`], { stdio: "ignore" });
+    try {
+      for (let i = 0; i < 200; i++) {
+        try { if ((await fetch(base2 + "/readyz")).ok) break; } catch (e) {}
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      await page.goto(base2 + "/", { waitUntil: "networkidle0" });
+      await page.waitForFunction(() => /^[0-9.]+$/.test(document.querySelector("#prediction").textContent));
+      const names = await page.$$eval("#form input, #form select", (es) => es.map((e) => e.name));
+      check(JSON.stringify(names) === '["a","b","c"]', "for another model the form is its inputs: " + names.join(", "));
+      await page.$eval("#input-a", (e) => { e.value = "0.9"; e.dispatchEvent(new Event("input")); });
+      const g = (await post(base2, "/model/explain", { a: 0.9 }));
+      await page.waitForFunction((p) => document.querySelector("#prediction").textContent === p, {}, g.predict.toFixed(4));
+      const how = await page.$eval("#space", (e) => e.textContent);
+      check(how.includes("tree_path_dependent"), `its prediction and TreeSHAP explanation are shown (${g.predict.toFixed(4)}, ${how})`);
+    } finally {
+      other.kill("SIGTERM");
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
     console.log("page: all passed");
   } catch (e) {
     console.error(e.message || e);
