@@ -93,18 +93,21 @@ static int starts_with_learner(const char *buf, size_t len)
 static model *open_xgboost(const char *buf, size_t len, const char *name, const import_limits *lim, char *err)
 {
     json_t *root = xgb_json_load(buf, len, name, err);
+    char *fixed = NULL; /* the document's arrays point into its buffer: kept until they are read */
     if (!root && memmem(buf, len, "NaN", 3)) { /* refused for its bare NaNs: once more without them */
         size_t fixed_len;
-        char *fixed = nan_to_null(buf, len, &fixed_len);
-        if (!fixed) return err_set(err, "%s: out of memory", name), NULL;
+        if (!(fixed = nan_to_null(buf, len, &fixed_len)))
+            return err_set(err, "%s: out of memory", name), NULL;
         root = xgb_json_load(fixed, fixed_len, name, err);
-        free(fixed);
     }
-    if (!root) return NULL;
-    reader r = {name, err};
-    model *m = xgboost_is(root) ? xgboost_import(root, &r, lim) : NULL;
-    if (!m && !xgboost_is(root)) err_set(err, "%s: \"learner\" must be an object", name);
-    json_decref(root);
+    model *m = NULL;
+    if (root) {
+        reader r = {name, err};
+        m = xgboost_is(root) ? xgboost_import(root, &r, lim) : NULL;
+        if (!m && !xgboost_is(root)) err_set(err, "%s: \"learner\" must be an object", name);
+        json_decref(root);
+    }
+    free(fixed);
     return m;
 }
 

@@ -12,11 +12,13 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
 #include "base/err.h"
+#include "base/jsonscan.h"
 #include "base/numtext.h"
 
 #define MAX_DEPTH 64
@@ -180,9 +182,11 @@ static int on_end(void *ctx)
             return 1;
         }
         size_t end = yajl_get_bytes_consumed(b->h);
-        /* kept as its text, tagged so that xgb_numbers knows it */
-        json_t *raw = json_pack("{s:s%,s:I}", XGB_RAW_KEY, b->buf + b->skip_start, end - b->skip_start,
-                                XGB_COUNT_KEY, (json_int_t)b->skip_count);
+        /* kept as where its text is in the buffer, tagged so that xgb_numbers knows
+         * it: no copy of megabytes of numbers (nor jansson's UTF-8 check of them) */
+        json_t *raw = json_pack("{s:I,s:I,s:I}", XGB_RAW_KEY, (json_int_t)(intptr_t)(b->buf + b->skip_start),
+                                XGB_LEN_KEY, (json_int_t)(end - b->skip_start), XGB_COUNT_KEY,
+                                (json_int_t)b->skip_count);
         return add(b, raw);
     }
     if (b->depth > 1) b->depth--; /* the root stays, to be returned */
@@ -249,15 +253,16 @@ int xgb_numbers(const json_t *v, double *out, size_t n)
         }
         return 0;
     }
-    const char *p = json_string_value(json_object_get(v, XGB_RAW_KEY));
-    if (!p) return 1;
-    p = strchr(p, '[');
-    if (!p) return 1;
+    json_t *at = json_object_get(v, XGB_RAW_KEY), *length = json_object_get(v, XGB_LEN_KEY);
+    if (!json_is_integer(at) || !json_is_integer(length)) return 1;
+    const char *p = (const char *)(intptr_t)json_integer_value(at), *end = p + json_integer_value(length);
+    while (p < end && *p != '[') p++;
+    if (p == end) return 1;
     p++;
     for (size_t i = 0; i < n; i++) {
-        while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') p++;
+        while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
         const char *q = p;
-        while (*q && *q != ',' && *q != ']' && *q != ' ' && *q != '\n' && *q != '\r' && *q != '\t') q++;
+        while (q < end && *q != ',' && *q != ']' && *q != ' ' && *q != '\n' && *q != '\r' && *q != '\t') q++;
         size_t len = (size_t)(q - p), k = *p == '-';
         long long whole = 0;
         while (k < len && k < 16 && p[k] >= '0' && p[k] <= '9') whole = whole * 10 + (p[k++] - '0');
@@ -265,11 +270,11 @@ int xgb_numbers(const json_t *v, double *out, size_t n)
             out[i] = (double)(*p == '-' ? -whole : whole);
         else if (len == 4 && memcmp(p, "null", 4) == 0)
             out[i] = NAN;
-        else if (parse_finite_double(p, len, &out[i]) != 0)
+        else if (json_scan_number(p, q, &out[i]) != q && parse_finite_double(p, len, &out[i]) != 0)
             return (int)i + 1; /* a string, true, an object ...: not a number */
         p = q;
-        while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') p++;
-        if (*p == ',') p++;
+        while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+        if (p < end && *p == ',') p++;
     }
     return 0;
 }

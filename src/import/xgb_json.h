@@ -1,7 +1,7 @@
 /* xgb_json — reading an XGBoost JSON model fast (xgb_json.c says how): a
- * jansson document in which the per-node arrays of the trees are kept as
- * their text, {"(raw)": "[1, 2, ...]", "(count)": 2}, read with xgb_count and
- * xgb_numbers. */
+ * jansson document in which the per-node arrays of the trees are kept as where
+ * their text is in the buffer, {"(raw)": address, "(len)": bytes, "(count)":
+ * elements}, read with xgb_count and xgb_numbers — while that buffer lives. */
 #ifndef TABSERVE_XGB_JSON_H
 #define TABSERVE_XGB_JSON_H
 
@@ -11,8 +11,10 @@ struct json_t;
 
 #define XGB_RAW_KEY   "(raw)"
 #define XGB_COUNT_KEY "(count)"
+#define XGB_LEN_KEY   "(len)"
 
-/* The document, or NULL with err naming the file and byte offset. */
+/* The document, or NULL with err naming the file and byte offset. Its arrays
+ * point into buf: read them before buf is freed. */
 struct json_t *xgb_json_load(const char *buf, size_t len, const char *name, char *err);
 
 /* Whether v is an array kept as text. */
