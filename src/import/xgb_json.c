@@ -4,7 +4,7 @@
  * node; jansson spends ~175 ms allocating a value for each number. Here yajl
  * validates every byte, everything outside those arrays becomes the jansson
  * document xgboost.c reads (small), the arrays the reader needs are kept as
- * their text (one string each, read into C arrays by xgb_numbers), and the
+ * their numbers (read as they stream past, into one block each), and the
  * statistics it never reads (loss_changes, base_weights, parents)
  * are dropped as they stream past. */
 #define _POSIX_C_SOURCE 200809L
@@ -39,6 +39,11 @@ typedef struct {
     int skip_depth, skip_keep;
     size_t skip_start, skip_count; /* the array's elements, counted as they pass */
     char *skip_key;
+    /* a kept array's elements as numbers, read as yajl passes them (NaN for
+     * null); bad: 1 + the first element that is not a number or null, 0 none */
+    double *vals;
+    size_t vals_cap;
+    long bad;
     int oom;
 } builder;
 
@@ -60,6 +65,35 @@ static int add(builder *b, json_t *v)
     return rc == 0 ? 1 : (b->oom = 1, 0);
 }
 
+/* A kept array's element at its top level: its value (number or null), or
+ * the place of the first that is neither. */
+static void keep(builder *b, const char *s, size_t n, int kind)
+{
+    if (b->skip_depth != 1 || !b->skip_keep) return;
+    if (b->skip_count == b->vals_cap) {
+        size_t cap = b->vals_cap ? 2 * b->vals_cap : 1024;
+        double *grown = realloc(b->vals, cap * sizeof *grown);
+        if (!grown) {
+            b->oom = 1;
+            return;
+        }
+        b->vals = grown;
+        b->vals_cap = cap;
+    }
+    double v = NAN;
+    if (kind == 1) { /* a number: an integer (most of these arrays), else exactly as strtod */
+        size_t k = s[0] == '-';
+        long long whole = 0;
+        while (k < n && k < 16 && s[k] >= '0' && s[k] <= '9') whole = whole * 10 + (s[k++] - '0');
+        if (k == n && n > (size_t)(s[0] == '-'))
+            v = (double)(s[0] == '-' ? -whole : whole);
+        else if (json_scan_number(s, s + n, &v) != s + n && parse_finite_double(s, n, &v) != 0)
+            kind = 2;
+    }
+    if (kind == 2 && !b->bad) b->bad = (long)b->skip_count + 1;
+    b->vals[b->skip_count] = v;
+}
+
 /* Inside a kept or dropped array: an element at its top level is counted. */
 static int in_skip(builder *b)
 {
@@ -70,18 +104,21 @@ static int in_skip(builder *b)
 static int on_null(void *ctx)
 {
     builder *b = ctx;
+    keep(b, NULL, 0, 0);
     return in_skip(b) ? 1 : add(b, json_null());
 }
 
 static int on_bool(void *ctx, int v)
 {
     builder *b = ctx;
+    keep(b, NULL, 0, 2);
     return in_skip(b) ? 1 : add(b, json_boolean(v));
 }
 
 static int on_number(void *ctx, const char *s, size_t n)
 {
     builder *b = ctx;
+    keep(b, s, n, 1);
     if (in_skip(b)) return 1;
     double v;
     int integer = 1;
@@ -103,6 +140,7 @@ static int on_number(void *ctx, const char *s, size_t n)
 static int on_string(void *ctx, const unsigned char *s, size_t n)
 {
     builder *b = ctx;
+    keep(b, NULL, 0, 2);
     return in_skip(b) ? 1 : add(b, json_stringn((const char *)s, n));
 }
 
@@ -140,6 +178,7 @@ static int open_container(builder *b, json_t *c)
 static int on_start_map(void *ctx)
 {
     builder *b = ctx;
+    keep(b, NULL, 0, 2);
     if (in_skip(b)) {
         b->skip_depth++;
         return 1;
@@ -150,6 +189,7 @@ static int on_start_map(void *ctx)
 static int on_start_array(void *ctx)
 {
     builder *b = ctx;
+    keep(b, NULL, 0, 2);
     if (in_skip(b)) {
         b->skip_depth++;
         return 1;
@@ -159,6 +199,7 @@ static int on_start_array(void *ctx)
             b->skip_depth = 1;
             b->skip_keep = 1;
             b->skip_count = 0;
+            b->bad = 0;
             b->skip_start = yajl_get_bytes_consumed(b->h) - 1; /* the '[' */
             return 1;
         }
@@ -181,12 +222,12 @@ static int on_end(void *ctx)
             b->key = NULL;
             return 1;
         }
-        size_t end = yajl_get_bytes_consumed(b->h);
-        /* kept as where its text is in the buffer, tagged so that xgb_numbers knows
-         * it: no copy of megabytes of numbers (nor jansson's UTF-8 check of them) */
-        json_t *raw = json_pack("{s:I,s:I,s:I}", XGB_RAW_KEY, (json_int_t)(intptr_t)(b->buf + b->skip_start),
-                                XGB_LEN_KEY, (json_int_t)(end - b->skip_start), XGB_COUNT_KEY,
-                                (json_int_t)b->skip_count);
+        /* kept as its numbers, read as they streamed past (a string of their bytes),
+         * tagged so that xgb_numbers knows it: no second pass over the text */
+        json_t *raw = json_pack(
+            "{s:o,s:I,s:I}", XGB_RAW_KEY,
+            json_stringn_nocheck(b->vals ? (const char *)b->vals : "", b->skip_count * sizeof *b->vals),
+            XGB_COUNT_KEY, (json_int_t)b->skip_count, XGB_LEN_KEY, (json_int_t)b->bad);
         return add(b, raw);
     }
     if (b->depth > 1) b->depth--; /* the root stays, to be returned */
@@ -226,6 +267,7 @@ json_t *xgb_json_load(const char *buf, size_t len, const char *name, char *err)
         root = NULL;
     }
     free(b.key);
+    free(b.vals);
     yajl_free(b.h);
     return root;
 }
@@ -253,28 +295,12 @@ int xgb_numbers(const json_t *v, double *out, size_t n)
         }
         return 0;
     }
-    json_t *at = json_object_get(v, XGB_RAW_KEY), *length = json_object_get(v, XGB_LEN_KEY);
-    if (!json_is_integer(at) || !json_is_integer(length)) return 1;
-    const char *p = (const char *)(intptr_t)json_integer_value(at), *end = p + json_integer_value(length);
-    while (p < end && *p != '[') p++;
-    if (p == end) return 1;
-    p++;
-    for (size_t i = 0; i < n; i++) {
-        while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
-        const char *q = p;
-        while (q < end && *q != ',' && *q != ']' && *q != ' ' && *q != '\n' && *q != '\r' && *q != '\t') q++;
-        size_t len = (size_t)(q - p), k = *p == '-';
-        long long whole = 0;
-        while (k < len && k < 16 && p[k] >= '0' && p[k] <= '9') whole = whole * 10 + (p[k++] - '0');
-        if (k == len && len > (size_t)(*p == '-')) /* an integer: most of these arrays */
-            out[i] = (double)(*p == '-' ? -whole : whole);
-        else if (len == 4 && memcmp(p, "null", 4) == 0)
-            out[i] = NAN;
-        else if (json_scan_number(p, q, &out[i]) != q && parse_finite_double(p, len, &out[i]) != 0)
-            return (int)i + 1; /* a string, true, an object ...: not a number */
-        p = q;
-        while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
-        if (p < end && *p == ',') p++;
-    }
+    json_t *vals = json_object_get(v, XGB_RAW_KEY), *bad = json_object_get(v, XGB_LEN_KEY);
+    if (!json_is_string(vals) || !json_is_integer(bad)) return 1;
+    size_t have = json_string_length(vals) / sizeof(double);
+    if (json_integer_value(bad) > 0 && (size_t)json_integer_value(bad) <= n)
+        return (int)json_integer_value(bad);
+    if (have < n) return (int)have + 1;
+    memcpy(out, json_string_value(vals), n * sizeof *out);
     return 0;
 }

@@ -1,7 +1,8 @@
 /* xgb_json — reading an XGBoost JSON model fast (xgb_json.c says how): a
- * jansson document in which the per-node arrays of the trees are kept as where
- * their text is in the buffer, {"(raw)": address, "(len)": bytes, "(count)":
- * elements}, read with xgb_count and xgb_numbers — while that buffer lives. */
+ * jansson document in which the per-node arrays of the trees are kept as their
+ * numbers, read as they streamed past, {"(raw)": the doubles' bytes, "(count)":
+ * elements, "(bad)": 1 + the first element that is not a number or null},
+ * read with xgb_count and xgb_numbers. */
 #ifndef TABSERVE_XGB_JSON_H
 #define TABSERVE_XGB_JSON_H
 
@@ -11,10 +12,9 @@ struct json_t;
 
 #define XGB_RAW_KEY   "(raw)"
 #define XGB_COUNT_KEY "(count)"
-#define XGB_LEN_KEY   "(len)"
+#define XGB_LEN_KEY   "(bad)"
 
-/* The document, or NULL with err naming the file and byte offset. Its arrays
- * point into buf: read them before buf is freed. */
+/* The document, or NULL with err naming the file and byte offset. */
 struct json_t *xgb_json_load(const char *buf, size_t len, const char *name, char *err);
 
 /* Whether v is an array kept as text. */
