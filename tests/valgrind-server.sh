@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A short server session under valgrind memcheck: master and a worker serving a
 # model repository (a good model, a broken one), every route of the seed's API,
-# KServe V2 and TF Serving, good and bad input, a new version and a reload, then
+# explanations and the page, KServe V2 and TF Serving, good and bad input, a new version and a reload, then
 # SIGTERM. Any memcheck error or definite/indirect leak in any process fails it.
 set -u
 BIN=${BIN:-build/tabserve}
@@ -44,6 +44,10 @@ for _ in 1 2 3; do
   curl -s "$url/v1/models/m/versions/1:predict" -H 'Content-Type: application/json' \
     -d '{"inputs": {"Age": [1, 2], "Sex": ["male", "female"], "Pclass": [1, 2]}}' > /dev/null
   curl -s "$url/v1/models/m:predict" -H 'Content-Type: application/json' -d '{"instances": [{"Age": "x"}]}' > /dev/null
+  curl -s "$url/model/explain" -H 'Content-Type: application/json' -d "[$seed, {\"Sex\": \"female\", \"Pclass\": 1}]" > /dev/null
+  curl -s "$url/v1/models/m:explain" -H 'Content-Type: application/json' -d "{\"instances\": [$seed]}" > /dev/null
+  curl -s "$url/v1/models/broken:explain" -H 'Content-Type: application/json' -d "{\"instances\": [$seed]}" > /dev/null
+  curl -s "$url/" > /dev/null
 done
 mkdir -p "$repo/m/2" && cp "$repo/m/1/model.json" "$repo/m/2/model.json"
 kill -HUP $server
