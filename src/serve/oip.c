@@ -248,10 +248,9 @@ static const char *fast_key(const char *p, const char *end, const char **key, si
     return json_skip_ws(p, end);
 }
 
-static int is_key(const char *key, size_t len, const char *want)
-{
-    return len == strlen(want) && memcmp(key, want, len) == 0;
-}
+/* a member name against a literal: a length test, then a fixed-size compare */
+#define is_key(key, len, literal)                                                                            \
+    ((len) == sizeof(literal) - 1 && memcmp((key), literal, sizeof(literal) - 1) == 0)
 
 /* One scalar element: its raw value if the datatype takes it; NULL otherwise.
  * DT_UNSUPPORTED takes any scalar (the syntax alone, before the datatype is known). */
@@ -353,13 +352,9 @@ static const char *fast_tensor_of(const char *p, const char *end, const model *m
             if (!(p = fast_shape(p, end, &n))) return NULL;
             have |= 2;
         } else if (is_key(key, len, "datatype") && !(have & 4)) {
-            char name[8];
             if (p == end || *p++ != '"' || !(p = json_scan_plain_string(p, end, &s, &slen)) ||
-                slen >= sizeof name)
+                (dt = tensor_dtype_of_n(s, slen)) == DT_UNSUPPORTED)
                 return NULL;
-            memcpy(name, s, slen);
-            name[slen] = 0;
-            if ((dt = tensor_dtype_of(name)) == DT_UNSUPPORTED) return NULL;
             have |= 4;
         } else if (is_key(key, len, "data") && !(have & 8)) {
             data = p; /* the syntax now, the datatype once it is known */

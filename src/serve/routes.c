@@ -61,10 +61,20 @@ static void model_route(const char *rest, const char *method, const char *const 
     out->model = NULL; /* not a route */
 }
 
+static void model_path(const char *method, const char *path, int is_v2, route_match *out);
+
 void routes_match(const char *method, const char *path, route_match *out)
 {
     memset(out, 0, sizeof *out);
     out->route = ROUTE_OTHER;
+    /* the model routes first: the inference paths are the busy ones */
+    static const char v2[] = "/v2/models/", v1[] = "/v1/models/";
+    int is_v2 = strncmp(path, v2, sizeof v2 - 1) == 0,
+        is_v1 = !is_v2 && strncmp(path, v1, sizeof v1 - 1) == 0;
+    if (is_v2 || is_v1) {
+        model_path(method, path, is_v2, out);
+        return;
+    }
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
         if (strcmp(path, fixed[i].path) == 0) {
             if (method_is(method, fixed[i].method)) {
@@ -75,12 +85,11 @@ void routes_match(const char *method, const char *path, route_match *out)
                          : strcmp(path, "/model/explain") == 0 ? "POST"
                                                                : "GET, HEAD";
         }
-    if (out->allow) return;
+}
 
-    static const char v2[] = "/v2/models/", v1[] = "/v1/models/";
-    int is_v2 = strncmp(path, v2, sizeof v2 - 1) == 0, is_v1 = strncmp(path, v1, sizeof v1 - 1) == 0;
-    if (!is_v2 && !is_v1) return;
-    const char *name = path + sizeof v2 - 1;
+static void model_path(const char *method, const char *path, int is_v2, route_match *out)
+{
+    const char *name = path + sizeof "/v2/models/" - 1;
     const char *stop = is_v2 ? "/" : "/:";
     size_t len = strcspn(name, stop);
     if (len == 0) return;

@@ -20,12 +20,16 @@ static const struct {
     {"INT64", DT_INT64, 8},   {"FP32", DT_FP32, 4},   {"FP64", DT_FP64, 8},     {"BYTES", DT_BYTES, 0},
 };
 
-tensor_dtype tensor_dtype_of(const char *name)
+tensor_dtype tensor_dtype_of_n(const char *name, size_t len)
 {
     for (size_t i = 0; i < sizeof dtypes / sizeof *dtypes; i++)
-        if (strcmp(name, dtypes[i].name) == 0) return dtypes[i].dtype;
+        if (dtypes[i].name[0] == name[0] && strlen(dtypes[i].name) == len &&
+            memcmp(name, dtypes[i].name, len) == 0)
+            return dtypes[i].dtype;
     return DT_UNSUPPORTED;
 }
+
+tensor_dtype tensor_dtype_of(const char *name) { return tensor_dtype_of_n(name, strlen(name)); }
 
 static int size_of(tensor_dtype d) { return d < DT_UNSUPPORTED ? dtypes[d].size : 0; }
 

@@ -50,6 +50,8 @@ typedef struct {
 /* The datatype named (FP32, INT64, BYTES, ...); DT_UNSUPPORTED for FP16, BF16
  * and names that are none. */
 tensor_dtype tensor_dtype_of(const char *name);
+/* The same for len bytes of text (the request fast path: no copy, no strcmp scan). */
+tensor_dtype tensor_dtype_of_n(const char *name, size_t len);
 
 /* Reads "shape" (an array of 1 or 2 non-negative integers) into t. Returns 0,
  * or -1 with err saying what the shape must be; `where` prefixes messages. */
