@@ -35,7 +35,8 @@ int schema_find(const schema *s, const char *name, size_t len)
 {
     for (size_t i = 0; i < s->n_inputs; i++) {
         const schema_input *in = &s->inputs[i];
-        if ((in->name_len ? in->name_len : strlen(in->name)) == len && memcmp(in->name, name, len) == 0)
+        if ((in->name_len ? in->name_len : strlen(in->name)) == len && (len == 0 || in->name[0] == name[0]) &&
+            memcmp(in->name, name, len) == 0)
             return (int)i;
     }
     return -1;

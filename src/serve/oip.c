@@ -250,7 +250,8 @@ static const char *fast_key(const char *p, const char *end, const char **key, si
 
 /* a member name against a literal: a length test, then a fixed-size compare */
 #define is_key(key, len, literal)                                                                            \
-    ((len) == sizeof(literal) - 1 && memcmp((key), literal, sizeof(literal) - 1) == 0)
+    ((len) == sizeof(literal) - 1 && (key)[0] == (literal)[0] &&                                             \
+     memcmp((key), literal, sizeof(literal) - 1) == 0)
 
 /* One scalar element: its raw value if the datatype takes it; NULL otherwise.
  * DT_UNSUPPORTED takes any scalar (the syntax alone, before the datatype is known). */
