@@ -23,7 +23,7 @@ void treeshap_row(const tree_ensemble *e, const float *x, double *phi);
  * leaf's contributions are computed once per pattern; a row then costs a
  * look-up per leaf: O(trees x leaves x depth). Built when the tables fit in
  * TREESHAP_TABLE_BYTES; NULL otherwise (or when memory runs out). */
-#define TREESHAP_TABLE_BYTES ((size_t)64 << 20)
+#define TREESHAP_TABLE_BYTES ((size_t)16 << 20) /* per model: made at load, shared by the workers */
 typedef struct treeshap_tables treeshap_tables;
 treeshap_tables *treeshap_tables_build(const tree_ensemble *e);
 void treeshap_tables_free(treeshap_tables *t);
