@@ -53,6 +53,15 @@ int explain_method_of(const model *m, explain_method *out, char *err)
     return 0;
 }
 
+/* What explaining needs of a model, made once: the method, the feature
+ * column -> input map, and for trees the per-leaf tables. */
+struct explainer {
+    const model *m;
+    explain_method method;
+    int *input_of;           /* (n_features,) the input whose feature writes each column */
+    treeshap_tables *tables; /* NULL: the recursion (not built, or too large) */
+};
+
 /* column -> the input whose feature writes it */
 static void column_inputs(const model *m, int *input_of)
 {
@@ -61,22 +70,17 @@ static void column_inputs(const model *m, int *input_of)
             input_of[m->features.f[f].offset + c] = (int)m->features.f[f].input;
 }
 
-static int explain_trees(const model *m, const treeshap_tables *tables, const float *x, double *margin,
-                         double *base, double *contrib)
+static int explain_trees(const explainer *ex, const float *x, double *margin, double *base, double *contrib)
 {
+    const model *m = ex->m;
     const tree_ensemble *e = trees_of(m);
+    const int *input_of = ex->input_of;
     int nf = m->n_features, k = m->predictor->n_outputs;
     size_t ni = m->schema.n_inputs;
     double *phi = malloc((size_t)k * (size_t)(nf + 1) * sizeof *phi);
-    int *input_of = malloc((size_t)nf * sizeof *input_of);
-    if (!phi || !input_of) {
-        free(phi);
-        free(input_of);
-        return -1;
-    }
-    column_inputs(m, input_of);
-    if (tables)
-        treeshap_row_tables(e, tables, x, phi);
+    if (!phi) return -1;
+    if (ex->tables)
+        treeshap_row_tables(e, ex->tables, x, phi);
     else
         treeshap_row(e, x, phi);
     for (int o = 0; o < k; o++) {
@@ -91,7 +95,6 @@ static int explain_trees(const model *m, const treeshap_tables *tables, const fl
         }
     }
     free(phi);
-    free(input_of);
     return 0;
 }
 
@@ -126,18 +129,18 @@ static size_t gather_bits(size_t s, size_t differ)
  * each b needs only the 2^|D_b| rows of the inputs D_b where it differs; each
  * distinct row is scored once, in batches, and v(S) reads b's row for S & D_b.
  * The same values as scoring all 2^k x background rows. */
-static int explain_interventional(const model *m, const float *x, double *margin, double *base,
+static int explain_interventional(const explainer *ex, const float *x, double *margin, double *base,
                                   double *contrib)
 {
+    const model *m = ex->m;
+    const int *input_of = ex->input_of;
     int nf = m->n_features, k = m->predictor->n_outputs, ni = (int)m->schema.n_inputs, nb = m->n_background;
     size_t coalitions = (size_t)1 << ni;
     size_t *differ = malloc((size_t)nb * sizeof *differ), *first = malloc(((size_t)nb + 1) * sizeof *first);
-    int *input_of = malloc((size_t)nf * sizeof *input_of);
     double *value = calloc(coalitions * (size_t)k, sizeof *value); /* v(S): the mean margin */
     float *rows = NULL, *y = NULL, *scratch = NULL, *ys = NULL;
     int rc = -1;
-    if (!differ || !first || !input_of || !value) goto out;
-    column_inputs(m, input_of);
+    if (!differ || !first || !value) goto out;
     size_t total = 0;
     for (int bi = 0; bi < nb; bi++) {
         const float *bg = m->background + (size_t)bi * (size_t)nf;
@@ -196,7 +199,6 @@ static int explain_interventional(const model *m, const float *x, double *margin
 out:
     free(differ);
     free(first);
-    free(input_of);
     free(value);
     free(rows);
     free(y);
@@ -207,17 +209,17 @@ out:
 
 /* Additive in the columns: input i's contribution is the margin with i's
  * columns at the row's values, the rest at the centre, less the centre's. */
-static int explain_linear(const model *m, const float *x, double *margin, double *base, double *contrib)
+static int explain_linear(const explainer *ex, const float *x, double *margin, double *base, double *contrib)
 {
+    const model *m = ex->m;
+    const int *input_of = ex->input_of;
     int nf = m->n_features, k = m->predictor->n_outputs, ni = (int)m->schema.n_inputs;
     int n = ni + 2; /* the centre, each input moved, the row */
     float *rows = calloc((size_t)n * (size_t)nf, sizeof *rows),
           *y = malloc((size_t)n * (size_t)k * sizeof *y);
     float *scratch = malloc((m->predictor->ops->scratch_floats(m->predictor, n) + 1) * sizeof *scratch);
-    int *input_of = malloc((size_t)nf * sizeof *input_of);
     int rc = -1;
-    if (!rows || !y || !scratch || !input_of) goto out;
-    column_inputs(m, input_of);
+    if (!rows || !y || !scratch) goto out;
     for (int c = 0; c < nf; c++) { /* the centre: the background's mean (0 without one) */
         double mean = 0;
         for (int b = 0; b < m->n_background; b++) mean += m->background[(size_t)b * (size_t)nf + (size_t)c];
@@ -239,42 +241,33 @@ out:
     free(rows);
     free(y);
     free(scratch);
-    free(input_of);
     return rc;
 }
 
-int explain_row(const model *m, const float *x, double *margin, double *base, double *contrib, char *err)
-{
-    explain_method method;
-    if (explain_method_of(m, &method, err) != 0) return -1;
-    int rc = method == EXPLAIN_TREES    ? explain_trees(m, NULL, x, margin, base, contrib)
-             : method == EXPLAIN_LINEAR ? explain_linear(m, x, margin, base, contrib)
-                                        : explain_interventional(m, x, margin, base, contrib);
-    return rc == 0 ? 0 : err_set(err, "out of memory explaining a row");
-}
-
-struct explainer {
-    const model *m;
-    explain_method method;
-    treeshap_tables *tables; /* NULL: the recursion (tables too large) */
-};
-
-explainer *explainer_create(const model *m, char *err)
+/* tables: build the trees' per-leaf tables (worth it for many rows) */
+static explainer *make(const model *m, int tables, char *err)
 {
     explain_method method;
     if (explain_method_of(m, &method, err) != 0) return NULL;
     explainer *ex = calloc(1, sizeof *ex);
-    if (!ex) return err_set(err, "out of memory"), NULL;
+    if (!ex || !(ex->input_of = malloc((size_t)m->n_features * sizeof *ex->input_of))) {
+        free(ex);
+        return err_set(err, "out of memory"), NULL;
+    }
     ex->m = m;
     ex->method = method;
-    if (method == EXPLAIN_TREES) ex->tables = treeshap_tables_build(trees_of(m));
+    column_inputs(m, ex->input_of);
+    if (method == EXPLAIN_TREES && tables) ex->tables = treeshap_tables_build(trees_of(m));
     return ex;
 }
+
+explainer *explainer_create(const model *m, char *err) { return make(m, 1, err); }
 
 void explainer_free(explainer *ex)
 {
     if (!ex) return;
     treeshap_tables_free(ex->tables);
+    free(ex->input_of);
     free(ex);
 }
 
@@ -283,11 +276,18 @@ explain_method explainer_method(const explainer *ex) { return ex->method; }
 int explainer_row(const explainer *ex, const float *x, double *margin, double *base, double *contrib,
                   char *err)
 {
-    const model *m = ex->m;
-    int rc = ex->method == EXPLAIN_TREES    ? explain_trees(m, ex->tables, x, margin, base, contrib)
-             : ex->method == EXPLAIN_LINEAR ? explain_linear(m, x, margin, base, contrib)
-                                            : explain_interventional(m, x, margin, base, contrib);
+    int rc = ex->method == EXPLAIN_TREES    ? explain_trees(ex, x, margin, base, contrib)
+             : ex->method == EXPLAIN_LINEAR ? explain_linear(ex, x, margin, base, contrib)
+                                            : explain_interventional(ex, x, margin, base, contrib);
     return rc == 0 ? 0 : err_set(err, "out of memory explaining a row");
+}
+
+int explain_row(const model *m, const float *x, double *margin, double *base, double *contrib, char *err)
+{
+    explainer *ex = make(m, 0, err); /* one row: the recursion, no tables */
+    int rc = ex ? explainer_row(ex, x, margin, base, contrib, err) : -1;
+    explainer_free(ex);
+    return rc;
 }
 
 size_t explain_json_max(const model *m)

@@ -37,7 +37,7 @@ typedef struct {
     char *key; /* the pending member name of the innermost object */
     /* an array being skipped (raw or dropped): its depth and start offset */
     int skip_depth, skip_keep;
-    size_t skip_start, skip_count; /* the array's elements, counted as they pass */
+    size_t skip_count; /* the array's elements, counted as they pass */
     char *skip_key;
     /* a kept array's elements as numbers, read as yajl passes them (NaN for
      * null); bad: 1 + the first element that is not a number or null, 0 none */
@@ -200,7 +200,6 @@ static int on_start_array(void *ctx)
             b->skip_keep = 1;
             b->skip_count = 0;
             b->bad = 0;
-            b->skip_start = yajl_get_bytes_consumed(b->h) - 1; /* the '[' */
             return 1;
         }
     for (size_t i = 0; b->key && i < sizeof dropped / sizeof *dropped; i++)
@@ -227,7 +226,7 @@ static int on_end(void *ctx)
         json_t *raw = json_pack(
             "{s:o,s:I,s:I}", XGB_RAW_KEY,
             json_stringn_nocheck(b->vals ? (const char *)b->vals : "", b->skip_count * sizeof *b->vals),
-            XGB_COUNT_KEY, (json_int_t)b->skip_count, XGB_LEN_KEY, (json_int_t)b->bad);
+            XGB_COUNT_KEY, (json_int_t)b->skip_count, XGB_BAD_KEY, (json_int_t)b->bad);
         return add(b, raw);
     }
     if (b->depth > 1) b->depth--; /* the root stays, to be returned */
@@ -295,7 +294,7 @@ int xgb_numbers(const json_t *v, double *out, size_t n)
         }
         return 0;
     }
-    json_t *vals = json_object_get(v, XGB_RAW_KEY), *bad = json_object_get(v, XGB_LEN_KEY);
+    json_t *vals = json_object_get(v, XGB_RAW_KEY), *bad = json_object_get(v, XGB_BAD_KEY);
     if (!json_is_string(vals) || !json_is_integer(bad)) return 1;
     size_t have = json_string_length(vals) / sizeof(double);
     if (json_integer_value(bad) > 0 && (size_t)json_integer_value(bad) <= n)

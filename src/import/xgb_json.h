@@ -12,7 +12,7 @@ struct json_t;
 
 #define XGB_RAW_KEY   "(raw)"
 #define XGB_COUNT_KEY "(count)"
-#define XGB_LEN_KEY   "(bad)"
+#define XGB_BAD_KEY   "(bad)"
 
 /* The document, or NULL with err naming the file and byte offset. */
 struct json_t *xgb_json_load(const char *buf, size_t len, const char *name, char *err);

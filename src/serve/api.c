@@ -408,7 +408,7 @@ void api_handle(api *a, const api_request *req, api_response *res)
             text_reply(a, res, 200, "{\"name\": \"%s\", \"ready\": true}\n", rm->name);
         return;
     case ROUTE_V2_INFER:
-        if ((v = find_version(a, &x, &rt, &rm, 1))) oip_infer(&x, rm, v);
+        if ((v = find_version(a, &x, &rt, &rm, 1))) oip_infer(&x, v);
         return;
     case ROUTE_V1_STATUS: /* every version's state, even when none is ready */
         if (rt.version == 0) {
@@ -422,10 +422,10 @@ void api_handle(api *a, const api_request *req, api_response *res)
             respond(res, 200, "application/json", v->doc[DOC_TFS_METADATA], v->doc_len[DOC_TFS_METADATA]);
         return;
     case ROUTE_V1_PREDICT:
-        if ((v = find_version(a, &x, &rt, &rm, 1))) tfs_predict(&x, rm, v, 0);
+        if ((v = find_version(a, &x, &rt, &rm, 1))) tfs_predict(&x, v, 0);
         return;
     case ROUTE_V1_EXPLAIN:
-        if ((v = find_version(a, &x, &rt, &rm, 1))) tfs_predict(&x, rm, v, 1);
+        if ((v = find_version(a, &x, &rt, &rm, 1))) tfs_predict(&x, v, 1);
         return;
     case ROUTE_OTHER:
     case ROUTE_UNPARSED: /* never from routes_match */

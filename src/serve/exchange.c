@@ -58,8 +58,11 @@ json_t *exchange_parse(exchange *x, const char *body, size_t len)
 int exchange_explain(exchange *x, const explainer *ex, int n, int as_list, char *err)
 {
     const model *m = x->batch->m;
-    explain_method method;
-    if (explain_method_of(m, &method, err) != 0 || !ex) return 501;
+    if (!ex) { /* not explainable: the reason */
+        explain_method method;
+        if (explain_method_of(m, &method, err) == 0) err_set(err, "out of memory preparing explanations");
+        return 501;
+    }
     size_t per_row = explain_json_max(m) + 4;
     if ((size_t)n * per_row + 64 > x->out_cap)
         return err_set(err, "explanations of %d rows do not fit one answer: send at most %zu rows", n,
@@ -77,8 +80,8 @@ int exchange_explain(exchange *x, const explainer *ex, int n, int as_list, char 
             return 500;
         }
         if (r) o += sprintf(o, ", ");
-        o +=
-            explain_json(m, method, x->batch->y + (size_t)r * (size_t)m->n_outputs, margin, base, contrib, o);
+        o += explain_json(m, explainer_method(ex), x->batch->y + (size_t)r * (size_t)m->n_outputs, margin,
+                          base, contrib, o);
     }
     free(contrib);
     if (as_list) o += sprintf(o, "]}");

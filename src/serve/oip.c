@@ -187,15 +187,13 @@ static int wants_binary(const json_t *root, char *err)
 }
 
 /* The reply tensor; id is the request's id as JSON text (quoted), or NULL. */
-static void reply(exchange *x, const repo_model *rm, const repo_version *v, const char *id, size_t id_len,
-                  long n, int binary)
+static void reply(exchange *x, const repo_version *v, const char *id, size_t id_len, long n, int binary)
 {
     const model *m = v->m;
     int k = m->n_outputs;
     char *o = x->out;
     memcpy(o, v->doc[DOC_V2_REPLY_HEAD], v->doc_len[DOC_V2_REPLY_HEAD]);
     o += v->doc_len[DOC_V2_REPLY_HEAD];
-    (void)rm;
     if (id) {
         memcpy(o, ",\"id\":", 6);
         memcpy(o + 6, id, id_len);
@@ -439,7 +437,7 @@ static long infer_fast(exchange *x, const model *m, size_t json_len, const char 
     return rows;
 }
 
-void oip_infer(exchange *x, const repo_model *rm, const repo_version *v)
+void oip_infer(exchange *x, const repo_version *v)
 {
     const model *m = v->m;
     size_t json_len;
@@ -450,7 +448,7 @@ void oip_infer(exchange *x, const repo_model *rm, const repo_version *v)
     if (fast_rows > 0) {
         if (exchange_score(x, (int)fast_rows, "$.inputs[*].data[%d]") == 0) {
             x->res->predictions = fast_rows;
-            reply(x, rm, v, fast_id, fast_id_len, fast_rows, 0);
+            reply(x, v, fast_id, fast_id_len, fast_rows, 0);
         }
         return;
     }
@@ -526,7 +524,7 @@ void oip_infer(exchange *x, const repo_model *rm, const repo_version *v)
         char id_text[MAX_ID_BYTES * 6 + 8];
         size_t id_len = id ? json_dumpb(id, id_text, sizeof id_text, JSON_ENCODE_ANY | JSON_COMPACT) : 0;
         x->res->predictions = rows;
-        reply(x, rm, v, id ? id_text : NULL, id_len, rows, binary);
+        reply(x, v, id ? id_text : NULL, id_len, rows, binary);
     }
     goto done;
 fail:

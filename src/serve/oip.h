@@ -21,7 +21,7 @@
 #include "serve/exchange.h"
 #include "serve/repository.h"
 
-void oip_infer(exchange *x, const repo_model *rm, const repo_version *v);
+void oip_infer(exchange *x, const repo_version *v);
 
 /* Tests and fuzzers: 0 sends every request down the full (jansson) path, to
  * check the fast path answers alike. */

@@ -206,9 +206,8 @@ static long predict_fast(exchange *x, const model *m)
     return instances && json_skip_ws(p, end) == end ? rows : -1;
 }
 
-void tfs_predict(exchange *x, const repo_model *rm, const repo_version *v, int explain)
+void tfs_predict(exchange *x, const repo_version *v, int explain)
 {
-    (void)rm;
     const model *m = v->m;
     if (!exchange_is_json_type(x->req->content_type)) {
         exchange_error(x, 415, "Content-Type must be application/json, got \"%.80s\"", x->req->content_type);
