@@ -33,8 +33,18 @@ const freePort = () =>
     });
   });
 
+// Node's fetch keeps connections alive between calls; while the browser works the
+// server closes an idle one (--keep-alive, 2 s) and the next call can meet it closing:
+// a request refused that way is sent again, once, on a new connection (POST /model
+// is side-effect free).
 async function post(base, route, body) {
-  const r = await fetch(base + route, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const send = () => fetch(base + route, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  let r;
+  try {
+    r = await send();
+  } catch (e) {
+    r = await send();
+  }
   return r.json();
 }
 
