@@ -234,6 +234,51 @@ static void test_deterministic_across_runs_and_threads(void **state)
     free(y);
 }
 
+/* A bag is the mean of its members: each fitted alone from its own seed. */
+static void test_bag_is_the_mean_of_its_members(void **state)
+{
+    (void)state;
+    enum { N = 3000, F = 4, BAG = 3 };
+    float *x = malloc(sizeof(float) * N * F), *y = malloc(sizeof(float) * N);
+    unsigned seed = 5;
+    for (int r = 0; r < N; r++) {
+        for (int f = 0; f < F; f++) x[r * F + f] = rand_r(&seed) % 9 == 0 ? NAN : (float)(rand_r(&seed) % 200) / 20;
+        y[r] = (isnan(x[r * F]) ? 3 : x[r * F]) + x[r * F + 1] * 0.5f + (float)(rand_r(&seed) % 100) / 20 > 8;
+    }
+    int is_cat[F] = {0}, n_cat[F] = {0}, rounds, total = 0;
+    gbt_options o;
+    gbt_options_default(&o);
+    o.trees = 20;
+    o.threads = 1;
+    o.early_stopping = 5; /* each member holds out its own rows */
+    char err[ERR_LEN];
+    tree_ensemble *member[BAG];
+    for (int k = 0; k < BAG; k++) {
+        gbt_options one = o;
+        one.seed = o.seed + GBT_BAG_SEED_STEP * (unsigned long long)k;
+        if (!(member[k] = gbt_fit(x, y, N, F, is_cat, n_cat, &one, &rounds, err))) fail_msg("%s", err);
+        total += rounds;
+    }
+    o.bag = BAG;
+    tree_ensemble *bag = gbt_fit(x, y, N, F, is_cat, n_cat, &o, &rounds, err);
+    if (!bag) fail_msg("%s", err);
+    assert_int_equal(rounds, total);
+    assert_int_equal(bag->n_trees, (size_t)total);
+    assert_false(same_ensemble(member[0], member[1])); /* the members differ */
+    for (int r = 0; r < 200; r++) {
+        double mean = 0;
+        for (int k = 0; k < BAG; k++) mean += predict_row(member[k], x + r * F) / BAG;
+        assert_float_equal(predict_row(bag, x + r * F), mean, 1e-5);
+    }
+    o.bag = GBT_MAX_BAG + 1; /* out of range: refused, not clamped */
+    assert_null(gbt_fit(x, y, N, F, is_cat, n_cat, &o, &rounds, err));
+    assert_non_null(strstr(err, "bag"));
+    for (int k = 0; k < BAG; k++) member[k]->base.ops->free(&member[k]->base);
+    bag->base.ops->free(&bag->base);
+    free(x);
+    free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_missing_values_route_by_learned_direction),
         cmocka_unit_test(test_categorical_partition),
         cmocka_unit_test(test_deterministic_across_runs_and_threads),
+        cmocka_unit_test(test_bag_is_the_mean_of_its_members),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -94,7 +94,7 @@ static const char train_usage[] =
     "                      [--hidden 16,8 | --hidden \"\"] [--ensemble N] [--epochs N] [--seed N]\n"
     "                      [--cv K --fold-by COL] [--lr X] [--l2 X] [--batch N] [--patience N]\n"
     "                      [--activation relu|tanh] [--no-auto-features]\n"
-    "                      [--model mlp|linear|gbt|blend|auto] gbt: [--trees N] [--max-depth D] "
+    "                      [--model mlp|linear|gbt|blend|auto] gbt: [--trees N] [--bag N] [--max-depth D] "
     "[--learning-rate X]\n"
     "                      [--min-child-weight X] [--l2 X] [--subsample X] [--colsample X]\n"
     "                      [--early-stopping R] [--bins N] [--threads N] [--objective binary|regression]\n"
@@ -162,6 +162,9 @@ int cmd_train(int argc, char **argv)
         } else if (OPT("--trees")) {
             if (r > 0 && parse_long(v, 1, 100000, "--trees", &lv)) return 2;
             o.gbt.trees = (int)lv;
+        } else if (OPT("--bag")) {
+            if (r > 0 && parse_long(v, 1, GBT_MAX_BAG, "--bag", &lv)) return 2;
+            o.gbt.bag = (int)lv;
         } else if (OPT("--max-depth")) {
             if (r > 0 && parse_long(v, 1, 16, "--max-depth", &lv)) return 2;
             o.gbt.max_depth = (int)lv;

@@ -33,6 +33,7 @@ void gbt_options_default(gbt_options *o)
     o->max_bins = 256;
     o->threads = 0;
     o->seed = 1;
+    o->bag = 1;
 }
 
 /* The sigmoid in floats (expf): a margin needs no more, and this runs once per
@@ -653,25 +654,83 @@ static int to_predictor_tree(tree *out, const gtree *t, const binned *b, float v
 }
 
 static tree_ensemble *fit(const float *x, float *owned_x, const float *y, size_t n, int nf,
-                          const int *is_category, const int *n_categories, const gbt_options *o, int *rounds,
-                          char *err);
+                          const int *is_category, const int *n_categories, const gbt_options *o, float scale,
+                          int *rounds, char *err);
+static tree_ensemble *fit_bag(const float *x, float *owned_x, const float *y, size_t n, int nf,
+                              const int *is_category, const int *n_categories, const gbt_options *o, int *rounds,
+                              char *err);
 
 tree_ensemble *gbt_fit(const float *x, const float *y, size_t n, int nf, const int *is_category,
                        const int *n_categories, const gbt_options *o, int *rounds, char *err)
 {
-    return fit(x, NULL, y, n, nf, is_category, n_categories, o, rounds, err);
+    return fit_bag(x, NULL, y, n, nf, is_category, n_categories, o, rounds, err);
 }
 
 tree_ensemble *gbt_fit_owned(float *x, const float *y, size_t n, int nf, const int *is_category,
                              const int *n_categories, const gbt_options *o, int *rounds, char *err)
 {
-    return fit(x, x, y, n, nf, is_category, n_categories, o, rounds, err);
+    return fit_bag(x, x, y, n, nf, is_category, n_categories, o, rounds, err);
+}
+
+/* A bag of o->bag boosted ensembles, each from its own seed (its own row and
+ * column draws, its own held-out rows), averaged: their trees concatenated
+ * with every leaf scaled by 1/bag, and the mean of their base scores. It
+ * averages away the sampling noise of one ensemble, and stays one tree
+ * ensemble for the predictor. */
+static tree_ensemble *fit_bag(const float *x, float *owned_x, const float *y, size_t n, int nf,
+                              const int *is_category, const int *n_categories, const gbt_options *o, int *rounds,
+                              char *err)
+{
+    if (o->bag <= 1) return fit(x, owned_x, y, n, nf, is_category, n_categories, o, 1.0f, rounds, err);
+    if (o->bag > GBT_MAX_BAG) {
+        err_set(err, "gbt: a bag holds 1 to %d ensembles", GBT_MAX_BAG);
+        free(owned_x);
+        return NULL;
+    }
+    tree_ensemble *bag = NULL;
+    double base = 0;
+    *rounds = 0;
+    for (int k = 0; k < o->bag; k++) {
+        gbt_options one = *o;
+        one.bag = 1;
+        one.seed = o->seed + GBT_BAG_SEED_STEP * (unsigned long long)k;
+        int r = 0; /* the last member frees an owned x */
+        tree_ensemble *e = fit(x, k == o->bag - 1 ? owned_x : NULL, y, n, nf, is_category, n_categories, &one,
+                               (float)(1.0 / o->bag), &r, err);
+        if (!e) {
+            if (k < o->bag - 1) free(owned_x);
+            if (bag) predictor_free(&bag->base);
+            return NULL;
+        }
+        base += e->base_score[0];
+        size_t had = bag ? bag->n_trees : 0;
+        tree *grown = bag ? realloc(bag->trees, (had + e->n_trees) * sizeof *grown) : NULL;
+        if (bag && !grown) {
+            err_set(err, "out of memory");
+            if (k < o->bag - 1) free(owned_x);
+            predictor_free(&bag->base);
+            predictor_free(&e->base);
+            return NULL;
+        }
+        if (!bag) {
+            bag = e;
+        } else { /* the member's trees move over */
+            bag->trees = grown;
+            memcpy(bag->trees + had, e->trees, e->n_trees * sizeof *e->trees);
+            bag->n_trees = had + e->n_trees;
+            e->n_trees = 0;
+            predictor_free(&e->base);
+        }
+        *rounds += r;
+    }
+    bag->base_score[0] = (float)(base / o->bag);
+    return bag;
 }
 
 /* owned_x: x is the caller's to free once binned (NULL: keep it) */
 static tree_ensemble *fit(const float *x, float *owned_x, const float *y, size_t n, int nf,
-                          const int *is_category, const int *n_categories, const gbt_options *o, int *rounds,
-                          char *err)
+                          const int *is_category, const int *n_categories, const gbt_options *o, float scale,
+                          int *rounds, char *err)
 {
     uint64_t rng = o->seed ^ 0x6762745f73656564ull;
     binned b = {n, nf, NULL, NULL, NULL, is_category};
@@ -853,7 +912,7 @@ static tree_ensemble *fit(const float *x, float *owned_x, const float *y, size_t
     }
     e->base_score[0] = (float)base;
     for (int t = 0; t < best_round; t++)
-        if (to_predictor_tree(&e->trees[t], &trees[t], &b, 1.0f) != 0) {
+        if (to_predictor_tree(&e->trees[t], &trees[t], &b, scale) != 0) {
             err_set(err, "out of memory");
             predictor_free(&e->base);
             e = NULL;

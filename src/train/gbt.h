@@ -48,8 +48,12 @@ typedef struct {
     int threads;             /* histogram threads; <= 0: all cores */
     int count_split;         /* splits scored by row counts instead of hessians (scikit-learn's
                                 friedman_mse); leaves are Newton steps either way */
+    int bag;                 /* ensembles averaged (1 = one): member k is fitted with seed
+                                seed + k * GBT_BAG_SEED_STEP, its leaves scaled by 1/bag */
     unsigned long long seed;
 } gbt_options;
+#define GBT_MAX_BAG       64
+#define GBT_BAG_SEED_STEP 0x9e3779b97f4a7c15ull
 
 void gbt_options_default(gbt_options *o);
 
