@@ -242,7 +242,8 @@ static void test_bag_is_the_mean_of_its_members(void **state)
     float *x = malloc(sizeof(float) * N * F), *y = malloc(sizeof(float) * N);
     unsigned seed = 5;
     for (int r = 0; r < N; r++) {
-        for (int f = 0; f < F; f++) x[r * F + f] = rand_r(&seed) % 9 == 0 ? NAN : (float)(rand_r(&seed) % 200) / 20;
+        for (int f = 0; f < F; f++)
+            x[r * F + f] = rand_r(&seed) % 9 == 0 ? NAN : (float)(rand_r(&seed) % 200) / 20;
         y[r] = (isnan(x[r * F]) ? 3 : x[r * F]) + x[r * F + 1] * 0.5f + (float)(rand_r(&seed) % 100) / 20 > 8;
     }
     int is_cat[F] = {0}, n_cat[F] = {0}, rounds, total = 0;

@@ -277,7 +277,8 @@ def post(port, body):
 # name, the twin's output ONNX Runtime reports, its width (binary: the last column)
 ONNX_MODELS = [("logreg", "probabilities", 1), ("logreg3", "probabilities", 3), ("mlp", "a2", 1),
                ("forest", "probabilities", 1), ("boosting", "probability", 1), ("keras", "dense_1", 1),
-               ("labelenc", "probability", 1), ("kerasnorm", "dense_1", 1)]
+               ("labelenc", "probability", 1), ("kerasnorm", "dense_1", 1), ("kerasselect", "dense_1", 1),
+               ("norml2", "probabilities", 1), ("norml1", "probabilities", 1), ("normmax", "probabilities", 1)]
 
 
 @unittest.skipIf(ort_missing(), ort_missing())
@@ -372,6 +373,10 @@ class OnnxTest(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn('node "norm" (LpNormalization): operator LpNormalization is not supported; supported '
                       'operators: Imputer, Scaler', p.stderr)
+        p = run("inspect", self.path("gather_rows.onnx"), check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('node "rows" (Gather): gathers along axis 0 (rows); tabserve gathers columns (axis 1)',
+                      p.stderr)
         with open(self.path("forest.onnx"), "rb") as f:
             data = f.read()
         for cut in (len(data) // 2, len(data) - 3):

@@ -1,6 +1,7 @@
 /* model: loading the default model, every kind of damaged file, save/load round trip. */
 #include "guard.h"
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,9 +9,12 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "model/default_model.h"
+#include "estimators/linear.h"
 #include "estimators/mlp.h"
+#include "estimators/normalize.h"
 #include "model/model.h"
 #include "base/err.h"
 #include "base/files.h"
@@ -151,6 +155,70 @@ static void test_save_load_round_trip(void **state)
     model_free(m);
 }
 
+/* The normalize predictor: each norm on exact values, ONNX Runtime's rules for
+ * a zero norm and a missing value, and its JSON read back to the same thing. */
+static void test_normalize_predictor(void **state)
+{
+    (void)state;
+    /* identity weights on 4 columns, 4 outputs: y is the normalized row */
+    float w[16] = {0}, b[4] = {0};
+    for (int j = 0; j < 4; j++) w[j * 4 + j] = 1;
+    int cols[3] = {2, 0, 1}; /* column 3 passes unchanged */
+    const float x[5][4] = {{-1, -2, -4, 7}, {3, -4, 0, 7}, {0, 0, 0, 7}, {NAN, 1, 2, 7}, {3, NAN, 1, 7}};
+    struct {
+        norm_kind k;
+        float want[5][4];
+    } cases[] = {
+        {NORM_MAX,
+         {{1, 2, 4, 7}, {1, -4.0f / 3, 0, 7}, {0, 0, 0, 7}, {NAN, NAN, NAN, 7}, {1, NAN, 1.0f / 3, 7}}},
+        {NORM_L1,
+         {{-1.0f / 7, -2.0f / 7, -4.0f / 7, 7},
+          {3.0f / 7, -4.0f / 7, 0, 7},
+          {0, 0, 0, 7},
+          {NAN, NAN, NAN, 7},
+          {NAN, NAN, NAN, 7}}},
+        {NORM_L2,
+         {{-1 / sqrtf(21), -2 / sqrtf(21), -4 / sqrtf(21), 7},
+          {0.6f, -0.8f, 0, 7},
+          {0, 0, 0, 7},
+          {NAN, NAN, NAN, 7},
+          {NAN, NAN, NAN, 7}}},
+    };
+    char err[ERR_LEN];
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        normalize *z = normalize_create(linear_create(4, 4, w, b), cases[c].k, cols, 3);
+        assert_non_null(z);
+        assert_int_equal(z->base.ops->prepare(&z->base, err), 0);
+        float y[5][4], *scratch = malloc(z->base.ops->scratch_floats(&z->base, 5) * sizeof(float) + 1);
+        z->base.ops->predict(&z->base, &x[0][0], 5, scratch, &y[0][0]);
+        for (int r = 0; r < 5; r++)
+            for (int j = 0; j < 4; j++) {
+                if (isnan(cases[c].want[r][j]))
+                    assert_true(isnan(y[r][j]));
+                else
+                    assert_float_equal(y[r][j], cases[c].want[r][j], 1e-6);
+            }
+        /* written and read back: the same kind, columns and hash */
+        json_t *j = z->base.ops->to_json(&z->base, 1);
+        reader rd = {"t.json", err};
+        predictor *again = predictor_read(&rd, j, "$.predictor");
+        assert_non_null(again);
+        assert_string_equal(again->ops->kind, "normalize");
+        fnv h1 = FNV_INIT, h2 = FNV_INIT;
+        z->base.ops->hash(&z->base, &h1);
+        again->ops->hash(again, &h2);
+        assert_true(h1.h == h2.h);
+        /* a bad norm name is refused with its place */
+        json_object_set_new(j, "norm", json_string("L3"));
+        assert_null(predictor_read(&rd, j, "$.predictor"));
+        assert_non_null(strstr(err, "$.predictor.norm"));
+        json_decref(j);
+        predictor_free(again);
+        predictor_free(&z->base);
+        free(scratch);
+    }
+}
+
 static void test_missing_file(void **state)
 {
     (void)state;
@@ -170,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_bad_schema),
         cmocka_unit_test(test_save_load_round_trip),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_normalize_predictor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

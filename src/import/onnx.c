@@ -5,7 +5,10 @@
  *
  *   Imputer, Scaler, Sub/Add/Mul by constants  ->  impute / scale steps
  *   OneHotEncoder on a string or integer input  ->  a vocabulary + one_hot
- *   Concat, FeatureVectorizer, ArrayFeatureExtractor, Cast, Identity,
+ *   Normalizer (a row norm over columns)        ->  a normalize predictor
+ *                                                   around the estimator
+ *   Concat, FeatureVectorizer, ArrayFeatureExtractor, Gather (columns),
+ *   Where (constant condition), Cast, Identity,
  *   Reshape, Flatten, Squeeze, Unsqueeze        ->  column bookkeeping
  *   LinearClassifier, LinearRegressor           ->  the linear predictor
  *   TreeEnsembleClassifier / Regressor          ->  the tree predictor
@@ -35,6 +38,7 @@
 #include "base/err.h"
 #include "estimators/linear.h"
 #include "estimators/mlp.h"
+#include "estimators/normalize.h"
 #include "estimators/trees.h"
 #include "onnx.pb-c.h"
 
@@ -119,6 +123,7 @@ typedef struct {
     int n_steps; /* steps so far (impute, scale) */
     feature_step steps[FEATURE_MAX_STEPS];
     int one_hot; /* -1, or the category this column indicates */
+    int norm;    /* 0, or 1 + its place among the columns a Normalizer divides */
 } column;
 
 typedef enum { V_COLUMNS, V_DENSE, V_SCORES, V_IGNORED } value_kind;
@@ -152,6 +157,9 @@ typedef struct {
     int pending_bias; /* the last layer's bias is still to come (MatMul then Add) */
     output_link link; /* a final Sigmoid / Softmax, or post_transform */
     int link_set;
+    /* a Normalizer: its kind (-1: none), its columns, and where the estimator reads them */
+    int norm_kind, n_norm, norm_used;
+    int *norm_cols;
 } compiler;
 
 static int fail(compiler *c, const node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -374,7 +382,7 @@ static int read_inputs(compiler *c)
             si->type = numeric ? TYPE_NUMBER : TYPE_STRING;
             si->required = !numeric; /* a number may be missing (NaN), as in the runtime */
             si->unknown = UNKNOWN_REJECT;
-            v->cols[j] = (column){(int)s->n_inputs, 0, {{0}}, -1};
+            v->cols[j] = (column){(int)s->n_inputs, 0, {{0}}, -1, 0};
             s->n_inputs++;
         }
     }
@@ -400,6 +408,7 @@ static value *columns_of(compiler *c, const node_t *n, size_t k)
 static int add_step(compiler *c, const node_t *n, column *col, feature_step st)
 {
     if (col->one_hot >= 0) return fail(c, n, "arithmetic on one-hot columns is not supported");
+    if (col->norm) return fail(c, n, "arithmetic on a Normalizer's output is not supported");
     if (col->n_steps >= FEATURE_MAX_STEPS - 1)
         return fail(c, n, "more than %d steps on one column", FEATURE_MAX_STEPS - 1);
     col->steps[col->n_steps++] = st;
@@ -610,7 +619,7 @@ static int op_one_hot(compiler *c, const node_t *n)
     value *out = add_value(c, n->output[0], V_COLUMNS);
     if (!out || !(out->cols = calloc(n_cats, sizeof *out->cols))) return fail(c, n, "out of memory");
     out->n_cols = (int)n_cats;
-    for (size_t j = 0; j < n_cats; j++) out->cols[j] = (column){in->cols[0].input, 0, {{0}}, (int)j};
+    for (size_t j = 0; j < n_cats; j++) out->cols[j] = (column){in->cols[0].input, 0, {{0}}, (int)j, 0};
     return 0;
 }
 
@@ -646,6 +655,33 @@ static int op_concat(compiler *c, const node_t *n)
     return 0;
 }
 
+/* The node's output: the columns of `in` at indexes ix[0..k) (freed here);
+ * with from_end, a negative index counts from the last column. */
+static int pick_columns(compiler *c, const node_t *n, const value *in, int64_t *ix, size_t k, int from_end)
+{
+    column *cols = malloc((k ? k : 1) * sizeof *cols);
+    int rc = cols ? 0 : fail(c, n, "out of memory");
+    for (size_t j = 0; rc == 0 && j < k; j++) {
+        int64_t at = from_end && ix[j] < 0 ? ix[j] + in->n_cols : ix[j];
+        if (at < 0 || at >= in->n_cols)
+            rc = from_end
+                     ? fail(c, n, "index %lld is not a column (-%d..%d)", (long long)ix[j], in->n_cols,
+                            in->n_cols - 1)
+                     : fail(c, n, "index %lld is not a column (0..%d)", (long long)ix[j], in->n_cols - 1);
+        else
+            cols[j] = in->cols[at];
+    }
+    free(ix);
+    value *out = rc ? NULL : add_value(c, n->output[0], V_COLUMNS);
+    if (!out) {
+        free(cols);
+        return rc ? rc : fail(c, n, "out of memory");
+    }
+    out->cols = cols;
+    out->n_cols = (int)k;
+    return 0;
+}
+
 static int op_extract(compiler *c, const node_t *n)
 {
     value *in = columns_of(c, n, 0);
@@ -659,23 +695,188 @@ static int op_extract(compiler *c, const node_t *n)
         free(ix);
         return fail(c, n, "the indexes must be a non-empty int64 constant");
     }
-    column *cols = malloc(k * sizeof *cols);
-    int rc = cols ? 0 : fail(c, n, "out of memory");
-    for (size_t j = 0; rc == 0 && j < k; j++) {
-        if (ix[j] < 0 || ix[j] >= in->n_cols)
-            rc = fail(c, n, "index %lld is not a column (0..%d)", (long long)ix[j], in->n_cols - 1);
+    return pick_columns(c, n, in, ix, k, 0);
+}
+
+/* Integer indexes of a constant (int64 or int32, as Gather takes). */
+static int64_t *tensor_indexes(const tensor_t *t, size_t *count)
+{
+    if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64) return tensor_ints(t, count);
+    if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__INT32) return NULL;
+    size_t k = t->n_int32_data ? t->n_int32_data : (t->has_raw_data ? t->raw_data.len / 4 : 0);
+    if (k > (1u << 24)) return NULL;
+    int64_t *out = malloc((k ? k : 1) * sizeof *out);
+    for (size_t i = 0; out && i < k; i++) {
+        int32_t v;
+        if (t->n_int32_data)
+            v = t->int32_data[i];
         else
-            cols[j] = in->cols[ix[j]];
+            memcpy(&v, t->raw_data.data + 4 * i, 4);
+        out[i] = v;
     }
-    free(ix);
+    *count = k;
+    return out;
+}
+
+/* Gather along axis 1 by constant indexes picks columns (negative indexes count
+ * from the end, as the operator says); along axis 0 it would pick rows, and
+ * from a constant table by an input it is an embedding lookup: neither is
+ * column bookkeeping, so both are refused. */
+static int op_gather(compiler *c, const node_t *n)
+{
+    value *in = columns_of(c, n, 0);
+    if (!in) return -1;
+    const tensor_t *idx = n->n_input == 2 ? initializer(c, n->input[1]) : NULL;
+    int64_t axis = attr_int(n, "axis", 0);
+    if (!idx)
+        return fail(c, n, "gathers by indexes computed in the graph; tabserve takes constant column indexes");
+    if (in->kind != V_COLUMNS)
+        return fail(c, n,
+                    "gathers from something other than input columns (an embedding table or a layer's "
+                    "output)");
+    if (axis != 1 && axis != -1)
+        return fail(c, n, "gathers along axis %lld (rows); tabserve gathers columns (axis 1)",
+                    (long long)axis);
+    size_t k;
+    int64_t *ix = tensor_indexes(idx, &k);
+    if (!ix || k == 0) {
+        free(ix);
+        return fail(c, n, "the indexes must be a non-empty int64 or int32 constant");
+    }
+    return pick_columns(c, n, in, ix, k, 1);
+}
+
+/* Normalizer (ai.onnx.ml): each row's columns divided by their MAX, L1 or L2
+ * norm. A norm mixes columns, so it is no feature step: the columns are
+ * marked, and the estimator is wrapped in a normalize predictor that divides
+ * them where the estimator reads them (estimators/normalize.h). */
+static int op_normalizer(compiler *c, const node_t *n)
+{
+    value *in = columns_of(c, n, 0);
+    if (!in) return -1;
+    if (in->kind != V_COLUMNS) return fail(c, n, "normalizes something other than input columns");
+    if (c->norm_kind >= 0) return fail(c, n, "a second Normalizer in one graph is not supported");
+    char buf[16];
+    const char *name = attr_string(n, "norm", buf, sizeof buf, "MAX");
+    int kind = normalize_kind(name);
+    if (kind < 0) return fail(c, n, "norm \"%s\" is not MAX, L1 or L2", name);
+    for (int j = 0; j < in->n_cols; j++)
+        if (in->cols[j].norm) return fail(c, n, "normalizes a Normalizer's output again");
+    value *out = derive(c, n, in, 0);
+    if (!out) return -1;
+    for (int j = 0; j < out->n_cols; j++) out->cols[j].norm = j + 1;
+    c->norm_kind = kind;
+    c->n_norm = out->n_cols;
+    return 0;
+}
+
+/* Booleans of a constant (bool tensors keep them in int32_data or raw bytes). */
+static uint8_t *tensor_bools(const tensor_t *t, size_t *count)
+{
+    if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__BOOL) return NULL;
+    size_t k = t->n_int32_data ? t->n_int32_data : (t->has_raw_data ? t->raw_data.len : 0);
+    if (k > (1u << 24)) return NULL;
+    uint8_t *out = malloc(k ? k : 1);
+    for (size_t i = 0; out && i < k; i++)
+        out[i] = t->n_int32_data ? t->int32_data[i] != 0 : t->raw_data.data[i] != 0;
+    *count = k;
+    return out;
+}
+
+/* Where(condition, X, Y) with a constant condition per column: column j is
+ * X's where the condition holds, else Y's. Either side may be input columns or
+ * a constant; a constant that is picked becomes a column of that value (the
+ * other side's column, imputed, times 0, plus the constant: exact, since
+ * inputs are finite or missing). A condition computed from the data is not
+ * column bookkeeping and is refused. */
+static int op_where(compiler *c, const node_t *n)
+{
+    if (n->n_input != 3) return fail(c, n, "expected three inputs (condition, X, Y)");
+    const tensor_t *cond_t = initializer(c, n->input[0]);
+    if (!cond_t)
+        return fail(c, n, "selects by a condition computed in the graph; tabserve takes a constant one");
+    value *side[2] = {NULL, NULL};
+    float *konst[2] = {NULL, NULL};
+    size_t n_konst[2] = {0, 0};
+    int width = -1, rc = 0;
+    for (int s = 0; s < 2; s++) {
+        const char *name = n->input[1 + s];
+        const tensor_t *t = initializer(c, name);
+        if (t) {
+            if (!(konst[s] = tensor_floats(c, t, &n_konst[s])) || n_konst[s] == 0) {
+                rc = fail(c, n, "input \"%.80s\": expected a float constant", str(name));
+                goto done;
+            }
+            continue;
+        }
+        if (!(side[s] = columns_of(c, n, (size_t)(1 + s)))) {
+            rc = -1;
+            goto done;
+        }
+        if (side[s]->kind != V_COLUMNS) {
+            rc = fail(c, n, "selects from something other than input columns");
+            goto done;
+        }
+        if (width >= 0 && width != side[s]->n_cols) {
+            rc = fail(c, n, "X has %d columns and Y %d", width, side[s]->n_cols);
+            goto done;
+        }
+        width = side[s]->n_cols;
+    }
+    if (width < 0) {
+        rc = fail(c, n, "selects between two constants; fold it into a constant");
+        goto done;
+    }
+    size_t n_cond;
+    uint8_t *cond = tensor_bools(cond_t, &n_cond);
+    if (!cond || (n_cond != 1 && n_cond != (size_t)width)) {
+        free(cond);
+        rc = fail(c, n, "the condition must be a bool constant of 1 or %d values", width);
+        goto done;
+    }
+    for (int s = 0; s < 2; s++)
+        if (konst[s] && n_konst[s] != 1 && n_konst[s] != (size_t)width) {
+            free(cond);
+            rc = fail(c, n, "the constant %s must hold 1 or %d numbers", s ? "Y" : "X", width);
+            goto done;
+        }
+    column *cols = malloc((size_t)width * sizeof *cols);
+    if (!cols) {
+        free(cond);
+        rc = fail(c, n, "out of memory");
+        goto done;
+    }
+    for (int j = 0; rc == 0 && j < width; j++) {
+        int s = cond[n_cond == 1 ? 0 : j] ? 0 : 1;
+        if (side[s]) {
+            cols[j] = side[s]->cols[j];
+            continue;
+        }
+        float v = konst[s][n_konst[s] == 1 ? 0 : j];
+        cols[j] = side[1 - s]->cols[j]; /* a constant column, built on the other side's column */
+        const schema_input *si = &c->m->schema.inputs[cols[j].input];
+        if (si->type != TYPE_NUMBER || !isfinite(v)) {
+            rc = fail(c, n, "picks the constant %g for column %d, whose other side is not a numeric input", v,
+                      j);
+            break;
+        }
+        rc = add_step(c, n, &cols[j], (feature_step){STEP_IMPUTE, 0, 0});
+        if (rc == 0) rc = add_step(c, n, &cols[j], (feature_step){STEP_SCALE, 0, 0});
+        if (rc == 0) rc = add_step(c, n, &cols[j], (feature_step){STEP_SCALE, -v, 1});
+    }
+    free(cond);
     value *out = rc ? NULL : add_value(c, n->output[0], V_COLUMNS);
     if (!out) {
         free(cols);
-        return rc ? rc : fail(c, n, "out of memory");
+        if (!rc) rc = fail(c, n, "out of memory");
+        goto done;
     }
     out->cols = cols;
-    out->n_cols = (int)k;
-    return 0;
+    out->n_cols = width;
+done:
+    free(konst[0]);
+    free(konst[1]);
+    return rc;
 }
 
 /* ---- estimators -------------------------------------------------------------------- */
@@ -685,6 +886,24 @@ static int op_extract(compiler *c, const node_t *n)
 static int columns_to_features(compiler *c, const node_t *n, const value *x)
 {
     feature_steps *fs = &c->m->features;
+    if (c->n_norm) { /* the estimator's column j is feature column j */
+        if (!(c->norm_cols = malloc((size_t)c->n_norm * sizeof *c->norm_cols)))
+            return fail(c, n, "out of memory");
+        for (int k = 0; k < c->n_norm; k++) c->norm_cols[k] = -1;
+        for (int j = 0; j < x->n_cols; j++) {
+            int k = x->cols[j].norm - 1;
+            if (k < 0) continue;
+            if (c->norm_cols[k] >= 0) return fail(c, n, "reads a Normalizer's column %d twice", k);
+            c->norm_cols[k] = j;
+            c->norm_used = 1;
+        }
+        for (int k = 0; c->norm_used && k < c->n_norm; k++)
+            if (c->norm_cols[k] < 0)
+                return fail(c, n,
+                            "reads only some of a Normalizer's columns (not column %d), whose norm needs "
+                            "them all",
+                            k);
+    }
     for (int j = 0; j < x->n_cols;) {
         const column *col = &x->cols[j];
         if (col->one_hot == -2) { /* a LabelEncoder's code: the category's index */
@@ -1250,10 +1469,11 @@ static int op_passthrough(compiler *c, const node_t *n)
 /* ---- the graph --------------------------------------------------------------------- */
 
 static const char supported[] =
-    "Imputer, Scaler, OneHotEncoder, LabelEncoder, LinearClassifier, LinearRegressor, "
+    "Imputer, Scaler, OneHotEncoder, LabelEncoder, Normalizer, LinearClassifier, LinearRegressor, "
     "TreeEnsembleClassifier, "
     "TreeEnsembleRegressor, ArrayFeatureExtractor, FeatureVectorizer, ZipMap (ai.onnx.ml); Cast, CastLike, "
-    "Concat, Reshape, Flatten, Squeeze, Unsqueeze, Identity, MatMul, Gemm, Add, Sub, Mul, Div, Relu, "
+    "Concat, Gather (columns), Where (constant condition), Reshape, Flatten, Squeeze, Unsqueeze, Identity, "
+    "MatMul, Gemm, Add, Sub, Mul, Div, Relu, "
     "Sigmoid, "
     "Tanh, Softmax, ArgMax (ai.onnx)";
 
@@ -1274,6 +1494,7 @@ static int compile_node(compiler *c, const node_t *n)
         if (IS("LabelEncoder")) return op_label_encoder(c, n);
         if (IS("FeatureVectorizer")) return op_concat(c, n);
         if (IS("ArrayFeatureExtractor")) return op_extract(c, n);
+        if (IS("Normalizer")) return op_normalizer(c, n);
         if (IS("LinearClassifier") || IS("LinearRegressor") || IS("TreeEnsembleClassifier") ||
             IS("TreeEnsembleRegressor")) {
             if (c->estimator_seen) return fail(c, n, "a second estimator in one graph is not supported");
@@ -1292,6 +1513,8 @@ static int compile_node(compiler *c, const node_t *n)
             IS("Squeeze") || IS("Unsqueeze"))
             return op_passthrough(c, n);
         if (IS("Concat")) return op_concat(c, n);
+        if (IS("Gather")) return op_gather(c, n);
+        if (IS("Where")) return op_where(c, n);
         if (IS("MatMul")) return op_dense(c, n, 0);
         if (IS("Gemm")) return op_dense(c, n, 1);
         if (IS("Add")) return op_arith(c, n, 'A');
@@ -1331,7 +1554,7 @@ static int check_opsets(compiler *c, const Onnx__ModelProto *mp)
 model *onnx_import(const char *buf, size_t len, const char *name, const import_limits *lim, char *err)
 {
     *err = 0;
-    compiler c = {.file = name, .err = err, .lim = lim};
+    compiler c = {.file = name, .err = err, .lim = lim, .norm_kind = -1};
     if (wire_check(&onnx__model_proto__descriptor, (const uint8_t *)buf, (const uint8_t *)buf + len,
                    MAX_NESTING) < 0) {
         fail(&c, NULL, "messages nested deeper than %d levels: not an ONNX model tabserve reads",
@@ -1359,6 +1582,13 @@ model *onnx_import(const char *buf, size_t len, const char *name, const import_l
         }
         rc = finish_dense(&c);
     }
+    if (!rc && c.norm_used) { /* the estimator behind the Normalizer's division */
+        normalize *z = normalize_create(m->predictor, (norm_kind)c.norm_kind, c.norm_cols, c.n_norm);
+        if (z)
+            m->predictor = &z->base;
+        else
+            rc = fail(&c, NULL, "out of memory");
+    }
     /* the graph's answer: an output that carries the estimator's scores */
     int found = 0;
     for (size_t i = 0; !rc && i < c.g->n_output; i++) {
@@ -1380,6 +1610,7 @@ model *onnx_import(const char *buf, size_t len, const char *name, const import_l
         free(c.values[i].cols);
     }
     free(c.values);
+    free(c.norm_cols);
     for (int l = 0; l < c.n_layers; l++) {
         free(c.w[l]);
         free(c.b[l]);

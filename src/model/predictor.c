@@ -6,11 +6,15 @@
 static const struct {
     const char *kind;
     predictor *(*read)(reader *r, json_t *obj, const char *path);
-} kinds[] = {{"mlp", mlp_read}, {"linear", linear_read}, {"trees", trees_read}, {"blend", blend_read}};
+} kinds[] = {{"mlp", mlp_read},
+             {"linear", linear_read},
+             {"trees", trees_read},
+             {"blend", blend_read},
+             {"normalize", normalize_read}};
 
 predictor *predictor_read(reader *r, json_t *obj, const char *path)
 {
-    static const char *const names[] = {"mlp", "linear", "trees", "blend"};
-    int k = read_enum(r, obj, path, "kind", names, 4, NULL);
+    static const char *const names[] = {"mlp", "linear", "trees", "blend", "normalize"};
+    int k = read_enum(r, obj, path, "kind", names, (int)(sizeof names / sizeof *names), NULL);
     return k < 0 ? NULL : kinds[k].read(r, obj, path);
 }

@@ -17,7 +17,7 @@ struct json_t;
 typedef struct predictor predictor;
 
 typedef struct {
-    const char *kind; /* "mlp", "linear", "trees", "blend": $.predictor.kind */
+    const char *kind; /* "mlp", "linear", "trees", "blend", "normalize": $.predictor.kind */
     /* x (n, n_features) -> y (n, n_outputs). scratch: scratch_floats(p, n) floats. */
     void (*predict)(const predictor *p, const float *x, int n, float *scratch, float *y);
     size_t (*scratch_floats)(const predictor *p, int n);
@@ -50,5 +50,6 @@ predictor *mlp_read(reader *r, struct json_t *obj, const char *path);
 predictor *linear_read(reader *r, struct json_t *obj, const char *path);
 predictor *trees_read(reader *r, struct json_t *obj, const char *path);
 predictor *blend_read(reader *r, struct json_t *obj, const char *path);
+predictor *normalize_read(reader *r, struct json_t *obj, const char *path);
 
 #endif

@@ -657,8 +657,8 @@ static tree_ensemble *fit(const float *x, float *owned_x, const float *y, size_t
                           const int *is_category, const int *n_categories, const gbt_options *o, float scale,
                           int *rounds, char *err);
 static tree_ensemble *fit_bag(const float *x, float *owned_x, const float *y, size_t n, int nf,
-                              const int *is_category, const int *n_categories, const gbt_options *o, int *rounds,
-                              char *err);
+                              const int *is_category, const int *n_categories, const gbt_options *o,
+                              int *rounds, char *err);
 
 tree_ensemble *gbt_fit(const float *x, const float *y, size_t n, int nf, const int *is_category,
                        const int *n_categories, const gbt_options *o, int *rounds, char *err)
@@ -678,8 +678,8 @@ tree_ensemble *gbt_fit_owned(float *x, const float *y, size_t n, int nf, const i
  * averages away the sampling noise of one ensemble, and stays one tree
  * ensemble for the predictor. */
 static tree_ensemble *fit_bag(const float *x, float *owned_x, const float *y, size_t n, int nf,
-                              const int *is_category, const int *n_categories, const gbt_options *o, int *rounds,
-                              char *err)
+                              const int *is_category, const int *n_categories, const gbt_options *o,
+                              int *rounds, char *err)
 {
     if (o->bag <= 1) return fit(x, owned_x, y, n, nf, is_category, n_categories, o, 1.0f, rounds, err);
     if (o->bag > GBT_MAX_BAG) {

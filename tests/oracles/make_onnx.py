@@ -223,6 +223,27 @@ def all_fixtures(out):
         return helper.make_graph(nodes, "logreg", inputs, classifier_outputs(nodes, [0, 1], zipmap))
     save(out, "logreg", make_lr, test, lr.predict_proba(Xt)[:, 1])
 
+    # a Normalizer between the column transformer and the logistic regression:
+    # L2 and L1 on scaled columns (signs mixed), MAX on unscaled ones (all >= 0, where
+    # scikit-learn's max |x| and the operator's max x agree)
+    from sklearn.preprocessing import Normalizer
+    for norm, scale in (("l2", True), ("l1", True), ("max", False)):
+        nlr = Pipeline([("ct", ct(scale)), ("norm", Normalizer(norm)), ("m", LogisticRegression(max_iter=1000))]).fit(X, y)
+
+        def make_nlr(zipmap, nlr=nlr, norm=norm, scale=scale):
+            nodes, inputs = inputs_graph()
+            x = preprocess(nodes, nlr.named_steps["ct"], scale)
+            nodes.append(helper.make_node("Normalizer", [x], ["normalized"], domain="ai.onnx.ml", name="Normalizer",
+                                          norm=norm.upper()))
+            w, b = nlr.named_steps["m"].coef_[0], nlr.named_steps["m"].intercept_[0]
+            nodes.append(helper.make_node("LinearClassifier", ["normalized"], ["label", "probabilities"],
+                                          domain="ai.onnx.ml", name="LinearClassifier",
+                                          coefficients=[float(v) for v in np.concatenate([-w, w])],
+                                          intercepts=[float(-b), float(b)], classlabels_ints=[0, 1],
+                                          post_transform="LOGISTIC", multi_class=0))
+            return helper.make_graph(nodes, "norm" + norm, inputs, classifier_outputs(nodes, [0, 1], zipmap))
+        save(out, "norm" + norm, make_nlr, test, nlr.predict_proba(Xt)[:, 1])
+
     # multinomial logistic regression, three classes (SOFTMAX)
     lr3 = Pipeline([("ct", ct()), ("m", LogisticRegression(max_iter=1000))]).fit(X, y3)
 
@@ -389,6 +410,50 @@ def all_fixtures(out):
         return helper.make_graph(nodes, "kerasnorm", inputs, outs, initializer=inits)
     save(out, "kerasnorm", make_norm, {f"f{j}": xt[:, j].astype(float) for j in range(10)},
          kn.predict_proba((xt - mu) / sd)[:, 1])
+
+    # Gather (columns by constant int32 indexes, some negative) and Where (a constant
+    # condition: the last two features replaced by constants) before the Keras network:
+    # the client sends 12 columns in another order, two of them unused
+    order = [3, 11, 0, 7, 5, 10, 1, 9, 2, 8, 4, 6]  # client column k holds feature order[k] (10, 11: unused)
+    pick = [order.index(j) for j in range(10)]
+    pick = [p - 12 if j % 3 == 0 else p for j, p in enumerate(pick)]  # negative indexes count from the end
+    fill = np.array([0.25, -0.5], dtype=np.float32)
+    xg = np.column_stack([xt, rs.normal(size=(len(xt), 2)).astype(np.float32)])
+    xg = xg[:, order]  # client column k = feature order[k]
+    xs = xt.copy()
+    xs[:, 8:] = fill
+
+    def make_select(zipmap):
+        del zipmap
+        (w0, w1), (b0, b1) = km.coefs_, km.intercepts_
+        inits = [helper.make_tensor("IDX", TensorProto.INT32, [10], pick),
+                 helper.make_tensor("KEEP", TensorProto.BOOL, [10], [True] * 8 + [False] * 2),
+                 helper.make_tensor("FILL", TensorProto.FLOAT, [10], [0.0] * 8 + [float(v) for v in fill]),
+                 helper.make_tensor("W0T", TensorProto.FLOAT, w0.T.shape, w0.T.astype(np.float32).ravel()),
+                 helper.make_tensor("B0", TensorProto.FLOAT, b0.shape, b0.astype(np.float32)),
+                 helper.make_tensor("W1", TensorProto.FLOAT, w1.shape, w1.astype(np.float32).ravel()),
+                 helper.make_tensor("B1", TensorProto.FLOAT, b1.shape, b1.astype(np.float32))]
+        nodes = [helper.make_node("Gather", ["input_1", "IDX"], ["g"], axis=1, name="select/Gather"),
+                 helper.make_node("Where", ["KEEP", "g", "FILL"], ["w"], name="mask/Where"),
+                 helper.make_node("Gemm", ["w", "W0T", "B0"], ["h"], transB=1, name="dense/Gemm"),
+                 helper.make_node("Tanh", ["h"], ["a"], name="dense/Tanh"),
+                 helper.make_node("MatMul", ["a", "W1"], ["m"], name="dense_1/MatMul"),
+                 helper.make_node("Add", ["m", "B1"], ["z"], name="dense_1/BiasAdd"),
+                 helper.make_node("Sigmoid", ["z"], ["dense_1"], name="dense_1/Sigmoid")]
+        inputs = [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, [None, 12])]
+        outs = [helper.make_tensor_value_info("dense_1", TensorProto.FLOAT, [None, 1])]
+        return helper.make_graph(nodes, "kerasselect", inputs, outs, initializer=inits)
+    save(out, "kerasselect", make_select, {f"f{j}": xg[:, j].astype(float) for j in range(12)},
+         km.predict_proba(xs)[:, 1])
+
+    # refused: Gather along the rows
+    rows = helper.make_graph([helper.make_node("Gather", ["input_1", "I"], ["y"], axis=0, name="rows")], "rows",
+                             [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, [None, 4])],
+                             [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 4])],
+                             initializer=[helper.make_tensor("I", TensorProto.INT64, [1], [0])])
+    model = helper.make_model(rows, opset_imports=OPSETS)
+    model.ir_version = 8
+    onnx.save(model, os.path.join(out, "gather_rows.onnx"))
 
     # refused: an operator outside the list (Normalizer here is out of place: LpNormalization)
     bad = helper.make_graph([helper.make_node("LpNormalization", ["input_1"], ["y"], name="norm")], "bad",
