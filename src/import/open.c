@@ -2,6 +2,7 @@
  * imported model shares: import, the schema file, assembly. */
 #define _GNU_SOURCE /* memmem */
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,39 @@ static char *nan_to_null(const char *buf, size_t len, size_t *out_len)
     return out;
 }
 
+/* What reading a large model leaves to free (a 500-tree XGBoost document takes
+ * ~4 ms to free), released on a second thread while the model is assembled. */
+typedef struct {
+    json_t *doc;
+    char *text, *buf;
+    pthread_t th;
+    int started;
+} leftovers;
+
+#define LEFTOVERS_MIN (1u << 20) /* bytes of model file worth a thread */
+
+static void *release_leftovers(void *arg)
+{
+    leftovers *l = arg;
+    json_decref(l->doc);
+    free(l->text);
+    free(l->buf);
+    return NULL;
+}
+
+static void leftovers_start(leftovers *l)
+{
+    if (pthread_create(&l->th, NULL, release_leftovers, l) == 0)
+        l->started = 1;
+    else
+        release_leftovers(l);
+}
+
+static void leftovers_wait(leftovers *l)
+{
+    if (l->started) pthread_join(l->th, NULL);
+}
+
 /* XGBoost writes "learner" as the first member of its document. */
 static int starts_with_learner(const char *buf, size_t len)
 {
@@ -90,7 +124,8 @@ static int starts_with_learner(const char *buf, size_t len)
 
 /* An XGBoost document through the streaming reader (xgb_json.h); its bare
  * NaNs rewritten to null first when it has any. */
-static model *open_xgboost(const char *buf, size_t len, const char *name, const import_limits *lim, char *err)
+static model *open_xgboost(const char *buf, size_t len, const char *name, const import_limits *lim,
+                           leftovers *left, char *err)
 {
     json_t *root = xgb_json_load(buf, len, name, err);
     char *fixed = NULL; /* the document's arrays point into its buffer: kept until they are read */
@@ -105,18 +140,23 @@ static model *open_xgboost(const char *buf, size_t len, const char *name, const 
         reader r = {name, err};
         m = xgboost_is(root) ? xgboost_import(root, &r, lim) : NULL;
         if (!m && !xgboost_is(root)) err_set(err, "%s: \"learner\" must be an object", name);
-        json_decref(root);
     }
+    if (left && len >= LEFTOVERS_MIN) { /* freed while the model is assembled */
+        left->doc = root;
+        left->text = fixed;
+        return m;
+    }
+    json_decref(root);
     free(fixed);
     return m;
 }
 
 static model *open_json(const char *buf, size_t len, const char *name, const import_limits *lim, int *foreign,
-                        char *err)
+                        leftovers *left, char *err)
 {
     if (starts_with_learner(buf, len)) {
         *foreign = 1;
-        return open_xgboost(buf, len, name, lim, err);
+        return open_xgboost(buf, len, name, lim, left, err);
     }
     json_error_t jerr;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -144,7 +184,7 @@ static model *open_json(const char *buf, size_t len, const char *name, const imp
 }
 
 static model *open_any(const char *buf, size_t len, const char *name, const import_limits *lim, int *foreign,
-                       char *err)
+                       leftovers *left, char *err)
 {
     if ((long)len > lim->max_file_bytes)
         return err_set(err, "%s: %zu bytes, over the limit of %ld (--max-model-bytes)", name, len,
@@ -153,15 +193,15 @@ static model *open_any(const char *buf, size_t len, const char *name, const impo
     char why[ERR_LEN];
     const char *format = model_format_of(buf, len, why);
     if (!format) return err_set(err, "%s: %s", name, why), NULL;
-    if (strcmp(format, "json") == 0) return open_json(buf, len, name, lim, foreign, err);
+    if (strcmp(format, "json") == 0) return open_json(buf, len, name, lim, foreign, left, err);
     *foreign = 1;
     return onnx_import(buf, len, name, lim, err);
 }
 
-static model *finish(model *m, const char *name, char *err)
+static model *finish(model *m, const char *name, size_t len, char *err)
 {
     char why[ERR_LEN];
-    if (model_assemble(m, why) != 0) {
+    if ((len >= LEFTOVERS_MIN ? model_assemble_large(m, why) : model_assemble(m, why)) != 0) {
         err_set(err, "%s: %s", name, why);
         model_free(m);
         return NULL;
@@ -173,8 +213,8 @@ model *model_open_buffer(const char *buf, size_t len, const char *name, const im
                          char *err)
 {
     int foreign = 0;
-    model *m = open_any(buf, len, name, limits ? limits : &default_limits, &foreign, err);
-    return m && foreign ? finish(m, name, err) : m;
+    model *m = open_any(buf, len, name, limits ? limits : &default_limits, &foreign, NULL, err);
+    return m && foreign ? finish(m, name, len, err) : m;
 }
 
 model *model_open(const char *path, const char *schema_path, const import_limits *limits, char *err)
@@ -193,29 +233,29 @@ model *model_open(const char *path, const char *schema_path, const import_limits
     size_t len;
     if (file_read_all(path, &buf, &len, err) != 0) return NULL;
     int foreign = 0;
-    model *m = open_any(buf, len, path, lim, &foreign, err);
-    free(buf);
-    if (!m) return NULL;
-    if (!foreign) {
-        if (schema_path) {
-            model_free(m);
-            return err_set(err,
-                           "%s: a tabserve model carries its own schema; --schema is for XGBoost and ONNX "
-                           "models",
-                           path),
-                   NULL;
-        }
-        return m;
-    }
-    char beside[4096];
-    const char *sidecar = schema_path;
-    if (!sidecar) {
-        sidecar_path_for(path, beside, sizeof beside);
-        if (access(beside, R_OK) == 0) sidecar = beside;
-    }
-    if (sidecar && sidecar_apply(m, sidecar, err) != 0) {
+    leftovers left = {0};
+    model *m = open_any(buf, len, path, lim, &foreign, &left, err);
+    left.buf = buf;
+    leftovers_start(&left);
+    if (m && !foreign && schema_path) {
         model_free(m);
-        return NULL;
+        m = NULL;
+        err_set(err, "%s: a tabserve model carries its own schema; --schema is for XGBoost and ONNX models",
+                path);
+    } else if (m && foreign) {
+        char beside[4096];
+        const char *sidecar = schema_path;
+        if (!sidecar) {
+            sidecar_path_for(path, beside, sizeof beside);
+            if (access(beside, R_OK) == 0) sidecar = beside;
+        }
+        if (sidecar && sidecar_apply(m, sidecar, err) != 0) {
+            model_free(m);
+            m = NULL;
+        } else {
+            m = finish(m, path, len, err);
+        }
     }
-    return finish(m, path, err);
+    leftovers_wait(&left);
+    return m;
 }

@@ -7,14 +7,17 @@
  * their numbers (read as they stream past, into one block each), and the
  * statistics it never reads (loss_changes, base_weights, parents)
  * are dropped as they stream past. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* memmem */
 #include "import/xgb_json.h"
 
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <yajl/yajl_parse.h>
 
 #include "base/err.h"
@@ -233,14 +236,15 @@ static int on_end(void *ctx)
     return 1;
 }
 
-json_t *xgb_json_load(const char *buf, size_t len, const char *name, char *err)
+static const yajl_callbacks callbacks = {on_null,      on_bool, NULL,   NULL,           on_number, on_string,
+                                         on_start_map, on_key,  on_end, on_start_array, on_end};
+
+static json_t *load_serial(const char *buf, size_t len, const char *name, char *err)
 {
-    static const yajl_callbacks cb = {on_null,      on_bool, NULL,   NULL,           on_number, on_string,
-                                      on_start_map, on_key,  on_end, on_start_array, on_end};
     builder b;
     memset(&b, 0, sizeof b);
     b.buf = buf;
-    b.h = yajl_alloc(&cb, NULL, &b);
+    b.h = yajl_alloc(&callbacks, NULL, &b);
     if (!b.h) {
         err_set(err, "%s: out of memory", name);
         return NULL;
@@ -269,6 +273,136 @@ json_t *xgb_json_load(const char *buf, size_t len, const char *name, char *err)
     free(b.vals);
     yajl_free(b.h);
     return root;
+}
+
+/* ---- two threads for large models ------------------------------------------------- */
+
+/* A 500-tree model spends ~60 ms in one thread, nearly all of it in the trees.
+ * Above PARALLEL_MIN bytes the trees array is cut in two at a tree boundary:
+ * this thread parses the document up to the cut, a second thread parses the
+ * trees after it, one yajl value at a time, up to the "]" that closes the
+ * array; then this thread appends them and parses the rest of the document.
+ * The cut is a "},{" before a tree's first key ("base_weights", as XGBoost
+ * writes it), and is used only when this thread's parse, at the cut, stands
+ * inside learner.gradient_booster.model.trees; anything unexpected (another
+ * layout, an error anywhere) parses the whole file again in one thread, so
+ * the document and every message are exactly the one-thread ones. */
+#define PARALLEL_MIN (1u << 20)
+#define TREE_CUT     "},{\"base_weights\":"
+
+typedef struct {
+    const char *buf;
+    size_t len, start; /* the first tree after the cut starts at buf[start] */
+    json_t *trees;     /* the trees parsed */
+    size_t end;        /* where the "]" closing the trees array is */
+    int ok;
+} tail_trees;
+
+static size_t skip_space(const char *buf, size_t len, size_t p)
+{
+    while (p < len && (buf[p] == ' ' || buf[p] == '\t' || buf[p] == '\n' || buf[p] == '\r')) p++;
+    return p;
+}
+
+static void *parse_tail_trees(void *arg)
+{
+    tail_trees *t = arg;
+    size_t p = t->start;
+    t->ok = 0;
+    if (!(t->trees = json_array())) return NULL;
+    for (;;) {
+        builder b;
+        memset(&b, 0, sizeof b);
+        b.buf = t->buf;
+        if (!(b.h = yajl_alloc(&callbacks, NULL, &b))) return NULL;
+        yajl_config(b.h, yajl_dont_validate_strings, 0);
+        yajl_config(b.h, yajl_allow_trailing_garbage, 1); /* stop at the end of this tree */
+        yajl_status st = yajl_parse(b.h, (const unsigned char *)t->buf + p, t->len - p);
+        size_t used = yajl_get_bytes_consumed(b.h);
+        json_t *tree = b.depth > 0 ? b.stack[0] : NULL;
+        int good =
+            st == yajl_status_ok && !b.oom && json_is_object(tree) && b.depth == 1 && b.skip_depth == 0;
+        free(b.key);
+        free(b.vals);
+        yajl_free(b.h);
+        if (!good || json_array_append_new(t->trees, tree) != 0) {
+            if (!good) json_decref(tree);
+            return NULL;
+        }
+        p = skip_space(t->buf, t->len, p + used);
+        if (p < t->len && t->buf[p] == ',') {
+            p = skip_space(t->buf, t->len, p + 1);
+            continue;
+        }
+        if (p < t->len && t->buf[p] == ']') {
+            t->end = p;
+            t->ok = 1;
+        }
+        return NULL;
+    }
+}
+
+/* The document parsed in two threads, or NULL when it must be parsed in one. */
+static json_t *load_parallel(const char *buf, size_t len)
+{
+    const char *key = memmem(buf, len, "\"trees\":[", 9);
+    if (!key) return NULL;
+    size_t from = (size_t)(key - buf) + 9, mid = from + (len - from) / 2;
+    const char *cut = memmem(buf + mid, len - mid, TREE_CUT, sizeof TREE_CUT - 1);
+    if (!cut) return NULL;
+    size_t head_end = (size_t)(cut - buf) + 1; /* through the "}" of the last tree before the cut */
+    tail_trees tail = {buf, len, head_end + 1, NULL, 0, 0}; /* the "{" after the "," */
+    pthread_t th;
+    if (pthread_create(&th, NULL, parse_tail_trees, &tail) != 0) return NULL;
+    builder b;
+    memset(&b, 0, sizeof b);
+    b.buf = buf;
+    json_t *root = NULL;
+    int good = (b.h = yajl_alloc(&callbacks, NULL, &b)) != NULL;
+    if (good) {
+        yajl_config(b.h, yajl_dont_validate_strings, 0);
+        good = yajl_parse(b.h, (const unsigned char *)buf, head_end) == yajl_status_ok && !b.oom;
+    }
+    pthread_join(th, NULL);
+    root = b.depth > 0 ? b.stack[0] : NULL;
+    /* the cut must stand inside learner.gradient_booster.model.trees, between two trees */
+    json_t *model =
+        json_object_get(json_object_get(json_object_get(root, "learner"), "gradient_booster"), "model");
+    json_t *trees = json_object_get(model, "trees");
+    good = good && tail.ok && b.depth == 5 && b.skip_depth == 0 && !b.key && json_is_array(trees) &&
+           b.stack[4] == trees && json_array_size(trees) > 0;
+    for (size_t i = 0; good && i < json_array_size(tail.trees); i++)
+        good = json_array_append(trees, json_array_get(tail.trees, i)) == 0;
+    if (good) {
+        good = yajl_parse(b.h, (const unsigned char *)buf + tail.end, len - tail.end) == yajl_status_ok &&
+               yajl_complete_parse(b.h) == yajl_status_ok && !b.oom;
+    }
+    json_decref(tail.trees);
+    free(b.key);
+    free(b.vals);
+    if (b.h) yajl_free(b.h);
+    if (!good) {
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+json_t *xgb_json_load_threads(const char *buf, size_t len, const char *name, char *err, int *threads)
+{
+    *threads = 2;
+    if (len >= PARALLEL_MIN && sysconf(_SC_NPROCESSORS_ONLN) > 1) {
+        json_t *root = load_parallel(buf, len);
+        if (root) return root;
+    }
+    *threads = 1;
+    return load_serial(buf, len, name, err);
+}
+
+json_t *xgb_json_load(const char *buf, size_t len, const char *name, char *err)
+{
+    int threads;
+    return xgb_json_load_threads(buf, len, name, err, &threads);
 }
 
 int xgb_is_raw(const json_t *v) { return json_is_object(v) && json_object_get(v, XGB_RAW_KEY); }

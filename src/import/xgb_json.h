@@ -14,8 +14,13 @@ struct json_t;
 #define XGB_COUNT_KEY "(count)"
 #define XGB_BAD_KEY   "(bad)"
 
-/* The document, or NULL with err naming the file and byte offset. */
+/* The document, or NULL with err naming the file and byte offset (the byte
+ * after the one that broke the syntax, as yajl counts). A document over 1 MB
+ * is read by two threads when it can be (xgb_json.c says how); the result and
+ * every message are the one-thread ones. */
 struct json_t *xgb_json_load(const char *buf, size_t len, const char *name, char *err);
+/* The same, saying in *threads how many read it (for tests). */
+struct json_t *xgb_json_load_threads(const char *buf, size_t len, const char *name, char *err, int *threads);
 
 /* Whether v is an array kept as text. */
 int xgb_is_raw(const struct json_t *v);

@@ -19,9 +19,11 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/err.h"
 #include "base/jsonx.h"
@@ -324,6 +326,80 @@ static int read_inputs(reader *r, model *m, json_t *learner, int n_features)
     return 0;
 }
 
+/* ---- the trees, in two threads for large models ---------------------------------- */
+
+/* Trees are independent: a large model's are read by two threads, thread k
+ * taking trees k, k + 2, ...; each stops at its first bad tree, and the
+ * message reported is the one of the lowest-numbered bad tree, as one thread
+ * would have reported it. The document is only read (jansson lookups do not
+ * write), and each tree is written by one thread. */
+#define PARALLEL_TREES 64
+
+typedef struct {
+    reader *r;
+    json_t *info, *weights, *trees;
+    tree_ensemble *e;
+    int n_features, n_outputs;
+    const import_limits *lim;
+    size_t n_trees;
+    int n_threads;
+    long bad[2];          /* per thread: the first bad tree, or -1 */
+    char err[2][ERR_LEN]; /* its message */
+} tree_job;
+
+typedef struct {
+    tree_job *job;
+    int k;
+} tree_part;
+
+static int read_one_tree(tree_job *j, reader *r, size_t t)
+{
+    char path[96];
+    snprintf(path, sizeof path, "$.learner.gradient_booster.model.trees[%zu]", t);
+    json_t *cls = json_array_get(j->info, t);
+    if (!json_is_integer(cls) || json_integer_value(cls) < 0 || json_integer_value(cls) >= j->n_outputs)
+        return read_fail(r, "$.learner.gradient_booster.model.tree_info", "[%zu] is not a class from 0 to %d",
+                         t, j->n_outputs - 1);
+    float weight = 1.0f;
+    if (j->weights) {
+        json_t *w = json_array_get(j->weights, t);
+        if (!json_is_number(w) || !isfinite(json_number_value(w)))
+            return read_fail(r, "$.learner.gradient_booster.weight_drop", "[%zu] must be a number", t);
+        weight = (float)json_number_value(w);
+    }
+    j->e->trees[t].output = (int)json_integer_value(cls);
+    return read_xgb_tree(r, json_array_get(j->trees, t), path, &j->e->trees[t], j->n_features, weight,
+                         j->lim);
+}
+
+static void *read_tree_part(void *arg)
+{
+    tree_part *p = arg;
+    tree_job *j = p->job;
+    reader r = {j->r->file, j->err[p->k]};
+    for (size_t t = (size_t)p->k; t < j->n_trees; t += (size_t)j->n_threads)
+        if (read_one_tree(j, &r, t) != 0) {
+            j->bad[p->k] = (long)t;
+            break;
+        }
+    return NULL;
+}
+
+static int read_trees_parallel(tree_job *j)
+{
+    j->n_threads = j->n_trees >= PARALLEL_TREES && sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
+    tree_part parts[2] = {{j, 0}, {j, 1}};
+    pthread_t th;
+    int started = j->n_threads == 2 && pthread_create(&th, NULL, read_tree_part, &parts[1]) == 0;
+    if (!started) j->n_threads = 1;
+    read_tree_part(&parts[0]);
+    if (started) pthread_join(th, NULL);
+    int k = j->bad[0] >= 0 && (j->bad[1] < 0 || j->bad[0] < j->bad[1]) ? 0 : j->bad[1] >= 0 ? 1 : -1;
+    if (k < 0) return 0;
+    err_set(j->r->err, "%s", j->err[k]);
+    return -1;
+}
+
 model *xgboost_import(json_t *root, reader *r, const import_limits *lim)
 {
     json_t *learner = json_object_get(root, "learner");
@@ -416,28 +492,8 @@ model *xgboost_import(json_t *root, reader *r, const import_limits *lim)
     m->predictor = &e->base;
     for (int j = 0; j < n_outputs; j++) e->base_score[j] = (float)margin;
     if (read_inputs(r, m, learner, n_features) != 0) goto fail;
-    for (size_t t = 0; t < n_trees; t++) {
-        char path[96];
-        snprintf(path, sizeof path, "$.learner.gradient_booster.model.trees[%zu]", t);
-        json_t *cls = json_array_get(info, t);
-        if (!json_is_integer(cls) || json_integer_value(cls) < 0 || json_integer_value(cls) >= n_outputs) {
-            read_fail(r, "$.learner.gradient_booster.model.tree_info", "[%zu] is not a class from 0 to %d", t,
-                      n_outputs - 1);
-            goto fail;
-        }
-        float weight = 1.0f;
-        if (weights) {
-            json_t *w = json_array_get(weights, t);
-            if (!json_is_number(w) || !isfinite(json_number_value(w))) {
-                read_fail(r, "$.learner.gradient_booster.weight_drop", "[%zu] must be a number", t);
-                goto fail;
-            }
-            weight = (float)json_number_value(w);
-        }
-        e->trees[t].output = (int)json_integer_value(cls);
-        if (read_xgb_tree(r, json_array_get(trees, t), path, &e->trees[t], n_features, weight, lim) != 0)
-            goto fail;
-    }
+    tree_job job = {r, info, weights, trees, e, n_features, n_outputs, lim, n_trees, 0, {-1, -1}, {{0}}};
+    if (read_trees_parallel(&job) != 0) goto fail;
     m->output.task = o->task;
     m->output.link = o->link;
     m->output.label = strdup(strcmp(o->name, "binary:logitraw") == 0 ? "margin" : "label");

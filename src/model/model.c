@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,26 @@ int model_assemble(model *m, char *err)
     if (model_validate(m, err) != 0 || model_layout(m, err) != 0 || model_prepare(m, err) != 0) return -1;
     model_hash(m);
     return 0;
+}
+
+static void *hash_thread(void *arg)
+{
+    model_hash(arg);
+    return NULL;
+}
+
+int model_assemble_large(model *m, char *err)
+{
+    if (model_validate(m, err) != 0 || model_layout(m, err) != 0) return -1;
+    /* the hash reads the parameters; prepare only derives state beside them */
+    pthread_t th;
+    int started = pthread_create(&th, NULL, hash_thread, m) == 0;
+    int rc = model_prepare(m, err);
+    if (started)
+        pthread_join(th, NULL);
+    else
+        model_hash(m);
+    return rc;
 }
 
 /* ---- parsing ---------------------------------------------------------------- */

@@ -1,0 +1,189 @@
+/* XGBoost JSON read in two threads (import/xgb_json.c, import/xgboost.c): a
+ * model over the size that takes the threads gives the same document, the same
+ * model and the same messages as one thread. The documents are made here: 400
+ * complete trees of depth 4 on 4 features (~1.5 MB), in XGBoost 1.7's layout. */
+#define _GNU_SOURCE /* memmem */
+#include <jansson.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/err.h"
+#include "import/import.h"
+#include "import/xgb_json.h"
+
+enum { TREES = 400, NODES = 31, FEATURES = 4 };
+
+typedef struct {
+    char *s;
+    size_t len, cap;
+} text;
+
+static void put(text *t, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+        va_end(ap);
+        if ((size_t)n < t->cap - t->len) {
+            t->len += (size_t)n;
+            return;
+        }
+        t->cap = t->cap * 2 + (size_t)n + 1;
+        t->s = realloc(t->s, t->cap);
+        assert_non_null(t->s);
+    }
+}
+
+/* One node array: f(tree, node) for every node. */
+static void array(text *t, const char *name, int tree, double (*f)(int, int), int integer)
+{
+    put(t, "\"%s\":[", name);
+    for (int i = 0; i < NODES; i++) put(t, integer ? "%s%.0f" : "%s%.8E", i ? "," : "", f(tree, i));
+    put(t, "],");
+}
+
+static int leaf(int i) { return i >= NODES / 2; }
+static double left_of(int t, int i) { return (void)t, leaf(i) ? -1 : 2 * i + 1; }
+static double right_of(int t, int i) { return (void)t, leaf(i) ? -1 : 2 * i + 2; }
+static double feature_of(int t, int i) { return (double)((t + i) % FEATURES); }
+static double condition(int t, int i)
+{
+    return leaf(i) ? ((t * 7 + i * 13) % 101 - 50) / 400.0 : ((t * 3 + i * 5) % 17) / 4.0 - 2;
+}
+static double default_left(int t, int i) { return (double)((t + i) % 2); }
+static double zero(int t, int i) { return (void)t, (void)i, 0; }
+static double hessian(int t, int i) { return 1000.0 / (1 + i) + t; }
+
+/* The document; trees bad_a and bad_b (-1: none) get children that are not node indexes. */
+static text document(int bad_a, int bad_b)
+{
+    text t = {malloc(1 << 16), 0, 1 << 16};
+    put(&t,
+        "{\"learner\":{\"attributes\":{},\"feature_names\":[],\"feature_types\":[],"
+        "\"gradient_booster\":{\"model\":{\"gbtree_model_param\":{\"num_parallel_tree\":\"1\","
+        "\"num_trees\":\"%d\",\"size_leaf_vector\":\"0\"},\"tree_info\":[",
+        TREES);
+    for (int k = 0; k < TREES; k++) put(&t, "%s0", k ? "," : "");
+    put(&t, "],\"trees\":[");
+    for (int k = 0; k < TREES; k++) {
+        put(&t, "%s{", k ? "," : "");
+        array(&t, "base_weights", k, condition, 0);
+        put(&t,
+            "\"categories\":[],\"categories_nodes\":[],\"categories_segments\":[],\"categories_sizes\":[],");
+        array(&t, "default_left", k, default_left, 1);
+        put(&t, "\"id\":%d,", k);
+        array(&t, "left_children", k, left_of, 1);
+        array(&t, "loss_changes", k, zero, 0);
+        array(&t, "parents", k, zero, 1);
+        array(&t, "right_children", k, k == bad_a || k == bad_b ? hessian : right_of, 1);
+        array(&t, "split_conditions", k, condition, 0);
+        array(&t, "split_indices", k, feature_of, 1);
+        array(&t, "split_type", k, zero, 1);
+        array(&t, "sum_hessian", k, hessian, 0);
+        put(&t,
+            "\"tree_param\":{\"num_deleted\":\"0\",\"num_feature\":\"%d\",\"num_nodes\":\"%d\","
+            "\"size_leaf_vector\":\"0\"}}",
+            FEATURES, NODES);
+    }
+    put(&t,
+        "]},\"name\":\"gbtree\"},\"learner_model_param\":{\"base_score\":\"5E-1\",\"boost_from_average\":"
+        "\"1\","
+        "\"num_class\":\"0\",\"num_feature\":\"%d\",\"num_target\":\"1\"},\"objective\":{\"name\":"
+        "\"binary:logistic\",\"reg_loss_param\":{\"scale_pos_weight\":\"1\"}}},\"version\":[1,7,4]}",
+        FEATURES);
+    return t;
+}
+
+/* The same document as one thread must read it: a space after every comma
+ * between trees, so no cut is found. */
+static text spaced(const text *t)
+{
+    text out = {malloc(t->len * 2 + 1), 0, t->len * 2 + 1};
+    for (size_t i = 0; i < t->len; i++) {
+        out.s[out.len++] = t->s[i];
+        if (i > 0 && t->s[i] == ',' && t->s[i - 1] == '}' && t->s[i + 1] == '{') out.s[out.len++] = ' ';
+    }
+    out.s[out.len] = 0;
+    return out;
+}
+
+static void test_two_threads_read_what_one_reads(void **state)
+{
+    (void)state;
+    text doc = document(-1, -1), one = spaced(&doc);
+    assert_true(doc.len > (1u << 20)); /* large enough for the threads */
+    assert_non_null(memmem(doc.s, doc.len, "},{\"base_weights\":", 18));
+    assert_null(memmem(one.s, one.len, "},{\"base_weights\":", 18));
+    char err[ERR_LEN];
+    int threads_a, threads_b;
+    json_t *a = xgb_json_load_threads(doc.s, doc.len, "m.json", err, &threads_a),
+           *b = xgb_json_load_threads(one.s, one.len, "m.json", err, &threads_b);
+    assert_non_null(a);
+    assert_non_null(b);
+    if (sysconf(_SC_NPROCESSORS_ONLN) > 1) assert_int_equal(threads_a, 2);
+    assert_int_equal(threads_b, 1);
+    assert_true(json_equal(a, b));
+    json_t *trees = json_object_get(
+        json_object_get(json_object_get(json_object_get(a, "learner"), "gradient_booster"), "model"),
+        "trees");
+    assert_int_equal(json_array_size(trees), TREES);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(trees, TREES - 1), "id")), TREES - 1);
+    json_decref(a);
+    json_decref(b);
+    /* the models: the same content hash, and the same answer for a row */
+    model *ma = model_open_buffer(doc.s, doc.len, "m.json", NULL, err);
+    assert_non_null(ma);
+    model *mb = model_open_buffer(one.s, one.len, "m.json", NULL, err);
+    assert_non_null(mb);
+    assert_string_equal(ma->hash, mb->hash);
+    free(doc.s);
+    free(one.s);
+    model_free(ma);
+    model_free(mb);
+}
+
+/* Two bad trees, one in each thread's share: the lower is reported, word for
+ * word as one thread reports it; a syntax error after the cut is reported at
+ * its byte, as one thread reports it. */
+static void test_messages_are_the_one_thread_messages(void **state)
+{
+    (void)state;
+    char err[ERR_LEN], err_one[ERR_LEN];
+    /* trees 3 and 6: read by different threads (k, k + 2, ...) */
+    text both = document(6, 3), one = spaced(&both);
+    assert_null(model_open_buffer(both.s, both.len, "m.json", NULL, err));
+    assert_non_null(strstr(err, "trees[3]"));
+    assert_null(model_open_buffer(one.s, one.len, "m.json", NULL, err_one));
+    assert_string_equal(err, err_one);
+    free(one.s);
+    free(both.s);
+    /* a stray byte in the last tree: the threads give up, one thread names the byte */
+    text doc = document(-1, -1);
+    char *last = strstr(doc.s, "\"id\":399,");
+    assert_non_null(last);
+    last[5] = '#';
+    assert_null(xgb_json_load(doc.s, doc.len, "m.json", err));
+    char want[64];
+    snprintf(want, sizeof want, "byte %zu: invalid JSON", (size_t)(last + 6 - doc.s)); /* the byte after it */
+    assert_non_null(strstr(err, want));
+    free(doc.s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_two_threads_read_what_one_reads),
+        cmocka_unit_test(test_messages_are_the_one_thread_messages),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
