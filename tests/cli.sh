@@ -35,6 +35,27 @@ check "inspect shows the schema, the feature steps, the estimator and the output
 $BIN inspect /nonexistent.json 2> "$tmp/err"; rc=$?
 check "inspect of a missing file fails clearly" "[ $rc -eq 1 ] && grep -q 'nonexistent.json: No such file' '$tmp/err'"
 
+# a CSV large enough (17 MB) to be read by two threads, with quoted fields holding
+# commas and newlines throughout (the cut must fall between records): the same model
+# file with 1 and 2 threads, and errors that name the file's own row
+awk 'BEGIN { srand(7); printf "y,note"; for (j = 0; j < 12; j++) printf ",f%d", j; print "";
+  for (i = 1; i <= 220000; i++) {
+    z = 0; line = "";
+    for (j = 0; j < 12; j++) { v = rand() * 10 - 5; z += (j % 3 ? -0.4 : 1) * v;
+      line = line "," (rand() < 0.05 ? "" : sprintf("%.5g", v)) }
+    note = i % 997 == 0 ? "\"line one,\nline \"\"two\"\"\"" : "n" i;
+    printf "%d,%s%s\n", (z + rand() * 4 > 2), note, line } }' > "$tmp/big.csv"
+big="--label y --numeric f0,f1,f2,f3,f4,f5,f6,f7,f8,f9,f10,f11 --model gbt --trees 8 --max-depth 4 --early-stopping 0"
+$BIN train "$tmp/big.csv" $big --threads 1 -o "$tmp/big1.json" 2>/dev/null
+$BIN train "$tmp/big.csv" $big --threads 2 -o "$tmp/big2.json" 2> "$tmp/err"
+check "a 17 MB CSV read by two threads trains the same model file as one thread" \
+  "[ \$(stat -c %s '$tmp/big.csv') -gt 16777216 ] && [ -s '$tmp/big1.json' ] && cmp -s '$tmp/big1.json' '$tmp/big2.json' && grep -q '220000 rows' '$tmp/err'"
+awk 'NR == 200001 { sub(/,n[0-9]+,/, ",bad row,x") } { print }' "$tmp/big.csv" > "$tmp/bigbad.csv"
+$BIN train "$tmp/bigbad.csv" $big --threads 2 -o "$tmp/bigbad.json" 2> "$tmp/err"; rc=$?
+# (file line 200001 is data row 199800: the 200 records before it with a quoted newline span two lines)
+check "a bad row in the second half names the file's own row" \
+  "[ $rc -ne 0 ] && grep -q 'row 199800: column f0: \"x-4.2527\" is not a finite number' '$tmp/err' && [ ! -e '$tmp/bigbad.json' ]"
+
 # models of the other output kinds (format 2, written here by hand): a tree ensemble
 # for regression and a linear softmax model for three classes
 cat > "$tmp/trees.json" <<'JSON'

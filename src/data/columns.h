@@ -20,9 +20,10 @@ typedef struct {
 
 /* Reads label_name and names[0..n) (is_cat[i]: categorical) from the CSV file
  * at path. The label must be a number on every row (0 or 1 when binary).
- * Returns NULL with err naming the file, row and column. */
+ * With threads > 1, a large file of numeric columns is read by two threads
+ * (the same result). Returns NULL with err naming the file, row and column. */
 columns *columns_load(const char *path, const char *label_name, int binary, const char *const *names,
-                      const int *is_cat, size_t n, char *err);
+                      const int *is_cat, size_t n, int threads, char *err);
 
 /* Frees the float matrix early (the trainer keeps its bins instead). */
 void columns_drop_x(columns *c);

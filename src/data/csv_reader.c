@@ -147,6 +147,64 @@ int csv_read_stream(FILE *fp, const char *name, csv_row_fn fn, void *ctx, char *
     return rc;
 }
 
+int csv_read_range(FILE *fp, const char *name, size_t begin, size_t end, size_t header_fields, csv_row_fn fn,
+                   void *ctx, char *err)
+{
+    struct csv_parser p;
+    reader_state st;
+    if (start(&p, &st, name, fn, ctx, err) != 0) return -1;
+    st.header_fields = header_fields;
+    st.row = 1; /* no header here: every record is a data row */
+    char chunk[1 << 16];
+    size_t consumed = begin, got;
+    int rc = fseek(fp, (long)begin, SEEK_SET) == 0 ? 0 : err_set(err, "%s: cannot seek", name);
+    while (rc == 0 && consumed < end &&
+           (got = fread(chunk, 1, end - consumed < sizeof chunk ? end - consumed : sizeof chunk, fp)) > 0) {
+        if ((rc = feed(&p, &st, chunk, got, consumed)) != 0) break;
+        consumed += got;
+    }
+    if (rc == 0 && ferror(fp)) rc = err_set(err, "%s: read error", name);
+    if (rc == 0 && csv_fini(&p, on_field, on_row_end, &st) != 0 && !st.failed)
+        rc = err_set(err, "%s: unterminated quoted field at byte %zu", name, consumed);
+    if (rc == 0 && st.failed) rc = -1;
+    csv_free(&p);
+    state_free(&st);
+    return rc;
+}
+
+long csv_record_after(FILE *fp, size_t at, size_t size)
+{
+    /* quotes from the start say whether `at` is inside a quoted field: in a
+     * strict CSV a quote only opens or closes one ("" inside toggles twice) */
+    char chunk[1 << 16];
+    int quoted = 0;
+    size_t pos = 0, got;
+    if (fseek(fp, 0, SEEK_SET) != 0) return -1;
+    while (pos < size && (got = fread(chunk, 1, sizeof chunk, fp)) > 0) {
+        size_t i = 0;
+        while (i < got) {
+            if (pos + i < at) { /* before `at` only the quotes count */
+                size_t stop = at - pos < got ? at - pos : got;
+                const char *q = memchr(chunk + i, '"', stop - i);
+                if (!q) {
+                    i = stop;
+                    continue;
+                }
+                quoted = !quoted;
+                i = (size_t)(q - chunk) + 1;
+                continue;
+            }
+            if (chunk[i] == '"')
+                quoted = !quoted;
+            else if (chunk[i] == '\n' && !quoted)
+                return pos + i + 1 < size ? (long)(pos + i + 1) : -1;
+            i++;
+        }
+        pos += got;
+    }
+    return -1;
+}
+
 int csv_read_buffer(const char *buf, size_t len, const char *name, csv_row_fn fn, void *ctx, char *err)
 {
     struct csv_parser p;

@@ -22,6 +22,17 @@ typedef int (*csv_row_fn)(void *ctx, size_t row, const char *const *fields, cons
 int csv_read_stream(FILE *fp, const char *name, csv_row_fn fn, void *ctx, char *err);
 int csv_read_buffer(const char *buf, size_t len, const char *name, csv_row_fn fn, void *ctx, char *err);
 
+/* Reads the records in bytes [begin, end) of fp, a range holding whole
+ * records and no header: each must have header_fields fields; rows count
+ * from 1 within the range. For reading one file on several threads. */
+int csv_read_range(FILE *fp, const char *name, size_t begin, size_t end, size_t header_fields, csv_row_fn fn,
+                   void *ctx, char *err);
+
+/* The offset just after the first record end (an LF outside quotes) at or
+ * after byte `at` of the size-byte file fp, or -1 when there is none before
+ * its last byte. */
+long csv_record_after(FILE *fp, size_t at, size_t size);
+
 /* Formats one field into dst (room for 2 * len + 2 bytes), quoted only when it
  * holds a comma, quote, CR or LF. Returns the bytes written (no NUL). */
 size_t csv_format_field(char *dst, const char *s, size_t len);

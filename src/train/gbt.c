@@ -15,7 +15,7 @@
 #define MISSING_BIN 255
 #define HIST_BINS   256
 #define MAX_DEPTH   16
-#define CUT_SAMPLE  (1u << 22) /* rows that decide a column's cuts (evenly spaced) */
+#define CUT_SAMPLE  (1u << 18) /* rows that decide a column's cuts (about: evenly spaced) */
 
 void gbt_options_default(gbt_options *o)
 {
@@ -170,6 +170,31 @@ static uint8_t bin_of(const binned *b, int j, float a)
             hi = mid;
     }
     return (uint8_t)lo;
+}
+
+/* The binning's work for run_parallel (below): thread t cuts columns t, t + T,
+ * ... and bins rows [n t / T, n (t + 1) / T). */
+typedef struct {
+    binned *b;
+    const float *x;
+    size_t n;
+    int max_cuts;
+    int failed[64];
+} bin_work;
+
+static void cut_part(void *ctx, int t, int T)
+{
+    bin_work *w = ctx;
+    for (int j = t; j < w->b->nf; j += T)
+        if (!w->b->is_category[j] && make_cuts(w->b, w->x, NULL, w->n, j, w->max_cuts) != 0) w->failed[t] = 1;
+}
+
+static void bin_part(void *ctx, int t, int T)
+{
+    bin_work *w = ctx;
+    size_t nf = (size_t)w->b->nf, lo = w->n * (size_t)t / (size_t)T, hi = w->n * (size_t)(t + 1) / (size_t)T;
+    for (size_t r = lo; r < hi; r++)
+        for (size_t j = 0; j < nf; j++) w->b->bin[r * nf + j] = bin_of(w->b, (int)j, w->x[r * nf + j]);
 }
 
 /* ---- trees under construction ----------------------------------------------------------- */
@@ -426,6 +451,57 @@ static void part_part(void *ctx, int t, int T)
     }
 }
 
+/* The root's sums, block by block (SUM_BLOCK rows, in row order within each). */
+#define SUM_BLOCK 65536
+
+typedef struct {
+    const gh *grad;
+    const size_t *rows;
+    size_t n_rows;
+    int count_split;
+    gh *part; /* (n_blocks,) */
+    size_t n_blocks;
+} sum_work;
+
+static void sum_part(void *ctx, int t, int T)
+{
+    sum_work *w = ctx;
+    for (size_t k = (size_t)t; k < w->n_blocks; k += (size_t)T) {
+        size_t hi = (k + 1) * SUM_BLOCK < w->n_rows ? (k + 1) * SUM_BLOCK : w->n_rows;
+        double G = 0, H = 0;
+        for (size_t i = k * SUM_BLOCK; i < hi; i++) {
+            G += w->grad[w->rows[i]].g;
+            H += w->count_split ? 1 : w->grad[w->rows[i]].h;
+        }
+        w->part[k] = (gh){G, H};
+    }
+}
+
+/* Each leaf's value and cover from its own rows. */
+typedef struct {
+    gtree *tree;
+    const gh *grad;
+    const size_t *rows;
+    const gbt_options *o;
+} leafsum_work;
+
+static void leafsum_part(void *ctx, int t, int T)
+{
+    leafsum_work *w = ctx;
+    int k = 0;
+    for (int i = 0; i < w->tree->n; i++) {
+        gnode *nd = &w->tree->node[i];
+        if (nd->feature >= 0 || k++ % T != t) continue;
+        double G = 0, H = 0;
+        for (size_t r = nd->begin; r < nd->end; r++) {
+            G += w->grad[w->rows[r]].g;
+            H += w->grad[w->rows[r]].h;
+        }
+        nd->value = -G / (H + w->o->l2) * w->o->learning_rate;
+        nd->H = H; /* the exact sum: TreeSHAP's cover */
+    }
+}
+
 static int grow_tree(gtree *t, const binned *b, const gh *grad, size_t *rows, size_t n_rows, size_t *tmp,
                      const uint8_t *use, const gbt_options *o, gh *hists, int threads)
 {
@@ -446,9 +522,17 @@ static int grow_tree(gtree *t, const binned *b, const gh *grad, size_t *rows, si
     root->feature = -1;
     root->begin = 0;
     root->end = n_rows;
-    for (size_t i = 0; i < n_rows; i++) {
-        root->G += grad[rows[i]].g;
-        root->H += o->count_split ? 1 : grad[rows[i]].h;
+    { /* sums over blocks of SUM_BLOCK rows, added in block order: the same for any thread count */
+        size_t n_blocks = (n_rows + SUM_BLOCK - 1) / SUM_BLOCK;
+        gh *part = malloc((n_blocks ? n_blocks : 1) * sizeof *part);
+        if (!part) goto out;
+        sum_work sw = {grad, rows, n_rows, o->count_split, part, n_blocks};
+        run_parallel(n_rows < 100000 ? 1 : threads, sum_part, &sw);
+        for (size_t k = 0; k < n_blocks; k++) {
+            root->G += part[k].g;
+            root->H += part[k].h;
+        }
+        free(part);
     }
     size_t hsize = (size_t)b->nf * HIST_BINS;
     /* hists: one histogram per node of the tree (node i at hists + i * hsize) */
@@ -522,19 +606,10 @@ static int grow_tree(gtree *t, const binned *b, const gh *grad, size_t *rows, si
         level_begin = level_end;
         level_end = t->n;
     }
-    for (int i = 0; i < t->n; i++) {
-        gnode *nd = &t->node[i];
-        if (nd->feature >= 0) continue;
-        /* the leaf's own sums, from its rows (with count splits the node's H is a
-         * row count; and a subtraction-free sum is exact) */
-        double G = 0, H = 0;
-        for (size_t k = nd->begin; k < nd->end; k++) {
-            G += grad[rows[k]].g;
-            H += grad[rows[k]].h;
-        }
-        nd->value = -G / (H + o->l2) * o->learning_rate;
-        nd->H = H; /* the exact sum: TreeSHAP's cover */
-    }
+    /* the leaves' own sums, from their rows (with count splits the node's H is a
+     * row count; and a subtraction-free sum is exact): thread t takes leaves t, t + T, ... */
+    leafsum_work lw = {t, grad, rows, o};
+    run_parallel(n_rows < 100000 ? 1 : threads, leafsum_part, &lw);
     rc = 0;
 out:
     free(split_nodes);
@@ -759,21 +834,24 @@ static tree_ensemble *fit(const float *x, float *owned_x, const float *y, size_t
         goto done;
     }
     for (int j = 0; j < nf; j++) {
-        if (is_category[j]) {
-            if (n_categories[j] > MISSING_BIN) {
-                err_set(err, "gbt: column %d has %d categories; at most %d are supported", j, n_categories[j],
-                        MISSING_BIN);
-                goto done;
-            }
-            b.n_bins[j] = n_categories[j];
-        } else if (make_cuts(&b, x, NULL, n, j, o->max_bins - 2) != 0) {
-            err_set(err, "out of memory");
+        if (is_category[j] && n_categories[j] > MISSING_BIN) {
+            err_set(err, "gbt: column %d has %d categories; at most %d are supported", j, n_categories[j],
+                    MISSING_BIN);
             goto done;
         }
+        if (is_category[j]) b.n_bins[j] = n_categories[j];
     }
-    for (size_t r = 0; r < n; r++)
-        for (int j = 0; j < nf; j++)
-            b.bin[r * (size_t)nf + (size_t)j] = bin_of(&b, j, x[r * (size_t)nf + (size_t)j]);
+    { /* cuts by column, then bins by rows, on all threads: each result is the one-thread one */
+        int T = n < 100000 ? 1 : threads > 64 ? 64 : threads;
+        bin_work bw = {&b, x, n, o->max_bins - 2, {0}};
+        run_parallel(T, cut_part, &bw);
+        for (int t = 0; t < T; t++)
+            if (bw.failed[t]) {
+                err_set(err, "out of memory");
+                goto done;
+            }
+        run_parallel(T, bin_part, &bw);
+    }
     if (owned_x) { /* the floats are done with: the bins stand for them */
         free(owned_x);
         x = owned_x = NULL;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/err.h"
@@ -1004,7 +1005,9 @@ model *train_gbt_csv(const char *path, const char *label, const char *const *nam
     for (size_t j = 0; j < F; j++) is_cat[j] = j >= n_numeric;
     gbt_options go = o->gbt;
     go.seed = o->seed;
-    if (!(c = columns_load(path, label, go.objective == GBT_BINARY, names, is_cat, F, err))) goto fail;
+    int threads = go.threads > 0 ? go.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (!(c = columns_load(path, label, go.objective == GBT_BINARY, names, is_cat, F, threads, err)))
+        goto fail;
     if (c->n_rows < 2) {
         err_set(err, "%s: need at least 2 data rows, got %zu", path, c->n_rows);
         goto fail;
