@@ -15,7 +15,7 @@
 #define MISSING_BIN 255
 #define HIST_BINS   256
 #define MAX_DEPTH   16
-#define CUT_SAMPLE  (1u << 18) /* rows that decide a column's cuts (about: evenly spaced) */
+#define CUT_SAMPLE  (1u << 22) /* rows that decide a column's cuts (about: evenly spaced) */
 
 void gbt_options_default(gbt_options *o)
 {

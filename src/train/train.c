@@ -3,6 +3,7 @@
 #include "train/train.h"
 
 #include <jansson.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -997,6 +998,10 @@ static int cmp_code(const void *a, const void *b)
 model *train_gbt_csv(const char *path, const char *label, const char *const *names, size_t n_numeric,
                      size_t n_categorical, const train_options *o, char *err)
 {
+    /* large buffers straight from mmap, each given back when freed: glibc would
+     * otherwise raise its threshold after the first such free and keep later
+     * scratch (the cuts' sort buffers) resident beside the bins */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     size_t F = n_numeric + n_categorical;
     int *is_cat = calloc(F + 1, sizeof *is_cat), *n_cat = calloc(F + 1, sizeof *n_cat);
     model *m = calloc(1, sizeof *m);
