@@ -278,7 +278,8 @@ def post(port, body):
 ONNX_MODELS = [("logreg", "probabilities", 1), ("logreg3", "probabilities", 3), ("mlp", "a2", 1),
                ("forest", "probabilities", 1), ("boosting", "probability", 1), ("keras", "dense_1", 1),
                ("labelenc", "probability", 1), ("kerasnorm", "dense_1", 1), ("kerasselect", "dense_1", 1),
-               ("norml2", "probabilities", 1), ("norml1", "probabilities", 1), ("normmax", "probabilities", 1)]
+               ("norml2", "probabilities", 1), ("norml1", "probabilities", 1), ("normmax", "probabilities", 1),
+               ("kerasembed", "dense_1", 1)]
 
 
 @unittest.skipIf(ort_missing(), ort_missing())
@@ -345,6 +346,19 @@ class OnnxTest(unittest.TestCase):
                 ort = [r[-width:] for r in read_expected(self.path(name + ".ort"))]
                 self.assertClose(got, ort, name + " against ONNX Runtime")
                 self.assertClose(got, read_expected(self.path(name + ".sklearn")), name + " against scikit-learn")
+
+    def test_embedding_index_outside_the_table_is_refused(self):
+        """A Keras Embedding's index must be a row of its table: ONNX Runtime fails the
+        batch; tabserve refuses the row and names the input and the accepted values."""
+        rows = self.path("badcat.csv")
+        with open(rows, "w") as f:
+            f.write("a,b,c,cat\n0.1,0.2,0.3,7\n0.1,0.2,0.3,2.5\n0.1,0.2,0.3,6\n")
+        p = run("predict", self.path("kerasembed.onnx"), "--input", rows, "--output", self.path("badcat.out"),
+                "--skip-bad", check=False)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("row 1: column cat: unknown category 7; accepted values: 0, 1, 2, 3, 4, 5, 6", p.stderr)
+        self.assertIn("row 2: column cat: expected an integer", p.stderr)
+        self.assertIn("1 rows written, 2 skipped", p.stderr)
 
     def test_zipmap_graph_equals_its_twin(self):
         for name in ("logreg", "forest"):

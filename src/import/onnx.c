@@ -7,6 +7,10 @@
  *   OneHotEncoder on a string or integer input  ->  a vocabulary + one_hot
  *   Normalizer (a row norm over columns)        ->  a normalize predictor
  *                                                   around the estimator
+ *   Cast to an integer, Gather from a table     ->  a categorical input with
+ *   (an embedding lookup)                           a one_hot feature, the
+ *                                                   table folded into the
+ *                                                   first layer
  *   Concat, FeatureVectorizer, ArrayFeatureExtractor, Gather (columns),
  *   Where (constant condition), Cast, Identity,
  *   Reshape, Flatten, Squeeze, Unsqueeze        ->  column bookkeeping
@@ -42,8 +46,9 @@
 #include "estimators/trees.h"
 #include "onnx.pb-c.h"
 
-#define MAX_NESTING 32 /* protobuf messages inside messages: ONNX needs < 10 */
-#define MAX_LAYERS  64
+#define MAX_NESTING    32 /* protobuf messages inside messages: ONNX needs < 10 */
+#define MAX_LAYERS     64
+#define MAX_EMBEDDINGS 64
 
 typedef Onnx__NodeProto node_t;
 typedef Onnx__AttributeProto attr_t;
@@ -124,6 +129,9 @@ typedef struct {
     feature_step steps[FEATURE_MAX_STEPS];
     int one_hot; /* -1, or the category this column indicates */
     int norm;    /* 0, or 1 + its place among the columns a Normalizer divides */
+    int index;   /* 1: the input cast to an integer (an embedding's index) */
+    int emb;     /* 0, or 1 + the embedding table this column is a component of */
+    int emb_j;   /* that component */
 } column;
 
 typedef enum { V_COLUMNS, V_DENSE, V_SCORES, V_IGNORED } value_kind;
@@ -160,6 +168,16 @@ typedef struct {
     /* a Normalizer: its kind (-1: none), its columns, and where the estimator reads them */
     int norm_kind, n_norm, norm_used;
     int *norm_cols;
+    /* embeddings (Gather from a table by an integer input): the tables, and for
+     * each column the estimator reads, its feature column and table (fold_first) */
+    struct {
+        float *table; /* (V, d) */
+        int V, d;
+    } emb[MAX_EMBEDDINGS];
+    int n_emb;
+    int n_est, n_feat;         /* the estimator's columns; the feature columns they come from */
+    int *est_feat, *est_table; /* per estimator column: feature column (a table's first); 1 + table, or 0 */
+    int *est_first;            /* per estimator column: the first estimator column of its embedding */
 } compiler;
 
 static int fail(compiler *c, const node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -382,7 +400,7 @@ static int read_inputs(compiler *c)
             si->type = numeric ? TYPE_NUMBER : TYPE_STRING;
             si->required = !numeric; /* a number may be missing (NaN), as in the runtime */
             si->unknown = UNKNOWN_REJECT;
-            v->cols[j] = (column){(int)s->n_inputs, 0, {{0}}, -1, 0};
+            v->cols[j] = (column){(int)s->n_inputs, 0, {{0}}, -1, 0, 0, 0, 0};
             s->n_inputs++;
         }
     }
@@ -409,6 +427,8 @@ static int add_step(compiler *c, const node_t *n, column *col, feature_step st)
 {
     if (col->one_hot >= 0) return fail(c, n, "arithmetic on one-hot columns is not supported");
     if (col->norm) return fail(c, n, "arithmetic on a Normalizer's output is not supported");
+    if (col->index || col->emb)
+        return fail(c, n, "arithmetic on an embedding's index or output is not supported");
     if (col->n_steps >= FEATURE_MAX_STEPS - 1)
         return fail(c, n, "more than %d steps on one column", FEATURE_MAX_STEPS - 1);
     col->steps[col->n_steps++] = st;
@@ -619,7 +639,8 @@ static int op_one_hot(compiler *c, const node_t *n)
     value *out = add_value(c, n->output[0], V_COLUMNS);
     if (!out || !(out->cols = calloc(n_cats, sizeof *out->cols))) return fail(c, n, "out of memory");
     out->n_cols = (int)n_cats;
-    for (size_t j = 0; j < n_cats; j++) out->cols[j] = (column){in->cols[0].input, 0, {{0}}, (int)j, 0};
+    for (size_t j = 0; j < n_cats; j++)
+        out->cols[j] = (column){in->cols[0].input, 0, {{0}}, (int)j, 0, 0, 0, 0};
     return 0;
 }
 
@@ -722,8 +743,12 @@ static int64_t *tensor_indexes(const tensor_t *t, size_t *count)
  * from the end, as the operator says); along axis 0 it would pick rows, and
  * from a constant table by an input it is an embedding lookup: neither is
  * column bookkeeping, so both are refused. */
+static int op_embedding(compiler *c, const node_t *n, const tensor_t *table);
+
 static int op_gather(compiler *c, const node_t *n)
 {
+    const tensor_t *table = n->n_input == 2 ? initializer(c, n->input[0]) : NULL;
+    if (table) return op_embedding(c, n, table);
     value *in = columns_of(c, n, 0);
     if (!in) return -1;
     const tensor_t *idx = n->n_input == 2 ? initializer(c, n->input[1]) : NULL;
@@ -760,14 +785,93 @@ static int op_normalizer(compiler *c, const node_t *n)
     const char *name = attr_string(n, "norm", buf, sizeof buf, "MAX");
     int kind = normalize_kind(name);
     if (kind < 0) return fail(c, n, "norm \"%s\" is not MAX, L1 or L2", name);
-    for (int j = 0; j < in->n_cols; j++)
+    for (int j = 0; j < in->n_cols; j++) {
         if (in->cols[j].norm) return fail(c, n, "normalizes a Normalizer's output again");
+        if (in->cols[j].emb || in->cols[j].index)
+            return fail(c, n, "normalizes an embedding's index or output");
+    }
     value *out = derive(c, n, in, 0);
     if (!out) return -1;
     for (int j = 0; j < out->n_cols; j++) out->cols[j].norm = j + 1;
     c->norm_kind = kind;
     c->n_norm = out->n_cols;
     return 0;
+}
+
+/* Gather(table, index): an embedding lookup (a Keras Embedding through
+ * tf2onnx: Cast to an integer, Gather, Flatten). Row v of the table is
+ * one_hot(v) times the table, so the input becomes a categorical input with
+ * the vocabulary 0..V-1 and a one_hot feature, and the table is folded into
+ * the first dense layer (or the linear model) that reads the lookup's columns
+ * (fold_first). An index outside 0..V-1, or not an integer, is refused with
+ * the input's name, where the runtime would fail the whole batch. */
+static int op_embedding(compiler *c, const node_t *n, const tensor_t *table)
+{
+    value *idx = columns_of(c, n, 1);
+    if (!idx) return -1;
+    if (idx->kind != V_COLUMNS || idx->n_cols != 1 || !idx->cols[0].index)
+        return fail(c, n, "looks up a table by something other than one input cast to an integer");
+    if (attr_int(n, "axis", 0) != 0)
+        return fail(c, n, "gathers from a table along axis %lld; embeddings use 0",
+                    (long long)attr_int(n, "axis", 0));
+    size_t count;
+    float *t = tensor_floats(c, table, &count);
+    if (!t || table->n_dims != 2 || table->dims[0] < 1 || table->dims[0] > SCHEMA_MAX_VOCAB ||
+        table->dims[1] < 1 || table->dims[1] > 4096) {
+        free(t);
+        return fail(c, n, "the table must be a V x d matrix of floats (V up to %d, d up to 4096)",
+                    SCHEMA_MAX_VOCAB);
+    }
+    if (c->n_emb >= MAX_EMBEDDINGS) {
+        free(t);
+        return fail(c, n, "more than %d embeddings", MAX_EMBEDDINGS);
+    }
+    int V = (int)table->dims[0], d = (int)table->dims[1], k = c->n_emb;
+    c->emb[k].table = t;
+    c->emb[k].V = V;
+    c->emb[k].d = d;
+    c->n_emb++;
+    schema_input *si = &c->m->schema.inputs[idx->cols[0].input];
+    if (si->n_vocab) return fail(c, n, "input \"%s\" is encoded twice", si->name);
+    json_t *vocab = json_array();
+    for (int v = 0; v < V; v++) json_array_append_new(vocab, json_integer(v));
+    si->type = TYPE_INTEGER;
+    reader r = {c->file, c->err};
+    char path[160];
+    snprintf(path, sizeof path, "node \"%.80s\" (Gather) table rows", n->name ? n->name : "");
+    int rc = schema_read_vocab(&r, si, vocab, path);
+    json_decref(vocab);
+    if (rc) return -1;
+    si->unknown = UNKNOWN_REJECT;
+    si->required = 1;
+    value *out = add_value(c, n->output[0], V_COLUMNS);
+    if (!out || !(out->cols = calloc((size_t)d, sizeof *out->cols))) return fail(c, n, "out of memory");
+    out->n_cols = d;
+    for (int j = 0; j < d; j++) out->cols[j] = (column){idx->cols[0].input, 0, {{0}}, -1, 0, 0, k + 1, j};
+    return 0;
+}
+
+/* w (n_est rows, in the estimator's columns) -> the rows of the feature
+ * columns: a plain column's row as it is; for an embedding's d columns, the
+ * V rows table x w (row v: sum over j of table[v][j] * w[column j]). */
+static float *fold_first(compiler *c, const float *w, int n_out)
+{
+    float *out = calloc((size_t)c->n_feat * (size_t)n_out, sizeof *out);
+    if (!out) return NULL;
+    for (int j = 0; j < c->n_est; j++) {
+        const float *row = w + (size_t)j * (size_t)n_out;
+        if (!c->est_table[j]) {
+            memcpy(out + (size_t)c->est_feat[j] * (size_t)n_out, row, (size_t)n_out * sizeof *out);
+            continue;
+        }
+        int k = c->est_table[j] - 1, comp = j - c->est_first[j];
+        for (int v = 0; v < c->emb[k].V; v++) {
+            float e = c->emb[k].table[(size_t)v * (size_t)c->emb[k].d + (size_t)comp];
+            float *dst = out + (size_t)(c->est_feat[j] + v) * (size_t)n_out;
+            for (int o = 0; o < n_out; o++) dst[o] += e * row[o];
+        }
+    }
+    return out;
 }
 
 /* Booleans of a constant (bool tensors keep them in int32_data or raw bytes). */
@@ -886,6 +990,14 @@ done:
 static int columns_to_features(compiler *c, const node_t *n, const value *x)
 {
     feature_steps *fs = &c->m->features;
+    c->n_est = x->n_cols;
+    c->est_feat = calloc((size_t)x->n_cols + 1, sizeof *c->est_feat);
+    c->est_table = calloc((size_t)x->n_cols + 1, sizeof *c->est_table);
+    c->est_first = calloc((size_t)x->n_cols + 1, sizeof *c->est_first);
+    if (!c->est_feat || !c->est_table || !c->est_first) return fail(c, n, "out of memory");
+    if (c->n_norm && c->n_emb)
+        return fail(c, n, "a Normalizer and an embedding in one graph are not supported");
+    int at = 0;      /* the feature column the next estimator column comes from */
     if (c->n_norm) { /* the estimator's column j is feature column j */
         if (!(c->norm_cols = malloc((size_t)c->n_norm * sizeof *c->norm_cols)))
             return fail(c, n, "out of memory");
@@ -906,6 +1018,28 @@ static int columns_to_features(compiler *c, const node_t *n, const value *x)
     }
     for (int j = 0; j < x->n_cols;) {
         const column *col = &x->cols[j];
+        if (col->index)
+            return fail(
+                c, n,
+                "reads the integer cast of \"%s\" itself; tabserve takes it as an embedding's index only",
+                c->m->schema.inputs[col->input].name);
+        if (col->emb) { /* an embedding's d columns: a one_hot of V columns, the table folded later */
+            int k = col->emb - 1, d = c->emb[k].d, m = 0;
+            while (j + m < x->n_cols && x->cols[j + m].emb == col->emb && x->cols[j + m].emb_j == m) m++;
+            if (col->emb_j != 0 || m != d)
+                return fail(c, n, "reads an embedding's columns out of order or in part");
+            feature_step st = {STEP_ONE_HOT, 0, 0};
+            if (features_add(fs, (size_t)col->input, &st, 1) != 0) return fail(c, n, "out of memory");
+            for (int q = 0; q < d; q++) {
+                c->est_feat[j + q] = at;
+                c->est_table[j + q] = k + 1;
+                c->est_first[j + q] = j;
+            }
+            at += c->emb[k].V;
+            j += d;
+            continue;
+        }
+        c->est_feat[j] = at++;    /* one estimator column, one feature column */
         if (col->one_hot == -2) { /* a LabelEncoder's code: the category's index */
             feature_step st = {STEP_CATEGORY_INDEX, 0, 0};
             if (features_add(fs, (size_t)col->input, &st, 1) != 0) return fail(c, n, "out of memory");
@@ -921,6 +1055,7 @@ static int columns_to_features(compiler *c, const node_t *n, const value *x)
                 return fail(c, n, "reads the one-hot columns of \"%s\" out of order or in part", si->name);
             feature_step st = {STEP_ONE_HOT, 0, 0};
             if (features_add(fs, (size_t)col->input, &st, 1) != 0) return fail(c, n, "out of memory");
+            for (int q = 1; q < k; q++) c->est_feat[j + q] = at++;
             j += k;
             continue;
         }
@@ -931,6 +1066,7 @@ static int columns_to_features(compiler *c, const node_t *n, const value *x)
         if (features_add(fs, (size_t)col->input, steps, k) != 0) return fail(c, n, "out of memory");
         j++;
     }
+    c->n_feat = at;
     return 0;
 }
 
@@ -1045,6 +1181,12 @@ static int op_linear(compiler *c, const node_t *n, int classifier)
     }
     if (classifier && k == 2 && link == LINK_SOFTMAX)
         link = LINK_SIGMOID; /* softmax of two = sigmoid of the difference */
+    if (w && c->n_emb) {     /* the embeddings' tables folded into the coefficients */
+        float *folded = fold_first(c, w, n_out);
+        free(w);
+        w = folded;
+        nf = c->n_feat;
+    }
     c->m->predictor = w && b ? linear_create(nf, n_out, w, b) : NULL;
     free(w);
     free(b);
@@ -1087,6 +1229,7 @@ static int op_trees(compiler *c, const node_t *n, int classifier)
     value *x = columns_of(c, n, 0);
     if (!x) return -1;
     if (x->kind != V_COLUMNS) return fail(c, n, "reads something other than input columns");
+    if (c->n_emb) return fail(c, n, "trees on an embedding's output are not supported");
     if (columns_to_features(c, n, x) != 0) return -1;
     const attr_t *a_tree = attr(n, "nodes_treeids"), *a_node = attr(n, "nodes_nodeids"),
                  *a_feat = attr(n, "nodes_featureids"), *a_mode = attr(n, "nodes_modes"),
@@ -1375,6 +1518,13 @@ static int op_dense(compiler *c, const node_t *n, int gemm)
         for (int j = 0; j < n_out; j++)
             c->w[L][(size_t)i * n_out + j] = trans_b ? w[(size_t)j * n_in + i] : w[(size_t)i * n_out + j];
     free(w);
+    if (L == 0 && c->n_emb) { /* the embeddings' tables folded into the first layer */
+        float *folded = fold_first(c, c->w[0], n_out);
+        if (!folded) return fail(c, n, "out of memory");
+        free(c->w[0]);
+        c->w[0] = folded;
+        c->widths[0] = c->n_feat;
+    }
     c->widths[L + 1] = n_out;
     c->acts[L] = ACT_LINEAR;
     c->n_layers++;
@@ -1460,6 +1610,20 @@ static int op_passthrough(compiler *c, const node_t *n)
     if (!x) return -1;
     if (strcmp(n->op_type, "Cast") == 0 && x->kind == V_COLUMNS) {
         int64_t to = attr_int(n, "to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+        int integer =
+            to == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || to == ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
+        if (integer) { /* an index for an embedding lookup: only a numeric input as given */
+            for (int j = 0; j < x->n_cols; j++) {
+                const column *col = &x->cols[j];
+                if (col->n_steps || col->one_hot != -1 || col->norm || col->index || col->emb ||
+                    c->m->schema.inputs[col->input].type != TYPE_NUMBER)
+                    return fail(c, n, "casts to integers something other than a numeric input as given");
+            }
+            value *out = derive(c, n, x, 0);
+            if (!out) return -1;
+            for (int j = 0; j < out->n_cols; j++) out->cols[j].index = 1;
+            return 0;
+        }
         if (to != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && to != ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE)
             return fail(c, n, "casts input columns to type %lld; tabserve computes in floats", (long long)to);
     }
@@ -1611,6 +1775,10 @@ model *onnx_import(const char *buf, size_t len, const char *name, const import_l
     }
     free(c.values);
     free(c.norm_cols);
+    free(c.est_feat);
+    free(c.est_table);
+    free(c.est_first);
+    for (int k = 0; k < c.n_emb; k++) free(c.emb[k].table);
     for (int l = 0; l < c.n_layers; l++) {
         free(c.w[l]);
         free(c.b[l]);

@@ -446,6 +446,46 @@ def all_fixtures(out):
     save(out, "kerasselect", make_select, {f"f{j}": xg[:, j].astype(float) for j in range(12)},
          km.predict_proba(xs)[:, 1])
 
+    # a Keras network with an Embedding, as tf2onnx writes it: the category index arrives as a
+    # float, is cast to int64, looks its row up in a table (Gather), is flattened and joined to
+    # three numeric inputs before the dense layers; the expected values are the same network
+    # computed here with numpy (float64)
+    V, D = 7, 4
+    emb_table = rs.normal(size=(V, D)).astype(np.float32)
+    ew0 = rs.normal(size=(3 + D, 16)).astype(np.float32) * 0.5
+    eb0 = rs.normal(size=16).astype(np.float32) * 0.1
+    ew1 = rs.normal(size=(16, 1)).astype(np.float32) * 0.5
+    eb1 = np.array([0.2], dtype=np.float32)
+    n_e = 2000
+    e_num = rs.normal(size=(n_e, 3)).astype(np.float32)
+    e_cat = rs.integers(0, V, size=n_e)
+    e_x = np.column_stack([e_num.astype(np.float64), emb_table[e_cat].astype(np.float64)])
+    e_h = np.maximum(e_x @ ew0.astype(np.float64) + eb0, 0)
+    e_p = 1 / (1 + np.exp(-(e_h @ ew1.astype(np.float64) + eb1)))[:, 0]
+
+    def make_embed(zipmap):
+        del zipmap
+        inits = [helper.make_tensor("E", TensorProto.FLOAT, [V, D], emb_table.ravel()),
+                 helper.make_tensor("W0", TensorProto.FLOAT, ew0.shape, ew0.ravel()),
+                 helper.make_tensor("B0", TensorProto.FLOAT, [16], eb0),
+                 helper.make_tensor("W1", TensorProto.FLOAT, ew1.shape, ew1.ravel()),
+                 helper.make_tensor("B1", TensorProto.FLOAT, [1], eb1)]
+        nodes = [helper.make_node("Cast", ["cat"], ["cat_i"], to=TensorProto.INT64, name="embedding/Cast"),
+                 helper.make_node("Gather", ["E", "cat_i"], ["looked"], axis=0, name="embedding/embedding_lookup"),
+                 helper.make_node("Flatten", ["looked"], ["flat"], axis=1, name="flatten/Reshape"),
+                 helper.make_node("Concat", ["a", "b", "c", "flat"], ["x"], axis=1, name="concatenate/concat"),
+                 helper.make_node("MatMul", ["x", "W0"], ["m0"], name="dense/MatMul"),
+                 helper.make_node("Add", ["m0", "B0"], ["z0"], name="dense/BiasAdd"),
+                 helper.make_node("Relu", ["z0"], ["h"], name="dense/Relu"),
+                 helper.make_node("MatMul", ["h", "W1"], ["m1"], name="dense_1/MatMul"),
+                 helper.make_node("Add", ["m1", "B1"], ["z1"], name="dense_1/BiasAdd"),
+                 helper.make_node("Sigmoid", ["z1"], ["dense_1"], name="dense_1/Sigmoid")]
+        inputs = [helper.make_tensor_value_info(k, TensorProto.FLOAT, [None, 1]) for k in ("a", "b", "c", "cat")]
+        outs = [helper.make_tensor_value_info("dense_1", TensorProto.FLOAT, [None, 1])]
+        return helper.make_graph(nodes, "kerasembed", inputs, outs, initializer=inits)
+    save(out, "kerasembed", make_embed, {"a": e_num[:, 0].astype(float), "b": e_num[:, 1].astype(float),
+                                         "c": e_num[:, 2].astype(float), "cat": e_cat.astype(int)}, e_p)
+
     # refused: Gather along the rows
     rows = helper.make_graph([helper.make_node("Gather", ["input_1", "I"], ["y"], axis=0, name="rows")], "rows",
                              [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, [None, 4])],
