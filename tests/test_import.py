@@ -279,7 +279,7 @@ ONNX_MODELS = [("logreg", "probabilities", 1), ("logreg3", "probabilities", 3), 
                ("forest", "probabilities", 1), ("boosting", "probability", 1), ("keras", "dense_1", 1),
                ("labelenc", "probability", 1), ("kerasnorm", "dense_1", 1), ("kerasselect", "dense_1", 1),
                ("norml2", "probabilities", 1), ("norml1", "probabilities", 1), ("normmax", "probabilities", 1),
-               ("kerasembed", "dense_1", 1)]
+               ("kerasembed", "dense_1", 1), ("embedlr", "probabilities", 1)]
 
 
 @unittest.skipIf(ort_missing(), ort_missing())

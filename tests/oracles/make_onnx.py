@@ -486,6 +486,26 @@ def all_fixtures(out):
     save(out, "kerasembed", make_embed, {"a": e_num[:, 0].astype(float), "b": e_num[:, 1].astype(float),
                                          "c": e_num[:, 2].astype(float), "cat": e_cat.astype(int)}, e_p)
 
+    # the same lookup before a linear model (LinearClassifier): the table folds into its coefficients
+    lw = rs.normal(size=3 + D).astype(np.float32)
+    lb = np.float32(-0.3)
+    l_p = 1 / (1 + np.exp(-(e_x @ lw.astype(np.float64) + lb)))
+
+    def make_embed_lr(zipmap):
+        nodes = [helper.make_node("Cast", ["cat"], ["cat_i"], to=TensorProto.INT64, name="Cast"),
+                 helper.make_node("Gather", ["E", "cat_i"], ["looked"], axis=0, name="lookup"),
+                 helper.make_node("Flatten", ["looked"], ["flat"], axis=1, name="Flatten"),
+                 helper.make_node("Concat", ["a", "b", "c", "flat"], ["x"], axis=1, name="Concat"),
+                 helper.make_node("LinearClassifier", ["x"], ["label", "probabilities"], domain="ai.onnx.ml",
+                                  name="LinearClassifier", coefficients=[float(v) for v in np.concatenate([-lw, lw])],
+                                  intercepts=[float(-lb), float(lb)], classlabels_ints=[0, 1],
+                                  post_transform="LOGISTIC", multi_class=0)]
+        inputs = [helper.make_tensor_value_info(k, TensorProto.FLOAT, [None, 1]) for k in ("a", "b", "c", "cat")]
+        return helper.make_graph(nodes, "embedlr", inputs, classifier_outputs(nodes, [0, 1], zipmap),
+                                 initializer=[helper.make_tensor("E", TensorProto.FLOAT, [V, D], emb_table.ravel())])
+    save(out, "embedlr", make_embed_lr, {"a": e_num[:, 0].astype(float), "b": e_num[:, 1].astype(float),
+                                         "c": e_num[:, 2].astype(float), "cat": e_cat.astype(int)}, l_p)
+
     # refused: Gather along the rows
     rows = helper.make_graph([helper.make_node("Gather", ["input_1", "I"], ["y"], axis=0, name="rows")], "rows",
                              [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, [None, 4])],
