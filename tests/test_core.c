@@ -212,7 +212,8 @@ static tree_ensemble *random_ensemble(unsigned *seed, int nf, int n_trees, int d
         int cap = (1 << (depth + 1)) - 1, n = 1;
         trees_alloc_tree(tr, cap);
         tr->output = t % n_outputs;
-        int level_of[1 << 10] = {0};
+        static int level_of[1 << 13]; /* depth <= 12 */
+        memset(level_of, 0, sizeof level_of);
         for (int i = 0; i < n && i < cap; i++) {
             /* split with probability 3/4 while there is room below */
             if (level_of[i] < depth && n + 2 <= cap && rand_r(seed) % 4) {
@@ -248,8 +249,17 @@ static void test_tree_kernels_agree(void **state)
     unsigned seed = 7;
     const char *kernels[] = {"portable", "avx2", "avx512"};
     /* columns, trees, depth, outputs, categorical splits */
-    int shapes[][5] = {
-        {6, 40, 4, 1, 0}, {20, 300, 7, 1, 0}, {5, 70, 5, 3, 0}, {6, 60, 5, 1, 1}, {8, 300, 6, 2, 1}};
+    int shapes[][5] = {{6, 40, 4, 1, 0},
+                       {20, 300, 7, 1, 0},
+                       {5, 70, 5, 3, 0},
+                       {6, 60, 5, 1, 1},
+                       {8, 300, 6, 2, 1},
+                       /* one row of a large ensemble walks the rank layout's blocks: depths of one, two
+                        * and three tiers of blocks, and a top block of one level */
+                       {12, 80, 8, 1, 0},
+                       {10, 100, 9, 1, 0},
+                       {7, 150, 4, 1, 0},
+                       {9, 60, 12, 2, 0}};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         int nf = shapes[s][0], k = shapes[s][3];
         tree_ensemble *e = random_ensemble(&seed, nf, shapes[s][1], shapes[s][2], k, shapes[s][4]);
