@@ -249,17 +249,17 @@ static void test_tree_kernels_agree(void **state)
     unsigned seed = 7;
     const char *kernels[] = {"portable", "avx2", "avx512"};
     /* columns, trees, depth, outputs, categorical splits */
-    int shapes[][5] = {{6, 40, 4, 1, 0},
-                       {20, 300, 7, 1, 0},
-                       {5, 70, 5, 3, 0},
-                       {6, 60, 5, 1, 1},
-                       {8, 300, 6, 2, 1},
-                       /* one row of a large ensemble walks the rank layout's blocks: depths of one, two
-                        * and three tiers of blocks, and a top block of one level */
-                       {12, 80, 8, 1, 0},
-                       {10, 100, 9, 1, 0},
-                       {7, 150, 4, 1, 0},
-                       {9, 60, 12, 2, 0}};
+    int shapes[][5] = {
+        {6, 40, 4, 1, 0},
+        {20, 300, 7, 1, 0},
+        {5, 70, 5, 3, 0},
+        {6, 60, 5, 1, 1},
+        {8, 300, 6, 2, 1},
+        /* deeper ensembles that one row walks through the rank kernel (n_trees x depth >= 512) */
+        {12, 80, 8, 1, 0},
+        {10, 100, 9, 1, 0},
+        {7, 150, 4, 1, 0},
+        {9, 60, 12, 2, 0}};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         int nf = shapes[s][0], k = shapes[s][3];
         tree_ensemble *e = random_ensemble(&seed, nf, shapes[s][1], shapes[s][2], k, shapes[s][4]);

@@ -301,12 +301,6 @@ AVX512 static void one_avx512(const complete_trees *c, size_t n_trees, int nf, i
     const __m512i nan_bit = _mm512_set1_epi32(1 << 15);
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512i last = _mm512_set1_epi32((int)n_trees - 1);
-    const size_t words = rank_words(c->depth);
-    int in_block[COMPLETE_MAX_DEPTH]; /* per level: its place in its block's levels */
-    for (int d = 0; d < c->depth && d < COMPLETE_MAX_DEPTH; d++) {
-        int top = rank_top_levels(c->depth);
-        in_block[d] = d < top ? d : (d - top) % 4;
-    }
     for (int r = 0; r < n; r++) {
         int32_t rank[32] = {0};
         ranks_of(c, x + (size_t)r * nf, rank);
@@ -315,35 +309,28 @@ AVX512 static void one_avx512(const complete_trees *c, size_t n_trees, int nf, i
         for (size_t t0 = 0; t0 < n_trees; t0 += 16 * UT) {
             int vecs = (int)((n_trees - t0 + 15) / 16);
             if (vecs > UT) vecs = UT;
-            __m512i tree[UT], base[UT], path[UT];
+            __m512i tree[UT], base[UT], rel[UT];
             for (int u = 0; u < vecs; u++) {
                 tree[u] =
                     _mm512_min_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32((int)(t0 + 16 * u))), last);
-                base[u] = _mm512_mullo_epi32(tree[u], _mm512_set1_epi32((int)words));
-                path[u] = zero;
+                base[u] = _mm512_mullo_epi32(tree[u], _mm512_set1_epi32((int)c->n_inner));
+                rel[u] = zero;
             }
-            for (int d = 0; d < c->depth; d++) {
-                /* the level's slot: block (first + path >> in_block), place mask + (path & mask) */
-                const __m128i shift = _mm_cvtsi32_si128(in_block[d]);
-                const __m512i mask = _mm512_set1_epi32((1 << in_block[d]) - 1),
-                              at0 = _mm512_set1_epi32((int)rank_slot(c->depth, d, 0));
+            for (int d = 0; d < c->depth; d++)
                 for (int u = 0; u < vecs; u++) {
-                    __m512i slot = _mm512_add_epi32(
-                        _mm512_add_epi32(_mm512_slli_epi32(_mm512_srl_epi32(path[u], shift), 4),
-                                         _mm512_and_si512(path[u], mask)),
-                        _mm512_add_epi32(base[u], at0));
-                    __m512i word = _mm512_i32gather_epi32(slot, (const int *)c->rank_node, 4);
+                    __m512i word = _mm512_i32gather_epi32(_mm512_add_epi32(base[u], rel[u]),
+                                                          (const int *)c->rank_node, 4);
                     __m512i rv = _mm512_permutex2var_epi32(rank_lo, _mm512_and_si512(word, column), rank_hi);
                     __mmask16 nan = _mm512_cmplt_epi32_mask(rv, zero);
                     __mmask16 right = (_mm512_cmpgt_epi32_mask(rv, _mm512_srli_epi32(word, 16)) & ~nan) |
                                       (_mm512_test_epi32_mask(word, nan_bit) & nan);
-                    __m512i down = _mm512_slli_epi32(path[u], 1);
-                    path[u] = _mm512_mask_add_epi32(down, right, down, one);
+                    __m512i down = _mm512_add_epi32(_mm512_slli_epi32(rel[u], 1), one);
+                    rel[u] = _mm512_mask_add_epi32(down, right, down, one);
                 }
-            }
             for (int u = 0; u < vecs; u++) {
-                __m512i at = _mm512_add_epi32(
-                    _mm512_mullo_epi32(tree[u], _mm512_set1_epi32((int)c->n_inner + 1)), path[u]);
+                __m512i at =
+                    _mm512_add_epi32(_mm512_mullo_epi32(tree[u], _mm512_set1_epi32((int)c->n_inner + 1)),
+                                     _mm512_sub_epi32(rel[u], _mm512_set1_epi32((int)c->n_inner)));
                 float v[16];
                 _mm512_storeu_ps(v, _mm512_i32gather_ps(at, c->leaf, 4));
                 size_t m = n_trees - (t0 + 16 * (size_t)u);

@@ -16,6 +16,7 @@
 #define MAX_NODES TREES_MAX_NODES
 
 /* the padded layout is used up to this depth and this many bytes */
+#define COMPLETE_MAX_DEPTH 12
 #define COMPLETE_MAX_BYTES ((size_t)256 << 20)
 
 int trees_in_category_set(const tree *tr, int node, float v)
@@ -159,11 +160,10 @@ static int sort_cuts(cut_entry *a, size_t n)
 static void rank_build(complete_trees *c, const tree_ensemble *e)
 {
     int nf = e->base.n_features;
-    size_t n_nodes = e->n_trees * c->n_inner, n_cuts = 0, words = e->n_trees * rank_words(c->depth);
+    size_t n_nodes = e->n_trees * c->n_inner, n_cuts = 0;
     cut_entry *cuts = malloc((n_nodes ? n_nodes : 1) * sizeof *cuts);
     c->cut_start = calloc((size_t)nf + 1, sizeof *c->cut_start);
-    c->rank_node = aligned_alloc(64, (words * sizeof *c->rank_node + 63) / 64 * 64);
-    if (c->rank_node) memset(c->rank_node, 0, words * sizeof *c->rank_node);
+    c->rank_node = calloc(n_nodes ? n_nodes : 1, sizeof *c->rank_node);
     c->cut = malloc((n_nodes ? n_nodes : 1) * sizeof *c->cut);
     if (!cuts || !c->cut_start || !c->rank_node || !c->cut || nf > 32767) goto fail;
     /* the real splits of the complete layout: walk each tree again */
@@ -205,13 +205,7 @@ static void rank_build(complete_trees *c, const tree_ensemble *e)
         if (fresh) c->cut[total++] = c->nodes[cuts[i].node].threshold;
         if (k > 65535) goto fail;
         uint32_t nan_right = c->nodes[cuts[i].node].feature >> 31;
-        /* breadth-first index -> (level, path) -> the blocked slot */
-        size_t t = cuts[i].node / c->n_inner, idx = cuts[i].node % c->n_inner;
-        int level = 0;
-        while (((size_t)2 << level) - 1 <= idx) level++;
-        uint32_t path = (uint32_t)(idx + 1 - ((size_t)1 << level));
-        c->rank_node[t * rank_words(c->depth) + rank_slot(c->depth, level, path)] =
-            (uint32_t)f | nan_right << 15 | k << 16;
+        c->rank_node[cuts[i].node] = (uint32_t)f | nan_right << 15 | k << 16;
     }
     for (int g = f_prev + 1; g <= nf; g++) c->cut_start[g] = (int)total;
     c->n_features = nf;

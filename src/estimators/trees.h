@@ -51,10 +51,9 @@ typedef struct {
 #define COMPLETE_NAN_RIGHT 0x80000000u
 /* a categorical split: the threshold's 32 bits are the set of categories
  * (0..31) that go right; any other value goes left */
-#define COMPLETE_CATEGORY  0x40000000u
-#define COMPLETE_COLUMN    0x3fffffffu
-#define COMPLETE_TOP       5  /* levels: 31 nodes */
-#define COMPLETE_MAX_DEPTH 12 /* deeper ensembles walk the nodes */
+#define COMPLETE_CATEGORY 0x40000000u
+#define COMPLETE_COLUMN   0x3fffffffu
+#define COMPLETE_TOP      5 /* levels: 31 nodes */
 
 typedef struct {
     int depth;            /* D */
@@ -74,40 +73,10 @@ typedef struct {
      * NULL when a feature has more than 65536 distinct thresholds. */
     float *cut;
     int *cut_start;      /* (n_features + 1,) */
-    uint32_t *rank_node; /* (n_trees, rank_words(depth)), laid out by rank_slot; 64-byte aligned */
+    uint32_t *rank_node; /* (n_trees, n_inner) */
     int n_features;
     int has_categories; /* some node splits on a category set */
 } complete_trees;
-
-/* The rank form's layout, for one row walking a large ensemble: a walk reads
- * one node a level in each tree, so what costs is how many cache lines a path
- * touches. Each tree's split nodes sit in blocks of one cache line (16 words),
- * a block holding up to four levels of one subtree breadth-first: the top
- * block the first rank_top_levels(depth) levels, then each block four levels
- * below a node of the level above. A path of depth 8 reads two lines of
- * nodes (breadth-first order: five). Slots are numbered by tree level and
- * path (the level's left/right choices so far, as bits, first the highest). */
-static inline int rank_top_levels(int depth) { return depth - 4 * ((depth - 1) / 4); }
-
-static inline size_t rank_words(int depth)
-{
-    int top = rank_top_levels(depth);
-    size_t blocks = 1;
-    for (int level = top; level < depth; level += 4) blocks += (size_t)1 << level;
-    return 16 * blocks;
-}
-
-static inline uint32_t rank_slot(int depth, int level, uint32_t path)
-{
-    int top = rank_top_levels(depth), in_block = level, first = 0; /* first: blocks above this tier */
-    if (level >= top) {
-        in_block = (level - top) % 4;
-        first = 1;
-        for (int l = top; l + 4 <= level; l += 4) first += 1 << l;
-    }
-    uint32_t mask = (1u << in_block) - 1;
-    return 16u * ((uint32_t)first + (path >> in_block)) + mask + (path & mask);
-}
 
 /* A walking kernel (tree_walk.c): adds the leaves of trees 0..n_trees-1 to y
  * (n, k) for rows x (n, nf), each to its tree's output, in tree order. */
