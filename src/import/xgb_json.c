@@ -239,17 +239,31 @@ static int on_end(void *ctx)
 static const yajl_callbacks callbacks = {on_null,      on_bool, NULL,   NULL,           on_number, on_string,
                                          on_start_map, on_key,  on_end, on_start_array, on_end};
 
+/* A builder over buf with its yajl handle; 0, or -1 when memory runs out. */
+static int builder_start(builder *b, const char *buf)
+{
+    memset(b, 0, sizeof *b);
+    b->buf = buf;
+    if (!(b->h = yajl_alloc(&callbacks, NULL, b))) return -1;
+    yajl_config(b->h, yajl_dont_validate_strings, 0); /* names are UTF-8 checked: they reach JSON answers */
+    return 0;
+}
+
+/* Frees what the builder holds besides the document. */
+static void builder_end(builder *b)
+{
+    free(b->key);
+    free(b->vals);
+    if (b->h) yajl_free(b->h);
+}
+
 static json_t *load_serial(const char *buf, size_t len, const char *name, char *err)
 {
     builder b;
-    memset(&b, 0, sizeof b);
-    b.buf = buf;
-    b.h = yajl_alloc(&callbacks, NULL, &b);
-    if (!b.h) {
+    if (builder_start(&b, buf) != 0) {
         err_set(err, "%s: out of memory", name);
         return NULL;
     }
-    yajl_config(b.h, yajl_dont_validate_strings, 0); /* names are UTF-8 checked: they reach JSON answers */
     yajl_status st = yajl_parse(b.h, (const unsigned char *)buf, len);
     if (st == yajl_status_ok) st = yajl_complete_parse(b.h);
     json_t *root = b.depth > 0 ? b.stack[0] : NULL;
@@ -269,9 +283,7 @@ static json_t *load_serial(const char *buf, size_t len, const char *name, char *
         json_decref(root);
         root = NULL;
     }
-    free(b.key);
-    free(b.vals);
-    yajl_free(b.h);
+    builder_end(&b);
     return root;
 }
 
@@ -312,19 +324,14 @@ static void *parse_tail_trees(void *arg)
     if (!(t->trees = json_array())) return NULL;
     for (;;) {
         builder b;
-        memset(&b, 0, sizeof b);
-        b.buf = t->buf;
-        if (!(b.h = yajl_alloc(&callbacks, NULL, &b))) return NULL;
-        yajl_config(b.h, yajl_dont_validate_strings, 0);
+        if (builder_start(&b, t->buf) != 0) return NULL;
         yajl_config(b.h, yajl_allow_trailing_garbage, 1); /* stop at the end of this tree */
         yajl_status st = yajl_parse(b.h, (const unsigned char *)t->buf + p, t->len - p);
         size_t used = yajl_get_bytes_consumed(b.h);
         json_t *tree = b.depth > 0 ? b.stack[0] : NULL;
         int good =
             st == yajl_status_ok && !b.oom && json_is_object(tree) && b.depth == 1 && b.skip_depth == 0;
-        free(b.key);
-        free(b.vals);
-        yajl_free(b.h);
+        builder_end(&b);
         if (!good || json_array_append_new(t->trees, tree) != 0) {
             if (!good) json_decref(tree);
             return NULL;
@@ -355,14 +362,9 @@ static json_t *load_parallel(const char *buf, size_t len)
     pthread_t th;
     if (pthread_create(&th, NULL, parse_tail_trees, &tail) != 0) return NULL;
     builder b;
-    memset(&b, 0, sizeof b);
-    b.buf = buf;
     json_t *root = NULL;
-    int good = (b.h = yajl_alloc(&callbacks, NULL, &b)) != NULL;
-    if (good) {
-        yajl_config(b.h, yajl_dont_validate_strings, 0);
-        good = yajl_parse(b.h, (const unsigned char *)buf, head_end) == yajl_status_ok && !b.oom;
-    }
+    int good = builder_start(&b, buf) == 0 &&
+               yajl_parse(b.h, (const unsigned char *)buf, head_end) == yajl_status_ok && !b.oom;
     pthread_join(th, NULL);
     root = b.depth > 0 ? b.stack[0] : NULL;
     /* the cut must stand inside learner.gradient_booster.model.trees, between two trees */
@@ -378,9 +380,7 @@ static json_t *load_parallel(const char *buf, size_t len)
                yajl_complete_parse(b.h) == yajl_status_ok && !b.oom;
     }
     json_decref(tail.trees);
-    free(b.key);
-    free(b.vals);
-    if (b.h) yajl_free(b.h);
+    builder_end(&b);
     if (!good) {
         json_decref(root);
         return NULL;
