@@ -587,7 +587,7 @@ def mlp_big(rng, out):
 
 
 def seeds(out):
-    """Three small graphs for fuzz_model: every compiler path in a few hundred bytes."""
+    """Small graphs for fuzz_model: every compiler path in a few hundred bytes."""
     def save_seed(name, nodes, inputs, outputs, inits=()):
         m = helper.make_model(helper.make_graph(nodes, name, inputs, outputs, initializer=list(inits)),
                               opset_imports=OPSETS, producer_name="tabserve-seeds")
@@ -625,6 +625,25 @@ def seeds(out):
               [helper.make_tensor("W", TensorProto.FLOAT, [3, 2], w0.ravel()),
                helper.make_tensor("B", TensorProto.FLOAT, [3], [0.1, -0.1, 0.0]),
                helper.make_tensor("V", TensorProto.FLOAT, [3, 3], (np.eye(3, dtype=np.float32) - 0.2).ravel())])
+    save_seed("select", [helper.make_node("Gather", ["x", "I"], ["g"], axis=1),
+                         helper.make_node("Where", ["K", "g", "F"], ["w"]),
+                         helper.make_node("Normalizer", ["w"], ["n"], domain="ai.onnx.ml", norm="L2"),
+                         helper.make_node("LinearRegressor", ["n"], ["y"], domain="ai.onnx.ml",
+                                          coefficients=[0.5, -1.0, 0.25], intercepts=[0.1])],
+              [f("x", 3)], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 1])],
+              [helper.make_tensor("I", TensorProto.INT32, [3], [2, 0, -2]),
+               helper.make_tensor("K", TensorProto.BOOL, [3], [True, False, True]),
+               helper.make_tensor("F", TensorProto.FLOAT, [3], [0.0, 0.5, 0.0])])
+    save_seed("embed", [helper.make_node("Cast", ["c"], ["ci"], to=TensorProto.INT64),
+                        helper.make_node("Gather", ["E", "ci"], ["e"], axis=0),
+                        helper.make_node("Flatten", ["e"], ["ef"], axis=1),
+                        helper.make_node("Concat", ["x", "ef"], ["X"], axis=1),
+                        helper.make_node("Gemm", ["X", "W", "B"], ["z"], transB=1),
+                        helper.make_node("Sigmoid", ["z"], ["p"])],
+              [f("x", 1), f("c", 1)], [helper.make_tensor_value_info("p", TensorProto.FLOAT, [None, 1])],
+              [helper.make_tensor("E", TensorProto.FLOAT, [3, 2], [0.1, -0.2, 0.3, 0.4, -0.5, 0.6]),
+               helper.make_tensor("W", TensorProto.FLOAT, [1, 3], [0.7, -0.8, 0.9]),
+               helper.make_tensor("B", TensorProto.FLOAT, [1], [0.05])])
 
 
 if __name__ == "__main__":
