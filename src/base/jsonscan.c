@@ -5,28 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *json_skip_ws(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
-    return p;
-}
-
-/* A string with no escapes, control or non-ASCII bytes (those go to jansson,
- * which checks UTF-8 and decodes \u escapes). p is past the opening quote. */
-const char *json_scan_plain_string(const char *p, const char *end, const char **s, size_t *len)
-{
-    const char *start = p;
-    while (p < end && *p != '"') {
-        unsigned char c = (unsigned char)*p;
-        if (c < 0x20 || c >= 0x80 || c == '\\') return NULL;
-        p++;
-    }
-    if (p == end) return NULL;
-    *s = start;
-    *len = (size_t)(p - start);
-    return p + 1;
-}
-
 /* RFC 8259's number grammar, read as jansson reads it: an integer (no fraction or
  * exponent) through strtoll then to double, anything else through strtod. The
  * digits are gathered on the way: a number of at most 15 significant digits and

@@ -10,13 +10,30 @@
 
 #include <stddef.h>
 
-/* Past JSON whitespace. */
-const char *json_skip_ws(const char *p, const char *end);
+/* Past JSON whitespace. (These two are inline: a request calls them a few
+ * times per member, and a call cost as much as the scan.) */
+static inline const char *json_skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
 
 /* A string with no escapes, control or non-ASCII bytes (those go to jansson,
  * which checks UTF-8 and decodes \u escapes). p is past the opening quote;
  * returns past the closing one, with the contents in *s, *len. */
-const char *json_scan_plain_string(const char *p, const char *end, const char **s, size_t *len);
+static inline const char *json_scan_plain_string(const char *p, const char *end, const char **s, size_t *len)
+{
+    const char *start = p;
+    while (p < end && *p != '"') {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20 || c >= 0x80 || c == '\\') return NULL;
+        p++;
+    }
+    if (p == end) return NULL;
+    *s = start;
+    *len = (size_t)(p - start);
+    return p + 1;
+}
 
 /* A number, read to the double jansson reads it as; returns past it, or NULL
  * (not a number, or one for jansson to judge). */
