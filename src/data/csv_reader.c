@@ -2,6 +2,7 @@
 #include "data/csv_reader.h"
 
 #include <csv.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,19 +129,27 @@ static int start(struct csv_parser *p, reader_state *st, const char *name, csv_r
     return 0;
 }
 
+/* Feeds the parser fp's bytes up to offset `to` (SIZE_MAX: to its end), from
+ * where fp stands, at stream offset *consumed. Returns 0 or -1 with err set. */
+static int feed_file(struct csv_parser *p, reader_state *st, FILE *fp, size_t to, size_t *consumed)
+{
+    char chunk[1 << 16];
+    size_t got;
+    while (*consumed < to &&
+           (got = fread(chunk, 1, to - *consumed < sizeof chunk ? to - *consumed : sizeof chunk, fp)) > 0) {
+        if (feed(p, st, chunk, got, *consumed) != 0) return -1;
+        *consumed += got;
+    }
+    return ferror(fp) ? err_set(st->err, "%s: read error", st->name) : 0;
+}
+
 int csv_read_stream(FILE *fp, const char *name, csv_row_fn fn, void *ctx, char *err)
 {
     struct csv_parser p;
     reader_state st;
     if (start(&p, &st, name, fn, ctx, err) != 0) return -1;
-    char chunk[1 << 16];
-    size_t consumed = 0, got;
-    int rc = 0;
-    while ((got = fread(chunk, 1, sizeof chunk, fp)) > 0) {
-        if ((rc = feed(&p, &st, chunk, got, consumed)) != 0) break;
-        consumed += got;
-    }
-    if (rc == 0 && ferror(fp)) rc = err_set(err, "%s: read error", name);
+    size_t consumed = 0;
+    int rc = feed_file(&p, &st, fp, SIZE_MAX, &consumed);
     if (rc == 0) rc = finish(&p, &st, consumed);
     csv_free(&p);
     state_free(&st);
@@ -155,15 +164,9 @@ int csv_read_range(FILE *fp, const char *name, size_t begin, size_t end, size_t 
     if (start(&p, &st, name, fn, ctx, err) != 0) return -1;
     st.header_fields = header_fields;
     st.row = 1; /* no header here: every record is a data row */
-    char chunk[1 << 16];
-    size_t consumed = begin, got;
+    size_t consumed = begin;
     int rc = fseek(fp, (long)begin, SEEK_SET) == 0 ? 0 : err_set(err, "%s: cannot seek", name);
-    while (rc == 0 && consumed < end &&
-           (got = fread(chunk, 1, end - consumed < sizeof chunk ? end - consumed : sizeof chunk, fp)) > 0) {
-        if ((rc = feed(&p, &st, chunk, got, consumed)) != 0) break;
-        consumed += got;
-    }
-    if (rc == 0 && ferror(fp)) rc = err_set(err, "%s: read error", name);
+    if (rc == 0) rc = feed_file(&p, &st, fp, end, &consumed);
     if (rc == 0 && csv_fini(&p, on_field, on_row_end, &st) != 0 && !st.failed)
         rc = err_set(err, "%s: unterminated quoted field at byte %zu", name, consumed);
     if (rc == 0 && st.failed) rc = -1;

@@ -81,32 +81,30 @@ void model_hash(model *m)
     snprintf(m->hash, sizeof m->hash, "fnv1a64:%016llx", (unsigned long long)f.h);
 }
 
-int model_assemble(model *m, char *err)
-{
-    if (model_validate(m, err) != 0 || model_layout(m, err) != 0 || model_prepare(m, err) != 0) return -1;
-    model_hash(m);
-    return 0;
-}
-
 static void *hash_thread(void *arg)
 {
     model_hash(arg);
     return NULL;
 }
 
-int model_assemble_large(model *m, char *err)
+/* hash_beside: the hash on a second thread while prepare runs (it reads the
+ * parameters; prepare only derives state beside them) */
+static int assemble(model *m, int hash_beside, char *err)
 {
     if (model_validate(m, err) != 0 || model_layout(m, err) != 0) return -1;
-    /* the hash reads the parameters; prepare only derives state beside them */
     pthread_t th;
-    int started = pthread_create(&th, NULL, hash_thread, m) == 0;
+    int started = hash_beside && pthread_create(&th, NULL, hash_thread, m) == 0;
     int rc = model_prepare(m, err);
     if (started)
         pthread_join(th, NULL);
-    else
+    else if (rc == 0)
         model_hash(m);
     return rc;
 }
+
+int model_assemble(model *m, char *err) { return assemble(m, 0, err); }
+
+int model_assemble_large(model *m, char *err) { return assemble(m, 1, err); }
 
 /* ---- parsing ---------------------------------------------------------------- */
 
