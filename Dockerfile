@@ -7,8 +7,7 @@ FROM ${BASE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       gcc make libc6-dev pkg-config binutils \
-      libjansson-dev libcsv-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev libyajl-dev \
-      libunistring-dev libidn2-dev nettle-dev libgmp-dev libtasn1-6-dev libp11-kit-dev \
+      libjansson-dev libcsv-dev node-llhttp libprotobuf-c-dev protobuf-c-compiler libonnx-dev libyajl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /usr/src/tabserve
 COPY Makefile ./

@@ -5,12 +5,12 @@ CC      ?= gcc
 CFLAGS  ?= -O2 -g
 # always on, whatever CFLAGS the command line gives (make CFLAGS=... replaces CFLAGS)
 STD_CFLAGS := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L
-LDLIBS  += -lmicrohttpd -ljansson -lcsv -lprotobuf-c -lyajl -lm
+LDLIBS  += -ljansson -lcsv -lprotobuf-c -lyajl -lm
 BUILD   ?= build
 VERSION := $(shell sed -n 's/^#define TABSERVE_VERSION *"\(.*\)"/\1/p' src/model/model.h)
 
 # Debian bookworm packages the build and the tests need
-BUILD_DEBS := gcc make pkg-config libjansson-dev libcsv-dev libmicrohttpd-dev libcmocka-dev \
+BUILD_DEBS := gcc make pkg-config libjansson-dev libcsv-dev node-llhttp libcmocka-dev \
               libprotobuf-c-dev protobuf-c-compiler libonnx-dev libyajl-dev
 DEFAULT_MODEL := models/titanic.json
 # the Kaggle Titanic train.csv stays in ../shared (never copied here)
@@ -20,7 +20,12 @@ DATA ?= ../shared/data/titanic.csv
 LAYERS := base model estimators import train explain data serve cli
 SRCS := $(filter-out src/cli/main.c,$(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c)))
 HDRS := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.h))
-OBJS := $(SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/gen/onnx.pb-c.o
+# HTTP/1.1 parsing is llhttp (Node.js's parser): Debian's node-llhttp ships it as
+# C sources, compiled here with the rest (serve/http.c is its only user)
+LLHTTP_SRC ?= /usr/share/llhttp
+LLHTTP_INC ?= /usr/share/include/llhttp
+LLHTTP_C   := llhttp api http
+OBJS := $(SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/gen/onnx.pb-c.o $(LLHTTP_C:%=$(BUILD)/llhttp/%.o)
 BIN  := $(BUILD)/tabserve
 
 # the kernels need the full vectoriser (gcc 12 -O2 only does the "very cheap" model)
@@ -54,7 +59,14 @@ $(BUILD)/.deps-ok:
 
 $(BUILD)/%.o: src/%.c $(HDRS) | $(BUILD)/.deps-ok
 	@mkdir -p $(@D)
-	$(CC) $(STD_CFLAGS) -iquote src $(CFLAGS) $(MODULE_CFLAGS) -c -o $@ $<
+	$(CC) $(STD_CFLAGS) -iquote src -isystem $(LLHTTP_INC) $(CFLAGS) $(MODULE_CFLAGS) -c -o $@ $<
+
+# the library's own code, built as its authors build it (not under -Werror)
+$(LLHTTP_C:%=$(LLHTTP_SRC)/%.c): | $(BUILD)/.deps-ok
+	@test -f $@ || { echo "$@ is missing: apt-get install node-llhttp"; exit 1; }
+$(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=c99 -I$(LLHTTP_INC) $(CFLAGS) -w -c -o $@ $<
 
 # ONNX's protobuf messages: protoc-c compiles the onnx.proto that Debian's
 # libonnx-dev ships, at build time, into BUILD/gen (generated code is never
@@ -72,17 +84,10 @@ $(BIN): $(BUILD)/cli/main.o $(OBJS)
 	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The container's binary: everything static except glibc (its resolver needs the
-# shared library) and p11-kit (Debian ships no static archive), stripped. With
-# the libraries it still needs, the whole image stays under 10 MB.
-STATIC_DEBS := libunistring-dev libidn2-dev nettle-dev libgmp-dev libtasn1-6-dev libp11-kit-dev
-STATIC_LIBS := -Wl,--gc-sections -Wl,-Bstatic -lmicrohttpd -ljansson -lcsv -lprotobuf-c -lyajl_s -lgnutls -lhogweed \
-               -lnettle -lgmp -ltasn1 -lidn2 -lunistring -latomic -Wl,-Bdynamic -lp11-kit -lm
+# shared library), stripped; the image is that binary, glibc and the model.
+STATIC_LIBS := -Wl,--gc-sections -Wl,-Bstatic -ljansson -lcsv -lprotobuf-c -lyajl_s -Wl,-Bdynamic -lm
 static: $(BUILD)/tabserve-static
 $(BUILD)/tabserve-static: $(BUILD)/cli/main.o $(OBJS)
-	@missing=""; for p in $(STATIC_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq $$missing >/dev/null || exit 1; \
-	  else echo "static build needs: sudo apt-get install -y$$missing"; exit 1; fi; fi
 	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(STATIC_LIBS)
 	strip $@
 

@@ -1,17 +1,15 @@
 /* libFuzzer: bytes from a client socket into one worker's HTTP handling, as the
- * worker runs it (worker_start_detached): libmicrohttpd's parser, tabserve's
+ * worker runs it (worker_start_detached): llhttp and tabserve's HTTP loop, its
  * limits and framing rules, the deadlines' bookkeeping, api_handle, metrics.
- * Each input is one connection, handed to the daemon through a socket pair,
+ * Each input is one connection, handed to the server through a socket pair,
  * written, half-closed, and read until the server closes it (or 2 s pass).
  * Whatever comes back starts with an HTTP status line; ASan watches the rest. */
 #define _GNU_SOURCE
-#include <microhttpd.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -20,7 +18,7 @@
 #include "serve/stats.h"
 #include "serve/worker.h"
 
-static struct MHD_Daemon *daemon_;
+static http_server *server;
 
 static void start(void)
 {
@@ -33,16 +31,16 @@ static void start(void)
     stats_shared *stats = stats_create(err);
     if (!m || !stats || config_parse(&cfg, 6, argv, err) != 0) abort();
     wa = (worker_args){.cfg = &cfg, .repo = m, .stats = stats, .slot = 0, .access_fd = -1};
-    if (!(daemon_ = worker_start_detached(&wa, err))) abort();
+    if (!(server = worker_start_detached(&wa, err))) abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!daemon_) start();
+    if (!server) start();
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) abort();
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (MHD_add_connection(daemon_, sv[0], (struct sockaddr *)&addr, sizeof addr) != MHD_YES) {
+    if (http_add_connection(server, sv[0]) != 0) {
+        close(sv[0]);
         close(sv[1]);
         return 0;
     }

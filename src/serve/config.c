@@ -66,9 +66,7 @@ static const option options[] = {
     {"--limit-request-field_size", NULL, "TABSERVE_LIMIT_REQUEST_FIELD_SIZE", OPT_LONG,
      F(limit_request_field_size), 16, 65536, "longest header field in bytes; 431 above (default 8190)"},
     {"--limit-request-headers", NULL, "TABSERVE_LIMIT_REQUEST_HEADERS", OPT_LONG, F(limit_request_headers),
-     1024, 1 << 20,
-     "request line + all headers, in bytes: each connection's buffer; 431 above, from libmicrohttpd (default "
-     "8192)"},
+     1024, 1 << 20, "request line + all headers, in bytes; 431 above (default 8192)"},
     {"--worker-connections", NULL, "TABSERVE_WORKER_CONNECTIONS", OPT_LONG, F(worker_connections), 1, 1000000,
      "open connections per worker (default 1000)"},
     {"--max-batch", NULL, "TABSERVE_MAX_BATCH", OPT_LONG, F(max_batch), 1, 100000,

@@ -1,4 +1,4 @@
-/* worker — one prefork worker: libmicrohttpd event loops on the sockets the
+/* worker — one prefork worker: HTTP event loops (http.h) on the sockets the
  * master opened, each request handed to api_handle. The main thread only
  * waits for signals and beats the heartbeat the master watches.
  * TERM (or reaching --max-requests, or losing the master): stop accepting,
@@ -8,6 +8,7 @@
 #define TABSERVE_WORKER_H
 
 #include "serve/config.h"
+#include "serve/http.h"
 #include "serve/repository.h"
 #include "serve/stats.h"
 
@@ -28,10 +29,9 @@ typedef struct {
 /* Runs until told to stop; returns the process exit code. */
 int worker_run(const worker_args *a);
 
-struct MHD_Daemon;
 /* For the socket-level fuzzer: this worker's HTTP handling (limits, framing,
  * deadlines' bookkeeping, api_handle, metrics) on no listening socket, in this
- * process; hand it connections with MHD_add_connection. One per process. */
-struct MHD_Daemon *worker_start_detached(const worker_args *a, char *err);
+ * process; hand it connections with http_add_connection. One per process. */
+http_server *worker_start_detached(const worker_args *a, char *err);
 
 #endif
