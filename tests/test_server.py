@@ -326,6 +326,24 @@ class Routes(unittest.TestCase):
         reply = self.raw(block(8192, b"X: 1\r\n"))
         self.assertTrue(reply.startswith(b"HTTP/1.1 431 "), reply[:60])
 
+    def test_pipelined_requests_answered_in_order(self):
+        body = b'{"Sex":"male","Pclass":3}'
+        data = (b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                b"POST /model HTTP/1.1\r\nHost: x\r\nContent-Length: 25\r\n\r\n" + body +
+                b"POST /model HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n19\r\n" + body + b"\r\n0\r\n\r\n"
+                b"GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        reply = self.raw(data)
+        self.assertEqual(re.findall(rb"HTTP/1\.1 (\d\d\d) ", reply), [b"200", b"200", b"200", b"404"])
+        self.assertEqual(reply.count(b'{"predict": '), 2)
+
+    def test_upgrade_and_connect_answered_once_then_closed(self):
+        nxt = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        for data, status in ((b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", 200),
+                             (b"CONNECT x:80 HTTP/1.1\r\nHost: x\r\n\r\n", 404)):
+            reply = self.raw(data + nxt)
+            self.assertEqual(re.findall(rb"HTTP/1\.1 (\d\d\d) ", reply), [b"%d" % status], reply)
+            self.assertIn(b"Connection: close", reply)
+
     def test_absolute_form_target_is_served(self):
         port = self.s.port
         reply = self.raw(b"GET http://127.0.0.1:%d/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % port)

@@ -32,12 +32,13 @@
 #include "serve/conntrack.h"
 #include "serve/log.h"
 
-#define READ_ROOM     16384 /* the buffer's room past the header limit: a head and its body arrive together */
-#define POOL_KEEP     64    /* idle connections' buffers kept for reuse */
-#define LINGER_MS     2000  /* after a closing answer, read and drop what the client still sends this long */
-#define LINGER_BYTES  1048576 /* ... or this much */
-#define SWEEP_MS      250
-#define CONTINUE_LINE "HTTP/1.1 100 Continue\r\n\r\n"
+#define READ_ROOM       16384 /* the buffer's room past the header limit: a head and its body arrive together */
+#define POOL_KEEP       64    /* idle connections' buffers kept for reuse */
+#define LINGER_MS       2000 /* after a closing answer, read and drop what the client still sends this long */
+#define LINGER_BYTES    1048576 /* ... or this much */
+#define SWEEP_MS        250
+#define ACCEPT_PAUSE_MS 100
+#define CONTINUE_LINE   "HTTP/1.1 100 Continue\r\n\r\n"
 
 typedef struct {
     uint32_t name, name_len, value, value_len; /* offsets into the connection's buffer */
@@ -105,6 +106,7 @@ struct http_server {
     int n_pool;
     pthread_mutex_t add_lock;    /* http_add_connection's queue */
     pthread_mutex_t listen_lock; /* accept against http_quiesce closing the socket */
+    int64_t accept_paused_until; /* out of descriptors: not watching the socket until then */
     int *added;
     int n_added, cap_added;
     char *path; /* the decoded path of the request being answered */
@@ -649,7 +651,10 @@ static int answer(conn *c)
     http_response res = {0};
     s->h.handle(s->h.ctx, r, &res);
     c->last_ms = clock_coarse_ms(); /* a slow answer is not an idle connection */
-    int keep = llhttp_should_keep_alive(&c->parser) && !(s->lim.draining && *s->lim.draining);
+    /* CONNECT and Upgrade are not served: answered like any request, then closed
+     * (llhttp would stop reading at the upgrade anyway) */
+    int keep =
+        llhttp_should_keep_alive(&c->parser) && !c->parser.upgrade && !(s->lim.draining && *s->lim.draining);
     int rc = send_answer(c, &res, strcmp(r->method, "HEAD") == 0, !keep, keep && c->parser.http_minor == 0);
     s->h.answered(s->h.ctx, r, &res);
     return rc;
@@ -835,19 +840,34 @@ static void take_added(http_server *s)
     pthread_mutex_unlock(&s->add_lock);
 }
 
-static void accept_some(http_server *s)
+/* One connection per wake-up (nginx's multi_accept off): every worker waits on
+ * the same socket, and accepting in a loop let one take a whole burst. Out of
+ * file descriptors, the socket is left alone for ACCEPT_PAUSE_MS instead of
+ * waking this loop again at once, for ever. */
+static void accept_one(http_server *s, int64_t now)
 {
     pthread_mutex_lock(&s->listen_lock);
-    for (int k = 0; k < 1 && s->listen_fd >= 0; k++) {
+    if (s->listen_fd >= 0) {
         struct sockaddr_storage sa;
         socklen_t len = sizeof sa;
         int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE) log_msg(LOG_WARNING, "accept: %s", strerror(errno));
-            break;
+        if (fd >= 0) {
+            add_conn(s, fd, (struct sockaddr *)&sa);
+        } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            log_msg(LOG_WARNING, "accept: %s; not accepting for %d ms", strerror(errno), ACCEPT_PAUSE_MS);
+            epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen_fd, NULL);
+            s->accept_paused_until = now + ACCEPT_PAUSE_MS;
         }
-        add_conn(s, fd, (struct sockaddr *)&sa);
     }
+    pthread_mutex_unlock(&s->listen_lock);
+}
+
+static void resume_accepting(http_server *s)
+{
+    pthread_mutex_lock(&s->listen_lock);
+    struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &s->listen_fd};
+    if (s->listen_fd >= 0) epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listen_fd, &lev);
+    s->accept_paused_until = 0;
     pthread_mutex_unlock(&s->listen_lock);
 }
 
@@ -862,7 +882,7 @@ static void *loop(void *arg)
         for (int i = 0; i < n; i++) {
             void *p = ev[i].data.ptr;
             if (p == &s->listen_fd) {
-                accept_some(s);
+                accept_one(s, now);
                 continue;
             }
             if (p == &s->wake_fd) {
@@ -879,6 +899,7 @@ static void *loop(void *arg)
             else
                 on_readable(c);
         }
+        if (s->accept_paused_until && now >= s->accept_paused_until) resume_accepting(s);
         if (now >= next_sweep) {
             sweep_idle(s, now);
             next_sweep = now + SWEEP_MS;
