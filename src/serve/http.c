@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@
 #define LINGER_BYTES    1048576 /* ... or this much */
 #define SWEEP_MS        250
 #define ACCEPT_PAUSE_MS 100
+#define MAX_DEFERRALS   64 /* wake-ups a connection may be left to others before this loop takes it */
 #define CONTINUE_LINE   "HTTP/1.1 100 Continue\r\n\r\n"
 
 typedef struct {
@@ -107,6 +109,7 @@ struct http_server {
     pthread_mutex_t add_lock;    /* http_add_connection's queue */
     pthread_mutex_t listen_lock; /* accept against http_quiesce closing the socket */
     int64_t accept_paused_until; /* out of descriptors: not watching the socket until then */
+    int deferrals;               /* wake-ups in a row that left the connection to another process */
     int *added;
     int n_added, cap_added;
     char *path; /* the decoded path of the request being answered */
@@ -841,11 +844,19 @@ static void take_added(http_server *s)
 }
 
 /* One connection per wake-up (nginx's multi_accept off): every worker waits on
- * the same socket, and accepting in a loop let one take a whole burst. Out of
- * file descriptors, the socket is left alone for ACCEPT_PAUSE_MS instead of
- * waking this loop again at once, for ever. */
+ * the same socket, and accepting in a loop let one take a whole burst. Every
+ * waiting worker is woken, so one that already holds more connections than
+ * another may leave this one to it (may_accept); never for long, in case the
+ * other is busy. Out of file descriptors, the socket is left alone for
+ * ACCEPT_PAUSE_MS instead of waking this loop again at once, for ever. */
 static void accept_one(http_server *s, int64_t now)
 {
+    if (s->h.may_accept && s->deferrals < MAX_DEFERRALS && !s->h.may_accept(s->h.ctx)) {
+        s->deferrals++;
+        sched_yield(); /* let the other worker run: on a busy core it is often waiting for this one */
+        return;
+    }
+    s->deferrals = 0;
     pthread_mutex_lock(&s->listen_lock);
     if (s->listen_fd >= 0) {
         struct sockaddr_storage sa;

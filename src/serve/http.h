@@ -49,6 +49,9 @@ typedef struct {
     void (*handle)(void *ctx, const http_request *req, http_response *res);
     void (*reject)(void *ctx, const http_request *req, int status, const char *message, http_response *res);
     void (*answered)(void *ctx, const http_request *req, const http_response *res);
+    /* NULL, or: 0 to leave a waiting connection to another process sharing the
+     * socket (asked again on the next wake-up, at most a few times in a row) */
+    int (*may_accept)(void *ctx);
 } http_handler;
 
 typedef struct {

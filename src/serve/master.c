@@ -114,6 +114,8 @@ static void spawn(master *ms)
     atomic_store(&sw->heartbeat_ms, clock_coarse_ms()); /* boot time counts as alive */
     atomic_store(&sw->busy_since_ms, 0);
     atomic_store(&sw->in_flight, 0);
+    atomic_store(&sw->connections, 0);
+    atomic_store(&sw->accepting, 0);
     long limit = requests_limit(ms);
     fflush(NULL); /* nothing buffered is inherited, so the worker may exit() normally */
     pid_t pid = fork();
@@ -151,6 +153,7 @@ static void reap(master *ms)
         proc *p = &ms->procs[i];
         stats_worker *sw = &ms->stats->w[i];
         atomic_store(&sw->pid, 0);
+        atomic_store(&sw->accepting, 0);
         atomic_store(&sw->in_flight, 0);
         atomic_store(&sw->busy_since_ms, 0);
         int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
