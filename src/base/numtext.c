@@ -107,3 +107,15 @@ int format_float(char *buf, float p)
     buf[len] = '\0';
     return len;
 }
+
+size_t format_unsigned(char *buf, unsigned long long v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
+    return n;
+}

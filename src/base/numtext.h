@@ -15,4 +15,8 @@ int parse_finite_double(const char *s, size_t len, double *out);
  * printf, which answers for everything else. */
 int format_float(char *buf, float v);
 
+/* Writes v in decimal, as printf's "%llu" (buf: at least 21 bytes, not
+ * NUL-terminated); returns the length. For the hot paths that build answers. */
+size_t format_unsigned(char *buf, unsigned long long v);
+
 #endif

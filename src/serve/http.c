@@ -30,6 +30,7 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/numtext.h"
 #include "serve/conntrack.h"
 #include "serve/log.h"
 
@@ -415,21 +416,30 @@ static void start_lingering(conn *c)
  * kept and parsing stops until it is written. Returns 0, or -1: closed. */
 static int send_answer(conn *c, const http_response *res, int head_only, int close_after, int keep_alive_10)
 {
-    char hdr[1024];
-    int n = snprintf(
-        hdr, sizeof hdr, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nDate: %s\r\n%s%s%s",
-        res->status, reason(res->status), res->content_type ? res->content_type : "application/json",
-        res->body_len, date_now(c->s), res->allow ? "Allow: " : "", res->allow ? res->allow : "",
-        res->allow ? "\r\n" : "");
-    if (res->inference_header_len > 0 && n > 0 && (size_t)n < sizeof hdr)
-        n += snprintf(hdr + n, sizeof hdr - (size_t)n, "Inference-Header-Content-Length: %ld\r\n",
-                      res->inference_header_len);
-    if (n > 0 && (size_t)n < sizeof hdr)
-        n += snprintf(hdr + n, sizeof hdr - (size_t)n, "%s\r\n",
-                      close_after     ? "Connection: close\r\n"
-                      : keep_alive_10 ? "Connection: keep-alive\r\n"
-                                      : "");
-    if (n < 0 || (size_t)n >= sizeof hdr) return -1;
+    /* built with stpcpy, not printf: this runs once per request (printf was 3% of a worker) */
+    const char *type = res->content_type ? res->content_type : "application/json";
+    char hdr[1024], *o = hdr;
+    if (strlen(type) + (res->allow ? strlen(res->allow) : 0) > 600) return -1; /* ours, never this long */
+    o = stpcpy(o, "HTTP/1.1 ");
+    o += format_unsigned(o, (unsigned)res->status);
+    *o++ = ' ';
+    o = stpcpy(o, reason(res->status));
+    o = stpcpy(stpcpy(o, "\r\nContent-Type: "), type);
+    o = stpcpy(o, "\r\nContent-Length: ");
+    o += format_unsigned(o, res->body_len);
+    o = stpcpy(stpcpy(stpcpy(o, "\r\nDate: "), date_now(c->s)), "\r\n");
+    if (res->allow) o = stpcpy(stpcpy(stpcpy(o, "Allow: "), res->allow), "\r\n");
+    if (res->inference_header_len > 0) {
+        o = stpcpy(o, "Inference-Header-Content-Length: ");
+        o += format_unsigned(o, (unsigned long long)res->inference_header_len);
+        o = stpcpy(o, "\r\n");
+    }
+    if (close_after)
+        o = stpcpy(o, "Connection: close\r\n");
+    else if (keep_alive_10)
+        o = stpcpy(o, "Connection: keep-alive\r\n");
+    o = stpcpy(o, "\r\n");
+    int n = (int)(o - hdr);
     struct iovec iov[2] = {{hdr, (size_t)n}, {(void *)res->body, head_only ? 0 : res->body_len}};
     size_t total = iov[0].iov_len + iov[1].iov_len;
     ssize_t w = writev(c->fd, iov, iov[1].iov_len ? 2 : 1);
@@ -439,17 +449,17 @@ static int send_answer(conn *c, const http_response *res, int head_only, int clo
     if (sent == total) return 0;
     /* the socket is full: keep the rest and wait until it can take more */
     size_t left = total - sent;
-    char *o = malloc(left);
-    if (!o) return -1;
+    char *rest = malloc(left);
+    if (!rest) return -1;
     size_t k = 0;
     for (int i = 0; i < 2; i++) {
         size_t len = iov[i].iov_len, skip = sent > len ? len : sent;
         sent -= skip;
-        memcpy(o + k, (char *)iov[i].iov_base + skip, len - skip);
+        memcpy(rest + k, (char *)iov[i].iov_base + skip, len - skip);
         k += len - skip;
     }
     free(c->out);
-    c->out = o;
+    c->out = rest;
     c->out_len = left;
     c->out_off = 0;
     c->state = C_WRITING;
