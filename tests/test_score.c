@@ -222,14 +222,35 @@ static void test_format_float_is_printf(void **state)
     check_format(0.0f / 0.0f);
 }
 
+/* format_unsigned must print what printf("%llu") prints */
+static void test_format_unsigned_is_printf(void **state)
+{
+    (void)state;
+    const unsigned long long edges[] = {
+        0, 1, 9, 10, 99, 100, 200, 404, 65535, 4294967295ull, 4294967296ull, 18446744073709551615ull};
+    char mine[24], theirs[24];
+    for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
+        size_t n = format_unsigned(mine, edges[i]);
+        mine[n] = 0;
+        snprintf(theirs, sizeof theirs, "%llu", edges[i]);
+        assert_string_equal(mine, theirs);
+    }
+    unsigned long long v = 1;
+    for (int i = 0; i < 100000; i++, v = v * 6364136223846793005ull + 1442695040888963407ull) {
+        unsigned long long x = v >> (i % 64);
+        size_t n = format_unsigned(mine, x);
+        mine[n] = 0;
+        snprintf(theirs, sizeof theirs, "%llu", x);
+        assert_string_equal(mine, theirs);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_csv_round_trip),
-        cmocka_unit_test(test_same_numbers_as_jsonl),
-        cmocka_unit_test(test_bad_rows),
-        cmocka_unit_test(test_many_rows_cross_batches),
-        cmocka_unit_test(test_format_float_is_printf),
+        cmocka_unit_test(test_format_unsigned_is_printf), cmocka_unit_test(test_csv_round_trip),
+        cmocka_unit_test(test_same_numbers_as_jsonl),     cmocka_unit_test(test_bad_rows),
+        cmocka_unit_test(test_many_rows_cross_batches),   cmocka_unit_test(test_format_float_is_printf),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
