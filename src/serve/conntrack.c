@@ -79,14 +79,6 @@ void conntrack_close(conntrack *t, conn_slot *s)
     pthread_mutex_unlock(&t->lock);
 }
 
-int conntrack_count(conntrack *t)
-{
-    pthread_mutex_lock(&t->lock);
-    int n = t->count;
-    pthread_mutex_unlock(&t->lock);
-    return n;
-}
-
 static void shut(conn_slot *s)
 {
     shutdown(s->fd, SHUT_RDWR);
@@ -108,19 +100,4 @@ int conntrack_sweep(conntrack *t, int64_t now_ms, int64_t header_ms, int64_t bod
     }
     pthread_mutex_unlock(&t->lock);
     return n;
-}
-
-int conntrack_evict_slowest(conntrack *t, int64_t now_ms, int64_t min_ms)
-{
-    conn_slot *oldest = NULL;
-    pthread_mutex_lock(&t->lock);
-    for (int i = 0; i < t->cap; i++) {
-        conn_slot *s = &t->slots[i];
-        if (s->fd >= 0 && !s->shut && s->phase == CONN_HEADERS && now_ms - s->since_ms >= min_ms &&
-            (!oldest || s->since_ms < oldest->since_ms))
-            oldest = s;
-    }
-    if (oldest) shut(oldest);
-    pthread_mutex_unlock(&t->lock);
-    return oldest != NULL;
 }

@@ -27,14 +27,9 @@ void conntrack_free(conntrack *t);
 conn_slot *conntrack_open(conntrack *t, int fd, int64_t now_ms);
 void conntrack_phase(conntrack *t, conn_slot *s, conn_phase phase, int64_t now_ms);
 void conntrack_close(conntrack *t, conn_slot *s);
-int conntrack_count(conntrack *t);
 
 /* Shuts down every connection in its headers phase longer than header_ms or its
  * body phase longer than body_ms (0: no deadline). Returns how many. */
 int conntrack_sweep(conntrack *t, int64_t now_ms, int64_t header_ms, int64_t body_ms);
-
-/* Shuts down the connection longest in its headers phase, if that is over
- * (or at) min_ms. Returns 1 if one was, else 0. */
-int conntrack_evict_slowest(conntrack *t, int64_t now_ms, int64_t min_ms);
 
 #endif

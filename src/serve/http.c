@@ -40,7 +40,8 @@
 #define LINGER_BYTES    1048576 /* ... or this much */
 #define SWEEP_MS        250
 #define ACCEPT_PAUSE_MS 100
-#define MAX_DEFERRALS   64 /* wake-ups a connection may be left to others before this loop takes it */
+#define FRESH_MS        100 /* a new connection's time to send its first bytes before it can be evicted */
+#define MAX_DEFERRALS   64  /* wake-ups a connection may be left to others before this loop takes it */
 #define CONTINUE_LINE   "HTTP/1.1 100 Continue\r\n\r\n"
 
 typedef struct {
@@ -56,6 +57,9 @@ typedef struct conn {
     http_server *s;
     int fd;
     conn_slot *slot;
+    conn_phase phase; /* as conntrack has it: the eviction picks by it */
+    int64_t phase_since;
+    int heard; /* any byte came in: a connection that has said nothing yet is not evicted at once */
     llhttp_t parser;
     int64_t last_ms;
     conn_state state;
@@ -173,7 +177,25 @@ static void conn_close(conn *c)
 
 static void set_phase(conn *c, conn_phase p)
 {
-    if (c->slot) conntrack_phase(c->s->conns, c->slot, p, clock_coarse_ms());
+    c->phase = p;
+    c->phase_since = clock_coarse_ms();
+    if (c->slot) conntrack_phase(c->s->conns, c->slot, p, c->phase_since);
+}
+
+/* The connection that has waited longest for a request's headers (a slow
+ * sender, or an idle keep-alive connection), or NULL. One accepted less than
+ * FRESH_MS ago that has not sent a byte yet is spared: under a crowd of
+ * reconnecting slow clients, a quick client between its connect and its
+ * request would otherwise be the next one evicted. */
+static conn *slowest_header_sender(http_server *s, int64_t now)
+{
+    conn *oldest = NULL; /* s->all is newest first: on a tie (one coarse clock tick), the later is older */
+    for (conn *c = s->all; c; c = c->next)
+        if (c->state == C_READING && c->phase == CONN_HEADERS &&
+            (c->heard || now - c->phase_since >= FRESH_MS) &&
+            (!oldest || c->phase_since <= oldest->phase_since))
+            oldest = c;
+    return oldest;
 }
 
 static int watch(conn *c, uint32_t events)
@@ -185,12 +207,15 @@ static int watch(conn *c, uint32_t events)
 static void add_conn(http_server *s, int fd, const struct sockaddr *sa)
 {
     int64_t now = clock_coarse_ms();
-    /* at the limit, make room by evicting the slowest sender of headers;
-     * conntrack has room for one more, so this one is always taken in */
-    if (conntrack_count(s->conns) >= s->lim.max_connections) conntrack_evict_slowest(s->conns, now, 0);
-    conn *c = calloc(1, sizeof *c);
-    conn_slot *slot =
-        c && conntrack_count(s->conns) <= s->lim.max_connections ? conntrack_open(s->conns, fd, now) : NULL;
+    /* at the limit, make room by closing the slowest sender of headers now (a
+     * client that sends its request at once is never that one); with none to
+     * evict (all are being answered), the new connection is refused */
+    if (atomic_load(&s->open) >= s->lim.max_connections) {
+        conn *victim = slowest_header_sender(s, now);
+        if (victim) conn_close(victim);
+    }
+    conn *c = atomic_load(&s->open) < s->lim.max_connections ? calloc(1, sizeof *c) : NULL;
+    conn_slot *slot = c ? conntrack_open(s->conns, fd, now) : NULL;
     if (!slot) {
         free(c);
         close(fd);
@@ -199,6 +224,8 @@ static void add_conn(http_server *s, int fd, const struct sockaddr *sa)
     c->s = s;
     c->fd = fd;
     c->slot = slot;
+    c->phase = CONN_HEADERS;
+    c->phase_since = now;
     c->last_ms = now;
     llhttp_init(&c->parser, HTTP_REQUEST, &s->settings);
     c->parser.data = c;
@@ -815,6 +842,7 @@ static void on_readable(conn *c)
     }
     size_t from = c->in_len;
     c->in_len += (size_t)n;
+    c->heard = 1;
     parse(c, from);
 }
 
