@@ -4,11 +4,10 @@
  *   headers  since accept, or since the previous answer on a keep-alive connection
  *   body     since the headers arrived
  *   busy     being answered (--timeout covers this)
- * A connection past its phase's deadline is shut down (the HTTP library then
- * closes it). And when the listener is at its connection limit, each new
- * connection evicts the one that has been sending its headers longest, so a
- * crowd of slow clients cannot lock out quick ones. Thread-safe: the HTTP
- * thread moves connections between phases, the worker's main thread sweeps. */
+ * A connection past its phase's deadline is shut down (the HTTP loop then
+ * closes it). (At the connection limit the loop itself evicts the slowest
+ * sender of headers: http.c.) Thread-safe: the HTTP thread moves connections
+ * between phases, the worker's main thread sweeps. */
 #ifndef TABSERVE_CONNTRACK_H
 #define TABSERVE_CONNTRACK_H
 
