@@ -106,7 +106,8 @@ struct http_server {
     atomic_int stop;
     atomic_int open;
     conntrack *conns;
-    conn *all; /* every open connection (the sweep, the stop) */
+    conn *all;  /* every open connection (the sweep, the stop) */
+    conn *dead; /* closed during this batch of events: freed after it (a later event may name one) */
     size_t in_cap;
     int max_hdrs;
     char *pool[POOL_KEEP]; /* idle buffers */
@@ -171,8 +172,20 @@ static void conn_close(conn *c)
     give_buffer(c);
     free(c->heap);
     free(c->out);
-    free(c);
+    c->heap = c->out = NULL;
+    c->fd = -1;
+    c->next = s->dead; /* an eviction can close a connection whose event is later in this batch */
+    s->dead = c;
     atomic_fetch_sub(&s->open, 1);
+}
+
+static void bury_dead(http_server *s)
+{
+    while (s->dead) {
+        conn *c = s->dead;
+        s->dead = c->next;
+        free(c);
+    }
 }
 
 static void set_phase(conn *c, conn_phase p)
@@ -942,12 +955,14 @@ static void *loop(void *arg)
                 continue;
             }
             conn *c = p;
+            if (c->fd < 0) continue; /* closed earlier in this batch */
             c->last_ms = now;
             if (c->state == C_WRITING)
                 on_writable(c); /* also for errors and hang-ups: the call tells which */
             else
                 on_readable(c);
         }
+        bury_dead(s);
         if (s->accept_paused_until && now >= s->accept_paused_until) resume_accepting(s);
         if (now >= next_sweep) {
             sweep_idle(s, now);
@@ -1069,6 +1084,7 @@ void http_stop(http_server *s)
     while (s->all) conn_close(s->all);
     take_added(s); /* connections handed in but never taken */
     while (s->all) conn_close(s->all);
+    bury_dead(s);
     if (s->listen_fd >= 0) close(s->listen_fd);
     if (s->epfd >= 0) close(s->epfd);
     if (s->wake_fd >= 0) close(s->wake_fd);
