@@ -477,6 +477,136 @@ class Routes(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
 
+class Transport(unittest.TestCase):
+    """The HTTP loop's own semantics (serve/http.c): HEAD, HTTP/1.0, 100-continue, bytes
+    arriving one at a time, bodies and answers larger than its buffer, a slow reader."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Server("--max-batch", "5000", workers=1)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.stop()
+
+    def talk(self, data, pause=None):
+        """Sends data (a list of pieces: sent apart, pause seconds between them); returns all it reads until close."""
+        with socket.create_connection(("127.0.0.1", self.s.port), timeout=5) as sock:
+            for piece in data if isinstance(data, list) else [data]:
+                sock.sendall(piece)
+                if pause:
+                    time.sleep(pause)
+            reply = b""
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return reply
+                reply += chunk
+
+    def test_head_has_the_length_and_no_body(self):
+        reply = self.talk(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        head, _, body = reply.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200 OK"), head)
+        self.assertIn(b"Content-Length: 17\r\n", head + b"\r\n")
+        self.assertEqual(body, b"")
+
+    def test_http10_closes_unless_asked_to_keep_alive(self):
+        reply = self.talk(b"GET /healthz HTTP/1.0\r\n\r\n")  # no Host needed; closed after the answer
+        self.assertEqual(reply.count(b"HTTP/1.1 200 OK"), 1)
+        self.assertIn(b"Connection: close", reply)
+        reply = self.talk(b"GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                          b"GET /readyz HTTP/1.0\r\n\r\n")
+        self.assertEqual(reply.count(b"HTTP/1.1 200 OK"), 2, reply)
+        self.assertIn(b"Connection: keep-alive", reply)
+
+    def test_expect_continue_then_the_body(self):
+        body = json.dumps(SEED).encode()
+        with socket.create_connection(("127.0.0.1", self.s.port), timeout=5) as sock:
+            sock.sendall(b"POST /model HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Expect: 100-continue\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body))
+            self.assertEqual(sock.recv(4096), b"HTTP/1.1 100 Continue\r\n\r\n")
+            sock.sendall(body)
+            reply = b""
+            while chunk := sock.recv(65536):
+                reply += chunk
+        self.assertTrue(reply.startswith(b"HTTP/1.1 200 OK"), reply)
+        self.assertIn(b'{"predict": 0.1', reply)
+
+    def test_one_byte_at_a_time(self):
+        body = json.dumps(SEED).encode()
+        data = (b"POST /model HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n")
+        reply = self.talk([data[i:i + 1] for i in range(len(data))], pause=0.0005)
+        self.assertTrue(reply.startswith(b"HTTP/1.1 200 OK"), reply)
+        self.assertEqual(json.loads(reply.partition(b"\r\n\r\n")[2]), self.s.predict()[2])
+
+    def test_body_and_answer_larger_than_the_buffer(self):
+        rows = [dict(SEED, Age=i % 80) for i in range(4000)]  # ~290 kB in, ~60 kB out
+        body = json.dumps(rows).encode()
+        self.assertGreater(len(body), 200_000)
+        for chunked in (False, True):
+            framing = (b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n"
+                       if chunked else b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            with socket.socket() as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the answer cannot go out in one write
+                sock.settimeout(10)
+                sock.connect(("127.0.0.1", self.s.port))
+                sock.sendall(b"POST /model HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                             b"Connection: close\r\n" + framing)
+                time.sleep(0.3)  # a slow reader: the rest of the answer waits in the server
+                reply = b""
+                while chunk := sock.recv(4096):
+                    reply += chunk
+            head, _, out = reply.partition(b"\r\n\r\n")
+            self.assertTrue(head.startswith(b"HTTP/1.1 200 OK"), head)
+            got = json.loads(out)["predict"]
+            self.assertEqual(len(got), 4000)
+            self.assertEqual(got[22], self.s.predict()[2]["predict"])  # row 22: the seed itself (Age 22)
+
+
+    def test_answer_larger_than_the_socket_takes_then_a_pipelined_request(self):
+        # a unix socket's send buffer is fixed (~200 kB): an 800 kB answer is written in
+        # pieces as the client reads, and the request behind it is parsed only after that
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, "s.sock")
+        p = subprocess.Popen([BIN, "serve", "-w", "1", "-b", f"unix:{path}", "--max-batch", "100000",
+                              "--limit-request-body", "10000000"], stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(500):
+                if os.path.exists(path):
+                    break
+                time.sleep(0.01)
+            rows = [dict(SEED, Age=i % 80) for i in range(60000)]
+            body = json.dumps(rows).encode()
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.settimeout(10)
+                for _ in range(200):
+                    try:
+                        sock.connect(path)
+                        break
+                    except OSError:
+                        time.sleep(0.01)
+                sock.sendall(b"POST /model HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                             b"Content-Length: %d\r\n\r\n" % len(body) + body +
+                             b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                time.sleep(0.3)
+                reply = b""
+                while chunk := sock.recv(65536):
+                    reply += chunk
+            first, _, rest = reply.partition(b"\r\n\r\n")
+            length = int(re.search(rb"Content-Length: (\d+)", first).group(1))
+            self.assertGreater(length, 700_000)
+            got = json.loads(rest[:length])["predict"]
+            self.assertEqual(len(got), 60000)
+            self.assertEqual(got[22], self.s.predict()[2]["predict"])
+            self.assertTrue(rest[length:].startswith(b"HTTP/1.1 200 OK"), rest[length:length + 40])
+            self.assertTrue(rest[length:].endswith(b'{"status": "ok"}\n'), rest[-40:])
+        finally:
+            p.terminate()
+            p.wait(5)
+            shutil.rmtree(d)
+
+
 class Process(unittest.TestCase):
     def tearDown(self):
         if getattr(self, "s", None):
