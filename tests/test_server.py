@@ -50,6 +50,20 @@ def rss_kb(pid):
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 
 
+def raw_exchange(port, data, pause=None):
+    """Sends bytes on a raw socket (what a client library would refuse to send): data, or a list of
+    pieces sent apart, pause seconds between them; returns all it reads until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        for piece in data if isinstance(data, list) else [data]:
+            sock.sendall(piece)
+            if pause:
+                time.sleep(pause)
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+        return reply
+
+
 class Server:
     """A running `tabserve serve` with its error log captured in a file."""
 
@@ -248,14 +262,7 @@ class Routes(unittest.TestCase):
 
     def raw(self, data):
         """Sends bytes on a raw socket (what a client library would refuse to send); returns the reply."""
-        with socket.create_connection(("127.0.0.1", self.s.port), timeout=5) as sock:
-            sock.sendall(data)
-            reply = b""
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    return reply
-                reply += chunk
+        return raw_exchange(self.s.port, data)
 
     def test_framing_errors_close_the_connection(self):
         # issue 11, family 2 (RFC 9112 6.3): an ambiguous body gets one answer and the
@@ -490,18 +497,7 @@ class Transport(unittest.TestCase):
         cls.s.stop()
 
     def talk(self, data, pause=None):
-        """Sends data (a list of pieces: sent apart, pause seconds between them); returns all it reads until close."""
-        with socket.create_connection(("127.0.0.1", self.s.port), timeout=5) as sock:
-            for piece in data if isinstance(data, list) else [data]:
-                sock.sendall(piece)
-                if pause:
-                    time.sleep(pause)
-            reply = b""
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    return reply
-                reply += chunk
+        return raw_exchange(self.s.port, data, pause)
 
     def test_head_has_the_length_and_no_body(self):
         reply = self.talk(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
