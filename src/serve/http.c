@@ -84,15 +84,12 @@ typedef struct conn {
     int too_large;
     unsigned long long discarded;
 
-    int reject_status; /* set by a callback that stopped the parse */
-    char reject_msg[200];
     http_request req;
 
     /* an answer the socket did not take at once */
     char *out;
     size_t out_len, out_off;
     int close_after;
-    size_t resume; /* bytes of in[] still to parse once it is written */
     int64_t linger_until;
     size_t lingered;
 } conn;
@@ -119,6 +116,9 @@ struct http_server {
     int *added;
     int n_added, cap_added;
     char *path; /* the decoded path of the request being answered */
+    /* set by a callback that stopped the parse, read as llhttp returns (one parse at a time) */
+    int reject_status;
+    char reject_msg[200];
     char date[40];
     time_t date_at;
     llhttp_settings_t settings;
@@ -267,9 +267,9 @@ static int stop_with(conn *c, int status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->reject_msg, sizeof c->reject_msg, fmt, ap);
+    vsnprintf(c->s->reject_msg, sizeof c->s->reject_msg, fmt, ap);
     va_end(ap);
-    c->reject_status = status;
+    c->s->reject_status = status;
     return -1;
 }
 
@@ -390,7 +390,7 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
         c->discarded += len;
         if (c->discarded > discard_cap(lim)) {
             log_msg(LOG_WARNING, "closing a connection whose body went on past 4x --limit-request-body");
-            c->reject_status = -1; /* close without an answer */
+            c->s->reject_status = -1; /* close without an answer */
             return -1;
         }
         return 0;
@@ -767,7 +767,7 @@ static void parse(conn *c, size_t from)
         if (start == end && !after_head) break;
         after_head = 0;
         c->paused = PAUSE_NONE;
-        c->reject_status = 0;
+        c->s->reject_status = 0;
         llhttp_errno_t e = llhttp_execute(&c->parser, start, (size_t)(end - start));
         if (e == HPE_OK) {
             from = c->in_len;
@@ -789,19 +789,16 @@ static void parse(conn *c, size_t from)
             if (c->close_after) goto answered_and_closing;
             next_message(c, at);
             from = 0;
-            if (c->state == C_WRITING) { /* parse the rest once the answer is out */
-                c->resume = 0;
-                return;
-            }
+            if (c->state == C_WRITING) return; /* the rest, now at in[0], once the answer is out */
             continue;
         }
         /* an error: ours (a callback stopped the parse) or llhttp's */
-        if (c->reject_status < 0) return conn_close(c); /* a body past the discard cap */
+        if (c->s->reject_status < 0) return conn_close(c); /* a body past the discard cap */
         size_t at = llhttp_get_error_pos(&c->parser) ? (size_t)(llhttp_get_error_pos(&c->parser) - c->in) : 0;
         char m[300];
-        if (c->reject_status) {
+        if (c->s->reject_status) {
             fill_line(c);
-            if (reject(c, c->reject_status, c->reject_msg) != 0) return conn_close(c);
+            if (reject(c, c->s->reject_status, c->s->reject_msg) != 0) return conn_close(c);
         } else {
             fill_line(c); /* for the log: as far as it was read */
             c->req.unreadable = 1;
@@ -874,7 +871,7 @@ static void on_writable(conn *c)
     c->state = C_READING;
     if (c->close_after) return start_lingering(c);
     if (watch(c, EPOLLIN) != 0) return conn_close(c);
-    parse(c, c->resume); /* pipelined requests read while the answer waited */
+    parse(c, 0); /* pipelined requests read while the answer waited */
 }
 
 static void sweep_idle(http_server *s, int64_t now)
