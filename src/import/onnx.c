@@ -303,11 +303,12 @@ static float *tensor_floats(compiler *c, const tensor_t *t, size_t *count)
     if ((long)k > c->lim->max_tensor) return NULL;
     float *out = malloc((k ? k : 1) * sizeof *out);
     if (!out) return NULL;
+    /* (an empty tensor's data pointer may be NULL: no memcpy from it, even of 0 bytes) */
     if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && t->n_float_data == k) {
-        memcpy(out, t->float_data, k * sizeof *out);
+        if (k) memcpy(out, t->float_data, k * sizeof *out);
     } else if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && t->has_raw_data &&
                t->raw_data.len == k * 4) {
-        memcpy(out, t->raw_data.data, k * 4); /* little-endian, as this machine */
+        if (k) memcpy(out, t->raw_data.data, k * 4); /* little-endian, as this machine */
     } else if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE && t->n_double_data == k) {
         for (size_t i = 0; i < k; i++) out[i] = (float)t->double_data[i];
     } else if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE && t->has_raw_data &&
@@ -333,7 +334,7 @@ static int64_t *tensor_ints(const tensor_t *t, size_t *count)
     if (!out) return NULL;
     if (t->n_int64_data)
         memcpy(out, t->int64_data, k * sizeof *out);
-    else
+    else if (k) /* an empty raw_data may be NULL */
         memcpy(out, t->raw_data.data, k * 8);
     *count = k;
     return out;
