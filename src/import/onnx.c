@@ -258,7 +258,7 @@ static const char *attr_string(const node_t *n, const char *name, char *buf, siz
     const attr_t *a = attr(n, name);
     if (!a || !a->has_s) return dflt;
     size_t k = a->s.len < len - 1 ? a->s.len : len - 1;
-    memcpy(buf, a->s.data, k);
+    if (k) memcpy(buf, a->s.data, k); /* an empty string's data may be NULL */
     buf[k] = 0;
     return buf;
 }
@@ -664,7 +664,7 @@ static int op_concat(compiler *c, const node_t *n)
     int at = 0;
     for (size_t i = 0; i < n->n_input; i++) {
         value *v = find_value(c, n->input[i]);
-        memcpy(cols + at, v->cols, (size_t)v->n_cols * sizeof *cols);
+        if (v->n_cols) memcpy(cols + at, v->cols, (size_t)v->n_cols * sizeof *cols);
         at += v->n_cols;
     }
     value *out = add_value(c, n->output[0], V_COLUMNS);
