@@ -553,6 +553,19 @@ static int op_arith(compiler *c, const node_t *n, char op)
     return rc;
 }
 
+/* An input's vocabulary from a node (LabelEncoder keys, OneHotEncoder
+ * categories, an embedding's rows), read as a model file's would be; vocab is
+ * taken (freed). Errors name the node and what the list was. */
+static int give_vocab(compiler *c, const node_t *n, schema_input *si, json_t *vocab, const char *what)
+{
+    reader r = {c->file, c->err};
+    char path[160];
+    snprintf(path, sizeof path, "node \"%.80s\" %s", n->name ? n->name : "", what);
+    int rc = schema_read_vocab(&r, si, vocab, path);
+    json_decref(vocab);
+    return rc ? -1 : 0;
+}
+
 /* LabelEncoder from strings (or integers) to integer codes on one input
  * column: the input takes the keys as its vocabulary, ordered by their codes,
  * so the category's index is the code; unknown values get default_int64
@@ -590,15 +603,12 @@ static int op_label_encoder(compiler *c, const node_t *n)
                                         : json_integer(ki->ints[i]));
     }
     free(at);
-    if (rc == 0) {
-        if (!ks) si->type = TYPE_INTEGER;
-        reader r = {c->file, c->err};
-        char path[160];
-        snprintf(path, sizeof path, "node \"%.80s\" (LabelEncoder) keys", n->name ? n->name : "");
-        rc = schema_read_vocab(&r, si, vocab, path);
+    if (rc != 0) {
+        json_decref(vocab);
+        return -1;
     }
-    json_decref(vocab);
-    if (rc) return -1;
+    if (!ks) si->type = TYPE_INTEGER;
+    if (give_vocab(c, n, si, vocab, "(LabelEncoder) keys") != 0) return -1;
     si->unknown = UNKNOWN_ZEROS; /* its index: -1, the default code */
     si->required = 1;
     value *out = derive(c, n, in, 0);
@@ -628,12 +638,7 @@ static int op_one_hot(compiler *c, const node_t *n)
                               strs ? json_stringn((const char *)strs->strings[j].data, strs->strings[j].len)
                                    : json_integer(ints->ints[j]));
     if (!strs) si->type = TYPE_INTEGER;
-    reader r = {c->file, c->err};
-    char path[160];
-    snprintf(path, sizeof path, "node \"%.80s\" (OneHotEncoder) categories", n->name ? n->name : "");
-    int rc = schema_read_vocab(&r, si, vocab, path);
-    json_decref(vocab);
-    if (rc) return -1;
+    if (give_vocab(c, n, si, vocab, "(OneHotEncoder) categories") != 0) return -1;
     /* zeros=1 (the default): an unknown category encodes as all zeros; 0: an error */
     si->unknown = attr_int(n, "zeros", 1) ? UNKNOWN_ZEROS : UNKNOWN_REJECT;
     si->required = 1;
@@ -837,12 +842,7 @@ static int op_embedding(compiler *c, const node_t *n, const tensor_t *table)
     json_t *vocab = json_array();
     for (int v = 0; v < V; v++) json_array_append_new(vocab, json_integer(v));
     si->type = TYPE_INTEGER;
-    reader r = {c->file, c->err};
-    char path[160];
-    snprintf(path, sizeof path, "node \"%.80s\" (Gather) table rows", n->name ? n->name : "");
-    int rc = schema_read_vocab(&r, si, vocab, path);
-    json_decref(vocab);
-    if (rc) return -1;
+    if (give_vocab(c, n, si, vocab, "(Gather) table rows") != 0) return -1;
     si->unknown = UNKNOWN_REJECT;
     si->required = 1;
     value *out = add_value(c, n->output[0], V_COLUMNS);
