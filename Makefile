@@ -77,8 +77,9 @@ ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 	cp $(ONNX_PROTO) $*/gen/onnx.proto && cd $*/gen && protoc-c --c_out=. onnx.proto
 $(BUILD)/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
 	$(CC) -std=c11 $(CFLAGS) -I$(BUILD)/gen -c -o $@ $<
-$(BUILD)/import/onnx.o: $(BUILD)/gen/onnx.pb-c.h
-$(BUILD)/import/onnx.o: MODULE_CFLAGS := -I$(BUILD)/gen
+ONNX_READERS := $(BUILD)/import/onnx.o $(BUILD)/import/onnx_proto.o $(BUILD)/import/onnx_graph.o
+$(ONNX_READERS): $(BUILD)/gen/onnx.pb-c.h
+$(ONNX_READERS): MODULE_CFLAGS := -I$(BUILD)/gen
 
 $(BIN): $(BUILD)/cli/main.o $(OBJS)
 	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)

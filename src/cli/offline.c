@@ -65,6 +65,11 @@ static int load_option(int argc, char **argv, int *i, load_options *o)
                   {"--max-nodes", 1 << 22, offsetof(import_limits, max_nodes)},
                   {"--max-tensor", (long)1e10, offsetof(import_limits, max_tensor)}};
     const char *v;
+    if (strcmp(argv[*i], "--onnx-graph") ==
+        0) { /* the graph interpreter, to compare with the compiled form */
+        o->limits.onnx_graph = 1;
+        return 1;
+    }
     int r = cli_option(argc, argv, i, "--schema", &v);
     if (r > 0) o->schema_path = v;
     for (size_t k = 0; r == 0 && k < sizeof limits / sizeof *limits; k++)

@@ -21,11 +21,12 @@ typedef struct {
     long max_trees;      /* --max-trees */
     long max_nodes;      /* --max-nodes, per tree */
     long max_tensor;     /* --max-tensor, elements of one ONNX tensor or attribute */
+    long onnx_graph;     /* --onnx-graph: run ONNX graphs as written, even those that compile */
 } import_limits;
 
 #define IMPORT_LIMITS_DEFAULT                                                                                \
     {                                                                                                        \
-        (long)1 << 30, 100000, 1 << 22, (long)1 << 26                                                        \
+        (long)1 << 30, 100000, 1 << 22, (long)1 << 26, 0                                                     \
     }
 
 /* Opens `path` (NULL or "default": the built-in model). schema_path names the

@@ -44,15 +44,12 @@
 #include "estimators/mlp.h"
 #include "estimators/normalize.h"
 #include "estimators/trees.h"
-#include "onnx.pb-c.h"
+#include "import/onnx_graph.h"
+#include "import/onnx_proto.h"
 
 #define MAX_NESTING    32 /* protobuf messages inside messages: ONNX needs < 10 */
 #define MAX_LAYERS     64
 #define MAX_EMBEDDINGS 64
-
-typedef Onnx__NodeProto node_t;
-typedef Onnx__AttributeProto attr_t;
-typedef Onnx__TensorProto tensor_t;
 
 /* ---- protobuf nesting check ---------------------------------------------------- */
 
@@ -197,12 +194,9 @@ static int fail(compiler *c, const node_t *n, const char *fmt, ...)
     return -1;
 }
 
-/* Optional strings a file leaves out unpack as NULL. */
-static const char *str(const char *s) { return s ? s : ""; }
-
 static value *find_value(compiler *c, const char *name)
 {
-    name = str(name);
+    name = pb_str(name);
     for (size_t i = c->n_values; i-- > 0;)
         if (strcmp(c->values[i].name, name) == 0) return &c->values[i];
     return NULL;
@@ -219,130 +213,15 @@ static value *add_value(compiler *c, const char *name, value_kind kind)
     }
     value *v = &c->values[c->n_values];
     memset(v, 0, sizeof *v);
-    if (!(v->name = strdup(str(name)))) return NULL;
+    if (!(v->name = strdup(pb_str(name)))) return NULL;
     v->kind = kind;
     c->n_values++;
     return v;
 }
 
-static const tensor_t *initializer(compiler *c, const char *name)
-{
-    for (size_t i = 0; i < c->g->n_initializer; i++)
-        if (c->g->initializer[i]->name && strcmp(c->g->initializer[i]->name, str(name)) == 0)
-            return c->g->initializer[i];
-    return NULL;
-}
-
-static const attr_t *attr(const node_t *n, const char *name)
-{
-    for (size_t i = 0; i < n->n_attribute; i++)
-        if (n->attribute[i]->name && strcmp(n->attribute[i]->name, name) == 0) return n->attribute[i];
-    return NULL;
-}
-
-static int64_t attr_int(const node_t *n, const char *name, int64_t dflt)
-{
-    const attr_t *a = attr(n, name);
-    return a && a->has_i ? a->i : dflt;
-}
-
-static float attr_float(const node_t *n, const char *name, float dflt)
-{
-    const attr_t *a = attr(n, name);
-    return a && a->has_f ? a->f : dflt;
-}
-
-/* A string attribute, as a NUL-terminated copy in buf. */
-static const char *attr_string(const node_t *n, const char *name, char *buf, size_t len, const char *dflt)
-{
-    const attr_t *a = attr(n, name);
-    if (!a || !a->has_s) return dflt;
-    size_t k = a->s.len < len - 1 ? a->s.len : len - 1;
-    if (k) memcpy(buf, a->s.data, k); /* an empty string's data may be NULL */
-    buf[k] = 0;
-    return buf;
-}
-
-/* Float values of an attribute: floats, or a tensor (the *_as_tensor forms). */
-static float *attr_floats(compiler *c, const node_t *n, const char *name, size_t *count)
-{
-    const attr_t *a = attr(n, name);
-    char tname[96];
-    snprintf(tname, sizeof tname, "%s_as_tensor", name);
-    const attr_t *t = attr(n, tname);
-    *count = 0;
-    if (a && a->n_floats) {
-        if ((long)a->n_floats > c->lim->max_tensor) return NULL;
-        float *out = malloc(a->n_floats * sizeof *out);
-        if (out) memcpy(out, a->floats, a->n_floats * sizeof *out);
-        *count = a->n_floats;
-        return out;
-    }
-    if (t && t->t) {
-        const tensor_t *tt = t->t;
-        size_t k = tt->n_float_data ? tt->n_float_data : tt->n_double_data;
-        if ((long)k > c->lim->max_tensor) return NULL;
-        float *out = malloc((k ? k : 1) * sizeof *out);
-        for (size_t i = 0; out && i < k; i++)
-            out[i] = tt->n_float_data ? tt->float_data[i] : (float)tt->double_data[i];
-        *count = k;
-        return out;
-    }
-    return NULL;
-}
-
-/* A float initializer (float_data, double_data or raw little-endian floats). */
-static float *tensor_floats(compiler *c, const tensor_t *t, size_t *count)
-{
-    size_t k = 1;
-    for (size_t i = 0; i < t->n_dims; i++) {
-        if (t->dims[i] < 0 || (t->dims[i] > 0 && k > (size_t)c->lim->max_tensor / (size_t)t->dims[i]))
-            return NULL;
-        k *= (size_t)t->dims[i];
-    }
-    if ((long)k > c->lim->max_tensor) return NULL;
-    float *out = malloc((k ? k : 1) * sizeof *out);
-    if (!out) return NULL;
-    /* (an empty tensor's data pointer may be NULL: no memcpy from it, even of 0 bytes) */
-    if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && t->n_float_data == k) {
-        if (k) memcpy(out, t->float_data, k * sizeof *out);
-    } else if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && t->has_raw_data &&
-               t->raw_data.len == k * 4) {
-        if (k) memcpy(out, t->raw_data.data, k * 4); /* little-endian, as this machine */
-    } else if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE && t->n_double_data == k) {
-        for (size_t i = 0; i < k; i++) out[i] = (float)t->double_data[i];
-    } else if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE && t->has_raw_data &&
-               t->raw_data.len == k * 8) {
-        for (size_t i = 0; i < k; i++) {
-            double d;
-            memcpy(&d, t->raw_data.data + 8 * i, 8);
-            out[i] = (float)d;
-        }
-    } else {
-        free(out);
-        return NULL;
-    }
-    *count = k;
-    return out;
-}
-
-static int64_t *tensor_ints(const tensor_t *t, size_t *count)
-{
-    size_t k = t->n_int64_data ? t->n_int64_data : (t->has_raw_data ? t->raw_data.len / 8 : 0);
-    if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || k > (1u << 24)) return NULL;
-    int64_t *out = malloc((k ? k : 1) * sizeof *out);
-    if (!out) return NULL;
-    if (t->n_int64_data)
-        memcpy(out, t->int64_data, k * sizeof *out);
-    else if (k) /* an empty raw_data may be NULL */
-        memcpy(out, t->raw_data.data, k * 8);
-    *count = k;
-    return out;
-}
-
 /* ---- inputs ------------------------------------------------------------------------ */
 
-static int is_initializer(compiler *c, const char *name) { return initializer(c, name) != NULL; }
+static int is_initializer(compiler *c, const char *name) { return pb_initializer(c->g, name) != NULL; }
 
 /* The graph's inputs: one 2-D numeric tensor [N, F] (inputs f0..f{F-1}), or a
  * tensor per column [N, 1] (named as the graph names them; strings become
@@ -361,7 +240,7 @@ static int read_inputs(compiler *c)
     for (size_t i = 0; i < c->g->n_input; i++) {
         const Onnx__ValueInfoProto *in = c->g->input[i];
         if (is_initializer(c, in->name)) continue;
-        const char *iname = str(in->name);
+        const char *iname = pb_str(in->name);
         const Onnx__TypeProto *tp = in->type;
         if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
             return fail(c, NULL, "input \"%.80s\" is not a tensor", iname);
@@ -468,8 +347,8 @@ static int op_imputer(compiler *c, const node_t *n)
     if (!in) return -1;
     if (in->kind != V_COLUMNS) return fail(c, n, "imputes something other than input columns");
     size_t k;
-    float *vals = attr_floats(c, n, "imputed_value_floats", &k);
-    float replaced = attr_float(n, "replaced_value_float", 0.0f);
+    float *vals = pb_attr_floats(c->lim->max_tensor, n, "imputed_value_floats", &k);
+    float replaced = pb_attr_float(n, "replaced_value_float", 0.0f);
     if (!vals || (k != 1 && k != (size_t)in->n_cols)) {
         free(vals);
         return fail(c, n, "imputed_value_floats must hold 1 or %d values", in->n_cols);
@@ -492,7 +371,8 @@ static int op_scaler(compiler *c, const node_t *n)
     if (!in) return -1;
     if (in->kind != V_COLUMNS) return fail(c, n, "scales something other than input columns");
     size_t ko, ks;
-    float *offset = attr_floats(c, n, "offset", &ko), *scale = attr_floats(c, n, "scale", &ks);
+    float *offset = pb_attr_floats(c->lim->max_tensor, n, "offset", &ko),
+          *scale = pb_attr_floats(c->lim->max_tensor, n, "scale", &ks);
     int rc = 0;
     if (!offset || !scale || (ko != 1 && ko != (size_t)in->n_cols) || (ks != 1 && ks != (size_t)in->n_cols))
         rc = fail(c, n, "offset and scale must hold 1 or %d values each", in->n_cols);
@@ -510,11 +390,11 @@ static int op_scaler(compiler *c, const node_t *n)
 static int op_arith(compiler *c, const node_t *n, char op)
 {
     value *in = n->n_input == 2 ? columns_of(c, n, 0) : NULL;
-    const tensor_t *k = n->n_input == 2 ? initializer(c, n->input[1]) : NULL;
+    const tensor_t *k = n->n_input == 2 ? pb_initializer(c->g, n->input[1]) : NULL;
     if (!in) return n->n_input == 2 ? -1 : fail(c, n, "expected two inputs");
     if (in->kind == V_DENSE && op == 'A' && k) { /* MatMul then Add: the layer's bias */
         size_t count;
-        float *b = tensor_floats(c, k, &count);
+        float *b = pb_tensor_floats(c->lim->max_tensor, k, &count);
         int L = c->n_layers - 1;
         if (!b || !c->pending_bias || count != (size_t)c->widths[L + 1]) {
             free(b);
@@ -529,7 +409,7 @@ static int op_arith(compiler *c, const node_t *n, char op)
     if (in->kind != V_COLUMNS || !k)
         return fail(c, n, "only input columns with a constant are supported here");
     size_t count;
-    float *vals = tensor_floats(c, k, &count);
+    float *vals = pb_tensor_floats(c->lim->max_tensor, k, &count);
     if (!vals || (count != 1 && count != (size_t)in->n_cols)) {
         free(vals);
         return fail(c, n, "the constant must hold 1 or %d numbers", in->n_cols);
@@ -577,14 +457,15 @@ static int op_label_encoder(compiler *c, const node_t *n)
     if (in->kind != V_COLUMNS || in->n_cols != 1 || in->cols[0].n_steps || in->cols[0].one_hot >= 0)
         return fail(c, n, "encodes something other than one input column as given");
     schema_input *si = &c->m->schema.inputs[in->cols[0].input];
-    const attr_t *ks = attr(n, "keys_strings"), *ki = attr(n, "keys_int64s"), *vi = attr(n, "values_int64s");
+    const attr_t *ks = pb_attr(n, "keys_strings"), *ki = pb_attr(n, "keys_int64s"),
+                 *vi = pb_attr(n, "values_int64s");
     size_t k = ks ? ks->n_strings : ki ? ki->n_ints : 0;
     if (!k || k > SCHEMA_MAX_VOCAB || !vi || vi->n_ints != k)
         return fail(c, n, "expected keys (strings or int64s) and as many values_int64s, 1 to %d",
                     SCHEMA_MAX_VOCAB);
-    if (attr_int(n, "default_int64", -1) != -1)
+    if (pb_attr_int(n, "default_int64", -1) != -1)
         return fail(c, n, "default_int64 is %lld; tabserve reads -1 (an unknown category)",
-                    (long long)attr_int(n, "default_int64", -1));
+                    (long long)pb_attr_int(n, "default_int64", -1));
     if (si->n_vocab) return fail(c, n, "input \"%s\" is encoded twice", si->name);
     /* the codes must be 0..k-1, each once: then the vocabulary in code order */
     json_t *vocab = json_array();
@@ -625,7 +506,7 @@ static int op_one_hot(compiler *c, const node_t *n)
     if (in->kind != V_COLUMNS || in->n_cols != 1 || in->cols[0].n_steps || in->cols[0].one_hot >= 0)
         return fail(c, n, "encodes something other than one input column as given");
     schema_input *si = &c->m->schema.inputs[in->cols[0].input];
-    const attr_t *strs = attr(n, "cats_strings"), *ints = attr(n, "cats_int64s");
+    const attr_t *strs = pb_attr(n, "cats_strings"), *ints = pb_attr(n, "cats_int64s");
     size_t n_cats = strs ? strs->n_strings : ints ? ints->n_ints : 0;
     if (n_cats == 0 || n_cats > SCHEMA_MAX_VOCAB)
         return fail(c, n, "expected 1 to %d categories", SCHEMA_MAX_VOCAB);
@@ -640,7 +521,7 @@ static int op_one_hot(compiler *c, const node_t *n)
     if (!strs) si->type = TYPE_INTEGER;
     if (give_vocab(c, n, si, vocab, "(OneHotEncoder) categories") != 0) return -1;
     /* zeros=1 (the default): an unknown category encodes as all zeros; 0: an error */
-    si->unknown = attr_int(n, "zeros", 1) ? UNKNOWN_ZEROS : UNKNOWN_REJECT;
+    si->unknown = pb_attr_int(n, "zeros", 1) ? UNKNOWN_ZEROS : UNKNOWN_REJECT;
     si->required = 1;
     value *out = add_value(c, n->output[0], V_COLUMNS);
     if (!out || !(out->cols = calloc(n_cats, sizeof *out->cols))) return fail(c, n, "out of memory");
@@ -660,7 +541,7 @@ static int op_concat(compiler *c, const node_t *n)
         total += v->n_cols;
     }
     if (strcmp(n->op_type, "Concat") == 0) {
-        int64_t axis = attr_int(n, "axis", 1);
+        int64_t axis = pb_attr_int(n, "axis", 1);
         if (axis != 1 && axis != -1)
             return fail(c, n, "joins along axis %lld; tabserve joins columns (axis 1)", (long long)axis);
     }
@@ -712,37 +593,17 @@ static int pick_columns(compiler *c, const node_t *n, const value *in, int64_t *
 static int op_extract(compiler *c, const node_t *n)
 {
     value *in = columns_of(c, n, 0);
-    const tensor_t *idx = n->n_input == 2 ? initializer(c, n->input[1]) : NULL;
+    const tensor_t *idx = n->n_input == 2 ? pb_initializer(c->g, n->input[1]) : NULL;
     if (!in) return -1;
     if (in->kind != V_COLUMNS || !idx)
         return fail(c, n, "takes columns of input columns by constant indexes only");
     size_t k;
-    int64_t *ix = tensor_ints(idx, &k);
+    int64_t *ix = pb_tensor_ints(idx, &k);
     if (!ix || k == 0) {
         free(ix);
         return fail(c, n, "the indexes must be a non-empty int64 constant");
     }
     return pick_columns(c, n, in, ix, k, 0);
-}
-
-/* Integer indexes of a constant (int64 or int32, as Gather takes). */
-static int64_t *tensor_indexes(const tensor_t *t, size_t *count)
-{
-    if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64) return tensor_ints(t, count);
-    if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__INT32) return NULL;
-    size_t k = t->n_int32_data ? t->n_int32_data : (t->has_raw_data ? t->raw_data.len / 4 : 0);
-    if (k > (1u << 24)) return NULL;
-    int64_t *out = malloc((k ? k : 1) * sizeof *out);
-    for (size_t i = 0; out && i < k; i++) {
-        int32_t v;
-        if (t->n_int32_data)
-            v = t->int32_data[i];
-        else
-            memcpy(&v, t->raw_data.data + 4 * i, 4);
-        out[i] = v;
-    }
-    *count = k;
-    return out;
 }
 
 /* Gather along axis 1 by constant indexes picks columns (negative indexes count
@@ -753,12 +614,12 @@ static int op_embedding(compiler *c, const node_t *n, const tensor_t *table);
 
 static int op_gather(compiler *c, const node_t *n)
 {
-    const tensor_t *table = n->n_input == 2 ? initializer(c, n->input[0]) : NULL;
+    const tensor_t *table = n->n_input == 2 ? pb_initializer(c->g, n->input[0]) : NULL;
     if (table) return op_embedding(c, n, table);
     value *in = columns_of(c, n, 0);
     if (!in) return -1;
-    const tensor_t *idx = n->n_input == 2 ? initializer(c, n->input[1]) : NULL;
-    int64_t axis = attr_int(n, "axis", 0);
+    const tensor_t *idx = n->n_input == 2 ? pb_initializer(c->g, n->input[1]) : NULL;
+    int64_t axis = pb_attr_int(n, "axis", 0);
     if (!idx)
         return fail(c, n, "gathers by indexes computed in the graph; tabserve takes constant column indexes");
     if (in->kind != V_COLUMNS)
@@ -769,7 +630,7 @@ static int op_gather(compiler *c, const node_t *n)
         return fail(c, n, "gathers along axis %lld (rows); tabserve gathers columns (axis 1)",
                     (long long)axis);
     size_t k;
-    int64_t *ix = tensor_indexes(idx, &k);
+    int64_t *ix = pb_tensor_indexes(idx, &k);
     if (!ix || k == 0) {
         free(ix);
         return fail(c, n, "the indexes must be a non-empty int64 or int32 constant");
@@ -788,7 +649,7 @@ static int op_normalizer(compiler *c, const node_t *n)
     if (in->kind != V_COLUMNS) return fail(c, n, "normalizes something other than input columns");
     if (c->norm_kind >= 0) return fail(c, n, "a second Normalizer in one graph is not supported");
     char buf[16];
-    const char *name = attr_string(n, "norm", buf, sizeof buf, "MAX");
+    const char *name = pb_attr_string(n, "norm", buf, sizeof buf, "MAX");
     int kind = normalize_kind(name);
     if (kind < 0) return fail(c, n, "norm \"%s\" is not MAX, L1 or L2", name);
     for (int j = 0; j < in->n_cols; j++) {
@@ -817,11 +678,11 @@ static int op_embedding(compiler *c, const node_t *n, const tensor_t *table)
     if (!idx) return -1;
     if (idx->kind != V_COLUMNS || idx->n_cols != 1 || !idx->cols[0].index)
         return fail(c, n, "looks up a table by something other than one input cast to an integer");
-    if (attr_int(n, "axis", 0) != 0)
+    if (pb_attr_int(n, "axis", 0) != 0)
         return fail(c, n, "gathers from a table along axis %lld; embeddings use 0",
-                    (long long)attr_int(n, "axis", 0));
+                    (long long)pb_attr_int(n, "axis", 0));
     size_t count;
-    float *t = tensor_floats(c, table, &count);
+    float *t = pb_tensor_floats(c->lim->max_tensor, table, &count);
     if (!t || table->n_dims != 2 || table->dims[0] < 1 || table->dims[0] > SCHEMA_MAX_VOCAB ||
         table->dims[1] < 1 || table->dims[1] > 4096) {
         free(t);
@@ -875,19 +736,6 @@ static float *fold_first(compiler *c, const float *w, int n_out)
     return out;
 }
 
-/* Booleans of a constant (bool tensors keep them in int32_data or raw bytes). */
-static uint8_t *tensor_bools(const tensor_t *t, size_t *count)
-{
-    if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__BOOL) return NULL;
-    size_t k = t->n_int32_data ? t->n_int32_data : (t->has_raw_data ? t->raw_data.len : 0);
-    if (k > (1u << 24)) return NULL;
-    uint8_t *out = malloc(k ? k : 1);
-    for (size_t i = 0; out && i < k; i++)
-        out[i] = t->n_int32_data ? t->int32_data[i] != 0 : t->raw_data.data[i] != 0;
-    *count = k;
-    return out;
-}
-
 /* Where(condition, X, Y) with a constant condition per column: column j is
  * X's where the condition holds, else Y's. Either side may be input columns or
  * a constant; a constant that is picked becomes a column of that value (the
@@ -897,7 +745,7 @@ static uint8_t *tensor_bools(const tensor_t *t, size_t *count)
 static int op_where(compiler *c, const node_t *n)
 {
     if (n->n_input != 3) return fail(c, n, "expected three inputs (condition, X, Y)");
-    const tensor_t *cond_t = initializer(c, n->input[0]);
+    const tensor_t *cond_t = pb_initializer(c->g, n->input[0]);
     if (!cond_t)
         return fail(c, n, "selects by a condition computed in the graph; tabserve takes a constant one");
     value *side[2] = {NULL, NULL};
@@ -906,10 +754,10 @@ static int op_where(compiler *c, const node_t *n)
     int width = -1, rc = 0;
     for (int s = 0; s < 2; s++) {
         const char *name = n->input[1 + s];
-        const tensor_t *t = initializer(c, name);
+        const tensor_t *t = pb_initializer(c->g, name);
         if (t) {
-            if (!(konst[s] = tensor_floats(c, t, &n_konst[s])) || n_konst[s] == 0) {
-                rc = fail(c, n, "input \"%.80s\": expected a float constant", str(name));
+            if (!(konst[s] = pb_tensor_floats(c->lim->max_tensor, t, &n_konst[s])) || n_konst[s] == 0) {
+                rc = fail(c, n, "input \"%.80s\": expected a float constant", pb_str(name));
                 goto done;
             }
             continue;
@@ -933,7 +781,7 @@ static int op_where(compiler *c, const node_t *n)
         goto done;
     }
     size_t n_cond;
-    uint8_t *cond = tensor_bools(cond_t, &n_cond);
+    uint8_t *cond = pb_tensor_bools(cond_t, &n_cond);
     if (!cond || (n_cond != 1 && n_cond != (size_t)width)) {
         free(cond);
         rc = fail(c, n, "the condition must be a bool constant of 1 or %d values", width);
@@ -1074,8 +922,8 @@ static int columns_to_features(compiler *c, const node_t *n, const value *x)
 /* Class labels of a classifier into the output (2: binary, positive = the second). */
 static int read_classes(compiler *c, const node_t *n, size_t *n_classes)
 {
-    const attr_t *ints = attr(n, "classlabels_int64s"), *strs = attr(n, "classlabels_strings");
-    if (!ints) ints = attr(n, "classlabels_ints");
+    const attr_t *ints = pb_attr(n, "classlabels_int64s"), *strs = pb_attr(n, "classlabels_strings");
+    if (!ints) ints = pb_attr(n, "classlabels_ints");
     size_t k = ints ? ints->n_ints : strs ? strs->n_strings : 0;
     if (k < 2 || k > OUTPUT_MAX_CLASSES)
         return fail(c, n, "expected 2 to %d class labels", OUTPUT_MAX_CLASSES);
@@ -1119,7 +967,7 @@ static int classifier_output(compiler *c, size_t k)
 static int post_transform(compiler *c, const node_t *n, size_t k, int *link)
 {
     char buf[32];
-    const char *pt = attr_string(n, "post_transform", buf, sizeof buf, "NONE");
+    const char *pt = pb_attr_string(n, "post_transform", buf, sizeof buf, "NONE");
     if (strcmp(pt, "NONE") == 0)
         *link = LINK_IDENTITY;
     else if (strcmp(pt, "LOGISTIC") == 0 && k <= 2)
@@ -1140,10 +988,11 @@ static int op_linear(compiler *c, const node_t *n, int classifier)
     if (x->kind != V_COLUMNS) return fail(c, n, "reads something other than input columns");
     if (columns_to_features(c, n, x) != 0) return -1;
     size_t nc, ni, k = 1;
-    float *coef = attr_floats(c, n, "coefficients", &nc), *icpt = attr_floats(c, n, "intercepts", &ni);
+    float *coef = pb_attr_floats(c->lim->max_tensor, n, "coefficients", &nc),
+          *icpt = pb_attr_floats(c->lim->max_tensor, n, "intercepts", &ni);
     int rc = 0, link = LINK_IDENTITY;
     if (classifier && read_classes(c, n, &k) != 0) rc = -1;
-    if (!classifier) k = (size_t)attr_int(n, "targets", 1);
+    if (!classifier) k = (size_t)pb_attr_int(n, "targets", 1);
     size_t rows = rc ? 0 : nc / (size_t)x->n_cols;
     if (!rc &&
         (!coef || nc % (size_t)x->n_cols || rows == 0 || (rows != k && !(classifier && k == 2 && rows == 1))))
@@ -1232,18 +1081,18 @@ static int op_trees(compiler *c, const node_t *n, int classifier)
     if (x->kind != V_COLUMNS) return fail(c, n, "reads something other than input columns");
     if (c->n_emb) return fail(c, n, "trees on an embedding's output are not supported");
     if (columns_to_features(c, n, x) != 0) return -1;
-    const attr_t *a_tree = attr(n, "nodes_treeids"), *a_node = attr(n, "nodes_nodeids"),
-                 *a_feat = attr(n, "nodes_featureids"), *a_mode = attr(n, "nodes_modes"),
-                 *a_true = attr(n, "nodes_truenodeids"), *a_false = attr(n, "nodes_falsenodeids"),
-                 *a_miss = attr(n, "nodes_missing_value_tracks_true");
+    const attr_t *a_tree = pb_attr(n, "nodes_treeids"), *a_node = pb_attr(n, "nodes_nodeids"),
+                 *a_feat = pb_attr(n, "nodes_featureids"), *a_mode = pb_attr(n, "nodes_modes"),
+                 *a_true = pb_attr(n, "nodes_truenodeids"), *a_false = pb_attr(n, "nodes_falsenodeids"),
+                 *a_miss = pb_attr(n, "nodes_missing_value_tracks_true");
     const char *pre = classifier ? "class" : "target";
     char name[40];
     snprintf(name, sizeof name, "%s_treeids", pre);
-    const attr_t *l_tree = attr(n, name);
+    const attr_t *l_tree = pb_attr(n, name);
     snprintf(name, sizeof name, "%s_nodeids", pre);
-    const attr_t *l_node = attr(n, name);
+    const attr_t *l_node = pb_attr(n, name);
     snprintf(name, sizeof name, "%s_ids", pre);
-    const attr_t *l_id = attr(n, name);
+    const attr_t *l_id = pb_attr(n, name);
     size_t nn = a_tree ? a_tree->n_ints : 0, nl = l_tree ? l_tree->n_ints : 0, n_values, n_weights,
            n_base = 0;
     if (!nn || (long)nn > c->lim->max_tensor || !a_node || a_node->n_ints != nn || !a_feat ||
@@ -1252,22 +1101,22 @@ static int op_trees(compiler *c, const node_t *n, int classifier)
         !l_node || l_node->n_ints != nl || !l_id || l_id->n_ints != nl)
         return fail(c, n, "the nodes_* and %s_* attributes are missing or differ in length", pre);
     snprintf(name, sizeof name, "%s_weights", pre);
-    float *values = attr_floats(c, n, "nodes_values", &n_values),
-          *weights = attr_floats(c, n, name, &n_weights);
-    float *base = attr_floats(c, n, "base_values", &n_base);
+    float *values = pb_attr_floats(c->lim->max_tensor, n, "nodes_values", &n_values),
+          *weights = pb_attr_floats(c->lim->max_tensor, n, name, &n_weights);
+    float *base = pb_attr_floats(c->lim->max_tensor, n, "base_values", &n_base);
     size_t k = 1;
     int rc = 0, link = LINK_IDENTITY;
     onnx_node *nodes = NULL;
     if (!values || n_values != nn || !weights || n_weights != nl)
         rc = fail(c, n, "nodes_values or %s has the wrong length", name);
     if (!rc && classifier) rc = read_classes(c, n, &k);
-    if (!rc && !classifier && attr_int(n, "n_targets", 1) != 1)
-        rc = fail(c, n, "%lld targets; tabserve serves one", (long long)attr_int(n, "n_targets", 1));
+    if (!rc && !classifier && pb_attr_int(n, "n_targets", 1) != 1)
+        rc = fail(c, n, "%lld targets; tabserve serves one", (long long)pb_attr_int(n, "n_targets", 1));
     if (!rc) rc = post_transform(c, n, k, &link);
     if (!rc && n_base && n_base != k)
         rc = fail(c, n, "base_values holds %zu values for %zu classes", n_base, k);
     char agg_buf[16];
-    const char *agg = attr_string(n, "aggregate_function", agg_buf, sizeof agg_buf, "SUM");
+    const char *agg = pb_attr_string(n, "aggregate_function", agg_buf, sizeof agg_buf, "SUM");
     if (!rc && strcmp(agg, "SUM") != 0 && strcmp(agg, "AVERAGE") != 0)
         rc = fail(c, n, "aggregate_function %s is not supported (SUM, AVERAGE)", agg);
     if (!rc && !(nodes = calloc(nn, sizeof *nodes))) rc = fail(c, n, "out of memory");
@@ -1482,7 +1331,7 @@ static int op_trees(compiler *c, const node_t *n, int classifier)
 static int op_dense(compiler *c, const node_t *n, int gemm)
 {
     value *x = columns_of(c, n, 0);
-    const tensor_t *wt = n->n_input >= 2 ? initializer(c, n->input[1]) : NULL;
+    const tensor_t *wt = n->n_input >= 2 ? pb_initializer(c->g, n->input[1]) : NULL;
     if (!x) return -1;
     if (!wt) return fail(c, n, "the weights must be a constant (an initializer)");
     if (x->kind == V_COLUMNS) {
@@ -1497,10 +1346,10 @@ static int op_dense(compiler *c, const node_t *n, int gemm)
     if (c->n_layers >= MAX_LAYERS) return fail(c, n, "more than %d layers", MAX_LAYERS);
     int L = c->n_layers, n_in = c->widths[L];
     size_t count;
-    float *w = tensor_floats(c, wt, &count);
-    int64_t trans_b = gemm ? attr_int(n, "transB", 0) : 0;
-    if (gemm &&
-        (attr_int(n, "transA", 0) || attr_float(n, "alpha", 1) != 1 || attr_float(n, "beta", 1) != 1)) {
+    float *w = pb_tensor_floats(c->lim->max_tensor, wt, &count);
+    int64_t trans_b = gemm ? pb_attr_int(n, "transB", 0) : 0;
+    if (gemm && (pb_attr_int(n, "transA", 0) || pb_attr_float(n, "alpha", 1) != 1 ||
+                 pb_attr_float(n, "beta", 1) != 1)) {
         free(w);
         return fail(c, n, "Gemm with transA, alpha or beta other than the defaults is not supported");
     }
@@ -1531,8 +1380,8 @@ static int op_dense(compiler *c, const node_t *n, int gemm)
     c->n_layers++;
     c->pending_bias = !gemm;
     if (gemm && n->n_input >= 3) {
-        const tensor_t *bt = initializer(c, n->input[2]);
-        float *b = bt ? tensor_floats(c, bt, &count) : NULL;
+        const tensor_t *bt = pb_initializer(c->g, n->input[2]);
+        float *b = bt ? pb_tensor_floats(c->lim->max_tensor, bt, &count) : NULL;
         if (!b || (count != (size_t)n_out && count != 1)) {
             free(b);
             return fail(c, n, "the bias is not a constant of %d floats", n_out);
@@ -1610,7 +1459,7 @@ static int op_passthrough(compiler *c, const node_t *n)
     value *x = columns_of(c, n, 0);
     if (!x) return -1;
     if (strcmp(n->op_type, "Cast") == 0 && x->kind == V_COLUMNS) {
-        int64_t to = attr_int(n, "to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+        int64_t to = pb_attr_int(n, "to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
         int integer =
             to == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || to == ONNX__TENSOR_PROTO__DATA_TYPE__INT32;
         if (integer) { /* an index for an embedding lookup: only a numeric input as given */
@@ -1633,14 +1482,7 @@ static int op_passthrough(compiler *c, const node_t *n)
 
 /* ---- the graph --------------------------------------------------------------------- */
 
-static const char supported[] =
-    "Imputer, Scaler, OneHotEncoder, LabelEncoder, Normalizer, LinearClassifier, LinearRegressor, "
-    "TreeEnsembleClassifier, "
-    "TreeEnsembleRegressor, ArrayFeatureExtractor, FeatureVectorizer, ZipMap (ai.onnx.ml); Cast, CastLike, "
-    "Concat, Gather (columns), Where (constant condition), Reshape, Flatten, Squeeze, Unsqueeze, Identity, "
-    "MatMul, Gemm, Add, Sub, Mul, Div, Relu, "
-    "Sigmoid, "
-    "Tanh, Softmax, ArgMax (ai.onnx)";
+#define supported onnx_supported_operators
 
 static int compile_node(compiler *c, const node_t *n)
 {
@@ -1761,12 +1603,22 @@ model *onnx_import(const char *buf, size_t len, const char *name, const import_l
         if (v && (v->kind == V_SCORES || v->kind == V_DENSE)) found = 1;
     }
     if (!rc && !found) rc = fail(&c, NULL, "no graph output carries the estimator's scores or probabilities");
-    if (!rc) {
+    /* what the compiler does not follow runs as the graph it is (onnx_graph.h);
+     * a file that does not parse, or of a newer opset, is refused either way */
+    int structural = !c.g || check_opsets(&c, mp) != 0;
+    if ((rc || lim->onnx_graph) && !structural) {
+        model_free(m);
+        m = onnx_graph_import(mp, buf, len, name, lim, err);
+        rc = m ? 0 : -1;
+        if (m) m->output.link = LINK_IDENTITY;
+    } else if (!rc)
         m->output.link = c.link;
-        m->metadata = json_pack("{s:{s:s,s:s,s:s,s:I,s:s}}", "source", "format", "onnx", "producer",
+    if (!rc) {
+        m->metadata = json_pack("{s:{s:s,s:s,s:s,s:I,s:s,s:s}}", "source", "format", "onnx", "producer",
                                 mp->producer_name ? mp->producer_name : "", "producer_version",
                                 mp->producer_version ? mp->producer_version : "", "ir_version",
-                                (json_int_t)mp->ir_version, "file", name);
+                                (json_int_t)mp->ir_version, "file", name, "runs_as",
+                                strcmp(m->predictor->ops->kind, "onnx_graph") == 0 ? "graph" : "compiled");
         if (!m->metadata) rc = fail(&c, NULL, "out of memory");
     }
     /* a numeric input no operator transforms keeps NaN for the estimator */

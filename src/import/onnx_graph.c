@@ -1,0 +1,2197 @@
+/* onnx_graph — an ONNX graph run as written (see onnx_graph.h).
+ *
+ * Values are tensors of four element kinds: float (ONNX's float and double,
+ * computed in 32-bit floats as ONNX Runtime computes float models), int
+ * (every integer type), bool, and string — a string is its index in the
+ * graph's string pool (every string constant of the graph), or -1 for one the
+ * graph never names, so string equality is integer equality. Each node's
+ * attributes are read once, at load, into a gnode; a run allocates the
+ * tensors it makes and frees them after, so one program serves every thread.
+ *
+ * A run fails only where ONNX Runtime fails a batch — it cannot after the dry
+ * runs, except on data it could not foresee: an index out of range (Gather)
+ * gives NaN there, and so a row that gets no finite prediction, which the
+ * caller reports as that row's error. */
+#include "import/onnx_graph.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+
+#define MAX_RANK         8
+#define MAX_ROW_ELEMENTS (1L << 22) /* elements of one tensor per row of the batch */
+
+const char onnx_supported_operators[] =
+    "Imputer, Scaler, OneHotEncoder, LabelEncoder, Normalizer, LinearClassifier, LinearRegressor, "
+    "TreeEnsembleClassifier, TreeEnsembleRegressor, ArrayFeatureExtractor, FeatureVectorizer, ZipMap "
+    "(ai.onnx.ml); Cast, CastLike, Concat, Gather, Reshape, Flatten, Squeeze, Unsqueeze, Identity, MatMul, "
+    "Gemm, Add, Sub, Mul, Div, Relu, Sigmoid, Tanh, Softmax, ArgMax, Where (ai.onnx)";
+
+/* ---- tensors ------------------------------------------------------------------ */
+
+typedef enum { EL_FLOAT, EL_INT, EL_BOOL, EL_STRING } elem;
+static const char *const elem_names[] = {"float", "int64", "bool", "string"};
+
+typedef struct {
+    elem type;
+    int rank;
+    int64_t dim[MAX_RANK];
+    size_t n;
+    float *f;     /* EL_FLOAT */
+    int64_t *i;   /* EL_INT; EL_BOOL 0 or 1; EL_STRING a pool index, -1 for a string not in it */
+    int constant; /* an initializer's: shared by every run, never freed by one */
+} tensor;
+
+static void tensor_release(tensor *t)
+{
+    if (!t->constant) {
+        free(t->f);
+        free(t->i);
+    }
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- the program -------------------------------------------------------------- */
+
+typedef enum {
+    OP_IDENTITY,
+    OP_CAST,
+    OP_CASTLIKE,
+    OP_RESHAPE,
+    OP_FLATTEN,
+    OP_SQUEEZE,
+    OP_UNSQUEEZE,
+    OP_CONCAT,
+    OP_GATHER,
+    OP_MATMUL,
+    OP_GEMM,
+    OP_ADD,
+    OP_SUB,
+    OP_MUL,
+    OP_DIV,
+    OP_RELU,
+    OP_SIGMOID,
+    OP_TANH,
+    OP_SOFTMAX,
+    OP_ARGMAX,
+    OP_WHERE,
+    OP_IMPUTER,
+    OP_SCALER,
+    OP_ONEHOT,
+    OP_LABELENC,
+    OP_NORMALIZER,
+    OP_LINCLS,
+    OP_LINREG,
+    OP_TREECLS,
+    OP_TREEREG,
+    OP_EXTRACT,
+    OP_VECTORIZE,
+    OP_ZIPMAP,
+} opcode;
+
+static const struct {
+    const char *name;
+    int ml;
+    opcode op;
+} op_table[] = {
+    {"Identity", 0, OP_IDENTITY},
+    {"Cast", 0, OP_CAST},
+    {"CastLike", 0, OP_CASTLIKE},
+    {"Reshape", 0, OP_RESHAPE},
+    {"Flatten", 0, OP_FLATTEN},
+    {"Squeeze", 0, OP_SQUEEZE},
+    {"Unsqueeze", 0, OP_UNSQUEEZE},
+    {"Concat", 0, OP_CONCAT},
+    {"Gather", 0, OP_GATHER},
+    {"MatMul", 0, OP_MATMUL},
+    {"Gemm", 0, OP_GEMM},
+    {"Add", 0, OP_ADD},
+    {"Sub", 0, OP_SUB},
+    {"Mul", 0, OP_MUL},
+    {"Div", 0, OP_DIV},
+    {"Relu", 0, OP_RELU},
+    {"Sigmoid", 0, OP_SIGMOID},
+    {"Tanh", 0, OP_TANH},
+    {"Softmax", 0, OP_SOFTMAX},
+    {"ArgMax", 0, OP_ARGMAX},
+    {"Where", 0, OP_WHERE},
+    {"Imputer", 1, OP_IMPUTER},
+    {"Scaler", 1, OP_SCALER},
+    {"OneHotEncoder", 1, OP_ONEHOT},
+    {"LabelEncoder", 1, OP_LABELENC},
+    {"Normalizer", 1, OP_NORMALIZER},
+    {"LinearClassifier", 1, OP_LINCLS},
+    {"LinearRegressor", 1, OP_LINREG},
+    {"TreeEnsembleClassifier", 1, OP_TREECLS},
+    {"TreeEnsembleRegressor", 1, OP_TREEREG},
+    {"ArrayFeatureExtractor", 1, OP_EXTRACT},
+    {"FeatureVectorizer", 1, OP_VECTORIZE},
+    {"ZipMap", 1, OP_ZIPMAP},
+};
+
+enum { POST_NONE, POST_LOGISTIC, POST_SOFTMAX, POST_SOFTMAX_ZERO };
+enum { MODE_LEAF, MODE_LEQ, MODE_LT, MODE_GTE, MODE_GT, MODE_EQ, MODE_NEQ };
+enum { AGG_SUM, AGG_AVERAGE, AGG_MIN, AGG_MAX };
+
+typedef struct {
+    int feature;
+    float value;
+    uint8_t mode, missing_true;
+    int yes, no;          /* node indexes */
+    int w_first, w_count; /* a leaf's weights */
+} tnode;
+
+typedef struct {
+    tnode *nodes;
+    size_t n_nodes;
+    int *roots;
+    size_t n_trees;
+    int *w_class;
+    float *w_value;
+    size_t n_targets; /* classes, or regression targets */
+    int agg, max_feature;
+    float *base;
+    size_t n_base;
+    int binary_case, all_positive; /* two classes, every weight for one of them; all weights >= 0 */
+} forest;
+
+typedef struct {
+    opcode op;
+    char *name, *op_type;
+    int n_in, n_out;
+    int *in, *out; /* slots; -1: an optional input left out */
+    int64_t axis, keepdims, flag, to;
+    int trans_a, trans_b;
+    float alpha, beta;
+    float *fa, *fb; /* per operator: see read_node */
+    size_t n_fa, n_fb;
+    int64_t *ia, *ib;
+    size_t n_ia, n_ib;
+    elem key_type, value_type;
+    int64_t idef;
+    float fdef;
+    int post;
+    int64_t *classes; /* class labels: integers, or pool indexes (class_type EL_STRING) */
+    size_t n_classes;
+    elem class_type;
+    forest *trees;
+} gnode;
+
+typedef struct {
+    int slot;
+    size_t first, width; /* its columns among the schema's inputs */
+    int rank;            /* 1: [N], 2: [N, width] */
+    elem type;
+} graph_input;
+
+typedef struct {
+    predictor base;
+    char *file;
+    gnode *nodes;
+    size_t n_nodes;
+    tensor *consts; /* (n_slots,): the initializers' slots set, constant */
+    size_t n_slots;
+    char **slot_names;
+    char **pool; /* the strings of the graph */
+    size_t *pool_len, n_pool;
+    graph_input *inputs;
+    size_t n_inputs;
+    int **cat_pool; /* per schema input: category index -> pool index (strings only) */
+    size_t n_schema;
+    int answer;     /* the slot answered */
+    int answer_col; /* -1: every column; else the one reported (binary: 1) */
+    int answer_width;
+    uint64_t content;
+    char summary[160];
+} program;
+
+/* ---- errors ------------------------------------------------------------------- */
+
+typedef struct {
+    const program *p;
+    tensor *slots;
+    char *err;
+} run_ctx;
+
+static int node_fail(char *err, const program *p, const gnode *g, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int node_fail(char *err, const program *p, const gnode *g, const char *fmt, ...)
+{
+    char what[ERR_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (g)
+        return err_set(err, "%s: node \"%.80s\" (%.40s): %s", p->file, *g->name ? g->name : "(unnamed)",
+                       g->op_type, what);
+    return err_set(err, "%s: %s", p->file, what);
+}
+
+#define FAIL(...) node_fail(r->err, r->p, g, __VA_ARGS__)
+
+static tensor *IN(run_ctx *r, const gnode *g, int k)
+{
+    return k < g->n_in && g->in[k] >= 0 ? &r->slots[g->in[k]] : NULL;
+}
+static tensor *OUT(run_ctx *r, const gnode *g, int k) { return &r->slots[g->out[k]]; }
+
+/* Shapes an output (type, rank, dims) and allocates its data. */
+static int make(run_ctx *r, const gnode *g, tensor *t, elem type, int rank, const int64_t *dim)
+{
+    if (rank > MAX_RANK) return FAIL("a result of %d dimensions; tabserve runs up to %d", rank, MAX_RANK);
+    tensor_release(t);
+    t->type = type;
+    t->rank = rank;
+    size_t n = 1;
+    for (int d = 0; d < rank; d++) {
+        if (dim[d] < 0) return FAIL("a result with a negative dimension");
+        t->dim[d] = dim[d];
+        if (dim[d] && n > (size_t)(MAX_ROW_ELEMENTS * 1024) / (size_t)dim[d])
+            return FAIL("a result of more than %ld elements", MAX_ROW_ELEMENTS * 1024);
+        n *= (size_t)dim[d];
+    }
+    t->n = n;
+    if (type == EL_FLOAT)
+        t->f = malloc((n ? n : 1) * sizeof *t->f);
+    else
+        t->i = malloc((n ? n : 1) * sizeof *t->i);
+    if (!t->f && !t->i) return FAIL("out of memory");
+    return 0;
+}
+
+static int same_shape_as(run_ctx *r, const gnode *g, tensor *out, elem type, const tensor *x)
+{
+    return make(r, g, out, type, x->rank, x->dim);
+}
+
+/* A float view of a numeric tensor (ints and bools converted), freed by the caller when *owned. */
+static const float *as_floats(const tensor *t, int *owned)
+{
+    *owned = 0;
+    if (t->type == EL_FLOAT) return t->f;
+    if (t->type == EL_STRING) return NULL;
+    float *f = malloc((t->n ? t->n : 1) * sizeof *f);
+    if (!f) return NULL;
+    for (size_t k = 0; k < t->n; k++) f[k] = (float)t->i[k];
+    *owned = 1;
+    return f;
+}
+
+static int norm_axis(run_ctx *r, const gnode *g, int64_t axis, int rank, int64_t *out)
+{
+    *out = 0;
+    if (axis < -rank || axis >= rank)
+        return FAIL("axis %lld of a tensor of %d dimensions", (long long)axis, rank);
+    *out = axis < 0 ? axis + rank : axis;
+    return 0;
+}
+
+static size_t prod(const int64_t *d, int from, int to)
+{
+    size_t p = 1;
+    for (int k = from; k < to; k++) p *= (size_t)d[k];
+    return p;
+}
+
+/* ---- broadcasting (numpy's rules, as ONNX's) ---------------------------------- */
+
+typedef struct {
+    int rank;
+    int64_t dim[MAX_RANK];
+    size_t stride[3][MAX_RANK]; /* 0 along a broadcast dimension */
+} bplan;
+
+static int broadcast(run_ctx *r, const gnode *g, const tensor *const *ts, int k, bplan *b)
+{
+    b->rank = 0;
+    for (int a = 0; a < k; a++)
+        if (ts[a]->rank > b->rank) b->rank = ts[a]->rank;
+    for (int d = 0; d < b->rank; d++) {
+        int64_t size = 1;
+        for (int a = 0; a < k; a++) {
+            int dd = d - (b->rank - ts[a]->rank);
+            int64_t s = dd < 0 ? 1 : ts[a]->dim[dd];
+            if (s != 1 && size != 1 && s != size)
+                return FAIL("inputs of shapes that do not broadcast (dimension %d: %lld and %lld)", d,
+                            (long long)size, (long long)s);
+            if (s != 1) size = s;
+        }
+        b->dim[d] = size;
+    }
+    for (int a = 0; a < k; a++) {
+        size_t st = 1;
+        for (int d = b->rank - 1; d >= 0; d--) {
+            int dd = d - (b->rank - ts[a]->rank);
+            int64_t s = dd < 0 ? 1 : ts[a]->dim[dd];
+            b->stride[a][d] = s == 1 ? 0 : st;
+            st *= (size_t)s;
+        }
+    }
+    return 0;
+}
+
+/* Walks the broadcast result: off[a] is input a's element for result element e. */
+#define BROADCAST_LOOP(b, k, n, ...)                                                                         \
+    do {                                                                                                     \
+        size_t off[3] = {0, 0, 0};                                                                           \
+        int64_t idx[MAX_RANK] = {0};                                                                         \
+        for (size_t e = 0; e < (n); e++) {                                                                   \
+            __VA_ARGS__;                                                                                     \
+            for (int d = (b).rank - 1; d >= 0; d--) {                                                        \
+                idx[d]++;                                                                                    \
+                for (int a = 0; a < (k); a++) off[a] += (b).stride[a][d];                                    \
+                if (idx[d] < (b).dim[d]) break;                                                              \
+                for (int a = 0; a < (k); a++) off[a] -= (b).stride[a][d] * (size_t)(b).dim[d];               \
+                idx[d] = 0;                                                                                  \
+            }                                                                                                \
+        }                                                                                                    \
+    } while (0)
+
+static int op_arith(run_ctx *r, const gnode *g)
+{
+    const tensor *a = IN(r, g, 0), *c = IN(r, g, 1);
+    if (!a || !c) return FAIL("needs two inputs");
+    int fl = a->type == EL_FLOAT;
+    if (a->type != c->type || (a->type != EL_FLOAT && a->type != EL_INT))
+        return FAIL("inputs of types %s and %s; it takes two floats or two integers", elem_names[a->type],
+                    elem_names[c->type]);
+    const tensor *ts[2] = {a, c};
+    bplan b;
+    if (broadcast(r, g, ts, 2, &b) != 0) return -1;
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, a->type, b.rank, b.dim) != 0) return -1;
+    opcode op = g->op;
+    if (fl)
+        BROADCAST_LOOP(b, 2, o->n, {
+            float x = a->f[off[0]], y = c->f[off[1]];
+            o->f[e] = op == OP_ADD ? x + y : op == OP_SUB ? x - y : op == OP_MUL ? x * y : x / y;
+        });
+    else
+        BROADCAST_LOOP(b, 2, o->n, {
+            int64_t x = a->i[off[0]], y = c->i[off[1]];
+            /* wrapping, as the hardware does; division by zero gives 0 rather than a trap */
+            o->i[e] = op == OP_ADD                            ? (int64_t)((uint64_t)x + (uint64_t)y)
+                      : op == OP_SUB                          ? (int64_t)((uint64_t)x - (uint64_t)y)
+                      : op == OP_MUL                          ? (int64_t)((uint64_t)x * (uint64_t)y)
+                      : y == 0 || (x == INT64_MIN && y == -1) ? 0
+                                                              : x / y;
+        });
+    return 0;
+}
+
+static int op_where(run_ctx *r, const gnode *g)
+{
+    const tensor *c = IN(r, g, 0), *x = IN(r, g, 1), *y = IN(r, g, 2);
+    if (!c || !x || !y) return FAIL("needs three inputs");
+    if (c->type != EL_BOOL) return FAIL("its condition is %s, not bool", elem_names[c->type]);
+    if (x->type != y->type) return FAIL("picks between %s and %s", elem_names[x->type], elem_names[y->type]);
+    const tensor *ts[3] = {c, x, y};
+    bplan b;
+    if (broadcast(r, g, ts, 3, &b) != 0) return -1;
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, x->type, b.rank, b.dim) != 0) return -1;
+    if (x->type == EL_FLOAT)
+        BROADCAST_LOOP(b, 3, o->n, o->f[e] = c->i[off[0]] ? x->f[off[1]] : y->f[off[2]]);
+    else
+        BROADCAST_LOOP(b, 3, o->n, o->i[e] = c->i[off[0]] ? x->i[off[1]] : y->i[off[2]]);
+    return 0;
+}
+
+/* ---- elementwise and shape operators ------------------------------------------ */
+
+static float sigmoid(float z) { return z >= 0 ? 1.0f / (1.0f + expf(-z)) : expf(z) / (1.0f + expf(z)); }
+
+static int op_unary(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x || x->type != EL_FLOAT) return FAIL("takes a float tensor");
+    tensor *o = OUT(r, g, 0);
+    if (same_shape_as(r, g, o, EL_FLOAT, x) != 0) return -1;
+    for (size_t k = 0; k < x->n; k++) {
+        float v = x->f[k];
+        o->f[k] = g->op == OP_RELU ? (v > 0 ? v : 0) : g->op == OP_TANH ? tanhf(v) : sigmoid(v);
+    }
+    return 0;
+}
+
+static int copy_into(run_ctx *r, const gnode *g, tensor *o, const tensor *x, int rank, const int64_t *dim)
+{
+    if (make(r, g, o, x->type, rank, dim) != 0) return -1;
+    if (o->n != x->n) return FAIL("reshapes %zu elements into %zu", x->n, o->n);
+    if (x->n) {
+        if (x->type == EL_FLOAT)
+            memcpy(o->f, x->f, x->n * sizeof *o->f);
+        else
+            memcpy(o->i, x->i, x->n * sizeof *o->i);
+    }
+    return 0;
+}
+
+static elem elem_of_onnx(int64_t t, int *ok)
+{
+    *ok = 1;
+    switch (t) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: return EL_FLOAT;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT16:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64: return EL_INT;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: return EL_BOOL;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__STRING: return EL_STRING;
+    default: *ok = 0; return EL_FLOAT;
+    }
+}
+
+/* float -> integer as the hardware truncates; NaN and out of range give INT64_MIN, as x86's cvttss2si */
+static int64_t to_int(float v)
+{
+    return isnan(v) || v >= 9.2233720e18f || v < -9.2233720e18f ? INT64_MIN : (int64_t)v;
+}
+
+static int op_cast(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x) return FAIL("needs an input");
+    elem to = (elem)g->to;
+    if (g->op == OP_CASTLIKE) {
+        const tensor *like = IN(r, g, 1);
+        if (!like) return FAIL("needs the tensor whose type it takes");
+        to = like->type;
+    }
+    if ((to == EL_STRING) != (x->type == EL_STRING))
+        return FAIL("casts %s to %s; tabserve casts strings only to strings", elem_names[x->type],
+                    elem_names[to]);
+    tensor *o = OUT(r, g, 0);
+    if (same_shape_as(r, g, o, to, x) != 0) return -1;
+    for (size_t k = 0; k < x->n; k++) {
+        if (to == EL_FLOAT)
+            o->f[k] = x->type == EL_FLOAT ? x->f[k] : (float)x->i[k];
+        else if (to == EL_BOOL)
+            o->i[k] = x->type == EL_FLOAT ? x->f[k] != 0 : x->i[k] != 0;
+        else
+            o->i[k] = x->type == EL_FLOAT ? to_int(x->f[k]) : x->i[k];
+    }
+    return 0;
+}
+
+static int op_identity(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x) return FAIL("needs an input");
+    return copy_into(r, g, OUT(r, g, 0), x, x->rank, x->dim);
+}
+
+static int op_reshape(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0), *s = IN(r, g, 1);
+    if (!x || !s || s->type != EL_INT || s->rank != 1)
+        return FAIL("needs a data input and a 1-D int64 shape");
+    if (s->n > MAX_RANK) return FAIL("a shape of %zu dimensions", s->n);
+    int64_t dim[MAX_RANK];
+    int infer = -1;
+    size_t known = 1;
+    for (size_t d = 0; d < s->n; d++) {
+        int64_t v = s->i[d];
+        if (v == 0 && !g->flag) {
+            if ((int)d >= x->rank) return FAIL("shape entry %zu is 0 (copy) past the input's dimensions", d);
+            v = x->dim[d];
+        }
+        if (v == -1) {
+            if (infer >= 0) return FAIL("two -1 entries in the shape");
+            infer = (int)d;
+            v = 1;
+        } else if (v < 0)
+            return FAIL("shape entry %lld", (long long)v);
+        dim[d] = v;
+        known *= (size_t)v;
+    }
+    if (infer >= 0) {
+        if (known == 0 || x->n % known) return FAIL("%zu elements do not reshape to that shape", x->n);
+        dim[infer] = (int64_t)(x->n / known);
+    }
+    return copy_into(r, g, OUT(r, g, 0), x, (int)s->n, dim);
+}
+
+static int op_flatten(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x) return FAIL("needs an input");
+    int64_t axis = g->axis < 0 ? g->axis + x->rank : g->axis;
+    if (axis < 0 || axis > x->rank) return FAIL("axis %lld of %d dimensions", (long long)g->axis, x->rank);
+    int64_t dim[2] = {(int64_t)prod(x->dim, 0, (int)axis), (int64_t)prod(x->dim, (int)axis, x->rank)};
+    return copy_into(r, g, OUT(r, g, 0), x, 2, dim);
+}
+
+/* Squeeze / Unsqueeze's axes: the attribute (opset < 13) or the second input. */
+static int axes_of(run_ctx *r, const gnode *g, const int64_t **axes, size_t *n)
+{
+    const tensor *a = IN(r, g, 1);
+    if (a) {
+        if (a->type != EL_INT) return FAIL("its axes are not int64");
+        *axes = a->i;
+        *n = a->n;
+    } else {
+        *axes = g->ia;
+        *n = g->n_ia;
+    }
+    return 0;
+}
+
+static int op_squeeze(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x) return FAIL("needs an input");
+    const int64_t *axes;
+    size_t n_axes;
+    if (axes_of(r, g, &axes, &n_axes) != 0) return -1;
+    int drop[MAX_RANK] = {0};
+    for (size_t k = 0; k < n_axes; k++) {
+        int64_t a;
+        if (norm_axis(r, g, axes[k], x->rank, &a) != 0) return -1;
+        if (x->dim[a] != 1)
+            return FAIL("squeezes axis %lld, of size %lld", (long long)a, (long long)x->dim[a]);
+        drop[a] = 1;
+    }
+    int64_t dim[MAX_RANK];
+    int rank = 0;
+    for (int d = 0; d < x->rank; d++)
+        if (!(n_axes ? drop[d] : x->dim[d] == 1)) dim[rank++] = x->dim[d];
+    return copy_into(r, g, OUT(r, g, 0), x, rank, dim);
+}
+
+static int op_unsqueeze(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x) return FAIL("needs an input");
+    const int64_t *axes;
+    size_t n_axes;
+    if (axes_of(r, g, &axes, &n_axes) != 0) return -1;
+    int rank = x->rank + (int)n_axes;
+    if (rank > MAX_RANK) return FAIL("a result of %d dimensions", rank);
+    int add[MAX_RANK] = {0};
+    for (size_t k = 0; k < n_axes; k++) {
+        int64_t a;
+        if (norm_axis(r, g, axes[k], rank, &a) != 0) return -1;
+        if (add[a]) return FAIL("axis %lld is named twice", (long long)a);
+        add[a] = 1;
+    }
+    int64_t dim[MAX_RANK];
+    for (int d = 0, s = 0; d < rank; d++) dim[d] = add[d] ? 1 : x->dim[s++];
+    return copy_into(r, g, OUT(r, g, 0), x, rank, dim);
+}
+
+static int op_concat(run_ctx *r, const gnode *g)
+{
+    const tensor *x0 = IN(r, g, 0);
+    if (!x0) return FAIL("needs inputs");
+    int64_t axis;
+    if (norm_axis(r, g, g->axis, x0->rank, &axis) != 0) return -1;
+    int64_t dim[MAX_RANK];
+    memcpy(dim, x0->dim, sizeof dim);
+    dim[axis] = 0;
+    for (int k = 0; k < g->n_in; k++) {
+        const tensor *x = IN(r, g, k);
+        if (!x || x->type != x0->type || x->rank != x0->rank)
+            return FAIL("input %d is not a %s tensor of %d dimensions like the first", k,
+                        elem_names[x0->type], x0->rank);
+        for (int d = 0; d < x->rank; d++)
+            if (d != axis && x->dim[d] != x0->dim[d])
+                return FAIL("input %d has %lld along dimension %d, the first %lld", k, (long long)x->dim[d],
+                            d, (long long)x0->dim[d]);
+        dim[axis] += x->dim[axis];
+    }
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, x0->type, x0->rank, dim) != 0) return -1;
+    size_t outer = prod(dim, 0, (int)axis), inner = prod(dim, (int)axis + 1, x0->rank), at = 0;
+    for (size_t q = 0; q < outer; q++)
+        for (int k = 0; k < g->n_in; k++) {
+            const tensor *x = IN(r, g, k);
+            size_t len = (size_t)x->dim[axis] * inner;
+            if (len && x->type == EL_FLOAT)
+                memcpy(o->f + at, x->f + q * len, len * sizeof *o->f);
+            else if (len)
+                memcpy(o->i + at, x->i + q * len, len * sizeof *o->i);
+            at += len;
+        }
+    return 0;
+}
+
+static int op_gather(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0), *ix = IN(r, g, 1);
+    if (!x || !ix || ix->type != EL_INT) return FAIL("needs data and int64 indexes");
+    int64_t axis;
+    if (norm_axis(r, g, g->axis, x->rank, &axis) != 0) return -1;
+    int64_t dim[MAX_RANK];
+    int rank = 0;
+    if (x->rank - 1 + ix->rank > MAX_RANK) return FAIL("a result of more than %d dimensions", MAX_RANK);
+    for (int d = 0; d < axis; d++) dim[rank++] = x->dim[d];
+    for (int d = 0; d < ix->rank; d++) dim[rank++] = ix->dim[d];
+    for (int d = (int)axis + 1; d < x->rank; d++) dim[rank++] = x->dim[d];
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, x->type, rank, dim) != 0) return -1;
+    size_t outer = prod(x->dim, 0, (int)axis), inner = prod(x->dim, (int)axis + 1, x->rank), at = 0;
+    int64_t size = x->dim[axis];
+    for (size_t q = 0; q < outer; q++)
+        for (size_t k = 0; k < ix->n; k++) {
+            int64_t v = ix->i[k] < 0 ? ix->i[k] + size : ix->i[k];
+            for (size_t j = 0; j < inner; j++, at++) {
+                int inside = v >= 0 && v < size;
+                size_t from = (q * (size_t)size + (size_t)(inside ? v : 0)) * inner + j;
+                if (x->type == EL_FLOAT)
+                    o->f[at] = inside ? x->f[from] : NAN; /* the row gets no finite prediction */
+                else
+                    o->i[at] = inside ? x->i[from] : (x->type == EL_STRING ? -1 : 0);
+            }
+        }
+    return 0;
+}
+
+/* ---- linear algebra ----------------------------------------------------------- */
+
+/* out (m, n) = alpha * A (m, k) . B (k, n), A and B read through strides (transposes). */
+static void gemm(size_t m, size_t n, size_t k, float alpha, const float *a, size_t a_row, size_t a_col,
+                 const float *b, size_t b_row, size_t b_col, float *out)
+{
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            float s = 0;
+            for (size_t q = 0; q < k; q++) s += a[i * a_row + q * a_col] * b[q * b_row + j * b_col];
+            out[i * n + j] = alpha * s;
+        }
+}
+
+static int op_matmul(run_ctx *r, const gnode *g)
+{
+    const tensor *a = IN(r, g, 0), *b = IN(r, g, 1);
+    if (!a || !b || a->type != EL_FLOAT || b->type != EL_FLOAT) return FAIL("multiplies float tensors");
+    if (b->rank > 2 || a->rank < 1 || b->rank < 1)
+        return FAIL("multiplies a %d-D tensor by a %d-D one; tabserve takes a 1-D or 2-D right side", a->rank,
+                    b->rank);
+    size_t k = (size_t)a->dim[a->rank - 1];
+    size_t kb = (size_t)b->dim[0], n = b->rank == 2 ? (size_t)b->dim[1] : 1;
+    if (k != kb) return FAIL("inner dimensions %zu and %zu differ", k, kb);
+    int64_t dim[MAX_RANK];
+    int rank = 0;
+    for (int d = 0; d < a->rank - 1; d++) dim[rank++] = a->dim[d];
+    if (b->rank == 2) dim[rank++] = (int64_t)n;
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, EL_FLOAT, rank, dim) != 0) return -1;
+    gemm(prod(a->dim, 0, a->rank - 1), n, k, 1, a->f, k, 1, b->f, n, 1, o->f);
+    return 0;
+}
+
+static int op_gemm(run_ctx *r, const gnode *g)
+{
+    const tensor *a = IN(r, g, 0), *b = IN(r, g, 1), *c = IN(r, g, 2);
+    if (!a || !b || a->type != EL_FLOAT || b->type != EL_FLOAT || a->rank != 2 || b->rank != 2)
+        return FAIL("multiplies two 2-D float tensors");
+    size_t m = (size_t)a->dim[g->trans_a ? 1 : 0], k = (size_t)a->dim[g->trans_a ? 0 : 1];
+    size_t kb = (size_t)b->dim[g->trans_b ? 1 : 0], n = (size_t)b->dim[g->trans_b ? 0 : 1];
+    if (k != kb) return FAIL("inner dimensions %zu and %zu differ", k, kb);
+    int64_t dim[2] = {(int64_t)m, (int64_t)n};
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, EL_FLOAT, 2, dim) != 0) return -1;
+    gemm(m, n, k, g->alpha, a->f, g->trans_a ? 1 : k, g->trans_a ? m : 1, b->f, g->trans_b ? 1 : n,
+         g->trans_b ? k : 1, o->f);
+    if (c) {
+        if (c->type != EL_FLOAT) return FAIL("its C input is not float");
+        const tensor *ts[2] = {o, c};
+        bplan bp;
+        if (broadcast(r, g, ts, 2, &bp) != 0) return -1;
+        if (bp.rank != 2 || bp.dim[0] != (int64_t)m || bp.dim[1] != (int64_t)n)
+            return FAIL("its C input does not broadcast to (%zu, %zu)", m, n);
+        float beta = g->beta;
+        BROADCAST_LOOP(bp, 2, o->n, o->f[e] += beta * c->f[off[1]]);
+    }
+    return 0;
+}
+
+/* In place over rows of width k. */
+static void softmax_rows(float *v, size_t rows, size_t k, int zero)
+{
+    for (size_t q = 0; q < rows; q++) {
+        float *x = v + q * k, hi = -INFINITY;
+        for (size_t j = 0; j < k; j++)
+            if (!(zero && x[j] == 0) && x[j] > hi) hi = x[j];
+        float s = 0;
+        for (size_t j = 0; j < k; j++) {
+            x[j] = zero && x[j] == 0 ? 0 : expf(x[j] - hi);
+            s += x[j];
+        }
+        for (size_t j = 0; j < k; j++) x[j] = s > 0 ? x[j] / s : 0;
+    }
+}
+
+static int op_softmax(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x || x->type != EL_FLOAT) return FAIL("takes a float tensor");
+    int64_t axis;
+    if (norm_axis(r, g, g->axis, x->rank, &axis) != 0) return -1;
+    tensor *o = OUT(r, g, 0);
+    if (copy_into(r, g, o, x, x->rank, x->dim) != 0) return -1;
+    if (g->flag) { /* opset < 13: rows of the tensor flattened at the axis */
+        softmax_rows(o->f, prod(x->dim, 0, (int)axis), prod(x->dim, (int)axis, x->rank), 0);
+        return 0;
+    }
+    size_t outer = prod(x->dim, 0, (int)axis), len = (size_t)x->dim[axis],
+           inner = prod(x->dim, (int)axis + 1, x->rank);
+    float *line = malloc((len ? len : 1) * sizeof *line);
+    if (!line) return FAIL("out of memory");
+    for (size_t q = 0; q < outer; q++)
+        for (size_t j = 0; j < inner; j++) {
+            for (size_t t = 0; t < len; t++) line[t] = o->f[(q * len + t) * inner + j];
+            softmax_rows(line, 1, len, 0);
+            for (size_t t = 0; t < len; t++) o->f[(q * len + t) * inner + j] = line[t];
+        }
+    free(line);
+    return 0;
+}
+
+static int op_argmax(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x || (x->type != EL_FLOAT && x->type != EL_INT)) return FAIL("takes a numeric tensor");
+    int64_t axis;
+    if (norm_axis(r, g, g->axis, x->rank, &axis) != 0) return -1;
+    int64_t dim[MAX_RANK];
+    int rank = 0;
+    for (int d = 0; d < x->rank; d++)
+        if (d != axis)
+            dim[rank++] = x->dim[d];
+        else if (g->keepdims)
+            dim[rank++] = 1;
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, EL_INT, rank, dim) != 0) return -1;
+    size_t outer = prod(x->dim, 0, (int)axis), len = (size_t)x->dim[axis],
+           inner = prod(x->dim, (int)axis + 1, x->rank);
+    for (size_t q = 0; q < outer; q++)
+        for (size_t j = 0; j < inner; j++) {
+            size_t best = 0;
+            for (size_t t = 1; t < len; t++) {
+                size_t at = (q * len + t) * inner + j, b = (q * len + best) * inner + j;
+                double v = x->type == EL_FLOAT ? x->f[at] : (double)x->i[at];
+                double w = x->type == EL_FLOAT ? x->f[b] : (double)x->i[b];
+                if (v > w || (g->flag && v == w)) best = t;
+            }
+            o->i[q * inner + j] = (int64_t)best;
+        }
+    return 0;
+}
+
+/* ---- ai.onnx.ml: preprocessing ------------------------------------------------ */
+
+/* Per-column parameters: one value for every column, or one per column of the last dimension. */
+static int per_column(run_ctx *r, const gnode *g, size_t count, const tensor *x, const char *what)
+{
+    size_t cols = x->rank ? (size_t)x->dim[x->rank - 1] : 1;
+    if (count != 1 && count != cols) return FAIL("%s holds %zu values for %zu columns", what, count, cols);
+    return 0;
+}
+
+static int op_imputer(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x || (x->type != EL_FLOAT && x->type != EL_INT)) return FAIL("takes a numeric tensor");
+    int fl = x->type == EL_FLOAT;
+    size_t count = fl ? g->n_fa : g->n_ia;
+    if (!count)
+        return FAIL("has no imputed_value_%s for its %s input", fl ? "floats" : "int64s",
+                    elem_names[x->type]);
+    if (per_column(r, g, count, x, "imputed values") != 0) return -1;
+    tensor *o = OUT(r, g, 0);
+    if (same_shape_as(r, g, o, x->type, x) != 0) return -1;
+    size_t cols = x->rank ? (size_t)x->dim[x->rank - 1] : 1;
+    for (size_t k = 0; k < x->n; k++) {
+        size_t j = count == 1 ? 0 : k % cols;
+        if (fl) {
+            float v = x->f[k];
+            int replace = isnan(g->fdef) ? isnan(v) : v == g->fdef;
+            o->f[k] = replace ? g->fa[j] : v;
+        } else
+            o->i[k] = x->i[k] == g->idef ? g->ia[j] : x->i[k];
+    }
+    return 0;
+}
+
+static int op_scaler(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x || x->type == EL_STRING || x->type == EL_BOOL) return FAIL("takes a numeric tensor");
+    if (per_column(r, g, g->n_fa, x, "offset") != 0 || per_column(r, g, g->n_fb, x, "scale") != 0) return -1;
+    int owned;
+    const float *v = as_floats(x, &owned);
+    tensor *o = OUT(r, g, 0);
+    if (!v || same_shape_as(r, g, o, EL_FLOAT, x) != 0) {
+        if (owned) free((float *)v);
+        return v ? -1 : FAIL("out of memory");
+    }
+    size_t cols = x->rank ? (size_t)x->dim[x->rank - 1] : 1;
+    for (size_t k = 0; k < x->n; k++)
+        o->f[k] = (v[k] - g->fa[g->n_fa == 1 ? 0 : k % cols]) * g->fb[g->n_fb == 1 ? 0 : k % cols];
+    if (owned) free((float *)v);
+    return 0;
+}
+
+/* The key of a value for the encoders: an integer, a pool index, or a float's bits. */
+static int key_matches(run_ctx *r, const gnode *g, const tensor *x, elem key)
+{
+    int ok = x->type == key || (key == EL_INT && x->type == EL_FLOAT && g->op == OP_ONEHOT);
+    return ok ? 0 : FAIL("its keys are %s but its input is %s", elem_names[key], elem_names[x->type]);
+}
+
+static int op_onehot(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x || key_matches(r, g, x, g->key_type) != 0) return -1;
+    if (x->rank >= MAX_RANK) return FAIL("a %d-D input", x->rank);
+    int64_t dim[MAX_RANK];
+    memcpy(dim, x->dim, sizeof dim);
+    dim[x->rank] = (int64_t)g->n_ia;
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, EL_FLOAT, x->rank + 1, dim) != 0) return -1;
+    for (size_t k = 0; k < x->n; k++) {
+        int64_t v = x->type == EL_FLOAT ? to_int(x->f[k]) : x->i[k];
+        for (size_t c = 0; c < g->n_ia; c++) o->f[k * g->n_ia + c] = g->ia[c] == v && v != -1 ? 1.0f : 0.0f;
+        /* a value of no category: zeros (zeros = 1); with zeros = 0 ONNX Runtime fails the batch,
+           tabserve gives the row no finite prediction */
+        if (!g->flag) {
+            int any = 0;
+            for (size_t c = 0; c < g->n_ia; c++) any |= g->ia[c] == v && v != -1;
+            if (!any)
+                for (size_t c = 0; c < g->n_ia; c++) o->f[k * g->n_ia + c] = NAN;
+        }
+    }
+    return 0;
+}
+
+static int op_labelenc(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x || key_matches(r, g, x, g->key_type) != 0) return -1;
+    tensor *o = OUT(r, g, 0);
+    if (same_shape_as(r, g, o, g->value_type, x) != 0) return -1;
+    size_t n_keys = g->key_type == EL_FLOAT ? g->n_fa : g->n_ia;
+    for (size_t k = 0; k < x->n; k++) {
+        size_t hit = n_keys;
+        for (size_t c = 0; c < n_keys && hit == n_keys; c++)
+            if (g->key_type == EL_FLOAT ? g->fa[c] == x->f[k] || (isnan(g->fa[c]) && isnan(x->f[k]))
+                                        : g->ia[c] == x->i[k] && x->i[k] != -1)
+                hit = c;
+        if (g->value_type == EL_FLOAT)
+            o->f[k] = hit < n_keys ? g->fb[hit] : g->fdef;
+        else
+            o->i[k] = hit < n_keys ? g->ib[hit] : g->idef;
+    }
+    return 0;
+}
+
+static int op_normalizer(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x || x->type == EL_STRING || x->type == EL_BOOL || x->rank < 1 || x->rank > 2)
+        return FAIL("takes a 1-D or 2-D numeric tensor");
+    int owned;
+    const float *v = as_floats(x, &owned);
+    tensor *o = OUT(r, g, 0);
+    if (!v || same_shape_as(r, g, o, EL_FLOAT, x) != 0) {
+        if (owned) free((float *)v);
+        return v ? -1 : FAIL("out of memory");
+    }
+    size_t cols = (size_t)x->dim[x->rank - 1], rows = cols ? x->n / cols : 0;
+    for (size_t q = 0; q < rows; q++) {
+        const float *row = v + q * cols;
+        float norm = g->flag == 0 ? -INFINITY : 0;
+        for (size_t j = 0; j < cols; j++)
+            norm = g->flag == 0   ? (row[j] > norm ? row[j] : norm)
+                   : g->flag == 1 ? norm + fabsf(row[j])
+                                  : norm + row[j] * row[j];
+        if (g->flag == 2) norm = sqrtf(norm);
+        for (size_t j = 0; j < cols; j++) o->f[q * cols + j] = row[j] / norm;
+    }
+    if (owned) free((float *)v);
+    return 0;
+}
+
+static int op_extract(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0), *ix = IN(r, g, 1);
+    if (!x || !ix || ix->type != EL_INT) return FAIL("needs data and int64 indexes");
+    int64_t dim[MAX_RANK];
+    int rank = x->rank < 1 ? 1 : x->rank;
+    memcpy(dim, x->dim, sizeof dim);
+    if (x->rank <= 1) rank = 2, dim[0] = 1; /* ONNX Runtime answers a 1-D input as one row */
+    size_t cols = (size_t)x->dim[x->rank ? x->rank - 1 : 0];
+    for (size_t k = 0; k < ix->n; k++)
+        if (ix->i[k] < 0 || (size_t)ix->i[k] >= cols)
+            return FAIL("index %lld of %zu columns", (long long)ix->i[k], cols);
+    dim[rank - 1] = (int64_t)ix->n;
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, x->type, rank, dim) != 0) return -1;
+    size_t rows = cols ? x->n / cols : 0;
+    for (size_t q = 0; q < rows; q++)
+        for (size_t k = 0; k < ix->n; k++) {
+            size_t from = q * cols + (size_t)ix->i[k], at = q * ix->n + k;
+            if (x->type == EL_FLOAT)
+                o->f[at] = x->f[from];
+            else
+                o->i[at] = x->i[from];
+        }
+    return 0;
+}
+
+static int op_vectorize(run_ctx *r, const gnode *g)
+{
+    const tensor *x0 = IN(r, g, 0);
+    if (!x0) return FAIL("needs inputs");
+    if ((size_t)g->n_in != g->n_ia) return FAIL("has %d inputs and %zu inputdimensions", g->n_in, g->n_ia);
+    int64_t rows = x0->rank ? x0->dim[0] : 1, width = 0;
+    for (size_t k = 0; k < g->n_ia; k++) width += g->ia[k];
+    int64_t dim[2] = {rows, width};
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, EL_FLOAT, 2, dim) != 0) return -1;
+    size_t at = 0;
+    for (int k = 0; k < g->n_in; k++) {
+        const tensor *x = IN(r, g, k);
+        if (!x || x->type == EL_STRING || (x->rank ? x->dim[0] : 1) != rows)
+            return FAIL("input %d is not numeric with %lld rows", k, (long long)rows);
+        size_t cols = rows ? x->n / (size_t)rows : 0;
+        for (int64_t q = 0; q < rows; q++)
+            for (int64_t j = 0; j < g->ia[k]; j++) {
+                size_t from = (size_t)q * cols + (size_t)j;
+                float v = (size_t)j >= cols ? 0 : x->type == EL_FLOAT ? x->f[from] : (float)x->i[from];
+                o->f[(size_t)q * (size_t)width + at + (size_t)j] = v;
+            }
+        at += (size_t)g->ia[k];
+    }
+    return 0;
+}
+
+/* ---- ai.onnx.ml: estimators --------------------------------------------------- */
+
+static void post_transform(int post, float *s, size_t rows, size_t k)
+{
+    if (post == POST_LOGISTIC)
+        for (size_t q = 0; q < rows * k; q++) s[q] = sigmoid(s[q]);
+    else if (post == POST_SOFTMAX || post == POST_SOFTMAX_ZERO)
+        softmax_rows(s, rows, k, post == POST_SOFTMAX_ZERO);
+}
+
+/* The classifiers' outputs: labels (the best class) and scores (rows, k). */
+static int classifier_out(run_ctx *r, const gnode *g, int64_t rows, size_t k, tensor **label, tensor **scores)
+{
+    int64_t d1[1] = {rows}, d2[2] = {rows, (int64_t)k};
+    *label = OUT(r, g, 0);
+    if (make(r, g, *label, g->class_type, 1, d1) != 0) return -1;
+    *scores = g->n_out > 1 ? OUT(r, g, 1) : NULL;
+    if (*scores && make(r, g, *scores, EL_FLOAT, 2, d2) != 0) return -1;
+    return 0;
+}
+
+static void set_label(const gnode *g, tensor *label, size_t q, const float *s, size_t k)
+{
+    size_t best = 0;
+    for (size_t c = 1; c < k; c++)
+        if (s[c] > s[best]) best = c;
+    label->i[q] = g->classes[best];
+}
+
+static int op_linear(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x || x->type == EL_STRING || x->type == EL_BOOL || x->rank < 1 || x->rank > 2)
+        return FAIL("takes a 1-D or 2-D numeric tensor");
+    size_t cols = (size_t)x->dim[x->rank - 1], rows = x->rank == 2 ? (size_t)x->dim[0] : 1;
+    size_t targets = cols ? g->n_fa / cols : 0;
+    if (!cols || g->n_fa % cols || !targets)
+        return FAIL("coefficients hold %zu values for %zu columns", g->n_fa, cols);
+    if (g->n_fb && g->n_fb != targets)
+        return FAIL("intercepts hold %zu values for %zu rows", g->n_fb, targets);
+    int classifier = g->op == OP_LINCLS;
+    size_t k = classifier ? g->n_classes : targets;
+    int two =
+        classifier && targets == 1 && k == 2; /* one score: the second class's, the first its negative */
+    if (classifier && targets != k && !two)
+        return FAIL("%zu rows of coefficients for %zu classes", targets, k);
+    int owned;
+    const float *v = as_floats(x, &owned);
+    if (!v) return FAIL("out of memory");
+    float *s = malloc((rows * k + 1) * sizeof *s);
+    tensor *label = NULL, *scores = NULL, *out = NULL;
+    int rc = s ? 0 : FAIL("out of memory");
+    if (!rc && classifier)
+        rc = classifier_out(r, g, (int64_t)rows, k, &label, &scores);
+    else if (!rc) {
+        int64_t d2[2] = {(int64_t)rows, (int64_t)k};
+        rc = make(r, g, out = OUT(r, g, 0), EL_FLOAT, 2, d2);
+    }
+    for (size_t q = 0; !rc && q < rows; q++) {
+        float *row = s + q * k;
+        for (size_t t = 0; t < targets; t++) {
+            float z = g->n_fb ? g->fb[t] : 0;
+            for (size_t j = 0; j < cols; j++) z += g->fa[t * cols + j] * v[q * cols + j];
+            row[two ? 1 : t] = z;
+        }
+        if (two) row[0] = -row[1];
+    }
+    if (!rc) post_transform(g->post, s, rows, k);
+    for (size_t q = 0; !rc && q < rows && label; q++) set_label(g, label, q, s + q * k, k);
+    if (!rc && (scores || out)) memcpy((scores ? scores : out)->f, s, rows * k * sizeof *s);
+    free(s);
+    if (owned) free((float *)v);
+    return rc;
+}
+
+static int tree_leaf(const forest *fo, int at, const float *row)
+{
+    for (;;) {
+        const tnode *nd = &fo->nodes[at];
+        if (nd->mode == MODE_LEAF) return at;
+        float x = row[nd->feature], t = nd->value;
+        int yes = nd->mode == MODE_LEQ   ? x <= t
+                  : nd->mode == MODE_LT  ? x < t
+                  : nd->mode == MODE_GTE ? x >= t
+                  : nd->mode == MODE_GT  ? x > t
+                  : nd->mode == MODE_EQ  ? x == t
+                                         : x != t;
+        if (isnan(x) && nd->missing_true) yes = 1;
+        at = yes ? nd->yes : nd->no;
+    }
+}
+
+static int op_trees(run_ctx *r, const gnode *g)
+{
+    const forest *fo = g->trees;
+    const tensor *x = IN(r, g, 0);
+    if (!x || x->type == EL_STRING || x->type == EL_BOOL || x->rank < 1 || x->rank > 2)
+        return FAIL("takes a 1-D or 2-D numeric tensor");
+    size_t cols = (size_t)x->dim[x->rank - 1], rows = x->rank == 2 ? (size_t)x->dim[0] : 1;
+    if ((size_t)fo->max_feature >= cols)
+        return FAIL("a node splits on feature %d; the input has %zu", fo->max_feature, cols);
+    int classifier = g->op == OP_TREECLS;
+    size_t k = fo->n_targets;
+    int owned;
+    const float *v = as_floats(x, &owned);
+    if (!v) return FAIL("out of memory");
+    double *sum = calloc(k, sizeof *sum);
+    unsigned char *has = calloc(k, 1);
+    float *s = malloc((rows * k + 1) * sizeof *s);
+    tensor *label = NULL, *scores = NULL, *out = NULL;
+    int rc = sum && has && s ? 0 : FAIL("out of memory");
+    if (!rc && classifier)
+        rc = classifier_out(r, g, (int64_t)rows, k, &label, &scores);
+    else if (!rc) {
+        int64_t d2[2] = {(int64_t)rows, (int64_t)k};
+        rc = make(r, g, out = OUT(r, g, 0), EL_FLOAT, 2, d2);
+    }
+    for (size_t q = 0; !rc && q < rows; q++) {
+        const float *row = v + q * cols;
+        memset(sum, 0, k * sizeof *sum);
+        memset(has, 0, k);
+        for (size_t t = 0; t < fo->n_trees; t++) {
+            const tnode *leaf = &fo->nodes[tree_leaf(fo, fo->roots[t], row)];
+            for (int w = leaf->w_first; w < leaf->w_first + leaf->w_count; w++) {
+                int c = fo->w_class[w];
+                double val = fo->w_value[w];
+                if (fo->agg == AGG_MIN)
+                    sum[c] = has[c] && sum[c] < val ? sum[c] : val;
+                else if (fo->agg == AGG_MAX)
+                    sum[c] = has[c] && sum[c] > val ? sum[c] : val;
+                else
+                    sum[c] += val;
+                has[c] = 1;
+            }
+        }
+        if (fo->agg == AGG_AVERAGE)
+            for (size_t c = 0; c < k; c++) sum[c] /= (double)fo->n_trees;
+        float *sc = s + q * k;
+        if (classifier && fo->binary_case) {
+            /* one score, for the second class whichever id its weights carry; the first is its
+             * complement (weights all >= 0: probabilities) or its negative (margins) */
+            double z = sum[0] + sum[1] + (fo->n_base ? fo->base[fo->n_base > 1 ? 1 : 0] : 0);
+            if (g->post == POST_LOGISTIC)
+                sc[1] = sigmoid((float)z), sc[0] = sigmoid((float)-z);
+            else if (fo->all_positive && g->post == POST_NONE)
+                sc[1] = (float)z, sc[0] = (float)(1 - z);
+            else {
+                sc[1] = (float)z, sc[0] = (float)-z;
+                post_transform(g->post, sc, 1, 2);
+            }
+        } else {
+            for (size_t c = 0; c < k; c++) sc[c] = (float)(sum[c] + (fo->n_base ? fo->base[c] : 0));
+            post_transform(g->post, sc, 1, k);
+        }
+        if (label) set_label(g, label, q, sc, k);
+    }
+    if (!rc && (scores || out)) memcpy((scores ? scores : out)->f, s, rows * k * sizeof *s);
+    free(sum);
+    free(has);
+    free(s);
+    if (owned) free((float *)v);
+    return rc;
+}
+
+static int op_zipmap(run_ctx *r, const gnode *g)
+{
+    /* a map per row, {label: probability}: tabserve answers the probabilities themselves */
+    const tensor *x = IN(r, g, 0);
+    if (!x || x->type != EL_FLOAT || x->rank != 2) return FAIL("takes a 2-D float tensor");
+    return copy_into(r, g, OUT(r, g, 0), x, 2, x->dim);
+}
+
+/* ---- a run -------------------------------------------------------------------- */
+
+static int run_node(run_ctx *r, const gnode *g)
+{
+    switch (g->op) {
+    case OP_IDENTITY: return op_identity(r, g);
+    case OP_CAST:
+    case OP_CASTLIKE: return op_cast(r, g);
+    case OP_RESHAPE: return op_reshape(r, g);
+    case OP_FLATTEN: return op_flatten(r, g);
+    case OP_SQUEEZE: return op_squeeze(r, g);
+    case OP_UNSQUEEZE: return op_unsqueeze(r, g);
+    case OP_CONCAT: return op_concat(r, g);
+    case OP_GATHER: return op_gather(r, g);
+    case OP_MATMUL: return op_matmul(r, g);
+    case OP_GEMM: return op_gemm(r, g);
+    case OP_ADD:
+    case OP_SUB:
+    case OP_MUL:
+    case OP_DIV: return op_arith(r, g);
+    case OP_RELU:
+    case OP_SIGMOID:
+    case OP_TANH: return op_unary(r, g);
+    case OP_SOFTMAX: return op_softmax(r, g);
+    case OP_ARGMAX: return op_argmax(r, g);
+    case OP_WHERE: return op_where(r, g);
+    case OP_IMPUTER: return op_imputer(r, g);
+    case OP_SCALER: return op_scaler(r, g);
+    case OP_ONEHOT: return op_onehot(r, g);
+    case OP_LABELENC: return op_labelenc(r, g);
+    case OP_NORMALIZER: return op_normalizer(r, g);
+    case OP_LINCLS:
+    case OP_LINREG: return op_linear(r, g);
+    case OP_TREECLS:
+    case OP_TREEREG: return op_trees(r, g);
+    case OP_EXTRACT: return op_extract(r, g);
+    case OP_VECTORIZE: return op_vectorize(r, g);
+    case OP_ZIPMAP: return op_zipmap(r, g);
+    }
+    return -1;
+}
+
+/* The graph's inputs from x (n, n_features): the schema's columns, strings
+ * from their category index to the pool's. */
+static int feed(run_ctx *r, const float *x, int n)
+{
+    const program *p = r->p;
+    for (size_t k = 0; k < p->n_inputs; k++) {
+        const graph_input *gi = &p->inputs[k];
+        int64_t dim[2] = {n, (int64_t)gi->width};
+        tensor *t = &r->slots[gi->slot];
+        gnode none = {.name = "", .op_type = "input"};
+        if (make(r, &none, t, gi->type, gi->rank, dim) != 0) return -1;
+        for (int q = 0; q < n; q++)
+            for (size_t j = 0; j < gi->width; j++) {
+                size_t col = gi->first + j, at = (size_t)q * gi->width + j;
+                float v = x[(size_t)q * p->n_schema + col];
+                if (gi->type == EL_FLOAT)
+                    t->f[at] = v;
+                else if (gi->type == EL_STRING)
+                    t->i[at] = v >= 0 && p->cat_pool && p->cat_pool[col] ? p->cat_pool[col][(int)v] : -1;
+                else
+                    t->i[at] = gi->type == EL_BOOL ? v != 0 : to_int(v);
+            }
+    }
+    return 0;
+}
+
+/* Runs the graph on n rows; the slots hold every value after (the caller releases them). */
+static int run_graph(const program *p, const float *x, int n, tensor *slots, char *err)
+{
+    run_ctx r = {p, slots, err};
+    for (size_t s = 0; s < p->n_slots; s++) slots[s] = p->consts[s];
+    if (feed(&r, x, n) != 0) return -1;
+    for (size_t k = 0; k < p->n_nodes; k++)
+        if (run_node(&r, &p->nodes[k]) != 0) return -1;
+    return 0;
+}
+
+static void release_slots(tensor *slots, size_t n)
+{
+    for (size_t s = 0; s < n; s++) tensor_release(&slots[s]);
+}
+
+static void graph_predict(const predictor *pr, const float *x, int n, float *scratch, float *y)
+{
+    (void)scratch;
+    const program *p = (const program *)pr;
+    tensor *slots = calloc(p->n_slots, sizeof *slots);
+    int w = pr->n_outputs;
+    int ok = slots && run_graph(p, x, n, slots, NULL) == 0;
+    const tensor *a = ok ? &slots[p->answer] : NULL;
+    ok = ok && a->type == EL_FLOAT && a->n == (size_t)n * (size_t)p->answer_width;
+    for (int q = 0; q < n; q++)
+        for (int j = 0; j < w; j++)
+            y[(size_t)q * (size_t)w + (size_t)j] = ok ? a->f[(size_t)q * (size_t)p->answer_width +
+                                                             (size_t)(p->answer_col < 0 ? j : p->answer_col)]
+                                                      : NAN;
+    if (slots) release_slots(slots, p->n_slots);
+    free(slots);
+}
+
+static size_t graph_scratch(const predictor *p, int n)
+{
+    (void)p;
+    (void)n;
+    return 0;
+}
+
+static int graph_prepare(predictor *p, char *err)
+{
+    (void)p;
+    (void)err;
+    return 0;
+}
+
+static json_t *graph_to_json(const predictor *pr, int with_params)
+{
+    (void)with_params; /* the graph is the ONNX file's: served from it, never rewritten */
+    const program *p = (const program *)pr;
+    json_t *ops = json_array();
+    for (size_t k = 0; k < p->n_nodes; k++) json_array_append_new(ops, json_string(p->nodes[k].op_type));
+    return json_pack("{s:s,s:I,s:o}", "kind", "onnx_graph", "nodes", (json_int_t)p->n_nodes, "operators",
+                     ops);
+}
+
+static void graph_hash(const predictor *pr, fnv *f)
+{
+    fnv_str(f, "onnx_graph");
+    fnv_i64(f, (int64_t)((const program *)pr)->content);
+}
+
+static void graph_describe(const predictor *pr, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", ((const program *)pr)->summary);
+}
+
+static void forest_free(forest *fo)
+{
+    if (!fo) return;
+    free(fo->nodes);
+    free(fo->roots);
+    free(fo->w_class);
+    free(fo->w_value);
+    free(fo->base);
+    free(fo);
+}
+
+static void program_free(program *p)
+{
+    for (size_t k = 0; k < p->n_nodes; k++) {
+        gnode *g = &p->nodes[k];
+        free(g->name);
+        free(g->op_type);
+        free(g->in);
+        free(g->out);
+        free(g->fa);
+        free(g->fb);
+        free(g->ia);
+        free(g->ib);
+        free(g->classes);
+        forest_free(g->trees);
+    }
+    free(p->nodes);
+    for (size_t s = 0; s < p->n_slots; s++) {
+        if (p->consts && p->consts[s].constant) {
+            free(p->consts[s].f);
+            free(p->consts[s].i);
+        }
+        if (p->slot_names) free(p->slot_names[s]);
+    }
+    free(p->consts);
+    free(p->slot_names);
+    for (size_t k = 0; k < p->n_pool; k++) free(p->pool[k]);
+    free(p->pool);
+    free(p->pool_len);
+    free(p->inputs);
+    for (size_t k = 0; p->cat_pool && k < p->n_schema; k++) free(p->cat_pool[k]);
+    free(p->cat_pool);
+    free(p->file);
+    free(p);
+}
+
+static void graph_free(predictor *pr) { program_free((program *)pr); }
+
+static const predictor_ops graph_ops = {"onnx_graph",  graph_predict, graph_scratch,  graph_prepare,
+                                        graph_to_json, graph_hash,    graph_describe, graph_free};
+
+/* ---- loading ------------------------------------------------------------------ */
+
+typedef struct {
+    program *p;
+    const Onnx__GraphProto *gp;
+    const import_limits *lim;
+    char *err;
+    size_t cap_slots, cap_pool;
+    int opset, ml_opset;
+} loader;
+
+static int load_fail(loader *l, const gnode *g, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int load_fail(loader *l, const gnode *g, const char *fmt, ...)
+{
+    char what[ERR_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return node_fail(l->err, l->p, g, "%s", what);
+}
+
+static int find_slot(const program *p, const char *name)
+{
+    for (size_t s = p->n_slots; s-- > 0;)
+        if (strcmp(p->slot_names[s], name) == 0) return (int)s;
+    return -1;
+}
+
+static int add_slot(loader *l, const char *name)
+{
+    program *p = l->p;
+    if (p->n_slots == l->cap_slots) {
+        size_t cap = l->cap_slots ? 2 * l->cap_slots : 64;
+        tensor *c = realloc(p->consts, cap * sizeof *c);
+        if (c) p->consts = c;
+        char **nm = c ? realloc(p->slot_names, cap * sizeof *nm) : NULL;
+        if (!nm) return -1;
+        p->slot_names = nm;
+        l->cap_slots = cap;
+    }
+    memset(&p->consts[p->n_slots], 0, sizeof *p->consts);
+    if (!(p->slot_names[p->n_slots] = strdup(name))) return -1;
+    return (int)p->n_slots++;
+}
+
+/* A string's index in the pool, added when new; -1 out of memory. */
+static int64_t intern(loader *l, const uint8_t *s, size_t len)
+{
+    program *p = l->p;
+    for (size_t k = 0; k < p->n_pool; k++)
+        if (p->pool_len[k] == len && (len == 0 || memcmp(p->pool[k], s, len) == 0)) return (int64_t)k;
+    if (p->n_pool == l->cap_pool) {
+        size_t cap = l->cap_pool ? 2 * l->cap_pool : 32;
+        char **pl = realloc(p->pool, cap * sizeof *pl);
+        if (pl) p->pool = pl;
+        size_t *ln = pl ? realloc(p->pool_len, cap * sizeof *ln) : NULL;
+        if (!ln) return -1;
+        p->pool_len = ln;
+        l->cap_pool = cap;
+    }
+    char *c = malloc(len + 1);
+    if (!c) return -1;
+    if (len) memcpy(c, s, len);
+    c[len] = 0;
+    p->pool[p->n_pool] = c;
+    p->pool_len[p->n_pool] = len;
+    return (int64_t)p->n_pool++;
+}
+
+/* An initializer as a constant tensor. */
+static int load_constant(loader *l, const tensor_t *t, tensor *out)
+{
+    const char *name = pb_str(t->name);
+    int ok;
+    elem type = elem_of_onnx(t->data_type, &ok);
+    if (!ok || t->n_dims > MAX_RANK)
+        return load_fail(l, NULL, "initializer \"%.80s\": element type %d or %zu dimensions is not supported",
+                         name, t->data_type, t->n_dims);
+    long count = pb_tensor_count(l->lim->max_tensor, t);
+    if (count < 0)
+        return load_fail(l, NULL, "initializer \"%.80s\" has more than %ld elements (--max-tensor)", name,
+                         l->lim->max_tensor);
+    out->type = type;
+    out->rank = (int)t->n_dims;
+    for (size_t d = 0; d < t->n_dims; d++) out->dim[d] = t->dims[d];
+    out->n = (size_t)count;
+    out->constant = 1;
+    size_t got = 0;
+    if (type == EL_FLOAT) {
+        out->f = pb_tensor_floats(l->lim->max_tensor, t, &got);
+        if (!out->f) got = (size_t)-1;
+    } else if (type == EL_STRING) {
+        got = t->n_string_data;
+        out->i = malloc((got ? got : 1) * sizeof *out->i);
+        for (size_t k = 0; out->i && k < got && k < out->n; k++)
+            if ((out->i[k] = intern(l, t->string_data[k].data, t->string_data[k].len)) < 0) return -1;
+    } else if (type == EL_BOOL) {
+        uint8_t *b = pb_tensor_bools(t, &got);
+        out->i = b ? malloc((got ? got : 1) * sizeof *out->i) : NULL;
+        for (size_t k = 0; out->i && k < got; k++) out->i[k] = b[k];
+        free(b);
+    } else if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ||
+               t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT32) {
+        out->i = pb_tensor_indexes(t, &got);
+    } else {
+        return load_fail(l, NULL,
+                         "initializer \"%.80s\": integers of type %d are not supported (int32, int64)", name,
+                         t->data_type);
+    }
+    if ((!out->f && !out->i) || got != out->n)
+        return load_fail(l, NULL, "initializer \"%.80s\" holds %zu values for %zu elements, or is damaged",
+                         name, got == (size_t)-1 ? 0 : got, out->n);
+    return 0;
+}
+
+static int64_t *copy_ints(const int64_t *v, size_t n)
+{
+    int64_t *c = malloc((n ? n : 1) * sizeof *c);
+    if (c && n) memcpy(c, v, n * sizeof *c);
+    return c;
+}
+
+/* Strings of an attribute as pool indexes. */
+static int64_t *pool_strings(loader *l, const attr_t *a)
+{
+    int64_t *c = malloc((a->n_strings ? a->n_strings : 1) * sizeof *c);
+    for (size_t k = 0; c && k < a->n_strings; k++)
+        if ((c[k] = intern(l, a->strings[k].data, a->strings[k].len)) < 0) {
+            free(c);
+            return NULL;
+        }
+    return c;
+}
+
+static int read_post(loader *l, gnode *g, const node_t *n)
+{
+    char buf[32];
+    const char *pt = pb_attr_string(n, "post_transform", buf, sizeof buf, "NONE");
+    g->post = strcmp(pt, "NONE") == 0           ? POST_NONE
+              : strcmp(pt, "LOGISTIC") == 0     ? POST_LOGISTIC
+              : strcmp(pt, "SOFTMAX") == 0      ? POST_SOFTMAX
+              : strcmp(pt, "SOFTMAX_ZERO") == 0 ? POST_SOFTMAX_ZERO
+                                                : -1;
+    if (g->post < 0)
+        return load_fail(l, g, "post_transform %s is not supported (NONE, LOGISTIC, SOFTMAX, SOFTMAX_ZERO)",
+                         pt);
+    return 0;
+}
+
+static int read_classes(loader *l, gnode *g, const node_t *n)
+{
+    const attr_t *ints = pb_attr(n, "classlabels_int64s"), *strs = pb_attr(n, "classlabels_strings");
+    if (!ints) ints = pb_attr(n, "classlabels_ints");
+    g->n_classes = ints ? ints->n_ints : strs ? strs->n_strings : 0;
+    if (g->n_classes < 2 || g->n_classes > OUTPUT_MAX_CLASSES)
+        return load_fail(l, g, "expected 2 to %d class labels, got %zu", OUTPUT_MAX_CLASSES, g->n_classes);
+    g->class_type = ints ? EL_INT : EL_STRING;
+    g->classes = ints ? copy_ints(ints->ints, ints->n_ints) : pool_strings(l, strs);
+    return g->classes ? 0 : load_fail(l, g, "out of memory");
+}
+
+typedef struct {
+    int64_t tree, node;
+    size_t at;
+} node_key;
+
+static int key_cmp(const void *a, const void *b)
+{
+    const node_key *x = a, *y = b;
+    return x->tree != y->tree   ? (x->tree < y->tree ? -1 : 1)
+           : x->node != y->node ? (x->node < y->node ? -1 : 1)
+                                : 0;
+}
+
+static long key_find(const node_key *keys, size_t n, int64_t tree, int64_t node)
+{
+    node_key k = {tree, node, 0};
+    const node_key *hit = bsearch(&k, keys, n, sizeof *keys, key_cmp);
+    return hit ? (long)hit->at : -1;
+}
+
+static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
+{
+    const attr_t *a_tree = pb_attr(n, "nodes_treeids"), *a_node = pb_attr(n, "nodes_nodeids"),
+                 *a_feat = pb_attr(n, "nodes_featureids"), *a_mode = pb_attr(n, "nodes_modes"),
+                 *a_true = pb_attr(n, "nodes_truenodeids"), *a_false = pb_attr(n, "nodes_falsenodeids"),
+                 *a_miss = pb_attr(n, "nodes_missing_value_tracks_true");
+    const char *pre = classifier ? "class" : "target";
+    char name[40];
+    snprintf(name, sizeof name, "%s_treeids", pre);
+    const attr_t *l_tree = pb_attr(n, name);
+    snprintf(name, sizeof name, "%s_nodeids", pre);
+    const attr_t *l_node = pb_attr(n, name);
+    snprintf(name, sizeof name, "%s_ids", pre);
+    const attr_t *l_id = pb_attr(n, name);
+    size_t nn = a_tree ? a_tree->n_ints : 0, nl = l_tree ? l_tree->n_ints : 0, n_values = 0, n_weights = 0;
+    if (!nn || (long)nn > l->lim->max_tensor || !a_node || a_node->n_ints != nn || !a_feat ||
+        a_feat->n_ints != nn || !a_mode || a_mode->n_strings != nn || !a_true || a_true->n_ints != nn ||
+        !a_false || a_false->n_ints != nn || (a_miss && a_miss->n_ints != nn && a_miss->n_ints != 0) ||
+        !l_node || l_node->n_ints != nl || !l_id || l_id->n_ints != nl)
+        return load_fail(l, g, "the nodes_* and %s_* attributes are missing or differ in length", pre);
+    forest *fo = g->trees = calloc(1, sizeof *fo);
+    if (!fo) return load_fail(l, g, "out of memory");
+    snprintf(name, sizeof name, "%s_weights", pre);
+    float *values = pb_attr_floats(l->lim->max_tensor, n, "nodes_values", &n_values);
+    fo->w_value = pb_attr_floats(l->lim->max_tensor, n, name, &n_weights);
+    fo->base = pb_attr_floats(l->lim->max_tensor, n, "base_values", &fo->n_base);
+    node_key *keys = malloc(nn * sizeof *keys);
+    fo->nodes = calloc(nn, sizeof *fo->nodes);
+    fo->n_nodes = nn;
+    int rc = 0;
+    if (!values || n_values != nn || !fo->w_value || n_weights != nl)
+        rc = load_fail(l, g, "nodes_values or %s has the wrong length", name);
+    else if (!keys || !fo->nodes)
+        rc = load_fail(l, g, "out of memory");
+    if (!rc && classifier) rc = read_classes(l, g, n);
+    fo->n_targets = classifier ? g->n_classes : (size_t)pb_attr_int(n, "n_targets", 1);
+    if (!rc && (fo->n_targets < 1 || fo->n_targets > OUTPUT_MAX_CLASSES))
+        rc = load_fail(l, g, "%zu targets", fo->n_targets);
+    if (!rc && fo->n_base && fo->n_base != fo->n_targets &&
+        !(classifier && fo->n_targets == 2 && fo->n_base == 1))
+        rc = load_fail(l, g, "base_values holds %zu values for %zu classes or targets", fo->n_base,
+                       fo->n_targets);
+    char agg_buf[16];
+    const char *agg = pb_attr_string(n, "aggregate_function", agg_buf, sizeof agg_buf, "SUM");
+    fo->agg = strcmp(agg, "SUM") == 0       ? AGG_SUM
+              : strcmp(agg, "AVERAGE") == 0 ? AGG_AVERAGE
+              : strcmp(agg, "MIN") == 0     ? AGG_MIN
+              : strcmp(agg, "MAX") == 0     ? AGG_MAX
+                                            : -1;
+    if (!rc && fo->agg < 0) rc = load_fail(l, g, "aggregate_function %s (SUM, AVERAGE, MIN, MAX)", agg);
+    if (!rc) rc = read_post(l, g, n);
+    static const char *const modes[] = {"LEAF",      "BRANCH_LEQ", "BRANCH_LT", "BRANCH_GTE",
+                                        "BRANCH_GT", "BRANCH_EQ",  "BRANCH_NEQ"};
+    for (size_t i = 0; !rc && i < nn; i++) {
+        tnode *nd = &fo->nodes[i];
+        nd->mode = 255;
+        for (uint8_t m = 0; m < 7; m++)
+            if (a_mode->strings[i].len == strlen(modes[m]) &&
+                memcmp(a_mode->strings[i].data, modes[m], a_mode->strings[i].len) == 0)
+                nd->mode = m;
+        if (nd->mode == 255) {
+            rc = load_fail(l, g,
+                           "tree %lld node %lld: mode %.*s is not one of LEAF, BRANCH_LEQ, BRANCH_LT, "
+                           "BRANCH_GTE, BRANCH_GT, BRANCH_EQ, BRANCH_NEQ",
+                           (long long)a_tree->ints[i], (long long)a_node->ints[i],
+                           (int)(a_mode->strings[i].len < 20 ? a_mode->strings[i].len : 20),
+                           (const char *)a_mode->strings[i].data);
+            break;
+        }
+        if (nd->mode != MODE_LEAF && (a_feat->ints[i] < 0 || a_feat->ints[i] >= (1 << 20))) {
+            rc = load_fail(l, g, "tree %lld node %lld splits on feature %lld", (long long)a_tree->ints[i],
+                           (long long)a_node->ints[i], (long long)a_feat->ints[i]);
+            break;
+        }
+        nd->feature = nd->mode == MODE_LEAF ? 0 : (int)a_feat->ints[i];
+        if (nd->feature > fo->max_feature) fo->max_feature = nd->feature;
+        nd->value = values[i];
+        nd->missing_true = a_miss && a_miss->n_ints ? a_miss->ints[i] != 0 : 0;
+        keys[i] = (node_key){a_tree->ints[i], a_node->ints[i], i};
+    }
+    if (!rc) qsort(keys, nn, sizeof *keys, key_cmp);
+    for (size_t i = 1; !rc && i < nn; i++)
+        if (keys[i].tree == keys[i - 1].tree && keys[i].node == keys[i - 1].node)
+            rc = load_fail(l, g, "tree %lld has two nodes %lld", (long long)keys[i].tree,
+                           (long long)keys[i].node);
+    /* the trees, in order of their ids; each from its node 0, every node reached once */
+    int *seen = rc ? NULL : calloc(nn, sizeof *seen), *stack = rc ? NULL : malloc(nn * sizeof *stack);
+    fo->roots = rc ? NULL : malloc(nn * sizeof *fo->roots);
+    if (!rc && (!seen || !stack || !fo->roots)) rc = load_fail(l, g, "out of memory");
+    for (size_t i = 0; !rc && i < nn; i++) {
+        if (i > 0 && keys[i].tree == keys[i - 1].tree) continue;
+        int64_t tid = keys[i].tree;
+        size_t count = 0;
+        while (i + count < nn && keys[i + count].tree == tid) count++;
+        if ((long)count > l->lim->max_nodes) {
+            rc = load_fail(l, g, "tree %lld has %zu nodes; at most %ld are accepted (--max-nodes)",
+                           (long long)tid, count, l->lim->max_nodes);
+            break;
+        }
+        if ((long)fo->n_trees >= l->lim->max_trees) {
+            rc = load_fail(l, g, "more than %ld trees (--max-trees)", l->lim->max_trees);
+            break;
+        }
+        long root = key_find(keys, nn, tid, 0);
+        if (root < 0) {
+            rc = load_fail(l, g, "tree %lld has no node 0 (its root)", (long long)tid);
+            break;
+        }
+        fo->roots[fo->n_trees++] = (int)root;
+        size_t top = 0;
+        stack[top++] = (int)root;
+        seen[root] = 1;
+        while (top && !rc) {
+            size_t at = (size_t)stack[--top];
+            tnode *nd = &fo->nodes[at];
+            if (nd->mode == MODE_LEAF) continue;
+            int64_t kids[2] = {a_true->ints[at], a_false->ints[at]};
+            for (int q = 0; q < 2 && !rc; q++) {
+                long c = key_find(keys, nn, tid, kids[q]);
+                if (c < 0)
+                    rc = load_fail(l, g, "tree %lld node %lld: child %lld does not exist", (long long)tid,
+                                   (long long)a_node->ints[at], (long long)kids[q]);
+                else if (seen[c])
+                    rc = load_fail(
+                        l, g, "tree %lld node %lld: child %lld is reached twice (a cycle or a shared node)",
+                        (long long)tid, (long long)a_node->ints[at], (long long)kids[q]);
+                else {
+                    seen[c] = 1;
+                    stack[top++] = (int)c;
+                    *(q ? &nd->no : &nd->yes) = (int)c;
+                }
+            }
+        }
+    }
+    /* leaf weights, grouped by leaf */
+    int *w_of = NULL;
+    fo->w_class = rc ? NULL : malloc((nl ? nl : 1) * sizeof *fo->w_class);
+    w_of = rc ? NULL : malloc((nl ? nl : 1) * sizeof *w_of);
+    if (!rc && (!fo->w_class || !w_of)) rc = load_fail(l, g, "out of memory");
+    fo->all_positive = 1;
+    int classes_used = 0; /* bit 0: class 0, bit 1: class 1, bit 2: another */
+    for (size_t i = 0; !rc && i < nl; i++) {
+        long at = key_find(keys, nn, l_tree->ints[i], l_node->ints[i]);
+        if (at < 0 || fo->nodes[at].mode != MODE_LEAF || !seen[at]) {
+            rc = load_fail(l, g, "weight %zu names node %lld of tree %lld, which is not a leaf of it", i,
+                           (long long)l_node->ints[i], (long long)l_tree->ints[i]);
+            break;
+        }
+        if (l_id->ints[i] < 0 || (size_t)l_id->ints[i] >= fo->n_targets) {
+            rc = load_fail(l, g, "weight %zu is for class or target %lld, of %zu", i,
+                           (long long)l_id->ints[i], fo->n_targets);
+            break;
+        }
+        w_of[i] = (int)at;
+        fo->nodes[at].w_count++;
+        classes_used |= l_id->ints[i] == 0 ? 1 : l_id->ints[i] == 1 ? 2 : 4;
+        if (fo->w_value[i] < 0) fo->all_positive = 0;
+    }
+    fo->binary_case = classifier && fo->n_targets == 2 && (classes_used == 1 || classes_used == 2);
+    if (!rc) {
+        int first = 0;
+        for (size_t i = 0; i < nn; i++) {
+            fo->nodes[i].w_first = first;
+            first += fo->nodes[i].w_count;
+            fo->nodes[i].w_count = 0;
+        }
+        float *wv = malloc((nl ? nl : 1) * sizeof *wv);
+        if (!wv) rc = load_fail(l, g, "out of memory");
+        for (size_t i = 0; !rc && i < nl; i++) {
+            tnode *nd = &fo->nodes[w_of[i]];
+            int slot = nd->w_first + nd->w_count++;
+            fo->w_class[slot] = fo->binary_case ? 0 : (int)l_id->ints[i]; /* one score: see op_trees */
+            wv[slot] = fo->w_value[i];
+        }
+        if (!rc) {
+            free(fo->w_value);
+            fo->w_value = wv;
+        }
+    }
+    free(values);
+    free(keys);
+    free(seen);
+    free(stack);
+    free(w_of);
+    return rc;
+}
+
+/* A node's attributes into g; what each operator keeps is listed in gnode. */
+static int read_node(loader *l, gnode *g, const node_t *n)
+{
+    long max = l->lim->max_tensor;
+    const attr_t *a;
+    switch (g->op) {
+    case OP_CAST: {
+        int ok;
+        g->to = elem_of_onnx(pb_attr_int(n, "to", 0), &ok);
+        if (!ok)
+            return load_fail(l, g, "casts to type %lld, which tabserve does not run",
+                             (long long)pb_attr_int(n, "to", 0));
+        break;
+    }
+    case OP_RESHAPE: g->flag = pb_attr_int(n, "allowzero", 0); break;
+    case OP_FLATTEN: g->axis = pb_attr_int(n, "axis", 1); break;
+    case OP_CONCAT:
+        if (!pb_attr(n, "axis")) return load_fail(l, g, "has no axis");
+        g->axis = pb_attr_int(n, "axis", 0);
+        break;
+    case OP_GATHER: g->axis = pb_attr_int(n, "axis", 0); break;
+    case OP_SQUEEZE:
+    case OP_UNSQUEEZE:
+        if ((a = pb_attr(n, "axes")) && a->n_ints) {
+            if (a->n_ints > MAX_RANK) return load_fail(l, g, "%zu axes", a->n_ints);
+            g->ia = copy_ints(a->ints, g->n_ia = a->n_ints);
+        }
+        if (g->op == OP_UNSQUEEZE && !g->n_ia && g->n_in < 2) return load_fail(l, g, "has no axes");
+        break;
+    case OP_GEMM:
+        g->alpha = pb_attr_float(n, "alpha", 1);
+        g->beta = pb_attr_float(n, "beta", 1);
+        g->trans_a = pb_attr_int(n, "transA", 0) != 0;
+        g->trans_b = pb_attr_int(n, "transB", 0) != 0;
+        break;
+    case OP_SOFTMAX:
+        g->flag = l->opset < 13;
+        g->axis = pb_attr_int(n, "axis", g->flag ? 1 : -1);
+        break;
+    case OP_ARGMAX:
+        g->axis = pb_attr_int(n, "axis", 0);
+        g->keepdims = pb_attr_int(n, "keepdims", 1);
+        g->flag = pb_attr_int(n, "select_last_index", 0);
+        break;
+    case OP_IMPUTER:
+        g->fa = pb_attr_floats(max, n, "imputed_value_floats", &g->n_fa);
+        if ((a = pb_attr(n, "imputed_value_int64s")) && a->n_ints)
+            g->ia = copy_ints(a->ints, g->n_ia = a->n_ints);
+        g->fdef = pb_attr_float(n, "replaced_value_float", 0);
+        g->idef = pb_attr_int(n, "replaced_value_int64", 0);
+        if (!g->n_fa && !g->n_ia) return load_fail(l, g, "has no imputed values");
+        break;
+    case OP_SCALER:
+        g->fa = pb_attr_floats(max, n, "offset", &g->n_fa);
+        g->fb = pb_attr_floats(max, n, "scale", &g->n_fb);
+        if (!g->n_fa || !g->n_fb) return load_fail(l, g, "needs offset and scale");
+        break;
+    case OP_ONEHOT:
+        g->flag = pb_attr_int(n, "zeros", 1);
+        if ((a = pb_attr(n, "cats_strings")) && a->n_strings) {
+            g->key_type = EL_STRING;
+            g->ia = pool_strings(l, a);
+            g->n_ia = a->n_strings;
+        } else if ((a = pb_attr(n, "cats_int64s")) && a->n_ints) {
+            g->key_type = EL_INT;
+            g->ia = copy_ints(a->ints, g->n_ia = a->n_ints);
+        } else
+            return load_fail(l, g, "has no categories (cats_strings or cats_int64s)");
+        break;
+    case OP_LABELENC: {
+        const attr_t *ks = pb_attr(n, "keys_strings"), *ki = pb_attr(n, "keys_int64s"),
+                     *vs = pb_attr(n, "values_strings"), *vi = pb_attr(n, "values_int64s");
+        size_t nk, nv;
+        if (ks && ks->n_strings)
+            g->key_type = EL_STRING, g->ia = pool_strings(l, ks), nk = g->n_ia = ks->n_strings;
+        else if (ki && ki->n_ints)
+            g->key_type = EL_INT, g->ia = copy_ints(ki->ints, g->n_ia = ki->n_ints), nk = g->n_ia;
+        else if ((g->fa = pb_attr_floats(max, n, "keys_floats", &g->n_fa)) != NULL)
+            g->key_type = EL_FLOAT, nk = g->n_fa;
+        else
+            return load_fail(l, g, "has no keys (keys_strings, keys_int64s or keys_floats)");
+        if (vs && vs->n_strings)
+            g->value_type = EL_STRING, g->ib = pool_strings(l, vs), nv = g->n_ib = vs->n_strings;
+        else if (vi && vi->n_ints)
+            g->value_type = EL_INT, g->ib = copy_ints(vi->ints, g->n_ib = vi->n_ints), nv = g->n_ib;
+        else if ((g->fb = pb_attr_floats(max, n, "values_floats", &g->n_fb)) != NULL)
+            g->value_type = EL_FLOAT, nv = g->n_fb;
+        else
+            return load_fail(l, g, "has no values (values_strings, values_int64s or values_floats)");
+        if (nk != nv) return load_fail(l, g, "%zu keys and %zu values", nk, nv);
+        g->fdef = pb_attr_float(n, "default_float", -0.0f);
+        g->idef = pb_attr_int(n, "default_int64", -1);
+        if (g->value_type == EL_STRING) {
+            char buf[256];
+            const char *d = pb_attr_string(n, "default_string", buf, sizeof buf, "_Unused");
+            if ((g->idef = intern(l, (const uint8_t *)d, strlen(d))) < 0)
+                return load_fail(l, g, "out of memory");
+        }
+        break;
+    }
+    case OP_NORMALIZER: {
+        char buf[16];
+        const char *nm = pb_attr_string(n, "norm", buf, sizeof buf, "MAX");
+        g->flag = strcmp(nm, "MAX") == 0 ? 0 : strcmp(nm, "L1") == 0 ? 1 : strcmp(nm, "L2") == 0 ? 2 : -1;
+        if (g->flag < 0) return load_fail(l, g, "norm %s is not MAX, L1 or L2", nm);
+        break;
+    }
+    case OP_LINCLS:
+    case OP_LINREG:
+        g->fa = pb_attr_floats(max, n, "coefficients", &g->n_fa);
+        g->fb = pb_attr_floats(max, n, "intercepts", &g->n_fb);
+        if (!g->n_fa) return load_fail(l, g, "has no coefficients");
+        if (read_post(l, g, n) != 0) return -1;
+        if (g->op == OP_LINCLS) return read_classes(l, g, n);
+        g->class_type = EL_FLOAT;
+        break;
+    case OP_TREECLS:
+    case OP_TREEREG: return read_trees(l, g, n, g->op == OP_TREECLS);
+    case OP_VECTORIZE:
+        if (!(a = pb_attr(n, "inputdimensions")) || !a->n_ints)
+            return load_fail(l, g, "has no inputdimensions");
+        for (size_t k = 0; k < a->n_ints; k++)
+            if (a->ints[k] < 0 || a->ints[k] > (1 << 20))
+                return load_fail(l, g, "inputdimensions %lld", (long long)a->ints[k]);
+        g->ia = copy_ints(a->ints, g->n_ia = a->n_ints);
+        break;
+    default: break;
+    }
+    return 0;
+}
+
+static int read_graph_nodes(loader *l)
+{
+    program *p = l->p;
+    const Onnx__GraphProto *gp = l->gp;
+    p->nodes = calloc(gp->n_node ? gp->n_node : 1, sizeof *p->nodes);
+    if (!p->nodes) return load_fail(l, NULL, "out of memory");
+    for (size_t k = 0; k < gp->n_node; k++) {
+        const node_t *n = gp->node[k];
+        gnode *g = &p->nodes[p->n_nodes++];
+        g->name = strdup(pb_str(n->name));
+        g->op_type = strdup(pb_str(n->op_type));
+        if (!g->name || !g->op_type) return load_fail(l, NULL, "out of memory");
+        const char *dom = pb_str(n->domain);
+        int ml = strcmp(dom, "ai.onnx.ml") == 0;
+        if (!ml && *dom && strcmp(dom, "ai.onnx") != 0)
+            return load_fail(l, g, "operator domain \"%.40s\" is not supported; supported operators: %s", dom,
+                             onnx_supported_operators);
+        size_t t = 0;
+        while (t < sizeof op_table / sizeof *op_table &&
+               (op_table[t].ml != ml || strcmp(op_table[t].name, g->op_type) != 0))
+            t++;
+        if (t == sizeof op_table / sizeof *op_table)
+            return load_fail(l, g, "operator %.40s is not supported; supported operators: %s", g->op_type,
+                             onnx_supported_operators);
+        g->op = op_table[t].op;
+        if (n->n_output == 0) return load_fail(l, g, "has no outputs");
+        if (n->n_input > 1024 || n->n_output > 16)
+            return load_fail(l, g, "has %zu inputs and %zu outputs", n->n_input, n->n_output);
+        g->n_in = (int)n->n_input;
+        g->n_out = (int)n->n_output;
+        g->in = malloc((n->n_input ? n->n_input : 1) * sizeof *g->in);
+        g->out = malloc(n->n_output * sizeof *g->out);
+        if (!g->in || !g->out) return load_fail(l, g, "out of memory");
+        for (size_t i = 0; i < n->n_input; i++) {
+            const char *name = pb_str(n->input[i]);
+            g->in[i] = *name ? find_slot(p, name) : -1;
+            if (*name && g->in[i] < 0)
+                return load_fail(
+                    l, g, "reads \"%.80s\", which no graph input, initializer or earlier node makes", name);
+        }
+        if (read_node(l, g, n) != 0) return -1;
+        for (size_t i = 0; i < n->n_output; i++) {
+            const char *name = pb_str(n->output[i]);
+            if (*name && find_slot(p, name) >= 0)
+                return load_fail(l, g, "makes \"%.80s\", which another node or input already makes", name);
+            if ((g->out[i] = add_slot(l, *name ? name : "")) < 0) return load_fail(l, g, "out of memory");
+        }
+    }
+    return 0;
+}
+
+/* The graph's inputs as the model's: numbers (one per column of a [N, F] tensor,
+ * named f0, f1, ...), strings (categorical once their categories are known). */
+static int read_graph_inputs(loader *l, model *m)
+{
+    program *p = l->p;
+    const Onnx__GraphProto *gp = l->gp;
+    schema *s = &m->schema;
+    s->inputs = calloc(SCHEMA_MAX_INPUTS, sizeof *s->inputs);
+    p->inputs = calloc(gp->n_input ? gp->n_input : 1, sizeof *p->inputs);
+    if (!s->inputs || !p->inputs) return load_fail(l, NULL, "out of memory");
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const Onnx__ValueInfoProto *in = gp->input[i];
+        const char *iname = pb_str(in->name);
+        if (pb_initializer(gp, iname)) continue;
+        const Onnx__TypeProto *tp = in->type;
+        if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
+            return load_fail(l, NULL, "input \"%.80s\" is not a tensor", iname);
+        int ok;
+        elem type = elem_of_onnx(tp->tensor_type->elem_type, &ok);
+        const Onnx__TensorShapeProto *shape = tp->tensor_type->shape;
+        int rank = shape ? (int)shape->n_dim : 2;
+        int64_t width = 1;
+        if (rank == 2 && shape->dim[1]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
+            width = shape->dim[1]->dim_value;
+        else if (rank == 2)
+            return load_fail(l, NULL, "input \"%.80s\" has no fixed number of columns", iname);
+        if (!ok || rank < 1 || rank > 2)
+            return load_fail(l, NULL,
+                             "input \"%.80s\" is of element type %d with %d dimensions; tabserve takes "
+                             "[N, F] or [N] tensors of numbers or strings",
+                             iname, tp->tensor_type->elem_type, rank);
+        if (width < 1 || s->n_inputs + (size_t)width > SCHEMA_MAX_INPUTS)
+            return load_fail(l, NULL, "input \"%.80s\" has %lld columns (at most %d inputs in all)", iname,
+                             (long long)width, SCHEMA_MAX_INPUTS);
+        if (width > 1 && type == EL_STRING)
+            return load_fail(l, NULL, "input \"%.80s\": a string tensor must have one column", iname);
+        graph_input *gi = &p->inputs[p->n_inputs++];
+        *gi = (graph_input){add_slot(l, iname), s->n_inputs, (size_t)width, rank, type};
+        if (gi->slot < 0) return load_fail(l, NULL, "out of memory");
+        for (int64_t j = 0; j < width; j++) {
+            schema_input *si = &s->inputs[s->n_inputs];
+            char name[300];
+            if (width == 1 && *iname)
+                snprintf(name, sizeof name, "%.256s", iname);
+            else
+                snprintf(name, sizeof name, "f%zu", s->n_inputs);
+            if (schema_find(s, name, strlen(name)) >= 0)
+                return load_fail(l, NULL, "two graph inputs are named \"%.80s\"", name);
+            if (!(si->name = strdup(name))) return load_fail(l, NULL, "out of memory");
+            si->type = type == EL_STRING ? TYPE_STRING
+                       : type == EL_INT  ? TYPE_INTEGER
+                       : type == EL_BOOL ? TYPE_BOOLEAN
+                                         : TYPE_NUMBER;
+            si->required = type != EL_FLOAT; /* a float may be missing (NaN), as in the runtime */
+            si->unknown = UNKNOWN_ZEROS;     /* a string the graph does not know: as the runtime sees it */
+            s->n_inputs++;
+        }
+    }
+    if (!p->n_inputs) return load_fail(l, NULL, "the graph has no inputs");
+    p->n_schema = s->n_inputs;
+    return 0;
+}
+
+/* The categories of each string input: the strings of the encoders its values reach. */
+static int string_vocabularies(loader *l, model *m, const tensor *types)
+{
+    program *p = l->p;
+    unsigned char *reach = malloc(p->n_slots ? p->n_slots : 1);
+    p->cat_pool = calloc(p->n_schema, sizeof *p->cat_pool);
+    int rc = reach && p->cat_pool ? 0 : load_fail(l, NULL, "out of memory");
+    for (size_t k = 0; !rc && k < p->n_inputs; k++) {
+        const graph_input *gi = &p->inputs[k];
+        if (gi->type != EL_STRING) continue;
+        schema_input *si = &m->schema.inputs[gi->first];
+        memset(reach, 0, p->n_slots);
+        reach[gi->slot] = 1;
+        json_t *vocab = json_array();
+        int *map = calloc(p->n_pool ? p->n_pool : 1, sizeof *map);
+        size_t n_vocab = 0;
+        if (!vocab || !map) rc = load_fail(l, NULL, "out of memory");
+        for (size_t q = 0; !rc && q < p->n_nodes; q++) {
+            const gnode *g = &p->nodes[q];
+            int hit = 0;
+            for (int i = 0; i < g->n_in; i++)
+                hit |= g->in[i] >= 0 && reach[g->in[i]] && types[g->in[i]].type == EL_STRING;
+            if (!hit) continue;
+            for (int o = 0; o < g->n_out; o++) reach[g->out[o]] = types[g->out[o]].type == EL_STRING;
+            if ((g->op == OP_ONEHOT || g->op == OP_LABELENC) && g->key_type == EL_STRING)
+                for (size_t c = 0; c < g->n_ia; c++) {
+                    int64_t s = g->ia[c];
+                    int known = 0;
+                    for (size_t v = 0; v < n_vocab; v++) known |= map[v] == s;
+                    if (known) continue;
+                    map[n_vocab++] = (int)s;
+                    json_array_append_new(vocab, json_stringn(p->pool[s], p->pool_len[s]));
+                }
+        }
+        if (!rc && !n_vocab)
+            rc = load_fail(l, NULL,
+                           "input \"%.80s\" (strings) reaches no OneHotEncoder or LabelEncoder, so its "
+                           "categories are unknown",
+                           si->name);
+        if (!rc && n_vocab > SCHEMA_MAX_VOCAB)
+            rc = load_fail(l, NULL, "input \"%.80s\": %zu categories (at most %d)", si->name, n_vocab,
+                           SCHEMA_MAX_VOCAB);
+        if (!rc) {
+            char path[320];
+            snprintf(path, sizeof path, "input \"%.256s\" categories", si->name);
+            reader rd = {p->file, l->err};
+            if (schema_read_vocab(&rd, si, vocab, path) != 0) rc = -1;
+        }
+        json_decref(vocab);
+        p->cat_pool[gi->first] = map;
+    }
+    free(reach);
+    return rc;
+}
+
+/* Runs the graph on rows of zeros (strings unknown): every shape and type checked. */
+static int dry_run(loader *l, int n, tensor *types)
+{
+    program *p = l->p;
+    float *x = calloc((size_t)n * (p->n_schema ? p->n_schema : 1), sizeof *x);
+    tensor *slots = calloc(p->n_slots, sizeof *slots);
+    int rc = x && slots ? 0 : load_fail(l, NULL, "out of memory");
+    for (size_t k = 0; !rc && k < p->n_inputs; k++)
+        if (p->inputs[k].type == EL_STRING)
+            for (int q = 0; q < n; q++) x[(size_t)q * p->n_schema + p->inputs[k].first] = -1;
+    if (!rc) rc = run_graph(p, x, n, slots, l->err);
+    for (size_t s = 0; !rc && s < p->n_slots; s++)
+        if (slots[s].n > (size_t)n * MAX_ROW_ELEMENTS)
+            rc = load_fail(l, NULL, "value \"%.80s\" holds %zu elements for %d rows (at most %ld a row)",
+                           p->slot_names[s], slots[s].n, n, MAX_ROW_ELEMENTS);
+    if (!rc && types)
+        for (size_t s = 0; s < p->n_slots; s++) {
+            types[s] = slots[s];
+            types[s].f = NULL;
+            types[s].i = NULL;
+        }
+    if (slots) release_slots(slots, p->n_slots);
+    free(slots);
+    free(x);
+    return rc;
+}
+
+/* The node that makes a slot, or NULL. */
+static const gnode *maker_of(const program *p, int slot)
+{
+    for (size_t k = 0; k < p->n_nodes; k++)
+        for (int o = 0; o < p->nodes[k].n_out; o++)
+            if (p->nodes[k].out[o] == slot) return &p->nodes[k];
+    return NULL;
+}
+
+/* The answer: the first float output of shape [N, k] or [N]; what it means. */
+static int choose_answer(loader *l, model *m, const tensor *t2, const tensor *t3)
+{
+    program *p = l->p;
+    const Onnx__GraphProto *gp = l->gp;
+    p->answer = -1;
+    char seen[ERR_LEN / 2] = "";
+    size_t at = 0;
+    for (size_t i = 0; i < gp->n_output && p->answer < 0; i++) {
+        const char *oname = pb_str(gp->output[i]->name);
+        int s = find_slot(p, oname);
+        if (s < 0) return load_fail(l, NULL, "output \"%.80s\" is made by no node", oname);
+        const tensor *a = &t2[s], *b = &t3[s];
+        if (a->type != EL_FLOAT || a->rank < 1 || a->rank > 2 || a->dim[0] != 2 || b->dim[0] != 3 ||
+            (a->rank == 2 && a->dim[1] != b->dim[1])) {
+            if (at < sizeof seen - 100) /* what it is instead, for the message */
+                at += (size_t)snprintf(seen + at, sizeof seen - at,
+                                       "%s\"%.40s\" is %s of %d dimensions, %lld "
+                                       "long for 2 rows",
+                                       at ? "; " : "", oname, elem_names[a->type], a->rank,
+                                       a->rank ? (long long)a->dim[0] : 1LL);
+            continue;
+        }
+        p->answer = s;
+        p->answer_width = a->rank == 2 ? (int)a->dim[1] : 1;
+    }
+    if (p->answer < 0)
+        return load_fail(
+            l, NULL, "no graph output is a float tensor of one row per input row ([N] or [N, k]): %s", seen);
+    int k = p->answer_width;
+    if (k < 1 || k > OUTPUT_MAX_CLASSES) return load_fail(l, NULL, "the answer has %d columns", k);
+    /* the classifier behind it, through ZipMap and shape operators */
+    const gnode *g = maker_of(p, p->answer);
+    while (g && (g->op == OP_ZIPMAP || g->op == OP_IDENTITY || g->op == OP_RESHAPE || g->op == OP_FLATTEN))
+        g = g->in[0] >= 0 ? maker_of(p, g->in[0]) : NULL;
+    const gnode *cls =
+        g && (g->op == OP_LINCLS || g->op == OP_TREECLS) && g->n_classes == (size_t)k ? g : NULL;
+    output_spec *o = &m->output;
+    o->link = LINK_IDENTITY;
+    o->label = strdup("label");
+    if (!o->label) return load_fail(l, NULL, "out of memory");
+    char buf[80];
+    if (k == 1) {
+        o->task = g && g->op == OP_SIGMOID ? TASK_BINARY : TASK_REGRESSION;
+        p->answer_col = 0;
+        return 0;
+    }
+    o->n_classes = (size_t)k;
+    o->classes = calloc((size_t)k, sizeof *o->classes);
+    if (!o->classes) return load_fail(l, NULL, "out of memory");
+    for (int c = 0; c < k; c++) {
+        if (cls && cls->class_type == EL_STRING)
+            snprintf(buf, sizeof buf, "%.64s", p->pool[cls->classes[c]]);
+        else
+            snprintf(buf, sizeof buf, "%lld", cls ? (long long)cls->classes[c] : (long long)c);
+        for (char *q = buf; *q; q++)
+            if ((unsigned char)*q < 0x20 || *q == '"' || *q == '\\' || *q == ',') *q = '_';
+        if (!(o->classes[c] = strdup(buf))) return load_fail(l, NULL, "out of memory");
+    }
+    p->answer_col = -1;
+    if (k == 2) { /* binary: P(the second class) */
+        o->task = TASK_BINARY;
+        o->positive = o->classes[1];
+        free(o->classes[0]);
+        free(o->classes);
+        o->classes = NULL;
+        o->n_classes = 0;
+        p->answer_col = 1;
+    } else
+        o->task = TASK_MULTICLASS;
+    return 0;
+}
+
+static void summarize(program *p, const char *answer)
+{
+    size_t at = (size_t)snprintf(p->summary, sizeof p->summary, "onnx graph of %zu nodes (", p->n_nodes);
+    for (size_t k = 0; k < p->n_nodes && at < sizeof p->summary - 40; k++) {
+        int dup = 0;
+        for (size_t j = 0; j < k; j++) dup |= strcmp(p->nodes[j].op_type, p->nodes[k].op_type) == 0;
+        if (!dup)
+            at += (size_t)snprintf(p->summary + at, sizeof p->summary - at, "%s%.24s", k ? ", " : "",
+                                   p->nodes[k].op_type);
+    }
+    if (at < sizeof p->summary) snprintf(p->summary + at, sizeof p->summary - at, ") -> %.40s", answer);
+}
+
+model *onnx_graph_import(const Onnx__ModelProto *mp, const char *buf, size_t len, const char *name,
+                         const import_limits *lim, char *err)
+{
+    *err = 0;
+    program *p = calloc(1, sizeof *p);
+    model *m = calloc(1, sizeof *m);
+    if (!p || !m || !(p->file = strdup(name))) {
+        free(p);
+        free(m);
+        err_set(err, "%s: out of memory", name);
+        return NULL;
+    }
+    p->base.ops = &graph_ops;
+    fnv content = FNV_INIT; /* the graph's identity for the model's hash: the file itself */
+    fnv_bytes(&content, buf, len);
+    p->content = content.h;
+    loader l = {p, mp->graph, lim, err, 0, 0, 17, 3};
+    for (size_t i = 0; i < mp->n_opset_import; i++) {
+        const char *d = pb_str(mp->opset_import[i]->domain);
+        if (!*d || strcmp(d, "ai.onnx") == 0) l.opset = (int)mp->opset_import[i]->version;
+    }
+    tensor *t2 = NULL, *t3 = NULL;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < l.gp->n_initializer; i++) {
+        const tensor_t *t = l.gp->initializer[i];
+        int s = add_slot(&l, pb_str(t->name));
+        rc = s < 0 ? load_fail(&l, NULL, "out of memory") : load_constant(&l, t, &p->consts[s]);
+    }
+    if (!rc) rc = read_graph_inputs(&l, m);
+    if (!rc) rc = read_graph_nodes(&l);
+    if (!rc && (!(t2 = calloc(p->n_slots, sizeof *t2)) || !(t3 = calloc(p->n_slots, sizeof *t3))))
+        rc = load_fail(&l, NULL, "out of memory");
+    if (!rc) rc = dry_run(&l, 2, t2);
+    if (!rc) rc = string_vocabularies(&l, m, t2);
+    if (!rc) rc = dry_run(&l, 3, t3);
+    if (!rc) rc = choose_answer(&l, m, t2, t3);
+    /* the model: every input a column as it is (numbers, NaN kept; a string's category index) */
+    for (size_t k = 0; !rc && k < m->schema.n_inputs; k++) {
+        feature_step st = {m->schema.inputs[k].n_vocab ? STEP_CATEGORY_INDEX : STEP_PASSTHROUGH, 0, 0};
+        if (features_add(&m->features, k, &st, 1) != 0) rc = load_fail(&l, NULL, "out of memory");
+    }
+    if (!rc) {
+        p->base.n_features = (int)p->n_schema;
+        p->base.n_outputs = p->answer_col < 0 ? p->answer_width : 1;
+        char answer[120];
+        if (p->answer_col < 0)
+            snprintf(answer, sizeof answer, "%.80s", p->slot_names[p->answer]);
+        else
+            snprintf(answer, sizeof answer, "%.80s[:, %d]", p->slot_names[p->answer], p->answer_col);
+        summarize(p, answer);
+        m->predictor = &p->base;
+        p = NULL;
+    }
+    free(t2);
+    free(t3);
+    if (p) program_free(p);
+    if (rc) {
+        model_free(m);
+        return NULL;
+    }
+    return m;
+}

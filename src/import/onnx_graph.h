@@ -1,0 +1,31 @@
+/* onnx_graph — an ONNX graph run as it is written, node by node on tensors,
+ * for the graphs onnx.c cannot compile onto tabserve's own feature steps and
+ * predictors (arithmetic between computed tensors, a condition computed from
+ * the data, two estimators blended, a Softmax in the middle, ...). Any graph
+ * of the supported operators runs; the compiled form stays the fast path.
+ *
+ * At load the graph is checked whole: every node's inputs made by an earlier
+ * node, its attributes read and checked, then two dry runs (2 and 3 rows)
+ * that catch every shape or type mismatch with the node's name, before any
+ * request. The model's inputs are the graph's (numbers as they are, NaN for
+ * missing; a string input takes as categories the strings its encoders know,
+ * anything else unknown), its answer the first float output of shape [N, k]
+ * (k = 2: the second column, binary). */
+#ifndef TABSERVE_ONNX_GRAPH_H
+#define TABSERVE_ONNX_GRAPH_H
+
+#include <stddef.h>
+
+#include "import/import.h"
+#include "import/onnx_proto.h"
+
+/* The operators either reader accepts, for messages. */
+extern const char onnx_supported_operators[];
+
+/* The model (not yet assembled) running graph mp->graph, unpacked from buf;
+ * NULL with err naming the node and what was wrong. name: the file, for
+ * messages. */
+model *onnx_graph_import(const Onnx__ModelProto *mp, const char *buf, size_t len, const char *name,
+                         const import_limits *lim, char *err);
+
+#endif

@@ -1,0 +1,155 @@
+/* onnx_proto — values out of ONNX's protobuf messages (see onnx_proto.h). */
+#include "import/onnx_proto.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const attr_t *pb_attr(const node_t *n, const char *name)
+{
+    for (size_t i = 0; i < n->n_attribute; i++)
+        if (n->attribute[i]->name && strcmp(n->attribute[i]->name, name) == 0) return n->attribute[i];
+    return NULL;
+}
+
+int64_t pb_attr_int(const node_t *n, const char *name, int64_t dflt)
+{
+    const attr_t *a = pb_attr(n, name);
+    return a && a->has_i ? a->i : dflt;
+}
+
+float pb_attr_float(const node_t *n, const char *name, float dflt)
+{
+    const attr_t *a = pb_attr(n, name);
+    return a && a->has_f ? a->f : dflt;
+}
+
+const char *pb_attr_string(const node_t *n, const char *name, char *buf, size_t len, const char *dflt)
+{
+    const attr_t *a = pb_attr(n, name);
+    if (!a || !a->has_s) return dflt;
+    size_t k = a->s.len < len - 1 ? a->s.len : len - 1;
+    if (k) memcpy(buf, a->s.data, k); /* an empty string's data may be NULL */
+    buf[k] = 0;
+    return buf;
+}
+
+float *pb_attr_floats(long max, const node_t *n, const char *name, size_t *count)
+{
+    const attr_t *a = pb_attr(n, name);
+    char tname[96];
+    snprintf(tname, sizeof tname, "%s_as_tensor", name);
+    const attr_t *t = pb_attr(n, tname);
+    *count = 0;
+    if (a && a->n_floats) {
+        if ((long)a->n_floats > max) return NULL;
+        float *out = malloc(a->n_floats * sizeof *out);
+        if (out) memcpy(out, a->floats, a->n_floats * sizeof *out);
+        *count = a->n_floats;
+        return out;
+    }
+    if (t && t->t) {
+        const tensor_t *tt = t->t;
+        size_t k = tt->n_float_data ? tt->n_float_data : tt->n_double_data;
+        if ((long)k > max) return NULL;
+        float *out = malloc((k ? k : 1) * sizeof *out);
+        for (size_t i = 0; out && i < k; i++)
+            out[i] = tt->n_float_data ? tt->float_data[i] : (float)tt->double_data[i];
+        *count = k;
+        return out;
+    }
+    return NULL;
+}
+
+const tensor_t *pb_initializer(const Onnx__GraphProto *g, const char *name)
+{
+    for (size_t i = 0; i < g->n_initializer; i++)
+        if (g->initializer[i]->name && strcmp(g->initializer[i]->name, pb_str(name)) == 0)
+            return g->initializer[i];
+    return NULL;
+}
+
+long pb_tensor_count(long max, const tensor_t *t)
+{
+    long k = 1;
+    for (size_t i = 0; i < t->n_dims; i++) {
+        if (t->dims[i] < 0 || (t->dims[i] > 0 && k > max / t->dims[i])) return -1;
+        k *= (long)t->dims[i];
+    }
+    return k > max ? -1 : k;
+}
+
+float *pb_tensor_floats(long max, const tensor_t *t, size_t *count)
+{
+    long n = pb_tensor_count(max, t);
+    if (n < 0) return NULL;
+    size_t k = (size_t)n;
+    float *out = malloc((k ? k : 1) * sizeof *out);
+    if (!out) return NULL;
+    /* (an empty tensor's data pointer may be NULL: no memcpy from it, even of 0 bytes) */
+    if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && t->n_float_data == k) {
+        if (k) memcpy(out, t->float_data, k * sizeof *out);
+    } else if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && t->has_raw_data &&
+               t->raw_data.len == k * 4) {
+        if (k) memcpy(out, t->raw_data.data, k * 4); /* little-endian, as this machine */
+    } else if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE && t->n_double_data == k) {
+        for (size_t i = 0; i < k; i++) out[i] = (float)t->double_data[i];
+    } else if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE && t->has_raw_data &&
+               t->raw_data.len == k * 8) {
+        for (size_t i = 0; i < k; i++) {
+            double d;
+            memcpy(&d, t->raw_data.data + 8 * i, 8);
+            out[i] = (float)d;
+        }
+    } else {
+        free(out);
+        return NULL;
+    }
+    *count = k;
+    return out;
+}
+
+int64_t *pb_tensor_ints(const tensor_t *t, size_t *count)
+{
+    size_t k = t->n_int64_data ? t->n_int64_data : (t->has_raw_data ? t->raw_data.len / 8 : 0);
+    if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || k > (1u << 24)) return NULL;
+    int64_t *out = malloc((k ? k : 1) * sizeof *out);
+    if (!out) return NULL;
+    if (t->n_int64_data)
+        memcpy(out, t->int64_data, k * sizeof *out);
+    else if (k) /* an empty raw_data may be NULL */
+        memcpy(out, t->raw_data.data, k * 8);
+    *count = k;
+    return out;
+}
+
+int64_t *pb_tensor_indexes(const tensor_t *t, size_t *count)
+{
+    if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64) return pb_tensor_ints(t, count);
+    if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__INT32) return NULL;
+    size_t k = t->n_int32_data ? t->n_int32_data : (t->has_raw_data ? t->raw_data.len / 4 : 0);
+    if (k > (1u << 24)) return NULL;
+    int64_t *out = malloc((k ? k : 1) * sizeof *out);
+    for (size_t i = 0; out && i < k; i++) {
+        int32_t v;
+        if (t->n_int32_data)
+            v = t->int32_data[i];
+        else
+            memcpy(&v, t->raw_data.data + 4 * i, 4);
+        out[i] = v;
+    }
+    *count = k;
+    return out;
+}
+
+uint8_t *pb_tensor_bools(const tensor_t *t, size_t *count)
+{
+    if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__BOOL) return NULL;
+    size_t k = t->n_int32_data ? t->n_int32_data : (t->has_raw_data ? t->raw_data.len : 0);
+    if (k > (1u << 24)) return NULL;
+    uint8_t *out = malloc(k ? k : 1);
+    for (size_t i = 0; out && i < k; i++)
+        out[i] = t->n_int32_data ? t->int32_data[i] != 0 : t->raw_data.data[i] != 0;
+    *count = k;
+    return out;
+}

@@ -1,0 +1,42 @@
+/* onnx_proto — reading values out of ONNX's protobuf messages (nodes'
+ * attributes, initializer tensors), for the two ONNX readers: the compiler
+ * (onnx.c) and the graph interpreter (onnx_graph.c). Every reader of an array
+ * takes the largest element count it accepts (--max-tensor) and returns NULL
+ * past it, on a damaged tensor, or out of memory; arrays are malloc'ed copies
+ * the caller frees. Protobuf-c leaves absent strings NULL: pb_str gives "". */
+#ifndef TABSERVE_ONNX_PROTO_H
+#define TABSERVE_ONNX_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "onnx.pb-c.h"
+
+typedef Onnx__NodeProto node_t;
+typedef Onnx__AttributeProto attr_t;
+typedef Onnx__TensorProto tensor_t;
+
+static inline const char *pb_str(const char *s) { return s ? s : ""; }
+
+const attr_t *pb_attr(const node_t *n, const char *name);
+int64_t pb_attr_int(const node_t *n, const char *name, int64_t dflt);
+float pb_attr_float(const node_t *n, const char *name, float dflt);
+/* A string attribute, as a NUL-terminated copy in buf (cut to len - 1 bytes). */
+const char *pb_attr_string(const node_t *n, const char *name, char *buf, size_t len, const char *dflt);
+/* Float values of an attribute: its floats, or its *_as_tensor form. */
+float *pb_attr_floats(long max, const node_t *n, const char *name, size_t *count);
+
+/* The initializer named name, or NULL. */
+const tensor_t *pb_initializer(const Onnx__GraphProto *g, const char *name);
+/* Elements of a tensor by its dims; -1 when a dim is negative or the count passes max. */
+long pb_tensor_count(long max, const tensor_t *t);
+/* A FLOAT or DOUBLE tensor as floats. */
+float *pb_tensor_floats(long max, const tensor_t *t, size_t *count);
+/* An INT64 tensor. */
+int64_t *pb_tensor_ints(const tensor_t *t, size_t *count);
+/* Integer indexes of an INT64 or INT32 tensor (Gather's, Reshape's). */
+int64_t *pb_tensor_indexes(const tensor_t *t, size_t *count);
+/* A BOOL tensor, one byte per value. */
+uint8_t *pb_tensor_bools(const tensor_t *t, size_t *count);
+
+#endif
