@@ -279,7 +279,10 @@ ONNX_MODELS = [("logreg", "probabilities", 1), ("logreg3", "probabilities", 3), 
                ("forest", "probabilities", 1), ("boosting", "probability", 1), ("keras", "dense_1", 1),
                ("labelenc", "probability", 1), ("kerasnorm", "dense_1", 1), ("kerasselect", "dense_1", 1),
                ("norml2", "probabilities", 1), ("norml1", "probabilities", 1), ("normmax", "probabilities", 1),
-               ("kerasembed", "dense_1", 1), ("embedlr", "probabilities", 1)]
+               ("kerasembed", "dense_1", 1), ("embedlr", "probabilities", 1),
+               # graphs the compiler does not follow, run as written (make_onnx.py: general)
+               ("blend", "probabilities", 1), ("arith", "score", 1), ("strings", "p", 1)]
+GRAPHS = ("blend", "arith", "strings")
 
 
 @unittest.skipIf(ort_missing(), ort_missing())
@@ -346,6 +349,60 @@ class OnnxTest(unittest.TestCase):
                 ort = [r[-width:] for r in read_expected(self.path(name + ".ort"))]
                 self.assertClose(got, ort, name + " against ONNX Runtime")
                 self.assertClose(got, read_expected(self.path(name + ".sklearn")), name + " against scikit-learn")
+
+    def test_every_pipeline_also_runs_as_a_graph(self):
+        """--onnx-graph runs a model on the interpreter even when it compiles: the same
+        predictions as ONNX Runtime, for every fixture (so each operator's interpreter is
+        checked on the pipelines the compiler also serves)."""
+        for name, _, width in ONNX_MODELS:
+            with self.subTest(name):
+                out = self.path(name + ".graph.out")
+                run("predict", self.path(name + ".onnx"), "--input", self.path(name + ".csv"), "--output", out,
+                    "--onnx-graph")
+                got = read_csv_numbers(out, width)
+                ort = [r[-width:] for r in read_expected(self.path(name + ".ort"))]
+                self.assertClose(got, ort, name + " on the interpreter against ONNX Runtime")
+                self.assertIn('"runs_as": "graph"', run("inspect", self.path(name + ".onnx"), "--onnx-graph").stdout)
+
+    def test_graphs_outside_the_compiled_shapes_run_as_written(self):
+        for name in GRAPHS:
+            out = run("inspect", self.path(name + ".onnx")).stdout
+            self.assertIn('"runs_as": "graph"', out, name)
+        out = run("inspect", self.path("strings.onnx")).stdout
+        for words in ("Sex        categorical string {female, male}, unknown -> zeros, required",
+                      "Embarked   categorical string {C, Q, S}, unknown -> zeros, required",
+                      "Age        number, may be missing", "Embarked   category_index -> column 1",
+                      "estimator onnx graph of 9 nodes (LabelEncoder, OneHotEncoder, Flatten, Cast, Imputer, "
+                      "Concat, TreeEnsembleRegressor, Sigmoid) -> p[:, 0]",
+                      "probability that label is 1 (binary, link identity)"):
+            self.assertIn(words, out)
+        self.assertIn('"runs_as": "compiled"', run("inspect", self.path("logreg.onnx")).stdout)
+        # served like any model: one object, a batch, an unknown category as the runtime sees it
+        want = read_expected(self.path("strings.ort"))
+        with open(self.path("strings.csv")) as f:
+            names = f.readline().strip().split(",")
+            rows = [dict((n, (float(v) if n == "Age" else v)) for n, v in zip(names, line.strip().split(","))
+                         if v != "") for line in f]
+        server, port = serve(self.path("strings.onnx"))
+        try:
+            got = post(port, rows[:200])["predict"]
+            self.assertClose([[g] for g in got], [w[-1:] for w in want[:200]], "POST /model batch")
+            self.assertLessEqual(abs(post(port, rows[41])["predict"] - want[41][-1]), TOLERANCE)
+            self.assertEqual(rows[41]["Sex"], "unknown")
+        finally:
+            server.terminate()
+            server.wait(10)
+
+    def test_graph_errors_name_the_node(self):
+        """Shapes and types are checked at load by two dry runs: the message names the node."""
+        for name, words in (("badshape", 'node "dense" (MatMul): inner dimensions 3 and 2 differ'),
+                            ("badtype", 'node "add" (Add): inputs of types float and int64; it takes two floats '
+                                        'or two integers'),
+                            ("noanswer", 'no graph output is a float tensor of one row per input row ([N] or '
+                                         '[N, k]): "y" is int64 of 2 dimensions, 2 long for 2 rows')):
+            p = run("inspect", self.path(name + ".onnx"), check=False)
+            self.assertEqual(p.returncode, 1, name)
+            self.assertIn(words, p.stderr)
 
     def test_embedding_index_outside_the_table_is_refused(self):
         """A Keras Embedding's index must be a row of its table: ONNX Runtime fails the

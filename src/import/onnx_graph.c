@@ -1979,7 +1979,9 @@ static int string_vocabularies(loader *l, model *m, const tensor *types)
             for (int i = 0; i < g->n_in; i++)
                 hit |= g->in[i] >= 0 && reach[g->in[i]] && types[g->in[i]].type == EL_STRING;
             if (!hit) continue;
-            for (int o = 0; o < g->n_out; o++) reach[g->out[o]] = types[g->out[o]].type == EL_STRING;
+            /* the input's own strings flow on through shape operators; a LabelEncoder's are its values */
+            for (int o = 0; o < g->n_out; o++)
+                reach[g->out[o]] = types[g->out[o]].type == EL_STRING && g->op != OP_LABELENC;
             if ((g->op == OP_ONEHOT || g->op == OP_LABELENC) && g->key_type == EL_STRING)
                 for (size_t c = 0; c < g->n_ia; c++) {
                     int64_t s = g->ia[c];

@@ -506,6 +506,23 @@ def all_fixtures(out):
     save(out, "embedlr", make_embed_lr, {"a": e_num[:, 0].astype(float), "b": e_num[:, 1].astype(float),
                                          "c": e_num[:, 2].astype(float), "cat": e_cat.astype(int)}, l_p)
 
+    general(out, test, frame(test), make_lr, lr, make_rf, rf, rf_test, gb, gbm, gb_trees, init)
+
+    # refused at load by the interpreter's dry runs: a shape, a type, no answer per row
+    def refused(name, nodes, inits=()):
+        g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, [None, 3])],
+                              [helper.make_tensor_value_info(nodes[-1].output[0], TensorProto.FLOAT, [None, 1])],
+                              initializer=list(inits))
+        model = helper.make_model(g, opset_imports=OPSETS)
+        model.ir_version = 8
+        onnx.save(model, os.path.join(out, name + ".onnx"))
+    refused("badshape", [helper.make_node("MatMul", ["input_1", "W"], ["y"], name="dense")],
+            [helper.make_tensor("W", TensorProto.FLOAT, [2, 1], [1.0, 2.0])])
+    refused("badtype", [helper.make_node("Add", ["input_1", "K"], ["y"], name="add")],
+            [helper.make_tensor("K", TensorProto.INT64, [1], [1])])
+    refused("noanswer", [helper.make_node("Cast", ["input_1"], ["code"], to=TensorProto.INT64, name="cast"),
+                         helper.make_node("ArgMax", ["code"], ["y"], axis=1, name="best")])
+
     # refused: Gather along the rows
     rows = helper.make_graph([helper.make_node("Gather", ["input_1", "I"], ["y"], axis=0, name="rows")], "rows",
                              [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, [None, 4])],
@@ -523,6 +540,183 @@ def all_fixtures(out):
     model.ir_version = 8
     onnx.save(model, os.path.join(out, "unsupported.onnx"))
 
+
+
+def renamed(graph, prefix, keep):
+    """The nodes and initializers of graph with every value name but the graph inputs (keep)
+    prefixed, so that two models' graphs can share one."""
+    def name(v):
+        return v if v in keep or not v else prefix + v
+    nodes = []
+    for n in graph.node:
+        m = onnx.NodeProto()
+        m.CopyFrom(n)
+        m.name = prefix + n.name
+        m.input[:] = [name(v) for v in n.input]
+        m.output[:] = [name(v) for v in n.output]
+        nodes.append(m)
+    inits = []
+    for t in graph.initializer:
+        u = onnx.TensorProto()
+        u.CopyFrom(t)
+        u.name = name(t.name)
+        inits.append(u)
+    return nodes, inits
+
+
+def general(out, test, Xt, make_lr, lr, make_rf, rf, rf_test, gb, gbm, gb_trees, init):
+    """Graphs the compiler does not follow, which tabserve runs as written (import/onnx_graph.c).
+
+    blend    three classifiers on the same inputs, their probabilities averaged (Add, Div):
+             logistic regression, a random forest, and gradient boosting written as skl2onnx
+             writes a binary GradientBoostingClassifier (TreeEnsembleClassifier, every weight
+             for class id 0, LOGISTIC, one base value)
+    arith    arithmetic between computed columns: Mul, Div, a Where whose condition is
+             computed from the data, Softmax and ArgMax in the middle, Gemm (transB)
+    strings  LabelEncoder strings -> strings -> OneHotEncoder, strings -> integers -> Cast,
+             an Imputer, then a TreeEnsembleRegressor with BRANCH_EQ, BRANCH_NEQ and
+             BRANCH_GTE nodes, AVERAGE, a base value, Sigmoid
+    Expected values: scikit-learn's predict_proba (blend) or the same arithmetic in numpy."""
+    keep = {"Age", "Fare", "Pclass", "Sex", "Embarked"}
+    rows = {k: v.copy() for k, v in rf_test.items()}
+
+    def make_blend(zipmap):
+        del zipmap
+        _, inputs = inputs_graph()
+        n1, i1 = renamed(make_lr(False), "lr_", keep)
+        n2, i2 = renamed(make_rf(False), "rf_", keep)
+        nodes = n1 + n2
+        nodes += inputs_graph()[0]
+        nodes[-1].output[:] = ["gb_num"]
+        nodes[-1].name = "gb_ConcatNumbers"
+        gnodes = []
+        x = preprocess(gnodes, gb.named_steps["ct"], scale=False)
+        g_nodes, _ = renamed(helper.make_graph(gnodes, "g", [], []), "gb_", keep)
+        nodes += g_nodes
+        a, leaves = tree_nodes(gb_trees, lambda tr, i: [(0, gbm.learning_rate * tr.value[i][0][0])])
+        nodes.append(helper.make_node("TreeEnsembleClassifier", ["gb_" + x], ["gb_label", "gb_probabilities"],
+                                      domain="ai.onnx.ml", name="gb_TreeEnsembleClassifier",
+                                      classlabels_int64s=[0, 1], post_transform="LOGISTIC", base_values=[init],
+                                      **a, **{"class_" + k: v for k, v in leaves.items()}))
+        nodes += [helper.make_node("Add", ["lr_probabilities", "rf_probabilities"], ["two"], name="AddTwo"),
+                  helper.make_node("Add", ["two", "gb_probabilities"], ["three"], name="AddThree"),
+                  helper.make_node("Div", ["three", "THREE"], ["probabilities"], name="Mean")]
+        inits = i1 + i2 + [helper.make_tensor("THREE", TensorProto.FLOAT, [], [3.0])]
+        outs = [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, 2])]
+        return helper.make_graph(nodes, "blend", inputs, outs, initializer=inits)
+    X = frame(rows)
+    want = (lr.predict_proba(X)[:, 1] + rf.predict_proba(X)[:, 1] + gb.predict_proba(X)[:, 1]) / 3
+    save(out, "blend", make_blend, rows, want)
+
+    rs = np.random.default_rng(11)
+    xa = rs.normal(0, 2, size=(2000, 4)).astype(np.float32)
+    wa = np.array([[0.7, -1.1, 0.4, 0.25]], dtype=np.float32)
+    ca = np.array([-0.2], dtype=np.float32)
+
+    def make_arith(zipmap):
+        del zipmap
+        inits = [helper.make_tensor(f"C{j}", TensorProto.INT64, [1], [j]) for j in range(4)]
+        inits += [helper.make_tensor("ONE", TensorProto.FLOAT, [], [1.0]),
+                  helper.make_tensor("W", TensorProto.FLOAT, [1, 4], wa.ravel()),
+                  helper.make_tensor("C", TensorProto.FLOAT, [1], ca)]
+        nodes = [helper.make_node("Gather", ["input_1", f"C{j}"], [f"g{j}"], axis=1, name=f"column{j}")
+                 for j in range(4)]
+        nodes += [helper.make_node("Mul", ["g0", "g1"], ["prod"], name="product"),
+                  helper.make_node("Mul", ["g3", "g3"], ["sq"], name="square"),
+                  helper.make_node("Add", ["sq", "ONE"], ["den"], name="denominator"),
+                  helper.make_node("Div", ["g2", "den"], ["ratio"], name="ratio"),
+                  helper.make_node("Cast", ["g3"], ["g3i"], to=TensorProto.INT64, name="truncate"),
+                  helper.make_node("Cast", ["g3i"], ["cond"], to=TensorProto.BOOL, name="nonzero"),
+                  helper.make_node("Where", ["cond", "prod", "ratio"], ["w"], name="choose"),
+                  helper.make_node("Concat", ["w", "g0", "ratio"], ["h"], axis=1, name="join"),
+                  helper.make_node("Softmax", ["h"], ["s"], axis=1, name="softmax"),
+                  helper.make_node("ArgMax", ["s"], ["am"], axis=1, keepdims=1, name="argmax"),
+                  helper.make_node("Cast", ["am"], ["amf"], to=TensorProto.FLOAT, name="argmax_float"),
+                  helper.make_node("Concat", ["s", "amf"], ["z_in"], axis=1, name="join2"),
+                  helper.make_node("Gemm", ["z_in", "W", "C"], ["z"], transB=1, name="dense"),
+                  helper.make_node("Sigmoid", ["z"], ["score"], name="sigmoid")]
+        inputs = [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, [None, 4])]
+        outs = [helper.make_tensor_value_info("score", TensorProto.FLOAT, [None, 1])]
+        return helper.make_graph(nodes, "arith", inputs, outs, initializer=inits)
+    g0, g1, g2, g3 = (xa[:, j:j + 1].astype(np.float64) for j in range(4))
+    ratio = g2 / (g3 * g3 + 1)
+    w = np.where(np.trunc(g3) != 0, g0 * g1, ratio)
+    h = np.hstack([w, g0, ratio])
+    e = np.exp(h - h.max(axis=1, keepdims=True))
+    sm = e / e.sum(axis=1, keepdims=True)
+    z = np.hstack([sm, sm.argmax(axis=1)[:, None].astype(np.float64)]) @ wa.T.astype(np.float64) + ca
+    save(out, "arith", make_arith, {f"f{j}": xa[:, j].astype(float) for j in range(4)}, 1 / (1 + np.exp(-z[:, 0])))
+
+    # strings through encoders into a hand-written tree ensemble
+    # columns of x: port_c, port_qs, other, sex code, age (imputed 30)
+    trees = [  # (mode, feature, value, true, false, missing_tracks_true) per node; leaves: weight
+        [("BRANCH_EQ", 3, 1.0, 1, 2, 0), 0.8, ("BRANCH_GTE", 4, 18.0, 3, 4, 1), -0.6, 0.3],
+        [("BRANCH_NEQ", 0, 1.0, 1, 2, 0), ("BRANCH_LEQ", 4, 40.0, 3, 4, 0), 0.5, 0.2, -0.4],
+    ]
+
+    def make_strings(zipmap):
+        del zipmap
+        a = {k: [] for k in ("nodes_treeids", "nodes_nodeids", "nodes_featureids", "nodes_values", "nodes_modes",
+                             "nodes_truenodeids", "nodes_falsenodeids", "nodes_missing_value_tracks_true")}
+        lv = {"target_treeids": [], "target_nodeids": [], "target_ids": [], "target_weights": []}
+        for t, tree in enumerate(trees):
+            for i, nd in enumerate(tree):
+                leaf = not isinstance(nd, tuple)
+                mode, f, v, tn, fn, miss = ("LEAF", 0, 0.0, 0, 0, 0) if leaf else nd
+                for key, val in zip(a, (t, i, f, v, mode, tn, fn, miss)):
+                    a[key].append(val)
+                if leaf:
+                    for key, val in zip(lv, (t, i, 0, nd)):
+                        lv[key].append(val)
+        nodes = [helper.make_node("LabelEncoder", ["Embarked"], ["port"], domain="ai.onnx.ml", name="ports",
+                                  keys_strings=["C", "Q", "S"], values_strings=["port_c", "port_qs", "port_qs"],
+                                  default_string="other"),
+                 helper.make_node("OneHotEncoder", ["port"], ["port_oh"], domain="ai.onnx.ml", name="port_onehot",
+                                  cats_strings=["port_c", "port_qs", "other"], zeros=1),
+                 helper.make_node("Flatten", ["port_oh"], ["port_flat"], axis=1, name="port_flat"),
+                 helper.make_node("LabelEncoder", ["Sex"], ["sex_code"], domain="ai.onnx.ml", name="sex_code",
+                                  keys_strings=["female", "male"], values_int64s=[1, 0], default_int64=-1),
+                 helper.make_node("Cast", ["sex_code"], ["sex_f"], to=TensorProto.FLOAT, name="sex_float"),
+                 helper.make_node("Imputer", ["Age"], ["age"], domain="ai.onnx.ml", name="age_impute",
+                                  imputed_value_floats=[30.0], replaced_value_float=float("nan")),
+                 helper.make_node("Concat", ["port_flat", "sex_f", "age"], ["x"], axis=1, name="join"),
+                 helper.make_node("TreeEnsembleRegressor", ["x"], ["score"], domain="ai.onnx.ml", name="trees",
+                                  n_targets=1, base_values=[0.1], aggregate_function="AVERAGE",
+                                  post_transform="NONE", **a, **lv),
+                 helper.make_node("Sigmoid", ["score"], ["p"], name="sigmoid")]
+        inputs = [helper.make_tensor_value_info("Sex", TensorProto.STRING, [None, 1]),
+                  helper.make_tensor_value_info("Embarked", TensorProto.STRING, [None, 1]),
+                  helper.make_tensor_value_info("Age", TensorProto.FLOAT, [None, 1])]
+        outs = [helper.make_tensor_value_info("p", TensorProto.FLOAT, [None, 1])]
+        return helper.make_graph(nodes, "strings", inputs, outs)
+
+    srows = {"Sex": test["Sex"].astype(object), "Embarked": test["Embarked"].copy(), "Age": test["Age"].copy()}
+    srows["Sex"][::41] = "unknown"  # a category no encoder knows: default code -1
+    srows["Age"][::7] = 18.0  # exactly at the BRANCH_GTE threshold
+    srows["Age"][3::11] = 40.0  # exactly at the BRANCH_LEQ threshold
+
+    def tree_value(tree, x, age_nan):
+        i = 0
+        while isinstance(tree[i], tuple):
+            mode, f, v, tn, fn, miss = tree[i]
+            xv = x[f]
+            if age_nan and f == 4:
+                go = bool(miss)  # NaN: every comparison false, unless missing values track true
+            else:
+                go = {"BRANCH_EQ": xv == v, "BRANCH_NEQ": xv != v, "BRANCH_GTE": xv >= v, "BRANCH_LEQ": xv <= v}[mode]
+            i = tn if go else fn
+        return tree[i]
+
+    want = []
+    for sx, em, age in zip(srows["Sex"], srows["Embarked"], srows["Age"]):
+        port = {"C": "port_c", "Q": "port_qs", "S": "port_qs"}.get(em, "other")
+        oh = [float(port == c) for c in ("port_c", "port_qs", "other")]
+        code = {"female": 1.0, "male": 0.0}.get(sx, -1.0)
+        nan = age != age
+        x = oh + [code, 30.0 if nan else float(np.float32(age))]
+        score = sum(tree_value(t, x, False) for t in trees) / len(trees) + 0.1
+        want.append(1 / (1 + np.exp(-score)))
+    save(out, "strings", make_strings, srows, want)
 
 def big(out):
     """The bench models: the XGBoost bench models (make_xgboost.py --big, in the same OUTDIR)
