@@ -732,7 +732,7 @@ static void softmax_rows(float *v, size_t rows, size_t k, int zero)
             x[j] = zero && x[j] == 0 ? 0 : expf(x[j] - hi);
             s += x[j];
         }
-        for (size_t j = 0; j < k; j++) x[j] = s > 0 ? x[j] / s : 0;
+        for (size_t j = 0; j < k; j++) x[j] = s == 0 ? 0 : x[j] / s; /* NaN stays NaN */
     }
 }
 
@@ -1913,11 +1913,12 @@ static int read_graph_inputs(loader *l, model *m)
         int ok;
         elem type = elem_of_onnx(tp->tensor_type->elem_type, &ok);
         const Onnx__TensorShapeProto *shape = tp->tensor_type->shape;
-        int rank = shape ? (int)shape->n_dim : 2;
+        int rank = shape ? (int)shape->n_dim : 2; /* no shape given: one column, as [N, 1] */
         int64_t width = 1;
-        if (rank == 2 && shape->dim[1]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
+        if (shape && rank == 2 &&
+            shape->dim[1]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
             width = shape->dim[1]->dim_value;
-        else if (rank == 2)
+        else if (shape && rank == 2)
             return load_fail(l, NULL, "input \"%.80s\" has no fixed number of columns", iname);
         if (!ok || rank < 1 || rank > 2)
             return load_fail(l, NULL,

@@ -838,6 +838,26 @@ def seeds(out):
               [helper.make_tensor("E", TensorProto.FLOAT, [3, 2], [0.1, -0.2, 0.3, 0.4, -0.5, 0.6]),
                helper.make_tensor("W", TensorProto.FLOAT, [1, 3], [0.7, -0.8, 0.9]),
                helper.make_tensor("B", TensorProto.FLOAT, [1], [0.05])])
+    # a graph only the interpreter runs (onnx_graph.c): arithmetic between computed values,
+    # a condition from the data, strings through a LabelEncoder, Unsqueeze/Squeeze/Reshape
+    save_seed("graph", [helper.make_node("Mul", ["x", "x"], ["xx"]),
+                        helper.make_node("Div", ["xx", "D"], ["q"]),
+                        helper.make_node("Cast", ["x"], ["xb"], to=TensorProto.BOOL),
+                        helper.make_node("Where", ["xb", "q", "x"], ["w"]),
+                        helper.make_node("LabelEncoder", ["c"], ["cl"], domain="ai.onnx.ml", keys_strings=["a", "b"],
+                                         values_floats=[1.5, -2.0], default_float=0.0),
+                        helper.make_node("Unsqueeze", ["cl", "AX"], ["cu"]),
+                        helper.make_node("Squeeze", ["cu", "AX"], ["cs"]),
+                        helper.make_node("Reshape", ["cs", "SH"], ["cr"]),
+                        helper.make_node("Concat", ["w", "cr"], ["h"], axis=1),
+                        helper.make_node("Softmax", ["h"], ["s"], axis=-1),
+                        helper.make_node("ArgMax", ["s"], ["am"], axis=1),
+                        helper.make_node("CastLike", ["am", "s"], ["amf"]),
+                        helper.make_node("Sub", ["s", "amf"], ["p"])],
+              [f("x", 1), s("c")], [helper.make_tensor_value_info("p", TensorProto.FLOAT, [None, 2])],
+              [helper.make_tensor("D", TensorProto.FLOAT, [1], [4.0]),
+               helper.make_tensor("AX", TensorProto.INT64, [1], [2]),
+               helper.make_tensor("SH", TensorProto.INT64, [2], [-1, 1])])
 
 
 if __name__ == "__main__":
