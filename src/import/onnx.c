@@ -1081,26 +1081,15 @@ static int op_trees(compiler *c, const node_t *n, int classifier)
     if (x->kind != V_COLUMNS) return fail(c, n, "reads something other than input columns");
     if (c->n_emb) return fail(c, n, "trees on an embedding's output are not supported");
     if (columns_to_features(c, n, x) != 0) return -1;
-    const attr_t *a_tree = pb_attr(n, "nodes_treeids"), *a_node = pb_attr(n, "nodes_nodeids"),
-                 *a_feat = pb_attr(n, "nodes_featureids"), *a_mode = pb_attr(n, "nodes_modes"),
-                 *a_true = pb_attr(n, "nodes_truenodeids"), *a_false = pb_attr(n, "nodes_falsenodeids"),
-                 *a_miss = pb_attr(n, "nodes_missing_value_tracks_true");
+    pb_trees ta;
     const char *pre = classifier ? "class" : "target";
-    char name[40];
-    snprintf(name, sizeof name, "%s_treeids", pre);
-    const attr_t *l_tree = pb_attr(n, name);
-    snprintf(name, sizeof name, "%s_nodeids", pre);
-    const attr_t *l_node = pb_attr(n, name);
-    snprintf(name, sizeof name, "%s_ids", pre);
-    const attr_t *l_id = pb_attr(n, name);
-    size_t nn = a_tree ? a_tree->n_ints : 0, nl = l_tree ? l_tree->n_ints : 0, n_values, n_weights,
-           n_base = 0;
-    if (!nn || (long)nn > c->lim->max_tensor || !a_node || a_node->n_ints != nn || !a_feat ||
-        a_feat->n_ints != nn || !a_mode || a_mode->n_strings != nn || !a_true || a_true->n_ints != nn ||
-        !a_false || a_false->n_ints != nn || (a_miss && a_miss->n_ints != nn && a_miss->n_ints != 0) ||
-        !l_node || l_node->n_ints != nl || !l_id || l_id->n_ints != nl)
+    if (pb_tree_attrs(n, classifier, c->lim->max_tensor, &ta) != 0)
         return fail(c, n, "the nodes_* and %s_* attributes are missing or differ in length", pre);
-    snprintf(name, sizeof name, "%s_weights", pre);
+    const attr_t *a_tree = ta.tree, *a_node = ta.node, *a_feat = ta.feature, *a_mode = ta.mode,
+                 *a_true = ta.yes, *a_false = ta.no, *a_miss = ta.missing, *l_tree = ta.l_tree,
+                 *l_node = ta.l_node, *l_id = ta.l_id;
+    size_t nn = ta.n_nodes, nl = ta.n_leaves, n_values, n_weights, n_base = 0;
+    const char *name = ta.weights;
     float *values = pb_attr_floats(c->lim->max_tensor, n, "nodes_values", &n_values),
           *weights = pb_attr_floats(c->lim->max_tensor, n, name, &n_weights);
     float *base = pb_attr_floats(c->lim->max_tensor, n, "base_values", &n_base);

@@ -1526,27 +1526,17 @@ static long key_find(const node_key *keys, size_t n, int64_t tree, int64_t node)
 
 static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
 {
-    const attr_t *a_tree = pb_attr(n, "nodes_treeids"), *a_node = pb_attr(n, "nodes_nodeids"),
-                 *a_feat = pb_attr(n, "nodes_featureids"), *a_mode = pb_attr(n, "nodes_modes"),
-                 *a_true = pb_attr(n, "nodes_truenodeids"), *a_false = pb_attr(n, "nodes_falsenodeids"),
-                 *a_miss = pb_attr(n, "nodes_missing_value_tracks_true");
+    pb_trees ta;
     const char *pre = classifier ? "class" : "target";
-    char name[40];
-    snprintf(name, sizeof name, "%s_treeids", pre);
-    const attr_t *l_tree = pb_attr(n, name);
-    snprintf(name, sizeof name, "%s_nodeids", pre);
-    const attr_t *l_node = pb_attr(n, name);
-    snprintf(name, sizeof name, "%s_ids", pre);
-    const attr_t *l_id = pb_attr(n, name);
-    size_t nn = a_tree ? a_tree->n_ints : 0, nl = l_tree ? l_tree->n_ints : 0, n_values = 0, n_weights = 0;
-    if (!nn || (long)nn > l->lim->max_tensor || !a_node || a_node->n_ints != nn || !a_feat ||
-        a_feat->n_ints != nn || !a_mode || a_mode->n_strings != nn || !a_true || a_true->n_ints != nn ||
-        !a_false || a_false->n_ints != nn || (a_miss && a_miss->n_ints != nn && a_miss->n_ints != 0) ||
-        !l_node || l_node->n_ints != nl || !l_id || l_id->n_ints != nl)
+    if (pb_tree_attrs(n, classifier, l->lim->max_tensor, &ta) != 0)
         return load_fail(l, g, "the nodes_* and %s_* attributes are missing or differ in length", pre);
+    const attr_t *a_tree = ta.tree, *a_node = ta.node, *a_feat = ta.feature, *a_mode = ta.mode,
+                 *a_true = ta.yes, *a_false = ta.no, *a_miss = ta.missing, *l_tree = ta.l_tree,
+                 *l_node = ta.l_node, *l_id = ta.l_id;
+    size_t nn = ta.n_nodes, nl = ta.n_leaves, n_values = 0, n_weights = 0;
+    const char *name = ta.weights;
     forest *fo = g->trees = calloc(1, sizeof *fo);
     if (!fo) return load_fail(l, g, "out of memory");
-    snprintf(name, sizeof name, "%s_weights", pre);
     float *values = pb_attr_floats(l->lim->max_tensor, n, "nodes_values", &n_values);
     fo->w_value = pb_attr_floats(l->lim->max_tensor, n, name, &n_weights);
     fo->base = pb_attr_floats(l->lim->max_tensor, n, "base_values", &fo->n_base);
@@ -1711,6 +1701,34 @@ static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
     return rc;
 }
 
+/* LabelEncoder's keys_* or values_*: strings (as pool indexes), int64s or floats. */
+static int typed_list(loader *l, const node_t *n, const char *what, elem *type, int64_t **ints,
+                      float **floats, size_t *count)
+{
+    char name[32];
+    snprintf(name, sizeof name, "%s_strings", what);
+    const attr_t *strs = pb_attr(n, name);
+    snprintf(name, sizeof name, "%s_int64s", what);
+    const attr_t *is = pb_attr(n, name);
+    snprintf(name, sizeof name, "%s_floats", what);
+    if (strs && strs->n_strings) {
+        *type = EL_STRING;
+        *ints = pool_strings(l, strs);
+        *count = strs->n_strings;
+    } else if (is && is->n_ints) {
+        *type = EL_INT;
+        *ints = copy_ints(is->ints, *count = is->n_ints);
+    } else if ((*floats = pb_attr_floats(l->lim->max_tensor, n, name, count)) != NULL) {
+        *type = EL_FLOAT;
+    } else
+        return node_fail(l->err, l->p, NULL,
+                         "node \"%.80s\" (LabelEncoder): has no %s (%s_strings, %s_int64s or "
+                         "%s_floats)",
+                         pb_str(n->name), what, what, what, what);
+    if (!*ints && !*floats) return node_fail(l->err, l->p, NULL, "out of memory");
+    return 0;
+}
+
 /* A node's attributes into g; what each operator keeps is listed in gnode. */
 static int read_node(loader *l, gnode *g, const node_t *n)
 {
@@ -1781,25 +1799,13 @@ static int read_node(loader *l, gnode *g, const node_t *n)
             return load_fail(l, g, "has no categories (cats_strings or cats_int64s)");
         break;
     case OP_LABELENC: {
-        const attr_t *ks = pb_attr(n, "keys_strings"), *ki = pb_attr(n, "keys_int64s"),
-                     *vs = pb_attr(n, "values_strings"), *vi = pb_attr(n, "values_int64s");
         size_t nk, nv;
-        if (ks && ks->n_strings)
-            g->key_type = EL_STRING, g->ia = pool_strings(l, ks), nk = g->n_ia = ks->n_strings;
-        else if (ki && ki->n_ints)
-            g->key_type = EL_INT, g->ia = copy_ints(ki->ints, g->n_ia = ki->n_ints), nk = g->n_ia;
-        else if ((g->fa = pb_attr_floats(max, n, "keys_floats", &g->n_fa)) != NULL)
-            g->key_type = EL_FLOAT, nk = g->n_fa;
-        else
-            return load_fail(l, g, "has no keys (keys_strings, keys_int64s or keys_floats)");
-        if (vs && vs->n_strings)
-            g->value_type = EL_STRING, g->ib = pool_strings(l, vs), nv = g->n_ib = vs->n_strings;
-        else if (vi && vi->n_ints)
-            g->value_type = EL_INT, g->ib = copy_ints(vi->ints, g->n_ib = vi->n_ints), nv = g->n_ib;
-        else if ((g->fb = pb_attr_floats(max, n, "values_floats", &g->n_fb)) != NULL)
-            g->value_type = EL_FLOAT, nv = g->n_fb;
-        else
-            return load_fail(l, g, "has no values (values_strings, values_int64s or values_floats)");
+        if (typed_list(l, n, "keys", &g->key_type, &g->ia, &g->fa, &nk) != 0) return -1;
+        if (typed_list(l, n, "values", &g->value_type, &g->ib, &g->fb, &nv) != 0) return -1;
+        g->n_ia = g->key_type == EL_FLOAT ? 0 : nk;
+        g->n_fa = g->key_type == EL_FLOAT ? nk : 0;
+        g->n_ib = g->value_type == EL_FLOAT ? 0 : nv;
+        g->n_fb = g->value_type == EL_FLOAT ? nv : 0;
         if (nk != nv) return load_fail(l, g, "%zu keys and %zu values", nk, nv);
         g->fdef = pb_attr_float(n, "default_float", -0.0f);
         g->idef = pb_attr_int(n, "default_int64", -1);

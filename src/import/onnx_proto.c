@@ -61,6 +61,34 @@ float *pb_attr_floats(long max, const node_t *n, const char *name, size_t *count
     return NULL;
 }
 
+int pb_tree_attrs(const node_t *n, int classifier, long max, pb_trees *t)
+{
+    const char *pre = classifier ? "class" : "target";
+    char name[40];
+    t->tree = pb_attr(n, "nodes_treeids");
+    t->node = pb_attr(n, "nodes_nodeids");
+    t->feature = pb_attr(n, "nodes_featureids");
+    t->mode = pb_attr(n, "nodes_modes");
+    t->yes = pb_attr(n, "nodes_truenodeids");
+    t->no = pb_attr(n, "nodes_falsenodeids");
+    t->missing = pb_attr(n, "nodes_missing_value_tracks_true");
+    snprintf(name, sizeof name, "%s_treeids", pre);
+    t->l_tree = pb_attr(n, name);
+    snprintf(name, sizeof name, "%s_nodeids", pre);
+    t->l_node = pb_attr(n, name);
+    snprintf(name, sizeof name, "%s_ids", pre);
+    t->l_id = pb_attr(n, name);
+    snprintf(t->weights, sizeof t->weights, "%s_weights", pre);
+    size_t nn = t->n_nodes = t->tree ? t->tree->n_ints : 0,
+           nl = t->n_leaves = t->l_tree ? t->l_tree->n_ints : 0;
+    int ok = nn && (long)nn <= max && t->node && t->node->n_ints == nn && t->feature &&
+             t->feature->n_ints == nn && t->mode && t->mode->n_strings == nn && t->yes &&
+             t->yes->n_ints == nn && t->no && t->no->n_ints == nn &&
+             (!t->missing || t->missing->n_ints == nn || t->missing->n_ints == 0) && t->l_node &&
+             t->l_node->n_ints == nl && t->l_id && t->l_id->n_ints == nl;
+    return ok ? 0 : -1;
+}
+
 const tensor_t *pb_initializer(const Onnx__GraphProto *g, const char *name)
 {
     for (size_t i = 0; i < g->n_initializer; i++)

@@ -26,6 +26,18 @@ const char *pb_attr_string(const node_t *n, const char *name, char *buf, size_t 
 /* Float values of an attribute: its floats, or its *_as_tensor form. */
 float *pb_attr_floats(long max, const node_t *n, const char *name, size_t *count);
 
+/* A TreeEnsembleClassifier's or Regressor's attributes, looked up: nodes_* (missing
+ * may be absent or empty), and the leaf lists class_* or target_*. */
+typedef struct {
+    const attr_t *tree, *node, *feature, *mode, *yes, *no, *missing;
+    const attr_t *l_tree, *l_node, *l_id;
+    size_t n_nodes, n_leaves;
+    char weights[24]; /* the weights' attribute: "class_weights" or "target_weights" */
+} pb_trees;
+/* 0, or -1 when one is missing, the lists differ in length, or there are no
+ * nodes or more than max. */
+int pb_tree_attrs(const node_t *n, int classifier, long max, pb_trees *t);
+
 /* The initializer named name, or NULL. */
 const tensor_t *pb_initializer(const Onnx__GraphProto *g, const char *name);
 /* Elements of a tensor by its dims; -1 when a dim is negative or the count passes max. */
