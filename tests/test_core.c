@@ -204,7 +204,7 @@ static void test_trees_predictor(void **state)
 /* A random ensemble of `n_trees` trees up to `depth` deep over nf columns, with
  * thresholds from a small set (so that rows can hit them exactly). */
 static tree_ensemble *random_ensemble(unsigned *seed, int nf, int n_trees, int depth, int n_outputs,
-                                      int categorical)
+                                      int categorical, int fine)
 {
     tree_ensemble *e = trees_create(nf, n_outputs, (size_t)n_trees, NULL);
     for (int t = 0; t < n_trees; t++) {
@@ -218,7 +218,9 @@ static tree_ensemble *random_ensemble(unsigned *seed, int nf, int n_trees, int d
             /* split with probability 3/4 while there is room below */
             if (level_of[i] < depth && n + 2 <= cap && rand_r(seed) % 4) {
                 tr->feature[i] = rand_r(seed) % nf;
-                tr->threshold[i] = (float)(rand_r(seed) % 9) * 0.25f - 1.0f;
+                /* fine: thousands of distinct thresholds a column, on the rows' grid */
+                tr->threshold[i] = fine ? (float)(rand_r(seed) % 2000) / 500.0f - 2
+                                        : (float)(rand_r(seed) % 9) * 0.25f - 1.0f;
                 tr->default_left[i] = (unsigned char)(rand_r(seed) % 2);
                 if (categorical && rand_r(seed) % 3 == 0) { /* a set of categories below 32 */
                     int set[8], k = 0;
@@ -248,21 +250,28 @@ static void test_tree_kernels_agree(void **state)
     (void)state;
     unsigned seed = 7;
     const char *kernels[] = {"portable", "avx2", "avx512"};
-    /* columns, trees, depth, outputs, categorical splits */
-    int shapes[][5] = {
-        {6, 40, 4, 1, 0},
-        {20, 300, 7, 1, 0},
-        {5, 70, 5, 3, 0},
-        {6, 60, 5, 1, 1},
-        {8, 300, 6, 2, 1},
-        /* deeper ensembles that one row walks through the rank kernel (n_trees x depth >= 512) */
-        {12, 80, 8, 1, 0},
-        {10, 100, 9, 1, 0},
-        {7, 150, 4, 1, 0},
-        {9, 60, 12, 2, 0}};
+    /* columns, trees, depth, outputs, categorical splits, fine thresholds */
+    int shapes[][6] = {{6, 40, 4, 1, 0},
+                       {20, 300, 7, 1, 0},
+                       {5, 70, 5, 3, 0},
+                       {6, 60, 5, 1, 1},
+                       {8, 300, 6, 2, 1},
+                       /* ensembles that one row walks on the packed layout (n_trees x depth >= 512): every
+                        * split of blocks of levels from depth 1 to 12, thousands of thresholds a column,
+                        * several outputs; and one of more than 32 columns, which one row cannot walk there */
+                       {12, 80, 8, 1, 0, 0},
+                       {10, 100, 9, 1, 0, 0},
+                       {7, 150, 4, 1, 0, 0},
+                       {9, 60, 12, 2, 0, 0},
+                       {6, 600, 1, 1, 0, 0},
+                       {5, 200, 3, 2, 0, 0},
+                       {12, 90, 8, 1, 0, 1},
+                       {32, 70, 10, 3, 0, 1},
+                       {40, 60, 9, 1, 0, 0}};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         int nf = shapes[s][0], k = shapes[s][3];
-        tree_ensemble *e = random_ensemble(&seed, nf, shapes[s][1], shapes[s][2], k, shapes[s][4]);
+        tree_ensemble *e =
+            random_ensemble(&seed, nf, shapes[s][1], shapes[s][2], k, shapes[s][4], shapes[s][5]);
         char err[ERR_LEN];
         assert_int_equal(e->base.ops->prepare(&e->base, err), 0);
         int n = 200;
@@ -281,6 +290,7 @@ static void test_tree_kernels_agree(void **state)
         complete_trees *c = e->complete;
         assert_non_null(c);
         assert_int_equal(c->has_categories, shapes[s][4]);
+        assert_int_equal(c->packed != NULL, !shapes[s][4] && nf <= 32);
         e->complete = NULL; /* the reference: node by node */
         e->base.ops->predict(&e->base, x, n, NULL, want);
         e->complete = c;

@@ -264,82 +264,123 @@ AVX512 static void trees_avx512(const complete_trees *c, size_t n_trees, int nf,
 }
 
 /* A row's values as ranks among each feature's cuts (trees.h): how many cuts
- * are <= the value (branch-free binary search), -1 for NaN. */
-static void ranks_of(const complete_trees *c, const float *x, int32_t *rank)
+ * are <= the value, -1 for NaN. Sixteen features at a time, a branch-free
+ * binary search in each lane (one gather a step, log2 of the most cuts). */
+AVX512 static void ranks_of(const complete_trees *c, const float *x, int32_t *rank)
 {
-    for (int f = 0; f < c->n_features; f++) {
-        const float *first = c->cut + c->cut_start[f];
-        int n = c->cut_start[f + 1] - c->cut_start[f];
-        float v = x[f];
-        if (v != v) {
-            rank[f] = -1;
-            continue;
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i one = _mm512_set1_epi32(1), zero = _mm512_setzero_si512();
+    for (int f0 = 0; f0 < c->n_features; f0 += 16) {
+        __mmask16 live = _mm512_cmplt_epi32_mask(lane, _mm512_set1_epi32(c->n_features - f0));
+        __m512i first = _mm512_maskz_loadu_epi32(live, c->cut_start + f0);
+        __m512i n = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(live, c->cut_start + f0 + 1), first),
+                at = first;
+        __m512 v = _mm512_maskz_loadu_ps(live, x + f0);
+        /* the last cut <= v, if any, is at[0 ..< n): halve n until one is left */
+        for (__mmask16 go; (go = _mm512_cmpgt_epi32_mask(n, one));) {
+            __m512i half = _mm512_srli_epi32(n, 1);
+            __m512 cut = _mm512_mask_i32gather_ps(v, go, _mm512_add_epi32(at, half), c->cut, 4);
+            at = _mm512_mask_add_epi32(at, _mm512_mask_cmp_ps_mask(go, cut, v, _CMP_LE_OQ), at, half);
+            n = _mm512_mask_sub_epi32(n, go, n, half);
         }
-        if (n == 0) {
-            rank[f] = 0;
-            continue;
-        }
-        const float *b = first;
-        while (n > 1) {
-            int half = n / 2;
-            b = b[half] <= v ? b + half : b;
-            n -= half;
-        }
-        rank[f] = (int32_t)(b - first) + (*b <= v);
+        __mmask16 some = _mm512_cmpgt_epi32_mask(n, zero);
+        __m512 cut = _mm512_mask_i32gather_ps(v, some, at, c->cut, 4);
+        __m512i r = _mm512_mask_add_epi32(_mm512_sub_epi32(at, first),
+                                          _mm512_mask_cmp_ps_mask(some, cut, v, _CMP_LE_OQ),
+                                          _mm512_sub_epi32(at, first), one);
+        r = _mm512_mask_mov_epi32(r, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), _mm512_set1_epi32(-1));
+        _mm512_mask_storeu_epi32(rank + f0, live, r);
     }
 }
 
-/* One row of a large ensemble: 128 trees (8 vectors of 16) in lockstep, each
- * step one gather (the node's word) and one permute (the row's rank of the
- * node's column, all 32 in two registers): a third of the loads of
- * trees_avx512. Only for models of at most 32 features. */
+/* One row of a large ensemble, on the packed layout (trees.h): 128 trees (8
+ * vectors of 16) in lockstep, each step one gather (the node's word) and
+ * one permute (the row's rank of the node's column, all 32 in two
+ * registers). A walk reads one cache line per block of levels. The leaves
+ * are added one after another in tree order (as every kernel does), and that
+ * chain of additions is slow: a group's leaves are added while the next
+ * group walks, a slice after each level, so the two overlap. */
 AVX512 static void one_avx512(const complete_trees *c, size_t n_trees, int nf, int k, const float *x, int n,
                               float *y)
 {
-    const __m512i one = _mm512_set1_epi32(1), column = _mm512_set1_epi32(0x7fff),
-                  zero = _mm512_setzero_si512();
+    const __m512i one = _mm512_set1_epi32(1), zero = _mm512_setzero_si512();
     const __m512i nan_bit = _mm512_set1_epi32(1 << 15);
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512i last = _mm512_set1_epi32((int)n_trees - 1);
+    const int rows = c->n_block_rows, bottom = c->block_levels[rows - 1];
+    const int *words = (const int *)c->packed;
     for (int r = 0; r < n; r++) {
         int32_t rank[32] = {0};
         ranks_of(c, x + (size_t)r * nf, rank);
         const __m512i rank_lo = _mm512_loadu_si512(rank), rank_hi = _mm512_loadu_si512(rank + 16);
         float *yr = y + (size_t)r * k, sum = yr[0];
+        float pending[16 * UT]; /* the last group's leaves, to add */
+        size_t n_pending = 0, added = 0;
         for (size_t t0 = 0; t0 < n_trees; t0 += 16 * UT) {
             int vecs = (int)((n_trees - t0 + 15) / 16);
             if (vecs > UT) vecs = UT;
-            __m512i tree[UT], base[UT], rel[UT];
+            /* per walk: its tree's first word, the block it is in (within its
+             * block-row), that block's first word, the node within the block */
+            __m512i tree_at[UT], block[UT], line[UT], rel[UT];
             for (int u = 0; u < vecs; u++) {
-                tree[u] =
+                __m512i tree =
                     _mm512_min_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32((int)(t0 + 16 * u))), last);
-                base[u] = _mm512_mullo_epi32(tree[u], _mm512_set1_epi32((int)c->n_inner));
+                tree_at[u] = _mm512_mullo_epi32(tree, _mm512_set1_epi32((int)c->packed_stride));
+                block[u] = zero;
+                line[u] = tree_at[u];
                 rel[u] = zero;
             }
-            for (int d = 0; d < c->depth; d++)
-                for (int u = 0; u < vecs; u++) {
-                    __m512i word = _mm512_i32gather_epi32(_mm512_add_epi32(base[u], rel[u]),
-                                                          (const int *)c->rank_node, 4);
-                    __m512i rv = _mm512_permutex2var_epi32(rank_lo, _mm512_and_si512(word, column), rank_hi);
-                    __mmask16 nan = _mm512_cmplt_epi32_mask(rv, zero);
-                    __mmask16 right = (_mm512_cmpgt_epi32_mask(rv, _mm512_srli_epi32(word, 16)) & ~nan) |
-                                      (_mm512_test_epi32_mask(word, nan_bit) & nan);
-                    __m512i down = _mm512_add_epi32(_mm512_slli_epi32(rel[u], 1), one);
-                    rel[u] = _mm512_mask_add_epi32(down, right, down, one);
+            int levels_left = c->depth;
+            for (int j = 0; j < rows; j++) {
+                for (int d = 0; d < c->block_levels[j]; d++) {
+                    for (int u = 0; u < vecs; u++) {
+                        __m512i word = _mm512_i32gather_epi32(_mm512_add_epi32(line[u], rel[u]), words, 4);
+                        __m512i rv = _mm512_permutex2var_epi32(rank_lo, word, rank_hi); /* low 5 bits */
+                        __m512i kv = _mm512_srli_epi32(word, 16);
+                        __mmask16 nan = _mm512_cmplt_epi32_mask(rv, zero);
+                        __mmask16 right =
+                            _mm512_cmpgt_epi32_mask(rv, kv) | (_mm512_test_epi32_mask(word, nan_bit) & nan);
+                        __m512i down = _mm512_add_epi32(_mm512_slli_epi32(rel[u], 1), one);
+                        rel[u] = _mm512_mask_add_epi32(down, right, down, one);
+                    }
+                    if (k == 1) { /* this level's share of the pending additions */
+                        size_t share = (n_pending - added + (size_t)(levels_left - 1)) / (size_t)levels_left;
+                        for (size_t l = 0; l < share; l++) sum += pending[added++];
+                    }
+                    levels_left--;
                 }
+                if (j + 1 == rows) break;
+                /* into the block below: one per node of the block's last level */
+                const __m512i firsts = _mm512_set1_epi32((1 << c->block_levels[j]) - 1);
+                for (int u = 0; u < vecs; u++) {
+                    block[u] = _mm512_add_epi32(_mm512_slli_epi32(block[u], c->block_levels[j]),
+                                                _mm512_sub_epi32(rel[u], firsts));
+                    line[u] = _mm512_add_epi32(
+                        tree_at[u],
+                        _mm512_slli_epi32(
+                            _mm512_add_epi32(block[u], _mm512_set1_epi32(c->block_first[j + 1])), 4));
+                    rel[u] = zero;
+                }
+            }
+            /* the leaves: floats from word 8 of the last block */
+            while (added < n_pending) sum += pending[added++]; /* depth 0 */
+            n_pending = added = 0;
+            const __m512i leaf0 = _mm512_set1_epi32(8 - ((1 << bottom) - 1));
             for (int u = 0; u < vecs; u++) {
-                __m512i at =
-                    _mm512_add_epi32(_mm512_mullo_epi32(tree[u], _mm512_set1_epi32((int)c->n_inner + 1)),
-                                     _mm512_sub_epi32(rel[u], _mm512_set1_epi32((int)c->n_inner)));
-                float v[16];
-                _mm512_storeu_ps(v, _mm512_i32gather_ps(at, c->leaf, 4));
+                __m512i at = _mm512_add_epi32(_mm512_add_epi32(line[u], leaf0), rel[u]);
+                __m512 leaves = _mm512_i32gather_ps(at, words, 4);
                 size_t m = n_trees - (t0 + 16 * (size_t)u);
-                if (k == 1)
-                    for (size_t l = 0; l < 16 && l < m; l++) sum += v[l];
-                else
-                    for (size_t l = 0; l < 16 && l < m; l++) yr[c->output[t0 + 16 * u + l]] += v[l];
+                if (k == 1) {
+                    _mm512_storeu_ps(pending + 16 * u, leaves);
+                    n_pending += m < 16 ? m : 16;
+                    continue;
+                }
+                float v[16];
+                _mm512_storeu_ps(v, leaves);
+                for (size_t l = 0; l < 16 && l < m; l++) yr[c->output[t0 + 16 * u + l]] += v[l];
             }
         }
+        while (added < n_pending) sum += pending[added++];
         if (k == 1) yr[0] = sum;
     }
     _mm256_zeroupper();
@@ -434,7 +475,7 @@ tree_walkers tree_walkers_pick(const complete_trees *c, size_t n_trees)
     __builtin_cpu_init();
     if (!portable_only && !no_avx512 && __builtin_cpu_supports("avx512f")) {
         /* ranks pay off once a row walks many nodes (their search costs ~100 ns) */
-        int ranks = c && c->cut && c->n_features <= 32 && n_trees * (size_t)c->depth >= 512;
+        int ranks = c && c->packed && n_trees * (size_t)c->depth >= 512;
         return (tree_walkers){rows_avx512, trees_avx512, ranks ? one_avx512 : NULL, "avx512"};
     }
     if (!portable_only && __builtin_cpu_supports("avx2"))

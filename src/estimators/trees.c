@@ -84,7 +84,7 @@ static void complete_free(complete_trees *c)
     free(c->nodes);
     free(c->cut);
     free(c->cut_start);
-    free(c->rank_node);
+    free(c->packed);
     free(c->top_threshold);
     free(c->top_feature);
     free(c->leaf);
@@ -152,20 +152,57 @@ static int sort_cuts(cut_entry *a, size_t n)
     return 0;
 }
 
+/* The packed layout's block-rows for depth D (trees.h): the last holds up to
+ * 3 levels and the leaves, the ones above up to 4 levels each. */
+static void packed_shape(complete_trees *c)
+{
+    int bottom = c->depth < 3 ? c->depth : 3, rest = c->depth - bottom, above = (rest + 3) / 4;
+    int start = 0, blocks = 0;
+    c->n_block_rows = above + 1;
+    for (int j = 0; j <= above; j++) {
+        c->block_levels[j] = j == above ? bottom : j == 0 ? rest - 4 * (above - 1) : 4;
+        c->block_first[j] = blocks;
+        blocks += 1 << start; /* one block under each node of the level above */
+        start += c->block_levels[j];
+    }
+    c->packed_stride = 16 * (size_t)blocks;
+}
+
+/* Where slot idx of a complete tree (a split node when idx < n_inner, else
+ * leaf idx - n_inner) lies among the tree's packed words. */
+static size_t packed_at(const complete_trees *c, size_t idx)
+{
+    int level = 0;
+    while (((size_t)2 << level) - 1 <= idx) level++;
+    size_t p = idx - (((size_t)1 << level) - 1); /* position within the level */
+    int j = 0, start = 0;
+    while (j + 1 < c->n_block_rows && start + c->block_levels[j] <= level) start += c->block_levels[j++];
+    int e = level - start; /* level within the block */
+    size_t block = (size_t)c->block_first[j] + (p >> e), q = p & (((size_t)1 << e) - 1);
+    return 16 * block + (level == c->depth ? 8 + q : ((size_t)1 << e) - 1 + q);
+}
+
 /* The rank form of the split nodes (trees.h): per feature, its distinct
- * thresholds sorted; each real split's threshold as its index there. Padding
- * splits (all leaves below them equal) take rank 0. Leaves c->cut NULL when a
- * feature has too many thresholds or memory runs out: the rank kernel is then
- * not used. */
+ * thresholds sorted; each real split's threshold as its index there, packed
+ * with its column and NaN direction; padding splits (all leaves below them
+ * equal) are word 0. Leaves c->cut and c->packed NULL when the model has more
+ * than 32 features (the kernel keeps a row's ranks in two registers) or a
+ * feature more than 65536 thresholds, or memory runs out: one row then walks
+ * the float layout. */
 static void rank_build(complete_trees *c, const tree_ensemble *e)
 {
     int nf = e->base.n_features;
     size_t n_nodes = e->n_trees * c->n_inner, n_cuts = 0;
+    packed_shape(c);
     cut_entry *cuts = malloc((n_nodes ? n_nodes : 1) * sizeof *cuts);
     c->cut_start = calloc((size_t)nf + 1, sizeof *c->cut_start);
-    c->rank_node = calloc(n_nodes ? n_nodes : 1, sizeof *c->rank_node);
     c->cut = malloc((n_nodes ? n_nodes : 1) * sizeof *c->cut);
-    if (!cuts || !c->cut_start || !c->rank_node || !c->cut || nf > 32767) goto fail;
+    /* 32 words more: the kernel reads 4 bytes at a 16-bit word */
+    /* lines on lines: a block is one cache line */
+    size_t packed_bytes = (e->n_trees * c->packed_stride + 16) * sizeof *c->packed;
+    if (posix_memalign((void **)&c->packed, 64, packed_bytes) != 0) c->packed = NULL;
+    if (!cuts || !c->cut_start || !c->packed || !c->cut || nf > 32) goto fail;
+    memset(c->packed, 0, packed_bytes);
     /* the real splits of the complete layout: walk each tree again */
     for (size_t t = 0; t < e->n_trees; t++) {
         const tree *tr = &e->trees[t];
@@ -205,9 +242,15 @@ static void rank_build(complete_trees *c, const tree_ensemble *e)
         if (fresh) c->cut[total++] = c->nodes[cuts[i].node].threshold;
         if (k > 65535) goto fail;
         uint32_t nan_right = c->nodes[cuts[i].node].feature >> 31;
-        c->rank_node[cuts[i].node] = (uint32_t)f | nan_right << 15 | k << 16;
+        size_t t = cuts[i].node / c->n_inner;
+        c->packed[t * c->packed_stride + packed_at(c, cuts[i].node % c->n_inner)] =
+            (uint32_t)f | nan_right << 15 | k << 16;
     }
     for (int g = f_prev + 1; g <= nf; g++) c->cut_start[g] = (int)total;
+    for (size_t t = 0; t < e->n_trees; t++)
+        for (size_t j = 0; j <= c->n_inner; j++)
+            memcpy(c->packed + t * c->packed_stride + packed_at(c, c->n_inner + j),
+                   &c->leaf[t * (c->n_inner + 1) + j], sizeof(float));
     c->n_features = nf;
     free(cuts);
     return;
@@ -215,10 +258,10 @@ fail:
     free(cuts);
     free(c->cut);
     free(c->cut_start);
-    free(c->rank_node);
+    free(c->packed);
     c->cut = NULL;
     c->cut_start = NULL;
-    c->rank_node = NULL;
+    c->packed = NULL;
 }
 
 static complete_trees *complete_build(const tree_ensemble *e)

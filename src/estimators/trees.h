@@ -69,11 +69,21 @@ typedef struct {
     /* Thresholds as ranks, for scoring one row: each feature's distinct
      * thresholds sorted (cut[cut_start[f] ..< cut_start[f + 1]]); a row's value
      * becomes its rank r = how many cuts are <= it, and x < cut k exactly when
-     * r <= k. A node is then one 32-bit word: column | NaN-right << 15 | k << 16.
-     * NULL when a feature has more than 65536 distinct thresholds. */
+     * r <= k. NULL when the packed layout below cannot be made. */
     float *cut;
-    int *cut_start;      /* (n_features + 1,) */
-    uint32_t *rank_node; /* (n_trees, n_inner) */
+    int *cut_start; /* (n_features + 1,) */
+    /* The packed layout one row walks (tree_walk.c): a tree cut into blocks of
+     * levels, each block one 64-byte line, so a walk touches one line per
+     * block (3 at depth 8) instead of one per level. A split node is one
+     * 32-bit word: column | NaN-right << 15 | k << 16. Every block but the
+     * last holds up to 4 levels (15 nodes); the last holds up to 3 levels (7
+     * nodes) and their 8 leaves as floats from word 8. The blocks of one
+     * block-row lie side by side, in order. */
+    uint32_t *packed;     /* (n_trees, packed_stride) */
+    size_t packed_stride; /* words a tree: 16 a block */
+    int n_block_rows;
+    int block_levels[4]; /* levels of each block-row, from the root */
+    int block_first[4];  /* the first block of each block-row, within a tree */
     int n_features;
     int has_categories; /* some node splits on a category set */
 } complete_trees;
