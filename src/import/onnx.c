@@ -1567,7 +1567,8 @@ model *onnx_import(const char *buf, size_t len, const char *name, const import_l
     c.m = m;
     c.g = mp->graph;
     if (!rc && !c.g) rc = fail(&c, NULL, "the model has no graph");
-    if (!rc) rc = check_opsets(&c, mp);
+    int opsets_ok = 0; /* else the file is refused, not handed to the interpreter */
+    if (!rc) opsets_ok = (rc = check_opsets(&c, mp)) == 0;
     if (!rc) rc = read_inputs(&c);
     for (size_t i = 0; !rc && i < c.g->n_node; i++) rc = compile_node(&c, c.g->node[i]);
     if (!rc && !c.estimator_seen)
@@ -1594,8 +1595,7 @@ model *onnx_import(const char *buf, size_t len, const char *name, const import_l
     if (!rc && !found) rc = fail(&c, NULL, "no graph output carries the estimator's scores or probabilities");
     /* what the compiler does not follow runs as the graph it is (onnx_graph.h);
      * a file that does not parse, or of a newer opset, is refused either way */
-    int structural = !c.g || check_opsets(&c, mp) != 0;
-    if ((rc || lim->onnx_graph) && !structural) {
+    if ((rc || lim->onnx_graph) && opsets_ok) {
         model_free(m);
         m = onnx_graph_import(mp, buf, len, name, lim, err);
         rc = m ? 0 : -1;

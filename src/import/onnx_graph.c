@@ -1831,7 +1831,6 @@ static int read_node(loader *l, gnode *g, const node_t *n)
         if (!g->n_fa) return load_fail(l, g, "has no coefficients");
         if (read_post(l, g, n) != 0) return -1;
         if (g->op == OP_LINCLS) return read_classes(l, g, n);
-        g->class_type = EL_FLOAT;
         break;
     case OP_TREECLS:
     case OP_TREEREG: return read_trees(l, g, n, g->op == OP_TREECLS);
