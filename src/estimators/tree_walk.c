@@ -264,32 +264,42 @@ AVX512 static void trees_avx512(const complete_trees *c, size_t n_trees, int nf,
 }
 
 /* A row's values as ranks among each feature's cuts (trees.h): how many cuts
- * are <= the value, -1 for NaN. Sixteen features at a time, a branch-free
- * binary search in each lane (one gather a step, log2 of the most cuts). */
+ * are <= the value, -1 for NaN. All (at most 32) features at once, sixteen a
+ * vector, each lane a branch-free binary search: one gather a step, as many
+ * steps as log2 of the most cuts; the two vectors' steps interleave. */
 AVX512 static void ranks_of(const complete_trees *c, const float *x, int32_t *rank)
 {
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512i one = _mm512_set1_epi32(1), zero = _mm512_setzero_si512();
-    for (int f0 = 0; f0 < c->n_features; f0 += 16) {
-        __mmask16 live = _mm512_cmplt_epi32_mask(lane, _mm512_set1_epi32(c->n_features - f0));
-        __m512i first = _mm512_maskz_loadu_epi32(live, c->cut_start + f0);
-        __m512i n = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(live, c->cut_start + f0 + 1), first),
-                at = first;
-        __m512 v = _mm512_maskz_loadu_ps(live, x + f0);
-        /* the last cut <= v, if any, is at[0 ..< n): halve n until one is left */
-        for (__mmask16 go; (go = _mm512_cmpgt_epi32_mask(n, one));) {
-            __m512i half = _mm512_srli_epi32(n, 1);
-            __m512 cut = _mm512_mask_i32gather_ps(v, go, _mm512_add_epi32(at, half), c->cut, 4);
-            at = _mm512_mask_add_epi32(at, _mm512_mask_cmp_ps_mask(go, cut, v, _CMP_LE_OQ), at, half);
-            n = _mm512_mask_sub_epi32(n, go, n, half);
+    __mmask16 live[2];
+    __m512i first[2], n[2], at[2];
+    __m512 v[2];
+    for (int h = 0; h < 2; h++) {
+        live[h] = _mm512_cmplt_epi32_mask(lane, _mm512_set1_epi32(c->n_features - 16 * h));
+        first[h] = _mm512_maskz_loadu_epi32(live[h], c->cut_start + 16 * h);
+        n[h] = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(live[h], c->cut_start + 16 * h + 1), first[h]);
+        at[h] = first[h];
+        v[h] = _mm512_maskz_loadu_ps(live[h], x + 16 * h);
+    }
+    /* the last cut <= v, if any, is at[0 ..< n): halve n until one is left */
+    for (;;) {
+        __mmask16 go[2] = {_mm512_cmpgt_epi32_mask(n[0], one), _mm512_cmpgt_epi32_mask(n[1], one)};
+        if (!(go[0] | go[1])) break;
+        for (int h = 0; h < 2; h++) {
+            __m512i half = _mm512_srli_epi32(n[h], 1);
+            __m512 cut = _mm512_mask_i32gather_ps(v[h], go[h], _mm512_add_epi32(at[h], half), c->cut, 4);
+            at[h] = _mm512_mask_add_epi32(at[h], _mm512_mask_cmp_ps_mask(go[h], cut, v[h], _CMP_LE_OQ), at[h],
+                                          half);
+            n[h] = _mm512_mask_sub_epi32(n[h], go[h], n[h], half);
         }
-        __mmask16 some = _mm512_cmpgt_epi32_mask(n, zero);
-        __m512 cut = _mm512_mask_i32gather_ps(v, some, at, c->cut, 4);
-        __m512i r = _mm512_mask_add_epi32(_mm512_sub_epi32(at, first),
-                                          _mm512_mask_cmp_ps_mask(some, cut, v, _CMP_LE_OQ),
-                                          _mm512_sub_epi32(at, first), one);
-        r = _mm512_mask_mov_epi32(r, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), _mm512_set1_epi32(-1));
-        _mm512_mask_storeu_epi32(rank + f0, live, r);
+    }
+    for (int h = 0; h < 2; h++) {
+        __mmask16 some = _mm512_cmpgt_epi32_mask(n[h], zero);
+        __m512 cut = _mm512_mask_i32gather_ps(v[h], some, at[h], c->cut, 4);
+        __m512i r = _mm512_sub_epi32(at[h], first[h]);
+        r = _mm512_mask_add_epi32(r, _mm512_mask_cmp_ps_mask(some, cut, v[h], _CMP_LE_OQ), r, one);
+        r = _mm512_mask_mov_epi32(r, _mm512_cmp_ps_mask(v[h], v[h], _CMP_UNORD_Q), _mm512_set1_epi32(-1));
+        _mm512_mask_storeu_epi32(rank + 16 * h, live[h], r);
     }
 }
 
@@ -308,7 +318,7 @@ AVX512 static void one_avx512(const complete_trees *c, size_t n_trees, int nf, i
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512i last = _mm512_set1_epi32((int)n_trees - 1);
     const int rows = c->n_block_rows, bottom = c->block_levels[rows - 1];
-    const int *words = (const int *)c->packed;
+    const int *words = (const int *)c->packed, *top = (const int *)c->packed_top;
     for (int r = 0; r < n; r++) {
         int32_t rank[32] = {0};
         ranks_of(c, x + (size_t)r * nf, rank);
@@ -327,14 +337,16 @@ AVX512 static void one_avx512(const complete_trees *c, size_t n_trees, int nf, i
                     _mm512_min_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32((int)(t0 + 16 * u))), last);
                 tree_at[u] = _mm512_mullo_epi32(tree, _mm512_set1_epi32((int)c->packed_stride));
                 block[u] = zero;
-                line[u] = tree_at[u];
+                line[u] =
+                    c->top_words ? _mm512_mullo_epi32(tree, _mm512_set1_epi32(c->top_words)) : tree_at[u];
                 rel[u] = zero;
             }
             int levels_left = c->depth;
             for (int j = 0; j < rows; j++) {
+                const int *from = j == 0 && c->top_words ? top : words;
                 for (int d = 0; d < c->block_levels[j]; d++) {
                     for (int u = 0; u < vecs; u++) {
-                        __m512i word = _mm512_i32gather_epi32(_mm512_add_epi32(line[u], rel[u]), words, 4);
+                        __m512i word = _mm512_i32gather_epi32(_mm512_add_epi32(line[u], rel[u]), from, 4);
                         __m512i rv = _mm512_permutex2var_epi32(rank_lo, word, rank_hi); /* low 5 bits */
                         __m512i kv = _mm512_srli_epi32(word, 16);
                         __mmask16 nan = _mm512_cmplt_epi32_mask(rv, zero);

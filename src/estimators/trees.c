@@ -85,6 +85,7 @@ static void complete_free(complete_trees *c)
     free(c->cut);
     free(c->cut_start);
     free(c->packed);
+    free(c->packed_top);
     free(c->top_threshold);
     free(c->top_feature);
     free(c->leaf);
@@ -153,7 +154,9 @@ static int sort_cuts(cut_entry *a, size_t n)
 }
 
 /* The packed layout's block-rows for depth D (trees.h): the last holds up to
- * 3 levels and the leaves, the ones above up to 4 levels each. */
+ * 3 levels and the leaves, the ones above up to 4 levels each. When there are
+ * several, the first row's one block a tree goes to packed_top, the trees'
+ * blocks side by side. */
 static void packed_shape(complete_trees *c)
 {
     int bottom = c->depth < 3 ? c->depth : 3, rest = c->depth - bottom, above = (rest + 3) / 4;
@@ -162,24 +165,27 @@ static void packed_shape(complete_trees *c)
     for (int j = 0; j <= above; j++) {
         c->block_levels[j] = j == above ? bottom : j == 0 ? rest - 4 * (above - 1) : 4;
         c->block_first[j] = blocks;
-        blocks += 1 << start; /* one block under each node of the level above */
+        if (j > 0 || above == 0) blocks += 1 << start; /* one block under each node of the level above */
         start += c->block_levels[j];
     }
     c->packed_stride = 16 * (size_t)blocks;
+    c->top_words = above ? (1 << c->block_levels[0]) - 1 : 0;
 }
 
-/* Where slot idx of a complete tree (a split node when idx < n_inner, else
- * leaf idx - n_inner) lies among the tree's packed words. */
-static size_t packed_at(const complete_trees *c, size_t idx)
+/* Where slot idx of complete tree t (a split node when idx < n_inner, else
+ * leaf idx - n_inner) lies in the packed layout. */
+static uint32_t *packed_slot(const complete_trees *c, size_t t, size_t idx)
 {
     int level = 0;
     while (((size_t)2 << level) - 1 <= idx) level++;
+    if (c->top_words && level < c->block_levels[0]) return &c->packed_top[t * (size_t)c->top_words + idx];
     size_t p = idx - (((size_t)1 << level) - 1); /* position within the level */
     int j = 0, start = 0;
     while (j + 1 < c->n_block_rows && start + c->block_levels[j] <= level) start += c->block_levels[j++];
     int e = level - start; /* level within the block */
     size_t block = (size_t)c->block_first[j] + (p >> e), q = p & (((size_t)1 << e) - 1);
-    return 16 * block + (level == c->depth ? 8 + q : ((size_t)1 << e) - 1 + q);
+    return &c->packed[t * c->packed_stride + 16 * block +
+                      (level == c->depth ? 8 + q : ((size_t)1 << e) - 1 + q)];
 }
 
 /* The rank form of the split nodes (trees.h): per feature, its distinct
@@ -203,6 +209,8 @@ static void rank_build(complete_trees *c, const tree_ensemble *e)
     if (posix_memalign((void **)&c->packed, 64, packed_bytes) != 0) c->packed = NULL;
     if (!cuts || !c->cut_start || !c->packed || !c->cut || nf > 32) goto fail;
     memset(c->packed, 0, packed_bytes);
+    c->packed_top = calloc(e->n_trees * (size_t)c->top_words + 1, sizeof *c->packed_top);
+    if (!c->packed_top) goto fail;
     /* the real splits of the complete layout: walk each tree again */
     for (size_t t = 0; t < e->n_trees; t++) {
         const tree *tr = &e->trees[t];
@@ -242,15 +250,13 @@ static void rank_build(complete_trees *c, const tree_ensemble *e)
         if (fresh) c->cut[total++] = c->nodes[cuts[i].node].threshold;
         if (k > 65535) goto fail;
         uint32_t nan_right = c->nodes[cuts[i].node].feature >> 31;
-        size_t t = cuts[i].node / c->n_inner;
-        c->packed[t * c->packed_stride + packed_at(c, cuts[i].node % c->n_inner)] =
+        *packed_slot(c, cuts[i].node / c->n_inner, cuts[i].node % c->n_inner) =
             (uint32_t)f | nan_right << 15 | k << 16;
     }
     for (int g = f_prev + 1; g <= nf; g++) c->cut_start[g] = (int)total;
     for (size_t t = 0; t < e->n_trees; t++)
         for (size_t j = 0; j <= c->n_inner; j++)
-            memcpy(c->packed + t * c->packed_stride + packed_at(c, c->n_inner + j),
-                   &c->leaf[t * (c->n_inner + 1) + j], sizeof(float));
+            memcpy(packed_slot(c, t, c->n_inner + j), &c->leaf[t * (c->n_inner + 1) + j], sizeof(float));
     c->n_features = nf;
     free(cuts);
     return;
@@ -259,6 +265,8 @@ fail:
     free(c->cut);
     free(c->cut_start);
     free(c->packed);
+    free(c->packed_top);
+    c->packed_top = NULL;
     c->cut = NULL;
     c->cut_start = NULL;
     c->packed = NULL;

@@ -78,9 +78,13 @@ typedef struct {
      * 32-bit word: column | NaN-right << 15 | k << 16. Every block but the
      * last holds up to 4 levels (15 nodes); the last holds up to 3 levels (7
      * nodes) and their 8 leaves as floats from word 8. The blocks of one
-     * block-row lie side by side, in order. */
-    uint32_t *packed;     /* (n_trees, packed_stride) */
+     * block-row lie side by side, in order. With several block-rows the
+     * first one's block lies apart, the trees' side by side (a depth-8 tree
+     * starts with a one-level block: 16 trees' roots share a line). */
+    uint32_t *packed;     /* (n_trees, packed_stride): the block-rows below the first */
     size_t packed_stride; /* words a tree: 16 a block */
+    uint32_t *packed_top; /* (n_trees, top_words): the first block-row, when there are several */
+    int top_words;        /* 2^levels - 1 of the first block-row; 0: one block-row, in packed */
     int n_block_rows;
     int block_levels[4]; /* levels of each block-row, from the root */
     int block_first[4];  /* the first block of each block-row, within a tree */
