@@ -130,6 +130,15 @@ if [ -r "$DATA" ]; then
 cols=[[float(r[\"predict\"]) for r in csv.DictReader(open(f))] for f in sys.argv[1:]]
 lg=lambda p: math.log(p/(1-p))
 sys.exit(max(abs(1/(1+math.exp(-(lg(a)+lg(b))/2))-c) for a,b,c in zip(*cols)) > 2e-6)' '$tmp/b-mlp.csv' '$tmp/b-gbt.csv' '$tmp/b-blend.csv'"
+  $BIN train "$DATA" $base --model blend --blend-weight 0.3 -o "$tmp/b-blend3.json" 2>/dev/null
+  $BIN predict "$tmp/b-blend3.json" --input "$DATA" --output "$tmp/b-blend3.csv"
+  check "--model blend --blend-weight 0.3: sigmoid of 0.3 x the MLP's logit + 0.7 x the trees', row by row" \
+    "python3 -c 'import csv,math,sys
+cols=[[float(r[\"predict\"]) for r in csv.DictReader(open(f))] for f in sys.argv[1:]]
+lg=lambda p: math.log(p/(1-p))
+sys.exit(max(abs(1/(1+math.exp(-(0.3*lg(a)+0.7*lg(b))))-c) for a,b,c in zip(*cols)) > 2e-6)' '$tmp/b-mlp.csv' '$tmp/b-gbt.csv' '$tmp/b-blend3.csv'"
+  check "--blend-weight outside [0, 1] is refused, naming the option" \
+    "! $BIN train '$DATA' $base --model blend --blend-weight 1.5 -o '$tmp/bad.json' 2>/dev/null && $BIN train '$DATA' $base --model blend --blend-weight 1.5 -o '$tmp/bad.json' 2>&1 | grep -q -- '--blend-weight must be a number from 0 to 1, got \"1.5\"'"
   $BIN train "$DATA" $base --model auto --cv 3 --fold-by PassengerId -o "$tmp/auto.json" > "$tmp/auto.out" 2>/dev/null
   check "--model auto: every candidate's CV, the nested estimate and the choice, in the output and the metadata" \
     "grep -q '^candidate blend cv accuracy=' '$tmp/auto.out' && grep -q '^nested cv accuracy=' '$tmp/auto.out' && grep -Eq '^chosen: (mlp|gbt|blend)$' '$tmp/auto.out' && $BIN inspect '$tmp/auto.json' | grep -q '\"nested_cv\"'"

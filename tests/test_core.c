@@ -218,13 +218,17 @@ static tree_ensemble *random_ensemble(unsigned *seed, int nf, int n_trees, int d
             /* split with probability 3/4 while there is room below */
             if (level_of[i] < depth && n + 2 <= cap && rand_r(seed) % 4) {
                 tr->feature[i] = rand_r(seed) % nf;
+                /* categorical 2: the first half of the columns always split on sets below 16 */
+                int set_split =
+                    categorical == 2 ? tr->feature[i] < nf / 2 : categorical && rand_r(seed) % 3 == 0;
                 /* fine: thousands of distinct thresholds a column, on the rows' grid */
                 tr->threshold[i] = fine ? (float)(rand_r(seed) % 2000) / 500.0f - 2
                                         : (float)(rand_r(seed) % 9) * 0.25f - 1.0f;
                 tr->default_left[i] = (unsigned char)(rand_r(seed) % 2);
-                if (categorical && rand_r(seed) % 3 == 0) { /* a set of categories below 32 */
+                if (set_split) { /* a set of categories below 32 (below 16: categorical 2) */
                     int set[8], k = 0;
-                    for (int q = rand_r(seed) % 6 + 1; q > 0; q--) set[k++] = rand_r(seed) % 32;
+                    for (int q = rand_r(seed) % 6 + 1; q > 0; q--)
+                        set[k++] = rand_r(seed) % (categorical == 2 ? 16 : 32);
                     trees_set_categories(tr, i, set, k);
                 }
                 tr->left[i] = n;
@@ -267,7 +271,10 @@ static void test_tree_kernels_agree(void **state)
                        {5, 200, 3, 2, 0, 0},
                        {12, 90, 8, 1, 0, 1},
                        {32, 70, 10, 3, 0, 1},
-                       {40, 60, 9, 1, 0, 0}};
+                       {40, 60, 9, 1, 0, 0},
+                       /* category sets on the packed layout: columns split only on sets below 16 */
+                       {8, 200, 6, 1, 2, 0},
+                       {10, 120, 8, 2, 2, 1}};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         int nf = shapes[s][0], k = shapes[s][3];
         tree_ensemble *e =
@@ -289,8 +296,9 @@ static void test_tree_kernels_agree(void **state)
                     x[i] = (float)(rand_r(&seed) % 44) - 4 + (rand_r(&seed) % 4 == 0 ? 0.5f : 0.0f);
         complete_trees *c = e->complete;
         assert_non_null(c);
-        assert_int_equal(c->has_categories, shapes[s][4]);
-        assert_int_equal(c->packed != NULL, !shapes[s][4] && nf <= 32);
+        assert_int_equal(c->has_categories, shapes[s][4] != 0);
+        /* sets reaching 16, or columns split both ways (categorical 1), walk the float layout */
+        assert_int_equal(c->packed != NULL, nf <= 32 && shapes[s][4] != 1);
         e->complete = NULL; /* the reference: node by node */
         e->base.ops->predict(&e->base, x, n, NULL, want);
         e->complete = c;

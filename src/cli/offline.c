@@ -103,7 +103,8 @@ static const char train_usage[] =
     "[--learning-rate X]\n"
     "                      [--min-child-weight X] [--l2 X] [--subsample X] [--colsample X]\n"
     "                      [--early-stopping R] [--bins N] [--threads N] [--objective binary|regression]\n"
-    "                      [--split-gain hessian|count] [--tree-l2 X (blend, auto)]\n";
+    "                      [--split-gain hessian|count] [--tree-l2 X (blend, auto)]\n"
+    "                      blend: [--blend-weight W (the MLP's share of the logit mean, 0.5)]\n";
 
 /* A number in [lo, hi] (for the real-valued options). */
 static int parse_real(const char *s, double lo, double hi, const char *what, double *out)
@@ -190,6 +191,8 @@ int cmd_train(int argc, char **argv)
         } else if (OPT("--threads")) {
             if (r > 0 && parse_long(v, 1, 64, "--threads", &lv)) return 2;
             o.gbt.threads = (int)lv;
+        } else if (OPT("--blend-weight")) {
+            if (r > 0 && parse_real(v, 0, 1, "--blend-weight", &o.blend_mlp)) return 2;
         } else if (OPT("--tree-l2")) { /* the trees' lambda under --model blend or auto */
             if (r > 0 && parse_real(v, 0, 1e6, "--tree-l2", &o.gbt.l2)) return 2;
         } else if (OPT("--split-gain")) {

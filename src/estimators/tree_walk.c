@@ -301,6 +301,12 @@ AVX512 static void ranks_of(const complete_trees *c, const float *x, int32_t *ra
         r = _mm512_mask_mov_epi32(r, _mm512_cmp_ps_mask(v[h], v[h], _CMP_UNORD_Q), _mm512_set1_epi32(-1));
         _mm512_mask_storeu_epi32(rank + 16 * h, live[h], r);
     }
+    /* a column split on category sets: its category, truncated as XGBoost does;
+     * 16 (in no set) when negative or above 15 */
+    for (uint32_t cats = c->category_features; cats; cats &= cats - 1) {
+        int f = __builtin_ctz(cats);
+        rank[f] = x[f] != x[f] ? -1 : x[f] >= 0 && x[f] < 16 ? (int32_t)x[f] : 16;
+    }
 }
 
 /* One row of a large ensemble, on the packed layout (trees.h): 128 trees (8
@@ -314,9 +320,10 @@ AVX512 static void one_avx512(const complete_trees *c, size_t n_trees, int nf, i
                               float *y)
 {
     const __m512i one = _mm512_set1_epi32(1), zero = _mm512_setzero_si512();
-    const __m512i nan_bit = _mm512_set1_epi32(1 << 15);
+    const __m512i nan_bit = _mm512_set1_epi32(1 << 15), cat_bit = _mm512_set1_epi32((int)PACKED_CATEGORY);
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512i last = _mm512_set1_epi32((int)n_trees - 1);
+    const int cats = c->category_features != 0;
     const int rows = c->n_block_rows, bottom = c->block_levels[rows - 1];
     const int *words = (const int *)c->packed, *top = (const int *)c->packed_top;
     for (int r = 0; r < n; r++) {
@@ -350,8 +357,13 @@ AVX512 static void one_avx512(const complete_trees *c, size_t n_trees, int nf, i
                         __m512i rv = _mm512_permutex2var_epi32(rank_lo, word, rank_hi); /* low 5 bits */
                         __m512i kv = _mm512_srli_epi32(word, 16);
                         __mmask16 nan = _mm512_cmplt_epi32_mask(rv, zero);
-                        __mmask16 right =
-                            _mm512_cmpgt_epi32_mask(rv, kv) | (_mm512_test_epi32_mask(word, nan_bit) & nan);
+                        __mmask16 right = _mm512_cmpgt_epi32_mask(rv, kv);
+                        if (cats) { /* a set: the bit of the row's category (none for -1 or 16) */
+                            __mmask16 cat = _mm512_test_epi32_mask(word, cat_bit);
+                            __mmask16 in = _mm512_test_epi32_mask(_mm512_srlv_epi32(kv, rv), one);
+                            right = (__mmask16)((right & ~cat) | (in & cat));
+                        }
+                        right |= _mm512_test_epi32_mask(word, nan_bit) & nan;
                         __m512i down = _mm512_add_epi32(_mm512_slli_epi32(rel[u], 1), one);
                         rel[u] = _mm512_mask_add_epi32(down, right, down, one);
                     }

@@ -191,10 +191,12 @@ static uint32_t *packed_slot(const complete_trees *c, size_t t, size_t idx)
 /* The rank form of the split nodes (trees.h): per feature, its distinct
  * thresholds sorted; each real split's threshold as its index there, packed
  * with its column and NaN direction; padding splits (all leaves below them
- * equal) are word 0. Leaves c->cut and c->packed NULL when the model has more
- * than 32 features (the kernel keeps a row's ranks in two registers) or a
- * feature more than 65536 thresholds, or memory runs out: one row then walks
- * the float layout. */
+ * equal) are word 0; a category split keeps its set (trees.h). Leaves c->cut
+ * and c->packed NULL when the model has more than 32 features (the kernel
+ * keeps a row's ranks in two registers), a feature more than 65536
+ * thresholds, a set with a category above 15, or a column split both by
+ * threshold and by set, or memory runs out: one row then walks the float
+ * layout. */
 static void rank_build(complete_trees *c, const tree_ensemble *e)
 {
     int nf = e->base.n_features;
@@ -203,7 +205,6 @@ static void rank_build(complete_trees *c, const tree_ensemble *e)
     cut_entry *cuts = malloc((n_nodes ? n_nodes : 1) * sizeof *cuts);
     c->cut_start = calloc((size_t)nf + 1, sizeof *c->cut_start);
     c->cut = malloc((n_nodes ? n_nodes : 1) * sizeof *c->cut);
-    /* 32 words more: the kernel reads 4 bytes at a 16-bit word */
     /* lines on lines: a block is one cache line */
     size_t packed_bytes = (e->n_trees * c->packed_stride + 16) * sizeof *c->packed;
     if (posix_memalign((void **)&c->packed, 64, packed_bytes) != 0) c->packed = NULL;
@@ -224,8 +225,18 @@ static void rank_build(complete_trees *c, const tree_ensemble *e)
             size_t idx = stack_idx[top];
             if (tr->feature[node] < 0 || idx >= c->n_inner) continue;
             size_t at = t * c->n_inner + idx;
-            cuts[n_cuts++] =
-                (cut_entry){(uint64_t)tr->feature[node] << 32 | sortable(tr->threshold[node]), (uint32_t)at};
+            complete_node nd = c->nodes[at];
+            if (nd.feature & COMPLETE_CATEGORY) { /* its set, when all below 16, in the word's top half */
+                uint32_t set;
+                memcpy(&set, &nd.threshold, sizeof set);
+                if (set >> 16) goto fail;
+                c->category_features |= 1u << tr->feature[node];
+                *packed_slot(c, t, idx) = (uint32_t)tr->feature[node] | PACKED_CATEGORY |
+                                          (nd.feature & COMPLETE_NAN_RIGHT ? 1u << 15 : 0) | set << 16;
+            } else {
+                cuts[n_cuts++] = (cut_entry){
+                    (uint64_t)tr->feature[node] << 32 | sortable(tr->threshold[node]), (uint32_t)at};
+            }
             stack_node[top] = tr->left[node];
             stack_idx[top++] = 2 * idx + 1;
             stack_node[top] = tr->right[node];
@@ -248,7 +259,7 @@ static void rank_build(complete_trees *c, const tree_ensemble *e)
             k++;
         }
         if (fresh) c->cut[total++] = c->nodes[cuts[i].node].threshold;
-        if (k > 65535) goto fail;
+        if (k > 65535 || c->category_features >> f & 1) goto fail; /* a column split both ways */
         uint32_t nan_right = c->nodes[cuts[i].node].feature >> 31;
         *packed_slot(c, cuts[i].node / c->n_inner, cuts[i].node % c->n_inner) =
             (uint32_t)f | nan_right << 15 | k << 16;
@@ -269,6 +280,7 @@ fail:
     c->packed_top = NULL;
     c->cut = NULL;
     c->cut_start = NULL;
+    c->category_features = 0;
     c->packed = NULL;
 }
 
@@ -304,7 +316,7 @@ static complete_trees *complete_build(const tree_ensemble *e)
         }
     }
     c->has_categories = e->categorical;
-    if (!e->categorical) rank_build(c, e); /* ranks order numbers; a category set has none */
+    rank_build(c, e);
     return c;
 }
 

@@ -54,6 +54,7 @@ typedef struct {
 #define COMPLETE_CATEGORY 0x40000000u
 #define COMPLETE_COLUMN   0x3fffffffu
 #define COMPLETE_TOP      5 /* levels: 31 nodes */
+#define PACKED_CATEGORY   (1u << 14)
 
 typedef struct {
     int depth;            /* D */
@@ -85,6 +86,11 @@ typedef struct {
     size_t packed_stride; /* words a tree: 16 a block */
     uint32_t *packed_top; /* (n_trees, top_words): the first block-row, when there are several */
     int top_words;        /* 2^levels - 1 of the first block-row; 0: one block-row, in packed */
+    /* Columns split on category sets (bit f), whose sets are all below 16: such a
+     * node's word is column | PACKED_CATEGORY | NaN-right << 15 | set << 16, and
+     * the column's "rank" is the row's category (truncated; 16 when negative or
+     * above 15: in no set). A column split both ways leaves the layout NULL. */
+    uint32_t category_features;
     int n_block_rows;
     int block_levels[4]; /* levels of each block-row, from the root */
     int block_first[4];  /* the first block of each block-row, within a tree */

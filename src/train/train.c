@@ -36,6 +36,7 @@ void train_options_default(train_options *o)
     o->ensemble = 8;
     o->val_fraction = 0.2;
     o->auto_features = 1;
+    o->blend_mlp = 0.5;
     o->seed = 1;
     o->kind = TRAIN_MLP;
     gbt_options_default(&o->gbt);
@@ -801,8 +802,9 @@ done:
 /* ---- blend and auto ----------------------------------------------------- */
 
 /* The MLP ensemble and the trees, fitted on the same rows, averaged in logit
- * space: the MLP's inputs and columns, then one column per input for the
- * trees (the raw value, or the category's index), one blend predictor. */
+ * space (weights blend_mlp and 1 - blend_mlp; 0.5 each by default): the MLP's
+ * inputs and columns, then one column per input for the trees (the raw value,
+ * or the category's index), one blend predictor. */
 static model *fit_blend(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
                         char *err)
 {
@@ -827,7 +829,8 @@ static model *fit_blend(const dataset *d, const float *y, const unsigned char *u
     for (size_t i = 0; i < mg->features.n && rc == 0; i++)
         rc = features_add(&m->features, mg->features.f[i].input, mg->features.f[i].steps,
                           mg->features.f[i].n_steps);
-    blend_member members[2] = {{mm->predictor, 0, 0.5f}, {mg->predictor, mm->n_features, 0.5f}};
+    blend_member members[2] = {{mm->predictor, 0, (float)o->blend_mlp},
+                               {mg->predictor, mm->n_features, (float)(1 - o->blend_mlp)}};
     blend *b = rc == 0 ? blend_create(mm->n_features + mg->n_features, 1, members, 2) : NULL;
     if (!b) {
         err_set(err, "out of memory");
@@ -840,11 +843,11 @@ static model *fit_blend(const dataset *d, const float *y, const unsigned char *u
     m->predictor = &b->base;
     m->output = mm->output;
     memset(&mm->output, 0, sizeof mm->output);
-    m->metadata =
-        json_pack("{s:I,s:{s:s,s:O,s:O}}", "training_rows",
-                  json_integer_value(json_object_get(mm->metadata, "training_rows")), "hyperparameters",
-                  "model", "blend", "mlp", json_object_get(mm->metadata, "hyperparameters"), "gbt",
-                  json_object_get(mg->metadata, "hyperparameters"));
+    m->metadata = json_pack("{s:I,s:{s:s,s:f,s:O,s:O}}", "training_rows",
+                            json_integer_value(json_object_get(mm->metadata, "training_rows")),
+                            "hyperparameters", "model", "blend", "mlp_weight", o->blend_mlp, "mlp",
+                            json_object_get(mm->metadata, "hyperparameters"), "gbt",
+                            json_object_get(mg->metadata, "hyperparameters"));
     model_free(mm);
     model_free(mg);
     if (!m->metadata || model_assemble(m, err) != 0) {

@@ -36,6 +36,7 @@ typedef struct {
     double val_fraction; /* share of the training rows held out for early stopping */
     int ensemble;        /* members, each early-stopped on its own 1/N of the rows; merged exactly */
     int auto_features;   /* log1p for skewed non-negative numerics; indicator if values go missing */
+    double blend_mlp;    /* --model blend: the MLP's weight in the logit mean (the trees': 1 - it) */
     unsigned long long seed;
 } train_options;
 
