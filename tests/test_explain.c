@@ -205,6 +205,26 @@ static void input_columns(const model *m, int *input_of)
             input_of[m->features.f[f].offset + c] = (int)m->features.f[f].input;
 }
 
+/* explain_row's values for row x of a 5-input model against the orderings over
+ * the brute-force game; base + contributions = margin = v(all). Returns the margin. */
+static double interventional_is_exact(const model *m, const float *x, const int *input_of)
+{
+    char err[ERR_LEN];
+    double margin, base, contrib[5], want[5];
+    assert_int_equal(explain_row(m, x, &margin, &base, contrib, err), 0);
+    mix_ctx ctx = {m, x, input_of};
+    shapley_by_orderings(5, mix_value, &ctx, want);
+    double sum = base;
+    for (int i = 0; i < 5; i++) {
+        assert_true(fabs(contrib[i] - want[i]) < 1e-5); /* false for NaN too */
+        sum += contrib[i];
+    }
+    assert_true(fabs(sum - margin) < 1e-5);
+    assert_true(fabs(base - mix_value(&ctx, 0)) < 1e-5);
+    assert_true(fabs(margin - mix_value(&ctx, 31)) < 1e-5);
+    return margin;
+}
+
 static void test_interventional_on_the_default_model(void **state)
 {
     (void)state;
@@ -227,17 +247,7 @@ static void test_interventional_on_the_default_model(void **state)
         int bad;
         assert_int_equal(encode_json(m, j, "$", x, &bad, err), 0);
         json_decref(j);
-        double margin, base, contrib[5], want[5];
-        assert_int_equal(explain_row(m, x, &margin, &base, contrib, err), 0);
-        mix_ctx ctx = {m, x, input_of};
-        shapley_by_orderings(5, mix_value, &ctx, want);
-        double sum = base;
-        for (int i = 0; i < 5; i++) {
-            assert_true(fabs(contrib[i] - want[i]) < 1e-5);
-            sum += contrib[i];
-        }
-        assert_true(fabs(sum - margin) < 1e-5);
-        assert_true(fabs(base - mix_value(&ctx, 0)) < 1e-5);
+        double margin = interventional_is_exact(m, x, input_of);
         float y, scratch[4096];
         model_predict(m, x, 1, scratch, &y);
         assert_true(fabs(1 / (1 + exp(-margin)) - y) < 1e-5); /* the margin is the prediction's logit */
@@ -342,6 +352,151 @@ static void test_more_than_twelve_inputs_refused(void **state)
     model_free(m);
 }
 
+/* ---- interventional, leaf by leaf: trees without covers, and a blend ---- */
+
+/* A model text: k number inputs (passthrough), `trees` random trees of depth
+ * <= 3 on them without covers (on a grid of thresholds the rows also take),
+ * alone or blended (0.3 x a linear model + 0.7 x the trees), and a background. */
+static size_t random_tree_model(char *text, size_t cap, int k, int trees, int blended, unsigned *seed)
+{
+    static const float grid[] = {-1, -0.5f, 0, 0.5f, 1};
+    size_t n =
+        (size_t)snprintf(text, cap, "{\"format\": \"tabserve-model\", \"format_version\": 2, \"inputs\": [");
+    for (int i = 0; i < k; i++)
+        n += (size_t)snprintf(text + n, cap - n,
+                              "%s{\"name\": \"x%d\", \"type\": \"number\", \"missing\": \"allowed\"}",
+                              i ? ", " : "", i);
+    n += (size_t)snprintf(text + n, cap - n, "], \"features\": [");
+    for (int i = 0; i < k; i++)
+        n += (size_t)snprintf(text + n, cap - n,
+                              "%s{\"input\": \"x%d\", \"steps\": [{\"op\": \"passthrough\"}]}", i ? ", " : "",
+                              i);
+    n += (size_t)snprintf(text + n, cap - n, "], \"predictor\": ");
+    if (blended) {
+        n += (size_t)snprintf(
+            text + n, cap - n,
+            "{\"kind\": \"blend\", \"n_features\": %d, \"n_outputs\": 1, \"members\": ["
+            "{\"offset\": 0, \"weight\": 0.3, \"predictor\": {\"kind\": \"linear\", \"weights\": [",
+            k);
+        for (int i = 0; i < k; i++)
+            n += (size_t)snprintf(text + n, cap - n, "%s[%g]", i ? ", " : "", 0.25 * (i % 3) - 0.2);
+        n += (size_t)snprintf(text + n, cap - n,
+                              "], \"bias\": [0.1]}}, {\"offset\": 0, \"weight\": 0.7, \"predictor\": ");
+    }
+    n += (size_t)snprintf(text + n, cap - n,
+                          "{\"kind\": \"trees\", \"n_features\": %d, \"base_score\": [0.2], \"trees\": [", k);
+    for (int t = 0; t < trees; t++) {
+        int feature[15], left[15], right[15], dl[15], level[15] = {0}, nodes = 1;
+        float thr[15], value[15];
+        for (int i = 0; i < nodes; i++) {
+            if (level[i] < 3 && rand_r(seed) % 5) {
+                feature[i] = rand_r(seed) % k;
+                thr[i] = grid[rand_r(seed) % 5];
+                dl[i] = rand_r(seed) % 2;
+                left[i] = nodes;
+                right[i] = nodes + 1;
+                level[nodes] = level[nodes + 1] = level[i] + 1;
+                nodes += 2;
+                value[i] = 0;
+            } else {
+                feature[i] = -1;
+                thr[i] = 0;
+                left[i] = right[i] = dl[i] = 0;
+                value[i] = (float)(rand_r(seed) % 200) / 100.0f - 1;
+            }
+        }
+        const char *names[] = {"feature", "threshold", "left", "right", "default_left", "value"};
+        n += (size_t)snprintf(text + n, cap - n, "%s{\"output\": 0", t ? ", " : "");
+        for (int a = 0; a < 6; a++) {
+            n += (size_t)snprintf(text + n, cap - n, ", \"%s\": [", names[a]);
+            for (int i = 0; i < nodes; i++) {
+                double v = a == 0   ? feature[i]
+                           : a == 1 ? thr[i]
+                           : a == 2 ? left[i]
+                           : a == 3 ? right[i]
+                           : a == 4 ? dl[i]
+                                    : value[i];
+                n += (size_t)snprintf(text + n, cap - n, "%s%g", i ? ", " : "", v);
+            }
+            n += (size_t)snprintf(text + n, cap - n, "]");
+        }
+        n += (size_t)snprintf(text + n, cap - n, "}");
+    }
+    n += (size_t)snprintf(text + n, cap - n,
+                          "]}%s, \"output\": {\"name\": \"predict\", \"task\": \"regression\", "
+                          "\"link\": \"identity\", \"label\": \"y\"}, \"metadata\": {\"background\": [",
+                          blended ? "}]}" : "");
+    for (int b = 0; b < 6; b++) {
+        n += (size_t)snprintf(text + n, cap - n, "%s{", b ? ", " : "");
+        for (int i = 0; i < k; i++) {
+            int r = rand_r(seed) % 7;
+            if (r == 6 && !blended)
+                n += (size_t)snprintf(text + n, cap - n, "%s\"x%d\": null", i ? ", " : "", i);
+            else
+                n += (size_t)snprintf(text + n, cap - n, "%s\"x%d\": %g", i ? ", " : "", i,
+                                      r < 5 ? grid[r] : 0.25);
+        }
+        n += (size_t)snprintf(text + n, cap - n, "}");
+    }
+    n += (size_t)snprintf(text + n, cap - n, "]}}");
+    assert_true(n < cap);
+    return n;
+}
+
+static void test_interventional_trees_leaf_by_leaf(void **state)
+{
+    (void)state;
+    static char text[1 << 17];
+    char err[ERR_LEN];
+    unsigned seed = 11;
+    static const float values[] = {-1, -0.5f, 0, 0.5f, 1, 0.25f, -0.75f};
+    /* against the orderings over the brute-force game: trees alone (no covers) and in a blend */
+    for (int blended = 0; blended < 2; blended++) {
+        size_t n = random_tree_model(text, sizeof text, 5, 12, blended, &seed);
+        model *m = model_open_buffer(text, n, "random-trees", NULL, err);
+        if (!m) fail_msg("%s", err);
+        explain_method method;
+        assert_int_equal(explain_method_of(m, &method, err), 0);
+        assert_int_equal(method, EXPLAIN_INTERVENTIONAL);
+        int input_of[64];
+        input_columns(m, input_of);
+        for (int r = 0; r < 20; r++) {
+            float x[5];
+            /* missing values for the trees alone (the blend's linear member has no imputer) */
+            for (int i = 0; i < 5; i++)
+                x[i] = !blended && rand_r(&seed) % 8 == 0 ? NAN : values[rand_r(&seed) % 7];
+            interventional_is_exact(m, x, input_of);
+        }
+        model_free(m);
+    }
+    /* more inputs than coalitions can be enumerated for: still exact, leaf by leaf —
+     * additive, and an input no tree splits on gets nothing */
+    size_t n = random_tree_model(text, sizeof text, 20, 30, 0, &seed);
+    model *m = model_open_buffer(text, n, "wide-trees", NULL, err);
+    if (!m) fail_msg("%s", err);
+    explain_method method;
+    assert_int_equal(explain_method_of(m, &method, err), 0);
+    int used[20] = {0};
+    const tree_ensemble *e = (const tree_ensemble *)m->predictor;
+    for (size_t t = 0; t < e->n_trees; t++)
+        for (int i = 0; i < e->trees[t].n_nodes; i++)
+            if (e->trees[t].feature[i] >= 0) used[e->trees[t].feature[i]] = 1;
+    float x[20];
+    for (int i = 0; i < 20; i++) x[i] = values[rand_r(&seed) % 7];
+    double margin, base, contrib[20], sum;
+    assert_int_equal(explain_row(m, x, &margin, &base, contrib, err), 0);
+    sum = base;
+    for (int i = 0; i < 20; i++) {
+        sum += contrib[i];
+        if (!used[i]) assert_true(contrib[i] == 0);
+    }
+    assert_true(fabs(sum - margin) < 1e-5);
+    float y, scratch[4096];
+    model_predict(m, x, 1, scratch, &y);
+    assert_true(fabs(margin - y) < 1e-5);
+    model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +505,7 @@ int main(void)
         cmocka_unit_test(test_linear_is_coefficient_times_centred_feature),
         cmocka_unit_test(test_refusals_say_why),
         cmocka_unit_test(test_more_than_twelve_inputs_refused),
+        cmocka_unit_test(test_interventional_trees_leaf_by_leaf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

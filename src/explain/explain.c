@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "estimators/blend.h"
 #include "estimators/trees.h"
 #include "explain/treeshap.h"
 
@@ -26,6 +27,21 @@ static const tree_ensemble *trees_of(const model *m)
     return strcmp(m->predictor->ops->kind, "trees") == 0 ? (const tree_ensemble *)m->predictor : NULL;
 }
 
+/* Whether the interventional method enumerates coalitions for m: some part of
+ * its predictor is not a tree ensemble (trees are explained leaf by leaf), or
+ * TABSERVE_EXPLAIN_ENUMERATE=1 asks for it (tests compare) where it can. */
+static int enumerated(const model *m)
+{
+    const predictor *p = m->predictor;
+    if (getenv("TABSERVE_EXPLAIN_ENUMERATE") && m->schema.n_inputs <= EXPLAIN_MAX_INPUTS) return 1;
+    if (strcmp(p->ops->kind, "trees") == 0) return 0;
+    if (strcmp(p->ops->kind, "blend") != 0) return 1;
+    const blend *b = (const blend *)p;
+    for (int i = 0; i < b->n_members; i++)
+        if (strcmp(b->members[i].p->ops->kind, "trees") != 0) return 1;
+    return 0;
+}
+
 int explain_method_of(const model *m, explain_method *out, char *err)
 {
     const tree_ensemble *e = trees_of(m);
@@ -38,12 +54,16 @@ int explain_method_of(const model *m, explain_method *out, char *err)
         return 0;
     }
     *out = EXPLAIN_INTERVENTIONAL;
-    if (m->schema.n_inputs > EXPLAIN_MAX_INPUTS)
+    if (enumerated(m) && m->schema.n_inputs > EXPLAIN_MAX_INPUTS)
         return err_set(
             err,
             "this model has %zu inputs: exact Shapley values over its inputs take 2^%zu coalitions, and "
             "tabserve enumerates them for at most %d inputs",
             m->schema.n_inputs, m->schema.n_inputs, EXPLAIN_MAX_INPUTS);
+    if (m->schema.n_inputs > EXPLAIN_MAX_TREE_INPUTS)
+        return err_set(err,
+                       "this model has %zu inputs: tabserve explains tree ensembles of at most %d inputs",
+                       m->schema.n_inputs, EXPLAIN_MAX_TREE_INPUTS);
     if (!m->n_background)
         return err_set(err,
                        "this model has no background sample to measure contributions against (%s); add "
@@ -53,6 +73,8 @@ int explain_method_of(const model *m, explain_method *out, char *err)
     return 0;
 }
 
+typedef struct trees_cache trees_cache;
+
 /* What explaining needs of a model, made once: the method, the feature
  * column -> input map, and for trees the per-leaf tables. */
 struct explainer {
@@ -60,6 +82,10 @@ struct explainer {
     explain_method method;
     int *input_of;           /* (n_features,) the input whose feature writes each column */
     treeshap_tables *tables; /* NULL: the recursion (not built, or too large) */
+    /* interventional: per member (the predictor itself when not a blend), the
+     * trees' background ways (e NULL: enumerated) */
+    trees_cache *trees;
+    int n_members;
 };
 
 /* column -> the input whose feature writes it */
@@ -123,18 +149,22 @@ static size_t gather_bits(size_t s, size_t differ)
     return out;
 }
 
-/* v(S) for every coalition S: the mean over background rows b of the margin
- * of the row taking S's inputs from x and the rest from b. An input where b
- * already equals x (the same Sex, the same class: often) changes nothing, so
- * each b needs only the 2^|D_b| rows of the inputs D_b where it differs; each
- * distinct row is scored once, in batches, and v(S) reads b's row for S & D_b.
- * The same values as scoring all 2^k x background rows. */
-static int explain_interventional(const explainer *ex, const float *x, double *margin, double *base,
-                                  double *contrib)
+/* Interventional Shapley values of one member p (its columns from `offset`)
+ * by enumeration: v(S) for every coalition S is the mean over background rows
+ * b of the margin of the row taking S's inputs from x and the rest from b. An
+ * input where b already equals x (the same Sex, the same class: often)
+ * changes nothing, so each b needs only the 2^|D_b| rows of the inputs D_b
+ * where it differs; each distinct row is scored once, in batches, and v(S)
+ * reads b's row for S & D_b. The same values as scoring all 2^k x background
+ * rows. Adds weight x (base, margin, contributions) into the outputs. */
+static int enumerate_member(const explainer *ex, const predictor *p, int offset, double weight,
+                            const float *x, double *margin, double *base, double *contrib)
 {
     const model *m = ex->m;
-    const int *input_of = ex->input_of;
-    int nf = m->n_features, k = m->predictor->n_outputs, ni = (int)m->schema.n_inputs, nb = m->n_background;
+    const int *input_of = ex->input_of + offset;
+    int nf = m->n_features, w = p->n_features, k = p->n_outputs, ni = (int)m->schema.n_inputs,
+        nb = m->n_background;
+    x += offset;
     size_t coalitions = (size_t)1 << ni;
     size_t *differ = malloc((size_t)nb * sizeof *differ), *first = malloc(((size_t)nb + 1) * sizeof *first);
     double *value = calloc(coalitions * (size_t)k, sizeof *value); /* v(S): the mean margin */
@@ -143,19 +173,19 @@ static int explain_interventional(const explainer *ex, const float *x, double *m
     if (!differ || !first || !value) goto out;
     size_t total = 0;
     for (int bi = 0; bi < nb; bi++) {
-        const float *bg = m->background + (size_t)bi * (size_t)nf;
+        const float *bg = m->background + (size_t)bi * (size_t)nf + offset;
         differ[bi] = 0;
-        for (int c = 0; c < nf; c++)
+        for (int c = 0; c < w; c++)
             if (bg[c] != x[c]) differ[bi] |= (size_t)1 << input_of[c];
         first[bi] = total;
         total += (size_t)1 << __builtin_popcountll(differ[bi]);
     }
     first[nb] = total;
     int chunk = total < CHUNK_ROWS ? (int)total : CHUNK_ROWS;
-    rows = malloc((size_t)chunk * (size_t)nf * sizeof *rows);
+    rows = malloc((size_t)chunk * (size_t)w * sizeof *rows);
     y = malloc((size_t)chunk * (size_t)k * sizeof *y);
     ys = malloc(total * (size_t)k * sizeof *ys); /* every distinct row's margins */
-    scratch = malloc((m->predictor->ops->scratch_floats(m->predictor, chunk) + 1) * sizeof *scratch);
+    scratch = malloc((p->ops->scratch_floats(p, chunk) + 1) * sizeof *scratch);
     if (!rows || !y || !ys || !scratch) goto out;
     /* the distinct rows, chunk by chunk: row j of background row b takes from x
      * the inputs of D_b whose bit is set in j */
@@ -168,11 +198,12 @@ static int explain_interventional(const explainer *ex, const float *x, double *m
             size_t j = at - first[bi], d = differ[bi], s = 0;
             for (int bit = 0; d; d &= d - 1, bit++) /* j's bits scattered onto D_b (pdep) */
                 if (j >> bit & 1) s |= d & -d;
-            const float *bg = m->background + (size_t)bi * (size_t)nf;
-            float *out = rows + (size_t)r * (size_t)nf;
-            for (int c = 0; c < nf; c++) out[c] = (s >> input_of[c] & 1) ? x[c] : bg[c];
+            const float *bg = m->background + (size_t)bi * (size_t)nf + offset;
+            float *row = rows + (size_t)r * (size_t)w;
+            for (int c = 0; c < w; c++) row[c] = (s >> input_of[c] & 1) ? x[c] : bg[c];
         }
-        margins(m, rows, n, scratch, y);
+        memset(y, 0, (size_t)n * (size_t)k * sizeof *y);
+        p->ops->predict(p, rows, n, scratch, y);
         memcpy(ys + start * (size_t)k, y, (size_t)n * (size_t)k * sizeof *y);
     }
     for (size_t s = 0; s < coalitions; s++)
@@ -182,8 +213,8 @@ static int explain_interventional(const explainer *ex, const float *x, double *m
         }
     for (size_t i = 0; i < coalitions * (size_t)k; i++) value[i] /= nb;
     for (int o = 0; o < k; o++) {
-        base[o] = value[o];
-        margin[o] = value[(coalitions - 1) * (size_t)k + (size_t)o];
+        base[o] += weight * value[o];
+        margin[o] += weight * value[(coalitions - 1) * (size_t)k + (size_t)o];
         for (int i = 0; i < ni; i++) {
             double phi = 0;
             for (size_t s = 0; s < coalitions; s++) {
@@ -192,7 +223,7 @@ static int explain_interventional(const explainer *ex, const float *x, double *m
                 phi += coalition_weight(size, ni) * (value[(s | (size_t)1 << i) * (size_t)k + (size_t)o] -
                                                      value[s * (size_t)k + (size_t)o]);
             }
-            contrib[(size_t)o * (size_t)ni + (size_t)i] = phi;
+            contrib[(size_t)o * (size_t)ni + (size_t)i] += weight * phi;
         }
     }
     rc = 0;
@@ -205,6 +236,176 @@ out:
     free(ys);
     free(scratch);
     return rc;
+}
+
+/* The same values for a tree ensemble, exactly, without scoring a row: for x
+ * and one background row b, a leaf is reached by the coalitions S that hold
+ * the inputs A where the walk followed x against b and leave out the inputs C
+ * where it followed b against x (where x and b go the same way, any S does).
+ * The leaf's value v is then a game on A and C alone, whose Shapley values are
+ * v (a-1)! c! / (a+c)! for each input of A and -v a! (c-1)! / (a+c)! for each
+ * of C (a = |A|, c = |C|). A walk forks only where x and b part on an input
+ * not yet in A or C, so it visits a few leaves of each tree, not 2^k rows.
+ * Which way each background row goes at every node, and its margin, are made
+ * once per explainer (trees_cache); x's ways once per row. */
+struct trees_cache {
+    const tree_ensemble *e;
+    int offset;        /* the member's first column */
+    size_t *word_at;   /* (n_trees + 1,) a tree's first word in a direction bitset */
+    uint64_t *bg_left; /* (n_background, word_at[n_trees]) bit: the row goes left at the node */
+    double *bg_margin; /* (n_background, n_outputs) */
+};
+
+static void trees_cache_free(trees_cache *tc)
+{
+    if (!tc) return;
+    free(tc->word_at);
+    free(tc->bg_left);
+    free(tc->bg_margin);
+}
+
+/* Each node's way for row x, as bits (trees_cache's layout). */
+static void ways(const tree_ensemble *e, const size_t *word_at, const float *x, uint64_t *left)
+{
+    memset(left, 0, word_at[e->n_trees] * sizeof *left);
+    for (size_t t = 0; t < e->n_trees; t++) {
+        const tree *tr = &e->trees[t];
+        uint64_t *bits = left + word_at[t];
+        for (int i = 0; i < tr->n_nodes; i++)
+            if (tr->feature[i] >= 0 && trees_goes_left(tr, i, x[tr->feature[i]]))
+                bits[i / 64] |= (uint64_t)1 << (i % 64);
+    }
+}
+
+/* A row's margin in double from its ways: base score plus its leaves. */
+static void margin_of(const tree_ensemble *e, const size_t *word_at, const uint64_t *left, double *out)
+{
+    for (int o = 0; o < e->base.n_outputs; o++) out[o] = e->base_score[o];
+    for (size_t t = 0; t < e->n_trees; t++) {
+        const tree *tr = &e->trees[t];
+        const uint64_t *bits = left + word_at[t];
+        int node = 0;
+        while (tr->feature[node] >= 0)
+            node = (bits[node / 64] >> (node % 64) & 1) ? tr->left[node] : tr->right[node];
+        out[tr->output] += tr->value[node];
+    }
+}
+
+static int trees_cache_make(const model *m, const tree_ensemble *e, int offset, trees_cache *tc)
+{
+    size_t nb = (size_t)m->n_background;
+    memset(tc, 0, sizeof *tc);
+    tc->e = e;
+    tc->offset = offset;
+    if (!(tc->word_at = malloc((e->n_trees + 1) * sizeof *tc->word_at))) return -1;
+    tc->word_at[0] = 0;
+    for (size_t t = 0; t < e->n_trees; t++)
+        tc->word_at[t + 1] = tc->word_at[t] + ((size_t)e->trees[t].n_nodes + 63) / 64;
+    size_t words = tc->word_at[e->n_trees];
+    tc->bg_left = malloc((nb * words + 1) * sizeof *tc->bg_left);
+    tc->bg_margin = malloc((nb * (size_t)e->base.n_outputs + 1) * sizeof *tc->bg_margin);
+    if (!tc->bg_left || !tc->bg_margin) return -1;
+    for (size_t b = 0; b < nb; b++) {
+        ways(e, tc->word_at, m->background + b * (size_t)m->n_features + offset, tc->bg_left + b * words);
+        margin_of(e, tc->word_at, tc->bg_left + b * words, tc->bg_margin + b * (size_t)e->base.n_outputs);
+    }
+    return 0;
+}
+
+typedef struct {
+    const tree *tr;
+    const uint64_t *x_left, *b_left; /* the tree's direction bits */
+    const int *input_of;             /* the member's columns -> inputs */
+    double *phi;                     /* (inputs,) of the tree's output */
+    const double *fact;              /* n! */
+} leaf_game;
+
+static void play_leaves(const leaf_game *g, int node, uint64_t from_x, uint64_t from_b, int a, int c)
+{
+    const tree *tr = g->tr;
+    while (tr->feature[node] >= 0) {
+        int to_x = (g->x_left[node / 64] >> (node % 64) & 1) ? tr->left[node] : tr->right[node];
+        int to_b = (g->b_left[node / 64] >> (node % 64) & 1) ? tr->left[node] : tr->right[node];
+        uint64_t bit = (uint64_t)1 << g->input_of[tr->feature[node]];
+        if (to_x == to_b || (from_x & bit)) {
+            node = to_x;
+        } else if (from_b & bit) {
+            node = to_b;
+        } else { /* both ways: x's with the input in A, b's with it in C */
+            play_leaves(g, to_x, from_x | bit, from_b, a + 1, c);
+            from_b |= bit;
+            c++;
+            node = to_b;
+        }
+    }
+    if (a + c == 0) return; /* every coalition reaches it */
+    double v = tr->value[node];
+    double gain = a ? v * g->fact[a - 1] * g->fact[c] / g->fact[a + c] : 0,
+           loss = c ? v * g->fact[a] * g->fact[c - 1] / g->fact[a + c] : 0;
+    for (uint64_t s = from_x; s; s &= s - 1) g->phi[__builtin_ctzll(s)] += gain;
+    for (uint64_t s = from_b; s; s &= s - 1) g->phi[__builtin_ctzll(s)] -= loss;
+}
+
+static int trees_member(const explainer *ex, const trees_cache *tc, double weight, const float *x,
+                        double *margin, double *base, double *contrib)
+{
+    const model *m = ex->m;
+    const tree_ensemble *e = tc->e;
+    int k = e->base.n_outputs, ni = (int)m->schema.n_inputs, nb = m->n_background;
+    size_t words = tc->word_at[e->n_trees];
+    double fact[65], *phi = calloc((size_t)k * (size_t)ni, sizeof *phi), *y = malloc((size_t)k * sizeof *y);
+    uint64_t *x_left = malloc((words + 1) * sizeof *x_left);
+    int rc = -1;
+    if (!phi || !y || !x_left) goto out;
+    fact[0] = 1;
+    for (int i = 1; i <= 64; i++) fact[i] = fact[i - 1] * i;
+    ways(e, tc->word_at, x + tc->offset, x_left);
+    margin_of(e, tc->word_at, x_left, y);
+    for (int o = 0; o < k; o++) margin[o] += weight * y[o];
+    for (int b = 0; b < nb; b++) {
+        for (int o = 0; o < k; o++) base[o] += weight * tc->bg_margin[(size_t)b * (size_t)k + (size_t)o] / nb;
+        for (size_t t = 0; t < e->n_trees; t++) {
+            leaf_game g = {&e->trees[t],
+                           x_left + tc->word_at[t],
+                           tc->bg_left + (size_t)b * words + tc->word_at[t],
+                           ex->input_of + tc->offset,
+                           phi + (size_t)e->trees[t].output * (size_t)ni,
+                           fact};
+            play_leaves(&g, 0, 0, 0, 0, 0);
+        }
+    }
+    for (size_t i = 0; i < (size_t)k * (size_t)ni; i++) contrib[i] += weight * phi[i] / nb;
+    rc = 0;
+out:
+    free(phi);
+    free(y);
+    free(x_left);
+    return rc;
+}
+
+/* Shapley values are linear in the game: a blend's are its members' by weight,
+ * each member explained on its own columns by its own fastest exact way:
+ * trees by their leaves (trees_cache), any other by enumeration.
+ * TABSERVE_EXPLAIN_ENUMERATE=1 enumerates every member (tests compare). */
+static int explain_interventional(const explainer *ex, const float *x, double *margin, double *base,
+                                  double *contrib)
+{
+    const model *m = ex->m;
+    const predictor *p = m->predictor;
+    int k = p->n_outputs, is_blend = strcmp(p->ops->kind, "blend") == 0;
+    const blend *b = is_blend ? (const blend *)p : NULL;
+    memset(margin, 0, (size_t)k * sizeof *margin);
+    memset(base, 0, (size_t)k * sizeof *base);
+    memset(contrib, 0, (size_t)k * m->schema.n_inputs * sizeof *contrib);
+    for (int i = 0; i < (is_blend ? b->n_members : 1); i++) {
+        const predictor *mp = is_blend ? b->members[i].p : p;
+        int offset = is_blend ? b->members[i].offset : 0;
+        double weight = is_blend ? b->members[i].weight : 1.0;
+        int rc = ex->trees[i].e ? trees_member(ex, &ex->trees[i], weight, x, margin, base, contrib)
+                                : enumerate_member(ex, mp, offset, weight, x, margin, base, contrib);
+        if (rc != 0) return -1;
+    }
+    return 0;
 }
 
 /* Additive in the columns: input i's contribution is the margin with i's
@@ -245,6 +446,7 @@ out:
 }
 
 /* tables: build the trees' per-leaf tables (worth it for many rows) */
+void explainer_free(explainer *ex);
 static explainer *make(const model *m, int tables, char *err)
 {
     explain_method method;
@@ -258,6 +460,26 @@ static explainer *make(const model *m, int tables, char *err)
     ex->method = method;
     column_inputs(m, ex->input_of);
     if (method == EXPLAIN_TREES && tables) ex->tables = treeshap_tables_build(trees_of(m));
+    if (method == EXPLAIN_INTERVENTIONAL) { /* the trees among the members: their background ways */
+        const predictor *p = m->predictor;
+        const blend *b = strcmp(p->ops->kind, "blend") == 0 ? (const blend *)p : NULL;
+        ex->n_members = b ? b->n_members : 1;
+        if (!(ex->trees = calloc((size_t)ex->n_members, sizeof *ex->trees))) {
+            explainer_free(ex);
+            return err_set(err, "out of memory"), NULL;
+        }
+        for (int i = 0; i < ex->n_members; i++) {
+            const predictor *mp = b ? b->members[i].p : p;
+            if (strcmp(mp->ops->kind, "trees") != 0 ||
+                (getenv("TABSERVE_EXPLAIN_ENUMERATE") && m->schema.n_inputs <= EXPLAIN_MAX_INPUTS))
+                continue;
+            if (trees_cache_make(m, (const tree_ensemble *)mp, b ? b->members[i].offset : 0, &ex->trees[i]) !=
+                0) {
+                explainer_free(ex);
+                return err_set(err, "out of memory"), NULL;
+            }
+        }
+    }
     return ex;
 }
 
@@ -267,6 +489,8 @@ void explainer_free(explainer *ex)
 {
     if (!ex) return;
     treeshap_tables_free(ex->tables);
+    for (int i = 0; ex->trees && i < ex->n_members; i++) trees_cache_free(&ex->trees[i]);
+    free(ex->trees);
     free(ex->input_of);
     free(ex);
 }

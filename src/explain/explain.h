@@ -10,16 +10,22 @@
  *   linear       each input's columns at the row's values against the
  *                background's mean: coefficient x centred feature, exactly
  *   any other    (MLP, blend, ONNX graphs, trees without covers) interventional
- *                Shapley values against the model's background sample: every
- *                coalition of inputs (2^k of them, k <= EXPLAIN_MAX_INPUTS)
- *                takes the row's values, the rest each background row's, and the
- *                margins averaged; refused above that, or with no background. */
+ *                Shapley values against the model's background sample: v(S)
+ *                is the mean margin over the background rows with the
+ *                coalition S's inputs taken from the row. Trees (alone, or a
+ *                blend's members) leaf by leaf: each leaf a walk reaches for x
+ *                and a background row is a game on the inputs where the walk
+ *                followed one against the other (k <= EXPLAIN_MAX_TREE_INPUTS);
+ *                anything else by scoring every coalition (2^k, k <=
+ *                EXPLAIN_MAX_INPUTS). A blend's values are its members' by
+ *                weight. Refused above those, or with no background. */
 #ifndef TABSERVE_EXPLAIN_H
 #define TABSERVE_EXPLAIN_H
 
 #include "model/model.h"
 
-#define EXPLAIN_MAX_INPUTS 12
+#define EXPLAIN_MAX_INPUTS      12
+#define EXPLAIN_MAX_TREE_INPUTS 64
 
 typedef enum { EXPLAIN_TREES, EXPLAIN_LINEAR, EXPLAIN_INTERVENTIONAL } explain_method;
 
