@@ -24,6 +24,14 @@ check "a bad row fails predict" "[ $rc -ne 0 ]"
 check "the error names row and column" "grep -q 'row 2: column Sex: unknown category \"alien\"' '$tmp/err'"
 check "a failed predict leaves the old output untouched" "[ \"\$(cat '$tmp/out2.csv')\" = keep ]"
 check "and no temporary file behind" "[ -z \"\$(ls '$tmp' | grep tmp)\" ]"
+# an output that is a device or a pipe (--output /dev/null) is written in place: renaming
+# a temporary file over it would replace /dev/null itself (a FIFO here, the same path)
+mkfifo "$tmp/pipe"
+timeout 20 cat "$tmp/pipe" > "$tmp/from-pipe" & # a reader that gives up: never a hang
+$BIN predict --input "$tmp/in.csv" --output "$tmp/pipe"; rc=$?
+wait
+check "predict --output to a pipe writes through it and leaves it a pipe, no temporary file" \
+  "[ $rc -eq 0 ] && cmp -s '$tmp/from-pipe' '$tmp/out.csv' && [ -p '$tmp/pipe' ] && [ -z \"\$(ls '$tmp' | grep tmp)\" ]"
 $BIN predict --input "$tmp/bad.csv" --output "$tmp/out3.csv" --skip-bad 2> "$tmp/err"; rc=$?
 check "--skip-bad goes on" "[ $rc -eq 0 ] && [ \$(wc -l < '$tmp/out3.csv') -eq 2 ] && grep -q 'row 2' '$tmp/err'"
 printf '{"Age":22,"Fare":7.25,"Embarked":"S","Sex":"male","Pclass":3}\n' | $BIN predict --format jsonl > "$tmp/out.jsonl"

@@ -18,6 +18,13 @@ int atomic_open(atomic_file *af, const char *path, char *err)
         af->fp = stdout;
         return 0;
     }
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        /* a device or a pipe: renaming a file over it would replace /dev/null itself */
+        if (!(af->path = strdup(path)) || !(af->fp = fopen(path, "w"))) goto fail;
+        af->in_place = 1;
+        return 0;
+    }
     size_t n = strlen(path);
     af->path = strdup(path);
     af->tmp_path = malloc(n + sizeof ".tmp.XXXXXX");
@@ -50,6 +57,14 @@ fail_quiet:
 
 int atomic_commit(atomic_file *af, char *err)
 {
+    if (af->in_place) {
+        int failed = fflush(af->fp) != 0 || ferror(af->fp), saved = errno;
+        if (fclose(af->fp) != 0 && !failed) failed = 1, saved = errno;
+        af->fp = NULL;
+        if (failed) err_set(err, "%s: write failed: %s", af->path, strerror(saved));
+        atomic_abort(af);
+        return failed ? -1 : 0;
+    }
     if (!af->tmp_path) { /* stdout */
         if (fflush(af->fp) != 0) return err_set(err, "stdout: %s", strerror(errno));
         return 0;

@@ -7,11 +7,14 @@
 
 /* An output file written to a temporary name beside its target and renamed into
  * place by atomic_commit(): readers see the old file or the whole new one, never
- * a half-written one. path "-" means stdout (no temporary, nothing to rename). */
+ * a half-written one. path "-" means stdout (no temporary, nothing to rename);
+ * so does a target that exists and is not a regular file (/dev/null, a pipe):
+ * it is written in place, never replaced. */
 typedef struct {
     FILE *fp;
     char *path;     /* final name, NULL for stdout */
-    char *tmp_path; /* temporary name, NULL for stdout */
+    char *tmp_path; /* temporary name, NULL for stdout or a target written in place */
+    int in_place;   /* fp is the target itself (a device or a pipe): closed at commit */
 } atomic_file;
 
 int atomic_open(atomic_file *af, const char *path, char *err);
