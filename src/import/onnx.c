@@ -181,16 +181,10 @@ static int fail(compiler *c, const node_t *n, const char *fmt, ...) __attribute_
 
 static int fail(compiler *c, const node_t *n, const char *fmt, ...)
 {
-    char what[ERR_LEN];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    pb_node_verror(c->err, c->file, n ? n->name : NULL, n ? (n->op_type ? n->op_type : "?") : NULL, fmt, ap);
     va_end(ap);
-    if (n)
-        err_set(c->err, "%s: node \"%.80s\" (%.40s): %s", c->file,
-                n->name && *n->name ? n->name : "(unnamed)", n->op_type ? n->op_type : "?", what);
-    else
-        err_set(c->err, "%s: %s", c->file, what);
     return -1;
 }
 

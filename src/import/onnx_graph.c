@@ -224,15 +224,11 @@ static int node_fail(char *err, const program *p, const gnode *g, const char *fm
 
 static int node_fail(char *err, const program *p, const gnode *g, const char *fmt, ...)
 {
-    char what[ERR_LEN];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    pb_node_verror(err, p->file, g ? g->name : NULL, g ? g->op_type : NULL, fmt, ap);
     va_end(ap);
-    if (g)
-        return err_set(err, "%s: node \"%.80s\" (%.40s): %s", p->file, *g->name ? g->name : "(unnamed)",
-                       g->op_type, what);
-    return err_set(err, "%s: %s", p->file, what);
+    return -1;
 }
 
 #define FAIL(...) node_fail(r->err, r->p, g, __VA_ARGS__)
@@ -1356,12 +1352,11 @@ static int load_fail(loader *l, const gnode *g, const char *fmt, ...) __attribut
 
 static int load_fail(loader *l, const gnode *g, const char *fmt, ...)
 {
-    char what[ERR_LEN];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    pb_node_verror(l->err, l->p->file, g ? g->name : NULL, g ? g->op_type : NULL, fmt, ap);
     va_end(ap);
-    return node_fail(l->err, l->p, g, "%s", what);
+    return -1;
 }
 
 static int find_slot(const program *p, const char *name)
