@@ -30,10 +30,15 @@ static const tree_ensemble *trees_of(const model *m)
 /* Whether the interventional method enumerates coalitions for m: some part of
  * its predictor is not a tree ensemble (trees are explained leaf by leaf), or
  * TABSERVE_EXPLAIN_ENUMERATE=1 asks for it (tests compare) where it can. */
+static int enumeration_forced(const model *m)
+{
+    return getenv("TABSERVE_EXPLAIN_ENUMERATE") && m->schema.n_inputs <= EXPLAIN_MAX_INPUTS;
+}
+
 static int enumerated(const model *m)
 {
     const predictor *p = m->predictor;
-    if (getenv("TABSERVE_EXPLAIN_ENUMERATE") && m->schema.n_inputs <= EXPLAIN_MAX_INPUTS) return 1;
+    if (enumeration_forced(m)) return 1;
     if (strcmp(p->ops->kind, "trees") == 0) return 0;
     if (strcmp(p->ops->kind, "blend") != 0) return 1;
     const blend *b = (const blend *)p;
@@ -470,9 +475,7 @@ static explainer *make(const model *m, int tables, char *err)
         }
         for (int i = 0; i < ex->n_members; i++) {
             const predictor *mp = b ? b->members[i].p : p;
-            if (strcmp(mp->ops->kind, "trees") != 0 ||
-                (getenv("TABSERVE_EXPLAIN_ENUMERATE") && m->schema.n_inputs <= EXPLAIN_MAX_INPUTS))
-                continue;
+            if (strcmp(mp->ops->kind, "trees") != 0 || enumeration_forced(m)) continue;
             if (trees_cache_make(m, (const tree_ensemble *)mp, b ? b->members[i].offset : 0, &ex->trees[i]) !=
                 0) {
                 explainer_free(ex);
