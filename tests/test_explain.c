@@ -450,8 +450,17 @@ static void test_interventional_trees_leaf_by_leaf(void **state)
     char err[ERR_LEN];
     unsigned seed = 11;
     static const float values[] = {-1, -0.5f, 0, 0.5f, 1, 0.25f, -0.75f};
-    /* against the orderings over the brute-force game: trees alone (no covers) and in a blend */
-    for (int blended = 0; blended < 2; blended++) {
+    /* against the orderings over the brute-force game: trees alone (no covers) and in a blend,
+     * by each way explain.c has for them (coalition tables in vectors or not, walks per
+     * background row, enumeration) */
+    static const char *ways[] = {NULL, "portable", "walk", "enumerate"};
+    for (int run = 0; run < 8; run++) {
+        int blended = run % 2;
+        const char *way = ways[run / 2];
+        if (way)
+            setenv("TABSERVE_EXPLAIN", way, 1);
+        else
+            unsetenv("TABSERVE_EXPLAIN");
         size_t n = random_tree_model(text, sizeof text, 5, 12, blended, &seed);
         model *m = model_open_buffer(text, n, "random-trees", NULL, err);
         if (!m) fail_msg("%s", err);
@@ -469,6 +478,7 @@ static void test_interventional_trees_leaf_by_leaf(void **state)
         }
         model_free(m);
     }
+    unsetenv("TABSERVE_EXPLAIN");
     /* more inputs than coalitions can be enumerated for: still exact, leaf by leaf —
      * additive, and an input no tree splits on gets nothing */
     size_t n = random_tree_model(text, sizeof text, 20, 30, 0, &seed);

@@ -28,15 +28,6 @@ int trees_in_category_set(const tree *tr, int node, float v)
     return (tr->cat_words[tr->cat_at[node] + (int)word] >> (c & 31)) & 1u;
 }
 
-static inline int goes_left(const tree *tr, int node, float v)
-{
-    if (isnan(v)) return tr->default_left[node];
-    if (tr->cat_at && tr->cat_at[node] >= 0) return !trees_in_category_set(tr, node, v);
-    return v < tr->threshold[node];
-}
-
-int trees_goes_left(const tree *tr, int node, float v) { return goes_left(tr, node, v); }
-
 /* Any ensemble: one walk at a time, node by node. */
 static void walk_nodes(const tree_ensemble *e, const float *x, int n, float *y)
 {
@@ -48,7 +39,7 @@ static void walk_nodes(const tree_ensemble *e, const float *x, int n, float *y)
             const tree *tr = &e->trees[t];
             int node = 0;
             while (tr->feature[node] >= 0)
-                node = goes_left(tr, node, xr[tr->feature[node]]) ? tr->left[node] : tr->right[node];
+                node = trees_goes_left(tr, node, xr[tr->feature[node]]) ? tr->left[node] : tr->right[node];
             yr[tr->output] += tr->value[node];
         }
     }

@@ -137,7 +137,12 @@ int trees_in_category_set(const tree *tr, int node, float v);
 
 /* Whether value v goes to node i's left child: NaN by the default direction,
  * a categorical split by its set, else v < threshold. */
-int trees_goes_left(const tree *tr, int node, float v);
+static inline int trees_goes_left(const tree *tr, int node, float v)
+{
+    if (v != v) return tr->default_left[node]; /* NaN */
+    if (tr->cat_at && tr->cat_at[node] >= 0) return !trees_in_category_set(tr, node, v);
+    return v < tr->threshold[node];
+}
 
 /* Limits on what the readers and importers accept (options can lower them). */
 #define TREES_MAX_TREES 100000

@@ -27,12 +27,22 @@ static const tree_ensemble *trees_of(const model *m)
     return strcmp(m->predictor->ops->kind, "trees") == 0 ? (const tree_ensemble *)m->predictor : NULL;
 }
 
+/* TABSERVE_EXPLAIN=enumerate|walk|portable asks for a slower way than the one
+ * chosen, where it applies (tests and benchmarks compare): enumerate every
+ * member's coalitions, walk trees per background row instead of their
+ * coalition tables, add the tables without vectors. */
+static int asked_for(const char *way)
+{
+    const char *env = getenv("TABSERVE_EXPLAIN");
+    return env && strcmp(env, way) == 0;
+}
+
 /* Whether the interventional method enumerates coalitions for m: some part of
  * its predictor is not a tree ensemble (trees are explained leaf by leaf), or
- * TABSERVE_EXPLAIN_ENUMERATE=1 asks for it (tests compare) where it can. */
+ * it was asked for where it can. */
 static int enumeration_forced(const model *m)
 {
-    return getenv("TABSERVE_EXPLAIN_ENUMERATE") && m->schema.n_inputs <= EXPLAIN_MAX_INPUTS;
+    return asked_for("enumerate") && m->schema.n_inputs <= EXPLAIN_MAX_INPUTS;
 }
 
 static int enumerated(const model *m)
@@ -144,6 +154,28 @@ static double coalition_weight(int s, int k)
     return w;
 }
 
+/* Adds weight x (v(none), v(all), Shapley values) of the game value[S * k + o]
+ * (2^ni coalitions, k outputs) into base, margin and contributions. */
+static void add_shapley(const double *value, int ni, int k, double weight, double *margin, double *base,
+                        double *contrib)
+{
+    size_t coalitions = (size_t)1 << ni;
+    for (int o = 0; o < k; o++) {
+        base[o] += weight * value[o];
+        margin[o] += weight * value[(coalitions - 1) * (size_t)k + (size_t)o];
+        for (int i = 0; i < ni; i++) {
+            double phi = 0;
+            for (size_t s = 0; s < coalitions; s++) {
+                if (s >> i & 1) continue;
+                int size = __builtin_popcountll(s);
+                phi += coalition_weight(size, ni) * (value[(s | (size_t)1 << i) * (size_t)k + (size_t)o] -
+                                                     value[s * (size_t)k + (size_t)o]);
+            }
+            contrib[(size_t)o * (size_t)ni + (size_t)i] += weight * phi;
+        }
+    }
+}
+
 /* The coalition's mask gathered onto the bits of `differ` (pext): the index of
  * S's distinct row among background row b's rows. */
 static size_t gather_bits(size_t s, size_t differ)
@@ -217,20 +249,7 @@ static int enumerate_member(const explainer *ex, const predictor *p, int offset,
             for (int o = 0; o < k; o++) value[s * (size_t)k + (size_t)o] += yr[o];
         }
     for (size_t i = 0; i < coalitions * (size_t)k; i++) value[i] /= nb;
-    for (int o = 0; o < k; o++) {
-        base[o] += weight * value[o];
-        margin[o] += weight * value[(coalitions - 1) * (size_t)k + (size_t)o];
-        for (int i = 0; i < ni; i++) {
-            double phi = 0;
-            for (size_t s = 0; s < coalitions; s++) {
-                if (s >> i & 1) continue;
-                int size = __builtin_popcountll(s);
-                phi += coalition_weight(size, ni) * (value[(s | (size_t)1 << i) * (size_t)k + (size_t)o] -
-                                                     value[s * (size_t)k + (size_t)o]);
-            }
-            contrib[(size_t)o * (size_t)ni + (size_t)i] += weight * phi;
-        }
-    }
+    add_shapley(value, ni, k, weight, margin, base, contrib);
     rc = 0;
 out:
     free(differ);
@@ -259,6 +278,12 @@ struct trees_cache {
     size_t *word_at;   /* (n_trees + 1,) a tree's first word in a direction bitset */
     uint64_t *bg_left; /* (n_background, word_at[n_trees]) bit: the row goes left at the node */
     double *bg_margin; /* (n_background, n_outputs) */
+    /* the coalition tables (coalition_tables_make), NULL when not made */
+    double *leaf_table; /* (leaves, 2^inputs) */
+    size_t stride;      /* a leaf's row: 2^inputs, at least COALITION_LANES */
+    int *leaf_of;       /* (nodes of all trees,) a leaf's row in leaf_table; -1 inside */
+    size_t *node_at;    /* (n_trees + 1,) a tree's first entry in leaf_of */
+    int max_nodes;
 };
 
 static void trees_cache_free(trees_cache *tc)
@@ -267,6 +292,9 @@ static void trees_cache_free(trees_cache *tc)
     free(tc->word_at);
     free(tc->bg_left);
     free(tc->bg_margin);
+    free(tc->leaf_table);
+    free(tc->leaf_of);
+    free(tc->node_at);
 }
 
 /* Each node's way for row x, as bits (trees_cache's layout). */
@@ -294,6 +322,98 @@ static void margin_of(const tree_ensemble *e, const size_t *word_at, const uint6
             node = (bits[node / 64] >> (node % 64) & 1) ? tr->left[node] : tr->right[node];
         out[tr->output] += tr->value[node];
     }
+}
+
+/* Few inputs make it faster still. Background row b reaches a leaf under
+ * coalition S (S's inputs from x, the rest from b) when S holds every input
+ * E_b where b leaves the leaf's path and none of the inputs D_x where x does.
+ * So a leaf's game is its value x the share of background rows with E_b
+ * inside S, for every S with S & D_x empty: the shares are made once per
+ * explainer (a table of 2^k per leaf, when inputs <= EXPLAIN_TABLE_INPUTS and
+ * the tables fit EXPLAIN_TABLE_BYTES); a row adds each leaf's table over the
+ * coalitions that miss its D_x, in one pass over the nodes, and v's 2^k
+ * entries give the Shapley values. */
+#define EXPLAIN_TABLE_INPUTS 12
+#define EXPLAIN_TABLE_BYTES  ((size_t)64 << 20)
+#define COALITION_LANES      32 /* up to five inputs: v in four vectors of eight */
+
+/* For every node of tr, the inputs where `row` leaves the path to it (nodes
+ * come after their parents: one pass). */
+static void leave_masks(const tree *tr, const float *row, const int *input_of, uint32_t *mask)
+{
+    /* locals: mask's stores could alias the tree's int arrays, forcing reloads */
+    const int n = tr->n_nodes, *feature = tr->feature, *left = tr->left, *right = tr->right,
+              *cat_at = tr->cat_at;
+    const float *threshold = tr->threshold;
+    const unsigned char *default_left = tr->default_left;
+    mask[0] = 0;
+    for (int i = 0; i < n; i++) {
+        int f = feature[i];
+        if (f < 0) continue;
+        float v = row[f];
+        uint32_t to_left = cat_at && cat_at[i] >= 0
+                               ? (uint32_t)trees_goes_left(tr, i, v)
+                               : (uint32_t)((v < threshold[i]) | ((v != v) & default_left[i]));
+        uint32_t bit = (uint32_t)1 << input_of[f], m = mask[i];
+        mask[left[i]] = m | (bit & (to_left - 1)); /* without a branch: which way is data */
+        mask[right[i]] = m | (bit & -to_left);
+    }
+}
+
+static int coalition_tables_make(const model *m, const int *input_of, trees_cache *tc)
+{
+    const tree_ensemble *e = tc->e;
+    int ni = (int)m->schema.n_inputs, nb = m->n_background;
+    size_t coalitions = (size_t)1 << ni, leaves = 0;
+    if (ni > EXPLAIN_TABLE_INPUTS || asked_for("walk")) return 0;
+    tc->stride = coalitions < COALITION_LANES ? COALITION_LANES : coalitions;
+    if (!(tc->node_at = malloc((e->n_trees + 1) * sizeof *tc->node_at))) return -1;
+    tc->node_at[0] = 0;
+    for (size_t t = 0; t < e->n_trees; t++) {
+        const tree *tr = &e->trees[t];
+        tc->node_at[t + 1] = tc->node_at[t] + (size_t)tr->n_nodes;
+        if (tr->n_nodes > tc->max_nodes) tc->max_nodes = tr->n_nodes;
+        for (int i = 0; i < tr->n_nodes; i++) leaves += tr->feature[i] < 0;
+    }
+    if (leaves > EXPLAIN_TABLE_BYTES / sizeof(double) / tc->stride) { /* walk instead */
+        free(tc->node_at);
+        tc->node_at = NULL;
+        return 0;
+    }
+    tc->leaf_of = malloc((tc->node_at[e->n_trees] + 1) * sizeof *tc->leaf_of);
+    tc->leaf_table = calloc(leaves * tc->stride + 1, sizeof *tc->leaf_table);
+    uint32_t *mask = malloc((size_t)tc->max_nodes * sizeof *mask);
+    if (!tc->leaf_of || !tc->leaf_table || !mask) return free(mask), -1;
+    int next = 0;
+    for (size_t j = 0; j < tc->node_at[e->n_trees]; j++) tc->leaf_of[j] = -1;
+    for (size_t t = 0; t < e->n_trees; t++)
+        for (int i = 0; i < e->trees[t].n_nodes; i++)
+            if (e->trees[t].feature[i] < 0) tc->leaf_of[tc->node_at[t] + (size_t)i] = next++;
+    /* count each leaf's background rows by E_b, then sum over the subsets of S */
+    for (int b = 0; b < nb; b++) {
+        const float *bg = m->background + (size_t)b * (size_t)m->n_features + tc->offset;
+        for (size_t t = 0; t < e->n_trees; t++) {
+            const tree *tr = &e->trees[t];
+            leave_masks(tr, bg, input_of, mask);
+            for (int i = 0; i < tr->n_nodes; i++)
+                if (tr->feature[i] < 0)
+                    tc->leaf_table[(size_t)tc->leaf_of[tc->node_at[t] + (size_t)i] * tc->stride + mask[i]] +=
+                        1;
+        }
+    }
+    free(mask);
+    for (size_t t = 0; t < e->n_trees; t++) {
+        const tree *tr = &e->trees[t];
+        for (int i = 0; i < tr->n_nodes; i++) {
+            if (tr->feature[i] >= 0) continue;
+            double *row = tc->leaf_table + (size_t)tc->leaf_of[tc->node_at[t] + (size_t)i] * tc->stride;
+            for (int bit = 0; bit < ni; bit++)
+                for (size_t s = 0; s < coalitions; s++)
+                    if (s >> bit & 1) row[s] += row[s ^ (size_t)1 << bit];
+            for (size_t s = 0; s < coalitions; s++) row[s] = tr->value[i] * (row[s] / nb);
+        }
+    }
+    return 0;
 }
 
 static int trees_cache_make(const model *m, const tree_ensemble *e, int offset, trees_cache *tc)
@@ -351,9 +471,92 @@ static void play_leaves(const leaf_game *g, int node, uint64_t from_x, uint64_t 
     for (uint64_t s = from_b; s; s &= s - 1) g->phi[__builtin_ctzll(s)] -= loss;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define EXPLAIN_X86
+/* One output, at most five inputs: v(S) stays in four registers of eight
+ * doubles across every leaf; a leaf adds its table under the lanes S with
+ * S & D_x empty (a mask per D_x, made once). */
+__attribute__((target("avx512f"))) static void leaves_into_registers(const trees_cache *tc, const float *x,
+                                                                     const int *input_of, uint32_t *mask,
+                                                                     double *value)
+{
+    const tree_ensemble *e = tc->e;
+    __mmask8 lanes[COALITION_LANES][4];
+    for (unsigned d = 0; d < COALITION_LANES; d++)
+        for (unsigned q = 0; q < 4; q++) {
+            unsigned bits = 0;
+            for (unsigned j = 0; j < 8; j++) bits |= ((8 * q + j) & d) ? 0u : 1u << j;
+            lanes[d][q] = (__mmask8)bits;
+        }
+    __m512d v0 = _mm512_setzero_pd(), v1 = v0, v2 = v0, v3 = v0;
+    for (size_t t = 0; t < e->n_trees; t++) {
+        const tree *tr = &e->trees[t];
+        const int *leaf_of = tc->leaf_of + tc->node_at[t];
+        leave_masks(tr, x, input_of, mask);
+        for (int i = 0; i < tr->n_nodes; i++) {
+            if (tr->feature[i] >= 0) continue;
+            const double *row = tc->leaf_table + (size_t)leaf_of[i] * COALITION_LANES;
+            const __mmask8 *m = lanes[mask[i]];
+            v0 = _mm512_mask_add_pd(v0, m[0], v0, _mm512_loadu_pd(row));
+            v1 = _mm512_mask_add_pd(v1, m[1], v1, _mm512_loadu_pd(row + 8));
+            v2 = _mm512_mask_add_pd(v2, m[2], v2, _mm512_loadu_pd(row + 16));
+            v3 = _mm512_mask_add_pd(v3, m[3], v3, _mm512_loadu_pd(row + 24));
+        }
+    }
+    _mm512_storeu_pd(value, v0);
+    _mm512_storeu_pd(value + 8, v1);
+    _mm512_storeu_pd(value + 16, v2);
+    _mm512_storeu_pd(value + 24, v3);
+    _mm256_zeroupper();
+}
+#endif
+
+static int trees_member_tables(const explainer *ex, const trees_cache *tc, double weight, const float *x,
+                               double *margin, double *base, double *contrib)
+{
+    const tree_ensemble *e = tc->e;
+    const int *input_of = ex->input_of + tc->offset;
+    int k = e->base.n_outputs, ni = (int)ex->m->schema.n_inputs;
+    size_t coalitions = (size_t)1 << ni, all = coalitions - 1;
+    double *value = calloc(tc->stride * (size_t)k, sizeof *value);
+    uint32_t *mask = malloc(((size_t)tc->max_nodes + 1) * sizeof *mask);
+    if (!value || !mask) return free(value), free(mask), -1;
+    x += tc->offset;
+#ifdef EXPLAIN_X86
+    __builtin_cpu_init();
+    if (k == 1 && tc->stride == COALITION_LANES && __builtin_cpu_supports("avx512f") &&
+        !asked_for("portable"))
+        leaves_into_registers(tc, x, input_of, mask, value);
+    else
+#endif
+        for (size_t t = 0; t < e->n_trees; t++) {
+            const tree *tr = &e->trees[t];
+            double *v = value + tr->output;
+            leave_masks(tr, x, input_of, mask);
+            for (int i = 0; i < tr->n_nodes; i++) {
+                if (tr->feature[i] >= 0) continue;
+                const double *row =
+                    tc->leaf_table + (size_t)tc->leaf_of[tc->node_at[t] + (size_t)i] * tc->stride;
+                size_t keep = all & ~(size_t)mask[i];
+                for (size_t s = keep;; s = (s - 1) & keep) { /* the coalitions that miss D_x */
+                    v[s * (size_t)k] += row[s];
+                    if (!s) break;
+                }
+            }
+        }
+    for (int o = 0; o < k; o++)
+        for (size_t s = 0; s < coalitions; s++) value[s * (size_t)k + (size_t)o] += e->base_score[o];
+    add_shapley(value, ni, k, weight, margin, base, contrib);
+    free(value);
+    free(mask);
+    return 0;
+}
+
 static int trees_member(const explainer *ex, const trees_cache *tc, double weight, const float *x,
                         double *margin, double *base, double *contrib)
 {
+    if (tc->leaf_table) return trees_member_tables(ex, tc, weight, x, margin, base, contrib);
     const model *m = ex->m;
     const tree_ensemble *e = tc->e;
     int k = e->base.n_outputs, ni = (int)m->schema.n_inputs, nb = m->n_background;
@@ -391,7 +594,7 @@ out:
 /* Shapley values are linear in the game: a blend's are its members' by weight,
  * each member explained on its own columns by its own fastest exact way:
  * trees by their leaves (trees_cache), any other by enumeration.
- * TABSERVE_EXPLAIN_ENUMERATE=1 enumerates every member (tests compare). */
+ * TABSERVE_EXPLAIN=enumerate enumerates every member. */
 static int explain_interventional(const explainer *ex, const float *x, double *margin, double *base,
                                   double *contrib)
 {
@@ -477,7 +680,8 @@ static explainer *make(const model *m, int tables, char *err)
             const predictor *mp = b ? b->members[i].p : p;
             if (strcmp(mp->ops->kind, "trees") != 0 || enumeration_forced(m)) continue;
             if (trees_cache_make(m, (const tree_ensemble *)mp, b ? b->members[i].offset : 0, &ex->trees[i]) !=
-                0) {
+                    0 ||
+                coalition_tables_make(m, ex->input_of + ex->trees[i].offset, &ex->trees[i]) != 0) {
                 explainer_free(ex);
                 return err_set(err, "out of memory"), NULL;
             }
