@@ -104,7 +104,7 @@ run: $(BIN)
 # Retrains the default model exactly as the README says.
 model: $(BIN)
 	$(BIN) train $(DATA) --label Survived --numeric Age,Fare --categorical Sex,Embarked,Pclass \
-	  --cv 5 --fold-by PassengerId -o $(DEFAULT_MODEL)
+	  --model blend --cv 5 --fold-by PassengerId -o $(DEFAULT_MODEL)
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tabserve/models

@@ -1,12 +1,14 @@
-"""The seed's Flask app, with the Keras model replaced by a numpy MLP of the
-default model's shape (loaded from models/titanic.json), for the server benchmark."""
+"""The seed's Flask app, with the Keras model replaced by a numpy MLP: tabserve
+0.1.0's default model, read from its format-1 file (tests/fixtures/titanic-v1.json;
+format 2 composes feature steps and predictors this replica does not), for the
+server benchmark."""
 import json
 import os
 
 import numpy as np
 from flask import Flask, jsonify, request
 
-MODEL = json.load(open(os.environ.get("TABSERVE_MODEL", "models/titanic.json")))
+MODEL = json.load(open(os.environ.get("TABSERVE_MODEL", "../tests/fixtures/titanic-v1.json")))
 LAYERS = [(np.array(l["weights"], dtype=np.float32), np.array(l["bias"], dtype=np.float32), l["activation"])
           for l in MODEL["network"]["layers"]]
 

@@ -86,7 +86,7 @@ printf '%-28s %10s %12s %9s kB %11s ms %s\n' "nginx-light, fixed body" "$ng_rps"
 if [ -z "$MODEL" ] && /usr/bin/python3 -c 'import flask, numpy' 2>/dev/null && command -v gunicorn >/dev/null; then
   gport=$(free_port)
   t0=$(now_ms)
-  (cd "$(dirname "$0")/.." && exec gunicorn -w 4 -b "127.0.0.1:$gport" --chdir bench flask_app:app --env TABSERVE_MODEL="$PWD/models/titanic.json" 2>/dev/null) & pids+=($!)
+  (cd "$(dirname "$0")/.." && exec gunicorn -w 4 -b "127.0.0.1:$gport" --chdir bench flask_app:app --env TABSERVE_MODEL="$PWD/tests/fixtures/titanic-v1.json" 2>/dev/null) & pids+=($!)
   for _ in $(seq 3000); do curl -sf -o /dev/null -XPOST -H 'Content-Type: application/json' -d '{"Age":1,"Fare":1,"Sex":"male","Embarked":"S","Pclass":1}' "http://127.0.0.1:$gport/model" && break; sleep 0.01; done
   gu_ready=$(( $(now_ms) - t0 ))
   gu_rps=$(rps "http://127.0.0.1:$gport/model" 64 gu64)

@@ -13,7 +13,9 @@
 
 #include "model/default_model.h"
 #include "estimators/linear.h"
+#include "estimators/blend.h"
 #include "estimators/mlp.h"
+#include "estimators/trees.h"
 #include "estimators/normalize.h"
 #include "model/model.h"
 #include "base/err.h"
@@ -134,10 +136,28 @@ static void test_save_load_round_trip(void **state)
     model *again = model_load_file(path, err);
     assert_non_null(again);
     assert_string_equal(m->hash, again->hash);
-    const mlp *a = (const mlp *)m->predictor, *b = (const mlp *)again->predictor;
-    assert_string_equal(m->predictor->ops->kind, "mlp");
+    /* the default model is a blend: its MLP's weights and its trees come back bit for bit */
+    assert_string_equal(m->predictor->ops->kind, "blend");
+    const blend *ba = (const blend *)m->predictor, *bb = (const blend *)again->predictor;
+    assert_int_equal(ba->n_members, 2);
+    assert_int_equal(bb->n_members, 2);
+    assert_true(ba->members[0].weight == bb->members[0].weight &&
+                ba->members[1].offset == bb->members[1].offset);
+    const mlp *a = (const mlp *)ba->members[0].p, *b = (const mlp *)bb->members[0].p;
+    assert_string_equal(ba->members[0].p->ops->kind, "mlp");
     assert_memory_equal(a->layers[1].w, b->layers[1].w,
                         (size_t)a->layers[1].n_in * a->layers[1].n_out * sizeof(float));
+    const tree_ensemble *ta = (const tree_ensemble *)ba->members[1].p,
+                        *tb = (const tree_ensemble *)bb->members[1].p;
+    assert_string_equal(ba->members[1].p->ops->kind, "trees");
+    assert_int_equal(ta->n_trees, tb->n_trees);
+    for (size_t t = 0; t < ta->n_trees; t++) {
+        int n = ta->trees[t].n_nodes;
+        assert_int_equal(n, tb->trees[t].n_nodes);
+        assert_memory_equal(ta->trees[t].threshold, tb->trees[t].threshold, (size_t)n * sizeof(float));
+        assert_memory_equal(ta->trees[t].value, tb->trees[t].value, (size_t)n * sizeof(float));
+        assert_memory_equal(ta->trees[t].feature, tb->trees[t].feature, (size_t)n * sizeof(int));
+    }
     /* a changed weight no longer matches the stored content hash */
     char *text;
     size_t len;

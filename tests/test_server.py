@@ -181,7 +181,7 @@ class Routes(unittest.TestCase):
         st, h, data = self.s.predict()
         self.assertEqual(st, 200)
         self.assertEqual(h["Content-Type"], "application/json")
-        self.assertEqual(data, {"predict": 0.116562441})  # the default model, as in the README
+        self.assertEqual(data, {"predict": 0.0715020671})  # the default model, as in the README
 
     def test_same_answer_as_offline_predict(self):
         out = subprocess.run([BIN, "predict", "--format", "jsonl"], input=json.dumps(SEED) + "\n",
@@ -207,10 +207,15 @@ class Routes(unittest.TestCase):
         self.assertEqual(m["inputs"][4]["vocabulary"], [1, 2, 3])
         self.assertEqual(m["output"], {"name": "predict", "task": "binary", "link": "sigmoid", "label": "Survived",
                                        "meaning": "probability that Survived is 1"})
-        self.assertEqual([f["input"] for f in m["features"]], ["Age", "Age", "Fare", "Sex", "Embarked", "Pclass"])
+        # the MLP's columns (standardized, one-hot), then the trees' (raw values, category indices)
+        self.assertEqual([f["input"] for f in m["features"]],
+                         ["Age", "Age", "Fare", "Sex", "Embarked", "Pclass", "Age", "Fare", "Sex", "Embarked", "Pclass"])
         self.assertEqual([s["op"] for s in m["features"][2]["steps"]], ["impute", "log1p", "standardize"])
-        self.assertEqual(m["predictor"]["kind"], "mlp")
-        self.assertEqual([(l["inputs"], l["units"]) for l in m["predictor"]["layers"]], [(11, 128), (128, 64), (64, 1)])
+        self.assertEqual(m["predictor"]["kind"], "blend")
+        mlp, trees = (member["predictor"] for member in m["predictor"]["members"])
+        self.assertEqual([(member["offset"], member["weight"]) for member in m["predictor"]["members"]], [(0, 0.3), (11, 0.7)])
+        self.assertEqual([(l["inputs"], l["units"]) for l in mlp["layers"]], [(11, 64), (64, 32), (32, 1)])
+        self.assertEqual((trees["kind"], trees["trees"], trees["n_features"], trees["max_depth"]), ("trees", 128, 5, 5))
         self.assertIn("cross_validation", m["metadata"])
         self.assertRegex(m["hash"], r"^fnv1a64:[0-9a-f]{16}$")
 
@@ -526,7 +531,7 @@ class Transport(unittest.TestCase):
             while chunk := sock.recv(65536):
                 reply += chunk
         self.assertTrue(reply.startswith(b"HTTP/1.1 200 OK"), reply)
-        self.assertIn(b'{"predict": 0.1', reply)
+        self.assertIn(b'{"predict": 0.0715020671}', reply)
 
     def test_one_byte_at_a_time(self):
         body = json.dumps(SEED).encode()
@@ -650,7 +655,7 @@ class Process(unittest.TestCase):
         # a different model: logistic regression on the same inputs
         lr = json.load(open(path))
         lr["metadata"].pop("content_hash")
-        lr["predictor"] = {"kind": "linear", "weights": [[0.1]] * 11, "bias": [0.0]}
+        lr["predictor"] = {"kind": "linear", "weights": [[0.1]] * lr["predictor"]["n_features"], "bias": [0.0]}
         json.dump(lr, open(path + ".new", "w"))
         os.rename(path + ".new", path)
         for _ in range(3):

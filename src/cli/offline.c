@@ -104,7 +104,10 @@ static const char train_usage[] =
     "                      [--min-child-weight X] [--l2 X] [--subsample X] [--colsample X]\n"
     "                      [--early-stopping R] [--bins N] [--threads N] [--objective binary|regression]\n"
     "                      [--split-gain hessian|count] [--tree-l2 X (blend, auto)]\n"
-    "                      blend: [--blend-weight W (the MLP's share of the logit mean, 0.5)]\n";
+    "                      blend: [--blend-weight W (the MLP's share of the logit mean)]; --model blend's\n"
+    "                      defaults are the default model's: --blend-weight 0.3 --ensemble 4 --trees 128\n"
+    "                      --max-depth 5 --learning-rate 0.08 --min-child-weight 5 --tree-l2 0.1\n"
+    "                      --colsample 0.6 --subsample 0.8 --split-gain count --early-stopping 0\n";
 
 /* A number in [lo, hi] (for the real-valued options). */
 static int parse_real(const char *s, double lo, double hi, const char *what, double *out)
@@ -119,13 +122,28 @@ static int parse_real(const char *s, double lo, double hi, const char *what, dou
     return 0;
 }
 
+/* The --model given, read before the other flags: a kind's own defaults come
+ * first, then every flag overrides them wherever it stands. */
+static const char *model_kind_given(int argc, char **argv)
+{
+    const char *kind = "mlp";
+    for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "--model=", 8) == 0) kind = argv[i] + 8;
+        if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) kind = argv[++i];
+    }
+    return kind;
+}
+
 int cmd_train(int argc, char **argv)
 {
     const char *data = NULL, *label = NULL, *numeric = "", *categorical = "", *out = NULL;
     const char *hidden = NULL, *fold_by = NULL, *v = NULL, *kind = "mlp", *l2 = NULL;
     long cv = 0, lv;
     train_options o;
-    train_options_default(&o);
+    if (strcmp(model_kind_given(argc, argv), "blend") == 0)
+        train_options_blend_default(&o);
+    else
+        train_options_default(&o);
     int rc = 2;
     for (int i = 0; i < argc; i++) {
         int r;

@@ -41,6 +41,9 @@ typedef struct {
 } train_options;
 
 void train_options_default(train_options *o);
+/* --model blend's own defaults: the default model's settings (README, "The
+ * default model"), which the other flags then override. */
+void train_options_blend_default(train_options *o);
 
 /* Fits a model on the rows r with use[r] != 0 (all rows when use is NULL) of d,
  * whose column 0 is the 0/1 label y (n_rows,) and columns 1.. are the inputs.
