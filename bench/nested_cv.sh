@@ -10,7 +10,19 @@ DATA=${1:-../shared/data/titanic.csv}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 flags="--label Survived --numeric Age,Fare --categorical Sex,Embarked,Pclass"
-candidates=("" "--ensemble 1" "--hidden 32,16" "--hidden 128,128 --ensemble 1" "--l2 0.01" "--hidden \"\"")
+# CANDIDATES=mlp: the MLP settings tabserve 0.1.0's default was chosen from;
+# the default (blend): the settings the blend default was chosen from (issue 13) —
+# the MLP default, and --model blend with the tree settings and weights tried
+if [ "${CANDIDATES:-blend}" = mlp ]; then
+  candidates=("" "--ensemble 1" "--hidden 32,16" "--hidden 128,128 --ensemble 1" "--l2 0.01" "--hidden \"\"")
+else
+  candidates=("--model mlp")
+  for trees in "--bag 2 --trees 100 --learning-rate 0.1" "--trees 200 --learning-rate 0.05" \
+               "--trees 150 --learning-rate 0.07" "--trees 100 --learning-rate 0.1" "--trees 128 --learning-rate 0.08"; do
+    for w in 0.3 0.4; do candidates+=("--model blend --blend-weight $w $trees"); done
+  done
+  candidates+=("--model blend --ensemble 8 --bag 2 --trees 100 --learning-rate 0.1")
+fi
 # PassengerId is the first column of the Kaggle file
 for k in 0 1 2 3 4; do
   awk -F, -v k=$k 'NR == 1 || $1 % 5 != k' "$DATA" > "$tmp/train$k.csv"

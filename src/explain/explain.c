@@ -416,12 +416,16 @@ static int coalition_tables_make(const model *m, const int *input_of, trees_cach
     return 0;
 }
 
-static int trees_cache_make(const model *m, const tree_ensemble *e, int offset, trees_cache *tc)
+/* The coalition tables where they fit, else the background's ways for the walks. */
+static int trees_cache_make(const model *m, const int *input_of, const tree_ensemble *e, int offset,
+                            trees_cache *tc)
 {
     size_t nb = (size_t)m->n_background;
     memset(tc, 0, sizeof *tc);
     tc->e = e;
     tc->offset = offset;
+    if (coalition_tables_make(m, input_of + offset, tc) != 0) return -1;
+    if (tc->leaf_table) return 0;
     if (!(tc->word_at = malloc((e->n_trees + 1) * sizeof *tc->word_at))) return -1;
     tc->word_at[0] = 0;
     for (size_t t = 0; t < e->n_trees; t++)
@@ -679,9 +683,8 @@ static explainer *make(const model *m, int tables, char *err)
         for (int i = 0; i < ex->n_members; i++) {
             const predictor *mp = b ? b->members[i].p : p;
             if (strcmp(mp->ops->kind, "trees") != 0 || enumeration_forced(m)) continue;
-            if (trees_cache_make(m, (const tree_ensemble *)mp, b ? b->members[i].offset : 0, &ex->trees[i]) !=
-                    0 ||
-                coalition_tables_make(m, ex->input_of + ex->trees[i].offset, &ex->trees[i]) != 0) {
+            if (trees_cache_make(m, ex->input_of, (const tree_ensemble *)mp, b ? b->members[i].offset : 0,
+                                 &ex->trees[i]) != 0) {
                 explainer_free(ex);
                 return err_set(err, "out of memory"), NULL;
             }

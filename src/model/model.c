@@ -240,8 +240,10 @@ int model_save(const model *m, const char *path, char *err)
 {
     json_t *root = model_json(m, 1);
     /* 17 significant digits: doubles (normalisation statistics) round-trip exactly,
-     * and floats widened to double do too, so a reload hashes to the same value. */
-    char *text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+     * and floats widened to double do too, so a reload hashes to the same value.
+     * Compact: parsing is most of a load (a served model's readiness), and
+     * indentation cost a fifth of it; `tabserve inspect` is the readable view. */
+    char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
     json_decref(root);
     if (!text) return err_set(err, "%s: out of memory while serialising the model", path);
     atomic_file af;

@@ -193,7 +193,7 @@ static void predict(api *a, const repo_version *v, const api_request *req, api_r
     if (explain) {
         exchange x = {req, res, &a->batch, a->values, a->o.max_batch, a->out, a->out_cap};
         char err[ERR_LEN];
-        int status = exchange_explain(&x, v->explainer, (int)rows, batch, err);
+        int status = exchange_explain(&x, repository_explainer(v), (int)rows, batch, err);
         if (status) error_with(a, res, status, err, NULL, -1);
         return;
     }

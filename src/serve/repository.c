@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,7 +295,6 @@ static void load_version(const repository_options *o, const char *name, const fo
         log_msg(LOG_ERROR, "model %s version %ld refused: %s", name, fv->version, err);
     } else {
         log_msg(LOG_INFO, "model %s version %ld loaded: %s", name, fv->version, out->m->hash);
-        out->explainer = explainer_create(out->m, NULL);
     }
 }
 
@@ -357,7 +357,6 @@ static repository *load_one(const repository_options *o, char *err)
     free(fv.file);
     free(fv.problem);
     if (!rm->v[0].m) goto fail;
-    rm->v[0].explainer = explainer_create(rm->v[0].m, NULL);
     r->default_model = 0;
     if (docs_render(r, err) != 0) goto fail;
     return r;
@@ -431,6 +430,23 @@ const repo_version *repo_model_version(const repo_model *rm, long version)
     for (int k = 0; k < rm->n; k++)
         if (rm->v[k].version == version) return &rm->v[k];
     return NULL;
+}
+
+/* One lock for every version's first explainer: taken once per explanation,
+ * uncontended but for the first (an explanation costs tens of microseconds). */
+static pthread_mutex_t explainer_lock = PTHREAD_MUTEX_INITIALIZER;
+
+const struct explainer *repository_explainer(const repo_version *v)
+{
+    repo_version *cache = (repo_version *)v; /* the explainer is a cache of v's model */
+    pthread_mutex_lock(&explainer_lock);
+    if (!cache->explainer_made && cache->m) {
+        cache->explainer = explainer_create(cache->m, NULL);
+        cache->explainer_made = 1;
+    }
+    const struct explainer *ex = cache->explainer;
+    pthread_mutex_unlock(&explainer_lock);
+    return ex;
 }
 
 const repo_model *repository_default(const repository *r)

@@ -43,7 +43,10 @@ typedef struct {
     char *error; /* the loader's message when m is NULL */
     char *path;  /* the model file, or NULL for the built-in model */
     unsigned long long dev, ino, size, mtime_ns;
-    struct explainer *explainer; /* made once here (explain/explain.h); NULL: the model cannot be explained */
+    /* made on the first explanation asked of this version (repository_explainer):
+     * a worker that only predicts never holds its tables */
+    struct explainer *explainer;
+    int explainer_made;
     int stats_slot;              /* model-labelled metrics, -1: none (serve/stats.h) */
     int fresh;                   /* loaded (or refused) by this repository_load, not taken over */
     char *doc[DOC_COUNT];
@@ -92,6 +95,9 @@ const repo_model *repository_find(const repository *r, const char *name, size_t 
 /* Version `version` of rm (0: the default), or NULL when rm has no such version. */
 const repo_version *repo_model_version(const repo_model *rm, long version);
 const repo_model *repository_default(const repository *r);
+/* v's explainer (explain/explain.h), made on first use by any thread of this
+ * process; NULL: the model cannot be explained. */
+const struct explainer *repository_explainer(const repo_version *v);
 
 /* Every model has an available version: what /readyz and /v2/health/ready report.
  * Returns 1, or 0 with the first model that has none in *which. */

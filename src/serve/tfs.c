@@ -129,7 +129,7 @@ static void finish(exchange *x, const repo_version *v, long rows, int columnar, 
     char err[ERR_LEN];
     int status;
     if (explain) {
-        if ((status = exchange_explain(x, v->explainer, (int)rows, 1, err)) != 0)
+        if ((status = exchange_explain(x, repository_explainer(v), (int)rows, 1, err)) != 0)
             exchange_error(x, status, "%s", err);
         return;
     }
