@@ -382,7 +382,7 @@ static int coalition_tables_make(const model *m, const int *input_of, trees_cach
     }
     tc->leaf_of = malloc((tc->node_at[e->n_trees] + 1) * sizeof *tc->leaf_of);
     tc->leaf_table = calloc(leaves * tc->stride + 1, sizeof *tc->leaf_table);
-    uint32_t *mask = malloc((size_t)tc->max_nodes * sizeof *mask);
+    uint32_t *mask = malloc(((size_t)tc->max_nodes + 1) * sizeof *mask);
     if (!tc->leaf_of || !tc->leaf_table || !mask) return free(mask), -1;
     int next = 0;
     for (size_t j = 0; j < tc->node_at[e->n_trees]; j++) tc->leaf_of[j] = -1;

@@ -47,8 +47,8 @@ typedef struct {
      * a worker that only predicts never holds its tables */
     struct explainer *explainer;
     int explainer_made;
-    int stats_slot;              /* model-labelled metrics, -1: none (serve/stats.h) */
-    int fresh;                   /* loaded (or refused) by this repository_load, not taken over */
+    int stats_slot; /* model-labelled metrics, -1: none (serve/stats.h) */
+    int fresh;      /* loaded (or refused) by this repository_load, not taken over */
     char *doc[DOC_COUNT];
     size_t doc_len[DOC_COUNT];
 } repo_version;
