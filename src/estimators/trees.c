@@ -19,6 +19,15 @@
 #define COMPLETE_MAX_DEPTH 12
 #define COMPLETE_MAX_BYTES ((size_t)256 << 20)
 
+void trees_drop_covers(tree_ensemble *e)
+{
+    for (size_t t = 0; t < e->n_trees; t++) {
+        free(e->trees[t].cover);
+        e->trees[t].cover = NULL;
+        e->trees[t].expected = 0;
+    }
+}
+
 int trees_in_category_set(const tree *tr, int node, float v)
 {
     if (!(v >= 0.0f) || v >= (float)TREES_MAX_CATEGORY) return 0;

@@ -131,6 +131,9 @@ int trees_alloc_tree(tree *tr, int n);
  * right (each 0 <= c < TREES_MAX_CATEGORY). Returns 0 or -1 (memory, range). */
 #define TREES_MAX_CATEGORY (1 << 20)
 int trees_set_categories(tree *tr, int node, const int *cats, int n);
+/* Frees every tree's covers: a blend's trees are explained by interventional
+ * values, never along covers, and a model file is mostly numbers to parse. */
+void trees_drop_covers(tree_ensemble *e);
 
 /* Whether category value v (a float column) is in node i's set. */
 int trees_in_category_set(const tree *tr, int node, float v);

@@ -16,6 +16,7 @@
 #include "data/columns.h"
 #include "data/score.h"
 #include "estimators/blend.h"
+#include "estimators/trees.h"
 #include "estimators/linear.h"
 #include "model/encode.h"
 #include "train/evaluate.h"
@@ -859,6 +860,7 @@ static model *fit_blend(const dataset *d, const float *y, const unsigned char *u
         model_free(mg);
         return NULL;
     }
+    trees_drop_covers((tree_ensemble *)mg->predictor); /* explained by interventional values */
     mm->predictor = mg->predictor = NULL;
     m->predictor = &b->base;
     m->output = mm->output;
