@@ -2,7 +2,9 @@
 # (every test under AddressSanitizer + UndefinedBehaviorSanitizer), `make test-valgrind`
 # (unit tests and a short server session under memcheck).
 # Seeds: fuzz/corpus/; the XGBoost model seeds are made by
-# tests/oracles/make_xgboost.py fuzz/corpus/model --seeds.
+# tests/oracles/make_xgboost.py fuzz/corpus/model --seeds; the small v2-*.json are
+# written by hand (v2-blend-background.json: a blend with a background, so that
+# fuzz_model reaches the explainer's coalition tables and enumeration).
 FUZZ_SECONDS ?= 30
 FUZZ_BUILD := build-fuzz
 FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \

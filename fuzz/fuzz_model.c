@@ -1,7 +1,8 @@
 /* libFuzzer: the model-file loaders, through the entry that tells formats
  * apart (tabserve JSON, XGBoost JSON, UBJSON and ONNX refused). Any bytes: a
  * model or a clear error, never a crash; and a model that loads can be
- * described and run, on a row of zeros and a row of missing values. */
+ * described and run, on a row of zeros and a row of missing values, and
+ * explained when it has few inputs. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "explain/explain.h"
 #include "import/import.h"
 #include "model/model.h"
 #include "base/err.h"
@@ -35,6 +37,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* a binary classifier's sigmoid gives a probability (or NaN from inf - inf in
      * finite but huge weights); every output is a number of its kind */
     if (m->output.task == TASK_BINARY && !(y[0] >= 0 && y[0] <= 1) && y[0] == y[0]) abort();
+    /* a model with a few inputs and a background is explained (the coalition tables
+     * and the walks read the trees' structure): any answer or a clear error */
+    if (m->schema.n_inputs <= 6 && m->n_background <= 32) {
+        explainer *ex = explainer_create(m, err);
+        int k = m->predictor->n_outputs;
+        double *margin = malloc((size_t)k * sizeof *margin), *base = malloc((size_t)k * sizeof *base),
+               *contrib = malloc((size_t)k * (m->schema.n_inputs + 1) * sizeof *contrib);
+        if (ex && explainer_row(ex, x, margin, base, contrib, err) != 0 && !err[0]) abort();
+        free(margin);
+        free(base);
+        free(contrib);
+        explainer_free(ex);
+    }
     free(x);
     free(y);
     free(scratch);
