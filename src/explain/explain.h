@@ -13,9 +13,12 @@
  *                Shapley values against the model's background sample: v(S)
  *                is the mean margin over the background rows with the
  *                coalition S's inputs taken from the row. Trees (alone, or a
- *                blend's members) leaf by leaf: each leaf a walk reaches for x
- *                and a background row is a game on the inputs where the walk
- *                followed one against the other (k <= EXPLAIN_MAX_TREE_INPUTS);
+ *                blend's members) leaf by leaf: with k <= 12 inputs from
+ *                per-leaf coalition tables made once per explainer (the share
+ *                of background rows reaching the leaf, by coalition); above,
+ *                each leaf a walk reaches for x and a background row is a game
+ *                on the inputs where the walk followed one against the other
+ *                (k <= EXPLAIN_MAX_TREE_INPUTS);
  *                anything else by scoring every coalition (2^k, k <=
  *                EXPLAIN_MAX_INPUTS). A blend's values are its members' by
  *                weight. Refused above those, or with no background. */
