@@ -567,9 +567,8 @@ static int reject(conn *c, int status, const char *msg)
 {
     http_response res = {0};
     c->s->h.reject(c->s->h.ctx, &c->req, status, msg, &res);
-    int r = send_answer(c, &res, 0, 1, 0);
-    c->s->h.answered(c->s->h.ctx, &c->req, &res);
-    return r;
+    c->s->h.answered(c->s->h.ctx, &c->req, &res); /* counted before it goes out: see answer() */
+    return send_answer(c, &res, 0, 1, 0);
 }
 
 static int name_is(const conn *c, const header_span *h, const char *name, size_t len)
@@ -708,9 +707,10 @@ static int answer(conn *c)
      * (llhttp would stop reading at the upgrade anyway) */
     int keep =
         llhttp_should_keep_alive(&c->parser) && !c->parser.upgrade && !(s->lim.draining && *s->lim.draining);
-    int rc = send_answer(c, &res, strcmp(r->method, "HEAD") == 0, !keep, keep && c->parser.http_minor == 0);
+    /* counted (metrics, access log) before it goes out: a client that has its
+     * answer finds it in /metrics, whichever worker it asks next */
     s->h.answered(s->h.ctx, r, &res);
-    return rc;
+    return send_answer(c, &res, strcmp(r->method, "HEAD") == 0, !keep, keep && c->parser.http_minor == 0);
 }
 
 /* A message was answered: what follows it in the buffer moves to in[0]. */

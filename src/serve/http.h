@@ -11,8 +11,8 @@
  *
  * A whole request goes to handler.handle; answers the transport gives itself
  * (limits, framing) are built by handler.reject so that they look like the
- * API's own errors; handler.answered sees every answer once it is queued
- * (metrics, access log). */
+ * API's own errors; handler.answered sees every answer just before it is
+ * sent (metrics, access log: a client that has its answer finds it counted). */
 #ifndef TABSERVE_HTTP_H
 #define TABSERVE_HTTP_H
 
