@@ -360,6 +360,21 @@ static void leave_masks(const tree *tr, const float *row, const int *input_of, u
     }
 }
 
+/* Whether every node but the root has exactly one parent: one path to each
+ * leaf, which the tables assume. A file may share a child between two nodes
+ * or leave a node unreached (the walks handle both). */
+static int one_path_to_each_node(const tree *tr, unsigned char *parents)
+{
+    memset(parents, 0, (size_t)tr->n_nodes);
+    for (int i = 0; i < tr->n_nodes; i++) {
+        if (tr->feature[i] < 0) continue;
+        if (tr->left[i] == tr->right[i] || parents[tr->left[i]]++ || parents[tr->right[i]]++) return 0;
+    }
+    for (int i = 1; i < tr->n_nodes; i++)
+        if (!parents[i]) return 0;
+    return 1;
+}
+
 static int coalition_tables_make(const model *m, const int *input_of, trees_cache *tc)
 {
     const tree_ensemble *e = tc->e;
@@ -375,7 +390,13 @@ static int coalition_tables_make(const model *m, const int *input_of, trees_cach
         if (tr->n_nodes > tc->max_nodes) tc->max_nodes = tr->n_nodes;
         for (int i = 0; i < tr->n_nodes; i++) leaves += tr->feature[i] < 0;
     }
-    if (leaves > EXPLAIN_TABLE_BYTES / sizeof(double) / tc->stride) { /* walk instead */
+    unsigned char *parents = malloc((size_t)tc->max_nodes + 1);
+    if (!parents) return -1;
+    int trees_are_trees = 1;
+    for (size_t t = 0; t < e->n_trees && trees_are_trees; t++)
+        trees_are_trees = one_path_to_each_node(&e->trees[t], parents);
+    free(parents);
+    if (!trees_are_trees || leaves > EXPLAIN_TABLE_BYTES / sizeof(double) / tc->stride) { /* walk instead */
         free(tc->node_at);
         tc->node_at = NULL;
         return 0;
