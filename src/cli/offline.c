@@ -137,10 +137,10 @@ static const char *model_kind_given(int argc, char **argv)
 int cmd_train(int argc, char **argv)
 {
     const char *data = NULL, *label = NULL, *numeric = "", *categorical = "", *out = NULL;
-    const char *hidden = NULL, *fold_by = NULL, *v = NULL, *kind = "mlp", *l2 = NULL;
+    const char *hidden = NULL, *fold_by = NULL, *v = NULL, *kind = model_kind_given(argc, argv), *l2 = NULL;
     long cv = 0, lv;
     train_options o;
-    if (strcmp(model_kind_given(argc, argv), "blend") == 0)
+    if (strcmp(kind, "blend") == 0)
         train_options_blend_default(&o);
     else
         train_options_default(&o);
@@ -182,7 +182,7 @@ int cmd_train(int argc, char **argv)
         } else if (OPT("--l2")) {
             if (r > 0) l2 = v; /* the MLP's weight decay, or the trees' lambda */
         } else if (OPT("--model")) {
-            if (r > 0) kind = v;
+            ; /* read first, by model_kind_given */
         } else if (OPT("--trees")) {
             if (r > 0 && parse_long(v, 1, 100000, "--trees", &lv)) return 2;
             o.gbt.trees = (int)lv;

@@ -284,6 +284,7 @@ struct trees_cache {
     int *leaf_of;       /* (nodes of all trees,) a leaf's row in leaf_table; -1 inside */
     size_t *node_at;    /* (n_trees + 1,) a tree's first entry in leaf_of */
     int max_nodes;
+    int in_registers; /* one output, <= 5 inputs, AVX-512: v in four registers (chosen once) */
 };
 
 static void trees_cache_free(trees_cache *tc)
@@ -434,6 +435,11 @@ static int coalition_tables_make(const model *m, const int *input_of, trees_cach
             for (size_t s = 0; s < coalitions; s++) row[s] = tr->value[i] * (row[s] / nb);
         }
     }
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    tc->in_registers = e->base.n_outputs == 1 && tc->stride == COALITION_LANES &&
+                       __builtin_cpu_supports("avx512f") && !asked_for("portable");
+#endif
     return 0;
 }
 
@@ -549,9 +555,7 @@ static int trees_member_tables(const explainer *ex, const trees_cache *tc, doubl
     if (!value || !mask) return free(value), free(mask), -1;
     x += tc->offset;
 #ifdef EXPLAIN_X86
-    __builtin_cpu_init();
-    if (k == 1 && tc->stride == COALITION_LANES && __builtin_cpu_supports("avx512f") &&
-        !asked_for("portable"))
+    if (tc->in_registers)
         leaves_into_registers(tc, x, input_of, mask, value);
     else
 #endif
