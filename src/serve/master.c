@@ -115,11 +115,14 @@ static void spawn(master *ms)
     atomic_store(&sw->busy_since_ms, 0);
     atomic_store(&sw->in_flight, 0);
     atomic_store(&sw->connections, 0);
-    atomic_store(&sw->accepting, 0);
+    /* from before the fork: a reload that retires this worker while it boots
+     * waits for its drain too (wait_until_not_accepting) */
+    atomic_store(&sw->accepting, 1);
     long limit = requests_limit(ms);
     fflush(NULL); /* nothing buffered is inherited, so the worker may exit() normally */
     pid_t pid = fork();
     if (pid < 0) {
+        atomic_store(&sw->accepting, 0);
         log_msg(LOG_ERROR, "fork failed: %s", strerror(errno));
         return;
     }
@@ -216,6 +219,28 @@ static void describe_repository(const repository *r)
     }
 }
 
+/* The old generation has closed its copies of the listening sockets before
+ * the new one starts, so that once any client has had an answer from the new
+ * models no later connection is answered from the old ones (a removed version
+ * stays removed). No connection is lost meanwhile: the master's sockets stay
+ * open and the kernel queues them until a new worker, a millisecond later,
+ * takes them. Bounded: a worker that cannot say it stopped within a second is
+ * not waited for. */
+static void wait_until_not_accepting(master *ms, int generation)
+{
+    int64_t give_up = clock_coarse_ms() + 1000;
+    for (;;) {
+        int still = 0;
+        for (int i = 0; i < MAX_PROCS; i++)
+            if (ms->procs[i].pid && ms->procs[i].generation == generation &&
+                atomic_load(&ms->stats->w[i].accepting))
+                still++;
+        if (!still || clock_coarse_ms() > give_up) return;
+        struct timespec ts = {0, 100 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* Loads the model(s) again and, when that succeeds, replaces the workers. why:
  * "hup", or "poll" (the repository changed on disk). */
 static void reload(master *ms, const char *why)
@@ -238,14 +263,13 @@ static void reload(master *ms, const char *why)
     }
     account(ms, r);
     if (ms->ropt.dir) describe_repository(r);
-    /* new workers first, then the old ones drain: no moment without a worker */
     repository *old = ms->repo;
     ms->repo = r;
-    ms->generation++;
-    int old_gen = ms->generation - 1;
-    for (int i = 0; i < ms->wanted; i++) spawn(ms);
+    int old_gen = ms->generation++;
     for (int i = 0; i < MAX_PROCS; i++)
         if (ms->procs[i].pid && ms->procs[i].generation == old_gen) retire(ms, &ms->procs[i]);
+    wait_until_not_accepting(ms, old_gen);
+    for (int i = 0; i < ms->wanted; i++) spawn(ms);
     repository_free(old); /* the old workers have their own copy since fork */
     malloc_trim(0);
     atomic_fetch_add(&ms->stats->model_reloads, 1);

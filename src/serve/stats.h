@@ -60,7 +60,7 @@ typedef struct {
     _Atomic int64_t busy_since_ms; /* handler running since, 0 when idle */
     _Atomic int pid;               /* 0: slot free */
     _Atomic int connections;       /* open now (a hint for spreading new ones over workers) */
-    _Atomic int accepting;         /* taking new connections (not draining) */
+    _Atomic int accepting;         /* may take new connections: from boot until its sockets close */
     stats_model_counts models[STATS_MAX_MODELS];
     char pad[64];
 } stats_worker;

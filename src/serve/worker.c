@@ -251,8 +251,9 @@ static void drain(worker *w, const char *why)
     const serve_config *cfg = w->a->cfg;
     log_msg(LOG_INFO, "Worker draining (%s)", why);
     w->draining = 1;
-    atomic_store(&w->slot->accepting, 0);
     for (int i = 0; i < w->n; i++) http_quiesce(w->l[i].http); /* closes our copy of the socket */
+    /* only now: a reload waits for this before it starts the new workers (master.c) */
+    atomic_store(&w->slot->accepting, 0);
     int64_t deadline = clock_coarse_ms() + (int64_t)(cfg->graceful_timeout * 1000);
     while (open_connections(w) > 0 && clock_coarse_ms() < deadline) {
         struct timespec ts = {0, 10 * 1000000};
@@ -287,7 +288,6 @@ int worker_run(const worker_args *a)
             goto boot_error;
         }
     atomic_store(&w.slot->pid, (int)getpid());
-    atomic_store(&w.slot->accepting, 1);
     log_msg(LOG_INFO, "Booting worker with pid: %d", (int)getpid());
 
     const char *why = NULL;
@@ -319,5 +319,6 @@ int worker_run(const worker_args *a)
 
 boot_error:
     free_listeners(&w);
+    atomic_store(&w.slot->accepting, 0);
     return WORKER_EXIT_BOOT_ERROR;
 }
