@@ -86,6 +86,7 @@ static void complete_free(complete_trees *c)
     free(c->cut_start);
     free(c->packed);
     free(c->packed_top);
+    free(c->heap);
     free(c->top_threshold);
     free(c->top_feature);
     free(c->leaf);
@@ -284,6 +285,22 @@ fail:
     c->packed = NULL;
 }
 
+/* The packed words again in heap order (trees.h), when the trees are at most
+ * 8 deep; else, or out of memory, c->heap stays NULL. */
+static void heap_build(complete_trees *c, size_t n_trees)
+{
+    if (!c->packed || c->depth > 8) return;
+    if (posix_memalign((void **)&c->heap, 64, (n_trees ? n_trees : 1) * 256 * sizeof *c->heap) != 0) {
+        c->heap = NULL;
+        return;
+    }
+    for (size_t t = 0; t < n_trees; t++) {
+        uint32_t *h = c->heap + t * 256;
+        memset(h, 0, 256 * sizeof *h);
+        for (size_t idx = 0; idx < c->n_inner; idx++) h[idx + 1] = *packed_slot(c, t, idx);
+    }
+}
+
 static complete_trees *complete_build(const tree_ensemble *e)
 {
     int depth = e->max_depth;
@@ -317,6 +334,7 @@ static complete_trees *complete_build(const tree_ensemble *e)
     }
     c->has_categories = e->categorical;
     rank_build(c, e);
+    heap_build(c, e->n_trees);
     return c;
 }
 

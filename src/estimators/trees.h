@@ -91,6 +91,11 @@ typedef struct {
      * the column's "rank" is the row's category (truncated; 16 when negative or
      * above 15: in no set). A column split both ways leaves the layout NULL. */
     uint32_t category_features;
+    /* The same split words in heap order (node h's children are 2h and 2h+1,
+     * the root is 1, word 0 unused), 256 a tree, for depth <= 8: a tree's
+     * words fit in 16 registers, and the many-rows kernel looks nodes up by
+     * permutes instead of gathers. NULL without the packed layout, or deeper. */
+    uint32_t *heap;
     int n_block_rows;
     int block_levels[4]; /* levels of each block-row, from the root */
     int block_first[4];  /* the first block of each block-row, within a tree */
