@@ -21,9 +21,25 @@ wrk.method = "POST"
 wrk.body   = '$BODY'
 wrk.headers["Content-Type"] = "application/json"
 LUA
-now_ms() { date +%s%3N; }
-# ms from exec to the first 200 on URL
-wait_200() { local t0=$1 url=$2; while ! curl -sf -o /dev/null "$url"; do sleep 0.001; done; echo $(( $(now_ms) - t0 )); }
+now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
+# ms from exec to the first 200 on PORT's PATH, polled every millisecond by bash
+# itself (/dev/tcp, read -t on an idle FIFO): a fresh curl and sleep a try cost
+# more than a server's start on a small VM, and made both servers look slower
+mkfifo "$tmp/tick" && exec 8<> "$tmp/tick"
+wait_200() {
+  local t0=$1 port=$2 path=$3 line t
+  while :; do
+    if exec 9<> "/dev/tcp/127.0.0.1/$port"; then
+      printf 'GET %s HTTP/1.0\r\nHost: bench\r\n\r\n' "$path" >&9
+      IFS= read -r line <&9
+      exec 9<&-
+      case $line in "HTTP/1."?" 200"*) break ;; esac
+    fi
+    read -rt 0.001 -u 8
+  done 2> /dev/null
+  t=${EPOCHREALTIME/./}
+  echo $((t / 1000 - t0))
+}
 rps() { wrk -t2 -c"$2" -d"${DURATION}s" --latency -s "$tmp/post.lua" "$1" > "$tmp/wrk.$3"; awk '/Requests\/sec/ {print int($2)}' "$tmp/wrk.$3"; }
 p99() { awk '$1 == "99%" {print $2}' "$tmp/wrk.$1"; }
 errs() { grep -E "Socket errors|Non-2xx" "$tmp/wrk.$1" | tr '\n' ' '; }
@@ -39,7 +55,7 @@ t0=$(now_ms)
 SESSIONS=${SESSIONS:-shared}
 if [ "$SESSIONS" = own ]; then detach=setsid; daemon=on; else detach=; daemon=off; fi
 $detach "$BIN" serve ${MODEL:+"$MODEL"} -w 2 -b "127.0.0.1:$port" 2>/dev/null & pids+=($!)
-ts_ready=$(wait_200 "$t0" "http://127.0.0.1:$port/readyz")
+ts_ready=$(wait_200 "$t0" "$port" /readyz)
 nport=$(free_port)
 cat > "$tmp/nginx.conf" <<NGX
 worker_processes 2;
@@ -58,7 +74,7 @@ http {
 NGX
 t0=$(now_ms)
 if [ "$daemon" = on ]; then nginx -c "$tmp/nginx.conf" 2>/dev/null; else nginx -c "$tmp/nginx.conf" 2>/dev/null & fi
-ng_ready=$(wait_200 "$t0" "http://127.0.0.1:$nport/model")
+ng_ready=$(wait_200 "$t0" "$nport" /model)
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 to_us() { awk '{v = $1; if (v ~ /us$/) {sub(/us/, "", v); print v} else if (v ~ /ms$/) {sub(/ms/, "", v); print v * 1000} else {sub(/s/, "", v); print v * 1000000}}'; }
 ROUNDS=${ROUNDS:-7}

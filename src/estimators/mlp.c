@@ -98,12 +98,39 @@ typedef int v8i __attribute__((vector_size(32)));
         }                                                                                                    \
     }
 
+/* The same tile with one 16-float vector a row's 16 columns: with AVX-512 a
+ * step is one load and ROWS FMAs on full-width registers (on a machine whose
+ * FMA units are 512 bits wide, twice the work a cycle of 8-float halves). The
+ * arithmetic per output is the same, in the same order. */
+typedef float v16 __attribute__((vector_size(64)));
+typedef int v16i __attribute__((vector_size(64)));
+#define DEFINE_TILE16(name, ROWS, RELU, ATTR)                                                                \
+    ATTR static void name(float *restrict y, const float *restrict x, const float *restrict w,               \
+                          const float *restrict b, int lo, int hi, int n_in, int n_out)                      \
+    {                                                                                                        \
+        v16 acc[ROWS], wv;                                                                                   \
+        memcpy(&wv, b, sizeof wv);                                                                           \
+        _Pragma("GCC unroll 32") for (int r = 0; r < ROWS; r++) acc[r] = wv;                                 \
+        for (int i = lo; i < hi; i++) {                                                                      \
+            memcpy(&wv, w + (size_t)i * n_out, sizeof wv);                                                   \
+            _Pragma("GCC unroll 32") for (int r = 0; r < ROWS; r++) acc[r] += x[(size_t)r * n_in + i] * wv;  \
+        }                                                                                                    \
+        _Pragma("GCC unroll 32") for (int r = 0; r < ROWS; r++)                                              \
+        {                                                                                                    \
+            v16 out = acc[r], zero = {0};                                                                    \
+            if (RELU) out = (v16)((v16i)out & (out > zero)); /* y > 0 ? y : +0, as activate() */             \
+            memcpy(y + (size_t)r * n_out, &out, sizeof out);                                                 \
+        }                                                                                                    \
+    }
+
 #define V4 __attribute__((target("arch=x86-64-v4")))
 #define V3 __attribute__((target("arch=x86-64-v3")))
 #ifdef X86_DISPATCH
-/* AVX-512VL has 32 vector registers: room for 28 accumulators */
-DEFINE_TILE(tile_v4, 14, 0, V4)
-DEFINE_TILE(tile_v4_relu, 14, 1, V4)
+/* AVX-512: 16 rows of one 16-float accumulator each (batch 1024 of a
+ * 20-128-128-1 network on AMD EPYC: 365 -> 250 ns a row against 8-float
+ * halves in 14 rows, which had room for 28 accumulators in 32 registers) */
+DEFINE_TILE16(tile_z16, 16, 0, V4)
+DEFINE_TILE16(tile_z16_relu, 16, 1, V4)
 DEFINE_TILE(tile_v3, 6, 0, V3)
 DEFINE_TILE(tile_v3_relu, 6, 1, V3)
 #endif
@@ -115,7 +142,7 @@ nn_kernels nn_kernels_pick(void)
 #ifdef X86_DISPATCH
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
-        return (nn_kernels){tile_v4, tile_v4_relu, 14};
+        return (nn_kernels){tile_z16, tile_z16_relu, 16};
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         return (nn_kernels){tile_v3, tile_v3_relu, 6};
 #endif
