@@ -429,7 +429,9 @@ AVX512 static void one_avx512(const complete_trees *c, size_t n_trees, int nf, i
     _mm256_zeroupper();
 }
 
-#define HR (16 * U) /* rows_heap_avx512: rows a block */
+#define HU       8 /* rows_heap_avx512: vectors of rows a block (4: 1.86 us a row; 8: 1.68; 16: 1.65) */
+#define HR       (16 * HU)
+#define HR_SHIFT 7 /* log2(HR) */
 
 /* A heap word for walks at nodes h of one level: the tree's words are w[0..15]
  * (heap order, trees.h), the level's nodes in one pair of registers above the
@@ -450,19 +452,11 @@ AVX512 static inline __m512i heap_word(const __m512i *w, int level, __m512i h)
     return _mm512_mask_mov_epi32(lo, b6, hi);
 }
 
-/* Many rows of a large ensemble of trees at most 8 deep, on the heap words
- * (trees.h). The block's ranks first, by column (rank[f * HR + row]); then
- * each tree's words go into 16 registers and 64 rows walk it in lockstep. A
- * node's word is found by permutes; a row's rank of the node's column is a
- * plain load at the root, where every walk is at the same node, and masked
- * loads of the level's few columns on the next three levels; below, a
- * gather. Per 16 rows and tree of depth 8 that is 5 gathers where the float
- * layout (rows_avx512) needs 11: on machines whose gathers are slow (on this
- * project's AMD EPYC one costs about 20 cycles, a permute one), the most of
- * the time (500 trees: 3.6 -> 1.85 us a row). Rows past n in the last block
- * repeat row n - 1 and are not stored. */
-AVX512 static void rows_heap_avx512(const complete_trees *c, size_t n_trees, int nf, int k, const float *x,
-                                    int n, float *y)
+/* One block of rows_heap_avx512: 16 * nu rows (nu a constant where it is
+ * inlined, so the walks stay in registers), their ranks in rank[f * HR + row];
+ * adds their leaves to y. */
+AVX512 static inline __attribute__((always_inline)) void
+heap_block(const complete_trees *c, size_t n_trees, int k, const int32_t *rank, float *y, const int nu)
 {
     const __m512i one = _mm512_set1_epi32(1), zero = _mm512_setzero_si512();
     const __m512i nan_bit = _mm512_set1_epi32(1 << 15), cat_bit = _mm512_set1_epi32((int)PACKED_CATEGORY);
@@ -471,73 +465,90 @@ AVX512 static void rows_heap_avx512(const complete_trees *c, size_t n_trees, int
     const int cats = c->category_features != 0, depth = c->depth;
     const int n_regs = depth <= 5 ? 2 : 1 << (depth - 4); /* registers holding the words of the levels */
     const __m512i first_leaf = _mm512_set1_epi32(1 << depth);
-    int32_t rank[32 * HR] __attribute__((aligned(64)));
-    for (int r0 = 0; r0 < n; r0 += HR) {
-        int m = n - r0 < HR ? n - r0 : HR;
-        for (int r = 0; r < HR; r++) {
-            int32_t row[32] = {0};
-            if (r < m) ranks_of(c, x + (size_t)(r0 + r) * nf, row);
-            for (int f = 0; f < nf; f++) rank[f * HR + r] = r < m ? row[f] : rank[f * HR + m - 1];
-        }
-        __m512 acc[U];
-        __mmask16 live[U];
-        for (int u = 0; u < U; u++) {
-            int left = m - 16 * u;
-            live[u] = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
-            acc[u] = k == 1 ? _mm512_maskz_loadu_ps(live[u], y + r0 + 16 * u) : _mm512_setzero_ps();
-        }
-        for (size_t t = 0; t < n_trees; t++) {
-            const uint32_t *hw = c->heap + t * 256;
-            __m512i w[16];
-            for (int i = 0; i < n_regs; i++) w[i] = _mm512_load_si512(hw + 16 * i);
-            __m512i h[U];
-            for (int u = 0; u < U; u++) h[u] = one;
-            for (int d = 0; d < depth; d++)
-                for (int u = 0; u < U; u++) {
-                    const int32_t *rk = rank + 16 * u;
-                    __m512i word, rv;
-                    if (d <= 3) { /* 1, 2, 4 or 8 nodes: their columns' ranks by (masked) loads */
-                        int lo = 1 << d;
-                        word = d == 0 ? _mm512_set1_epi32((int)hw[1]) : heap_word(w, d, h[u]);
-                        rv = _mm512_load_si512(rk + (hw[lo] & 31) * HR);
-                        for (int j = lo + 1; j < 2 * lo; j++)
-                            rv = _mm512_mask_load_epi32(rv,
-                                                        _mm512_cmpeq_epi32_mask(h[u], _mm512_set1_epi32(j)),
-                                                        rk + (hw[j] & 31) * HR);
-                    } else {
-                        word = heap_word(w, d, h[u]);
-                        __m512i at = _mm512_add_epi32(_mm512_slli_epi32(_mm512_and_si512(word, column), 6),
-                                                      _mm512_add_epi32(lane, _mm512_set1_epi32(16 * u)));
-                        rv = _mm512_i32gather_epi32(at, rank, 4);
-                    }
-                    __m512i kv = _mm512_srli_epi32(word, 16);
-                    __mmask16 right = _mm512_cmpgt_epi32_mask(rv, kv);
-                    if (cats) { /* a set: the bit of the row's category (none for -1 or 16) */
-                        __mmask16 cat = _mm512_test_epi32_mask(word, cat_bit);
-                        __mmask16 in = _mm512_test_epi32_mask(_mm512_srlv_epi32(kv, rv), one);
-                        right = (__mmask16)((right & ~cat) | (in & cat));
-                    }
-                    right |= _mm512_test_epi32_mask(word, nan_bit) & _mm512_cmplt_epi32_mask(rv, zero);
-                    __m512i twice = _mm512_add_epi32(h[u], h[u]);
-                    h[u] = _mm512_mask_add_epi32(twice, right, twice, one);
+    __m512 acc[HU];
+    for (int u = 0; u < nu; u++) acc[u] = k == 1 ? _mm512_loadu_ps(y + 16 * u) : _mm512_setzero_ps();
+    for (size_t t = 0; t < n_trees; t++) {
+        const uint32_t *hw = c->heap + t * 256;
+        __m512i w[16];
+        for (int i = 0; i < n_regs; i++) w[i] = _mm512_load_si512(hw + 16 * i);
+        __m512i h[HU];
+        for (int u = 0; u < nu; u++) h[u] = one;
+        for (int d = 0; d < depth; d++)
+            for (int u = 0; u < nu; u++) {
+                const int32_t *rk = rank + 16 * u;
+                __m512i word, rv;
+                if (d <= 3) { /* 1, 2, 4 or 8 nodes: their columns' ranks by (masked) loads */
+                    int lo = 1 << d;
+                    word = d == 0 ? _mm512_set1_epi32((int)hw[1]) : heap_word(w, d, h[u]);
+                    rv = _mm512_load_si512(rk + (hw[lo] & 31) * HR);
+                    for (int j = lo + 1; j < 2 * lo; j++)
+                        rv = _mm512_mask_load_epi32(rv, _mm512_cmpeq_epi32_mask(h[u], _mm512_set1_epi32(j)),
+                                                    rk + (hw[j] & 31) * HR);
+                } else {
+                    word = heap_word(w, d, h[u]);
+                    __m512i at = _mm512_add_epi32(_mm512_slli_epi32(_mm512_and_si512(word, column), HR_SHIFT),
+                                                  _mm512_add_epi32(lane, _mm512_set1_epi32(16 * u)));
+                    rv = _mm512_i32gather_epi32(at, rank, 4);
                 }
-            const float *leaf = c->leaf + t * (c->n_inner + 1);
-            for (int u = 0; u < U; u++) {
-                __m512 lv = _mm512_i32gather_ps(_mm512_sub_epi32(h[u], first_leaf), leaf, 4);
-                if (k == 1) {
-                    acc[u] = _mm512_add_ps(acc[u], lv);
-                    continue;
+                __m512i kv = _mm512_srli_epi32(word, 16);
+                __mmask16 right = _mm512_cmpgt_epi32_mask(rv, kv);
+                if (cats) { /* a set: the bit of the row's category (none for -1 or 16) */
+                    __mmask16 cat = _mm512_test_epi32_mask(word, cat_bit);
+                    __mmask16 in = _mm512_test_epi32_mask(_mm512_srlv_epi32(kv, rv), one);
+                    right = (__mmask16)((right & ~cat) | (in & cat));
                 }
-                float v[16];
-                _mm512_storeu_ps(v, lv);
-                for (int l = 0; l < 16 && 16 * u + l < m; l++)
-                    y[(size_t)(r0 + 16 * u + l) * k + c->output[t]] += v[l];
+                right |= _mm512_test_epi32_mask(word, nan_bit) & _mm512_cmplt_epi32_mask(rv, zero);
+                __m512i twice = _mm512_add_epi32(h[u], h[u]);
+                h[u] = _mm512_mask_add_epi32(twice, right, twice, one);
             }
+        const float *leaf = c->leaf + t * (c->n_inner + 1);
+        for (int u = 0; u < nu; u++) {
+            __m512 lv = _mm512_i32gather_ps(_mm512_sub_epi32(h[u], first_leaf), leaf, 4);
+            if (k == 1) {
+                acc[u] = _mm512_add_ps(acc[u], lv);
+                continue;
+            }
+            float v[16];
+            _mm512_storeu_ps(v, lv);
+            for (int l = 0; l < 16; l++) y[(size_t)(16 * u + l) * k + c->output[t]] += v[l];
         }
-        if (k == 1)
-            for (int u = 0; u < U; u++) _mm512_mask_storeu_ps(y + r0 + 16 * u, live[u], acc[u]);
+    }
+    if (k == 1)
+        for (int u = 0; u < nu; u++) _mm512_storeu_ps(y + 16 * u, acc[u]);
+}
+
+/* Many rows of a large ensemble of trees at most 8 deep, on the heap words
+ * (trees.h). A block's ranks first, by column (rank[f * HR + row]); then
+ * each tree's words go into 16 registers and 128 rows walk it in lockstep. A
+ * node's word is found by permutes; a row's rank of the node's column is a
+ * plain load at the root, where every walk is at the same node, and masked
+ * loads of the level's few columns on the next three levels; below, a
+ * gather. Per 16 rows and tree of depth 8 that is 5 gathers where the float
+ * layout (rows_avx512) needs 11: on machines whose gathers are slow (on this
+ * project's AMD EPYC one costs about 20 cycles, a permute one), the most of
+ * the time (500 trees: 3.6 -> 1.7 us a row). Blocks of 128 rows, then one of
+ * 64; fewer rows than that take the one-row kernel (a block pays for loading
+ * each tree's words: with 8 rows it took 7.5 us a row, one_avx512 2.7). */
+AVX512 static void rows_heap_avx512(const complete_trees *c, size_t n_trees, int nf, int k, const float *x,
+                                    int n, float *y)
+{
+    int32_t rank[32 * HR] __attribute__((aligned(64)));
+    int r0 = 0;
+    while (n - r0 >= 64) {
+        int nu = n - r0 >= HR ? HU : 4;
+        for (int r = 0; r < 16 * nu; r++) {
+            int32_t row[32] = {0};
+            ranks_of(c, x + (size_t)(r0 + r) * nf, row);
+            for (int f = 0; f < nf; f++) rank[f * HR + r] = row[f];
+        }
+        if (nu == HU)
+            heap_block(c, n_trees, k, rank, y + (size_t)r0 * k, HU);
+        else
+            heap_block(c, n_trees, k, rank, y + (size_t)r0 * k, 4);
+        r0 += 16 * nu;
     }
     _mm256_zeroupper();
+    if (r0 < n) one_avx512(c, n_trees, nf, k, x + (size_t)r0 * nf, n - r0, y + (size_t)r0 * k);
 }
 
 /* The same with 8 walks a vector. */
