@@ -134,6 +134,9 @@ static void trees_portable(const complete_trees *c, size_t n_trees, int nf, int 
         idx = _mm256_sub_epi32(_mm256_add_epi32(_mm256_slli_epi32(idx, 1), one), right_);                    \
     } while (0)
 
+AVX512 static void trees_avx512(const complete_trees *c, size_t n_trees, int nf, int k, const float *x, int n,
+                                float *y);
+
 /* Many rows, 16 a vector: each tree walks 64 rows (4 vectors) in lockstep. Its
  * top 31 nodes sit in four registers and are looked up by permutes; deeper
  * nodes are gathered. */
@@ -217,8 +220,8 @@ AVX512 static void rows_avx512(const complete_trees *c, size_t n_trees, int nf, 
         if (k == 1)
             for (int u = 0; u < U; u++) _mm512_storeu_ps(y + r0 + 16 * u, acc[u]);
     }
-    _mm256_zeroupper(); /* SSE code runs next: no transition penalty */
-    rows_portable(c, n_trees, nf, k, x + (size_t)full * nf, n - full, y + (size_t)full * k);
+    /* the rows left over (fewer than 64): each walks its trees side by side */
+    trees_avx512(c, n_trees, nf, k, x + (size_t)full * nf, n - full, y + (size_t)full * k);
 }
 
 /* One row, up to 64 trees (4 vectors of 16) in lockstep; lanes past the last
@@ -552,6 +555,9 @@ AVX512 static void rows_heap_avx512(const complete_trees *c, size_t n_trees, int
 }
 
 /* The same with 8 walks a vector. */
+AVX2 static void trees_avx2(const complete_trees *c, size_t n_trees, int nf, int k, const float *x, int n,
+                            float *y);
+
 AVX2 static void rows_avx2(const complete_trees *c, size_t n_trees, int nf, int k, const float *x, int n,
                            float *y)
 {
@@ -586,8 +592,8 @@ AVX2 static void rows_avx2(const complete_trees *c, size_t n_trees, int nf, int 
             }
         }
     }
-    _mm256_zeroupper(); /* SSE code runs next: no transition penalty */
-    rows_portable(c, n_trees, nf, k, x + (size_t)full * nf, n - full, y + (size_t)full * k);
+    /* the rows left over (fewer than 32): each walks its trees side by side */
+    trees_avx2(c, n_trees, nf, k, x + (size_t)full * nf, n - full, y + (size_t)full * k);
 }
 
 AVX2 static void trees_avx2(const complete_trees *c, size_t n_trees, int nf, int k, const float *x, int n,
