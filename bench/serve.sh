@@ -56,25 +56,46 @@ SESSIONS=${SESSIONS:-shared}
 if [ "$SESSIONS" = own ]; then detach=setsid; daemon=on; else detach=; daemon=off; fi
 $detach "$BIN" serve ${MODEL:+"$MODEL"} -w 2 -b "127.0.0.1:$port" 2>/dev/null & pids+=($!)
 ts_ready=$(wait_200 "$t0" "$port" /readyz)
-nport=$(free_port)
-cat > "$tmp/nginx.conf" <<NGX
+echo "$ts_ready" > "$tmp/ts.ready"
+nginx_conf() { # PORT NAME: nginx's config, pid file $tmp/NAME.pid
+  cat <<NGX
 worker_processes 2;
 daemon $daemon;
-pid $tmp/nginx.pid;
+pid $tmp/$2.pid;
 error_log $tmp/nginx-error.log;
 events { worker_connections 4096; }
 http {
   access_log off;
   client_body_temp_path $tmp;
   server {
-    listen 127.0.0.1:$nport;
+    listen 127.0.0.1:$1;
     location /model { default_type application/json; return 200 '{"predict": 0.116410606}\n'; }
   }
 }
 NGX
+}
+start_nginx() { if [ "$daemon" = on ]; then nginx -c "$tmp/$1.conf" 2>/dev/null; else nginx -c "$tmp/$1.conf" 2>/dev/null & fi; }
+nport=$(free_port)
+nginx_conf "$nport" nginx > "$tmp/nginx.conf"
 t0=$(now_ms)
-if [ "$daemon" = on ]; then nginx -c "$tmp/nginx.conf" 2>/dev/null; else nginx -c "$tmp/nginx.conf" 2>/dev/null & fi
+start_nginx nginx
 ng_ready=$(wait_200 "$t0" "$nport" /model)
+echo "$ng_ready" > "$tmp/ng.ready"
+# a start is one sample on a noisy machine: four more of each, alternating, for a median
+for r in 1 2 3 4; do
+  p=$(free_port)
+  t0=$(now_ms)
+  $detach "$BIN" serve ${MODEL:+"$MODEL"} -w 2 -b "127.0.0.1:$p" 2>/dev/null & sample=$!
+  wait_200 "$t0" "$p" /readyz >> "$tmp/ts.ready"
+  kill "$sample"; wait "$sample" 2>/dev/null
+  p=$(free_port)
+  nginx_conf "$p" "ready$r" > "$tmp/ready$r.conf"
+  t0=$(now_ms)
+  start_nginx "ready$r"; sample=$!
+  wait_200 "$t0" "$p" /model >> "$tmp/ng.ready"
+  kill "$(cat "$tmp/ready$r.pid")" 2>/dev/null
+  [ "$daemon" = on ] || wait "$sample" 2>/dev/null
+done
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 to_us() { awk '{v = $1; if (v ~ /us$/) {sub(/us/, "", v); print v} else if (v ~ /ms$/) {sub(/ms/, "", v); print v * 1000} else {sub(/s/, "", v); print v * 1000000}}'; }
 ROUNDS=${ROUNDS:-7}
@@ -86,6 +107,7 @@ for r in $(seq "$ROUNDS"); do
   rps "http://127.0.0.1:$nport/model" 16 ng16 > /dev/null; p99 ng16 | to_us >> "$tmp/ng.p99"
 done
 ts_rps=$(median < "$tmp/ts.rps"); ng_rps=$(median < "$tmp/ng.rps")
+ts_ready=$(median < "$tmp/ts.ready"); ng_ready=$(median < "$tmp/ng.ready")
 ts_p99="$(median < "$tmp/ts.p99")us"; ng_p99="$(median < "$tmp/ng.p99")us"
 # drive tabserve past a million requests in all, then read each worker's RSS
 done_reqs=$(awk '{s += $1} END {print int(s * '"$DURATION"' * 1.5)}' "$tmp/ts.rps")
@@ -113,5 +135,5 @@ fi
 echo
 printf "tabserve / nginx throughput: %.2fx (target >= ${TARGET}x); p99 at 16 connections: tabserve %s, nginx %s (target: no worse)\n" \
   "$(echo "$ts_rps / $ng_rps" | bc -l)" "$ts_p99" "$ng_p99"
-echo "targets: worker RSS <= 4096 kB after 1M requests; exec -> first 200 on /readyz <= 50 ms"
+echo "targets: worker RSS <= 4096 kB after 1M requests; exec -> first 200 on /readyz <= 50 ms (median of 5 starts each)"
 echo "sessions: $SESSIONS (SESSIONS=shared|own), $ROUNDS rounds of ${DURATION}s"
