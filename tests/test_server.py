@@ -18,6 +18,7 @@ import unittest
 
 BIN = os.path.abspath(os.environ.get("BIN", "build/tabserve"))
 SEED = {"Age": 22, "Fare": 7.25, "Embarked": "S", "Sex": "male", "Pclass": 3}
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def free_port():
@@ -229,6 +230,24 @@ class Routes(unittest.TestCase):
         st, h, data = self.s.request("GET", "/openapi.yaml")
         self.assertEqual(st, 200)
         self.assertTrue(data.startswith(b"openapi: 3.1"))
+        with open(os.path.join(ROOT, "api", "openapi.yaml"), "rb") as f:
+            self.assertEqual(data, f.read())  # the built-in model: the hand-written spec
+
+    def test_openapi_of_a_model_file(self):
+        """The built-in model's file served by path is still the built-in model (same
+        content hash): the hand-written spec. Another model gets one generated from it."""
+        with open(os.path.join(ROOT, "api", "openapi.yaml"), "rb") as f:
+            written = f.read()
+        for path, same in ((os.path.join(ROOT, "models", "titanic.json"), True),
+                           (os.path.join(ROOT, "tests", "fixtures", "titanic-v1.json"), False)):
+            s = Server(path, workers=1)
+            try:
+                st, _, data = s.request("GET", "/openapi.yaml")
+                self.assertEqual(st, 200)
+                self.assertTrue(data.startswith(b"openapi: 3"), data[:40])
+                self.assertEqual(data == written, same, path)
+            finally:
+                s.stop()
 
     def test_errors(self):
         e, _ = self.error(400, "POST", "/model", '{"Age": 22,, }', {"Content-Type": "application/json"})

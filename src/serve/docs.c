@@ -128,8 +128,8 @@ static json_t *tfs_metadata(const repo_model *rm, const repo_version *v)
 int docs_render(repository *r, char *err)
 {
     char lerr[ERR_LEN];
-    model *builtin = model_load_default(lerr);
-    int rc = 0;
+    model *builtin = NULL; /* loaded only to compare a model file with it */
+    int builtin_tried = 0, rc = 0;
     for (int i = 0; i < r->n && rc == 0; i++) {
         repo_model *rm = &r->models[i];
         for (int k = 0; k < rm->n && rc == 0; k++) {
@@ -146,9 +146,16 @@ int docs_render(repository *r, char *err)
                 !v->doc[DOC_V2_REPLY_HEAD])
                 rc = -1;
             /* the default model's spec: the hand-written template for the built-in
-             * model, else generated from the model (NULL: serve the template) */
-            if (i == r->default_model && !(builtin && strcmp(builtin->hash, v->m->hash) == 0))
-                v->doc[DOC_OPENAPI] = openapi_generate(v->m, &v->doc_len[DOC_OPENAPI]);
+             * model (or a file of the same content), else generated from the model
+             * (NULL: serve the template) */
+            if (i != r->default_model) continue;
+            int is_builtin = !v->path;
+            if (!is_builtin) {
+                if (!builtin_tried) builtin = model_load_default(lerr);
+                builtin_tried = 1;
+                is_builtin = builtin && strcmp(builtin->hash, v->m->hash) == 0;
+            }
+            if (!is_builtin) v->doc[DOC_OPENAPI] = openapi_generate(v->m, &v->doc_len[DOC_OPENAPI]);
         }
     }
     model_free(builtin);
