@@ -137,6 +137,19 @@ static void trees_portable(const complete_trees *c, size_t n_trees, int nf, int 
 AVX512 static void trees_avx512(const complete_trees *c, size_t n_trees, int nf, int k, const float *x, int n,
                                 float *y);
 
+/* One tree's leaves for 16 rows: into the rows' running sums (one output), or
+ * each into its row's output `out` of y (rows k floats apart). */
+AVX512 static inline void add_leaves16(__m512 *acc, __m512 leaves, int k, float *y, int out)
+{
+    if (k == 1) {
+        *acc = _mm512_add_ps(*acc, leaves);
+        return;
+    }
+    float v[16];
+    _mm512_storeu_ps(v, leaves);
+    for (int l = 0; l < 16; l++) y[(size_t)l * k + out] += v[l];
+}
+
 /* Many rows, 16 a vector: each tree walks 64 rows (4 vectors) in lockstep. Its
  * top 31 nodes sit in four registers and are looked up by permutes; deeper
  * nodes are gathered. */
@@ -205,17 +218,9 @@ AVX512 static void rows_avx512(const complete_trees *c, size_t n_trees, int nf, 
                     STEP16(idx[u], thr, feat, v);
                 }
             const float *leaf = c->leaf + t * (c->n_inner + 1);
-            int out = c->output[t];
-            for (int u = 0; u < U; u++) {
-                __m512 lv = _mm512_i32gather_ps(_mm512_sub_epi32(idx[u], inner), leaf, 4);
-                if (k == 1) {
-                    acc[u] = _mm512_add_ps(acc[u], lv);
-                    continue;
-                }
-                float v[16];
-                _mm512_storeu_ps(v, lv);
-                for (int l = 0; l < 16; l++) y[(size_t)(r0 + 16 * u + l) * k + out] += v[l];
-            }
+            for (int u = 0; u < U; u++)
+                add_leaves16(&acc[u], _mm512_i32gather_ps(_mm512_sub_epi32(idx[u], inner), leaf, 4), k,
+                             y + (size_t)(r0 + 16 * u) * k, c->output[t]);
         }
         if (k == 1)
             for (int u = 0; u < U; u++) _mm512_storeu_ps(y + r0 + 16 * u, acc[u]);
@@ -505,16 +510,9 @@ heap_block(const complete_trees *c, size_t n_trees, int k, const int32_t *rank, 
                 h[u] = _mm512_mask_add_epi32(twice, right, twice, one);
             }
         const float *leaf = c->leaf + t * (c->n_inner + 1);
-        for (int u = 0; u < nu; u++) {
-            __m512 lv = _mm512_i32gather_ps(_mm512_sub_epi32(h[u], first_leaf), leaf, 4);
-            if (k == 1) {
-                acc[u] = _mm512_add_ps(acc[u], lv);
-                continue;
-            }
-            float v[16];
-            _mm512_storeu_ps(v, lv);
-            for (int l = 0; l < 16; l++) y[(size_t)(16 * u + l) * k + c->output[t]] += v[l];
-        }
+        for (int u = 0; u < nu; u++)
+            add_leaves16(&acc[u], _mm512_i32gather_ps(_mm512_sub_epi32(h[u], first_leaf), leaf, 4), k,
+                         y + (size_t)(16 * u) * k, c->output[t]);
     }
     if (k == 1)
         for (int u = 0; u < nu; u++) _mm512_storeu_ps(y + 16 * u, acc[u]);
