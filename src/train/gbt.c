@@ -275,6 +275,8 @@ typedef struct {
     gh *const *hist;           /* per node: (nf, HIST_BINS) */
 } hist_work;
 
+#define HIST_AHEAD 16 /* rows */
+
 static void hist_part(void *ctx, int t, int T)
 {
     const hist_work *w = ctx;
@@ -284,6 +286,11 @@ static void hist_part(void *ctx, int t, int T)
         for (int f = f0; f < f1; f++) memset(hist + (size_t)f * HIST_BINS, 0, HIST_BINS * sizeof(gh));
         for (size_t i = w->begin[q]; i < w->end[q]; i++) {
             size_t r = w->rows[i];
+            if (i + HIST_AHEAD < w->end[q]) { /* a node's rows are scattered: fetch ahead, as XGBoost does */
+                size_t ra = w->rows[i + HIST_AHEAD];
+                __builtin_prefetch(w->b->bin + ra * (size_t)nf + f0);
+                __builtin_prefetch(&w->grad[ra]);
+            }
             const uint8_t *br = w->b->bin + r * (size_t)nf;
             gh v = w->grad[r];
             if (w->count_split) v.h = 1;
@@ -440,6 +447,8 @@ static void part_part(void *ctx, int t, int T)
         /* stable and branch-free: a row is written both ways, one count moves */
         for (size_t k = nd->begin; k < nd->end; k++) {
             size_t r = w->rows[k];
+            if (k + HIST_AHEAD < nd->end)
+                __builtin_prefetch(col + w->rows[k + HIST_AHEAD] * (size_t)w->b->nf);
             int left = nd->left_of[col[r * (size_t)w->b->nf]];
             w->rows[nd->begin + nl] = r;
             tmp[nr] = r;
