@@ -643,8 +643,7 @@ tree_walkers tree_walkers_pick(const complete_trees *c, size_t n_trees)
 #ifdef TREE_X86
     __builtin_cpu_init();
     if (!portable_only && !no_avx512 && __builtin_cpu_supports("avx512f")) {
-        /* ranks pay off once a row walks many nodes (their search costs ~100 ns) */
-        int ranks = c && c->packed && n_trees * (size_t)c->depth >= 512;
+        int ranks = c && c->packed && tree_walk_on_ranks(n_trees, c->depth);
         return (tree_walkers){ranks && c->heap ? rows_heap_avx512 : rows_avx512, trees_avx512,
                               ranks ? one_avx512 : NULL, "avx512"};
     }

@@ -5,6 +5,11 @@
 
 #include "estimators/trees.h"
 
+/* Whether rows of an ensemble of n_trees trees of this depth are walked on
+ * ranks (the packed and heap layouts): their binary searches (~100 ns a row)
+ * pay off once a row walks many nodes. */
+static inline int tree_walk_on_ranks(size_t n_trees, int depth) { return n_trees * (size_t)depth >= 512; }
+
 /* The fastest kernels this machine runs for c; TABSERVE_TREE_KERNEL=portable
  * or avx2 caps the choice. */
 tree_walkers tree_walkers_pick(const complete_trees *c, size_t n_trees);

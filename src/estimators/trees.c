@@ -334,7 +334,7 @@ static complete_trees *complete_build(const tree_ensemble *e)
     }
     c->has_categories = e->categorical;
     rank_build(c, e);
-    heap_build(c, e->n_trees);
+    if (tree_walk_on_ranks(e->n_trees, depth)) heap_build(c, e->n_trees); /* else no kernel reads it */
     return c;
 }
 

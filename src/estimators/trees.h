@@ -94,7 +94,8 @@ typedef struct {
     /* The same split words in heap order (node h's children are 2h and 2h+1,
      * the root is 1, word 0 unused), 256 a tree, for depth <= 8: a tree's
      * words fit in 16 registers, and the many-rows kernel looks nodes up by
-     * permutes instead of gathers. NULL without the packed layout, or deeper. */
+     * permutes instead of gathers. NULL without the packed layout, deeper, or
+     * for ensembles too small to be walked on ranks (tree_walk_on_ranks). */
     uint32_t *heap;
     int n_block_rows;
     int block_levels[4]; /* levels of each block-row, from the root */
