@@ -14,6 +14,7 @@
 
 #include "base/err.h"
 #include "base/files.h"
+#include "base/scratch.h"
 #include "estimators/linear.h"
 #include "estimators/trees.h"
 #include "model/encode.h"
@@ -488,6 +489,47 @@ static void test_v1_reads_as_the_composition(void **state)
     model_free(v2);
 }
 
+/* A load's scratch: aligned blocks, a freed block reused by its size class,
+ * and past the reserve malloc's blocks, which scratch_destroy frees (the leak
+ * checkers of test-asan and test-valgrind see to that). */
+static void test_scratch_reuses_and_spills(void **state)
+{
+    (void)state;
+    scratch *s = scratch_create(2 << 20);
+#if defined(__SANITIZE_ADDRESS__)
+    assert_null(s); /* under AddressSanitizer every block is malloc's, which it checks */
+#else
+    assert_non_null(s);
+#endif
+    char *a = scratch_alloc(s, 100), *b = scratch_alloc(s, 100);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal((uintptr_t)a % 16, 0);
+    assert_int_equal((uintptr_t)b % 16, 0);
+    assert_true(a + 100 <= b || b + 100 <= a);
+    memset(a, 1, 100);
+    memset(b, 2, 100);
+    if (s) {
+        assert_int_equal(scratch_used(s), 256); /* two 128-byte blocks (100 and a 16-byte header) */
+        scratch_free(s, a);
+        char *c = scratch_alloc(s, 112); /* the same class: a's block again */
+        assert_ptr_equal(c, a);
+        char *d = scratch_alloc(s, 113); /* the next class: fresh */
+        assert_ptr_not_equal(d, a);
+        assert_int_equal(scratch_used(s), 256 + 256);
+        assert_int_equal(b[99], 2); /* untouched by the others */
+    }
+    for (int i = 0; i < 40; i++) { /* 40 blocks of 128 KB, half of them freed: the 2 MB run out */
+        char *big = scratch_alloc(s, 65536);
+        assert_non_null(big);
+        memset(big, i, 65536);
+        if (i % 2) scratch_free(s, big);
+    }
+    if (s) assert_true(scratch_used(s) <= (2 << 20));
+    scratch_free(s, NULL);
+    scratch_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -496,6 +538,7 @@ int main(void)
         cmocka_unit_test(test_trees_predictor),
         cmocka_unit_test(test_tree_kernels_agree),
         cmocka_unit_test(test_trees_errors),
+        cmocka_unit_test(test_scratch_reuses_and_spills),
         cmocka_unit_test(test_output_spec),
         cmocka_unit_test(test_format_2_errors),
         cmocka_unit_test(test_v1_reads_as_the_composition),

@@ -1,5 +1,5 @@
 /* files — atomic output files, whole-file reads. */
-#define _GNU_SOURCE /* madvise's MADV_POPULATE_WRITE */
+#define _GNU_SOURCE /* madvise's MADV_POPULATE_WRITE and MADV_HUGEPAGE */
 #include "base/files.h"
 
 #include "base/err.h"
@@ -116,6 +116,20 @@ void memory_populate(void *p, size_t len)
 #endif
 }
 
+#define HUGE_PAGE ((size_t)2 << 20)
+
+void *memory_large(size_t n)
+{
+    if (n < HUGE_PAGE || n > SIZE_MAX - HUGE_PAGE) return malloc(n ? n : 1);
+    size_t len = (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    void *p;
+    if (posix_memalign(&p, HUGE_PAGE, len) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, len, MADV_HUGEPAGE); /* a hint: EINVAL where the kernel has no such pages */
+#endif
+    return p;
+}
+
 int file_read_all(const char *path, char **out, size_t *len, char *err)
 {
     char *buf = NULL;
@@ -126,7 +140,7 @@ int file_read_all(const char *path, char **out, size_t *len, char *err)
     if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
         st.st_size < ((off_t)1 << 40)) {
         cap = (size_t)st.st_size + 65536; /* room to see the end without growing */
-        if (!(buf = malloc(cap + 1))) {
+        if (!(buf = memory_large(cap + 1))) {
             err_set(err, "%s: out of memory", path);
             goto fail;
         }

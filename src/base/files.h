@@ -29,7 +29,13 @@ void atomic_abort(atomic_file *af);
  * happens below 16 pages or where the kernel lacks it (Linux < 5.14). */
 void memory_populate(void *p, size_t len);
 
-/* Reads a whole file into a NUL-terminated malloc'd buffer. */
+/* n bytes for a large buffer, freed with free(): from 2 MB on, aligned to and
+ * rounded up to 2 MB pages and the kernel asked to back it with such pages
+ * where it has them (MADV_HUGEPAGE): one fault, and one page to zero, per 2 MB
+ * rather than 512 faults. Below that, plain malloc. */
+void *memory_large(size_t n);
+
+/* Reads a whole file into a NUL-terminated malloc'd buffer (memory_large). */
 int file_read_all(const char *path, char **out, size_t *len, char *err);
 
 #endif

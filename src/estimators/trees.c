@@ -5,11 +5,13 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
+#include "base/files.h"
 #include "base/jsonx.h"
 
 #define MAX_TREES TREES_MAX_TREES
@@ -81,16 +83,7 @@ static size_t trees_scratch(const predictor *p, int n)
 static void complete_free(complete_trees *c)
 {
     if (!c) return;
-    free(c->nodes);
-    free(c->cut);
-    free(c->cut_start);
-    free(c->packed);
-    free(c->packed_top);
-    free(c->heap);
-    free(c->top_threshold);
-    free(c->top_feature);
-    free(c->leaf);
-    free(c->output);
+    free(c->pool);
     free(c);
 }
 
@@ -135,7 +128,7 @@ typedef struct {
 /* LSD radix sort by key, 16 bits a pass over the 48 bits in use. */
 static int sort_cuts(cut_entry *a, size_t n)
 {
-    cut_entry *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    cut_entry *tmp = memory_large((n ? n : 1) * sizeof *tmp);
     size_t *count = malloc(65537 * sizeof *count);
     if (!tmp || !count) {
         free(tmp);
@@ -202,17 +195,8 @@ static void rank_build(complete_trees *c, const tree_ensemble *e)
 {
     int nf = e->base.n_features;
     size_t n_nodes = e->n_trees * c->n_inner, n_cuts = 0;
-    packed_shape(c);
-    cut_entry *cuts = malloc((n_nodes ? n_nodes : 1) * sizeof *cuts);
-    c->cut_start = calloc((size_t)nf + 1, sizeof *c->cut_start);
-    c->cut = malloc((n_nodes ? n_nodes : 1) * sizeof *c->cut);
-    /* lines on lines: a block is one cache line */
-    size_t packed_bytes = (e->n_trees * c->packed_stride + 16) * sizeof *c->packed;
-    if (posix_memalign((void **)&c->packed, 64, packed_bytes) != 0) c->packed = NULL;
-    if (!cuts || !c->cut_start || !c->packed || !c->cut || nf > 32) goto fail;
-    memset(c->packed, 0, packed_bytes);
-    c->packed_top = calloc(e->n_trees * (size_t)c->top_words + 1, sizeof *c->packed_top);
-    if (!c->packed_top) goto fail;
+    cut_entry *cuts = memory_large((n_nodes ? n_nodes : 1) * sizeof *cuts);
+    if (!cuts || !c->packed) goto fail; /* (no packed layout for more than 32 features) */
     /* the real splits of the complete layout: walk each tree again */
     for (size_t t = 0; t < e->n_trees; t++) {
         const tree *tr = &e->trees[t];
@@ -272,12 +256,8 @@ static void rank_build(complete_trees *c, const tree_ensemble *e)
     c->n_features = nf;
     free(cuts);
     return;
-fail:
+fail: /* the arrays stay in the pool, unused */
     free(cuts);
-    free(c->cut);
-    free(c->cut_start);
-    free(c->packed);
-    free(c->packed_top);
     c->packed_top = NULL;
     c->cut = NULL;
     c->cut_start = NULL;
@@ -289,8 +269,7 @@ fail:
  * 8 deep; else, or out of memory, c->heap stays NULL. */
 static void heap_build(complete_trees *c, size_t n_trees)
 {
-    if (!c->packed || c->depth > 8) return;
-    if (posix_memalign((void **)&c->heap, 64, (n_trees ? n_trees : 1) * 256 * sizeof *c->heap) != 0) {
+    if (!c->packed || !c->heap) {
         c->heap = NULL;
         return;
     }
@@ -314,16 +293,44 @@ static complete_trees *complete_build(const tree_ensemble *e)
     if (!c) return NULL;
     c->depth = depth;
     c->n_inner = n_inner;
-    size_t nt = e->n_trees ? e->n_trees : 1;
-    c->nodes = malloc(nt * (n_inner ? n_inner : 1) * sizeof *c->nodes);
-    c->leaf = malloc(nt * (n_inner + 1) * sizeof *c->leaf);
-    c->output = malloc(nt * sizeof *c->output);
-    c->top_threshold = calloc(nt * 32, sizeof *c->top_threshold);
-    c->top_feature = calloc(nt * 32, sizeof *c->top_feature);
-    if (!c->nodes || !c->leaf || !c->output || !c->top_threshold || !c->top_feature) {
-        complete_free(c);
+    packed_shape(c);
+    size_t nt = e->n_trees ? e->n_trees : 1, nf = (size_t)e->base.n_features;
+    int ranks = nf <= 32; /* the one-row kernel keeps a row's ranks in two registers */
+    int heap = ranks && depth <= 8 && tree_walk_on_ranks(e->n_trees, depth); /* else no kernel reads it */
+    /* every array in one block, each on its own cache lines (a packed block is a line) */
+    size_t sizes[] = {nt * (n_inner ? n_inner : 1) * sizeof *c->nodes,
+                      nt * (n_inner + 1) * sizeof *c->leaf,
+                      nt * sizeof *c->output,
+                      nt * 32 * sizeof *c->top_threshold,
+                      nt * 32 * sizeof *c->top_feature,
+                      ranks ? (nt * c->packed_stride + 16) * sizeof *c->packed : 0,
+                      ranks ? (nt * (size_t)c->top_words + 1) * sizeof *c->packed_top : 0,
+                      ranks ? nt * (n_inner ? n_inner : 1) * sizeof *c->cut : 0,
+                      ranks ? (nf + 1) * sizeof *c->cut_start : 0,
+                      heap ? nt * 256 * sizeof *c->heap : 0};
+    enum { N_ARRAYS = sizeof sizes / sizeof *sizes };
+    size_t total = 64;
+    for (int i = 0; i < N_ARRAYS; i++) total += (sizes[i] + 63) & ~(size_t)63;
+    if (!(c->pool = memory_large(total))) {
+        free(c);
         return NULL;
     }
+    char *at = (char *)(((uintptr_t)c->pool + 63) & ~(uintptr_t)63);
+    void *array[N_ARRAYS];
+    for (int i = 0; i < N_ARRAYS; i++) {
+        array[i] = sizes[i] ? at : NULL;
+        at += (sizes[i] + 63) & ~(size_t)63;
+    }
+    c->nodes = array[0];
+    c->leaf = array[1];
+    c->output = array[2];
+    c->top_threshold = memset(array[3], 0, sizes[3]);
+    c->top_feature = memset(array[4], 0, sizes[4]);
+    c->packed = ranks ? memset(array[5], 0, sizes[5]) : NULL;
+    c->packed_top = ranks ? memset(array[6], 0, sizes[6]) : NULL;
+    c->cut = array[7];
+    c->cut_start = ranks ? memset(array[8], 0, sizes[8]) : NULL;
+    c->heap = array[9];
     for (size_t t = 0; t < e->n_trees; t++) {
         c->output[t] = e->trees[t].output;
         complete_fill(c, t, &e->trees[t], 0, 1, 0, 0);
@@ -334,7 +341,7 @@ static complete_trees *complete_build(const tree_ensemble *e)
     }
     c->has_categories = e->categorical;
     rank_build(c, e);
-    if (tree_walk_on_ranks(e->n_trees, depth)) heap_build(c, e->n_trees); /* else no kernel reads it */
+    heap_build(c, e->n_trees);
     return c;
 }
 

@@ -102,6 +102,7 @@ typedef struct {
     int block_first[4];  /* the first block of each block-row, within a tree */
     int n_features;
     int has_categories; /* some node splits on a category set */
+    void *pool;         /* the one block every array above lies in */
 } complete_trees;
 
 /* A walking kernel (tree_walk.c): adds the leaves of trees 0..n_trees-1 to y

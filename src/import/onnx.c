@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/scratch.h"
 #include "estimators/linear.h"
 #include "estimators/mlp.h"
 #include "estimators/normalize.h"
@@ -74,8 +75,10 @@ static int varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
 /* 1: p..end is a well-formed message of type desc whose message fields nest at
  * most `depth` levels; 0: it is not well-formed; -1: it nests too deep. The
  * descriptors protoc-c generated say which fields are messages, so each byte
- * is read once and only real messages are descended into. */
-static int wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *p, const uint8_t *end, int depth)
+ * is read once and only real messages are descended into; with !descend, not
+ * even those (the message's own fields only). */
+static int wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *p, const uint8_t *end, int depth,
+                      int descend)
 {
     if (depth < 0) return -1;
     while (p < end) {
@@ -97,8 +100,8 @@ static int wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *p, 
             if (varint(&p, end, &n) != 0 || n > (uint64_t)(end - p)) return 0;
             const ProtobufCFieldDescriptor *f =
                 protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3));
-            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
-                int inner = wire_check(f->descriptor, p, p + n, depth - 1);
+            if (descend && f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                int inner = wire_check(f->descriptor, p, p + n, depth - 1, 1);
                 if (inner <= 0) return inner;
             }
             p += n;
@@ -112,10 +115,11 @@ static int wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *p, 
 
 int onnx_is(const char *buf, size_t len)
 {
-    /* a ModelProto starts with field 1 (ir_version, a varint) in every exporter */
+    /* a ModelProto starts with field 1 (ir_version, a varint) in every exporter;
+     * its own fields tell it apart, and onnx_import reads the messages inside */
     if (len < 8 || (unsigned char)buf[0] != 0x08) return 0;
     return wire_check(&onnx__model_proto__descriptor, (const uint8_t *)buf, (const uint8_t *)buf + len,
-                      MAX_NESTING) != 0;
+                      MAX_NESTING, 0) != 0;
 }
 
 /* ---- the compiler's state ------------------------------------------------------- */
@@ -145,6 +149,7 @@ typedef struct {
     const char *file;
     char *err;
     const import_limits *lim;
+    scratch *scratch; /* the unpacked file's memory, for temporaries too (NULL: malloc) */
     Onnx__GraphProto *g;
     model *m;
     value *values;
@@ -1102,7 +1107,7 @@ static int op_trees(compiler *c, const node_t *n, int classifier)
     const char *agg = pb_attr_string(n, "aggregate_function", agg_buf, sizeof agg_buf, "SUM");
     if (!rc && strcmp(agg, "SUM") != 0 && strcmp(agg, "AVERAGE") != 0)
         rc = fail(c, n, "aggregate_function %s is not supported (SUM, AVERAGE)", agg);
-    if (!rc && !(nodes = calloc(nn, sizeof *nodes))) rc = fail(c, n, "out of memory");
+    if (!rc && !(nodes = scratch_alloc(c->scratch, nn * sizeof *nodes))) rc = fail(c, n, "out of memory");
     for (size_t i = 0; !rc && i < nn; i++) {
         nodes[i] = (onnx_node){a_tree->ints[i],
                                a_node->ints[i],
@@ -1127,7 +1132,8 @@ static int op_trees(compiler *c, const node_t *n, int classifier)
     /* the trees: ids in order of first appearance */
     int64_t *tree_ids = NULL;
     size_t n_trees = 0;
-    if (!rc && !(tree_ids = malloc(nn * sizeof *tree_ids))) rc = fail(c, n, "out of memory");
+    if (!rc && !(tree_ids = scratch_alloc(c->scratch, nn * sizeof *tree_ids)))
+        rc = fail(c, n, "out of memory");
     for (size_t i = 0; !rc && i < nn; i++)
         if (i == 0 || nodes[i].tree != nodes[i - 1].tree) {
             for (size_t t = 0; t < n_trees; t++)
@@ -1147,8 +1153,9 @@ static int op_trees(compiler *c, const node_t *n, int classifier)
     size_t start = 0;
     int *order = NULL, *where = NULL;
     size_t *tree_start = NULL;
-    if (!rc && (!(order = malloc(nn * sizeof *order)) || !(where = malloc(nn * sizeof *where)) ||
-                !(tree_start = malloc((n_trees + 1) * sizeof *tree_start))))
+    if (!rc && (!(order = scratch_alloc(c->scratch, nn * sizeof *order)) ||
+                !(where = scratch_alloc(c->scratch, nn * sizeof *where)) ||
+                !(tree_start = scratch_alloc(c->scratch, (n_trees + 1) * sizeof *tree_start))))
         rc = fail(c, n, "out of memory");
     for (size_t t = 0; !rc && t < n_trees; t++) {
         size_t end = start;
@@ -1299,11 +1306,11 @@ static int op_trees(compiler *c, const node_t *n, int classifier)
     for (size_t o = 0; !rc && o < n->n_output; o++)
         if (!add_value(c, n->output[o], o == (classifier ? 1u : 0u) ? V_SCORES : V_IGNORED))
             rc = fail(c, n, "out of memory");
-    free(nodes);
-    free(tree_ids);
-    free(order);
-    free(where);
-    free(tree_start);
+    scratch_free(c->scratch, nodes);
+    scratch_free(c->scratch, tree_ids);
+    scratch_free(c->scratch, order);
+    scratch_free(c->scratch, where);
+    scratch_free(c->scratch, tree_start);
     free(values);
     free(weights);
     free(base);
@@ -1541,18 +1548,32 @@ static int check_opsets(compiler *c, const Onnx__ModelProto *mp)
     return 0;
 }
 
+/* protobuf-c's unpacking draws on the load's scratch (base/scratch.h) */
+static void *scratch_pb_alloc(void *s, size_t n) { return scratch_alloc(s, n); }
+static void scratch_pb_free(void *s, void *p) { scratch_free(s, p); }
+
+/* Unpacking a tree ensemble takes ~10x the file (the arrays, and protobuf-c's
+ * slabs that record each field while it scans); past the reserve, malloc. */
+#define SCRATCH_PER_BYTE 32
+#define SCRATCH_MIN      ((size_t)16 << 20)
+
 model *onnx_import(const char *buf, size_t len, const char *name, const import_limits *lim, char *err)
 {
     *err = 0;
     compiler c = {.file = name, .err = err, .lim = lim, .norm_kind = -1};
     if (wire_check(&onnx__model_proto__descriptor, (const uint8_t *)buf, (const uint8_t *)buf + len,
-                   MAX_NESTING) < 0) {
+                   MAX_NESTING, 1) < 0) {
         fail(&c, NULL, "messages nested deeper than %d levels: not an ONNX model tabserve reads",
              MAX_NESTING);
         return NULL;
     }
-    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, (const uint8_t *)buf);
+    scratch *sc = scratch_create(
+        len < (SIZE_MAX - SCRATCH_MIN) / SCRATCH_PER_BYTE ? len * SCRATCH_PER_BYTE + SCRATCH_MIN : 0);
+    ProtobufCAllocator pb_alloc = {scratch_pb_alloc, scratch_pb_free, sc};
+    c.scratch = sc;
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(&pb_alloc, len, (const uint8_t *)buf);
     if (!mp) {
+        scratch_destroy(sc);
         fail(&c, NULL, "not a valid ONNX model (the protobuf message does not parse)");
         return NULL;
     }
@@ -1619,7 +1640,8 @@ model *onnx_import(const char *buf, size_t len, const char *name, const import_l
         free(c.w[l]);
         free(c.b[l]);
     }
-    onnx__model_proto__free_unpacked(mp, NULL);
+    if (!sc) onnx__model_proto__free_unpacked(mp, &pb_alloc); /* else all of it goes at once: */
+    scratch_destroy(sc);
     if (rc && !*err) fail(&c, NULL, "the graph could not be compiled"); /* every failure says why; a net */
     if (rc) {
         model_free(m);
