@@ -117,6 +117,26 @@ static text spaced(const text *t)
     return out;
 }
 
+/* The document with each kept array as a jansson array of its numbers. */
+static json_t *resolved(json_t *v, const xgb_arrays *a)
+{
+    if (xgb_is_raw(v)) {
+        long n = xgb_count(v);
+        double *d = malloc((size_t)(n > 0 ? n : 1) * sizeof *d);
+        assert_int_equal(xgb_numbers(a, v, d, (size_t)n), 0);
+        json_t *arr = json_array();
+        for (long i = 0; i < n; i++) json_array_append_new(arr, isnan(d[i]) ? json_null() : json_real(d[i]));
+        free(d);
+        return arr;
+    }
+    json_t *out = json_is_object(v) ? json_object() : json_is_array(v) ? json_array() : json_deep_copy(v), *x;
+    const char *k;
+    size_t i;
+    if (json_is_object(v)) json_object_foreach(v, k, x) json_object_set_new(out, k, resolved(x, a));
+    if (json_is_array(v)) json_array_foreach(v, i, x) json_array_append_new(out, resolved(x, a));
+    return out;
+}
+
 static void test_two_threads_read_what_one_reads(void **state)
 {
     (void)state;
@@ -126,13 +146,33 @@ static void test_two_threads_read_what_one_reads(void **state)
     assert_null(memmem(one.s, one.len, "},{\"base_weights\":", 18));
     char err[ERR_LEN];
     int threads_a, threads_b;
-    json_t *a = xgb_json_load_threads(doc.s, doc.len, "m.json", err, &threads_a),
-           *b = xgb_json_load_threads(one.s, one.len, "m.json", err, &threads_b);
+    xgb_arrays *arrays_a, *arrays_b;
+    json_t *a = xgb_json_load_threads(doc.s, doc.len, "m.json", err, &threads_a, &arrays_a),
+           *b = xgb_json_load_threads(one.s, one.len, "m.json", err, &threads_b, &arrays_b);
     assert_non_null(a);
     assert_non_null(b);
     if (sysconf(_SC_NPROCESSORS_ONLN) > 1) assert_int_equal(threads_a, 2);
     assert_int_equal(threads_b, 1);
-    assert_true(json_equal(a, b));
+    json_t *ra = resolved(a, arrays_a), *rb = resolved(b, arrays_b);
+    assert_true(json_equal(ra, rb));
+    json_decref(ra);
+    json_decref(rb);
+    /* an array's index checked before it is read: past the last, or of no document */
+    json_t *tree0 = json_array_get(
+        json_object_get(
+            json_object_get(json_object_get(json_object_get(a, "learner"), "gradient_booster"), "model"),
+            "trees"),
+        0);
+    json_t *left = json_object_get(tree0, "left_children");
+    double d[NODES];
+    assert_true(xgb_is_raw(left));
+    assert_int_equal(xgb_numbers(arrays_a, left, d, NODES), 0);
+    assert_int_equal(d[0], 1); /* the root's left child */
+    assert_int_not_equal(xgb_numbers(NULL, left, d, NODES), 0);
+    json_object_set_new(left, XGB_RAW_KEY, json_integer(1 << 30));
+    assert_int_not_equal(xgb_numbers(arrays_a, left, d, NODES), 0);
+    xgb_arrays_free(arrays_a);
+    xgb_arrays_free(arrays_b);
     json_t *trees = json_object_get(
         json_object_get(json_object_get(json_object_get(a, "learner"), "gradient_booster"), "model"),
         "trees");
@@ -172,11 +212,17 @@ static void test_messages_are_the_one_thread_messages(void **state)
     char *last = strstr(doc.s, "\"id\":399,");
     assert_non_null(last);
     last[5] = '#';
-    assert_null(xgb_json_load(doc.s, doc.len, "m.json", err));
+    xgb_arrays *arrays = (xgb_arrays *)&arrays; /* set to NULL by the failure */
+    assert_null(xgb_json_load(doc.s, doc.len, "m.json", err, &arrays));
+    assert_null(arrays);
     char want[64];
     snprintf(want, sizeof want, "byte %zu: invalid JSON", (size_t)(last + 6 - doc.s)); /* the byte after it */
     assert_non_null(strstr(err, want));
     free(doc.s);
+    /* the reader's own marker for a kept array is not a member a file may have */
+    const char *forged = "{\"learner\": {\"(raw)\": 0}}";
+    assert_null(xgb_json_load(forged, strlen(forged), "m.json", err, &arrays));
+    assert_string_equal(err, "m.json: byte 20: a member named \"(raw)\" is not part of an XGBoost model");
 }
 
 int main(void)

@@ -83,6 +83,7 @@ static char *nan_to_null(const char *buf, size_t len, size_t *out_len)
  * ~4 ms to free), released on a second thread while the model is assembled. */
 typedef struct {
     json_t *doc;
+    xgb_arrays *arrays;
     char *text, *buf;
     pthread_t th;
     int started;
@@ -94,6 +95,7 @@ static void *release_leftovers(void *arg)
 {
     leftovers *l = arg;
     json_decref(l->doc);
+    xgb_arrays_free(l->arrays);
     free(l->text);
     free(l->buf);
     return NULL;
@@ -127,26 +129,29 @@ static int starts_with_learner(const char *buf, size_t len)
 static model *open_xgboost(const char *buf, size_t len, const char *name, const import_limits *lim,
                            leftovers *left, char *err)
 {
-    json_t *root = xgb_json_load(buf, len, name, err);
-    char *fixed = NULL; /* the document's arrays point into its buffer: kept until they are read */
+    xgb_arrays *arrays = NULL;
+    json_t *root = xgb_json_load(buf, len, name, err, &arrays);
+    char *fixed = NULL;
     if (!root && memmem(buf, len, "NaN", 3)) { /* refused for its bare NaNs: once more without them */
         size_t fixed_len;
         if (!(fixed = nan_to_null(buf, len, &fixed_len)))
             return err_set(err, "%s: out of memory", name), NULL;
-        root = xgb_json_load(fixed, fixed_len, name, err);
+        root = xgb_json_load(fixed, fixed_len, name, err, &arrays);
     }
     model *m = NULL;
     if (root) {
         reader r = {name, err};
-        m = xgboost_is(root) ? xgboost_import(root, &r, lim) : NULL;
+        m = xgboost_is(root) ? xgboost_import(root, arrays, &r, lim) : NULL;
         if (!m && !xgboost_is(root)) err_set(err, "%s: \"learner\" must be an object", name);
     }
     if (left && len >= LEFTOVERS_MIN) { /* freed while the model is assembled */
         left->doc = root;
+        left->arrays = arrays;
         left->text = fixed;
         return m;
     }
     json_decref(root);
+    xgb_arrays_free(arrays);
     free(fixed);
     return m;
 }
@@ -173,7 +178,7 @@ static model *open_json(const char *buf, size_t len, const char *name, const imp
     model *m;
     if (xgboost_is(root)) {
         reader r = {name, err};
-        m = xgboost_import(root, &r, lim);
+        m = xgboost_import(root, NULL, &r, lim);
         *foreign = 1;
     } else {
         m = model_load_buffer(buf, len, name, err); /* a tabserve model checks itself */

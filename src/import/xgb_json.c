@@ -23,6 +23,7 @@
 #include "base/err.h"
 #include "base/jsonscan.h"
 #include "base/numtext.h"
+#include "base/scratch.h"
 
 #define MAX_DEPTH 64
 
@@ -32,9 +33,29 @@ static const char *const kept[] = {"left_children",    "right_children",   "spli
                                    "categories_sizes", "sum_hessian"};
 static const char *const dropped[] = {"loss_changes", "base_weights", "parents"};
 
+/* A kept array's numbers, and those of one parsing thread: its memory, the
+ * arrays in the order they were kept (a document's index is 2 x that place +
+ * the part's number). */
+typedef struct {
+    const double *v;
+    size_t n;
+} kept_array;
+
+typedef struct {
+    scratch *mem;
+    kept_array *list;
+    size_t n, cap;
+} array_part;
+
+struct xgb_arrays {
+    array_part part[2];
+};
+
 typedef struct {
     yajl_handle h;
     const char *buf;
+    array_part *out; /* where kept arrays go, and its number */
+    int part;
     json_t *stack[MAX_DEPTH]; /* open containers */
     int depth;
     char *key; /* the pending member name of the innermost object */
@@ -150,7 +171,11 @@ static int on_string(void *ctx, const unsigned char *s, size_t n)
 static int on_key(void *ctx, const unsigned char *s, size_t n)
 {
     builder *b = ctx;
-    if (b->skip_depth > 0) return 1; /* a key is not an element */
+    if (b->skip_depth > 0) return 1;                                     /* a key is not an element */
+    if (n == sizeof XGB_RAW_KEY - 1 && memcmp(s, XGB_RAW_KEY, n) == 0) { /* the reader's own marker */
+        b->oom = 4;
+        return 0;
+    }
     free(b->key);
     b->key = strndup((const char *)s, n);
     return b->key ? 1 : (b->oom = 1, 0);
@@ -224,12 +249,25 @@ static int on_end(void *ctx)
             b->key = NULL;
             return 1;
         }
-        /* kept as its numbers, read as they streamed past (a string of their bytes),
-         * tagged so that xgb_numbers knows it: no second pass over the text */
-        json_t *raw = json_pack(
-            "{s:o,s:I,s:I}", XGB_RAW_KEY,
-            json_stringn_nocheck(b->vals ? (const char *)b->vals : "", b->skip_count * sizeof *b->vals),
-            XGB_COUNT_KEY, (json_int_t)b->skip_count, XGB_BAD_KEY, (json_int_t)b->bad);
+        /* kept as its numbers, read as they streamed past, in the load's memory
+         * beside the document, which names it by index: no second pass over the text */
+        array_part *o = b->out;
+        size_t bytes = b->skip_count * sizeof *b->vals;
+        double *copy = scratch_alloc(o->mem, bytes ? bytes : 1);
+        if (o->n == o->cap) {
+            size_t cap = o->cap ? 2 * o->cap : 256;
+            kept_array *grown = realloc(o->list, cap * sizeof *grown);
+            if (grown) o->list = grown, o->cap = cap;
+        }
+        if (!copy || o->n == o->cap) {
+            b->oom = 1;
+            return 0;
+        }
+        if (bytes) memcpy(copy, b->vals, bytes);
+        o->list[o->n] = (kept_array){copy, b->skip_count};
+        json_t *raw = json_pack("{s:I,s:I,s:I}", XGB_RAW_KEY, (json_int_t)(2 * o->n + (size_t)b->part),
+                                XGB_COUNT_KEY, (json_int_t)b->skip_count, XGB_BAD_KEY, (json_int_t)b->bad);
+        o->n++;
         return add(b, raw);
     }
     if (b->depth > 1) b->depth--; /* the root stays, to be returned */
@@ -239,11 +277,14 @@ static int on_end(void *ctx)
 static const yajl_callbacks callbacks = {on_null,      on_bool, NULL,   NULL,           on_number, on_string,
                                          on_start_map, on_key,  on_end, on_start_array, on_end};
 
-/* A builder over buf with its yajl handle; 0, or -1 when memory runs out. */
-static int builder_start(builder *b, const char *buf)
+/* A builder over buf with its yajl handle, keeping arrays in out (part
+ * `part`); 0, or -1 when memory runs out. */
+static int builder_start(builder *b, const char *buf, array_part *out, int part)
 {
     memset(b, 0, sizeof *b);
     b->buf = buf;
+    b->out = out;
+    b->part = part;
     if (!(b->h = yajl_alloc(&callbacks, NULL, b))) return -1;
     yajl_config(b->h, yajl_dont_validate_strings, 0); /* names are UTF-8 checked: they reach JSON answers */
     return 0;
@@ -257,10 +298,10 @@ static void builder_end(builder *b)
     if (b->h) yajl_free(b->h);
 }
 
-static json_t *load_serial(const char *buf, size_t len, const char *name, char *err)
+static json_t *load_serial(const char *buf, size_t len, const char *name, char *err, xgb_arrays *a)
 {
     builder b;
-    if (builder_start(&b, buf) != 0) {
+    if (builder_start(&b, buf, &a->part[0], 0) != 0) {
         err_set(err, "%s: out of memory", name);
         return NULL;
     }
@@ -270,6 +311,9 @@ static json_t *load_serial(const char *buf, size_t len, const char *name, char *
     if (st != yajl_status_ok || b.oom || !root) {
         if (b.oom == 3)
             err_set(err, "%s: nested deeper than %d levels", name, MAX_DEPTH);
+        else if (b.oom == 4)
+            err_set(err, "%s: byte %zu: a member named \"" XGB_RAW_KEY "\" is not part of an XGBoost model",
+                    name, yajl_get_bytes_consumed(b.h));
         else if (b.oom == 2)
             err_set(err, "%s: byte %zu: a number no float holds", name, yajl_get_bytes_consumed(b.h));
         else if (b.oom)
@@ -308,6 +352,7 @@ typedef struct {
     json_t *trees;     /* the trees parsed */
     size_t end;        /* where the "]" closing the trees array is */
     int ok;
+    array_part *out; /* where their kept arrays go (part 1) */
 } tail_trees;
 
 static size_t skip_space(const char *buf, size_t len, size_t p)
@@ -324,7 +369,7 @@ static void *parse_tail_trees(void *arg)
     if (!(t->trees = json_array())) return NULL;
     for (;;) {
         builder b;
-        if (builder_start(&b, t->buf) != 0) return NULL;
+        if (builder_start(&b, t->buf, t->out, 1) != 0) return NULL;
         yajl_config(b.h, yajl_allow_trailing_garbage, 1); /* stop at the end of this tree */
         yajl_status st = yajl_parse(b.h, (const unsigned char *)t->buf + p, t->len - p);
         size_t used = yajl_get_bytes_consumed(b.h);
@@ -350,7 +395,7 @@ static void *parse_tail_trees(void *arg)
 }
 
 /* The document parsed in two threads, or NULL when it must be parsed in one. */
-static json_t *load_parallel(const char *buf, size_t len)
+static json_t *load_parallel(const char *buf, size_t len, xgb_arrays *a)
 {
     const char *key = memmem(buf, len, "\"trees\":[", 9);
     if (!key) return NULL;
@@ -358,12 +403,12 @@ static json_t *load_parallel(const char *buf, size_t len)
     const char *cut = memmem(buf + mid, len - mid, TREE_CUT, sizeof TREE_CUT - 1);
     if (!cut) return NULL;
     size_t head_end = (size_t)(cut - buf) + 1; /* through the "}" of the last tree before the cut */
-    tail_trees tail = {buf, len, head_end + 1, NULL, 0, 0}; /* the "{" after the "," */
+    tail_trees tail = {buf, len, head_end + 1, NULL, 0, 0, &a->part[1]}; /* the "{" after the "," */
     pthread_t th;
     if (pthread_create(&th, NULL, parse_tail_trees, &tail) != 0) return NULL;
     builder b;
     json_t *root = NULL;
-    int good = builder_start(&b, buf) == 0 &&
+    int good = builder_start(&b, buf, &a->part[0], 0) == 0 &&
                yajl_parse(b.h, (const unsigned char *)buf, head_end) == yajl_status_ok && !b.oom;
     pthread_join(th, NULL);
     root = b.depth > 0 ? b.stack[0] : NULL;
@@ -388,21 +433,57 @@ static json_t *load_parallel(const char *buf, size_t len)
     return root;
 }
 
-json_t *xgb_json_load_threads(const char *buf, size_t len, const char *name, char *err, int *threads)
+void xgb_arrays_free(xgb_arrays *a)
 {
-    *threads = 2;
-    if (len >= PARALLEL_MIN && sysconf(_SC_NPROCESSORS_ONLN) > 1) {
-        json_t *root = load_parallel(buf, len);
-        if (root) return root;
+    if (!a) return;
+    for (int k = 0; k < 2; k++) {
+        scratch_destroy(a->part[k].mem);
+        free(a->part[k].list);
     }
-    *threads = 1;
-    return load_serial(buf, len, name, err);
+    free(a);
 }
 
-json_t *xgb_json_load(const char *buf, size_t len, const char *name, char *err)
+/* Room for the numbers: 8 bytes each, and a number takes 2 bytes of text or more. */
+static xgb_arrays *arrays_new(size_t len)
+{
+    xgb_arrays *a = calloc(1, sizeof *a);
+    for (int k = 0; a && k < 2; k++)
+        if (!(a->part[k].mem = scratch_create(len < SIZE_MAX / 8 ? 4 * len + (1 << 20) : 0))) {
+            xgb_arrays_free(a);
+            return NULL;
+        }
+    return a;
+}
+
+json_t *xgb_json_load_threads(const char *buf, size_t len, const char *name, char *err, int *threads,
+                              xgb_arrays **arrays)
+{
+    *threads = 2;
+    xgb_arrays *a = arrays_new(len);
+    json_t *root = NULL;
+    if (a && len >= PARALLEL_MIN && sysconf(_SC_NPROCESSORS_ONLN) > 1) {
+        root = load_parallel(buf, len, a);
+        if (!root) { /* once more in one thread, from empty */
+            xgb_arrays_free(a);
+            a = arrays_new(len);
+        }
+    }
+    if (!root) {
+        *threads = 1;
+        root = a ? load_serial(buf, len, name, err, a) : (err_set(err, "%s: out of memory", name), NULL);
+    }
+    if (!root) {
+        xgb_arrays_free(a);
+        a = NULL;
+    }
+    *arrays = a;
+    return root;
+}
+
+json_t *xgb_json_load(const char *buf, size_t len, const char *name, char *err, xgb_arrays **arrays)
 {
     int threads;
-    return xgb_json_load_threads(buf, len, name, err, &threads);
+    return xgb_json_load_threads(buf, len, name, err, &threads, arrays);
 }
 
 int xgb_is_raw(const json_t *v) { return json_is_object(v) && json_object_get(v, XGB_RAW_KEY); }
@@ -414,7 +495,7 @@ long xgb_count(const json_t *v)
     return json_is_integer(n) && json_object_get(v, XGB_RAW_KEY) ? (long)json_integer_value(n) : -1;
 }
 
-int xgb_numbers(const json_t *v, double *out, size_t n)
+int xgb_numbers(const xgb_arrays *a, const json_t *v, double *out, size_t n)
 {
     if (json_is_array(v)) {
         for (size_t i = 0; i < n; i++) {
@@ -428,12 +509,15 @@ int xgb_numbers(const json_t *v, double *out, size_t n)
         }
         return 0;
     }
-    json_t *vals = json_object_get(v, XGB_RAW_KEY), *bad = json_object_get(v, XGB_BAD_KEY);
-    if (!json_is_string(vals) || !json_is_integer(bad)) return 1;
-    size_t have = json_string_length(vals) / sizeof(double);
+    json_t *at = json_object_get(v, XGB_RAW_KEY), *bad = json_object_get(v, XGB_BAD_KEY);
+    if (!a || !json_is_integer(at) || json_integer_value(at) < 0 || !json_is_integer(bad)) return 1;
+    const array_part *part = &a->part[json_integer_value(at) & 1];
+    size_t k = (size_t)(json_integer_value(at) >> 1);
+    if (k >= part->n) return 1;
+    const kept_array *kept = &part->list[k];
     if (json_integer_value(bad) > 0 && (size_t)json_integer_value(bad) <= n)
         return (int)json_integer_value(bad);
-    if (have < n) return (int)have + 1;
-    memcpy(out, json_string_value(vals), n * sizeof *out);
+    if (kept->n < n) return (int)kept->n + 1;
+    if (n) memcpy(out, kept->v, n * sizeof *out);
     return 0;
 }

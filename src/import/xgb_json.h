@@ -1,8 +1,7 @@
 /* xgb_json — reading an XGBoost JSON model fast (xgb_json.c says how): a
  * jansson document in which the per-node arrays of the trees are kept as their
- * numbers, read as they streamed past, {"(raw)": the doubles' bytes, "(count)":
- * elements, "(bad)": 1 + the first element that is not a number or null},
- * read with xgb_count and xgb_numbers. */
+ * numbers, read as they streamed past, into memory beside the document
+ * (xgb_arrays), read with xgb_count and xgb_numbers. */
 #ifndef TABSERVE_XGB_JSON_H
 #define TABSERVE_XGB_JSON_H
 
@@ -14,13 +13,23 @@ struct json_t;
 #define XGB_COUNT_KEY "(count)"
 #define XGB_BAD_KEY   "(bad)"
 
+/* Where a document's node arrays lie: memory of the load (base/scratch.h, a
+ * block per parsing thread), freed by xgb_arrays_free once the document has
+ * been read. A kept array in the document is {"(raw)": its index here,
+ * "(count)": elements, "(bad)": 1 + the first element that is not a number or
+ * null}; an index is checked against what is here before anything is read. */
+typedef struct xgb_arrays xgb_arrays;
+void xgb_arrays_free(xgb_arrays *a);
+
 /* The document, or NULL with err naming the file and byte offset (the byte
- * after the one that broke the syntax, as yajl counts). A document over 1 MB
- * is read by two threads when it can be (xgb_json.c says how); the result and
- * every message are the one-thread ones. */
-struct json_t *xgb_json_load(const char *buf, size_t len, const char *name, char *err);
+ * after the one that broke the syntax, as yajl counts); *arrays its arrays
+ * (NULL with the document). A document over 1 MB is read by two threads when
+ * it can be (xgb_json.c says how); the result and every message are the
+ * one-thread ones. */
+struct json_t *xgb_json_load(const char *buf, size_t len, const char *name, char *err, xgb_arrays **arrays);
 /* The same, saying in *threads how many read it (for tests). */
-struct json_t *xgb_json_load_threads(const char *buf, size_t len, const char *name, char *err, int *threads);
+struct json_t *xgb_json_load_threads(const char *buf, size_t len, const char *name, char *err, int *threads,
+                                     xgb_arrays **arrays);
 
 /* Whether v is an array kept as text. */
 int xgb_is_raw(const struct json_t *v);
@@ -29,8 +38,9 @@ int xgb_is_raw(const struct json_t *v);
  * when v is neither. */
 long xgb_count(const struct json_t *v);
 
-/* The array's first n elements as doubles (null: NaN). Returns 0, or 1 + the
- * index of the first element that is not a number or null. */
-int xgb_numbers(const struct json_t *v, double *out, size_t n);
+/* The array's first n elements as doubles (null: NaN), a kept one read from
+ * a (NULL: the document did not come from xgb_json_load). Returns 0, or 1 +
+ * the index of the first element that is not a number or null. */
+int xgb_numbers(const xgb_arrays *a, const struct json_t *v, double *out, size_t n);
 
 #endif

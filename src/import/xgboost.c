@@ -75,14 +75,14 @@ static int param_number(reader *r, json_t *obj, const char *path, const char *ke
 static long node_count(const json_t *a) { return xgb_count(a); }
 
 /* The first n elements of a as doubles; err names the first non-number. */
-static double *node_numbers(reader *r, const json_t *a, const char *path, size_t n)
+static double *node_numbers(reader *r, const xgb_arrays *x, const json_t *a, const char *path, size_t n)
 {
     double *d = malloc((n ? n : 1) * sizeof *d);
     if (!d) {
         read_fail(r, path, "out of memory");
         return NULL;
     }
-    int bad = xgb_numbers(a, d, n);
+    int bad = xgb_numbers(x, a, d, n);
     if (bad) {
         read_fail(r, path, "[%d]: expected a number", bad - 1);
         free(d);
@@ -91,9 +91,10 @@ static double *node_numbers(reader *r, const json_t *a, const char *path, size_t
     return d;
 }
 
-static int node_ints(reader *r, const json_t *a, const char *path, int *out, size_t n, long lo, long hi)
+static int node_ints(reader *r, const xgb_arrays *x, const json_t *a, const char *path, int *out, size_t n,
+                     long lo, long hi)
 {
-    double *d = node_numbers(r, a, path, n);
+    double *d = node_numbers(r, x, a, path, n);
     if (!d) return -1;
     for (size_t i = 0; i < n; i++) {
         if (d[i] != floor(d[i]) || isnan(d[i])) {
@@ -112,9 +113,10 @@ static int node_ints(reader *r, const json_t *a, const char *path, int *out, siz
 }
 
 /* n numbers (or null where XGBoost wrote NaN) into out. */
-static int read_numbers_or_nan(reader *r, const json_t *a, const char *path, float *out, size_t n)
+static int read_numbers_or_nan(reader *r, const xgb_arrays *x, const json_t *a, const char *path, float *out,
+                               size_t n)
 {
-    double *d = node_numbers(r, a, path, n);
+    double *d = node_numbers(r, x, a, path, n);
     if (!d) return -1;
     for (size_t i = 0; i < n; i++) out[i] = (float)d[i];
     free(d);
@@ -135,8 +137,8 @@ static json_t *tree_array(reader *r, json_t *t, const char *path, const char *ke
     return a;
 }
 
-static int read_xgb_tree(reader *r, json_t *t, const char *path, tree *tr, int n_features, float weight,
-                         const import_limits *lim)
+static int read_xgb_tree(reader *r, const xgb_arrays *x, json_t *t, const char *path, tree *tr,
+                         int n_features, float weight, const import_limits *lim)
 {
     char sub[200];
     if (!json_is_object(t)) return read_fail(r, path, "expected an object, got %s", json_type_name(t));
@@ -160,15 +162,15 @@ static int read_xgb_tree(reader *r, json_t *t, const char *path, tree *tr, int n
         goto out;
     }
     snprintf(sub, sizeof sub, "%s.left_children", path);
-    if (node_ints(r, left, sub, l, n, -1, (long)n - 1) != 0) goto out;
+    if (node_ints(r, x, left, sub, l, n, -1, (long)n - 1) != 0) goto out;
     snprintf(sub, sizeof sub, "%s.right_children", path);
-    if (node_ints(r, right, sub, rt, n, -1, (long)n - 1) != 0) goto out;
+    if (node_ints(r, x, right, sub, rt, n, -1, (long)n - 1) != 0) goto out;
     snprintf(sub, sizeof sub, "%s.split_indices", path);
-    if (node_ints(r, index, sub, f, n, 0, n_features - 1) != 0) goto out;
+    if (node_ints(r, x, index, sub, f, n, 0, n_features - 1) != 0) goto out;
     snprintf(sub, sizeof sub, "%s.default_left", path);
-    if (node_ints(r, dleft, sub, dl, n, 0, 1) != 0) goto out;
+    if (node_ints(r, x, dleft, sub, dl, n, 0, 1) != 0) goto out;
     snprintf(sub, sizeof sub, "%s.split_conditions", path);
-    if (read_numbers_or_nan(r, cond, sub, c, n) != 0) goto out;
+    if (read_numbers_or_nan(r, x, cond, sub, c, n) != 0) goto out;
     json_t *type = json_object_get(t, "split_type");
     if (type) {
         snprintf(sub, sizeof sub, "%s.split_type", path);
@@ -176,7 +178,7 @@ static int read_xgb_tree(reader *r, json_t *t, const char *path, tree *tr, int n
             read_fail(r, sub, "expected %zu entries, got %ld", n, node_count(type));
             goto out;
         }
-        if (node_ints(r, type, sub, kind, n, 0, 1) != 0) goto out;
+        if (node_ints(r, x, type, sub, kind, n, 0, 1) != 0) goto out;
     }
     if (trees_alloc_tree(tr, (int)n) != 0) {
         read_fail(r, path, "out of memory");
@@ -213,7 +215,7 @@ static int read_xgb_tree(reader *r, json_t *t, const char *path, tree *tr, int n
             read_fail(r, path, "out of memory");
             goto out;
         }
-        if (read_numbers_or_nan(r, hess, sub, tr->cover, n) != 0) goto out;
+        if (read_numbers_or_nan(r, x, hess, sub, tr->cover, n) != 0) goto out;
         for (size_t i = 0; i < n; i++)
             if (!(tr->cover[i] >= 0)) {
                 read_fail(r, sub, "[%zu]: a hessian sum is a non-negative number", i);
@@ -241,10 +243,10 @@ static int read_xgb_tree(reader *r, json_t *t, const char *path, tree *tr, int n
             goto out;
         }
         snprintf(sub, sizeof sub, "%s.categories", path);
-        double *dn = node_numbers(r, cnodes, sub, (size_t)nc),
-               *ds = dn ? node_numbers(r, seg, sub, (size_t)nc) : NULL;
-        double *dz = ds ? node_numbers(r, size, sub, (size_t)nc) : NULL;
-        double *dc = dz ? node_numbers(r, cats, sub, (size_t)total) : NULL;
+        double *dn = node_numbers(r, x, cnodes, sub, (size_t)nc),
+               *ds = dn ? node_numbers(r, x, seg, sub, (size_t)nc) : NULL;
+        double *dz = ds ? node_numbers(r, x, size, sub, (size_t)nc) : NULL;
+        double *dc = dz ? node_numbers(r, x, cats, sub, (size_t)total) : NULL;
         int *set = dc ? malloc(((size_t)total + 1) * sizeof *set) : NULL;
         rc = set ? 0 : -1;
         for (long j = 0; rc == 0 && j < nc; j++) {
@@ -341,6 +343,7 @@ typedef struct {
     tree_ensemble *e;
     int n_features, n_outputs;
     const import_limits *lim;
+    const xgb_arrays *arrays; /* where the document's node arrays lie (xgb_json.h) */
     size_t n_trees;
     int n_threads;
     long bad[2];          /* per thread: the first bad tree, or -1 */
@@ -368,8 +371,8 @@ static int read_one_tree(tree_job *j, reader *r, size_t t)
         weight = (float)json_number_value(w);
     }
     j->e->trees[t].output = (int)json_integer_value(cls);
-    return read_xgb_tree(r, json_array_get(j->trees, t), path, &j->e->trees[t], j->n_features, weight,
-                         j->lim);
+    return read_xgb_tree(r, j->arrays, json_array_get(j->trees, t), path, &j->e->trees[t], j->n_features,
+                         weight, j->lim);
 }
 
 static void *read_tree_part(void *arg)
@@ -400,7 +403,7 @@ static int read_trees_parallel(tree_job *j)
     return -1;
 }
 
-model *xgboost_import(json_t *root, reader *r, const import_limits *lim)
+model *xgboost_import(json_t *root, const xgb_arrays *arrays, reader *r, const import_limits *lim)
 {
     json_t *learner = json_object_get(root, "learner");
     json_t *param = read_member(r, learner, "$.learner", "learner_model_param", JSON_OBJECT, "an object");
@@ -492,16 +495,8 @@ model *xgboost_import(json_t *root, reader *r, const import_limits *lim)
     m->predictor = &e->base;
     for (int j = 0; j < n_outputs; j++) e->base_score[j] = (float)margin;
     if (read_inputs(r, m, learner, n_features) != 0) goto fail;
-    /* each tree's nodes: the room its arrays take, all in one block (else malloc's) */
-    size_t *room = malloc((n_trees ? n_trees : 1) * sizeof *room);
-    for (size_t t = 0; room && t < n_trees; t++) {
-        json_t *tr = json_array_get(trees, t);
-        long n = json_is_object(tr) ? node_count(json_object_get(tr, "left_children")) : -1;
-        room[t] = n > 0 && n <= lim->max_nodes ? (size_t)n : 0;
-    }
-    if (room) trees_reserve_nodes(e, room);
-    free(room);
-    tree_job job = {r, info, weights, trees, e, n_features, n_outputs, lim, n_trees, 0, {-1, -1}, {{0}}};
+    tree_job job = {r,   info,   weights, trees, e,        n_features, n_outputs,
+                    lim, arrays, n_trees, 0,     {-1, -1}, {{0}}};
     if (read_trees_parallel(&job) != 0) goto fail;
     m->output.task = o->task;
     m->output.link = o->link;

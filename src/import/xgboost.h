@@ -4,6 +4,7 @@
 #define TABSERVE_XGBOOST_H
 
 #include "import/import.h"
+#include "import/xgb_json.h"
 #include "model/reader.h"
 
 struct json_t;
@@ -11,7 +12,8 @@ struct json_t;
 /* Whether a parsed JSON root is an XGBoost model (it has "learner"). */
 int xgboost_is(const struct json_t *root);
 
-/* The model, not yet assembled (model_assemble); NULL with the reader's message naming the JSON path. */
-model *xgboost_import(struct json_t *root, reader *r, const import_limits *lim);
+/* The model, not yet assembled (model_assemble); NULL with the reader's message naming the JSON path.
+ * arrays: where the node arrays of a document from xgb_json_load lie; NULL for one jansson parsed. */
+model *xgboost_import(struct json_t *root, const xgb_arrays *arrays, reader *r, const import_limits *lim);
 
 #endif
