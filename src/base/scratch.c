@@ -29,30 +29,26 @@ struct scratch {
 
 scratch *scratch_create(size_t reserve)
 {
-#if defined(__SANITIZE_ADDRESS__)
-    /* under AddressSanitizer every block comes from malloc, so that it checks them */
-    (void)reserve;
-    return NULL;
-#else
-    if (reserve == 0 || reserve > SIZE_MAX / 4) return NULL;
     scratch *s = calloc(1, sizeof *s);
     if (!s) return NULL;
+#if !defined(__SANITIZE_ADDRESS__) /* under AddressSanitizer every block is malloc's, which it checks */
+    if (reserve == 0 || reserve > SIZE_MAX / 4) return s;
     size_t len = (reserve + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-    s->map_len = len + HUGE_PAGE; /* room to start on a 2 MB boundary */
     void *map =
-        mmap(NULL, s->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (map == MAP_FAILED) {
-        free(s);
-        return NULL;
-    }
+        mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+             0);                     /* + room to start on a 2 MB boundary */
+    if (map == MAP_FAILED) return s; /* no address space: every block from malloc */
     s->map = map;
+    s->map_len = len + HUGE_PAGE;
     s->top = (char *)(((uintptr_t)map + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
     s->end = s->top + len;
 #ifdef MADV_HUGEPAGE
     madvise(s->top, len, MADV_HUGEPAGE); /* a hint: where the kernel has no such pages, 4 KB ones */
 #endif
-    return s;
+#else
+    (void)reserve;
 #endif
+    return s;
 }
 
 void *scratch_alloc(scratch *s, size_t n)
@@ -98,7 +94,7 @@ void scratch_destroy(scratch *s)
         next = h->next;
         free(h);
     }
-    munmap(s->map, s->map_len);
+    if (s->map) munmap(s->map, s->map_len);
     free(s);
 }
 

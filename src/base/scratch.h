@@ -19,7 +19,9 @@
 typedef struct scratch scratch;
 
 /* Reserves `reserve` bytes of address space (only what is touched is memory).
- * NULL when the address space cannot be had: callers go on with malloc. */
+ * Without it (no address space, or under AddressSanitizer, so that it checks
+ * each block) every block comes from malloc, still freed by scratch_destroy.
+ * NULL only when memory runs out. */
 scratch *scratch_create(size_t reserve);
 /* 16-byte aligned; from malloc once the reserve is spent (such blocks are
  * freed by scratch_destroy). NULL only when malloc fails too. */

@@ -4,6 +4,7 @@
 #include "estimators/tree_walk.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -125,25 +126,25 @@ typedef struct {
     uint32_t node;
 } cut_entry;
 
-/* LSD radix sort by key, 16 bits a pass over the 48 bits in use. */
+/* LSD radix sort by key, 11 bits a pass over the bits in use (37 with 32
+ * features): counts of 2048 stay in the first-level cache. */
+#define SORT_BITS 11
 static int sort_cuts(cut_entry *a, size_t n)
 {
+    uint64_t all = 0;
+    for (size_t i = 0; i < n; i++) all |= a[i].key;
     cut_entry *tmp = memory_large((n ? n : 1) * sizeof *tmp);
-    size_t *count = malloc(65537 * sizeof *count);
-    if (!tmp || !count) {
-        free(tmp);
-        free(count);
-        return -1;
-    }
-    for (int shift = 0; shift < 48; shift += 16) {
-        memset(count, 0, 65537 * sizeof *count);
-        for (size_t i = 0; i < n; i++) count[((a[i].key >> shift) & 0xffff) + 1]++;
-        for (size_t d = 0; d < 65536; d++) count[d + 1] += count[d];
-        for (size_t i = 0; i < n; i++) tmp[count[(a[i].key >> shift) & 0xffff]++] = a[i];
+    if (!tmp) return -1;
+    size_t count[(1 << SORT_BITS) + 1];
+    for (int shift = 0; shift < 64 && all >> shift; shift += SORT_BITS) {
+        const uint64_t mask = (1u << SORT_BITS) - 1;
+        memset(count, 0, sizeof count);
+        for (size_t i = 0; i < n; i++) count[((a[i].key >> shift) & mask) + 1]++;
+        for (size_t d = 0; d < mask + 1; d++) count[d + 1] += count[d];
+        for (size_t i = 0; i < n; i++) tmp[count[(a[i].key >> shift) & mask]++] = a[i];
         memcpy(a, tmp, n * sizeof *a);
     }
     free(tmp);
-    free(count);
     return 0;
 }
 
@@ -542,13 +543,15 @@ static void trees_describe(const predictor *p, char *buf, size_t len)
 
 static void tree_clear(tree *tr)
 {
-    free(tr->feature);
-    free(tr->threshold);
-    free(tr->left);
-    free(tr->right);
-    free(tr->default_left);
+    if (!tr->pooled) {
+        free(tr->feature);
+        free(tr->threshold);
+        free(tr->left);
+        free(tr->right);
+        free(tr->default_left);
+        free(tr->value);
+    }
     free(tr->cover);
-    free(tr->value);
     free(tr->cat_at);
     free(tr->cat_len);
     free(tr->cat_words);
@@ -561,14 +564,34 @@ static void trees_free(predictor *p)
     free(e->trees);
     free(e->base_score);
     complete_free(e->complete);
+    free(e->node_pool);
     free(e);
 }
 
 static const predictor_ops trees_ops = {"trees",       trees_predict, trees_scratch,  trees_prepare,
                                         trees_to_json, trees_hash,    trees_describe, trees_free};
 
+/* A node's arrays: feature, threshold, left, right, value (4 bytes each) and
+ * default_left; a tree's block rounded to 16 bytes. */
+#define NODE_BYTES 21
+static size_t tree_bytes(size_t n) { return (n * NODE_BYTES + 15) & ~(size_t)15; }
+
 int trees_alloc_tree(tree *tr, int n)
 {
+    if (tr->slot && n > 0 && n <= tr->slot_nodes && !tr->pooled) {
+        char *at = memset(tr->slot, 0, tree_bytes((size_t)n));
+        tr->n_nodes = n;
+        tr->pooled = 1;
+        tr->feature = (int *)at;
+        tr->threshold = (float *)(at + 4 * (size_t)n);
+        tr->left = (int *)(at + 8 * (size_t)n);
+        tr->right = (int *)(at + 12 * (size_t)n);
+        tr->value = (float *)(at + 16 * (size_t)n);
+        tr->default_left = (unsigned char *)(at + 20 * (size_t)n);
+        for (int i = 0; i < n; i++) tr->feature[i] = -1;
+        return 0;
+    }
+    tr->pooled = 0;
     tr->n_nodes = n;
     tr->feature = malloc((size_t)n * sizeof *tr->feature);
     tr->threshold = calloc((size_t)n, sizeof *tr->threshold);
@@ -579,6 +602,22 @@ int trees_alloc_tree(tree *tr, int n)
     if (!tr->feature || !tr->threshold || !tr->left || !tr->right || !tr->default_left || !tr->value)
         return -1;
     for (int i = 0; i < n; i++) tr->feature[i] = -1;
+    return 0;
+}
+
+int trees_reserve_nodes(tree_ensemble *e, const size_t *n_nodes)
+{
+    size_t total = 0;
+    for (size_t t = 0; t < e->n_trees; t++) {
+        if (n_nodes[t] > INT_MAX || total > SIZE_MAX / 2 - tree_bytes(n_nodes[t])) return -1;
+        total += tree_bytes(n_nodes[t]);
+    }
+    if (e->node_pool || !(e->node_pool = memory_large(total ? total : 1))) return -1;
+    for (size_t t = 0, at = 0; t < e->n_trees; t++) {
+        e->trees[t].slot = e->node_pool + at;
+        e->trees[t].slot_nodes = (int)n_nodes[t];
+        at += tree_bytes(n_nodes[t]);
+    }
     return 0;
 }
 

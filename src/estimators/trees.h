@@ -39,6 +39,10 @@ typedef struct {
     int *cat_at, *cat_len;
     uint32_t *cat_words;
     int n_cat_words;
+    /* room kept for this tree's node arrays in its ensemble's pool
+     * (trees_reserve_nodes); pooled: its arrays lie there */
+    char *slot;
+    int slot_nodes, pooled;
 } tree;
 
 /* The padded layout (see above), derived by prepare. A split node is 8 bytes,
@@ -126,13 +130,21 @@ typedef struct {
     int categorical;          /* derived by prepare: some node splits on categories */
     complete_trees *complete; /* derived by prepare, NULL when too deep or categorical */
     tree_walkers walk;        /* derived by prepare: the kernels for this machine */
+    char *node_pool;          /* trees_reserve_nodes: room for the trees' node arrays */
 } tree_ensemble;
 
 /* An ensemble of n_trees trees of n_nodes[i] nodes each (all leaves of value 0);
  * with n_nodes NULL, empty trees for trees_alloc_tree to fill. */
 tree_ensemble *trees_create(int n_features, int n_outputs, size_t n_trees, const int *n_nodes);
-/* Gives tr n nodes, all leaves of value 0. Returns 0 or -1 (memory). */
+/* Gives tr n nodes, all leaves of value 0, in its slot when it has one with
+ * room (trees_reserve_nodes). Returns 0 or -1 (memory). */
 int trees_alloc_tree(tree *tr, int n);
+/* Keeps room for tree t's node arrays, up to n_nodes[t] nodes, in one block
+ * for the ensemble (memory_large: for a large ensemble 2 MB pages, not a
+ * fault per 4 KB, which was most of loading one on a virtual machine). Each
+ * tree has its own slot: threads may fill different trees. 0 or -1 (memory:
+ * trees_alloc_tree then takes malloc's). */
+int trees_reserve_nodes(tree_ensemble *e, const size_t *n_nodes);
 
 /* Makes node `node` of tr a categorical split sending the categories cats[0..n)
  * right (each 0 <= c < TREES_MAX_CATEGORY). Returns 0 or -1 (memory, range). */

@@ -1150,6 +1150,17 @@ static int op_trees(compiler *c, const node_t *n, int classifier)
     tree_ensemble *e = rc ? NULL : trees_create(x->n_cols, n_out, n_trees * (size_t)n_out, NULL);
     if (!rc && !e) rc = fail(c, n, "out of memory");
     if (!rc) c->m->predictor = &e->base;
+    /* each tree's nodes: the room its arrays take, all in one block (else malloc's) */
+    size_t *room = rc ? NULL : scratch_alloc(c->scratch, n_trees * (size_t)n_out * sizeof *room);
+    if (room) {
+        memset(room, 0, n_trees * (size_t)n_out * sizeof *room);
+        for (size_t i = 0, t = 0; i < nn; i++) {
+            if (i > 0 && nodes[i].tree != nodes[i - 1].tree) t++; /* listed together: checked above */
+            for (int o = 0; o < n_out; o++) room[t * (size_t)n_out + (size_t)o]++;
+        }
+        trees_reserve_nodes(e, room);
+        scratch_free(c->scratch, room);
+    }
     size_t start = 0;
     int *order = NULL, *where = NULL;
     size_t *tree_start = NULL;

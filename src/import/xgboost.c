@@ -495,6 +495,15 @@ model *xgboost_import(json_t *root, const xgb_arrays *arrays, reader *r, const i
     m->predictor = &e->base;
     for (int j = 0; j < n_outputs; j++) e->base_score[j] = (float)margin;
     if (read_inputs(r, m, learner, n_features) != 0) goto fail;
+    /* each tree's nodes: the room its arrays take, all in one block (else malloc's) */
+    size_t *room = malloc((n_trees ? n_trees : 1) * sizeof *room);
+    for (size_t t = 0; room && t < n_trees; t++) {
+        json_t *tr = json_array_get(trees, t);
+        long n = json_is_object(tr) ? node_count(json_object_get(tr, "left_children")) : -1;
+        room[t] = n > 0 && n <= lim->max_nodes ? (size_t)n : 0;
+    }
+    if (room) trees_reserve_nodes(e, room);
+    free(room);
     tree_job job = {r,   info,   weights, trees, e,        n_features, n_outputs,
                     lim, arrays, n_trees, 0,     {-1, -1}, {{0}}};
     if (read_trees_parallel(&job) != 0) goto fail;
