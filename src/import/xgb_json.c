@@ -39,6 +39,8 @@ static const char *const dropped[] = {"loss_changes", "base_weights", "parents"}
 typedef struct {
     const double *v;
     size_t n;
+    long bad;             /* 1 + the first element that is not a number or null, 0: none */
+    const json_t *marker; /* what stands for it in the document */
 } kept_array;
 
 typedef struct {
@@ -171,11 +173,7 @@ static int on_string(void *ctx, const unsigned char *s, size_t n)
 static int on_key(void *ctx, const unsigned char *s, size_t n)
 {
     builder *b = ctx;
-    if (b->skip_depth > 0) return 1;                                     /* a key is not an element */
-    if (n == sizeof XGB_RAW_KEY - 1 && memcmp(s, XGB_RAW_KEY, n) == 0) { /* the reader's own marker */
-        b->oom = 4;
-        return 0;
-    }
+    if (b->skip_depth > 0) return 1; /* a key is not an element */
     free(b->key);
     b->key = strndup((const char *)s, n);
     return b->key ? 1 : (b->oom = 1, 0);
@@ -264,11 +262,15 @@ static int on_end(void *ctx)
             return 0;
         }
         if (bytes) memcpy(copy, b->vals, bytes);
-        o->list[o->n] = (kept_array){copy, b->skip_count};
-        json_t *raw = json_pack("{s:I,s:I,s:I}", XGB_RAW_KEY, (json_int_t)(2 * o->n + (size_t)b->part),
-                                XGB_COUNT_KEY, (json_int_t)b->skip_count, XGB_BAD_KEY, (json_int_t)b->bad);
-        o->n++;
-        return add(b, raw);
+        /* in the document, an integer: its place here, which names it only if
+         * this very value is the one recorded there (a file's integer is not) */
+        json_t *marker = json_integer((json_int_t)(2 * o->n + (size_t)b->part));
+        if (!marker) {
+            b->oom = 1;
+            return 0;
+        }
+        o->list[o->n++] = (kept_array){copy, b->skip_count, b->bad, marker};
+        return add(b, marker);
     }
     if (b->depth > 1) b->depth--; /* the root stays, to be returned */
     return 1;
@@ -311,9 +313,6 @@ static json_t *load_serial(const char *buf, size_t len, const char *name, char *
     if (st != yajl_status_ok || b.oom || !root) {
         if (b.oom == 3)
             err_set(err, "%s: nested deeper than %d levels", name, MAX_DEPTH);
-        else if (b.oom == 4)
-            err_set(err, "%s: byte %zu: a member named \"" XGB_RAW_KEY "\" is not part of an XGBoost model",
-                    name, yajl_get_bytes_consumed(b.h));
         else if (b.oom == 2)
             err_set(err, "%s: byte %zu: a number no float holds", name, yajl_get_bytes_consumed(b.h));
         else if (b.oom)
@@ -486,13 +485,22 @@ json_t *xgb_json_load(const char *buf, size_t len, const char *name, char *err, 
     return xgb_json_load_threads(buf, len, name, err, &threads, arrays);
 }
 
-int xgb_is_raw(const json_t *v) { return json_is_object(v) && json_object_get(v, XGB_RAW_KEY); }
+/* The kept array v stands for, or NULL. */
+static const kept_array *kept_of(const xgb_arrays *a, const json_t *v)
+{
+    if (!a || !json_is_integer(v) || json_integer_value(v) < 0) return NULL;
+    const array_part *part = &a->part[json_integer_value(v) & 1];
+    size_t k = (size_t)(json_integer_value(v) >> 1);
+    return k < part->n && part->list[k].marker == v ? &part->list[k] : NULL;
+}
 
-long xgb_count(const json_t *v)
+int xgb_is_raw(const xgb_arrays *a, const json_t *v) { return kept_of(a, v) != NULL; }
+
+long xgb_count(const xgb_arrays *a, const json_t *v)
 {
     if (json_is_array(v)) return (long)json_array_size(v);
-    json_t *n = json_object_get(v, XGB_COUNT_KEY);
-    return json_is_integer(n) && json_object_get(v, XGB_RAW_KEY) ? (long)json_integer_value(n) : -1;
+    const kept_array *kept = kept_of(a, v);
+    return kept ? (long)kept->n : -1;
 }
 
 int xgb_numbers(const xgb_arrays *a, const json_t *v, double *out, size_t n)
@@ -509,14 +517,9 @@ int xgb_numbers(const xgb_arrays *a, const json_t *v, double *out, size_t n)
         }
         return 0;
     }
-    json_t *at = json_object_get(v, XGB_RAW_KEY), *bad = json_object_get(v, XGB_BAD_KEY);
-    if (!a || !json_is_integer(at) || json_integer_value(at) < 0 || !json_is_integer(bad)) return 1;
-    const array_part *part = &a->part[json_integer_value(at) & 1];
-    size_t k = (size_t)(json_integer_value(at) >> 1);
-    if (k >= part->n) return 1;
-    const kept_array *kept = &part->list[k];
-    if (json_integer_value(bad) > 0 && (size_t)json_integer_value(bad) <= n)
-        return (int)json_integer_value(bad);
+    const kept_array *kept = kept_of(a, v);
+    if (!kept) return 1;
+    if (kept->bad > 0 && (size_t)kept->bad <= n) return (int)kept->bad;
     if (kept->n < n) return (int)kept->n + 1;
     if (n) memcpy(out, kept->v, n * sizeof *out);
     return 0;

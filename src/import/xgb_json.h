@@ -9,15 +9,11 @@
 
 struct json_t;
 
-#define XGB_RAW_KEY   "(raw)"
-#define XGB_COUNT_KEY "(count)"
-#define XGB_BAD_KEY   "(bad)"
-
 /* Where a document's node arrays lie: memory of the load (base/scratch.h, a
  * block per parsing thread), freed by xgb_arrays_free once the document has
- * been read. A kept array in the document is {"(raw)": its index here,
- * "(count)": elements, "(bad)": 1 + the first element that is not a number or
- * null}; an index is checked against what is here before anything is read. */
+ * been read. In the document a kept array is an integer, its place here, and
+ * is taken for one only when that very value is the one recorded there: an
+ * integer the file holds never is. */
 typedef struct xgb_arrays xgb_arrays;
 void xgb_arrays_free(xgb_arrays *a);
 
@@ -31,12 +27,12 @@ struct json_t *xgb_json_load(const char *buf, size_t len, const char *name, char
 struct json_t *xgb_json_load_threads(const char *buf, size_t len, const char *name, char *err, int *threads,
                                      xgb_arrays **arrays);
 
-/* Whether v is an array kept as text. */
-int xgb_is_raw(const struct json_t *v);
+/* Whether v stands for a kept array of a. */
+int xgb_is_raw(const xgb_arrays *a, const struct json_t *v);
 
-/* How many elements the array v (kept as text, or a jansson array) has; -1
- * when v is neither. */
-long xgb_count(const struct json_t *v);
+/* How many elements the array v (kept, or a jansson array) has; -1 when v is
+ * neither. */
+long xgb_count(const xgb_arrays *a, const struct json_t *v);
 
 /* The array's first n elements as doubles (null: NaN), a kept one read from
  * a (NULL: the document did not come from xgb_json_load). Returns 0, or 1 +
