@@ -21,6 +21,7 @@ bench-import: $(BIN) $(BUILD)/bench_trees
 	  /usr/bin/python3 tests/oracles/make_xgboost.py $$dir --big && /usr/bin/python3 tests/oracles/make_onnx.py $$dir --big && \
 	  echo "== trees against XGBoost" && $(BUILD)/bench_trees $$dir && \
 	  echo && echo "== ONNX models against ONNX Runtime" && BENCH=$(BUILD)/bench_trees bench/onnx.sh $$dir && \
+	  echo && echo "== loading the 500-tree model in a fresh process" && BENCH=$(BUILD)/bench_trees bench/load.sh $$dir && \
 	  echo && echo "== POST /model, 500 trees of depth 8, 2 workers" && \
 	  BIN=$(BIN) MODEL=$$dir/xgb_500x8.json TARGET=0.8 \
 	  BODY="$$(python3 -c 'import json; print(json.dumps({f"f{j}": round((j * 37 % 19) / 7 - 1.2, 3) for j in range(20)}))')" \

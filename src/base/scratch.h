@@ -19,17 +19,21 @@
 typedef struct scratch scratch;
 
 /* Reserves `reserve` bytes of address space (only what is touched is memory).
- * Without it (no address space, or under AddressSanitizer, so that it checks
- * each block) every block comes from malloc, still freed by scratch_destroy.
- * NULL only when memory runs out. */
+ * Without it (no address space, a kernel that never gives 2 MB pages, or
+ * under AddressSanitizer, so that it checks each block) every block is
+ * malloc's, freed by scratch_free or else by scratch_destroy. NULL only when
+ * memory runs out. */
 scratch *scratch_create(size_t reserve);
-/* 16-byte aligned; from malloc once the reserve is spent (such blocks are
- * freed by scratch_destroy). NULL only when malloc fails too. */
+/* 16-byte aligned; from malloc once the reserve is spent. NULL only when
+ * malloc fails too. */
 void *scratch_alloc(scratch *s, size_t n);
-/* The block becomes reusable by a later scratch_alloc of its size class. */
+/* The block becomes reusable by a later scratch_alloc of its size class (one
+ * of malloc's is freed). */
 void scratch_free(scratch *s, void *p);
 /* Everything it handed out is gone, at once. */
 void scratch_destroy(scratch *s);
+/* Whether it has a reserve (else every block is malloc's). */
+int scratch_reserved(const scratch *s);
 /* Bytes of the reserve handed out so far (reuse is not counted twice). */
 size_t scratch_used(const scratch *s);
 

@@ -1580,9 +1580,11 @@ model *onnx_import(const char *buf, size_t len, const char *name, const import_l
     }
     scratch *sc = scratch_create(
         len < (SIZE_MAX - SCRATCH_MIN) / SCRATCH_PER_BYTE ? len * SCRATCH_PER_BYTE + SCRATCH_MIN : 0);
-    ProtobufCAllocator pb_alloc = {scratch_pb_alloc, scratch_pb_free, sc};
+    /* without a reserve (no 2 MB pages here), malloc's own reuse serves better */
+    ProtobufCAllocator in_scratch = {scratch_pb_alloc, scratch_pb_free, sc},
+                       *pb_alloc = scratch_reserved(sc) ? &in_scratch : NULL;
     c.scratch = sc;
-    Onnx__ModelProto *mp = onnx__model_proto__unpack(&pb_alloc, len, (const uint8_t *)buf);
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(pb_alloc, len, (const uint8_t *)buf);
     if (!mp) {
         scratch_destroy(sc);
         fail(&c, NULL, "not a valid ONNX model (the protobuf message does not parse)");
@@ -1651,7 +1653,7 @@ model *onnx_import(const char *buf, size_t len, const char *name, const import_l
         free(c.w[l]);
         free(c.b[l]);
     }
-    if (!sc) onnx__model_proto__free_unpacked(mp, &pb_alloc); /* else all of it goes at once: */
+    if (!pb_alloc) onnx__model_proto__free_unpacked(mp, NULL); /* else all of it goes at once: */
     scratch_destroy(sc);
     if (rc && !*err) fail(&c, NULL, "the graph could not be compiled"); /* every failure says why; a net */
     if (rc) {
