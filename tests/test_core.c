@@ -527,18 +527,20 @@ static void test_scratch_reuses_and_spills(void **state)
         scratch_free(s, a);
         char *c = scratch_alloc(s, 112); /* the same class: a's block again */
         assert_ptr_equal(c, a);
-        char *d = scratch_alloc(s, 113); /* the next class: fresh */
+        char *d = scratch_alloc(s, 113); /* the next class (160 bytes, 1.25 x 128): fresh */
         assert_ptr_not_equal(d, a);
-        assert_int_equal(scratch_used(s), 256 + 256);
-        assert_int_equal(b[99], 2); /* untouched by the others */
+        assert_int_equal(scratch_used(s), 256 + 160);
+        scratch_free(s, d);
+        assert_ptr_equal(scratch_alloc(s, 144), d); /* 144 + 16: the same class */
+        assert_int_equal(b[99], 2);                 /* untouched by the others */
     } else {
         assert_int_equal(scratch_used(s), 0);
         scratch_free(s, a); /* malloc's: freed now */
     }
-    for (int i = 0; i < 40; i++) { /* 40 blocks of 128 KB, half of them freed: the 2 MB run out */
-        char *big = scratch_alloc(s, 65536);
+    for (int i = 0; i < 64; i++) { /* 64 blocks of 112 KB, half of them freed: the 2 MB run out */
+        char *big = scratch_alloc(s, 100000);
         assert_non_null(big);
-        memset(big, i, 65536);
+        memset(big, i, 100000);
         if (i % 2) scratch_free(s, big);
     }
     assert_true(scratch_used(s) <= (reserved ? 2u << 20 : 0));

@@ -120,7 +120,7 @@ void memory_populate(void *p, size_t len)
 
 void *memory_large(size_t n)
 {
-    if (n < HUGE_PAGE || n > SIZE_MAX - HUGE_PAGE) return malloc(n ? n : 1);
+    if (n < HUGE_PAGE / 2 || n > SIZE_MAX - HUGE_PAGE) return malloc(n ? n : 1);
     size_t len = (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
     void *p;
     if (posix_memalign(&p, HUGE_PAGE, len) != 0) return NULL;

@@ -29,10 +29,11 @@ void atomic_abort(atomic_file *af);
  * happens below 16 pages or where the kernel lacks it (Linux < 5.14). */
 void memory_populate(void *p, size_t len);
 
-/* n bytes for a large buffer, freed with free(): from 2 MB on, aligned to and
+/* n bytes for a large buffer, freed with free(): from 1 MB on, aligned to and
  * rounded up to 2 MB pages and the kernel asked to back it with such pages
  * where it has them (MADV_HUGEPAGE): one fault, and one page to zero, per 2 MB
- * rather than 512 faults. Below that, plain malloc. */
+ * rather than 512 faults (at most 1 MB more memory where the rounding does
+ * not fill a page). Below that, plain malloc. */
 void *memory_large(size_t n);
 
 /* Reads a whole file into a NUL-terminated malloc'd buffer (memory_large). */

@@ -10,9 +10,25 @@
 #include <sys/mman.h>
 
 #define HUGE_PAGE   ((size_t)2 << 20)
-#define MIN_CLASS   5 /* 32-byte blocks: a header and 16 bytes */
-#define N_CLASSES   48
 #define FROM_MALLOC 0
+#define N_CLASSES   (4 * 64) /* class_of of anything below 2^62 */
+
+/* Block sizes: 32, 64 bytes, then four a doubling from 128 (2^k, 1.25, 1.5 and
+ * 1.75 x 2^k): a block is at most a quarter larger than asked, where powers of
+ * two alone would nearly double protobuf-c's scanning slabs (a power of two
+ * each, plus the header). Class 4k + q is (4 + q) << (k - 2) bytes, a multiple
+ * of 16. */
+static unsigned class_of(size_t m)
+{
+    unsigned k = 5;
+    while (((size_t)1 << (k + 1)) <= m) k++; /* 2^k <= m < 2^(k+1), or m < 32 */
+    if (m <= ((size_t)1 << k)) return 4 * k;
+    if (k < 7) return 4 * (k + 1);
+    size_t step = (size_t)1 << (k - 2), q = (m - ((size_t)1 << k) + step - 1) / step;
+    return q == 4 ? 4 * (k + 1) : 4 * k + (unsigned)q;
+}
+
+static size_t class_size(unsigned c) { return (size_t)(4 + c % 4) << (c / 4 - 2); }
 
 /* Before every block: its size class (block size 1 << class), or FROM_MALLOC;
  * a freed block of the region is linked through it. 16 bytes keep blocks aligned. */
@@ -79,15 +95,14 @@ void *scratch_alloc(scratch *s, size_t n)
 {
     if (!s) return malloc(n ? n : 1);
     if (n > SIZE_MAX / 4) return NULL;
-    unsigned c = MIN_CLASS;
-    while (((size_t)1 << c) < n + sizeof(header)) c++;
+    unsigned c = class_of(n + sizeof(header));
     header *h = s->freed[c];
     if (h) {
         s->freed[c] = h->next;
-    } else if ((size_t)(s->end - s->top) >= ((size_t)1 << c)) {
+    } else if ((size_t)(s->end - s->top) >= class_size(c)) {
         h = (header *)s->top;
-        s->top += (size_t)1 << c;
-        s->used += (size_t)1 << c;
+        s->top += class_size(c);
+        s->used += class_size(c);
     } else {
         malloc_block *m = malloc(sizeof *m + n);
         if (!m) return NULL;

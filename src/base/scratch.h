@@ -6,8 +6,8 @@
  * costs a page fault, and on a virtual machine a fault costs 4-10 us: 30 ms of
  * a 100 ms load. A scratch is one reserved region that the kernel is asked to
  * back with 2 MB pages where it offers them (MADV_HUGEPAGE; elsewhere it is
- * ordinary memory), handed out in power-of-two blocks whose freed ones are
- * reused, and returned whole by scratch_destroy.
+ * ordinary memory), handed out in blocks of a few sizes a doubling whose
+ * freed ones are reused, and returned whole by scratch_destroy.
  *
  * One owner, one thread. Nothing that outlives the load may live in it.
  * A NULL scratch is valid everywhere and means plain malloc and free. */

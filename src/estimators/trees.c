@@ -129,12 +129,10 @@ typedef struct {
 /* LSD radix sort by key, 11 bits a pass over the bits in use (37 with 32
  * features): counts of 2048 stay in the first-level cache. */
 #define SORT_BITS 11
-static int sort_cuts(cut_entry *a, size_t n)
+static void sort_cuts(cut_entry *a, size_t n, cut_entry *tmp)
 {
     uint64_t all = 0;
     for (size_t i = 0; i < n; i++) all |= a[i].key;
-    cut_entry *tmp = memory_large((n ? n : 1) * sizeof *tmp);
-    if (!tmp) return -1;
     size_t count[(1 << SORT_BITS) + 1];
     for (int shift = 0; shift < 64 && all >> shift; shift += SORT_BITS) {
         const uint64_t mask = (1u << SORT_BITS) - 1;
@@ -144,8 +142,6 @@ static int sort_cuts(cut_entry *a, size_t n)
         for (size_t i = 0; i < n; i++) tmp[count[(a[i].key >> shift) & mask]++] = a[i];
         memcpy(a, tmp, n * sizeof *a);
     }
-    free(tmp);
-    return 0;
 }
 
 /* The packed layout's block-rows for depth D (trees.h): the last holds up to
@@ -196,7 +192,8 @@ static void rank_build(complete_trees *c, const tree_ensemble *e)
 {
     int nf = e->base.n_features;
     size_t n_nodes = e->n_trees * c->n_inner, n_cuts = 0;
-    cut_entry *cuts = memory_large((n_nodes ? n_nodes : 1) * sizeof *cuts);
+    /* the cuts, and after them room for the sort's second copy */
+    cut_entry *cuts = memory_large(2 * (n_nodes ? n_nodes : 1) * sizeof *cuts);
     if (!cuts || !c->packed) goto fail; /* (no packed layout for more than 32 features) */
     /* the real splits of the complete layout: walk each tree again */
     for (size_t t = 0; t < e->n_trees; t++) {
@@ -229,7 +226,7 @@ static void rank_build(complete_trees *c, const tree_ensemble *e)
             stack_idx[top++] = 2 * idx + 2;
         }
     }
-    if (sort_cuts(cuts, n_cuts) != 0) goto fail;
+    sort_cuts(cuts, n_cuts, cuts + n_cuts);
     /* distinct thresholds per feature, in order; each node gets its index */
     size_t total = 0;
     int f_prev = -1;
