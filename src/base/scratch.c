@@ -30,8 +30,9 @@ static unsigned class_of(size_t m)
 
 static size_t class_size(unsigned c) { return (size_t)(4 + c % 4) << (c / 4 - 2); }
 
-/* Before every block: its size class (block size 1 << class), or FROM_MALLOC;
- * a freed block of the region is linked through it. 16 bytes keep blocks aligned. */
+/* Before every block: its size class (class_size bytes with this header), or
+ * FROM_MALLOC; a freed block of the region is linked through it. 16 bytes keep
+ * blocks aligned. */
 typedef struct header {
     uint64_t size_class;
     struct header *next;
@@ -74,10 +75,10 @@ scratch *scratch_create(size_t reserve)
 #if !defined(__SANITIZE_ADDRESS__) /* under AddressSanitizer every block is malloc's, which it checks */
     if (reserve == 0 || reserve > SIZE_MAX / 4 || !huge_pages_offered()) return s;
     size_t len = (reserve + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-    void *map =
-        mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-             0);                     /* + room to start on a 2 MB boundary */
-    if (map == MAP_FAILED) return s; /* no address space: every block from malloc */
+    /* one page more, to start on a 2 MB boundary; without address space, every block from malloc */
+    void *map = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (map == MAP_FAILED) return s;
     s->map = map;
     s->map_len = len + HUGE_PAGE;
     s->top = (char *)(((uintptr_t)map + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
