@@ -13,6 +13,13 @@
 #define FROM_MALLOC 0
 #define N_CLASSES   (4 * 64) /* class_of of anything below 2^62 */
 
+/* Under AddressSanitizer every block is malloc's, so that it checks them. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#else
+#define UNDER_ASAN 0
+#endif
+
 /* Block sizes: 32, 64 bytes, then four a doubling from 128 (2^k, 1.25, 1.5 and
  * 1.75 x 2^k): a block is at most a quarter larger than asked, where powers of
  * two alone would nearly double protobuf-c's scanning slabs (a power of two
@@ -72,8 +79,7 @@ scratch *scratch_create(size_t reserve)
 {
     scratch *s = calloc(1, sizeof *s);
     if (!s) return NULL;
-#if !defined(__SANITIZE_ADDRESS__) /* under AddressSanitizer every block is malloc's, which it checks */
-    if (reserve == 0 || reserve > SIZE_MAX / 4 || !huge_pages_offered()) return s;
+    if (UNDER_ASAN || reserve == 0 || reserve > SIZE_MAX / 4 || !huge_pages_offered()) return s;
     size_t len = (reserve + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
     /* one page more, to start on a 2 MB boundary; without address space, every block from malloc */
     void *map = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE,
@@ -85,9 +91,6 @@ scratch *scratch_create(size_t reserve)
     s->end = s->top + len;
 #ifdef MADV_HUGEPAGE
     madvise(s->top, len, MADV_HUGEPAGE); /* a hint: where the kernel has no such pages, 4 KB ones */
-#endif
-#else
-    (void)reserve;
 #endif
     return s;
 }
