@@ -120,7 +120,7 @@ static text spaced(const text *t)
 /* The document with each kept array as a jansson array of its numbers. */
 static json_t *resolved(json_t *v, const xgb_arrays *a)
 {
-    if (xgb_is_raw(a, v)) {
+    if (xgb_is_kept(a, v)) {
         long n = xgb_count(a, v);
         double *d = malloc((size_t)(n > 0 ? n : 1) * sizeof *d);
         assert_int_equal(xgb_numbers(a, v, d, (size_t)n), 0);
@@ -165,16 +165,16 @@ static void test_two_threads_read_what_one_reads(void **state)
         0);
     json_t *left = json_object_get(tree0, "left_children");
     double d[NODES];
-    assert_true(xgb_is_raw(arrays_a, left));
+    assert_true(xgb_is_kept(arrays_a, left));
     assert_int_equal(xgb_count(arrays_a, left), NODES);
     assert_int_equal(xgb_numbers(arrays_a, left, d, NODES), 0);
     assert_int_equal(d[0], 1); /* the root's left child */
     json_t *same = json_integer(json_integer_value(left));
-    assert_false(xgb_is_raw(arrays_a, same));
+    assert_false(xgb_is_kept(arrays_a, same));
     assert_int_equal(xgb_count(arrays_a, same), -1);
     assert_int_not_equal(xgb_numbers(arrays_a, same, d, NODES), 0);
     json_decref(same);
-    assert_false(xgb_is_raw(NULL, left));
+    assert_false(xgb_is_kept(NULL, left));
     assert_int_not_equal(xgb_numbers(NULL, left, d, NODES), 0);
     xgb_arrays_free(arrays_a);
     xgb_arrays_free(arrays_b);

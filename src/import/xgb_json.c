@@ -4,7 +4,8 @@
  * node; jansson spends ~175 ms allocating a value for each number. Here yajl
  * validates every byte, everything outside those arrays becomes the jansson
  * document xgboost.c reads (small), the arrays the reader needs are kept as
- * their numbers (read as they stream past, into one block each), and the
+ * their numbers (read as they stream past, into the load's memory beside the
+ * document, where an integer in it names them: xgb_json.h), and the
  * statistics it never reads (loss_changes, base_weights, parents)
  * are dropped as they stream past. */
 #define _GNU_SOURCE /* memmem */
@@ -494,7 +495,7 @@ static const kept_array *kept_of(const xgb_arrays *a, const json_t *v)
     return k < part->n && part->list[k].marker == v ? &part->list[k] : NULL;
 }
 
-int xgb_is_raw(const xgb_arrays *a, const json_t *v) { return kept_of(a, v) != NULL; }
+int xgb_is_kept(const xgb_arrays *a, const json_t *v) { return kept_of(a, v) != NULL; }
 
 long xgb_count(const xgb_arrays *a, const json_t *v)
 {

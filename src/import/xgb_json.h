@@ -28,7 +28,7 @@ struct json_t *xgb_json_load_threads(const char *buf, size_t len, const char *na
                                      xgb_arrays **arrays);
 
 /* Whether v stands for a kept array of a. */
-int xgb_is_raw(const xgb_arrays *a, const struct json_t *v);
+int xgb_is_kept(const xgb_arrays *a, const struct json_t *v);
 
 /* How many elements the array v (kept, or a jansson array) has; -1 when v is
  * neither. */
