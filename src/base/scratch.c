@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE, MADV_HUGEPAGE */
 #include "base/scratch.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -65,13 +66,21 @@ struct scratch {
  * pages "always" or "madvise"). Where it never does, a reserve would only cost:
  * 4 KB pages faulted as malloc's are, without the reuse malloc makes of what
  * the load frees (the 500-tree ONNX load took 7% longer so). */
-static int huge_pages_offered(void)
+static int offered = 1; /* not told: ask anyway, it is a hint */
+static pthread_once_t offered_once = PTHREAD_ONCE_INIT;
+
+static void read_offered(void) /* once a process: a load need not read the setting again */
 {
     FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
-    if (!f) return 1; /* not told: ask anyway, it is a hint */
+    if (!f) return;
     char line[128] = "";
-    int offered = fgets(line, sizeof line, f) && !strstr(line, "[never]");
+    offered = !(fgets(line, sizeof line, f) && strstr(line, "[never]"));
     fclose(f);
+}
+
+static int huge_pages_offered(void)
+{
+    pthread_once(&offered_once, read_offered);
     return offered;
 }
 

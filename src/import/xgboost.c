@@ -72,8 +72,6 @@ static int param_number(reader *r, json_t *obj, const char *path, const char *ke
 /* The node arrays come as jansson arrays or as their text (xgb_json.h): these
  * read either, with the same messages. */
 
-static long node_count(const xgb_arrays *x, const json_t *a) { return xgb_count(x, a); }
-
 /* The first n elements of a as doubles; err names the first non-number. */
 static double *node_numbers(reader *r, const xgb_arrays *x, const json_t *a, const char *path, size_t n)
 {
@@ -127,12 +125,12 @@ static json_t *tree_array(reader *r, const xgb_arrays *x, json_t *t, const char 
                           size_t n)
 {
     json_t *a = json_object_get(t, key);
-    if (!a || node_count(x, a) < 0) {
+    if (!a || xgb_count(x, a) < 0) {
         read_fail(r, path, "member \"%s\" must be an array (one entry per node)", key);
         return NULL;
     }
-    if ((size_t)node_count(x, a) != n) {
-        read_fail(r, path, "member \"%s\" has %ld entries for %zu nodes", key, node_count(x, a), n);
+    if ((size_t)xgb_count(x, a) != n) {
+        read_fail(r, path, "member \"%s\" has %ld entries for %zu nodes", key, xgb_count(x, a), n);
         return NULL;
     }
     return a;
@@ -144,9 +142,9 @@ static int read_xgb_tree(reader *r, const xgb_arrays *x, json_t *t, const char *
     char sub[200];
     if (!json_is_object(t)) return read_fail(r, path, "expected an object, got %s", json_type_name(t));
     json_t *left = json_object_get(t, "left_children");
-    if (!left || node_count(x, left) < 0)
+    if (!left || xgb_count(x, left) < 0)
         return read_fail(r, path, "member \"left_children\" must be an array (one entry per node)");
-    size_t n = (size_t)node_count(x, left);
+    size_t n = (size_t)xgb_count(x, left);
     if (n == 0 || n > (size_t)lim->max_nodes)
         return read_fail(r, path, "has %zu nodes; at most %ld are accepted (--max-nodes)", n, lim->max_nodes);
     json_t *right = tree_array(r, x, t, path, "right_children", n);
@@ -175,8 +173,8 @@ static int read_xgb_tree(reader *r, const xgb_arrays *x, json_t *t, const char *
     json_t *type = json_object_get(t, "split_type");
     if (type) {
         snprintf(sub, sizeof sub, "%s.split_type", path);
-        if (node_count(x, type) < 0 || (size_t)node_count(x, type) != n) {
-            read_fail(r, sub, "expected %zu entries, got %ld", n, node_count(x, type));
+        if (xgb_count(x, type) < 0 || (size_t)xgb_count(x, type) != n) {
+            read_fail(r, sub, "expected %zu entries, got %ld", n, xgb_count(x, type));
             goto out;
         }
         if (node_ints(r, x, type, sub, kind, n, 0, 1) != 0) goto out;
@@ -210,7 +208,7 @@ static int read_xgb_tree(reader *r, const xgb_arrays *x, json_t *t, const char *
     }
     /* the hessian sums: TreeSHAP's covers (absent from a hand-made file: no TreeSHAP) */
     json_t *hess = json_object_get(t, "sum_hessian");
-    if (hess && node_count(x, hess) == (long)n) {
+    if (hess && xgb_count(x, hess) == (long)n) {
         snprintf(sub, sizeof sub, "%s.sum_hessian", path);
         if (!(tr->cover = malloc(n * sizeof *tr->cover))) {
             read_fail(r, path, "out of memory");
@@ -227,7 +225,7 @@ static int read_xgb_tree(reader *r, const xgb_arrays *x, json_t *t, const char *
     /* categorical splits: node categories_nodes[j] has the set
      * categories[categories_segments[j] ..+ categories_sizes[j]] */
     json_t *cnodes = json_object_get(t, "categories_nodes");
-    long nc = cnodes ? node_count(x, cnodes) : 0;
+    long nc = cnodes ? xgb_count(x, cnodes) : 0;
     for (size_t i = 0; i < n; i++)
         if (kind[i] && l[i] >= 0 && nc <= 0) {
             rc = read_fail(r, path, "node %zu is a categorical split but the tree lists no categories", i);
@@ -237,8 +235,8 @@ static int read_xgb_tree(reader *r, const xgb_arrays *x, json_t *t, const char *
         json_t *seg = json_object_get(t, "categories_segments"),
                *size = json_object_get(t, "categories_sizes");
         json_t *cats = json_object_get(t, "categories");
-        long total = cats ? node_count(x, cats) : -1;
-        if (!seg || !size || node_count(x, seg) != nc || node_count(x, size) != nc || total < 0) {
+        long total = cats ? xgb_count(x, cats) : -1;
+        if (!seg || !size || xgb_count(x, seg) != nc || xgb_count(x, size) != nc || total < 0) {
             rc = read_fail(r, path,
                            "categories_nodes, categories_segments and categories_sizes differ in length");
             goto out;
@@ -500,7 +498,7 @@ model *xgboost_import(json_t *root, const xgb_arrays *arrays, reader *r, const i
     size_t *room = malloc((n_trees ? n_trees : 1) * sizeof *room);
     for (size_t t = 0; room && t < n_trees; t++) {
         json_t *tr = json_array_get(trees, t);
-        long n = json_is_object(tr) ? node_count(arrays, json_object_get(tr, "left_children")) : -1;
+        long n = json_is_object(tr) ? xgb_count(arrays, json_object_get(tr, "left_children")) : -1;
         room[t] = n > 0 && n <= lim->max_nodes ? (size_t)n : 0;
     }
     if (room) trees_reserve_nodes(e, room);
