@@ -69,8 +69,9 @@ static int param_number(reader *r, json_t *obj, const char *path, const char *ke
                      v ? json_type_name(v) : "nothing");
 }
 
-/* The node arrays come as jansson arrays or as their text (xgb_json.h): these
- * read either, with the same messages. */
+/* The node arrays come as jansson arrays or kept as numbers beside the
+ * document (xgb_json.h: xgb_count, xgb_numbers): these read either, with the
+ * same messages. */
 
 /* The first n elements of a as doubles; err names the first non-number. */
 static double *node_numbers(reader *r, const xgb_arrays *x, const json_t *a, const char *path, size_t n)
