@@ -349,6 +349,11 @@ class OnnxTest(unittest.TestCase):
                 ort = [r[-width:] for r in read_expected(self.path(name + ".ort"))]
                 self.assertClose(got, ort, name + " against ONNX Runtime")
                 self.assertClose(got, read_expected(self.path(name + ".sklearn")), name + " against scikit-learn")
+                # the compiled form agreed with the interpreter at load (probe.h): it is the one that runs
+                if name not in GRAPHS:
+                    info = run("inspect", self.path(name + ".onnx")).stdout
+                    self.assertIn('"runs_as": "compiled"', info, name)
+                    self.assertNotIn("compiled_disagreed", info, name)
 
     def test_every_pipeline_also_runs_as_a_graph(self):
         """--onnx-graph runs a model on the interpreter even when it compiles: the same
@@ -563,6 +568,69 @@ class OnnxTest(unittest.TestCase):
         finally:
             server.terminate()
             server.wait(10)
+
+
+CONFORMANCE = os.path.join(ROOT, "..", "shared", "conformance")
+EXPORTERS = os.path.join(CONFORMANCE, "onnx-exporters")
+# exporter file -> the ONNX Runtime output columns tabserve's answer is compared with
+EXPORTER_FILES = {
+    "mf_dtree": ["probabilities_1"],  # skl2onnx binary tree: every leaf weight on class id 0
+    "skl_treecl": ["proba_0_0", "proba_0_1", "proba_0_2"],  # input [None, None], width from the trees
+    "cbml_logreg": ["probabilities_%d" % k for k in range(6)],  # ai.onnx opset 21 pipeline
+    "churn_ann": ["output_0_0"],  # tf2onnx Keras MLP
+}
+
+
+def read_named_csv(path):
+    with open(path) as f:
+        header = f.readline().strip().split(",")
+        return header, [line.rstrip("\n").split(",") for line in f if line.strip()]
+
+
+@unittest.skipIf(not os.path.isdir(EXPORTERS), "../shared/conformance/onnx-exporters is not here")
+class ExporterFilesTest(unittest.TestCase):
+    """Four ONNX files published by others (../shared/conformance/onnx-exporters, with
+    ONNX Runtime 1.30's outputs made there): both of tabserve's paths — the compiled
+    form and the graph interpreter (--onnx-graph) — agree with ONNX Runtime to 1e-5
+    (absolute, or relative above 1)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="tabserve-exporters-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def scored(self, name, *flags):
+        header, rows = read_named_csv(os.path.join(EXPORTERS, "cases", name + ".inputs.csv"))
+        rows_path = os.path.join(self.dir, name + ".csv")
+        with open(rows_path, "w") as f:  # the corpus writes NaN for a missing value; tabserve's CSV an empty cell
+            f.write(",".join(header) + "\n")
+            for r in rows:
+                f.write(",".join("" if c == "NaN" else c for c in r) + "\n")
+        out = os.path.join(self.dir, name + ".out")
+        run("predict", os.path.join(EXPORTERS, "models", name + ".onnx"), "--input", rows_path, "--output", out,
+            *flags)
+        return read_csv_numbers(out, len(EXPORTER_FILES[name]))
+
+    def test_both_paths_agree_with_onnx_runtime(self):
+        for name, columns in EXPORTER_FILES.items():
+            header, rows = read_named_csv(os.path.join(EXPORTERS, "cases", name + ".outputs.csv"))
+            want = [[float(r[header.index(c)]) for c in columns] for r in rows]
+            for flags in ((), ("--onnx-graph",)):
+                with self.subTest(name, path=flags or "compiled"):
+                    got = self.scored(name, *flags)
+                    self.assertEqual(len(got), 200)
+                    for i, (g, w) in enumerate(zip(got, want)):
+                        for gv, wv in zip(g, w):
+                            self.assertLessEqual(abs(gv - wv), 1e-5 * max(1.0, abs(wv)), f"{name} row {i}: {g} vs {w}")
+
+    def test_binary_tree_classifier_is_not_a_constant(self):
+        """The skl2onnx binary DecisionTreeClassifier answers both classes (it once answered 0 for every row)."""
+        got = {round(v[0], 6) for v in self.scored("mf_dtree")}
+        self.assertEqual(got, {0.0, 1.0})
+        self.assertIn('"runs_as": "compiled"', run("inspect", os.path.join(EXPORTERS, "models", "mf_dtree.onnx")).stdout)
 
 
 if __name__ == "__main__":

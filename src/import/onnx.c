@@ -34,6 +34,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,6 +250,10 @@ static int read_inputs(compiler *c)
         if (shape && shape->n_dim == 2 &&
             shape->dim[1]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
             width = shape->dim[1]->dim_value;
+        else if (shape && shape->n_dim == 2 && (width = pb_input_width(c->g, iname)) < 1)
+            return fail(c, NULL,
+                        "input \"%.80s\" has no fixed number of columns, and the graph does not fix it",
+                        iname);
         else if (shape && shape->n_dim > 2)
             return fail(c, NULL,
                         "input \"%.80s\" has %zu dimensions; tabserve takes [N, F] or [N, 1] tensors", iname,
@@ -1101,7 +1106,17 @@ static int op_trees(compiler *c, const node_t *n, int classifier)
     if (!rc && !classifier && pb_attr_int(n, "n_targets", 1) != 1)
         rc = fail(c, n, "%lld targets; tabserve serves one", (long long)pb_attr_int(n, "n_targets", 1));
     if (!rc) rc = post_transform(c, n, k, &link);
-    if (!rc && n_base && n_base != k)
+    /* Two classes whose leaves all weigh one class id (skl2onnx's and onnxmltools'
+     * binary trees put P(class 1), or the margin, on class id 0): that one sum is
+     * the second class's score, as ONNX Runtime and the graph interpreter read it. */
+    int one_class_weighted = 0;
+    if (!rc && classifier && k == 2 && nl) {
+        one_class_weighted = 1;
+        for (size_t i = 1; i < nl; i++)
+            if (l_id->ints[i] != l_id->ints[0]) one_class_weighted = 0;
+        if (one_class_weighted && link == LINK_SOFTMAX) link = LINK_IDENTITY; /* one score is not spread */
+    }
+    if (!rc && n_base && n_base != k && !one_class_weighted)
         rc = fail(c, n, "base_values holds %zu values for %zu classes", n_base, k);
     char agg_buf[16];
     const char *agg = pb_attr_string(n, "aggregate_function", agg_buf, sizeof agg_buf, "SUM");
@@ -1284,7 +1299,7 @@ static int op_trees(compiler *c, const node_t *n, int classifier)
         float sign = 1;
         if (n_out > 1)
             o = (int)cls;
-        else if (!classifier || k == 1 || cls == 1)
+        else if (!classifier || k == 1 || cls == 1 || one_class_weighted)
             o = 0;
         else if (link == LINK_SOFTMAX) /* class 0 of two under softmax: subtract */
             o = 0, sign = -1;
@@ -1303,7 +1318,7 @@ static int op_trees(compiler *c, const node_t *n, int classifier)
     }
     if (!rc && e) {
         for (int o = 0; o < n_out; o++) {
-            double b0 = n_base ? base[n_out > 1 ? o : k == 2 ? 1 : 0] : 0;
+            double b0 = n_base ? base[n_out > 1 ? o : k == 2 && n_base == 2 ? 1 : 0] : 0;
             if (n_out == 1 && k == 2 && link == LINK_SOFTMAX && n_base) b0 -= base[0];
             e->base_score[o] = (float)b0;
         }
@@ -1544,19 +1559,45 @@ static int compile_node(compiler *c, const node_t *n)
     return fail(c, n, "operator %.40s is not supported; supported operators: %s", op, supported);
 }
 
+/* The opsets read: every operator tabserve runs keeps its meaning for numbers
+ * and strings from ai.onnx 7 to 25 (later versions only add element types,
+ * which the readers refuse where they appear) and through ai.onnx.ml 5. */
+#define AI_ONNX_MIN    1
+#define AI_ONNX_MAX    25
+#define AI_ONNX_ML_MAX 5
+
 static int check_opsets(compiler *c, const Onnx__ModelProto *mp)
 {
     for (size_t i = 0; i < mp->n_opset_import; i++) {
         const Onnx__OperatorSetIdProto *o = mp->opset_import[i];
         const char *d = o->domain ? o->domain : "";
-        if ((!*d || strcmp(d, "ai.onnx") == 0) && o->version > 17)
-            return fail(c, NULL, "opset %lld of ai.onnx is newer than tabserve reads (up to 17)",
-                        (long long)o->version);
-        if (strcmp(d, "ai.onnx.ml") == 0 && o->version > 3)
-            return fail(c, NULL, "opset %lld of ai.onnx.ml is newer than tabserve reads (up to 3)",
-                        (long long)o->version);
+        int ml = strcmp(d, "ai.onnx.ml") == 0, core = !*d || strcmp(d, "ai.onnx") == 0;
+        if (core && (o->version < AI_ONNX_MIN || o->version > AI_ONNX_MAX))
+            return fail(c, NULL, "opset %lld of ai.onnx is outside what tabserve reads (%d to %d)",
+                        (long long)o->version, AI_ONNX_MIN, AI_ONNX_MAX);
+        if (ml && (o->version < 1 || o->version > AI_ONNX_ML_MAX))
+            return fail(c, NULL, "opset %lld of ai.onnx.ml is outside what tabserve reads (1 to %d)",
+                        (long long)o->version, AI_ONNX_ML_MAX);
     }
     return 0;
+}
+
+typedef struct {
+    pthread_t th;
+    int started;
+    const Onnx__ModelProto *mp;
+    const char *buf, *name;
+    size_t len;
+    const import_limits *lim;
+    model *m;
+    char err[ERR_LEN];
+} graph_job;
+
+static void *graph_job_run(void *arg)
+{
+    graph_job *j = arg;
+    j->m = onnx_graph_import(j->mp, j->buf, j->len, j->name, j->lim, j->err);
+    return NULL;
 }
 
 /* protobuf-c's unpacking draws on the load's scratch (base/scratch.h) */
@@ -1568,9 +1609,11 @@ static void scratch_pb_free(void *s, void *p) { scratch_free(s, p); }
 #define SCRATCH_PER_BYTE 32
 #define SCRATCH_MIN      ((size_t)16 << 20)
 
-model *onnx_import(const char *buf, size_t len, const char *name, const import_limits *lim, char *err)
+model *onnx_import(const char *buf, size_t len, const char *name, const import_limits *lim, model **reference,
+                   char *err)
 {
     *err = 0;
+    if (reference) *reference = NULL;
     compiler c = {.file = name, .err = err, .lim = lim, .norm_kind = -1};
     if (wire_check(&onnx__model_proto__descriptor, (const uint8_t *)buf, (const uint8_t *)buf + len,
                    MAX_NESTING, 1) < 0) {
@@ -1597,6 +1640,11 @@ model *onnx_import(const char *buf, size_t len, const char *name, const import_l
     if (!rc && !c.g) rc = fail(&c, NULL, "the model has no graph");
     int opsets_ok = 0; /* else the file is refused, not handed to the interpreter */
     if (!rc) opsets_ok = (rc = check_opsets(&c, mp)) == 0;
+    /* the graph as the interpreter runs it, the compiled form's reference (probe.h),
+     * read beside the compiler: both only read the unpacked message */
+    graph_job graph = {.mp = mp, .buf = buf, .len = len, .name = name, .lim = lim};
+    if (opsets_ok && !(graph.started = pthread_create(&graph.th, NULL, graph_job_run, &graph) == 0))
+        graph_job_run(&graph);
     if (!rc) rc = read_inputs(&c);
     for (size_t i = 0; !rc && i < c.g->n_node; i++) rc = compile_node(&c, c.g->node[i]);
     if (!rc && !c.estimator_seen)
@@ -1623,21 +1671,42 @@ model *onnx_import(const char *buf, size_t len, const char *name, const import_l
     if (!rc && !found) rc = fail(&c, NULL, "no graph output carries the estimator's scores or probabilities");
     /* what the compiler does not follow runs as the graph it is (onnx_graph.h);
      * a file that does not parse, or of a newer opset, is refused either way */
+    if (graph.started) pthread_join(graph.th, NULL);
+    char *ref_err = graph.err;
+    model *ref = NULL;
     if ((rc || lim->onnx_graph) && opsets_ok) {
         model_free(m);
-        m = onnx_graph_import(mp, buf, len, name, lim, err);
+        m = graph.m;
+        if (!m) snprintf(err, ERR_LEN, "%s", graph.err);
         rc = m ? 0 : -1;
         if (m) m->output.link = LINK_IDENTITY;
-    } else if (!rc)
+        *ref_err = 0;
+    } else if (!rc) {
         m->output.link = c.link;
-    if (!rc) {
-        m->metadata = json_pack("{s:{s:s,s:s,s:s,s:I,s:s,s:s}}", "source", "format", "onnx", "producer",
-                                mp->producer_name ? mp->producer_name : "", "producer_version",
-                                mp->producer_version ? mp->producer_version : "", "ir_version",
-                                (json_int_t)mp->ir_version, "file", name, "runs_as",
-                                strcmp(m->predictor->ops->kind, "onnx_graph") == 0 ? "graph" : "compiled");
-        if (!m->metadata) rc = fail(&c, NULL, "out of memory");
+        if ((ref = reference ? graph.m : NULL) != NULL)
+            ref->output.link = LINK_IDENTITY;
+        else
+            model_free(graph.m);
+        if (!reference) *ref_err = 0;
     }
+    for (model *each = rc ? NULL : m; each; each = each == m ? ref : NULL) {
+        each->metadata =
+            json_pack("{s:{s:s,s:s,s:s,s:I,s:s,s:s}}", "source", "format", "onnx", "producer",
+                      mp->producer_name ? mp->producer_name : "", "producer_version",
+                      mp->producer_version ? mp->producer_version : "", "ir_version",
+                      (json_int_t)mp->ir_version, "file", name, "runs_as",
+                      strcmp(each->predictor->ops->kind, "onnx_graph") == 0 ? "graph" : "compiled");
+        if (!each->metadata) rc = fail(&c, NULL, "out of memory");
+    }
+    /* a graph the compiler follows but the interpreter does not: nothing to check it against */
+    if (!rc && !ref && *ref_err &&
+        json_object_set_new(json_object_get(m->metadata, "source"), "unchecked", json_string(ref_err)) != 0)
+        rc = fail(&c, NULL, "out of memory");
+    if (rc) {
+        model_free(ref);
+        ref = NULL;
+    }
+    if (reference) *reference = ref;
     /* a numeric input no operator transforms keeps NaN for the estimator */
     for (size_t i = 0; i < c.n_values; i++) {
         free(c.values[i].name);

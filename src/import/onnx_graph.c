@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/files.h"
 
 #define MAX_RANK         8
 #define MAX_ROW_ELEMENTS (1L << 22) /* elements of one tensor per row of the batch */
@@ -1121,12 +1122,8 @@ static int op_trees(run_ctx *r, const gnode *g)
             double z = sum[0] + sum[1] + (fo->n_base ? fo->base[fo->n_base > 1 ? 1 : 0] : 0);
             if (g->post == POST_LOGISTIC)
                 sc[1] = sigmoid((float)z), sc[0] = sigmoid((float)-z);
-            else if (fo->all_positive && g->post == POST_NONE)
-                sc[1] = (float)z, sc[0] = (float)(1 - z);
-            else {
-                sc[1] = (float)z, sc[0] = (float)-z;
-                post_transform(g->post, sc, 1, 2);
-            }
+            else /* NONE, and SOFTMAX too: ONNX Runtime does not spread one score over two classes */
+                sc[1] = (float)z, sc[0] = (float)(fo->all_positive ? 1 - z : -z);
         } else {
             for (size_t c = 0; c < k; c++) sc[c] = (float)(sum[c] + (fo->n_base ? fo->base[c] : 0));
             post_transform(g->post, sc, 1, k);
@@ -1519,6 +1516,42 @@ static long key_find(const node_key *keys, size_t n, int64_t tree, int64_t node)
     return hit ? (long)hit->at : -1;
 }
 
+/* The same within one tree's keys (sorted, `count` of them): exporters number a
+ * tree's nodes 0, 1, 2, ..., so node k is usually the k-th key. */
+static long key_find_in(const node_key *tree_keys, size_t count, int64_t tree, int64_t node)
+{
+    if (node >= 0 && (uint64_t)node < count && tree_keys[node].node == node) return (long)tree_keys[node].at;
+    return key_find(tree_keys, count, tree, node);
+}
+
+/* The first key of `tree` (lower bound), or n. */
+static size_t tree_first_key(const node_key *keys, size_t n, int64_t tree)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (keys[mid].tree < tree)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int keys_sorted(const node_key *keys, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (key_cmp(&keys[i - 1], &keys[i]) > 0) return 0;
+    return 1;
+}
+
+static void *zeroed_large(size_t n)
+{
+    void *p = memory_large(n);
+    if (p) memset(p, 0, n);
+    return p;
+}
+
 static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
 {
     pb_trees ta;
@@ -1535,8 +1568,9 @@ static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
     float *values = pb_attr_floats(l->lim->max_tensor, n, "nodes_values", &n_values);
     fo->w_value = pb_attr_floats(l->lim->max_tensor, n, name, &n_weights);
     fo->base = pb_attr_floats(l->lim->max_tensor, n, "base_values", &fo->n_base);
-    node_key *keys = malloc(nn * sizeof *keys);
-    fo->nodes = calloc(nn, sizeof *fo->nodes);
+    /* a large ensemble's arrays in 2 MB pages: their first touches were most of this load */
+    node_key *keys = memory_large(nn * sizeof *keys);
+    fo->nodes = zeroed_large(nn * sizeof *fo->nodes);
     fo->n_nodes = nn;
     int rc = 0;
     if (!values || n_values != nn || !fo->w_value || n_weights != nl)
@@ -1589,14 +1623,15 @@ static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
         nd->missing_true = a_miss && a_miss->n_ints ? a_miss->ints[i] != 0 : 0;
         keys[i] = (node_key){a_tree->ints[i], a_node->ints[i], i};
     }
-    if (!rc) qsort(keys, nn, sizeof *keys, key_cmp);
+    if (!rc && !keys_sorted(keys, nn)) qsort(keys, nn, sizeof *keys, key_cmp); /* usually written in order */
     for (size_t i = 1; !rc && i < nn; i++)
         if (keys[i].tree == keys[i - 1].tree && keys[i].node == keys[i - 1].node)
             rc = load_fail(l, g, "tree %lld has two nodes %lld", (long long)keys[i].tree,
                            (long long)keys[i].node);
     /* the trees, in order of their ids; each from its node 0, every node reached once */
-    int *seen = rc ? NULL : calloc(nn, sizeof *seen), *stack = rc ? NULL : malloc(nn * sizeof *stack);
-    fo->roots = rc ? NULL : malloc(nn * sizeof *fo->roots);
+    int *seen = rc ? NULL : zeroed_large(nn * sizeof *seen),
+        *stack = rc ? NULL : memory_large(nn * sizeof *stack);
+    fo->roots = rc ? NULL : memory_large(nn * sizeof *fo->roots);
     if (!rc && (!seen || !stack || !fo->roots)) rc = load_fail(l, g, "out of memory");
     for (size_t i = 0; !rc && i < nn; i++) {
         if (i > 0 && keys[i].tree == keys[i - 1].tree) continue;
@@ -1612,7 +1647,7 @@ static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
             rc = load_fail(l, g, "more than %ld trees (--max-trees)", l->lim->max_trees);
             break;
         }
-        long root = key_find(keys, nn, tid, 0);
+        long root = key_find_in(keys + i, count, tid, 0);
         if (root < 0) {
             rc = load_fail(l, g, "tree %lld has no node 0 (its root)", (long long)tid);
             break;
@@ -1627,7 +1662,7 @@ static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
             if (nd->mode == MODE_LEAF) continue;
             int64_t kids[2] = {a_true->ints[at], a_false->ints[at]};
             for (int q = 0; q < 2 && !rc; q++) {
-                long c = key_find(keys, nn, tid, kids[q]);
+                long c = key_find_in(keys + i, count, tid, kids[q]);
                 if (c < 0)
                     rc = load_fail(l, g, "tree %lld node %lld: child %lld does not exist", (long long)tid,
                                    (long long)a_node->ints[at], (long long)kids[q]);
@@ -1649,9 +1684,15 @@ static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
     w_of = rc ? NULL : malloc((nl ? nl : 1) * sizeof *w_of);
     if (!rc && (!fo->w_class || !w_of)) rc = load_fail(l, g, "out of memory");
     fo->all_positive = 1;
-    int classes_used = 0; /* bit 0: class 0, bit 1: class 1, bit 2: another */
+    int classes_used = 0;            /* bit 0: class 0, bit 1: class 1, bit 2: another */
+    size_t w_first = 0, w_count = 0; /* the keys of the tree the last weight was for */
     for (size_t i = 0; !rc && i < nl; i++) {
-        long at = key_find(keys, nn, l_tree->ints[i], l_node->ints[i]);
+        if (i == 0 || l_tree->ints[i] != l_tree->ints[i - 1]) { /* weights come tree by tree */
+            w_first = tree_first_key(keys, nn, l_tree->ints[i]);
+            for (w_count = 0; w_first + w_count < nn && keys[w_first + w_count].tree == l_tree->ints[i];)
+                w_count++;
+        }
+        long at = key_find_in(keys + w_first, w_count, l_tree->ints[i], l_node->ints[i]);
         if (at < 0 || fo->nodes[at].mode != MODE_LEAF || !seen[at]) {
             rc = load_fail(l, g, "weight %zu names node %lld of tree %lld, which is not a leaf of it", i,
                            (long long)l_node->ints[i], (long long)l_tree->ints[i]);
@@ -1918,8 +1959,10 @@ static int read_graph_inputs(loader *l, model *m)
         if (shape && rank == 2 &&
             shape->dim[1]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
             width = shape->dim[1]->dim_value;
-        else if (shape && rank == 2)
-            return load_fail(l, NULL, "input \"%.80s\" has no fixed number of columns", iname);
+        else if (shape && rank == 2 && (width = pb_input_width(gp, iname)) < 1)
+            return load_fail(l, NULL,
+                             "input \"%.80s\" has no fixed number of columns, and the graph does not fix it",
+                             iname);
         if (!ok || rank < 1 || rank > 2)
             return load_fail(l, NULL,
                              "input \"%.80s\" is of element type %d with %d dimensions; tabserve takes "

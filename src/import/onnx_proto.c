@@ -193,3 +193,53 @@ uint8_t *pb_tensor_bools(const tensor_t *t, size_t *count)
     *count = k;
     return out;
 }
+
+/* The columns one consumer of `input` needs: a tree ensemble's largest feature
+ * id + 1, a MatMul's or Gemm's weight rows, a linear model's coefficients per
+ * class; 0 when this node does not say. */
+static int64_t width_needed_by(const Onnx__GraphProto *g, const node_t *n, const char *input)
+{
+    const char *op = pb_str(n->op_type);
+    if (n->n_input < 1 || strcmp(pb_str(n->input[0]), input) != 0) return 0;
+    if (strcmp(op, "TreeEnsembleClassifier") == 0 || strcmp(op, "TreeEnsembleRegressor") == 0) {
+        const attr_t *f = pb_attr(n, "nodes_featureids");
+        int64_t most = -1;
+        for (size_t i = 0; f && i < f->n_ints; i++)
+            if (f->ints[i] > most) most = f->ints[i];
+        return most + 1;
+    }
+    if (strcmp(op, "LinearClassifier") == 0 || strcmp(op, "LinearRegressor") == 0) {
+        const attr_t *w = pb_attr(n, "coefficients");
+        const attr_t *k = pb_attr(n, strcmp(op, "LinearRegressor") == 0 ? "targets" : "classlabels_ints");
+        if (!k && strcmp(op, "LinearClassifier") == 0) k = pb_attr(n, "classlabels_strings");
+        size_t classes = !k                                                      ? 1
+                         : k->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT ? (size_t)k->i
+                         : k->n_ints                                             ? k->n_ints
+                                                                                 : k->n_strings;
+        /* two classes written as one row of coefficients (binary) */
+        if (w && classes == 2 && w->n_floats % 2 != 0) classes = 1;
+        return w && classes && w->n_floats % classes == 0 ? (int64_t)(w->n_floats / classes) : 0;
+    }
+    if ((strcmp(op, "MatMul") == 0 || strcmp(op, "Gemm") == 0) && n->n_input >= 2) {
+        const tensor_t *b = pb_initializer(g, pb_str(n->input[1]));
+        if (!b || b->n_dims != 2) return 0;
+        int trans_b = strcmp(op, "Gemm") == 0 && pb_attr_int(n, "transB", 0);
+        return b->dims[trans_b ? 1 : 0];
+    }
+    return 0;
+}
+
+int64_t pb_input_width(const Onnx__GraphProto *g, const char *input)
+{
+    int64_t width = 0;
+    for (size_t i = 0; i < g->n_node; i++) {
+        int64_t w = width_needed_by(g, g->node[i], input);
+        if (w < 0) return -1;
+        /* trees need at least their largest feature; a weight matrix says exactly */
+        const char *op = pb_str(g->node[i]->op_type);
+        int exact = strcmp(op, "MatMul") == 0 || strcmp(op, "Gemm") == 0 || strncmp(op, "Linear", 6) == 0;
+        if (w > 0 && exact && width > 0 && w != width) return -1;
+        if (w > width) width = w;
+    }
+    return width;
+}

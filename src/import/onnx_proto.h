@@ -44,6 +44,11 @@ typedef struct {
  * nodes or more than max. */
 int pb_tree_attrs(const node_t *n, int classifier, long max, pb_trees *t);
 
+/* The column count of a graph input declared [N, ?], as the nodes that read
+ * it fix it (tree feature ids, a MatMul's or linear model's weights): 0 when
+ * no node says, -1 when they disagree. */
+int64_t pb_input_width(const Onnx__GraphProto *g, const char *input);
+
 /* The initializer named name, or NULL. */
 const tensor_t *pb_initializer(const Onnx__GraphProto *g, const char *name);
 /* Elements of a tensor by its dims; -1 when a dim is negative or the count passes max. */

@@ -13,6 +13,7 @@
 #include "base/files.h"
 #include "import/import.h"
 #include "import/onnx.h"
+#include "import/probe.h"
 #include "import/sidecar.h"
 #include "import/xgb_json.h"
 #include "import/xgboost.h"
@@ -189,8 +190,9 @@ static model *open_json(const char *buf, size_t len, const char *name, const imp
 }
 
 static model *open_any(const char *buf, size_t len, const char *name, const import_limits *lim, int *foreign,
-                       leftovers *left, char *err)
+                       leftovers *left, model **reference, char *err)
 {
+    *reference = NULL;
     if ((long)len > lim->max_file_bytes)
         return err_set(err, "%s: %zu bytes, over the limit of %ld (--max-model-bytes)", name, len,
                        lim->max_file_bytes),
@@ -200,7 +202,7 @@ static model *open_any(const char *buf, size_t len, const char *name, const impo
     if (!format) return err_set(err, "%s: %s", name, why), NULL;
     if (strcmp(format, "json") == 0) return open_json(buf, len, name, lim, foreign, left, err);
     *foreign = 1;
-    return onnx_import(buf, len, name, lim, err);
+    return onnx_import(buf, len, name, lim, reference, err);
 }
 
 static model *finish(model *m, const char *name, size_t len, char *err)
@@ -214,12 +216,73 @@ static model *finish(model *m, const char *name, size_t len, char *err)
     return m;
 }
 
+/* One truth per format (probe.h): the assembled compiled model if it answers
+ * as the reference does, else the reference, saying why in its metadata. Takes
+ * both; NULL only when memory runs out. */
+typedef struct {
+    pthread_t th;
+    model *m;
+    const char *name;
+    size_t len;
+    char err[ERR_LEN];
+} assembly;
+
+static void *assemble_thread(void *arg)
+{
+    assembly *a = arg;
+    a->m = finish(a->m, a->name, a->len, a->err);
+    return NULL;
+}
+
+/* The compiled model m and its reference assembled side by side (two cores:
+ * the reference's cost hidden behind the compiled model's own), then checked
+ * against each other. Takes both. */
+static model *one_truth(model *m, model *ref, const char *name, size_t len, char *err)
+{
+    char why[ERR_LEN];
+    if (!ref) return finish(m, name, len, err);
+    assembly a = {.m = ref, .name = name, .len = len};
+    int threaded = pthread_create(&a.th, NULL, assemble_thread, &a) == 0;
+    if (!threaded) assemble_thread(&a);
+    m = finish(m, name, len, err);
+    if (threaded) pthread_join(a.th, NULL);
+    ref = a.m;
+    if (!m) {
+        model_free(ref);
+        return NULL;
+    }
+    if (!ref) { /* the compiled model assembled: the reference should have */
+        json_object_set_new(json_object_get(m->metadata, "source"), "unchecked", json_string(a.err));
+        return m;
+    }
+    int agree = probe_agree(m, ref, why, sizeof why);
+    if (agree < 0) {
+        model_free(m);
+        model_free(ref);
+        return err_set(err, "%s: out of memory", name), NULL;
+    }
+    if (agree) {
+        model_free(ref);
+        return m;
+    }
+    model_free(m);
+    json_t *source = json_object_get(ref->metadata, "source");
+    if (json_object_set_new(source, "compiled_disagreed", json_string(why)) != 0) {
+        model_free(ref);
+        return err_set(err, "%s: out of memory", name), NULL;
+    }
+    return ref;
+}
+
 model *model_open_buffer(const char *buf, size_t len, const char *name, const import_limits *limits,
                          char *err)
 {
     int foreign = 0;
-    model *m = open_any(buf, len, name, limits ? limits : &default_limits, &foreign, NULL, err);
-    return m && foreign ? finish(m, name, len, err) : m;
+    model *ref;
+    model *m = open_any(buf, len, name, limits ? limits : &default_limits, &foreign, NULL, &ref, err);
+    if (m && foreign) return one_truth(m, ref, name, len, err);
+    model_free(ref);
+    return m;
 }
 
 model *model_open(const char *path, const char *schema_path, const import_limits *limits, char *err)
@@ -239,7 +302,8 @@ model *model_open(const char *path, const char *schema_path, const import_limits
     if (file_read_all(path, &buf, &len, err) != 0) return NULL;
     int foreign = 0;
     leftovers left = {0};
-    model *m = open_any(buf, len, path, lim, &foreign, &left, err);
+    model *ref;
+    model *m = open_any(buf, len, path, lim, &foreign, &left, &ref, err);
     left.buf = buf;
     leftovers_start(&left);
     if (m && !foreign && schema_path) {
@@ -254,13 +318,16 @@ model *model_open(const char *path, const char *schema_path, const import_limits
             sidecar_path_for(path, beside, sizeof beside);
             if (access(beside, R_OK) == 0) sidecar = beside;
         }
-        if (sidecar && sidecar_apply(m, sidecar, err) != 0) {
+        if ((sidecar && sidecar_apply(m, sidecar, err) != 0) ||
+            (ref && sidecar && sidecar_apply(ref, sidecar, err) != 0)) {
             model_free(m);
             m = NULL;
         } else {
-            m = finish(m, path, len, err);
+            m = one_truth(m, ref, path, len, err);
+            ref = NULL;
         }
     }
+    model_free(ref);
     leftovers_wait(&left);
     return m;
 }
