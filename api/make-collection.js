@@ -105,6 +105,10 @@ const collection = {
           `pm.test("names the field and the accepted values", () => { const e = pm.response.json().error; pm.expect(e.field).to.eql("Sex"); pm.expect(e.message).to.include('"female", "male"'); });`]) }),
         request("missing field", "POST", "/model", { body: { Age: 22, Fare: 7.25, Embarked: "S", Pclass: 3 }, tests: errorChecks(400, [
           `pm.test("names the missing field", () => { pm.expect(pm.response.json().error.field).to.eql("Sex"); pm.expect(pm.response.json().error.message).to.include("missing required field"); });`]) }),
+        request("misspelt field", "POST", "/model", { body: { Age: 22, Fare: 7.25, Embarked: "S", sex: "male", Pclass: 3 }, tests: errorChecks(400, [
+          `pm.test("names the member and the closest input", () => pm.expect(pm.response.json().error.message).to.include('"sex" is not an input of this model; did you mean "Sex"?'));`]) }),
+        request("empty object", "POST", "/model", { body: {}, tests: errorChecks(400, [
+          `pm.test("says no input was sent", () => pm.expect(pm.response.json().error.message).to.include("none of the model's inputs was sent"));`]) }),
         request("wrong method", "DELETE", "/model", { tests: errorChecks(405, [
           `pm.test("Allow lists the methods", () => pm.expect(pm.response.headers.get("Allow")).to.eql("GET, HEAD, POST"));`]) }),
         request("wrong content type", "POST", "/model", { body: "Age=22&Sex=male", contentType: "application/x-www-form-urlencoded", tests: errorChecks(415) }),
@@ -128,9 +132,9 @@ const collection = {
         request("infer", "POST", "/v2/models/model/infer", { body: v2seed, tests: [status(200), ctype(json), schema("V2InferResponse"),
           `pm.test("the same probability as POST /model", () => pm.expect(pm.response.json().outputs[0].data).to.eql([0.0715020671]));`,
           `pm.test("echoes the id", () => pm.expect(pm.response.json().id).to.eql("seed-1"));`] }),
-        request("infer: unknown category", "POST", "/v2/models/model/infer", { body: { inputs: [{ name: "Sex", shape: [1], datatype: "BYTES", data: ["robot"] }] },
+        request("infer: unknown category", "POST", "/v2/models/model/infer", { body: { inputs: [{ name: "Fare", shape: [1], datatype: "FP32", data: [7.25] }, { name: "Sex", shape: [1], datatype: "BYTES", data: ["robot"] }] },
           tests: [status(400), ctype(json), schema("V2Error"),
-            `pm.test("names the tensor element and the input", () => pm.expect(pm.response.json().error).to.include("$.inputs[0].data[0].Sex: unknown category"));`] }),
+            `pm.test("names the tensor element and the input", () => pm.expect(pm.response.json().error).to.include("$.inputs[1].data[0].Sex: unknown category"));`] }),
         request("infer: unknown model", "POST", "/v2/models/nope/infer", { body: v2seed, tests: [status(404), ctype(json), schema("V2Error")] }),
         request("infer: unknown version", "GET", "/v2/models/model/versions/9", { tests: [status(404), ctype(json), schema("V2Error")] }),
       ],

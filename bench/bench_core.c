@@ -76,7 +76,7 @@ int main(int argc, char **argv)
     double t_predict, t_parse;
     MEDIAN_NS(t_predict, 101, 2000, {
         json_t *o = json_loadb(seed, seed_len, 0, NULL);
-        encode_json(m, o, "$", x, &bad, err);
+        encode_json(m, o, "$", ENCODE_STRICT, x, &bad, err);
         model_predict(m, x, 1, scratch, &p);
         json_decref(o);
         sink = p;
@@ -94,7 +94,7 @@ int main(int argc, char **argv)
     json_t *parsed = json_loadb(seed, seed_len, 0, NULL);
     double t_encode_forward, t_forward;
     MEDIAN_NS(t_encode_forward, 101, 5000, {
-        encode_json(m, parsed, "$", x, &bad, err);
+        encode_json(m, parsed, "$", ENCODE_STRICT, x, &bad, err);
         model_predict(m, x, 1, scratch, &p);
         sink = p;
     });

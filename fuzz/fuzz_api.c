@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/encode.h"
 #include "serve/api.h"
 #include "serve/oip.h"
 #include "serve/tfs.h"
@@ -33,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         repository_options ro = {.versions_kept = 1, .limits = IMPORT_LIMITS_DEFAULT};
         repository *m = repository_load(&ro, NULL, err); /* lives for the whole run */
         stats_shared *stats = stats_create(err);
-        api_options o = {16, stats, NULL};
+        api_options o = {16, ENCODE_STRICT, stats, NULL};
         if (!m || !stats || !(a = api_create(m, &o, err))) abort();
     }
     const uint8_t *p = data, *end = data + size;

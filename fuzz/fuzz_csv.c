@@ -12,6 +12,7 @@
 #include "data/csv_reader.h"
 #include "model/default_model.h"
 #include "data/score.h"
+#include "model/encode.h"
 #include "base/err.h"
 #include "base/files.h"
 #include "base/numtext.h"
@@ -91,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_ranges(copy, len);
     FILE *in = fmemopen(copy, len ? len : 1, "r");
     FILE *out = fopen("/dev/null", "w"), *log = fopen("/dev/null", "w");
-    score_options o = {mode & 1 ? SCORE_JSONL : SCORE_CSV, (mode >> 1) & 1};
+    score_options o = {mode & 1 ? SCORE_JSONL : SCORE_CSV, (mode >> 1) & 1, (mode >> 2) & 1 ? ENCODE_IGNORE_UNKNOWN : ENCODE_STRICT};
     score_result res;
     if (in && out && log) score_stream(m, in, "fuzz", out, &o, log, &res, err);
     if (in) fclose(in);

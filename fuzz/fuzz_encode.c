@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_t *root = json_loadb(text, size, JSON_REJECT_DUPLICATES, &jerr);
         char err[ERR_LEN];
         int bad;
-        if (!root || encode_json(m, root, "$", slow, &bad, err) != 0) abort();
+        if (!root || encode_json(m, root, "$", ENCODE_STRICT, slow, &bad, err) != 0) abort();
         if (memcmp(fast, slow, m->n_features * sizeof(float)) != 0) abort();
         json_decref(root);
     }

@@ -69,7 +69,7 @@ static int encode(const model *m, const char *json, float *x, char *err)
 {
     json_t *o = json_loads(json, 0, NULL);
     assert_non_null(o);
-    int bad, rc = encode_json(m, o, "$", x, &bad, err);
+    int bad, rc = encode_json(m, o, "$", ENCODE_STRICT, x, &bad, err);
     json_decref(o);
     return rc;
 }

@@ -36,7 +36,7 @@ static int encode(const char *json, float *x, int *bad, char *err)
     json_error_t jerr;
     json_t *obj = json_loads(json, 0, &jerr);
     assert_non_null(obj);
-    int rc = encode_json(m, obj, "$", x, bad, err);
+    int rc = encode_json(m, obj, "$", ENCODE_STRICT, x, bad, err);
     json_decref(obj);
     return rc;
 }

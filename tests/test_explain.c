@@ -245,7 +245,7 @@ static void test_interventional_on_the_default_model(void **state)
         json_t *j = json_loads(bodies[r], 0, NULL);
         float x[64];
         int bad;
-        assert_int_equal(encode_json(m, j, "$", x, &bad, err), 0);
+        assert_int_equal(encode_json(m, j, "$", ENCODE_STRICT, x, &bad, err), 0);
         json_decref(j);
         double margin = interventional_is_exact(m, x, input_of);
         float y, scratch[4096];
@@ -285,7 +285,7 @@ static void test_linear_is_coefficient_times_centred_feature(void **state)
     json_t *j = json_loads("{\"x\": null, \"c\": \"z\"}", 0, NULL);
     float x[5];
     int bad;
-    assert_int_equal(encode_json(m, j, "$", x, &bad, err), 0);
+    assert_int_equal(encode_json(m, j, "$", ENCODE_STRICT, x, &bad, err), 0);
     json_decref(j);
     double margin, base, contrib[2];
     assert_int_equal(explain_row(m, x, &margin, &base, contrib, err), 0);

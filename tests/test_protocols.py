@@ -55,14 +55,16 @@ def free_port():
 
 
 def make_numeric_model(path, trees=20, seed=1):
-    """A GBT on 400 synthetic rows of three numeric inputs (x0 + 2 x1 - x2 > 0)."""
+    """A GBT on 400 synthetic rows of three numeric inputs (x0 + 2 x1 - x2 > 0), each
+    input empty in every 25th row (so that each may be missing in a request)."""
     rng = random.Random(seed)
     csv = path + ".csv"
     with open(csv, "w") as f:
         f.write("x0,x1,x2,y\n")
-        for _ in range(400):
+        for r in range(400):
             x = [rng.gauss(0, 1) for _ in range(3)]
-            f.write(f"{x[0]:.4f},{x[1]:.4f},{x[2]:.4f},{int(x[0] + 2 * x[1] - x[2] > 0)}\n")
+            cells = ["" if r % 25 == 5 + 5 * j else f"{x[j]:.4f}" for j in range(3)]
+            f.write(f"{','.join(cells)},{int(x[0] + 2 * x[1] - x[2] > 0)}\n")
     subprocess.run([BIN, "train", csv, "--label", "y", "--numeric", "x0,x1,x2", "--model", "gbt", "--trees",
                     str(trees), "--seed", str(seed), "--threads", "1", "-o", path], check=True,
                    capture_output=True)
@@ -259,8 +261,14 @@ class Protocols(unittest.TestCase):
             ("{\"inputs\": [", 400, "malformed JSON at byte"),
             ([], 400, "$: expected an inference request object"),
             ({"inputs": []}, 400, "$.inputs: expected a non-empty array of tensors, got an empty array"),
-            ({"inputs": [{"name": "Sex", "shape": [1], "datatype": "BYTES", "data": ["robot"]}]}, 400,
-             '$.inputs[0].data[0].Sex: unknown category "robot"; accepted values: "female", "male"'),
+            ({"inputs": [{"name": "Fare", "shape": [1], "datatype": "FP32", "data": [7.25]},
+                         {"name": "Sex", "shape": [1], "datatype": "BYTES", "data": ["robot"]}]}, 400,
+             '$.inputs[1].data[0].Sex: unknown category "robot"; accepted values: "female", "male"'),
+            # an input never missing in training is required: no answer without it
+            ({"inputs": [{"name": "Age", "shape": [1], "datatype": "FP32", "data": [22]}]}, 400,
+             'missing required field "Fare"'),
+            ({"inputs": [{"name": "Fare ", "shape": [1], "datatype": "FP32", "data": [7.25]}]}, 400,
+             'the model has no input "Fare "'),
             ({"inputs": [{"name": "Age", "shape": [1], "datatype": "FP32", "data": ["22"]}]}, 400,
              "$.inputs[0].data[0]: expected a number (FP32), got a string"),
             ({"inputs": [{"name": "Pclass", "shape": [1], "datatype": "INT64", "data": [1.5]}]}, 400,

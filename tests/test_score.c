@@ -12,6 +12,7 @@
 
 #include "model/default_model.h"
 #include "data/score.h"
+#include "model/encode.h"
 #include "base/err.h"
 #include "base/files.h"
 #include "base/numtext.h"
@@ -37,7 +38,7 @@ static int run(const char *text, score_format fmt, int skip_bad, char **out, cha
     FILE *in = fmemopen((void *)text, strlen(text), "r");
     size_t olen, llen;
     FILE *o = open_memstream(out, &olen), *l = open_memstream(log, &llen);
-    score_options opt = {fmt, skip_bad};
+    score_options opt = {fmt, skip_bad, ENCODE_IGNORE_UNKNOWN}; /* as predict runs it: ids pass through */
     int rc = score_stream(m, in, "in.csv", o, &opt, l, res, err);
     fclose(in);
     fclose(o);

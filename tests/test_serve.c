@@ -17,6 +17,7 @@
 #include "base/jsonx.h"
 #include "model/default_model.h"
 #include "data/score.h"
+#include "model/encode.h"
 #include "serve/api.h"
 #include "serve/config.h"
 #include "serve/listen.h"
@@ -64,7 +65,7 @@ static void test_api_routes(void **state)
     volatile int draining = 0;
     stats_shared *st = stats_create(err);
     assert_non_null(st);
-    api_options o = {3, st, (const int *)&draining};
+    api_options o = {3, ENCODE_STRICT, st, (const int *)&draining};
     api *a = api_create(repo, &o, err);
     assert_non_null(a);
     const char *seed = "{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}";
@@ -73,11 +74,11 @@ static void test_api_routes(void **state)
     assert_int_equal(r.route, ROUTE_MODEL_POST);
     assert_int_equal(r.predictions, 1);
     assert_string_equal(text_of(&r), "{\"predict\": 0.0715020671}\n");
-    /* through jansson (a member that is not an input), then as a batch */
+    /* through jansson (spaces the fast path declines), then as a batch */
     r = call(a, "POST", "/model", NULL,
-             "{\"Name\": \"Braund\", \"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", "
-             "\"Pclass\": 3}");
-    assert_string_equal(text_of(&r), "{\"predict\": 0.0715020671}\n");
+             "{ \"Age\" : 22 , \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3, \"Age2\": null}");
+    assert_string_equal(text_of(&r), "{\"error\":{\"status\":400,\"message\":\"$: \\\"Age2\\\" is not an input of this "
+                                     "model; did you mean \\\"Age\\\"?\"}}\n");
     char batch[512];
     snprintf(batch, sizeof batch, "[%s, %s]", seed, seed);
     r = call(a, "POST", "/model", NULL, batch);
@@ -130,13 +131,54 @@ static void test_api_routes(void **state)
     stats_destroy(st);
 }
 
+/* No 200 for a request the model cannot have meant: a member that is no input
+ * is a 400 naming it and the closest input (unless --ignore-unknown-fields), an
+ * object with none of the inputs is a 400, on the fast path and jansson's. */
+static void test_members_the_model_cannot_mean(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        unsigned rules;
+        const char *body;
+        int status;
+        const char *in_answer;
+    } cases[] = {
+        {"misspelt field", ENCODE_STRICT, "{\"age\": 22, \"Fare\": 7.25, \"Sex\": \"male\", \"Pclass\": 3}", 400,
+         "$: \\\"age\\\" is not an input of this model; did you mean \\\"Age\\\"?"},
+        {"separator misspelt", ENCODE_STRICT, "{\"P class\": 3, \"Sex\": \"male\", \"Fare\": 7.25}", 400,
+         "did you mean \\\"Pclass\\\"?"},
+        {"nothing close", ENCODE_STRICT, "{\"Name\": \"Braund\", \"Sex\": \"male\", \"Pclass\": 3, \"Fare\": 7.25}", 400,
+         "$: \\\"Name\\\" is not an input of this model (GET /model lists its 5 inputs)"},
+        {"empty object", ENCODE_STRICT, "{}", 400, "$: none of the model's inputs was sent"},
+        {"empty object, extra members ignored", ENCODE_IGNORE_UNKNOWN, "{}", 400, "none of the model's inputs"},
+        {"only unknown members, ignored", ENCODE_IGNORE_UNKNOWN, "{\"Name\": \"x\"}", 400,
+         "none of the model's inputs"},
+        {"in a batch", ENCODE_STRICT, "[{\"Age\": 22, \"Sex\": \"male\", \"Pclass\": 3, \"Fare\": 7.25}, {\"Sexx\": 1}]",
+         400, "$[1]: \\\"Sexx\\\" is not an input of this model; did you mean \\\"Sex\\\"?"},
+        {"extra member ignored when asked", ENCODE_IGNORE_UNKNOWN,
+         "{\"Name\": \"Braund\", \"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}",
+         200, "{\"predict\": 0.0715020671}"},
+    };
+    char err[ERR_LEN];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        api_options o = {4, cases[i].rules, NULL, NULL};
+        api *a = api_create(repo, &o, err);
+        assert_non_null(a);
+        api_response r = call(a, "POST", "/model", NULL, cases[i].body);
+        if (r.status != cases[i].status || !strstr(text_of(&r), cases[i].in_answer))
+            fail_msg("%s: %d %s", cases[i].name, r.status, text_of(&r));
+        api_free(a);
+    }
+}
+
 /* Every prediction is a finite number or a 400 naming the input, the same for a
  * single object, a batch, CSV and JSON lines (issue 11, family 1). */
 static void test_extreme_values_finite_or_refused(void **state)
 {
     (void)state;
     char err[ERR_LEN];
-    api_options o = {4, NULL, NULL};
+    api_options o = {4, ENCODE_STRICT, NULL, NULL};
     api *a = api_create(repo, &o, err);
     assert_non_null(a);
     const double extremes[] = {1e300,
@@ -187,7 +229,7 @@ static void test_extreme_values_finite_or_refused(void **state)
             snprintf(jsonl, sizeof jsonl, "%s\n", one);
             char *out_csv = NULL, *out_jsonl = NULL, e_csv[ERR_LEN] = "", e_jsonl[ERR_LEN] = "";
             size_t lo;
-            score_options so = {SCORE_CSV, 0};
+            score_options so = {SCORE_CSV, 0, ENCODE_STRICT};
             score_result res;
             FILE *in = fmemopen(csv, strlen(csv), "r"), *out = open_memstream(&out_csv, &lo);
             int rc_csv = score_stream(m, in, "x.csv", out, &so, stderr, &res, e_csv);
@@ -408,7 +450,8 @@ static void test_listen(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_api_routes),       cmocka_unit_test(test_extreme_values_finite_or_refused),
+        cmocka_unit_test(test_api_routes),
+        cmocka_unit_test(test_members_the_model_cannot_mean),       cmocka_unit_test(test_extreme_values_finite_or_refused),
         cmocka_unit_test(test_stats_exposition), cmocka_unit_test(test_config),
         cmocka_unit_test(test_listen),           cmocka_unit_test(test_route_and_utf8),
     };

@@ -291,7 +291,7 @@ class Routes(unittest.TestCase):
     def test_framing_errors_close_the_connection(self):
         # issue 11, family 2 (RFC 9112 6.3): an ambiguous body gets one answer and the
         # connection closed; bytes after it are never served as a next request
-        body = b'{"Sex":"male","Pclass":3}'
+        body = b'{"Sex":"male","Pclass":3}'  # refused for its framing before it is read
         chunked = b"19\r\n" + body + b"\r\n0\r\n\r\n"
         nxt = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
         post = b"POST /model HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -327,11 +327,11 @@ class Routes(unittest.TestCase):
 
     def test_legal_shapes_are_served(self):
         # optional whitespace after a length or a coding is legal (RFC 9110 5.5)
-        body = b'{"Sex":"male","Pclass":3}'
+        body = b'{"Sex":"male","Pclass":3,"Fare":7}'  # 34 bytes, 0x22
         post = b"POST /model HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n"
-        for data in (post + b"Content-Length: 25 \r\n\r\n" + body,
-                     post + b"Transfer-Encoding: chunked \r\n\r\n19\r\n" + body + b"\r\n0\r\n\r\n",
-                     post + b"Transfer-Encoding: chunked\r\n\r\n19;ext=1\r\n" + body + b"\r\n0\r\nX-T: 1\r\n\r\n"):
+        for data in (post + b"Content-Length: 34 \r\n\r\n" + body,
+                     post + b"Transfer-Encoding: chunked \r\n\r\n22\r\n" + body + b"\r\n0\r\n\r\n",
+                     post + b"Transfer-Encoding: chunked\r\n\r\n22;ext=1\r\n" + body + b"\r\n0\r\nX-T: 1\r\n\r\n"):
             reply = self.raw(data)
             self.assertTrue(reply.startswith(b"HTTP/1.1 200 "), (data, reply[:60]))
             self.assertIn(b'{"predict": ', reply)
@@ -358,10 +358,10 @@ class Routes(unittest.TestCase):
         self.assertTrue(reply.startswith(b"HTTP/1.1 431 "), reply[:60])
 
     def test_pipelined_requests_answered_in_order(self):
-        body = b'{"Sex":"male","Pclass":3}'
+        body = b'{"Sex":"male","Pclass":3,"Fare":7}'  # 34 bytes, 0x22
         data = (b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-                b"POST /model HTTP/1.1\r\nHost: x\r\nContent-Length: 25\r\n\r\n" + body +
-                b"POST /model HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n19\r\n" + body + b"\r\n0\r\n\r\n"
+                b"POST /model HTTP/1.1\r\nHost: x\r\nContent-Length: 34\r\n\r\n" + body +
+                b"POST /model HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n22\r\n" + body + b"\r\n0\r\n\r\n"
                 b"GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         reply = self.raw(data)
         self.assertEqual(re.findall(rb"HTTP/1\.1 (\d\d\d) ", reply), [b"200", b"200", b"200", b"404"])

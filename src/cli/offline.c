@@ -46,11 +46,12 @@ static int parse_long(const char *s, long lo, long hi, const char *what, long *o
 typedef struct {
     const char *schema_path;
     import_limits limits;
+    unsigned encode_rules; /* --ignore-unknown-fields: JSON members that are no input are skipped */
 } load_options;
 
 #define LOAD_OPTIONS_DEFAULT                                                                                 \
     {                                                                                                        \
-        NULL, IMPORT_LIMITS_DEFAULT                                                                          \
+        NULL, IMPORT_LIMITS_DEFAULT, ENCODE_STRICT                                                           \
     }
 
 /* 1: argv[*i] was one of the load options (and its value); 0: not one; -1: bad value. */
@@ -68,6 +69,10 @@ static int load_option(int argc, char **argv, int *i, load_options *o)
     if (strcmp(argv[*i], "--onnx-graph") ==
         0) { /* the graph interpreter, to compare with the compiled form */
         o->limits.onnx_graph = 1;
+        return 1;
+    }
+    if (strcmp(argv[*i], "--ignore-unknown-fields") == 0) {
+        o->encode_rules |= ENCODE_IGNORE_UNKNOWN;
         return 1;
     }
     int r = cli_option(argc, argv, i, "--schema", &v);
@@ -477,7 +482,7 @@ int cmd_predict(int argc, char **argv)
 {
     const char *model_path = NULL, *input = "-", *output = "-", *format = NULL, *v = NULL;
     load_options lo = LOAD_OPTIONS_DEFAULT;
-    score_options o = {SCORE_CSV, 0};
+    score_options o = {SCORE_CSV, 0, ENCODE_IGNORE_UNKNOWN};
     for (int i = 0; i < argc; i++) {
         int r;
         if ((r = cli_option(argc, argv, &i, "--input", &v)) > 0)
@@ -505,6 +510,9 @@ int cmd_predict(int argc, char **argv)
                      ? "jsonl"
                      : "csv";
     }
+    /* predict carries the other columns and members of a row (ids) to its output:
+     * they are not errors here; a row with none of the inputs still is */
+    o.encode_rules = ENCODE_IGNORE_UNKNOWN;
     if (strcmp(format, "jsonl") == 0)
         o.format = SCORE_JSONL;
     else if (strcmp(format, "csv") != 0) {
@@ -634,7 +642,7 @@ int cmd_explain(int argc, char **argv)
             if (!obj)
                 rc = err_set(err, "%s: line %ld: malformed JSON at column %d: %s", input, no, je.column,
                              je.text);
-            else if (encode_json(m, obj, "$", x, &bad, err) != 0 ||
+            else if (encode_json(m, obj, "$", lo.encode_rules, x, &bad, err) != 0 ||
                      explain_line(ex, m, x, no, af.fp, buf, err) != 0)
                 rc = -1;
             if (rc != 0 && obj) {

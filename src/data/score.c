@@ -163,7 +163,8 @@ static int score_jsonl(scorer *s, FILE *in, char *err)
             continue;
         }
         int bad_input;
-        if (encode_json(m, obj, "$", model_batch_row(&s->batch, s->n), &bad_input, why) != 0) {
+        if (encode_json(m, obj, "$", s->o->encode_rules, model_batch_row(&s->batch, s->n), &bad_input, why) !=
+            0) {
             json_decref(obj);
             rc = bad_row(s, where, why, err);
             continue;

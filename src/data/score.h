@@ -15,7 +15,8 @@ typedef enum { SCORE_CSV, SCORE_JSONL } score_format;
 
 typedef struct {
     score_format format;
-    int skip_bad; /* report a bad row on `log` and go on, instead of failing */
+    int skip_bad;          /* report a bad row on `log` and go on, instead of failing */
+    unsigned encode_rules; /* JSON lines: ENCODE_STRICT or ENCODE_IGNORE_UNKNOWN (model/encode.h) */
 } score_options;
 
 typedef struct {

@@ -46,7 +46,46 @@ raw_value raw_value_of_json(const json_t *j)
     return v;
 }
 
-int encode_json(const model *m, const json_t *obj, const char *where, float *x, int *bad_input, char *err)
+/* A member name as shown in a message: at most 64 bytes, control bytes as '?'. */
+static void shown_name(const char *key, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; key[n] && n + 4 < cap && n < 64; n++) out[n] = (unsigned char)key[n] < 0x20 || key[n] == 0x7f ? '?' : key[n];
+    if (key[n]) out[n++] = '.', out[n++] = '.', out[n++] = '.';
+    out[n] = 0;
+}
+
+/* The members that are no input (an error unless ignored), and an object with
+ * none of the inputs (never a request the model can have meant). */
+static int check_members(const schema *s, const json_t *obj, const char *where, unsigned rules, char *err)
+{
+    const char *key;
+    json_t *value;
+    size_t known = 0;
+    json_object_foreach((json_t *)obj, key, value) {
+        if (schema_find(s, key, strlen(key)) >= 0) {
+            known++;
+            continue;
+        }
+        if (rules & ENCODE_IGNORE_UNKNOWN) continue;
+        char shown[80];
+        shown_name(key, shown, sizeof shown);
+        int near = schema_closest(s, key, strlen(key));
+        if (near >= 0)
+            return err_set(err, "%s: \"%s\" is not an input of this model; did you mean \"%s\"?", where, shown,
+                           s->inputs[near].name);
+        return err_set(err, "%s: \"%s\" is not an input of this model (GET /model lists its %zu inputs)", where,
+                       shown, s->n_inputs);
+    }
+    if (known == 0 && s->n_inputs > 0)
+        return err_set(err, "%s: none of the model's inputs was sent (it takes %s%s%s%s); send at least one", where,
+                       s->inputs[0].name, s->n_inputs > 1 ? ", " : "", s->n_inputs > 1 ? s->inputs[1].name : "",
+                       s->n_inputs > 2 ? ", ..." : "");
+    return 0;
+}
+
+int encode_json(const model *m, const json_t *obj, const char *where, unsigned rules, float *x, int *bad_input,
+                char *err)
 {
     const schema *s = &m->schema;
     double values[s->n_inputs];
@@ -54,6 +93,7 @@ int encode_json(const model *m, const json_t *obj, const char *where, float *x, 
     if (!json_is_object(obj))
         return err_set(err, "%s: expected an object with the model's inputs, got %s", where,
                        json_type_name(obj));
+    if (check_members(s, obj, where, rules, err) != 0) return -1;
     for (size_t i = 0; i < s->n_inputs; i++) {
         raw_value v = raw_value_of_json(json_object_get(obj, s->inputs[i].name));
         if (schema_value(&s->inputs[i], &v, where, &values[i], err) != 0) {
@@ -144,7 +184,7 @@ int encode_json_fast(const model *m, const char *text, size_t len, float *x)
             p = json_skip_ws(p, end);
         }
     }
-    if (json_skip_ws(p, end) != end) return -1;
+    if (json_skip_ws(p, end) != end || !seen) return -1; /* {}: jansson's path refuses it */
     raw_value absent = {RAW_MISSING, 0, NULL, 0, ""};
     for (size_t i = 0; i < s->n_inputs; i++)
         if (!(seen >> i & 1) && schema_value(&s->inputs[i], &absent, "$", &values[i], NULL) != 0) return -1;

@@ -56,7 +56,7 @@ int model_encode_background(model *m, char *err)
         char where[48];
         int bad;
         snprintf(where, sizeof where, "$.metadata.background[%zu]", i);
-        if (encode_json(m, json_array_get(bg, i), where, m->background + i * (size_t)m->n_features, &bad,
+        if (encode_json(m, json_array_get(bg, i), where, ENCODE_IGNORE_UNKNOWN, m->background + i * (size_t)m->n_features, &bad,
                         err) != 0)
             return -1;
     }

@@ -341,3 +341,53 @@ void schema_clear(schema *s)
     free(s->inputs);
     memset(s, 0, sizeof *s);
 }
+
+/* ---- misspelt names ------------------------------------------------------- */
+
+/* name folded for comparison: lower case, separators dropped, at most cap bytes */
+static size_t fold_name(const char *name, size_t len, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len && n < cap; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        if (ch == ' ' || ch == '_' || ch == '-' || ch == '.') continue;
+        out[n++] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+    }
+    return n;
+}
+
+/* Levenshtein distance of two short strings (each at most 64 bytes). */
+static size_t edits(const char *a, size_t na, const char *b, size_t nb)
+{
+    size_t row[65];
+    for (size_t j = 0; j <= nb; j++) row[j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[nb];
+}
+
+int schema_closest(const schema *s, const char *name, size_t len)
+{
+    char a[64], b[64];
+    size_t na = fold_name(name, len, a, sizeof a), best_d = (size_t)-1;
+    int best = -1;
+    for (size_t i = 0; i < s->n_inputs; i++) {
+        size_t nb = fold_name(s->inputs[i].name, strlen(s->inputs[i].name), b, sizeof b);
+        size_t d = edits(a, na, b, nb), longer = na > nb ? na : nb;
+        /* close: a third of the longer name's letters at most (one edit for short names) */
+        if (d < best_d && d <= (longer < 6 ? 1 : longer / 3)) {
+            best_d = d;
+            best = (int)i;
+        }
+    }
+    return best;
+}

@@ -88,4 +88,8 @@ int schema_index(schema *s);
 /* The input named name (len bytes), or -1. */
 int schema_find(const schema *s, const char *name, size_t len);
 
+/* The input whose name is closest to name (a misspelling: edits counted with
+ * case, spaces, '_', '-' and '.' ignored), or -1 when none is close. */
+int schema_closest(const schema *s, const char *name, size_t len);
+
 #endif

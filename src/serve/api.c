@@ -131,7 +131,7 @@ static size_t read_rows(api *a, const model *m, const api_request *req, api_resp
     size_t rows = 1;
     *batch = json_is_array(root);
     if (!*batch) {
-        if (encode_json(m, root, "$", model_batch_row(&a->batch, 0), &bad, err) != 0) {
+        if (encode_json(m, root, "$", a->o.encode_rules, model_batch_row(&a->batch, 0), &bad, err) != 0) {
             error_with(a, res, 400, err, bad >= 0 ? m->schema.inputs[bad].name : NULL, -1);
             rows = 0;
         }
@@ -146,8 +146,8 @@ static size_t read_rows(api *a, const model *m, const api_request *req, api_resp
         for (size_t i = 0; i < rows; i++) {
             char where[32];
             snprintf(where, sizeof where, "$[%zu]", i);
-            if (encode_json(m, json_array_get(root, i), where, model_batch_row(&a->batch, (int)i), &bad,
-                            err) != 0) {
+            if (encode_json(m, json_array_get(root, i), where, a->o.encode_rules,
+                            model_batch_row(&a->batch, (int)i), &bad, err) != 0) {
                 error_with(a, res, 400, err, bad >= 0 ? m->schema.inputs[bad].name : NULL, -1);
                 rows = 0;
                 break;
@@ -191,7 +191,7 @@ static void predict(api *a, const repo_version *v, const api_request *req, api_r
         return;
     }
     if (explain) {
-        exchange x = {req, res, &a->batch, a->values, a->o.max_batch, a->out, a->out_cap};
+        exchange x = {req, res, &a->batch, a->values, a->o.max_batch, a->o.encode_rules, a->out, a->out_cap};
         char err[ERR_LEN];
         int status = exchange_explain(&x, repository_explainer(v), (int)rows, batch, err);
         if (status) error_with(a, res, status, err, NULL, -1);
@@ -338,6 +338,15 @@ static const repo_version *default_version(api *a, api_response *res)
 {
     const repo_model *rm = repository_default(a->repo);
     const repo_version *v = rm ? repo_model_version(rm, 0) : NULL;
+    if (!v && !rm && a->repo->n > 1) {
+        char msg[ERR_LEN];
+        snprintf(msg, sizeof msg,
+                 "this server serves %d models and none is the default: start it with --default-model NAME, "
+                 "or send the request to /v2/models/NAME/infer or /v1/models/NAME:predict",
+                 a->repo->n);
+        error_with(a, res, 404, msg, NULL, -1);
+        return NULL;
+    }
     if (!v) {
         error_with(a, res, 503,
                    rm ? "the default model has no version ready" : "the repository holds no model", NULL, -1);
@@ -354,7 +363,7 @@ void api_handle(api *a, const api_request *req, api_response *res)
     route_match rt;
     routes_match(req->method, req->path, &rt);
     res->route = rt.route;
-    exchange x = {req, res, &a->batch, a->values, a->o.max_batch, a->out, a->out_cap};
+    exchange x = {req, res, &a->batch, a->values, a->o.max_batch, a->o.encode_rules, a->out, a->out_cap};
     const repo_model *rm = NULL;
     const repo_version *v;
     long len;

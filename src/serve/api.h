@@ -16,6 +16,7 @@ typedef struct api api;
 
 typedef struct {
     int max_batch;                /* most rows in one POST /model array */
+    unsigned encode_rules;        /* ENCODE_STRICT, or ENCODE_IGNORE_UNKNOWN (--ignore-unknown-fields) */
     stats_shared *stats;          /* may be NULL (no /metrics counts) */
     const volatile int *draining; /* non-zero: /readyz answers 503; may be NULL */
 } api_options;

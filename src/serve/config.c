@@ -11,7 +11,7 @@
 
 #include "base/err.h"
 
-typedef enum { OPT_INT, OPT_LONG, OPT_SECONDS, OPT_STRING, OPT_BIND, OPT_LEVEL } opt_type;
+typedef enum { OPT_INT, OPT_LONG, OPT_SECONDS, OPT_STRING, OPT_BIND, OPT_LEVEL, OPT_SWITCH } opt_type;
 
 typedef struct {
     const char *flag, *short_flag, *env;
@@ -71,6 +71,9 @@ static const option options[] = {
      "open connections per worker (default 1000)"},
     {"--max-batch", NULL, "TABSERVE_MAX_BATCH", OPT_LONG, F(max_batch), 1, 100000,
      "rows in one POST /model array; 413 above (default 1024)"},
+    {"--ignore-unknown-fields", NULL, "TABSERVE_IGNORE_UNKNOWN_FIELDS", OPT_SWITCH, F(ignore_unknown_fields), 0, 0,
+     "skip request members that are no input of the model (default: a 400 naming the member and the closest "
+     "input)"},
     {"--schema", NULL, "TABSERVE_SCHEMA", OPT_STRING, F(schema_path), 0, 0,
      "schema file for an XGBoost or ONNX model (default: MODEL's name with .schema.json, if present)"},
     {"--max-model-bytes", NULL, "TABSERVE_MAX_MODEL_BYTES", OPT_LONG, F(limits.max_file_bytes), 1, 1e12,
@@ -108,6 +111,14 @@ static int set_option(serve_config *c, const option *o, const char *v, const cha
     errno = 0;
     switch (o->type) {
     case OPT_STRING: *(const char **)field = v; return 0;
+    case OPT_SWITCH: /* a flag takes no value; its variable 1/true/yes or 0/false/no */
+        if (!from_env || !strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes"))
+            *(int *)field = 1;
+        else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no"))
+            *(int *)field = 0;
+        else
+            return err_set(err, "%s: \"%s\" must be 1, true, yes, 0, false or no", from, v);
+        return 0;
     case OPT_BIND:
         if (!from_env) return add_bind(c, v, err);
         for (const char *s = v; *s;) { /* the variable may hold several, comma or space separated */
@@ -193,7 +204,8 @@ int config_parse(serve_config *c, int argc, char **argv, char *err)
             c->model_path = a;
             continue;
         }
-        if (!v) {
+        if (o->type == OPT_SWITCH && v) return err_set(err, "option %s takes no value", o->flag);
+        if (!v && o->type != OPT_SWITCH) {
             if (i + 1 >= argc) return err_set(err, "option %s needs a value", a);
             v = argv[++i];
         }

@@ -37,6 +37,7 @@ typedef struct {
     long limit_request_headers;    /* bytes of request line + all headers (the per-connection buffer) */
     long worker_connections;       /* open connections per worker */
     long max_batch;                /* rows in one POST /model array; more gets 413 */
+    int ignore_unknown_fields;     /* request members that are no input: skipped, not a 400 */
     const char *schema_path;       /* --schema: for a foreign model; NULL: looked for beside it */
     import_limits limits;          /* --max-model-bytes, --max-trees, --max-nodes, --max-tensor */
     char *owned[CONFIG_MAX_BINDS]; /* storage for binds split from the environment */

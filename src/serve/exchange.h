@@ -19,6 +19,7 @@ typedef struct {
     model_batch *batch; /* the handler sets batch->m */
     double *values;     /* one row's input values (the largest schema) */
     int max_batch;
+    unsigned encode_rules; /* how request members are read (model/encode.h) */
     char *out; /* the response body, out_cap bytes; valid until the next request */
     size_t out_cap;
 } exchange;

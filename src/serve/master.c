@@ -208,6 +208,9 @@ static void account(master *ms, repository *r)
 
 static void describe_repository(const repository *r)
 {
+    if (r->n > 1 && r->default_model < 0)
+        log_msg(LOG_INFO, "%d models and no --default-model: POST /model answers 404; each model is served at "
+                          "/v2/models/NAME and /v1/models/NAME", r->n);
     for (int i = 0; i < r->n; i++) {
         const repo_model *rm = &r->models[i];
         const repo_version *v = repo_model_version(rm, 0);

@@ -106,8 +106,9 @@ static void input_schema(text *t, const model *m)
 {
     const schema *s = &m->schema;
     put(t,
-        "    Input:\n      type: object\n      description: One row of the model's inputs. Members that are "
-        "not model inputs are ignored.\n");
+        "    Input:\n      type: object\n      minProperties: 1\n      description: One row of the model's "
+        "inputs. A member that is not an input is a 400 naming it and the closest input (unless the server "
+        "runs with --ignore-unknown-fields); an object with none of the inputs is a 400.\n");
     int any_required = 0;
     for (size_t i = 0; i < s->n_inputs; i++) any_required |= s->inputs[i].required;
     if (any_required) {

@@ -317,7 +317,9 @@ static int load_model(const repository_options *o, const found_model *fm, reposi
 
 static int set_default(repository *r, const repository_options *o, char *err)
 {
-    r->default_model = r->n ? 0 : -1;
+    /* with several models and no --default-model, POST /model has no model: a
+     * request meant for one must not be answered by another (the first by name) */
+    r->default_model = r->n == 1 ? 0 : -1;
     if (!o->default_model) return 0;
     const repo_model *rm = repository_find(r, o->default_model, strlen(o->default_model));
     if (!rm) return err_set(err, "--default-model %s: no such model in the repository", o->default_model);

@@ -74,7 +74,7 @@ typedef struct {
     const char *model_path;    /* serve MODEL (NULL: built-in) */
     const char *schema_path;   /* --schema, for that one model */
     const char *model_name;    /* --model-name */
-    const char *default_model; /* --default-model; NULL: the only one, else the first by name */
+    const char *default_model; /* --default-model; NULL: the only model, and none when there are several */
     long versions_kept;
     import_limits limits;
 } repository_options;

@@ -263,7 +263,7 @@ void tfs_predict(exchange *x, const repo_version *v, int explain)
         int bad, rc;
         if (row && json_is_object(row)) {
             snprintf(where, sizeof where, "$.instances[%ld]", r);
-            rc = encode_json(m, row, where, model_batch_row(x->batch, (int)r), &bad, err);
+            rc = encode_json(m, row, where, x->encode_rules, model_batch_row(x->batch, (int)r), &bad, err);
         } else if (row && m->schema.n_inputs != 1) {
             rc = err_set(err, "$.instances[%ld]: expected an object keyed by input name, got %s", r,
                          json_type_name(row));

@@ -84,9 +84,11 @@ static int fit_numeric(model *m, size_t index, const dataset *d, size_t col, con
                        const train_options *o, char *err)
 {
     schema_input *in = &m->schema.inputs[index];
+    /* a column never empty in the data makes the field required: a request
+     * without it is not one the model can have meant */
     if (o->kind == TRAIN_GBT) { /* trees need no statistics: the values pass through (fit_gbt) */
         in->type = TYPE_NUMBER;
-        in->required = 0;
+        in->required = !column_has_missing(d, col);
         feature_step pass = {STEP_PASSTHROUGH, 0, 0};
         return features_add(&m->features, index, &pass, 1) != 0 ? err_set(err, "out of memory") : 0;
     }
@@ -111,7 +113,7 @@ static int fit_numeric(model *m, size_t index, const dataset *d, size_t col, con
     }
     qsort(v, n, sizeof *v, cmp_double);
     in->type = TYPE_NUMBER;
-    in->required = 0;
+    in->required = !column_has_missing(d, col);
     double impute = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     int indicator = o->auto_features && column_has_missing(d, col);
     /* A long right tail (skewness > 1) of non-negative values, like a fare, is
@@ -1055,6 +1057,9 @@ model *train_gbt_csv(const char *path, const char *label, const char *const *nam
         if (features_add(&m->features, j, &st, 1) != 0) goto oom;
         if (!is_cat[j]) {
             in->type = TYPE_NUMBER;
+            in->required = 1; /* unless a value is missing in the data */
+            for (size_t r = 0; r < c->n_rows && in->required; r++)
+                if (c->x[r * F + j] != c->x[r * F + j]) in->required = 0;
             continue;
         }
         /* the vocabulary in order (numeric when every category is an integer),
