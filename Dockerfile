@@ -4,21 +4,21 @@ ARG BASE=debian:bookworm-slim
 
 # ---- build stage: Debian's compiler and libraries, `make static` ------------
 FROM ${BASE} AS build
+COPY packages/build.txt /tmp/
+# the build's packages (the one list, packages/build.txt; cmocka is for the tests), and binutils' strip
 RUN apt-get update \
- && apt-get install -y --no-install-recommends \
-      gcc make libc6-dev pkg-config binutils \
-      libjansson-dev libcsv-dev node-llhttp libprotobuf-c-dev protobuf-c-compiler libonnx-dev libyajl-dev \
+ && apt-get install -y --no-install-recommends binutils $(grep -v '^#' /tmp/build.txt | sed 's/libcmocka-dev//') \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /usr/src/tabserve
 COPY Makefile ./
+COPY packages ./packages
 COPY tests/tests.mk tests/
 COPY bench/bench.mk bench/
 COPY fuzz/fuzz.mk fuzz/
 COPY src ./src
 COPY api ./api
 COPY models ./models
-# BUILD_DEBS are installed above; skip make's apt check (no lists left to query)
-RUN mkdir -p build && touch build/.deps-ok && make static \
+RUN make static \
  && mkdir -p /rootfs/models \
  && cp build/tabserve-static /rootfs/tabserve \
  && cp models/titanic.json /rootfs/models/ \

@@ -4,20 +4,19 @@ DESTDIR ?=
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 # always on, whatever CFLAGS the command line gives (make CFLAGS=... replaces CFLAGS)
-STD_CFLAGS := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L
+STD_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L
 LDLIBS  += -ljansson -lcsv -lprotobuf-c -lyajl -lm
 BUILD   ?= build
 VERSION := $(shell sed -n 's/^#define TABSERVE_VERSION *"\(.*\)"/\1/p' src/model/model.h)
 
-# Debian bookworm packages the build and the tests need
-BUILD_DEBS := gcc make pkg-config libjansson-dev libcsv-dev node-llhttp libcmocka-dev \
-              libprotobuf-c-dev protobuf-c-compiler libonnx-dev libyajl-dev
+# Debian bookworm packages the build needs: one list, read by `make deps` and .ci/run
+BUILD_DEBS := $(shell grep -v '^\#' packages/build.txt)
 DEFAULT_MODEL := models/titanic.json
 # the Kaggle Titanic train.csv stays in ../shared (never copied here)
 DATA ?= ../shared/data/titanic.csv
 
 # src/ has one folder per layer (README: Layout); includes name the folder: "model/schema.h"
-LAYERS := base model estimators import train explain data serve cli
+LAYERS := base model estimators formats data train explain serve cli
 SRCS := $(filter-out src/cli/main.c,$(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c)))
 HDRS := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.h))
 # HTTP/1.1 parsing is llhttp (Node.js's parser): Debian's node-llhttp ships it as
@@ -40,30 +39,30 @@ $(BUILD)/serve/openapi.o: api/openapi.yaml
 $(BUILD)/serve/page.o: api/page.html
 
 ifneq ($(wildcard $(DEFAULT_MODEL)),)
-$(BUILD)/model/default_model.o: MODULE_CFLAGS := -DDEFAULT_MODEL_FILE='"$(DEFAULT_MODEL)"'
-$(BUILD)/model/default_model.o: $(DEFAULT_MODEL)
+$(BUILD)/formats/default_model.o: MODULE_CFLAGS := -DDEFAULT_MODEL_FILE='"$(DEFAULT_MODEL)"'
+$(BUILD)/formats/default_model.o: $(DEFAULT_MODEL)
 endif
 
 
-# Installs missing build dependencies when root on Debian; otherwise says how.
-deps: $(BUILD)/.deps-ok
-$(BUILD)/.deps-ok:
-	@mkdir -p $(BUILD)
+# Installs missing build dependencies when root on Debian, otherwise says how: its
+# own target, which `make run` and `make test` call; compiling never installs.
+deps:
 	@missing=""; for p in $(BUILD_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	  else echo "missing build dependencies; run:  sudo apt-get install -y$$missing"; exit 1; fi; \
 	fi
-	@touch $@
 
-$(BUILD)/%.o: src/%.c $(HDRS) | $(BUILD)/.deps-ok
+# each object depends on the headers it includes (-MMD: BUILD/x.d, read below)
+$(BUILD)/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(STD_CFLAGS) -iquote src -isystem $(LLHTTP_INC) $(CFLAGS) $(MODULE_CFLAGS) -c -o $@ $<
+	$(CC) $(STD_CFLAGS) -MMD -MP -iquote src -isystem $(LLHTTP_INC) $(CFLAGS) $(MODULE_CFLAGS) -c -o $@ $<
+-include $(OBJS:.o=.d) $(BUILD)/cli/main.d
 
 # the library's own code, built as its authors build it (not under -Werror)
-$(LLHTTP_C:%=$(LLHTTP_SRC)/%.c): | $(BUILD)/.deps-ok
-	@test -f $@ || { echo "$@ is missing: apt-get install node-llhttp"; exit 1; }
+$(LLHTTP_C:%=$(LLHTTP_SRC)/%.c):
+	@test -f $@ || { echo "$@ is missing: make deps (apt-get install node-llhttp)"; exit 1; }
 $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
 	@mkdir -p $(@D)
 	$(CC) -std=c99 -I$(LLHTTP_INC) $(CFLAGS) -w -c -o $@ $<
@@ -72,12 +71,12 @@ $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
 # libonnx-dev ships, at build time, into BUILD/gen (generated code is never
 # committed). The ONNX reader includes the generated header.
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto
-%/gen/onnx.pb-c.c %/gen/onnx.pb-c.h: | $(BUILD)/.deps-ok
+%/gen/onnx.pb-c.c %/gen/onnx.pb-c.h:
 	@mkdir -p $*/gen
 	cp $(ONNX_PROTO) $*/gen/onnx.proto && cd $*/gen && protoc-c --c_out=. onnx.proto
 $(BUILD)/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
 	$(CC) -std=c11 $(CFLAGS) -I$(BUILD)/gen -c -o $@ $<
-ONNX_READERS := $(BUILD)/import/onnx.o $(BUILD)/import/onnx_proto.o $(BUILD)/import/onnx_graph.o
+ONNX_READERS := $(BUILD)/formats/onnx.o $(BUILD)/formats/onnx_proto.o $(BUILD)/formats/onnx_graph.o
 $(ONNX_READERS): $(BUILD)/gen/onnx.pb-c.h
 $(ONNX_READERS): MODULE_CFLAGS := -I$(BUILD)/gen
 
@@ -98,7 +97,8 @@ image:
 	@docker image inspect $(IMAGE):latest --format '$(IMAGE):$(VERSION) image size: {{.Size}} bytes' | \
 	  awk '{print; if ($$4 > 10000000) {print "image is over 10 MB"; exit 1}}'
 
-run: $(BIN)
+run: deps
+	$(MAKE) --no-print-directory $(BIN)
 	$(BIN) serve -w 4 -b :8080
 
 # Retrains the default model exactly as the README says.

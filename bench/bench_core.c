@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "data/dataset.h"
-#include "model/default_model.h"
+#include "formats/default_model.h"
 #include "model/encode.h"
 #include "estimators/mlp.h"
 #include "model/model.h"

@@ -23,9 +23,10 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "explain/explain.h"
-#include "import/import.h"
+#include "formats/open.h"
 #include "model/encode.h"
 #include "model/model.h"
+#include "formats/tabserve.h"
 
 #define ROUNDS 7
 

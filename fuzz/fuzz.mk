@@ -12,7 +12,7 @@ FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
 FUZZ_OBJS := $(SRCS:src/%.c=$(FUZZ_BUILD)/%.o) $(FUZZ_BUILD)/gen/onnx.pb-c.o $(LLHTTP_C:%=$(FUZZ_BUILD)/llhttp/%.o)
 FUZZERS := api model csv encode http
 
-$(FUZZ_BUILD)/%.o: src/%.c $(HDRS) $(DEFAULT_MODEL) api/openapi.yaml api/page.html $(FUZZ_BUILD)/gen/onnx.pb-c.h | $(BUILD)/.deps-ok
+$(FUZZ_BUILD)/%.o: src/%.c $(HDRS) $(DEFAULT_MODEL) api/openapi.yaml api/page.html $(FUZZ_BUILD)/gen/onnx.pb-c.h
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -iquote src -isystem $(LLHTTP_INC) -I$(FUZZ_BUILD)/gen -DDEFAULT_MODEL_FILE='"$(DEFAULT_MODEL)"' -c -o $@ $<
 

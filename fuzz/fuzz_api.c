@@ -11,12 +11,12 @@
 #include "serve/api.h"
 #include "serve/oip.h"
 #include "serve/tfs.h"
-#include "model/default_model.h"
+#include "formats/default_model.h"
 #include "base/err.h"
 #include "base/files.h"
 #include "base/numtext.h"
 
-static api *a;
+static api *a, *a_full; /* the second with the protocols' fast paths off */
 
 static const char *take_line(const uint8_t **p, const uint8_t *end, char *buf, size_t cap)
 {
@@ -34,8 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         repository_options ro = {.versions_kept = 1, .limits = IMPORT_LIMITS_DEFAULT};
         repository *m = repository_load(&ro, NULL, err); /* lives for the whole run */
         stats_shared *stats = stats_create(err);
-        api_options o = {16, ENCODE_STRICT, stats, NULL};
-        if (!m || !stats || !(a = api_create(m, &o, err))) abort();
+        api_options o = {16, ENCODE_STRICT, stats, NULL, 0}, full = {16, ENCODE_STRICT, stats, NULL, 1};
+        if (!m || !stats || !(a = api_create(m, &o, err)) || !(a_full = api_create(m, &full, err))) abort();
     }
     const uint8_t *p = data, *end = data + size;
     char method[16], path[256], ctype[128], ihcl[32];
@@ -60,11 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t len = res.body_len;
         char *fast = malloc(len);
         memcpy(fast, res.body, len);
-        oip_set_fast_path(0);
-        tfs_set_fast_path(0);
-        api_handle(a, &req, &res);
-        oip_set_fast_path(1);
-        tfs_set_fast_path(1);
+        api_handle(a_full, &req, &res);
         if (res.status != status || res.body_len != len || memcmp(res.body, fast, len) != 0) abort();
         free(fast);
     }

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "data/csv_reader.h"
-#include "model/default_model.h"
+#include "formats/default_model.h"
 #include "data/score.h"
 #include "model/encode.h"
 #include "base/err.h"
@@ -92,7 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_ranges(copy, len);
     FILE *in = fmemopen(copy, len ? len : 1, "r");
     FILE *out = fopen("/dev/null", "w"), *log = fopen("/dev/null", "w");
-    score_options o = {mode & 1 ? SCORE_JSONL : SCORE_CSV, (mode >> 1) & 1, (mode >> 2) & 1 ? ENCODE_IGNORE_UNKNOWN : ENCODE_STRICT};
+    score_options o = {mode & 1 ? SCORE_JSONL : SCORE_CSV, (mode >> 1) & 1,
+                       (mode >> 2) & 1 ? ENCODE_IGNORE_UNKNOWN : ENCODE_STRICT};
     score_result res;
     if (in && out && log) score_stream(m, in, "fuzz", out, &o, log, &res, err);
     if (in) fclose(in);

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/default_model.h"
+#include "formats/default_model.h"
 #include "model/encode.h"
 #include "base/err.h"
 #include "base/files.h"

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
-#include "model/default_model.h"
+#include "formats/default_model.h"
 #include "serve/config.h"
 #include "serve/stats.h"
 #include "serve/worker.h"

@@ -11,11 +11,12 @@
 #include <jansson.h>
 
 #include "explain/explain.h"
-#include "import/import.h"
+#include "formats/open.h"
 #include "model/model.h"
 #include "base/err.h"
 #include "base/files.h"
 #include "base/numtext.h"
+#include "formats/tabserve.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

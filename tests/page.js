@@ -110,7 +110,7 @@ function check(ok, what) {
       await page.screenshot({ path: process.argv[i + 1] });
       console.log("wrote " + process.argv[i + 1]);
     }
-    // any model: a GBT trained here on three numeric inputs (no background: its fields start empty)
+    // any model: a GBT trained here on three numeric inputs (its form starts from a background row)
     const dir = fs.mkdtempSync(path.join(require("os").tmpdir(), "tabserve-page-"));
     let csv = "a,b,c,y\n";
     for (let i = 0; i < 300; i++) {
@@ -131,8 +131,11 @@ function check(ok, what) {
       await page.waitForFunction(() => /^[0-9.]+$/.test(document.querySelector("#prediction").textContent));
       const names = await page.$$eval("#form input, #form select", (es) => es.map((e) => e.name));
       check(JSON.stringify(names) === '["a","b","c"]', "for another model the form is its inputs: " + names.join(", "));
+      const start = await page.$$eval("#form input", (es) => es.map((e) => e.value));
+      check(start.every((v) => v !== "" && !Number.isNaN(Number(v))), "its form starts from a typical row: " + start.join(", "));
       await page.$eval("#input-a", (e) => { e.value = "0.9"; e.dispatchEvent(new Event("input")); });
-      const g = (await post(base2, "/model/explain", { a: 0.9 }));
+      const row = await page.$$eval("#form input", (es) => Object.fromEntries(es.map((e) => [e.name, Number(e.value)])));
+      const g = (await post(base2, "/model/explain", row));
       await page.waitForFunction((p) => document.querySelector("#prediction").textContent === p, {}, g.predict.toFixed(4));
       const how = await page.$eval("#space", (e) => e.textContent);
       check(how.includes("tree_path_dependent"), `its prediction and TreeSHAP explanation are shown (${g.predict.toFixed(4)}, ${how})`);

@@ -20,6 +20,7 @@
 #include "model/encode.h"
 #include "model/model.h"
 #include "tiny_model.h"
+#include "formats/tabserve.h"
 
 static model *load(const char *text, char *err)
 {
@@ -254,7 +255,7 @@ static void test_tree_kernels_agree(void **state)
 {
     (void)state;
     unsigned seed = 7;
-    const char *kernels[] = {"portable", "avx2", "avx512"};
+    const tree_isa kernels[] = {TREE_ISA_PORTABLE, TREE_ISA_AVX2, TREE_ISA_ANY};
     /* columns, trees, depth, outputs, categorical splits, fine thresholds */
     int shapes[][6] = {{6, 40, 4, 1, 0},
                        {20, 300, 7, 1, 0},
@@ -304,7 +305,7 @@ static void test_tree_kernels_agree(void **state)
         e->base.ops->predict(&e->base, x, n, NULL, want);
         e->complete = c;
         for (size_t kern = 0; kern < 3; kern++) {
-            setenv("TABSERVE_TREE_KERNEL", kernels[kern], 1);
+            e->isa_cap = kernels[kern];
             assert_int_equal(e->base.ops->prepare(&e->base, err), 0);
             e->base.ops->predict(&e->base, x, n, NULL, got); /* batch */
             assert_memory_equal(got, want, (size_t)n * k * sizeof *got);
@@ -317,7 +318,6 @@ static void test_tree_kernels_agree(void **state)
                 }
             }
         }
-        unsetenv("TABSERVE_TREE_KERNEL");
         free(x);
         free(want);
         free(got);

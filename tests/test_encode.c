@@ -9,7 +9,7 @@
 #include <jansson.h>
 #include <math.h>
 
-#include "model/default_model.h"
+#include "formats/default_model.h"
 #include "model/encode.h"
 #include "base/err.h"
 #include "base/files.h"

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "model/default_model.h"
+#include "formats/default_model.h"
 #include "estimators/linear.h"
 #include "estimators/blend.h"
 #include "estimators/mlp.h"
@@ -23,6 +23,8 @@
 #include "base/numtext.h"
 
 #include "tiny_model.h"
+#include "formats/tabserve.h"
+#include "estimators/estimators.h"
 #define tiny tiny_model_json
 
 static model *load_text(const char *text, char *err)
@@ -221,7 +223,7 @@ static void test_normalize_predictor(void **state)
         /* written and read back: the same kind, columns and hash */
         json_t *j = z->base.ops->to_json(&z->base, 1);
         reader rd = {"t.json", err};
-        predictor *again = predictor_read(&rd, j, "$.predictor");
+        predictor *again = estimators_read(&rd, j, "$.predictor");
         assert_non_null(again);
         assert_string_equal(again->ops->kind, "normalize");
         fnv h1 = FNV_INIT, h2 = FNV_INIT;
@@ -230,7 +232,7 @@ static void test_normalize_predictor(void **state)
         assert_true(h1.h == h2.h);
         /* a bad norm name is refused with its place */
         json_object_set_new(j, "norm", json_string("L3"));
-        assert_null(predictor_read(&rd, j, "$.predictor"));
+        assert_null(estimators_read(&rd, j, "$.predictor"));
         assert_non_null(strstr(err, "$.predictor.norm"));
         json_decref(j);
         predictor_free(again);

@@ -8,13 +8,14 @@
 #include <cmocka.h>
 #include <math.h>
 
-#include "model/default_model.h"
+#include "formats/default_model.h"
 #include "estimators/mlp.h"
 #include "model/model.h"
 #include "tiny_model.h"
 #include "base/err.h"
 #include "base/files.h"
 #include "base/numtext.h"
+#include "formats/tabserve.h"
 
 static void test_dense_by_hand(void **state)
 {

@@ -13,8 +13,9 @@
 #include <string.h>
 
 #include "base/err.h"
-#include "import/probe.h"
+#include "formats/probe.h"
 #include "model/model.h"
+#include "formats/tabserve.h"
 
 /* x (a number) and c (a or b) -> one tree: x < THRESHOLD goes left (1), else
  * right (2); a missing x goes DEFAULT_LEFT; right of that, c splits again. */

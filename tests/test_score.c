@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "model/default_model.h"
+#include "formats/default_model.h"
 #include "data/score.h"
 #include "model/encode.h"
 #include "base/err.h"
@@ -122,12 +122,12 @@ static void test_bad_rows(void **state)
     free(out);
     free(log);
     assert_int_equal(run("{\"Age\": 1}\n{oops\n", SCORE_JSONL, 0, &out, &log, &res, err), -1);
-    assert_non_null(strstr(err, "line 1: $.Sex: missing required field"));
+    assert_non_null(strstr(err, "line 1: $.Fare: missing required field"));
     free(out);
     free(log);
-    assert_int_equal(
-        run("{\"Age\": 1, \"Sex\": \"male\", \"Pclass\": 1}\n{oops\n", SCORE_JSONL, 0, &out, &log, &res, err),
-        -1);
+    assert_int_equal(run("{\"Age\": 1, \"Fare\": 30, \"Sex\": \"male\", \"Pclass\": 1}\n{oops\n", SCORE_JSONL,
+                         0, &out, &log, &res, err),
+                     -1);
     assert_non_null(strstr(err, "line 2: invalid JSON at byte"));
     free(out);
     free(log);

@@ -15,7 +15,7 @@
 
 #include "base/err.h"
 #include "base/jsonx.h"
-#include "model/default_model.h"
+#include "formats/default_model.h"
 #include "data/score.h"
 #include "model/encode.h"
 #include "serve/api.h"
@@ -65,7 +65,7 @@ static void test_api_routes(void **state)
     volatile int draining = 0;
     stats_shared *st = stats_create(err);
     assert_non_null(st);
-    api_options o = {3, ENCODE_STRICT, st, (const int *)&draining};
+    api_options o = {3, ENCODE_STRICT, st, (const int *)&draining, 0};
     api *a = api_create(repo, &o, err);
     assert_non_null(a);
     const char *seed = "{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}";
@@ -76,9 +76,11 @@ static void test_api_routes(void **state)
     assert_string_equal(text_of(&r), "{\"predict\": 0.0715020671}\n");
     /* through jansson (spaces the fast path declines), then as a batch */
     r = call(a, "POST", "/model", NULL,
-             "{ \"Age\" : 22 , \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3, \"Age2\": null}");
-    assert_string_equal(text_of(&r), "{\"error\":{\"status\":400,\"message\":\"$: \\\"Age2\\\" is not an input of this "
-                                     "model; did you mean \\\"Age\\\"?\"}}\n");
+             "{ \"Age\" : 22 , \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3, "
+             "\"Age2\": null}");
+    assert_string_equal(text_of(&r),
+                        "{\"error\":{\"status\":400,\"message\":\"$: \\\"Age2\\\" is not an input of this "
+                        "model; did you mean \\\"Age\\\"?\"}}\n");
     char batch[512];
     snprintf(batch, sizeof batch, "[%s, %s]", seed, seed);
     r = call(a, "POST", "/model", NULL, batch);
@@ -91,7 +93,7 @@ static void test_api_routes(void **state)
     r = call(a, "POST", "/model", NULL, "{\"Age\": 22,, }");
     assert_int_equal(r.status, 400);
     assert_non_null(strstr(text_of(&r), "\"offset\":12"));
-    r = call(a, "POST", "/model", NULL, "{\"Sex\": \"robot\", \"Pclass\": 1}");
+    r = call(a, "POST", "/model", NULL, "{\"Sex\": \"robot\", \"Pclass\": 1, \"Fare\": 30}");
     assert_string_equal(text_of(&r),
                         "{\"error\":{\"status\":400,\"message\":\"$.Sex: unknown category \\\"robot\\\"; "
                         "accepted values: \\\"female\\\", \\\"male\\\"\",\"field\":\"Sex\"}}\n");
@@ -144,25 +146,29 @@ static void test_members_the_model_cannot_mean(void **state)
         int status;
         const char *in_answer;
     } cases[] = {
-        {"misspelt field", ENCODE_STRICT, "{\"age\": 22, \"Fare\": 7.25, \"Sex\": \"male\", \"Pclass\": 3}", 400,
-         "$: \\\"age\\\" is not an input of this model; did you mean \\\"Age\\\"?"},
+        {"misspelt field", ENCODE_STRICT, "{\"age\": 22, \"Fare\": 7.25, \"Sex\": \"male\", \"Pclass\": 3}",
+         400, "$: \\\"age\\\" is not an input of this model; did you mean \\\"Age\\\"?"},
         {"separator misspelt", ENCODE_STRICT, "{\"P class\": 3, \"Sex\": \"male\", \"Fare\": 7.25}", 400,
          "did you mean \\\"Pclass\\\"?"},
-        {"nothing close", ENCODE_STRICT, "{\"Name\": \"Braund\", \"Sex\": \"male\", \"Pclass\": 3, \"Fare\": 7.25}", 400,
+        {"nothing close", ENCODE_STRICT,
+         "{\"Name\": \"Braund\", \"Sex\": \"male\", \"Pclass\": 3, \"Fare\": 7.25}", 400,
          "$: \\\"Name\\\" is not an input of this model (GET /model lists its 5 inputs)"},
         {"empty object", ENCODE_STRICT, "{}", 400, "$: none of the model's inputs was sent"},
-        {"empty object, extra members ignored", ENCODE_IGNORE_UNKNOWN, "{}", 400, "none of the model's inputs"},
+        {"empty object, extra members ignored", ENCODE_IGNORE_UNKNOWN, "{}", 400,
+         "none of the model's inputs"},
         {"only unknown members, ignored", ENCODE_IGNORE_UNKNOWN, "{\"Name\": \"x\"}", 400,
          "none of the model's inputs"},
-        {"in a batch", ENCODE_STRICT, "[{\"Age\": 22, \"Sex\": \"male\", \"Pclass\": 3, \"Fare\": 7.25}, {\"Sexx\": 1}]",
-         400, "$[1]: \\\"Sexx\\\" is not an input of this model; did you mean \\\"Sex\\\"?"},
+        {"in a batch", ENCODE_STRICT,
+         "[{\"Age\": 22, \"Sex\": \"male\", \"Pclass\": 3, \"Fare\": 7.25}, {\"Sexx\": 1}]", 400,
+         "$[1]: \\\"Sexx\\\" is not an input of this model; did you mean \\\"Sex\\\"?"},
         {"extra member ignored when asked", ENCODE_IGNORE_UNKNOWN,
-         "{\"Name\": \"Braund\", \"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}",
+         "{\"Name\": \"Braund\", \"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", "
+         "\"Pclass\": 3}",
          200, "{\"predict\": 0.0715020671}"},
     };
     char err[ERR_LEN];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        api_options o = {4, cases[i].rules, NULL, NULL};
+        api_options o = {4, cases[i].rules, NULL, NULL, 0};
         api *a = api_create(repo, &o, err);
         assert_non_null(a);
         api_response r = call(a, "POST", "/model", NULL, cases[i].body);
@@ -178,7 +184,7 @@ static void test_extreme_values_finite_or_refused(void **state)
 {
     (void)state;
     char err[ERR_LEN];
-    api_options o = {4, ENCODE_STRICT, NULL, NULL};
+    api_options o = {4, ENCODE_STRICT, NULL, NULL, 0};
     api *a = api_create(repo, &o, err);
     assert_non_null(a);
     const double extremes[] = {1e300,
@@ -212,7 +218,7 @@ static void test_extreme_values_finite_or_refused(void **state)
                 at += (size_t)snprintf(one + at, sizeof one - at, "%s\"%s\": %s", c ? ", " : "", names[c],
                                        strcmp(names[c], inputs[i]) == 0 ? num : json_vals[c]);
             snprintf(one + at, sizeof one - at, "}");
-            snprintf(batch, sizeof batch, "[{\"Sex\": \"female\", \"Pclass\": 1}, %s]", one);
+            snprintf(batch, sizeof batch, "[{\"Sex\": \"female\", \"Pclass\": 1, \"Fare\": 30}, %s]", one);
             api_response r1 = call(a, "POST", "/model", NULL, one);
             char single[512];
             size_t n1 = r1.body_len < sizeof single - 1 ? r1.body_len : sizeof single - 1;
@@ -451,9 +457,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_api_routes),
-        cmocka_unit_test(test_members_the_model_cannot_mean),       cmocka_unit_test(test_extreme_values_finite_or_refused),
-        cmocka_unit_test(test_stats_exposition), cmocka_unit_test(test_config),
-        cmocka_unit_test(test_listen),           cmocka_unit_test(test_route_and_utf8),
+        cmocka_unit_test(test_members_the_model_cannot_mean),
+        cmocka_unit_test(test_extreme_values_finite_or_refused),
+        cmocka_unit_test(test_stats_exposition),
+        cmocka_unit_test(test_config),
+        cmocka_unit_test(test_listen),
+        cmocka_unit_test(test_route_and_utf8),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -19,6 +19,7 @@
 #include "base/err.h"
 #include "base/files.h"
 #include "base/numtext.h"
+#include "formats/tabserve.h"
 
 /* A model with inputs x (numeric), c (a|b|c): 4 features -> 5 tanh -> 3 relu -> 1 sigmoid. */
 static model *small_net(activation hidden_act)

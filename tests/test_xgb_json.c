@@ -17,8 +17,8 @@
 #include <cmocka.h>
 
 #include "base/err.h"
-#include "import/import.h"
-#include "import/xgb_json.h"
+#include "formats/open.h"
+#include "formats/xgb_json.h"
 
 enum { TREES = 400, NODES = 31, FEATURES = 4 };
 

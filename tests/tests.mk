@@ -11,6 +11,7 @@ $(BUILD)/test_%: tests/test_%.c tests/guard.h tests/tiny_model.h $(OBJS)
 
 .PHONY: unit-test cli-test server-test protocol-test import-test api-test page-test manifest-test compose-test container-test
 unit-test: $(TEST_BINS)
+	@python3 tests/layers.py
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; TABSERVE_DATA=$(DATA) $$t; done
 
 cli-test: $(BIN)
@@ -45,12 +46,9 @@ compose-test:
 container-test:
 	NEWMAN=$(wildcard $(CURDIR)/node_modules/.bin/newman) tests/container.sh
 
-# python3 (server tests), curl and procps (scripts), prometheus (promtool lints
-# /metrics), python3-xgboost (the import tests' oracle and fixture maker), npm
-# (newman and redocly, pinned by package-lock.json)
-TEST_DEBS := python3 curl procps prometheus python3-numpy python3-xgboost python3-sklearn python3-onnx \
-             python3-yaml python3-jsonschema chromium docker-compose wrk
-test-deps: $(BUILD)/.deps-ok
+# the test suites' Debian packages: one list, read here and by .ci/run
+TEST_DEBS := $(shell grep -v '^\#' packages/test.txt)
+test-deps: deps
 	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
@@ -64,4 +62,5 @@ test-deps: $(BUILD)/.deps-ok
 
 .PHONY: test-deps
 test: test-deps
+	@$(MAKE) --no-print-directory all
 	@MAKE="$(MAKE)" tests/run-all.sh unit-test cli-test server-test protocol-test import-test api-test page-test manifest-test container-test compose-test

@@ -1,6 +1,7 @@
 /* offline — train, eval, predict and inspect: argument parsing and output only;
  * the work is in src/train/, src/data/ and src/model/. */
 #define _POSIX_C_SOURCE 200809L
+#include "formats/tabserve.h"
 #include "cli/cli.h"
 
 #include <errno.h>
@@ -9,8 +10,8 @@
 #include <string.h>
 
 #include "data/dataset.h"
-#include "import/import.h"
-#include "model/default_model.h"
+#include "formats/open.h"
+#include "formats/default_model.h"
 #include "train/evaluate.h"
 #include "model/model.h"
 #include "data/score.h"

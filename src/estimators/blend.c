@@ -1,5 +1,6 @@
 /* blend — members run on copies of their column ranges; margins summed by weight. */
 #define _POSIX_C_SOURCE 200809L
+#include "estimators/estimators.h"
 #include "estimators/blend.h"
 
 #include <jansson.h>
@@ -173,7 +174,7 @@ predictor *blend_read(reader *r, json_t *obj, const char *path)
         }
         char psub[192];
         snprintf(psub, sizeof psub, "%s.predictor", sub);
-        predictor *p = predictor_read(r, pj, psub);
+        predictor *p = estimators_read(r, pj, psub);
         if (!p) goto fail;
         b->members[i] = (blend_member){p, (int)json_integer_value(off), (float)json_number_value(w)};
         b->n_members = (int)i + 1;

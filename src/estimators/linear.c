@@ -1,4 +1,5 @@
 /* linear — x @ w + b through the MLP's dense kernel. */
+#include "estimators/estimators.h"
 #include "estimators/linear.h"
 
 #include <jansson.h>

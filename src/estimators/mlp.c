@@ -2,6 +2,7 @@
  * is blocked so that a tile of outputs stays in vector registers while one pass
  * streams over n_in. */
 #define _POSIX_C_SOURCE 200809L
+#include "estimators/estimators.h"
 #include "estimators/mlp.h"
 
 #include <jansson.h>

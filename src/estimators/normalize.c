@@ -1,5 +1,6 @@
 /* normalize — a row norm over some columns, then the inner predictor. */
 #define _POSIX_C_SOURCE 200809L
+#include "estimators/estimators.h"
 #include "estimators/normalize.h"
 
 #include <jansson.h>
@@ -165,7 +166,7 @@ predictor *normalize_read(reader *r, json_t *obj, const char *path)
         ix[j] = (int)json_integer_value(v);
     }
     snprintf(sub, sizeof sub, "%s.predictor", path);
-    predictor *inner = predictor_read(r, pj, sub);
+    predictor *inner = estimators_read(r, pj, sub);
     normalize *z = inner ? normalize_create(inner, (norm_kind)kind, ix, (int)n) : NULL;
     if (inner && !z) {
         predictor_free(inner);

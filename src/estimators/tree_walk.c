@@ -635,11 +635,9 @@ AVX2 static void trees_avx2(const complete_trees *c, size_t n_trees, int nf, int
 }
 #endif
 
-tree_walkers tree_walkers_pick(const complete_trees *c, size_t n_trees)
+tree_walkers tree_walkers_pick(const complete_trees *c, size_t n_trees, tree_isa cap)
 {
-    /* TABSERVE_TREE_KERNEL=portable|avx2 caps the choice (tests compare kernels) */
-    const char *cap = getenv("TABSERVE_TREE_KERNEL");
-    int portable_only = cap && strcmp(cap, "portable") == 0, no_avx512 = cap && strcmp(cap, "avx2") == 0;
+    int portable_only = cap == TREE_ISA_PORTABLE, no_avx512 = cap == TREE_ISA_AVX2;
 #ifdef TREE_X86
     __builtin_cpu_init();
     if (!portable_only && !no_avx512 && __builtin_cpu_supports("avx512f")) {

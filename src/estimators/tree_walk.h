@@ -10,8 +10,8 @@
  * pay off once a row walks many nodes. */
 static inline int tree_walk_on_ranks(size_t n_trees, int depth) { return n_trees * (size_t)depth >= 512; }
 
-/* The fastest kernels this machine runs for c; TABSERVE_TREE_KERNEL=portable
- * or avx2 caps the choice. */
-tree_walkers tree_walkers_pick(const complete_trees *c, size_t n_trees);
+/* The fastest kernels this machine runs for c, at most cap (the ensemble's
+ * isa_cap: tests compare the kernels). */
+tree_walkers tree_walkers_pick(const complete_trees *c, size_t n_trees, tree_isa cap);
 
 #endif

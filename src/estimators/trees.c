@@ -1,4 +1,5 @@
 /* trees — walking, checking and reading tree ensembles. */
+#include "estimators/estimators.h"
 #include "estimators/trees.h"
 
 #include "estimators/tree_walk.h"
@@ -403,7 +404,7 @@ static int trees_prepare(predictor *p, char *err)
         tr->expected = tr->cover ? mean_value(tr) : 0; /* after the structure checks */
     }
     e->complete = complete_build(e); /* NULL: deep or categorical, or no memory: walk the nodes */
-    e->walk = tree_walkers_pick(e->complete, e->n_trees);
+    e->walk = tree_walkers_pick(e->complete, e->n_trees, e->isa_cap);
     return 0;
 }
 

@@ -120,6 +120,10 @@ typedef struct {
     const char *isa;    /* "avx512", "avx2" or "portable", for inspect */
 } tree_walkers;
 
+/* The most a prepared ensemble's kernels may use: any this machine has, or
+ * AVX2, or portable C (set before prepare; tests compare the kernels). */
+typedef enum { TREE_ISA_ANY, TREE_ISA_AVX2, TREE_ISA_PORTABLE } tree_isa;
+
 typedef struct {
     predictor base;
     size_t n_trees;
@@ -131,6 +135,7 @@ typedef struct {
     complete_trees *complete; /* derived by prepare, NULL when too deep or categorical */
     tree_walkers walk;        /* derived by prepare: the kernels for this machine */
     char *node_pool;          /* trees_reserve_nodes: room for the trees' node arrays */
+    tree_isa isa_cap;         /* the most prepare may choose (tests compare the kernels); 0: any */
 } tree_ensemble;
 
 /* An ensemble of n_trees trees of n_nodes[i] nodes each (all leaves of value 0);

@@ -27,28 +27,17 @@ static const tree_ensemble *trees_of(const model *m)
     return strcmp(m->predictor->ops->kind, "trees") == 0 ? (const tree_ensemble *)m->predictor : NULL;
 }
 
-/* TABSERVE_EXPLAIN=enumerate|walk|portable asks for a slower way than the one
- * chosen, where it applies (tests and benchmarks compare): enumerate every
- * member's coalitions, walk trees per background row instead of their
- * coalition tables, add the tables without vectors. */
-static int asked_for(const char *way)
+/* Whether the interventional method enumerates coalitions for m: asked for
+ * (tests and benchmarks compare the ways) where it can. */
+static int enumeration_forced(const model *m, explain_way way)
 {
-    const char *env = getenv("TABSERVE_EXPLAIN");
-    return env && strcmp(env, way) == 0;
+    return way == EXPLAIN_WAY_ENUMERATE && m->schema.n_inputs <= EXPLAIN_MAX_INPUTS;
 }
 
-/* Whether the interventional method enumerates coalitions for m: some part of
- * its predictor is not a tree ensemble (trees are explained leaf by leaf), or
- * it was asked for where it can. */
-static int enumeration_forced(const model *m)
-{
-    return asked_for("enumerate") && m->schema.n_inputs <= EXPLAIN_MAX_INPUTS;
-}
-
-static int enumerated(const model *m)
+static int enumerated(const model *m, explain_way way)
 {
     const predictor *p = m->predictor;
-    if (enumeration_forced(m)) return 1;
+    if (enumeration_forced(m, way)) return 1;
     if (strcmp(p->ops->kind, "trees") == 0) return 0;
     if (strcmp(p->ops->kind, "blend") != 0) return 1;
     const blend *b = (const blend *)p;
@@ -57,7 +46,7 @@ static int enumerated(const model *m)
     return 0;
 }
 
-int explain_method_of(const model *m, explain_method *out, char *err)
+static int method_of(const model *m, explain_way way, explain_method *out, char *err)
 {
     const tree_ensemble *e = trees_of(m);
     if (e && treeshap_possible(e)) {
@@ -69,7 +58,7 @@ int explain_method_of(const model *m, explain_method *out, char *err)
         return 0;
     }
     *out = EXPLAIN_INTERVENTIONAL;
-    if (enumerated(m) && m->schema.n_inputs > EXPLAIN_MAX_INPUTS)
+    if (enumerated(m, way) && m->schema.n_inputs > EXPLAIN_MAX_INPUTS)
         return err_set(
             err,
             "this model has %zu inputs: exact Shapley values over its inputs take 2^%zu coalitions, and "
@@ -86,6 +75,11 @@ int explain_method_of(const model *m, explain_method *out, char *err)
                        "tabserve train",
                        e ? "its trees carry no covers" : "it is not a tree ensemble or a linear model");
     return 0;
+}
+
+int explain_method_of(const model *m, explain_method *out, char *err)
+{
+    return method_of(m, EXPLAIN_WAY_FASTEST, out, err);
 }
 
 typedef struct trees_cache trees_cache;
@@ -376,12 +370,12 @@ static int one_path_to_each_node(const tree *tr, unsigned char *parents)
     return 1;
 }
 
-static int coalition_tables_make(const model *m, const int *input_of, trees_cache *tc)
+static int coalition_tables_make(const model *m, const int *input_of, trees_cache *tc, explain_way way)
 {
     const tree_ensemble *e = tc->e;
     int ni = (int)m->schema.n_inputs, nb = m->n_background;
     size_t coalitions = (size_t)1 << ni, leaves = 0;
-    if (ni > EXPLAIN_TABLE_INPUTS || asked_for("walk")) return 0;
+    if (ni > EXPLAIN_TABLE_INPUTS || way == EXPLAIN_WAY_WALK) return 0;
     tc->stride = coalitions < COALITION_LANES ? COALITION_LANES : coalitions;
     if (!(tc->node_at = malloc((e->n_trees + 1) * sizeof *tc->node_at))) return -1;
     tc->node_at[0] = 0;
@@ -438,20 +432,20 @@ static int coalition_tables_make(const model *m, const int *input_of, trees_cach
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
     tc->in_registers = e->base.n_outputs == 1 && tc->stride == COALITION_LANES &&
-                       __builtin_cpu_supports("avx512f") && !asked_for("portable");
+                       __builtin_cpu_supports("avx512f") && way != EXPLAIN_WAY_PORTABLE;
 #endif
     return 0;
 }
 
 /* The coalition tables where they fit, else the background's ways for the walks. */
 static int trees_cache_make(const model *m, const int *input_of, const tree_ensemble *e, int offset,
-                            trees_cache *tc)
+                            trees_cache *tc, explain_way way)
 {
     size_t nb = (size_t)m->n_background;
     memset(tc, 0, sizeof *tc);
     tc->e = e;
     tc->offset = offset;
-    if (coalition_tables_make(m, input_of + offset, tc) != 0) return -1;
+    if (coalition_tables_make(m, input_of + offset, tc, way) != 0) return -1;
     if (tc->leaf_table) return 0;
     if (!(tc->word_at = malloc((e->n_trees + 1) * sizeof *tc->word_at))) return -1;
     tc->word_at[0] = 0;
@@ -623,7 +617,7 @@ out:
 /* Shapley values are linear in the game: a blend's are its members' by weight,
  * each member explained on its own columns by its own fastest exact way:
  * trees by their leaves (trees_cache), any other by enumeration.
- * TABSERVE_EXPLAIN=enumerate enumerates every member. */
+ * EXPLAIN_WAY_ENUMERATE enumerates every member. */
 static int explain_interventional(const explainer *ex, const float *x, double *margin, double *base,
                                   double *contrib)
 {
@@ -684,10 +678,10 @@ out:
 
 /* tables: build the trees' per-leaf tables (worth it for many rows) */
 void explainer_free(explainer *ex);
-static explainer *make(const model *m, int tables, char *err)
+static explainer *make(const model *m, int tables, explain_way way, char *err)
 {
     explain_method method;
-    if (explain_method_of(m, &method, err) != 0) return NULL;
+    if (method_of(m, way, &method, err) != 0) return NULL;
     explainer *ex = calloc(1, sizeof *ex);
     if (!ex || !(ex->input_of = malloc((size_t)m->n_features * sizeof *ex->input_of))) {
         free(ex);
@@ -707,9 +701,9 @@ static explainer *make(const model *m, int tables, char *err)
         }
         for (int i = 0; i < ex->n_members; i++) {
             const predictor *mp = b ? b->members[i].p : p;
-            if (strcmp(mp->ops->kind, "trees") != 0 || enumeration_forced(m)) continue;
+            if (strcmp(mp->ops->kind, "trees") != 0 || enumeration_forced(m, way)) continue;
             if (trees_cache_make(m, ex->input_of, (const tree_ensemble *)mp, b ? b->members[i].offset : 0,
-                                 &ex->trees[i]) != 0) {
+                                 &ex->trees[i], way) != 0) {
                 explainer_free(ex);
                 return err_set(err, "out of memory"), NULL;
             }
@@ -718,7 +712,7 @@ static explainer *make(const model *m, int tables, char *err)
     return ex;
 }
 
-explainer *explainer_create(const model *m, char *err) { return make(m, 1, err); }
+explainer *explainer_create(const model *m, char *err) { return make(m, 1, EXPLAIN_WAY_FASTEST, err); }
 
 void explainer_free(explainer *ex)
 {
@@ -743,7 +737,13 @@ int explainer_row(const explainer *ex, const float *x, double *margin, double *b
 
 int explain_row(const model *m, const float *x, double *margin, double *base, double *contrib, char *err)
 {
-    explainer *ex = make(m, 0, err); /* one row: the recursion, no tables */
+    return explain_row_way(m, EXPLAIN_WAY_FASTEST, x, margin, base, contrib, err);
+}
+
+int explain_row_way(const model *m, explain_way way, const float *x, double *margin, double *base,
+                    double *contrib, char *err)
+{
+    explainer *ex = make(m, 0, way, err); /* one row: the recursion, no tables */
     int rc = ex ? explainer_row(ex, x, margin, base, contrib, err) : -1;
     explainer_free(ex);
     return rc;

@@ -42,6 +42,19 @@ const char *explain_method_name(explain_method method);
  * Allocates its scratch. Returns 0, or -1 with err. */
 int explain_row(const model *m, const float *x, double *margin, double *base, double *contrib, char *err);
 
+/* The ways interventional values are computed: the fastest that applies, or
+ * a slower one asked for (tests and benchmarks compare them all): every
+ * member's coalitions enumerated, trees walked per background row instead of
+ * their coalition tables, the tables added without vectors. */
+typedef enum {
+    EXPLAIN_WAY_FASTEST,
+    EXPLAIN_WAY_ENUMERATE,
+    EXPLAIN_WAY_WALK,
+    EXPLAIN_WAY_PORTABLE
+} explain_way;
+int explain_row_way(const model *m, explain_way way, const float *x, double *margin, double *base,
+                    double *contrib, char *err);
+
 /* What explains a served model's rows many times: the method, and for tree
  * ensembles the per-leaf tables (treeshap.h), made once. Immutable: threads
  * share it. NULL with err when the model cannot be explained. */

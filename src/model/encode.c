@@ -50,7 +50,8 @@ raw_value raw_value_of_json(const json_t *j)
 static void shown_name(const char *key, char *out, size_t cap)
 {
     size_t n = 0;
-    for (; key[n] && n + 4 < cap && n < 64; n++) out[n] = (unsigned char)key[n] < 0x20 || key[n] == 0x7f ? '?' : key[n];
+    for (; key[n] && n + 4 < cap && n < 64; n++)
+        out[n] = (unsigned char)key[n] < 0x20 || key[n] == 0x7f ? '?' : key[n];
     if (key[n]) out[n++] = '.', out[n++] = '.', out[n++] = '.';
     out[n] = 0;
 }
@@ -62,7 +63,8 @@ static int check_members(const schema *s, const json_t *obj, const char *where, 
     const char *key;
     json_t *value;
     size_t known = 0;
-    json_object_foreach((json_t *)obj, key, value) {
+    json_object_foreach((json_t *)obj, key, value)
+    {
         if (schema_find(s, key, strlen(key)) >= 0) {
             known++;
             continue;
@@ -72,20 +74,20 @@ static int check_members(const schema *s, const json_t *obj, const char *where, 
         shown_name(key, shown, sizeof shown);
         int near = schema_closest(s, key, strlen(key));
         if (near >= 0)
-            return err_set(err, "%s: \"%s\" is not an input of this model; did you mean \"%s\"?", where, shown,
-                           s->inputs[near].name);
-        return err_set(err, "%s: \"%s\" is not an input of this model (GET /model lists its %zu inputs)", where,
-                       shown, s->n_inputs);
+            return err_set(err, "%s: \"%s\" is not an input of this model; did you mean \"%s\"?", where,
+                           shown, s->inputs[near].name);
+        return err_set(err, "%s: \"%s\" is not an input of this model (GET /model lists its %zu inputs)",
+                       where, shown, s->n_inputs);
     }
     if (known == 0 && s->n_inputs > 0)
-        return err_set(err, "%s: none of the model's inputs was sent (it takes %s%s%s%s); send at least one", where,
-                       s->inputs[0].name, s->n_inputs > 1 ? ", " : "", s->n_inputs > 1 ? s->inputs[1].name : "",
-                       s->n_inputs > 2 ? ", ..." : "");
+        return err_set(err, "%s: none of the model's inputs was sent (it takes %s%s%s%s); send at least one",
+                       where, s->inputs[0].name, s->n_inputs > 1 ? ", " : "",
+                       s->n_inputs > 1 ? s->inputs[1].name : "", s->n_inputs > 2 ? ", ..." : "");
     return 0;
 }
 
-int encode_json(const model *m, const json_t *obj, const char *where, unsigned rules, float *x, int *bad_input,
-                char *err)
+int encode_json(const model *m, const json_t *obj, const char *where, unsigned rules, float *x,
+                int *bad_input, char *err)
 {
     const schema *s = &m->schema;
     double values[s->n_inputs];

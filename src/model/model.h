@@ -22,9 +22,7 @@
 
 struct json_t;
 
-#define MODEL_FORMAT         "tabserve-model"
-#define MODEL_FORMAT_VERSION 2 /* written; version 1 (tabserve 0.1.0) is still read */
-#define TABSERVE_VERSION     "0.2.0"
+#define TABSERVE_VERSION "0.2.0"
 
 typedef struct model {
     schema schema;
@@ -42,10 +40,7 @@ typedef struct model {
     int n_background;
 } model;
 
-/* Loads a model file of any supported version, fully validated. On failure
- * returns NULL with err naming the file, the JSON path and what was expected. */
-model *model_load_file(const char *path, char *err);
-model *model_load_buffer(const char *buf, size_t len, const char *name, char *err);
+/* Frees m and what it owns (NULL: nothing). */
 void model_free(model *m);
 
 /* The load steps after parsing, also for a model built in memory (the trainer,
@@ -64,13 +59,6 @@ int model_assemble(model *m, char *err);
 /* The same for a large model: the content hash is computed on a second thread
  * while prepare runs (a 500-tree ensemble: ~3 ms each). */
 int model_assemble_large(model *m, char *err);
-
-/* Writes the model (format 2) through a temporary file renamed into place. */
-int model_save(const model *m, const char *path, char *err);
-
-/* The model without its parameters: inputs, features, predictor shape,
- * output, metadata, hash. A new reference (caller json_decref's it). */
-struct json_t *model_describe(const model *m);
 
 /* The one scoring entry: x (n, n_features) -> y (n, n_outputs), the
  * predictor then the output's link. scratch: model_scratch_floats(m, n). */
@@ -111,8 +99,5 @@ void model_batch_free(model_batch *b);
 static inline float *model_batch_row(model_batch *b, int i) { return b->x + (size_t)i * b->m->n_features; }
 /* Scores rows 0..n-1 of b->x into b->y. */
 void model_batch_run(model_batch *b, int n);
-
-/* For the version-1 reader (format_v1.c): builds the model from a parsed v1 root. */
-model *model_from_v1(struct json_t *root, reader *r);
 
 #endif

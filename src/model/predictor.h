@@ -1,7 +1,7 @@
 /* predictor — the estimator behind a model, as one small interface: a batch of
  * feature rows in, a batch of raw outputs (margins: logits for classifiers)
  * out. The output spec (output.h) applies the link. Implementations live in
- * src/estimators/: mlp, linear, trees. A predictor is immutable once prepared,
+ * src/estimators/ (estimators.h reads any of them by kind). A predictor is immutable once prepared,
  * so worker threads share it freely. */
 #ifndef TABSERVE_PREDICTOR_H
 #define TABSERVE_PREDICTOR_H
@@ -37,19 +37,9 @@ struct predictor {
     int n_features, n_outputs;
 };
 
-/* Reads $.predictor, dispatching on its "kind". NULL with the reader's message. */
-predictor *predictor_read(reader *r, struct json_t *obj, const char *path);
-
 static inline void predictor_free(predictor *p)
 {
     if (p) p->ops->free(p);
 }
-
-/* The readers each estimator provides (src/estimators/). */
-predictor *mlp_read(reader *r, struct json_t *obj, const char *path);
-predictor *linear_read(reader *r, struct json_t *obj, const char *path);
-predictor *trees_read(reader *r, struct json_t *obj, const char *path);
-predictor *blend_read(reader *r, struct json_t *obj, const char *path);
-predictor *normalize_read(reader *r, struct json_t *obj, const char *path);
 
 #endif

@@ -191,7 +191,9 @@ static void predict(api *a, const repo_version *v, const api_request *req, api_r
         return;
     }
     if (explain) {
-        exchange x = {req, res, &a->batch, a->values, a->o.max_batch, a->o.encode_rules, a->out, a->out_cap};
+        exchange x = {
+            req,    res,       &a->batch, a->values, a->o.max_batch, a->o.encode_rules, !a->o.full_paths_only,
+            a->out, a->out_cap};
         char err[ERR_LEN];
         int status = exchange_explain(&x, repository_explainer(v), (int)rows, batch, err);
         if (status) error_with(a, res, status, err, NULL, -1);
@@ -363,7 +365,9 @@ void api_handle(api *a, const api_request *req, api_response *res)
     route_match rt;
     routes_match(req->method, req->path, &rt);
     res->route = rt.route;
-    exchange x = {req, res, &a->batch, a->values, a->o.max_batch, a->o.encode_rules, a->out, a->out_cap};
+    exchange x = {
+        req,    res,       &a->batch, a->values, a->o.max_batch, a->o.encode_rules, !a->o.full_paths_only,
+        a->out, a->out_cap};
     const repo_model *rm = NULL;
     const repo_version *v;
     long len;

@@ -19,6 +19,7 @@ typedef struct {
     unsigned encode_rules;        /* ENCODE_STRICT, or ENCODE_IGNORE_UNKNOWN (--ignore-unknown-fields) */
     stats_shared *stats;          /* may be NULL (no /metrics counts) */
     const volatile int *draining; /* non-zero: /readyz answers 503; may be NULL */
+    int full_paths_only;          /* tests and fuzzers: the protocols' fast paths off, to compare */
 } api_options;
 
 typedef struct {

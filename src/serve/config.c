@@ -71,7 +71,8 @@ static const option options[] = {
      "open connections per worker (default 1000)"},
     {"--max-batch", NULL, "TABSERVE_MAX_BATCH", OPT_LONG, F(max_batch), 1, 100000,
      "rows in one POST /model array; 413 above (default 1024)"},
-    {"--ignore-unknown-fields", NULL, "TABSERVE_IGNORE_UNKNOWN_FIELDS", OPT_SWITCH, F(ignore_unknown_fields), 0, 0,
+    {"--ignore-unknown-fields", NULL, "TABSERVE_IGNORE_UNKNOWN_FIELDS", OPT_SWITCH, F(ignore_unknown_fields),
+     0, 0,
      "skip request members that are no input of the model (default: a 400 naming the member and the closest "
      "input)"},
     {"--schema", NULL, "TABSERVE_SCHEMA", OPT_STRING, F(schema_path), 0, 0,
@@ -176,6 +177,8 @@ int config_parse(serve_config *c, int argc, char **argv, char *err)
     c->worker_connections = 1000;
     c->max_batch = 1024;
     c->model_path = getenv("TABSERVE_MODEL");
+    /* the tests' hook (a request that stalls on purpose), never in a served configuration's flags */
+    c->test_hooks = getenv("TABSERVE_TEST_HOOKS") && strcmp(getenv("TABSERVE_TEST_HOOKS"), "1") == 0;
     c->repository_poll = 2;
     c->versions_kept = 1;
     c->limits = (import_limits)IMPORT_LIMITS_DEFAULT;

@@ -1,5 +1,6 @@
 /* docs — JSON documents built with jansson, dumped once. */
 #define _GNU_SOURCE
+#include "formats/tabserve.h"
 #include "serve/docs.h"
 
 #include <jansson.h>
@@ -8,7 +9,7 @@
 #include <string.h>
 
 #include "base/err.h"
-#include "model/default_model.h"
+#include "formats/default_model.h"
 #include "serve/openapi.h"
 
 const char *docs_v2_datatype(value_type t)

@@ -20,7 +20,8 @@ typedef struct {
     double *values;     /* one row's input values (the largest schema) */
     int max_batch;
     unsigned encode_rules; /* how request members are read (model/encode.h) */
-    char *out; /* the response body, out_cap bytes; valid until the next request */
+    int fast_paths;        /* the protocols may read a body straight from its text */
+    char *out;             /* the response body, out_cap bytes; valid until the next request */
     size_t out_cap;
 } exchange;
 

@@ -779,13 +779,19 @@ static void parse(conn *c, size_t from)
             if (c->paused == PAUSE_HEAD) {
                 c->head_len = at;
                 int r = head_done(c);
-                if (r < 0) return conn_close(c);
+                if (r < 0) {
+                    conn_close(c);
+                    return;
+                }
                 if (r > 0) goto answered_and_closing;
                 from = at;
                 after_head = 1;
                 continue;
             }
-            if (answer(c) != 0) return conn_close(c);
+            if (answer(c) != 0) {
+                conn_close(c);
+                return;
+            }
             if (c->close_after) goto answered_and_closing;
             next_message(c, at);
             from = 0;
@@ -793,16 +799,25 @@ static void parse(conn *c, size_t from)
             continue;
         }
         /* an error: ours (a callback stopped the parse) or llhttp's */
-        if (c->s->reject_status < 0) return conn_close(c); /* a body past the discard cap */
+        if (c->s->reject_status < 0) { /* a body past the discard cap */
+            conn_close(c);
+            return;
+        }
         size_t at = llhttp_get_error_pos(&c->parser) ? (size_t)(llhttp_get_error_pos(&c->parser) - c->in) : 0;
         char m[300];
         if (c->s->reject_status) {
             fill_line(c);
-            if (reject(c, c->s->reject_status, c->s->reject_msg) != 0) return conn_close(c);
+            if (reject(c, c->s->reject_status, c->s->reject_msg) != 0) {
+                conn_close(c);
+                return;
+            }
         } else {
             fill_line(c); /* for the log: as far as it was read */
             c->req.unreadable = 1;
-            if (reject(c, 400, parse_error_message(c, e, m, sizeof m, at)) != 0) return conn_close(c);
+            if (reject(c, 400, parse_error_message(c, e, m, sizeof m, at)) != 0) {
+                conn_close(c);
+                return;
+            }
         }
         goto answered_and_closing;
     }
@@ -817,7 +832,10 @@ static void parse(conn *c, size_t from)
         char m[120];
         snprintf(m, sizeof m, "request line and headers are over %ld bytes (--limit-request-headers)",
                  c->s->lim.limit_request_headers);
-        if (reject(c, c->url_done || !c->url_len ? 431 : 414, m) != 0) return conn_close(c);
+        if (reject(c, c->url_done || !c->url_len ? 431 : 414, m) != 0) {
+            conn_close(c);
+            return;
+        }
         goto answered_and_closing;
     }
     if (!c->in_message && c->state == C_READING) give_buffer(c); /* idle: no memory held */
@@ -841,14 +859,24 @@ static void on_readable(conn *c)
             conn_close(c);
         return;
     }
-    if (take_buffer(c) != 0) return conn_close(c);
+    if (take_buffer(c) != 0) {
+        conn_close(c);
+        return;
+    }
     size_t room = s->in_cap - c->in_len;
-    if (room == 0) return conn_close(c); /* cannot happen: heads are refused past the limit */
+    if (room == 0) {
+        conn_close(c);
+        return;
+    }
     ssize_t n = read(c->fd, c->in + c->in_len, room);
-    if (n == 0) return conn_close(c);
+    if (n == 0) {
+        conn_close(c);
+        return;
+    }
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR) return;
-        return conn_close(c);
+        conn_close(c);
+        return;
     }
     size_t from = c->in_len;
     c->in_len += (size_t)n;
@@ -861,7 +889,8 @@ static void on_writable(conn *c)
     ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR) return;
-        return conn_close(c);
+        conn_close(c);
+        return;
     }
     c->out_off += (size_t)n;
     if (c->out_off < c->out_len) return;
@@ -869,8 +898,14 @@ static void on_writable(conn *c)
     c->out = NULL;
     c->out_len = c->out_off = 0;
     c->state = C_READING;
-    if (c->close_after) return start_lingering(c);
-    if (watch(c, EPOLLIN) != 0) return conn_close(c);
+    if (c->close_after) {
+        start_lingering(c);
+        return;
+    }
+    if (watch(c, EPOLLIN) != 0) {
+        conn_close(c);
+        return;
+    }
     parse(c, 0); /* pipelined requests read while the answer waited */
 }
 

@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "import/import.h"
-#include "model/default_model.h"
+#include "formats/open.h"
+#include "formats/default_model.h"
 #include "serve/listen.h"
 #include "serve/repository.h"
 #include "serve/log.h"
@@ -209,8 +209,10 @@ static void account(master *ms, repository *r)
 static void describe_repository(const repository *r)
 {
     if (r->n > 1 && r->default_model < 0)
-        log_msg(LOG_INFO, "%d models and no --default-model: POST /model answers 404; each model is served at "
-                          "/v2/models/NAME and /v1/models/NAME", r->n);
+        log_msg(LOG_INFO,
+                "%d models and no --default-model: POST /model answers 404; each model is served at "
+                "/v2/models/NAME and /v1/models/NAME",
+                r->n);
     for (int i = 0; i < r->n; i++) {
         const repo_model *rm = &r->models[i];
         const repo_version *v = repo_model_version(rm, 0);
@@ -327,7 +329,7 @@ static int setup(master *ms, const serve_config *cfg)
     ms->access_fd = -1;
     ms->wanted = cfg->workers;
     ms->jitter_state = (unsigned long long)getpid();
-    ms->test_hooks = getenv("TABSERVE_TEST_HOOKS") && strcmp(getenv("TABSERVE_TEST_HOOKS"), "1") == 0;
+    ms->test_hooks = cfg->test_hooks;
     if (log_open(cfg->error_logfile, cfg->log_level, err) != 0) {
         fprintf(stderr, "tabserve serve: %s\n", err);
         return -1;

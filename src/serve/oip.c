@@ -238,9 +238,6 @@ static void reply(exchange *x, const repo_version *v, const char *id, size_t id_
  * goes to the full path below, which gives the message (fuzz/fuzz_api.c checks
  * that both answer alike). */
 
-static int fast_path = 1;
-void oip_set_fast_path(int on) { fast_path = on; }
-
 typedef struct {
     const char *cursor; /* the next element of data */
     tensor_dtype dtype;
@@ -393,7 +390,7 @@ static long infer_fast(exchange *x, const model *m, size_t json_len, const char 
     long rows = -1;
     int inputs_seen = 0;
     *id = NULL;
-    if (!fast_path || s->n_inputs > 64 || x->req->inference_header) return -1;
+    if (!x->fast_paths || s->n_inputs > 64 || x->req->inference_header) return -1;
     p = json_skip_ws(p, end);
     if (p == end || *p++ != '{') return -1;
     for (;;) {

@@ -23,8 +23,4 @@
 
 void oip_infer(exchange *x, const repo_version *v);
 
-/* Tests and fuzzers: 0 sends every request down the full (jansson) path, to
- * check the fast path answers alike. */
-void oip_set_fast_path(int on);
-
 #endif

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "base/err.h"
-#include "model/default_model.h"
+#include "formats/default_model.h"
 #include "explain/explain.h"
 #include "serve/docs.h"
 #include "serve/log.h"

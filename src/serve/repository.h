@@ -20,7 +20,7 @@
 
 #include <stddef.h>
 
-#include "import/import.h"
+#include "formats/open.h"
 #include "model/model.h"
 
 #define REPO_MAX_MODELS 1024

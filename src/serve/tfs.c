@@ -143,9 +143,6 @@ static void finish(exchange *x, const repo_version *v, long rows, int columnar, 
  * text, no tree. It only ever says yes; anything else, and every error, goes
  * to the full path, which gives the message. */
 
-static int fast_path = 1;
-void tfs_set_fast_path(int on) { fast_path = on; }
-
 /* Past one flat object (no nested object or array; strings without escapes). */
 static const char *flat_object_end(const char *p, const char *end)
 {
@@ -168,7 +165,7 @@ static long predict_fast(exchange *x, const model *m)
     const char *p = x->req->body, *end = p + x->req->body_len;
     int instances = 0, signature = 0;
     long rows = 0;
-    if (!fast_path) return -1;
+    if (!x->fast_paths) return -1;
     p = json_skip_ws(p, end);
     if (p == end || *p++ != '{') return -1;
     x->batch->m = m;

@@ -16,7 +16,4 @@
 void tfs_status(exchange *x, const repo_model *rm, const repo_version *v);
 void tfs_predict(exchange *x, const repo_version *v, int explain);
 
-/* Tests and fuzzers: 0 sends every request down the full (jansson) path. */
-void tfs_set_fast_path(int on);
-
 #endif

@@ -1105,6 +1105,25 @@ model *train_gbt_csv(const char *path, const char *label, const char *const *nam
         for (size_t q = 0; q < k; q++)
             if (!in->vocab[q]) goto oom;
     }
+    /* background rows for explanations and the page's form, as every trained
+     * model keeps: spread evenly over the file (the floats are gone once binned) */
+    json_t *bg = json_array();
+    if (!bg || json_object_set_new(m->metadata, "background", bg) != 0) goto oom;
+    size_t n_bg = c->n_rows < TRAIN_BACKGROUND_ROWS ? c->n_rows : TRAIN_BACKGROUND_ROWS;
+    for (size_t k = 0; k < n_bg; k++) {
+        size_t r = k * c->n_rows / n_bg;
+        json_t *row = json_object();
+        if (!row || json_array_append_new(bg, row) != 0) goto oom;
+        for (size_t j = 0; j < F; j++) {
+            const schema_input *in = &m->schema.inputs[j];
+            float v = c->x[r * F + j];
+            json_t *val = v != v          ? json_null()
+                          : !is_cat[j]    ? json_real(v)
+                          : in->vocab_int ? json_integer((json_int_t)in->vocab_int[(size_t)v])
+                                          : json_string(in->vocab[(size_t)v]);
+            if (!val || json_object_set_new(row, in->name, val) != 0) goto oom;
+        }
+    }
     int rounds = 0;
     size_t n = c->n_rows;
     float *x = c->x;

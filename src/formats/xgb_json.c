@@ -9,7 +9,7 @@
  * statistics it never reads (loss_changes, base_weights, parents)
  * are dropped as they stream past. */
 #define _GNU_SOURCE /* memmem */
-#include "import/xgb_json.h"
+#include "formats/xgb_json.h"
 
 #include <jansson.h>
 #include <math.h>

@@ -1,6 +1,6 @@
 /* sidecar — applying a schema file to an imported model (format in sidecar.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "import/sidecar.h"
+#include "formats/sidecar.h"
 
 #include <jansson.h>
 #include <stdio.h>

@@ -12,7 +12,7 @@
  * runs, except on data it could not foresee: an index out of range (Gather)
  * gives NaN there, and so a row that gets no finite prediction, which the
  * caller reports as that row's error. */
-#include "import/onnx_graph.h"
+#include "formats/onnx_graph.h"
 
 #include <jansson.h>
 #include <math.h>

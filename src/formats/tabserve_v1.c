@@ -17,7 +17,7 @@
 #include "base/err.h"
 #include "base/jsonx.h"
 #include "estimators/mlp.h"
-#include "model/model.h"
+#include "formats/tabserve.h"
 
 /* what a v1 input said, kept for the 0.1.0 content hash */
 typedef struct {

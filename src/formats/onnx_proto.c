@@ -1,5 +1,5 @@
 /* onnx_proto — values out of ONNX's protobuf messages (see onnx_proto.h). */
-#include "import/onnx_proto.h"
+#include "formats/onnx_proto.h"
 
 #include <stdio.h>
 #include <stdlib.h>

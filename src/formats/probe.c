@@ -1,6 +1,6 @@
 /* probe — the compiled form of an imported model against the model as written,
  * over rows made from the model itself (probe.h). */
-#include "import/probe.h"
+#include "formats/probe.h"
 
 #include <math.h>
 #include <stdio.h>

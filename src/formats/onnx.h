@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "import/import.h"
+#include "formats/open.h"
 
 /* Whether buf parses as an ONNX ModelProto with a graph. */
 int onnx_is(const char *buf, size_t len);

@@ -3,8 +3,8 @@
 #ifndef TABSERVE_XGBOOST_H
 #define TABSERVE_XGBOOST_H
 
-#include "import/import.h"
-#include "import/xgb_json.h"
+#include "formats/open.h"
+#include "formats/xgb_json.h"
 #include "model/reader.h"
 
 struct json_t;

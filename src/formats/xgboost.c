@@ -15,7 +15,7 @@
  * A split sends x < threshold left (strict), NaN the default way; a
  * categorical split sends the categories of its set right. */
 #define _POSIX_C_SOURCE 200809L
-#include "import/xgboost.h"
+#include "formats/xgboost.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -28,7 +28,7 @@
 #include "base/err.h"
 #include "base/jsonx.h"
 #include "estimators/trees.h"
-#include "import/xgb_json.h"
+#include "formats/xgb_json.h"
 
 typedef struct {
     const char *name;

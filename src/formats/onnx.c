@@ -30,7 +30,7 @@
  * and BRANCH_GTE swap the branches; a missing value takes the true branch
  * when nodes_missing_value_tracks_true says so, else the false branch (every
  * comparison with NaN is false). */
-#include "import/onnx.h"
+#include "formats/onnx.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -46,8 +46,8 @@
 #include "estimators/mlp.h"
 #include "estimators/normalize.h"
 #include "estimators/trees.h"
-#include "import/onnx_graph.h"
-#include "import/onnx_proto.h"
+#include "formats/onnx_graph.h"
+#include "formats/onnx_proto.h"
 
 #define MAX_NESTING    32 /* protobuf messages inside messages: ONNX needs < 10 */
 #define MAX_LAYERS     64

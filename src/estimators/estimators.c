@@ -1,5 +1,5 @@
-/* predictor — dispatch from $.predictor.kind to the estimator's reader. */
-#include "model/predictor.h"
+/* estimators — from $.predictor.kind to the estimator's reader (estimators.h). */
+#include "estimators/estimators.h"
 
 #include <jansson.h>
 
@@ -12,7 +12,7 @@ static const struct {
              {"blend", blend_read},
              {"normalize", normalize_read}};
 
-predictor *predictor_read(reader *r, json_t *obj, const char *path)
+predictor *estimators_read(reader *r, json_t *obj, const char *path)
 {
     static const char *const names[] = {"mlp", "linear", "trees", "blend", "normalize"};
     int k = read_enum(r, obj, path, "kind", names, (int)(sizeof names / sizeof *names), NULL);

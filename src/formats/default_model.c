@@ -1,5 +1,6 @@
 /* default_model — the built-in model's bytes, placed by the assembler's .incbin. */
-#include "model/default_model.h"
+#include "formats/tabserve.h"
+#include "formats/default_model.h"
 
 #include <string.h>
 

@@ -9,15 +9,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "formats/tabserve.h"
 #include "base/err.h"
 #include "base/files.h"
-#include "import/import.h"
-#include "import/onnx.h"
-#include "import/probe.h"
-#include "import/sidecar.h"
-#include "import/xgb_json.h"
-#include "import/xgboost.h"
-#include "model/default_model.h"
+#include "formats/open.h"
+#include "formats/onnx.h"
+#include "formats/probe.h"
+#include "formats/sidecar.h"
+#include "formats/xgb_json.h"
+#include "formats/xgboost.h"
+#include "formats/default_model.h"
 
 static const import_limits default_limits = IMPORT_LIMITS_DEFAULT;
 

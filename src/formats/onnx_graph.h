@@ -16,8 +16,8 @@
 
 #include <stddef.h>
 
-#include "import/import.h"
-#include "import/onnx_proto.h"
+#include "formats/open.h"
+#include "formats/onnx_proto.h"
 
 /* The operators either reader accepts, for messages. */
 extern const char onnx_supported_operators[];
