@@ -16,31 +16,22 @@
 #include "formats/onnx.h"
 #include "formats/probe.h"
 #include "formats/sidecar.h"
+#include "formats/ubjson.h"
 #include "formats/xgb_json.h"
 #include "formats/xgboost.h"
 #include "formats/default_model.h"
 
 static const import_limits default_limits = IMPORT_LIMITS_DEFAULT;
 
-/* UBJSON (XGBoost's .ubj) opens with '{' and then a type marker, never with
- * whitespace, a quote or '}' as JSON does. */
-static int looks_like_ubjson(const char *buf, size_t len)
-{
-    return len > 1 && buf[0] == '{' && strchr("iUIlLdDSHTFZ$#", buf[1]) && buf[1] != 0;
-}
-
 const char *model_format_of(const char *buf, size_t len, char *err)
 {
     size_t i = 0;
     while (i < len && strchr(" \t\r\n", buf[i]) && buf[i]) i++;
-    if (looks_like_ubjson(buf, len))
-        return err_set(err, "this is XGBoost's binary UBJSON format (.ubj), which tabserve does not read: "
-                            "load it and save it as JSON (bst.save_model(\"model.json\")) and serve that"),
-               NULL;
+    if (ubjson_is(buf, len)) return "ubjson";    /* XGBoost's binary form, whatever the file's name */
     if (i < len && buf[i] == '{') return "json"; /* a tabserve or XGBoost model: the parse tells */
     if (onnx_is(buf, len)) return "onnx";
     err_set(err,
-            "not a tabserve model, an XGBoost JSON model or an ONNX model (it starts with bytes "
+            "not a tabserve model, an XGBoost model (JSON or UBJSON) or an ONNX model (it starts with bytes "
             "%02x %02x %02x %02x)",
             len > 0 ? (unsigned char)buf[0] : 0, len > 1 ? (unsigned char)buf[1] : 0,
             len > 2 ? (unsigned char)buf[2] : 0, len > 3 ? (unsigned char)buf[3] : 0);
@@ -190,6 +181,25 @@ static model *open_json(const char *buf, size_t len, const char *name, const imp
     return m;
 }
 
+/* XGBoost's UBJSON: the same document as its JSON, so the same reader. */
+static model *open_ubjson(const char *buf, size_t len, const char *name, const import_limits *lim,
+                          int *foreign, char *err)
+{
+    char why[ERR_LEN];
+    json_t *root = ubjson_load(buf, len, why);
+    *foreign = 1;
+    if (!root) return err_set(err, "%s: UBJSON: %s", name, why), NULL;
+    model *m = NULL;
+    if (!xgboost_is(root))
+        err_set(err, "%s: a UBJSON document that is not an XGBoost model (no \"learner\" object)", name);
+    else {
+        reader r = {name, err};
+        m = xgboost_import(root, NULL, &r, lim);
+    }
+    json_decref(root);
+    return m;
+}
+
 static model *open_any(const char *buf, size_t len, const char *name, const import_limits *lim, int *foreign,
                        leftovers *left, model **reference, char *err)
 {
@@ -202,6 +212,7 @@ static model *open_any(const char *buf, size_t len, const char *name, const impo
     const char *format = model_format_of(buf, len, why);
     if (!format) return err_set(err, "%s: %s", name, why), NULL;
     if (strcmp(format, "json") == 0) return open_json(buf, len, name, lim, foreign, left, err);
+    if (strcmp(format, "ubjson") == 0) return open_ubjson(buf, len, name, lim, foreign, err);
     *foreign = 1;
     return onnx_import(buf, len, name, lim, reference, err);
 }

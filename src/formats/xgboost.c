@@ -1,18 +1,24 @@
-/* xgboost — an XGBoost JSON model (Booster.save_model("m.json"), 1.x) as a
- * tabserve model: inputs f0.. (or the file's feature names), each passed
- * through as one column (NaN kept: trees route missing values themselves),
- * the trees as a tree ensemble, the objective as an output and link.
+/* xgboost — an XGBoost model (Booster.save_model: JSON, or UBJSON read into the
+ * same document by ubjson.c; XGBoost 1.0 to 3.x) as a tabserve model: inputs
+ * f0.. (or the file's feature names), each passed through as one column (NaN
+ * kept: trees route missing values themselves), the trees as a tree ensemble
+ * (gbtree, and dart under either booster name, each tree scaled by its
+ * weight_drop), or the linear booster (gblinear) as a linear model; the
+ * objective as an output and link, as XGBoost's own predict applies it.
  *
- * The objective decides the link and how base_score (a prediction, in the
- * objective's own space) becomes the starting margin:
- *   binary:logistic   binary, sigmoid;   margin logit(base_score)
- *   binary:logitraw   regression of the raw margin; base_score as it is (1.7.4)
- *   reg:logistic      regression, sigmoid; logit(base_score)
- *   reg:squarederror  regression, identity; base_score
- *   count:poisson     regression, exp;   log(base_score)
- *   multi:softprob    multiclass, softmax; base_score for every class
- *   multi:softmax     the same probabilities (XGBoost's class is their argmax)
- * A split sends x < threshold left (strict), NaN the default way; a
+ * base_score is a prediction in the objective's own space, written as a
+ * number, a number in a string ("5E-1"), or from 3.1 on an array in a string
+ * ("[2.35E-1]", one value per class or target); it becomes the starting
+ * margin through the objective's inverse link:
+ *   logit     binary:logistic, reg:logistic                  (sigmoid)
+ *   log       count:poisson, reg:gamma, reg:tweedie,
+ *             survival:aft, survival:cox                      (exp)
+ *   as it is  binary:logitraw (the margin), binary:hinge (1 where the margin
+ *             is above 0), the reg:* errors (identity), rank:* (the margin),
+ *             multi:softprob and multi:softmax (softmax: the probabilities;
+ *             XGBoost's class is their argmax)
+ * The whole model is used, as Booster.predict does, whatever best_iteration
+ * says. A split sends x < threshold left (strict), NaN the default way; a
  * categorical split sends the categories of its set right. */
 #define _POSIX_C_SOURCE 200809L
 #include "formats/xgboost.h"
@@ -27,6 +33,7 @@
 
 #include "base/err.h"
 #include "base/jsonx.h"
+#include "estimators/linear.h"
 #include "estimators/trees.h"
 #include "formats/xgb_json.h"
 
@@ -40,9 +47,23 @@ typedef struct {
 static const objective objectives[] = {
     {"binary:logistic", TASK_BINARY, LINK_SIGMOID, BASE_LOGIT},
     {"binary:logitraw", TASK_REGRESSION, LINK_IDENTITY, BASE_AS_IS},
+    {"binary:hinge", TASK_REGRESSION, LINK_STEP, BASE_AS_IS},
     {"reg:logistic", TASK_REGRESSION, LINK_SIGMOID, BASE_LOGIT},
     {"reg:squarederror", TASK_REGRESSION, LINK_IDENTITY, BASE_AS_IS},
+    {"reg:linear", TASK_REGRESSION, LINK_IDENTITY, BASE_AS_IS}, /* the old name of squarederror */
+    {"reg:squaredlogerror", TASK_REGRESSION, LINK_IDENTITY, BASE_AS_IS},
+    {"reg:pseudohubererror", TASK_REGRESSION, LINK_IDENTITY, BASE_AS_IS},
+    {"reg:absoluteerror", TASK_REGRESSION, LINK_IDENTITY, BASE_AS_IS},
+    {"reg:quantileerror", TASK_REGRESSION, LINK_IDENTITY, BASE_AS_IS},
+    {"reg:expectileerror", TASK_REGRESSION, LINK_IDENTITY, BASE_AS_IS},
     {"count:poisson", TASK_REGRESSION, LINK_EXP, BASE_LOG},
+    {"reg:gamma", TASK_REGRESSION, LINK_EXP, BASE_LOG},
+    {"reg:tweedie", TASK_REGRESSION, LINK_EXP, BASE_LOG},
+    {"survival:aft", TASK_REGRESSION, LINK_EXP, BASE_LOG},
+    {"survival:cox", TASK_REGRESSION, LINK_EXP, BASE_LOG},
+    {"rank:pairwise", TASK_REGRESSION, LINK_IDENTITY, BASE_AS_IS},
+    {"rank:ndcg", TASK_REGRESSION, LINK_IDENTITY, BASE_AS_IS},
+    {"rank:map", TASK_REGRESSION, LINK_IDENTITY, BASE_AS_IS},
     {"multi:softprob", TASK_MULTICLASS, LINK_SOFTMAX, BASE_AS_IS},
     {"multi:softmax", TASK_MULTICLASS, LINK_SOFTMAX, BASE_AS_IS},
 };
@@ -67,6 +88,47 @@ static int param_number(reader *r, json_t *obj, const char *path, const char *ke
     }
     return read_fail(r, path, "member \"%s\" must be a number written as a string, got %s", key,
                      v ? json_type_name(v) : "nothing");
+}
+
+/* base_score as XGBoost writes it: a number, a number in a string ("5E-1"),
+ * or from 3.1 on a JSON array in a string ("[2.3538704E-1]", one value per
+ * class or target). Up to cap values into out; their count, or -1 with err. */
+static int base_scores(reader *r, json_t *param, double *out, int cap)
+{
+    const char *path = "$.learner.learner_model_param.base_score";
+    json_t *v = json_object_get(param, "base_score");
+    const char *text = json_string_value(v);
+    if (json_is_number(v)) {
+        out[0] = json_number_value(v);
+        return isfinite(out[0]) ? 1 : read_fail(r, path, "must be finite");
+    }
+    if (!text)
+        return read_fail(r, path, "expected a number in a string, got %s", v ? json_type_name(v) : "nothing");
+    while (*text == ' ') text++;
+    if (*text != '[') {
+        char *end;
+        out[0] = strtod(text, &end);
+        if (end == text || *end || !isfinite(out[0]))
+            return read_fail(r, path, "\"%.40s\" is not a number, nor an array of numbers", text);
+        return 1;
+    }
+    json_error_t je;
+    json_t *a = json_loads(text, 0, &je);
+    int n = (int)json_array_size(a);
+    if (!json_is_array(a) || n < 1 || n > cap) {
+        json_decref(a);
+        return read_fail(r, path, "\"%.40s\" is not an array of 1 to %d numbers", text, cap);
+    }
+    for (int i = 0; i < n; i++) {
+        json_t *e = json_array_get(a, (size_t)i);
+        out[i] = json_number_value(e);
+        if (!json_is_number(e) || !isfinite(out[i])) {
+            json_decref(a);
+            return read_fail(r, path, "[%d] is not a finite number", i);
+        }
+    }
+    json_decref(a);
+    return n;
 }
 
 /* The node arrays come as jansson arrays or kept as numbers beside the
@@ -148,6 +210,13 @@ static int read_xgb_tree(reader *r, const xgb_arrays *x, json_t *t, const char *
     size_t n = (size_t)xgb_count(x, left);
     if (n == 0 || n > (size_t)lim->max_nodes)
         return read_fail(r, path, "has %zu nodes; at most %ld are accepted (--max-nodes)", n, lim->max_nodes);
+    json_t *tp = json_object_get(t, "tree_param");
+    const char *leaf_vector = json_string_value(json_object_get(tp, "size_leaf_vector"));
+    if (leaf_vector && strcmp(leaf_vector, "0") != 0 && strcmp(leaf_vector, "1") != 0)
+        return read_fail(r, path,
+                         "has vector leaves (size_leaf_vector %.16s: multi_strategy=\"multi_output_tree\"), "
+                         "which tabserve does not read; train with one_output_per_tree",
+                         leaf_vector);
     json_t *right = tree_array(r, x, t, path, "right_children", n);
     json_t *index = right ? tree_array(r, x, t, path, "split_indices", n) : NULL;
     json_t *cond = index ? tree_array(r, x, t, path, "split_conditions", n) : NULL;
@@ -403,110 +472,11 @@ static int read_trees_parallel(tree_job *j)
     return -1;
 }
 
-model *xgboost_import(json_t *root, const xgb_arrays *arrays, reader *r, const import_limits *lim)
+/* The output (task, link, label, classes) and the metadata every XGBoost model gets. */
+static int describe(reader *r, model *m, json_t *root, const objective *o, const char *obj_name,
+                    const char *booster_name, int n_outputs)
 {
-    json_t *learner = json_object_get(root, "learner");
-    json_t *param = read_member(r, learner, "$.learner", "learner_model_param", JSON_OBJECT, "an object");
-    json_t *obj = param ? read_member(r, learner, "$.learner", "objective", JSON_OBJECT, "an object") : NULL;
-    json_t *booster =
-        obj ? read_member(r, learner, "$.learner", "gradient_booster", JSON_OBJECT, "an object") : NULL;
-    const char *obj_name = obj ? read_string(r, obj, "$.learner.objective", "name") : NULL;
-    const char *booster_name =
-        obj_name ? read_string(r, booster, "$.learner.gradient_booster", "name") : NULL;
-    if (!booster_name) return NULL;
-    const objective *o = NULL;
-    for (size_t i = 0; i < N_OBJECTIVES; i++)
-        if (strcmp(objectives[i].name, obj_name) == 0) o = &objectives[i];
-    if (!o) {
-        read_fail(r, "$.learner.objective.name",
-                  "objective \"%.64s\" is not supported; tabserve serves binary:logistic, binary:logitraw, "
-                  "reg:logistic, reg:squarederror, count:poisson, multi:softprob and multi:softmax "
-                  "(retrain with one of them, or export the model to ONNX)",
-                  obj_name);
-        return NULL;
-    }
-    /* gbtree, or dart (whose trees are scaled by their weight_drop) */
-    json_t *gbtree = booster, *weights = NULL;
-    if (strcmp(booster_name, "dart") == 0) {
-        gbtree = read_member(r, booster, "$.learner.gradient_booster", "gbtree", JSON_OBJECT, "an object");
-        weights = gbtree ? read_member(r, booster, "$.learner.gradient_booster", "weight_drop", JSON_ARRAY,
-                                       "an array")
-                         : NULL;
-        if (!weights) return NULL;
-    } else if (strcmp(booster_name, "gbtree") != 0) {
-        read_fail(r, "$.learner.gradient_booster.name",
-                  "booster \"%.64s\" is not supported; tabserve serves tree boosters (gbtree, dart)",
-                  booster_name);
-        return NULL;
-    }
-    json_t *gm = read_member(r, gbtree, "$.learner.gradient_booster", "model", JSON_OBJECT, "an object");
-    json_t *trees =
-        gm ? read_member(r, gm, "$.learner.gradient_booster.model", "trees", JSON_ARRAY, "an array") : NULL;
-    json_t *info = trees ? read_member(r, gm, "$.learner.gradient_booster.model", "tree_info", JSON_ARRAY,
-                                       "an array (the class of each tree)")
-                         : NULL;
-    double base_score, num_feature, num_class = 0;
-    if (!info || param_number(r, param, "$.learner.learner_model_param", "base_score", &base_score) != 0 ||
-        param_number(r, param, "$.learner.learner_model_param", "num_feature", &num_feature) != 0)
-        return NULL;
-    if (json_object_get(param, "num_class") &&
-        param_number(r, param, "$.learner.learner_model_param", "num_class", &num_class) != 0)
-        return NULL;
-    size_t n_trees = json_array_size(trees);
-    if (n_trees > (size_t)lim->max_trees) {
-        read_fail(r, "$.learner.gradient_booster.model.trees",
-                  "%zu trees; at most %ld are accepted (--max-trees)", n_trees, lim->max_trees);
-        return NULL;
-    }
-    if (json_array_size(info) != n_trees || (weights && json_array_size(weights) != n_trees)) {
-        read_fail(r, "$.learner.gradient_booster.model.tree_info", "has %zu entries for %zu trees",
-                  json_array_size(info), n_trees);
-        return NULL;
-    }
-    if (num_feature < 1 || num_feature > SCHEMA_MAX_INPUTS || num_feature != floor(num_feature)) {
-        read_fail(r, "$.learner.learner_model_param.num_feature", "%g is not a feature count from 1 to %d",
-                  num_feature, SCHEMA_MAX_INPUTS);
-        return NULL;
-    }
     int multi = o->task == TASK_MULTICLASS;
-    if (multi ? (num_class < 2 || num_class > OUTPUT_MAX_CLASSES || num_class != floor(num_class))
-              : num_class > 1) {
-        read_fail(r, "$.learner.learner_model_param.num_class", "%g classes do not fit objective %s",
-                  num_class, obj_name);
-        return NULL;
-    }
-    int n_outputs = multi ? (int)num_class : 1, n_features = (int)num_feature;
-    double margin = base_score;
-    if (o->base != BASE_AS_IS && (base_score <= 0 || (o->base == BASE_LOGIT && base_score >= 1))) {
-        read_fail(r, "$.learner.learner_model_param.base_score", "%g is outside what objective %s allows",
-                  base_score, obj_name);
-        return NULL;
-    }
-    if (o->base == BASE_LOGIT) margin = -log(1.0 / base_score - 1.0);
-    if (o->base == BASE_LOG) margin = log(base_score);
-
-    model *m = calloc(1, sizeof *m);
-    if (!m) return NULL;
-    tree_ensemble *e = trees_create(n_features, n_outputs, n_trees, NULL);
-    if (!e) {
-        read_fail(r, "$", "out of memory");
-        goto fail;
-    }
-    m->predictor = &e->base;
-    for (int j = 0; j < n_outputs; j++) e->base_score[j] = (float)margin;
-    if (read_inputs(r, m, learner, n_features) != 0) goto fail;
-    /* each tree's nodes: the room its arrays take, all in one block (else malloc's) */
-    size_t *room = malloc((n_trees ? n_trees : 1) * sizeof *room);
-    for (size_t t = 0; room && t < n_trees; t++) {
-        json_t *tr = json_array_get(trees, t);
-        long n = json_is_object(tr) ? xgb_count(arrays, json_object_get(tr, "left_children")) : -1;
-        room[t] = n > 0 && n <= lim->max_nodes ? (size_t)n : 0;
-    }
-    if (room) trees_reserve_nodes(e, room);
-    free(room);
-    tree_job job = {r,   info,   weights, trees, e,        n_features, n_outputs,
-                    lim, arrays, n_trees, 0,     {-1, -1}, {{0}}};
-    if (read_trees_parallel(&job) != 0) goto fail;
     m->output.task = o->task;
     m->output.link = o->link;
     m->output.label = strdup(strcmp(o->name, "binary:logitraw") == 0 ? "margin" : "label");
@@ -526,8 +496,195 @@ model *xgboost_import(json_t *root, const xgb_arrays *arrays, reader *r, const i
         json_object_set(json_object_get(m->metadata, "source"), "xgboost_version", version);
     if (!m->output.label || !m->metadata || (multi && !m->output.classes)) {
         read_fail(r, "$", "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* The linear booster: margin = base + sum of w[f] x[f] over the present
+ * features (a missing value adds nothing: imputed as 0) + bias; weights
+ * are (n_features + 1) x n_outputs, feature by feature, the biases last. */
+static model *xgboost_linear(reader *r, json_t *root, json_t *learner, json_t *w_json, const objective *o,
+                             const char *obj_name, int n_features, int n_outputs, const double *margin)
+{
+    size_t k = (size_t)n_outputs, n = json_array_size(w_json);
+    if (n != ((size_t)n_features + 1) * k) {
+        read_fail(r, "$.learner.gradient_booster.model.weights", "%zu weights for %d features and %d outputs",
+                  n, n_features, n_outputs);
+        return NULL;
+    }
+    float *w = malloc(n * sizeof *w), b[OUTPUT_MAX_CLASSES];
+    model *m = w ? calloc(1, sizeof *m) : NULL;
+    if (!m) {
+        free(w);
+        read_fail(r, "$", "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(w_json, i);
+        w[i] = (float)json_number_value(v);
+        if (!json_is_number(v) || !isfinite(w[i])) {
+            read_fail(r, "$.learner.gradient_booster.model.weights", "[%zu] is not a finite number", i);
+            goto fail;
+        }
+    }
+    for (size_t j = 0; j < k; j++) b[j] = (float)((double)w[(size_t)n_features * k + j] + margin[j]);
+    if (!(m->predictor = linear_create(n_features, n_outputs, w, b))) {
+        read_fail(r, "$", "out of memory");
         goto fail;
     }
+    if (read_inputs(r, m, learner, n_features) != 0) goto fail;
+    for (size_t i = 0; i < m->features.n; i++) /* a missing value adds nothing */
+        m->features.f[i].steps[0] = (feature_step){STEP_IMPUTE, 0, 0};
+    if (describe(r, m, root, o, obj_name, "gblinear", n_outputs) != 0) goto fail;
+    free(w);
+    return m;
+fail:
+    free(w);
+    model_free(m);
+    return NULL;
+}
+
+model *xgboost_import(json_t *root, const xgb_arrays *arrays, reader *r, const import_limits *lim)
+{
+    json_t *learner = json_object_get(root, "learner");
+    json_t *param = read_member(r, learner, "$.learner", "learner_model_param", JSON_OBJECT, "an object");
+    json_t *obj = param ? read_member(r, learner, "$.learner", "objective", JSON_OBJECT, "an object") : NULL;
+    json_t *booster =
+        obj ? read_member(r, learner, "$.learner", "gradient_booster", JSON_OBJECT, "an object") : NULL;
+    const char *obj_name = obj ? read_string(r, obj, "$.learner.objective", "name") : NULL;
+    const char *booster_name =
+        obj_name ? read_string(r, booster, "$.learner.gradient_booster", "name") : NULL;
+    if (!booster_name) return NULL;
+    const objective *o = NULL;
+    for (size_t i = 0; i < N_OBJECTIVES; i++)
+        if (strcmp(objectives[i].name, obj_name) == 0) o = &objectives[i];
+    if (!o) {
+        char known[600];
+        size_t at = 0;
+        for (size_t i = 0; i < N_OBJECTIVES && at < sizeof known; i++)
+            at += (size_t)snprintf(known + at, sizeof known - at, "%s%s", i ? ", " : "", objectives[i].name);
+        read_fail(r, "$.learner.objective.name",
+                  "objective \"%.64s\" is not one tabserve knows (%s); export the model to ONNX instead",
+                  obj_name, known);
+        return NULL;
+    }
+    /* gbtree; dart (its trees scaled by their weight_drop), written as "dart" around a
+     * gbtree, or from 3.x on as "gbtree" with the weight_drop beside; gblinear */
+    json_t *gbtree = booster, *weights = NULL;
+    int linear = strcmp(booster_name, "gblinear") == 0;
+    if (strcmp(booster_name, "dart") == 0) {
+        gbtree = read_member(r, booster, "$.learner.gradient_booster", "gbtree", JSON_OBJECT, "an object");
+        weights = gbtree ? read_member(r, booster, "$.learner.gradient_booster", "weight_drop", JSON_ARRAY,
+                                       "an array")
+                         : NULL;
+        if (!weights) return NULL;
+    } else if (strcmp(booster_name, "gbtree") == 0) {
+        weights = json_object_get(booster, "weight_drop");
+        if (weights && !json_is_array(weights)) {
+            read_fail(r, "$.learner.gradient_booster.weight_drop", "expected an array, got %s",
+                      json_type_name(weights));
+            return NULL;
+        }
+        if (weights && json_array_size(weights) == 0) weights = NULL;
+    } else if (!linear) {
+        read_fail(r, "$.learner.gradient_booster.name",
+                  "booster \"%.64s\" is not supported; tabserve reads gbtree, dart and gblinear",
+                  booster_name);
+        return NULL;
+    }
+    json_t *gm = read_member(r, gbtree, "$.learner.gradient_booster", "model", JSON_OBJECT, "an object");
+    json_t *trees = gm && !linear ? read_member(r, gm, "$.learner.gradient_booster.model", "trees",
+                                                JSON_ARRAY, "an array")
+                                  : NULL;
+    json_t *info = trees ? read_member(r, gm, "$.learner.gradient_booster.model", "tree_info", JSON_ARRAY,
+                                       "an array (the class of each tree)")
+                         : NULL;
+    json_t *lin_w = gm && linear ? read_member(r, gm, "$.learner.gradient_booster.model", "weights",
+                                               JSON_ARRAY, "an array")
+                                 : NULL;
+    double num_feature, num_class = 0, num_target = 1;
+    if ((!info && !lin_w) ||
+        param_number(r, param, "$.learner.learner_model_param", "num_feature", &num_feature) != 0)
+        return NULL;
+    if (json_object_get(param, "num_class") &&
+        param_number(r, param, "$.learner.learner_model_param", "num_class", &num_class) != 0)
+        return NULL;
+    if (json_object_get(param, "num_target") &&
+        param_number(r, param, "$.learner.learner_model_param", "num_target", &num_target) != 0)
+        return NULL;
+    if (num_target != 1) {
+        read_fail(r, "$.learner.learner_model_param.num_target",
+                  "%g targets: tabserve serves one output per model (save one model a target)", num_target);
+        return NULL;
+    }
+    size_t n_trees = linear ? 0 : json_array_size(trees);
+    if (n_trees > (size_t)lim->max_trees) {
+        read_fail(r, "$.learner.gradient_booster.model.trees",
+                  "%zu trees; at most %ld are accepted (--max-trees)", n_trees, lim->max_trees);
+        return NULL;
+    }
+    if (!linear && (json_array_size(info) != n_trees || (weights && json_array_size(weights) != n_trees))) {
+        read_fail(r, "$.learner.gradient_booster.model.tree_info", "has %zu entries for %zu trees",
+                  json_array_size(weights && json_array_size(weights) != n_trees ? weights : info), n_trees);
+        return NULL;
+    }
+    if (num_feature < 1 || num_feature > SCHEMA_MAX_INPUTS || num_feature != floor(num_feature)) {
+        read_fail(r, "$.learner.learner_model_param.num_feature", "%g is not a feature count from 1 to %d",
+                  num_feature, SCHEMA_MAX_INPUTS);
+        return NULL;
+    }
+    int multi = o->task == TASK_MULTICLASS;
+    if (multi ? (num_class < 2 || num_class > OUTPUT_MAX_CLASSES || num_class != floor(num_class))
+              : num_class > 1) {
+        read_fail(r, "$.learner.learner_model_param.num_class", "%g classes do not fit objective %s",
+                  num_class, obj_name);
+        return NULL;
+    }
+    int n_outputs = multi ? (int)num_class : 1, n_features = (int)num_feature;
+    /* the starting margin of each output: base_score through the inverse link */
+    double base[OUTPUT_MAX_CLASSES], margin[OUTPUT_MAX_CLASSES];
+    int n_base = base_scores(r, param, base, OUTPUT_MAX_CLASSES);
+    if (n_base < 0) return NULL;
+    if (n_base != 1 && n_base != n_outputs) {
+        read_fail(r, "$.learner.learner_model_param.base_score", "%d values for %d outputs", n_base,
+                  n_outputs);
+        return NULL;
+    }
+    for (int j = 0; j < n_outputs; j++) {
+        double b = base[n_base == 1 ? 0 : j];
+        if (o->base != BASE_AS_IS && (b <= 0 || (o->base == BASE_LOGIT && b >= 1))) {
+            read_fail(r, "$.learner.learner_model_param.base_score", "%g is outside what objective %s allows",
+                      b, obj_name);
+            return NULL;
+        }
+        margin[j] = o->base == BASE_LOGIT ? -log(1.0 / b - 1.0) : o->base == BASE_LOG ? log(b) : b;
+    }
+    if (linear) return xgboost_linear(r, root, learner, lin_w, o, obj_name, n_features, n_outputs, margin);
+
+    model *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    tree_ensemble *e = trees_create(n_features, n_outputs, n_trees, NULL);
+    if (!e) {
+        read_fail(r, "$", "out of memory");
+        goto fail;
+    }
+    m->predictor = &e->base;
+    for (int j = 0; j < n_outputs; j++) e->base_score[j] = (float)margin[j];
+    if (read_inputs(r, m, learner, n_features) != 0) goto fail;
+    /* each tree's nodes: the room its arrays take, all in one block (else malloc's) */
+    size_t *room = malloc((n_trees ? n_trees : 1) * sizeof *room);
+    for (size_t t = 0; room && t < n_trees; t++) {
+        json_t *tr = json_array_get(trees, t);
+        long n = json_is_object(tr) ? xgb_count(arrays, json_object_get(tr, "left_children")) : -1;
+        room[t] = n > 0 && n <= lim->max_nodes ? (size_t)n : 0;
+    }
+    if (room) trees_reserve_nodes(e, room);
+    free(room);
+    tree_job job = {r,   info,   weights, trees, e,        n_features, n_outputs,
+                    lim, arrays, n_trees, 0,     {-1, -1}, {{0}}};
+    if (read_trees_parallel(&job) != 0) goto fail;
+    if (describe(r, m, root, o, obj_name, booster_name, n_outputs) != 0) goto fail;
     return m; /* assembled by model_open, after the schema file (if any) */
 fail:
     model_free(m);

@@ -13,7 +13,7 @@
 #include "base/numtext.h"
 
 static const char *const task_names[] = {"binary", "regression", "multiclass"};
-static const char *const link_names[] = {"identity", "sigmoid", "softmax", "exp"};
+static const char *const link_names[] = {"identity", "sigmoid", "softmax", "exp", "step"};
 
 const char *output_task_name(output_task t) { return task_names[t]; }
 const char *output_link_name(output_link l) { return link_names[l]; }
@@ -37,6 +37,8 @@ void output_link_apply(const output_spec *o, float *y, int n)
         for (size_t i = 0; i < (size_t)n * k; i++) y[i] = 1.0f - y[i];
     if (o->link == LINK_EXP)
         for (size_t i = 0; i < (size_t)n * k; i++) y[i] = expf(y[i]); /* overflow: caught as non-finite */
+    if (o->link == LINK_STEP)
+        for (size_t i = 0; i < (size_t)n * k; i++) y[i] = y[i] > 0 ? 1.0f : 0.0f;
     if (o->link != LINK_SOFTMAX) return;
     for (int r = 0; r < n; r++) {
         float *row = y + (size_t)r * k, top = row[0];
@@ -99,7 +101,7 @@ void output_meaning(const output_spec *o, char *buf, size_t len)
 int output_check(const output_spec *o, int n_outputs, char *err)
 {
     if (o->task == TASK_MULTICLASS) {
-        if (o->link == LINK_SIGMOID || o->link == LINK_EXP)
+        if (o->link == LINK_SIGMOID || o->link == LINK_EXP || o->link == LINK_STEP)
             return err_set(err, "$.output.link: a multiclass output takes softmax or identity");
         if ((int)o->n_classes != n_outputs)
             return err_set(err, "$.output.classes: %zu classes, but the predictor gives %d outputs",
@@ -132,7 +134,7 @@ int output_read(output_spec *o, reader *r, json_t *obj, const char *path)
     if (strcmp(name, "predict") != 0) return read_fail(r, sub, "expected \"predict\", got \"%.64s\"", name);
     const char *label = read_name(r, obj, path, "label");
     int task = label ? read_enum(r, obj, path, "task", task_names, 3, NULL) : -1;
-    int link = task < 0 ? -1 : read_enum(r, obj, path, "link", link_names, 4, NULL);
+    int link = task < 0 ? -1 : read_enum(r, obj, path, "link", link_names, 5, NULL);
     if (link < 0) return -1;
     o->task = (output_task)task;
     o->link = (output_link)link;
@@ -191,7 +193,7 @@ json_t *output_to_json(const output_spec *o)
 
 void output_hash(const output_spec *o, fnv *f)
 {
-    fnv_i64(f, o->task * 4 + o->link);
+    fnv_i64(f, o->link == LINK_STEP ? 1000 + o->task : o->task * 4 + o->link); /* older links: hashes stay */
     fnv_str(f, o->label);
     fnv_i64(f, (int64_t)o->n_classes);
     for (size_t i = 0; i < o->n_classes; i++) fnv_str(f, o->classes[i]);

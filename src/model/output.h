@@ -17,7 +17,8 @@
 struct json_t;
 
 typedef enum { TASK_BINARY, TASK_REGRESSION, TASK_MULTICLASS } output_task;
-typedef enum { LINK_IDENTITY, LINK_SIGMOID, LINK_SOFTMAX, LINK_EXP } output_link;
+/* step: 1 where the margin is above 0, else 0 (XGBoost's binary:hinge) */
+typedef enum { LINK_IDENTITY, LINK_SIGMOID, LINK_SOFTMAX, LINK_EXP, LINK_STEP } output_link;
 
 #define OUTPUT_MAX_CLASSES 1024
 

@@ -13,6 +13,7 @@ usage: make_xgboost.py OUTDIR [--big | --seeds]
 """
 import json
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -118,11 +119,70 @@ def objectives(out):
     t = test_rows(rng, b)
     save(out, "dart", b, t, b.predict(xgb.DMatrix(t)))
 
-    # refused: the binary UBJSON form, and an objective tabserve does not serve
-    b = xgb.train({"objective": "binary:logistic", "max_depth": 2}, xgb.DMatrix(x, label=(z > 0).astype(int)), 2)
-    b.save_model(os.path.join(out, "model.ubj"))
-    b = xgb.train({"objective": "reg:gamma", "max_depth": 2}, xgb.DMatrix(x, label=np.exp(z)), 2)
-    b.save_model(os.path.join(out, "gamma.json"))
+    # every other objective whose prediction is a link on the margin, and the linear booster
+    more = {
+        "reg_gamma": ({"objective": "reg:gamma"}, np.exp(z)),
+        "reg_tweedie": ({"objective": "reg:tweedie", "tweedie_variance_power": 1.4}, rng.poisson(np.exp(np.clip(z, -3, 2)))),
+        "binary_hinge": ({"objective": "binary:hinge"}, (z > 0).astype(int)),
+        "reg_absoluteerror": ({"objective": "reg:absoluteerror"}, z),
+        "reg_pseudohubererror": ({"objective": "reg:pseudohubererror"}, z),
+        "reg_squaredlogerror": ({"objective": "reg:squaredlogerror"}, np.exp(z)),
+        "survival_cox": ({"objective": "survival:cox"}, np.where(z > 0, 1, -1) * (1 + np.abs(z))),
+        "gblinear": ({"objective": "binary:logistic", "booster": "gblinear"}, (z > 0).astype(int)),
+        "gblinear_multi": ({"objective": "multi:softprob", "num_class": 3, "booster": "gblinear"}, np.digitize(z, [-0.5, 0.5])),
+    }
+    for name, (params, y) in more.items():
+        d = xgb.DMatrix(x, label=y)
+        b = xgb.train({"max_depth": 3, "eta": 0.3, **params}, d, 10)
+        t = test_rows(rng, b) if params.get("booster") != "gblinear" else np.asarray(x[:2000])
+        save(out, name, b, t, b.predict(xgb.DMatrix(t)))
+    d = xgb.DMatrix(x, label=np.digitize(z, [-1, 0, 1]))
+    d.set_group([100] * 40)
+    b = xgb.train({"objective": "rank:pairwise", "max_depth": 3}, d, 10)
+    t = test_rows(rng, b)
+    save(out, "rank_pairwise", b, t, b.predict(xgb.DMatrix(t)))
+    d = xgb.DMatrix(x)
+    d.set_float_info("label_lower_bound", np.exp(z))
+    d.set_float_info("label_upper_bound", np.where(z > 1, np.inf, np.exp(z)))
+    b = xgb.train({"objective": "survival:aft", "max_depth": 3, "aft_loss_distribution": "normal"}, d, 10)
+    t = test_rows(rng, b)
+    save(out, "survival_aft", b, t, b.predict(xgb.DMatrix(t)))
+
+    # the fields only XGBoost 3.1 and later write, made by hand from 1.7.4 files (the
+    # predictions stay XGBoost's own): base_score as an array in a string (one value per
+    # class for multi-class), and DART saved as "gbtree" with its weight_drop beside
+    for src, dst, base in (("binary_logistic", "v31_binary", lambda v: "[%s]" % v),
+                           ("multi_softprob", "v31_multi", lambda v: "[%s,%s,%s]" % (v, v, v))):
+        with open(os.path.join(out, src + ".json")) as f:
+            j = json.load(f)
+        p = j["learner"]["learner_model_param"]
+        p["base_score"] = base(p["base_score"])
+        j["version"] = [3, 1, 0]
+        with open(os.path.join(out, dst + ".json"), "w") as f:
+            json.dump(j, f)
+        for ext in (".csv", ".expected"):
+            shutil.copy(os.path.join(out, src + ext), os.path.join(out, dst + ext))
+    with open(os.path.join(out, "dart.json")) as f:
+        j = json.load(f)
+    g = j["learner"]["gradient_booster"]
+    j["learner"]["gradient_booster"] = {"name": "gbtree", "model": g["gbtree"]["model"], "weight_drop": g["weight_drop"]}
+    j["version"] = [3, 1, 0]
+    with open(os.path.join(out, "v31_dart.json"), "w") as f:
+        json.dump(j, f)
+    for ext in (".csv", ".expected"):
+        shutil.copy(os.path.join(out, "dart" + ext), os.path.join(out, "v31_dart" + ext))
+
+    # UBJSON, as save_model writes it by default from 2.1 on: the same model in both forms
+    b = xgb.train({"objective": "binary:logistic", "max_depth": 4}, xgb.DMatrix(x, label=(z > 0).astype(int)), 20)
+    t = test_rows(rng, b)
+    save(out, "ubj_binary", b, t, b.predict(xgb.DMatrix(t)))
+    b.save_model(os.path.join(out, "ubj_binary.ubj"))
+    # refused: an objective no XGBoost writes
+    with open(os.path.join(out, "binary_logistic.json")) as f:
+        j = json.load(f)
+    j["learner"]["objective"]["name"] = "reg:unheardof"
+    with open(os.path.join(out, "unknown_objective.json"), "w") as f:
+        json.dump(j, f)
 
 
 def big(out):
@@ -146,6 +206,9 @@ def seeds(out):
     y = (np.nan_to_num(x[:, 0]) > 0).astype(int)
     b = xgb.train({"objective": "binary:logistic", "max_depth": 2}, xgb.DMatrix(x, label=y), 2)
     b.save_model(os.path.join(out, "xgb-binary.json"))
+    b.save_model(os.path.join(out, "xgb-binary.ubj"))  # UBJSON: the ubjson reader's seed
+    b = xgb.train({"objective": "binary:logistic", "booster": "gblinear"}, xgb.DMatrix(x, label=y), 2)
+    b.save_model(os.path.join(out, "xgb-gblinear.ubj"))
     xc = x.copy()
     xc[:, 1] = rng.integers(0, 5, size=300)
     d = xgb.DMatrix(xc, label=rng.integers(0, 3, size=300), feature_types=["q", "c", "q"], enable_categorical=True)
