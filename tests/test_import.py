@@ -223,6 +223,23 @@ class XGBoostTest(unittest.TestCase):
         p = run("inspect", bad, check=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn("$.learner.gradient_booster.model.trees[3].left_children: [0]: 99999 is outside", p.stderr)
+        # structures that are no tree: refused at load, the model's fault (never a request's)
+        for what, change, words in (
+                ("shared children", lambda t: t["right_children"].__setitem__(0, t["left_children"][0]),
+                 "trees[3]: node 0 has the same node as both children"),
+                ("a node reached twice", lambda t: t["right_children"].__setitem__(1, t["right_children"][0]),
+                 "trees[3]: node 1 has a child that another node has too"),
+                ("a cycle", lambda t: t["left_children"].__setitem__(1, 0),
+                 "trees[3]: node 1 has a child that is not a later node of the tree")):
+            with self.subTest(what):
+                with open(self.path("binary_logistic.json")) as f:
+                    j = json.load(f)
+                change(j["learner"]["gradient_booster"]["model"]["trees"][3])
+                with open(bad, "w") as f:
+                    json.dump(j, f)
+                p = run("inspect", bad, check=False)
+                self.assertEqual(p.returncode, 1)
+                self.assertIn(words, p.stderr)
 
     def test_schema_file_names_inputs_and_categories(self):
         shutil.copy(self.path("categorical.json"), self.path("cat2.json"))

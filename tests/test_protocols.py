@@ -264,6 +264,13 @@ class Protocols(unittest.TestCase):
             ({"inputs": [{"name": "Fare", "shape": [1], "datatype": "FP32", "data": [7.25]},
                          {"name": "Sex", "shape": [1], "datatype": "BYTES", "data": ["robot"]}]}, 400,
              '$.inputs[1].data[0].Sex: unknown category "robot"; accepted values: "female", "male"'),
+            # values out of their declared datatype's range: refused, never scored as the number sent
+            ({"inputs": [{"name": "Pclass", "shape": [1], "datatype": "INT8", "data": [1000]}]}, 400,
+             "$.inputs[0].data[0]: 1000 is out of the range of INT8"),
+            ({"inputs": [{"name": "Pclass", "shape": [1], "datatype": "UINT8", "data": [300]}]}, 400,
+             "$.inputs[0].data[0]: 300 is out of the range of UINT8"),
+            ({"inputs": [{"name": "Age", "shape": [1], "datatype": "FP32", "data": [1e300]}]}, 400,
+             "$.inputs[0].data[0]: 1.0000000000000001e+300 is out of the range of FP32"),
             # an input never missing in training is required: no answer without it
             ({"inputs": [{"name": "Age", "shape": [1], "datatype": "FP32", "data": [22]}]}, 400,
              'missing required field "Fare"'),
@@ -286,7 +293,7 @@ class Protocols(unittest.TestCase):
                          {"name": "Age", "shape": [1], "datatype": "FP32", "data": [1]}]}, 400,
              'input "Age" is sent twice'),
             ({"inputs": [{"name": "Age", "shape": [1], "datatype": "FP32", "data": [1e39]}]}, 400,
-             "$.inputs[0].data[0].Age: the number is not finite"),
+             "$.inputs[0].data[0]: 9.9999999999999994e+38 is out of the range of FP32"),
             ({"inputs": [{"name": "Age", "shape": [1], "datatype": "FP32", "data": [1]}],
               "outputs": [{"name": "proba"}]}, 400, '$.outputs[0].name: the model has no output "proba"'),
             ({"id": 7, "inputs": [{"name": "Age", "shape": [1], "datatype": "FP32", "data": [1]}]}, 400,
@@ -495,6 +502,29 @@ class Repository(unittest.TestCase):
             self.assertIn('tabserve_model_loads_total{model="other",version="4"} 1', text.decode())
             # the unchanged versions were not loaded again
             self.assertIn('tabserve_model_loads_total{model="m",version="1"} 1', text.decode())
+        finally:
+            s.stop()
+
+    def test_nothing_of_the_servers_files_reaches_a_client(self):
+        """A version that is a link out of the repository (to /etc/passwd) is refused, never
+        read; a file that is no model is refused in words: no file bytes and no server path
+        in GET /v1/models/{m} (the error log keeps the path)."""
+        self.put_version("m", 1, f"{self.models}/gbt5.json")
+        os.makedirs(f"{self.dir}/leak/1")
+        os.symlink("/etc/passwd", f"{self.dir}/leak/1/model.json")
+        os.makedirs(f"{self.dir}/junk/1")
+        with open(f"{self.dir}/junk/1/model.bin", "wb") as f:
+            f.write(b"root:x:0:0:root:/root:/bin/bash\n")
+        s = Server("--model-repository", self.dir, "--default-model", "m", workers=1)
+        try:
+            for name, words in (("leak", "model.json is a link out of the model repository: refused"),
+                                ("junk", "model.bin: not a tabserve model, an XGBoost model (JSON or UBJSON) or an ONNX model")):
+                status, body = s.json("GET", f"/v1/models/{name}")
+                text = json.dumps(body)
+                self.assertIn(words, text, name)
+                for secret in ("root", "72 6f 6f 74", os.path.realpath(self.dir), self.dir, "/bin/bash"):
+                    self.assertNotIn(secret, text, name)
+            self.assertEqual(self.served_version(s), "1")  # the rest serves
         finally:
             s.stop()
 

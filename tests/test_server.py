@@ -272,6 +272,11 @@ class Routes(unittest.TestCase):
         self.assertNotIn("Allow", h)  # regression: transport errors once sent a garbage Allow header
         self.error(414, "GET", "/" + "a" * 2000, contains="--limit-request-line")
         self.error(431, "GET", "/healthz", headers={f"X-H{i}": "v" for i in range(30)}, contains="--limit-request-fields")
+        # exact at the edge: 20 fields (Host, Connection and 18 more) are served, the 21st is refused
+        for extra, status in ((18, b"200"), (19, b"431")):
+            fields = b"".join(b"X-H%d: v\r\n" % i for i in range(extra))
+            reply = raw_exchange(self.s.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + fields + b"\r\n")
+            self.assertTrue(reply.startswith(b"HTTP/1.1 " + status), (extra, reply[:40]))
         # the server is still serving after all that
         self.assertEqual(self.s.predict()[0], 200)
 

@@ -377,8 +377,16 @@ static int trees_prepare(predictor *p, char *err)
         if (tr->output < 0 || tr->output >= p->n_outputs)
             return err_set(err, "$.predictor.trees[%zu].output: %d is not an output (0..%d)", t, tr->output,
                            p->n_outputs - 1);
+        /* every node reached exactly once from the root (a tree, not a graph: a
+         * shared child or an unreached node is a file's lie, refused here for
+         * every reader); children after their parent, so every walk ends */
         int *depth = calloc((size_t)tr->n_nodes, sizeof *depth);
-        if (!depth) return err_set(err, "out of memory");
+        unsigned char *parents = calloc((size_t)tr->n_nodes, 1);
+        if (!depth || !parents) {
+            free(depth);
+            free(parents);
+            return err_set(err, "out of memory");
+        }
         for (int i = 0; i < tr->n_nodes; i++) {
             if (tr->feature[i] < 0) continue;
             const char *why = NULL;
@@ -391,8 +399,13 @@ static int trees_prepare(predictor *p, char *err)
                 why = "has a NaN threshold";
             else if (depth[i] + 1 > TREES_MAX_DEPTH)
                 why = "is deeper than 64 levels";
+            else if (tr->left[i] == tr->right[i])
+                why = "has the same node as both children";
+            else if (parents[tr->left[i]]++ || parents[tr->right[i]]++)
+                why = "has a child that another node has too (a tree's nodes are reached once)";
             if (why) {
                 free(depth);
+                free(parents);
                 return err_set(err, "$.predictor.trees[%zu]: node %d %s", t, i, why);
             }
             if (tr->cat_at && tr->cat_at[i] >= 0) e->categorical = 1;
@@ -400,6 +413,12 @@ static int trees_prepare(predictor *p, char *err)
             if (depth[i] + 1 > e->max_depth) e->max_depth = depth[i] + 1;
         }
         free(depth);
+        for (int i = 1; i < tr->n_nodes; i++)
+            if (!parents[i]) {
+                free(parents);
+                return err_set(err, "$.predictor.trees[%zu]: node %d is not reached from the root", t, i);
+            }
+        free(parents);
         e->n_nodes += (size_t)tr->n_nodes;
         tr->expected = tr->cover ? mean_value(tr) : 0; /* after the structure checks */
     }

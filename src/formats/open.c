@@ -30,11 +30,8 @@ const char *model_format_of(const char *buf, size_t len, char *err)
     if (ubjson_is(buf, len)) return "ubjson";    /* XGBoost's binary form, whatever the file's name */
     if (i < len && buf[i] == '{') return "json"; /* a tabserve or XGBoost model: the parse tells */
     if (onnx_is(buf, len)) return "onnx";
-    err_set(err,
-            "not a tabserve model, an XGBoost model (JSON or UBJSON) or an ONNX model (it starts with bytes "
-            "%02x %02x %02x %02x)",
-            len > 0 ? (unsigned char)buf[0] : 0, len > 1 ? (unsigned char)buf[1] : 0,
-            len > 2 ? (unsigned char)buf[2] : 0, len > 3 ? (unsigned char)buf[3] : 0);
+    /* its bytes are not shown: a served model's error reaches clients */
+    err_set(err, "not a tabserve model, an XGBoost model (JSON or UBJSON) or an ONNX model");
     return NULL;
 }
 

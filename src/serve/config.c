@@ -29,6 +29,10 @@ static const option options[] = {
      "the name MODEL is served as in /v2/models/{name} and /v1/models/{name} (default model)"},
     {"--default-model", NULL, "TABSERVE_DEFAULT_MODEL", OPT_STRING, F(default_model), 0, 0,
      "the repository model POST /model and GET /model serve (default: the only one, else the first by name)"},
+    {"--allow-links-outside-repository", NULL, "TABSERVE_ALLOW_LINKS_OUTSIDE_REPOSITORY", OPT_SWITCH,
+     F(links_outside_repository), 0, 0,
+     "read model files that are links out of --model-repository (default: refused, so that no file of the "
+     "server's reaches a client)"},
     {"--repository-poll", NULL, "TABSERVE_REPOSITORY_POLL", OPT_SECONDS, F(repository_poll), 0, 86400,
      "seconds between scans of the repository for new, changed and removed versions; 0 = on SIGHUP only "
      "(default 2)"},

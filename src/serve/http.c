@@ -1014,7 +1014,7 @@ http_server *http_start(int listen_fd, const http_limits *lim, const http_handle
     s->h = *h;
     s->listen_fd = listen_fd;
     s->epfd = s->wake_fd = -1;
-    s->max_hdrs = (int)lim->limit_request_fields + 1;
+    s->max_hdrs = (int)lim->limit_request_fields; /* N allowed: the (N + 1)th is refused */
     s->in_cap = ((size_t)lim->limit_request_headers + READ_ROOM + 15) & ~(size_t)15;
     pthread_mutex_init(&s->add_lock, NULL);
     pthread_mutex_init(&s->listen_lock, NULL);

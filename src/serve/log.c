@@ -43,7 +43,18 @@ void log_msg(int level, const char *fmt, ...)
     int k = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
     va_end(ap);
     n = k < 0 ? n : n + (size_t)k >= sizeof line - 1 ? sizeof line - 2 : n + (size_t)k;
-    line[n++] = '\n';
-    ssize_t w = write(log_fd, line, n);
+    /* one event, one line: a control byte that came from a client, a file or a
+     * directory name (a name with a newline forges a line) is written escaped */
+    char safe[sizeof line * 4];
+    size_t m = 0;
+    for (size_t i = 0; i < n && m + 5 < sizeof safe; i++) {
+        unsigned char ch = (unsigned char)line[i];
+        if (ch < 0x20 || ch == 0x7f)
+            m += (size_t)snprintf(safe + m, sizeof safe - m, "\\x%02x", ch);
+        else
+            safe[m++] = (char)ch;
+    }
+    safe[m++] = '\n';
+    ssize_t w = write(log_fd, safe, m);
     (void)w; /* nowhere left to report a failing log */
 }

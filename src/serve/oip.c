@@ -291,6 +291,7 @@ static const char *fast_element(const char *p, const char *end, tensor_dtype dt,
             if (*c == '.' || *c == 'e' || *c == 'E') return NULL;
         if (dt <= DT_UINT64 && v->number < 0) return NULL;
     }
+    if (!tensor_in_range(dt, v->number)) return NULL; /* the full path says which and why */
     if (dt == DT_FP32) v->number = (float)v->number;
     v->kind = RAW_NUMBER;
     return q;

@@ -73,7 +73,17 @@ static int by_name(const void *a, const void *b)
 
 /* The one model file of a version directory: every regular, non-hidden file
  * that is not a schema file is a candidate; none or several is a problem. */
-static void find_model_file(const char *vdir, found_version *fv)
+/* Whether path, links resolved, lies inside root (a resolved directory). */
+static int inside(const char *root, const char *path)
+{
+    char *real = realpath(path, NULL);
+    size_t n = strlen(root);
+    int in = real && strncmp(real, root, n) == 0 && real[n] == '/';
+    free(real);
+    return in;
+}
+
+static void find_model_file(const char *vdir, const char *root, found_version *fv)
 {
     DIR *d = opendir(vdir);
     if (!d) {
@@ -90,6 +100,18 @@ static void find_model_file(const char *vdir, found_version *fv)
         if (asprintf(&p, "%s/%s", vdir, e->d_name) < 0) continue;
         struct stat st;
         if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+            /* a link out of the repository (to /etc/passwd, /proc/self/environ): never read */
+            if (root && !inside(root, p)) {
+                free(fv->problem);
+                if (asprintf(&fv->problem,
+                             "%s is a link out of the model repository: refused (serve "
+                             "--allow-links-outside-repository allows it)",
+                             e->d_name) < 0)
+                    fv->problem = NULL;
+                free(p);
+                count = -1;
+                break;
+            }
             if (count < 2) snprintf(first[count], sizeof first[count], "%s", e->d_name);
             if (count++ == 0) {
                 fv->file = p;
@@ -103,6 +125,7 @@ static void find_model_file(const char *vdir, found_version *fv)
     if (count == 1) return;
     free(fv->file);
     fv->file = NULL;
+    if (count < 0) return; /* the problem is said */
     int n = count == 0 ? asprintf(&fv->problem, "%s: no model file in the version directory", vdir)
                        : asprintf(&fv->problem,
                                   "%s: %d model files (%s, %s%s); a version directory holds exactly one",
@@ -124,11 +147,12 @@ static void found_free(found_model *fm, int n)
 }
 
 /* Lists DIR's models and their versions, newest first. Returns the count, or -1 with err. */
-static int scan(const char *dir, found_model **out, char *err)
+static int scan(const char *dir, int links_outside, found_model **out, char *err)
 {
     *out = NULL;
     DIR *d = opendir(dir);
     if (!d) return err_set(err, "--model-repository %s: %s", dir, strerror(errno));
+    char *root = links_outside ? NULL : realpath(dir, NULL);
     found_model *fm = NULL;
     int n = 0;
     struct dirent *e;
@@ -178,7 +202,7 @@ static int scan(const char *dir, found_model **out, char *err)
             found_version *fv = &m->v[m->n++];
             memset(fv, 0, sizeof *fv);
             fv->version = version;
-            find_model_file(vdir, fv);
+            find_model_file(vdir, root, fv);
             free(vdir);
         }
         closedir(md);
@@ -186,6 +210,7 @@ static int scan(const char *dir, found_model **out, char *err)
         if (m->n) qsort(m->v, (size_t)m->n, sizeof *m->v, by_version_desc);
     }
     closedir(d);
+    free(root);
     if (n) qsort(fm, (size_t)n, sizeof *fm, by_name);
     *out = fm;
     return n;
@@ -213,7 +238,7 @@ char *repository_scan_fingerprint(const repository_options *o)
 {
     if (!o->dir) return NULL;
     found_model *fm;
-    int n = scan(o->dir, &fm, NULL);
+    int n = scan(o->dir, o->links_outside, &fm, NULL);
     if (n < 0) return strdup("unreadable");
     char *f = fingerprint_of(fm, n);
     found_free(fm, n);
@@ -271,6 +296,30 @@ static int reuse(repository *prev, const char *name, const found_version *fv, re
     return 0;
 }
 
+/* A load error as clients see it: what was wrong, without the server's paths
+ * (the repository's own, and anything after it up to the file name). The
+ * error log keeps the whole message. */
+static char *public_message(const char *err, const char *dir)
+{
+    char *out = malloc(strlen(err) + 1);
+    if (!out) return NULL;
+    size_t n = strlen(dir), o = 0;
+    for (const char *p = err; *p;) {
+        if (n && strncmp(p, dir, n) == 0 && p[n] == '/') { /* dir/model/version/file: the file's name */
+            const char *end = p + n;
+            while (*end && *end != ':' && *end != ' ') end++;
+            const char *name = end;
+            while (name > p + n && name[-1] != '/') name--;
+            memcpy(out + o, name, (size_t)(end - name));
+            o += (size_t)(end - name);
+            p = end;
+        } else
+            out[o++] = *p++;
+    }
+    out[o] = 0;
+    return out;
+}
+
 static void load_version(const repository_options *o, const char *name, const found_version *fv,
                          repository *prev, repo_version *out)
 {
@@ -280,7 +329,7 @@ static void load_version(const repository_options *o, const char *name, const fo
     out->version = fv->version;
     out->fresh = 1;
     if (!fv->file) {
-        out->error = strdup(fv->problem ? fv->problem : "no model file");
+        out->error = public_message(fv->problem ? fv->problem : "no model file", o->dir);
         return;
     }
     out->path = strdup(fv->file);
@@ -291,7 +340,7 @@ static void load_version(const repository_options *o, const char *name, const fo
                     (unsigned long long)fv->st.st_mtim.tv_nsec;
     char err[ERR_LEN];
     if (!(out->m = model_open(fv->file, NULL, &o->limits, err))) {
-        out->error = strdup(err);
+        out->error = public_message(err, o->dir);
         log_msg(LOG_ERROR, "model %s version %ld refused: %s", name, fv->version, err);
     } else {
         log_msg(LOG_INFO, "model %s version %ld loaded: %s", name, fv->version, out->m->hash);
@@ -346,7 +395,7 @@ static repository *load_one(const repository_options *o, char *err)
     struct stat st;
     const char *path = o->model_path;
     if (path && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        find_model_file(path, &fv);
+        find_model_file(path, NULL, &fv); /* the operator named this directory: its links are theirs */
         if (!fv.file) {
             err_set(err, "%s", fv.problem ? fv.problem : "no model file");
             free(fv.problem);
@@ -371,11 +420,14 @@ fail:
 
 repository *repository_load(const repository_options *o, repository *prev, char *err)
 {
-    if (!o->dir) return load_one(o, err);
+    /* one rule for names in both modes: they go into URLs, JSON, logs and metric labels */
     if (o->model_name && !is_model_name(o->model_name))
-        return err_set(err, "--model-name %s: use letters, digits, '_', '-', '.'", o->model_name), NULL;
+        return err_set(err, "--model-name: \"%.64s\" is not a model name (letters, digits, '_', '-', '.'; up to %d)",
+                       o->model_name, REPO_MAX_NAME - 1),
+               NULL;
+    if (!o->dir) return load_one(o, err);
     found_model *fm;
-    int n = scan(o->dir, &fm, err);
+    int n = scan(o->dir, o->links_outside, &fm, err);
     if (n < 0) return NULL;
     if (o->default_model) { /* checked before loading: a refused load must leave prev whole */
         int found = 0;

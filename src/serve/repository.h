@@ -77,6 +77,7 @@ typedef struct {
     const char *default_model; /* --default-model; NULL: the only model, and none when there are several */
     long versions_kept;
     import_limits limits;
+    int links_outside; /* --allow-links-outside-repository: model files may be links out of dir */
 } repository_options;
 
 /* Builds the repository. prev (may be NULL) lends its unchanged versions, which

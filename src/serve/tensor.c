@@ -103,6 +103,22 @@ int tensor_set_binary(tensor_in *t, const unsigned char *bytes, size_t len, cons
 
 static int is_integer_type(tensor_dtype d) { return d >= DT_UINT8 && d <= DT_INT64; }
 
+int tensor_in_range(tensor_dtype d, double v)
+{
+    switch (d) {
+    case DT_UINT8: return v >= 0 && v <= UINT8_MAX;
+    case DT_UINT16: return v >= 0 && v <= UINT16_MAX;
+    case DT_UINT32: return v >= 0 && v <= UINT32_MAX;
+    case DT_UINT64: return v >= 0 && v <= 18446744073709551615.0;
+    case DT_INT8: return v >= INT8_MIN && v <= INT8_MAX;
+    case DT_INT16: return v >= INT16_MIN && v <= INT16_MAX;
+    case DT_INT32: return v >= INT32_MIN && v <= INT32_MAX;
+    case DT_INT64: return v >= -9223372036854775808.0 && v < 9223372036854775808.0;
+    case DT_FP32: return isfinite((float)v) || !isfinite(v); /* a finite number past FP32's range */
+    default: return 1;
+    }
+}
+
 static int json_element(tensor_in *t, long k, raw_value *out, int index, char *err)
 {
     const json_t *e;
@@ -136,6 +152,9 @@ static int json_element(tensor_in *t, long k, raw_value *out, int index, char *e
         if (t->dtype <= DT_UINT64 && out->number < 0)
             return err_set(err, "$.inputs[%d].data[%ld]: %g is negative, but the datatype is %s", index, k,
                            out->number, t->dtype_name);
+        if (!tensor_in_range(t->dtype, out->number))
+            return err_set(err, "$.inputs[%d].data[%ld]: %.17g is out of the range of %s", index, k, out->number,
+                           t->dtype_name);
         if (t->dtype == DT_FP32) out->number = (float)out->number; /* as the client's float would be */
         return 0;
     }

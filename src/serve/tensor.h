@@ -70,4 +70,9 @@ int tensor_set_binary(tensor_in *t, const unsigned char *bytes, size_t len, cons
  * ...", err may be NULL) when a JSON element is not of the datatype. */
 int tensor_get(tensor_in *t, long k, raw_value *out, int index, char *err);
 
+/* Whether v fits datatype d (INT8 -128..127, UINT8 0..255, ..., FP32 within
+ * about 3.4e38): a value out of its declared type's range is refused, never
+ * scored as the number it is. */
+int tensor_in_range(tensor_dtype d, double v);
+
 #endif
