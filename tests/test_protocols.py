@@ -505,6 +505,40 @@ class Repository(unittest.TestCase):
         finally:
             s.stop()
 
+    def test_a_rewrite_in_place_never_takes_the_model_offline(self):
+        """The only version's file rewritten in place, slowly: while the new bytes do not
+        load, the copy loaded before answers every request (never a 503); once they do,
+        the new model answers."""
+        def answer(s):
+            status, r = s.json("POST", "/v2/models/m/infer",
+                               {"inputs": [{"name": "x0", "shape": [1], "datatype": "FP32", "data": [0.5]}]})
+            return status, (r["outputs"][0]["data"][0] if status == 200 else r)
+        self.put_version("m", 1, f"{self.models}/gbt5.json")
+        s = Server("--model-repository", self.dir, "--repository-poll", "0.1", workers=2)
+        try:
+            status, old = answer(s)
+            self.assertEqual(status, 200)
+            with open(f"{self.models}/gbt15.json", "rb") as f:
+                new_bytes = f.read()
+            path = f"{self.dir}/m/1/model.json"
+            with open(path, "r+b") as f:  # `> model.json` then a slow write
+                f.truncate(0)
+                for piece in range(0, len(new_bytes) // 2, len(new_bytes) // 20):
+                    f.write(new_bytes[piece:piece + len(new_bytes) // 20])
+                    f.flush()
+                    os.utime(path)
+                    deadline = time.monotonic() + 0.25  # past a poll: the partial file is seen
+                    while time.monotonic() < deadline:
+                        self.assertEqual(answer(s), (200, old))
+                f.seek(0)
+                f.truncate(0)
+                f.write(new_bytes)
+            self.assertTrue(self.wait_for(lambda: answer(s)[1] != old), s.errors())
+            self.assertEqual(answer(s)[0], 200)
+            self.assertIn("its file changed and the new one is refused", s.errors())
+        finally:
+            s.stop()
+
     def test_nothing_of_the_servers_files_reaches_a_client(self):
         """A version that is a link out of the repository (to /etc/passwd) is refused, never
         read; a file that is no model is refused in words: no file bytes and no server path

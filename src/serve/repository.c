@@ -271,29 +271,44 @@ void repository_free(repository *r)
     free(r);
 }
 
+/* prev's loaded copy of this version (NULL: none), matching the file's
+ * identity too when `same_file`. */
+static repo_version *previous(repository *prev, const char *name, const found_version *fv, int same_file)
+{
+    if (!prev || !fv->file) return NULL;
+    repo_model *pm = (repo_model *)repository_find(prev, name, strlen(name));
+    for (int k = 0; pm && k < pm->n; k++) {
+        repo_version *pv = &pm->v[k];
+        if (pv->version != fv->version || !pv->path || (!same_file && !pv->m)) continue;
+        if (same_file &&
+            (strcmp(pv->path, fv->file) != 0 || pv->ino != (unsigned long long)fv->st.st_ino ||
+             pv->dev != (unsigned long long)fv->st.st_dev || pv->size != (unsigned long long)fv->st.st_size ||
+             pv->mtime_ns != (unsigned long long)fv->st.st_mtim.tv_sec * 1000000000ull +
+                                 (unsigned long long)fv->st.st_mtim.tv_nsec))
+            continue;
+        return pv;
+    }
+    return NULL;
+}
+
+/* Takes pv over into out (its model, explainer, error); the rendered
+ * documents are made again, for siblings may differ. */
+static void take_over(repo_version *pv, repo_version *out)
+{
+    *out = *pv;
+    out->fresh = 0; /* counted when first loaded */
+    for (int d = 0; d < DOC_COUNT; d++) out->doc[d] = NULL, out->doc_len[d] = 0;
+    for (int d = 0; d < DOC_COUNT; d++) free(pv->doc[d]);
+    memset(pv, 0, sizeof *pv);
+    pv->version = -1; /* taken */
+}
+
 /* The same file as before (inode, size, mtime): take prev's loaded version over. */
 static int reuse(repository *prev, const char *name, const found_version *fv, repo_version *out)
 {
-    if (!prev || !fv->file) return 0;
-    repo_model *pm = (repo_model *)repository_find(prev, name, strlen(name));
-    if (!pm) return 0;
-    for (int k = 0; k < pm->n; k++) {
-        repo_version *pv = &pm->v[k];
-        if (pv->version != fv->version || !pv->path || strcmp(pv->path, fv->file) != 0 ||
-            pv->ino != (unsigned long long)fv->st.st_ino || pv->dev != (unsigned long long)fv->st.st_dev ||
-            pv->size != (unsigned long long)fv->st.st_size ||
-            pv->mtime_ns != (unsigned long long)fv->st.st_mtim.tv_sec * 1000000000ull +
-                                (unsigned long long)fv->st.st_mtim.tv_nsec)
-            continue;
-        *out = *pv;
-        out->fresh = 0; /* counted when first loaded */
-        for (int d = 0; d < DOC_COUNT; d++) out->doc[d] = NULL, out->doc_len[d] = 0; /* siblings may differ */
-        for (int d = 0; d < DOC_COUNT; d++) free(pv->doc[d]);
-        memset(pv, 0, sizeof *pv);
-        pv->version = -1; /* taken */
-        return 1;
-    }
-    return 0;
+    repo_version *pv = previous(prev, name, fv, 1);
+    if (pv) take_over(pv, out);
+    return pv != NULL;
 }
 
 /* A load error as clients see it: what was wrong, without the server's paths
@@ -339,7 +354,22 @@ static void load_version(const repository_options *o, const char *name, const fo
     out->mtime_ns = (unsigned long long)fv->st.st_mtim.tv_sec * 1000000000ull +
                     (unsigned long long)fv->st.st_mtim.tv_nsec;
     char err[ERR_LEN];
-    if (!(out->m = model_open(fv->file, NULL, &o->limits, err))) {
+    repo_version *pv;
+    if (!(out->m = model_open(fv->file, NULL, &o->limits, err)) && (pv = previous(prev, name, fv, 0))) {
+        /* a served version's file changed and the new bytes do not load (a rewrite
+         * in place, still being written, or a bad one): the loaded copy keeps
+         * serving, under the new file's identity, so that this file is tried again
+         * only when it changes again */
+        log_msg(LOG_WARNING, "model %s version %ld: its file changed and the new one is refused (%s); serving "
+                             "the copy loaded before (%s)",
+                name, fv->version, err, pv->m->hash);
+        char *path = out->path;
+        unsigned long long dev = out->dev, ino = out->ino, size = out->size, mtime = out->mtime_ns;
+        take_over(pv, out);
+        free(out->path);
+        out->path = path;
+        out->dev = dev, out->ino = ino, out->size = size, out->mtime_ns = mtime;
+    } else if (!out->m) {
         out->error = public_message(err, o->dir);
         log_msg(LOG_ERROR, "model %s version %ld refused: %s", name, fv->version, err);
     } else {
