@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         repository_options ro = {.versions_kept = 1, .limits = IMPORT_LIMITS_DEFAULT};
         repository *m = repository_load(&ro, NULL, err); /* lives for the whole run */
         stats_shared *stats = stats_create(err);
-        api_options o = {16, ENCODE_STRICT, stats, NULL, 0}, full = {16, ENCODE_STRICT, stats, NULL, 1};
+        api_options o = {16, ENCODE_STRICT, stats, NULL, 0, 2}, full = {16, ENCODE_STRICT, stats, NULL, 1, 2};
         if (!m || !stats || !(a = api_create(m, &o, err)) || !(a_full = api_create(m, &full, err))) abort();
     }
     const uint8_t *p = data, *end = data + size;

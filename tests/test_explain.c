@@ -508,8 +508,9 @@ static void test_interventional_trees_leaf_by_leaf(void **state)
         "{\"x0\": 1, \"x1\": 0, \"x2\": -1, \"x3\": -1, \"x4\": 1}, {\"x0\": -0.5, \"x1\": null, \"x2\": 1,"
         " \"x3\": 0.5, \"x4\": null}]}}";
     assert_null(model_open_buffer(shared_child, strlen(shared_child), "shared-child", NULL, err));
-    assert_string_equal(err, "shared-child: $.predictor.trees[0]: node 3 has a child that another node has too "
-                             "(a tree's nodes are reached once)");
+    assert_string_equal(err,
+                        "shared-child: $.predictor.trees[0]: node 3 has a child that another node has too "
+                        "(a tree's nodes are reached once)");
     /* more inputs than coalitions can be enumerated for: still exact, leaf by leaf —
      * additive, and an input no tree splits on gets nothing */
     size_t n = random_tree_model(text, sizeof text, 20, 30, 0, &seed);

@@ -870,6 +870,27 @@ class Process(unittest.TestCase):
 
 
 class Configuration(unittest.TestCase):
+    def test_explanations_bounded_before_they_start(self):
+        """Explaining costs what the model measured a row to cost, times the rows: a request
+        over --explain-budget is a 413 in JSON saying how many rows fit, at once (the worker
+        is never tied up until --timeout); that many rows are explained."""
+        s = Server("--explain-budget", "0.05", "--max-batch", "4096", workers=1)
+        try:
+            t0 = time.monotonic()
+            status, _, body = s.request("POST", "/model/explain", [SEED] * 4000)
+            self.assertLess(time.monotonic() - t0, 5)  # refused before the work, not after it
+            self.assertEqual(status, 413, body)
+            message = json.loads(body)["error"]["message"]
+            self.assertIn("over the budget of 0.05 s a request (--explain-budget): send at most", message)
+            most = int(re.search(r"send at most (\d+) rows", message)[1])
+            self.assertGreater(most, 0)
+            status, _, body = s.request("POST", "/model/explain", [SEED] * most)
+            self.assertEqual(status, 200, body)
+            self.assertEqual(len(json.loads(body)["explanations"]), most)
+            self.assertEqual(s.predict()[0], 200)  # and the worker serves on
+        finally:
+            s.stop()
+
     def test_bad_model_fails_before_fork(self):
         with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
             f.write('{"format": "tabserve-model", "format_version": 1, "inputs": []}')

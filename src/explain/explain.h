@@ -62,6 +62,10 @@ typedef struct explainer explainer;
 explainer *explainer_create(const model *m, char *err);
 void explainer_free(explainer *ex);
 explain_method explainer_method(const explainer *ex);
+/* What explaining one row takes, in seconds, measured on a row of the model's
+ * own when ex was made: a request's cost is known from its row count before
+ * any work starts. */
+double explainer_row_seconds(const explainer *ex);
 /* explain_row through ex (ex's model). */
 int explainer_row(const explainer *ex, const float *x, double *margin, double *base, double *contrib,
                   char *err);

@@ -110,6 +110,21 @@ void api_error(api *a, api_response *res, int status, const char *message)
     error_with(a, res, status, message, NULL, -1);
 }
 
+/* One request's working state over a's buffers and options. */
+static exchange exchange_of(api *a, const api_request *req, api_response *res)
+{
+    return (exchange){req,
+                      res,
+                      &a->batch,
+                      a->values,
+                      a->o.max_batch,
+                      a->o.encode_rules,
+                      !a->o.full_paths_only,
+                      a->o.explain_budget,
+                      a->out,
+                      a->out_cap};
+}
+
 /* Reads the body into a->batch's rows: the fast path for one flat object,
  * else jansson (one object, or an array of up to max_batch). Returns the row
  * count with *batch set, or 0 after writing the error response. */
@@ -191,9 +206,7 @@ static void predict(api *a, const repo_version *v, const api_request *req, api_r
         return;
     }
     if (explain) {
-        exchange x = {
-            req,    res,       &a->batch, a->values, a->o.max_batch, a->o.encode_rules, !a->o.full_paths_only,
-            a->out, a->out_cap};
+        exchange x = exchange_of(a, req, res);
         char err[ERR_LEN];
         int status = exchange_explain(&x, repository_explainer(v), (int)rows, batch, err);
         if (status) error_with(a, res, status, err, NULL, -1);
@@ -365,9 +378,7 @@ void api_handle(api *a, const api_request *req, api_response *res)
     route_match rt;
     routes_match(req->method, req->path, &rt);
     res->route = rt.route;
-    exchange x = {
-        req,    res,       &a->batch, a->values, a->o.max_batch, a->o.encode_rules, !a->o.full_paths_only,
-        a->out, a->out_cap};
+    exchange x = exchange_of(a, req, res);
     const repo_model *rm = NULL;
     const repo_version *v;
     long len;

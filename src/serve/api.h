@@ -20,6 +20,7 @@ typedef struct {
     stats_shared *stats;          /* may be NULL (no /metrics counts) */
     const volatile int *draining; /* non-zero: /readyz answers 503; may be NULL */
     int full_paths_only;          /* tests and fuzzers: the protocols' fast paths off, to compare */
+    double explain_budget;        /* seconds of explaining one request may take; 0: no limit */
 } api_options;
 
 typedef struct {

@@ -75,6 +75,9 @@ static const option options[] = {
      "open connections per worker (default 1000)"},
     {"--max-batch", NULL, "TABSERVE_MAX_BATCH", OPT_LONG, F(max_batch), 1, 100000,
      "rows in one POST /model array; 413 above (default 1024)"},
+    {"--explain-budget", NULL, "TABSERVE_EXPLAIN_BUDGET", OPT_SECONDS, F(explain_budget), 0, 86400,
+     "seconds of explaining one request may take, from the model's measured cost a row; more rows get 413 "
+     "saying how many fit (default: a third of --timeout, 10 s without one)"},
     {"--ignore-unknown-fields", NULL, "TABSERVE_IGNORE_UNKNOWN_FIELDS", OPT_SWITCH, F(ignore_unknown_fields),
      0, 0,
      "skip request members that are no input of the model (default: a 400 naming the member and the closest "
@@ -184,6 +187,7 @@ int config_parse(serve_config *c, int argc, char **argv, char *err)
     /* the tests' hook (a request that stalls on purpose), never in a served configuration's flags */
     c->test_hooks = getenv("TABSERVE_TEST_HOOKS") && strcmp(getenv("TABSERVE_TEST_HOOKS"), "1") == 0;
     c->repository_poll = 2;
+    c->explain_budget = -1; /* derived below */
     c->versions_kept = 1;
     c->limits = (import_limits)IMPORT_LIMITS_DEFAULT;
 
@@ -230,6 +234,8 @@ int config_parse(serve_config *c, int argc, char **argv, char *err)
             c->binds[c->n_binds++] = "127.0.0.1:8000";
         }
     }
+    if (c->explain_budget < 0) c->explain_budget = c->timeout > 0 ? c->timeout / 3 : 10;
+    if (c->timeout > 0 && c->explain_budget > c->timeout * 0.8) c->explain_budget = c->timeout * 0.8;
     if (c->access_logfile && !*c->access_logfile) c->access_logfile = NULL;
     if (c->model_repository && !*c->model_repository) c->model_repository = NULL;
     if (c->model_repository) {

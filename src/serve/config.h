@@ -39,6 +39,7 @@ typedef struct {
     long max_batch;                /* rows in one POST /model array; more gets 413 */
     int ignore_unknown_fields;     /* request members that are no input: skipped, not a 400 */
     int links_outside_repository;  /* model files may be links out of --model-repository */
+    double explain_budget;         /* --explain-budget; derived from --timeout when not given */
     int test_hooks;                /* TABSERVE_TEST_HOOKS=1 (tests only): honour X-Tabserve-Test-Stall */
     const char *schema_path;       /* --schema: for a foreign model; NULL: looked for beside it */
     import_limits limits;          /* --max-model-bytes, --max-trees, --max-nodes, --max-tensor */

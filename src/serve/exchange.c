@@ -63,6 +63,18 @@ int exchange_explain(exchange *x, const explainer *ex, int n, int as_list, char 
         if (explain_method_of(m, &method, err) == 0) err_set(err, "out of memory preparing explanations");
         return 501;
     }
+    /* the cost is known before the work starts: a request over the budget is
+     * refused with what to send instead, never left to the worker's timeout */
+    double row_s = explainer_row_seconds(ex);
+    if (x->explain_budget > 0 && (double)n * row_s > x->explain_budget) {
+        long most = (long)(x->explain_budget / (row_s > 0 ? row_s : 1e-9));
+        return err_set(
+                   err,
+                   "explaining %d rows takes about %.1f s (%.3g s a row, measured on this model), over the "
+                   "budget of %g s a request (--explain-budget): send at most %ld rows a request",
+                   n, (double)n * row_s, row_s, x->explain_budget, most > 0 ? most : 0),
+               413;
+    }
     size_t per_row = explain_json_max(m) + 4;
     if ((size_t)n * per_row + 64 > x->out_cap)
         return err_set(err, "explanations of %d rows do not fit one answer: send at most %zu rows", n,

@@ -21,6 +21,7 @@ typedef struct {
     int max_batch;
     unsigned encode_rules; /* how request members are read (model/encode.h) */
     int fast_paths;        /* the protocols may read a body straight from its text */
+    double explain_budget; /* seconds one request's explanations may take (0: no limit) */
     char *out;             /* the response body, out_cap bytes; valid until the next request */
     size_t out_cap;
 } exchange;

@@ -335,10 +335,9 @@ static int setup(master *ms, const serve_config *cfg)
         return -1;
     }
     /* the models are validated before anything else exists: a bad file fails here */
-    ms->ropt =
-        (repository_options){cfg->model_repository, cfg->model_path,    cfg->schema_path, cfg->model_name,
-                             cfg->default_model,    cfg->versions_kept, cfg->limits,
-                             cfg->links_outside_repository};
+    ms->ropt = (repository_options){
+        cfg->model_repository, cfg->model_path,    cfg->schema_path, cfg->model_name,
+        cfg->default_model,    cfg->versions_kept, cfg->limits,      cfg->links_outside_repository};
     if (!(ms->repo = repository_load(&ms->ropt, NULL, err))) {
         log_msg(LOG_CRITICAL, "cannot load the model%s: %s", cfg->model_repository ? "s" : "", err);
         return -1;

@@ -360,8 +360,9 @@ static void load_version(const repository_options *o, const char *name, const fo
          * in place, still being written, or a bad one): the loaded copy keeps
          * serving, under the new file's identity, so that this file is tried again
          * only when it changes again */
-        log_msg(LOG_WARNING, "model %s version %ld: its file changed and the new one is refused (%s); serving "
-                             "the copy loaded before (%s)",
+        log_msg(LOG_WARNING,
+                "model %s version %ld: its file changed and the new one is refused (%s); serving "
+                "the copy loaded before (%s)",
                 name, fv->version, err, pv->m->hash);
         char *path = out->path;
         unsigned long long dev = out->dev, ino = out->ino, size = out->size, mtime = out->mtime_ns;
@@ -452,8 +453,10 @@ repository *repository_load(const repository_options *o, repository *prev, char 
 {
     /* one rule for names in both modes: they go into URLs, JSON, logs and metric labels */
     if (o->model_name && !is_model_name(o->model_name))
-        return err_set(err, "--model-name: \"%.64s\" is not a model name (letters, digits, '_', '-', '.'; up to %d)",
-                       o->model_name, REPO_MAX_NAME - 1),
+        return err_set(
+                   err,
+                   "--model-name: \"%.64s\" is not a model name (letters, digits, '_', '-', '.'; up to %d)",
+                   o->model_name, REPO_MAX_NAME - 1),
                NULL;
     if (!o->dir) return load_one(o, err);
     found_model *fm;

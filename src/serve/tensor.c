@@ -153,8 +153,8 @@ static int json_element(tensor_in *t, long k, raw_value *out, int index, char *e
             return err_set(err, "$.inputs[%d].data[%ld]: %g is negative, but the datatype is %s", index, k,
                            out->number, t->dtype_name);
         if (!tensor_in_range(t->dtype, out->number))
-            return err_set(err, "$.inputs[%d].data[%ld]: %.17g is out of the range of %s", index, k, out->number,
-                           t->dtype_name);
+            return err_set(err, "$.inputs[%d].data[%ld]: %.17g is out of the range of %s", index, k,
+                           out->number, t->dtype_name);
         if (t->dtype == DT_FP32) out->number = (float)out->number; /* as the client's float would be */
         return 0;
     }

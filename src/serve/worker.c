@@ -209,8 +209,11 @@ static int listener_start(worker *w, listener *l, int fd, char *err)
 {
     const worker_args *a = w->a;
     api_options ao = {(int)a->cfg->max_batch,
-                      a->cfg->ignore_unknown_fields ? ENCODE_IGNORE_UNKNOWN : ENCODE_STRICT, a->stats,
-                      &w->draining, 0}; /* copied by api_create */
+                      a->cfg->ignore_unknown_fields ? ENCODE_IGNORE_UNKNOWN : ENCODE_STRICT,
+                      a->stats,
+                      &w->draining,
+                      0,
+                      a->cfg->explain_budget}; /* copied by api_create */
     l->w = w;
     if (!(l->api = api_create(a->repo, &ao, err))) return -1;
     const serve_config *cfg = a->cfg;
