@@ -15,7 +15,7 @@ DEFAULT_MODEL := models/titanic.json
 # the Kaggle Titanic train.csv stays in ../shared (never copied here)
 DATA ?= ../shared/data/titanic.csv
 
-# src/ has one folder per layer (README: Layout); includes name the folder: "model/schema.h"
+# src/ has one folder per layer (docs/maintainers/architecture.md); includes name the folder: "model/schema.h"
 LAYERS := base model estimators formats data train explain serve cli
 SRCS := $(filter-out src/cli/main.c,$(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c)))
 HDRS := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.h))

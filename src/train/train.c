@@ -47,7 +47,7 @@ void train_options_blend_default(train_options *o)
 {
     train_options_default(o);
     o->kind = TRAIN_BLEND;
-    /* chosen by 5-fold CV on Titanic (docs/DESIGN.md, "The default model is a
+    /* chosen by 5-fold CV on Titanic (docs/maintainers/gbt.md, "The default model is a
      * blend"): a small MLP ensemble and 128 trees keep a request under a
      * microsecond and an explanation under 50 us */
     o->blend_mlp = 0.3;

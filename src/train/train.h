@@ -41,7 +41,7 @@ typedef struct {
 } train_options;
 
 void train_options_default(train_options *o);
-/* --model blend's own defaults: the default model's settings (README, "The
+/* --model blend's own defaults: the default model's settings (docs/training.md, "The
  * default model"), which the other flags then override. */
 void train_options_blend_default(train_options *o);
 
