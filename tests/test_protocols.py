@@ -339,6 +339,10 @@ class Protocols(unittest.TestCase):
                                                              {"signature_name": "serving_default", "inputs": cols}),
                        200)
         self.assertEqual(r["outputs"], [self.seed_p["predict"], self.first_p["predict"]])
+        # TF Serving reads the body whatever its Content-Type: its document's `curl -d` sends a form type
+        status, _, body = self.s.request("POST", "/v1/models/titanic:predict", json.dumps({"instances": [SEED]}),
+                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual((status, json.loads(body)["predictions"]), (200, [self.seed_p["predict"]]))
         for body, status, message in [
             ({"instances": [SEED], "inputs": cols}, 400, 'send exactly one of "instances" (rows) or "inputs"'),
             ({"instances": [dict(SEED, Sex="robot")]}, 400, '$.instances[0].Sex: unknown category "robot"'),
@@ -552,7 +556,7 @@ class Repository(unittest.TestCase):
         s = Server("--model-repository", self.dir, "--default-model", "m", workers=1)
         try:
             for name, words in (("leak", "model.json is a link out of the model repository: refused"),
-                                ("junk", "model.bin: not a tabserve model, an XGBoost model (JSON or UBJSON) or an ONNX model")):
+                                ("junk", "junk/1/model.bin: not a tabserve model, an XGBoost model (JSON or UBJSON) or an ONNX model")):
                 status, body = s.json("GET", f"/v1/models/{name}")
                 text = json.dumps(body)
                 self.assertIn(words, text, name)

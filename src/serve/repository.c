@@ -311,24 +311,18 @@ static int reuse(repository *prev, const char *name, const found_version *fv, re
     return pv != NULL;
 }
 
-/* A load error as clients see it: what was wrong, without the server's paths
- * (the repository's own, and anything after it up to the file name). The
- * error log keeps the whole message. */
+/* A load error as clients see it: what was wrong, with paths relative to the
+ * repository (model/version/file), never the server's own. The error log keeps
+ * the whole message. */
 static char *public_message(const char *err, const char *dir)
 {
     char *out = malloc(strlen(err) + 1);
     if (!out) return NULL;
     size_t n = strlen(dir), o = 0;
     for (const char *p = err; *p;) {
-        if (n && strncmp(p, dir, n) == 0 && p[n] == '/') { /* dir/model/version/file: the file's name */
-            const char *end = p + n;
-            while (*end && *end != ':' && *end != ' ') end++;
-            const char *name = end;
-            while (name > p + n && name[-1] != '/') name--;
-            memcpy(out + o, name, (size_t)(end - name));
-            o += (size_t)(end - name);
-            p = end;
-        } else
+        if (n && strncmp(p, dir, n) == 0 && p[n] == '/') /* dir/model/version/file: model/version/file */
+            p += n + 1;
+        else
             out[o++] = *p++;
     }
     out[o] = 0;
