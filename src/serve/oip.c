@@ -5,9 +5,11 @@
 #include "serve/oip.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/err.h"
 #include "base/jsonscan.h"
@@ -186,6 +188,10 @@ static int wants_binary(const json_t *root, char *err)
     return binary;
 }
 
+/* Answers to requests without an id get one (KServe's response model requires
+ * it): the worker's pid and a count, unique for the server's life. */
+static atomic_ulong replies;
+
 /* The reply tensor; id is the request's id as JSON text (quoted), or NULL. */
 static void reply(exchange *x, const repo_version *v, const char *id, size_t id_len, long n, int binary)
 {
@@ -198,7 +204,8 @@ static void reply(exchange *x, const repo_version *v, const char *id, size_t id_
         memcpy(o, ",\"id\":", 6);
         memcpy(o + 6, id, id_len);
         o += 6 + id_len;
-    }
+    } else
+        o += sprintf(o, ",\"id\":\"%d-%lu\"", (int)getpid(), atomic_fetch_add(&replies, 1) + 1);
     static const char head[] =
         ",\"outputs\":[{\"name\":\"" OUTPUT_TENSOR "\",\"datatype\":\"FP32\",\"shape\":[";
     memcpy(o, head, sizeof head - 1); /* the path every answer takes: no printf */

@@ -18,6 +18,7 @@ static const struct {
     {"/v2/health/live", "GET", ROUTE_V2_LIVE},
     {"/v2/health/ready", "GET", ROUTE_V2_READY},
     {"/v2", "GET", ROUTE_V2_SERVER},
+    {"/v2/", "GET", ROUTE_V2_SERVER}, /* the OpenAPI document's literal server-metadata path */
     {"/", "GET", ROUTE_PAGE},
 };
 
