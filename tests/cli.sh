@@ -164,4 +164,34 @@ else
   echo "SKIPPED: $DATA is absent: eval, train and the default model's reproduction were not checked"
 fi
 
+
+# your own CSV with only --label: inputs typed by content, an id column left out, a label of
+# two words (the second in order is the positive class unless --positive says), folds by row
+python3 - "$tmp/own.csv" <<'PY'
+import math, sys
+with open(sys.argv[1], "w") as f:
+    f.write("row,size,colour,weight,outcome\n")
+    for i in range(200):
+        size = round(math.sin(i) * 10 + 20, 3)
+        colour = ("red", "green", "blue")[i % 3]
+        weight = "" if i % 17 == 0 else round(math.cos(i * 0.7) * 3, 3)
+        f.write(f"{i + 1},{size},{colour},{weight},{'yes' if size + (5 if colour == 'red' else 0) > 22 else 'no'}\n")
+PY
+$BIN train "$tmp/own.csv" --label outcome --model linear --cv 5 -o "$tmp/own.json" > "$tmp/own.out" 2> "$tmp/own.err"; rc=$?
+check "train with only --label: inputs typed by content, the id left out, said so" \
+  "[ $rc -eq 0 ] && grep -q 'inputs from .*own.csv: numeric size,weight; categorical colour; left out: row (numbers counting the rows: an id)' '$tmp/own.err'"
+check "a label of two words: the second in order is the positive class" \
+  "grep -q 'label outcome: \"yes\" is the positive class (1), \"no\" the other (0)' '$tmp/own.err'"
+check "--cv without --fold-by folds by row index" "grep -q 'cv accuracy=' '$tmp/own.out' && grep -q '\"fold_by\":\"(row index)\"' '$tmp/own.json'"
+check "its inputs never missing in the data are required, the one with gaps is not" \
+  "$BIN inspect '$tmp/own.json' | grep -q 'size .*required' && ! $BIN inspect '$tmp/own.json' | grep -q 'weight .*required'"
+$BIN train "$tmp/own.csv" --label outcome --positive no --model gbt --trees 5 -o "$tmp/own-no.json" 2> "$tmp/own.err"
+printf 'size,colour,weight\n30,red,1\n' > "$tmp/own-row.csv"
+yes_p=$($BIN predict "$tmp/own.json" --input "$tmp/own-row.csv" | tail -1 | cut -d, -f4)
+no_p=$($BIN predict "$tmp/own-no.json" --input "$tmp/own-row.csv" | tail -1 | cut -d, -f4)
+check "--positive no: the probability served is of \"no\" ($yes_p for yes, $no_p for no)" \
+  "python3 -c 'import sys; sys.exit(not (float(\"$yes_p\") > 0.5 > float(\"$no_p\")))'"
+$BIN train "$tmp/own.csv" -o "$tmp/x.json" 2> "$tmp/own.err"; rc=$?
+check "train without --label names what is missing" "[ $rc -eq 2 ] && grep -q -- '--label COL (the column to predict) is missing' '$tmp/own.err'"
+check "train --help prints the usage and succeeds" "$BIN train --help | grep -q 'usage: tabserve train'"
 [ $fails -eq 0 ] && echo "cli: all passed" || { echo "cli: $fails failed"; exit 1; }

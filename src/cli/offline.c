@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "data/dataset.h"
+#include "data/infer.h"
 #include "formats/open.h"
 #include "formats/default_model.h"
 #include "train/evaluate.h"
@@ -101,9 +102,14 @@ static int parse_long(const char *s, long lo, long hi, const char *what, long *o
 /* ---- train -------------------------------------------------------------- */
 
 static const char train_usage[] =
-    "usage: tabserve train DATA.csv --label COL --numeric A,B --categorical C,D -o MODEL.json\n"
+    "usage: tabserve train DATA.csv --label COL -o MODEL.json [--numeric A,B --categorical C,D]\n"
+    "                      [--drop A,B] (without --numeric and --categorical: every other column,\n"
+    "                      [--positive CLASS] (a label of any two values: the class whose probability\n"
+    "                      is served; default the second in order)\n"
+    "                      typed by its content; a column of ids is left out and said so)\n"
     "                      [--hidden 16,8 | --hidden \"\"] [--ensemble N] [--epochs N] [--seed N]\n"
-    "                      [--cv K --fold-by COL] [--lr X] [--l2 X] [--batch N] [--patience N]\n"
+    "                      [--cv K [--fold-by COL]] (folds by row index mod K without --fold-by)\n"
+    "                      [--lr X] [--l2 X] [--batch N] [--patience N]\n"
     "                      [--activation relu|tanh] [--no-auto-features]\n"
     "                      [--model mlp|linear|gbt|blend|auto] gbt: [--trees N] [--bag N] [--max-depth D] "
     "[--learning-rate X]\n"
@@ -142,7 +148,8 @@ static const char *model_kind_given(int argc, char **argv)
 
 int cmd_train(int argc, char **argv)
 {
-    const char *data = NULL, *label = NULL, *numeric = "", *categorical = "", *out = NULL;
+    const char *data = NULL, *label = NULL, *numeric = "", *categorical = "", *out = NULL, *drop = NULL;
+    const char *positive = NULL;
     const char *hidden = NULL, *fold_by = NULL, *v = NULL, *kind = model_kind_given(argc, argv), *l2 = NULL;
     long cv = 0, lv;
     train_options o;
@@ -154,8 +161,16 @@ int cmd_train(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         int r;
 #define OPT(name) ((r = cli_option(argc, argv, &i, name, &v)) != 0)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(train_usage, stdout);
+            return 0;
+        }
         if (OPT("--label"))
             label = v;
+        else if (OPT("--drop"))
+            drop = v;
+        else if (OPT("--positive"))
+            positive = v;
         else if (OPT("--numeric"))
             numeric = v;
         else if (OPT("--categorical"))
@@ -260,13 +275,27 @@ int cmd_train(int argc, char **argv)
         if (r < 0) return 2;
 #undef OPT
     }
-    if (!data || !label || !out || (!*numeric && !*categorical)) {
-        fputs(train_usage, stderr);
+    if (!data || !label || !out) {
+        fprintf(stderr, "tabserve train: %s is missing\n%s",
+                !data    ? "DATA.csv (the training data)"
+                : !label ? "--label COL (the column to predict)"
+                         : "-o MODEL.json (where to write the model)",
+                train_usage);
         return 2;
     }
-    if (cv && !fold_by) {
-        fprintf(stderr, "tabserve train: --cv needs --fold-by COLUMN\n");
-        return 2;
+    char *inferred_num = NULL, *inferred_cat = NULL;
+    if (!*numeric && !*categorical) { /* every other column, typed by its content */
+        char left_out_err[ERR_LEN], *left_out;
+        if (infer_inputs(data, label, drop, &inferred_num, &inferred_cat, &left_out, left_out_err) != 0) {
+            fprintf(stderr, "tabserve train: %s\n", left_out_err);
+            return 1;
+        }
+        numeric = inferred_num;
+        categorical = inferred_cat;
+        fprintf(stderr, "tabserve train: inputs from %s: numeric %s; categorical %s%s%s\n", data,
+                *numeric ? numeric : "(none)", *categorical ? categorical : "(none)",
+                *left_out ? "; left out: " : "", left_out);
+        free(left_out);
     }
     int automatic = strcmp(kind, "auto") == 0;
     if (strcmp(kind, "gbt") == 0)
@@ -274,11 +303,7 @@ int cmd_train(int argc, char **argv)
     else if (strcmp(kind, "blend") == 0)
         o.kind = TRAIN_BLEND;
     else if (automatic) {
-        if (!cv) {
-            fprintf(stderr,
-                    "tabserve train: --model auto chooses by cross-validation: give --cv K --fold-by COL\n");
-            return 2;
-        }
+        if (!cv) cv = 5; /* it chooses by cross-validation: 5 folds unless --cv says */
     } else if (strcmp(kind, "linear") == 0)
         hidden = ""; /* logistic regression: the MLP path with no hidden layer */
     else if (strcmp(kind, "mlp") != 0) {
@@ -312,6 +337,7 @@ int cmd_train(int argc, char **argv)
     float *y = NULL;
     model *m = NULL;
     json_t *cvj = NULL;
+    char *neg_class = NULL, *pos_class = NULL; /* a label of two values other than 0/1 */
     rc = 1;
     if (!num || !cat || !cols) goto done;
     size_t ncols = 0;
@@ -321,7 +347,19 @@ int cmd_train(int argc, char **argv)
     if (fold_by) cols[ncols++] = fold_by;
     o.n_numeric = nn;
     o.n_categorical = nc;
-    if (o.kind == TRAIN_GBT && !cv) { /* straight into floats: large data fits in memory */
+    /* a binary label of any two values: its classes kept, the positive one reported */
+    int regression = o.kind == TRAIN_GBT && o.gbt.objective == GBT_REGRESSION;
+    if (!regression) {
+        dataset *labels = dataset_load(data, &label, 1, err);
+        int bad = !labels || dataset_binary_classes(labels, 0, positive, &neg_class, &pos_class, err) != 0;
+        dataset_free(labels);
+        if (bad) goto fail;
+        if (pos_class)
+            fprintf(stderr,
+                    "tabserve train: label %s: \"%s\" is the positive class (1), \"%s\" the other (0)%s\n",
+                    label, pos_class, neg_class, positive ? "" : "; --positive chooses");
+    }
+    if (o.kind == TRAIN_GBT && !cv && !pos_class) { /* straight into floats: large data fits in memory */
         double t0 = clock_seconds();
         if (!(m = train_gbt_csv(data, label, cols + 1, nn, nc, &o, err))) goto fail;
         double fit = clock_seconds() - t0;
@@ -337,23 +375,34 @@ int cmd_train(int argc, char **argv)
         err_set(err, "%s: need at least 2 data rows, got %zu", data, d->n_rows);
         goto fail;
     }
-    int regression = o.kind == TRAIN_GBT && o.gbt.objective == GBT_REGRESSION;
-    if (!(y = malloc(d->n_rows * sizeof *y)) || dataset_labels(d, 0, !regression, y, err) != 0) goto fail;
+    if (!(y = malloc(d->n_rows * sizeof *y)) ||
+        (regression ? dataset_labels(d, 0, 0, y, err) : dataset_binary_labels(d, 0, pos_class, y, err)) != 0)
+        goto fail;
     if (cv && regression) {
         err_set(err,
                 "--cv measures binary models (accuracy, log-loss, AUC); drop it for --objective regression");
         goto fail;
     }
+    size_t fold_col = fold_by ? ncols - 1 : TRAIN_FOLD_BY_ROW; /* without --fold-by: row index mod K */
     double t0 = clock_seconds();
     if (automatic) {
-        if (!(m = train_auto(d, y, ncols - 1, cv, &o, stdout, err))) goto fail;
+        if (!(m = train_auto(d, y, fold_col, cv, &o, stdout, err))) goto fail;
     } else {
-        if (cv && !(cvj = train_cross_validate(d, y, ncols - 1, cv, &o, stdout, NULL, err))) goto fail;
+        if (cv && !(cvj = train_cross_validate(d, y, fold_col, cv, &o, stdout, NULL, err))) goto fail;
         t0 = clock_seconds();
         if (!(m = train_fit(d, y, NULL, &o, err))) goto fail;
     }
     double fit = clock_seconds() - t0;
     if (cvj) json_object_set(m->metadata, "cross_validation", cvj);
+    if (pos_class) { /* the answer is the probability of this class */
+        free(m->output.positive);
+        if (!(m->output.positive = strdup(pos_class)) ||
+            json_object_set_new(m->metadata, "classes", json_pack("[s,s]", neg_class, pos_class)) != 0) {
+            err_set(err, "out of memory");
+            goto fail;
+        }
+        model_hash(m); /* the output changed: its hash with it */
+    }
     if (train_background(m, d, o.seed, err) != 0) goto fail;
     if (model_save(m, out, err) != 0) goto fail;
     fprintf(stderr, "tabserve train: %zu rows, %d features, fit in %.3fs, wrote %s (%s)\n", d->n_rows,
@@ -363,6 +412,10 @@ int cmd_train(int argc, char **argv)
 fail:
     fprintf(stderr, "tabserve train: %s\n", err);
 done:
+    free(neg_class);
+    free(pos_class);
+    free(inferred_num);
+    free(inferred_cat);
     json_decref(cvj);
     model_free(m);
     free(y);

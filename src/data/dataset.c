@@ -144,3 +144,64 @@ void free_list(char **list)
     for (size_t i = 0; list && list[i]; i++) free(list[i]);
     free(list);
 }
+
+static int cmp_class(const char *a, const char *b)
+{
+    double x, y;
+    if (parse_finite_double(a, strlen(a), &x) == 0 && parse_finite_double(b, strlen(b), &y) == 0)
+        return (x > y) - (x < y);
+    return strcmp(a, b);
+}
+
+int dataset_binary_classes(const dataset *d, size_t col, const char *positive, char **neg, char **pos,
+                           char *err)
+{
+    *neg = *pos = NULL;
+    const char *seen[3] = {NULL, NULL, NULL};
+    int n = 0;
+    for (size_t r = 0; r < d->n_rows; r++) {
+        const char *s = dataset_cell(d, r, col);
+        if (!s)
+            return err_set(err, "%s: row %zu: column %s: the label is missing", d->path, r + 1,
+                           d->names[col]);
+        int k = 0;
+        while (k < n && strcmp(seen[k], s) != 0) k++;
+        if (k == n) {
+            if (n == 2) {
+                seen[2] = s;
+                return err_set(
+                    err,
+                    "%s: column %s has more than two classes (\"%.30s\", \"%.30s\", \"%.30s\", ...): "
+                    "tabserve trains binary classifiers and regressions (--objective regression with "
+                    "--model gbt); more classes are not trained yet",
+                    d->path, d->names[col], seen[0], seen[1], seen[2]);
+            }
+            seen[n++] = s;
+        }
+    }
+    if (n < 2)
+        return err_set(err, "%s: column %s has one class only: nothing to learn", d->path, d->names[col]);
+    int lo = cmp_class(seen[0], seen[1]) < 0 ? 0 : 1;
+    const char *a = seen[lo], *b = seen[1 - lo];
+    if (!positive && strcmp(a, "0") == 0 && strcmp(b, "1") == 0) return 0; /* already 0/1 */
+    if (positive && strcmp(positive, a) == 0) { /* the first is asked to be the positive one */
+        const char *t = a;
+        a = b;
+        b = t;
+    } else if (positive && strcmp(positive, b) != 0)
+        return err_set(err, "--positive %.40s: column %s's classes are \"%.40s\" and \"%.40s\"", positive,
+                       d->names[col], a, b);
+    if (!(*neg = strdup(a)) || !(*pos = strdup(b))) {
+        free(*neg);
+        *neg = NULL;
+        return err_set(err, "out of memory");
+    }
+    return 0;
+}
+
+int dataset_binary_labels(const dataset *d, size_t col, const char *pos, float *y, char *err)
+{
+    if (!pos) return dataset_labels(d, col, 1, y, err);
+    for (size_t r = 0; r < d->n_rows; r++) y[r] = strcmp(dataset_cell(d, r, col), pos) == 0 ? 1.0f : 0.0f;
+    return 0;
+}

@@ -31,4 +31,15 @@ int dataset_labels(const dataset *d, size_t col, int binary, float *y, char *err
 char **split_list(const char *s, size_t *n);
 void free_list(char **list);
 
+/* A binary label's two classes, whatever their text ("malignant"/"benign",
+ * "yes"/"no", 0/1): *neg and *pos (malloc'd; numbers in numeric order, text
+ * in byte order; `positive`, when given, names the one reported). Both NULL
+ * when the column is already 0/1. Returns 0, or -1 with err: a missing label,
+ * one class only, or more than two (naming a few). */
+int dataset_binary_classes(const dataset *d, size_t col, const char *positive, char **neg, char **pos,
+                           char *err);
+
+/* Labels of column col as 0/1: 1 where the text is pos (pos NULL: the 0/1 text). */
+int dataset_binary_labels(const dataset *d, size_t col, const char *pos, float *y, char *err);
+
 #endif

@@ -745,10 +745,13 @@ static json_t *metrics_json(const metrics *mt)
     return o;
 }
 
-/* Each row's fold: its integer key in column fold_col, mod k. 0 or -1 with err. */
+/* Each row's fold: its integer key in column fold_col, mod k (TRAIN_FOLD_BY_ROW:
+ * its row index, from 0, mod k). 0 or -1 with err. */
 static int folds_of(const dataset *d, size_t fold_col, long k, unsigned char *fold, char *err)
 {
-    for (size_t r = 0; r < d->n_rows; r++) {
+    for (size_t r = 0; r < d->n_rows && fold_col == TRAIN_FOLD_BY_ROW; r++)
+        fold[r] = (unsigned char)(r % (size_t)k);
+    for (size_t r = 0; r < d->n_rows && fold_col != TRAIN_FOLD_BY_ROW; r++) {
         const char *s = dataset_cell(d, r, fold_col);
         char *end;
         long long v = s ? strtoll(s, &end, 10) : 0;
@@ -807,9 +810,12 @@ json_t *train_cross_validate(const dataset *d, const float *y, size_t fold_col, 
     if (mean) *mean = sum;
     result = json_object();
     json_object_set_new(result, "k", json_integer(k));
-    json_object_set_new(result, "fold_by", json_string(d->names[fold_col]));
+    json_object_set_new(result, "fold_by",
+                        json_string(fold_col == TRAIN_FOLD_BY_ROW ? "(row index)" : d->names[fold_col]));
     json_object_set_new(result, "fold_rule",
-                        json_string("fold = value mod k; metrics are the mean over folds"));
+                        json_string(fold_col == TRAIN_FOLD_BY_ROW
+                                        ? "fold = row index (from 0) mod k; metrics are the mean over folds"
+                                        : "fold = value mod k; metrics are the mean over folds"));
     json_object_set_new(result, "accuracy", json_real(sum.accuracy));
     json_object_set_new(result, "logloss", json_real(sum.logloss));
     json_object_set_new(result, "auc", json_real(sum.auc));
@@ -996,7 +1002,8 @@ model *train_auto(const dataset *d, const float *y, size_t fold_col, long k, con
                         json_pack("{s:s,s:s,s:O,s:O,s:i,s:s}", "rule",
                                   "the candidate with the lowest cross-validated log-loss", "chosen",
                                   candidate_names[chosen], "candidates", cands, "nested_cv", nested, "k",
-                                  (int)k, "fold_by", d->names[fold_col]));
+                                  (int)k, "fold_by",
+                                  fold_col == TRAIN_FOLD_BY_ROW ? "(row index)" : d->names[fold_col]));
 done:
     json_decref(cands);
     json_decref(nested);

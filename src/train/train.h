@@ -51,6 +51,9 @@ void train_options_blend_default(train_options *o);
 model *train_fit(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
                  char *err);
 
+/* fold_col for folds by row index (row mod k) when no --fold-by column is given */
+#define TRAIN_FOLD_BY_ROW ((size_t)-1)
+
 /* K-fold cross-validation with fold = (integer in column fold_col) mod k: fits on
  * k-1 folds, scores the held-out one. Writes a line per fold and the summary
  * line `cv accuracy=... logloss=... auc=...` to report (if not NULL); the
