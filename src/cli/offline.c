@@ -352,12 +352,30 @@ int cmd_train(int argc, char **argv)
     if (!regression) {
         dataset *labels = dataset_load(data, &label, 1, err);
         int bad = !labels || dataset_binary_classes(labels, 0, positive, &neg_class, &pos_class, err) != 0;
+        /* more than two numbers: the task is regression (trees train it) */
+        int numbers = bad && labels && dataset_column_numeric(labels, 0);
         dataset_free(labels);
+        if (numbers && (o.kind == TRAIN_GBT || automatic) && !positive) {
+            fprintf(stderr, "tabserve train: label %s holds numbers: a regression (gradient-boosted trees)\n",
+                    label);
+            o.kind = TRAIN_GBT;
+            o.gbt.objective = GBT_REGRESSION;
+            regression = 1;
+            automatic = 0;
+            bad = 0;
+        } else if (numbers)
+            err_set(err, "label %s holds numbers: a regression, which trains with --model gbt (or auto)",
+                    label);
         if (bad) goto fail;
-        if (pos_class)
-            fprintf(stderr,
-                    "tabserve train: label %s: \"%s\" is the positive class (1), \"%s\" the other (0)%s\n",
-                    label, pos_class, neg_class, positive ? "" : "; --positive chooses");
+    }
+    if (regression && cv) {
+        fprintf(stderr, "tabserve train: --cv measures classifiers; a regression is fitted without it\n");
+        cv = 0;
+    }
+    if (pos_class) {
+        fprintf(stderr,
+                "tabserve train: label %s: \"%s\" is the positive class (1), \"%s\" the other (0)%s\n", label,
+                pos_class, neg_class, positive ? "" : "; --positive chooses");
     }
     if (o.kind == TRAIN_GBT && !cv && !pos_class) { /* straight into floats: large data fits in memory */
         double t0 = clock_seconds();

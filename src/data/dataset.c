@@ -205,3 +205,13 @@ int dataset_binary_labels(const dataset *d, size_t col, const char *pos, float *
     for (size_t r = 0; r < d->n_rows; r++) y[r] = strcmp(dataset_cell(d, r, col), pos) == 0 ? 1.0f : 0.0f;
     return 0;
 }
+
+int dataset_column_numeric(const dataset *d, size_t col)
+{
+    for (size_t r = 0; r < d->n_rows; r++) {
+        const char *s = dataset_cell(d, r, col);
+        double v;
+        if (!s || parse_finite_double(s, strlen(s), &v) != 0) return 0;
+    }
+    return 1;
+}

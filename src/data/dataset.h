@@ -39,6 +39,9 @@ void free_list(char **list);
 int dataset_binary_classes(const dataset *d, size_t col, const char *positive, char **neg, char **pos,
                            char *err);
 
+/* Whether every cell of column col is a finite number. */
+int dataset_column_numeric(const dataset *d, size_t col);
+
 /* Labels of column col as 0/1: 1 where the text is pos (pos NULL: the 0/1 text). */
 int dataset_binary_labels(const dataset *d, size_t col, const char *pos, float *y, char *err);
 
