@@ -4,7 +4,8 @@
 # Seeds: fuzz/corpus/; the XGBoost model seeds are made by
 # tests/oracles/make_xgboost.py fuzz/corpus/model --seeds; the small v2-*.json are
 # written by hand (v2-blend-background.json: a blend with a background, so that
-# fuzz_model reaches the explainer's coalition tables and enumeration).
+# fuzz_model reaches the explainer's coalition tables and enumeration); lgb-handmade.txt, a LightGBM
+# text model written by hand (a categorical split, a NaN-missing split, pandas_categorical).
 FUZZ_SECONDS ?= 30
 FUZZ_BUILD := build-fuzz
 FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \

@@ -13,6 +13,7 @@
 #include "base/err.h"
 #include "base/files.h"
 #include "formats/open.h"
+#include "formats/lightgbm.h"
 #include "formats/onnx.h"
 #include "formats/probe.h"
 #include "formats/sidecar.h"
@@ -27,11 +28,14 @@ const char *model_format_of(const char *buf, size_t len, char *err)
 {
     size_t i = 0;
     while (i < len && strchr(" \t\r\n", buf[i]) && buf[i]) i++;
-    if (ubjson_is(buf, len)) return "ubjson";    /* XGBoost's binary form, whatever the file's name */
+    if (ubjson_is(buf, len)) return "ubjson"; /* XGBoost's binary form, whatever the file's name */
+    if (lightgbm_is(buf, len)) return "lightgbm";
     if (i < len && buf[i] == '{') return "json"; /* a tabserve or XGBoost model: the parse tells */
     if (onnx_is(buf, len)) return "onnx";
     /* its bytes are not shown: a served model's error reaches clients */
-    err_set(err, "not a tabserve model, an XGBoost model (JSON or UBJSON) or an ONNX model");
+    err_set(
+        err,
+        "not a tabserve model, an XGBoost model (JSON or UBJSON), a LightGBM text model or an ONNX model");
     return NULL;
 }
 
@@ -210,6 +214,10 @@ static model *open_any(const char *buf, size_t len, const char *name, const impo
     if (!format) return err_set(err, "%s: %s", name, why), NULL;
     if (strcmp(format, "json") == 0) return open_json(buf, len, name, lim, foreign, left, err);
     if (strcmp(format, "ubjson") == 0) return open_ubjson(buf, len, name, lim, foreign, err);
+    if (strcmp(format, "lightgbm") == 0) {
+        *foreign = 1;
+        return lightgbm_import(buf, len, name, lim, err);
+    }
     *foreign = 1;
     return onnx_import(buf, len, name, lim, reference, err);
 }

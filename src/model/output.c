@@ -101,8 +101,8 @@ void output_meaning(const output_spec *o, char *buf, size_t len)
 int output_check(const output_spec *o, int n_outputs, char *err)
 {
     if (o->task == TASK_MULTICLASS) {
-        if (o->link == LINK_SIGMOID || o->link == LINK_EXP || o->link == LINK_STEP)
-            return err_set(err, "$.output.link: a multiclass output takes softmax or identity");
+        if (o->link == LINK_EXP || o->link == LINK_STEP) /* sigmoid: one-vs-all, a probability a class */
+            return err_set(err, "$.output.link: a multiclass output takes softmax, sigmoid or identity");
         if ((int)o->n_classes != n_outputs)
             return err_set(err, "$.output.classes: %zu classes, but the predictor gives %d outputs",
                            o->n_classes, n_outputs);
