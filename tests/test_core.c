@@ -402,8 +402,8 @@ static void test_output_spec(void **state)
     expect_error(multiclass_v2, "\"weights\":[[1,0,-1]],\"bias\":[0,0,0]",
                  "\"weights\":[[1,0]],\"bias\":[0,0]",
                  "$.output.classes: 3 classes, but the predictor gives 2 outputs");
-    expect_error(multiclass_v2, "\"link\":\"softmax\"", "\"link\":\"sigmoid\"",
-                 "a multiclass output takes softmax");
+    expect_error(multiclass_v2, "\"link\":\"softmax\"", "\"link\":\"exp\"",
+                 "a multiclass output takes softmax, sigmoid or identity");
     expect_error(multiclass_v2, "\"virginica\"", "\"a,b\"", "$.output.classes: [2]: expected a label");
     expect_error(multiclass_v2, "\"virginica\"", "\"setosa\"", "duplicate class \"setosa\"");
     expect_error(linear_v2, "\"link\":\"sigmoid\"", "\"link\":\"softmax\"",
