@@ -893,5 +893,32 @@ class LightGBMTest(unittest.TestCase):
         self.assertIn("tree 2 node 0: zero as missing sends 0 the other way than its threshold 0.25 does", p.stderr)
 
 
+@unittest.skipIf(ort_missing(), ort_missing())
+class OperatorsTest(unittest.TestCase):
+    """One small graph per operator the interpreter runs (tests/oracles/make_ops.py), each
+    answering one float a row, against ONNX Runtime on 300 rows around 0, ±1, ±3 and halves."""
+
+    def test_each_operator_agrees_with_onnx_runtime(self):
+        d = tempfile.mkdtemp(prefix="tabserve-ops-")
+        try:
+            subprocess.run([ORACLE_PY, os.path.join(HERE, "oracles", "make_ops.py"), d], check=True)
+            names = sorted(f[:-5] for f in os.listdir(d) if f.endswith(".onnx"))
+            self.assertGreaterEqual(len(names), 35)
+            for name in names:
+                with self.subTest(name):
+                    model = os.path.join(d, name + ".onnx")
+                    subprocess.run(["node", os.path.join(HERE, "oracles", "ort_predict.js"), model,
+                                    os.path.join(d, "ops.csv"), "Y", model + ".ort"], check=True, capture_output=True)
+                    out = model + ".out"
+                    run("predict", model, "--input", os.path.join(d, "ops.csv"), "--output", out)
+                    got = read_csv_numbers(out, 1)
+                    want = [r[-1:] for r in read_expected(model + ".ort")]
+                    self.assertEqual(len(got), 300)
+                    worst = max(abs(g[0] - w[0]) / max(1.0, abs(w[0])) for g, w in zip(got, want))
+                    self.assertLessEqual(worst, 1e-5, f"{name}: largest difference {worst}")
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

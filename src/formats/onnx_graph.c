@@ -30,9 +30,14 @@
 
 const char onnx_supported_operators[] =
     "Imputer, Scaler, OneHotEncoder, LabelEncoder, Normalizer, LinearClassifier, LinearRegressor, "
-    "TreeEnsembleClassifier, TreeEnsembleRegressor, ArrayFeatureExtractor, FeatureVectorizer, ZipMap "
-    "(ai.onnx.ml); Cast, CastLike, Concat, Gather, Reshape, Flatten, Squeeze, Unsqueeze, Identity, MatMul, "
-    "Gemm, Add, Sub, Mul, Div, Relu, Sigmoid, Tanh, Softmax, ArgMax, Where (ai.onnx)";
+    "TreeEnsembleClassifier, TreeEnsembleRegressor, Binarizer, "
+    "ArrayFeatureExtractor, FeatureVectorizer, ZipMap (ai.onnx.ml); Constant, Cast, CastLike, Concat, "
+    "Gather, "
+    "Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout, MatMul, Gemm, Add, Sub, Mul, Div, Pow, Max, "
+    "Min, "
+    "Sum, Mean, Abs, Neg, Exp, Log, Sqrt, Reciprocal, Floor, Ceil, Round, Sign, Erf, Relu, Sigmoid, Tanh, "
+    "Softplus, Softsign, Elu, Selu, LeakyRelu, HardSigmoid, Gelu, Clip, BatchNormalization, Equal, Less, "
+    "Greater, LessOrEqual, GreaterOrEqual, And, Or, Xor, Not, Softmax, ArgMax, Where (ai.onnx)";
 
 /* ---- tensors ------------------------------------------------------------------ */
 
@@ -62,6 +67,18 @@ static void tensor_release(tensor *t)
 
 typedef enum {
     OP_IDENTITY,
+    OP_DROPOUT,
+    OP_UNARY_MATH, /* Abs, Neg, Exp, Log, Sqrt, Reciprocal, Floor, Ceil, Round, Sign, Erf, Softplus,
+                      Softsign, Elu, Selu, LeakyRelu, HardSigmoid, Gelu: g->flag says which */
+    OP_POW,
+    OP_VARIADIC, /* Max, Min, Sum, Mean: g->flag */
+    OP_COMPARE,  /* Equal, Less, Greater, LessOrEqual, GreaterOrEqual: g->flag */
+    OP_LOGIC,    /* And, Or, Xor: g->flag */
+    OP_NOT,
+    OP_CLIP,
+    OP_BATCHNORM,
+    OP_BINARIZER,
+
     OP_CAST,
     OP_CASTLIKE,
     OP_RESHAPE,
@@ -102,6 +119,43 @@ static const struct {
     opcode op;
 } op_table[] = {
     {"Identity", 0, OP_IDENTITY},
+    {"Dropout", 0, OP_DROPOUT},
+    {"Abs", 0, OP_UNARY_MATH},
+    {"Neg", 0, OP_UNARY_MATH},
+    {"Exp", 0, OP_UNARY_MATH},
+    {"Log", 0, OP_UNARY_MATH},
+    {"Sqrt", 0, OP_UNARY_MATH},
+    {"Reciprocal", 0, OP_UNARY_MATH},
+    {"Floor", 0, OP_UNARY_MATH},
+    {"Ceil", 0, OP_UNARY_MATH},
+    {"Round", 0, OP_UNARY_MATH},
+    {"Sign", 0, OP_UNARY_MATH},
+    {"Erf", 0, OP_UNARY_MATH},
+    {"Softplus", 0, OP_UNARY_MATH},
+    {"Softsign", 0, OP_UNARY_MATH},
+    {"Elu", 0, OP_UNARY_MATH},
+    {"Selu", 0, OP_UNARY_MATH},
+    {"LeakyRelu", 0, OP_UNARY_MATH},
+    {"HardSigmoid", 0, OP_UNARY_MATH},
+    {"Gelu", 0, OP_UNARY_MATH},
+    {"Pow", 0, OP_POW},
+    {"Max", 0, OP_VARIADIC},
+    {"Min", 0, OP_VARIADIC},
+    {"Sum", 0, OP_VARIADIC},
+    {"Mean", 0, OP_VARIADIC},
+    {"Equal", 0, OP_COMPARE},
+    {"Less", 0, OP_COMPARE},
+    {"Greater", 0, OP_COMPARE},
+    {"LessOrEqual", 0, OP_COMPARE},
+    {"GreaterOrEqual", 0, OP_COMPARE},
+    {"And", 0, OP_LOGIC},
+    {"Or", 0, OP_LOGIC},
+    {"Xor", 0, OP_LOGIC},
+    {"Not", 0, OP_NOT},
+    {"Clip", 0, OP_CLIP},
+    {"BatchNormalization", 0, OP_BATCHNORM},
+    {"Binarizer", 1, OP_BINARIZER},
+
     {"Cast", 0, OP_CAST},
     {"CastLike", 0, OP_CASTLIKE},
     {"Reshape", 0, OP_RESHAPE},
@@ -416,6 +470,270 @@ static int op_unary(run_ctx *r, const gnode *g)
         float v = x->f[k];
         o->f[k] = g->op == OP_RELU ? (v > 0 ? v : 0) : g->op == OP_TANH ? tanhf(v) : sigmoid(v);
     }
+    return 0;
+}
+
+static int copy_into(run_ctx *r, const gnode *g, tensor *o, const tensor *x, int rank, const int64_t *dim);
+
+/* The unary elementwise functions, by the index read_node gives g->flag. */
+static const char *const math_names[] = {
+    "Abs",  "Neg", "Exp",      "Log",      "Sqrt", "Reciprocal", "Floor",     "Ceil",        "Round",
+    "Sign", "Erf", "Softplus", "Softsign", "Elu",  "Selu",       "LeakyRelu", "HardSigmoid", "Gelu"};
+enum {
+    M_ABS,
+    M_NEG,
+    M_EXP,
+    M_LOG,
+    M_SQRT,
+    M_RECIP,
+    M_FLOOR,
+    M_CEIL,
+    M_ROUND,
+    M_SIGN,
+    M_ERF,
+    M_SOFTPLUS,
+    M_SOFTSIGN,
+    M_ELU,
+    M_SELU,
+    M_LEAKY,
+    M_HARDSIGMOID,
+    M_GELU
+};
+
+static float math_one(int f, float v, float alpha, float beta, int tanh_form)
+{
+    switch (f) {
+    case M_ABS: return fabsf(v);
+    case M_NEG: return -v;
+    case M_EXP: return expf(v);
+    case M_LOG: return logf(v);
+    case M_SQRT: return sqrtf(v);
+    case M_RECIP: return 1.0f / v;
+    case M_FLOOR: return floorf(v);
+    case M_CEIL: return ceilf(v);
+    case M_ROUND: return nearbyintf(v); /* halves to even, as ONNX defines */
+    case M_SIGN: return v > 0 ? 1.0f : v < 0 ? -1.0f : v;
+    case M_ERF: return erff(v);
+    case M_SOFTPLUS: return v > 20 ? v : log1pf(expf(v));
+    case M_SOFTSIGN: return v / (1 + fabsf(v));
+    case M_ELU: return v < 0 ? alpha * (expf(v) - 1) : v;
+    case M_SELU: return v > 0 ? beta * v : beta * alpha * (expf(v) - 1);
+    case M_LEAKY: return v < 0 ? alpha * v : v;
+    case M_HARDSIGMOID: return fmaxf(0, fminf(1, alpha * v + beta));
+    default: /* M_GELU */
+        if (tanh_form) return 0.5f * v * (1 + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+        return 0.5f * v * (1 + erff(v * 0.7071067811865476f));
+    }
+}
+
+static int op_math(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    int f = (int)g->flag;
+    int int_ok = f == M_ABS || f == M_NEG || f == M_SIGN;
+    if (!x || !(x->type == EL_FLOAT || (x->type == EL_INT && int_ok)))
+        return FAIL("takes a float tensor%s", int_ok ? " or an integer one" : "");
+    tensor *o = OUT(r, g, 0);
+    if (same_shape_as(r, g, o, x->type, x) != 0) return -1;
+    if (x->type == EL_INT)
+        for (size_t k = 0; k < x->n; k++) {
+            int64_t v = x->i[k];
+            o->i[k] = f == M_ABS   ? (v < 0 ? (int64_t)(0 - (uint64_t)v) : v)
+                      : f == M_NEG ? (int64_t)(0 - (uint64_t)v)
+                                   : (v > 0) - (v < 0);
+        }
+    else
+        for (size_t k = 0; k < x->n; k++) o->f[k] = math_one(f, x->f[k], g->alpha, g->beta, g->keepdims != 0);
+    return 0;
+}
+
+/* Dropout at inference: the input as it is, and a mask of all true when asked. */
+static int op_dropout(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x) return FAIL("needs an input");
+    tensor *o = OUT(r, g, 0);
+    if (copy_into(r, g, o, x, x->rank, x->dim) != 0) return -1;
+    if (g->n_out > 1 && g->out[1] >= 0) {
+        tensor *mask = OUT(r, g, 1);
+        if (same_shape_as(r, g, mask, EL_BOOL, x) != 0) return -1;
+        for (size_t k = 0; k < x->n; k++) mask->i[k] = 1;
+    }
+    return 0;
+}
+
+static int op_pow(run_ctx *r, const gnode *g)
+{
+    const tensor *a = IN(r, g, 0), *c = IN(r, g, 1);
+    if (!a || !c || (a->type != EL_FLOAT && a->type != EL_INT) || (c->type != EL_FLOAT && c->type != EL_INT))
+        return FAIL("takes two numeric tensors");
+    const tensor *ts[2] = {a, c};
+    bplan b;
+    if (broadcast(r, g, ts, 2, &b) != 0) return -1;
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, a->type, b.rank, b.dim) != 0) return -1;
+    BROADCAST_LOOP(b, 2, o->n, {
+        double x = a->type == EL_FLOAT ? a->f[off[0]] : (double)a->i[off[0]];
+        double y = c->type == EL_FLOAT ? c->f[off[1]] : (double)c->i[off[1]];
+        if (a->type == EL_FLOAT)
+            o->f[e] = powf((float)x, (float)y);
+        else
+            o->i[e] = (int64_t)pow(x, y);
+    });
+    return 0;
+}
+
+enum { V_MAX, V_MIN, V_SUM, V_MEAN };
+
+static int op_variadic(run_ctx *r, const gnode *g)
+{
+    if (g->n_in < 1 || g->n_in > 3) return FAIL("takes 1 to 3 inputs here, got %d", g->n_in);
+    const tensor *ts[3];
+    for (int k = 0; k < g->n_in; k++) {
+        ts[k] = IN(r, g, k);
+        if (!ts[k] || (ts[k]->type != EL_FLOAT && ts[k]->type != EL_INT) || ts[k]->type != ts[0]->type)
+            return FAIL("takes numeric inputs of one type");
+    }
+    bplan b;
+    if (broadcast(r, g, ts, g->n_in, &b) != 0) return -1;
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, ts[0]->type, b.rank, b.dim) != 0) return -1;
+    int f = (int)g->flag, n = g->n_in, fl = ts[0]->type == EL_FLOAT;
+    BROADCAST_LOOP(b, n, o->n, {
+        double acc = fl ? ts[0]->f[off[0]] : (double)ts[0]->i[off[0]];
+        int64_t iacc = fl ? 0 : ts[0]->i[off[0]];
+        for (int k = 1; k < n; k++) {
+            double v = fl ? ts[k]->f[off[k]] : (double)ts[k]->i[off[k]];
+            int64_t iv = fl ? 0 : ts[k]->i[off[k]];
+            if (f == V_MAX) {
+                acc = v > acc || v != v ? v : acc;
+                iacc = iv > iacc ? iv : iacc;
+            } else if (f == V_MIN) {
+                acc = v < acc || v != v ? v : acc;
+                iacc = iv < iacc ? iv : iacc;
+            } else {
+                acc += v;
+                iacc = (int64_t)((uint64_t)iacc + (uint64_t)iv);
+            }
+        }
+        if (f == V_MEAN) acc /= n, iacc /= n;
+        if (fl)
+            o->f[e] = (float)acc;
+        else
+            o->i[e] = iacc;
+    });
+    return 0;
+}
+
+enum { C_EQ, C_LT, C_GT, C_LE, C_GE };
+
+static int op_compare(run_ctx *r, const gnode *g)
+{
+    const tensor *a = IN(r, g, 0), *c = IN(r, g, 1);
+    if (!a || !c || a->type != c->type) return FAIL("compares two tensors of one type");
+    int f = (int)g->flag;
+    if ((a->type == EL_STRING || a->type == EL_BOOL) && f != C_EQ)
+        return FAIL("orders numbers only (%s)", elem_names[a->type]);
+    const tensor *ts[2] = {a, c};
+    bplan b;
+    if (broadcast(r, g, ts, 2, &b) != 0) return -1;
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, EL_BOOL, b.rank, b.dim) != 0) return -1;
+    int fl = a->type == EL_FLOAT;
+    BROADCAST_LOOP(b, 2, o->n, {
+        int lt, eq;
+        if (fl)
+            lt = a->f[off[0]] < c->f[off[1]], eq = a->f[off[0]] == c->f[off[1]];
+        else
+            lt = a->i[off[0]] < c->i[off[1]], eq = a->i[off[0]] == c->i[off[1]];
+        int gt = fl ? a->f[off[0]] > c->f[off[1]] : a->i[off[0]] > c->i[off[1]];
+        o->i[e] = f == C_EQ ? eq : f == C_LT ? lt : f == C_GT ? gt : f == C_LE ? lt || eq : gt || eq;
+    });
+    return 0;
+}
+
+static int op_logic(run_ctx *r, const gnode *g)
+{
+    const tensor *a = IN(r, g, 0), *c = g->op == OP_NOT ? a : IN(r, g, 1);
+    if (!a || !c || a->type != EL_BOOL || c->type != EL_BOOL) return FAIL("takes bool tensors");
+    tensor *o = OUT(r, g, 0);
+    if (g->op == OP_NOT) {
+        if (same_shape_as(r, g, o, EL_BOOL, a) != 0) return -1;
+        for (size_t k = 0; k < a->n; k++) o->i[k] = !a->i[k];
+        return 0;
+    }
+    const tensor *ts[2] = {a, c};
+    bplan b;
+    if (broadcast(r, g, ts, 2, &b) != 0) return -1;
+    if (make(r, g, o, EL_BOOL, b.rank, b.dim) != 0) return -1;
+    int f = (int)g->flag;
+    BROADCAST_LOOP(b, 2, o->n, {
+        int x = a->i[off[0]] != 0, y = c->i[off[1]] != 0;
+        o->i[e] = f == 0 ? x && y : f == 1 ? x || y : x != y;
+    });
+    return 0;
+}
+
+/* Clip: bounds from the inputs (opset 11 on; absent: none) or the attributes. */
+static int op_clip(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0), *lo = g->n_in > 1 ? IN(r, g, 1) : NULL,
+                 *hi = g->n_in > 2 ? IN(r, g, 2) : NULL;
+    if (!x || (x->type != EL_FLOAT && x->type != EL_INT)) return FAIL("takes a numeric tensor");
+    if ((lo && (lo->n != 1 || lo->type != x->type)) || (hi && (hi->n != 1 || hi->type != x->type)))
+        return FAIL("takes scalar bounds of its input's type");
+    tensor *o = OUT(r, g, 0);
+    if (same_shape_as(r, g, o, x->type, x) != 0) return -1;
+    if (x->type == EL_FLOAT) {
+        float a = lo            ? lo->f[0]
+                  : g->n_in > 1 ? -INFINITY
+                                : g->alpha,
+              b = hi            ? hi->f[0]
+                  : g->n_in > 1 ? INFINITY
+                                : g->beta;
+        for (size_t k = 0; k < x->n; k++) {
+            float v = x->f[k];
+            o->f[k] = v < a ? a : v > b ? b : v;
+        }
+    } else {
+        int64_t a = lo ? lo->i[0] : INT64_MIN, b = hi ? hi->i[0] : INT64_MAX;
+        for (size_t k = 0; k < x->n; k++) {
+            int64_t v = x->i[k];
+            o->i[k] = v < a ? a : v > b ? b : v;
+        }
+    }
+    return 0;
+}
+
+/* BatchNormalization at inference: per channel (axis 1), (x - mean) / sqrt(var + eps) * scale + B. */
+static int op_batchnorm(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0), *sc = IN(r, g, 1), *bias = IN(r, g, 2), *mean = IN(r, g, 3),
+                 *var = IN(r, g, 4);
+    if (!x || !sc || !bias || !mean || !var || x->type != EL_FLOAT || x->rank < 2)
+        return FAIL("takes a float tensor of rank 2 or more and its four per-channel tensors");
+    int64_t c = x->dim[1];
+    const tensor *per[4] = {sc, bias, mean, var};
+    for (int k = 0; k < 4; k++)
+        if (per[k]->type != EL_FLOAT || (int64_t)per[k]->n != c)
+            return FAIL("needs %lld values a channel", (long long)c);
+    tensor *o = OUT(r, g, 0);
+    if (same_shape_as(r, g, o, EL_FLOAT, x) != 0) return -1;
+    size_t inner = prod(x->dim, 2, x->rank);
+    for (size_t k = 0; k < x->n; k++) {
+        size_t ch = (k / (inner ? inner : 1)) % (size_t)c;
+        o->f[k] = (x->f[k] - mean->f[ch]) / sqrtf(var->f[ch] + g->alpha) * sc->f[ch] + bias->f[ch];
+    }
+    return 0;
+}
+
+static int op_binarizer(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x || x->type != EL_FLOAT) return FAIL("takes a float tensor");
+    tensor *o = OUT(r, g, 0);
+    if (same_shape_as(r, g, o, EL_FLOAT, x) != 0) return -1;
+    for (size_t k = 0; k < x->n; k++) o->f[k] = x->f[k] > g->alpha ? 1.0f : 0.0f;
     return 0;
 }
 
@@ -1169,6 +1487,17 @@ static int run_node(run_ctx *r, const gnode *g)
     case OP_RELU:
     case OP_SIGMOID:
     case OP_TANH: return op_unary(r, g);
+    case OP_UNARY_MATH: return op_math(r, g);
+    case OP_DROPOUT: return op_dropout(r, g);
+    case OP_POW: return op_pow(r, g);
+    case OP_VARIADIC: return op_variadic(r, g);
+    case OP_COMPARE: return op_compare(r, g);
+    case OP_LOGIC:
+    case OP_NOT: return op_logic(r, g);
+    case OP_CLIP: return op_clip(r, g);
+    case OP_BATCHNORM: return op_batchnorm(r, g);
+    case OP_BINARIZER: return op_binarizer(r, g);
+
     case OP_SOFTMAX: return op_softmax(r, g);
     case OP_ARGMAX: return op_argmax(r, g);
     case OP_WHERE: return op_where(r, g);
@@ -1771,6 +2100,44 @@ static int read_node(loader *l, gnode *g, const node_t *n)
     long max = l->lim->max_tensor;
     const attr_t *a;
     switch (g->op) {
+    case OP_UNARY_MATH: {
+        static const float alpha[] = {
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1.0f, 1.67326319217681884765625f, 0.01f, 0.2f, 0};
+        static const float beta[] = {0, 0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1.05070102214813232421875f,
+                                     0, 0.5f, 0};
+        for (g->flag = 0; g->flag < (int64_t)(sizeof math_names / sizeof *math_names) &&
+                          strcmp(math_names[g->flag], g->op_type) != 0;)
+            g->flag++;
+        g->alpha = pb_attr_float(n, "alpha", alpha[g->flag]);
+        g->beta = pb_attr_float(n, g->flag == M_SELU ? "gamma" : "beta", beta[g->flag]);
+        char buf[16];
+        g->keepdims = g->flag == M_GELU &&
+                      strcmp(pb_attr_string(n, "approximate", buf, sizeof buf, "none"), "tanh") == 0;
+        break;
+    }
+    case OP_VARIADIC: {
+        static const char *const names[] = {"Max", "Min", "Sum", "Mean"};
+        for (g->flag = 0; strcmp(names[g->flag], g->op_type) != 0;) g->flag++;
+        break;
+    }
+    case OP_COMPARE: {
+        static const char *const names[] = {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"};
+        for (g->flag = 0; strcmp(names[g->flag], g->op_type) != 0;) g->flag++;
+        break;
+    }
+    case OP_LOGIC:
+        g->flag = strcmp(g->op_type, "And") == 0 ? 0 : strcmp(g->op_type, "Or") == 0 ? 1 : 2;
+        break;
+    case OP_CLIP: /* before opset 11: the bounds are attributes */
+        g->alpha = pb_attr_float(n, "min", -INFINITY);
+        g->beta = pb_attr_float(n, "max", INFINITY);
+        break;
+    case OP_BATCHNORM:
+        g->alpha = pb_attr_float(n, "epsilon", 1e-5f);
+        if (pb_attr_int(n, "training_mode", 0)) return load_fail(l, g, "runs in training mode");
+        if (g->n_in != 5) return load_fail(l, g, "needs 5 inputs (X, scale, B, mean, var)");
+        break;
+    case OP_BINARIZER: g->alpha = pb_attr_float(n, "threshold", 0); break;
     case OP_CAST: {
         int ok;
         g->to = elem_of_onnx(pb_attr_int(n, "to", 0), &ok);
@@ -1883,6 +2250,44 @@ static int read_node(loader *l, gnode *g, const node_t *n)
     return 0;
 }
 
+/* A Constant node's value (a tensor, or value_float(s) / value_int(s)) into
+ * the slot of its output, as an initializer's. */
+static int read_constant_node(loader *l, gnode *g, const node_t *n)
+{
+    program *p = l->p;
+    if (n->n_output != 1 || !*pb_str(n->output[0])) return load_fail(l, g, "needs one output");
+    if (find_slot(p, pb_str(n->output[0])) >= 0)
+        return load_fail(l, g, "makes \"%.80s\", which another node or input already makes",
+                         pb_str(n->output[0]));
+    int s = add_slot(l, pb_str(n->output[0]));
+    if (s < 0) return load_fail(l, g, "out of memory");
+    const attr_t *a;
+    if ((a = pb_attr(n, "value")) && a->t) return load_constant(l, a->t, &p->consts[s]);
+    tensor *t = &p->consts[s];
+    t->constant = 1;
+    if ((a = pb_attr(n, "value_float")) || (a = pb_attr(n, "value_floats"))) {
+        size_t k = a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT ? 1 : a->n_floats;
+        if (!(t->f = malloc((k ? k : 1) * sizeof *t->f))) return load_fail(l, g, "out of memory");
+        for (size_t i = 0; i < k; i++) t->f[i] = k == 1 && !a->n_floats ? a->f : a->floats[i];
+        t->type = EL_FLOAT;
+        t->n = k;
+        t->rank = a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT ? 0 : 1;
+        t->dim[0] = (int64_t)k;
+        return 0;
+    }
+    if ((a = pb_attr(n, "value_int")) || (a = pb_attr(n, "value_ints"))) {
+        size_t k = a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT ? 1 : a->n_ints;
+        if (!(t->i = malloc((k ? k : 1) * sizeof *t->i))) return load_fail(l, g, "out of memory");
+        for (size_t i = 0; i < k; i++) t->i[i] = k == 1 && !a->n_ints ? a->i : a->ints[i];
+        t->type = EL_INT;
+        t->n = k;
+        t->rank = a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT ? 0 : 1;
+        t->dim[0] = (int64_t)k;
+        return 0;
+    }
+    return load_fail(l, g, "has no value tabserve reads (value, value_float(s), value_int(s))");
+}
+
 static int read_graph_nodes(loader *l)
 {
     program *p = l->p;
@@ -1900,6 +2305,14 @@ static int read_graph_nodes(loader *l)
         if (!ml && *dom && strcmp(dom, "ai.onnx") != 0)
             return load_fail(l, g, "operator domain \"%.40s\" is not supported; supported operators: %s", dom,
                              onnx_supported_operators);
+        if (!ml && strcmp(g->op_type, "Constant") == 0) { /* a constant: a slot set at load, no node */
+            if (read_constant_node(l, g, n) != 0) return -1;
+            free(g->name);
+            free(g->op_type);
+            memset(g, 0, sizeof *g);
+            p->n_nodes--;
+            continue;
+        }
         size_t t = 0;
         while (t < sizeof op_table / sizeof *op_table &&
                (op_table[t].ml != ml || strcmp(op_table[t].name, g->op_type) != 0))

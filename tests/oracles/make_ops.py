@@ -1,0 +1,75 @@
+"""Makes one small ONNX graph per operator the interpreter runs (tests/test_import.py,
+OperatorsTest), each answering one float a row so that tabserve and ONNX Runtime can be
+compared on it: X float[N, 4] -> the operator (with constants where it takes more inputs)
+-> Cast to float where it answers bools -> MatMul by [1, 2, 3, 4] -> Y float[N, 1].
+Also writes the rows (OUTDIR/ops.csv): values around 0, ±1, ±3, halves, and missing.
+
+usage: /usr/bin/python3 tests/oracles/make_ops.py OUTDIR
+"""
+import os
+import sys
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+W = numpy_helper.from_array(np.array([[1], [2], [3], [4]], dtype=np.float32), "W")
+C = numpy_helper.from_array(np.array([0.5, -1.0, 2.0, 0.0], dtype=np.float32), "C")
+
+
+def graph(name, nodes, inits=(), bool_out=False, opset=17):
+    last = nodes[-1].output[0]
+    if bool_out:
+        nodes = nodes + [helper.make_node("Cast", [last], ["castf"], to=TensorProto.FLOAT)]
+        last = "castf"
+    nodes = nodes + [helper.make_node("MatMul", [last, "W"], ["Y"])]
+    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, 4])],
+                          [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None, 1])],
+                          initializer=[W, C, *inits])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset), helper.make_opsetid("ai.onnx.ml", 3)])
+    m.ir_version = 8
+    with open(os.path.join(out, name + ".onnx"), "wb") as f:
+        f.write(m.SerializeToString())
+
+
+n = helper.make_node
+for op, attrs in [("Abs", {}), ("Neg", {}), ("Exp", {}), ("Floor", {}), ("Ceil", {}), ("Round", {}), ("Sign", {}),
+                  ("Erf", {}), ("Softplus", {}), ("Softsign", {}), ("Elu", {"alpha": 0.7}), ("Selu", {}),
+                  ("LeakyRelu", {"alpha": 0.1}), ("HardSigmoid", {}), ("Relu", {}), ("Tanh", {}), ("Sigmoid", {})]:
+    graph(op.lower(), [n(op, ["X"], ["T"], **attrs)])
+graph("log_sqrt", [n("Abs", ["X"], ["A"]), n("Add", ["A", "C"], ["B"]), n("Exp", ["B"], ["E"]),
+                   n("Log", ["E"], ["L"]), n("Sqrt", ["E"], ["S"]), n("Reciprocal", ["S"], ["R"]),
+                   n("Add", ["L", "R"], ["T"])])
+graph("gelu", [n("Gelu", ["X"], ["T"])], opset=20)
+graph("gelu_tanh", [n("Gelu", ["X"], ["T"], approximate="tanh")], opset=20)
+P = numpy_helper.from_array(np.array([0.5, 2.0, 3.0, 1.0], dtype=np.float32), "P")
+graph("pow", [n("Abs", ["X"], ["A"]), n("Pow", ["A", "P"], ["T"])], [P])
+graph("max_min", [n("Max", ["X", "C"], ["M"]), n("Min", ["X", "C"], ["N"]), n("Add", ["M", "N"], ["T"])])
+graph("sum_mean", [n("Sum", ["X", "C", "X"], ["S"]), n("Mean", ["X", "C"], ["M"]), n("Add", ["S", "M"], ["T"])])
+for op in ("Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"):
+    graph(op.lower(), [n(op, ["X", "C"], ["T"])], bool_out=True)
+graph("logic", [n("Greater", ["X", "C"], ["G"]), n("Less", ["X", "C"], ["L"]), n("Not", ["G"], ["NG"]),
+                n("Or", ["NG", "L"], ["O"]), n("Xor", ["O", "G"], ["X1"]), n("And", ["X1", "NG"], ["T"])],
+      bool_out=True)
+lo = numpy_helper.from_array(np.array(-0.5, dtype=np.float32), "lo")
+hi = numpy_helper.from_array(np.array(1.5, dtype=np.float32), "hi")
+graph("clip", [n("Clip", ["X", "lo", "hi"], ["T"])], [lo, hi])
+graph("clip_min_only", [n("Clip", ["X", "lo"], ["T"])], [lo])
+bn = [numpy_helper.from_array(np.array(v, dtype=np.float32), k) for k, v in
+      (("s", [1.5, 0.5, -1, 2]), ("b", [0.1, 0, 0.2, -0.3]), ("mu", [0.5, -0.5, 0, 1]), ("var", [1, 4, 0.25, 2]))]
+# BatchNormalization on [N, C]: the channel is axis 1
+graph("batchnorm", [n("BatchNormalization", ["X", "s", "b", "mu", "var"], ["T"], epsilon=1e-3)], bn)
+graph("dropout", [n("Dropout", ["X"], ["T"])])
+graph("constant", [n("Constant", [], ["K"], value=numpy_helper.from_array(np.array([2, 0.5, -1, 3], dtype=np.float32))),
+                   n("Mul", ["X", "K"], ["T"])])
+bz = helper.make_node("Binarizer", ["X"], ["T"], domain="ai.onnx.ml", threshold=0.25)
+graph("binarizer", [bz])
+
+rng = np.random.default_rng(7)
+values = np.array([-3, -1, -0.5, 0, 0.25, 0.5, 1, 1.5, 2.5, 3], dtype=np.float32)
+rows = rng.choice(values, size=(300, 4)) + rng.normal(scale=0.01, size=(300, 4)).astype(np.float32) * (rng.random((300, 4)) < 0.5)
+with open(os.path.join(out, "ops.csv"), "w") as f:
+    f.write("f0,f1,f2,f3\n")
+    for r in rows.astype(np.float32):
+        f.write(",".join(repr(float(v)) for v in r) + "\n")
