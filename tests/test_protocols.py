@@ -159,6 +159,12 @@ class Protocols(unittest.TestCase):
     def test_health_and_server_metadata(self):
         self.check(OIP["server_live"], *self.s.json("GET", "/v2/health/live"), 200)
         meta = self.check(OIP["server_metadata"], *self.s.json("GET", "/v2"), 200)
+        # errors the router and the transport decide take the protocol's own shape on its routes
+        for method, path, status in (("GET", "/v2/nowhere", 404), ("DELETE", "/v2/models/titanic/infer", 405),
+                                     ("GET", "/v1/models/titanic:nothing", 404)):
+            code, body = self.s.json(method, path)
+            self.assertEqual(code, status, body)
+            self.assertIsInstance(body["error"], str, body)
         self.assertEqual(self.s.json("GET", "/v2/"), (200, meta))  # the OpenAPI document's own path
         self.assertEqual(meta["name"], "tabserve")
         self.assertIn("binary_tensor_data", meta["extensions"])
@@ -557,7 +563,7 @@ class Repository(unittest.TestCase):
         s = Server("--model-repository", self.dir, "--default-model", "m", workers=1)
         try:
             for name, words in (("leak", "model.json is a link out of the model repository: refused"),
-                                ("junk", "junk/1/model.bin: not a tabserve model, an XGBoost model (JSON or UBJSON) or an ONNX model")):
+                                ("junk", "junk/1/model.bin: not a tabserve model, an XGBoost model (JSON or UBJSON), a LightGBM")):
                 status, body = s.json("GET", f"/v1/models/{name}")
                 text = json.dumps(body)
                 self.assertIn(words, text, name)

@@ -125,7 +125,7 @@ static void test_api_routes(void **state)
     assert_string_equal(r.content_type, "application/yaml");
     assert_int_equal(strncmp(r.body, "openapi: 3.1", 12), 0);
     /* a transport error in the house shape, with no stale Allow */
-    api_error(a, &r, 431, "headers too large");
+    api_error(a, &r, 431, "headers too large", NULL);
     assert_int_equal(r.status, 431);
     assert_null(r.allow);
     assert_string_equal(text_of(&r), "{\"error\":{\"status\":431,\"message\":\"headers too large\"}}\n");

@@ -104,10 +104,41 @@ static void error_with(api *a, api_response *res, int status, const char *messag
     respond(res, status, "application/json", a->out, n);
 }
 
-void api_error(api *a, api_response *res, int status, const char *message)
+/* The cluster protocols' routes (KServe V2, TF Serving): their errors take
+ * those protocols' own shape, {"error": "message"}, whoever decides them. */
+static int protocol_path(const char *path)
+{
+    return path && ((strncmp(path, "/v2", 3) == 0 && (path[3] == 0 || path[3] == '/')) ||
+                    strncmp(path, "/v1/models", 10) == 0);
+}
+
+static void protocol_error(api *a, api_response *res, int status, const char *message)
+{
+    char text[ERR_LEN];
+    snprintf(text, sizeof text, "%s", message);
+    utf8_scrub(text);
+    json_t *root = json_pack("{s:s}", "error", text);
+    size_t n = root ? json_dumpb(root, a->out, a->out_cap - 1, JSON_COMPACT) : 0;
+    json_decref(root);
+    if (n == 0 || n >= a->out_cap - 1)
+        n = (size_t)snprintf(a->out, a->out_cap, "{\"error\":\"status %d\"}", status);
+    a->out[n++] = '\n';
+    respond(res, status, "application/json", a->out, n);
+}
+
+/* An error in the shape of the route's API: the protocols' own on theirs, the house one elsewhere. */
+static void route_error(api *a, api_response *res, int status, const char *message, const char *path)
+{
+    if (protocol_path(path))
+        protocol_error(a, res, status, message);
+    else
+        error_with(a, res, status, message, NULL, -1);
+}
+
+void api_error(api *a, api_response *res, int status, const char *message, const char *path)
 {
     memset(res, 0, sizeof *res); /* no stale Allow header or route from the caller's stack */
-    error_with(a, res, status, message, NULL, -1);
+    route_error(a, res, status, message, path);
 }
 
 /* One request's working state over a's buffers and options. */
@@ -225,11 +256,12 @@ static void predict(api *a, const repo_version *v, const api_request *req, api_r
     respond(res, 200, "application/json", a->out, (size_t)(o - a->out));
 }
 
-static void method_not_allowed(api *a, api_response *res, const char *allow, const char *method)
+static void method_not_allowed(api *a, api_response *res, const char *allow, const char *method,
+                               const char *path)
 {
     char msg[128];
     snprintf(msg, sizeof msg, "method %.16s is not allowed here; allowed: %s", method, allow);
-    error_with(a, res, 405, msg, NULL, -1);
+    route_error(a, res, 405, msg, path);
     res->allow = allow;
     res->route = ROUTE_OTHER; /* counted as method="any", route="other" */
 }
@@ -456,7 +488,7 @@ void api_handle(api *a, const api_request *req, api_response *res)
     case ROUTE_COUNT: break;
     }
     if (rt.allow) {
-        method_not_allowed(a, res, rt.allow, req->method);
+        method_not_allowed(a, res, rt.allow, req->method, req->path);
         return;
     }
     char msg[400];
@@ -464,5 +496,5 @@ void api_handle(api *a, const api_request *req, api_response *res)
              "no route %.100s; routes: /model, /healthz, /readyz, /metrics, /openapi.yaml, /v2/..., "
              "/v1/models/...",
              req->path);
-    error_with(a, res, 404, msg, NULL, -1);
+    route_error(a, res, 404, msg, req->path);
 }

@@ -57,8 +57,10 @@ void api_handle(api *a, const api_request *req, api_response *res);
  * A method a path does not take counts as ROUTE_OTHER ("any", "other"). */
 stats_route api_route(const char *method, const char *path);
 
-/* An error response in the house shape, for errors the transport detects
- * (413 body too large, 431 headers too large, 408 timeout). */
-void api_error(api *a, api_response *res, int status, const char *message);
+/* An error response for errors the transport detects (411 no length, 413 body
+ * too large, 431 headers too large, 408 timeout): in the shape of the API the
+ * path belongs to (KServe V2's and TF Serving's {"error": "..."} on theirs, the
+ * house shape elsewhere and when no path was read: NULL). */
+void api_error(api *a, api_response *res, int status, const char *message, const char *path);
 
 #endif

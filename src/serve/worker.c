@@ -137,7 +137,7 @@ static void on_reject(void *ctx, const http_request *hr, int status, const char 
 {
     listener *l = ctx;
     atomic_fetch_add_explicit(&l->w->slot->in_flight, 1, memory_order_relaxed);
-    api_error(l->api, &l->res, status, msg);
+    api_error(l->api, &l->res, status, msg, hr->path);
     l->res.route = hr->method && hr->path ? api_route(hr->method, hr->path) : ROUTE_OTHER;
     l->unparsed = hr->unreadable;
     to_http(&l->res, out);
