@@ -207,24 +207,62 @@ static void prediction_schema(text *t, const model *m)
     put(t, "\n");
 }
 
-static void request_examples(text *t, const model *m)
+/* A typical row of the model's inputs as JSON: its first background row (a
+ * training row) where it keeps one, else the first category or zero. */
+static void example_row(text *t, const model *m)
 {
-    put(t,
-        "            examples:\n              row:\n                summary: One row (the first category, or "
-        "zero, for each input)\n                value: {");
+    json_t *bg = json_array_get(json_object_get(m->metadata, "background"), 0);
+    put(t, "{");
     for (size_t i = 0; i < m->schema.n_inputs; i++) {
         const schema_input *in = &m->schema.inputs[i];
         put(t, "%s", i ? ", " : "");
         put_quoted(t, in->name);
         put(t, ": ");
-        if (in->n_vocab)
+        json_t *v = json_object_get(bg, in->name);
+        char *text_v = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
+        if (text_v) {
+            put(t, "%s", text_v);
+            free(text_v);
+        } else if (in->n_vocab)
             category(t, in, 0);
         else if (in->type == TYPE_BOOLEAN)
             put(t, "false");
         else
             put(t, "0");
     }
-    put(t, "}\n");
+    put(t, "}");
+}
+
+static void request_examples(text *t, const model *m)
+{
+    put(t, "            examples:\n              row:\n                summary: %s\n                value: ",
+        json_array_size(json_object_get(m->metadata, "background"))
+            ? "A typical row (a training row the model keeps)"
+            : "One row (the first category, or zero, for each input)");
+    example_row(t, m);
+    put(t, "\n");
+}
+
+/* s with every occurrence of from replaced by to (a new string), or NULL. */
+static char *replace_all(const char *s, size_t len, const char *from, const char *to, size_t *out_len)
+{
+    size_t nf = strlen(from), nt = strlen(to), count = 0;
+    for (const char *p = s; (p = strstr(p, from)); p += nf) count++;
+    char *out = malloc(len + count * (nt > nf ? nt - nf : 0) + 1), *o = out;
+    if (!out) return NULL;
+    for (const char *p = s;;) {
+        const char *hit = strstr(p, from);
+        size_t k = hit ? (size_t)(hit - p) : strlen(p);
+        memcpy(o, p, k);
+        o += k;
+        if (!hit) break;
+        memcpy(o, to, nt);
+        o += nt;
+        p = hit + nf;
+    }
+    *o = 0;
+    *out_len = (size_t)(o - out);
+    return out;
 }
 
 static const char *find(const char *hay, const char *needle) { return strstr(hay, needle); }
@@ -234,7 +272,7 @@ char *openapi_generate(const model *m, size_t *len)
     const char *tpl = openapi_yaml;
     /* the places the template is rewritten; if one is missing the template changed
      * and the caller serves it as it is */
-    const char *desc = find(tpl, "    The input schema below is the default model's");
+    const char *desc = find(tpl, "    The seed's Flask + gunicorn + Keras service");
     const char *desc_end = desc ? find(desc, "  license:") : NULL;
     const char *summary = find(tpl, "      summary: Probability that the passenger survived\n");
     const char *req_ex = find(tpl, "            examples:\n              seed:\n");
@@ -252,9 +290,12 @@ char *openapi_generate(const model *m, size_t *len)
     output_meaning(&m->output, meaning, sizeof meaning);
     put_bytes(&t, tpl, (size_t)(desc - tpl));
     put(&t,
-        "    This document was generated for the model being served (%s), from its input schema\n"
-        "    and output; `GET /model` describes the same model.\n",
-        m->hash);
+        "    `POST /model` takes one row of the served model's inputs (or an array of rows) and answers\n"
+        "    %s. Every error is JSON in one shape (`Error`), with the status that fits: bad input is\n"
+        "    a 4xx naming the field and, for malformed JSON, the byte offset; never a 500.\n\n"
+        "    This document was generated for the model being served (%s), from its input schema,\n"
+        "    output and background rows; `GET /model` describes the same model.\n",
+        meaning, m->hash);
     put_bytes(&t, desc_end, (size_t)(summary - desc_end));
     put(&t, "      summary: ");
     put_quoted(&t, meaning);
@@ -267,10 +308,34 @@ char *openapi_generate(const model *m, size_t *len)
     input_schema(&t, m);
     prediction_schema(&t, m);
     put(&t, "%s", error);
-    if (t.oom) {
-        free(t.p);
-        return NULL;
+    /* the template's other examples of the default model's row: this model's row */
+    text row = {0};
+    example_row(&row, m);
+    /* and the explanation's example: this model's inputs, each contributing 0 */
+    text why = {0};
+    put(&why, "{\"predict\": 0.5, \"base\": 0, \"margin\": 0, \"contributions\": {");
+    for (size_t i = 0; i < m->schema.n_inputs; i++) {
+        put(&why, "%s", i ? ", " : "");
+        put_quoted(&why, m->schema.inputs[i].name);
+        put(&why, ": 0");
     }
-    *len = t.len;
-    return t.p;
+    put(&why, "}, \"method\": \"interventional\"}");
+    char *out = NULL, *mid = NULL;
+    size_t mid_len = 0;
+    if (!t.oom && !row.oom && !why.oom)
+        mid = replace_all(
+            t.p, t.len,
+            "{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}", row.p,
+            &mid_len);
+    if (mid)
+        out = replace_all(mid, mid_len,
+                          "{\"predict\": 0.0715020671, \"base\": -0.3626, \"margin\": -2.5638, "
+                          "\"contributions\": {\"Age\": 0.0806, \"Fare\": -0.228, \"Sex\": -1.1388, "
+                          "\"Embarked\": -0.1964, \"Pclass\": -0.7187}, \"method\": \"interventional\"}",
+                          why.p, len);
+    free(mid);
+    free(t.p);
+    free(row.p);
+    free(why.p);
+    return out;
 }
