@@ -960,6 +960,12 @@ static int op_gather(run_ctx *r, const gnode *g)
     if (make(r, g, o, x->type, rank, dim) != 0) return -1;
     size_t outer = prod(x->dim, 0, (int)axis), inner = prod(x->dim, (int)axis + 1, x->rank), at = 0;
     int64_t size = x->dim[axis];
+    /* indexes the model fixes are the model's fault when outside (found by the load's dry
+     * runs); indexes computed from a request leave that row without a finite answer */
+    for (size_t k = 0; ix->constant && k < ix->n; k++)
+        if (ix->i[k] < -size || ix->i[k] >= size)
+            return FAIL("its constant index %lld is outside the %lld entries of axis %lld", (long long)ix->i[k],
+                        (long long)size, (long long)axis);
     for (size_t q = 0; q < outer; q++)
         for (size_t k = 0; k < ix->n; k++) {
             int64_t v = ix->i[k] < 0 ? ix->i[k] + size : ix->i[k];

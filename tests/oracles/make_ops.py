@@ -66,6 +66,19 @@ graph("constant", [n("Constant", [], ["K"], value=numpy_helper.from_array(np.arr
 bz = helper.make_node("Binarizer", ["X"], ["T"], domain="ai.onnx.ml", threshold=0.25)
 graph("binarizer", [bz])
 
+# refused at load (the model's fault, never blamed on a request): constant Gather indexes past
+# the columns they index
+for name, idx in (("refused_gather5", [0, 1, 5]), ("refused_gather_big", [0, 2**40])):
+    ix = numpy_helper.from_array(np.array(idx, dtype=np.int64), "ix")
+    w2 = numpy_helper.from_array(np.ones((len(idx), 1), dtype=np.float32), "w2")
+    g = helper.make_graph([n("Gather", ["X", "ix"], ["G"], axis=1), n("MatMul", ["G", "w2"], ["Y"])], name,
+                          [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, 4])],
+                          [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None, 1])], initializer=[ix, w2])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    with open(os.path.join(out, name + ".onnx"), "wb") as f:
+        f.write(m.SerializeToString())
+
 rng = np.random.default_rng(7)
 values = np.array([-3, -1, -0.5, 0, 0.25, 0.5, 1, 1.5, 2.5, 3], dtype=np.float32)
 rows = rng.choice(values, size=(300, 4)) + rng.normal(scale=0.01, size=(300, 4)).astype(np.float32) * (rng.random((300, 4)) < 0.5)
