@@ -30,7 +30,7 @@
 
 const char onnx_supported_operators[] =
     "Imputer, Scaler, OneHotEncoder, LabelEncoder, Normalizer, LinearClassifier, LinearRegressor, "
-    "TreeEnsembleClassifier, TreeEnsembleRegressor, Binarizer, "
+    "TreeEnsembleClassifier, TreeEnsembleRegressor, SVMClassifier, SVMRegressor, Binarizer, "
     "ArrayFeatureExtractor, FeatureVectorizer, ZipMap (ai.onnx.ml); Constant, Cast, CastLike, Concat, "
     "Gather, "
     "Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout, MatMul, Gemm, Add, Sub, Mul, Div, Pow, Max, "
@@ -78,6 +78,8 @@ typedef enum {
     OP_CLIP,
     OP_BATCHNORM,
     OP_BINARIZER,
+    OP_SVM_CLS,
+    OP_SVM_REG,
 
     OP_CAST,
     OP_CASTLIKE,
@@ -155,6 +157,8 @@ static const struct {
     {"Clip", 0, OP_CLIP},
     {"BatchNormalization", 0, OP_BATCHNORM},
     {"Binarizer", 1, OP_BINARIZER},
+    {"SVMClassifier", 1, OP_SVM_CLS},
+    {"SVMRegressor", 1, OP_SVM_REG},
 
     {"Cast", 0, OP_CAST},
     {"CastLike", 0, OP_CASTLIKE},
@@ -226,6 +230,8 @@ typedef struct {
     float alpha, beta;
     float *fa, *fb; /* per operator: see read_node */
     size_t n_fa, n_fb;
+    float *fc, *fd, *fe; /* SVM: rho, prob_a, prob_b */
+    size_t n_fc, n_fd, n_fe;
     int64_t *ia, *ib;
     size_t n_ia, n_ib;
     elem key_type, value_type;
@@ -964,8 +970,8 @@ static int op_gather(run_ctx *r, const gnode *g)
      * runs); indexes computed from a request leave that row without a finite answer */
     for (size_t k = 0; ix->constant && k < ix->n; k++)
         if (ix->i[k] < -size || ix->i[k] >= size)
-            return FAIL("its constant index %lld is outside the %lld entries of axis %lld", (long long)ix->i[k],
-                        (long long)size, (long long)axis);
+            return FAIL("its constant index %lld is outside the %lld entries of axis %lld",
+                        (long long)ix->i[k], (long long)size, (long long)axis);
     for (size_t q = 0; q < outer; q++)
         for (size_t k = 0; k < ix->n; k++) {
             int64_t v = ix->i[k] < 0 ? ix->i[k] + size : ix->i[k];
@@ -1331,6 +1337,162 @@ static void set_label(const gnode *g, tensor *label, size_t q, const float *s, s
     label->i[q] = g->classes[best];
 }
 
+/* ---- support vector machines (as ONNX Runtime runs them) ----------------------- */
+
+enum { K_LINEAR, K_POLY, K_RBF, K_SIGMOID };
+
+/* The kernel of x and a support vector (or coefficient row) v of n features:
+ * parameters gamma (alpha), coef0 (beta), degree (fdef). */
+static float svm_kernel(const gnode *g, const float *x, const float *v, size_t n)
+{
+    double sum = 0;
+    if (g->to == K_RBF) {
+        for (size_t f = 0; f < n; f++) sum += ((double)x[f] - v[f]) * ((double)x[f] - v[f]);
+        return expf(-g->alpha * (float)sum);
+    }
+    for (size_t f = 0; f < n; f++) sum += (double)x[f] * v[f];
+    if (g->to == K_POLY) return powf(g->alpha * (float)sum + g->beta, g->fdef);
+    if (g->to == K_SIGMOID) return tanhf(g->alpha * (float)sum + g->beta);
+    return (float)sum;
+}
+
+/* libsvm's pairwise coupling: class probabilities from pairwise ones r (k x k).
+ * work: k * k + k doubles. */
+static void svm_coupling(size_t k, const float *r, float *p, double *work)
+{
+    double *q = work, *qp = work + k * k;
+    for (size_t t = 0; t < k; t++) {
+        p[t] = 1.0f / (float)k;
+        q[t * k + t] = 0;
+        for (size_t j = 0; j < t; j++) {
+            q[t * k + t] += (double)r[j * k + t] * r[j * k + t];
+            q[t * k + j] = q[j * k + t];
+        }
+        for (size_t j = t + 1; j < k; j++) {
+            q[t * k + t] += (double)r[j * k + t] * r[j * k + t];
+            q[t * k + j] = -(double)r[j * k + t] * r[t * k + j];
+        }
+    }
+    double eps = 0.005 / (double)k;
+    for (int iter = 0; iter < 100; iter++) {
+        double pqp = 0;
+        for (size_t t = 0; t < k; t++) {
+            qp[t] = 0;
+            for (size_t j = 0; j < k; j++) qp[t] += q[t * k + j] * p[j];
+            pqp += p[t] * qp[t];
+        }
+        double worst = 0;
+        for (size_t t = 0; t < k; t++) worst = fmax(worst, fabs(qp[t] - pqp));
+        if (worst < eps) break;
+        for (size_t t = 0; t < k; t++) {
+            double diff = (-qp[t] + pqp) / q[t * k + t];
+            p[t] += (float)diff;
+            pqp = (pqp + diff * (diff * q[t * k + t] + 2 * qp[t])) / (1 + diff) / (1 + diff);
+            for (size_t j = 0; j < k; j++) {
+                qp[j] = (qp[j] + diff * q[t * k + j]) / (1 + diff);
+                p[j] /= (float)(1 + diff);
+            }
+        }
+    }
+}
+
+static int op_svm(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x || x->type != EL_FLOAT || x->rank < 1 || x->rank > 2)
+        return FAIL("takes a 1-D or 2-D float tensor");
+    size_t cols = (size_t)x->dim[x->rank - 1], rows = x->rank == 2 ? (size_t)x->dim[0] : 1;
+    size_t n_sv = 0, k = g->op == OP_SVM_CLS ? g->n_classes : 1;
+    for (size_t c = 0; c < g->n_ia; c++) n_sv += (size_t)g->ia[c];
+    size_t nf =
+        n_sv ? g->n_fa / n_sv : g->n_fb / k; /* features: a support vector's, or a coefficient row's */
+    if (nf != cols) return FAIL("is made for %zu features; the input has %zu", nf, cols);
+    if (g->op == OP_SVM_REG) {
+        int64_t d2[2] = {(int64_t)rows, 1};
+        tensor *o = OUT(r, g, 0);
+        if (make(r, g, o, EL_FLOAT, 2, d2) != 0) return -1;
+        for (size_t q = 0; q < rows; q++) {
+            const float *row = x->f + q * cols;
+            double sum = 0;
+            if (n_sv)
+                for (size_t s = 0; s < n_sv; s++)
+                    sum += (double)g->fb[s] * svm_kernel(g, row, g->fa + s * nf, nf);
+            else
+                sum = svm_kernel(g, row, g->fb, nf);
+            float v = (float)(sum + g->fc[0]);
+            o->f[q] = g->flag ? (v > 0 ? 1.0f : -1.0f) : v; /* one_class: inside or outside */
+        }
+        return 0;
+    }
+    size_t pairs = k * (k - 1) / 2, width = n_sv && !g->n_fd ? (k > 2 ? pairs : 2) : k;
+    tensor *label, *scores;
+    if (classifier_out(r, g, (int64_t)rows, width, &label, &scores) != 0) return -1;
+    float *sc = malloc((width + pairs + k * k + n_sv + 1) * sizeof *sc), *dec = sc + width, *pr = dec + pairs,
+          *kern = pr + k * k;
+    int64_t votes[OUTPUT_MAX_CLASSES];
+    double *work = g->n_fd ? malloc((k * k + k) * sizeof *work) : NULL;
+    if (!sc || (g->n_fd && !work)) {
+        free(sc);
+        free(work);
+        return FAIL("out of memory");
+    }
+    for (size_t q = 0; q < rows; q++) {
+        const float *row = x->f + q * cols;
+        size_t best = 0;
+        if (!n_sv) { /* linear: a coefficient row a class, rho[0] for every class */
+            for (size_t c = 0; c < k; c++) sc[c] = svm_kernel(g, row, g->fb + c * nf, nf) + g->fc[0];
+            for (size_t c = 1; c < k; c++)
+                if (sc[c] > sc[best]) best = c;
+        } else {
+            for (size_t s = 0; s < n_sv; s++) kern[s] = svm_kernel(g, row, g->fa + s * nf, nf);
+            memset(votes, 0, sizeof votes);
+            size_t pair = 0, start_i = 0;
+            for (size_t i = 0; i + 1 < k; i++) {
+                size_t start_j = start_i + (size_t)g->ia[i];
+                for (size_t j = i + 1; j < k; j++) {
+                    double sum = 0;
+                    for (int64_t m = 0; m < g->ia[i]; m++)
+                        sum +=
+                            (double)g->fb[(j - 1) * n_sv + start_i + (size_t)m] * kern[start_i + (size_t)m];
+                    for (int64_t m = 0; m < g->ia[j]; m++)
+                        sum += (double)g->fb[i * n_sv + start_j + (size_t)m] * kern[start_j + (size_t)m];
+                    sum += g->fc[pair];
+                    dec[pair++] = (float)sum;
+                    votes[sum > 0 ? i : j]++;
+                    start_j += (size_t)g->ia[j];
+                }
+                start_i += (size_t)g->ia[i];
+            }
+            for (size_t c = 1; c < k; c++)
+                if (votes[c] > votes[best]) best = c;
+            if (g->n_fd) { /* Platt-scaled pairwise probabilities, coupled into one a class */
+                pair = 0;
+                for (size_t i = 0; i + 1 < k; i++)
+                    for (size_t j = i + 1; j < k; j++, pair++) {
+                        double v = (double)dec[pair] * g->fd[pair] + g->fe[pair];
+                        float p = (float)(v >= 0 ? exp(-v) / (1 + exp(-v)) : 1 / (1 + exp(v)));
+                        p = fminf(fmaxf(p, 1.0e-7f), 1 - 1.0e-7f);
+                        pr[i * k + j] = p;
+                        pr[j * k + i] = 1 - p;
+                    }
+                svm_coupling(k, pr, sc, work);
+                best = 0;
+                for (size_t c = 1; c < k; c++)
+                    if (sc[c] > sc[best]) best = c;
+            } else if (k == 2) { /* one decision value d: the scores [-d, d] */
+                sc[0] = -dec[0];
+                sc[1] = dec[0];
+            } else
+                memcpy(sc, dec, pairs * sizeof *sc);
+        }
+        label->i[q] = g->classes[best];
+        if (scores) memcpy(scores->f + q * width, sc, width * sizeof *sc);
+    }
+    free(sc);
+    free(work);
+    return 0;
+}
+
 static int op_linear(run_ctx *r, const gnode *g)
 {
     const tensor *x = IN(r, g, 0);
@@ -1503,6 +1665,8 @@ static int run_node(run_ctx *r, const gnode *g)
     case OP_CLIP: return op_clip(r, g);
     case OP_BATCHNORM: return op_batchnorm(r, g);
     case OP_BINARIZER: return op_binarizer(r, g);
+    case OP_SVM_CLS:
+    case OP_SVM_REG: return op_svm(r, g);
 
     case OP_SOFTMAX: return op_softmax(r, g);
     case OP_ARGMAX: return op_argmax(r, g);
@@ -1639,6 +1803,9 @@ static void program_free(program *p)
         free(g->out);
         free(g->fa);
         free(g->fb);
+        free(g->fc);
+        free(g->fd);
+        free(g->fe);
         free(g->ia);
         free(g->ib);
         free(g->classes);
@@ -2101,6 +2268,65 @@ static int typed_list(loader *l, const node_t *n, const char *what, elem *type, 
 }
 
 /* A node's attributes into g; what each operator keeps is listed in gnode. */
+static int read_svm(loader *l, gnode *g, const node_t *n)
+{
+    long max = l->lim->max_tensor;
+    char buf[16];
+    const char *kt = pb_attr_string(n, "kernel_type", buf, sizeof buf, "LINEAR");
+    g->to = strcmp(kt, "LINEAR") == 0    ? K_LINEAR
+            : strcmp(kt, "POLY") == 0    ? K_POLY
+            : strcmp(kt, "RBF") == 0     ? K_RBF
+            : strcmp(kt, "SIGMOID") == 0 ? K_SIGMOID
+                                         : -1;
+    if (g->to < 0) return load_fail(l, g, "kernel_type %s (LINEAR, POLY, RBF, SIGMOID)", kt);
+    size_t np = 0;
+    float *kp = pb_attr_floats(max, n, "kernel_params", &np);
+    g->alpha = np > 0 ? kp[0] : 0;
+    g->beta = np > 1 ? kp[1] : 0;
+    g->fdef = np > 2 ? kp[2] : 0;
+    free(kp);
+    const char *pt = pb_attr_string(n, "post_transform", buf, sizeof buf, "NONE");
+    if (strcmp(pt, "NONE") != 0) return load_fail(l, g, "post_transform %s is not run (NONE)", pt);
+    g->fa = pb_attr_floats(max, n, "support_vectors", &g->n_fa);
+    g->fb = pb_attr_floats(max, n, "coefficients", &g->n_fb);
+    g->fc = pb_attr_floats(max, n, "rho", &g->n_fc);
+    if (!g->n_fb || !g->n_fc) return load_fail(l, g, "needs coefficients and rho");
+    if (g->op == OP_SVM_REG) {
+        int64_t ns = pb_attr_int(n, "n_supports", 0);
+        g->flag = pb_attr_int(n, "one_class", 0);
+        if (ns < 0 || (ns && (g->n_fb != (size_t)ns || !g->n_fa || g->n_fa % (size_t)ns)))
+            return load_fail(l, g, "n_supports %lld does not fit its support vectors and coefficients",
+                             (long long)ns);
+        if (ns) { /* vectors_per_class for the regressor: one class holding every vector */
+            g->ia = malloc(sizeof *g->ia);
+            if (!g->ia) return load_fail(l, g, "out of memory");
+            g->ia[0] = ns;
+            g->n_ia = 1;
+        }
+        return 0;
+    }
+    if (read_classes(l, g, n) != 0) return -1;
+    size_t k = g->n_classes, pairs = k * (k - 1) / 2, n_sv = 0;
+    const attr_t *vpc = pb_attr(n, "vectors_per_class");
+    if (vpc && vpc->n_ints) {
+        if (vpc->n_ints != k)
+            return load_fail(l, g, "vectors_per_class has %zu entries for %zu classes", vpc->n_ints, k);
+        for (size_t c = 0; c < k; c++) {
+            if (vpc->ints[c] < 0 || vpc->ints[c] > (1 << 24))
+                return load_fail(l, g, "vectors_per_class out of range");
+            n_sv += (size_t)vpc->ints[c];
+        }
+        if (!(g->ia = copy_ints(vpc->ints, g->n_ia = vpc->n_ints))) return load_fail(l, g, "out of memory");
+    }
+    g->fd = pb_attr_floats(max, n, "prob_a", &g->n_fd);
+    g->fe = pb_attr_floats(max, n, "prob_b", &g->n_fe);
+    if (g->n_fd != g->n_fe || (g->n_fd && g->n_fd < pairs))
+        return load_fail(l, g, "prob_a and prob_b do not fit");
+    if (n_sv ? !g->n_fa || g->n_fa % n_sv || g->n_fb < (k - 1) * n_sv || g->n_fc < pairs : g->n_fb % k != 0)
+        return load_fail(l, g, "support vectors, coefficients and rho do not fit %zu classes", k);
+    return 0;
+}
+
 static int read_node(loader *l, gnode *g, const node_t *n)
 {
     long max = l->lim->max_tensor;
@@ -2144,6 +2370,8 @@ static int read_node(loader *l, gnode *g, const node_t *n)
         if (g->n_in != 5) return load_fail(l, g, "needs 5 inputs (X, scale, B, mean, var)");
         break;
     case OP_BINARIZER: g->alpha = pb_attr_float(n, "threshold", 0); break;
+    case OP_SVM_CLS:
+    case OP_SVM_REG: return read_svm(l, g, n);
     case OP_CAST: {
         int ok;
         g->to = elem_of_onnx(pb_attr_int(n, "to", 0), &ok);

@@ -66,6 +66,39 @@ graph("constant", [n("Constant", [], ["K"], value=numpy_helper.from_array(np.arr
 bz = helper.make_node("Binarizer", ["X"], ["T"], domain="ai.onnx.ml", threshold=0.25)
 graph("binarizer", [bz])
 
+# support vector machines (scikit-learn's SVR and SVC as skl2onnx writes them): each kernel,
+# with and without Platt probabilities, two and three classes, and the linear forms
+def svm(name, op, outs, **attrs):
+    g = helper.make_graph([helper.make_node(op, ["X"], outs, domain="ai.onnx.ml", **attrs)], name,
+                          [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, 4])],
+                          [helper.make_tensor_value_info(o, TensorProto.INT64 if o == "label" else TensorProto.FLOAT,
+                                                         [None] if o == "label" else [None, None]) for o in outs])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("ai.onnx.ml", 1)])
+    m.ir_version = 8
+    with open(os.path.join(out, name + ".onnx"), "wb") as f:
+        f.write(m.SerializeToString())
+
+
+srng = np.random.default_rng(3)
+sv5, sv6 = srng.normal(size=(5, 4)).astype(np.float32), srng.normal(size=(6, 4)).astype(np.float32)
+coef6 = srng.normal(size=(2, 6)).astype(np.float32)
+for kernel, params in (("RBF", [0.5, 0.0, 3.0]), ("POLY", [0.3, 1.0, 2.0]), ("SIGMOID", [0.2, 0.1, 3.0])):
+    svm("svm_reg_" + kernel.lower(), "SVMRegressor", ["Y"], kernel_type=kernel, kernel_params=params,
+        support_vectors=sv5.flatten().tolist(), coefficients=[0.5, -1.2, 0.3, 0.8, -0.4], rho=[0.1], n_supports=5)
+svm("svm_reg_linear", "SVMRegressor", ["Y"], kernel_type="LINEAR", kernel_params=[0.0, 0.0, 0.0],
+    coefficients=[0.5, -1.2, 0.3, 0.7], rho=[0.1])
+two = dict(kernel_type="RBF", kernel_params=[0.4, 0.0, 3.0], support_vectors=sv5.flatten().tolist(),
+           vectors_per_class=[2, 3], coefficients=[0.7, 0.4, -0.5, -0.3, -0.3], rho=[0.05], classlabels_ints=[0, 1])
+svm("svm_cls2_proba", "SVMClassifier", ["label", "Y"], prob_a=[-2.1], prob_b=[0.15], **two)
+svm("svm_cls2", "SVMClassifier", ["label", "Y"], **two)
+three = dict(support_vectors=sv6.flatten().tolist(), vectors_per_class=[2, 2, 2], coefficients=coef6.flatten().tolist(),
+             rho=[0.1, -0.2, 0.05], classlabels_ints=[0, 1, 2])
+svm("svm_cls3_proba", "SVMClassifier", ["label", "Y"], kernel_type="RBF", kernel_params=[0.3, 0.0, 3.0],
+    prob_a=[-1.5, -2.0, -1.2], prob_b=[0.1, -0.1, 0.2], **three)
+svm("svm_cls3", "SVMClassifier", ["label", "Y"], kernel_type="SIGMOID", kernel_params=[0.3, 0.1, 3.0], **three)
+svm("svm_cls_linear", "SVMClassifier", ["label", "Y"], kernel_type="LINEAR", kernel_params=[0.0, 0.0, 0.0],
+    coefficients=srng.normal(size=12).astype(np.float32).tolist(), rho=[0.3], classlabels_ints=[0, 1, 2])
+
 # refused at load (the model's fault, never blamed on a request): constant Gather indexes past
 # the columns they index
 for name, idx in (("refused_gather5", [0, 1, 5]), ("refused_gather_big", [0, 2**40])):
