@@ -5,7 +5,7 @@ CC      ?= gcc
 CFLAGS  ?= -O2 -g
 # always on, whatever CFLAGS the command line gives (make CFLAGS=... replaces CFLAGS)
 STD_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L
-LDLIBS  += -ljansson -lcsv -lprotobuf-c -lyajl -lm
+LDLIBS  += -ljansson -lcsv -lprotobuf-c -lyajl -lz -lm
 BUILD   ?= build
 VERSION := $(shell sed -n 's/^#define TABSERVE_VERSION *"\(.*\)"/\1/p' src/model/model.h)
 
@@ -85,7 +85,7 @@ $(BIN): $(BUILD)/cli/main.o $(OBJS)
 
 # The container's binary: everything static except glibc (its resolver needs the
 # shared library), stripped; the image is that binary, glibc and the model.
-STATIC_LIBS := -Wl,--gc-sections -Wl,-Bstatic -ljansson -lcsv -lprotobuf-c -lyajl_s -Wl,-Bdynamic -lm
+STATIC_LIBS := -Wl,--gc-sections -Wl,-Bstatic -ljansson -lcsv -lprotobuf-c -lyajl_s -lz -Wl,-Bdynamic -lm
 static: $(BUILD)/tabserve-static
 $(BUILD)/tabserve-static: $(BUILD)/cli/main.o $(OBJS)
 	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(STATIC_LIBS)

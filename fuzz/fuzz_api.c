@@ -34,7 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         repository_options ro = {.versions_kept = 1, .limits = IMPORT_LIMITS_DEFAULT};
         repository *m = repository_load(&ro, NULL, err); /* lives for the whole run */
         stats_shared *stats = stats_create(err);
-        api_options o = {16, ENCODE_STRICT, stats, NULL, 0, 2}, full = {16, ENCODE_STRICT, stats, NULL, 1, 2};
+        api_options o = {16, ENCODE_STRICT, stats, NULL, 0, 2, 1 << 20},
+                    full = {16, ENCODE_STRICT, stats, NULL, 1, 2, 1 << 20};
         if (!m || !stats || !(a = api_create(m, &o, err)) || !(a_full = api_create(m, &full, err))) abort();
     }
     const uint8_t *p = data, *end = data + size;
@@ -47,8 +48,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t body_len = (size_t)(end - p);
     char *body = malloc(body_len ? body_len : 1);
     memcpy(body, p, body_len);
+    /* a body that starts as gzip does is sent as Content-Encoding: gzip (the inflater's input) */
+    const char *coding =
+        body_len > 2 && (unsigned char)body[0] == 0x1f && (unsigned char)body[1] == 0x8b ? "gzip" : NULL;
     api_request req = {method, path,     strcmp(ctype, "-") == 0 ? NULL : ctype,
-                       body,   body_len, strcmp(ihcl, "-") == 0 ? NULL : ihcl};
+                       body,   body_len, strcmp(ihcl, "-") == 0 ? NULL : ihcl,
+                       coding};
     api_response res;
     api_handle(a, &req, &res);
     /* every answer is a real status with a body; bad input is never a 500 */

@@ -65,7 +65,7 @@ static void test_api_routes(void **state)
     volatile int draining = 0;
     stats_shared *st = stats_create(err);
     assert_non_null(st);
-    api_options o = {3, ENCODE_STRICT, st, (const int *)&draining, 0, 0};
+    api_options o = {3, ENCODE_STRICT, st, (const int *)&draining, 0, 0, 1 << 20};
     api *a = api_create(repo, &o, err);
     assert_non_null(a);
     const char *seed = "{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}";
@@ -168,7 +168,7 @@ static void test_members_the_model_cannot_mean(void **state)
     };
     char err[ERR_LEN];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        api_options o = {4, cases[i].rules, NULL, NULL, 0, 0};
+        api_options o = {4, cases[i].rules, NULL, NULL, 0, 0, 1 << 20};
         api *a = api_create(repo, &o, err);
         assert_non_null(a);
         api_response r = call(a, "POST", "/model", NULL, cases[i].body);
@@ -184,7 +184,7 @@ static void test_extreme_values_finite_or_refused(void **state)
 {
     (void)state;
     char err[ERR_LEN];
-    api_options o = {4, ENCODE_STRICT, NULL, NULL, 0, 0};
+    api_options o = {4, ENCODE_STRICT, NULL, NULL, 0, 0, 1 << 20};
     api *a = api_create(repo, &o, err);
     assert_non_null(a);
     const double extremes[] = {1e300,

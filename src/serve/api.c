@@ -15,6 +15,7 @@
 #include "model/encode.h"
 #include "serve/docs.h"
 #include "serve/exchange.h"
+#include "serve/inflate.h"
 #include "serve/oip.h"
 #include "serve/openapi.h"
 #include "serve/page.h"
@@ -26,6 +27,7 @@
 struct api {
     const repository *repo;
     api_options o;
+    char *decoded;     /* the last request's body, decoded from its Content-Encoding */
     model_batch batch; /* max_batch rows of the largest model */
     double *values;    /* one row's input values */
     char *out;         /* (out_cap,) response body */
@@ -63,6 +65,7 @@ void api_free(api *a)
 {
     if (!a) return;
     model_batch_free(&a->batch);
+    free(a->decoded);
     free(a->out);
     free(a->values);
     free(a);
@@ -403,7 +406,35 @@ static const repo_version *default_version(api *a, api_response *res)
     return v;
 }
 
+static void handle(api *a, const api_request *req, api_response *res);
+
 void api_handle(api *a, const api_request *req, api_response *res)
+{
+    const char *coding = req->content_encoding;
+    if (!coding || !*coding || strcasecmp(coding, "identity") == 0) {
+        handle(a, req, res);
+        return;
+    }
+    /* a compressed body: decoded under the same limit, then read as any other */
+    api_request decoded = *req;
+    char *body = NULL, err[ERR_LEN];
+    int status = body_inflate(coding, req->body, req->body_len, a->o.max_body > 0 ? a->o.max_body : 1 << 20,
+                              &body, &decoded.body_len, err);
+    if (status) {
+        memset(res, 0, sizeof *res);
+        res->model_slot = -1;
+        res->route = api_route(req->method, req->path);
+        route_error(a, res, status, err, req->path);
+        return;
+    }
+    decoded.body = body;
+    decoded.content_encoding = NULL;
+    handle(a, &decoded, res);
+    free(a->decoded); /* kept until the next request: the response may quote the body */
+    a->decoded = body;
+}
+
+static void handle(api *a, const api_request *req, api_response *res)
 {
     memset(res, 0, sizeof *res);
     res->model_slot = -1;

@@ -21,6 +21,7 @@ typedef struct {
     const volatile int *draining; /* non-zero: /readyz answers 503; may be NULL */
     int full_paths_only;          /* tests and fuzzers: the protocols' fast paths off, to compare */
     double explain_budget;        /* seconds of explaining one request may take; 0: no limit */
+    long max_body;                /* --limit-request-body: a compressed body's size once decoded */
 } api_options;
 
 typedef struct {
@@ -30,6 +31,7 @@ typedef struct {
     const char *body;
     size_t body_len;
     const char *inference_header; /* Inference-Header-Content-Length (binary tensors), or NULL */
+    const char *content_encoding; /* gzip, deflate or identity (NULL: identity): decoded before routing */
 } api_request;
 
 typedef struct {

@@ -636,6 +636,13 @@ static int head_done(conn *c)
         case 12:
             if (name_is(c, h, "Content-Type", 12) && !r->content_type) r->content_type = v;
             break;
+        case 16:
+            if (name_is(c, h, "Content-Encoding", 16)) {
+                if (r->content_encoding)
+                    return reject(c, 400, "more than one Content-Encoding header") ? -1 : 1;
+                r->content_encoding = v;
+            }
+            break;
         case 17:
             if (name_is(c, h, "Transfer-Encoding", 17)) tes++, te = v;
             break;

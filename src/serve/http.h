@@ -29,6 +29,7 @@ typedef struct {
     const char *version; /* "HTTP/1.1", "HTTP/1.0" */
     int unreadable;      /* the parser refused it (or its HTTP version): no route to count it by */
     const char *content_type, *inference_header, *referer, *user_agent, *test_stall; /* NULL: absent */
+    const char *content_encoding; /* NULL: absent (identity) */
     const char *body;
     size_t body_len;
     const char *client; /* the peer's address as text ("-" for a unix socket) */

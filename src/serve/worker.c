@@ -124,7 +124,9 @@ static void on_handle(void *ctx, const http_request *hr, http_response *out)
     atomic_fetch_add_explicit(&w->slot->in_flight, 1, memory_order_relaxed);
     atomic_store_explicit(&w->slot->busy_since_ms, clock_coarse_ms(), memory_order_relaxed);
     if (w->a->test_hooks && hr->test_stall) sleep((unsigned)atoi(hr->test_stall));
-    api_request req = {hr->method, hr->path, hr->content_type, hr->body, hr->body_len, hr->inference_header};
+    api_request req = {
+        hr->method,          hr->path, hr->content_type, hr->body, hr->body_len, hr->inference_header,
+        hr->content_encoding};
     api_handle(l->api, &req, &l->res);
     atomic_store_explicit(&w->slot->busy_since_ms, 0, memory_order_relaxed);
     l->unparsed = 0;
@@ -213,7 +215,8 @@ static int listener_start(worker *w, listener *l, int fd, char *err)
                       a->stats,
                       &w->draining,
                       0,
-                      a->cfg->explain_budget}; /* copied by api_create */
+                      a->cfg->explain_budget,
+                      a->cfg->limit_request_body}; /* copied by api_create */
     l->w = w;
     if (!(l->api = api_create(a->repo, &ao, err))) return -1;
     const serve_config *cfg = a->cfg;
