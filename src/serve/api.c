@@ -115,26 +115,15 @@ static int protocol_path(const char *path)
                     strncmp(path, "/v1/models", 10) == 0);
 }
 
-static void protocol_error(api *a, api_response *res, int status, const char *message)
-{
-    char text[ERR_LEN];
-    snprintf(text, sizeof text, "%s", message);
-    utf8_scrub(text);
-    json_t *root = json_pack("{s:s}", "error", text);
-    size_t n = root ? json_dumpb(root, a->out, a->out_cap - 1, JSON_COMPACT) : 0;
-    json_decref(root);
-    if (n == 0 || n >= a->out_cap - 1)
-        n = (size_t)snprintf(a->out, a->out_cap, "{\"error\":\"status %d\"}", status);
-    a->out[n++] = '\n';
-    respond(res, status, "application/json", a->out, n);
-}
+static exchange exchange_of(api *a, const api_request *req, api_response *res);
 
 /* An error in the shape of the route's API: the protocols' own on theirs, the house one elsewhere. */
 static void route_error(api *a, api_response *res, int status, const char *message, const char *path)
 {
-    if (protocol_path(path))
-        protocol_error(a, res, status, message);
-    else
+    if (protocol_path(path)) {
+        exchange x = exchange_of(a, NULL, res);
+        exchange_error(&x, status, "%s", message);
+    } else
         error_with(a, res, status, message, NULL, -1);
 }
 
