@@ -19,6 +19,7 @@
 #include "train/train.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/progress.h"
 #include "explain/explain.h"
 #include "model/encode.h"
 #include "base/files.h"
@@ -104,6 +105,7 @@ static int parse_long(const char *s, long lo, long hi, const char *what, long *o
 static const char train_usage[] =
     "usage: tabserve train DATA.csv --label COL -o MODEL.json [--numeric A,B --categorical C,D]\n"
     "                      [--drop A,B] (without --numeric and --categorical: every other column,\n"
+    "                      [--quiet] (no progress line while training)\n"
     "                      [--positive CLASS] (a label of any two values: the class whose probability\n"
     "                      is served; default the second in order)\n"
     "                      typed by its content; a column of ids is left out and said so)\n"
@@ -150,6 +152,7 @@ int cmd_train(int argc, char **argv)
 {
     const char *data = NULL, *label = NULL, *numeric = "", *categorical = "", *out = NULL, *drop = NULL;
     const char *positive = NULL;
+    int quiet = 0;
     const char *hidden = NULL, *fold_by = NULL, *v = NULL, *kind = model_kind_given(argc, argv), *l2 = NULL;
     long cv = 0, lv;
     train_options o;
@@ -164,6 +167,10 @@ int cmd_train(int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(train_usage, stdout);
             return 0;
+        }
+        if (strcmp(argv[i], "--quiet") == 0) {
+            quiet = 1;
+            continue;
         }
         if (OPT("--label"))
             label = v;
@@ -329,6 +336,9 @@ int cmd_train(int argc, char **argv)
         free_list(h);
     }
 
+    progress bar;
+    progress_init(&bar, quiet ? NULL : stderr);
+    o.progress = o.gbt.progress = &bar;
     char err[ERR_LEN];
     size_t nn = 0, nc = 0;
     char **num = split_list(numeric, &nn), **cat = split_list(categorical, &nc);
@@ -430,6 +440,7 @@ int cmd_train(int argc, char **argv)
 fail:
     fprintf(stderr, "tabserve train: %s\n", err);
 done:
+    progress_end(&bar);
     free(neg_class);
     free(pos_class);
     free(inferred_num);

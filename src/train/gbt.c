@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/progress.h"
 #include "train/rng.h"
 
 #define MISSING_BIN 255
@@ -916,6 +917,7 @@ static tree_ensemble *fit(const float *x, float *owned_x, const float *y, size_t
     size_t n_sample = (size_t)((double)n_fit * (o->subsample > 0 && o->subsample < 1 ? o->subsample : 1));
     if (n_sample < 1) n_sample = n_fit;
     for (int t = 0; t < o->trees; t++) {
+        progress_step(o->progress, "trees", t + 1, o->trees);
         grad_work gw = {o->objective, fit, n_fit, margin, y, grad};
         run_parallel(n_fit < 100000 ? 1 : threads, grad_part, &gw);
         /* rows: a draw without replacement (all when subsample is 1), kept in row order */

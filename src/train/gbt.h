@@ -51,6 +51,7 @@ typedef struct {
     int bag;                 /* ensembles averaged (1 = one): member k is fitted with seed
                                 seed + k * GBT_BAG_SEED_STEP, its leaves scaled by 1/bag */
     unsigned long long seed;
+    struct progress_s *progress; /* trees grown, on stderr once a second (NULL: silent) */
 } gbt_options;
 #define GBT_MAX_BAG       64
 #define GBT_BAG_SEED_STEP 0x9e3779b97f4a7c15ull

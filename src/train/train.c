@@ -12,6 +12,7 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/progress.h"
 #include "base/numtext.h"
 #include "data/columns.h"
 #include "data/score.h"
@@ -489,6 +490,7 @@ static int fit_network(mlp *m, const float *x, const float *y, size_t *fit, size
         yv[i] = y[val[i]];
     }
     for (epoch = 1; epoch <= o->epochs; epoch++) {
+        progress_step(o->progress, "epochs", epoch, o->epochs);
         rng_shuffle(fit, n_fit, rng);
         for (size_t s = 0; s < n_fit; s += (size_t)o->batch) {
             int bn = (int)(n_fit - s < (size_t)o->batch ? n_fit - s : (size_t)o->batch);

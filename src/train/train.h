@@ -38,6 +38,7 @@ typedef struct {
     int auto_features;   /* log1p for skewed non-negative numerics; indicator if values go missing */
     double blend_mlp;    /* --model blend: the MLP's weight in the logit mean (the trees': 1 - it) */
     unsigned long long seed;
+    struct progress_s *progress; /* epochs, on stderr once a second (NULL: silent) */
 } train_options;
 
 void train_options_default(train_options *o);
