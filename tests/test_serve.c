@@ -43,7 +43,7 @@ static int teardown(void **state)
 
 static api_response call(api *a, const char *method, const char *path, const char *ctype, const char *body)
 {
-    api_request req = {method, path, ctype, body, body ? strlen(body) : 0, NULL};
+    api_request req = {method, path, ctype, body, body ? strlen(body) : 0, NULL, NULL};
     api_response res;
     api_handle(a, &req, &res);
     return res;
