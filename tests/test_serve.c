@@ -43,7 +43,11 @@ static int teardown(void **state)
 
 static api_response call(api *a, const char *method, const char *path, const char *ctype, const char *body)
 {
-    api_request req = {method, path, ctype, body, body ? strlen(body) : 0, NULL, NULL};
+    api_request req = {.method = method,
+                       .path = path,
+                       .content_type = ctype,
+                       .body = body,
+                       .body_len = body ? strlen(body) : 0};
     api_response res;
     api_handle(a, &req, &res);
     return res;
@@ -65,7 +69,11 @@ static void test_api_routes(void **state)
     volatile int draining = 0;
     stats_shared *st = stats_create(err);
     assert_non_null(st);
-    api_options o = {3, ENCODE_STRICT, st, (const int *)&draining, 0, 0, 1 << 20};
+    api_options o = {.max_batch = 3,
+                     .encode_rules = ENCODE_STRICT,
+                     .stats = st,
+                     .draining = (const int *)&draining,
+                     .max_body = 1 << 20};
     api *a = api_create(repo, &o, err);
     assert_non_null(a);
     const char *seed = "{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}";
@@ -168,7 +176,7 @@ static void test_members_the_model_cannot_mean(void **state)
     };
     char err[ERR_LEN];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        api_options o = {4, cases[i].rules, NULL, NULL, 0, 0, 1 << 20};
+        api_options o = {.max_batch = 4, .encode_rules = cases[i].rules, .max_body = 1 << 20};
         api *a = api_create(repo, &o, err);
         assert_non_null(a);
         api_response r = call(a, "POST", "/model", NULL, cases[i].body);
@@ -184,7 +192,7 @@ static void test_extreme_values_finite_or_refused(void **state)
 {
     (void)state;
     char err[ERR_LEN];
-    api_options o = {4, ENCODE_STRICT, NULL, NULL, 0, 0, 1 << 20};
+    api_options o = {.max_batch = 4, .encode_rules = ENCODE_STRICT, .max_body = 1 << 20};
     api *a = api_create(repo, &o, err);
     assert_non_null(a);
     const double extremes[] = {1e300,
@@ -310,8 +318,20 @@ static void test_stats_exposition(void **state)
     int slot = stats_model_slot(st, "titanic", 3);
     assert_int_equal(stats_model_slot(st, "titanic", 3), slot); /* the same (name, version): the same slot */
     assert_int_not_equal(stats_model_slot(st, "titanic", 4), slot);
-    stats_record_model(&st->w[0], slot, 200, 30000, 2);
-    stats_record_model(&st->w[1], slot, 400, 3000000, 0);
+    stats_record_model(&st->w[0], slot, 200, 30000, 2, 1);
+    stats_record_model(&st->w[1], slot, 400, 3000000, 0, 1);
+    /* Triton's statistics: inference requests by outcome, over all workers */
+    stats_inference inf = stats_model_inference(st, slot);
+    assert_int_equal(inf.ok, 1);
+    assert_int_equal(inf.ok_ns, 30000);
+    assert_int_equal(inf.fail, 1);
+    assert_int_equal(inf.fail_ns, 3000000);
+    assert_int_equal(inf.predictions, 2);
+    assert_true(inf.last_ms > 1700000000000LL);
+    int other = stats_model_slot(st, "titanic", 4);
+    stats_record_model(&st->w[1], other, 200, 7000, 0, 0); /* metadata: not an inference */
+    inf = stats_model_inference(st, other);
+    assert_int_equal(inf.ok + inf.fail + (uint64_t)inf.last_ms, 0);
     atomic_store(&st->models[slot].loads, 1);
     long n = stats_render(st, buf, sizeof buf);
     assert_true(n > 0);

@@ -308,7 +308,6 @@ class Routes(unittest.TestCase):
             (post + b"Transfer-Encoding: chunked, identity\r\n\r\n" + chunked + nxt, 400, b"must end with chunked"),
             (post + b"Transfer-Encoding: identity\r\n\r\n" + body + nxt, 400, b"must end with chunked"),
             (post + b"Transfer-Encoding: gzip, chunked\r\n\r\n" + chunked + nxt, 501, b"only the chunked"),
-            (post + b"\r\n" + body + nxt, 411, b"needs Content-Length"),
             (b"GET /healthz HTTP/1.1\r\n\r\n" + nxt, 400, b"needs a Host header"),
             (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n" + nxt, 400, b"a bare CR or LF (lines end with CRLF) (byte 39"),
             (b"GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n" + nxt, 400, b"more than one Host"),
@@ -321,6 +320,13 @@ class Routes(unittest.TestCase):
             (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n" + nxt, 400, b"NUL, CR, LF or control byte"),
             (b"GET /healthz HTTP/1.1\nHost: x\n\n" + nxt, 400, b"byte"),
         ]
+        # neither length nor chunked: an empty body (RFC 9112 6.3), answered, and the
+        # connection goes on to the next request
+        reply = self.raw(post + b"\r\n" + nxt.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+        self.assertEqual(len(re.findall(rb"HTTP/1\.1 \d\d\d ", reply)), 2, reply)
+        self.assertTrue(reply.startswith(b"HTTP/1.1 400 "), reply[:60])
+        self.assertIn(b"empty body", reply)
+        self.assertIn(b"HTTP/1.1 200 ", reply)
         for data, status, words in shapes:
             t0 = time.monotonic()
             reply = self.raw(data)

@@ -21,6 +21,7 @@
 #include "serve/page.h"
 #include "serve/routes.h"
 #include "serve/tfs.h"
+#include "serve/triton.h"
 
 #define OUT_MIN (1 << 20) /* response buffer: /metrics fits */
 
@@ -28,6 +29,7 @@ struct api {
     const repository *repo;
     api_options o;
     char *decoded;     /* the last request's body, decoded from its Content-Encoding */
+    char *encoded;     /* the last answer's body, compressed for its Accept-Encoding */
     model_batch batch; /* max_batch rows of the largest model */
     double *values;    /* one row's input values */
     char *out;         /* (out_cap,) response body */
@@ -66,6 +68,7 @@ void api_free(api *a)
     if (!a) return;
     model_batch_free(&a->batch);
     free(a->decoded);
+    free(a->encoded);
     free(a->out);
     free(a->values);
     free(a);
@@ -280,6 +283,11 @@ static void text_reply(api *a, api_response *res, int status, const char *fmt, .
 static const repo_model *find_model(api *a, exchange *x, const route_match *rt)
 {
     const repo_model *rm = repository_find(a->repo, rt->model, rt->model_len);
+    if (rm && rm->unloaded) {
+        exchange_error(x, 404, "model %s is unloaded; load it with POST /v2/repository/models/%s/load",
+                       rm->name, rm->name);
+        return NULL;
+    }
     if (rm) return rm;
     char names[256] = "";
     size_t used = 0;
@@ -397,7 +405,34 @@ static const repo_version *default_version(api *a, api_response *res)
 
 static void handle(api *a, const api_request *req, api_response *res);
 
+/* A 200 answer at least this long is compressed for a client that accepts it:
+ * below about one packet there is nothing to gain (one-row answers are ~100 B) */
+#define COMPRESS_MIN 1400
+
+static void compress_answer(api *a, const api_request *req, api_response *res)
+{
+    free(a->encoded);
+    a->encoded = NULL;
+    const char *coding;
+    if (res->status != 200 || res->body_len < COMPRESS_MIN ||
+        !(coding = response_coding(req->accept_encoding)))
+        return;
+    size_t len;
+    if (body_deflate(coding, res->body, res->body_len, &a->encoded, &len) != 0) return; /* sent as it is */
+    res->body = a->encoded;
+    res->body_len = len;
+    res->content_encoding = coding;
+}
+
+static void decode_and_handle(api *a, const api_request *req, api_response *res);
+
 void api_handle(api *a, const api_request *req, api_response *res)
+{
+    decode_and_handle(a, req, res);
+    if (req->accept_encoding) compress_answer(a, req, res);
+}
+
+static void decode_and_handle(api *a, const api_request *req, api_response *res)
 {
     const char *coding = req->content_encoding;
     if (!coding || !*coding || strcasecmp(coding, "identity") == 0) {
@@ -470,10 +505,10 @@ static void handle(api *a, const api_request *req, api_response *res)
     case ROUTE_V2_LIVE: text_reply(a, res, 200, "{\"live\": true}\n"); return;
     case ROUTE_V2_READY: readiness(a, res, 1); return;
     case ROUTE_V2_SERVER:
-        text_reply(
-            a, res, 200,
-            "{\"name\": \"tabserve\", \"version\": \"%s\", \"extensions\": [\"binary_tensor_data\"]}\n",
-            TABSERVE_VERSION);
+        text_reply(a, res, 200,
+                   "{\"name\": \"tabserve\", \"version\": \"%s\", \"extensions\": [\"binary_tensor_data\", "
+                   "\"model_configuration\", \"statistics\", \"model_repository\"]}\n",
+                   TABSERVE_VERSION);
         return;
     case ROUTE_V2_MODEL:
         if ((v = find_version(a, &x, &rt, &rm, 1)))
@@ -502,6 +537,28 @@ static void handle(api *a, const api_request *req, api_response *res)
         return;
     case ROUTE_V1_EXPLAIN:
         if ((v = find_version(a, &x, &rt, &rm, 1))) tfs_predict(&x, v, 1);
+        return;
+    case ROUTE_V2_CONFIG:
+        if ((v = find_version(a, &x, &rt, &rm, 1))) triton_config(&x, rm, v);
+        return;
+    case ROUTE_V2_STATS:
+        if (!rt.model)
+            triton_stats(&x, a->repo, a->o.stats, NULL, NULL);
+        else if (rt.version == 0 && (rm = find_model(a, &x, &rt)))
+            triton_stats(&x, a->repo, a->o.stats, rm, NULL);
+        else if (rt.version != 0 && (v = find_version(a, &x, &rt, &rm, 1)))
+            triton_stats(&x, a->repo, a->o.stats, rm, v);
+        return;
+    case ROUTE_V2_REPO_INDEX: triton_index(&x, a->repo); return;
+    case ROUTE_V2_REPO_LOAD:
+    case ROUTE_V2_REPO_UNLOAD:
+        triton_control(&x, rt.model, rt.model_len, rt.route == ROUTE_V2_REPO_LOAD, a->o.model_control,
+                       a->o.model_control_ctx);
+        return;
+    case ROUTE_V1_MODELS: tfs_models(&x, a->repo); return;
+    case ROUTE_V1_CLASSIFY:
+    case ROUTE_V1_REGRESS:
+        if ((v = find_version(a, &x, &rt, &rm, 1))) tfs_examples(&x, v, rt.route == ROUTE_V1_CLASSIFY);
         return;
     case ROUTE_OTHER:
     case ROUTE_UNPARSED: /* never from routes_match */

@@ -22,6 +22,9 @@ typedef struct {
     int full_paths_only;          /* tests and fuzzers: the protocols' fast paths off, to compare */
     double explain_budget;        /* seconds of explaining one request may take; 0: no limit */
     long max_body;                /* --limit-request-body: a compressed body's size once decoded */
+    /* explicit model control (serve/triton.h): NULL answers 403 */
+    int (*model_control)(void *ctx, const char *name, int load, char *err);
+    void *model_control_ctx;
 } api_options;
 
 typedef struct {
@@ -32,6 +35,7 @@ typedef struct {
     size_t body_len;
     const char *inference_header; /* Inference-Header-Content-Length (binary tensors), or NULL */
     const char *content_encoding; /* gzip, deflate or identity (NULL: identity): decoded before routing */
+    const char *accept_encoding;  /* NULL: absent; a large 200 answer is compressed when it allows */
 } api_request;
 
 typedef struct {
@@ -41,9 +45,10 @@ typedef struct {
     const char *body;  /* owned by the api, valid until the next api_handle */
     size_t body_len;
     stats_route route;
-    long predictions;          /* rows scored by this request */
-    int model_slot;            /* the model version's metrics slot, -1: not a model request */
-    long inference_header_len; /* > 0: send Inference-Header-Content-Length (binary outputs) */
+    long predictions;             /* rows scored by this request */
+    int model_slot;               /* the model version's metrics slot, -1: not a model request */
+    long inference_header_len;    /* > 0: send Inference-Header-Content-Length (binary outputs) */
+    const char *content_encoding; /* NULL: identity, else "gzip" or "deflate" */
 } api_response;
 
 /* The api keeps a pointer to r (which must outlive it) and allocates its

@@ -11,7 +11,16 @@
 
 #include "base/err.h"
 
-typedef enum { OPT_INT, OPT_LONG, OPT_SECONDS, OPT_STRING, OPT_BIND, OPT_LEVEL, OPT_SWITCH } opt_type;
+typedef enum {
+    OPT_INT,
+    OPT_LONG,
+    OPT_SECONDS,
+    OPT_STRING,
+    OPT_BIND,
+    OPT_LEVEL,
+    OPT_SWITCH,
+    OPT_CONTROL
+} opt_type;
 
 typedef struct {
     const char *flag, *short_flag, *env;
@@ -36,6 +45,10 @@ static const option options[] = {
     {"--repository-poll", NULL, "TABSERVE_REPOSITORY_POLL", OPT_SECONDS, F(repository_poll), 0, 86400,
      "seconds between scans of the repository for new, changed and removed versions; 0 = on SIGHUP only "
      "(default 2)"},
+    {"--model-control-mode", NULL, "TABSERVE_MODEL_CONTROL_MODE", OPT_CONTROL, F(model_control_explicit), 0,
+     0,
+     "poll: follow the repository directory (default); explicit: as poll, and models are also loaded and "
+     "unloaded through POST /v2/repository/models/NAME/load|unload (off otherwise: 403)"},
     {"--versions-kept", NULL, "TABSERVE_VERSIONS_KEPT", OPT_LONG, F(versions_kept), 1, 1000,
      "versions of each model served, newest loadable first (default 1)"},
     {"--workers", "-w", "TABSERVE_WORKERS", OPT_INT, F(workers), 1, 64, "worker processes (default 1)"},
@@ -149,6 +162,11 @@ static int set_option(serve_config *c, const option *o, const char *v, const cha
             }
         return err_set(err, "%s: \"%s\" is not one of debug, info, warning, error, critical", from, v);
     }
+    case OPT_CONTROL:
+        if (strcmp(v, "poll") != 0 && strcmp(v, "explicit") != 0)
+            return err_set(err, "%s: \"%s\" is not one of poll, explicit", from, v);
+        *(int *)field = strcmp(v, "explicit") == 0;
+        return 0;
     default: {
         double d = strtod(v, &end);
         if (!*v || *end || errno || d < o->lo || d > o->hi || (o->type != OPT_SECONDS && d != (long)d))

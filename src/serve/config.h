@@ -16,6 +16,7 @@ typedef struct {
     const char *model_name;              /* --model-name: what model_path is served as (default "model") */
     const char *default_model;           /* --default-model: the one POST /model serves */
     double repository_poll;              /* seconds between scans of the repository; 0 = SIGHUP only */
+    int model_control_explicit;          /* --model-control-mode explicit: load/unload through the API */
     long versions_kept;                  /* --versions-kept: newest loadable versions served per model */
     int workers;                         /* -w, default 1 */
     const char *binds[CONFIG_MAX_BINDS]; /* -b, default 127.0.0.1:8000 (0.0.0.0:$PORT if PORT is set) */

@@ -66,11 +66,11 @@ static json_t *output_shape(const model *m, int tfs)
     json_t *shape = json_array();
     if (tfs) {
         json_t *dims = json_array();
-        json_array_append_new(dims, json_pack("{s:s}", "size", "-1"));
+        json_array_append_new(dims, json_pack("{s:s,s:s}", "size", "-1", "name", ""));
         if (m->n_outputs > 1) {
             char k[24];
             snprintf(k, sizeof k, "%d", m->n_outputs);
-            json_array_append_new(dims, json_pack("{s:s}", "size", k));
+            json_array_append_new(dims, json_pack("{s:s,s:s}", "size", k, "name", ""));
         }
         json_decref(shape);
         return json_pack("{s:o,s:b}", "dim", dims, "unknown_rank", 0);
@@ -110,16 +110,16 @@ static json_t *tfs_metadata(const repo_model *rm, const repo_version *v)
     for (size_t i = 0; i < m->schema.n_inputs; i++) {
         const schema_input *in = &m->schema.inputs[i];
         json_object_set_new(inputs, in->name,
-                            json_pack("{s:s,s:{s:[{s:s}],s:b},s:s}", "dtype", docs_tfs_dtype(in->type),
-                                      "tensor_shape", "dim", "size", "-1", "unknown_rank", 0, "name",
-                                      in->name));
+                            json_pack("{s:s,s:{s:[{s:s,s:s}],s:b},s:s}", "dtype", docs_tfs_dtype(in->type),
+                                      "tensor_shape", "dim", "size", "-1", "name", "", "unknown_rank", 0,
+                                      "name", in->name));
     }
     json_t *outputs = json_object();
     json_object_set_new(outputs, OUTPUT_TENSOR,
                         json_pack("{s:s,s:o,s:s}", "dtype", "DT_FLOAT", "tensor_shape", output_shape(m, 1),
                                   "name", OUTPUT_TENSOR));
-    json_t *sig = json_pack("{s:o,s:o,s:s}", "inputs", inputs, "outputs", outputs, "method_name",
-                            "tensorflow/serving/predict");
+    json_t *sig = json_pack("{s:o,s:o,s:s,s:{}}", "inputs", inputs, "outputs", outputs, "method_name",
+                            "tensorflow/serving/predict", "defaults");
     json_t *ver = version_text(v->version);
     return json_pack("{s:{s:s,s:s,s:o},s:{s:{s:{s:o}}}}", "model_spec", "name", rm->name, "signature_name",
                      "", "version", ver, "metadata", "signature_def", "signature_def", "serving_default",

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -45,14 +46,73 @@ int exchange_is_json_type(const char *ct)
     return strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* The body with NaN written as null, or NULL when it has no bare token (read
+ * it as it is). An infinity: NULL with *bad set and err naming its byte. */
+static char *json_tokens(const char *in, size_t len, size_t *out_len, int *bad, char *err)
+{
+    *bad = 0;
+    char *out = NULL;
+    size_t o = 0;
+    int in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = in[i];
+        if (in_string) {
+            if (c == '\\' && i + 1 < len) {
+                if (out) out[o++] = c;
+                c = in[++i];
+            } else if (c == '"') {
+                in_string = 0;
+            }
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == 'N' && len - i >= 3 && memcmp(in + i, "NaN", 3) == 0) {
+            if (!out) {
+                if (!(out = malloc(len + len / 3 + 2))) return err_set(err, "out of memory"), *bad = 1, NULL;
+                memcpy(out, in, i);
+                o = i;
+            }
+            memcpy(out + o, "null", 4);
+            o += 4;
+            i += 2;
+            continue;
+        } else if ((c == 'I' || (c == '-' && i + 1 < len && in[i + 1] == 'I')) &&
+                   len - i >= 8 + (size_t)(c == '-') && memcmp(in + i + (c == '-'), "Infinity", 8) == 0) {
+            free(out);
+            *bad = 1;
+            return err_set(err, "byte %zu: %sInfinity: the model's inputs take finite numbers", i,
+                           c == '-' ? "-" : ""),
+                   NULL;
+        }
+        if (out) out[o++] = c;
+    }
+    *out_len = o;
+    return out;
+}
+
 json_t *exchange_parse(exchange *x, const char *body, size_t len)
 {
     json_error_t jerr;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
-        exchange_error(x, 400, "malformed JSON at byte %d (line %d, column %d): %s", jerr.position, jerr.line,
-                       jerr.column, jerr.text);
-    return root;
+    if (root) return root;
+    /* only when plain JSON fails: the bare tokens TF Serving takes and Triton's
+     * client writes for a NaN in FP32/FP64 data */
+    char err[ERR_LEN];
+    size_t text_len = 0;
+    int bad;
+    char *text = json_tokens(body, len, &text_len, &bad, err);
+    if (bad) {
+        exchange_error(x, 400, "%s", err);
+        return NULL;
+    }
+    if (text) {
+        json_error_t again;
+        root = json_loadb(text, text_len, JSON_REJECT_DUPLICATES, &again);
+        free(text);
+        if (root) return root;
+    }
+    exchange_error(x, 400, "malformed JSON at byte %d (line %d, column %d): %s", jerr.position, jerr.line,
+                   jerr.column, jerr.text);
+    return NULL;
 }
 
 int exchange_explain(exchange *x, const explainer *ex, int n, int as_list, char *err)

@@ -469,6 +469,9 @@ static int send_answer(conn *c, const http_response *res, int head_only, int clo
     o += format_unsigned(o, res->body_len);
     o = stpcpy(stpcpy(stpcpy(o, "\r\nDate: "), date_now(c->s)), "\r\n");
     if (res->allow) o = stpcpy(stpcpy(stpcpy(o, "Allow: "), res->allow), "\r\n");
+    if (res->content_encoding)
+        o = stpcpy(stpcpy(stpcpy(o, "Content-Encoding: "), res->content_encoding),
+                   "\r\nVary: Accept-Encoding\r\n");
     if (res->inference_header_len > 0) {
         o = stpcpy(o, "Inference-Header-Content-Length: ");
         o += format_unsigned(o, (unsigned long long)res->inference_header_len);
@@ -636,6 +639,9 @@ static int head_done(conn *c)
         case 12:
             if (name_is(c, h, "Content-Type", 12) && !r->content_type) r->content_type = v;
             break;
+        case 15:
+            if (name_is(c, h, "Accept-Encoding", 15) && !r->accept_encoding) r->accept_encoding = v;
+            break;
         case 16:
             if (name_is(c, h, "Content-Encoding", 16)) {
                 if (r->content_encoding)
@@ -668,10 +674,8 @@ static int head_done(conn *c)
                    : 1;
     if (te && strcasecmp(te, "chunked") != 0) /* llhttp took it as chunked: a coding before it */
         return reject(c, 501, "only the chunked transfer coding is supported") ? -1 : 1;
-    if (!chunked && !has_length &&
-        (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 || strcmp(r->method, "PATCH") == 0))
-        return reject(c, 411, "a request with a body needs Content-Length or Transfer-Encoding: chunked") ? -1
-                                                                                                          : 1;
+    /* neither Content-Length nor chunked: the body is empty (RFC 9112 6.3), as
+     * Triton's client sends its body-less POSTs; the handler says what it missed */
     unsigned long long announced = has_length ? (unsigned long long)c->parser.content_length : 0;
     int wants_continue = expect && strcasecmp(expect, "100-continue") == 0 && c->parser.http_minor >= 1;
     if (announced > (unsigned long long)lim->limit_request_body) {

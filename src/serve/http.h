@@ -30,6 +30,7 @@ typedef struct {
     int unreadable;      /* the parser refused it (or its HTTP version): no route to count it by */
     const char *content_type, *inference_header, *referer, *user_agent, *test_stall; /* NULL: absent */
     const char *content_encoding; /* NULL: absent (identity) */
+    const char *accept_encoding;  /* NULL: absent */
     const char *body;
     size_t body_len;
     const char *client; /* the peer's address as text ("-" for a unix socket) */
@@ -41,7 +42,9 @@ typedef struct {
     const char *content_type;
     const char *allow;         /* NULL: no Allow header */
     long inference_header_len; /* > 0: send Inference-Header-Content-Length */
-    const char *body;          /* the handler's; valid until its next call */
+    const char
+        *content_encoding; /* NULL: identity; else the body is encoded so (and varies by Accept-Encoding) */
+    const char *body;      /* the handler's; valid until its next call */
     size_t body_len;
 } http_response;
 

@@ -18,6 +18,7 @@
 
 #include "formats/open.h"
 #include "formats/default_model.h"
+#include "serve/control.h"
 #include "serve/listen.h"
 #include "serve/repository.h"
 #include "serve/log.h"
@@ -216,7 +217,9 @@ static void describe_repository(const repository *r)
     for (int i = 0; i < r->n; i++) {
         const repo_model *rm = &r->models[i];
         const repo_version *v = repo_model_version(rm, 0);
-        if (v)
+        if (rm->unloaded)
+            log_msg(LOG_INFO, "Model %s is unloaded (explicit model control)", rm->name);
+        else if (v)
             log_msg(LOG_INFO, "Serving model %s version %ld (%s)%s", rm->name, v->version, v->m->hash,
                     i == r->default_model ? ", the default model" : "");
         else
@@ -246,6 +249,8 @@ static void wait_until_not_accepting(master *ms, int generation)
     }
 }
 
+static void swap_in(master *ms, repository *r);
+
 /* Loads the model(s) again and, when that succeeds, replaces the workers. why:
  * "hup", or "poll" (the repository changed on disk). */
 static void reload(master *ms, const char *why)
@@ -266,6 +271,12 @@ static void reload(master *ms, const char *why)
         log_msg(LOG_ERROR, "Reload refused, the old workers go on serving: %s", err);
         return;
     }
+    swap_in(ms, r);
+}
+
+/* r becomes what is served: a new generation of workers replaces the old. */
+static void swap_in(master *ms, repository *r)
+{
     account(ms, r);
     if (ms->ropt.dir) describe_repository(r);
     repository *old = ms->repo;
@@ -279,6 +290,81 @@ static void reload(master *ms, const char *why)
     malloc_trim(0);
     atomic_fetch_add(&ms->stats->model_reloads, 1);
     if (!ms->ropt.dir) log_msg(LOG_INFO, "Reloaded model %s", r->models[0].v[0].m->hash);
+}
+
+static int name_listed(char **names, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0) return i;
+    return -1;
+}
+
+/* Takes name out of the unloaded list (load) or puts it in (unload). Returns 0, or -1: out of memory. */
+static int set_unloaded(master *ms, const char *name, int unloaded)
+{
+    repository_options *o = &ms->ropt;
+    int at = name_listed(o->unloaded, o->n_unloaded, name);
+    if (!unloaded && at >= 0) {
+        free(o->unloaded[at]);
+        o->unloaded[at] = o->unloaded[--o->n_unloaded];
+    } else if (unloaded && at < 0) {
+        char **more = realloc(o->unloaded, (size_t)(o->n_unloaded + 1) * sizeof *more);
+        if (!more) return -1;
+        o->unloaded = more;
+        if (!(o->unloaded[o->n_unloaded] = strdup(name))) return -1;
+        o->n_unloaded++;
+    }
+    return 0;
+}
+
+/* Explicit model control: a worker asked for a model to be loaded (again:
+ * read from the repository afresh) or unloaded. Done as a reload, with its
+ * guarantees: what fails to load is refused while the rest serves on. */
+static void model_control(master *ms, const char *name, int load)
+{
+    char err[ERR_LEN], msg[ERR_LEN];
+    const repo_model *now = repository_find(ms->repo, name, strlen(name));
+    int was_unloaded = now && now->unloaded;
+    log_msg(LOG_INFO, "Model control: %s %s", load ? "load" : "unload", name);
+    if (!load && !now) {
+        snprintf(msg, sizeof msg, "no model named \"%s\" in the repository", name);
+        control_answer(ms->stats, 404, msg);
+        return;
+    }
+    if (set_unloaded(ms, name, !load) != 0) {
+        control_answer(ms->stats, 500, "out of memory");
+        return;
+    }
+    repository *r = repository_load(&ms->ropt, ms->repo, err);
+    if (!r) { /* nothing servable: the old workers go on */
+        set_unloaded(ms, name, was_unloaded);
+        snprintf(msg, sizeof msg, "%s of %s refused: %.200s", load ? "load" : "unload", name, err);
+        control_answer(ms->stats, 400, msg);
+        return;
+    }
+    const repo_model *rm = repository_find(r, name, strlen(name));
+    int status = 0;
+    if (load && (!rm || rm->default_v < 0)) {
+        /* not there, or no version loads: answered as an error, and the model
+         * stays as it was (unloaded, or not in the repository at all) */
+        if (!rm)
+            snprintf(msg, sizeof msg, "no model directory named \"%s\" in the repository", name);
+        else
+            snprintf(msg, sizeof msg, "failed to load model %s: %.200s", name,
+                     rm->n ? (rm->v[0].error ? rm->v[0].error : "no version loads") : "it has no version");
+        status = rm ? 400 : 404;
+        if (rm) {
+            set_unloaded(ms, name, 1);
+            repository *again = repository_load(&ms->ropt, r, err);
+            if (again) {
+                repository_free(r);
+                r = again;
+            }
+        }
+        log_msg(LOG_ERROR, "Model control: %s", msg);
+    }
+    swap_in(ms, r);
+    control_answer(ms->stats, status, status ? msg : "");
 }
 
 /* The repository's scan every --repository-poll seconds: reload when what is
@@ -335,9 +421,18 @@ static int setup(master *ms, const serve_config *cfg)
         return -1;
     }
     /* the models are validated before anything else exists: a bad file fails here */
-    ms->ropt = (repository_options){
-        cfg->model_repository, cfg->model_path,    cfg->schema_path, cfg->model_name,
-        cfg->default_model,    cfg->versions_kept, cfg->limits,      cfg->links_outside_repository};
+    ms->ropt = (repository_options){.dir = cfg->model_repository,
+                                    .model_path = cfg->model_path,
+                                    .schema_path = cfg->schema_path,
+                                    .model_name = cfg->model_name,
+                                    .default_model = cfg->default_model,
+                                    .versions_kept = cfg->versions_kept,
+                                    .limits = cfg->limits,
+                                    .links_outside = cfg->links_outside_repository};
+    if (cfg->model_control_explicit && !cfg->model_repository) {
+        log_msg(LOG_CRITICAL, "--model-control-mode explicit needs --model-repository");
+        return -1;
+    }
     if (!(ms->repo = repository_load(&ms->ropt, NULL, err))) {
         log_msg(LOG_CRITICAL, "cannot load the model%s: %s", cfg->model_repository ? "s" : "", err);
         return -1;
@@ -407,6 +502,8 @@ static void teardown(master *ms)
     if (ms->access_fd >= 0) close(ms->access_fd);
     stats_destroy(ms->stats);
     repository_free(ms->repo);
+    for (int i = 0; i < ms->ropt.n_unloaded; i++) free(ms->ropt.unloaded[i]);
+    free(ms->ropt.unloaded);
 }
 
 int master_run(const serve_config *cfg)
@@ -449,13 +546,20 @@ int master_run(const serve_config *cfg)
             signal_all(&ms, SIGTERM);
             close_listeners(&ms);
         }
+        char control_name[STATS_MODEL_NAME];
+        int control_load;
         if (ms.stopping) {
             sig_term = sig_quick = sig_hup = sig_ttin = sig_ttou = 0;
+            if (control_pending(ms.stats, control_name, &control_load))
+                control_answer(ms.stats, 503, "the server is shutting down");
             continue;
         }
         if (sig_hup) {
             sig_hup = 0;
-            reload(&ms, "hup");
+            if (cfg->model_control_explicit && control_pending(ms.stats, control_name, &control_load))
+                model_control(&ms, control_name, control_load);
+            else
+                reload(&ms, "hup");
         }
         poll_repository(&ms);
         for (; sig_ttin > 0; sig_ttin--)

@@ -380,6 +380,11 @@ static int load_model(const repository_options *o, const found_model *fm, reposi
     rm->default_v = -1;
     if (!(rm->name = strdup(fm->name)) || !(rm->v = calloc((size_t)fm->n + 1, sizeof *rm->v))) return -1;
     rm->name_len = strlen(rm->name);
+    for (int i = 0; i < o->n_unloaded; i++)
+        if (strcmp(o->unloaded[i], rm->name) == 0) {
+            rm->unloaded = 1;
+            return 0;
+        }
     long available = 0;
     for (int k = 0; k < fm->n && available < o->versions_kept; k++) {
         repo_version *v = &rm->v[rm->n++];
@@ -538,7 +543,7 @@ const repo_model *repository_default(const repository *r)
 int repository_ready(const repository *r, const repo_model **which)
 {
     for (int i = 0; i < r->n; i++)
-        if (r->models[i].default_v < 0) {
+        if (r->models[i].default_v < 0 && !r->models[i].unloaded) {
             if (which) *which = &r->models[i];
             return 0;
         }

@@ -59,6 +59,7 @@ typedef struct {
     repo_version *v; /* newest first */
     int n;
     int default_v; /* index in v of the newest available version, -1: none */
+    int unloaded;  /* taken out by explicit model control: listed, no versions */
 } repo_model;
 
 typedef struct {
@@ -78,6 +79,9 @@ typedef struct {
     long versions_kept;
     import_limits limits;
     int links_outside; /* --allow-links-outside-repository: model files may be links out of dir */
+    /* explicit model control: models of the directory not to load (n_unloaded names) */
+    char **unloaded;
+    int n_unloaded;
 } repository_options;
 
 /* Builds the repository. prev (may be NULL) lends its unchanged versions, which
@@ -100,7 +104,7 @@ const repo_model *repository_default(const repository *r);
  * process; NULL: the model cannot be explained. */
 const struct explainer *repository_explainer(const repo_version *v);
 
-/* Every model has an available version: what /readyz and /v2/health/ready report.
+/* Every model not unloaded has an available version: what /readyz and /v2/health/ready report.
  * Returns 1, or 0 with the first model that has none in *which. */
 int repository_ready(const repository *r, const repo_model **which);
 

@@ -20,6 +20,8 @@ static const struct {
     {"/v2", "GET", ROUTE_V2_SERVER},
     {"/v2/", "GET", ROUTE_V2_SERVER}, /* the OpenAPI document's literal server-metadata path */
     {"/", "GET", ROUTE_PAGE},
+    {"/v1/models", "GET", ROUTE_V1_MODELS},
+    {"/v2/repository/index", "POST", ROUTE_V2_REPO_INDEX},
 };
 
 static int method_is(const char *method, const char *want)
@@ -64,12 +66,41 @@ static void model_route(const char *rest, const char *method, const char *const 
 
 static void model_path(const char *method, const char *path, int is_v2, route_match *out);
 
+/* Triton's model repository extension: {m}/load and {m}/unload */
+static void repository_path(const char *method, const char *rest, route_match *out)
+{
+    size_t len = strcspn(rest, "/");
+    const char *verb = rest + len;
+    stats_route r = strcmp(verb, "/load") == 0     ? ROUTE_V2_REPO_LOAD
+                    : strcmp(verb, "/unload") == 0 ? ROUTE_V2_REPO_UNLOAD
+                                                   : ROUTE_OTHER;
+    if (len == 0 || r == ROUTE_OTHER) return;
+    if (strcmp(method, "POST") != 0) {
+        out->allow = "POST";
+        return;
+    }
+    out->route = r;
+    out->model = rest;
+    out->model_len = len;
+}
+
 void routes_match(const char *method, const char *path, route_match *out)
 {
     memset(out, 0, sizeof *out);
     out->route = ROUTE_OTHER;
     /* the model routes first: the inference paths are the busy ones */
-    static const char v2[] = "/v2/models/", v1[] = "/v1/models/";
+    static const char v2[] = "/v2/models/", v1[] = "/v1/models/", repo[] = "/v2/repository/models/";
+    if (strncmp(path, repo, sizeof repo - 1) == 0) {
+        repository_path(method, path + sizeof repo - 1, out);
+        return;
+    }
+    if (strcmp(path, "/v2/models/stats") == 0) { /* every model's statistics (Triton) */
+        if (method_is(method, "GET"))
+            out->route = ROUTE_V2_STATS;
+        else
+            out->allow = "GET, HEAD";
+        return;
+    }
     int is_v2 = strncmp(path, v2, sizeof v2 - 1) == 0,
         is_v1 = !is_v2 && strncmp(path, v1, sizeof v1 - 1) == 0;
     if (is_v2 || is_v1) {
@@ -98,17 +129,20 @@ static void model_path(const char *method, const char *path, int is_v2, route_ma
     out->model_len = len;
     const char *rest = versions_part(name + len, stop, out);
     if (is_v2) {
-        static const char *const tails[][3] = {
-            {"", "GET", "GET, HEAD"}, {"/ready", "GET", "GET, HEAD"}, {"/infer", "POST", "POST"}};
-        static const stats_route routes[] = {ROUTE_V2_MODEL, ROUTE_V2_MODEL_READY, ROUTE_V2_INFER};
-        model_route(rest, method, tails, out, routes, 3);
-    } else {
         static const char *const tails[][3] = {{"", "GET", "GET, HEAD"},
-                                               {"/metadata", "GET", "GET, HEAD"},
-                                               {":predict", "POST", "POST"},
-                                               {":explain", "POST", "POST"}};
-        static const stats_route routes[] = {ROUTE_V1_STATUS, ROUTE_V1_METADATA, ROUTE_V1_PREDICT,
-                                             ROUTE_V1_EXPLAIN};
-        model_route(rest, method, tails, out, routes, 4);
+                                               {"/ready", "GET", "GET, HEAD"},
+                                               {"/infer", "POST", "POST"},
+                                               {"/config", "GET", "GET, HEAD"},
+                                               {"/stats", "GET", "GET, HEAD"}};
+        static const stats_route routes[] = {ROUTE_V2_MODEL, ROUTE_V2_MODEL_READY, ROUTE_V2_INFER,
+                                             ROUTE_V2_CONFIG, ROUTE_V2_STATS};
+        model_route(rest, method, tails, out, routes, 5);
+    } else {
+        static const char *const tails[][3] = {
+            {"", "GET", "GET, HEAD"},     {"/metadata", "GET", "GET, HEAD"}, {":predict", "POST", "POST"},
+            {":explain", "POST", "POST"}, {":classify", "POST", "POST"},     {":regress", "POST", "POST"}};
+        static const stats_route routes[] = {ROUTE_V1_STATUS,  ROUTE_V1_METADATA, ROUTE_V1_PREDICT,
+                                             ROUTE_V1_EXPLAIN, ROUTE_V1_CLASSIFY, ROUTE_V1_REGRESS};
+        model_route(rest, method, tails, out, routes, 6);
     }
 }

@@ -3,8 +3,11 @@
  *
  *   /model /healthz /readyz /metrics /openapi.yaml    the seed's API and operations
  *   /v2 /v2/health/{live,ready}                       Open Inference Protocol (KServe V2)
- *   /v2/models/{m}[/versions/{v}][/ready|/infer]
- *   /v1/models/{m}[/versions/{v}][/metadata|:predict] TensorFlow Serving REST
+ *   /v2/models/{m}[/versions/{v}][/ready|/infer|/config|/stats]
+ *   /v2/models/stats /v2/repository/index             Triton's extensions
+ *   /v2/repository/models/{m}/{load,unload}
+ *   /v1/models                                        TensorFlow Serving REST
+ *   /v1/models/{m}[/versions/{v}][/metadata|:predict|:classify|:regress|:explain]
  *
  * No allocation: the model name points into the path. */
 #ifndef TABSERVE_ROUTES_H

@@ -4,13 +4,14 @@
 
 #include <errno.h>
 #include <stdarg.h>
-#include <string.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "base/err.h"
 
-static const int status_codes[STATS_STATUS_COUNT] = {200, 400, 404, 405, 408, 411, 413, 414,
+static const int status_codes[STATS_STATUS_COUNT] = {200, 400, 403, 404, 405, 408, 413, 414,
                                                      415, 431, 500, 501, 503, 505, 0};
 #define STATUS_OTHER (STATS_STATUS_COUNT - 1)
 static const double bucket_le[STATS_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
@@ -34,6 +35,14 @@ static const char *const route_labels[ROUTE_COUNT][2] = {
     {"GET", "/v1/models/{model}[/versions/{version}]/metadata"},
     {"POST", "/v1/models/{model}[/versions/{version}]:predict"},
     {"POST", "/v1/models/{model}[/versions/{version}]:explain"},
+    {"POST", "/v1/models/{model}[/versions/{version}]:classify"},
+    {"POST", "/v1/models/{model}[/versions/{version}]:regress"},
+    {"GET", "/v1/models"},
+    {"GET", "/v2/models/{model}[/versions/{version}]/config"},
+    {"GET", "/v2/models[/{model}[/versions/{version}]]/stats"},
+    {"POST", "/v2/repository/index"},
+    {"POST", "/v2/repository/models/{model}/load"},
+    {"POST", "/v2/repository/models/{model}/unload"},
     {"any", "other"},
     {"unknown", "unparsed"},
 };
@@ -78,7 +87,8 @@ void stats_record(stats_worker *w, stats_route route, int status, uint64_t laten
     atomic_fetch_add_explicit(&w->latency_ns_sum[route], latency_ns, memory_order_relaxed);
 }
 
-void stats_record_model(stats_worker *w, int model_slot, int status, uint64_t latency_ns, long predictions)
+void stats_record_model(stats_worker *w, int model_slot, int status, uint64_t latency_ns, long predictions,
+                        int inference)
 {
     if (model_slot < 0 || model_slot >= STATS_MAX_MODELS) return;
     stats_model_counts *m = &w->models[model_slot];
@@ -88,6 +98,31 @@ void stats_record_model(stats_worker *w, int model_slot, int status, uint64_t la
     atomic_fetch_add_explicit(&m->latency_ns_sum, latency_ns, memory_order_relaxed);
     if (predictions > 0)
         atomic_fetch_add_explicit(&m->predictions, (uint64_t)predictions, memory_order_relaxed);
+    if (!inference) return;
+    int ok = status >= 200 && status < 300;
+    atomic_fetch_add_explicit(ok ? &m->infer_ok : &m->infer_fail, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(ok ? &m->infer_ok_ns : &m->infer_fail_ns, latency_ns, memory_order_relaxed);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    atomic_store_explicit(&m->last_infer_ms, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+                          memory_order_relaxed);
+}
+
+stats_inference stats_model_inference(const stats_shared *s, int model_slot)
+{
+    stats_inference t = {0};
+    if (!s || model_slot < 0 || model_slot >= STATS_MAX_MODELS) return t;
+    for (int i = 0; i < STATS_MAX_WORKERS; i++) {
+        const stats_model_counts *m = &s->w[i].models[model_slot];
+        t.ok += atomic_load_explicit(&m->infer_ok, memory_order_relaxed);
+        t.ok_ns += atomic_load_explicit(&m->infer_ok_ns, memory_order_relaxed);
+        t.fail += atomic_load_explicit(&m->infer_fail, memory_order_relaxed);
+        t.fail_ns += atomic_load_explicit(&m->infer_fail_ns, memory_order_relaxed);
+        t.predictions += atomic_load_explicit(&m->predictions, memory_order_relaxed);
+        int64_t last = atomic_load_explicit(&m->last_infer_ms, memory_order_relaxed);
+        if (last > t.last_ms) t.last_ms = last;
+    }
+    return t;
 }
 
 int stats_model_slot(stats_shared *s, const char *name, long version)

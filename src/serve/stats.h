@@ -32,6 +32,14 @@ typedef enum {
     ROUTE_V1_METADATA,    /* GET /v1/models/{m}[/versions/{v}]/metadata */
     ROUTE_V1_PREDICT,     /* POST /v1/models/{m}[/versions/{v}]:predict */
     ROUTE_V1_EXPLAIN,     /* POST /v1/models/{m}[/versions/{v}]:explain (KServe V1's verb) */
+    ROUTE_V1_CLASSIFY,    /* POST /v1/models/{m}[/versions/{v}]:classify */
+    ROUTE_V1_REGRESS,     /* POST /v1/models/{m}[/versions/{v}]:regress */
+    ROUTE_V1_MODELS,      /* GET /v1/models */
+    ROUTE_V2_CONFIG,      /* GET /v2/models/{m}[/versions/{v}]/config (Triton) */
+    ROUTE_V2_STATS,       /* GET /v2/models[/{m}[/versions/{v}]]/stats (Triton) */
+    ROUTE_V2_REPO_INDEX,  /* POST /v2/repository/index (Triton) */
+    ROUTE_V2_REPO_LOAD,   /* POST /v2/repository/models/{m}/load (Triton) */
+    ROUTE_V2_REPO_UNLOAD, /* POST /v2/repository/models/{m}/unload (Triton) */
     ROUTE_OTHER,
     ROUTE_UNPARSED, /* refused by the HTTP library before our handler saw a method or path */
     ROUTE_COUNT
@@ -48,6 +56,9 @@ typedef struct {
     _Atomic uint64_t latency_buckets[STATS_BUCKETS];
     _Atomic uint64_t latency_ns_sum;
     _Atomic uint64_t predictions;
+    /* inference requests only (Triton's statistics extension): */
+    _Atomic uint64_t infer_ok, infer_ok_ns, infer_fail, infer_fail_ns;
+    _Atomic int64_t last_infer_ms; /* wall clock, ms since the epoch */
 } stats_model_counts;
 
 typedef struct {
@@ -74,6 +85,16 @@ typedef struct {
     _Atomic uint64_t loads, load_failures;
 } stats_model_label;
 
+/* Explicit model control's one request slot (serve/control.h). */
+typedef struct {
+    _Atomic int busy;            /* a worker holds the slot */
+    _Atomic int64_t asked, done; /* the last request's number, and the last answered */
+    int load;                    /* 1: load, 0: unload */
+    char name[STATS_MODEL_NAME];
+    int status; /* the answer: 0, or an HTTP status */
+    char message[256];
+} stats_control;
+
 typedef struct {
     _Atomic uint64_t worker_restarts; /* replaced after dying or timing out */
     _Atomic uint64_t model_reloads;   /* successful SIGHUP reloads */
@@ -81,6 +102,7 @@ typedef struct {
     _Atomic int64_t workers_wanted;
     _Atomic int64_t started_ms;
     stats_model_label models[STATS_MAX_MODELS];
+    stats_control control;
     stats_worker w[STATS_MAX_WORKERS];
 } stats_shared;
 
@@ -91,8 +113,17 @@ void stats_destroy(stats_shared *s);
 /* Records one finished request of a worker slot. */
 void stats_record(stats_worker *w, stats_route route, int status, uint64_t latency_ns);
 
-/* Records one finished request to model version `model_slot` (-1: none). */
-void stats_record_model(stats_worker *w, int model_slot, int status, uint64_t latency_ns, long predictions);
+/* Records one finished request to model version `model_slot` (-1: none);
+ * inference: it asked for predictions (counted apart for Triton's statistics). */
+void stats_record_model(stats_worker *w, int model_slot, int status, uint64_t latency_ns, long predictions,
+                        int inference);
+
+/* One model version's inference requests summed over all workers. */
+typedef struct {
+    uint64_t ok, ok_ns, fail, fail_ns, predictions;
+    int64_t last_ms; /* 0: none yet */
+} stats_inference;
+stats_inference stats_model_inference(const stats_shared *s, int model_slot);
 
 /* The master's side: the slot of (name, version), taken when new (counters
  * start at zero); -1 when all STATS_MAX_MODELS are taken. */

@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -203,6 +204,105 @@ static long predict_fast(exchange *x, const model *m)
     return instances && json_skip_ws(p, end) == end ? rows : -1;
 }
 
+/* ---- TF Serving's JSON extensions -------------------------------------------
+ * Binary values as {"b64": "..."}: the string it encodes. (Its bare NaN and
+ * Infinity tokens are read by exchange_parse.) */
+
+static int b64_digit(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+}
+
+/* Standard or URL-safe base64, padding optional. Returns the length, or -1. */
+static long b64_decode(const char *s, size_t len, char *out)
+{
+    while (len && s[len - 1] == '=') len--;
+    if (len % 4 == 1) return -1;
+    long o = 0;
+    unsigned acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < len; i++) {
+        int d = b64_digit((unsigned char)s[i]);
+        if (d < 0) return -1;
+        acc = (acc << 6) | (unsigned)d;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    return o;
+}
+
+/* e as the string its {"b64": "..."} encodes, into *out: 1; 0: e is not such
+ * an object; -1: it is, but its text is not base64. */
+static int b64_of(const json_t *e, json_t **out)
+{
+    const json_t *t = json_is_object(e) && json_object_size(e) == 1 ? json_object_get(e, "b64") : NULL;
+    if (!t) return 0;
+    *out = NULL;
+    char *buf = json_is_string(t) ? malloc(json_string_length(t) + 1) : NULL;
+    long n = buf ? b64_decode(json_string_value(t), json_string_length(t), buf) : -1;
+    if (n >= 0) *out = json_stringn_nocheck(buf, (size_t)n);
+    free(buf);
+    return *out ? 1 : -1;
+}
+
+/* Replaces every {"b64": "..."} under j by the string it encodes. Returns 0, or
+ * -1 with err naming the JSON path. */
+static int b64_values(json_t *j, char *path, size_t plen, char *err)
+{
+    size_t cap = 200;
+    if (json_is_array(j)) {
+        for (size_t i = 0; i < json_array_size(j); i++) {
+            json_t *e = json_array_get(j, i);
+            snprintf(path + plen, cap - plen, "[%zu]", i);
+            json_t *d;
+            int b64 = b64_of(e, &d);
+            if (b64 < 0) return err_set(err, "%s.b64: not base64 text", path);
+            if (b64)
+                json_array_set_new(j, i, d);
+            else if (b64_values(e, path, strlen(path), err) != 0)
+                return -1;
+        }
+    } else if (json_is_object(j)) {
+        const char *key;
+        json_t *e;
+        void *tmp;
+        json_object_foreach_safe(j, tmp, key, e)
+        {
+            snprintf(path + plen, cap - plen, ".%.40s", key);
+            json_t *d;
+            int b64 = b64_of(e, &d);
+            if (b64 < 0) return err_set(err, "%s.b64: not base64 text", path);
+            if (b64)
+                json_object_set_new(j, key, d);
+            else if (b64_values(e, path, strlen(path), err) != 0)
+                return -1;
+        }
+    }
+    path[plen] = 0;
+    return 0;
+}
+
+/* The body as JSON with TF Serving's extensions, or NULL after answering 400. */
+static json_t *parse_body(exchange *x)
+{
+    char err[ERR_LEN], path[200] = "$";
+    json_t *root = exchange_parse(x, x->req->body, x->req->body_len);
+    if (root && b64_values(root, path, 1, err) != 0) {
+        json_decref(root);
+        exchange_error(x, 400, "%s", err);
+        return NULL;
+    }
+    return root;
+}
+
 void tfs_predict(exchange *x, const repo_version *v, int explain)
 {
     const model *m = v->m;
@@ -213,7 +313,7 @@ void tfs_predict(exchange *x, const repo_version *v, int explain)
         if (exchange_score(x, (int)fast_rows, "$.instances[%d]") == 0) finish(x, v, fast_rows, 0, explain);
         return;
     }
-    json_t *root = exchange_parse(x, x->req->body, x->req->body_len);
+    json_t *root = parse_body(x);
     if (!root) return;
     char err[ERR_LEN];
     int status = 400;
@@ -272,6 +372,170 @@ void tfs_predict(exchange *x, const repo_version *v, int explain)
     if (exchange_score(x, (int)rows, instances ? "$.instances[%d]" : "$.inputs[*][%d]") == 0)
         finish(x, v, rows, instances == NULL, explain);
     json_decref(root);
+    return;
+fail:
+    exchange_error(x, status, "%s", err);
+    json_decref(root);
+}
+
+/* ---- GET /v1/models, :classify and :regress ------------------------------- */
+
+void tfs_models(exchange *x, const repository *r)
+{
+    /* TF Serving answers a status request without a model name with this 400 */
+    char names[256] = "";
+    size_t used = 0;
+    for (int i = 0; i < r->n && used < sizeof names - 8; i++)
+        used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", r->models[i].name);
+    exchange_error(x, 400, "Missing model name in request. (GET /v1/models/NAME; models: %s)",
+                   r->n ? names : "(none)");
+}
+
+/* One example as a row object: its features and the context's, each feature's
+ * value plain or a list of one (Example's feature lists). Returns a new object,
+ * or NULL with err. */
+static json_t *example_row(const json_t *example, const json_t *context, long r, char *err)
+{
+    if (!json_is_object(example))
+        return err_set(err, "$.examples[%ld]: expected an object of features, got %s", r,
+                       json_type_name(example)),
+               NULL;
+    json_t *row = json_object();
+    const char *key;
+    json_t *value;
+    for (int from_context = 0; from_context < 2; from_context++) {
+        const json_t *src = from_context ? context : example;
+        json_object_foreach((json_t *)src, key, value)
+        {
+            if (from_context && json_object_get(example, key)) {
+                json_decref(row);
+                return err_set(err, "$.examples[%ld].%.64s: also in $.context; a feature is in one of them",
+                               r, key),
+                       NULL;
+            }
+            if (json_is_array(value) && json_array_size(value) > 1) {
+                json_decref(row);
+                return err_set(err, "%s.%.64s: %zu values; each input of this model takes one",
+                               from_context ? "$.context" : "$.examples[...]", key, json_array_size(value)),
+                       NULL;
+            }
+            json_t *one = json_is_array(value) ? json_array_get(value, 0) : value;
+            json_object_set(row, key, one ? one : json_null());
+        }
+    }
+    return row;
+}
+
+/* classify's label/score pairs of one row, into o (at most cap bytes).
+ * Returns the length, or -1 when it does not fit. */
+static long classify_row(const output_spec *os, const float *y, char *o, size_t cap)
+{
+    size_t used = 0;
+    int n;
+    char num[32];
+    if (os->task == TASK_MULTICLASS) {
+        n = snprintf(o, cap, "[");
+        for (size_t j = 0; n >= 0 && (size_t)n < cap - used && j < os->n_classes; j++) {
+            used += (size_t)n;
+            num[format_float(num, y[j])] = 0;
+            json_t *label = json_string(os->classes[j]);
+            char *lt = json_dumps(label, JSON_ENCODE_ANY);
+            n = snprintf(o + used, cap - used, "%s[%s, %s]", j ? ", " : "", lt ? lt : "\"\"", num);
+            free(lt);
+            json_decref(label);
+        }
+    } else { /* binary: the other class, then the one whose probability the model reports */
+        char yes[300] = "\"1\"", no[8] = "\"0\"", p0[32];
+        if (os->positive) {
+            json_t *label = json_string(os->positive);
+            char *lt = json_dumps(label, JSON_ENCODE_ANY);
+            snprintf(yes, sizeof yes, "%s", lt ? lt : "\"\"");
+            snprintf(no, sizeof no, "\"\""); /* the other class's text is not kept */
+            free(lt);
+            json_decref(label);
+        }
+        num[format_float(num, y[0])] = 0;
+        p0[format_float(p0, 1.0f - y[0])] = 0;
+        n = snprintf(o, cap, "[[%s, %s], [%s, %s]", no, p0, yes, num);
+    }
+    if (n < 0 || (size_t)n >= cap - used) return -1;
+    used += (size_t)n;
+    if (used + 1 >= cap) return -1;
+    o[used++] = ']';
+    return (long)used;
+}
+
+void tfs_examples(exchange *x, const repo_version *v, int classify)
+{
+    const model *m = v->m;
+    const output_spec *os = &m->output;
+    if (classify ? os->task == TASK_REGRESSION : os->task == TASK_MULTICLASS) {
+        exchange_error(x, 400, "this model is %s: ask it with :%s",
+                       classify ? "a regression" : "a multiclass classifier",
+                       classify ? "regress" : "classify (or :predict)");
+        return;
+    }
+    json_t *root = parse_body(x);
+    if (!root) return;
+    char err[ERR_LEN];
+    int status = 400;
+    const json_t *examples = json_object_get(root, "examples"), *context = json_object_get(root, "context");
+    const json_t *sig = json_object_get(root, "signature_name");
+    long rows = 0;
+    if (!json_is_object(root)) {
+        err_set(err, "$: expected an object with \"examples\", got %s", json_type_name(root));
+        goto fail;
+    }
+    if (sig && (!json_is_string(sig) ||
+                (strcmp(json_string_value(sig), "serving_default") != 0 && json_string_length(sig) != 0))) {
+        err_set(err, "$.signature_name: the model has one signature, \"serving_default\"");
+        goto fail;
+    }
+    if (context && !json_is_object(context)) {
+        err_set(err, "$.context: expected an object of features, got %s", json_type_name(context));
+        goto fail;
+    }
+    if (!json_is_array(examples) || !(rows = (long)json_array_size(examples))) {
+        err_set(err, "$.examples: expected a non-empty array of examples, got %s",
+                json_is_array(examples) ? "an empty array" : json_type_name(examples));
+        goto fail;
+    }
+    if (rows > x->max_batch) {
+        err_set(err, "%ld examples is over the limit of %d (--max-batch)", rows, x->max_batch);
+        status = 413;
+        goto fail;
+    }
+    x->batch->m = m;
+    for (long r = 0; r < rows; r++) {
+        json_t *row = example_row(json_array_get(examples, (size_t)r), context, r, err);
+        if (!row) goto fail;
+        char where[40];
+        int bad;
+        snprintf(where, sizeof where, "$.examples[%ld]", r);
+        int rc = encode_json(m, row, where, x->encode_rules, model_batch_row(x->batch, (int)r), &bad, err);
+        json_decref(row);
+        if (rc != 0) goto fail;
+    }
+    json_decref(root);
+    root = NULL;
+    if (exchange_score(x, (int)rows, "$.examples[%d]") != 0) return;
+    char *o = x->out, *end = x->out + x->out_cap - 8;
+    o += sprintf(o, "{\"result\": [");
+    for (long r = 0; r < rows; r++) {
+        const float *y = x->batch->y + (size_t)r * (size_t)m->n_outputs;
+        if (r) o += sprintf(o, ", ");
+        long n = classify ? classify_row(os, y, o, (size_t)(end - o))
+                          : (end - o > 40 ? (long)format_float(o, y[0]) : -1);
+        if (n < 0) {
+            exchange_error(x, 413, "the answer to %ld examples does not fit the response buffer; send fewer",
+                           rows);
+            return;
+        }
+        o += n;
+    }
+    o += sprintf(o, "]}\n");
+    x->res->predictions = rows;
+    exchange_reply(x, 200, "application/json", x->out, (size_t)(o - x->out));
     return;
 fail:
     exchange_error(x, status, "%s", err);

@@ -18,6 +18,7 @@
 
 #include "model/encode.h"
 #include "serve/api.h"
+#include "serve/control.h"
 #include "serve/log.h"
 #include "base/clock.h"
 #include "base/err.h"
@@ -40,6 +41,7 @@ struct worker {
     listener l[CONFIG_MAX_BINDS];
     int n;
     volatile int draining;
+    pid_t master; /* carries out explicit model control (control.h) */
     atomic_long requests_done;
     atomic_int recycle;
     pthread_mutex_t access_lock;
@@ -114,7 +116,8 @@ static void access_log(worker *w, const http_request *r, int status, size_t byte
 
 static void to_http(const api_response *a, http_response *h)
 {
-    *h = (http_response){a->status, a->content_type, a->allow, a->inference_header_len, a->body, a->body_len};
+    *h = (http_response){a->status,           a->content_type, a->allow,   a->inference_header_len,
+                         a->content_encoding, a->body,         a->body_len};
 }
 
 static void on_handle(void *ctx, const http_request *hr, http_response *out)
@@ -124,9 +127,14 @@ static void on_handle(void *ctx, const http_request *hr, http_response *out)
     atomic_fetch_add_explicit(&w->slot->in_flight, 1, memory_order_relaxed);
     atomic_store_explicit(&w->slot->busy_since_ms, clock_coarse_ms(), memory_order_relaxed);
     if (w->a->test_hooks && hr->test_stall) sleep((unsigned)atoi(hr->test_stall));
-    api_request req = {
-        hr->method,          hr->path, hr->content_type, hr->body, hr->body_len, hr->inference_header,
-        hr->content_encoding};
+    api_request req = {.method = hr->method,
+                       .path = hr->path,
+                       .content_type = hr->content_type,
+                       .body = hr->body,
+                       .body_len = hr->body_len,
+                       .inference_header = hr->inference_header,
+                       .content_encoding = hr->content_encoding,
+                       .accept_encoding = hr->accept_encoding};
     api_handle(l->api, &req, &l->res);
     atomic_store_explicit(&w->slot->busy_since_ms, 0, memory_order_relaxed);
     l->unparsed = 0;
@@ -181,7 +189,10 @@ static void on_answered(void *ctx, const http_request *hr, const http_response *
     } else {
         uint64_t latency = clock_ns() - hr->start_ns;
         stats_record(w->slot, res->route, res->status, latency);
-        stats_record_model(w->slot, res->model_slot, res->status, latency, res->predictions);
+        int inference = res->route == ROUTE_MODEL_POST || res->route == ROUTE_V2_INFER ||
+                        res->route == ROUTE_V1_PREDICT || res->route == ROUTE_V1_CLASSIFY ||
+                        res->route == ROUTE_V1_REGRESS;
+        stats_record_model(w->slot, res->model_slot, res->status, latency, res->predictions, inference);
         if (res->predictions)
             atomic_fetch_add_explicit(&w->slot->predictions, (uint64_t)res->predictions,
                                       memory_order_relaxed);
@@ -205,18 +216,28 @@ static void worker_init(worker *w, const worker_args *a)
     pthread_mutex_init(&w->access_lock, NULL);
 }
 
+/* explicit model control: the master does it (control.h) */
+static int model_control(void *ctx, const char *name, int load, char *err)
+{
+    worker *w = ctx;
+    return control_ask(w->a->stats, w->master, name, load, err);
+}
+
 /* One listener of w on fd (-1: detached): its request handler, connection
  * table and HTTP daemon. Returns 0, or -1 with err. */
 static int listener_start(worker *w, listener *l, int fd, char *err)
 {
     const worker_args *a = w->a;
-    api_options ao = {(int)a->cfg->max_batch,
-                      a->cfg->ignore_unknown_fields ? ENCODE_IGNORE_UNKNOWN : ENCODE_STRICT,
-                      a->stats,
-                      &w->draining,
-                      0,
-                      a->cfg->explain_budget,
-                      a->cfg->limit_request_body}; /* copied by api_create */
+    api_options ao = {.max_batch = (int)a->cfg->max_batch,
+                      .encode_rules = a->cfg->ignore_unknown_fields ? ENCODE_IGNORE_UNKNOWN : ENCODE_STRICT,
+                      .stats = a->stats,
+                      .draining = &w->draining,
+                      .explain_budget = a->cfg->explain_budget,
+                      .max_body = a->cfg->limit_request_body}; /* copied by api_create */
+    if (a->cfg->model_control_explicit && a->stats && w->master > 1) {
+        ao.model_control = model_control;
+        ao.model_control_ctx = w;
+    }
     l->w = w;
     if (!(l->api = api_create(a->repo, &ao, err))) return -1;
     const serve_config *cfg = a->cfg;
@@ -278,6 +299,7 @@ int worker_run(const worker_args *a)
     static worker w; /* one per process; static keeps 32 KiB of log buffer off the stack */
     worker_init(&w, a);
     pid_t master = getppid();
+    w.master = master;
     prctl(PR_SET_PDEATHSIG, SIGTERM); /* an orphaned worker drains and leaves */
 
     /* signals stay blocked in every thread; the main loop takes them with sigtimedwait */
