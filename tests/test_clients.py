@@ -3,7 +3,8 @@
 Python HTTP client (tritonclient.http, BSD-3, read unmodified from
 ../shared/clients/tritonclient), every call it has, JSON and binary tensors,
 compression both ways, errors; then TF Serving's REST document's own examples
-(../shared/specs/tfserving/api_rest.md) as written, and its JSON extensions.
+(../shared/specs/tfserving/api_rest.md) as written, and its JSON extensions; and every
+answer of the Open Inference Protocol validated against its own OpenAPI document.
 
 Needs Debian's python3-numpy, python3-geventhttpclient, python3-rapidjson and
 python3-gevent (SKIPPED with the reason when one is missing). Predictions are
@@ -376,6 +377,85 @@ class TFServingDocument(unittest.TestCase):
         sig = json.loads(data)["metadata"]["signature_def"]["signature_def"]["serving_default"]
         self.assertEqual(sig["defaults"], {})
         self.assertEqual(sig["inputs"]["Age"]["tensor_shape"]["dim"], [{"size": "-1", "name": ""}])
+
+
+class OIPDocument(unittest.TestCase):
+    """Every answer of the Open Inference Protocol's routes validated against the schemas of
+    its own OpenAPI document (../shared/specs/oip/open_inference_rest.yaml), as written."""
+
+    @classmethod
+    def setUpClass(cls):
+        try:
+            import jsonschema
+            import yaml
+        except ImportError as e:
+            raise unittest.SkipTest(f"needs python3-jsonschema and python3-yaml: {e}")
+        with open(os.path.join(SPECS, "oip", "open_inference_rest.yaml")) as f:
+            cls.doc = yaml.safe_load(f)
+        text = json.dumps(cls.doc["components"]["schemas"]).replace("#/components/schemas/", "#/definitions/")
+        cls.defs = json.loads(text)
+        cls.jsonschema = jsonschema
+        cls.s = Server()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.stop()
+
+    def valid(self, name, body):
+        self.jsonschema.validate(body, {"definitions": self.defs, "$ref": f"#/definitions/{name}"})
+
+    def answer(self, method, path, body=None):
+        status, _, data = self.s.request(method, path, json.dumps(body) if body is not None else None,
+                                         {"Content-Type": "application/json"} if body is not None else {})
+        return status, json.loads(data)
+
+    def test_every_path_of_the_document(self):
+        paths = set(self.doc["paths"])
+        self.assertEqual(paths, {"/v2/health/live", "/v2/health/ready", "/v2/",
+                                 "/v2/models/${MODEL_NAME}/versions/${MODEL_VERSION}/ready",
+                                 "/v2/models/${MODEL_NAME}/versions/${MODEL_VERSION}",
+                                 "/v2/models/${MODEL_NAME}/versions/${MODEL_VERSION}/infer"})
+        for path in paths:
+            concrete = path.replace("${MODEL_NAME}", "model").replace("${MODEL_VERSION}", "1")
+            method = "post" if path.endswith("/infer") else "get"
+            self.assertIn(method, self.doc["paths"][path])
+            if method == "get":
+                self.assertEqual(self.s.request("GET", concrete)[0], 200, concrete)
+        status, meta = self.answer("GET", "/v2/")
+        self.assertEqual(status, 200)
+        self.valid("metadata_server_response", meta)
+        status, meta = self.answer("GET", "/v2/models/model/versions/1")
+        self.assertEqual(status, 200)
+        self.valid("metadata_model_response", meta)
+        status, e = self.answer("GET", "/v2/models/nope/versions/1")
+        self.assertEqual(status, 404)
+        self.valid("metadata_model_error_response", e)
+
+    def test_inference_request_and_answers(self):
+        request = {"id": "oip-1", "inputs": [
+            {"name": "Age", "shape": [1], "datatype": "FP32", "data": [22]},
+            {"name": "Fare", "shape": [1], "datatype": "FP64", "data": [7.25]},
+            {"name": "Sex", "shape": [1], "datatype": "BYTES", "data": ["male"]},
+            {"name": "Embarked", "shape": [1], "datatype": "BYTES", "data": ["S"]},
+            {"name": "Pclass", "shape": [1], "datatype": "INT64", "data": [3]}],
+            "outputs": [{"name": "predict"}]}
+        self.valid("inference_request", request)
+        status, r = self.answer("POST", "/v2/models/model/versions/1/infer", request)
+        self.assertEqual(status, 200, r)
+        self.valid("inference_response", r)
+        self.assertEqual((r["id"], r["outputs"][0]["name"], r["outputs"][0]["shape"]), ("oip-1", "predict", [1]))
+        del request["id"]
+        status, r = self.answer("POST", "/v2/models/model/infer", request)
+        self.valid("inference_response", r)
+        self.assertTrue(r["id"])  # generated
+        request["inputs"][2]["data"] = ["robot"]
+        status, e = self.answer("POST", "/v2/models/model/infer", request)
+        self.assertEqual(status, 400)
+        self.valid("inference_error_response", e)
+        for method, path in (("DELETE", "/v2/models/model/infer"), ("GET", "/v2/nothing"), ("POST", "/v2/")):
+            status, e = self.answer(method, path)
+            self.assertIn(status, (404, 405), path)
+            self.valid("inference_error_response", e)
 
 
 if __name__ == "__main__":
