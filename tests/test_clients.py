@@ -304,6 +304,8 @@ class TFServingDocument(unittest.TestCase):
         cls.dir = tempfile.mkdtemp(prefix="tabserve-tfs-")
         os.makedirs(f"{cls.dir}/titanic/1")
         shutil.copy(os.path.join(HERE, "..", "models", "titanic.json"), f"{cls.dir}/titanic/1/model.json")
+        with open(f"{cls.dir}/titanic/labels.json", "w") as f:
+            json.dump({"stable": 1, "canary": 2}, f)
         cls.s = Server("--model-repository", cls.dir)
         _, _, body = cls.s.request("POST", "/model", json.dumps(PASSENGERS[0]), {"Content-Type": "application/json"})
         cls.p0 = json.loads(body)["predict"]
@@ -368,6 +370,19 @@ class TFServingDocument(unittest.TestCase):
         self.assertAlmostEqual(r["predictions"][0], self.p0, places=6)
         status, e = self.post("/v1/models/titanic:predict", b64.replace("bWFsZQ==", "b!"))
         self.assertEqual((status, e), (400, {"error": "$.instances[0].Sex.b64: not base64 text"}))
+
+    def test_version_labels(self):
+        status, r = self.post("/v1/models/titanic/labels/stable:predict", json.dumps({"instances": [PASSENGERS[0]]}))
+        self.assertEqual(status, 200, r)
+        self.assertAlmostEqual(r["predictions"][0], self.p0, places=6)
+        status, _, data = self.s.request("GET", "/v1/models/titanic/labels/stable")
+        self.assertEqual((status, [v["version"] for v in json.loads(data)["model_version_status"]]), (200, ["1"]))
+        status, _, data = self.s.request("GET", "/v1/models/titanic/labels/stable/metadata")
+        self.assertEqual((status, json.loads(data)["model_spec"]["version"]), (200, "1"))
+        status, e = self.post("/v1/models/titanic/labels/beta:predict", "{}")
+        self.assertEqual((status, e), (404, {"error": 'model titanic has no version label "beta"; labels: stable, canary'}))
+        status, e = self.post("/v1/models/titanic/labels/canary:predict", json.dumps({"instances": [PASSENGERS[0]]}))
+        self.assertEqual((status, e), (404, {"error": "model titanic has no version 2; versions: 1"}))
 
     def test_models_list_and_metadata_shape(self):
         status, _, data = self.s.request("GET", "/v1/models")

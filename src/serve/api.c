@@ -309,6 +309,27 @@ static const repo_version *find_version(api *a, exchange *x, const route_match *
     const repo_model *rm = find_model(a, x, rt);
     if (!rm) return NULL;
     *out_rm = rm;
+    route_match by_label;
+    if (rt->label) { /* TF Serving's version label: the version it names */
+        long named = repo_model_label(rm, rt->label, rt->label_len);
+        if (!named) {
+            char labels[160] = "";
+            size_t used = 0;
+            for (int k = 0; k < rm->n_labels && used < sizeof labels - 8; k++)
+                used += (size_t)snprintf(labels + used, sizeof labels - used, "%s%s", k ? ", " : "",
+                                         rm->label_names[k]);
+            if (rm->labels_error)
+                exchange_error(x, 503, "model %s's labels.json is refused: %s", rm->name, rm->labels_error);
+            else
+                exchange_error(x, 404, "model %s has no version label \"%.*s\"; labels: %s", rm->name,
+                               (int)(rt->label_len > 64 ? 64 : rt->label_len), rt->label,
+                               rm->n_labels ? labels : "(none: set them in labels.json beside its versions)");
+            return NULL;
+        }
+        by_label = *rt;
+        by_label.version = named;
+        rt = &by_label;
+    }
     if (rt->version < 0) {
         exchange_error(x, 400, "version \"%.*s\" of model %s is not a positive integer",
                        (int)(rt->version_len > 32 ? 32 : rt->version_len), rt->version_text, rm->name);
@@ -522,7 +543,7 @@ static void handle(api *a, const api_request *req, api_response *res)
         if ((v = find_version(a, &x, &rt, &rm, 1))) oip_infer(&x, v);
         return;
     case ROUTE_V1_STATUS: /* every version's state, even when none is ready */
-        if (rt.version == 0) {
+        if (rt.version == 0 && !rt.label) {
             if ((rm = find_model(a, &x, &rt))) tfs_status(&x, rm, NULL);
         } else if ((v = find_version(a, &x, &rt, &rm, 0))) {
             tfs_status(&x, rm, v);

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ typedef struct {
     char *name;
     found_version *v; /* newest first */
     int n;
+    struct stat labels_st; /* <name>/labels.json; st_ino 0: none */
 } found_model;
 
 static int is_model_name(const char *s)
@@ -183,6 +185,11 @@ static int scan(const char *dir, int links_outside, found_model **out, char *err
         found_model *m = &fm[n++];
         memset(m, 0, sizeof *m);
         m->name = strdup(e->d_name);
+        char *labels;
+        if (asprintf(&labels, "%s/labels.json", mdir) >= 0) {
+            if (stat(labels, &m->labels_st) != 0) memset(&m->labels_st, 0, sizeof m->labels_st);
+            free(labels);
+        }
         struct dirent *ve;
         while ((ve = readdir(md))) {
             long version = version_of(ve->d_name);
@@ -222,7 +229,11 @@ static char *fingerprint_of(const found_model *fm, int n)
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f) return NULL;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        const struct stat *l = &fm[i].labels_st;
+        if (l->st_ino)
+            fprintf(f, "%s/labels.json %llu %lld %lld.%09ld\n", fm[i].name, (unsigned long long)l->st_ino,
+                    (long long)l->st_size, (long long)l->st_mtim.tv_sec, l->st_mtim.tv_nsec);
         for (int k = 0; k < fm[i].n; k++) {
             const found_version *v = &fm[i].v[k];
             fprintf(f, "%s/%ld %s %llu %llu %lld %lld.%09ld\n", fm[i].name, v->version,
@@ -230,6 +241,7 @@ static char *fingerprint_of(const found_model *fm, int n)
                     (unsigned long long)v->st.st_ino, (long long)v->st.st_size,
                     (long long)v->st.st_mtim.tv_sec, v->st.st_mtim.tv_nsec);
         }
+    }
     fclose(f);
     return text;
 }
@@ -264,6 +276,10 @@ void repository_free(repository *r)
         for (int k = 0; k < r->models[i].n; k++) version_clear(&r->models[i].v[k]);
         free(r->models[i].v);
         free(r->models[i].name);
+        for (int k = 0; k < r->models[i].n_labels; k++) free(r->models[i].label_names[k]);
+        free(r->models[i].label_names);
+        free(r->models[i].label_versions);
+        free(r->models[i].labels_error);
     }
     free(r->models);
     free(r->dir);
@@ -372,6 +388,64 @@ static void load_version(const repository_options *o, const char *name, const fo
     }
 }
 
+/* <dir>/<name>/labels.json into rm: an object of labels, each a version
+ * number. A file that is not that leaves no labels and says why (logged, and
+ * answered to a request by label). */
+static void load_labels(const char *dir, repo_model *rm)
+{
+    char *path, why[ERR_LEN] = "";
+    if (asprintf(&path, "%s/%s/labels.json", dir, rm->name) < 0) return;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        free(path);
+        return;
+    }
+    json_error_t jerr;
+    json_t *root = st.st_size <= 65536 ? json_load_file(path, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    if (st.st_size > 65536)
+        snprintf(why, sizeof why, "over 64 KiB");
+    else if (!root)
+        snprintf(why, sizeof why, "malformed JSON at line %d: %.120s", jerr.line, jerr.text);
+    else if (!json_is_object(root))
+        snprintf(why, sizeof why, "expected an object {\"label\": version}");
+    const char *key;
+    json_t *value;
+    size_t n = root && !*why ? json_object_size(root) : 0;
+    if (n) {
+        rm->label_names = calloc(n, sizeof *rm->label_names);
+        rm->label_versions = calloc(n, sizeof *rm->label_versions);
+    }
+    if (root && !*why) json_object_foreach(root, key, value)
+        {
+            if (!is_model_name(key) || !json_is_integer(value) || json_integer_value(value) < 1) {
+                snprintf(why, sizeof why,
+                         "label \"%.64s\": a label is a name (letters, digits, '_', '-', '.') "
+                         "and its value a version number",
+                         key);
+                break;
+            }
+            if (!rm->label_names || !rm->label_versions) break;
+            rm->label_names[rm->n_labels] = strdup(key);
+            rm->label_versions[rm->n_labels++] = (long)json_integer_value(value);
+        }
+    json_decref(root);
+    if (*why) {
+        for (int i = 0; i < rm->n_labels; i++) free(rm->label_names[i]);
+        rm->n_labels = 0;
+        rm->labels_error = strdup(why);
+        log_msg(LOG_ERROR, "%s: %s: no labels for model %s", path, why, rm->name);
+    }
+    free(path);
+}
+
+long repo_model_label(const repo_model *rm, const char *label, size_t len)
+{
+    for (int i = 0; i < rm->n_labels; i++)
+        if (strlen(rm->label_names[i]) == len && memcmp(rm->label_names[i], label, len) == 0)
+            return rm->label_versions[i];
+    return 0;
+}
+
 /* One model's versions: newest first, loading until versions_kept are
  * available; failed versions above them are kept in the list, to be reported. */
 static int load_model(const repository_options *o, const found_model *fm, repository *prev, repo_model *rm)
@@ -380,6 +454,7 @@ static int load_model(const repository_options *o, const found_model *fm, reposi
     rm->default_v = -1;
     if (!(rm->name = strdup(fm->name)) || !(rm->v = calloc((size_t)fm->n + 1, sizeof *rm->v))) return -1;
     rm->name_len = strlen(rm->name);
+    if (fm->labels_st.st_ino) load_labels(o->dir, rm);
     for (int i = 0; i < o->n_unloaded; i++)
         if (strcmp(o->unloaded[i], rm->name) == 0) {
             rm->unloaded = 1;

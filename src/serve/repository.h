@@ -3,7 +3,8 @@
  *   serve MODEL                  one model, named --model-name (default "model"), version 1
  *                                (MODEL a file, or a directory holding one: KServe's /mnt/models)
  *   serve --model-repository DIR DIR/<name>/<version>/<one model file of any format>
- *                                (and, for a foreign model, its .schema.json beside it)
+ *                                (and, for a foreign model, its .schema.json beside it);
+ *                                DIR/<name>/labels.json: version labels, {"stable": 1}
  *
  * laid out as Triton and TF Serving lay theirs out: versions are positive
  * integers, the highest available one is the default. Of each model the
@@ -60,6 +61,12 @@ typedef struct {
     int n;
     int default_v; /* index in v of the newest available version, -1: none */
     int unloaded;  /* taken out by explicit model control: listed, no versions */
+    /* version labels (TF Serving's /labels/{label}), from <name>/labels.json:
+     * {"stable": 1, "canary": 2}; labels_error: the file is there but wrong */
+    char **label_names;
+    long *label_versions;
+    int n_labels;
+    char *labels_error;
 } repo_model;
 
 typedef struct {
@@ -97,6 +104,8 @@ void repository_free(repository *r);
 char *repository_scan_fingerprint(const repository_options *o);
 
 const repo_model *repository_find(const repository *r, const char *name, size_t len);
+/* The version a label names: > 0, or 0 when rm has no such label. */
+long repo_model_label(const repo_model *rm, const char *label, size_t len);
 /* Version `version` of rm (0: the default), or NULL when rm has no such version. */
 const repo_version *repo_model_version(const repo_model *rm, long version);
 const repo_model *repository_default(const repository *r);

@@ -128,6 +128,16 @@ static void model_path(const char *method, const char *path, int is_v2, route_ma
     out->model = name;
     out->model_len = len;
     const char *rest = versions_part(name + len, stop, out);
+    static const char labels[] = "/labels/";
+    if (!is_v2 && rest == name + len && strncmp(rest, labels, sizeof labels - 1) == 0) {
+        out->label = rest + sizeof labels - 1;
+        out->label_len = strcspn(out->label, stop);
+        rest = out->label + out->label_len;
+        if (!out->label_len) {
+            out->model = NULL;
+            return;
+        }
+    }
     if (is_v2) {
         static const char *const tails[][3] = {{"", "GET", "GET, HEAD"},
                                                {"/ready", "GET", "GET, HEAD"},

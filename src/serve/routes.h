@@ -7,7 +7,7 @@
  *   /v2/models/stats /v2/repository/index             Triton's extensions
  *   /v2/repository/models/{m}/{load,unload}
  *   /v1/models                                        TensorFlow Serving REST
- *   /v1/models/{m}[/versions/{v}][/metadata|:predict|:classify|:regress|:explain]
+ *   /v1/models/{m}[/versions/{v}|/labels/{l}][/metadata|:predict|:classify|:regress|:explain]
  *
  * No allocation: the model name points into the path. */
 #ifndef TABSERVE_ROUTES_H
@@ -25,6 +25,8 @@ typedef struct {
     long version;             /* 0: not given (the default version); -1: given but not a positive integer */
     const char *version_text; /* as given, version_len bytes (for messages) */
     size_t version_len;
+    const char *label; /* TF Serving's /labels/{label} instead of a version: label_len bytes */
+    size_t label_len;
 } route_match;
 
 void routes_match(const char *method, const char *path, route_match *out);
