@@ -144,6 +144,53 @@ static void test_missing_values_route_by_learned_direction(void **state)
     e->base.ops->free(&e->base);
 }
 
+/* Three classes by x's third (0..2, 3..5, 6..8): one tree per class and
+ * round, tree t adds to output t mod 3; the first round's trees are Newton
+ * steps from the class shares, exactly; the classes are told apart. */
+static void test_multiclass_softmax(void **state)
+{
+    (void)state;
+    enum { N = 90 };
+    float x[N], y[N];
+    for (int r = 0; r < N; r++) {
+        x[r] = (float)(r % 9);
+        y[r] = (float)((r % 9) / 3);
+    }
+    int is_cat[1] = {0}, n_cat[1] = {0}, rounds;
+    gbt_options o = one_split();
+    o.objective = GBT_MULTICLASS;
+    o.n_classes = 3;
+    o.trees = 10;
+    o.max_depth = 2;
+    o.l2 = 0;
+    o.learning_rate = 0.5;
+    char err[ERR_LEN];
+    tree_ensemble *e = gbt_fit(x, y, N, 1, is_cat, n_cat, &o, &rounds, err);
+    if (!e) fail_msg("%s", err);
+    assert_int_equal(rounds, 10);
+    assert_int_equal(e->base.n_outputs, 3);
+    assert_int_equal((int)e->n_trees, 30);
+    for (int t = 0; t < 30; t++) assert_int_equal(e->trees[t].output, t % 3);
+    for (int c = 0; c < 3; c++) assert_float_equal(e->base_score[c], (float)log(1.0 / 3), 1e-6);
+    /* round one, class 0, rows of class 0: g = 1/3 - 1, h = 2/9 each; leaf = -G/H * 0.5 = 1.5 */
+    char why[ERR_LEN];
+    assert_int_equal(e->base.ops->prepare(&e->base, why), 0);
+    for (int v = 0; v < 9; v++) {
+        float row[1] = {(float)v}, out[3];
+        e->base.ops->predict(&e->base, row, 1, NULL, out);
+        int best = out[0] > out[1] ? (out[0] > out[2] ? 0 : 2) : (out[1] > out[2] ? 1 : 2);
+        assert_int_equal(best, v / 3);
+    }
+    float first = e->trees[0].value[0]; /* a root split: find the leaf of x = 0 */
+    for (int i = 0; e->trees[0].feature[i] >= 0;) {
+        i = 0 < e->trees[0].threshold[i] ? e->trees[0].left[i] : e->trees[0].right[i];
+        first = e->trees[0].value[i];
+        if (e->trees[0].feature[i] < 0) break;
+    }
+    assert_float_equal(first, 1.5f, 1e-5);
+    e->base.ops->free(&e->base);
+}
+
 /* Categories {1, 3} positive, {0, 2} negative: one split separates them. */
 static void test_categorical_partition(void **state)
 {
@@ -286,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_gradients),
         cmocka_unit_test(test_root_split_is_the_best),
         cmocka_unit_test(test_missing_values_route_by_learned_direction),
+        cmocka_unit_test(test_multiclass_softmax),
         cmocka_unit_test(test_categorical_partition),
         cmocka_unit_test(test_deterministic_across_runs_and_threads),
         cmocka_unit_test(test_bag_is_the_mean_of_its_members),

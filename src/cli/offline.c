@@ -148,6 +148,27 @@ static const char *model_kind_given(int argc, char **argv)
     return kind;
 }
 
+static int model_flag_given(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strncmp(argv[i], "--model=", 8) == 0 || strcmp(argv[i], "--model") == 0) return 1;
+    return 0;
+}
+
+/* A label of integers with at most this many distinct values is classes
+ * (wine's 0, 1, 2); with more, or other numbers, a regression target. */
+#define MULTICLASS_MAX_INTEGERS 20
+
+/* An integer label value: "3", "-1" (a class id, when there are few) */
+static int is_integer_label(const char *s)
+{
+    if (*s == '-') s++;
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9') return 0;
+    return 1;
+}
+
 int cmd_train(int argc, char **argv)
 {
     const char *data = NULL, *label = NULL, *numeric = "", *categorical = "", *out = NULL, *drop = NULL;
@@ -348,6 +369,8 @@ int cmd_train(int argc, char **argv)
     model *m = NULL;
     json_t *cvj = NULL;
     char *neg_class = NULL, *pos_class = NULL; /* a label of two values other than 0/1 */
+    char **classes = NULL;                     /* a label of three or more classes */
+    int n_classes = 0;
     rc = 1;
     if (!num || !cat || !cols) goto done;
     size_t ncols = 0;
@@ -362,10 +385,43 @@ int cmd_train(int argc, char **argv)
     if (!regression) {
         dataset *labels = dataset_load(data, &label, 1, err);
         int bad = !labels || dataset_binary_classes(labels, 0, positive, &neg_class, &pos_class, err) != 0;
-        /* more than two numbers: the task is regression (trees train it) */
+        /* more than two values: classes when they are text, or a few integers;
+         * otherwise numbers, and the task is regression (trees train it) */
         int numbers = bad && labels && dataset_column_numeric(labels, 0);
+        if (bad && labels && !positive) {
+            char lerr[ERR_LEN];
+            int k = dataset_classes(labels, 0, numbers ? MULTICLASS_MAX_INTEGERS : GBT_MAX_CLASSES, &classes,
+                                    lerr);
+            int integers = k > 0;
+            for (int c = 0; numbers && c < k; c++)
+                if (!is_integer_label(classes[c])) integers = 0;
+            if (k >= 3 && (!numbers || integers)) {
+                n_classes = k;
+                numbers = 0;
+                bad = 0;
+            } else {
+                free_list(classes);
+                classes = NULL;
+                if (!numbers && k < 0) err_set(err, "%s", lerr);
+            }
+        }
         dataset_free(labels);
-        if (numbers && (o.kind == TRAIN_GBT || automatic) && !positive) {
+        if (n_classes) {
+            if (o.kind != TRAIN_GBT && !automatic && model_flag_given(argc, argv)) {
+                err_set(
+                    err,
+                    "label %s has %d classes: a multiclass model, which trains with --model gbt (or auto)",
+                    label, n_classes);
+                goto fail;
+            }
+            fprintf(stderr, "tabserve train: label %s: %d classes (%s, %s, %s%s): gradient-boosted trees\n",
+                    label, n_classes, classes[0], classes[1], classes[2], n_classes > 3 ? ", ..." : "");
+            o.kind = TRAIN_GBT;
+            o.gbt.objective = GBT_MULTICLASS;
+            o.gbt.n_classes = o.n_classes = n_classes;
+            o.classes = classes;
+            automatic = 0;
+        } else if (numbers && (o.kind == TRAIN_GBT || automatic) && !positive) {
             fprintf(stderr, "tabserve train: label %s holds numbers: a regression (gradient-boosted trees)\n",
                     label);
             o.kind = TRAIN_GBT;
@@ -387,7 +443,8 @@ int cmd_train(int argc, char **argv)
                 "tabserve train: label %s: \"%s\" is the positive class (1), \"%s\" the other (0)%s\n", label,
                 pos_class, neg_class, positive ? "" : "; --positive chooses");
     }
-    if (o.kind == TRAIN_GBT && !cv && !pos_class) { /* straight into floats: large data fits in memory */
+    if (o.kind == TRAIN_GBT && !cv && !pos_class &&
+        !n_classes) { /* straight into floats: large data fits in memory */
         double t0 = clock_seconds();
         if (!(m = train_gbt_csv(data, label, cols + 1, nn, nc, &o, err))) goto fail;
         double fit = clock_seconds() - t0;
@@ -404,7 +461,9 @@ int cmd_train(int argc, char **argv)
         goto fail;
     }
     if (!(y = malloc(d->n_rows * sizeof *y)) ||
-        (regression ? dataset_labels(d, 0, 0, y, err) : dataset_binary_labels(d, 0, pos_class, y, err)) != 0)
+        (regression  ? dataset_labels(d, 0, 0, y, err)
+         : n_classes ? dataset_class_labels(d, 0, classes, n_classes, y, err)
+                     : dataset_binary_labels(d, 0, pos_class, y, err)) != 0)
         goto fail;
     if (cv && regression) {
         err_set(err,
@@ -443,6 +502,7 @@ done:
     progress_end(&bar);
     free(neg_class);
     free(pos_class);
+    free_list(classes);
     free(inferred_num);
     free(inferred_cat);
     json_decref(cvj);

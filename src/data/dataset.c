@@ -215,3 +215,58 @@ int dataset_column_numeric(const dataset *d, size_t col)
     }
     return 1;
 }
+
+static int cmp_class_ptr(const void *a, const void *b)
+{
+    return cmp_class(*(const char *const *)a, *(const char *const *)b);
+}
+
+int dataset_classes(const dataset *d, size_t col, int max, char ***out, char *err)
+{
+    *out = NULL;
+    const char **seen = calloc((size_t)max + 1, sizeof *seen);
+    if (!seen) return err_set(err, "out of memory");
+    int n = 0;
+    for (size_t r = 0; r < d->n_rows; r++) {
+        const char *s = dataset_cell(d, r, col);
+        if (!s) {
+            free(seen);
+            return err_set(err, "%s: row %zu: column %s: the label is missing", d->path, r + 1,
+                           d->names[col]);
+        }
+        int k = 0;
+        while (k < n && strcmp(seen[k], s) != 0) k++;
+        if (k < n) continue;
+        if (n == max) {
+            free(seen);
+            return err_set(err, "%s: column %s has more than %d classes", d->path, d->names[col], max);
+        }
+        seen[n++] = s;
+    }
+    qsort(seen, (size_t)n, sizeof *seen, cmp_class_ptr); /* numbers by value, text by bytes */
+    char **names = calloc((size_t)n + 1, sizeof *names);
+    for (int k = 0; names && k < n; k++)
+        if (!(names[k] = strdup(seen[k]))) {
+            for (int j = 0; j < k; j++) free(names[j]);
+            free(names);
+            names = NULL;
+        }
+    free(seen);
+    if (!names) return err_set(err, "out of memory");
+    *out = names;
+    return n;
+}
+
+int dataset_class_labels(const dataset *d, size_t col, char *const *classes, int n, float *y, char *err)
+{
+    for (size_t r = 0; r < d->n_rows; r++) {
+        const char *s = dataset_cell(d, r, col);
+        int k = 0;
+        while (s && k < n && strcmp(classes[k], s) != 0) k++;
+        if (!s || k == n)
+            return err_set(err, "%s: row %zu: column %s: \"%.40s\" is not one of the label's classes",
+                           d->path, r + 1, d->names[col], s ? s : "");
+        y[r] = (float)k;
+    }
+    return 0;
+}

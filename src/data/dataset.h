@@ -42,6 +42,13 @@ int dataset_binary_classes(const dataset *d, size_t col, const char *positive, c
 /* Whether every cell of column col is a finite number. */
 int dataset_column_numeric(const dataset *d, size_t col);
 
+/* The distinct values of column col, sorted (numbers by value, text by
+ * bytes), into *out (malloc'd strings, NULL-terminated): their count, or -1
+ * with err when a label is missing or there are more than max. */
+int dataset_classes(const dataset *d, size_t col, int max, char ***out, char *err);
+/* y[r] = the index of row r's value of column col among classes (n). */
+int dataset_class_labels(const dataset *d, size_t col, char *const *classes, int n, float *y, char *err);
+
 /* Labels of column col as 0/1: 1 where the text is pos (pos NULL: the 0/1 text). */
 int dataset_binary_labels(const dataset *d, size_t col, const char *pos, float *y, char *err);
 

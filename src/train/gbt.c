@@ -710,6 +710,16 @@ static double loss(gbt_objective obj, double f, double y)
     return l - y * f;
 }
 
+/* -log softmax(row r's K margins)[y], stable */
+static double softmax_loss(const double *margin, size_t n, int K, size_t r, int y)
+{
+    double top = margin[r], sum = 0;
+    for (int c = 1; c < K; c++)
+        if (margin[(size_t)c * n + r] > top) top = margin[(size_t)c * n + r];
+    for (int c = 0; c < K; c++) sum += exp(margin[(size_t)c * n + r] - top);
+    return top + log(sum) - margin[(size_t)y * n + r];
+}
+
 static int to_predictor_tree(tree *out, const gtree *t, const binned *b, float value_scale)
 {
     if (trees_alloc_tree(out, t->n) != 0 || !(out->cover = malloc((size_t)t->n * sizeof *out->cover)))
@@ -773,7 +783,7 @@ static tree_ensemble *fit_bag(const float *x, float *owned_x, const float *y, si
         return NULL;
     }
     tree_ensemble *bag = NULL;
-    double base = 0;
+    double base[GBT_MAX_CLASSES] = {0};
     *rounds = 0;
     for (int k = 0; k < o->bag; k++) {
         gbt_options one = *o;
@@ -787,7 +797,7 @@ static tree_ensemble *fit_bag(const float *x, float *owned_x, const float *y, si
             if (bag) predictor_free(&bag->base);
             return NULL;
         }
-        base += e->base_score[0];
+        for (int c = 0; c < e->base.n_outputs && c < GBT_MAX_CLASSES; c++) base[c] += e->base_score[c];
         size_t had = bag ? bag->n_trees : 0;
         tree *grown = bag ? realloc(bag->trees, (had + e->n_trees) * sizeof *grown) : NULL;
         if (bag && !grown) {
@@ -808,7 +818,8 @@ static tree_ensemble *fit_bag(const float *x, float *owned_x, const float *y, si
         }
         *rounds += r;
     }
-    bag->base_score[0] = (float)(base / o->bag);
+    for (int c = 0; c < bag->base.n_outputs && c < GBT_MAX_CLASSES; c++)
+        bag->base_score[c] = (float)(base[c] / o->bag);
     return bag;
 }
 
@@ -826,9 +837,14 @@ static tree_ensemble *fit(const float *x, float *owned_x, const float *y, size_t
     uint8_t *use = NULL;
     tree_ensemble *e = NULL;
     int built = 0, best_round = 0;
+    int multiclass = o->objective == GBT_MULTICLASS, K = multiclass ? o->n_classes : 1;
+    double *prob = NULL;
+    size_t *sample = NULL;
     if (o->max_depth < 1 || o->max_depth > MAX_DEPTH || o->max_bins < 3 || o->max_bins > 256 ||
-        o->trees < 1) {
-        err_set(err, "gbt: max depth must be 1 to %d, bins 3 to 256, trees at least 1", MAX_DEPTH);
+        o->trees < 1 || (multiclass && (K < 3 || K > GBT_MAX_CLASSES))) {
+        err_set(err, "gbt: max depth must be 1 to %d, bins 3 to 256, trees at least 1, classes 3 to %d",
+                MAX_DEPTH, GBT_MAX_CLASSES);
+        free(owned_x);
         return NULL;
     }
     int threads = o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -893,33 +909,60 @@ static tree_ensemble *fit(const float *x, float *owned_x, const float *y, size_t
     rows = malloc((n ? n : 1) * sizeof *rows);
     tmp = malloc((n ? n : 1) * sizeof *tmp);
     grad = malloc((n ? n : 1) * sizeof *grad);
-    margin = malloc((n ? n : 1) * sizeof *margin);
-    trees = calloc((size_t)o->trees, sizeof *trees);
+    margin = malloc((n ? n : 1) * (size_t)K * sizeof *margin); /* class c's at margin + c * n */
+    trees = calloc((size_t)o->trees * (size_t)K, sizeof *trees);
     use = malloc((size_t)nf);
     hists = malloc(((size_t)1 << (o->max_depth + 1)) * hsize * sizeof *hists);
-    if (!rows || !tmp || !grad || !margin || !trees || !use || !hists) {
+    if (multiclass) {
+        prob = malloc((n ? n : 1) * (size_t)K * sizeof *prob);
+        sample = malloc((n ? n : 1) * sizeof *sample);
+    }
+    if (!rows || !tmp || !grad || !margin || !trees || !use || !hists || (multiclass && (!prob || !sample))) {
         err_set(err, "out of memory for %zu rows of boosting", n);
         goto done;
     }
-    /* the starting margin: the fitting rows' mean, through the link */
-    double mean = 0;
-    for (size_t i = 0; i < n_fit; i++) mean += y[fit[i]];
-    mean = n_fit ? mean / (double)n_fit : 0;
-    double base = mean;
-    if (o->objective == GBT_BINARY) {
-        double p = mean < 1e-6 ? 1e-6 : mean > 1 - 1e-6 ? 1 - 1e-6 : mean;
-        base = log(p / (1 - p));
+    /* the starting margin: the fitting rows' mean, through the link (for
+     * classes, the log of each class's share) */
+    double base[GBT_MAX_CLASSES];
+    if (multiclass) {
+        double count[GBT_MAX_CLASSES] = {0};
+        for (size_t i = 0; i < n_fit; i++) count[(int)y[fit[i]]] += 1;
+        for (int c = 0; c < K; c++) {
+            double share = n_fit ? count[c] / (double)n_fit : 1.0 / K;
+            base[c] = (float)log(share < 1e-6 ? 1e-6 : share);
+        }
+    } else {
+        double mean = 0;
+        for (size_t i = 0; i < n_fit; i++) mean += y[fit[i]];
+        mean = n_fit ? mean / (double)n_fit : 0;
+        base[0] = mean;
+        if (o->objective == GBT_BINARY) {
+            double p = mean < 1e-6 ? 1e-6 : mean > 1 - 1e-6 ? 1 - 1e-6 : mean;
+            base[0] = log(p / (1 - p));
+        }
+        base[0] = (float)base[0]; /* the served model starts from this float */
     }
-    base = (float)base; /* the served model starts from this float */
-    for (size_t r = 0; r < n; r++) margin[r] = base;
+    for (int c = 0; c < K; c++)
+        for (size_t r = 0; r < n; r++) margin[(size_t)c * n + r] = base[c];
     double best_loss = INFINITY;
     int since_best = 0;
     size_t n_sample = (size_t)((double)n_fit * (o->subsample > 0 && o->subsample < 1 ? o->subsample : 1));
     if (n_sample < 1) n_sample = n_fit;
     for (int t = 0; t < o->trees; t++) {
         progress_step(o->progress, "trees", t + 1, o->trees);
-        grad_work gw = {o->objective, fit, n_fit, margin, y, grad};
-        run_parallel(n_fit < 100000 ? 1 : threads, grad_part, &gw);
+        if (multiclass) { /* this round's class probabilities, before any of its trees */
+            for (size_t r = 0; r < n; r++) {
+                double top = margin[r], sum = 0;
+                for (int c = 1; c < K; c++)
+                    if (margin[(size_t)c * n + r] > top) top = margin[(size_t)c * n + r];
+                for (int c = 0; c < K; c++)
+                    sum += prob[r * (size_t)K + (size_t)c] = exp(margin[(size_t)c * n + r] - top);
+                for (int c = 0; c < K; c++) prob[r * (size_t)K + (size_t)c] /= sum;
+            }
+        } else {
+            grad_work gw = {o->objective, fit, n_fit, margin, y, grad};
+            run_parallel(n_fit < 100000 ? 1 : threads, grad_part, &gw);
+        }
         /* rows: a draw without replacement (all when subsample is 1), kept in row order */
         memcpy(rows, fit, n_fit * sizeof *rows);
         if (n_sample < n_fit) {
@@ -962,26 +1005,42 @@ static tree_ensemble *fit(const float *x, float *owned_x, const float *y, size_t
                 use[pick[j]] = 1;
             }
         }
-        if (grow_tree(&trees[t], &b, grad, rows, n_sample, tmp, use, o, hists, threads) != 0) {
-            err_set(err, "out of memory");
-            goto done;
-        }
-        built = t + 1;
-        /* the sampled rows sit in their leaves' ranges (threads take leaves in
-         * turn: each row is updated once); the others (held out, or not drawn)
-         * walk the tree */
-        int all = n_sample == n;
-        uint8_t *in_sample = all ? NULL : (uint8_t *)tmp; /* tmp is free again: n bytes of it */
-        if (!all) memset(in_sample, 0, n);
-        leaf_work lw = {&trees[t], rows, margin, in_sample};
-        run_parallel(n_sample < 100000 ? 1 : threads, leaf_part, &lw);
-        if (!all) {
-            walk_work ww = {&trees[t], &b, in_sample, margin, n};
-            run_parallel(n < 100000 ? 1 : threads, walk_part, &ww);
+        if (multiclass) memcpy(sample, rows, n_sample * sizeof *sample);
+        for (int c = 0; c < K; c++) {
+            gtree *tr = &trees[(size_t)t * (size_t)K + (size_t)c];
+            double *mc = margin + (size_t)c * n;
+            if (multiclass) { /* softmax's gradient for class c; the rows again in row order */
+                memcpy(rows, sample, n_sample * sizeof *rows);
+                for (size_t i = 0; i < n_fit; i++) {
+                    size_t r = fit[i];
+                    double p = prob[r * (size_t)K + (size_t)c];
+                    grad[r].g = p - ((int)y[r] == c);
+                    grad[r].h = p * (1 - p) > 1e-16 ? p * (1 - p) : 1e-16;
+                }
+            }
+            if (grow_tree(tr, &b, grad, rows, n_sample, tmp, use, o, hists, threads) != 0) {
+                err_set(err, "out of memory");
+                goto done;
+            }
+            built = t * K + c + 1;
+            /* the sampled rows sit in their leaves' ranges (threads take leaves in
+             * turn: each row is updated once); the others (held out, or not drawn)
+             * walk the tree */
+            int all = n_sample == n;
+            uint8_t *in_sample = all ? NULL : (uint8_t *)tmp; /* tmp is free again: n bytes of it */
+            if (!all) memset(in_sample, 0, n);
+            leaf_work lw = {tr, rows, mc, in_sample};
+            run_parallel(n_sample < 100000 ? 1 : threads, leaf_part, &lw);
+            if (!all) {
+                walk_work ww = {tr, &b, in_sample, mc, n};
+                run_parallel(n < 100000 ? 1 : threads, walk_part, &ww);
+            }
         }
         if (n_val) {
             double l = 0;
-            for (size_t i = 0; i < n_val; i++) l += loss(o->objective, margin[val[i]], y[val[i]]);
+            for (size_t i = 0; i < n_val; i++)
+                l += multiclass ? softmax_loss(margin, n, K, val[i], (int)y[val[i]])
+                                : loss(o->objective, margin[val[i]], y[val[i]]);
             l /= (double)n_val;
             if (l < best_loss - 1e-12) {
                 best_loss = l;
@@ -994,22 +1053,26 @@ static tree_ensemble *fit(const float *x, float *owned_x, const float *y, size_t
             best_round = t + 1;
         }
     }
-    e = trees_create(nf, 1, (size_t)best_round, NULL);
+    e = trees_create(nf, K, (size_t)best_round * (size_t)K, NULL);
     if (!e) {
         err_set(err, "out of memory");
         goto done;
     }
-    e->base_score[0] = (float)base;
-    for (int t = 0; t < best_round; t++)
+    for (int c = 0; c < K; c++) e->base_score[c] = (float)base[c];
+    for (int t = 0; t < best_round * K; t++) {
         if (to_predictor_tree(&e->trees[t], &trees[t], &b, scale) != 0) {
             err_set(err, "out of memory");
             predictor_free(&e->base);
             e = NULL;
             goto done;
         }
+        e->trees[t].output = t % K;
+    }
     *rounds = best_round;
 done:
     for (int t = 0; trees && t < built; t++) free(trees[t].node);
+    free(prob);
+    free(sample);
     for (int j = 0; b.cut && j < nf; j++) free(b.cut[j]);
     free(b.cut);
     free(b.n_bins);

@@ -31,10 +31,13 @@
 
 #include "estimators/trees.h"
 
-typedef enum { GBT_BINARY, GBT_REGRESSION } gbt_objective;
+/* multiclass: softmax over n_classes margins, one tree per class and round
+ * (y holds the class index) */
+typedef enum { GBT_BINARY, GBT_REGRESSION, GBT_MULTICLASS } gbt_objective;
 
 typedef struct {
     gbt_objective objective;
+    int n_classes;           /* GBT_MULTICLASS: 3 or more */
     int trees;               /* at most this many */
     int max_depth;           /* levels of splits */
     double learning_rate;    /* shrinks every leaf */
@@ -54,14 +57,16 @@ typedef struct {
     struct progress_s *progress; /* trees grown, on stderr once a second (NULL: silent) */
 } gbt_options;
 #define GBT_MAX_BAG       64
+#define GBT_MAX_CLASSES   256
 #define GBT_BAG_SEED_STEP 0x9e3779b97f4a7c15ull
 
 void gbt_options_default(gbt_options *o);
 
 /* Fits trees on x (n, n_features) row-major (NaN = missing) and y (n,): 0/1
- * labels for GBT_BINARY. is_category[j]: column j holds category indexes
- * 0..n_categories[j]-1. Returns the ensemble (one output: margins; the
- * caller's output link is sigmoid or identity), base score included; *rounds
+ * labels for GBT_BINARY, class indexes for GBT_MULTICLASS. is_category[j]:
+ * column j holds category indexes 0..n_categories[j]-1. Returns the ensemble
+ * (margins: one output, or one per class; the caller's output link is
+ * sigmoid, softmax or identity), base scores included; *rounds
  * gets the number of trees kept. NULL with err. */
 tree_ensemble *gbt_fit(const float *x, const float *y, size_t n, int n_features, const int *is_category,
                        const int *n_categories, const gbt_options *o, int *rounds, char *err);

@@ -568,11 +568,14 @@ static void gbt_metadata(model *m, const gbt_options *go, int rounds, size_t n)
         m->metadata, "hyperparameters",
         json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:i,s:i,s:I}", "model", "gbt",
                   "split_gain", go->count_split ? "count" : "hessian", "objective",
-                  go->objective == GBT_BINARY ? "binary" : "regression", "trees", go->trees, "trees_kept",
-                  rounds, "max_depth", go->max_depth, "learning_rate", go->learning_rate, "min_child_weight",
-                  go->min_child_weight, "l2", go->l2, "subsample", go->subsample, "colsample", go->colsample,
-                  "early_stopping", go->early_stopping, "val_fraction", go->val_fraction, "max_bins",
-                  go->max_bins, "bag", go->bag, "seed", (json_int_t)go->seed));
+                  go->objective == GBT_BINARY       ? "binary"
+                  : go->objective == GBT_MULTICLASS ? "multiclass"
+                                                    : "regression",
+                  "trees", go->trees, "trees_kept", rounds, "max_depth", go->max_depth, "learning_rate",
+                  go->learning_rate, "min_child_weight", go->min_child_weight, "l2", go->l2, "subsample",
+                  go->subsample, "colsample", go->colsample, "early_stopping", go->early_stopping,
+                  "val_fraction", go->val_fraction, "max_bins", go->max_bins, "bag", go->bag, "seed",
+                  (json_int_t)go->seed));
 }
 
 /* Gradient-boosted trees: the same inputs, but numbers pass through (the trees
@@ -621,6 +624,20 @@ static model *fit_gbt(const dataset *d, const float *y, const unsigned char *use
     if (go.objective == GBT_REGRESSION) {
         m->output.task = TASK_REGRESSION;
         m->output.link = LINK_IDENTITY;
+    } else if (go.objective == GBT_MULTICLASS) {
+        m->output.task = TASK_MULTICLASS;
+        m->output.link = LINK_SOFTMAX;
+        m->output.classes = calloc((size_t)o->n_classes, sizeof *m->output.classes);
+        if (!m->output.classes) {
+            err_set(err, "out of memory");
+            goto fail;
+        }
+        m->output.n_classes = (size_t)o->n_classes;
+        for (int c = 0; c < o->n_classes; c++)
+            if (!(m->output.classes[c] = strdup(o->classes[c]))) {
+                err_set(err, "out of memory");
+                goto fail;
+            }
     }
     gbt_metadata(m, &go, rounds, n);
     if (model_assemble(m, err) != 0) goto fail;
@@ -742,7 +759,7 @@ static json_t *metrics_json(const metrics *mt)
     json_t *o = json_object();
     json_object_set_new(o, "accuracy", json_real(mt->accuracy));
     json_object_set_new(o, "logloss", json_real(mt->logloss));
-    json_object_set_new(o, "auc", json_real(mt->auc));
+    if (!isnan(mt->auc)) json_object_set_new(o, "auc", json_real(mt->auc));
     json_object_set_new(o, "rows", json_integer((json_int_t)mt->rows));
     return o;
 }
@@ -768,11 +785,13 @@ static int folds_of(const dataset *d, size_t fold_col, long k, unsigned char *fo
 json_t *train_cross_validate(const dataset *d, const float *y, size_t fold_col, long k,
                              const train_options *o, FILE *report, metrics *mean, char *err)
 {
+    int K = o->kind == TRAIN_GBT && o->gbt.objective == GBT_MULTICLASS ? o->n_classes : 1;
     unsigned char *in_fold = malloc(d->n_rows);
-    float *p = malloc(d->n_rows * sizeof *p), *yt = malloc(d->n_rows * sizeof *yt);
+    float *p = malloc(d->n_rows * (size_t)K * sizeof *p), *yt = malloc(d->n_rows * sizeof *yt);
+    int *cls = malloc(d->n_rows * sizeof *cls);
     json_t *folds = json_array(), *result = NULL;
     metrics sum = {0};
-    if (!in_fold || !p || !yt) {
+    if (!in_fold || !p || !yt || !cls) {
         err_set(err, "out of memory");
         goto done;
     }
@@ -786,7 +805,7 @@ json_t *train_cross_validate(const dataset *d, const float *y, size_t fold_col, 
         size_t nt = 0;
         for (size_t r = 0; r < d->n_rows; r++) {
             train_rows[r] = in_fold[r] != f;
-            if (in_fold[r] == f) yt[nt++] = y[r];
+            if (in_fold[r] == f) cls[nt] = (int)y[r], yt[nt++] = y[r];
         }
         double t0 = clock_seconds();
         model *m = train_fit(d, y, train_rows, o, err);
@@ -795,9 +814,18 @@ json_t *train_cross_validate(const dataset *d, const float *y, size_t fold_col, 
         free(train_rows);
         model_free(m);
         if (scored < 0) goto done;
-        metrics mt;
-        metrics_compute(p, yt, (size_t)scored, &mt);
-        if (report)
+        metrics mt = {0};
+        if (K > 1) { /* classes: accuracy and log-loss (AUC is for two) */
+            metrics_multiclass(p, K, cls, (size_t)scored, &mt.accuracy, &mt.logloss);
+            mt.rows = (size_t)scored;
+            mt.auc = NAN;
+        } else {
+            metrics_compute(p, yt, (size_t)scored, &mt);
+        }
+        if (report && K > 1)
+            fprintf(report, "fold %ld: rows=%zu accuracy=%.4f logloss=%.4f fit=%.3fs\n", f, mt.rows,
+                    mt.accuracy, mt.logloss, fit);
+        else if (report)
             fprintf(report, "fold %ld: rows=%zu accuracy=%.4f logloss=%.4f auc=%.4f fit=%.3fs\n", f, mt.rows,
                     mt.accuracy, mt.logloss, mt.auc, fit);
         sum.accuracy += mt.accuracy / k;
@@ -807,7 +835,9 @@ json_t *train_cross_validate(const dataset *d, const float *y, size_t fold_col, 
         json_object_set_new(fj, "fold", json_integer(f));
         json_array_append_new(folds, fj);
     }
-    if (report)
+    if (report && K > 1)
+        fprintf(report, "cv accuracy=%.4f logloss=%.4f\n", sum.accuracy, sum.logloss);
+    else if (report)
         fprintf(report, "cv accuracy=%.4f logloss=%.4f auc=%.4f\n", sum.accuracy, sum.logloss, sum.auc);
     if (mean) *mean = sum;
     result = json_object();
@@ -820,10 +850,11 @@ json_t *train_cross_validate(const dataset *d, const float *y, size_t fold_col, 
                                         : "fold = value mod k; metrics are the mean over folds"));
     json_object_set_new(result, "accuracy", json_real(sum.accuracy));
     json_object_set_new(result, "logloss", json_real(sum.logloss));
-    json_object_set_new(result, "auc", json_real(sum.auc));
+    if (K == 1) json_object_set_new(result, "auc", json_real(sum.auc));
     json_object_set(result, "folds", folds);
 done:
     json_decref(folds);
+    free(cls);
     free(in_fold);
     free(p);
     free(yt);

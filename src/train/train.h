@@ -39,6 +39,10 @@ typedef struct {
     double blend_mlp;    /* --model blend: the MLP's weight in the logit mean (the trees': 1 - it) */
     unsigned long long seed;
     struct progress_s *progress; /* epochs, on stderr once a second (NULL: silent) */
+    /* a multiclass label (gbt.objective GBT_MULTICLASS): y holds class indexes
+     * into these names, which the model's output keeps */
+    char **classes;
+    int n_classes;
 } train_options;
 
 void train_options_default(train_options *o);
