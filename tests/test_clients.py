@@ -35,6 +35,10 @@ for module, package in (("numpy", "python3-numpy"), ("geventhttpclient", "python
         __import__(module)
     except ImportError:
         missing.append(package)
+if missing and os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3") and \
+        os.path.exists("/usr/bin/python3"):
+    # another python3 first on PATH (pyenv): Debian's packages live in Debian's Python
+    os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
 if not os.path.isdir(CLIENTS):
     print(f"SKIPPED: client tests: Triton's client is not at {CLIENTS}")
     sys.exit(0)
