@@ -198,16 +198,23 @@ check "train --help prints the usage and succeeds" "$BIN train --help | grep -q 
 # a multiclass model by gradient-boosted trees, whatever --model defaults to
 awk 'BEGIN { srand(7); print "x,y,kind"; for (i = 0; i < 300; i++) { x = rand() * 4; y = rand() * 4;
   k = x > y + 1 ? "wide" : (y > x + 1 ? "tall" : "square"); printf "%.3f,%.3f,%s\n", x, y, k } }' > "$tmp/three.csv"
-$BIN train "$tmp/three.csv" --label kind --cv 3 -o "$tmp/three.json" > "$tmp/three.out" 2> "$tmp/three.err"
+$BIN train "$tmp/three.csv" --label kind --model gbt --cv 3 -o "$tmp/three.json" > "$tmp/three.out" 2> "$tmp/three.err"
 check "a label of three classes trains a multiclass model and says so" \
   "grep -q 'label kind: 3 classes (square, tall, wide): gradient-boosted trees' '$tmp/three.err'"
 check "its cross-validation reports accuracy and log-loss" "grep -Eq '^cv accuracy=0\.9[0-9]+ logloss=0\.[0-9]+$' '$tmp/three.out'"
+$BIN train "$tmp/three.csv" --label kind --cv 3 -o "$tmp/three-auto.json" > "$tmp/three-auto.out" 2>/dev/null
+check "without --model, trees and the linear model are cross-validated and the lower log-loss chosen" \
+  "grep -q '^auto: gbt$' '$tmp/three-auto.out' && grep -q '^auto: linear (softmax)$' '$tmp/three-auto.out' &&
+   grep -Eq '^auto: chose (gbt|linear) \(cv logloss 0\.[0-9]+ against 0\.[0-9]+\)$' '$tmp/three-auto.out'"
+$BIN train "$tmp/three.csv" --label kind --model linear -o "$tmp/three-lin.json" 2>/dev/null
+check "--model linear with three classes: a softmax over a linear layer" \
+  "$BIN inspect '$tmp/three-lin.json' | grep -q '^estimator linear [0-9]* -> 3$'"
 check "the model answers a probability per class, in class order" \
   "$BIN inspect '$tmp/three.json' | grep -q 'softmax' && $BIN predict '$tmp/three.json' --input '$tmp/three.csv' --output '$tmp/three-p.csv' &&
    head -1 '$tmp/three-p.csv' | grep -qx 'x,y,kind,predict_square,predict_tall,predict_wide' &&
    awk -F, 'NR > 1 { s = \$4 + \$5 + \$6; if (s < 0.9999 || s > 1.0001) bad = 1 } END { exit bad }' '$tmp/three-p.csv'"
 check "eval of the multiclass model" "$BIN eval '$tmp/three.json' '$tmp/three.csv' --label kind | grep -Eq '^accuracy=0\.9[0-9]+ logloss=0\.[0-9]+ rows=300$'"
-$BIN train "$tmp/three.csv" --label kind --model linear -o "$tmp/x.json" 2> "$tmp/three-lin.err"; rc=$?
-check "a multiclass label with --model linear says which models train it" \
-  "[ $rc -ne 0 ] && grep -q 'label kind has 3 classes: a multiclass model, which trains with --model gbt (or auto)' '$tmp/three-lin.err'"
+$BIN train "$tmp/three.csv" --label kind --model mlp -o "$tmp/x.json" 2> "$tmp/three-mlp.err"; rc=$?
+check "a multiclass label with --model mlp says which models train it" \
+  "[ $rc -ne 0 ] && grep -q 'label kind has 3 classes: a multiclass model, which trains with --model gbt, linear (or auto)' '$tmp/three-mlp.err'"
 [ $fails -eq 0 ] && echo "cli: all passed" || { echo "cli: $fails failed"; exit 1; }

@@ -233,6 +233,74 @@ static void test_logistic_regression(void **state)
     unlink(csv);
 }
 
+/* Three classes (the synthetic set's c: "a", "b", "c") from the same
+ * columns, by --model linear: a softmax over a linear layer, whose answers
+ * are softmax(x W + b) by hand, and at its optimum: the penalized loss's
+ * gradient is zero there. */
+static void test_multinomial_logistic_regression(void **state)
+{
+    (void)state;
+    const char *csv = write_synthetic();
+    const char *cols[] = {"c", "x", "y"};
+    char err[ERR_LEN];
+    dataset *d = dataset_load(csv, cols, 3, err);
+    assert_non_null(d);
+    char **classes;
+    assert_int_equal(dataset_classes(d, 0, 10, &classes, err), 3);
+    assert_string_equal(classes[0], "a");
+    assert_string_equal(classes[2], "c");
+    float y[200];
+    assert_int_equal(dataset_class_labels(d, 0, classes, 3, y, err), 0);
+    train_options o;
+    train_options_default(&o);
+    o.n_numeric = 2;
+    o.n_categorical = 0;
+    o.n_hidden = 0;
+    o.n_classes = 3;
+    o.classes = classes;
+    model *m = train_fit(d, y, NULL, &o, err);
+    if (!m) fail_msg("%s", err);
+    assert_string_equal(m->predictor->ops->kind, "linear");
+    assert_int_equal(m->output.task, TASK_MULTICLASS);
+    assert_int_equal(m->output.link, LINK_SOFTMAX);
+    assert_int_equal(m->predictor->n_outputs, 3);
+    int F = m->n_features;
+    float p[600], x[8];
+    assert_int_equal(score_dataset(m, d, 1, NULL, 0, p, err), 200);
+    json_t *j = m->predictor->ops->to_json(m->predictor, 1);
+    json_t *w = json_object_get(j, "weights"), *b = json_object_get(j, "bias");
+    double grad[8][3] = {{0}}, gb[3] = {0};
+    for (size_t r = 0; r < 200; r++) {
+        assert_int_equal(score_encode_row(m, d, r, 1, x, err), 0);
+        double z[3], sum = 0;
+        for (int c = 0; c < 3; c++) {
+            z[c] = json_real_value(json_array_get(b, (size_t)c));
+            for (int k = 0; k < F; k++)
+                z[c] += x[k] * json_real_value(json_array_get(json_array_get(w, (size_t)k), (size_t)c));
+        }
+        for (int c = 0; c < 3; c++) sum += z[c] = exp(z[c]);
+        for (int c = 0; c < 3; c++) {
+            assert_float_equal(p[r * 3 + (size_t)c], z[c] / sum, 1e-5);
+            double g = z[c] / sum - ((int)y[r] == c);
+            for (int k = 0; k < F; k++) grad[k][c] += g * x[k] / 200;
+            gb[c] += g / 200;
+        }
+    }
+    for (int c = 0; c < 3; c++) {
+        assert_float_equal(gb[c], 0, 1e-3);
+        for (int k = 0; k < F; k++)
+            assert_float_equal(
+                grad[k][c] + json_real_value(json_array_get(json_array_get(w, (size_t)k), (size_t)c)) / 200,
+                0, 1e-3);
+    }
+    json_decref(j);
+    for (int c = 0; c < 3; c++) free(classes[c]);
+    free(classes);
+    model_free(m);
+    dataset_free(d);
+    unlink(csv);
+}
+
 static void test_bad_label_names_row(void **state)
 {
     (void)state;
@@ -313,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_gradient_relu),
         cmocka_unit_test(test_training_is_deterministic_and_learns),
         cmocka_unit_test(test_logistic_regression),
+        cmocka_unit_test(test_multinomial_logistic_regression),
         cmocka_unit_test(test_bad_label_names_row),
         cmocka_unit_test(test_titanic_bar),
         cmocka_unit_test(test_titanic_default_model_bar),

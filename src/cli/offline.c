@@ -370,7 +370,7 @@ int cmd_train(int argc, char **argv)
     json_t *cvj = NULL;
     char *neg_class = NULL, *pos_class = NULL; /* a label of two values other than 0/1 */
     char **classes = NULL;                     /* a label of three or more classes */
-    int n_classes = 0;
+    int n_classes = 0, multi_auto = 0;
     rc = 1;
     if (!num || !cat || !cols) goto done;
     size_t ncols = 0;
@@ -407,20 +407,27 @@ int cmd_train(int argc, char **argv)
         }
         dataset_free(labels);
         if (n_classes) {
-            if (o.kind != TRAIN_GBT && !automatic && model_flag_given(argc, argv)) {
-                err_set(
-                    err,
-                    "label %s has %d classes: a multiclass model, which trains with --model gbt (or auto)",
-                    label, n_classes);
+            int linear = o.kind == TRAIN_MLP && o.n_hidden == 0 && model_flag_given(argc, argv);
+            if (o.kind != TRAIN_GBT && !linear && !automatic && model_flag_given(argc, argv)) {
+                err_set(err,
+                        "label %s has %d classes: a multiclass model, which trains with --model gbt, linear "
+                        "(or auto)",
+                        label, n_classes);
                 goto fail;
             }
-            fprintf(stderr, "tabserve train: label %s: %d classes (%s, %s, %s%s): gradient-boosted trees\n",
-                    label, n_classes, classes[0], classes[1], classes[2], n_classes > 3 ? ", ..." : "");
-            o.kind = TRAIN_GBT;
+            /* without --model, or with auto: trees or the linear model, by cross-validation */
+            multi_auto = automatic || !model_flag_given(argc, argv);
+            fprintf(stderr, "tabserve train: label %s: %d classes (%s, %s, %s%s): %s\n", label, n_classes,
+                    classes[0], classes[1], classes[2], n_classes > 3 ? ", ..." : "",
+                    multi_auto ? "gradient-boosted trees or a linear model, by cross-validation"
+                    : linear   ? "a linear model (softmax)"
+                               : "gradient-boosted trees");
+            if (!linear) o.kind = TRAIN_GBT;
             o.gbt.objective = GBT_MULTICLASS;
             o.gbt.n_classes = o.n_classes = n_classes;
             o.classes = classes;
             automatic = 0;
+            if (multi_auto && !cv) cv = 5;
         } else if (numbers && (o.kind == TRAIN_GBT || automatic) && !positive) {
             fprintf(stderr, "tabserve train: label %s holds numbers: a regression (gradient-boosted trees)\n",
                     label);
@@ -472,7 +479,29 @@ int cmd_train(int argc, char **argv)
     }
     size_t fold_col = fold_by ? ncols - 1 : TRAIN_FOLD_BY_ROW; /* without --fold-by: row index mod K */
     double t0 = clock_seconds();
-    if (automatic) {
+    if (multi_auto) { /* classes: the trees and the linear model on the same folds, the lower log-loss */
+        train_options cand[2] = {o, o};
+        cand[0].kind = TRAIN_GBT;
+        cand[1].kind = TRAIN_MLP;
+        cand[1].n_hidden = 0;
+        metrics mean[2];
+        json_t *cvs[2] = {NULL, NULL};
+        for (int k = 0; k < 2; k++) {
+            printf("auto: %s\n", k ? "linear (softmax)" : "gbt");
+            if (!(cvs[k] = train_cross_validate(d, y, fold_col, cv, &cand[k], stdout, &mean[k], err))) {
+                json_decref(cvs[0]);
+                goto fail;
+            }
+        }
+        int pick = mean[1].logloss < mean[0].logloss;
+        printf("auto: chose %s (cv logloss %.4f against %.4f)\n", pick ? "linear" : "gbt", mean[pick].logloss,
+               mean[1 - pick].logloss);
+        o = cand[pick];
+        cvj = cvs[pick];
+        json_decref(cvs[1 - pick]);
+        t0 = clock_seconds();
+        if (!(m = train_fit(d, y, NULL, &o, err))) goto fail;
+    } else if (automatic) {
         if (!(m = train_auto(d, y, fold_col, cv, &o, stdout, err))) goto fail;
     } else {
         if (cv && !(cvj = train_cross_validate(d, y, fold_col, cv, &o, stdout, NULL, err))) goto fail;

@@ -578,6 +578,8 @@ static void gbt_metadata(model *m, const gbt_options *go, int rounds, size_t n)
                   (json_int_t)go->seed));
 }
 
+static int set_classes(model *m, const train_options *o, char *err);
+
 /* Gradient-boosted trees: the same inputs, but numbers pass through (the trees
  * route missing values) and categories become their index (the trees split on
  * sets of them); an unknown category counts as missing. */
@@ -624,20 +626,8 @@ static model *fit_gbt(const dataset *d, const float *y, const unsigned char *use
     if (go.objective == GBT_REGRESSION) {
         m->output.task = TASK_REGRESSION;
         m->output.link = LINK_IDENTITY;
-    } else if (go.objective == GBT_MULTICLASS) {
-        m->output.task = TASK_MULTICLASS;
-        m->output.link = LINK_SOFTMAX;
-        m->output.classes = calloc((size_t)o->n_classes, sizeof *m->output.classes);
-        if (!m->output.classes) {
-            err_set(err, "out of memory");
-            goto fail;
-        }
-        m->output.n_classes = (size_t)o->n_classes;
-        for (int c = 0; c < o->n_classes; c++)
-            if (!(m->output.classes[c] = strdup(o->classes[c]))) {
-                err_set(err, "out of memory");
-                goto fail;
-            }
+    } else if (go.objective == GBT_MULTICLASS && set_classes(m, o, err) != 0) {
+        goto fail;
     }
     gbt_metadata(m, &go, rounds, n);
     if (model_assemble(m, err) != 0) goto fail;
@@ -658,10 +648,128 @@ fail:
 static model *fit_blend(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
                         char *err);
 
+/* Puts the label's classes on a model's output: softmax over one margin each. */
+static int set_classes(model *m, const train_options *o, char *err)
+{
+    m->output.task = TASK_MULTICLASS;
+    m->output.link = LINK_SOFTMAX;
+    if (!(m->output.classes = calloc((size_t)o->n_classes, sizeof *m->output.classes)))
+        return err_set(err, "out of memory");
+    m->output.n_classes = (size_t)o->n_classes;
+    for (int c = 0; c < o->n_classes; c++)
+        if (!(m->output.classes[c] = strdup(o->classes[c]))) return err_set(err, "out of memory");
+    return 0;
+}
+
+/* Multinomial logistic regression (--model linear with three or more
+ * classes) on the MLP's inputs (imputed, standardized, one-hot): the mean
+ * cross-entropy plus scikit-learn's default penalty, |W|^2 / (2 n), minimized
+ * by full-batch Adam; the convex loss is run down until it stops moving. */
+static model *fit_softmax(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
+                          char *err)
+{
+    model *m = fit_inputs(d, use, o, err);
+    if (!m) return NULL;
+    int K = o->n_classes;
+    size_t F = (size_t)m->n_features, n = 0, P = (F + 1) * (size_t)K;
+    float *x = malloc((d->n_rows ? d->n_rows : 1) * F * sizeof *x);
+    int *cls = malloc((d->n_rows ? d->n_rows : 1) * sizeof *cls);
+    double *w = calloc(P, sizeof *w), *g = calloc(P, sizeof *g), *m1 = calloc(P, sizeof *m1),
+           *m2 = calloc(P, sizeof *m2), *z = malloc((size_t)K * sizeof *z);
+    float *wf = malloc(P * sizeof *wf);
+    if (!x || !cls || !w || !g || !m1 || !m2 || !z || !wf) {
+        err_set(err, "out of memory");
+        goto fail;
+    }
+    for (size_t r = 0; r < d->n_rows; r++) {
+        if (use && !use[r]) continue;
+        if (score_encode_row(m, d, r, 1, x + n * F, err) != 0) goto fail;
+        cls[n++] = (int)y[r];
+    }
+    double *b = w + F * (size_t)K; /* weights (F, K) row-major, then the K biases */
+    for (size_t i = 0; i < n; i++) b[cls[i]] += 1.0 / (double)n;
+    for (int c = 0; c < K; c++) b[c] = log(b[c] > 1e-6 ? b[c] : 1e-6);
+    /* iterations: up to 3000, fewer on big data (each is a pass over every row) */
+    double work = (double)n * (double)P;
+    int iters = work > 0 ? (int)fmin(3000, fmax(200, 3e9 / work)) : 1;
+    double prev = INFINITY, lr = 0.05;
+    int it = 0;
+    for (; it < iters; it++) {
+        memset(g, 0, P * sizeof *g);
+        double loss = 0;
+        for (size_t i = 0; i < n; i++) {
+            const float *xi = x + i * F;
+            double top = -INFINITY, sum = 0;
+            for (int c = 0; c < K; c++) {
+                double v = b[c];
+                for (size_t j = 0; j < F; j++) v += xi[j] * w[j * (size_t)K + (size_t)c];
+                z[c] = v;
+                if (v > top) top = v;
+            }
+            for (int c = 0; c < K; c++) sum += z[c] = exp(z[c] - top);
+            loss -= log(z[cls[i]] / sum);
+            for (int c = 0; c < K; c++) {
+                double gc = z[c] / sum - (c == cls[i]);
+                for (size_t j = 0; j < F; j++) g[j * (size_t)K + (size_t)c] += gc * xi[j];
+                g[F * (size_t)K + (size_t)c] += gc;
+            }
+        }
+        double reg = 0;
+        for (size_t k = 0; k < F * (size_t)K; k++) {
+            reg += w[k] * w[k];
+            g[k] = g[k] / (double)n + w[k] / (double)n;
+        }
+        for (int c = 0; c < K; c++) g[F * (size_t)K + (size_t)c] /= (double)n;
+        loss = loss / (double)n + reg / (2.0 * (double)n);
+        if (fabs(prev - loss) < 1e-9 * (1 + fabs(loss))) break;
+        prev = loss;
+        double c1 = 1 - pow(0.9, it + 1), c2 = 1 - pow(0.999, it + 1);
+        for (size_t k = 0; k < P; k++) {
+            m1[k] = 0.9 * m1[k] + 0.1 * g[k];
+            m2[k] = 0.999 * m2[k] + 0.001 * g[k] * g[k];
+            w[k] -= lr * (m1[k] / c1) / (sqrt(m2[k] / c2) + 1e-8);
+        }
+    }
+    for (size_t k = 0; k < P; k++) wf[k] = (float)w[k];
+    if (!(m->predictor = linear_create((int)F, K, wf, wf + F * (size_t)K))) {
+        err_set(err, "out of memory");
+        goto fail;
+    }
+    m->n_outputs = K;
+    if (set_classes(m, o, err) != 0) goto fail;
+    json_object_set_new(m->metadata, "tabserve_version", json_string(TABSERVE_VERSION));
+    json_object_set_new(m->metadata, "training_rows", json_integer((json_int_t)n));
+    json_object_set_new(m->metadata, "hyperparameters",
+                        json_pack("{s:s,s:s,s:s,s:f,s:i}", "model", "linear", "loss", "softmax cross-entropy",
+                                  "penalty", "|W|^2 / (2 n)", "learning_rate", lr, "iterations", it));
+    if (model_assemble(m, err) != 0) goto fail;
+    free(x);
+    free(cls);
+    free(w);
+    free(g);
+    free(m1);
+    free(m2);
+    free(z);
+    free(wf);
+    return m;
+fail:
+    free(x);
+    free(cls);
+    free(w);
+    free(g);
+    free(m1);
+    free(m2);
+    free(z);
+    free(wf);
+    model_free(m);
+    return NULL;
+}
+
 model *train_fit(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
                  char *err)
 {
     if (o->kind == TRAIN_GBT) return fit_gbt(d, y, use, o, err);
+    if (o->n_classes >= 3 && o->kind == TRAIN_MLP && o->n_hidden == 0) return fit_softmax(d, y, use, o, err);
     if (o->kind == TRAIN_BLEND) return fit_blend(d, y, use, o, err);
     uint64_t rng = o->seed;
     int members = o->ensemble > 0 ? o->ensemble : 1;
@@ -785,7 +893,7 @@ static int folds_of(const dataset *d, size_t fold_col, long k, unsigned char *fo
 json_t *train_cross_validate(const dataset *d, const float *y, size_t fold_col, long k,
                              const train_options *o, FILE *report, metrics *mean, char *err)
 {
-    int K = o->kind == TRAIN_GBT && o->gbt.objective == GBT_MULTICLASS ? o->n_classes : 1;
+    int K = o->n_classes >= 3 ? o->n_classes : 1;
     unsigned char *in_fold = malloc(d->n_rows);
     float *p = malloc(d->n_rows * (size_t)K * sizeof *p), *yt = malloc(d->n_rows * sizeof *yt);
     int *cls = malloc(d->n_rows * sizeof *cls);
