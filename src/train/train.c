@@ -743,6 +743,11 @@ static model *fit_softmax(const dataset *d, const float *y, const unsigned char 
                         json_pack("{s:s,s:s,s:s,s:f,s:i}", "model", "linear", "loss", "softmax cross-entropy",
                                   "penalty", "|W|^2 / (2 n)", "learning_rate", lr, "iterations", it));
     if (model_assemble(m, err) != 0) goto fail;
+    goto done;
+fail:
+    model_free(m);
+    m = NULL;
+done:
     free(x);
     free(cls);
     free(w);
@@ -752,17 +757,6 @@ static model *fit_softmax(const dataset *d, const float *y, const unsigned char 
     free(z);
     free(wf);
     return m;
-fail:
-    free(x);
-    free(cls);
-    free(w);
-    free(g);
-    free(m1);
-    free(m2);
-    free(z);
-    free(wf);
-    model_free(m);
-    return NULL;
 }
 
 model *train_fit(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
