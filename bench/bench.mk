@@ -14,7 +14,7 @@ bench-trees: $(BUILD)/bench_trees
 	@dir=$$(mktemp -d) && /usr/bin/python3 tests/oracles/make_xgboost.py $$dir --big && \
 	  $(BUILD)/bench_trees $$dir; rc=$$?; rm -rf $$dir; exit $$rc
 
-# Imported models (issue 12): XGBoost's C API, ONNX Runtime (node), and the HTTP
+# Imported models: XGBoost's C API, ONNX Runtime (node), and the HTTP
 # server with the 500-tree model against nginx, all in one run.
 bench-import: $(BIN) $(BUILD)/bench_trees
 	@dir=$$(mktemp -d) && trap 'rm -rf $$dir' EXIT && \
@@ -42,12 +42,12 @@ bench: $(BIN) $(BUILD)/bench_core
 	@echo; echo "== HTTP server"; BIN=$(BIN) bench/serve.sh
 	@echo; echo "== KServe V2 and TF Serving"; $(MAKE) --no-print-directory bench-protocols
 
-# the cluster protocols (issue 14): one row against nginx, 1,024 rows binary against JSON
+# the cluster protocols: one row against nginx, 1,024 rows binary against JSON
 bench-protocols: $(BIN)
 	BIN=$(BIN) bench/protocols.sh
 
-# Faults under load (issue 6): reload, kill -9, slowloris, 10k idle connections,
-# endless bodies. Figures recorded in docs/RELIABILITY.md.
+# Faults under load: reload, kill -9, slowloris, 10k idle connections,
+# endless bodies. Figures recorded in docs/maintainers/reliability.md.
 .PHONY: faults bench-trees bench-import bench-gbt bench-protocols
 faults: $(BIN)
 	@for p in wrk slowhttptest; do command -v $$p >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq $$p >/dev/null; }; done
