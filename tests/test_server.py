@@ -707,7 +707,8 @@ class Process(unittest.TestCase):
         self.assertEqual(self.s.predict()[0], 200)
         self.assertEqual(self.s.metric("tabserve_model_reloads_total"), 3)
         self.assertEqual(self.s.metric("tabserve_model_reload_failures_total"), 1)
-        self.assertEqual(len(self.s.workers()), 2)
+        # the retired generations drain and leave (slower under ASan on a busy machine)
+        self.assertEqual(len(self.s.wait_workers(2, timeout=10)), 2)
         shutil.rmtree(tmp)
 
     def test_sigterm_drains_in_flight(self):
