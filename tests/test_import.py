@@ -868,6 +868,20 @@ class LightGBMTest(unittest.TestCase):
         want = [[1 / (1 + math.exp(-lgb_walk(text, r)[0]))] for r in rows]
         self.assertAgree(read_csv_numbers(out, 1), want, "pandas categories", 1e-6)
 
+    def test_text_that_is_not_utf8_is_refused_by_line(self):
+        # header text goes into the model's JSON documents: other bytes are the file's fault
+        head = ("tree\nversion=v3\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=0\n"
+                "objective={obj}\nfeature_names={name}\nfeature_infos=[0:1]\ntree_sizes=10\n\nTree=0\n"
+                "num_leaves=1\nleaf_value=0.5\nshrinkage=1\n\n\nend of trees\n")
+        for obj, name, want in ((b"regression", b"a\xff", "line 8: feature_names: name 0 is not UTF-8 text"),
+                                (b"regression sig\x91:1", b"a", "the objective line is not UTF-8 text")):
+            path = os.path.join(self.dir, "bad.txt")
+            with open(path, "wb") as f:
+                f.write(head.encode().replace(b"{obj}", obj).replace(b"{name}", name))
+            r = run("inspect", path, check=False)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn(want, r.stderr)
+
     def test_every_numeric_missing_type(self):
         """Hand-made from the model-text format: one tree a decision type (None, Zero, NaN, each
         default way), on values at, around and away from the threshold, 0 and NaN; against the

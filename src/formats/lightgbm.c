@@ -158,8 +158,8 @@ static int read_objective(text *t, const block *h, objective *o)
 {
     const entry *e = find(h, "objective");
     if (!e) return fail(t, h->line, "the header has no objective");
-    size_t wl = strcspn(e->val, " \n");
-    if (wl > e->val_len) wl = e->val_len;
+    size_t wl = 0; /* the first word; the value is not NUL-terminated */
+    while (wl < e->val_len && e->val[wl] != ' ' && e->val[wl] != '\n') wl++;
     const char *w = e->val;
     char buf[32];
     *o = (objective){TASK_REGRESSION, LINK_IDENTITY, 1, 1.0};
@@ -360,6 +360,9 @@ static int read_inputs(text *t, const block *h, model *m, int n_features, json_t
             if (len == 0 || len > READ_MAX_NAME)
                 return fail(t, names->line, "feature_names: name %d is empty or longer than %d bytes", j,
                             READ_MAX_NAME);
+            json_t *utf8 = json_stringn(p, len); /* names go into JSON documents and URLs' answers */
+            json_decref(utf8);
+            if (!utf8) return fail(t, names->line, "feature_names: name %d is not UTF-8 text", j);
             memcpy(name, p, len);
             p += len + 1;
         } else
@@ -521,9 +524,17 @@ model *lightgbm_import(const char *buf, size_t len, const char *name, const impo
     }
     if (read_inputs(&t, h, m, (int)n_features, pandas) != 0) goto fail;
     const entry *obj = find(h, "objective"), *ver = find(h, "version");
-    m->metadata = json_pack("{s:{s:s,s:s#,s:s#,s:s}}", "source", "format", "lightgbm", "objective", obj->val,
-                            (int)obj->val_len, "version", ver ? ver->val : "", ver ? (int)ver->val_len : 0,
-                            "file", name);
+    /* header text goes into JSON: it must be UTF-8 (jansson refuses other bytes) */
+    json_t *objv = json_stringn(obj->val, obj->val_len),
+           *verv = json_stringn(ver ? ver->val : "", ver ? ver->val_len : 0);
+    if (!objv || !verv) {
+        json_decref(objv);
+        json_decref(verv);
+        err_set(err, "%s: the %s line is not UTF-8 text", name, !objv ? "objective" : "version");
+        goto fail;
+    }
+    m->metadata = json_pack("{s:{s:s,s:o,s:o,s:s}}", "source", "format", "lightgbm", "objective", objv,
+                            "version", verv, "file", name);
     if (!m->metadata) goto oom;
     if (average) json_object_set_new(json_object_get(m->metadata, "source"), "average_output", json_true());
     json_decref(pandas);
