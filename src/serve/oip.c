@@ -204,8 +204,16 @@ static void reply(exchange *x, const repo_version *v, const char *id, size_t id_
         memcpy(o, ",\"id\":", 6);
         memcpy(o + 6, id, id_len);
         o += 6 + id_len;
-    } else
-        o += sprintf(o, ",\"id\":\"%d-%lu\"", (int)getpid(), atomic_fetch_add(&replies, 1) + 1);
+    } else { /* "PID-N": unique across the workers; no printf and no getpid call per answer */
+        static _Thread_local unsigned long long pid;
+        if (!pid) pid = (unsigned long long)getpid(); /* first use is in the worker, after its fork */
+        memcpy(o, ",\"id\":\"", 7);
+        o += 7;
+        o += format_unsigned(o, pid);
+        *o++ = '-';
+        o += format_unsigned(o, (unsigned long long)atomic_fetch_add(&replies, 1) + 1);
+        *o++ = '"';
+    }
     static const char head[] =
         ",\"outputs\":[{\"name\":\"" OUTPUT_TENSOR "\",\"datatype\":\"FP32\",\"shape\":[";
     memcpy(o, head, sizeof head - 1); /* the path every answer takes: no printf */
