@@ -1,8 +1,10 @@
 """The include graph of src/ reads bottom up: each folder includes only its own
 headers and those of the folders below it, in the order Makefile's LAYERS gives
 (base < model < estimators < formats < data < train < explain < serve < cli), and
-no file includes itself through others (no circle). Prints each violation and
-exits 1, else says how many includes it checked.
+no file includes itself through others (no circle); and outside model/ no
+file assigns a field of struct model (models are made by model/builder.h and
+read through const views). Prints each violation and exits 1, else says how
+many includes and files it checked.
 
 usage: python3 tests/layers.py   (from the repository's root; make unit-test runs it)
 """
@@ -45,8 +47,25 @@ def circle(start):
 for path in includes:
     if path.endswith(".h") and (trail := circle(path)):
         problems.append("a circle: " + " -> ".join(trail))
+# a variable declared as a model (model *m, const model *m) whose field is assigned
+FIELDS = r"(?:schema|features|predictor|output|metadata|n_features|n_outputs|hash|background|n_background)"
+checked = 0
+for layer in layers:
+    if layer == "model":
+        continue
+    for name in sorted(os.listdir(os.path.join("src", layer))):
+        if not name.endswith(".c"):
+            continue
+        text = open(os.path.join("src", layer, name)).read()
+        checked += 1
+        for var in set(re.findall(r"\bmodel\s*\*\s*(\w+)", text)):
+            pattern = rf"\b{var}->{FIELDS}(?:\.\w+|\[[^]]*\])*\s*(?:=[^=]|\+=|-=|\+\+|--)"
+            for m in re.finditer(pattern, text):
+                line = text.count("\n", 0, m.start()) + 1
+                problems.append(f"{layer}/{name}:{line}: assigns a field of struct model ({m.group(0).strip()})")
 for p in problems:
     print(p)
 if problems:
     sys.exit(1)
-print(f"layers: {sum(map(len, includes.values()))} includes in {len(includes)} files, none upward, no circle")
+print(f"layers: {sum(map(len, includes.values()))} includes in {len(includes)} files, none upward, no circle; "
+      f"no field of struct model assigned in {checked} files outside model/")

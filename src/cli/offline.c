@@ -14,6 +14,7 @@
 #include "formats/open.h"
 #include "formats/default_model.h"
 #include "train/evaluate.h"
+#include "model/builder.h"
 #include "model/model.h"
 #include "data/score.h"
 #include "train/train.h"
@@ -510,14 +511,19 @@ int cmd_train(int argc, char **argv)
     }
     double fit = clock_seconds() - t0;
     if (cvj) json_object_set(m->metadata, "cross_validation", cvj);
-    if (pos_class) { /* the answer is the probability of this class */
-        free(m->output.positive);
-        if (!(m->output.positive = strdup(pos_class)) ||
-            json_object_set_new(m->metadata, "classes", json_pack("[s,s]", neg_class, pos_class)) != 0) {
+    if (pos_class) { /* the answer is the probability of this class: the output changes, its hash with it */
+        model_builder *mb = model_builder_from(m);
+        output_spec *o_spec = mb ? model_builder_output(mb) : NULL;
+        m = NULL;
+        if (o_spec) free(o_spec->positive);
+        if (!o_spec || !(o_spec->positive = strdup(pos_class)) ||
+            json_object_set_new(model_builder_metadata(mb), "classes",
+                                json_pack("[s,s]", neg_class, pos_class)) != 0) {
+            model_builder_free(mb);
             err_set(err, "out of memory");
             goto fail;
         }
-        model_hash(m); /* the output changed: its hash with it */
+        if (!(m = model_builder_finish(mb, err))) goto fail;
     }
     if (train_background(m, d, o.seed, err) != 0) goto fail;
     if (model_save(m, out, err) != 0) goto fail;

@@ -341,17 +341,17 @@ out:
 
 /* The inputs: the feature names, and for the categorical features named in
  * pandas_categorical, their category names (code i is the i-th). */
-static int read_inputs(text *t, const block *h, model *m, int n_features, json_t *pandas)
+static int read_inputs(text *t, const block *h, model_builder *mb, int n_features, json_t *pandas)
 {
+    schema *s = model_builder_inputs(mb);
     const entry *names = find(h, "feature_names"), *infos = find(h, "feature_infos");
-    m->schema.n_inputs = (size_t)n_features;
-    if (!(m->schema.inputs = calloc((size_t)n_features, sizeof *m->schema.inputs)))
-        return err_set(t->err, "out of memory");
+    s->n_inputs = (size_t)n_features;
+    if (!(s->inputs = calloc((size_t)n_features, sizeof *s->inputs))) return err_set(t->err, "out of memory");
     const char *p = names ? names->val : NULL, *pe = names ? names->val + names->val_len : NULL;
     const char *q = infos ? infos->val : NULL, *qe = infos ? infos->val + infos->val_len : NULL;
     size_t cat_seen = 0;
     for (int j = 0; j < n_features; j++) {
-        schema_input *in = &m->schema.inputs[j];
+        schema_input *in = &s->inputs[j];
         char name[READ_MAX_NAME + 1];
         size_t len = 0;
         if (p && p < pe) {
@@ -407,13 +407,14 @@ static int read_inputs(text *t, const block *h, model *m, int n_features, json_t
             }
             step.op = STEP_CATEGORY_INDEX;
         }
-        if (features_add(&m->features, (size_t)j, &step, 1) != 0) return err_set(t->err, "out of memory");
+        if (features_add(model_builder_features(mb), (size_t)j, &step, 1) != 0)
+            return err_set(t->err, "out of memory");
     }
     for (int a = 0; a < n_features; a++)
         for (int b = 0; b < a; b++)
-            if (strcmp(m->schema.inputs[a].name, m->schema.inputs[b].name) == 0)
+            if (strcmp(s->inputs[a].name, s->inputs[b].name) == 0)
                 return fail(t, names ? names->line : 1, "feature_names: \"%.64s\" appears twice",
-                            m->schema.inputs[a].name);
+                            s->inputs[a].name);
     return 0;
 }
 
@@ -422,7 +423,8 @@ int lightgbm_is(const char *buf, size_t len)
     return (len >= 5 && memcmp(buf, "tree\n", 5) == 0) || (len >= 6 && memcmp(buf, "tree\r\n", 6) == 0);
 }
 
-model *lightgbm_import(const char *buf, size_t len, const char *name, const import_limits *lim, char *err)
+model_builder *lightgbm_import(const char *buf, size_t len, const char *name, const import_limits *lim,
+                               char *err)
 {
     text t = {buf, buf + len, name, 0, err};
     const char *s;
@@ -431,10 +433,10 @@ model *lightgbm_import(const char *buf, size_t len, const char *name, const impo
     if (!next_line(&t, &s, &sl) || !word_is(s, sl, "tree"))
         return fail(&t, 1, "not a LightGBM model (its first line is not \"tree\")"), NULL;
     block *h = calloc(1, sizeof *h), *b = calloc(1, sizeof *b);
-    model *m = calloc(1, sizeof *m);
+    model_builder *mb = model_builder_new();
     json_t *pandas = NULL;
     tree_ensemble *e = NULL;
-    if (!h || !b || !m) {
+    if (!h || !b || !mb) {
         err_set(err, "out of memory");
         goto fail;
     }
@@ -494,7 +496,7 @@ model *lightgbm_import(const char *buf, size_t len, const char *name, const impo
         err_set(err, "out of memory");
         goto fail;
     }
-    m->predictor = &e->base;
+    model_builder_set_predictor(mb, &e->base);
     for (int k = 0; k < o.n_classes; k++) e->base_score[k] = 0;
     long n_iter = n_trees / per_iter;
     /* each tree: its key=value lines after "Tree=i", up to the next tree or "end of trees" */
@@ -506,23 +508,24 @@ model *lightgbm_import(const char *buf, size_t len, const char *name, const impo
         if (read_tree(&t, b, i, (int)n_features, o.scale, average, n_iter, lim, &e->trees[i]) != 0) goto fail;
         e->trees[i].output = (int)(i % per_iter);
     }
-    m->output.task = o.task;
+    output_spec *out = model_builder_output(mb);
+    out->task = o.task;
     /* rf: the trees' leaves are already the answer (their mean), as LightGBM's predict gives it */
-    m->output.link = average ? LINK_IDENTITY : o.link;
-    if (!(m->output.label = strdup("label"))) {
+    out->link = average ? LINK_IDENTITY : o.link;
+    if (!(out->label = strdup("label"))) {
         err_set(err, "out of memory");
         goto fail;
     }
     if (o.task == TASK_MULTICLASS) {
-        m->output.n_classes = (size_t)o.n_classes;
-        if (!(m->output.classes = calloc((size_t)o.n_classes, sizeof *m->output.classes))) goto oom;
+        out->n_classes = (size_t)o.n_classes;
+        if (!(out->classes = calloc((size_t)o.n_classes, sizeof *out->classes))) goto oom;
         for (int k = 0; k < o.n_classes; k++) {
             char num[16];
             snprintf(num, sizeof num, "%d", k);
-            if (!(m->output.classes[k] = strdup(num))) goto oom;
+            if (!(out->classes[k] = strdup(num))) goto oom;
         }
     }
-    if (read_inputs(&t, h, m, (int)n_features, pandas) != 0) goto fail;
+    if (read_inputs(&t, h, mb, (int)n_features, pandas) != 0) goto fail;
     const entry *obj = find(h, "objective"), *ver = find(h, "version");
     /* header text goes into JSON: it must be UTF-8 (jansson refuses other bytes) */
     json_t *objv = json_stringn(obj->val, obj->val_len),
@@ -533,20 +536,20 @@ model *lightgbm_import(const char *buf, size_t len, const char *name, const impo
         err_set(err, "%s: the %s line is not UTF-8 text", name, !objv ? "objective" : "version");
         goto fail;
     }
-    m->metadata = json_pack("{s:{s:s,s:o,s:o,s:s}}", "source", "format", "lightgbm", "objective", objv,
-                            "version", verv, "file", name);
-    if (!m->metadata) goto oom;
-    if (average) json_object_set_new(json_object_get(m->metadata, "source"), "average_output", json_true());
+    json_t *meta = json_pack("{s:{s:s,s:o,s:o,s:s}}", "source", "format", "lightgbm", "objective", objv,
+                             "version", verv, "file", name);
+    if (!meta || model_builder_set_metadata(mb, meta) != 0) goto oom;
+    if (average) json_object_set_new(json_object_get(meta, "source"), "average_output", json_true());
     json_decref(pandas);
     free(h);
     free(b);
-    return m; /* assembled by model_open, after the schema file (if any) */
+    return mb; /* assembled by model_open, after the schema file (if any) */
 oom:
     err_set(err, "out of memory");
 fail:
     json_decref(pandas);
     free(h);
     free(b);
-    model_free(m);
+    model_builder_free(mb);
     return NULL;
 }

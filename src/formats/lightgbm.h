@@ -25,13 +25,15 @@
 #include <stddef.h>
 
 #include "formats/open.h"
+#include "model/builder.h"
 #include "model/reader.h"
 
 /* Whether buf starts as a LightGBM model file does ("tree" on its first line). */
 int lightgbm_is(const char *buf, size_t len);
 
-/* The model (not yet assembled), or NULL with err naming the file, the line
+/* The model's parts (to finish: model/builder.h), or NULL with err naming the file, the line
  * or tree, and what was wrong. */
-model *lightgbm_import(const char *buf, size_t len, const char *name, const import_limits *lim, char *err);
+model_builder *lightgbm_import(const char *buf, size_t len, const char *name, const import_limits *lim,
+                               char *err);
 
 #endif

@@ -152,7 +152,7 @@ typedef struct {
     const import_limits *lim;
     scratch *scratch; /* the unpacked file's memory, for temporaries too (NULL: malloc) */
     Onnx__GraphProto *g;
-    model *m;
+    model_builder *mb;
     value *values;
     size_t n_values, cap_values;
     /* the estimator, once found */
@@ -228,7 +228,7 @@ static int is_initializer(compiler *c, const char *name) { return pb_initializer
  * categorical inputs once an encoder gives their vocabulary). */
 static int read_inputs(compiler *c)
 {
-    schema *s = &c->m->schema;
+    schema *s = model_builder_inputs(c->mb);
     size_t n_graph_inputs = 0;
     for (size_t i = 0; i < c->g->n_input; i++)
         if (!is_initializer(c, c->g->input[i]->name)) n_graph_inputs++;
@@ -460,7 +460,7 @@ static int op_label_encoder(compiler *c, const node_t *n)
     if (!in) return -1;
     if (in->kind != V_COLUMNS || in->n_cols != 1 || in->cols[0].n_steps || in->cols[0].one_hot >= 0)
         return fail(c, n, "encodes something other than one input column as given");
-    schema_input *si = &c->m->schema.inputs[in->cols[0].input];
+    schema_input *si = &model_builder_inputs(c->mb)->inputs[in->cols[0].input];
     const attr_t *ks = pb_attr(n, "keys_strings"), *ki = pb_attr(n, "keys_int64s"),
                  *vi = pb_attr(n, "values_int64s");
     size_t k = ks ? ks->n_strings : ki ? ki->n_ints : 0;
@@ -509,7 +509,7 @@ static int op_one_hot(compiler *c, const node_t *n)
     if (!in) return -1;
     if (in->kind != V_COLUMNS || in->n_cols != 1 || in->cols[0].n_steps || in->cols[0].one_hot >= 0)
         return fail(c, n, "encodes something other than one input column as given");
-    schema_input *si = &c->m->schema.inputs[in->cols[0].input];
+    schema_input *si = &model_builder_inputs(c->mb)->inputs[in->cols[0].input];
     const attr_t *strs = pb_attr(n, "cats_strings"), *ints = pb_attr(n, "cats_int64s");
     size_t n_cats = strs ? strs->n_strings : ints ? ints->n_ints : 0;
     if (n_cats == 0 || n_cats > SCHEMA_MAX_VOCAB)
@@ -702,7 +702,7 @@ static int op_embedding(compiler *c, const node_t *n, const tensor_t *table)
     c->emb[k].V = V;
     c->emb[k].d = d;
     c->n_emb++;
-    schema_input *si = &c->m->schema.inputs[idx->cols[0].input];
+    schema_input *si = &model_builder_inputs(c->mb)->inputs[idx->cols[0].input];
     if (si->n_vocab) return fail(c, n, "input \"%s\" is encoded twice", si->name);
     json_t *vocab = json_array();
     for (int v = 0; v < V; v++) json_array_append_new(vocab, json_integer(v));
@@ -811,7 +811,7 @@ static int op_where(compiler *c, const node_t *n)
         }
         float v = konst[s][n_konst[s] == 1 ? 0 : j];
         cols[j] = side[1 - s]->cols[j]; /* a constant column, built on the other side's column */
-        const schema_input *si = &c->m->schema.inputs[cols[j].input];
+        const schema_input *si = &model_builder_inputs(c->mb)->inputs[cols[j].input];
         if (si->type != TYPE_NUMBER || !isfinite(v)) {
             rc = fail(c, n, "picks the constant %g for column %d, whose other side is not a numeric input", v,
                       j);
@@ -842,7 +842,7 @@ done:
  * columns of one input, in category order, are its one_hot feature. */
 static int columns_to_features(compiler *c, const node_t *n, const value *x)
 {
-    feature_steps *fs = &c->m->features;
+    feature_steps *fs = model_builder_features(c->mb);
     c->n_est = x->n_cols;
     c->est_feat = calloc((size_t)x->n_cols + 1, sizeof *c->est_feat);
     c->est_table = calloc((size_t)x->n_cols + 1, sizeof *c->est_table);
@@ -875,7 +875,7 @@ static int columns_to_features(compiler *c, const node_t *n, const value *x)
             return fail(
                 c, n,
                 "reads the integer cast of \"%s\" itself; tabserve takes it as an embedding's index only",
-                c->m->schema.inputs[col->input].name);
+                model_builder_inputs(c->mb)->inputs[col->input].name);
         if (col->emb) { /* an embedding's d columns: a one_hot of V columns, the table folded later */
             int k = col->emb - 1, d = c->emb[k].d, m = 0;
             while (j + m < x->n_cols && x->cols[j + m].emb == col->emb && x->cols[j + m].emb_j == m) m++;
@@ -900,7 +900,7 @@ static int columns_to_features(compiler *c, const node_t *n, const value *x)
             continue;
         }
         if (col->one_hot >= 0) {
-            const schema_input *si = &c->m->schema.inputs[col->input];
+            const schema_input *si = &model_builder_inputs(c->mb)->inputs[col->input];
             int k = 0;
             while (j + k < x->n_cols && x->cols[j + k].input == col->input && x->cols[j + k].one_hot == k)
                 k++;
@@ -931,7 +931,7 @@ static int read_classes(compiler *c, const node_t *n, size_t *n_classes)
     size_t k = ints ? ints->n_ints : strs ? strs->n_strings : 0;
     if (k < 2 || k > OUTPUT_MAX_CLASSES)
         return fail(c, n, "expected 2 to %d class labels", OUTPUT_MAX_CLASSES);
-    output_spec *o = &c->m->output;
+    output_spec *o = model_builder_output(c->mb);
     o->classes = calloc(k, sizeof *o->classes);
     if (!o->classes) return fail(c, n, "out of memory");
     o->n_classes = k;
@@ -953,7 +953,7 @@ static int read_classes(compiler *c, const node_t *n, size_t *n_classes)
 /* A classifier's classes as the output: binary reports P(second class). */
 static int classifier_output(compiler *c, size_t k)
 {
-    output_spec *o = &c->m->output;
+    output_spec *o = model_builder_output(c->mb);
     o->label = strdup("label");
     if (k == 2) {
         o->task = TASK_BINARY;
@@ -1041,16 +1041,18 @@ static int op_linear(compiler *c, const node_t *n, int classifier)
         w = folded;
         nf = c->n_feat;
     }
-    c->m->predictor = w && b ? linear_create(nf, n_out, w, b) : NULL;
+    predictor *lin = w && b ? linear_create(nf, n_out, w, b) : NULL;
     free(w);
     free(b);
     free(coef);
     free(icpt);
-    if (!c->m->predictor) return fail(c, n, "out of memory");
+    if (!lin) return fail(c, n, "out of memory");
+    model_builder_set_predictor(c->mb, lin);
     c->link = (output_link)link;
     c->link_set = 1;
     if (classifier ? classifier_output(c, k)
-                   : (c->m->output.task = TASK_REGRESSION, !(c->m->output.label = strdup("label"))))
+                   : (model_builder_output(c->mb)->task = TASK_REGRESSION,
+                      !(model_builder_output(c->mb)->label = strdup("label"))))
         return fail(c, n, "out of memory");
     for (size_t o = 0; o < n->n_output; o++)
         if (!add_value(c, n->output[o], o == (classifier ? 1u : 0u) ? V_SCORES : V_IGNORED))
@@ -1164,7 +1166,7 @@ static int op_trees(compiler *c, const node_t *n, int classifier)
     /* one tabserve tree per (tree, output), leaves holding that output's weight */
     tree_ensemble *e = rc ? NULL : trees_create(x->n_cols, n_out, n_trees * (size_t)n_out, NULL);
     if (!rc && !e) rc = fail(c, n, "out of memory");
-    if (!rc) c->m->predictor = &e->base;
+    if (!rc) model_builder_set_predictor(c->mb, &e->base);
     /* each tree's nodes: the room its arrays take, all in one block (else malloc's) */
     size_t *room = rc ? NULL : scratch_alloc(c->scratch, n_trees * (size_t)n_out * sizeof *room);
     if (room) {
@@ -1326,7 +1328,8 @@ static int op_trees(compiler *c, const node_t *n, int classifier)
         c->link = (output_link)link;
         c->link_set = 1;
         if (classifier ? classifier_output(c, k)
-                       : (c->m->output.task = TASK_REGRESSION, !(c->m->output.label = strdup("label"))))
+                       : (model_builder_output(c->mb)->task = TASK_REGRESSION,
+                          !(model_builder_output(c->mb)->label = strdup("label"))))
             rc = fail(c, n, "out of memory");
     }
     for (size_t o = 0; !rc && o < n->n_output; o++)
@@ -1418,10 +1421,11 @@ static int op_activation(compiler *c, const node_t *n, activation act, int softm
     if (!x) return -1;
     if (x->kind == V_SCORES && (act == ACT_SIGMOID || softmax) && c->link == LINK_IDENTITY) {
         /* a link after a linear or tree estimator with post_transform NONE */
-        if (softmax && c->m->output.task != TASK_MULTICLASS)
+        if (softmax && model_builder_output(c->mb)->task != TASK_MULTICLASS)
             return fail(c, n, "softmax of a one-score estimator");
         c->link = softmax ? LINK_SOFTMAX : LINK_SIGMOID;
-        if (!softmax && c->m->output.task == TASK_REGRESSION) c->m->output.task = TASK_BINARY;
+        if (!softmax && model_builder_output(c->mb)->task == TASK_REGRESSION)
+            model_builder_output(c->mb)->task = TASK_BINARY;
         return derive(c, n, x, 0) ? 0 : -1;
     }
     if (x->kind != V_DENSE || c->acts[c->n_layers - 1] != ACT_LINEAR || c->link_set)
@@ -1438,7 +1442,7 @@ static int op_activation(compiler *c, const node_t *n, activation act, int softm
 static int finish_dense(compiler *c)
 {
     int L = c->n_layers - 1, n_out = c->widths[L + 1];
-    output_spec *o = &c->m->output;
+    output_spec *o = model_builder_output(c->mb);
     if (c->link == LINK_SOFTMAX) {
         if (n_out < 2 || n_out > OUTPUT_MAX_CLASSES) return fail(c, NULL, "softmax over %d units", n_out);
         o->task = TASK_MULTICLASS;
@@ -1466,7 +1470,7 @@ static int finish_dense(compiler *c)
         memcpy(net->layers[l].w, c->w[l], (size_t)c->widths[l] * c->widths[l + 1] * sizeof(float));
         memcpy(net->layers[l].b, c->b[l], (size_t)c->widths[l + 1] * sizeof(float));
     }
-    c->m->predictor = &net->base;
+    model_builder_set_predictor(c->mb, &net->base);
     return 0;
 }
 
@@ -1482,7 +1486,7 @@ static int op_passthrough(compiler *c, const node_t *n)
             for (int j = 0; j < x->n_cols; j++) {
                 const column *col = &x->cols[j];
                 if (col->n_steps || col->one_hot != -1 || col->norm || col->index || col->emb ||
-                    c->m->schema.inputs[col->input].type != TYPE_NUMBER)
+                    model_builder_inputs(c->mb)->inputs[col->input].type != TYPE_NUMBER)
                     return fail(c, n, "casts to integers something other than a numeric input as given");
             }
             value *out = derive(c, n, x, 0);
@@ -1589,7 +1593,7 @@ typedef struct {
     const char *buf, *name;
     size_t len;
     const import_limits *lim;
-    model *m;
+    model_builder *m;
     char err[ERR_LEN];
 } graph_job;
 
@@ -1609,8 +1613,8 @@ static void scratch_pb_free(void *s, void *p) { scratch_free(s, p); }
 #define SCRATCH_PER_BYTE 32
 #define SCRATCH_MIN      ((size_t)16 << 20)
 
-model *onnx_import(const char *buf, size_t len, const char *name, const import_limits *lim, model **reference,
-                   char *err)
+model_builder *onnx_import(const char *buf, size_t len, const char *name, const import_limits *lim,
+                           model_builder **reference, char *err)
 {
     *err = 0;
     if (reference) *reference = NULL;
@@ -1633,9 +1637,9 @@ model *onnx_import(const char *buf, size_t len, const char *name, const import_l
         fail(&c, NULL, "not a valid ONNX model (the protobuf message does not parse)");
         return NULL;
     }
-    model *m = calloc(1, sizeof *m);
+    model_builder *m = model_builder_new();
     int rc = m ? 0 : fail(&c, NULL, "out of memory");
-    c.m = m;
+    c.mb = m;
     c.g = mp->graph;
     if (!rc && !c.g) rc = fail(&c, NULL, "the model has no graph");
     int opsets_ok = 0; /* else the file is refused, not handed to the interpreter */
@@ -1656,11 +1660,14 @@ model *onnx_import(const char *buf, size_t len, const char *name, const import_l
         rc = finish_dense(&c);
     }
     if (!rc && c.norm_used) { /* the estimator behind the Normalizer's division */
-        normalize *z = normalize_create(m->predictor, (norm_kind)c.norm_kind, c.norm_cols, c.n_norm);
-        if (z)
-            m->predictor = &z->base;
-        else
+        predictor *inner = model_builder_take_predictor(m);
+        normalize *z = normalize_create(inner, (norm_kind)c.norm_kind, c.norm_cols, c.n_norm);
+        if (z) {
+            model_builder_set_predictor(m, &z->base);
+        } else {
+            model_builder_set_predictor(m, inner);
             rc = fail(&c, NULL, "out of memory");
+        }
     }
     /* the graph's answer: an output that carries the estimator's scores */
     int found = 0;
@@ -1673,37 +1680,38 @@ model *onnx_import(const char *buf, size_t len, const char *name, const import_l
      * a file that does not parse, or of a newer opset, is refused either way */
     if (graph.started) pthread_join(graph.th, NULL);
     char *ref_err = graph.err;
-    model *ref = NULL;
+    model_builder *ref = NULL;
     if ((rc || lim->onnx_graph) && opsets_ok) {
-        model_free(m);
+        model_builder_free(m);
         m = graph.m;
         if (!m) snprintf(err, ERR_LEN, "%s", graph.err);
         rc = m ? 0 : -1;
-        if (m) m->output.link = LINK_IDENTITY;
+        if (m) model_builder_output(m)->link = LINK_IDENTITY;
         *ref_err = 0;
     } else if (!rc) {
-        m->output.link = c.link;
+        model_builder_output(m)->link = c.link;
         if ((ref = reference ? graph.m : NULL) != NULL)
-            ref->output.link = LINK_IDENTITY;
+            model_builder_output(ref)->link = LINK_IDENTITY;
         else
-            model_free(graph.m);
+            model_builder_free(graph.m);
         if (!reference) *ref_err = 0;
     }
-    for (model *each = rc ? NULL : m; each; each = each == m ? ref : NULL) {
-        each->metadata =
-            json_pack("{s:{s:s,s:s,s:s,s:I,s:s,s:s}}", "source", "format", "onnx", "producer",
-                      mp->producer_name ? mp->producer_name : "", "producer_version",
-                      mp->producer_version ? mp->producer_version : "", "ir_version",
-                      (json_int_t)mp->ir_version, "file", name, "runs_as",
-                      strcmp(each->predictor->ops->kind, "onnx_graph") == 0 ? "graph" : "compiled");
-        if (!each->metadata) rc = fail(&c, NULL, "out of memory");
+    for (model_builder *each = rc ? NULL : m; each; each = each == m ? ref : NULL) {
+        json_t *meta = json_pack(
+            "{s:{s:s,s:s,s:s,s:I,s:s,s:s}}", "source", "format", "onnx", "producer",
+            mp->producer_name ? mp->producer_name : "", "producer_version",
+            mp->producer_version ? mp->producer_version : "", "ir_version", (json_int_t)mp->ir_version,
+            "file", name, "runs_as",
+            strcmp(model_builder_predictor(each)->ops->kind, "onnx_graph") == 0 ? "graph" : "compiled");
+        if (!meta || model_builder_set_metadata(each, meta) != 0) rc = fail(&c, NULL, "out of memory");
     }
     /* a graph the compiler follows but the interpreter does not: nothing to check it against */
     if (!rc && !ref && *ref_err &&
-        json_object_set_new(json_object_get(m->metadata, "source"), "unchecked", json_string(ref_err)) != 0)
+        json_object_set_new(json_object_get(model_builder_metadata(m), "source"), "unchecked",
+                            json_string(ref_err)) != 0)
         rc = fail(&c, NULL, "out of memory");
     if (rc) {
-        model_free(ref);
+        model_builder_free(ref);
         ref = NULL;
     }
     if (reference) *reference = ref;
@@ -1726,7 +1734,7 @@ model *onnx_import(const char *buf, size_t len, const char *name, const import_l
     scratch_destroy(sc);
     if (rc && !*err) fail(&c, NULL, "the graph could not be compiled"); /* every failure says why; a net */
     if (rc) {
-        model_free(m);
+        model_builder_free(m);
         return NULL;
     }
     return m;

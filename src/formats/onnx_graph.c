@@ -2583,11 +2583,11 @@ static int read_graph_nodes(loader *l)
 
 /* The graph's inputs as the model's: numbers (one per column of a [N, F] tensor,
  * named f0, f1, ...), strings (categorical once their categories are known). */
-static int read_graph_inputs(loader *l, model *m)
+static int read_graph_inputs(loader *l, model_builder *m)
 {
     program *p = l->p;
     const Onnx__GraphProto *gp = l->gp;
-    schema *s = &m->schema;
+    schema *s = model_builder_inputs(m);
     s->inputs = calloc(SCHEMA_MAX_INPUTS, sizeof *s->inputs);
     p->inputs = calloc(gp->n_input ? gp->n_input : 1, sizeof *p->inputs);
     if (!s->inputs || !p->inputs) return load_fail(l, NULL, "out of memory");
@@ -2648,7 +2648,7 @@ static int read_graph_inputs(loader *l, model *m)
 }
 
 /* The categories of each string input: the strings of the encoders its values reach. */
-static int string_vocabularies(loader *l, model *m, const tensor *types)
+static int string_vocabularies(loader *l, model_builder *m, const tensor *types)
 {
     program *p = l->p;
     unsigned char *reach = malloc(p->n_slots ? p->n_slots : 1);
@@ -2657,7 +2657,7 @@ static int string_vocabularies(loader *l, model *m, const tensor *types)
     for (size_t k = 0; !rc && k < p->n_inputs; k++) {
         const graph_input *gi = &p->inputs[k];
         if (gi->type != EL_STRING) continue;
-        schema_input *si = &m->schema.inputs[gi->first];
+        schema_input *si = &model_builder_inputs(m)->inputs[gi->first];
         memset(reach, 0, p->n_slots);
         reach[gi->slot] = 1;
         json_t *vocab = json_array();
@@ -2741,7 +2741,7 @@ static const gnode *maker_of(const program *p, int slot)
 }
 
 /* The answer: the first float output of shape [N, k] or [N]; what it means. */
-static int choose_answer(loader *l, model *m, const tensor *t2, const tensor *t3)
+static int choose_answer(loader *l, model_builder *m, const tensor *t2, const tensor *t3)
 {
     program *p = l->p;
     const Onnx__GraphProto *gp = l->gp;
@@ -2777,7 +2777,7 @@ static int choose_answer(loader *l, model *m, const tensor *t2, const tensor *t3
         g = g->in[0] >= 0 ? maker_of(p, g->in[0]) : NULL;
     const gnode *cls =
         g && (g->op == OP_LINCLS || g->op == OP_TREECLS) && g->n_classes == (size_t)k ? g : NULL;
-    output_spec *o = &m->output;
+    output_spec *o = model_builder_output(m);
     o->link = LINK_IDENTITY;
     o->label = strdup("label");
     if (!o->label) return load_fail(l, NULL, "out of memory");
@@ -2826,15 +2826,15 @@ static void summarize(program *p, const char *answer)
     if (at < sizeof p->summary) snprintf(p->summary + at, sizeof p->summary - at, ") -> %.40s", answer);
 }
 
-model *onnx_graph_import(const Onnx__ModelProto *mp, const char *buf, size_t len, const char *name,
-                         const import_limits *lim, char *err)
+model_builder *onnx_graph_import(const Onnx__ModelProto *mp, const char *buf, size_t len, const char *name,
+                                 const import_limits *lim, char *err)
 {
     *err = 0;
     program *p = calloc(1, sizeof *p);
-    model *m = calloc(1, sizeof *m);
+    model_builder *m = model_builder_new();
     if (!p || !m || !(p->file = strdup(name))) {
         free(p);
-        free(m);
+        model_builder_free(m);
         err_set(err, "%s: out of memory", name);
         return NULL;
     }
@@ -2863,9 +2863,11 @@ model *onnx_graph_import(const Onnx__ModelProto *mp, const char *buf, size_t len
     if (!rc) rc = dry_run(&l, 3, t3);
     if (!rc) rc = choose_answer(&l, m, t2, t3);
     /* the model: every input a column as it is (numbers, NaN kept; a string's category index) */
-    for (size_t k = 0; !rc && k < m->schema.n_inputs; k++) {
-        feature_step st = {m->schema.inputs[k].n_vocab ? STEP_CATEGORY_INDEX : STEP_PASSTHROUGH, 0, 0};
-        if (features_add(&m->features, k, &st, 1) != 0) rc = load_fail(&l, NULL, "out of memory");
+    const schema *in = model_builder_inputs(m);
+    for (size_t k = 0; !rc && k < in->n_inputs; k++) {
+        feature_step st = {in->inputs[k].n_vocab ? STEP_CATEGORY_INDEX : STEP_PASSTHROUGH, 0, 0};
+        if (features_add(model_builder_features(m), k, &st, 1) != 0)
+            rc = load_fail(&l, NULL, "out of memory");
     }
     if (!rc) {
         p->base.n_features = (int)p->n_schema;
@@ -2876,14 +2878,14 @@ model *onnx_graph_import(const Onnx__ModelProto *mp, const char *buf, size_t len
         else
             snprintf(answer, sizeof answer, "%.80s[:, %d]", p->slot_names[p->answer], p->answer_col);
         summarize(p, answer);
-        m->predictor = &p->base;
+        model_builder_set_predictor(m, &p->base);
         p = NULL;
     }
     free(t2);
     free(t3);
     if (p) program_free(p);
     if (rc) {
-        model_free(m);
+        model_builder_free(m);
         return NULL;
     }
     return m;

@@ -17,15 +17,16 @@
 #include <stddef.h>
 
 #include "formats/open.h"
+#include "model/builder.h"
 #include "formats/onnx_proto.h"
 
 /* The operators either reader accepts, for messages. */
 extern const char onnx_supported_operators[];
 
-/* The model (not yet assembled) running graph mp->graph, unpacked from buf;
+/* The model's parts (to finish: model/builder.h) running graph mp->graph, unpacked from buf;
  * NULL with err naming the node and what was wrong. name: the file, for
  * messages. */
-model *onnx_graph_import(const Onnx__ModelProto *mp, const char *buf, size_t len, const char *name,
-                         const import_limits *lim, char *err);
+model_builder *onnx_graph_import(const Onnx__ModelProto *mp, const char *buf, size_t len, const char *name,
+                                 const import_limits *lim, char *err);
 
 #endif

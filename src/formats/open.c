@@ -120,8 +120,8 @@ static int starts_with_learner(const char *buf, size_t len)
 
 /* An XGBoost document through the streaming reader (xgb_json.h); its bare
  * NaNs rewritten to null first when it has any. */
-static model *open_xgboost(const char *buf, size_t len, const char *name, const import_limits *lim,
-                           leftovers *left, char *err)
+static model_builder *open_xgboost(const char *buf, size_t len, const char *name, const import_limits *lim,
+                                   leftovers *left, char *err)
 {
     xgb_arrays *arrays = NULL;
     json_t *root = xgb_json_load(buf, len, name, err, &arrays);
@@ -132,7 +132,7 @@ static model *open_xgboost(const char *buf, size_t len, const char *name, const 
             return err_set(err, "%s: out of memory", name), NULL;
         root = xgb_json_load(fixed, fixed_len, name, err, &arrays);
     }
-    model *m = NULL;
+    model_builder *m = NULL;
     if (root) {
         reader r = {name, err};
         m = xgboost_is(root) ? xgboost_import(root, arrays, &r, lim) : NULL;
@@ -150,13 +150,26 @@ static model *open_xgboost(const char *buf, size_t len, const char *name, const 
     return m;
 }
 
-static model *open_json(const char *buf, size_t len, const char *name, const import_limits *lim, int *foreign,
-                        leftovers *left, char *err)
+/* What a file opened as: a tabserve model (whole: it checks itself), or the
+ * parts of another format's model, to finish, with its reference (probe.h). */
+typedef struct {
+    model *whole;
+    model_builder *parts, *reference;
+} opened;
+
+static void opened_free(opened *o)
 {
-    if (starts_with_learner(buf, len)) {
-        *foreign = 1;
-        return open_xgboost(buf, len, name, lim, left, err);
-    }
+    model_free(o->whole);
+    model_builder_free(o->parts);
+    model_builder_free(o->reference);
+    *o = (opened){0};
+}
+
+static int open_json(const char *buf, size_t len, const char *name, const import_limits *lim, leftovers *left,
+                     opened *o, char *err)
+{
+    if (starts_with_learner(buf, len))
+        return (o->parts = open_xgboost(buf, len, name, lim, left, err)) ? 0 : -1;
     json_error_t jerr;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root && memmem(buf, len, "NaN", 3)) {
@@ -167,30 +180,25 @@ static model *open_json(const char *buf, size_t len, const char *name, const imp
     }
     if (!root)
         return err_set(err, "%s: line %d, column %d (byte %d): invalid JSON: %s", name, jerr.line,
-                       jerr.column, jerr.position, jerr.text),
-               NULL;
-    model *m;
+                       jerr.column, jerr.position, jerr.text);
     if (xgboost_is(root)) {
         reader r = {name, err};
-        m = xgboost_import(root, NULL, &r, lim);
-        *foreign = 1;
+        o->parts = xgboost_import(root, NULL, &r, lim);
     } else {
-        m = model_load_buffer(buf, len, name, err); /* a tabserve model checks itself */
-        *foreign = 0;
+        o->whole = model_load_buffer(buf, len, name, err); /* a tabserve model checks itself */
     }
     json_decref(root);
-    return m;
+    return o->parts || o->whole ? 0 : -1;
 }
 
 /* XGBoost's UBJSON: the same document as its JSON, so the same reader. */
-static model *open_ubjson(const char *buf, size_t len, const char *name, const import_limits *lim,
-                          int *foreign, char *err)
+static model_builder *open_ubjson(const char *buf, size_t len, const char *name, const import_limits *lim,
+                                  char *err)
 {
     char why[ERR_LEN];
     json_t *root = ubjson_load(buf, len, why);
-    *foreign = 1;
     if (!root) return err_set(err, "%s: UBJSON: %s", name, why), NULL;
-    model *m = NULL;
+    model_builder *m = NULL;
     if (!xgboost_is(root))
         err_set(err, "%s: a UBJSON document that is not an XGBoost model (no \"learner\" object)", name);
     else {
@@ -201,35 +209,31 @@ static model *open_ubjson(const char *buf, size_t len, const char *name, const i
     return m;
 }
 
-static model *open_any(const char *buf, size_t len, const char *name, const import_limits *lim, int *foreign,
-                       leftovers *left, model **reference, char *err)
+static int open_any(const char *buf, size_t len, const char *name, const import_limits *lim, leftovers *left,
+                    opened *o, char *err)
 {
-    *reference = NULL;
+    *o = (opened){0};
     if ((long)len > lim->max_file_bytes)
         return err_set(err, "%s: %zu bytes, over the limit of %ld (--max-model-bytes)", name, len,
-                       lim->max_file_bytes),
-               NULL;
+                       lim->max_file_bytes);
     char why[ERR_LEN];
     const char *format = model_format_of(buf, len, why);
-    if (!format) return err_set(err, "%s: %s", name, why), NULL;
-    if (strcmp(format, "json") == 0) return open_json(buf, len, name, lim, foreign, left, err);
-    if (strcmp(format, "ubjson") == 0) return open_ubjson(buf, len, name, lim, foreign, err);
-    if (strcmp(format, "lightgbm") == 0) {
-        *foreign = 1;
-        return lightgbm_import(buf, len, name, lim, err);
-    }
-    *foreign = 1;
-    return onnx_import(buf, len, name, lim, reference, err);
+    if (!format) return err_set(err, "%s: %s", name, why);
+    if (strcmp(format, "json") == 0) return open_json(buf, len, name, lim, left, o, err);
+    if (strcmp(format, "ubjson") == 0)
+        o->parts = open_ubjson(buf, len, name, lim, err);
+    else if (strcmp(format, "lightgbm") == 0)
+        o->parts = lightgbm_import(buf, len, name, lim, err);
+    else
+        o->parts = onnx_import(buf, len, name, lim, &o->reference, err);
+    return o->parts ? 0 : -1;
 }
 
-static model *finish(model *m, const char *name, size_t len, char *err)
+static model *finish(model_builder *b, const char *name, size_t len, char *err)
 {
     char why[ERR_LEN];
-    if ((len >= LEFTOVERS_MIN ? model_assemble_large(m, why) : model_assemble(m, why)) != 0) {
-        err_set(err, "%s: %s", name, why);
-        model_free(m);
-        return NULL;
-    }
+    model *m = len >= LEFTOVERS_MIN ? model_builder_finish_large(b, why) : model_builder_finish(b, why);
+    if (!m) err_set(err, "%s: %s", name, why);
     return m;
 }
 
@@ -238,6 +242,7 @@ static model *finish(model *m, const char *name, size_t len, char *err)
  * both; NULL only when memory runs out. */
 typedef struct {
     pthread_t th;
+    model_builder *parts;
     model *m;
     const char *name;
     size_t len;
@@ -247,23 +252,24 @@ typedef struct {
 static void *assemble_thread(void *arg)
 {
     assembly *a = arg;
-    a->m = finish(a->m, a->name, a->len, a->err);
+    a->m = finish(a->parts, a->name, a->len, a->err);
     return NULL;
 }
 
 /* The compiled model m and its reference assembled side by side (two cores:
  * the reference's cost hidden behind the compiled model's own), then checked
  * against each other. Takes both. */
-static model *one_truth(model *m, model *ref, const char *name, size_t len, char *err)
+static model *one_truth(model_builder *parts, model_builder *ref_parts, const char *name, size_t len,
+                        char *err)
 {
     char why[ERR_LEN];
-    if (!ref) return finish(m, name, len, err);
-    assembly a = {.m = ref, .name = name, .len = len};
+    if (!ref_parts) return finish(parts, name, len, err);
+    assembly a = {.parts = ref_parts, .name = name, .len = len};
     int threaded = pthread_create(&a.th, NULL, assemble_thread, &a) == 0;
     if (!threaded) assemble_thread(&a);
-    m = finish(m, name, len, err);
+    model *m = finish(parts, name, len, err);
     if (threaded) pthread_join(a.th, NULL);
-    ref = a.m;
+    model *ref = a.m;
     if (!m) {
         model_free(ref);
         return NULL;
@@ -294,12 +300,9 @@ static model *one_truth(model *m, model *ref, const char *name, size_t len, char
 model *model_open_buffer(const char *buf, size_t len, const char *name, const import_limits *limits,
                          char *err)
 {
-    int foreign = 0;
-    model *ref;
-    model *m = open_any(buf, len, name, limits ? limits : &default_limits, &foreign, NULL, &ref, err);
-    if (m && foreign) return one_truth(m, ref, name, len, err);
-    model_free(ref);
-    return m;
+    opened o;
+    if (open_any(buf, len, name, limits ? limits : &default_limits, NULL, &o, err) != 0) return NULL;
+    return o.whole ? o.whole : one_truth(o.parts, o.reference, name, len, err);
 }
 
 model *model_open(const char *path, const char *schema_path, const import_limits *limits, char *err)
@@ -317,34 +320,32 @@ model *model_open(const char *path, const char *schema_path, const import_limits
     char *buf;
     size_t len;
     if (file_read_all(path, &buf, &len, err) != 0) return NULL;
-    int foreign = 0;
     leftovers left = {0};
-    model *ref;
-    model *m = open_any(buf, len, path, lim, &foreign, &left, &ref, err);
+    opened o;
+    model *m = NULL;
+    int rc = open_any(buf, len, path, lim, &left, &o, err);
     left.buf = buf;
     leftovers_start(&left);
-    if (m && !foreign && schema_path) {
-        model_free(m);
-        m = NULL;
+    if (rc == 0 && o.whole && schema_path) {
         err_set(err, "%s: a tabserve model carries its own schema; --schema is for XGBoost and ONNX models",
                 path);
-    } else if (m && foreign) {
+    } else if (rc == 0 && o.whole) {
+        m = o.whole;
+        o.whole = NULL;
+    } else if (rc == 0) {
         char beside[4096];
         const char *sidecar = schema_path;
         if (!sidecar) {
             sidecar_path_for(path, beside, sizeof beside);
             if (access(beside, R_OK) == 0) sidecar = beside;
         }
-        if ((sidecar && sidecar_apply(m, sidecar, err) != 0) ||
-            (ref && sidecar && sidecar_apply(ref, sidecar, err) != 0)) {
-            model_free(m);
-            m = NULL;
-        } else {
-            m = one_truth(m, ref, path, len, err);
-            ref = NULL;
+        if (!(sidecar && sidecar_apply(o.parts, sidecar, err) != 0) &&
+            !(o.reference && sidecar && sidecar_apply(o.reference, sidecar, err) != 0)) {
+            m = one_truth(o.parts, o.reference, path, len, err);
+            o.parts = o.reference = NULL;
         }
     }
-    model_free(ref);
+    opened_free(&o);
     leftovers_wait(&left);
     return m;
 }

@@ -19,9 +19,9 @@ void sidecar_path_for(const char *model_path, char *out, size_t len)
     snprintf(out, len, "%.*s.schema.json", (int)stem, model_path);
 }
 
-static int apply_input(model *m, reader *r, size_t i, json_t *obj, const char *path)
+static int apply_input(model_builder *mb, reader *r, size_t i, json_t *obj, const char *path)
 {
-    schema_input *in = &m->schema.inputs[i];
+    schema_input *in = &model_builder_inputs(mb)->inputs[i];
     if (!json_is_object(obj)) return read_fail(r, path, "expected an object, got %s", json_type_name(obj));
     int bad;
     json_t *name = read_optional(r, obj, path, "name", JSON_STRING, "a name", &bad);
@@ -52,8 +52,8 @@ static int apply_input(model *m, reader *r, size_t i, json_t *obj, const char *p
         return read_fail(r, path,
                          "\"zeros\" is for one-hot inputs; this input takes \"reject\" or \"missing\"");
     in->unknown = (unknown_rule)u;
-    for (size_t k = 0; k < m->features.n; k++) {
-        feature *f = &m->features.f[k];
+    for (size_t k = 0; k < model_builder_features(mb)->n; k++) {
+        feature *f = &model_builder_features(mb)->f[k];
         if (f->input != i) continue;
         if (f->n_steps != 1 || f->steps[0].op != STEP_PASSTHROUGH)
             return read_fail(r, path,
@@ -64,9 +64,9 @@ static int apply_input(model *m, reader *r, size_t i, json_t *obj, const char *p
     return 0;
 }
 
-static int apply_output(model *m, reader *r, json_t *obj)
+static int apply_output(model_builder *mb, reader *r, json_t *obj)
 {
-    output_spec *o = &m->output;
+    output_spec *o = model_builder_output(mb);
     if (!json_is_object(obj))
         return read_fail(r, "$.output", "expected an object, got %s", json_type_name(obj));
     int bad;
@@ -123,7 +123,7 @@ static int apply_output(model *m, reader *r, json_t *obj)
     return 0;
 }
 
-int sidecar_apply(model *m, const char *path, char *err)
+int sidecar_apply(model_builder *mb, const char *path, char *err)
 {
     char *buf;
     size_t len;
@@ -152,25 +152,27 @@ int sidecar_apply(model *m, const char *path, char *err)
     }
     json_t *inputs = json_object_get(root, "inputs");
     if (inputs) {
-        if (!json_is_array(inputs) || json_array_size(inputs) != m->schema.n_inputs) {
+        if (!json_is_array(inputs) || json_array_size(inputs) != model_builder_inputs(mb)->n_inputs) {
             read_fail(&r, "$.inputs", "expected an array of %zu entries, one per model input in order",
-                      m->schema.n_inputs);
+                      model_builder_inputs(mb)->n_inputs);
             goto out;
         }
-        for (size_t i = 0; i < m->schema.n_inputs; i++) {
+        for (size_t i = 0; i < model_builder_inputs(mb)->n_inputs; i++) {
             char sub[48];
             snprintf(sub, sizeof sub, "$.inputs[%zu]", i);
-            if (apply_input(m, &r, i, json_array_get(inputs, i), sub) != 0) goto out;
+            if (apply_input(mb, &r, i, json_array_get(inputs, i), sub) != 0) goto out;
         }
-        for (size_t a = 0; a < m->schema.n_inputs; a++)
+        for (size_t a = 0; a < model_builder_inputs(mb)->n_inputs; a++)
             for (size_t b = 0; b < a; b++)
-                if (strcmp(m->schema.inputs[a].name, m->schema.inputs[b].name) == 0) {
-                    read_fail(&r, "$.inputs", "two inputs are named \"%.64s\"", m->schema.inputs[a].name);
+                if (strcmp(model_builder_inputs(mb)->inputs[a].name,
+                           model_builder_inputs(mb)->inputs[b].name) == 0) {
+                    read_fail(&r, "$.inputs", "two inputs are named \"%.64s\"",
+                              model_builder_inputs(mb)->inputs[a].name);
                     goto out;
                 }
     }
     json_t *output = json_object_get(root, "output");
-    if (output && apply_output(m, &r, output) != 0) goto out;
+    if (output && apply_output(mb, &r, output) != 0) goto out;
     /* rows of input values to measure explanations against: checked (and
      * encoded) when the model is assembled, as $.metadata.background */
     json_t *background = json_object_get(root, "background");
@@ -179,9 +181,9 @@ int sidecar_apply(model *m, const char *path, char *err)
             read_fail(&r, "$.background", "expected a non-empty array of rows (objects of input values)");
             goto out;
         }
-        json_object_set(m->metadata, "background", background);
+        json_object_set(model_builder_metadata(mb), "background", background);
     }
-    json_object_set_new(m->metadata, "schema_file", json_string(path));
+    json_object_set_new(model_builder_metadata(mb), "schema_file", json_string(path));
     rc = 0;
 out:
     json_decref(root);

@@ -15,13 +15,13 @@
 #ifndef TABSERVE_SIDECAR_H
 #define TABSERVE_SIDECAR_H
 
-#include "model/model.h"
+#include "model/builder.h"
 
 /* The schema file's path for a model path: m.json -> m.schema.json. */
 void sidecar_path_for(const char *model_path, char *out, size_t len);
 
 /* Applies the schema file at path to an imported model before it is
  * assembled. Returns 0 or -1 with err naming the file and JSON path. */
-int sidecar_apply(model *m, const char *path, char *err);
+int sidecar_apply(model_builder *mb, const char *path, char *err);
 
 #endif

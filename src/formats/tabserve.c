@@ -11,38 +11,42 @@
 #include "base/files.h"
 #include "base/jsonx.h"
 #include "estimators/estimators.h"
+#include "model/builder.h"
 
 /* ---- parsing ---------------------------------------------------------------- */
 
-static int read_metadata(model *m, reader *r, json_t *root)
+static int read_metadata(model_builder *b, reader *r, json_t *root)
 {
     int bad;
     json_t *meta = read_optional(r, root, "$", "metadata", JSON_OBJECT, "an object", &bad);
     if (bad) return -1;
-    m->metadata = meta ? json_deep_copy(meta) : json_object();
-    if (!m->metadata) return read_fail(r, "$.metadata", "out of memory");
+    if (meta && model_builder_set_metadata(b, json_deep_copy(meta)) != 0)
+        return read_fail(r, "$.metadata", "out of memory");
     return 0;
 }
 
-static model *model_from_v2(json_t *root, reader *r)
+static model_builder *model_from_v2(json_t *root, reader *r)
 {
-    model *m = calloc(1, sizeof *m);
-    if (!m) {
+    model_builder *b = model_builder_new();
+    if (!b) {
         read_fail(r, "$", "out of memory");
         return NULL;
     }
+    schema *s = model_builder_inputs(b);
     json_t *inputs = read_member(r, root, "$", "inputs", JSON_ARRAY, "an array");
-    if (!inputs || schema_read(&m->schema, r, inputs, "$.inputs") != 0) goto fail;
+    if (!inputs || schema_read(s, r, inputs, "$.inputs") != 0) goto fail;
     json_t *features = read_member(r, root, "$", "features", JSON_ARRAY, "an array");
-    if (!features || features_read(&m->features, &m->schema, r, features, "$.features") != 0) goto fail;
-    json_t *pred = read_member(r, root, "$", "predictor", JSON_OBJECT, "an object");
-    if (!pred || !(m->predictor = estimators_read(r, pred, "$.predictor"))) goto fail;
+    if (!features || features_read(model_builder_features(b), s, r, features, "$.features") != 0) goto fail;
+    json_t *pred_obj = read_member(r, root, "$", "predictor", JSON_OBJECT, "an object");
+    predictor *pred = pred_obj ? estimators_read(r, pred_obj, "$.predictor") : NULL;
+    if (!pred) goto fail;
+    model_builder_set_predictor(b, pred);
     json_t *out = read_member(r, root, "$", "output", JSON_OBJECT, "an object");
-    if (!out || output_read(&m->output, r, out, "$.output") != 0) goto fail;
-    if (read_metadata(m, r, root) != 0) goto fail;
-    return m;
+    if (!out || output_read(model_builder_output(b), r, out, "$.output") != 0) goto fail;
+    if (read_metadata(b, r, root) != 0) goto fail;
+    return b;
 fail:
-    model_free(m);
+    model_builder_free(b);
     return NULL;
 }
 
@@ -67,12 +71,14 @@ static model *load_json(json_t *root, reader *r)
         return NULL;
     }
     /* version 1 checks its own content hash (computed the 0.1.0 way) while reading */
-    model *m = version == 1 ? model_from_v1(root, r) : model_from_v2(root, r);
-    if (!m) return NULL;
+    model_builder *b = version == 1 ? model_from_v1(root, r) : model_from_v2(root, r);
+    if (!b) return NULL;
     char why[ERR_LEN];
-    if (version == 2 && (model_validate(m, why) != 0 || model_layout(m, why) != 0)) goto fail;
-    if (model_prepare(m, why) != 0) goto fail;
-    model_hash(m);
+    model *m = model_builder_finish(b, why);
+    if (!m) {
+        err_set(r->err, "%s: %s", r->file, why);
+        return NULL;
+    }
     json_t *hash = json_object_get(m->metadata, "content_hash");
     if (version == 2 && hash && (!json_is_string(hash) || strcmp(json_string_value(hash), m->hash) != 0)) {
         read_fail(r, "$.metadata.content_hash",
@@ -82,10 +88,6 @@ static model *load_json(json_t *root, reader *r)
     }
     json_object_del(m->metadata, "content_hash"); /* derived: written afresh by model_save */
     return m;
-fail:
-    err_set(r->err, "%s: %s", r->file, why);
-    model_free(m);
-    return NULL;
 }
 
 model *model_load_buffer(const char *buf, size_t len, const char *name, char *err)

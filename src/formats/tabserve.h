@@ -28,7 +28,8 @@ int model_save(const model *m, const char *path, char *err);
  * output, metadata, hash. A new reference (caller json_decref's it). */
 struct json_t *model_describe(const model *m);
 
-/* The version-1 reader (tabserve_v1.c): the model from a parsed v1 root. */
-model *model_from_v1(struct json_t *root, reader *r);
+/* The version-1 reader (tabserve_v1.c): the model's parts from a parsed v1 root, to finish. */
+struct model_builder;
+struct model_builder *model_from_v1(struct json_t *root, reader *r);
 
 #endif

@@ -17,6 +17,7 @@
 #include "base/err.h"
 #include "base/jsonx.h"
 #include "estimators/mlp.h"
+#include "model/builder.h"
 #include "formats/tabserve.h"
 
 /* what a v1 input said, kept for the 0.1.0 content hash */
@@ -119,12 +120,13 @@ static void v1_hash(const model *m, const v1_input *v, const mlp *net, char out[
     snprintf(out, 32, "fnv1a64:%016llx", (unsigned long long)f.h);
 }
 
-model *model_from_v1(json_t *root, reader *r)
+model_builder *model_from_v1(json_t *root, reader *r)
 {
     char path[64], why[ERR_LEN];
     v1_input *v = NULL;
-    model *m = calloc(1, sizeof *m);
-    if (!m) goto oom;
+    model_builder *b = model_builder_new();
+    if (!b) goto oom;
+    schema *s = model_builder_inputs(b);
     json_t *inputs = read_member(r, root, "$", "inputs", JSON_ARRAY, "an array");
     if (!inputs) goto fail;
     size_t n = json_array_size(inputs);
@@ -132,25 +134,25 @@ model *model_from_v1(json_t *root, reader *r)
         read_fail(r, "$.inputs", "expected 1 to %d inputs", SCHEMA_MAX_INPUTS);
         goto fail;
     }
-    m->schema.inputs = calloc(n, sizeof *m->schema.inputs);
+    s->inputs = calloc(n, sizeof *s->inputs);
     v = calloc(n, sizeof *v);
-    if (!m->schema.inputs || !v) goto oom;
-    m->schema.n_inputs = n;
+    if (!s->inputs || !v) goto oom;
+    s->n_inputs = n;
     for (size_t i = 0; i < n; i++) {
         snprintf(path, sizeof path, "$.inputs[%zu]", i);
-        if (read_v1_input(r, &m->schema.inputs[i], &v[i], json_array_get(inputs, i), path) != 0) goto fail;
-        if (schema_find(&m->schema, m->schema.inputs[i].name, strlen(m->schema.inputs[i].name)) < (int)i) {
-            read_fail(r, path, "duplicate input name \"%s\"", m->schema.inputs[i].name);
+        if (read_v1_input(r, &s->inputs[i], &v[i], json_array_get(inputs, i), path) != 0) goto fail;
+        if (schema_find(s, s->inputs[i].name, strlen(s->inputs[i].name)) < (int)i) {
+            read_fail(r, path, "duplicate input name \"%s\"", s->inputs[i].name);
             goto fail;
         }
-        if (add_v1_features(&m->features, i, &v[i]) != 0) goto oom;
+        if (add_v1_features(model_builder_features(b), i, &v[i]) != 0) goto oom;
     }
 
     json_t *net_obj = read_member(r, root, "$", "network", JSON_OBJECT, "an object");
     json_t *layers = net_obj ? read_member(r, net_obj, "$.network", "layers", JSON_ARRAY, "an array") : NULL;
     mlp *net = layers ? mlp_read_layers(r, layers, "$.network.layers") : NULL;
     if (!net) goto fail;
-    m->predictor = &net->base;
+    model_builder_set_predictor(b, &net->base);
 
     json_t *out = read_member(r, root, "$", "output", JSON_OBJECT, "an object");
     const char *oname = out ? read_string(r, out, "$.output", "name") : NULL;
@@ -160,21 +162,22 @@ model *model_from_v1(json_t *root, reader *r)
         read_fail(r, "$.output.name", "expected \"predict\", got \"%.64s\"", oname);
         goto fail;
     }
-    if (!(m->output.label = strdup(label))) goto oom;
-    m->output.task = TASK_BINARY;
-    m->output.link = LINK_SIGMOID;
+    output_spec *o = model_builder_output(b);
+    if (!(o->label = strdup(label))) goto oom;
+    o->task = TASK_BINARY;
+    o->link = LINK_SIGMOID;
 
     int bad;
     json_t *meta = read_optional(r, root, "$", "metadata", JSON_OBJECT, "an object", &bad);
     if (bad) goto fail;
-    if (!(m->metadata = meta ? json_deep_copy(meta) : json_object())) goto oom;
+    if (meta && model_builder_set_metadata(b, json_deep_copy(meta)) != 0) goto oom;
 
-    if (features_validate(&m->features, &m->schema, why) != 0) goto why;
-    features_layout(&m->features, &m->schema);
-    if (net->layers[0].n_in != m->features.n_columns) {
+    const model *m = model_builder_columns(b, why);
+    if (!m) goto why;
+    if (net->layers[0].n_in != m->n_features) {
         read_fail(r, "$.network.layers[0].weights",
                   "has %d rows, but its input is %d wide (the encoded features)", net->layers[0].n_in,
-                  m->features.n_columns);
+                  m->n_features);
         goto fail;
     }
     mlp_layer *last = &net->layers[net->n_layers - 1];
@@ -195,9 +198,8 @@ model *model_from_v1(json_t *root, reader *r)
         goto fail;
     }
     last->act = ACT_LINEAR; /* the sigmoid moves to the output's link */
-    if (model_validate(m, why) != 0 || model_layout(m, why) != 0) goto why;
     free(v);
-    return m;
+    return b;
 why:
     err_set(r->err, "%s: %s", r->file, why);
     goto fail;
@@ -205,6 +207,6 @@ oom:
     err_set(r->err, "%s: out of memory", r->file);
 fail:
     free(v);
-    model_free(m);
+    model_builder_free(b);
     return NULL;
 }

@@ -36,6 +36,7 @@
 #include "estimators/linear.h"
 #include "estimators/trees.h"
 #include "formats/xgb_json.h"
+#include "model/builder.h"
 
 typedef struct {
     const char *name;
@@ -360,19 +361,20 @@ out:
 }
 
 /* Inputs: the file's feature names, or f0, f1, ... (XGBoost's own default). */
-static int read_inputs(reader *r, model *m, json_t *learner, int n_features)
+static int read_inputs(reader *r, model_builder *mb, json_t *learner, int n_features)
 {
+    schema *s = model_builder_inputs(mb);
     json_t *names = json_object_get(learner, "feature_names");
     json_t *types = json_object_get(learner, "feature_types");
     size_t nn = json_array_size(names), nt = json_array_size(types);
     if ((nn && nn != (size_t)n_features) || (nt && nt != (size_t)n_features))
         return read_fail(r, "$.learner.feature_names", "%zu names and %zu types for %d features", nn, nt,
                          n_features);
-    m->schema.n_inputs = (size_t)n_features;
-    if (!(m->schema.inputs = calloc((size_t)n_features, sizeof *m->schema.inputs)))
+    s->n_inputs = (size_t)n_features;
+    if (!(s->inputs = calloc((size_t)n_features, sizeof *s->inputs)))
         return read_fail(r, "$", "out of memory");
     for (int j = 0; j < n_features; j++) {
-        schema_input *in = &m->schema.inputs[j];
+        schema_input *in = &s->inputs[j];
         char name[32];
         snprintf(name, sizeof name, "f%d", j);
         const char *given = nn ? json_string_value(json_array_get(names, (size_t)j)) : name;
@@ -387,13 +389,13 @@ static int read_inputs(reader *r, model *m, json_t *learner, int n_features)
         in->required = 0; /* missing values take each split's default direction */
         in->unknown = UNKNOWN_MISSING;
         feature_step pass = {STEP_PASSTHROUGH, 0, 0};
-        if (features_add(&m->features, (size_t)j, &pass, 1) != 0) return read_fail(r, "$", "out of memory");
+        if (features_add(model_builder_features(mb), (size_t)j, &pass, 1) != 0)
+            return read_fail(r, "$", "out of memory");
     }
     for (int a = 0; a < n_features; a++)
         for (int b = 0; b < a; b++)
-            if (strcmp(m->schema.inputs[a].name, m->schema.inputs[b].name) == 0)
-                return read_fail(r, "$.learner.feature_names", "\"%.64s\" appears twice",
-                                 m->schema.inputs[a].name);
+            if (strcmp(s->inputs[a].name, s->inputs[b].name) == 0)
+                return read_fail(r, "$.learner.feature_names", "\"%.64s\" appears twice", s->inputs[a].name);
     return 0;
 }
 
@@ -473,28 +475,29 @@ static int read_trees_parallel(tree_job *j)
 }
 
 /* The output (task, link, label, classes) and the metadata every XGBoost model gets. */
-static int describe(reader *r, model *m, json_t *root, const objective *o, const char *obj_name,
+static int describe(reader *r, model_builder *mb, json_t *root, const objective *o, const char *obj_name,
                     const char *booster_name, int n_outputs)
 {
     int multi = o->task == TASK_MULTICLASS;
-    m->output.task = o->task;
-    m->output.link = o->link;
-    m->output.label = strdup(strcmp(o->name, "binary:logitraw") == 0 ? "margin" : "label");
+    output_spec *out = model_builder_output(mb);
+    out->task = o->task;
+    out->link = o->link;
+    out->label = strdup(strcmp(o->name, "binary:logitraw") == 0 ? "margin" : "label");
     if (multi) {
-        m->output.n_classes = (size_t)n_outputs;
-        m->output.classes = calloc((size_t)n_outputs, sizeof *m->output.classes);
-        for (int j = 0; m->output.classes && j < n_outputs; j++) {
+        out->n_classes = (size_t)n_outputs;
+        out->classes = calloc((size_t)n_outputs, sizeof *out->classes);
+        for (int j = 0; out->classes && j < n_outputs; j++) {
             char num[16];
             snprintf(num, sizeof num, "%d", j);
-            m->output.classes[j] = strdup(num);
+            out->classes[j] = strdup(num);
         }
     }
-    m->metadata = json_pack("{s:{s:s,s:s,s:s,s:s}}", "source", "format", "xgboost", "objective", obj_name,
-                            "booster", booster_name, "file", r->file);
+    json_t *meta = json_pack("{s:{s:s,s:s,s:s,s:s}}", "source", "format", "xgboost", "objective", obj_name,
+                             "booster", booster_name, "file", r->file);
     json_t *version = json_object_get(root, "version");
-    if (m->metadata && json_is_array(version))
-        json_object_set(json_object_get(m->metadata, "source"), "xgboost_version", version);
-    if (!m->output.label || !m->metadata || (multi && !m->output.classes)) {
+    if (meta && json_is_array(version))
+        json_object_set(json_object_get(meta, "source"), "xgboost_version", version);
+    if (!out->label || !meta || model_builder_set_metadata(mb, meta) != 0 || (multi && !out->classes)) {
         read_fail(r, "$", "out of memory");
         return -1;
     }
@@ -504,8 +507,9 @@ static int describe(reader *r, model *m, json_t *root, const objective *o, const
 /* The linear booster: margin = base + sum of w[f] x[f] over the present
  * features (a missing value adds nothing: imputed as 0) + bias; weights
  * are (n_features + 1) x n_outputs, feature by feature, the biases last. */
-static model *xgboost_linear(reader *r, json_t *root, json_t *learner, json_t *w_json, const objective *o,
-                             const char *obj_name, int n_features, int n_outputs, const double *margin)
+static model_builder *xgboost_linear(reader *r, json_t *root, json_t *learner, json_t *w_json,
+                                     const objective *o, const char *obj_name, int n_features, int n_outputs,
+                                     const double *margin)
 {
     size_t k = (size_t)n_outputs, n = json_array_size(w_json);
     if (n != ((size_t)n_features + 1) * k) {
@@ -514,8 +518,8 @@ static model *xgboost_linear(reader *r, json_t *root, json_t *learner, json_t *w
         return NULL;
     }
     float *w = malloc(n * sizeof *w), b[OUTPUT_MAX_CLASSES];
-    model *m = w ? calloc(1, sizeof *m) : NULL;
-    if (!m) {
+    model_builder *mb = w ? model_builder_new() : NULL;
+    if (!mb) {
         free(w);
         read_fail(r, "$", "out of memory");
         return NULL;
@@ -529,23 +533,26 @@ static model *xgboost_linear(reader *r, json_t *root, json_t *learner, json_t *w
         }
     }
     for (size_t j = 0; j < k; j++) b[j] = (float)((double)w[(size_t)n_features * k + j] + margin[j]);
-    if (!(m->predictor = linear_create(n_features, n_outputs, w, b))) {
+    predictor *lin = linear_create(n_features, n_outputs, w, b);
+    if (!lin) {
         read_fail(r, "$", "out of memory");
         goto fail;
     }
-    if (read_inputs(r, m, learner, n_features) != 0) goto fail;
-    for (size_t i = 0; i < m->features.n; i++) /* a missing value adds nothing */
-        m->features.f[i].steps[0] = (feature_step){STEP_IMPUTE, 0, 0};
-    if (describe(r, m, root, o, obj_name, "gblinear", n_outputs) != 0) goto fail;
+    model_builder_set_predictor(mb, lin);
+    if (read_inputs(r, mb, learner, n_features) != 0) goto fail;
+    feature_steps *fs = model_builder_features(mb);
+    for (size_t i = 0; i < fs->n; i++) /* a missing value adds nothing */
+        fs->f[i].steps[0] = (feature_step){STEP_IMPUTE, 0, 0};
+    if (describe(r, mb, root, o, obj_name, "gblinear", n_outputs) != 0) goto fail;
     free(w);
-    return m;
+    return mb;
 fail:
     free(w);
-    model_free(m);
+    model_builder_free(mb);
     return NULL;
 }
 
-model *xgboost_import(json_t *root, const xgb_arrays *arrays, reader *r, const import_limits *lim)
+model_builder *xgboost_import(json_t *root, const xgb_arrays *arrays, reader *r, const import_limits *lim)
 {
     json_t *learner = json_object_get(root, "learner");
     json_t *param = read_member(r, learner, "$.learner", "learner_model_param", JSON_OBJECT, "an object");
@@ -662,16 +669,16 @@ model *xgboost_import(json_t *root, const xgb_arrays *arrays, reader *r, const i
     }
     if (linear) return xgboost_linear(r, root, learner, lin_w, o, obj_name, n_features, n_outputs, margin);
 
-    model *m = calloc(1, sizeof *m);
-    if (!m) return NULL;
+    model_builder *mb = model_builder_new();
+    if (!mb) return read_fail(r, "$", "out of memory"), NULL;
     tree_ensemble *e = trees_create(n_features, n_outputs, n_trees, NULL);
     if (!e) {
         read_fail(r, "$", "out of memory");
         goto fail;
     }
-    m->predictor = &e->base;
+    model_builder_set_predictor(mb, &e->base);
     for (int j = 0; j < n_outputs; j++) e->base_score[j] = (float)margin[j];
-    if (read_inputs(r, m, learner, n_features) != 0) goto fail;
+    if (read_inputs(r, mb, learner, n_features) != 0) goto fail;
     /* each tree's nodes: the room its arrays take, all in one block (else malloc's) */
     size_t *room = malloc((n_trees ? n_trees : 1) * sizeof *room);
     for (size_t t = 0; room && t < n_trees; t++) {
@@ -684,9 +691,9 @@ model *xgboost_import(json_t *root, const xgb_arrays *arrays, reader *r, const i
     tree_job job = {r,   info,   weights, trees, e,        n_features, n_outputs,
                     lim, arrays, n_trees, 0,     {-1, -1}, {{0}}};
     if (read_trees_parallel(&job) != 0) goto fail;
-    if (describe(r, m, root, o, obj_name, booster_name, n_outputs) != 0) goto fail;
-    return m; /* assembled by model_open, after the schema file (if any) */
+    if (describe(r, mb, root, o, obj_name, booster_name, n_outputs) != 0) goto fail;
+    return mb; /* finished by model_open, after the schema file (if any) */
 fail:
-    model_free(m);
+    model_builder_free(mb);
     return NULL;
 }

@@ -19,6 +19,7 @@
 #include "estimators/blend.h"
 #include "estimators/trees.h"
 #include "estimators/linear.h"
+#include "model/builder.h"
 #include "model/encode.h"
 #include "train/evaluate.h"
 #include "train/rng.h"
@@ -81,17 +82,18 @@ static int column_has_missing(const dataset *d, size_t col)
 
 /* A numeric column: impute the median, log1p when skewed, standardise; and a
  * missing-indicator column when values go missing. */
-static int fit_numeric(model *m, size_t index, const dataset *d, size_t col, const unsigned char *use,
-                       const train_options *o, char *err)
+static int fit_numeric(model_builder *mb, size_t index, const dataset *d, size_t col,
+                       const unsigned char *use, const train_options *o, char *err)
 {
-    schema_input *in = &m->schema.inputs[index];
+    schema_input *in = &model_builder_inputs(mb)->inputs[index];
     /* a column never empty in the data makes the field required: a request
      * without it is not one the model can have meant */
     if (o->kind == TRAIN_GBT) { /* trees need no statistics: the values pass through (fit_gbt) */
         in->type = TYPE_NUMBER;
         in->required = !column_has_missing(d, col);
         feature_step pass = {STEP_PASSTHROUGH, 0, 0};
-        return features_add(&m->features, index, &pass, 1) != 0 ? err_set(err, "out of memory") : 0;
+        return features_add(model_builder_features(mb), index, &pass, 1) != 0 ? err_set(err, "out of memory")
+                                                                              : 0;
     }
     double *v = malloc((d->n_rows + 1) * sizeof *v);
     if (!v) return err_set(err, "out of memory");
@@ -143,8 +145,8 @@ static int fit_numeric(model *m, size_t index, const dataset *d, size_t col, con
     steps[k++] = (feature_step){STEP_IMPUTE, impute, 0};
     if (log_scale) steps[k++] = (feature_step){STEP_LOG1P, 0, 0};
     steps[k++] = (feature_step){STEP_STANDARDIZE, t_mean, t_m2 > 1e-12 ? sqrt(t_m2) : 1.0};
-    if (features_add(&m->features, index, steps, k) != 0 ||
-        (indicator && features_add(&m->features, index, &ind, 1) != 0))
+    if (features_add(model_builder_features(mb), index, steps, k) != 0 ||
+        (indicator && features_add(model_builder_features(mb), index, &ind, 1) != 0))
         return err_set(err, "out of memory");
     return 0;
 }
@@ -177,10 +179,10 @@ static int cmp_category_num(const void *a, const void *b)
 
 /* A categorical column: its vocabulary (integers when every value is one),
  * sorted; the most frequent value imputed when values go missing; one-hot. */
-static int fit_categorical(model *m, size_t index, const dataset *d, size_t col, const unsigned char *use,
-                           char *err)
+static int fit_categorical(model_builder *mb, size_t index, const dataset *d, size_t col,
+                           const unsigned char *use, char *err)
 {
-    schema_input *in = &m->schema.inputs[index];
+    schema_input *in = &model_builder_inputs(mb)->inputs[index];
     in->type = TYPE_INTEGER;
     long long num;
     for (size_t r = 0; r < d->n_rows; r++) {
@@ -225,7 +227,7 @@ static int fit_categorical(model *m, size_t index, const dataset *d, size_t col,
     int k = 0;
     if (!in->required) steps[k++] = (feature_step){STEP_IMPUTE, (double)mode, 0};
     steps[k++] = (feature_step){STEP_ONE_HOT, 0, 0};
-    if (features_add(&m->features, index, steps, k) != 0) return err_set(err, "out of memory");
+    if (features_add(model_builder_features(mb), index, steps, k) != 0) return err_set(err, "out of memory");
     return 0;
 oom:
     free(cats);
@@ -380,31 +382,31 @@ double train_loss_grad(const mlp *m, const float *x, const float *y, int n, doub
 
 /* The schema and feature steps fitted on the rows in use: numeric inputs
  * first, then categorical ones, in the dataset's column order. */
-static model *fit_inputs(const dataset *d, const unsigned char *use, const train_options *o, char *err)
+static model_builder *fit_inputs(const dataset *d, const unsigned char *use, const train_options *o,
+                                 char *err)
 {
-    model *m = calloc(1, sizeof *m);
-    if (!m) goto oom;
-    m->schema.n_inputs = o->n_numeric + o->n_categorical;
-    m->schema.inputs = calloc(m->schema.n_inputs, sizeof *m->schema.inputs);
-    m->metadata = json_object();
-    if (!m->schema.inputs || !m->metadata || !(m->output.label = strdup(d->names[0]))) goto oom;
-    m->output.task = TASK_BINARY;
-    m->output.link = LINK_SIGMOID;
-    for (size_t i = 0; i < m->schema.n_inputs; i++) {
+    model_builder *mb = model_builder_new();
+    if (!mb) goto oom;
+    schema *s = model_builder_inputs(mb);
+    output_spec *out = model_builder_output(mb);
+    s->n_inputs = o->n_numeric + o->n_categorical;
+    s->inputs = calloc(s->n_inputs, sizeof *s->inputs);
+    if (!s->inputs || !(out->label = strdup(d->names[0]))) goto oom;
+    out->task = TASK_BINARY;
+    out->link = LINK_SIGMOID;
+    for (size_t i = 0; i < s->n_inputs; i++) {
         size_t col = 1 + i;
-        if (!(m->schema.inputs[i].name = strdup(d->names[col]))) goto oom;
-        int rc = i < o->n_numeric ? fit_numeric(m, i, d, col, use, o, err)
-                                  : fit_categorical(m, i, d, col, use, err);
+        if (!(s->inputs[i].name = strdup(d->names[col]))) goto oom;
+        int rc = i < o->n_numeric ? fit_numeric(mb, i, d, col, use, o, err)
+                                  : fit_categorical(mb, i, d, col, use, err);
         if (rc != 0) goto fail;
     }
-    if (features_validate(&m->features, &m->schema, err) != 0) goto fail;
-    features_layout(&m->features, &m->schema);
-    m->n_features = m->features.n_columns;
-    return m;
+    if (!model_builder_columns(mb, err)) goto fail;
+    return mb;
 oom:
     err_set(err, "out of memory");
 fail:
-    model_free(m);
+    model_builder_free(mb);
     return NULL;
 }
 
@@ -424,7 +426,7 @@ static mlp *new_network(int n_features, const train_options *o, int members)
     return mlp_create(widths, acts, (size_t)o->n_hidden + 1);
 }
 
-static void put_hyperparameters(model *m, const train_options *o, int epochs_run, size_t rows)
+static void put_hyperparameters(json_t *meta, const train_options *o, int epochs_run, size_t rows)
 {
     json_t *hp = json_object(), *hidden = json_array();
     for (int i = 0; i < o->n_hidden; i++) json_array_append_new(hidden, json_integer(o->hidden[i]));
@@ -441,10 +443,10 @@ static void put_hyperparameters(model *m, const train_options *o, int epochs_run
     json_object_set_new(hp, "ensemble", json_integer(o->ensemble));
     json_object_set_new(hp, "mean_epochs_run", json_integer(epochs_run));
     json_object_set_new(hp, "auto_features", json_boolean(o->auto_features));
-    json_object_set_new(m->metadata, "tabserve_version", json_string(TABSERVE_VERSION));
-    json_object_set_new(m->metadata, "training_rows", json_integer((json_int_t)rows));
-    json_object_set_new(m->metadata, "seed", json_integer((json_int_t)o->seed));
-    json_object_set_new(m->metadata, "hyperparameters", hp);
+    json_object_set_new(meta, "tabserve_version", json_string(TABSERVE_VERSION));
+    json_object_set_new(meta, "training_rows", json_integer((json_int_t)rows));
+    json_object_set_new(meta, "seed", json_integer((json_int_t)o->seed));
+    json_object_set_new(meta, "hyperparameters", hp);
 }
 
 typedef struct {
@@ -560,12 +562,12 @@ static predictor *as_predictor(mlp *e)
     return lin;
 }
 
-static void gbt_metadata(model *m, const gbt_options *go, int rounds, size_t n)
+static void gbt_metadata(json_t *meta, const gbt_options *go, int rounds, size_t n)
 {
-    json_object_set_new(m->metadata, "tabserve_version", json_string(TABSERVE_VERSION));
-    json_object_set_new(m->metadata, "training_rows", json_integer((json_int_t)n));
+    json_object_set_new(meta, "tabserve_version", json_string(TABSERVE_VERSION));
+    json_object_set_new(meta, "training_rows", json_integer((json_int_t)n));
     json_object_set_new(
-        m->metadata, "hyperparameters",
+        meta, "hyperparameters",
         json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:i,s:i,s:I}", "model", "gbt",
                   "split_gain", go->count_split ? "count" : "hessian", "objective",
                   go->objective == GBT_BINARY       ? "binary"
@@ -578,7 +580,7 @@ static void gbt_metadata(model *m, const gbt_options *go, int rounds, size_t n)
                   (json_int_t)go->seed));
 }
 
-static int set_classes(model *m, const train_options *o, char *err);
+static int set_classes(output_spec *out, const train_options *o, char *err);
 
 /* Gradient-boosted trees: the same inputs, but numbers pass through (the trees
  * route missing values) and categories become their index (the trees split on
@@ -586,9 +588,12 @@ static int set_classes(model *m, const train_options *o, char *err);
 static model *fit_gbt(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
                       char *err)
 {
-    model *m = fit_inputs(d, use, o, err);
-    if (!m) return NULL;
-    size_t F = m->schema.n_inputs, n = 0;
+    model_builder *mb = fit_inputs(d, use, o, err);
+    if (!mb) return NULL;
+    schema *s = model_builder_inputs(mb);
+    feature_steps *fs = model_builder_features(mb);
+    const model *m = NULL;
+    size_t F = s->n_inputs, n = 0;
     int *is_cat = calloc(F, sizeof *is_cat), *n_cat = calloc(F, sizeof *n_cat);
     float *x = malloc((d->n_rows ? d->n_rows : 1) * F * sizeof *x),
           *yy = malloc((d->n_rows + 1) * sizeof *yy);
@@ -596,22 +601,19 @@ static model *fit_gbt(const dataset *d, const float *y, const unsigned char *use
         err_set(err, "out of memory");
         goto fail;
     }
-    free(m->features.f); /* the MLP's steps (impute, standardize, one-hot) are not wanted */
-    m->features.f = NULL;
-    m->features.n = 0;
+    features_clear(fs); /* the MLP's steps (impute, standardize, one-hot) are not wanted */
     for (size_t i = 0; i < F; i++) {
-        schema_input *in = &m->schema.inputs[i];
+        schema_input *in = &s->inputs[i];
         is_cat[i] = in->n_vocab > 0;
         n_cat[i] = (int)in->n_vocab;
         if (in->n_vocab) in->unknown = UNKNOWN_MISSING;
         feature_step st = {in->n_vocab ? STEP_CATEGORY_INDEX : STEP_PASSTHROUGH, 0, 0};
-        if (features_add(&m->features, i, &st, 1) != 0) {
+        if (features_add(fs, i, &st, 1) != 0) {
             err_set(err, "out of memory");
             goto fail;
         }
     }
-    features_layout(&m->features, &m->schema);
-    m->n_features = m->features.n_columns;
+    if (!(m = model_builder_columns(mb, err))) goto fail;
     for (size_t r = 0; r < d->n_rows; r++) {
         if (use && !use[r]) continue;
         if (score_encode_row(m, d, r, 1, x + n * F, err) != 0) goto fail;
@@ -622,26 +624,26 @@ static model *fit_gbt(const dataset *d, const float *y, const unsigned char *use
     int rounds = 0;
     tree_ensemble *e = gbt_fit(x, yy, n, (int)F, is_cat, n_cat, &go, &rounds, err);
     if (!e) goto fail;
-    m->predictor = &e->base;
+    model_builder_set_predictor(mb, &e->base);
+    output_spec *out = model_builder_output(mb);
     if (go.objective == GBT_REGRESSION) {
-        m->output.task = TASK_REGRESSION;
-        m->output.link = LINK_IDENTITY;
-    } else if (go.objective == GBT_MULTICLASS && set_classes(m, o, err) != 0) {
+        out->task = TASK_REGRESSION;
+        out->link = LINK_IDENTITY;
+    } else if (go.objective == GBT_MULTICLASS && set_classes(out, o, err) != 0) {
         goto fail;
     }
-    gbt_metadata(m, &go, rounds, n);
-    if (model_assemble(m, err) != 0) goto fail;
+    gbt_metadata(model_builder_metadata(mb), &go, rounds, n);
     free(is_cat);
     free(n_cat);
     free(x);
     free(yy);
-    return m;
+    return model_builder_finish(mb, err);
 fail:
     free(is_cat);
     free(n_cat);
     free(x);
     free(yy);
-    model_free(m);
+    model_builder_free(mb);
     return NULL;
 }
 
@@ -649,15 +651,15 @@ static model *fit_blend(const dataset *d, const float *y, const unsigned char *u
                         char *err);
 
 /* Puts the label's classes on a model's output: softmax over one margin each. */
-static int set_classes(model *m, const train_options *o, char *err)
+static int set_classes(output_spec *out, const train_options *o, char *err)
 {
-    m->output.task = TASK_MULTICLASS;
-    m->output.link = LINK_SOFTMAX;
-    if (!(m->output.classes = calloc((size_t)o->n_classes, sizeof *m->output.classes)))
+    out->task = TASK_MULTICLASS;
+    out->link = LINK_SOFTMAX;
+    if (!(out->classes = calloc((size_t)o->n_classes, sizeof *out->classes)))
         return err_set(err, "out of memory");
-    m->output.n_classes = (size_t)o->n_classes;
+    out->n_classes = (size_t)o->n_classes;
     for (int c = 0; c < o->n_classes; c++)
-        if (!(m->output.classes[c] = strdup(o->classes[c]))) return err_set(err, "out of memory");
+        if (!(out->classes[c] = strdup(o->classes[c]))) return err_set(err, "out of memory");
     return 0;
 }
 
@@ -668,8 +670,10 @@ static int set_classes(model *m, const train_options *o, char *err)
 static model *fit_softmax(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
                           char *err)
 {
-    model *m = fit_inputs(d, use, o, err);
-    if (!m) return NULL;
+    model_builder *mb = fit_inputs(d, use, o, err);
+    if (!mb) return NULL;
+    const model *m = model_builder_view(mb);
+    model *fitted = NULL;
     int K = o->n_classes;
     size_t F = (size_t)m->n_features, n = 0, P = (F + 1) * (size_t)K;
     float *x = malloc((d->n_rows ? d->n_rows : 1) * F * sizeof *x);
@@ -731,23 +735,23 @@ static model *fit_softmax(const dataset *d, const float *y, const unsigned char 
         }
     }
     for (size_t k = 0; k < P; k++) wf[k] = (float)w[k];
-    if (!(m->predictor = linear_create((int)F, K, wf, wf + F * (size_t)K))) {
+    predictor *lin = linear_create((int)F, K, wf, wf + F * (size_t)K);
+    if (!lin) {
         err_set(err, "out of memory");
         goto fail;
     }
-    m->n_outputs = K;
-    if (set_classes(m, o, err) != 0) goto fail;
-    json_object_set_new(m->metadata, "tabserve_version", json_string(TABSERVE_VERSION));
-    json_object_set_new(m->metadata, "training_rows", json_integer((json_int_t)n));
-    json_object_set_new(m->metadata, "hyperparameters",
+    model_builder_set_predictor(mb, lin);
+    if (set_classes(model_builder_output(mb), o, err) != 0) goto fail;
+    json_t *meta = model_builder_metadata(mb);
+    json_object_set_new(meta, "tabserve_version", json_string(TABSERVE_VERSION));
+    json_object_set_new(meta, "training_rows", json_integer((json_int_t)n));
+    json_object_set_new(meta, "hyperparameters",
                         json_pack("{s:s,s:s,s:s,s:f,s:i}", "model", "linear", "loss", "softmax cross-entropy",
                                   "penalty", "|W|^2 / (2 n)", "learning_rate", lr, "iterations", it));
-    if (model_assemble(m, err) != 0) goto fail;
-    goto done;
+    fitted = model_builder_finish(mb, err);
+    mb = NULL;
 fail:
-    model_free(m);
-    m = NULL;
-done:
+    model_builder_free(mb);
     free(x);
     free(cls);
     free(w);
@@ -756,7 +760,7 @@ done:
     free(m2);
     free(z);
     free(wf);
-    return m;
+    return fitted;
 }
 
 model *train_fit(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
@@ -771,8 +775,10 @@ model *train_fit(const dataset *d, const float *y, const unsigned char *use, con
     fit_buffers b = {0};
     size_t *idx = NULL, *fit = NULL;
     float *x = NULL, *yy = NULL;
-    model *m = fit_inputs(d, use, o, err);
-    if (!m) return NULL;
+    model_builder *mb = fit_inputs(d, use, o, err);
+    if (!mb) return NULL;
+    const model *m = model_builder_view(mb);
+    model *fitted = NULL;
     size_t F = (size_t)m->n_features;
     if (!(net = new_network(m->n_features, o, 1)) || !(e = new_network(m->n_features, o, members))) {
         err_set(err, "out of memory");
@@ -824,16 +830,18 @@ model *train_fit(const dataset *d, const float *y, const unsigned char *use, con
         epochs_run += fit_network(net, x, yy, fit, n_fit, idx + v0, v1 - v0, o, &rng, &b);
         place_member(e, net, j, members);
     }
-    put_hyperparameters(m, o, epochs_run / members, n);
-    m->predictor = as_predictor(e);
+    put_hyperparameters(model_builder_metadata(mb), o, epochs_run / members, n);
+    predictor *p = as_predictor(e);
     e = NULL;
-    if (!m->predictor) err_set(err, "out of memory");
-    if (!m->predictor || model_assemble(m, err) != 0) goto fail;
-    goto done;
+    if (!p) {
+        err_set(err, "out of memory");
+        goto fail;
+    }
+    model_builder_set_predictor(mb, p);
+    fitted = model_builder_finish(mb, err);
+    mb = NULL;
 fail:
-    model_free(m);
-    m = NULL;
-done:
+    model_builder_free(mb);
     if (net) {
         work_free(&b.w, net->n_layers);
         predictor_free(&net->base);
@@ -851,7 +859,7 @@ done:
     free(b.by);
     free(b.pv);
     free(b.scratch);
-    return m;
+    return fitted;
 }
 
 /* ---- cross-validation --------------------------------------------------- */
@@ -975,52 +983,52 @@ static model *fit_blend(const dataset *d, const float *y, const unsigned char *u
     train_options om = *o, og = *o;
     om.kind = TRAIN_MLP;
     og.kind = TRAIN_GBT;
-    model *mm = train_fit(d, y, use, &om, err);
-    model *mg = mm ? train_fit(d, y, use, &og, err) : NULL;
-    model *m = mg ? calloc(1, sizeof *m) : NULL;
-    if (!m) {
-        if (mg) err_set(err, "out of memory");
-        model_free(mm);
-        model_free(mg);
+    model *fit_mlp = train_fit(d, y, use, &om, err);
+    model *fit_trees = fit_mlp ? train_fit(d, y, use, &og, err) : NULL;
+    if (!fit_trees) {
+        model_free(fit_mlp);
         return NULL;
     }
-    /* the MLP's schema and columns, then the trees' columns on the same inputs */
-    m->schema = mm->schema;
-    memset(&mm->schema, 0, sizeof mm->schema);
-    m->features = mm->features;
-    memset(&mm->features, 0, sizeof mm->features);
-    int rc = 0;
-    for (size_t i = 0; i < mg->features.n && rc == 0; i++)
-        rc = features_add(&m->features, mg->features.f[i].input, mg->features.f[i].steps,
-                          mg->features.f[i].n_steps);
-    blend_member members[2] = {{mm->predictor, 0, (float)o->blend_mlp},
-                               {mg->predictor, mm->n_features, (float)(1 - o->blend_mlp)}};
-    blend *b = rc == 0 ? blend_create(mm->n_features + mg->n_features, 1, members, 2) : NULL;
-    if (!b) {
+    int mlp_width = fit_mlp->n_features, trees_width = fit_trees->n_features;
+    /* both taken apart again: the MLP's inputs, columns and output, then the
+     * trees' columns on the same inputs, one blend of the two predictors */
+    model_builder *mb = model_builder_from(fit_mlp), *tb = model_builder_from(fit_trees);
+    if (!mb || !tb) {
         err_set(err, "out of memory");
-        model_free(m);
-        model_free(mm);
-        model_free(mg);
+        model_builder_free(mb);
+        model_builder_free(tb);
         return NULL;
     }
-    trees_drop_covers((tree_ensemble *)mg->predictor); /* explained by interventional values */
-    mm->predictor = mg->predictor = NULL;
-    m->predictor = &b->base;
-    m->output = mm->output;
-    memset(&mm->output, 0, sizeof mm->output);
-    m->metadata = json_pack("{s:I,s:{s:s,s:f,s:O,s:O}}", "training_rows",
-                            json_integer_value(json_object_get(mm->metadata, "training_rows")),
-                            "hyperparameters", "model", "blend", "mlp_weight", o->blend_mlp, "mlp",
-                            json_object_get(mm->metadata, "hyperparameters"), "gbt",
-                            json_object_get(mg->metadata, "hyperparameters"));
-    model_free(mm);
-    model_free(mg);
-    if (!m->metadata || model_assemble(m, err) != 0) {
-        if (!m->metadata) err_set(err, "out of memory");
-        model_free(m);
+    feature_steps *fs = model_builder_features(mb);
+    const feature_steps *tfs = model_builder_features(tb);
+    int rc = 0;
+    for (size_t i = 0; i < tfs->n && rc == 0; i++)
+        rc = features_add(fs, tfs->f[i].input, tfs->f[i].steps, tfs->f[i].n_steps);
+    blend_member members[2] = {{model_builder_predictor(mb), 0, (float)o->blend_mlp},
+                               {model_builder_predictor(tb), mlp_width, (float)(1 - o->blend_mlp)}};
+    blend *b = rc == 0 ? blend_create(mlp_width + trees_width, 1, members, 2) : NULL;
+    json_t *mlp_meta = model_builder_metadata(mb), *trees_meta = model_builder_metadata(tb);
+    json_t *meta = b ? json_pack("{s:I,s:{s:s,s:f,s:O,s:O}}", "training_rows",
+                                 json_integer_value(json_object_get(mlp_meta, "training_rows")),
+                                 "hyperparameters", "model", "blend", "mlp_weight", o->blend_mlp, "mlp",
+                                 json_object_get(mlp_meta, "hyperparameters"), "gbt",
+                                 json_object_get(trees_meta, "hyperparameters"))
+                     : NULL;
+    if (!meta) {
+        err_set(err, "out of memory");
+        if (b) predictor_free(&b->base);
+        model_builder_free(mb);
+        model_builder_free(tb);
         return NULL;
     }
-    return m;
+    /* the members now belong to the blend */
+    model_builder_take_predictor(mb);
+    trees_drop_covers(
+        (tree_ensemble *)model_builder_take_predictor(tb)); /* explained by interventional values */
+    model_builder_free(tb);
+    model_builder_set_predictor(mb, &b->base);
+    model_builder_set_metadata(mb, meta);
+    return model_builder_finish(mb, err);
 }
 
 static const char *const candidate_names[] = {"mlp", "gbt", "blend"};
@@ -1173,9 +1181,11 @@ model *train_gbt_csv(const char *path, const char *label, const char *const *nam
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
     size_t F = n_numeric + n_categorical;
     int *is_cat = calloc(F + 1, sizeof *is_cat), *n_cat = calloc(F + 1, sizeof *n_cat);
-    model *m = calloc(1, sizeof *m);
+    model_builder *mb = model_builder_new();
     columns *c = NULL;
-    if (!is_cat || !n_cat || !m) goto oom;
+    if (!is_cat || !n_cat || !mb) goto oom;
+    schema *s = model_builder_inputs(mb);
+    output_spec *out = model_builder_output(mb);
     for (size_t j = 0; j < F; j++) is_cat[j] = j >= n_numeric;
     gbt_options go = o->gbt;
     go.seed = o->seed;
@@ -1186,17 +1196,16 @@ model *train_gbt_csv(const char *path, const char *label, const char *const *nam
         err_set(err, "%s: need at least 2 data rows, got %zu", path, c->n_rows);
         goto fail;
     }
-    m->schema.n_inputs = F;
-    m->schema.inputs = calloc(F, sizeof *m->schema.inputs);
-    m->metadata = json_object();
-    if (!m->schema.inputs || !m->metadata || !(m->output.label = strdup(label))) goto oom;
-    m->output.task = go.objective == GBT_BINARY ? TASK_BINARY : TASK_REGRESSION;
-    m->output.link = go.objective == GBT_BINARY ? LINK_SIGMOID : LINK_IDENTITY;
+    s->n_inputs = F;
+    s->inputs = calloc(F, sizeof *s->inputs);
+    if (!s->inputs || !(out->label = strdup(label))) goto oom;
+    out->task = go.objective == GBT_BINARY ? TASK_BINARY : TASK_REGRESSION;
+    out->link = go.objective == GBT_BINARY ? LINK_SIGMOID : LINK_IDENTITY;
     for (size_t j = 0; j < F; j++) {
-        schema_input *in = &m->schema.inputs[j];
+        schema_input *in = &s->inputs[j];
         if (!(in->name = strdup(names[j]))) goto oom;
         feature_step st = {is_cat[j] ? STEP_CATEGORY_INDEX : STEP_PASSTHROUGH, 0, 0};
-        if (features_add(&m->features, j, &st, 1) != 0) goto oom;
+        if (features_add(model_builder_features(mb), j, &st, 1) != 0) goto oom;
         if (!is_cat[j]) {
             in->type = TYPE_NUMBER;
             in->required = 1; /* unless a value is missing in the data */
@@ -1250,14 +1259,14 @@ model *train_gbt_csv(const char *path, const char *label, const char *const *nam
     /* background rows for explanations and the page's form, as every trained
      * model keeps: spread evenly over the file (the floats are gone once binned) */
     json_t *bg = json_array();
-    if (!bg || json_object_set_new(m->metadata, "background", bg) != 0) goto oom;
+    if (!bg || json_object_set_new(model_builder_metadata(mb), "background", bg) != 0) goto oom;
     size_t n_bg = c->n_rows < TRAIN_BACKGROUND_ROWS ? c->n_rows : TRAIN_BACKGROUND_ROWS;
     for (size_t k = 0; k < n_bg; k++) {
         size_t r = k * c->n_rows / n_bg;
         json_t *row = json_object();
         if (!row || json_array_append_new(bg, row) != 0) goto oom;
         for (size_t j = 0; j < F; j++) {
-            const schema_input *in = &m->schema.inputs[j];
+            const schema_input *in = &s->inputs[j];
             float v = c->x[r * F + j];
             json_t *val = v != v          ? json_null()
                           : !is_cat[j]    ? json_real(v)
@@ -1272,19 +1281,18 @@ model *train_gbt_csv(const char *path, const char *label, const char *const *nam
     c->x = NULL; /* the trainer frees the floats once they are binned */
     tree_ensemble *e = gbt_fit_owned(x, c->label, n, (int)F, is_cat, n_cat, &go, &rounds, err);
     if (!e) goto fail;
-    m->predictor = &e->base;
-    gbt_metadata(m, &go, rounds, n);
-    if (model_assemble(m, err) != 0) goto fail;
+    model_builder_set_predictor(mb, &e->base);
+    gbt_metadata(model_builder_metadata(mb), &go, rounds, n);
     columns_free(c);
     free(is_cat);
     free(n_cat);
-    return m;
+    return model_builder_finish(mb, err);
 oom:
     err_set(err, "out of memory");
 fail:
     columns_free(c);
     free(is_cat);
     free(n_cat);
-    model_free(m);
+    model_builder_free(mb);
     return NULL;
 }
