@@ -3,7 +3,8 @@ headers and those of the folders below it, in the order Makefile's LAYERS gives
 (base < model < estimators < formats < data < train < explain < serve < cli), and
 no file includes itself through others (no circle); and outside model/ no
 file assigns a field of struct model (models are made by model/builder.h and
-read through const views). Prints each violation and exits 1, else says how
+read through const views), and nobody tells estimators apart by their kind
+string (each estimator offers a checked view: trees_of, blend_of). Prints each violation and exits 1, else says how
 many includes and files it checked.
 
 usage: python3 tests/layers.py   (from the repository's root; make unit-test runs it)
@@ -58,6 +59,9 @@ for layer in layers:
             continue
         text = open(os.path.join("src", layer, name)).read()
         checked += 1
+        for m in re.finditer(r"strcmp\([^;]*ops->kind", text):
+            line = text.count("\n", 0, m.start()) + 1
+            problems.append(f"{layer}/{name}:{line}: compares a predictor's kind string (use its estimator's view)")
         for var in set(re.findall(r"\bmodel\s*\*\s*(\w+)", text)):
             pattern = rf"\b{var}->{FIELDS}(?:\.\w+|\[[^]]*\])*\s*(?:=[^=]|\+=|-=|\+\+|--)"
             for m in re.finditer(pattern, text):

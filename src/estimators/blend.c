@@ -120,6 +120,8 @@ static void blend_free(predictor *p)
 static const predictor_ops blend_ops = {"blend",       blend_predict, blend_scratch,  blend_prepare,
                                         blend_to_json, blend_hash,    blend_describe, blend_free};
 
+const blend *blend_of(const predictor *p) { return p && p->ops == &blend_ops ? (const blend *)p : NULL; }
+
 blend *blend_create(int n_features, int n_outputs, const blend_member *members, int n)
 {
     blend *b = calloc(1, sizeof *b);

@@ -24,4 +24,7 @@ typedef struct {
  * all members must give n_outputs numbers. NULL when memory runs out. */
 blend *blend_create(int n_features, int n_outputs, const blend_member *members, int n);
 
+/* p as a blend, or NULL when it is another estimator (a checked view). */
+const blend *blend_of(const predictor *p);
+
 #endif

@@ -89,6 +89,8 @@ static void linear_free(predictor *p)
 static const predictor_ops linear_ops = {"linear",       linear_predict, linear_scratch,  linear_prepare,
                                          linear_to_json, linear_hash,    linear_describe, linear_free};
 
+int linear_is(const predictor *p) { return p && p->ops == &linear_ops; }
+
 static linear *linear_alloc(int n_features, int n_outputs)
 {
     linear *l = calloc(1, sizeof *l);

@@ -9,4 +9,7 @@
 /* A copy of w (n_features, n_outputs) and b (n_outputs,). NULL when memory runs out. */
 predictor *linear_create(int n_features, int n_outputs, const float *w, const float *b);
 
+/* Whether p is a linear model (explanations read its weights through to_json). */
+int linear_is(const predictor *p);
+
 #endif

@@ -588,6 +588,11 @@ static void trees_free(predictor *p)
 static const predictor_ops trees_ops = {"trees",       trees_predict, trees_scratch,  trees_prepare,
                                         trees_to_json, trees_hash,    trees_describe, trees_free};
 
+const tree_ensemble *trees_of(const predictor *p)
+{
+    return p && p->ops == &trees_ops ? (const tree_ensemble *)p : NULL;
+}
+
 /* A node's arrays: feature, threshold, left, right, value (4 bytes each) and
  * default_left; a tree's block rounded to 16 bytes. */
 #define NODE_BYTES 21

@@ -141,6 +141,10 @@ typedef struct {
 /* An ensemble of n_trees trees of n_nodes[i] nodes each (all leaves of value 0);
  * with n_nodes NULL, empty trees for trees_alloc_tree to fill. */
 tree_ensemble *trees_create(int n_features, int n_outputs, size_t n_trees, const int *n_nodes);
+
+/* p as a tree ensemble, or NULL when it is another estimator (a checked view:
+ * explanations and the load-time probe read the trees themselves). */
+const tree_ensemble *trees_of(const predictor *p);
 /* Gives tr n nodes, all leaves of value 0, in its slot when it has one with
  * room (trees_reserve_nodes). Returns 0 or -1 (memory). */
 int trees_alloc_tree(tree *tr, int n);

@@ -9,6 +9,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "estimators/blend.h"
+#include "estimators/linear.h"
 #include "estimators/trees.h"
 #include "explain/treeshap.h"
 
@@ -24,11 +25,6 @@ const char *explain_method_name(explain_method method)
     return "interventional";
 }
 
-static const tree_ensemble *trees_of(const model *m)
-{
-    return strcmp(m->predictor->ops->kind, "trees") == 0 ? (const tree_ensemble *)m->predictor : NULL;
-}
-
 /* Whether the interventional method enumerates coalitions for m: asked for
  * (tests and benchmarks compare the ways) where it can. */
 static int enumeration_forced(const model *m, explain_way way)
@@ -40,22 +36,22 @@ static int enumerated(const model *m, explain_way way)
 {
     const predictor *p = m->predictor;
     if (enumeration_forced(m, way)) return 1;
-    if (strcmp(p->ops->kind, "trees") == 0) return 0;
-    if (strcmp(p->ops->kind, "blend") != 0) return 1;
-    const blend *b = (const blend *)p;
+    if (trees_of(p)) return 0;
+    const blend *b = blend_of(p);
+    if (!b) return 1;
     for (int i = 0; i < b->n_members; i++)
-        if (strcmp(b->members[i].p->ops->kind, "trees") != 0) return 1;
+        if (!trees_of(b->members[i].p)) return 1;
     return 0;
 }
 
 static int method_of(const model *m, explain_way way, explain_method *out, char *err)
 {
-    const tree_ensemble *e = trees_of(m);
+    const tree_ensemble *e = trees_of(m->predictor);
     if (e && treeshap_possible(e)) {
         *out = EXPLAIN_TREES;
         return 0;
     }
-    if (strcmp(m->predictor->ops->kind, "linear") == 0) {
+    if (linear_is(m->predictor)) {
         *out = EXPLAIN_LINEAR;
         return 0;
     }
@@ -111,7 +107,7 @@ static void column_inputs(const model *m, int *input_of)
 static int explain_trees(const explainer *ex, const float *x, double *margin, double *base, double *contrib)
 {
     const model *m = ex->m;
-    const tree_ensemble *e = trees_of(m);
+    const tree_ensemble *e = trees_of(m->predictor);
     const int *input_of = ex->input_of;
     int nf = m->n_features, k = m->predictor->n_outputs;
     size_t ni = m->schema.n_inputs;
@@ -626,8 +622,8 @@ static int explain_interventional(const explainer *ex, const float *x, double *m
 {
     const model *m = ex->m;
     const predictor *p = m->predictor;
-    int k = p->n_outputs, is_blend = strcmp(p->ops->kind, "blend") == 0;
-    const blend *b = is_blend ? (const blend *)p : NULL;
+    const blend *b = blend_of(p);
+    int k = p->n_outputs, is_blend = b != NULL;
     memset(margin, 0, (size_t)k * sizeof *margin);
     memset(base, 0, (size_t)k * sizeof *base);
     memset(contrib, 0, (size_t)k * m->schema.n_inputs * sizeof *contrib);
@@ -693,10 +689,10 @@ static explainer *make(const model *m, int tables, explain_way way, char *err)
     ex->m = m;
     ex->method = method;
     column_inputs(m, ex->input_of);
-    if (method == EXPLAIN_TREES && tables) ex->tables = treeshap_tables_build(trees_of(m));
+    if (method == EXPLAIN_TREES && tables) ex->tables = treeshap_tables_build(trees_of(m->predictor));
     if (method == EXPLAIN_INTERVENTIONAL) { /* the trees among the members: their background ways */
         const predictor *p = m->predictor;
-        const blend *b = strcmp(p->ops->kind, "blend") == 0 ? (const blend *)p : NULL;
+        const blend *b = blend_of(p);
         ex->n_members = b ? b->n_members : 1;
         if (!(ex->trees = calloc((size_t)ex->n_members, sizeof *ex->trees))) {
             explainer_free(ex);
@@ -704,9 +700,9 @@ static explainer *make(const model *m, int tables, explain_way way, char *err)
         }
         for (int i = 0; i < ex->n_members; i++) {
             const predictor *mp = b ? b->members[i].p : p;
-            if (strcmp(mp->ops->kind, "trees") != 0 || enumeration_forced(m, way)) continue;
-            if (trees_cache_make(m, ex->input_of, (const tree_ensemble *)mp, b ? b->members[i].offset : 0,
-                                 &ex->trees[i], way) != 0) {
+            if (!trees_of(mp) || enumeration_forced(m, way)) continue;
+            if (trees_cache_make(m, ex->input_of, trees_of(mp), b ? b->members[i].offset : 0, &ex->trees[i],
+                                 way) != 0) {
                 explainer_free(ex);
                 return err_set(err, "out of memory"), NULL;
             }

@@ -1697,12 +1697,11 @@ model_builder *onnx_import(const char *buf, size_t len, const char *name, const 
         if (!reference) *ref_err = 0;
     }
     for (model_builder *each = rc ? NULL : m; each; each = each == m ? ref : NULL) {
-        json_t *meta = json_pack(
-            "{s:{s:s,s:s,s:s,s:I,s:s,s:s}}", "source", "format", "onnx", "producer",
-            mp->producer_name ? mp->producer_name : "", "producer_version",
-            mp->producer_version ? mp->producer_version : "", "ir_version", (json_int_t)mp->ir_version,
-            "file", name, "runs_as",
-            strcmp(model_builder_predictor(each)->ops->kind, "onnx_graph") == 0 ? "graph" : "compiled");
+        json_t *meta = json_pack("{s:{s:s,s:s,s:s,s:I,s:s,s:s}}", "source", "format", "onnx", "producer",
+                                 mp->producer_name ? mp->producer_name : "", "producer_version",
+                                 mp->producer_version ? mp->producer_version : "", "ir_version",
+                                 (json_int_t)mp->ir_version, "file", name, "runs_as",
+                                 onnx_graph_is(model_builder_predictor(each)) ? "graph" : "compiled");
         if (!meta || model_builder_set_metadata(each, meta) != 0) rc = fail(&c, NULL, "out of memory");
     }
     /* a graph the compiler follows but the interpreter does not: nothing to check it against */

@@ -1836,6 +1836,8 @@ static void graph_free(predictor *pr) { program_free((program *)pr); }
 static const predictor_ops graph_ops = {"onnx_graph",  graph_predict, graph_scratch,  graph_prepare,
                                         graph_to_json, graph_hash,    graph_describe, graph_free};
 
+int onnx_graph_is(const predictor *p) { return p && p->ops == &graph_ops; }
+
 /* ---- loading ------------------------------------------------------------------ */
 
 typedef struct {

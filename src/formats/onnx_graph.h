@@ -26,6 +26,9 @@ extern const char onnx_supported_operators[];
 /* The model's parts (to finish: model/builder.h) running graph mp->graph, unpacked from buf;
  * NULL with err naming the node and what was wrong. name: the file, for
  * messages. */
+/* Whether p is the graph interpreter (else the graph was compiled onto tabserve's estimators). */
+int onnx_graph_is(const predictor *p);
+
 model_builder *onnx_graph_import(const Onnx__ModelProto *mp, const char *buf, size_t len, const char *name,
                                  const import_limits *lim, char *err);
 

@@ -46,8 +46,8 @@ static int push(values *vs, double x)
  * input passed straight through (no transform on the way). */
 static int add_thresholds(const model *m, values *per_input)
 {
-    if (strcmp(m->predictor->ops->kind, "trees") != 0) return 0;
-    const tree_ensemble *e = (const tree_ensemble *)m->predictor;
+    const tree_ensemble *e = trees_of(m->predictor);
+    if (!e) return 0;
     int *input_of = malloc(((size_t)m->n_features + 1) * sizeof *input_of);
     if (!input_of) return -1;
     for (int j = 0; j < m->n_features; j++) input_of[j] = -1;
@@ -199,8 +199,8 @@ int probe_agree(const model *fast, const model *ref, char *why, size_t len)
         if (3 * cand[i].n + in->n_vocab > rows) rows = 3 * cand[i].n + in->n_vocab;
     }
     if (rows > PROBE_MAX_ROWS) rows = PROBE_MAX_ROWS;
-    if (strcmp(fast->predictor->ops->kind, "trees") == 0) {
-        size_t n_trees = ((const tree_ensemble *)fast->predictor)->n_trees;
+    if (trees_of(fast->predictor)) {
+        size_t n_trees = trees_of(fast->predictor)->n_trees;
         if (n_trees && rows * n_trees > PROBE_TREE_WALKS)
             rows = PROBE_TREE_WALKS / n_trees > PROBE_MIN_ROWS ? PROBE_TREE_WALKS / n_trees : PROBE_MIN_ROWS;
     }
