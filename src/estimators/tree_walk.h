@@ -3,7 +3,7 @@
 #ifndef TABSERVE_TREE_WALK_H
 #define TABSERVE_TREE_WALK_H
 
-#include "estimators/trees.h"
+#include "estimators/tree_layout.h"
 
 /* Whether rows of an ensemble of n_trees trees of this depth are walked on
  * ranks (the packed and heap layouts): their binary searches (~100 ns a row)
