@@ -5,7 +5,7 @@ CC      ?= gcc
 CFLAGS  ?= -O2 -g
 # always on, whatever CFLAGS the command line gives (make CFLAGS=... replaces CFLAGS)
 STD_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L
-LDLIBS  += -ljansson -lcsv -lprotobuf-c -lyajl -lz -lm
+LDLIBS  += -ljansson -lcsv -lprotobuf-c -lnghttp2 -lyajl -lz -lm
 BUILD   ?= build
 VERSION := $(shell sed -n 's/^#define TABSERVE_VERSION *"\(.*\)"/\1/p' src/model/model.h)
 
@@ -24,7 +24,8 @@ HDRS := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.h))
 LLHTTP_SRC ?= /usr/share/llhttp
 LLHTTP_INC ?= /usr/share/include/llhttp
 LLHTTP_C   := llhttp api http
-OBJS := $(SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/gen/onnx.pb-c.o $(LLHTTP_C:%=$(BUILD)/llhttp/%.o)
+GEN_PROTOS := onnx inference health
+OBJS := $(SRCS:src/%.c=$(BUILD)/%.o) $(GEN_PROTOS:%=$(BUILD)/gen/%.pb-c.o) $(LLHTTP_C:%=$(BUILD)/llhttp/%.o)
 BIN  := $(BUILD)/tabserve
 
 # the kernels need the full vectoriser (gcc 12 -O2 only does the "very cheap" model)
@@ -75,18 +76,25 @@ ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 %/gen/onnx.pb-c.c %/gen/onnx.pb-c.h:
 	@mkdir -p $*/gen
 	cp $(ONNX_PROTO) $*/gen/onnx.proto && cd $*/gen && protoc-c --c_out=. onnx.proto
-$(BUILD)/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
+# gRPC's messages: proto/inference.proto and proto/health.proto, tabserve's own
+# (written from the protocols' documents), compiled the same way.
+%/gen/inference.pb-c.c %/gen/inference.pb-c.h %/gen/health.pb-c.c %/gen/health.pb-c.h: proto/inference.proto proto/health.proto
+	@mkdir -p $*/gen
+	protoc-c --proto_path=proto --c_out=$*/gen inference.proto health.proto
+$(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
 	$(CC) -std=c11 $(CFLAGS) -I$(BUILD)/gen -c -o $@ $<
 ONNX_READERS := $(BUILD)/formats/onnx.o $(BUILD)/formats/onnx_proto.o $(BUILD)/formats/onnx_graph.o
 $(ONNX_READERS): $(BUILD)/gen/onnx.pb-c.h
 $(ONNX_READERS): MODULE_CFLAGS := -I$(BUILD)/gen
+$(BUILD)/serve/grpc_service.o: $(BUILD)/gen/inference.pb-c.h $(BUILD)/gen/health.pb-c.h
+$(BUILD)/serve/grpc_service.o: MODULE_CFLAGS := -I$(BUILD)/gen
 
 $(BIN): $(BUILD)/cli/main.o $(OBJS)
 	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The container's binary: everything static except glibc (its resolver needs the
 # shared library), stripped; the image is that binary, glibc and the model.
-STATIC_LIBS := -Wl,--gc-sections -Wl,-Bstatic -ljansson -lcsv -lprotobuf-c -lyajl_s -lz -Wl,-Bdynamic -lm
+STATIC_LIBS := -Wl,--gc-sections -Wl,-Bstatic -ljansson -lcsv -lprotobuf-c -lnghttp2 -lyajl_s -lz -Wl,-Bdynamic -lm
 static: $(BUILD)/tabserve-static
 $(BUILD)/tabserve-static: $(BUILD)/cli/main.o $(OBJS)
 	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(STATIC_LIBS)

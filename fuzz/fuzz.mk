@@ -10,14 +10,14 @@ FUZZ_SECONDS ?= 30
 FUZZ_BUILD := build-fuzz
 FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
-FUZZ_OBJS := $(SRCS:src/%.c=$(FUZZ_BUILD)/%.o) $(FUZZ_BUILD)/gen/onnx.pb-c.o $(LLHTTP_C:%=$(FUZZ_BUILD)/llhttp/%.o)
+FUZZ_OBJS := $(SRCS:src/%.c=$(FUZZ_BUILD)/%.o) $(GEN_PROTOS:%=$(FUZZ_BUILD)/gen/%.pb-c.o) $(LLHTTP_C:%=$(FUZZ_BUILD)/llhttp/%.o)
 FUZZERS := api model csv encode http
 
-$(FUZZ_BUILD)/%.o: src/%.c $(HDRS) $(DEFAULT_MODEL) api/openapi.yaml api/page.html $(FUZZ_BUILD)/gen/onnx.pb-c.h
+$(FUZZ_BUILD)/%.o: src/%.c $(HDRS) $(DEFAULT_MODEL) api/openapi.yaml api/page.html $(GEN_PROTOS:%=$(FUZZ_BUILD)/gen/%.pb-c.h)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -iquote src -isystem $(LLHTTP_INC) -I$(FUZZ_BUILD)/gen -DDEFAULT_MODEL_FILE='"$(DEFAULT_MODEL)"' -c -o $@ $<
 
-$(FUZZ_BUILD)/gen/onnx.pb-c.o: $(FUZZ_BUILD)/gen/onnx.pb-c.c
+$(FUZZ_BUILD)/gen/%.pb-c.o: $(FUZZ_BUILD)/gen/%.pb-c.c
 	clang -O1 -g -std=c11 -fsanitize=fuzzer-no-link,address,undefined -I$(FUZZ_BUILD)/gen -c -o $@ $<
 
 $(FUZZ_BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
@@ -28,7 +28,7 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJS)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -iquote src -isystem $(LLHTTP_INC) -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
 
 .PHONY: fuzz fuzz-build test-asan test-valgrind
-.SECONDARY: $(FUZZ_OBJS) $(FUZZ_BUILD)/gen/onnx.pb-c.c $(FUZZ_BUILD)/gen/onnx.pb-c.h
+.SECONDARY: $(FUZZ_OBJS) $(GEN_PROTOS:%=$(FUZZ_BUILD)/gen/%.pb-c.c) $(GEN_PROTOS:%=$(FUZZ_BUILD)/gen/%.pb-c.h)
 fuzz-build: $(FUZZERS:%=$(FUZZ_BUILD)/fuzz_%)
 
 # Each harness runs FUZZ_SECONDS from the committed seeds; findings land in

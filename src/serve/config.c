@@ -54,6 +54,15 @@ static const option options[] = {
     {"--workers", "-w", "TABSERVE_WORKERS", OPT_INT, F(workers), 1, 64, "worker processes (default 1)"},
     {"--bind", "-b", "TABSERVE_BIND", OPT_BIND, 0, 0, 0,
      "HOST:PORT, :PORT, [IPv6]:PORT or unix:PATH; repeatable (default 127.0.0.1:8000)"},
+    {"--grpc-bind", NULL, "TABSERVE_GRPC_BIND", OPT_STRING, F(grpc_bind), 0, 0,
+     "HOST:PORT, :PORT, [IPv6]:PORT or unix:PATH for gRPC (KServe V2's inference service and gRPC health "
+     "checking, cleartext HTTP/2; Triton's convention is :8001) (default: no gRPC)"},
+    {"--grpc-max-message-bytes", NULL, "TABSERVE_GRPC_MAX_MESSAGE_BYTES", OPT_LONG, F(grpc_max_message), 1024,
+     1 << 30, "largest gRPC request message in bytes; RESOURCE_EXHAUSTED above (default 4194304)"},
+    {"--grpc-max-streams", NULL, "TABSERVE_GRPC_MAX_STREAMS", OPT_LONG, F(grpc_max_streams), 1, 10000,
+     "gRPC calls open at once on one connection (default 100)"},
+    {"--grpc-idle-timeout", NULL, "TABSERVE_GRPC_IDLE_TIMEOUT", OPT_SECONDS, F(grpc_idle_timeout), 0, 86400,
+     "seconds a gRPC connection without calls is kept before GOAWAY; 0 = always (default 300)"},
     {"--timeout", "-t", "TABSERVE_TIMEOUT", OPT_SECONDS, F(timeout), 0, 86400,
      "kill a worker silent or stuck in a request this long; 0 = never (default 30)"},
     {"--graceful-timeout", NULL, "TABSERVE_GRACEFUL_TIMEOUT", OPT_SECONDS, F(graceful_timeout), 0, 86400,
@@ -201,6 +210,9 @@ int config_parse(serve_config *c, int argc, char **argv, char *err)
     c->limit_request_headers = 8192;
     c->worker_connections = 1000;
     c->max_batch = 1024;
+    c->grpc_max_message = 4 << 20;
+    c->grpc_max_streams = 100;
+    c->grpc_idle_timeout = 300;
     c->model_path = getenv("TABSERVE_MODEL");
     /* the tests' hook (a request that stalls on purpose), never in a served configuration's flags */
     c->test_hooks = getenv("TABSERVE_TEST_HOOKS") && strcmp(getenv("TABSERVE_TEST_HOOKS"), "1") == 0;

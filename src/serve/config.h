@@ -21,6 +21,10 @@ typedef struct {
     int workers;                         /* -w, default 1 */
     const char *binds[CONFIG_MAX_BINDS]; /* -b, default 127.0.0.1:8000 (0.0.0.0:$PORT if PORT is set) */
     int n_binds;
+    const char *grpc_bind;      /* --grpc-bind: gRPC's address (h2c); NULL: no gRPC */
+    long grpc_max_message;      /* bytes of one gRPC request message */
+    long grpc_max_streams;      /* gRPC streams open at once on one connection */
+    double grpc_idle_timeout;   /* a gRPC connection without calls this long is closed; 0 = never */
     double timeout;             /* -t: a worker silent or stuck in a request this long is killed; 0 = never */
     double graceful_timeout;    /* after TERM, workers get this long to finish in-flight requests */
     double keep_alive;          /* idle keep-alive connections close after this many seconds */

@@ -45,6 +45,7 @@ typedef struct {
     int generation;
     int fds[CONFIG_MAX_BINDS];
     int n_fds;
+    int grpc_fd; /* -1: no gRPC */
     int access_fd;
     stats_shared *stats;
     proc procs[MAX_PROCS];
@@ -129,8 +130,8 @@ static void spawn(master *ms)
     }
     if (pid == 0) {
         for (int i = 0; i < N_HANDLED; i++) signal(handled_signals[i], SIG_DFL);
-        worker_args wa = {ms->cfg,   ms->repo,      ms->stats, slot,          ms->fds,
-                          ms->n_fds, ms->access_fd, limit,     ms->test_hooks};
+        worker_args wa = {ms->cfg,   ms->repo,    ms->stats,     slot,  ms->fds,
+                          ms->n_fds, ms->grpc_fd, ms->access_fd, limit, ms->test_hooks};
         /* exit(), not _exit(): leak checkers see the worker's end too */
         exit(worker_run(&wa));
     }
@@ -411,6 +412,7 @@ static int setup(master *ms, const serve_config *cfg)
 {
     char err[ERR_LEN];
     memset(ms, 0, sizeof *ms);
+    ms->grpc_fd = -1;
     ms->cfg = cfg;
     ms->access_fd = -1;
     ms->wanted = cfg->workers;
@@ -475,6 +477,19 @@ static int setup(master *ms, const serve_config *cfg)
         else
             log_msg(LOG_INFO, "Listening at: %s (%d)", cfg->binds[i], (int)getpid());
     }
+    if (cfg->grpc_bind) {
+        if ((ms->grpc_fd = listen_open(cfg->grpc_bind, err)) < 0) {
+            log_msg(LOG_CRITICAL, "--grpc-bind: %s", err);
+            return -1;
+        }
+        char host[256], port_text[8];
+        int port = listen_port(ms->grpc_fd);
+        if (port >= 0 && listen_split(cfg->grpc_bind, host, port_text, NULL) == 0)
+            log_msg(LOG_INFO, "Listening at: grpc://%s%s%s:%d (%d)", strchr(host, ':') ? "[" : "",
+                    *host ? host : "0.0.0.0", strchr(host, ':') ? "]" : "", port, (int)getpid());
+        else
+            log_msg(LOG_INFO, "Listening at: grpc %s (%d)", cfg->grpc_bind, (int)getpid());
+    }
     /* parsing the model file freed a few MB of small blocks; give the pages back
      * before forking so that no worker starts with them resident */
     malloc_trim(0);
@@ -494,6 +509,11 @@ static void close_listeners(master *ms)
             ms->fds[i] = -1;
             if (strncmp(ms->cfg->binds[i], "unix:", 5) == 0) unlink(ms->cfg->binds[i] + 5);
         }
+    if (ms->grpc_fd >= 0) {
+        close(ms->grpc_fd);
+        ms->grpc_fd = -1;
+        if (strncmp(ms->cfg->grpc_bind, "unix:", 5) == 0) unlink(ms->cfg->grpc_bind + 5);
+    }
 }
 
 static void teardown(master *ms)

@@ -144,6 +144,38 @@ int stats_model_slot(stats_shared *s, const char *name, long version)
     return free_slot;
 }
 
+const char *const stats_grpc_methods[GRPC_METHOD_COUNT] = {"ServerLive",
+                                                           "ServerReady",
+                                                           "ModelReady",
+                                                           "ServerMetadata",
+                                                           "ModelMetadata",
+                                                           "ModelInfer",
+                                                           "ModelConfig",
+                                                           "ModelStatistics",
+                                                           "RepositoryIndex",
+                                                           "RepositoryModelLoad",
+                                                           "RepositoryModelUnload",
+                                                           "grpc.health.v1.Health/Check",
+                                                           "other"};
+
+static const char *const grpc_code_names[STATS_GRPC_CODES] = {
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
+
+const char *stats_grpc_code_name(int code)
+{
+    return code >= 0 && code < STATS_GRPC_CODES ? grpc_code_names[code] : "UNKNOWN";
+}
+
+void stats_record_grpc(stats_worker *w, grpc_method method, int code, uint64_t latency_ns)
+{
+    if (code < 0 || code >= STATS_GRPC_CODES) code = 2; /* UNKNOWN */
+    atomic_fetch_add_explicit(&w->grpc_calls[method][code], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->grpc_latency_ns_sum[method], latency_ns, memory_order_relaxed);
+}
+
 void stats_record_unparsed(stats_worker *w, int status)
 {
     atomic_fetch_add_explicit(&w->requests[ROUTE_UNPARSED][status_index(status)], 1, memory_order_relaxed);
@@ -275,6 +307,28 @@ long stats_render(const stats_shared *s, char *buf, size_t len)
             route_labels[r][0], route_labels[r][1], sum_ns * 1e-9);
         put(&o, "tabserve_request_duration_seconds_count{method=\"%s\",route=\"%s\"} %llu\n",
             route_labels[r][0], route_labels[r][1], (unsigned long long)total);
+    }
+    put(&o, "# HELP tabserve_grpc_calls_total gRPC calls answered, by method and status code.\n"
+            "# TYPE tabserve_grpc_calls_total counter\n");
+    for (int m = 0; m < GRPC_METHOD_COUNT; m++)
+        for (int c = 0; c < STATS_GRPC_CODES; c++) {
+            uint64_t n = 0;
+            for (int w = 0; w < STATS_MAX_WORKERS; w++) n += LOAD(s->w[w].grpc_calls[m][c]);
+            if (n)
+                put(&o, "tabserve_grpc_calls_total{method=\"%s\",code=\"%s\"} %llu\n", stats_grpc_methods[m],
+                    grpc_code_names[c], (unsigned long long)n);
+        }
+    put(&o, "# HELP tabserve_grpc_call_seconds_total Time spent answering gRPC calls, by method.\n"
+            "# TYPE tabserve_grpc_call_seconds_total counter\n");
+    for (int m = 0; m < GRPC_METHOD_COUNT; m++) {
+        uint64_t calls = 0, ns = 0;
+        for (int w = 0; w < STATS_MAX_WORKERS; w++) {
+            for (int c = 0; c < STATS_GRPC_CODES; c++) calls += LOAD(s->w[w].grpc_calls[m][c]);
+            ns += LOAD(s->w[w].grpc_latency_ns_sum[m]);
+        }
+        if (calls)
+            put(&o, "tabserve_grpc_call_seconds_total{method=\"%s\"} %.9f\n", stats_grpc_methods[m],
+                ns * 1e-9);
     }
     uint64_t predictions = 0;
     int64_t in_flight = 0, alive = 0;

@@ -45,6 +45,26 @@ typedef enum {
     ROUTE_COUNT
 } stats_route;
 
+/* The gRPC methods (serve/grpc_service.h), counted apart from the HTTP routes. */
+typedef enum {
+    GRPC_SERVER_LIVE,
+    GRPC_SERVER_READY,
+    GRPC_MODEL_READY,
+    GRPC_SERVER_METADATA,
+    GRPC_MODEL_METADATA,
+    GRPC_MODEL_INFER,
+    GRPC_MODEL_CONFIG,
+    GRPC_MODEL_STATISTICS,
+    GRPC_REPOSITORY_INDEX,
+    GRPC_REPOSITORY_MODEL_LOAD,
+    GRPC_REPOSITORY_MODEL_UNLOAD,
+    GRPC_HEALTH_CHECK,
+    GRPC_OTHER, /* a method tabserve does not serve */
+    GRPC_METHOD_COUNT
+} grpc_method;
+#define STATS_GRPC_CODES 17 /* gRPC status codes 0 (OK) .. 16 (UNAUTHENTICATED) */
+extern const char *const stats_grpc_methods[GRPC_METHOD_COUNT]; /* "ModelInfer", ... */
+
 #define STATS_STATUS_COUNT 15  /* the status codes we answer with, see stats.c */
 #define STATS_BUCKETS      14  /* latency histogram upper bounds, see stats.c */
 #define STATS_MAX_MODELS   128 /* model versions with their own counters (labels model, version) */
@@ -73,6 +93,8 @@ typedef struct {
     _Atomic int connections;       /* open now (a hint for spreading new ones over workers) */
     _Atomic int accepting;         /* may take new connections: from boot until its sockets close */
     stats_model_counts models[STATS_MAX_MODELS];
+    _Atomic uint64_t grpc_calls[GRPC_METHOD_COUNT][STATS_GRPC_CODES];
+    _Atomic uint64_t grpc_latency_ns_sum[GRPC_METHOD_COUNT];
     char pad[64];
 } stats_worker;
 
@@ -117,6 +139,11 @@ void stats_record(stats_worker *w, stats_route route, int status, uint64_t laten
  * inference: it asked for predictions (counted apart for Triton's statistics). */
 void stats_record_model(stats_worker *w, int model_slot, int status, uint64_t latency_ns, long predictions,
                         int inference);
+
+/* A gRPC status code's name ("INVALID_ARGUMENT"). */
+const char *stats_grpc_code_name(int code);
+/* Records one finished gRPC call: its method and status code. */
+void stats_record_grpc(stats_worker *w, grpc_method method, int code, uint64_t latency_ns);
 
 /* One model version's inference requests summed over all workers. */
 typedef struct {

@@ -19,6 +19,7 @@
 #include "model/encode.h"
 #include "serve/api.h"
 #include "serve/control.h"
+#include "serve/grpc.h"
 #include "serve/log.h"
 #include "base/clock.h"
 #include "base/err.h"
@@ -35,11 +36,18 @@ typedef struct {
     int unparsed;     /* it answers a request the parser could not read */
 } listener;
 
+typedef struct {
+    worker *w;
+    api *api;
+    grpc_server *grpc;
+} grpc_listener;
+
 struct worker {
     const worker_args *a;
     stats_worker *slot;
     listener l[CONFIG_MAX_BINDS];
     int n;
+    grpc_listener g; /* g.grpc NULL: no gRPC */
     volatile int draining;
     pid_t master; /* carries out explicit model control (control.h) */
     atomic_long requests_done;
@@ -159,10 +167,8 @@ static int open_connections(worker *w);
  * worker that is taking connections, not inside a request, and holds at least
  * two fewer (the kernel wakes every waiting worker, and the first to call
  * accept wins; without this one worker took 14 of wrk's 16 connections). */
-static int may_accept(void *ctx)
+static int may_accept_worker(worker *w)
 {
-    listener *l = ctx;
-    worker *w = l->w;
     int mine = open_connections(w);
     atomic_store_explicit(&w->slot->connections, mine + 1, memory_order_relaxed);
     const stats_shared *st = w->a->stats;
@@ -177,6 +183,9 @@ static int may_accept(void *ctx)
     }
     return 1;
 }
+
+static int may_accept(void *ctx) { return may_accept_worker(((listener *)ctx)->w); }
+static int may_accept_grpc(void *ctx) { return may_accept_worker(((grpc_listener *)ctx)->w); }
 
 static void on_answered(void *ctx, const http_request *hr, const http_response *out)
 {
@@ -203,6 +212,83 @@ static void on_answered(void *ctx, const http_request *hr, const http_response *
         atomic_store(&w->recycle, 1);
         kill(getpid(), SIGUSR2); /* wake the main thread now: stop accepting before the next tick */
     }
+}
+
+/* ---- the gRPC side: the same accounting, by method and status code ------- */
+
+static int model_control(void *ctx, const char *name, int load, char *err);
+
+static void count_done(worker *w)
+{
+    long done = atomic_fetch_add(&w->requests_done, 1) + 1;
+    if (w->a->max_requests && done == w->a->max_requests) {
+        atomic_store(&w->recycle, 1);
+        kill(getpid(), SIGUSR2);
+    }
+}
+
+static void on_grpc_call(void *ctx, const grpc_call_info *info, const uint8_t *msg, size_t len,
+                         grpc_reply *out)
+{
+    (void)info;
+    grpc_listener *g = ctx;
+    worker *w = g->w;
+    atomic_fetch_add_explicit(&w->slot->in_flight, 1, memory_order_relaxed);
+    atomic_store_explicit(&w->slot->busy_since_ms, clock_coarse_ms(), memory_order_relaxed);
+    grpc_call(g->api, info->path, msg, len, out);
+    atomic_store_explicit(&w->slot->busy_since_ms, 0, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&w->slot->in_flight, 1, memory_order_relaxed);
+}
+
+static void on_grpc_answered(void *ctx, const grpc_call_info *info, const grpc_reply *r)
+{
+    grpc_listener *g = ctx;
+    worker *w = g->w;
+    uint64_t latency = clock_ns() - info->start_ns;
+    stats_record_grpc(w->slot, r->method, r->code, latency);
+    if (r->model_slot >= 0 && r->http_status)
+        stats_record_model(w->slot, r->model_slot, r->http_status, latency, r->predictions,
+                           r->method == GRPC_MODEL_INFER);
+    if (r->predictions)
+        atomic_fetch_add_explicit(&w->slot->predictions, (uint64_t)r->predictions, memory_order_relaxed);
+    if (w->a->access_fd >= 0) { /* the status field holds the gRPC status code */
+        http_request hr = {.method = "POST",
+                           .target = info->path ? info->path : "-",
+                           .version = "HTTP/2.0",
+                           .user_agent = info->user_agent,
+                           .client = info->client};
+        access_log(w, &hr, r->code, r->len);
+    }
+    count_done(w);
+}
+
+static int grpc_start_listener(worker *w, int fd, char *err)
+{
+    const worker_args *a = w->a;
+    const serve_config *cfg = a->cfg;
+    api_options ao = {.max_batch = (int)cfg->max_batch,
+                      .encode_rules = cfg->ignore_unknown_fields ? ENCODE_IGNORE_UNKNOWN : ENCODE_STRICT,
+                      .stats = a->stats,
+                      .draining = &w->draining,
+                      .explain_budget = cfg->explain_budget,
+                      .max_body = cfg->grpc_max_message};
+    if (cfg->model_control_explicit && a->stats && w->master > 1) {
+        ao.model_control = model_control;
+        ao.model_control_ctx = w;
+    }
+    w->g.w = w;
+    if (!(w->g.api = api_create(a->repo, &ao, err))) return -1;
+    grpc_limits lim = {.max_message = cfg->grpc_max_message,
+                       .max_streams = cfg->grpc_max_streams,
+                       .max_header_bytes =
+                           cfg->limit_request_headers > 16384 ? cfg->limit_request_headers : 16384,
+                       .max_connections = cfg->worker_connections,
+                       .header_ms = (int64_t)(cfg->header_timeout * 1000),
+                       .body_ms = (int64_t)(cfg->body_timeout * 1000),
+                       .idle_ms = (int64_t)(cfg->grpc_idle_timeout * 1000),
+                       .draining = &w->draining};
+    grpc_handler h = {&w->g, on_grpc_call, on_grpc_answered, fd >= 0 ? may_accept_grpc : NULL};
+    return (w->g.grpc = grpc_start(fd, &lim, &h, err)) ? 0 : -1;
 }
 
 /* ---- the process --------------------------------------------------------- */
@@ -259,6 +345,10 @@ http_server *worker_start_detached(const worker_args *a, char *err)
 
 static void free_listeners(worker *w)
 {
+    grpc_stop(w->g.grpc);
+    w->g.grpc = NULL;
+    api_free(w->g.api);
+    w->g.api = NULL;
     for (int i = 0; i < w->n; i++) {
         listener *l = &w->l[i];
         http_stop(l->http);
@@ -270,8 +360,7 @@ static void free_listeners(worker *w)
 
 static int open_connections(worker *w)
 {
-    if (!w->n) return 0;
-    int n = 0;
+    int n = grpc_open_connections(w->g.grpc);
     for (int i = 0; i < w->n; i++) n += http_open_connections(w->l[i].http);
     return n;
 }
@@ -282,6 +371,7 @@ static void drain(worker *w, const char *why)
     log_msg(LOG_INFO, "Worker draining (%s)", why);
     w->draining = 1;
     for (int i = 0; i < w->n; i++) http_quiesce(w->l[i].http); /* closes our copy of the socket */
+    grpc_quiesce(w->g.grpc);                                   /* and GOAWAY on every gRPC connection */
     /* only now: a reload waits for this before it starts the new workers (master.c) */
     atomic_store(&w->slot->accepting, 0);
     int64_t deadline = clock_coarse_ms() + (int64_t)(cfg->graceful_timeout * 1000);
@@ -318,6 +408,10 @@ int worker_run(const worker_args *a)
             w.n++; /* free_listeners releases what the failed one holds */
             goto boot_error;
         }
+    if (a->grpc_fd >= 0 && grpc_start_listener(&w, a->grpc_fd, err) != 0) {
+        log_msg(LOG_ERROR, "Worker failed to boot: %s", err);
+        goto boot_error;
+    }
     atomic_store(&w.slot->pid, (int)getpid());
     log_msg(LOG_INFO, "Booting worker with pid: %d", (int)getpid());
 

@@ -21,6 +21,7 @@ typedef struct {
     int slot; /* this worker's stats slot */
     const int *listen_fds;
     int n_listen;
+    int grpc_fd;       /* -1: no gRPC */
     int access_fd;     /* -1: no access log */
     long max_requests; /* 0: never recycle; jitter already added */
     int test_hooks;    /* honour X-Tabserve-Test-Stall (tests only) */
