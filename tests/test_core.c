@@ -16,6 +16,7 @@
 #include "base/files.h"
 #include "base/scratch.h"
 #include "estimators/linear.h"
+#include "estimators/tree_layout.h"
 #include "estimators/trees.h"
 #include "model/encode.h"
 #include "model/model.h"
