@@ -23,8 +23,9 @@ import time
 import unittest
 import zlib
 
+from serving import BIN, Server, free_port  # noqa: F401
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-BIN = os.path.abspath(os.environ.get("BIN", "build/tabserve"))
 CLIENTS = os.path.abspath(os.path.join(HERE, "..", "..", "shared", "clients", "tritonclient"))
 SPECS = os.path.abspath(os.path.join(HERE, "..", "..", "shared", "specs"))
 
@@ -57,40 +58,7 @@ PASSENGERS = [
 ]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
-
-class Server:
-    def __init__(self, *args):
-        self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile("w+", prefix="tabserve-clients-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen([BIN, "serve", "-w", "2", "-b", f"127.0.0.1:{self.port}", *args],
-                                     stdout=subprocess.DEVNULL, stderr=self.log)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if self.request("GET", "/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.02)
-        raise AssertionError("server did not start: " + open(self.log.name).read())
-
-    def request(self, method, path, body=None, headers=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        c.request(method, path, body, headers or {})
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        return r.status, dict(r.getheaders()), data
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=20)
-        self.log.close()
-        os.unlink(self.log.name)
 
 
 def titanic_inputs(rows, binary):

@@ -26,6 +26,8 @@ import threading
 import time
 import unittest
 
+from serving import BIN, Server, free_port  # noqa: F401
+
 try:
     import jsonschema
 except ImportError:
@@ -33,7 +35,6 @@ except ImportError:
     sys.exit(0)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BIN = os.path.abspath(os.environ.get("BIN", "build/tabserve"))
 SEED = {"Age": 22, "Fare": 7.25, "Embarked": "S", "Sex": "male", "Pclass": 3}
 FIRST_CLASS = {"Fare": 71.2833, "Embarked": "C", "Sex": "female", "Pclass": 1}  # Age missing
 
@@ -48,10 +49,14 @@ OIP = load_schemas("oip.json")
 TFS = load_schemas("tfs.json")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+
+
+
+def columns(rows, model_inputs):
+    """Rows as V2 column tensors, one per input (None -> null)."""
+    types = {"Age": "FP32", "Fare": "FP64", "Sex": "BYTES", "Embarked": "BYTES", "Pclass": "INT64"}
+    return [{"name": k, "shape": [len(rows)], "datatype": types[k], "data": [r.get(k) for r in rows]}
+            for k in model_inputs]
 
 
 def make_numeric_model(path, trees=20, seed=1):
@@ -69,57 +74,6 @@ def make_numeric_model(path, trees=20, seed=1):
                     str(trees), "--seed", str(seed), "--threads", "1", "-o", path], check=True,
                    capture_output=True)
     os.unlink(csv)
-
-
-class Server:
-    def __init__(self, *args, workers=2):
-        self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile("w+", prefix="tabserve-proto-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen([BIN, "serve", "-w", str(workers), "-b", f"127.0.0.1:{self.port}", *args],
-                                     stdout=subprocess.DEVNULL, stderr=self.log)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if self.request("GET", "/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.01)
-            if self.proc.poll() is not None:
-                break
-        raise AssertionError("server did not start: " + self.errors())
-
-    def errors(self):
-        with open(self.log.name) as f:
-            return f.read()
-
-    def request(self, method, path, body=None, headers=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        h = {"Content-Type": "application/json"} if isinstance(body, (dict, list, str)) else {}
-        h.update(headers or {})
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body)
-        c.request(method, path, body, h)
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        return r.status, dict(r.getheaders()), data
-
-    def json(self, method, path, body=None, headers=None):
-        status, h, data = self.request(method, path, body, headers)
-        return status, json.loads(data)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=20)
-        self.log.close()
-        os.unlink(self.log.name)
-
-
-def columns(rows, model_inputs):
-    """Rows as V2 column tensors, one per input (None -> null)."""
-    types = {"Age": "FP32", "Fare": "FP64", "Sex": "BYTES", "Embarked": "BYTES", "Pclass": "INT64"}
-    return [{"name": k, "shape": [len(rows)], "datatype": types[k], "data": [r.get(k) for r in rows]}
-            for k in model_inputs]
 
 
 class Protocols(unittest.TestCase):

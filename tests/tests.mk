@@ -9,7 +9,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/%)
 $(BUILD)/test_%: tests/test_%.c tests/guard.h tests/tiny_model.h $(OBJS)
 	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -iquote src -o $@ $< $(OBJS) $(LDLIBS) -lcmocka
 
-.PHONY: unit-test cli-test server-test protocol-test client-test import-test api-test page-test manifest-test compose-test container-test
+.PHONY: unit-test cli-test server-test protocol-test client-test grpc-test import-test api-test page-test manifest-test compose-test container-test
 unit-test: $(TEST_BINS)
 	@python3 tests/layers.py
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; TABSERVE_DATA=$(DATA) $$t; done
@@ -27,6 +27,10 @@ protocol-test: $(BIN)
 # the protocols with clients nobody here wrote: Triton's (../shared/clients), TF Serving's document
 client-test: $(BIN)
 	BIN=$(BIN) python3 tests/test_clients.py
+
+# gRPC with grpcio (messages from the protocols' .proto files), Triton's gRPC client, hostile HTTP/2 peers
+grpc-test: $(BIN)
+	BIN=$(BIN) python3 tests/test_grpc.py
 
 # imported models against their own runtimes (XGBoost, ONNX Runtime)
 import-test: $(BIN)
@@ -67,4 +71,4 @@ test-deps: deps
 .PHONY: test-deps
 test: test-deps
 	@$(MAKE) --no-print-directory all
-	@MAKE="$(MAKE)" tests/run-all.sh unit-test cli-test server-test protocol-test client-test import-test api-test page-test manifest-test container-test compose-test
+	@MAKE="$(MAKE)" tests/run-all.sh unit-test cli-test server-test protocol-test client-test grpc-test import-test api-test page-test manifest-test container-test compose-test
