@@ -4,6 +4,7 @@ spoken to over HTTP and stopped with TERM."""
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -11,6 +12,17 @@ import tempfile
 import time
 
 BIN = os.path.abspath(os.environ.get("BIN", "build/tabserve"))
+DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", "titanic.json")
+
+
+def titanic_repository(*names, prefix="tabserve-repo-"):
+    """A model repository (a new temporary directory) serving the default model
+    under each name, as version 1."""
+    root = tempfile.mkdtemp(prefix=prefix)
+    for name in names:
+        os.makedirs(f"{root}/{name}/1")
+        shutil.copy(DEFAULT_MODEL, f"{root}/{name}/1/model.json")
+    return root
 
 
 def free_port():

@@ -23,7 +23,7 @@ import time
 import unittest
 import zlib
 
-from serving import BIN, Server, free_port  # noqa: F401
+from serving import BIN, Server, free_port, titanic_repository  # noqa: F401
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENTS = os.path.abspath(os.path.join(HERE, "..", "..", "shared", "clients", "tritonclient"))
@@ -82,10 +82,7 @@ def titanic_inputs(rows, binary):
 class TritonClient(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="tabserve-clients-")
-        for name in ("titanic", "spare"):
-            os.makedirs(f"{cls.dir}/{name}/1")
-            shutil.copy(os.path.join(HERE, "..", "models", "titanic.json"), f"{cls.dir}/{name}/1/model.json")
+        cls.dir = titanic_repository("titanic", "spare", prefix="tabserve-clients-")
         cls.s = Server("--model-repository", cls.dir, "--default-model", "titanic", "--model-control-mode",
                        "explicit", "--repository-poll", "0")
         cls.c = triton.InferenceServerClient(f"127.0.0.1:{cls.s.port}")

@@ -23,7 +23,7 @@ import time
 import types
 import unittest
 
-from serving import Server, free_port
+from serving import Server, free_port, titanic_repository
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.abspath(os.path.join(HERE, "..", "..", "shared"))
@@ -153,10 +153,7 @@ def raw_request(rows, model="titanic"):
 class GrpcServer(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="tabserve-grpc-")
-        for name in ("titanic", "spare"):
-            os.makedirs(f"{cls.dir}/{name}/1")
-            shutil.copy(os.path.join(HERE, "..", "models", "titanic.json"), f"{cls.dir}/{name}/1/model.json")
+        cls.dir = titanic_repository("titanic", "spare", prefix="tabserve-grpc-")
         cls.grpc_port = free_port()
         cls.s = Server("--model-repository", cls.dir, "--default-model", "titanic", "--max-batch", "64",
                        "--grpc-bind", f"127.0.0.1:{cls.grpc_port}", "--grpc-max-message-bytes", "65536",

@@ -482,8 +482,8 @@ static void conn_read(conn *c)
     }
     ssize_t used = nghttp2_session_mem_recv(c->h2, buf, (size_t)n);
     if (used < 0) { /* a protocol error (not HTTP/2, a flood, bad frames): GOAWAY, then close */
-        nghttp2_session_terminate_session(
-            c->h2, used == NGHTTP2_ERR_FLOODED ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR);
+        nghttp2_session_terminate_session(c->h2, used == NGHTTP2_ERR_FLOODED ? NGHTTP2_ENHANCE_YOUR_CALM
+                                                                             : NGHTTP2_PROTOCOL_ERROR);
         conn_flush(c);
         c->dead = 1;
     }
