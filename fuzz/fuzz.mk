@@ -5,13 +5,14 @@
 # tests/oracles/make_xgboost.py fuzz/corpus/model --seeds; the small v2-*.json are
 # written by hand (v2-blend-background.json: a blend with a background, so that
 # fuzz_model reaches the explainer's coalition tables and enumeration); lgb-handmade.txt, a LightGBM
-# text model written by hand (a categorical split, a NaN-missing split, pandas_categorical).
+# text model written by hand (a categorical split, a NaN-missing split, pandas_categorical);
+# fuzz/corpus/grpc/ by fuzz/make_grpc_seeds.py (whole HTTP/2 client connections, python3-h2).
 FUZZ_SECONDS ?= 30
 FUZZ_BUILD := build-fuzz
 FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 FUZZ_OBJS := $(SRCS:src/%.c=$(FUZZ_BUILD)/%.o) $(GEN_PROTOS:%=$(FUZZ_BUILD)/gen/%.pb-c.o) $(LLHTTP_C:%=$(FUZZ_BUILD)/llhttp/%.o)
-FUZZERS := api model csv encode http
+FUZZERS := api model csv encode http grpc
 
 $(FUZZ_BUILD)/%.o: src/%.c $(HDRS) $(DEFAULT_MODEL) api/openapi.yaml api/page.html $(GEN_PROTOS:%=$(FUZZ_BUILD)/gen/%.pb-c.h)
 	@mkdir -p $(@D)
@@ -49,7 +50,7 @@ test-asan:
 	  LDFLAGS="-fsanitize=address,undefined" $(ASAN_BUILD)/tabserve
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(MAKE) BUILD=$(ASAN_BUILD) CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	  LDFLAGS="-fsanitize=address,undefined" unit-test cli-test server-test protocol-test
+	  LDFLAGS="-fsanitize=address,undefined" unit-test cli-test server-test protocol-test grpc-test
 
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
             --show-leak-kinds=definite,indirect

@@ -61,7 +61,7 @@ struct conn {
     uint8_t *wbuf;
     size_t wlen, wcap;
     int64_t opened_ms, idle_since_ms;
-    int frames_seen, goaway, dead, out_interest;
+    int frames_seen, goaway, dead, out_interest, closing;
     size_t buffered; /* request bytes held by its streams */
     stream *streams;
     conn *next, *prev;
@@ -383,7 +383,7 @@ static int on_stream_close(nghttp2_session *h2, int32_t id, uint32_t code, void 
     (void)code;
     conn *c = user;
     stream *st = nghttp2_session_get_stream_user_data(h2, id);
-    if (!st) return 0;
+    if (!st || c->closing) return 0; /* closing: conn_close frees the streams */
     nghttp2_session_set_stream_user_data(h2, id, NULL);
     if (st->prev)
         st->prev->next = st->next;
@@ -404,7 +404,15 @@ static void conn_close(conn *c)
     grpc_server *s = c->s;
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
-    nghttp2_session_del(c->h2); /* closes its streams: on_stream_close frees them */
+    c->closing = 1;
+    nghttp2_session_del(c->h2);
+    while (c->streams) { /* those nghttp2 still held, and any it never opened */
+        stream *st = c->streams;
+        c->streams = st->next;
+        free(st->body);
+        free(st->out);
+        free(st);
+    }
     free(c->wbuf);
     if (c->prev)
         c->prev->next = c->next;

@@ -417,6 +417,7 @@ typedef struct {
 
 static int put_bytes(bytes *b, const void *src, size_t n)
 {
+    if (n == 0) return 0; /* src may be NULL (an empty repeated field) */
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + n) cap *= 2;
