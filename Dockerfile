@@ -35,8 +35,9 @@ LABEL org.opencontainers.image.title="tabserve" \
 WORKDIR /
 # any non-root user works (docker run --user 12345 too): the server writes no files
 USER 10001:10001
-EXPOSE 8080
-ENV TABSERVE_BIND=:8080
+EXPOSE 8080 8001
+# HTTP on 8080 (the seed's port); gRPC (KServe V2's inference service, gRPC health checking) on 8001
+ENV TABSERVE_BIND=:8080 TABSERVE_GRPC_BIND=:8001
 HEALTHCHECK --interval=5s --timeout=3s --start-period=2s --retries=3 CMD ["/tabserve", "healthcheck"]
 ENTRYPOINT ["/tabserve"]
 # the seed's `gunicorn -w 4 -b :8080 app:app`

@@ -16,7 +16,8 @@ docker image inspect debian:bookworm-slim > /dev/null 2>&1 \
 
 project=tscompose$$
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-dc() { TABSERVE_LB_PORT=$port docker-compose -p "$project" -f deploy/compose/compose.yaml "$@"; }
+gport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+dc() { TABSERVE_LB_PORT=$port TABSERVE_LB_GRPC_PORT=$gport docker-compose -p "$project" -f deploy/compose/compose.yaml "$@"; }
 tmp=$(mktemp -d)
 cleanup() { dc down -v > /dev/null 2>&1; rm -rf "$tmp"; }
 trap cleanup EXIT
@@ -52,6 +53,10 @@ dc up -d --scale tabserve=2 > "$tmp/up.log" 2>&1 || { tail -20 "$tmp/up.log"; ec
 check "2 replicas and the balancer come up healthy" wait_ready
 answer=$(curl -s "$url/model" -H 'Content-Type: application/json' -d "$seed")
 check "the seed's request through the balancer: $answer" '[ "$answer" = "{\"predict\": 0.0715020671}" ]'
+if /usr/bin/python3 -c 'import grpc' 2>/dev/null; then # gRPC through the balancer's 8001 (raw bytes: SERVING)
+  health=$(/usr/bin/python3 -c "import grpc; print(grpc.insecure_channel('127.0.0.1:$gport').unary_unary('/grpc.health.v1.Health/Check')(b'', timeout=10).hex())" 2>&1)
+  check "gRPC health checking through the balancer answers SERVING: $health" "[ '$health' = 0801 ]"
+fi
 for _ in $(seq 200); do curl -s -o /dev/null "$url/model" -H 'Content-Type: application/json' -d "$seed"; done
 counts=$(for ip in $(replicas); do served "$ip"; done | tr '\n' ' ')
 check "requests reach every replica (POST /model per replica: $counts)" \

@@ -26,8 +26,14 @@ check "image is at most 10 MB" "[ $size -le 10000000 ]"
 version=$(sed -n 's/^#define TABSERVE_VERSION *"\(.*\)"/\1/p' src/model/model.h)
 check "image is tagged latest and $version" "docker image inspect $IMAGE:$version >/dev/null"
 
-docker container run -d --name "$name" -p "127.0.0.1:$port:8080" --read-only --user 12345 "$IMAGE" >/dev/null
+gport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+docker container run -d --name "$name" -p "127.0.0.1:$port:8080" -p "127.0.0.1:$gport:8001" --read-only --user 12345 "$IMAGE" >/dev/null
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+# gRPC health checking on the image's 8001 (grpcio from Debian: the raw response bytes, status 1 = SERVING)
+if /usr/bin/python3 -c 'import grpc' 2>/dev/null; then
+  health=$(/usr/bin/python3 -c "import grpc; print(grpc.insecure_channel('127.0.0.1:$gport').unary_unary('/grpc.health.v1.Health/Check')(b'', timeout=10).hex())")
+  check "gRPC health checking answers SERVING on 8001" "[ '$health' = 0801 ]"
+fi
 out=$(curl -s -XPOST "http://127.0.0.1:$port/model" -H 'Content-Type: application/json' -d "$seed")
 check "the seed's request is answered (read-only, --user 12345)" "echo '$out' | grep -Eq '^\\{\"predict\": 0\\.[0-9]+\\}\$'"
 for _ in $(seq 60); do

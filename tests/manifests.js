@@ -12,6 +12,7 @@ const fs = require("fs");
 const path = require("path");
 const os = require("os");
 const { spawn, execFileSync } = require("child_process");
+const http2 = require("http2");
 let yaml, Ajv;
 try {
   yaml = require("js-yaml");
@@ -98,6 +99,30 @@ for (const { file, doc } of [...load("deploy/kubernetes"), ...load("deploy/kserv
 
 }
 
+// grpc.health.v1.Health/Check as the kubelet's grpc probe calls it: the
+// response's status (1: SERVING), or -1. The request message has one string
+// field (service = 1), the response one enum (status = 1).
+function grpcHealth(port, service) {
+  return new Promise((resolve) => {
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    client.on("error", () => resolve(-1));
+    const name = Buffer.from(service);
+    const msg = name.length ? Buffer.concat([Buffer.from([0x0a, name.length]), name]) : Buffer.alloc(0);
+    const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, msg.length]), msg]);
+    const req = client.request({ ":method": "POST", ":path": "/grpc.health.v1.Health/Check",
+                                 "content-type": "application/grpc", te: "trailers" });
+    const chunks = [];
+    req.on("data", (d) => chunks.push(d));
+    req.on("end", () => {
+      client.close();
+      const body = Buffer.concat(chunks);
+      resolve(body.length >= 7 && body[5] === 0x08 ? body[6] : body.length === 5 ? 0 : -1);
+    });
+    req.on("error", () => resolve(-1));
+    req.end(frame);
+  });
+}
+
 // the containers against tabserve: flags, a real start with their args, the probes
 async function tryContainer(file, c, pod) {
   const args = c.args || [];
@@ -118,13 +143,19 @@ async function tryContainer(file, c, pod) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tabserve-manifest-"));
   fs.mkdirSync(path.join(tmp, "titanic", "1"), { recursive: true });
   fs.copyFileSync(path.join(ROOT, "models", "titanic.json"), path.join(tmp, "titanic", "1", "model.json"));
-  const free = 20000 + Math.floor(Math.random() * 20000);
+  const free = 20000 + Math.floor(Math.random() * 20000), freeGrpc = free + 1;
+  const grpcBind = args.find((a) => a.startsWith("--grpc-bind="));
+  const grpcPort = grpcBind && Number(grpcBind.split(":").pop());
   const real = args.map((a) => a.replace("/mnt/models", path.join(tmp, "titanic", "1")).replace("/models", tmp)
-    .replace("{{.Name}}", "titanic").replace(/:8080$/, ":" + free).replace(/^--access-logfile=-$/, "--access-logfile="));
+    .replace("{{.Name}}", "titanic").replace(/^(--bind=.*):8080$/, "$1:" + free)
+    .replace(/^(--grpc-bind=.*):\d+$/, "$1:" + freeGrpc).replace(/^--access-logfile=-$/, "--access-logfile="));
   const server = spawn(BIN, real, { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   server.stderr.on("data", (d) => (log += d));
-  const probes = [c.readinessProbe, c.livenessProbe, c.startupProbe].filter(Boolean).map((p) => p.httpGet.path);
+  const probes = [c.readinessProbe, c.livenessProbe, c.startupProbe].filter(Boolean);
+  for (const p of probes.filter((p) => p.grpc))
+    check(p.grpc.port === grpcPort && (c.ports || []).some((q) => q.containerPort === grpcPort),
+          `${file}: the gRPC probe's port ${p.grpc.port} is the declared --grpc-bind port (${grpcPort})`);
   try {
     let up = false;
     for (let i = 0; i < 200 && !up; i++) {
@@ -132,8 +163,13 @@ async function tryContainer(file, c, pod) {
     }
     check(up, `${file}: tabserve ${real.join(" ")} starts ${up ? "" : log}`);
     for (const p of probes) {
-      const r = await fetch(`http://127.0.0.1:${free}${p}`);
-      check(r.status === 200, `${file}: probe ${p} answers 200 (${r.status})`);
+      if (p.grpc) {
+        const status = await grpcHealth(freeGrpc, p.grpc.service || "");
+        check(status === 1, `${file}: the gRPC probe's Check answers SERVING (${status})`);
+        continue;
+      }
+      const r = await fetch(`http://127.0.0.1:${free}${p.httpGet.path}`);
+      check(r.status === 200, `${file}: probe ${p.httpGet.path} answers 200 (${r.status})`);
     }
   } finally {
     server.kill("SIGTERM");
