@@ -16,6 +16,7 @@ COPY tests/tests.mk tests/
 COPY bench/bench.mk bench/
 COPY fuzz/fuzz.mk fuzz/
 COPY src ./src
+COPY proto ./proto
 COPY api ./api
 COPY models ./models
 RUN make static \

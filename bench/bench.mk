@@ -41,14 +41,19 @@ bench: $(BIN) $(BUILD)/bench_core
 	@echo; echo "== offline predict"; BIN=$(BIN) bench/predict.sh
 	@echo; echo "== HTTP server"; BIN=$(BIN) bench/serve.sh
 	@echo; echo "== KServe V2 and TF Serving"; $(MAKE) --no-print-directory bench-protocols
+	@echo; echo "== gRPC"; $(MAKE) --no-print-directory bench-grpc
 
 # the cluster protocols: one row against nginx, 1,024 rows binary against JSON
 bench-protocols: $(BIN)
 	BIN=$(BIN) bench/protocols.sh
 
+# gRPC: one-row ModelInfer (h2load, 64 streams) against nginx over h2c; 1,024 raw rows against REST's binary extension
+bench-grpc: $(BIN)
+	BIN=$(BIN) bench/grpc.sh
+
 # Faults under load: reload, kill -9, slowloris, 10k idle connections,
 # endless bodies. Figures recorded in docs/maintainers/reliability.md.
-.PHONY: faults bench-trees bench-import bench-gbt bench-protocols
+.PHONY: faults bench-trees bench-import bench-gbt bench-protocols bench-grpc
 faults: $(BIN)
 	@for p in wrk slowhttptest; do command -v $$p >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq $$p >/dev/null; }; done
 	BIN=$(BIN) python3 bench/faults.py

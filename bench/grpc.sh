@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# gRPC against the anchor, same run: one-row ModelInfer (typed contents) on
+# tabserve -w 2 --grpc-bind, driven by h2load (nghttp2's load generator) with a
+# pre-framed request, 4 connections x 16 streams = 64 concurrent streams,
+# against nginx-light answering an HTTP/2 POST (h2c) with a fixed body over the
+# same connections and streams, medians of alternating rounds, p99 beside. Then
+# 1,024 rows a call as raw tensors over gRPC against the REST binary tensor
+# extension (wrk), 8 connections: rows a second for each.
+set -u
+BIN=${BIN:-build/tabserve}
+DURATION=${DURATION:-3}
+ROUNDS=${ROUNDS:-5}
+for tool in h2load nginx wrk protoc; do
+  command -v "$tool" > /dev/null || { echo "SKIPPED: bench-grpc: $tool is not installed (packages/test.txt)"; exit 0; }
+done
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; sleep 0.3; rm -rf "$tmp"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+# the calls, framed: protoc's Python messages from proto/inference.proto
+protoc --proto_path=proto --python_out="$tmp" inference.proto
+/usr/bin/python3 - "$tmp" <<'PY'
+import json, random, struct, sys
+d = sys.argv[1]
+sys.path.insert(0, d)
+import inference_pb2 as pb
+def frame(m):
+    b = m.SerializeToString()
+    return b"\0" + struct.pack(">I", len(b)) + b
+one = pb.ModelInferRequest(model_name="model")
+for name, dt, v in (("Age", "FP32", 22.0), ("Fare", "FP32", 7.25), ("Pclass", "INT64", 3)):
+    t = one.inputs.add(name=name, datatype=dt, shape=[1])
+    (t.contents.fp32_contents if dt == "FP32" else t.contents.int64_contents).append(v)
+for name, v in (("Sex", b"male"), ("Embarked", b"S")):
+    one.inputs.add(name=name, datatype="BYTES", shape=[1]).contents.bytes_contents.append(v)
+open(f"{d}/one.grpc", "wb").write(frame(one))
+rng = random.Random(7)
+rows = [{"Age": rng.randint(1, 80), "Fare": round(rng.uniform(5, 200), 2), "Embarked": rng.choice("SCQ"),
+         "Sex": rng.choice(["male", "female"]), "Pclass": rng.randint(1, 3)} for _ in range(1024)]
+def strings(vals):
+    return b"".join(struct.pack("<I", len(s)) + s.encode() for s in vals)
+parts = [("Age", "FP32", struct.pack("<1024f", *[r["Age"] for r in rows])),
+         ("Fare", "FP32", struct.pack("<1024f", *[r["Fare"] for r in rows])),
+         ("Sex", "BYTES", strings(r["Sex"] for r in rows)),
+         ("Embarked", "BYTES", strings(r["Embarked"] for r in rows)),
+         ("Pclass", "INT64", struct.pack("<1024q", *[r["Pclass"] for r in rows]))]
+raw = pb.ModelInferRequest(model_name="model")
+for n, t, b in parts:
+    raw.inputs.add(name=n, datatype=t, shape=[1024])
+    raw.raw_input_contents.append(b)
+open(f"{d}/1024.grpc", "wb").write(frame(raw))
+header = json.dumps({"inputs": [{"name": n, "shape": [1024], "datatype": t, "parameters": {"binary_data_size": len(b)}}
+                                for n, t, b in parts], "parameters": {"binary_data_output": True}}).encode()
+open(f"{d}/v2-1024.bin", "wb").write(header + b"".join(b for _, _, b in parts))
+open(f"{d}/v2-1024.hlen", "w").write(str(len(header)))
+PY
+
+# h2load URL FILE CONNECTIONS STREAMS -> "req/s p99_ms" (only when every request got a 200)
+h2() {
+  h2load -D "$DURATION" -c "$3" -m "$4" -t 2 -d "$2" -H 'content-type: application/grpc' -H 'te: trailers' \
+    --log-file="$tmp/h2.log" "$1" > "$tmp/h2.out" 2>&1
+  grep -q " 0 failed, 0 errored" "$tmp/h2.out" && grep -q "status codes: [0-9]* 2xx, 0 3xx, 0 4xx, 0 5xx" "$tmp/h2.out" \
+    || { echo "h2load: not every call succeeded" >&2; grep -E "requests:|status codes" "$tmp/h2.out" >&2; }
+  rps=$(awk '/^finished in/ {print int($4)}' "$tmp/h2.out")
+  p99=$(awk '{print $3}' "$tmp/h2.log" | sort -n | awk '{v[NR] = $1} END {printf "%.2f", v[int(NR * 0.99)] / 1000}')
+  echo "$rps $p99"
+}
+
+gport=$(free_port); port=$(free_port)
+"$BIN" serve -w 2 -b "127.0.0.1:$port" --grpc-bind "127.0.0.1:$gport" --max-batch 1024 \
+  --limit-request-body 4194304 2>/dev/null & pids+=($!)
+for _ in $(seq 200); do curl -sf -o /dev/null "http://127.0.0.1:$port/v2/health/ready" && break; sleep 0.02; done
+nport=$(free_port)
+cat > "$tmp/nginx.conf" <<NGX
+worker_processes 2;
+daemon off;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $tmp;
+  http2_max_concurrent_streams 128;
+  server {
+    listen 127.0.0.1:$nport http2;
+    location / { default_type application/grpc; return 200 'a fixed reply of about a ModelInfer answer size'; }
+  }
+}
+NGX
+nginx -c "$tmp/nginx.conf" 2>/dev/null &
+for _ in $(seq 200); do [ -f "$tmp/nginx.pid" ] && break; sleep 0.02; done
+
+# the answer is right before it is fast: the seed's probability, as REST gives it
+out=$(h2load -n 1 -c 1 -d "$tmp/one.grpc" -H 'content-type: application/grpc' -H 'te: trailers' \
+  "http://127.0.0.1:$gport/inference.GRPCInferenceService/ModelInfer" 2>&1)
+echo "$out" | grep -q "1 succeeded" || { echo "FAIL: the ModelInfer call did not succeed"; echo "$out"; exit 1; }
+
+url=/inference.GRPCInferenceService/ModelInfer
+bin1k=$tmp/bin.lua
+{ echo 'wrk.method = "POST"'; echo "local f = io.open(\"$tmp/v2-1024.bin\", \"rb\"); wrk.body = f:read(\"*a\"); f:close()"
+  echo 'wrk.headers["Content-Type"] = "application/octet-stream"'
+  echo "wrk.headers[\"Inference-Header-Content-Length\"] = \"$(cat "$tmp/v2-1024.hlen")\""; } > "$bin1k"
+for r in $(seq "$ROUNDS"); do
+  h2 "http://127.0.0.1:$gport$url" "$tmp/one.grpc" 4 16 >> "$tmp/ts.one"
+  h2 "http://127.0.0.1:$nport$url" "$tmp/one.grpc" 4 16 >> "$tmp/ng.one"
+  h2 "http://127.0.0.1:$gport$url" "$tmp/1024.grpc" 8 1 >> "$tmp/ts.1k"
+  wrk -t2 -c8 -d"${DURATION}s" -s "$bin1k" "http://127.0.0.1:$port/v2/models/model/infer" > "$tmp/wrk.out"
+  awk '/Requests\/sec/ {print int($2)}' "$tmp/wrk.out" >> "$tmp/rest.1k"
+done
+ts=$(awk '{print $1}' "$tmp/ts.one" | median); ts99=$(awk '{print $2}' "$tmp/ts.one" | median)
+ng=$(awk '{print $1}' "$tmp/ng.one" | median); ng99=$(awk '{print $2}' "$tmp/ng.one" | median)
+g1k=$(awk '{print $1}' "$tmp/ts.1k" | median); g1k99=$(awk '{print $2}' "$tmp/ts.1k" | median)
+r1k=$(median < "$tmp/rest.1k")
+printf '%-48s %10s %9s %10s %9s %8s\n' "one row, 2 workers, 4 connections x 16 streams" tabserve "p99 ms" nginx "p99 ms" ratio
+printf '%-48s %10s %9s %10s %9s %7.2fx\n' "ModelInfer (gRPC, typed contents)" "$ts" "$ts99" "$ng" "$ng99" "$(echo "$ts / $ng" | bc -l)"
+echo "(calls/s, medians of $ROUNDS alternating rounds of ${DURATION}s; nginx answers a fixed body over h2c; target >= 0.8x)"
+echo
+printf '%-48s %10s %12s %9s\n' "1,024 rows per call, 8 connections" "calls/s" "rows/s" "p99 ms"
+printf '%-48s %10s %12s %9s\n' "gRPC ModelInfer, raw tensors" "$g1k" "$((g1k * 1024))" "$g1k99"
+printf '%-48s %10s %12s  %.2fx gRPC over REST\n' "REST binary tensor data extension" "$r1k" "$((r1k * 1024))" "$(echo "$g1k / $r1k" | bc -l)"
