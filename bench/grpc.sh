@@ -84,6 +84,7 @@ http {
   access_log off;
   client_body_temp_path $tmp;
   http2_max_concurrent_streams 128;
+  keepalive_requests 1000000000; # nginx closes a connection after 1,000 requests otherwise
   server {
     listen 127.0.0.1:$nport http2;
     location / { default_type application/grpc; return 200 'a fixed reply of about a ModelInfer answer size'; }

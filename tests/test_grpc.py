@@ -260,6 +260,16 @@ class GrpcServer(unittest.TestCase):
         code, details = self.error("ModelMetadata", pb.ModelMetadataRequest(), pb.ModelMetadataResponse)
         self.assertEqual((code, details), (grpc.StatusCode.INVALID_ARGUMENT, "name: a model name is required"))
 
+    def test_names_are_escaped_into_the_rest_request(self):
+        r = typed_request(PASSENGERS[:1])
+        r.inputs[0].name = 'A"ge\n\\'
+        code, details = self.error("ModelInfer", r)
+        self.assertEqual(code, grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertTrue(details.startswith("$.inputs[0].name: the model has no input"), details)
+        r = typed_request(PASSENGERS[:1], model="titanic")
+        r.id = 'id "quoted"'
+        self.assertEqual(self.call("ModelInfer", r, pb.ModelInferResponse).id, 'id "quoted"')
+
     def test_typed_contents_are_checked_against_their_datatype(self):
         r = pb.ModelInferRequest(model_name="titanic")
         t = r.inputs.add(name="Pclass", datatype="INT8", shape=[1])

@@ -439,10 +439,23 @@ static int pending(conn *c, const uint8_t *data, size_t n)
     return 0;
 }
 
-/* Writes what nghttp2 has to send; 0, or -1: the connection is done. */
+/* Writes what nghttp2 has to send: every frame it has gathered into the
+ * connection's buffer first, then as few write(2)s as the socket takes (one
+ * per wake-up, however many calls it answers). 0, or -1: the connection is done. */
 static int conn_flush(conn *c)
 {
-    while (c->wlen) {
+    int more = 1; /* nghttp2 may have frames to give */
+    for (;;) {
+        while (more && c->wlen < (1u << 20)) { /* up to 1 MiB a write; the rest after it */
+            const uint8_t *data;
+            ssize_t n = nghttp2_session_mem_send(c->h2, &data);
+            if (n < 0) return -1;
+            if (n == 0)
+                more = 0;
+            else if (pending(c, data, (size_t)n) != 0)
+                return -1;
+        }
+        if (!c->wlen) break;
         ssize_t w = write(c->fd, c->wbuf, c->wlen);
         if (w < 0) {
             if (errno == EINTR) continue;
@@ -451,23 +464,6 @@ static int conn_flush(conn *c)
         }
         memmove(c->wbuf, c->wbuf + w, c->wlen - (size_t)w);
         c->wlen -= (size_t)w;
-    }
-    for (;;) {
-        const uint8_t *data;
-        ssize_t n = nghttp2_session_mem_send(c->h2, &data);
-        if (n < 0) return -1;
-        if (n == 0) break;
-        size_t done = 0;
-        while (!c->wlen && done < (size_t)n) {
-            ssize_t w = write(c->fd, data + done, (size_t)n - done);
-            if (w < 0) {
-                if (errno == EINTR) continue;
-                if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-                return -1;
-            }
-            done += (size_t)w;
-        }
-        if (done < (size_t)n && pending(c, data + done, (size_t)n - done) != 0) return -1;
     }
     int want_out = c->wlen > 0;
     if (want_out != c->out_interest) {

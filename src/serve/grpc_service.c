@@ -531,62 +531,82 @@ static int pack_contents(call *c, size_t i, const Inference__ModelInferRequest__
     return 0;
 }
 
-/* The REST request's JSON header for the call, and the binary part in b. */
-static json_t *infer_header(call *c, const Inference__ModelInferRequest *in, bytes *b)
+/* JSON text into a byte buffer: a string escaped as JSON wants it (bytes
+ * that are not UTF-8 pass through: the REST parser then refuses them, naming
+ * where), and numbers. */
+static int put_text(bytes *b, const char *s) { return put_bytes(b, s, strlen(s)); }
+
+static int put_json_string(bytes *b, const char *s)
 {
-    if (in->n_raw_input_contents && in->n_raw_input_contents != in->n_inputs)
-        return fail(c->r, GRPC_INVALID_ARGUMENT,
-                    "raw_input_contents: %zu entries for %zu inputs (one each, in order)",
-                    in->n_raw_input_contents, in->n_inputs),
-               NULL;
-    json_t *root = json_object(), *inputs = json_array();
-    if (!root || !inputs || json_object_set_new(root, "inputs", inputs) != 0) {
-        json_decref(root);
-        return fail(c->r, GRPC_RESOURCE_EXHAUSTED, "out of memory"), NULL;
+    static const char hex[] = "0123456789abcdef";
+    if (put_bytes(b, "\"", 1)) return -1;
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+        int rc = *p == '"' || *p == '\\' ? put_bytes(b, esc, 1) || put_bytes(b, p, 1)
+                 : *p < 0x20             ? put_bytes(b, esc, 6)
+                                         : put_bytes(b, p, 1);
+        if (rc) return -1;
     }
-    if (in->id && *in->id) json_object_set_new(root, "id", json_string(in->id));
-    for (size_t i = 0; i < in->n_inputs; i++) {
+    return put_bytes(b, "\"", 1);
+}
+
+static int put_long(bytes *b, long long v)
+{
+    char num[24];
+    return put_bytes(b, num, (size_t)snprintf(num, sizeof num, "%lld", v));
+}
+
+/* The REST request's JSON header for the call into head; typed inputs packed
+ * into b (raw ones only counted in b->len: model_infer copies them into the
+ * body once). 0, or -1 having failed the call. */
+static int infer_header(call *c, const Inference__ModelInferRequest *in, bytes *head, bytes *b)
+{
+    if (in->n_raw_input_contents && in->n_raw_input_contents != in->n_inputs) {
+        fail(c->r, GRPC_INVALID_ARGUMENT,
+             "raw_input_contents: %zu entries for %zu inputs (one each, in order)", in->n_raw_input_contents,
+             in->n_inputs);
+        return -1;
+    }
+    int rc = put_text(head, "{");
+    if (in->id && *in->id)
+        rc = rc || put_text(head, "\"id\":") || put_json_string(head, in->id) || put_text(head, ",");
+    rc = rc || put_text(head, "\"inputs\":[");
+    for (size_t i = 0; i < in->n_inputs && !rc; i++) {
         const Inference__ModelInferRequest__InferInputTensor *t = in->inputs[i];
-        int typed = contents_used(t->contents);
-        if (typed && in->n_raw_input_contents) {
-            json_decref(root);
-            return fail(c->r, GRPC_INVALID_ARGUMENT,
-                        "inputs[%zu]: both contents and raw_input_contents; send one form for every input",
-                        i),
-                   NULL;
+        if (contents_used(t->contents) && in->n_raw_input_contents) {
+            fail(c->r, GRPC_INVALID_ARGUMENT,
+                 "inputs[%zu]: both contents and raw_input_contents; send one form for every input", i);
+            return -1;
         }
         size_t before = b->len;
-        if (in->n_raw_input_contents) {
-            if (put_bytes(b, in->raw_input_contents[i].data, in->raw_input_contents[i].len) != 0) {
-                json_decref(root);
-                return fail(c->r, GRPC_RESOURCE_EXHAUSTED, "out of memory"), NULL;
-            }
-        } else if (t->contents && pack_contents(c, i, t, b) != 0) {
-            json_decref(root);
-            return NULL;
-        }
-        json_t *shape = json_array();
-        for (size_t k = 0; shape && k < t->n_shape; k++)
-            json_array_append_new(shape, json_integer(t->shape[k]));
-        json_t *tensor = json_pack("{s:s,s:s,s:o,s:{s:I}}", "name", t->name ? t->name : "", "datatype",
-                                   t->datatype ? t->datatype : "", "shape", shape, "parameters",
-                                   "binary_data_size", (json_int_t)(b->len - before));
-        if (!tensor || json_array_append_new(inputs, tensor) != 0) {
-            json_decref(root);
-            return fail(c->r, GRPC_RESOURCE_EXHAUSTED, "out of memory"), NULL;
-        }
+        if (in->n_raw_input_contents)
+            b->len += in->raw_input_contents[i].len;
+        else if (t->contents && pack_contents(c, i, t, b) != 0)
+            return -1;
+        rc = (i && put_text(head, ",")) || put_text(head, "{\"name\":") || put_json_string(head, t->name) ||
+             put_text(head, ",\"datatype\":") || put_json_string(head, t->datatype) ||
+             put_text(head, ",\"shape\":[");
+        for (size_t k = 0; k < t->n_shape && !rc; k++)
+            rc = (k && put_text(head, ",")) || put_long(head, (long long)t->shape[k]);
+        rc = rc || put_text(head, "],\"parameters\":{\"binary_data_size\":") ||
+             put_long(head, (long long)(b->len - before)) || put_text(head, "}}");
     }
+    rc = rc || put_text(head, "]");
     if (in->n_outputs) { /* the outputs asked for, each as raw bytes */
-        json_t *outputs = json_array();
-        json_object_set_new(root, "outputs", outputs);
-        for (size_t k = 0; outputs && k < in->n_outputs; k++)
-            json_array_append_new(outputs, json_pack("{s:s,s:{s:b}}", "name",
-                                                     in->outputs[k]->name ? in->outputs[k]->name : "",
-                                                     "parameters", "binary_data", 1));
+        rc = rc || put_text(head, ",\"outputs\":[");
+        for (size_t k = 0; k < in->n_outputs && !rc; k++)
+            rc = (k && put_text(head, ",")) || put_text(head, "{\"name\":") ||
+                 put_json_string(head, in->outputs[k]->name) ||
+                 put_text(head, ",\"parameters\":{\"binary_data\":true}}");
+        rc = rc || put_text(head, "]");
     } else {
-        json_object_set_new(root, "parameters", json_pack("{s:b}", "binary_data_output", 1));
+        rc = rc || put_text(head, ",\"parameters\":{\"binary_data_output\":true}");
     }
-    return root;
+    if (rc || put_text(head, "}")) {
+        fail(c->r, GRPC_RESOURCE_EXHAUSTED, "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 /* The REST answer (a JSON header, then each output's raw floats) as the
@@ -670,35 +690,33 @@ static void model_infer(call *c, const Inference__ModelInferRequest *in)
 {
     char path[640];
     if (!model_path(c, path, sizeof path, in->model_name, in->model_version, "/infer")) return;
-    bytes b = {0};
-    json_t *header = infer_header(c, in, &b);
-    if (!header) {
-        free(b.p);
-        return;
-    }
-    char *head = json_dumps(header, JSON_COMPACT);
-    json_decref(header);
-    size_t head_len = head ? strlen(head) : 0;
-    char *body = head ? malloc(head_len + b.len + 1) : NULL;
-    if (!body) {
-        free(head);
-        free(b.p);
-        {
+    bytes head = {0}, b = {0};
+    if (infer_header(c, in, &head, &b) == 0) {
+        /* the body: the header, then the binary part (raw inputs copied once, from the request) */
+        size_t head_len = head.len, total = head_len + b.len;
+        char *body = realloc(head.p, total ? total : 1);
+        if (!body) {
             fail(c->r, GRPC_RESOURCE_EXHAUSTED, "out of memory");
-            return;
+        } else {
+            head.p = body;
+            if (in->n_raw_input_contents)
+                for (size_t i = 0, at = head_len; i < in->n_raw_input_contents; i++) {
+                    if (in->raw_input_contents[i].len)
+                        memcpy(body + at, in->raw_input_contents[i].data, in->raw_input_contents[i].len);
+                    at += in->raw_input_contents[i].len;
+                }
+            else if (b.len)
+                memcpy(body + head_len, b.p, b.len);
+            char head_text[24];
+            snprintf(head_text, sizeof head_text, "%zu", head_len);
+            if (rest(c, "POST", path, body, total, head_text) == 200)
+                infer_response(c, in->n_raw_input_contents > 0);
+            else
+                rest_error(c);
         }
     }
-    memcpy(body, head, head_len);
-    if (b.len) memcpy(body + head_len, b.p, b.len);
-    free(head);
+    free(head.p);
     free(b.p);
-    char head_text[24];
-    snprintf(head_text, sizeof head_text, "%zu", head_len);
-    if (rest(c, "POST", path, body, head_len + b.len, head_text) == 200)
-        infer_response(c, in->n_raw_input_contents > 0);
-    else
-        rest_error(c);
-    free(body);
 }
 
 /* ---- dispatch ------------------------------------------------------------ */
