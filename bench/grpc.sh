@@ -116,8 +116,11 @@ ng=$(awk '{print $1}' "$tmp/ng.one" | median); ng99=$(awk '{print $2}' "$tmp/ng.
 g1k=$(awk '{print $1}' "$tmp/ts.1k" | median); g1k99=$(awk '{print $2}' "$tmp/ts.1k" | median)
 r1k=$(median < "$tmp/rest.1k")
 printf '%-48s %10s %9s %10s %9s %8s\n' "one row, 2 workers, 4 connections x 16 streams" tabserve "p99 ms" nginx "p99 ms" ratio
-printf '%-48s %10s %9s %10s %9s %7.2fx\n' "ModelInfer (gRPC, typed contents)" "$ts" "$ts99" "$ng" "$ng99" "$(echo "$ts / $ng" | bc -l)"
-echo "(calls/s, medians of $ROUNDS alternating rounds of ${DURATION}s; nginx answers a fixed body over h2c; target >= 0.8x)"
+# the ratio of each round's pair, then their median: this machine's speed drifts between rounds
+ratio=$(paste "$tmp/ts.one" "$tmp/ng.one" | awk '{printf "%.4f\n", $1 / $3}' | median)
+printf '%-48s %10s %9s %10s %9s %7.2fx\n' "ModelInfer (gRPC, typed contents)" "$ts" "$ts99" "$ng" "$ng99" "$ratio"
+echo "(calls/s and p99, medians of $ROUNDS alternating rounds of ${DURATION}s; the ratio: the median of each round's"
+echo " pair; nginx answers a fixed body over h2c; target >= 0.8x; rounds: $(paste -d/ <(awk '{print $1}' "$tmp/ts.one") <(awk '{print $1}' "$tmp/ng.one") | tr '\n' ' '))"
 echo
 printf '%-48s %10s %12s %9s\n' "1,024 rows per call, 8 connections" "calls/s" "rows/s" "p99 ms"
 printf '%-48s %10s %12s %9s\n' "gRPC ModelInfer, raw tensors" "$g1k" "$((g1k * 1024))" "$g1k99"

@@ -420,7 +420,8 @@ static void conn_close(conn *c)
         s->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     free(c);
-    atomic_fetch_sub(&s->n_open, 1);
+    int open = atomic_fetch_sub(&s->n_open, 1) - 1;
+    if (s->h.connections) s->h.connections(s->h.ctx, open);
 }
 
 static int pending(conn *c, const uint8_t *data, size_t n)
@@ -542,7 +543,8 @@ static int conn_open(grpc_server *s, int fd)
     c->next = s->conns;
     if (s->conns) s->conns->prev = c;
     s->conns = c;
-    atomic_fetch_add(&s->n_open, 1);
+    int open = atomic_fetch_add(&s->n_open, 1) + 1;
+    if (s->h.connections) s->h.connections(s->h.ctx, open);
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
     if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
         conn_close(c);
@@ -553,14 +555,17 @@ static int conn_open(grpc_server *s, int fd)
     return 0;
 }
 
+/* One connection at a time, asking before each whether another worker
+ * should take it (gRPC connections are few and long-lived: they are spread
+ * one by one, not in batches). */
 static void accept_some(grpc_server *s)
 {
-    if (s->h.may_accept && s->deferrals < MAX_DEFERRALS && !s->h.may_accept(s->h.ctx)) {
-        s->deferrals++;
-        return;
-    }
-    s->deferrals = 0;
     for (int k = 0; k < 16; k++) {
+        if (s->h.may_accept && s->deferrals < MAX_DEFERRALS && !s->h.may_accept(s->h.ctx)) {
+            s->deferrals++;
+            return;
+        }
+        s->deferrals = 0;
         if (s->lim.max_connections > 0 && atomic_load(&s->n_open) >= s->lim.max_connections) return;
         int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) return;

@@ -44,6 +44,8 @@ typedef struct {
     void (*answered)(void *ctx, const grpc_call_info *info, const grpc_reply *r);
     /* NULL, or 0 to leave a waiting connection to another process (http.h) */
     int (*may_accept)(void *ctx);
+    /* NULL, or told the open connections' count whenever it changes (for may_accept's peers) */
+    void (*connections)(void *ctx, int open);
 } grpc_handler;
 
 typedef struct {

@@ -120,6 +120,7 @@ static void spawn(master *ms)
     /* from before the fork: a reload that retires this worker while it boots
      * waits for its drain too (wait_until_not_accepting) */
     atomic_store(&sw->accepting, 1);
+    atomic_store(&sw->grpc_connections, 0); /* the slot's previous worker's count is not this one's */
     long limit = requests_limit(ms);
     fflush(NULL); /* nothing buffered is inherited, so the worker may exit() normally */
     pid_t pid = fork();

@@ -91,6 +91,7 @@ typedef struct {
     _Atomic int64_t busy_since_ms; /* handler running since, 0 when idle */
     _Atomic int pid;               /* 0: slot free */
     _Atomic int connections;       /* open now (a hint for spreading new ones over workers) */
+    _Atomic int grpc_connections;  /* of them gRPC's: spread on their own (few, long-lived) */
     _Atomic int accepting;         /* may take new connections: from boot until its sockets close */
     stats_model_counts models[STATS_MAX_MODELS];
     _Atomic uint64_t grpc_calls[GRPC_METHOD_COUNT][STATS_GRPC_CODES];

@@ -185,7 +185,29 @@ static int may_accept_worker(worker *w)
 }
 
 static int may_accept(void *ctx) { return may_accept_worker(((listener *)ctx)->w); }
-static int may_accept_grpc(void *ctx) { return may_accept_worker(((grpc_listener *)ctx)->w); }
+/* gRPC clients open few connections and keep them (a channel is one), so
+ * they are spread strictly: a worker leaves a new one to any worker taking
+ * connections that holds fewer gRPC connections than it does (each count
+ * kept current as connections open and close). */
+static void grpc_connections_now(void *ctx, int open)
+{
+    atomic_store_explicit(&((grpc_listener *)ctx)->w->slot->grpc_connections, open, memory_order_relaxed);
+}
+
+static int may_accept_grpc(void *ctx)
+{
+    worker *w = ((grpc_listener *)ctx)->w;
+    int mine = grpc_open_connections(w->g.grpc);
+    const stats_shared *st = w->a->stats;
+    for (int i = 0; i < STATS_MAX_WORKERS; i++) {
+        const stats_worker *o = &st->w[i];
+        if (o == w->slot || !atomic_load_explicit(&o->pid, memory_order_relaxed) ||
+            !atomic_load_explicit(&o->accepting, memory_order_relaxed))
+            continue;
+        if (atomic_load_explicit(&o->grpc_connections, memory_order_relaxed) < mine) return 0;
+    }
+    return 1;
+}
 
 static void on_answered(void *ctx, const http_request *hr, const http_response *out)
 {
@@ -287,7 +309,8 @@ static int grpc_start_listener(worker *w, int fd, char *err)
                        .body_ms = (int64_t)(cfg->body_timeout * 1000),
                        .idle_ms = (int64_t)(cfg->grpc_idle_timeout * 1000),
                        .draining = &w->draining};
-    grpc_handler h = {&w->g, on_grpc_call, on_grpc_answered, fd >= 0 ? may_accept_grpc : NULL};
+    grpc_handler h = {&w->g, on_grpc_call, on_grpc_answered, fd >= 0 ? may_accept_grpc : NULL,
+                      grpc_connections_now};
     return (w->g.grpc = grpc_start(fd, &lim, &h, err)) ? 0 : -1;
 }
 
