@@ -7,7 +7,7 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/%)
 
 $(BUILD)/test_%: tests/test_%.c tests/guard.h tests/tiny_model.h $(OBJS)
-	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -iquote src -o $@ $< $(OBJS) $(LDLIBS) -lcmocka
+	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -iquote src -I$(BUILD)/gen -o $@ $< $(OBJS) $(LDLIBS) -lcmocka
 
 .PHONY: unit-test cli-test server-test protocol-test client-test grpc-test import-test api-test page-test manifest-test compose-test container-test
 unit-test: $(TEST_BINS)
