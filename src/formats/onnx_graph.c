@@ -37,7 +37,9 @@ const char onnx_supported_operators[] =
     "Min, "
     "Sum, Mean, Abs, Neg, Exp, Log, Sqrt, Reciprocal, Floor, Ceil, Round, Sign, Erf, Relu, Sigmoid, Tanh, "
     "Softplus, Softsign, Elu, Selu, LeakyRelu, HardSigmoid, Gelu, Clip, BatchNormalization, Equal, Less, "
-    "Greater, LessOrEqual, GreaterOrEqual, And, Or, Xor, Not, Softmax, ArgMax, Where (ai.onnx)";
+    "Greater, LessOrEqual, GreaterOrEqual, And, Or, Xor, Not, Softmax, ArgMax, Where, Shape, Slice, "
+    "Transpose, ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceL1, ReduceL2, "
+    "ReduceSumSquare, ReduceLogSumExp, LayerNormalization (ai.onnx)";
 
 /* ---- tensors ------------------------------------------------------------------ */
 
@@ -101,6 +103,11 @@ typedef enum {
     OP_SOFTMAX,
     OP_ARGMAX,
     OP_WHERE,
+    OP_SHAPE,
+    OP_SLICE,
+    OP_TRANSPOSE,
+    OP_REDUCE, /* ReduceSum, ReduceMean, ...: g->flag says which */
+    OP_LAYERNORM,
     OP_IMPUTER,
     OP_SCALER,
     OP_ONEHOT,
@@ -179,6 +186,19 @@ static const struct {
     {"Tanh", 0, OP_TANH},
     {"Softmax", 0, OP_SOFTMAX},
     {"ArgMax", 0, OP_ARGMAX},
+    {"Shape", 0, OP_SHAPE},
+    {"Slice", 0, OP_SLICE},
+    {"Transpose", 0, OP_TRANSPOSE},
+    {"ReduceSum", 0, OP_REDUCE},
+    {"ReduceMean", 0, OP_REDUCE},
+    {"ReduceMax", 0, OP_REDUCE},
+    {"ReduceMin", 0, OP_REDUCE},
+    {"ReduceProd", 0, OP_REDUCE},
+    {"ReduceL1", 0, OP_REDUCE},
+    {"ReduceL2", 0, OP_REDUCE},
+    {"ReduceSumSquare", 0, OP_REDUCE},
+    {"ReduceLogSumExp", 0, OP_REDUCE},
+    {"LayerNormalization", 0, OP_LAYERNORM},
     {"Where", 0, OP_WHERE},
     {"Imputer", 1, OP_IMPUTER},
     {"Scaler", 1, OP_SCALER},
@@ -1120,6 +1140,259 @@ static int op_argmax(run_ctx *r, const gnode *g)
     return 0;
 }
 
+/* ---- shapes, slices, transposes, reductions ------------------------------------ */
+
+/* Shape: the input's dimensions [start, end) as a 1-D int64 tensor. */
+static int op_shape(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x) return FAIL("needs an input");
+    int64_t start = g->ia ? g->ia[0] : 0, end = g->ia ? g->ia[1] : x->rank;
+    if (start < 0) start += x->rank;
+    if (end < 0) end += x->rank;
+    start = start < 0 ? 0 : start > x->rank ? x->rank : start;
+    end = end < start ? start : end > x->rank ? x->rank : end;
+    int64_t n = end - start;
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, EL_INT, 1, &n) != 0) return -1;
+    for (int64_t d = 0; d < n; d++) o->i[d] = x->dim[start + d];
+    return 0;
+}
+
+/* The element of x at the flat index `from` copied to o's `to`. */
+static void copy_element(tensor *o, size_t to, const tensor *x, size_t from)
+{
+    if (x->type == EL_FLOAT)
+        o->f[to] = x->f[from];
+    else
+        o->i[to] = x->i[from];
+}
+
+/* Transpose: dimension d of the result is dimension perm[d] of the input. */
+static int op_transpose(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x) return FAIL("needs an input");
+    int64_t perm[MAX_RANK], dim[MAX_RANK];
+    int seen[MAX_RANK] = {0};
+    if (g->ia && (int)g->n_ia != x->rank)
+        return FAIL("perm has %zu entries for %d dimensions", g->n_ia, x->rank);
+    for (int d = 0; d < x->rank; d++) {
+        perm[d] = g->ia ? g->ia[d] : x->rank - 1 - d;
+        if (perm[d] < 0 || perm[d] >= x->rank || seen[perm[d]]++) return FAIL("perm is not a permutation");
+        dim[d] = x->dim[perm[d]];
+    }
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, x->type, x->rank, dim) != 0) return -1;
+    size_t stride[MAX_RANK]; /* the input's stride of each result dimension */
+    for (int d = 0; d < x->rank; d++) stride[d] = prod(x->dim, (int)perm[d] + 1, x->rank);
+    int64_t at[MAX_RANK] = {0};
+    for (size_t k = 0; k < o->n; k++) {
+        size_t from = 0;
+        for (int d = 0; d < x->rank; d++) from += (size_t)at[d] * stride[d];
+        copy_element(o, k, x, from);
+        for (int d = x->rank - 1; d >= 0 && ++at[d] == dim[d]; d--) at[d] = 0;
+    }
+    return 0;
+}
+
+/* One of Slice's int64 inputs (starts, ends, axes, steps), or the attribute before opset 10. */
+static int slice_list(run_ctx *r, const gnode *g, int input, const int64_t *attr, size_t n_attr,
+                      const int64_t **v, size_t *n)
+{
+    const tensor *t = IN(r, g, input);
+    *v = NULL;
+    *n = 0;
+    if (t) {
+        if (t->type != EL_INT || t->rank != 1) return FAIL("input %d is not a 1-D int64 tensor", input);
+        *v = t->i;
+        *n = t->n;
+    } else if (attr) {
+        *v = attr;
+        *n = n_attr;
+    }
+    return 0;
+}
+
+/* Slice: along each named axis, from start towards end by step (ONNX's clamping). */
+static int op_slice(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x) return FAIL("needs an input");
+    const int64_t *starts, *ends, *axes, *steps;
+    size_t ns, ne, na, nst;
+    int legacy = g->flag; /* opset < 10: starts, ends and axes are attributes (ia, ib, fa as ints) */
+    if (slice_list(r, g, 1, legacy ? g->ia : NULL, g->n_ia, &starts, &ns) != 0 ||
+        slice_list(r, g, 2, legacy ? g->ib : NULL, g->n_ib, &ends, &ne) != 0 ||
+        slice_list(r, g, 3, legacy ? g->classes : NULL, g->n_classes, &axes, &na) != 0 ||
+        slice_list(r, g, 4, NULL, 0, &steps, &nst) != 0)
+        return -1;
+    if (!starts || !ends || ns != ne || (axes && na != ns) || (steps && nst != ns))
+        return FAIL("starts, ends, axes and steps must be as long as each other");
+    int64_t first[MAX_RANK], step[MAX_RANK], dim[MAX_RANK];
+    int named[MAX_RANK] = {0};
+    for (int d = 0; d < x->rank; d++) first[d] = 0, step[d] = 1, dim[d] = x->dim[d];
+    for (size_t k = 0; k < ns; k++) {
+        int64_t a;
+        if (norm_axis(r, g, axes ? axes[k] : (int64_t)k, x->rank, &a) != 0) return -1;
+        if (named[a]++) return FAIL("axis %lld is sliced twice", (long long)a);
+        int64_t len = x->dim[a], st = steps ? steps[k] : 1, b = starts[k], e = ends[k];
+        if (st == 0) return FAIL("a step of 0");
+        if (b < 0) b += len;
+        if (e < 0) e += len;
+        if (st > 0) {
+            b = b < 0 ? 0 : b > len ? len : b;
+            e = e < 0 ? 0 : e > len ? len : e;
+            dim[a] = e > b ? (e - b + st - 1) / st : 0;
+        } else {
+            b = b < 0 ? -1 : b > len - 1 ? len - 1 : b;
+            e = e < -1 ? -1 : e > len - 1 ? len - 1 : e;
+            dim[a] = b > e ? (b - e + (-st) - 1) / (-st) : 0;
+        }
+        first[a] = b;
+        step[a] = st;
+    }
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, x->type, x->rank, dim) != 0) return -1;
+    int64_t at[MAX_RANK] = {0};
+    for (size_t k = 0; k < o->n; k++) {
+        size_t from = 0;
+        for (int d = 0; d < x->rank; d++)
+            from = from * (size_t)x->dim[d] + (size_t)(first[d] + at[d] * step[d]);
+        copy_element(o, k, x, from);
+        for (int d = x->rank - 1; d >= 0 && ++at[d] == dim[d]; d--) at[d] = 0;
+    }
+    return 0;
+}
+
+enum { R_SUM, R_MEAN, R_MAX, R_MIN, R_PROD, R_L1, R_L2, R_SUMSQUARE, R_LOGSUMEXP };
+static const char *const reduce_names[] = {"ReduceSum", "ReduceMean",      "ReduceMax",
+                                           "ReduceMin", "ReduceProd",      "ReduceL1",
+                                           "ReduceL2",  "ReduceSumSquare", "ReduceLogSumExp"};
+
+/* Reduce*: over the axes (the attribute, or the second input from ReduceSum's opset 13 and
+ * every reduction's 18; none: all of them, or none with noop_with_empty_axes), in double. */
+static int op_reduce(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0), *ax = IN(r, g, 1);
+    if (!x || x->type == EL_STRING) return FAIL("takes a numeric tensor");
+    const int64_t *axes = g->ia;
+    size_t n_axes = g->n_ia;
+    if (ax) {
+        if (ax->type != EL_INT || ax->rank > 1) return FAIL("its axes are not a 1-D int64 tensor");
+        axes = ax->i;
+        n_axes = ax->n;
+    }
+    int reduced[MAX_RANK] = {0};
+    for (size_t k = 0; k < n_axes; k++) {
+        int64_t a;
+        if (norm_axis(r, g, axes[k], x->rank, &a) != 0) return -1;
+        reduced[a] = 1;
+    }
+    if (!n_axes && g->axis)
+        return copy_into(r, g, OUT(r, g, 0), x, x->rank, x->dim); /* noop_with_empty_axes */
+    int64_t dim[MAX_RANK];
+    int rank = 0;
+    for (int d = 0; d < x->rank; d++) {
+        if (!n_axes) reduced[d] = 1;
+        if (!reduced[d])
+            dim[rank++] = x->dim[d];
+        else if (g->keepdims)
+            dim[rank++] = 1;
+    }
+    int flt = x->type == EL_FLOAT || g->flag == R_MEAN || g->flag == R_L2 || g->flag == R_LOGSUMEXP;
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, flt ? EL_FLOAT : EL_INT, rank, dim) != 0) return -1;
+    double *acc = malloc((o->n ? o->n : 1) * sizeof *acc);
+    size_t *count = calloc(o->n ? o->n : 1, sizeof *count);
+    if (!acc || !count) {
+        free(acc);
+        free(count);
+        return FAIL("out of memory");
+    }
+    int64_t at[MAX_RANK] = {0};
+    for (size_t k = 0; k < x->n; k++) {
+        size_t to = 0; /* the result's element this one reduces into */
+        for (int d = 0; d < x->rank; d++)
+            if (!reduced[d]) to = to * (size_t)x->dim[d] + (size_t)at[d];
+        double v = x->type == EL_FLOAT ? (double)x->f[k] : (double)x->i[k];
+        double *a = &acc[to];
+        if (!count[to]++) {
+            *a = g->flag == R_L1 ? fabs(v) : g->flag == R_L2 || g->flag == R_SUMSQUARE ? v * v : v;
+        } else {
+            switch (g->flag) {
+            case R_MAX: *a = v > *a || isnan(v) ? v : *a; break;
+            case R_MIN: *a = v < *a || isnan(v) ? v : *a; break;
+            case R_PROD: *a *= v; break;
+            case R_L1: *a += fabs(v); break;
+            case R_L2:
+            case R_SUMSQUARE: *a += v * v; break;
+            case R_LOGSUMEXP: *a = fmax(*a, v) + log1p(exp(-fabs(*a - v))); break;
+            default: *a += v; break;
+            }
+        }
+        for (int d = x->rank - 1; d >= 0 && ++at[d] == x->dim[d]; d--) at[d] = 0;
+    }
+    for (size_t k = 0; k < o->n; k++) {
+        double v = acc[k];
+        if (!count[k]) /* an empty reduction: the operator's identity */
+            v = g->flag == R_PROD        ? 1
+                : g->flag == R_MAX       ? -INFINITY
+                : g->flag == R_MIN       ? INFINITY
+                : g->flag == R_LOGSUMEXP ? -INFINITY
+                                         : 0;
+        else if (g->flag == R_MEAN)
+            v /= (double)count[k];
+        else if (g->flag == R_L2)
+            v = sqrt(v);
+        if (flt)
+            o->f[k] = (float)v;
+        else
+            o->i[k] = (int64_t)v;
+    }
+    free(acc);
+    free(count);
+    return 0;
+}
+
+/* LayerNormalization: over the dimensions from axis on, (x - mean) / sqrt(var + epsilon)
+ * * scale + bias (both broadcast over those dimensions); Mean and InvStdDev when asked for. */
+static int op_layernorm(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0), *sc = IN(r, g, 1), *b = IN(r, g, 2);
+    if (!x || x->type != EL_FLOAT || !sc || sc->type != EL_FLOAT || (b && b->type != EL_FLOAT))
+        return FAIL("takes float X, scale and an optional float bias");
+    int64_t axis;
+    if (norm_axis(r, g, g->axis, x->rank, &axis) != 0) return -1;
+    size_t outer = prod(x->dim, 0, (int)axis), inner = prod(x->dim, (int)axis, x->rank);
+    if (!inner || inner % sc->n || (b && inner % b->n))
+        return FAIL("scale (%zu) and bias do not broadcast over the %zu normalized elements", sc->n, inner);
+    tensor *o = OUT(r, g, 0);
+    if (same_shape_as(r, g, o, EL_FLOAT, x) != 0) return -1;
+    tensor *mo = g->n_out > 1 && g->out[1] >= 0 ? OUT(r, g, 1) : NULL;
+    tensor *io = g->n_out > 2 && g->out[2] >= 0 ? OUT(r, g, 2) : NULL;
+    int64_t stat_dim[MAX_RANK];
+    for (int d = 0; d < x->rank; d++) stat_dim[d] = d < axis ? x->dim[d] : 1;
+    if ((mo && make(r, g, mo, EL_FLOAT, x->rank, stat_dim) != 0) ||
+        (io && make(r, g, io, EL_FLOAT, x->rank, stat_dim) != 0))
+        return -1;
+    for (size_t q = 0; q < outer; q++) {
+        const float *xr = x->f + q * inner;
+        double mean = 0, var = 0;
+        for (size_t j = 0; j < inner; j++) mean += xr[j];
+        mean /= (double)inner;
+        for (size_t j = 0; j < inner; j++) var += (xr[j] - mean) * (xr[j] - mean);
+        var /= (double)inner;
+        double inv = 1.0 / sqrt(var + (double)g->alpha);
+        for (size_t j = 0; j < inner; j++)
+            o->f[q * inner + j] =
+                (float)((xr[j] - mean) * inv * sc->f[j % sc->n] + (b ? b->f[j % b->n] : 0.0));
+        if (mo) mo->f[q] = (float)mean;
+        if (io) io->f[q] = (float)inv;
+    }
+    return 0;
+}
+
 /* ---- ai.onnx.ml: preprocessing ------------------------------------------------ */
 
 /* Per-column parameters: one value for every column, or one per column of the last dimension. */
@@ -1671,6 +1944,11 @@ static int run_node(run_ctx *r, const gnode *g)
     case OP_SOFTMAX: return op_softmax(r, g);
     case OP_ARGMAX: return op_argmax(r, g);
     case OP_WHERE: return op_where(r, g);
+    case OP_SHAPE: return op_shape(r, g);
+    case OP_SLICE: return op_slice(r, g);
+    case OP_TRANSPOSE: return op_transpose(r, g);
+    case OP_REDUCE: return op_reduce(r, g);
+    case OP_LAYERNORM: return op_layernorm(r, g);
     case OP_IMPUTER: return op_imputer(r, g);
     case OP_SCALER: return op_scaler(r, g);
     case OP_ONEHOT: return op_onehot(r, g);
@@ -2411,6 +2689,43 @@ static int read_node(loader *l, gnode *g, const node_t *n)
         g->axis = pb_attr_int(n, "axis", 0);
         g->keepdims = pb_attr_int(n, "keepdims", 1);
         g->flag = pb_attr_int(n, "select_last_index", 0);
+        break;
+    case OP_SHAPE: /* opset 15's start and end; kept as a pair in ia */
+        if (pb_attr(n, "start") || pb_attr(n, "end")) {
+            int64_t se[2] = {pb_attr_int(n, "start", 0), pb_attr_int(n, "end", INT32_MAX)};
+            if (!(g->ia = copy_ints(se, g->n_ia = 2))) return load_fail(l, g, "out of memory");
+        }
+        break;
+    case OP_TRANSPOSE:
+        if ((a = pb_attr(n, "perm")) && a->n_ints) {
+            if (a->n_ints > MAX_RANK) return load_fail(l, g, "a perm of %zu entries", a->n_ints);
+            g->ia = copy_ints(a->ints, g->n_ia = a->n_ints);
+        }
+        break;
+    case OP_SLICE: /* before opset 10 starts, ends and axes are attributes */
+        g->flag = l->opset < 10;
+        if (g->flag) {
+            const attr_t *st = pb_attr(n, "starts"), *en = pb_attr(n, "ends"), *ax = pb_attr(n, "axes");
+            if (!st || !en) return load_fail(l, g, "has no starts or ends");
+            g->ia = copy_ints(st->ints, g->n_ia = st->n_ints);
+            g->ib = copy_ints(en->ints, g->n_ib = en->n_ints);
+            if (ax && ax->n_ints) g->classes = copy_ints(ax->ints, g->n_classes = ax->n_ints);
+        } else if (g->n_in < 3)
+            return load_fail(l, g, "needs data, starts and ends");
+        break;
+    case OP_REDUCE:
+        for (g->flag = 0; strcmp(reduce_names[g->flag], g->op_type) != 0;) g->flag++;
+        g->keepdims = pb_attr_int(n, "keepdims", 1);
+        g->axis = pb_attr_int(n, "noop_with_empty_axes", 0); /* the axis field holds the flag */
+        if ((a = pb_attr(n, "axes")) && a->n_ints) {
+            if (a->n_ints > MAX_RANK) return load_fail(l, g, "%zu axes", a->n_ints);
+            g->ia = copy_ints(a->ints, g->n_ia = a->n_ints);
+        }
+        break;
+    case OP_LAYERNORM:
+        g->axis = pb_attr_int(n, "axis", -1);
+        g->alpha = pb_attr_float(n, "epsilon", 1e-5f);
+        if (g->n_in < 2) return load_fail(l, g, "needs X and a scale");
         break;
     case OP_IMPUTER:
         g->fa = pb_attr_floats(max, n, "imputed_value_floats", &g->n_fa);

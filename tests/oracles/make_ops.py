@@ -66,6 +66,37 @@ graph("constant", [n("Constant", [], ["K"], value=numpy_helper.from_array(np.arr
 bz = helper.make_node("Binarizer", ["X"], ["T"], domain="ai.onnx.ml", threshold=0.25)
 graph("binarizer", [bz])
 
+# shapes, slices, transposes, reductions, layer normalization (tf2onnx and torch.onnx write them)
+def ints(name, v):
+    return numpy_helper.from_array(np.array(v, dtype=np.int64), name)
+
+
+graph("shape_gather", [n("Shape", ["X"], ["S"]), n("Gather", ["S", "one"], ["G"]), n("Cast", ["G"], ["F"], to=TensorProto.FLOAT),
+                       n("Mul", ["X", "F"], ["T"])], [ints("one", 1)])
+graph("shape_start", [n("Shape", ["X"], ["S"], start=-1), n("Cast", ["S"], ["F"], to=TensorProto.FLOAT),
+                      n("Sub", ["X", "F"], ["T"])], opset=15)
+graph("transpose_3d", [n("Unsqueeze", ["X", "ax2"], ["U"]), n("Transpose", ["U"], ["P"], perm=[0, 2, 1]),
+                       n("Transpose", ["P"], ["Q"], perm=[2, 1, 0]), n("Transpose", ["Q"], ["R"]),
+                       n("Reshape", ["R", "shp"], ["T"])], [ints("ax2", [2]), ints("shp", [-1, 4])])
+graph("slice_reverse", [n("Slice", ["X", "s", "e", "a", "st"], ["T"])],
+      [ints("s", [-1]), ints("e", [-5]), ints("a", [1]), ints("st", [-1])])
+graph("slice_concat", [n("Slice", ["X", "s0", "e0", "a"], ["L"]), n("Slice", ["X", "s1", "e1", "a"], ["R"]),
+                       n("Concat", ["R", "L"], ["T"], axis=1)],
+      [ints("s0", [0]), ints("e0", [2]), ints("s1", [2]), ints("e1", [100]), ints("a", [1])])
+graph("slice_step2", [n("Slice", ["X", "s", "e", "a", "st"], ["H"]), n("Concat", ["H", "H"], ["T"], axis=1)],
+      [ints("s", [0]), ints("e", [4]), ints("a", [1]), ints("st", [2])])
+graph("slice_opset9", [n("Slice", ["X"], ["H"], starts=[1], ends=[3], axes=[1]), n("Concat", ["H", "H"], ["T"], axis=1)],
+      opset=9)
+for op in ("ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare",
+           "ReduceLogSumExp"):
+    graph(op.lower(), [n(op, ["X"], ["R"], axes=[1], keepdims=1), n("Mul", ["X", "R"], ["T"])])
+graph("reducesum_input", [n("ReduceSum", ["X", "a"], ["R"]), n("Add", ["X", "R"], ["T"])], [ints("a", [1])])
+graph("reducemax_18", [n("ReduceMax", ["X", "a"], ["R"], keepdims=1), n("Sub", ["X", "R"], ["T"])], [ints("a", [-1])],
+      opset=18)
+graph("reducemean_all", [n("ReduceMean", ["X"], ["R"], keepdims=0), n("Add", ["X", "R"], ["T"])])
+ln = [numpy_helper.from_array(np.array(v, dtype=np.float32), k) for k, v in (("g", [1.5, 0.5, -1, 2]), ("bb", [0.1, 0, 0.2, -0.3]))]
+graph("layernorm", [n("LayerNormalization", ["X", "g", "bb"], ["T"], epsilon=1e-3)], ln)
+
 # support vector machines (scikit-learn's SVR and SVC as skl2onnx writes them): each kernel,
 # with and without Platt probabilities, two and three classes, and the linear forms
 def svm(name, op, outs, **attrs):
