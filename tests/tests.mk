@@ -9,7 +9,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/%)
 $(BUILD)/test_%: tests/test_%.c tests/guard.h tests/tiny_model.h $(OBJS)
 	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -iquote src -I$(BUILD)/gen -o $@ $< $(OBJS) $(LDLIBS) -lcmocka
 
-.PHONY: unit-test cli-test server-test protocol-test client-test grpc-test import-test api-test page-test manifest-test compose-test container-test
+.PHONY: unit-test cli-test server-test protocol-test client-test grpc-test import-test onnx-node-test api-test page-test manifest-test compose-test container-test
 unit-test: $(TEST_BINS)
 	@python3 tests/layers.py
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; TABSERVE_DATA=$(DATA) $$t; done
@@ -71,4 +71,13 @@ test-deps: deps
 .PHONY: test-deps
 test: test-deps
 	@$(MAKE) --no-print-directory all
-	@MAKE="$(MAKE)" tests/run-all.sh unit-test cli-test server-test protocol-test client-test grpc-test import-test api-test page-test manifest-test container-test compose-test
+	@MAKE="$(MAKE)" tests/run-all.sh unit-test cli-test server-test protocol-test client-test grpc-test import-test onnx-node-test api-test page-test manifest-test container-test compose-test
+
+# ONNX's own node tests (../shared/conformance/onnx-node) on the graph interpreter: the
+# cases in tests/onnx_node_expected.txt must pass; the count of all is printed
+$(BUILD)/onnx_node_tests: tests/onnx_node_tests.c $(OBJS)
+	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -iquote src -I$(BUILD)/gen -o $@ $< $(OBJS) $(LDLIBS)
+onnx-node-test: $(BUILD)/onnx_node_tests
+	@$(BUILD)/onnx_node_tests ../shared/conformance/onnx-node tests/onnx_node_expected.txt > $(BUILD)/onnx-node.log; \
+	  rc=$$?; grep -E "^(onnx node tests|FAIL|SKIPPED)" $(BUILD)/onnx-node.log; exit $$rc
+.PHONY: onnx-node-test

@@ -719,13 +719,15 @@ static int op_clip(run_ctx *r, const gnode *g)
                                 : g->beta;
         for (size_t k = 0; k < x->n; k++) {
             float v = x->f[k];
-            o->f[k] = v < a ? a : v > b ? b : v;
+            v = v < a ? a : v;
+            o->f[k] = v > b ? b : v; /* min above max: max, as ONNX defines it */
         }
     } else {
         int64_t a = lo ? lo->i[0] : INT64_MIN, b = hi ? hi->i[0] : INT64_MAX;
         for (size_t k = 0; k < x->n; k++) {
             int64_t v = x->i[k];
-            o->i[k] = v < a ? a : v > b ? b : v;
+            v = v < a ? a : v;
+            o->i[k] = v > b ? b : v;
         }
     }
     return 0;
@@ -1301,8 +1303,9 @@ static int op_reduce(run_ctx *r, const gnode *g)
             dim[rank++] = 1;
     }
     int flt = x->type == EL_FLOAT || g->flag == R_MEAN || g->flag == R_L2 || g->flag == R_LOGSUMEXP;
+    int bools = x->type == EL_BOOL && (g->flag == R_MAX || g->flag == R_MIN); /* any, all */
     tensor *o = OUT(r, g, 0);
-    if (make(r, g, o, flt ? EL_FLOAT : EL_INT, rank, dim) != 0) return -1;
+    if (make(r, g, o, flt ? EL_FLOAT : bools ? EL_BOOL : EL_INT, rank, dim) != 0) return -1;
     double *acc = malloc((o->n ? o->n : 1) * sizeof *acc);
     size_t *count = calloc(o->n ? o->n : 1, sizeof *count);
     if (!acc || !count) {
@@ -1371,7 +1374,7 @@ static int op_layernorm(run_ctx *r, const gnode *g)
     if (same_shape_as(r, g, o, EL_FLOAT, x) != 0) return -1;
     tensor *mo = g->n_out > 1 && g->out[1] >= 0 ? OUT(r, g, 1) : NULL;
     tensor *io = g->n_out > 2 && g->out[2] >= 0 ? OUT(r, g, 2) : NULL;
-    int64_t stat_dim[MAX_RANK];
+    int64_t stat_dim[MAX_RANK] = {0};
     for (int d = 0; d < x->rank; d++) stat_dim[d] = d < axis ? x->dim[d] : 1;
     if ((mo && make(r, g, mo, EL_FLOAT, x->rank, stat_dim) != 0) ||
         (io && make(r, g, io, EL_FLOAT, x->rank, stat_dim) != 0))
@@ -2218,12 +2221,8 @@ static int load_constant(loader *l, const tensor_t *t, tensor *out)
         out->i = b ? malloc((got ? got : 1) * sizeof *out->i) : NULL;
         for (size_t k = 0; out->i && k < got; k++) out->i[k] = b[k];
         free(b);
-    } else if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ||
-               t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT32) {
-        out->i = pb_tensor_indexes(t, &got);
-    } else {
-        return load_fail(l, NULL,
-                         "initializer \"%.80s\": integers of type %d are not supported (int32, int64)", name,
+    } else if (!(out->i = pb_tensor_indexes(t, &got))) {
+        return load_fail(l, NULL, "initializer \"%.80s\": integers of type %d are not supported", name,
                          t->data_type);
     }
     if ((!out->f && !out->i) || got != out->n)
@@ -3206,4 +3205,108 @@ model_builder *onnx_graph_import(const Onnx__ModelProto *mp, const char *buf, si
         return NULL;
     }
     return m;
+}
+
+/* ---- ONNX's backend node tests ------------------------------------------------ */
+
+/* Whether got equals want as ONNX's test runner compares: the same type and
+ * shape, floats within 1e-7 + 1e-3 |want| (NaN equal to NaN), the rest exact. */
+static int node_test_equal(const tensor *got, const tensor *want, char *why, size_t len)
+{
+    if (got->type != want->type || got->rank != want->rank) {
+        snprintf(why, len, "a %s tensor of %d dimensions, expected %s of %d", elem_names[got->type],
+                 got->rank, elem_names[want->type], want->rank);
+        return 0;
+    }
+    for (int d = 0; d < got->rank; d++)
+        if (got->dim[d] != want->dim[d]) {
+            snprintf(why, len, "dimension %d is %lld, expected %lld", d, (long long)got->dim[d],
+                     (long long)want->dim[d]);
+            return 0;
+        }
+    for (size_t k = 0; k < got->n; k++) {
+        int same = got->type == EL_FLOAT
+                       ? (isnan(got->f[k]) && isnan(want->f[k])) || got->f[k] == want->f[k] ||
+                             fabs((double)got->f[k] - want->f[k]) <= 1e-7 + 1e-3 * fabs((double)want->f[k])
+                       : got->i[k] == want->i[k];
+        if (!same) {
+            if (got->type == EL_FLOAT)
+                snprintf(why, len, "element %zu is %.9g, expected %.9g", k, got->f[k], want->f[k]);
+            else
+                snprintf(why, len, "element %zu is %lld, expected %lld", k, (long long)got->i[k],
+                         (long long)want->i[k]);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int onnx_graph_node_test(const Onnx__ModelProto *mp, const Onnx__TensorProto *const *inputs, size_t n_in,
+                         const Onnx__TensorProto *const *want, size_t n_want, char *err, size_t err_len)
+{
+    static const import_limits lim = IMPORT_LIMITS_DEFAULT;
+    char why[ERR_LEN] = "";
+    program *p = calloc(1, sizeof *p);
+    if (!p || !mp->graph || !(p->file = strdup("model.onnx"))) {
+        free(p);
+        snprintf(err, err_len, "%s", mp->graph ? "out of memory" : "no graph");
+        return -1;
+    }
+    p->base.ops = &graph_ops;
+    loader l = {p, mp->graph, &lim, why, 0, 0, 17, 3};
+    for (size_t i = 0; i < mp->n_opset_import; i++) {
+        const char *d = pb_str(mp->opset_import[i]->domain);
+        if (!*d || strcmp(d, "ai.onnx") == 0) l.opset = (int)mp->opset_import[i]->version;
+    }
+    int rc = 0, result = -1;
+    for (size_t i = 0; !rc && i < l.gp->n_initializer; i++) {
+        int sl = add_slot(&l, pb_str(l.gp->initializer[i]->name));
+        rc = sl < 0 ? load_fail(&l, NULL, "out of memory")
+                    : load_constant(&l, l.gp->initializer[i], &p->consts[sl]);
+    }
+    /* the graph's inputs that no initializer fills, in order: the test's input_k.pb */
+    int in_slot[64];
+    size_t n_graph_in = 0;
+    for (size_t i = 0; !rc && i < l.gp->n_input && n_graph_in < 64; i++) {
+        const char *name = pb_str(l.gp->input[i]->name);
+        if (find_slot(p, name) >= 0) continue;
+        int sl = add_slot(&l, name);
+        if (sl < 0) rc = load_fail(&l, NULL, "out of memory");
+        in_slot[n_graph_in++] = sl;
+    }
+    if (!rc && n_graph_in != n_in)
+        rc = load_fail(&l, NULL, "%zu inputs for %zu graph inputs", n_in, n_graph_in);
+    if (!rc) rc = read_graph_nodes(&l);
+    tensor *slots = rc ? NULL : calloc(p->n_slots, sizeof *slots);
+    tensor *given = rc ? NULL : calloc((n_in + n_want) ? n_in + n_want : 1, sizeof *given);
+    if (!rc && (!slots || !given)) rc = load_fail(&l, NULL, "out of memory");
+    for (size_t k = 0; !rc && k < n_in + n_want; k++)
+        rc = load_constant(&l, k < n_in ? inputs[k] : want[k - n_in], &given[k]);
+    if (!rc) {
+        run_ctx r = {p, slots, why};
+        for (size_t sl = 0; sl < p->n_slots; sl++) slots[sl] = p->consts[sl];
+        for (size_t k = 0; k < n_in; k++) slots[in_slot[k]] = given[k];
+        for (size_t k = 0; !rc && k < p->n_nodes; k++) rc = run_node(&r, &p->nodes[k]);
+        result = rc ? -1 : 1;
+        for (size_t k = 0; result == 1 && k < n_want && k < l.gp->n_output; k++) {
+            int sl = find_slot(p, pb_str(l.gp->output[k]->name));
+            char diff[200];
+            if (sl < 0 || !node_test_equal(&slots[sl], &given[n_in + k], diff, sizeof diff)) {
+                snprintf(why, sizeof why, "output \"%.60s\": %s", pb_str(l.gp->output[k]->name),
+                         sl < 0 ? "not computed" : diff);
+                result = 0;
+            }
+        }
+        for (size_t k = 0; k < n_in; k++) slots[in_slot[k]] = (tensor){0}; /* given's, freed below */
+        release_slots(slots, p->n_slots);
+    }
+    for (size_t k = 0; given && k < n_in + n_want; k++) {
+        free(given[k].f);
+        free(given[k].i);
+    }
+    free(given);
+    free(slots);
+    snprintf(err, err_len, "%s", why);
+    program_free(p);
+    return result;
 }

@@ -32,4 +32,13 @@ int onnx_graph_is(const predictor *p);
 model_builder *onnx_graph_import(const Onnx__ModelProto *mp, const char *buf, size_t len, const char *name,
                                  const import_limits *lim, char *err);
 
+/* ONNX's backend node tests (tests/onnx_node_tests.c): the graph of mp run once
+ * on whole tensors (inputs: the graph's inputs no initializer fills, in order),
+ * each output compared with want (in the graph's output order) as ONNX's test
+ * runner compares: floats within 1e-7 + 1e-3 |want|. Returns 1 when they agree,
+ * 0 when an output differs, -1 when the graph is refused or a node fails; err
+ * says which and where. */
+int onnx_graph_node_test(const Onnx__ModelProto *mp, const Onnx__TensorProto *const *inputs, size_t n_in,
+                         const Onnx__TensorProto *const *want, size_t n_want, char *err, size_t err_len);
+
 #endif

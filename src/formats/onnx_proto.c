@@ -166,17 +166,33 @@ int64_t *pb_tensor_ints(const tensor_t *t, size_t *count)
 int64_t *pb_tensor_indexes(const tensor_t *t, size_t *count)
 {
     if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64) return pb_tensor_ints(t, count);
-    if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__INT32) return NULL;
-    size_t k = t->n_int32_data ? t->n_int32_data : (t->has_raw_data ? t->raw_data.len / 4 : 0);
+    /* the narrower integers: int32_data holds int8 to int32 and uint8, uint16; uint64_data
+     * uint32 and uint64; raw_data each at its own width, little-endian */
+    int width, is_signed = 1, wide = 0;
+    switch (t->data_type) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT8: width = 1; break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8: width = 1, is_signed = 0; break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT16: width = 2; break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16: width = 2, is_signed = 0; break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: width = 4; break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32: width = 4, is_signed = 0, wide = 1; break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64: width = 8, is_signed = 0, wide = 1; break;
+    default: return NULL;
+    }
+    size_t listed = wide ? t->n_uint64_data : t->n_int32_data;
+    size_t k = listed ? listed : (t->has_raw_data ? t->raw_data.len / (size_t)width : 0);
     if (k > (1u << 24)) return NULL;
     int64_t *out = malloc((k ? k : 1) * sizeof *out);
     for (size_t i = 0; out && i < k; i++) {
-        int32_t v;
-        if (t->n_int32_data)
-            v = t->int32_data[i];
-        else
-            memcpy(&v, t->raw_data.data + 4 * i, 4);
-        out[i] = v;
+        if (listed) {
+            out[i] = wide ? (int64_t)t->uint64_data[i] : (int64_t)t->int32_data[i];
+            continue;
+        }
+        uint64_t v = 0;
+        for (int b = 0; b < width; b++)
+            v |= (uint64_t)t->raw_data.data[(size_t)width * i + (size_t)b] << (8 * b);
+        if (is_signed && width < 8 && (v >> (8 * width - 1)) & 1) v |= ~(uint64_t)0 << (8 * width); /* sign */
+        out[i] = (int64_t)v;
     }
     *count = k;
     return out;

@@ -57,7 +57,8 @@ long pb_tensor_count(long max, const tensor_t *t);
 float *pb_tensor_floats(long max, const tensor_t *t, size_t *count);
 /* An INT64 tensor. */
 int64_t *pb_tensor_ints(const tensor_t *t, size_t *count);
-/* Integer indexes of an INT64 or INT32 tensor (Gather's, Reshape's). */
+/* The integers of an integer tensor of any width, signed or not, as int64 (Gather's indexes,
+ * Reshape's shape, the interpreter's integer constants); NULL for another type. */
 int64_t *pb_tensor_indexes(const tensor_t *t, size_t *count);
 /* A BOOL tensor, one byte per value. */
 uint8_t *pb_tensor_bools(const tensor_t *t, size_t *count);
