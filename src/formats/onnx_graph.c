@@ -39,7 +39,8 @@ const char onnx_supported_operators[] =
     "Softplus, Softsign, Elu, Selu, LeakyRelu, HardSigmoid, Gelu, Clip, BatchNormalization, Equal, Less, "
     "Greater, LessOrEqual, GreaterOrEqual, And, Or, Xor, Not, Softmax, ArgMax, Where, Shape, Slice, "
     "Transpose, ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceL1, ReduceL2, "
-    "ReduceSumSquare, ReduceLogSumExp, LayerNormalization (ai.onnx)";
+    "ReduceSumSquare, ReduceLogSumExp, LayerNormalization, ArgMin, LogSoftmax, Size, IsNaN, PRelu, "
+    "Mish, ConstantOfShape, Expand (ai.onnx)";
 
 /* ---- tensors ------------------------------------------------------------------ */
 
@@ -108,6 +109,11 @@ typedef enum {
     OP_TRANSPOSE,
     OP_REDUCE, /* ReduceSum, ReduceMean, ...: g->flag says which */
     OP_LAYERNORM,
+    OP_SIZE,
+    OP_ISNAN,
+    OP_PRELU,
+    OP_CONSTANT_OF_SHAPE,
+    OP_EXPAND,
     OP_IMPUTER,
     OP_SCALER,
     OP_ONEHOT,
@@ -145,6 +151,7 @@ static const struct {
     {"Elu", 0, OP_UNARY_MATH},
     {"Selu", 0, OP_UNARY_MATH},
     {"LeakyRelu", 0, OP_UNARY_MATH},
+    {"Mish", 0, OP_UNARY_MATH},
     {"HardSigmoid", 0, OP_UNARY_MATH},
     {"Gelu", 0, OP_UNARY_MATH},
     {"Pow", 0, OP_POW},
@@ -199,6 +206,13 @@ static const struct {
     {"ReduceSumSquare", 0, OP_REDUCE},
     {"ReduceLogSumExp", 0, OP_REDUCE},
     {"LayerNormalization", 0, OP_LAYERNORM},
+    {"ArgMin", 0, OP_ARGMAX},
+    {"LogSoftmax", 0, OP_SOFTMAX},
+    {"Size", 0, OP_SIZE},
+    {"IsNaN", 0, OP_ISNAN},
+    {"PRelu", 0, OP_PRELU},
+    {"ConstantOfShape", 0, OP_CONSTANT_OF_SHAPE},
+    {"Expand", 0, OP_EXPAND},
     {"Where", 0, OP_WHERE},
     {"Imputer", 1, OP_IMPUTER},
     {"Scaler", 1, OP_SCALER},
@@ -503,8 +517,8 @@ static int copy_into(run_ctx *r, const gnode *g, tensor *o, const tensor *x, int
 
 /* The unary elementwise functions, by the index read_node gives g->flag. */
 static const char *const math_names[] = {
-    "Abs",  "Neg", "Exp",      "Log",      "Sqrt", "Reciprocal", "Floor",     "Ceil",        "Round",
-    "Sign", "Erf", "Softplus", "Softsign", "Elu",  "Selu",       "LeakyRelu", "HardSigmoid", "Gelu"};
+    "Abs", "Neg",      "Exp",      "Log", "Sqrt", "Reciprocal", "Floor",       "Ceil", "Round", "Sign",
+    "Erf", "Softplus", "Softsign", "Elu", "Selu", "LeakyRelu",  "HardSigmoid", "Gelu", "Mish"};
 enum {
     M_ABS,
     M_NEG,
@@ -523,7 +537,8 @@ enum {
     M_SELU,
     M_LEAKY,
     M_HARDSIGMOID,
-    M_GELU
+    M_GELU,
+    M_MISH
 };
 
 static float math_one(int f, float v, float alpha, float beta, int tanh_form)
@@ -546,6 +561,7 @@ static float math_one(int f, float v, float alpha, float beta, int tanh_form)
     case M_SELU: return v > 0 ? beta * v : beta * alpha * (expf(v) - 1);
     case M_LEAKY: return v < 0 ? alpha * v : v;
     case M_HARDSIGMOID: return fmaxf(0, fminf(1, alpha * v + beta));
+    case M_MISH: return v * tanhf(v > 20 ? v : log1pf(expf(v)));
     default: /* M_GELU */
         if (tanh_form) return 0.5f * v * (1 + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
         return 0.5f * v * (1 + erff(v * 0.7071067811865476f));
@@ -1085,6 +1101,12 @@ static void softmax_rows(float *v, size_t rows, size_t k, int zero)
     }
 }
 
+/* LogSoftmax: the log of the softmax, each element (the softmax is taken stably first) */
+static void log_all(tensor *o)
+{
+    for (size_t k = 0; k < o->n; k++) o->f[k] = logf(o->f[k]);
+}
+
 static int op_softmax(run_ctx *r, const gnode *g)
 {
     const tensor *x = IN(r, g, 0);
@@ -1095,6 +1117,7 @@ static int op_softmax(run_ctx *r, const gnode *g)
     if (copy_into(r, g, o, x, x->rank, x->dim) != 0) return -1;
     if (g->flag) { /* opset < 13: rows of the tensor flattened at the axis */
         softmax_rows(o->f, prod(x->dim, 0, (int)axis), prod(x->dim, (int)axis, x->rank), 0);
+        if (g->to) log_all(o);
         return 0;
     }
     size_t outer = prod(x->dim, 0, (int)axis), len = (size_t)x->dim[axis],
@@ -1108,6 +1131,7 @@ static int op_softmax(run_ctx *r, const gnode *g)
             for (size_t t = 0; t < len; t++) o->f[(q * len + t) * inner + j] = line[t];
         }
     free(line);
+    if (g->to) log_all(o);
     return 0;
 }
 
@@ -1135,7 +1159,7 @@ static int op_argmax(run_ctx *r, const gnode *g)
                 size_t at = (q * len + t) * inner + j, b = (q * len + best) * inner + j;
                 double v = x->type == EL_FLOAT ? x->f[at] : (double)x->i[at];
                 double w = x->type == EL_FLOAT ? x->f[b] : (double)x->i[b];
-                if (v > w || (g->flag && v == w)) best = t;
+                if ((g->to ? v < w : v > w) || (g->flag && v == w)) best = t; /* g->to: ArgMin */
             }
             o->i[q * inner + j] = (int64_t)best;
         }
@@ -1393,6 +1417,92 @@ static int op_layernorm(run_ctx *r, const gnode *g)
         if (mo) mo->f[q] = (float)mean;
         if (io) io->f[q] = (float)inv;
     }
+    return 0;
+}
+
+/* Size: the input's element count, a scalar int64. */
+static int op_size(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x) return FAIL("needs an input");
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, EL_INT, 0, NULL) != 0) return -1;
+    o->i[0] = (int64_t)x->n;
+    return 0;
+}
+
+static int op_isnan(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x || x->type != EL_FLOAT) return FAIL("takes a float tensor");
+    tensor *o = OUT(r, g, 0);
+    if (same_shape_as(r, g, o, EL_BOOL, x) != 0) return -1;
+    for (size_t k = 0; k < x->n; k++) o->i[k] = isnan(x->f[k]);
+    return 0;
+}
+
+/* PRelu: x, or slope * x below 0, the slope broadcast over x. */
+static int op_prelu(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0), *slope = IN(r, g, 1);
+    if (!x || !slope || x->type != EL_FLOAT || slope->type != EL_FLOAT)
+        return FAIL("takes float X and slope");
+    const tensor *ts[2] = {x, slope};
+    bplan b;
+    if (broadcast(r, g, ts, 2, &b) != 0) return -1;
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, EL_FLOAT, b.rank, b.dim) != 0) return -1;
+    BROADCAST_LOOP(b, 2, o->n, {
+        float v = x->f[off[0]];
+        o->f[e] = v < 0 ? v * slope->f[off[1]] : v;
+    });
+    return 0;
+}
+
+/* The dimensions a 1-D int64 shape input names (ConstantOfShape, Expand). */
+static int shape_input(run_ctx *r, const gnode *g, const tensor *s, int64_t *dim, int *rank)
+{
+    if (!s || s->type != EL_INT || s->rank != 1) return FAIL("takes a 1-D int64 shape");
+    if (s->n > MAX_RANK) return FAIL("a shape of %zu dimensions", s->n);
+    for (size_t d = 0; d < s->n; d++) {
+        if (s->i[d] < 0) return FAIL("a shape entry of %lld", (long long)s->i[d]);
+        dim[d] = s->i[d];
+    }
+    *rank = (int)s->n;
+    return 0;
+}
+
+/* ConstantOfShape: a tensor of the shape given, every element the value attribute (0.0f by default). */
+static int op_constant_of_shape(run_ctx *r, const gnode *g)
+{
+    int64_t dim[MAX_RANK];
+    int rank;
+    if (shape_input(r, g, IN(r, g, 0), dim, &rank) != 0) return -1;
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, (elem)g->key_type, rank, dim) != 0) return -1;
+    for (size_t k = 0; k < o->n; k++)
+        if (o->type == EL_FLOAT)
+            o->f[k] = g->fdef;
+        else
+            o->i[k] = g->idef;
+    return 0;
+}
+
+/* Expand: the input broadcast to the shape given (numpy's rules, both ways). */
+static int op_expand(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    int64_t dim[MAX_RANK];
+    int rank;
+    if (!x || shape_input(r, g, IN(r, g, 1), dim, &rank) != 0) return -1;
+    tensor shape = {.type = x->type, .rank = rank};
+    memcpy(shape.dim, dim, sizeof dim);
+    const tensor *ts[2] = {x, &shape};
+    bplan b;
+    if (broadcast(r, g, ts, 2, &b) != 0) return -1;
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, x->type, b.rank, b.dim) != 0) return -1;
+    BROADCAST_LOOP(b, 2, o->n, copy_element(o, e, x, off[0]));
     return 0;
 }
 
@@ -1952,6 +2062,11 @@ static int run_node(run_ctx *r, const gnode *g)
     case OP_TRANSPOSE: return op_transpose(r, g);
     case OP_REDUCE: return op_reduce(r, g);
     case OP_LAYERNORM: return op_layernorm(r, g);
+    case OP_SIZE: return op_size(r, g);
+    case OP_ISNAN: return op_isnan(r, g);
+    case OP_PRELU: return op_prelu(r, g);
+    case OP_CONSTANT_OF_SHAPE: return op_constant_of_shape(r, g);
+    case OP_EXPAND: return op_expand(r, g);
     case OP_IMPUTER: return op_imputer(r, g);
     case OP_SCALER: return op_scaler(r, g);
     case OP_ONEHOT: return op_onehot(r, g);
@@ -2613,9 +2728,9 @@ static int read_node(loader *l, gnode *g, const node_t *n)
     switch (g->op) {
     case OP_UNARY_MATH: {
         static const float alpha[] = {
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1.0f, 1.67326319217681884765625f, 0.01f, 0.2f, 0};
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1.0f, 1.67326319217681884765625f, 0.01f, 0.2f, 0, 0};
         static const float beta[] = {0, 0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1.05070102214813232421875f,
-                                     0, 0.5f, 0};
+                                     0, 0.5f, 0, 0};
         for (g->flag = 0; g->flag < (int64_t)(sizeof math_names / sizeof *math_names) &&
                           strcmp(math_names[g->flag], g->op_type) != 0;)
             g->flag++;
@@ -2681,10 +2796,12 @@ static int read_node(loader *l, gnode *g, const node_t *n)
         g->trans_b = pb_attr_int(n, "transB", 0) != 0;
         break;
     case OP_SOFTMAX:
+        g->to = strcmp(g->op_type, "LogSoftmax") == 0;
         g->flag = l->opset < 13;
         g->axis = pb_attr_int(n, "axis", g->flag ? 1 : -1);
         break;
     case OP_ARGMAX:
+        g->to = strcmp(g->op_type, "ArgMin") == 0;
         g->axis = pb_attr_int(n, "axis", 0);
         g->keepdims = pb_attr_int(n, "keepdims", 1);
         g->flag = pb_attr_int(n, "select_last_index", 0);
@@ -2721,6 +2838,27 @@ static int read_node(loader *l, gnode *g, const node_t *n)
             g->ia = copy_ints(a->ints, g->n_ia = a->n_ints);
         }
         break;
+    case OP_CONSTANT_OF_SHAPE: { /* the value: a one-element tensor attribute (float 0 by default) */
+        const attr_t *v = pb_attr(n, "value");
+        g->key_type = EL_FLOAT;
+        if (v && v->t) {
+            tensor one = {0};
+            if (load_constant(l, v->t, &one) != 0) return -1;
+            if (one.n != 1 || one.type == EL_STRING) {
+                free(one.f);
+                free(one.i);
+                return load_fail(l, g, "its value is not one number");
+            }
+            g->key_type = one.type;
+            if (one.type == EL_FLOAT)
+                g->fdef = one.f[0];
+            else
+                g->idef = one.i[0];
+            free(one.f);
+            free(one.i);
+        }
+        break;
+    }
     case OP_LAYERNORM:
         g->axis = pb_attr_int(n, "axis", -1);
         g->alpha = pb_attr_float(n, "epsilon", 1e-5f);

@@ -97,6 +97,18 @@ graph("reducemean_all", [n("ReduceMean", ["X"], ["R"], keepdims=0), n("Add", ["X
 ln = [numpy_helper.from_array(np.array(v, dtype=np.float32), k) for k, v in (("g", [1.5, 0.5, -1, 2]), ("bb", [0.1, 0, 0.2, -0.3]))]
 graph("layernorm", [n("LayerNormalization", ["X", "g", "bb"], ["T"], epsilon=1e-3)], ln)
 
+graph("argmin", [n("ArgMin", ["X"], ["A"], axis=1, keepdims=1), n("Cast", ["A"], ["F"], to=TensorProto.FLOAT),
+                 n("Add", ["X", "F"], ["T"])])
+graph("logsoftmax", [n("LogSoftmax", ["X"], ["T"], axis=1)])
+graph("prelu", [n("PRelu", ["X", "C"], ["T"])])
+graph("mish", [n("Mish", ["X"], ["T"])], opset=18)
+graph("isnan", [n("Div", ["X", "X"], ["Q"]), n("IsNaN", ["Q"], ["T"])], bool_out=True)  # 0/0 is NaN
+graph("expand_size", [n("Size", ["X"], ["S"]), n("Cast", ["S"], ["F"], to=TensorProto.FLOAT),
+                      n("Expand", ["F", "shp"], ["E"]), n("Div", ["X", "E"], ["T"])], [ints("shp", [1, 4])])
+graph("constant_of_shape", [n("Shape", ["X"], ["S"]),
+                            n("ConstantOfShape", ["S"], ["K"], value=numpy_helper.from_array(np.array([0.5], dtype=np.float32))),
+                            n("Add", ["X", "K"], ["T"])])
+
 # support vector machines (scikit-learn's SVR and SVC as skl2onnx writes them): each kernel,
 # with and without Platt probabilities, two and three classes, and the linear forms
 def svm(name, op, outs, **attrs):
