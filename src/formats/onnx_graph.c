@@ -40,7 +40,7 @@ const char onnx_supported_operators[] =
     "Greater, LessOrEqual, GreaterOrEqual, And, Or, Xor, Not, Softmax, ArgMax, Where, Shape, Slice, "
     "Transpose, ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceL1, ReduceL2, "
     "ReduceSumSquare, ReduceLogSumExp, LayerNormalization, ArgMin, LogSoftmax, Size, IsNaN, PRelu, "
-    "Mish, ConstantOfShape, Expand (ai.onnx)";
+    "Mish, ConstantOfShape, Expand, Split, TopK, GatherElements (ai.onnx)";
 
 /* ---- tensors ------------------------------------------------------------------ */
 
@@ -114,6 +114,9 @@ typedef enum {
     OP_PRELU,
     OP_CONSTANT_OF_SHAPE,
     OP_EXPAND,
+    OP_SPLIT,
+    OP_TOPK,
+    OP_GATHER_ELEMENTS,
     OP_IMPUTER,
     OP_SCALER,
     OP_ONEHOT,
@@ -213,6 +216,9 @@ static const struct {
     {"PRelu", 0, OP_PRELU},
     {"ConstantOfShape", 0, OP_CONSTANT_OF_SHAPE},
     {"Expand", 0, OP_EXPAND},
+    {"Split", 0, OP_SPLIT},
+    {"TopK", 0, OP_TOPK},
+    {"GatherElements", 0, OP_GATHER_ELEMENTS},
     {"Where", 0, OP_WHERE},
     {"Imputer", 1, OP_IMPUTER},
     {"Scaler", 1, OP_SCALER},
@@ -1506,6 +1512,129 @@ static int op_expand(run_ctx *r, const gnode *g)
     return 0;
 }
 
+/* Split: along the axis into the outputs, by the sizes given (the second input, or the
+ * attribute before opset 13), else evenly (the last part smaller with num_outputs). */
+static int op_split(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0), *sz = IN(r, g, 1);
+    if (!x) return FAIL("needs an input");
+    int64_t axis;
+    if (norm_axis(r, g, g->axis, x->rank, &axis) != 0) return -1;
+    const int64_t *sizes = sz ? sz->i : g->ia;
+    size_t n_sizes = sz ? sz->n : g->n_ia;
+    if (sz && sz->type != EL_INT) return FAIL("its split sizes are not int64");
+    int64_t len = x->dim[axis], at = 0;
+    if (sizes && n_sizes != (size_t)g->n_out) return FAIL("%zu sizes for %d outputs", n_sizes, g->n_out);
+    int64_t part = sizes ? 0 : (len + g->n_out - 1) / g->n_out;
+    if (!sizes && !g->flag && len % g->n_out)
+        return FAIL("%lld does not split evenly in %d", (long long)len, g->n_out);
+    size_t outer = prod(x->dim, 0, (int)axis), inner = prod(x->dim, (int)axis + 1, x->rank);
+    for (int k = 0; k < g->n_out; k++) {
+        int64_t size = sizes ? sizes[k] : (at + part > len ? len - at : part);
+        if (size < 0 || at + size > len)
+            return FAIL("sizes that do not fit the %lld along axis %lld", (long long)len, (long long)axis);
+        if (g->out[k] < 0) {
+            at += size;
+            continue;
+        }
+        int64_t dim[MAX_RANK];
+        memcpy(dim, x->dim, sizeof dim);
+        dim[axis] = size;
+        tensor *o = OUT(r, g, k);
+        if (make(r, g, o, x->type, x->rank, dim) != 0) return -1;
+        for (size_t q = 0, e = 0; q < outer; q++)
+            for (int64_t t = 0; t < size; t++)
+                for (size_t j = 0; j < inner; j++)
+                    copy_element(o, e++, x, (q * (size_t)len + (size_t)(at + t)) * inner + j);
+        at += size;
+    }
+    if (sizes && at != len)
+        return FAIL("sizes summing to %lld for %lld along the axis", (long long)at, (long long)len);
+    return 0;
+}
+
+/* TopK: the k largest (or smallest) along the axis, and their indexes; ties in index order.
+ * Each line is sorted as (key, index) pairs, the key negated for the largest: the
+ * comparison needs no state, so threads may run it side by side. */
+typedef struct {
+    double key;
+    size_t index;
+} topk_pair;
+
+static int topk_cmp(const void *a, const void *b)
+{
+    const topk_pair *u = a, *v = b;
+    if (u->key != v->key) return u->key < v->key ? -1 : 1;
+    return u->index < v->index ? -1 : u->index > v->index;
+}
+
+static int op_topk(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0), *kt = IN(r, g, 1);
+    if (!x || (x->type != EL_FLOAT && x->type != EL_INT)) return FAIL("takes a numeric tensor");
+    int64_t k = kt ? (kt->type == EL_INT && kt->n == 1 ? kt->i[0] : -1) : g->idef;
+    int64_t axis;
+    if (norm_axis(r, g, g->axis, x->rank, &axis) != 0) return -1;
+    if (k < 0 || k > x->dim[axis])
+        return FAIL("k %lld for %lld along the axis", (long long)k, (long long)x->dim[axis]);
+    int64_t dim[MAX_RANK];
+    memcpy(dim, x->dim, sizeof dim);
+    dim[axis] = k;
+    tensor *vo = OUT(r, g, 0), *io = g->n_out > 1 && g->out[1] >= 0 ? OUT(r, g, 1) : NULL;
+    if (make(r, g, vo, x->type, x->rank, dim) != 0 || (io && make(r, g, io, EL_INT, x->rank, dim) != 0))
+        return -1;
+    size_t len = (size_t)x->dim[axis], outer = prod(x->dim, 0, (int)axis),
+           inner = prod(x->dim, (int)axis + 1, x->rank);
+    topk_pair *order = malloc((len ? len : 1) * sizeof *order);
+    if (!order) return FAIL("out of memory");
+    for (size_t q = 0; q < outer; q++)
+        for (size_t j = 0; j < inner; j++) {
+            size_t base = q * len * inner + j;
+            for (size_t t = 0; t < len; t++) {
+                double v =
+                    x->type == EL_FLOAT ? (double)x->f[base + t * inner] : (double)x->i[base + t * inner];
+                order[t] = (topk_pair){g->flag ? -v : v, t};
+            }
+            qsort(order, len, sizeof *order, topk_cmp);
+            for (int64_t t = 0; t < k; t++) {
+                size_t to = (q * (size_t)k + (size_t)t) * inner + j;
+                copy_element(vo, to, x, base + order[t].index * inner);
+                if (io) io->i[to] = (int64_t)order[t].index;
+            }
+        }
+    free(order);
+    return 0;
+}
+
+/* GatherElements: out[..., i, ...] = x[..., index[..., i, ...], ...] along the axis. */
+static int op_gather_elements(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0), *ix = IN(r, g, 1);
+    if (!x || !ix || ix->type != EL_INT || ix->rank != x->rank)
+        return FAIL("needs data and int64 indexes of its rank");
+    int64_t axis;
+    if (norm_axis(r, g, g->axis, x->rank, &axis) != 0) return -1;
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, x->type, ix->rank, ix->dim) != 0) return -1;
+    int64_t at[MAX_RANK] = {0};
+    for (size_t e = 0; e < ix->n; e++) {
+        int64_t v = ix->i[e];
+        if (v < 0) v += x->dim[axis];
+        if (v < 0 || v >= x->dim[axis])
+            return FAIL("index %lld is outside the %lld along axis %lld", (long long)ix->i[e],
+                        (long long)x->dim[axis], (long long)axis);
+        size_t from = 0;
+        for (int d = 0; d < x->rank; d++) {
+            int64_t c = d == axis ? v : at[d];
+            if (c >= x->dim[d]) return FAIL("indexes wider than the data along dimension %d", d);
+            from = from * (size_t)x->dim[d] + (size_t)c;
+        }
+        copy_element(o, e, x, from);
+        for (int d = ix->rank - 1; d >= 0 && ++at[d] == ix->dim[d]; d--) at[d] = 0;
+    }
+    return 0;
+}
+
 /* ---- ai.onnx.ml: preprocessing ------------------------------------------------ */
 
 /* Per-column parameters: one value for every column, or one per column of the last dimension. */
@@ -2067,6 +2196,9 @@ static int run_node(run_ctx *r, const gnode *g)
     case OP_PRELU: return op_prelu(r, g);
     case OP_CONSTANT_OF_SHAPE: return op_constant_of_shape(r, g);
     case OP_EXPAND: return op_expand(r, g);
+    case OP_SPLIT: return op_split(r, g);
+    case OP_TOPK: return op_topk(r, g);
+    case OP_GATHER_ELEMENTS: return op_gather_elements(r, g);
     case OP_IMPUTER: return op_imputer(r, g);
     case OP_SCALER: return op_scaler(r, g);
     case OP_ONEHOT: return op_onehot(r, g);
@@ -2859,6 +2991,18 @@ static int read_node(loader *l, gnode *g, const node_t *n)
         }
         break;
     }
+    case OP_SPLIT:
+        g->axis = pb_attr_int(n, "axis", 0);
+        g->flag = pb_attr(n, "num_outputs") != NULL; /* opset 18: the last part may be smaller */
+        if ((a = pb_attr(n, "split")) && a->n_ints) g->ia = copy_ints(a->ints, g->n_ia = a->n_ints);
+        if (g->n_out < 1) return load_fail(l, g, "has no outputs");
+        break;
+    case OP_TOPK:
+        g->axis = pb_attr_int(n, "axis", -1);
+        g->flag = pb_attr_int(n, "largest", 1);
+        g->idef = pb_attr_int(n, "k", -1); /* opset 1's attribute; later the second input */
+        break;
+    case OP_GATHER_ELEMENTS: g->axis = pb_attr_int(n, "axis", 0); break;
     case OP_LAYERNORM:
         g->axis = pb_attr_int(n, "axis", -1);
         g->alpha = pb_attr_float(n, "epsilon", 1e-5f);

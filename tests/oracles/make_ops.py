@@ -109,6 +109,15 @@ graph("constant_of_shape", [n("Shape", ["X"], ["S"]),
                             n("ConstantOfShape", ["S"], ["K"], value=numpy_helper.from_array(np.array([0.5], dtype=np.float32))),
                             n("Add", ["X", "K"], ["T"])])
 
+graph("split_swap", [n("Split", ["X", "sp"], ["A", "B"], axis=1), n("Concat", ["B", "A"], ["T"], axis=1)], [ints("sp", [1, 3])])
+graph("split_even_11", [n("Split", ["X"], ["A", "B"], axis=1), n("Concat", ["B", "A"], ["T"], axis=1)], opset=11)
+graph("topk", [n("TopK", ["X", "k"], ["V", "I"], axis=1), n("Cast", ["I"], ["F"], to=TensorProto.FLOAT),
+               n("Concat", ["V", "F"], ["T"], axis=1)], [ints("k", [2])])
+graph("topk_smallest", [n("TopK", ["X", "k"], ["V", "I"], axis=1, largest=0), n("Concat", ["V", "V"], ["T"], axis=1)],
+      [ints("k", [2])])
+graph("gather_elements", [n("ArgMax", ["X"], ["A"], axis=1, keepdims=1), n("Shape", ["X"], ["S"]),
+                          n("Expand", ["A", "S"], ["GI"]), n("GatherElements", ["X", "GI"], ["T"], axis=1)])
+
 # support vector machines (scikit-learn's SVR and SVC as skl2onnx writes them): each kernel,
 # with and without Platt probabilities, two and three classes, and the linear forms
 def svm(name, op, outs, **attrs):
