@@ -492,7 +492,7 @@ static int64_t *pool_strings(loader *l, const attr_t *a)
 static int read_post(loader *l, gnode *g, const node_t *n)
 {
     char buf[32];
-    const char *pt = pb_attr_string(n, "onnx_post_transform", buf, sizeof buf, "NONE");
+    const char *pt = pb_attr_string(n, "post_transform", buf, sizeof buf, "NONE");
     g->post = strcmp(pt, "NONE") == 0           ? POST_NONE
               : strcmp(pt, "LOGISTIC") == 0     ? POST_LOGISTIC
               : strcmp(pt, "SOFTMAX") == 0      ? POST_SOFTMAX
@@ -500,7 +500,7 @@ static int read_post(loader *l, gnode *g, const node_t *n)
                                                 : -1;
     if (g->post < 0)
         return load_fail(
-            l, g, "onnx_post_transform %s is not supported (NONE, LOGISTIC, SOFTMAX, SOFTMAX_ZERO)", pt);
+            l, g, "post_transform %s is not supported (NONE, LOGISTIC, SOFTMAX, SOFTMAX_ZERO)", pt);
     return 0;
 }
 
@@ -803,8 +803,8 @@ static int read_svm(loader *l, gnode *g, const node_t *n)
     g->beta = np > 1 ? kp[1] : 0;
     g->fdef = np > 2 ? kp[2] : 0;
     free(kp);
-    const char *pt = pb_attr_string(n, "onnx_post_transform", buf, sizeof buf, "NONE");
-    if (strcmp(pt, "NONE") != 0) return load_fail(l, g, "onnx_post_transform %s is not run (NONE)", pt);
+    const char *pt = pb_attr_string(n, "post_transform", buf, sizeof buf, "NONE");
+    if (strcmp(pt, "NONE") != 0) return load_fail(l, g, "post_transform %s is not run (NONE)", pt);
     g->fa = pb_attr_floats(max, n, "support_vectors", &g->n_fa);
     g->fb = pb_attr_floats(max, n, "coefficients", &g->n_fb);
     g->fc = pb_attr_floats(max, n, "rho", &g->n_fc);
