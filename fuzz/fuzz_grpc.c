@@ -40,7 +40,7 @@ static void start(void)
                        .header_ms = 1000,
                        .body_ms = 1000,
                        .idle_ms = 1000};
-    grpc_handler h = {NULL, on_call, NULL, NULL};
+    grpc_handler h = {.call = on_call};
     if (!(server = grpc_start(-1, &lim, &h, err))) abort();
 }
 
