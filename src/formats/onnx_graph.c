@@ -499,8 +499,8 @@ static int read_post(loader *l, gnode *g, const node_t *n)
               : strcmp(pt, "SOFTMAX_ZERO") == 0 ? POST_SOFTMAX_ZERO
                                                 : -1;
     if (g->post < 0)
-        return load_fail(
-            l, g, "post_transform %s is not supported (NONE, LOGISTIC, SOFTMAX, SOFTMAX_ZERO)", pt);
+        return load_fail(l, g, "post_transform %s is not supported (NONE, LOGISTIC, SOFTMAX, SOFTMAX_ZERO)",
+                         pt);
     return 0;
 }
 
