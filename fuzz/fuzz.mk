@@ -6,7 +6,8 @@
 # written by hand (v2-blend-background.json: a blend with a background, so that
 # fuzz_model reaches the explainer's coalition tables and enumeration); lgb-handmade.txt, a LightGBM
 # text model written by hand (a categorical split, a NaN-missing split, pandas_categorical);
-# fuzz/corpus/grpc/ by fuzz/make_grpc_seeds.py (whole HTTP/2 client connections, python3-h2).
+# fuzz/corpus/grpc/ by fuzz/make_grpc_seeds.py (whole HTTP/2 client connections, python3-h2);
+# model/lightgbm-rf-leaf-not-a-probability is fuzz_model's own finding (an rf classifier leaf past 1).
 FUZZ_SECONDS ?= 30
 FUZZ_BUILD := build-fuzz
 FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \

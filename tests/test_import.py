@@ -882,6 +882,25 @@ class LightGBMTest(unittest.TestCase):
             self.assertNotEqual(r.returncode, 0)
             self.assertIn(want, r.stderr)
 
+    def test_random_forest_leaves_must_be_probabilities(self):
+        """rf (average_output) answers the mean of its leaves as the probability itself: a
+        classifier leaf outside [0, 1] (a fuzzed file found one) is refused, not served as 1.7."""
+        def rf(leaf):
+            return ("tree\nversion=v3\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=0\n"
+                    "objective=binary sigmoid:1\naverage_output\nfeature_names=a\nfeature_infos=[-5:5]\n\n"
+                    "Tree=0\nnum_leaves=2\nnum_cat=0\nsplit_feature=0\nthreshold=0.5\ndecision_type=2\n"
+                    f"left_child=-1\nright_child=-2\nleaf_value=0.25 {leaf}\nshrinkage=1\n\n"
+                    "end of trees\n\npandas_categorical:null\n")
+        model = os.path.join(self.dir, "rf.txt")
+        with open(model, "w") as f:
+            f.write(rf(0.75))
+        self.assertEqual(self.predict(model, [[0.0], [1.0]], 1), [[0.25], [0.75]])
+        with open(model, "w") as f:
+            f.write(rf(1.7))
+        p = run("inspect", model, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("tree 0: leaf value 1.7 is not a probability", p.stderr)
+
     def test_every_numeric_missing_type(self):
         """Hand-made from the model-text format: one tree a decision type (None, Zero, NaN, each
         default way), on values at, around and away from the threshold, 0 and NaN; against the

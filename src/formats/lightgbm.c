@@ -508,6 +508,21 @@ model_builder *lightgbm_import(const char *buf, size_t len, const char *name, co
         if (read_tree(&t, b, i, (int)n_features, o.scale, average, n_iter, lim, &e->trees[i]) != 0) goto fail;
         e->trees[i].output = (int)(i % per_iter);
     }
+    /* rf answers the mean of its leaves as the probability itself (no link): a leaf
+     * outside [0, 1] would be served as a "probability" past 1 — a model's lie, refused */
+    for (long i = 0; average && o.task != TASK_REGRESSION && i < n_trees; i++) {
+        const tree *tr = &e->trees[i];
+        for (int k = 0; k < tr->n_nodes; k++) {
+            double p = (double)tr->value[k] * (double)n_iter / o.scale;
+            if (tr->feature[k] < 0 && !(p >= -1e-6 && p <= 1 + 1e-6)) {
+                fail(&t, trees_line,
+                     "tree %ld: leaf value %g is not a probability, as a random forest's (rf) "
+                     "classifier leaves are",
+                     i, p);
+                goto fail;
+            }
+        }
+    }
     output_spec *out = model_builder_output(mb);
     out->task = o.task;
     /* rf: the trees' leaves are already the answer (their mean), as LightGBM's predict gives it */
