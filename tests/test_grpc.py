@@ -345,6 +345,54 @@ class GrpcServer(unittest.TestCase):
             time.sleep(0.05)
         self.assertTrue(self.call("ModelReady", pb.ModelReadyRequest(name="spare"), pb.ModelReadyResponse).ready)
 
+    def test_reloads_lose_no_call(self):
+        """Calls on one channel while the workers are replaced (a model unloaded, then loaded:
+        each swaps the workers): the old ones say they are going away before they stop taking
+        streams, so no call is reset."""
+        import threading
+        fn = self.channel.unary_unary(SERVICE + "ModelInfer", request_serializer=pb.ModelInferRequest.SerializeToString,
+                                      response_deserializer=pb.ModelInferResponse.FromString)
+        want = self.rest_binary(PASSENGERS)
+        failures, calls, done = [], [0], threading.Event()
+
+        def caller():
+            while not done.is_set():
+                try:
+                    out = fn(raw_request(PASSENGERS), timeout=10)
+                    calls[0] += 1
+                    if out.raw_output_contents[0] != want:
+                        failures.append("a different answer")
+                except grpc.RpcError as e:
+                    failures.append(f"{e.code()}: {e.details()}")
+
+        def until(check):
+            deadline = time.monotonic() + 20
+            while not check() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            self.assertTrue(check())
+
+        threads = [threading.Thread(target=caller) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for load in (False, True, False, True):
+            request = tpb.RepositoryModelLoadRequest if load else tpb.RepositoryModelUnloadRequest
+            response = tpb.RepositoryModelLoadResponse if load else tpb.RepositoryModelUnloadResponse
+            self.call("RepositoryModel" + ("Load" if load else "Unload"), request(model_name="spare"), response)
+            until(lambda: (self.s.request("GET", "/v2/models/spare/ready")[0] == 200) == load)
+            until(lambda: self.metric("tabserve_workers") == 2)  # the old workers have finished draining
+        done.set()
+        for t in threads:
+            t.join()
+        self.assertEqual(failures, [])
+        self.assertGreater(calls[0], 0)
+
+    def metric(self, name):
+        _, _, text = self.s.request("GET", "/metrics")
+        for line in text.decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[-1])
+        return 0.0
+
     def test_compressed_requests(self):
         for compression in (grpc.Compression.Gzip, grpc.Compression.Deflate):
             fn = self.channel.unary_unary(SERVICE + "ModelInfer", request_serializer=pb.ModelInferRequest.SerializeToString,

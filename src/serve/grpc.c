@@ -28,6 +28,9 @@
 #define MAX_PENDING    ((size_t)64 << 20) /* bytes waiting for a socket that does not read: then close */
 #define SWEEP_EVERY_MS 100
 #define MAX_DEFERRALS  4
+/* between the shutdown notice (GOAWAY with the largest stream id) and the final
+ * GOAWAY: a round trip's room for streams the client sent before it heard */
+#define GOAWAY_GRACE_MS 500
 
 typedef struct conn conn;
 
@@ -62,7 +65,8 @@ struct conn {
     size_t wlen, wcap;
     int64_t opened_ms, idle_since_ms;
     int frames_seen, goaway, dead, out_interest, closing;
-    size_t buffered; /* request bytes held by its streams */
+    int64_t goaway_ms; /* when the shutdown notice went (goaway 1), for the final GOAWAY */
+    size_t buffered;   /* request bytes held by its streams */
     stream *streams;
     conn *next, *prev;
 };
@@ -494,10 +498,22 @@ static void conn_read(conn *c)
     }
 }
 
+/* Going away in two steps, as gRPC servers do: a shutdown notice (GOAWAY naming
+ * the largest stream id: the client sends its new calls elsewhere, the ones on
+ * their way are still taken), then, a grace period later (sweep), the GOAWAY
+ * naming the last stream processed; the connection closes once those finish.
+ * One GOAWAY at once would reset calls the client had already sent. */
 static void goaway(conn *c)
 {
     if (c->goaway) return;
     c->goaway = 1;
+    c->goaway_ms = clock_coarse_ms();
+    nghttp2_submit_shutdown_notice(c->h2);
+}
+
+static void goaway_final(conn *c)
+{
+    c->goaway = 2;
     nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->h2),
                           NGHTTP2_NO_ERROR, NULL, 0);
 }
@@ -591,6 +607,7 @@ static void sweep(grpc_server *s, int64_t now)
             if (late) nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
         }
         if (!c->streams && l->idle_ms && now - c->idle_since_ms > l->idle_ms) goaway(c);
+        if (c->goaway == 1 && now - c->goaway_ms >= GOAWAY_GRACE_MS) goaway_final(c);
         if (conn_flush(c) != 0) conn_close(c);
     }
 }
