@@ -13,12 +13,7 @@ ROUNDS=${ROUNDS:-5}
 for tool in h2load nginx wrk protoc; do
   command -v "$tool" > /dev/null || { echo "SKIPPED: bench-grpc: $tool is not installed (packages/test.txt)"; exit 0; }
 done
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; sleep 0.3; rm -rf "$tmp"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+. "$(dirname "$0")/lib.sh"
 
 # the calls, framed: protoc's Python messages from proto/inference.proto
 protoc --proto_path=proto --python_out="$tmp" inference.proto
@@ -70,29 +65,11 @@ h2() {
 }
 
 gport=$(free_port); port=$(free_port)
-"$BIN" serve -w 2 -b "127.0.0.1:$port" --grpc-bind "127.0.0.1:$gport" --max-batch 1024 \
-  --limit-request-body 4194304 2>/dev/null & pids+=($!)
-for _ in $(seq 200); do curl -sf -o /dev/null "http://127.0.0.1:$port/v2/health/ready" && break; sleep 0.02; done
+tabserve_start "$port" --grpc-bind "127.0.0.1:$gport" --max-batch 1024 --limit-request-body 4194304
 nport=$(free_port)
-cat > "$tmp/nginx.conf" <<NGX
-worker_processes 2;
-daemon off;
-pid $tmp/nginx.pid;
-error_log $tmp/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $tmp;
-  http2_max_concurrent_streams 128;
-  keepalive_requests 1000000000; # nginx closes a connection after 1,000 requests otherwise
-  server {
-    listen 127.0.0.1:$nport http2;
-    location / { default_type application/grpc; return 200 'a fixed reply of about a ModelInfer answer size'; }
-  }
-}
-NGX
-nginx -c "$tmp/nginx.conf" 2>/dev/null &
-for _ in $(seq 200); do [ -f "$tmp/nginx.pid" ] && break; sleep 0.02; done
+# keepalive_requests: nginx closes a connection after 1,000 requests otherwise
+nginx_start "http2_max_concurrent_streams 128; keepalive_requests 1000000000;" "listen 127.0.0.1:$nport http2;
+    location / { default_type application/grpc; return 200 'a fixed reply of about a ModelInfer answer size'; }"
 
 # the answer is right before it is fast: the seed's probability, as REST gives it
 out=$(h2load -n 1 -c 1 -d "$tmp/one.grpc" -H 'content-type: application/grpc' -H 'te: trailers' \

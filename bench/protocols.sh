@@ -9,12 +9,7 @@ set -u
 BIN=${BIN:-build/tabserve}
 DURATION=${DURATION:-3}
 ROUNDS=${ROUNDS:-5}
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; sleep 0.3; rm -rf "$tmp"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+. "$(dirname "$0")/lib.sh"
 
 # request bodies (and headers) as files, read by wrk's Lua scripts
 /usr/bin/python3 - "$tmp" <<'PY'
@@ -61,28 +56,12 @@ lua() { # lua FILE [HEADER-LENGTH] -> a wrk script posting FILE (binary tensors 
 rps() { wrk -t2 -c"$3" -d"${DURATION}s" -s "$2" "$1" > "$tmp/wrk.out"; grep -E "Non-2xx|Socket errors" "$tmp/wrk.out" >&2; awk '/Requests\/sec/ {print int($2)}' "$tmp/wrk.out"; }
 
 port=$(free_port)
-"$BIN" serve -w 2 -b "127.0.0.1:$port" --max-batch 1024 --limit-request-body 4194304 2>/dev/null & pids+=($!)
-for _ in $(seq 200); do curl -sf -o /dev/null "http://127.0.0.1:$port/v2/health/ready" && break; sleep 0.02; done
+tabserve_start "$port" --max-batch 1024 --limit-request-body 4194304
 nport=$(free_port)
-cat > "$tmp/nginx.conf" <<NGX
-worker_processes 2;
-daemon off;
-pid $tmp/nginx.pid;
-error_log $tmp/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $tmp;
-  server {
-    listen 127.0.0.1:$nport;
-    location = /v2/models/model/infer { default_type application/json; return 200 '{"model_name":"model","model_version":"1","outputs":[{"name":"predict","datatype":"FP32","shape":[1],"data":[0.0715020671]}]}\n'; }
-    location = /model { default_type application/json; return 200 '{"predict": 0.0715020671}\n'; }
-    location = /v1/models/model:predict { default_type application/json; return 200 '{"predictions": [0.0715020671]}\n'; }
-  }
-}
-NGX
-nginx -c "$tmp/nginx.conf" 2>/dev/null &
-for _ in $(seq 200); do [ -f "$tmp/nginx.pid" ] && curl -sf -o /dev/null -XPOST "http://127.0.0.1:$nport/v1/models/model:predict" && break; sleep 0.02; done
+nginx_start "" "listen 127.0.0.1:$nport;
+    location = /v2/models/model/infer { default_type application/json; return 200 '{\"model_name\":\"model\",\"model_version\":\"1\",\"outputs\":[{\"name\":\"predict\",\"datatype\":\"FP32\",\"shape\":[1],\"data\":[0.0715020671]}]}\\n'; }
+    location = /model { default_type application/json; return 200 '{\"predict\": 0.0715020671}\\n'; }
+    location = /v1/models/model:predict { default_type application/json; return 200 '{\"predictions\": [0.0715020671]}\\n'; }"
 
 # the answers are right before they are fast
 curl -sf -H 'Content-Type: application/json' --data-binary @"$tmp/v2.json" "http://127.0.0.1:$port/v2/models/model/infer" | grep -q '"data":\[0.0715020671\]' \

@@ -163,28 +163,37 @@ static void on_reject(void *ctx, const http_request *hr, int status, const char 
 
 static int open_connections(worker *w);
 
-/* Spreads connections over the workers sharing a socket: leave a new one to a
- * worker that is taking connections, not inside a request, and holds at least
- * two fewer (the kernel wakes every waiting worker, and the first to call
- * accept wins; without this one worker took 14 of wrk's 16 connections). */
-static int may_accept_worker(worker *w)
+/* Whether another worker taking connections should take a new one instead of w:
+ * one that holds fewer than `below` connections of the kind `grpc` says (and,
+ * for HTTP, is not inside a request). */
+static int another_takes_it(const worker *w, int below, int grpc)
 {
-    int mine = open_connections(w);
-    atomic_store_explicit(&w->slot->connections, mine + 1, memory_order_relaxed);
     const stats_shared *st = w->a->stats;
     for (int i = 0; i < STATS_MAX_WORKERS; i++) {
         const stats_worker *o = &st->w[i];
         if (o == w->slot || !atomic_load_explicit(&o->pid, memory_order_relaxed) ||
             !atomic_load_explicit(&o->accepting, memory_order_relaxed))
             continue;
-        if (atomic_load_explicit(&o->connections, memory_order_relaxed) + 1 < mine &&
-            atomic_load_explicit(&o->busy_since_ms, memory_order_relaxed) == 0)
-            return 0;
+        int theirs =
+            atomic_load_explicit(grpc ? &o->grpc_connections : &o->connections, memory_order_relaxed);
+        if (theirs < below && (grpc || atomic_load_explicit(&o->busy_since_ms, memory_order_relaxed) == 0))
+            return 1;
     }
-    return 1;
+    return 0;
 }
 
-static int may_accept(void *ctx) { return may_accept_worker(((listener *)ctx)->w); }
+/* Spreads connections over the workers sharing a socket: leave a new one to a
+ * worker that is taking connections, not inside a request, and holds at least
+ * two fewer (the kernel wakes every waiting worker, and the first to call
+ * accept wins; without this one worker took 14 of wrk's 16 connections). */
+static int may_accept(void *ctx)
+{
+    worker *w = ((listener *)ctx)->w;
+    int mine = open_connections(w);
+    atomic_store_explicit(&w->slot->connections, mine + 1, memory_order_relaxed);
+    return !another_takes_it(w, mine - 1, 0);
+}
+
 /* gRPC clients open few connections and keep them (a channel is one), so
  * they are spread strictly: a worker leaves a new one to any worker taking
  * connections that holds fewer gRPC connections than it does (each count
@@ -197,16 +206,7 @@ static void grpc_connections_now(void *ctx, int open)
 static int may_accept_grpc(void *ctx)
 {
     worker *w = ((grpc_listener *)ctx)->w;
-    int mine = grpc_open_connections(w->g.grpc);
-    const stats_shared *st = w->a->stats;
-    for (int i = 0; i < STATS_MAX_WORKERS; i++) {
-        const stats_worker *o = &st->w[i];
-        if (o == w->slot || !atomic_load_explicit(&o->pid, memory_order_relaxed) ||
-            !atomic_load_explicit(&o->accepting, memory_order_relaxed))
-            continue;
-        if (atomic_load_explicit(&o->grpc_connections, memory_order_relaxed) < mine) return 0;
-    }
-    return 1;
+    return !another_takes_it(w, grpc_open_connections(w->g.grpc), 1);
 }
 
 static void on_answered(void *ctx, const http_request *hr, const http_response *out)
