@@ -208,6 +208,10 @@ static float below_threshold(double t)
 #define DT_DEFAULT_LEFT 2
 #define MISSING_OF(dt)  (((dt) >> 2) & 3) /* 0 none, 1 zero, 2 NaN */
 
+/* A number of the file as a long, or -1 when it is none (NaN, or past 2^53:
+ * converting those is undefined); every caller refuses a negative one. */
+static long as_long(double v) { return v >= -9e15 && v <= 9e15 ? (long)v : -1; }
+
 static int read_tree(text *t, const block *b, long index, int n_features, double scale, int average,
                      long n_iter, const import_limits *lim, tree *tr)
 {
@@ -241,7 +245,7 @@ static int read_tree(text *t, const block *b, long index, int n_features, double
         if (!(bounds = malloc((size_t)(n_cat + 1) * sizeof *bounds)) ||
             numbers(t, b, "cat_boundaries", (size_t)n_cat + 1, bounds) != 0)
             goto out;
-        n_words = (long)bounds[n_cat];
+        n_words = as_long(bounds[n_cat]);
         if (!ct || n_words < 0 || n_words > (1 << 20) ||
             !(words = malloc((size_t)(n_words + 1) * sizeof *words)) ||
             numbers(t, b, "cat_threshold", (size_t)n_words, words) != 0) {
@@ -264,7 +268,7 @@ static int read_tree(text *t, const block *b, long index, int n_features, double
         tr->value[n_in + (size_t)k] = (float)v;
     }
     for (size_t i = 0; i < n_in; i++) {
-        int d = (int)dt[i], child[2];
+        int d = dt[i] >= 0 && dt[i] <= 15 ? (int)dt[i] : -1, child[2];
         double sides[2] = {lc[i], rc[i]};
         if (feat[i] < 0 || feat[i] >= n_features || feat[i] != floor(feat[i]) || dt[i] != floor(dt[i]) ||
             d < 0 || d > 15) {
@@ -281,13 +285,13 @@ static int read_tree(text *t, const block *b, long index, int n_features, double
         }
         tr->feature[i] = (int)feat[i];
         if (d & DT_CATEGORICAL) { /* codes in the set go left; tabserve sends its set right: swap */
-            long idx = (long)thr[i];
+            long idx = as_long(thr[i]);
             if (thr[i] != floor(thr[i]) || idx < 0 || idx >= n_cat) {
                 fail(t, b->line, "tree %ld node %zu: categorical threshold %g is not a set of the tree",
                      index, i, thr[i]);
                 goto out;
             }
-            long from = (long)bounds[idx], to = (long)bounds[idx + 1];
+            long from = as_long(bounds[idx]), to = as_long(bounds[idx + 1]);
             if (from < 0 || to < from || to > n_words) {
                 fail(t, b->line, "tree %ld node %zu: cat_boundaries out of order", index, i);
                 goto out;
