@@ -1,7 +1,8 @@
 /* xgboost — an XGBoost model (Booster.save_model: JSON, or UBJSON read into the
  * same document by ubjson.c; XGBoost 1.0 to 3.x) as a tabserve model: inputs
  * f0.. (or the file's feature names), each passed through as one column (NaN
- * kept: trees route missing values themselves), the trees as a tree ensemble
+ * kept: trees route missing values themselves; a feature with categories stored
+ * in the model, 3.1's "cats", takes their names and looks the code up), the trees as a tree ensemble
  * (gbtree, and dart under either booster name, each tree scaled by its
  * weight_drop), or the linear booster (gblinear) as a linear model; the
  * objective as an output and link, as XGBoost's own predict applies it.
@@ -399,6 +400,112 @@ static int read_inputs(reader *r, model_builder *mb, json_t *learner, int n_feat
     return 0;
 }
 
+/* Categories stored in the model (from 3.1 on, "cats" beside the trees): per
+ * feature, the training frame's categories in their order, a category's code
+ * being its place in that list. feature_segments (n_features + 1 offsets) says
+ * how many each feature has (0: numeric); enc holds them, strings as bytes
+ * (offsets into values, as in Arrow) or integers (type and values). An input
+ * with categories takes their names and the model sees the code, as a schema
+ * file's vocab does. enc has one entry per feature (or, read the same, one per
+ * categorical feature). */
+static int read_categories(reader *r, model_builder *mb, const xgb_arrays *x, json_t *gm, int n_features)
+{
+    static const char path[] = "$.learner.gradient_booster.model.cats";
+    json_t *cats = json_object_get(gm, "cats");
+    if (!cats) return 0;
+    if (!json_is_object(cats)) return read_fail(r, path, "expected an object, got %s", json_type_name(cats));
+    json_t *segs = json_object_get(cats, "feature_segments"), *enc = json_object_get(cats, "enc");
+    long n_segs = segs ? xgb_count(x, segs) : -1;
+    if (n_segs <= 0) return 0; /* a model trained without categories */
+    if (n_segs != n_features + 1)
+        return read_fail(r, path, "feature_segments has %ld entries for %d features (expected %d)", n_segs,
+                         n_features, n_features + 1);
+    int *seg = malloc((size_t)n_segs * sizeof *seg);
+    if (!seg) return read_fail(r, path, "out of memory");
+    int rc = node_ints(r, x, segs, "$.learner.gradient_booster.model.cats.feature_segments", seg,
+                       (size_t)n_segs, 0, SCHEMA_MAX_VOCAB * (long)n_features);
+    int n_categorical = 0;
+    for (int j = 0; rc == 0 && j < n_features; j++) {
+        if (seg[0] != 0 || seg[j + 1] < seg[j])
+            rc = read_fail(r, path, "feature_segments must start at 0 and never decrease (entry %d)", j + 1);
+        else if (seg[j + 1] > seg[j])
+            n_categorical++;
+    }
+    size_t n_enc = json_array_size(enc);
+    if (rc == 0 && (!json_is_array(enc) || (n_enc != (size_t)n_features && n_enc != (size_t)n_categorical)))
+        rc = read_fail(r, path, "enc must be an array of %d entries (one per feature), got %s of %zu",
+                       n_features, json_type_name(enc), n_enc);
+    schema *s = model_builder_inputs(mb);
+    int seen = 0;
+    for (int j = 0; rc == 0 && j < n_features; j++) {
+        size_t k = (size_t)(seg[j + 1] - seg[j]);
+        if (!k) continue;
+        json_t *e = json_array_get(enc, n_enc == (size_t)n_features ? (size_t)j : (size_t)seen);
+        seen++;
+        char sub[96];
+        snprintf(sub, sizeof sub, "%s.enc[%d]", path, n_enc == (size_t)n_features ? j : seen - 1);
+        json_t *values = json_object_get(e, "values"), *offsets = json_object_get(e, "offsets");
+        long n_values = values ? xgb_count(x, values) : -1;
+        json_t *names = json_array();
+        double *v = n_values >= 0 && names ? node_numbers(r, x, values, sub, (size_t)n_values) : NULL;
+        if (!names || (n_values >= 0 && !v)) {
+            if (!names) read_fail(r, sub, "out of memory");
+            rc = -1;
+        } else if (n_values < 0) {
+            rc = read_fail(r, sub, "expected an object with \"values\" (and \"offsets\" for strings)");
+        } else if (offsets) { /* strings: values[offsets[c] .. offsets[c + 1]) */
+            long n_off = xgb_count(x, offsets);
+            int *off = n_off == (long)k + 1 ? malloc((k + 1) * sizeof *off) : NULL;
+            if (n_off != (long)k + 1)
+                rc = read_fail(r, sub, "offsets has %ld entries for %zu categories", n_off, k);
+            else if (!off)
+                rc = read_fail(r, sub, "out of memory");
+            else
+                rc = node_ints(r, x, offsets, sub, off, k + 1, 0, n_values);
+            for (size_t c = 0; rc == 0 && c < k; c++) {
+                if (off[c + 1] < off[c] || off[c + 1] - off[c] > READ_MAX_NAME) {
+                    rc = read_fail(r, sub, "category %zu: offsets %d..%d are not a name of at most %d bytes",
+                                   c, off[c], off[c + 1], READ_MAX_NAME);
+                    break;
+                }
+                char name[READ_MAX_NAME + 1];
+                size_t len = 0;
+                for (int b = off[c]; b < off[c + 1]; b++) {
+                    if (v[b] < 1 || v[b] > 255 || v[b] != floor(v[b])) {
+                        rc = read_fail(r, sub, "values[%d] is not a byte of a name", b);
+                        break;
+                    }
+                    name[len++] = (char)(unsigned char)v[b];
+                }
+                name[len] = 0;
+                if (rc == 0 && json_array_append_new(names, json_stringn(name, len)) != 0)
+                    rc = read_fail(r, sub, "category %zu is not UTF-8", c);
+            }
+            free(off);
+            if (rc == 0) s->inputs[j].type = TYPE_STRING;
+        } else { /* integers, one value a category */
+            if ((size_t)n_values != k)
+                rc = read_fail(r, sub, "values has %ld entries for %zu categories", n_values, k);
+            for (size_t c = 0; rc == 0 && c < k; c++) {
+                if (v[c] != floor(v[c]) || fabs(v[c]) > 9007199254740992.0)
+                    rc = read_fail(r, sub, "values[%zu] is not an integer category", c);
+                else
+                    json_array_append_new(names, json_integer((json_int_t)v[c]));
+            }
+            if (rc == 0) s->inputs[j].type = TYPE_INTEGER;
+        }
+        free(v);
+        if (rc == 0) rc = schema_read_vocab(r, &s->inputs[j], names, sub);
+        json_decref(names);
+        /* the input's one step (read_inputs: pass through) now looks the code up */
+        feature_steps *fs = model_builder_features(mb);
+        for (size_t f = 0; rc == 0 && f < fs->n; f++)
+            if (fs->f[f].input == (size_t)j) fs->f[f].steps[0].op = STEP_CATEGORY_INDEX;
+    }
+    free(seg);
+    return rc;
+}
+
 /* ---- the trees, in two threads for large models ---------------------------------- */
 
 /* Trees are independent: a large model's are read by two threads, thread k
@@ -678,7 +785,8 @@ model_builder *xgboost_import(json_t *root, const xgb_arrays *arrays, reader *r,
     }
     model_builder_set_predictor(mb, &e->base);
     for (int j = 0; j < n_outputs; j++) e->base_score[j] = (float)margin[j];
-    if (read_inputs(r, mb, learner, n_features) != 0) goto fail;
+    if (read_inputs(r, mb, learner, n_features) != 0 || read_categories(r, mb, arrays, gm, n_features) != 0)
+        goto fail;
     /* each tree's nodes: the room its arrays take, all in one block (else malloc's) */
     size_t *room = malloc((n_trees ? n_trees : 1) * sizeof *room);
     for (size_t t = 0; room && t < n_trees; t++) {

@@ -172,6 +172,35 @@ def objectives(out):
     for ext in (".csv", ".expected"):
         shutil.copy(os.path.join(out, "dart" + ext), os.path.join(out, "v31_dart" + ext))
 
+    # categories stored in the model (3.1's "cats"): port's codes 0..7 named as a data
+    # frame's categories would be, in an order that is not sorted; the rows keep to known
+    # categories (an unknown name is missing here, an unseen code is not in 1.7.4)
+    names_port = ["s", "c", "q", "x", "b", "a", "zz", "m"]
+    with open(os.path.join(out, "categorical.json")) as f:
+        j = json.load(f)
+    utf = [n.encode() for n in names_port]
+    offsets = [0]
+    for n in utf:
+        offsets.append(offsets[-1] + len(n))
+    empty = {"offsets": [0], "values": []}
+    j["learner"]["gradient_booster"]["model"]["cats"] = {
+        "feature_segments": [0, 0, 0, 0, 8, 8, 8],
+        "sorted_idx": sorted(range(8), key=lambda i: names_port[i]),
+        "enc": [empty, empty, empty, {"offsets": offsets, "values": [c for n in utf for c in n]}, empty, empty]}
+    j["version"] = [3, 1, 0]
+    with open(os.path.join(out, "v31_categorical.json"), "w") as f:
+        json.dump(j, f)
+    rows = np.loadtxt(os.path.join(out, "categorical.csv"), delimiter=",", skiprows=1, dtype=str)
+    want = np.loadtxt(os.path.join(out, "categorical.expected"), delimiter=",", ndmin=1)
+    keep = [i for i, r in enumerate(rows) if r[3] == "" or float(r[3]) < 8]
+    with open(os.path.join(out, "v31_categorical.csv"), "w") as f:
+        f.write("age,fare,deck,port,e,f\n")
+        for i in keep:
+            cells = list(rows[i])
+            cells[3] = "" if cells[3] == "" else names_port[int(float(cells[3]))]
+            f.write(",".join(cells) + "\n")
+    np.savetxt(os.path.join(out, "v31_categorical.expected"), want[keep], fmt="%.9g", delimiter=",")
+
     # UBJSON, as save_model writes it by default from 2.1 on: the same model in both forms
     b = xgb.train({"objective": "binary:logistic", "max_depth": 4}, xgb.DMatrix(x, label=(z > 0).astype(int)), 20)
     t = test_rows(rng, b)
@@ -215,6 +244,14 @@ def seeds(out):
     b = xgb.train({"objective": "multi:softprob", "num_class": 3, "max_depth": 2, "tree_method": "hist",
                    "max_cat_to_onehot": 1}, d, 2)
     b.save_model(os.path.join(out, "xgb-categorical.json"))
+    # the same with its categories stored in the model, as 3.1 writes them ("cats")
+    j = json.loads(b.save_raw("json").decode())
+    j["learner"]["gradient_booster"]["model"]["cats"] = {
+        "feature_segments": [0, 0, 5, 5], "sorted_idx": [1, 0, 2, 4, 3],
+        "enc": [{"offsets": [0], "values": []}, {"offsets": [0, 1, 2, 4, 5, 7], "values": list(b"bacdeef")},
+                {"offsets": [0], "values": []}]}
+    with open(os.path.join(out, "xgb-cats.json"), "w") as f:
+        json.dump(j, f)
 
 
 if __name__ == "__main__":
