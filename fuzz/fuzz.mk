@@ -8,7 +8,8 @@
 # text model written by hand (a categorical split, a NaN-missing split, pandas_categorical);
 # fuzz/corpus/grpc/ by fuzz/make_grpc_seeds.py (whole HTTP/2 client connections, python3-h2);
 # model/lightgbm-rf-leaf-not-a-probability and model/lightgbm-decision-type-past-int are
-# fuzz_model's own findings (an rf classifier leaf past 1; a decision_type past int's range).
+# fuzz_model's own findings (an rf classifier leaf past 1; a decision_type past int's range);
+# model/onnx-tree-ensemble.onnx is tree_ensemble_sum of tests/oracles/make_ops.py (ai.onnx.ml 5).
 FUZZ_SECONDS ?= 30
 FUZZ_BUILD := build-fuzz
 FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \

@@ -976,7 +976,8 @@ class OperatorsTest(unittest.TestCase):
         d = tempfile.mkdtemp(prefix="tabserve-ops-")
         try:
             subprocess.run([ORACLE_PY, os.path.join(HERE, "oracles", "make_ops.py"), d], check=True)
-            names = sorted(f[:-5] for f in os.listdir(d) if f.endswith(".onnx") and not f.startswith("refused_"))
+            names = sorted(f[:-5] for f in os.listdir(d)
+                           if f.endswith(".onnx") and not f.startswith(("refused_", "post_")))
             self.assertGreaterEqual(len(names), 35)
             for name, index in (("refused_gather5", 5), ("refused_gather_big", 2**40)):
                 p = run("inspect", os.path.join(d, name + ".onnx"), check=False)
@@ -994,8 +995,34 @@ class OperatorsTest(unittest.TestCase):
                     self.assertEqual(len(got), 300)
                     worst = max(abs(g[0] - w[0]) / max(1.0, abs(w[0])) for g, w in zip(got, want))
                     self.assertLessEqual(worst, 1e-5, f"{name}: largest difference {worst}")
+            self.check_tree_ensemble_post_transforms(d)
         finally:
             shutil.rmtree(d, ignore_errors=True)
+
+    def check_tree_ensemble_post_transforms(self, d):
+        """TreeEnsemble's post_transform as the ONNX specification numbers it (1 SOFTMAX,
+        2 LOGISTIC, 3 SOFTMAX_ZERO), computed here from the two scores of the same ensemble
+        without one (whose answer is checked against ONNX Runtime above)."""
+        def scores(name):
+            out = os.path.join(d, name + ".scores")
+            run("predict", os.path.join(d, name + ".onnx"), "--input", os.path.join(d, "ops.csv"), "--output", out)
+            return [r[0] for r in read_csv_numbers(out, 1)]
+        raw = scores("tree_ensemble_sum")
+        self.assertGreaterEqual(len(set(raw)), 5)
+        def softmax_zero(a, b):  # a score of exactly 0 keeps probability 0
+            e = [0.0 if v == 0 else math.exp(v) for v in (a, b)]
+            return e[1] / sum(e) if sum(e) else 0.0
+        checks = {"post_tree_ensemble_logistic": lambda a, b: 1 / (1 + math.exp(-b)),
+                  "post_tree_ensemble_softmax": lambda a, b: math.exp(b) / (math.exp(a) + math.exp(b)),
+                  "post_tree_ensemble_softmax_zero": softmax_zero}
+        both = read_expected(os.path.join(d, "tree_ensemble_sum.onnx.ort"))  # the two scores, ONNX Runtime's
+        self.assertEqual([b for a, b in both], raw)
+        for name, f in checks.items():
+            with self.subTest(name):
+                got = scores(name)
+                self.assertEqual(len(got), 300)
+                for g, (a, b) in zip(got, both):
+                    self.assertAlmostEqual(g, f(a, b), delta=1e-6)
 
 
 if __name__ == "__main__":

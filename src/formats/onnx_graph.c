@@ -25,7 +25,7 @@
 
 const char onnx_supported_operators[] =
     "Imputer, Scaler, OneHotEncoder, LabelEncoder, Normalizer, LinearClassifier, LinearRegressor, "
-    "TreeEnsembleClassifier, TreeEnsembleRegressor, SVMClassifier, SVMRegressor, Binarizer, "
+    "TreeEnsembleClassifier, TreeEnsembleRegressor, TreeEnsemble, SVMClassifier, SVMRegressor, Binarizer, "
     "ArrayFeatureExtractor, FeatureVectorizer, ZipMap (ai.onnx.ml); Constant, Cast, CastLike, Concat, "
     "Gather, Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout, MatMul, Gemm, Add, Sub, Mul, "
     "Div, Pow, Max, Min, Sum, Mean, Abs, Neg, Exp, Log, Sqrt, Reciprocal, Floor, Ceil, Round, Sign, "
@@ -134,6 +134,7 @@ static const struct {
     {"LinearRegressor", 1, OP_LINREG},
     {"TreeEnsembleClassifier", 1, OP_TREECLS},
     {"TreeEnsembleRegressor", 1, OP_TREEREG},
+    {"TreeEnsemble", 1, OP_TREE_ENSEMBLE},
     {"ArrayFeatureExtractor", 1, OP_EXTRACT},
     {"FeatureVectorizer", 1, OP_VECTORIZE},
     {"ZipMap", 1, OP_ZIPMAP},
@@ -199,7 +200,8 @@ static int run_node(run_ctx *r, const gnode *g)
     case OP_LINCLS:
     case OP_LINREG: return onnx_op_linear(r, g);
     case OP_TREECLS:
-    case OP_TREEREG: return onnx_op_trees(r, g);
+    case OP_TREEREG:
+    case OP_TREE_ENSEMBLE: return onnx_op_trees(r, g);
     case OP_EXTRACT: return onnx_op_extract(r, g);
     case OP_VECTORIZE: return onnx_op_vectorize(r, g);
     case OP_ZIPMAP: return onnx_op_zipmap(r, g);
@@ -309,6 +311,7 @@ static void forest_free(forest *fo)
     free(fo->roots);
     free(fo->w_class);
     free(fo->w_value);
+    free(fo->members);
     free(fo->base);
     free(fo);
 }
@@ -757,6 +760,176 @@ static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
     return rc;
 }
 
+/* A tensor attribute's values as floats (NULL and *count 0 when absent), or its
+ * integers (pb_tensor_indexes: every width). */
+static float *tensor_attr_floats(loader *l, const node_t *n, const char *name, size_t *count)
+{
+    const attr_t *a = pb_attr(n, name);
+    *count = 0;
+    return a && a->t ? pb_tensor_floats(l->lim->max_tensor, a->t, count) : NULL;
+}
+
+/* TreeEnsemble (ai.onnx.ml 5): the nodes are indexes into the nodes_* lists, a
+ * branch's children are nodes or, where nodes_trueleafs/falseleafs say so,
+ * leaves (indexes into leaf_targetids and leaf_weights); each tree starts at
+ * one of tree_roots. Read into the same forest as the older two operators: the
+ * leaves after the branches, one weight each. A BRANCH_MEMBER node (mode 6)
+ * tests x against its set, the next run of membership_values up to a NaN, in
+ * the order the member nodes come in nodes_modes. Every branch and leaf is
+ * reached at most once, by one tree. */
+static int read_tree_ensemble(loader *l, gnode *g, const node_t *n)
+{
+    static const char *const lists[] = {"nodes_featureids", "nodes_truenodeids", "nodes_falsenodeids",
+                                        "nodes_trueleafs", "nodes_falseleafs"};
+    const attr_t *a[5], *roots = pb_attr(n, "tree_roots"), *targets = pb_attr(n, "leaf_targetids"),
+                        *miss = pb_attr(n, "nodes_missing_value_tracks_true");
+    const attr_t *modes_attr = pb_attr(n, "nodes_modes");
+    size_t nn = 0, nl = targets ? targets->n_ints : 0, n_splits = 0, n_weights = 0, n_members = 0,
+           n_modes = 0;
+    for (int k = 0; k < 5; k++) {
+        a[k] = pb_attr(n, lists[k]);
+        if (!a[k] || (k && a[k]->n_ints != nn))
+            return load_fail(l, g, "%s is missing or of another length than nodes_featureids", lists[k]);
+        nn = a[k]->n_ints;
+    }
+    if (!roots || !roots->n_ints || !nl || !modes_attr || !modes_attr->t)
+        return load_fail(l, g, "needs tree_roots, leaf_targetids, leaf_weights and nodes_modes");
+    if ((long)(nn + nl) > l->lim->max_tensor)
+        return load_fail(l, g, "%zu nodes and leaves (--max-tensor)", nn + nl);
+    if ((long)roots->n_ints > l->lim->max_trees)
+        return load_fail(l, g, "%zu trees; at most %ld are accepted (--max-trees)", roots->n_ints,
+                         l->lim->max_trees);
+    if (miss && miss->n_ints && miss->n_ints != nn)
+        return load_fail(l, g, "nodes_missing_value_tracks_true has %zu entries for %zu nodes", miss->n_ints,
+                         nn);
+    forest *fo = g->trees = calloc(1, sizeof *fo);
+    if (!fo) return load_fail(l, g, "out of memory");
+    float *splits = tensor_attr_floats(l, n, "nodes_splits", &n_splits);
+    int64_t *modes = pb_tensor_indexes(modes_attr->t, &n_modes);
+    fo->w_value = tensor_attr_floats(l, n, "leaf_weights", &n_weights);
+    fo->members = tensor_attr_floats(l, n, "membership_values", &n_members);
+    fo->nodes = zeroed_large((nn + nl) * sizeof *fo->nodes);
+    fo->roots = malloc(roots->n_ints * sizeof *fo->roots);
+    fo->w_class = malloc(nl * sizeof *fo->w_class);
+    int *seen = zeroed_large((nn + nl) * sizeof *seen), *stack = memory_large((nn + nl) * sizeof *stack);
+    fo->n_nodes = nn + nl;
+    fo->n_targets = (size_t)pb_attr_int(n, "n_targets", 1);
+    int rc = 0;
+    if (!splits || n_splits != nn || !modes || n_modes != nn || !fo->w_value || n_weights != nl)
+        rc = load_fail(l, g,
+                       "nodes_splits and nodes_modes must hold a value per node, leaf_weights one per leaf");
+    else if (!fo->nodes || !fo->roots || !fo->w_class || !seen || !stack)
+        rc = load_fail(l, g, "out of memory");
+    else if (fo->n_targets < 1 || fo->n_targets > OUTPUT_MAX_CLASSES)
+        rc = load_fail(l, g, "n_targets %zu (1 to %d)", fo->n_targets, OUTPUT_MAX_CLASSES);
+    int64_t agg = pb_attr_int(n, "aggregate_function", 1), post = pb_attr_int(n, "post_transform", 0);
+    /* the enums of ai.onnx.ml 5, in the older operators' terms */
+    static const int aggs[] = {AGG_AVERAGE, AGG_SUM, AGG_MIN, AGG_MAX};
+    static const int posts[] = {POST_NONE, POST_SOFTMAX, POST_LOGISTIC, POST_SOFTMAX_ZERO};
+    if (!rc && (agg < 0 || agg > 3)) rc = load_fail(l, g, "aggregate_function %lld (0 to 3)", (long long)agg);
+    if (!rc && (post < 0 || post > 3))
+        rc = load_fail(l, g, "post_transform %lld is not supported (NONE, SOFTMAX, LOGISTIC, SOFTMAX_ZERO)",
+                       (long long)post);
+    if (!rc) fo->agg = aggs[agg], g->post = posts[post];
+    size_t member_at = 0;
+    for (size_t i = 0; !rc && i < nn; i++) {
+        tnode *nd = &fo->nodes[i];
+        int64_t m = modes[i], f = a[0]->ints[i];
+        if (m < 0 || m > 6) {
+            rc = load_fail(l, g,
+                           "node %zu: mode %lld is not one of 0 to 6 (LEQ, LT, GTE, GT, EQ, NEQ, MEMBER)", i,
+                           (long long)m);
+            break;
+        }
+        if (f < 0 || f >= (1 << 20)) {
+            rc = load_fail(l, g, "node %zu splits on feature %lld", i, (long long)f);
+            break;
+        }
+        nd->mode = (uint8_t)(m + 1); /* 0 is LEAF in the older operators' modes */
+        nd->feature = (int)f;
+        if (nd->feature > fo->max_feature) fo->max_feature = nd->feature;
+        nd->value = splits[i];
+        nd->missing_true = miss && miss->n_ints ? miss->ints[i] != 0 : 0;
+        if (nd->mode == MODE_MEMBER) {
+            nd->w_first = (int)member_at;
+            while (member_at < n_members && !isnan(fo->members[member_at])) member_at++;
+            if (member_at == n_members) {
+                rc = load_fail(
+                    l, g, "node %zu: membership_values holds no set for it (each set ends with a NaN)", i);
+                break;
+            }
+            nd->w_count = (int)member_at++ - nd->w_first;
+        }
+    }
+    if (!rc && member_at != n_members)
+        rc = load_fail(l, g, "membership_values holds %zu values past the last member node's set",
+                       n_members - member_at);
+    for (size_t k = 0; !rc && k < nl; k++) {
+        tnode *leaf = &fo->nodes[nn + k];
+        int64_t t = targets->ints[k];
+        if (t < 0 || (size_t)t >= fo->n_targets) {
+            rc = load_fail(l, g, "leaf %zu is for target %lld, of %zu", k, (long long)t, fo->n_targets);
+            break;
+        }
+        leaf->mode = MODE_LEAF, leaf->w_first = (int)k, leaf->w_count = 1;
+        fo->w_class[k] = (int)t;
+    }
+    /* each tree from its root, every branch and leaf reached once */
+    for (size_t t = 0; !rc && t < roots->n_ints; t++) {
+        int64_t r0 = roots->ints[t];
+        if (r0 < 0 || (size_t)r0 >= nn) {
+            rc = load_fail(l, g, "tree %zu: root %lld is not a node", t, (long long)r0);
+            break;
+        }
+        size_t at0 = (size_t)r0;
+        /* a tree that is one leaf: a root whose two ways are that leaf */
+        if (a[3]->ints[at0] && a[4]->ints[at0] && a[1]->ints[at0] == a[2]->ints[at0]) {
+            int64_t lf = a[1]->ints[at0];
+            if (lf < 0 || (size_t)lf >= nl || seen[nn + (size_t)lf]) {
+                rc = load_fail(l, g, "tree %zu: leaf %lld does not exist or is reached twice", t,
+                               (long long)lf);
+                break;
+            }
+            seen[nn + (size_t)lf] = 1;
+            fo->roots[fo->n_trees++] = (int)(nn + (size_t)lf);
+            continue;
+        }
+        if (seen[at0]) {
+            rc = load_fail(l, g, "tree %zu: root %zu is reached twice", t, at0);
+            break;
+        }
+        fo->roots[fo->n_trees++] = (int)at0;
+        size_t top = 0;
+        stack[top++] = (int)at0;
+        seen[at0] = 1;
+        while (top && !rc) {
+            size_t at = (size_t)stack[--top];
+            for (int q = 0; q < 2 && !rc; q++) {
+                int64_t c = a[1 + q]->ints[at];
+                int leaf = a[3 + q]->ints[at] != 0;
+                size_t limit = leaf ? nl : nn, slot = leaf ? nn + (size_t)c : (size_t)c;
+                if (c < 0 || (size_t)c >= limit)
+                    rc = load_fail(l, g, "node %zu: %s child %lld is not a %s", at, q ? "false" : "true",
+                                   (long long)c, leaf ? "leaf" : "node");
+                else if (seen[slot])
+                    rc =
+                        load_fail(l, g, "node %zu: %s child %lld is reached twice (a cycle or a shared node)",
+                                  at, q ? "false" : "true", (long long)c);
+                else {
+                    seen[slot] = 1;
+                    if (!leaf) stack[top++] = (int)slot;
+                    *(q ? &fo->nodes[at].no : &fo->nodes[at].yes) = (int)slot;
+                }
+            }
+        }
+    }
+    free(splits);
+    free(modes);
+    free(seen);
+    free(stack);
+    return rc;
+}
+
 /* LabelEncoder's keys_* or values_*: strings (as pool indexes), int64s or floats. */
 static int typed_list(loader *l, const node_t *n, const char *what, elem *type, int64_t **ints,
                       float **floats, size_t *count)
@@ -1060,6 +1233,7 @@ static int read_node(loader *l, gnode *g, const node_t *n)
         break;
     case OP_TREECLS:
     case OP_TREEREG: return read_trees(l, g, n, g->op == OP_TREECLS);
+    case OP_TREE_ENSEMBLE: return read_tree_ensemble(l, g, n);
     case OP_VECTORIZE:
         if (!(a = pb_attr(n, "inputdimensions")) || !a->n_ints)
             return load_fail(l, g, "has no inputdimensions");

@@ -104,13 +104,14 @@ typedef enum {
     OP_LINREG,
     OP_TREECLS,
     OP_TREEREG,
+    OP_TREE_ENSEMBLE, /* ai.onnx.ml 5's one operator for both */
     OP_EXTRACT,
     OP_VECTORIZE,
     OP_ZIPMAP,
 } opcode;
 
 enum { POST_NONE, POST_LOGISTIC, POST_SOFTMAX, POST_SOFTMAX_ZERO };
-enum { MODE_LEAF, MODE_LEQ, MODE_LT, MODE_GTE, MODE_GT, MODE_EQ, MODE_NEQ };
+enum { MODE_LEAF, MODE_LEQ, MODE_LT, MODE_GTE, MODE_GT, MODE_EQ, MODE_NEQ, MODE_MEMBER };
 enum { AGG_SUM, AGG_AVERAGE, AGG_MIN, AGG_MAX };
 
 typedef struct {
@@ -118,7 +119,7 @@ typedef struct {
     float value;
     uint8_t mode, missing_true;
     int yes, no;          /* node indexes */
-    int w_first, w_count; /* a leaf's weights */
+    int w_first, w_count; /* a leaf's weights; a MODE_MEMBER node's set in forest.members */
 } tnode;
 
 typedef struct {
@@ -128,6 +129,7 @@ typedef struct {
     size_t n_trees;
     int *w_class;
     float *w_value;
+    float *members;   /* the sets of MODE_MEMBER nodes (TreeEnsemble's membership_values) */
     size_t n_targets; /* classes, or regression targets */
     int agg, max_feature;
     float *base;

@@ -437,7 +437,10 @@ static int tree_leaf(const forest *fo, int at, const float *row)
                   : nd->mode == MODE_GTE ? x >= t
                   : nd->mode == MODE_GT  ? x > t
                   : nd->mode == MODE_EQ  ? x == t
-                                         : x != t;
+                  : nd->mode == MODE_NEQ ? x != t
+                                         : 0;
+        for (int k = 0; nd->mode == MODE_MEMBER && !yes && k < nd->w_count; k++)
+            yes = x == fo->members[nd->w_first + k];
         if (isnan(x) && nd->missing_true) yes = 1;
         at = yes ? nd->yes : nd->no;
     }

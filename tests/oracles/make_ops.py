@@ -151,6 +151,54 @@ svm("svm_cls3", "SVMClassifier", ["label", "Y"], kernel_type="SIGMOID", kernel_p
 svm("svm_cls_linear", "SVMClassifier", ["label", "Y"], kernel_type="LINEAR", kernel_params=[0.0, 0.0, 0.0],
     coefficients=srng.normal(size=12).astype(np.float32).tolist(), rho=[0.3], classlabels_ints=[0, 1, 2])
 
+# TreeEnsemble (ai.onnx.ml 5, what current converters write for every tree model): every
+# branch mode, a set membership, missing values sent the true way, a tree that is one leaf,
+# each aggregate and post transform
+def tree_ensemble(name, n_targets, splits_type, **attrs):
+    arr = {k: numpy_helper.from_array(np.array(v, dtype=t), k) for k, v, t in (
+        ("nodes_splits", attrs.pop("splits"), splits_type), ("nodes_modes", attrs.pop("modes"), np.uint8),
+        ("leaf_weights", attrs.pop("weights"), splits_type))}
+    if "members" in attrs:
+        arr["membership_values"] = numpy_helper.from_array(np.array(attrs.pop("members"), dtype=splits_type),
+                                                           "membership_values")
+    node = helper.make_node("TreeEnsemble", ["XR"], ["Y"], domain="ai.onnx.ml", n_targets=n_targets, **arr, **attrs)
+    # rounded first: ONNX Runtime truncates x to an integer before a set membership test (the
+    # ONNX specification, its reference and tabserve test x itself), so the rows are integers here
+    g = helper.make_graph([helper.make_node("Round", ["X"], ["XR"]), node], name,
+                          [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, 4])],
+                          [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None, n_targets])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid("ai.onnx.ml", 5)])
+    m.ir_version = 10
+    with open(os.path.join(out, name + ".onnx"), "wb") as f:
+        f.write(m.SerializeToString())
+
+
+# tree 0: node 0 (x0 <= 0) -> node 1 (x1 in {-1, 3}) | node 2 (x2 > -1);
+#         node 1 -> leaf 0 | node 3 (x3 == 0); node 3 -> leaf 1 | leaf 2; node 2 -> leaf 3 | node 4
+#         node 4 (x0 != 2) -> leaf 4 | leaf 5
+# tree 1: node 5 (x3 < 1, missing true) -> leaf 6 | node 6 (x1 >= 0) -> leaf 7 | leaf 8
+# tree 2: one leaf (9)
+te = dict(nodes_featureids=[0, 1, 2, 3, 0, 3, 1], modes=[0, 6, 3, 4, 5, 1, 2], splits=[0, 0, -1, 0, 2, 1, 0],
+          nodes_truenodeids=[1, 0, 3, 1, 4, 6, 7], nodes_trueleafs=[0, 1, 1, 1, 1, 1, 1],
+          nodes_falsenodeids=[2, 3, 4, 2, 5, 6, 8], nodes_falseleafs=[0, 0, 0, 1, 1, 0, 1],
+          nodes_missing_value_tracks_true=[0, 0, 1, 0, 0, 1, 0], members=[-1, 3, np.nan],
+          tree_roots=[0, 5, 7], leaf_targetids=[0, 1, 0, 1, 0, 1, 1, 0, 1, 0],
+          weights=[0.5, -1.25, 2.0, 0.75, -0.5, 1.5, 0.25, -2.0, 1.0, 0.125])
+# the one-leaf tree: a root whose two ways are leaf 9
+te["nodes_featureids"].append(0); te["modes"].append(0); te["splits"].append(0.0)
+te["nodes_truenodeids"].append(9); te["nodes_trueleafs"].append(1)
+te["nodes_falsenodeids"].append(9); te["nodes_falseleafs"].append(1)
+te["nodes_missing_value_tracks_true"].append(0)
+# post transforms as the ONNX specification numbers them (1 SOFTMAX, 2 LOGISTIC): ONNX Runtime
+# 1.30 reads those two the other way round, so the "post_" graphs are checked against the
+# scores of their "_none" twins (test_import.py), the others against ONNX Runtime
+for name, extra in (("tree_ensemble_sum", {}), ("tree_ensemble_average", {"aggregate_function": 0}),
+                    ("tree_ensemble_max", {"aggregate_function": 3}), ("tree_ensemble_min", {"aggregate_function": 2}),
+                    ("post_tree_ensemble_logistic", {"post_transform": 2}),
+                    ("post_tree_ensemble_softmax", {"post_transform": 1}),
+                    ("post_tree_ensemble_softmax_zero", {"post_transform": 3})):
+    tree_ensemble(name, 2, np.float32, **{k: (list(v) if isinstance(v, list) else v) for k, v in te.items()}, **extra)
+
 # refused at load (the model's fault, never blamed on a request): constant Gather indexes past
 # the columns they index
 for name, idx in (("refused_gather5", [0, 1, 5]), ("refused_gather_big", [0, 2**40])):
