@@ -1550,6 +1550,14 @@ static int choose_answer(loader *l, model_builder *m, const tensor *t2, const te
         p->answer_col = 0;
         return 0;
     }
+    /* columns of a regressor's targets (no probabilities: no post transform) are
+     * not classes; serving one of them would answer a number not asked for */
+    if (g && (g->op == OP_TREEREG || g->op == OP_LINREG || g->op == OP_SVM_REG ||
+              (g->op == OP_TREE_ENSEMBLE && g->post == POST_NONE)))
+        return load_fail(l, g,
+                         "the answer has %d columns, the targets of a regressor; tabserve serves one value a "
+                         "model (export one target a model, or select the one to serve in the graph)",
+                         k);
     o->n_classes = (size_t)k;
     o->classes = calloc((size_t)k, sizeof *o->classes);
     if (!o->classes) return load_fail(l, NULL, "out of memory");

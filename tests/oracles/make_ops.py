@@ -161,12 +161,19 @@ def tree_ensemble(name, n_targets, splits_type, **attrs):
     if "members" in attrs:
         arr["membership_values"] = numpy_helper.from_array(np.array(attrs.pop("members"), dtype=splits_type),
                                                            "membership_values")
-    node = helper.make_node("TreeEnsemble", ["XR"], ["Y"], domain="ai.onnx.ml", n_targets=n_targets, **arr, **attrs)
+    # raw targets are served one at a time (target: its column); probabilities as they are
+    target = attrs.pop("target", None)
+    node = helper.make_node("TreeEnsemble", ["XR"], ["T" if target is not None else "Y"], domain="ai.onnx.ml",
+                            n_targets=n_targets, **arr, **attrs)
+    pick = [] if target is None else [
+        helper.make_node("Constant", [], ["col"], value=numpy_helper.from_array(np.array(target, dtype=np.int64))),
+        helper.make_node("Gather", ["T", "col"], ["Y"], axis=1)]
     # rounded first: ONNX Runtime truncates x to an integer before a set membership test (the
     # ONNX specification, its reference and tabserve test x itself), so the rows are integers here
-    g = helper.make_graph([helper.make_node("Round", ["X"], ["XR"]), node], name,
+    g = helper.make_graph([helper.make_node("Round", ["X"], ["XR"]), node] + pick, name,
                           [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, 4])],
-                          [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None, n_targets])])
+                          [helper.make_tensor_value_info("Y", TensorProto.FLOAT,
+                                                         [None, n_targets] if target is None else [None])])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid("ai.onnx.ml", 5)])
     m.ir_version = 10
     with open(os.path.join(out, name + ".onnx"), "wb") as f:
@@ -192,11 +199,14 @@ te["nodes_missing_value_tracks_true"].append(0)
 # post transforms as the ONNX specification numbers them (1 SOFTMAX, 2 LOGISTIC): ONNX Runtime
 # 1.30 reads those two the other way round, so the "post_" graphs are checked against the
 # scores of their "_none" twins (test_import.py), the others against ONNX Runtime
-for name, extra in (("tree_ensemble_sum", {}), ("tree_ensemble_average", {"aggregate_function": 0}),
-                    ("tree_ensemble_max", {"aggregate_function": 3}), ("tree_ensemble_min", {"aggregate_function": 2}),
+for name, extra in (("tree_ensemble_sum", {"target": 1}), ("tree_ensemble_sum_target0", {"target": 0}),
+                    ("tree_ensemble_average", {"aggregate_function": 0, "target": 1}),
+                    ("tree_ensemble_max", {"aggregate_function": 3, "target": 1}),
+                    ("tree_ensemble_min", {"aggregate_function": 2, "target": 0}),
                     ("post_tree_ensemble_logistic", {"post_transform": 2}),
                     ("post_tree_ensemble_softmax", {"post_transform": 1}),
-                    ("post_tree_ensemble_softmax_zero", {"post_transform": 3})):
+                    ("post_tree_ensemble_softmax_zero", {"post_transform": 3}),
+                    ("refused_tree_ensemble_targets", {})):
     tree_ensemble(name, 2, np.float32, **{k: (list(v) if isinstance(v, list) else v) for k, v in te.items()}, **extra)
 
 # refused at load (the model's fault, never blamed on a request): constant Gather indexes past
