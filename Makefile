@@ -32,7 +32,7 @@ BIN  := $(BUILD)/tabserve
 # and fused multiply-add (-std=c11 turns contraction off); results stay bit-for-bit
 # reproducible on one machine, and agree across machines to float rounding; every
 # file of the fitting code takes the same flags (contraction is part of its numbers)
-$(BUILD)/estimators/mlp.o $(addprefix $(BUILD)/train/,train.o mlp_fit.o inputs.o select.o gbt_csv.o): MODULE_CFLAGS := -O3 -ffp-contract=fast
+$(BUILD)/estimators/mlp.o $(addprefix $(BUILD)/train/,train.o mlp_fit.o linear_fit.o inputs.o select.o gbt_csv.o): MODULE_CFLAGS := -O3 -ffp-contract=fast
 
 .PHONY: all run test unit-test bench install clean deps format format-check model static image
 all: $(BIN)

@@ -27,6 +27,11 @@ bench-import: $(BIN) $(BUILD)/bench_trees
 	  BODY="$$(python3 -c 'import json; print(json.dumps({f"f{j}": round((j * 37 % 19) / 7 - 1.2, 3) for j in range(20)}))')" \
 	  bench/serve.sh
 
+# `train --model auto --cv 5` on scikit-learn's bundled data sets beside its best default
+bench-quality: $(BIN)
+	@dpkg -s python3-sklearn >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq python3-sklearn >/dev/null; }
+	/usr/bin/python3 bench/quality.py $(BIN)
+
 # gradient-boosted trees against XGBoost (Titanic CV and a synthetic million rows)
 bench-gbt: $(BIN)
 	/usr/bin/python3 bench/gbt.py $(BIN) $(DATA)
@@ -38,6 +43,7 @@ bench: $(BIN) $(BUILD)/bench_core
 	@echo "== core"; $(BUILD)/bench_core $(wildcard $(DATA))
 	@echo; echo "== imported models"; $(MAKE) --no-print-directory bench-import
 	@echo; echo "== gradient-boosted trees"; $(MAKE) --no-print-directory bench-gbt
+	@echo; echo "== training quality against scikit-learn"; $(MAKE) --no-print-directory bench-quality
 	@echo; echo "== offline predict"; BIN=$(BIN) bench/predict.sh
 	@echo; echo "== HTTP server"; BIN=$(BIN) bench/serve.sh
 	@echo; echo "== KServe V2 and TF Serving"; $(MAKE) --no-print-directory bench-protocols
@@ -53,7 +59,7 @@ bench-grpc: $(BIN)
 
 # Faults under load: reload, kill -9, slowloris, 10k idle connections,
 # endless bodies. Figures recorded in docs/maintainers/reliability.md.
-.PHONY: faults bench-trees bench-import bench-gbt bench-protocols bench-grpc
+.PHONY: faults bench-trees bench-import bench-gbt bench-protocols bench-grpc bench-quality
 faults: $(BIN)
 	@for p in wrk slowhttptest; do command -v $$p >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq $$p >/dev/null; }; done
 	BIN=$(BIN) python3 bench/faults.py

@@ -55,6 +55,7 @@ awk 'BEGIN { srand(7); printf "y,note"; for (j = 0; j < 12; j++) printf ",f%d", 
     note = i % 997 == 0 ? "\"line one,\nline \"\"two\"\"\"" : "n" i;
     printf "%d,%s%s\n", (z + rand() * 4 > 2), note, line } }' > "$tmp/big.csv"
 big="--label y --numeric f0,f1,f2,f3,f4,f5,f6,f7,f8,f9,f10,f11 --model gbt --trees 8 --max-depth 4 --early-stopping 0"
+big="$big --held-out 0" # no figure: the file read straight into float columns, by two threads
 $BIN train "$tmp/big.csv" $big --threads 1 -o "$tmp/big1.json" 2>/dev/null
 $BIN train "$tmp/big.csv" $big --threads 2 -o "$tmp/big2.json" 2> "$tmp/err"
 check "a 17 MB CSV read by two threads trains the same model file as one thread" \
@@ -109,7 +110,7 @@ if [ -r "$DATA" ]; then
   $BIN train "$DATA" --label Survived --numeric Age,Fare --categorical Sex,Embarked,Pclass --hidden "" -o "$tmp/lr.json" 2>/dev/null
   check "--hidden \"\" trains logistic regression" "$BIN inspect '$tmp/lr.json' | grep -q '^estimator linear 11 -> 1$'"
   # gradient-boosted trees: byte-identical files from the same flags, any thread count
-  gbt="--label Survived --numeric Age,Fare --categorical Sex,Embarked,Pclass --model gbt --trees 120 --max-depth 3"
+  gbt="--label Survived --numeric Age,Fare --categorical Sex,Embarked,Pclass --model gbt --trees 120 --max-depth 3 --held-out 0"
   $BIN train "$DATA" $gbt --threads 1 -o "$tmp/gbt1.json" 2>/dev/null
   $BIN train "$DATA" $gbt --threads 2 -o "$tmp/gbt2.json" 2>/dev/null
   $BIN train "$DATA" $gbt --threads 1 -o "$tmp/gbt3.json" 2>/dev/null
@@ -152,7 +153,7 @@ sys.exit(max(abs(1/(1+math.exp(-(0.3*lg(a)+0.7*lg(b))))-c) for a,b,c in zip(*col
     "! $BIN train '$DATA' $base --model blend --blend-weight 1.5 -o '$tmp/bad.json' 2>/dev/null && $BIN train '$DATA' $base --model blend --blend-weight 1.5 -o '$tmp/bad.json' 2>&1 | grep -q -- '--blend-weight must be a number from 0 to 1, got \"1.5\"'"
   $BIN train "$DATA" $base --model auto --cv 3 --fold-by PassengerId -o "$tmp/auto.json" > "$tmp/auto.out" 2>/dev/null
   check "--model auto: every candidate's CV, the nested estimate and the choice, in the output and the metadata" \
-    "grep -q '^candidate blend cv accuracy=' '$tmp/auto.out' && grep -q '^nested cv accuracy=' '$tmp/auto.out' && grep -Eq '^chosen: (mlp|gbt|blend)$' '$tmp/auto.out' && $BIN inspect '$tmp/auto.json' | grep -q '\"nested_cv\"'"
+    "grep -q '^candidate blend  cv accuracy=' '$tmp/auto.out' && grep -q '^nested cv accuracy=' '$tmp/auto.out' && grep -Eq '^chosen: (mlp|gbt|blend)$' '$tmp/auto.out' && $BIN inspect '$tmp/auto.json' | grep -q '\"nested_cv\"'"
   # tabserve 0.1.0's default model (tests/fixtures/titanic-v1.json) must give the
   # same predict column on the whole data, to the last digit: its sha256 was
   # recorded from tabserve 0.1.0's own output (tests/fixtures/README.md)
@@ -202,10 +203,11 @@ $BIN train "$tmp/three.csv" --label kind --model gbt --cv 3 -o "$tmp/three.json"
 check "a label of three classes trains a multiclass model and says so" \
   "grep -q 'label kind: 3 classes (square, tall, wide): gradient-boosted trees' '$tmp/three.err'"
 check "its cross-validation reports accuracy and log-loss" "grep -Eq '^cv accuracy=0\.9[0-9]+ logloss=0\.[0-9]+$' '$tmp/three.out'"
-$BIN train "$tmp/three.csv" --label kind --cv 3 -o "$tmp/three-auto.json" > "$tmp/three-auto.out" 2>/dev/null
-check "without --model, trees and the linear model are cross-validated and the lower log-loss chosen" \
-  "grep -q '^auto: gbt$' '$tmp/three-auto.out' && grep -q '^auto: linear (softmax)$' '$tmp/three-auto.out' &&
-   grep -Eq '^auto: chose (gbt|linear) \(cv logloss 0\.[0-9]+ against 0\.[0-9]+\)$' '$tmp/three-auto.out'"
+$BIN train "$tmp/three.csv" --label kind --model auto --cv 3 -o "$tmp/three-auto.json" > "$tmp/three-auto.out" 2>/dev/null
+check "--model auto with three classes: the four candidates cross-validated, the lowest log-loss chosen" \
+  "grep -Eq '^candidate linear cv accuracy=0\.[0-9]{4} logloss=0\.[0-9]{4}$' '$tmp/three-auto.out' &&
+   grep -Eq '^candidate mlp +cv accuracy=' '$tmp/three-auto.out' && grep -Eq '^chosen: (mlp|gbt|blend|linear)$' '$tmp/three-auto.out' &&
+   $BIN inspect '$tmp/three-auto.json' | grep -q 'the candidate with the lowest cross-validated log-loss'"
 $BIN train "$tmp/three.csv" --label kind --model linear -o "$tmp/three-lin.json" 2>/dev/null
 check "--model linear with three classes: a softmax over a linear layer" \
   "$BIN inspect '$tmp/three-lin.json' | grep -q '^estimator linear [0-9]* -> 3$'"
@@ -214,7 +216,33 @@ check "the model answers a probability per class, in class order" \
    head -1 '$tmp/three-p.csv' | grep -qx 'x,y,kind,predict_square,predict_tall,predict_wide' &&
    awk -F, 'NR > 1 { s = \$4 + \$5 + \$6; if (s < 0.9999 || s > 1.0001) bad = 1 } END { exit bad }' '$tmp/three-p.csv'"
 check "eval of the multiclass model" "$BIN eval '$tmp/three.json' '$tmp/three.csv' --label kind | grep -Eq '^accuracy=0\.9[0-9]+ logloss=0\.[0-9]+ rows=300$'"
-$BIN train "$tmp/three.csv" --label kind --model mlp -o "$tmp/x.json" 2> "$tmp/three-mlp.err"; rc=$?
-check "a multiclass label with --model mlp says which models train it" \
-  "[ $rc -ne 0 ] && grep -q 'label kind has 3 classes: a multiclass model, which trains with --model gbt, linear (or auto)' '$tmp/three-mlp.err'"
+for kind in mlp blend; do
+  $BIN train "$tmp/three.csv" --label kind --model $kind --ensemble 2 -o "$tmp/three-$kind.json" > "$tmp/three-$kind.out" 2>/dev/null
+  check "--model $kind with three classes: a held-out figure, and a probability per class that sums to 1" \
+    "grep -Eq '^held out 60 of 300 rows \(20%, seeded\): accuracy=(0\.9[0-9]{3}|1\.0000) logloss=0\.[0-9]{4}$' '$tmp/three-$kind.out' &&
+     $BIN inspect '$tmp/three-$kind.json' | grep -q 'softmax' && $BIN predict '$tmp/three-$kind.json' --input '$tmp/three.csv' --output '$tmp/three-$kind.csv' &&
+     awk -F, 'NR > 1 { s = \$4 + \$5 + \$6; if (s < 0.9999 || s > 1.0001) bad = 1 } END { exit bad }' '$tmp/three-$kind.csv'"
+done
+check "the held-out figure is kept in the model's metadata" \
+  "$BIN inspect '$tmp/three-mlp.json' --json | python3 -c 'import json,sys; h = json.load(sys.stdin)[\"metadata\"][\"held_out\"]; sys.exit(not (h[\"rows\"] == 60 and h[\"fraction\"] == 0.2 and 0.9 <= h[\"accuracy\"] <= 1))'"
+
+# a regression (made here: y = 3 x - 2 z + noise, z categorical): every --model trains it,
+# a held-out R^2 is printed, --cv reports R^2, RMSE and MAE, and auto chooses by squared error
+awk 'BEGIN { srand(11); print "x,z,y"; for (i = 0; i < 240; i++) { x = rand() * 4; z = int(rand() * 3);
+  printf "%.4f,%s,%.4f\n", x, substr("abc", z + 1, 1), 3 * x - 2 * z + rand() * 0.5 } }' > "$tmp/reg.csv"
+for kind in mlp linear gbt blend; do
+  $BIN train "$tmp/reg.csv" --label y --model $kind --ensemble 2 -o "$tmp/reg-$kind.json" > "$tmp/reg-$kind.out" 2> "$tmp/reg-$kind.err"
+  check "--model $kind trains a regression, says so and prints a held-out R^2" \
+    "grep -q 'label y holds numbers: a regression' '$tmp/reg-$kind.err' && grep -Eq '^held out 48 of 240 rows \(20%, seeded\): r2=0\.9[0-9]{3} rmse=[0-9.]+ mae=[0-9.]+$' '$tmp/reg-$kind.out' &&
+     $BIN inspect '$tmp/reg-$kind.json' | grep -q 'predicted y (regression, link identity)'"
+done
+check "--model linear on a regression is ridge regression" \
+  "$BIN inspect '$tmp/reg-linear.json' --json | grep -q '\"squared error (ridge)\"'"
+$BIN train "$tmp/reg.csv" --label y --model gbt --cv 4 -o "$tmp/reg-cv.json" > "$tmp/reg-cv.out" 2>/dev/null
+check "--cv on a regression: R^2, RMSE and MAE per fold and their mean" \
+  "[ \$(grep -c '^fold [0-3]: rows=60 r2=' '$tmp/reg-cv.out') -eq 4 ] && grep -Eq '^cv r2=0\.9[0-9]{3} rmse=[0-9.]+ mae=[0-9.]+$' '$tmp/reg-cv.out'"
+$BIN train "$tmp/reg.csv" --label y --model auto --cv 3 --ensemble 2 -o "$tmp/reg-auto.json" > "$tmp/reg-auto.out" 2>/dev/null
+check "--model auto on a regression: four candidates, the nested estimate, the lowest squared error chosen" \
+  "[ \$(grep -c '^candidate [a-z]* *cv r2=' '$tmp/reg-auto.out') -eq 4 ] && grep -q '^nested cv r2=' '$tmp/reg-auto.out' &&
+   grep -Eq '^chosen: (mlp|gbt|blend|linear)$' '$tmp/reg-auto.out' && $BIN inspect '$tmp/reg-auto.json' | grep -q 'lowest cross-validated squared error'"
 [ $fails -eq 0 ] && echo "cli: all passed" || { echo "cli: $fails failed"; exit 1; }

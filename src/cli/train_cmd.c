@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/clock.h"
 #include "base/err.h"
@@ -28,25 +29,42 @@
 /* ---- train -------------------------------------------------------------- */
 
 static const char train_usage[] =
-    "usage: tabserve train DATA.csv --label COL -o MODEL.json [--numeric A,B --categorical C,D]\n"
-    "                      [--drop A,B] (without --numeric and --categorical: every other column,\n"
-    "                      [--quiet] (no progress line while training)\n"
-    "                      [--positive CLASS] (a label of any two values: the class whose probability\n"
-    "                      is served; default the second in order)\n"
-    "                      typed by its content; a column of ids is left out and said so)\n"
-    "                      [--hidden 16,8 | --hidden \"\"] [--ensemble N] [--epochs N] [--seed N]\n"
-    "                      [--cv K [--fold-by COL]] (folds by row index mod K without --fold-by)\n"
-    "                      [--lr X] [--l2 X] [--batch N] [--patience N]\n"
-    "                      [--activation relu|tanh] [--no-auto-features]\n"
-    "                      [--model mlp|linear|gbt|blend|auto] gbt: [--trees N] [--bag N] [--max-depth D] "
-    "[--learning-rate X]\n"
-    "                      [--min-child-weight X] [--l2 X] [--subsample X] [--colsample X]\n"
-    "                      [--early-stopping R] [--bins N] [--threads N] [--objective binary|regression]\n"
-    "                      [--split-gain hessian|count] [--tree-l2 X (blend, auto)]\n"
-    "                      blend: [--blend-weight W (the MLP's share of the logit mean)]; --model blend's\n"
-    "                      defaults are the default model's: --blend-weight 0.3 --ensemble 4 --trees 128\n"
-    "                      --max-depth 5 --learning-rate 0.08 --min-child-weight 5 --tree-l2 0.1\n"
-    "                      --colsample 0.6 --subsample 0.8 --split-gain count --early-stopping 0\n";
+    "usage: tabserve train DATA.csv --label COL -o MODEL.json [options]\n"
+    "\n"
+    "The inputs are every other column, typed by content (numbers, categories; a column of ids\n"
+    "is left out and said so). The task follows the label: two values of any kind, a binary\n"
+    "model; three or more categories (or up to 20 integers), classes; other numbers, a\n"
+    "regression. Every --model trains every task. Defaults in brackets.\n"
+    "\n"
+    "data\n"
+    "  --label COL             the column to predict (required)\n"
+    "  -o, --output FILE       where the model is written (required)\n"
+    "  --numeric A,B           numeric inputs [typed by content]\n"
+    "  --categorical C,D       categorical inputs [typed by content]\n"
+    "  --drop A,B              columns left out [none]\n"
+    "  --positive CLASS        a binary label's class whose probability is served [the second in order]\n"
+    "  --objective binary|regression  the task, whatever the label holds [from the label]\n"
+    "model\n"
+    "  --model mlp|linear|gbt|blend|auto  [mlp]; auto: each cross-validated, the best kept\n"
+    "  --seed N                [1]\n"
+    "measured (the figure is printed and kept in the model's metadata)\n"
+    "  --held-out F            share of the rows held out, seeded [0.2]; 0: no figure\n"
+    "  --cv K                  K-fold cross-validation instead [none; auto: 5]\n"
+    "  --fold-by COL           fold = COL mod K [row index mod K]\n"
+    "  --quiet                 no progress on stderr\n"
+    "mlp (the ensemble) and linear\n"
+    "  --hidden 16,8           hidden layer widths; \"\" is the linear model [16,8]\n"
+    "  --ensemble N [8]  --epochs N [200]  --patience N [20]  --batch N [32]\n"
+    "  --lr X [0.003]  --l2 X [0.003]  --activation relu|tanh [relu]  --no-auto-features\n"
+    "gbt\n"
+    "  --trees N [300]  --max-depth D [3]  --learning-rate X [0.05]  --min-child-weight X [1]\n"
+    "  --l2 X [1]  --subsample X [0.8]  --colsample X [1]  --early-stopping R [30]  --bins N [256]\n"
+    "  --bag N [1]  --threads N [all cores]  --split-gain hessian|count [hessian]\n"
+    "blend (an MLP ensemble and trees, the mean of their margins) and auto\n"
+    "  --blend-weight W        the MLP's share [blend: 0.3]  --tree-l2 X  the trees' l2\n"
+    "  --model blend's defaults are the default model's: --blend-weight 0.3 --ensemble 4 --trees 128\n"
+    "  --max-depth 5 --learning-rate 0.08 --min-child-weight 5 --tree-l2 0.1 --colsample 0.6\n"
+    "  --subsample 0.8 --split-gain count --early-stopping 0\n";
 
 /* A number in [lo, hi] (for the real-valued options). */
 
@@ -62,16 +80,33 @@ static const char *model_kind_given(int argc, char **argv)
     return kind;
 }
 
-static int model_flag_given(int argc, char **argv)
-{
-    for (int i = 0; i < argc; i++)
-        if (strncmp(argv[i], "--model=", 8) == 0 || strcmp(argv[i], "--model") == 0) return 1;
-    return 0;
-}
-
 /* A label of integers with at most this many distinct values is classes
  * (wine's 0, 1, 2); with more, or other numbers, a regression target. */
 #define MULTICLASS_MAX_INTEGERS 20
+
+/* --model gbt without --cv reads files above this straight into columns (and so
+ * with --held-out 0). */
+#define STREAM_GBT_BYTES (256L << 20)
+
+/* What --model fits, said for the task (0 two classes, 1 classes, 2 a regression). */
+static const char *kind_text(const char *kind, int task)
+{
+    static const char *const linear[] = {"a linear model (logistic regression)", "a linear model (softmax)",
+                                         "a linear model (ridge)"};
+    return strcmp(kind, "gbt") == 0     ? "gradient-boosted trees"
+           : strcmp(kind, "blend") == 0 ? "a blend of an MLP ensemble and gradient-boosted trees"
+           : strcmp(kind, "auto") == 0
+               ? "the best of the MLP ensemble, trees, their blend and a linear model, "
+                 "by cross-validation"
+           : strcmp(kind, "linear") == 0 ? linear[task]
+                                         : "an MLP ensemble";
+}
+
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
 
 /* An integer label value: "3", "-1" (a class id, when there are few) */
 static int is_integer_label(const char *s)
@@ -90,6 +125,7 @@ int cmd_train(int argc, char **argv)
     int quiet = 0;
     const char *hidden = NULL, *fold_by = NULL, *v = NULL, *kind = model_kind_given(argc, argv), *l2 = NULL;
     long cv = 0, lv;
+    double held_out = 0.2; /* the share of the rows held out for the figure printed without --cv */
     train_options o;
     if (strcmp(kind, "blend") == 0)
         train_options_blend_default(&o);
@@ -123,7 +159,9 @@ int cmd_train(int argc, char **argv)
             hidden = v;
         else if (OPT("--fold-by"))
             fold_by = v;
-        else if (OPT("--cv")) {
+        else if (OPT("--held-out")) {
+            if (r > 0 && cli_real(v, 0, 0.5, "--held-out", &held_out)) return 2;
+        } else if (OPT("--cv")) {
             if (r > 0 && cli_long(v, 2, 100, "--cv", &cv)) return 2;
         } else if (OPT("--epochs")) {
             if (r > 0 && cli_long(v, 1, 100000, "--epochs", &lv)) return 2;
@@ -284,7 +322,7 @@ int cmd_train(int argc, char **argv)
     json_t *cvj = NULL;
     char *neg_class = NULL, *pos_class = NULL; /* a label of two values other than 0/1 */
     char **classes = NULL;                     /* a label of three or more classes */
-    int n_classes = 0, multi_auto = 0;
+    int n_classes = 0;
     rc = 1;
     if (!num || !cat || !cols) goto done;
     size_t ncols = 0;
@@ -294,13 +332,14 @@ int cmd_train(int argc, char **argv)
     if (fold_by) cols[ncols++] = fold_by;
     o.n_numeric = nn;
     o.n_categorical = nc;
-    /* a binary label of any two values: its classes kept, the positive one reported */
-    int regression = o.kind == TRAIN_GBT && o.gbt.objective == GBT_REGRESSION;
+    /* the task follows the label: two values of any kind, a binary model (the
+     * classes kept, the positive one reported); three or more categories (or a
+     * few integers), classes; other numbers, a regression (--objective
+     * regression says so whatever the label holds) */
+    int regression = o.gbt.objective == GBT_REGRESSION;
     if (!regression) {
         dataset *labels = dataset_load(data, &label, 1, err);
         int bad = !labels || dataset_binary_classes(labels, 0, positive, &neg_class, &pos_class, err) != 0;
-        /* more than two values: classes when they are text, or a few integers;
-         * otherwise numbers, and the task is regression (trees train it) */
         int numbers = bad && labels && dataset_column_numeric(labels, 0);
         if (bad && labels && !positive) {
             char lerr[ERR_LEN];
@@ -321,58 +360,39 @@ int cmd_train(int argc, char **argv)
         }
         dataset_free(labels);
         if (n_classes) {
-            int linear = o.kind == TRAIN_MLP && o.n_hidden == 0 && model_flag_given(argc, argv);
-            if (o.kind != TRAIN_GBT && !linear && !automatic && model_flag_given(argc, argv)) {
-                err_set(err,
-                        "label %s has %d classes: a multiclass model, which trains with --model gbt, linear "
-                        "(or auto)",
-                        label, n_classes);
-                goto fail;
-            }
-            /* without --model, or with auto: trees or the linear model, by cross-validation */
-            multi_auto = automatic || !model_flag_given(argc, argv);
             fprintf(stderr, "tabserve train: label %s: %d classes (%s, %s, %s%s): %s\n", label, n_classes,
-                    classes[0], classes[1], classes[2], n_classes > 3 ? ", ..." : "",
-                    multi_auto ? "gradient-boosted trees or a linear model, by cross-validation"
-                    : linear   ? "a linear model (softmax)"
-                               : "gradient-boosted trees");
-            if (!linear) o.kind = TRAIN_GBT;
+                    classes[0], classes[1], classes[2], n_classes > 3 ? ", ..." : "", kind_text(kind, 1));
             o.gbt.objective = GBT_MULTICLASS;
             o.gbt.n_classes = o.n_classes = n_classes;
             o.classes = classes;
-            automatic = 0;
-            if (multi_auto && !cv) cv = 5;
-        } else if (numbers && (o.kind == TRAIN_GBT || automatic) && !positive) {
-            fprintf(stderr, "tabserve train: label %s holds numbers: a regression (gradient-boosted trees)\n",
-                    label);
-            o.kind = TRAIN_GBT;
+        } else if (numbers && !positive) {
+            fprintf(stderr, "tabserve train: label %s holds numbers: a regression, %s\n", label,
+                    kind_text(kind, 2));
             o.gbt.objective = GBT_REGRESSION;
             regression = 1;
-            automatic = 0;
             bad = 0;
-        } else if (numbers)
-            err_set(err, "label %s holds numbers: a regression, which trains with --model gbt (or auto)",
-                    label);
+        }
         if (bad) goto fail;
-    }
-    if (regression && cv) {
-        fprintf(stderr, "tabserve train: --cv measures classifiers; a regression is fitted without it\n");
-        cv = 0;
     }
     if (pos_class) {
         fprintf(stderr,
                 "tabserve train: label %s: \"%s\" is the positive class (1), \"%s\" the other (0)%s\n", label,
                 pos_class, neg_class, positive ? "" : "; --positive chooses");
     }
-    if (o.kind == TRAIN_GBT && !cv && !pos_class &&
-        !n_classes) { /* straight into floats: large data fits in memory */
+    /* --model gbt on data too large to hold twice: the file straight into float
+     * columns (train_gbt_csv); no held-out figure (--cv K measures) */
+    if (o.kind == TRAIN_GBT && !cv && !pos_class && !n_classes &&
+        (held_out == 0 || file_size(data) > STREAM_GBT_BYTES)) {
         double t0 = clock_seconds();
         if (!(m = train_gbt_csv(data, label, cols + 1, nn, nc, &o, err))) goto fail;
         double fit = clock_seconds() - t0;
         if (model_save(m, out, err) != 0) goto fail;
-        fprintf(stderr, "tabserve train: %lld rows, %d features, read and fit in %.3fs, wrote %s (%s)\n",
+        fprintf(stderr,
+                "tabserve train: %lld rows, %d features, read and fit in %.3fs (no held-out figure%s), "
+                "wrote %s (%s)\n",
                 (long long)json_integer_value(json_object_get(m->metadata, "training_rows")), m->n_features,
-                fit, out, m->hash);
+                fit, held_out == 0 ? "" : ": a file over 256 MB is read straight; --cv K measures", out,
+                m->hash);
         rc = 0;
         goto done;
     }
@@ -386,44 +406,20 @@ int cmd_train(int argc, char **argv)
          : n_classes ? dataset_class_labels(d, 0, classes, n_classes, y, err)
                      : dataset_binary_labels(d, 0, pos_class, y, err)) != 0)
         goto fail;
-    if (cv && regression) {
-        err_set(err,
-                "--cv measures binary models (accuracy, log-loss, AUC); drop it for --objective regression");
-        goto fail;
-    }
     size_t fold_col = fold_by ? ncols - 1 : TRAIN_FOLD_BY_ROW; /* without --fold-by: row index mod K */
-    double t0 = clock_seconds();
-    if (multi_auto) { /* classes: the trees and the linear model on the same folds, the lower log-loss */
-        train_options cand[2] = {o, o};
-        cand[0].kind = TRAIN_GBT;
-        cand[1].kind = TRAIN_MLP;
-        cand[1].n_hidden = 0;
-        metrics mean[2];
-        json_t *cvs[2] = {NULL, NULL};
-        for (int k = 0; k < 2; k++) {
-            printf("auto: %s\n", k ? "linear (softmax)" : "gbt");
-            if (!(cvs[k] = train_cross_validate(d, y, fold_col, cv, &cand[k], stdout, &mean[k], err))) {
-                json_decref(cvs[0]);
-                goto fail;
-            }
-        }
-        int pick = mean[1].logloss < mean[0].logloss;
-        printf("auto: chose %s (cv logloss %.4f against %.4f)\n", pick ? "linear" : "gbt", mean[pick].logloss,
-               mean[1 - pick].logloss);
-        o = cand[pick];
-        cvj = cvs[pick];
-        json_decref(cvs[1 - pick]);
-        t0 = clock_seconds();
-        if (!(m = train_fit(d, y, NULL, &o, err))) goto fail;
-    } else if (automatic) {
+    const char *measured = "cross_validation";
+    if (automatic) { /* each candidate cross-validated on the same folds; the best fitted on all rows */
         if (!(m = train_auto(d, y, fold_col, cv, &o, stdout, err))) goto fail;
-    } else {
-        if (cv && !(cvj = train_cross_validate(d, y, fold_col, cv, &o, stdout, NULL, err))) goto fail;
-        t0 = clock_seconds();
-        if (!(m = train_fit(d, y, NULL, &o, err))) goto fail;
+    } else if (cv) {
+        if (!(cvj = train_cross_validate(d, y, fold_col, cv, &o, stdout, NULL, err))) goto fail;
+    } else if (held_out > 0) { /* the figure printed by default: a seeded fifth of the rows held out */
+        measured = "held_out";
+        if (!(cvj = train_held_out(d, y, held_out, &o, stdout, err))) goto fail;
     }
+    double t0 = clock_seconds();
+    if (!m && !(m = train_fit(d, y, NULL, &o, err))) goto fail;
     double fit = clock_seconds() - t0;
-    if (cvj) json_object_set(m->metadata, "cross_validation", cvj);
+    if (cvj) json_object_set(m->metadata, measured, cvj);
     if (pos_class) { /* the answer is the probability of this class: the output changes, its hash with it */
         model_builder *mb = model_builder_from(m);
         output_spec *o_spec = mb ? model_builder_output(mb) : NULL;

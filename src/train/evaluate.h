@@ -11,6 +11,7 @@ typedef struct {
     double logloss;  /* mean binary cross-entropy, p clipped to [1e-15, 1-1e-15] */
     double auc;      /* area under the ROC curve; ties count one half; 0.5 if one class is absent */
     size_t rows;
+    double rmse, mae, r2; /* a regression's (the classifiers' figures are then unused) */
 } metrics;
 
 /* p (n,) probabilities, y (n,) labels. Returns 0, or -1 if memory runs out. */

@@ -1,6 +1,6 @@
 /* fit — what the fitting files of src/train/ share (not for outside it):
- * inputs.c fits the schema and feature steps, mlp_fit.c the MLP ensemble,
- * train.c the rest and the dispatch (train.h: train_fit). */
+ * inputs.c fits the schema, feature steps and output, mlp_fit.c the MLP ensemble,
+ * linear_fit.c the linear models, train.c the rest and the dispatch (train.h: train_fit). */
 #ifndef TABSERVE_TRAIN_FIT_H
 #define TABSERVE_TRAIN_FIT_H
 
@@ -14,7 +14,8 @@ struct json_t;
 
 /* The schema and feature steps fitted on the rows in use (use NULL: all):
  * numeric inputs first, then categorical ones, in the dataset's column order;
- * laid out (model_builder_columns), no predictor yet. NULL with err. */
+ * laid out (model_builder_columns), the output the task needs (a probability,
+ * the classes', a value), no predictor yet. NULL with err. */
 model_builder *train_fit_inputs(const dataset *d, const unsigned char *use, const train_options *o,
                                 char *err);
 
@@ -22,6 +23,13 @@ model_builder *train_fit_inputs(const dataset *d, const unsigned char *use, cons
  * regression without). */
 model *train_fit_mlp(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
                      char *err);
+
+/* The linear models (linear_fit.c): ridge for a regression (alpha 1), multinomial
+ * logistic regression for classes. NULL with err. */
+model *train_fit_ridge(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
+                       char *err);
+model *train_fit_softmax(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
+                         char *err);
 
 /* $.metadata's version, rows and hyper-parameters of a GBT fit. */
 void train_gbt_metadata(struct json_t *meta, const gbt_options *go, int rounds, size_t n);

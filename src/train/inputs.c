@@ -190,8 +190,20 @@ model_builder *train_fit_inputs(const dataset *d, const unsigned char *use, cons
     s->n_inputs = o->n_numeric + o->n_categorical;
     s->inputs = calloc(s->n_inputs, sizeof *s->inputs);
     if (!s->inputs || !(out->label = strdup(d->names[0]))) goto oom;
-    out->task = TASK_BINARY;
-    out->link = LINK_SIGMOID;
+    /* the output the task needs: a probability, the classes' probabilities, a value */
+    train_task task = train_task_of(o);
+    out->task = task == TASK_OF_REGRESSION   ? TASK_REGRESSION
+                : task == TASK_OF_MULTICLASS ? TASK_MULTICLASS
+                                             : TASK_BINARY;
+    out->link = task == TASK_OF_REGRESSION   ? LINK_IDENTITY
+                : task == TASK_OF_MULTICLASS ? LINK_SOFTMAX
+                                             : LINK_SIGMOID;
+    if (task == TASK_OF_MULTICLASS) {
+        if (!(out->classes = calloc((size_t)o->n_classes, sizeof *out->classes))) goto oom;
+        out->n_classes = (size_t)o->n_classes;
+        for (int c = 0; c < o->n_classes; c++)
+            if (!(out->classes[c] = strdup(o->classes[c]))) goto oom;
+    }
     for (size_t i = 0; i < s->n_inputs; i++) {
         size_t col = 1 + i;
         if (!(s->inputs[i].name = strdup(d->names[col]))) goto oom;

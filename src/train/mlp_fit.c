@@ -1,5 +1,8 @@
 /* mlp_fit — the MLP ensemble: backpropagation, Adam, early stopping, members
- * placed side by side in one network (train/fit.h). */
+ * placed side by side in one network (train/fit.h). The last layer and the
+ * loss follow the task: one sigmoid unit and cross-entropy (two classes), a
+ * unit a class and softmax cross-entropy (classes), one linear unit and half
+ * the squared error on the standardized target (a regression). */
 #define _POSIX_C_SOURCE 200809L
 #include "train/fit.h"
 
@@ -39,6 +42,7 @@ static void init_layers(mlp *m, uint64_t *rng)
 }
 
 typedef struct {
+    train_task task;
     int cap;       /* rows the buffers hold */
     float **z;     /* (n_layers) each (cap, n_out): pre-activations */
     float **a;     /* (n_layers) each (cap, n_out): activations */
@@ -58,9 +62,10 @@ static void work_free(grad_work *w, size_t n_layers)
     free(w->delta2);
 }
 
-static int work_init(grad_work *w, const mlp *m, int cap)
+static int work_init(grad_work *w, const mlp *m, int cap, train_task task)
 {
     memset(w, 0, sizeof *w);
+    w->task = task;
     w->cap = cap;
     w->z = calloc(m->n_layers, sizeof *w->z);
     w->a = calloc(m->n_layers, sizeof *w->a);
@@ -86,6 +91,26 @@ static float act_grad(float z, float a, activation act)
     return 1.0f;
 }
 
+/* The loss of one row's last-layer outputs z (k,) against its label y (a
+ * class index for classes), and its gradient in z into delta (k,), times 1/n. */
+static double row_loss(train_task task, const float *z, const float *a, int k, float y, int n, float *delta)
+{
+    if (task == TASK_OF_BINARY) { /* BCE of sigmoid(z) written as softplus(z) - y z, stable for any z */
+        delta[0] = (a[0] - y) / n;
+        return (z[0] > 0 ? z[0] + log1p(exp(-z[0])) : log1p(exp(z[0]))) - y * z[0];
+    }
+    if (task == TASK_OF_REGRESSION) {
+        delta[0] = (z[0] - y) / n;
+        return 0.5 * (double)(z[0] - y) * (z[0] - y);
+    }
+    float top = z[0];
+    for (int c = 1; c < k; c++) top = z[c] > top ? z[c] : top;
+    double sum = 0;
+    for (int c = 0; c < k; c++) sum += exp((double)z[c] - top);
+    for (int c = 0; c < k; c++) delta[c] = (float)((exp((double)z[c] - top) / sum - (c == (int)y)) / n);
+    return log(sum) + top - z[(int)y];
+}
+
 /* x (n, n_features), y (n,) -> loss; grad laid out per layer (w (n_in, n_out), b (n_out)) */
 static double loss_grad(const mlp *m, grad_work *w, const float *x, const float *y, int n, double l2,
                         float *grad)
@@ -98,13 +123,11 @@ static double loss_grad(const mlp *m, grad_work *w, const float *x, const float 
         in = w->a[i];
     }
     size_t last = m->n_layers - 1;
+    int k = m->layers[last].n_out;
     double loss = 0;
-    for (int r = 0; r < n; r++) {
-        float z = w->z[last][r];
-        /* BCE of sigmoid(z) written as softplus(z) - y z, stable for any z */
-        loss += (z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - y[r] * z;
-        w->delta[r] = (w->a[last][r] - y[r]) / n;
-    }
+    for (int r = 0; r < n; r++)
+        loss += row_loss(w->task, w->z[last] + (size_t)r * k, w->a[last] + (size_t)r * k, k, y[r], n,
+                         w->delta + (size_t)r * k);
     loss /= n;
     size_t offset = train_param_count(m);
     for (size_t li = m->n_layers; li-- > 0;) {
@@ -155,13 +178,14 @@ double train_loss_grad(const mlp *m, const float *x, const float *y, int n, doub
 {
     grad_work w;
     double loss = NAN;
-    if (work_init(&w, m, n) == 0) loss = loss_grad(m, &w, x, y, n, l2, grad);
+    if (work_init(&w, m, n, TASK_OF_BINARY) == 0) loss = loss_grad(m, &w, x, y, n, l2, grad);
     work_free(&w, m->n_layers);
     return loss;
 }
 
 /* An MLP of the options' hidden widths (times `members`) on n_features inputs,
- * ending in one sigmoid unit: the network trains on the probability. */
+ * ending in the task's units: one sigmoid (the network trains on the
+ * probability), one linear unit a class, or one linear unit. */
 static mlp *new_network(int n_features, const train_options *o, int members)
 {
     int widths[TRAIN_MAX_HIDDEN + 2];
@@ -171,26 +195,32 @@ static mlp *new_network(int n_features, const train_options *o, int members)
         widths[i + 1] = o->hidden[i] * members;
         acts[i] = o->hidden_act;
     }
-    widths[o->n_hidden + 1] = 1;
-    acts[o->n_hidden] = ACT_SIGMOID;
+    train_task task = train_task_of(o);
+    widths[o->n_hidden + 1] = task == TASK_OF_MULTICLASS ? o->n_classes : 1;
+    acts[o->n_hidden] = task == TASK_OF_BINARY ? ACT_SIGMOID : ACT_LINEAR;
     return mlp_create(widths, acts, (size_t)o->n_hidden + 1);
 }
 
-static void put_hyperparameters(json_t *meta, const train_options *o, int epochs_run, size_t rows)
+static void put_hyperparameters(json_t *meta, const train_options *o, int members, int epochs_run,
+                                size_t rows)
 {
     json_t *hp = json_object(), *hidden = json_array();
     for (int i = 0; i < o->n_hidden; i++) json_array_append_new(hidden, json_integer(o->hidden[i]));
     json_object_set_new(hp, "hidden", hidden);
     json_object_set_new(hp, "hidden_activation", json_string(activation_name(o->hidden_act)));
     json_object_set_new(hp, "optimizer", json_string("adam"));
-    json_object_set_new(hp, "loss", json_string("binary_crossentropy"));
+    train_task task = train_task_of(o);
+    json_object_set_new(hp, "loss",
+                        json_string(task == TASK_OF_BINARY       ? "binary_crossentropy"
+                                    : task == TASK_OF_MULTICLASS ? "softmax_crossentropy"
+                                                                 : "squared_error"));
     json_object_set_new(hp, "learning_rate", json_real(o->lr));
     json_object_set_new(hp, "l2", json_real(o->l2));
     json_object_set_new(hp, "batch_size", json_integer(o->batch));
     json_object_set_new(hp, "max_epochs", json_integer(o->epochs));
     json_object_set_new(hp, "patience", json_integer(o->patience));
     json_object_set_new(hp, "validation_fraction", json_real(o->val_fraction));
-    json_object_set_new(hp, "ensemble", json_integer(o->ensemble));
+    json_object_set_new(hp, "ensemble", json_integer(members));
     json_object_set_new(hp, "mean_epochs_run", json_integer(epochs_run));
     json_object_set_new(hp, "auto_features", json_boolean(o->auto_features));
     json_object_set_new(meta, "tabserve_version", json_string(TABSERVE_VERSION));
@@ -223,8 +253,33 @@ static void copy_params(mlp *m, float *flat, int to_flat)
     }
 }
 
+/* The validation rows' loss: log-loss of the probabilities (two classes), of
+ * the softmax of the k outputs (classes), the mean squared error (a regression). */
+static double validation_loss(train_task task, const float *out, const float *y, size_t n, int k)
+{
+    double loss = 0;
+    if (task == TASK_OF_BINARY) {
+        metrics mv;
+        metrics_compute(out, y, n, &mv);
+        return mv.logloss;
+    }
+    for (size_t r = 0; r < n; r++) {
+        const float *z = out + r * (size_t)k;
+        if (task == TASK_OF_REGRESSION) {
+            loss += (double)(z[0] - y[r]) * (z[0] - y[r]);
+            continue;
+        }
+        float top = z[0];
+        for (int c = 1; c < k; c++) top = z[c] > top ? z[c] : top;
+        double sum = 0;
+        for (int c = 0; c < k; c++) sum += exp((double)z[c] - top);
+        loss += log(sum) + top - z[(int)y[r]];
+    }
+    return n ? loss / (double)n : 0;
+}
+
 /* Adam on the rows fit (n_fit,) of x (., F); keeps the weights of the epoch with the
- * lowest log-loss on the rows val (n_val,). Returns the number of epochs run. */
+ * lowest validation loss on the rows val (n_val,). Returns the number of epochs run. */
 static int fit_network(mlp *m, const float *x, const float *y, size_t *fit, size_t n_fit, const size_t *val,
                        size_t n_val, const train_options *o, uint64_t *rng, fit_buffers *b)
 {
@@ -267,10 +322,9 @@ static int fit_network(mlp *m, const float *x, const float *y, size_t *fit, size
         }
         if (n_val == 0) continue;
         mlp_forward(m, xv, (int)n_val, scratch, b->pv);
-        metrics mv;
-        metrics_compute(b->pv, yv, n_val, &mv);
-        if (mv.logloss < best_loss - 1e-6) {
-            best_loss = mv.logloss;
+        double vloss = validation_loss(b->w.task, b->pv, yv, n_val, m->layers[m->n_layers - 1].n_out);
+        if (vloss < best_loss - 1e-6) {
+            best_loss = vloss;
             best_epoch = epoch;
             copy_params(m, b->best, 1);
         } else if (epoch - best_epoch >= o->patience) {
@@ -301,13 +355,14 @@ static void place_member(mlp *e, const mlp *m, int j, int n)
 }
 
 /* The trained network as the model's predictor: the sigmoid moves from the
- * last layer to the output's link (the same arithmetic), and a network with
- * no hidden layer becomes a linear predictor. */
+ * last layer to the output's link (the same arithmetic; softmax is the link
+ * of classes already), and a network with no hidden layer becomes a linear
+ * predictor. */
 static predictor *as_predictor(mlp *e)
 {
     e->layers[e->n_layers - 1].act = ACT_LINEAR;
     if (e->n_layers > 1) return &e->base;
-    predictor *lin = linear_create(e->base.n_features, 1, e->layers[0].w, e->layers[0].b);
+    predictor *lin = linear_create(e->base.n_features, e->layers[0].n_out, e->layers[0].w, e->layers[0].b);
     predictor_free(&e->base);
     return lin;
 }
@@ -326,6 +381,8 @@ model *train_fit_mlp(const dataset *d, const float *y, const unsigned char *use,
     const model *m = model_builder_view(mb);
     model *fitted = NULL;
     size_t F = (size_t)m->n_features;
+    train_task task = train_task_of(o);
+    size_t K = task == TASK_OF_MULTICLASS ? (size_t)o->n_classes : 1;
     if (!(net = new_network(m->n_features, o, 1)) || !(e = new_network(m->n_features, o, members))) {
         err_set(err, "out of memory");
         goto fail;
@@ -341,10 +398,10 @@ model *train_fit_mlp(const dataset *d, const float *y, const unsigned char *use,
     b.m2 = malloc(n_params * sizeof *b.m2);
     b.bx = malloc((size_t)o->batch * F * sizeof *b.bx);
     b.by = malloc((size_t)o->batch * sizeof *b.by);
-    b.pv = malloc(d->n_rows * sizeof *b.pv);
+    b.pv = malloc(d->n_rows * K * sizeof *b.pv);
     b.scratch = malloc((d->n_rows * (F + 1) + mlp_scratch_floats(net, (int)d->n_rows)) * sizeof *b.scratch);
     if (!idx || !fit || !x || !yy || !b.grad || !b.best || !b.m1 || !b.m2 || !b.bx || !b.by || !b.pv ||
-        !b.scratch || work_init(&b.w, net, o->batch) != 0) {
+        !b.scratch || work_init(&b.w, net, o->batch, task) != 0) {
         err_set(err, "out of memory");
         goto fail;
     }
@@ -357,6 +414,15 @@ model *train_fit_mlp(const dataset *d, const float *y, const unsigned char *use,
     }
     for (size_t i = 0; i < n; i++) idx[i] = i;
     rng_shuffle(idx, n, &rng);
+    /* a regression trains on the standardized target; the last layer undoes it */
+    double y_mean = 0, y_sd = 1;
+    if (task == TASK_OF_REGRESSION && n > 0) {
+        double ss = 0;
+        for (size_t i = 0; i < n; i++) y_mean += yy[i] / (double)n;
+        for (size_t i = 0; i < n; i++) ss += (yy[i] - y_mean) * (yy[i] - y_mean);
+        y_sd = ss > 0 ? sqrt(ss / (double)n) : 1;
+        for (size_t i = 0; i < n; i++) yy[i] = (float)((yy[i] - y_mean) / y_sd);
+    }
 
     /* member j validates on the j-th of `members` slices of the shuffled rows
      * (one member: the last val_fraction of them) and fits on the rest */
@@ -376,7 +442,12 @@ model *train_fit_mlp(const dataset *d, const float *y, const unsigned char *use,
         epochs_run += fit_network(net, x, yy, fit, n_fit, idx + v0, v1 - v0, o, &rng, &b);
         place_member(e, net, j, members);
     }
-    put_hyperparameters(model_builder_metadata(mb), o, epochs_run / members, n);
+    if (task == TASK_OF_REGRESSION) {
+        mlp_layer *out = &e->layers[e->n_layers - 1];
+        for (int i = 0; i < out->n_in; i++) out->w[i] = (float)(out->w[i] * y_sd);
+        out->b[0] = (float)(out->b[0] * y_sd + y_mean);
+    }
+    put_hyperparameters(model_builder_metadata(mb), o, members, epochs_run / members, n);
     predictor *p = as_predictor(e);
     e = NULL;
     if (!p) {

@@ -1,6 +1,7 @@
 /* train — the options' defaults and train_fit, the one entry that fits any
- * kind: gradient-boosted trees, the multinomial linear model and the blend
- * here; the MLP ensemble in mlp_fit.c; the inputs in inputs.c. */
+ * kind for any task: gradient-boosted trees and the blend here; the MLP
+ * ensemble in mlp_fit.c; the linear models (ridge, multinomial) in
+ * linear_fit.c; the inputs in inputs.c. */
 #define _POSIX_C_SOURCE 200809L
 #include "train/train.h"
 
@@ -17,6 +18,13 @@
 #include "model/builder.h"
 #include "model/encode.h"
 #include "train/fit.h"
+
+train_task train_task_of(const train_options *o)
+{
+    return o->gbt.objective == GBT_REGRESSION ? TASK_OF_REGRESSION
+           : o->n_classes >= 3                ? TASK_OF_MULTICLASS
+                                              : TASK_OF_BINARY;
+}
 
 void train_options_default(train_options *o)
 {
@@ -79,8 +87,6 @@ void train_gbt_metadata(json_t *meta, const gbt_options *go, int rounds, size_t 
                   (json_int_t)go->seed));
 }
 
-static int set_classes(output_spec *out, const train_options *o, char *err);
-
 /* Gradient-boosted trees: the same inputs, but numbers pass through (the trees
  * route missing values) and categories become their index (the trees split on
  * sets of them); an unknown category counts as missing. */
@@ -123,14 +129,7 @@ static model *fit_gbt(const dataset *d, const float *y, const unsigned char *use
     int rounds = 0;
     tree_ensemble *e = gbt_fit(x, yy, n, (int)F, is_cat, n_cat, &go, &rounds, err);
     if (!e) goto fail;
-    model_builder_set_predictor(mb, &e->base);
-    output_spec *out = model_builder_output(mb);
-    if (go.objective == GBT_REGRESSION) {
-        out->task = TASK_REGRESSION;
-        out->link = LINK_IDENTITY;
-    } else if (go.objective == GBT_MULTICLASS && set_classes(out, o, err) != 0) {
-        goto fail;
-    }
+    model_builder_set_predictor(mb, &e->base); /* the output is the task's (train_fit_inputs) */
     train_gbt_metadata(model_builder_metadata(mb), &go, rounds, n);
     free(is_cat);
     free(n_cat);
@@ -144,119 +143,6 @@ fail:
     free(yy);
     model_builder_free(mb);
     return NULL;
-}
-
-/* Puts the label's classes on a model's output: softmax over one margin each. */
-static int set_classes(output_spec *out, const train_options *o, char *err)
-{
-    out->task = TASK_MULTICLASS;
-    out->link = LINK_SOFTMAX;
-    if (!(out->classes = calloc((size_t)o->n_classes, sizeof *out->classes)))
-        return err_set(err, "out of memory");
-    out->n_classes = (size_t)o->n_classes;
-    for (int c = 0; c < o->n_classes; c++)
-        if (!(out->classes[c] = strdup(o->classes[c]))) return err_set(err, "out of memory");
-    return 0;
-}
-
-/* Multinomial logistic regression (--model linear with three or more
- * classes) on the MLP's inputs (imputed, standardized, one-hot): the mean
- * cross-entropy plus scikit-learn's default penalty, |W|^2 / (2 n), minimized
- * by full-batch Adam; the convex loss is run down until it stops moving. */
-static model *fit_softmax(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
-                          char *err)
-{
-    model_builder *mb = train_fit_inputs(d, use, o, err);
-    if (!mb) return NULL;
-    const model *m = model_builder_view(mb);
-    model *fitted = NULL;
-    int K = o->n_classes;
-    size_t F = (size_t)m->n_features, n = 0, P = (F + 1) * (size_t)K;
-    float *x = malloc((d->n_rows ? d->n_rows : 1) * F * sizeof *x);
-    int *cls = malloc((d->n_rows ? d->n_rows : 1) * sizeof *cls);
-    double *w = calloc(P, sizeof *w), *g = calloc(P, sizeof *g), *m1 = calloc(P, sizeof *m1),
-           *m2 = calloc(P, sizeof *m2), *z = malloc((size_t)K * sizeof *z);
-    float *wf = malloc(P * sizeof *wf);
-    if (!x || !cls || !w || !g || !m1 || !m2 || !z || !wf) {
-        err_set(err, "out of memory");
-        goto fail;
-    }
-    for (size_t r = 0; r < d->n_rows; r++) {
-        if (use && !use[r]) continue;
-        if (score_encode_row(m, d, r, 1, x + n * F, err) != 0) goto fail;
-        cls[n++] = (int)y[r];
-    }
-    double *b = w + F * (size_t)K; /* weights (F, K) row-major, then the K biases */
-    for (size_t i = 0; i < n; i++) b[cls[i]] += 1.0 / (double)n;
-    for (int c = 0; c < K; c++) b[c] = log(b[c] > 1e-6 ? b[c] : 1e-6);
-    /* iterations: up to 3000, fewer on big data (each is a pass over every row) */
-    double work = (double)n * (double)P;
-    int iters = work > 0 ? (int)fmin(3000, fmax(200, 3e9 / work)) : 1;
-    double prev = INFINITY, lr = 0.05;
-    int it = 0;
-    for (; it < iters; it++) {
-        memset(g, 0, P * sizeof *g);
-        double loss = 0;
-        for (size_t i = 0; i < n; i++) {
-            const float *xi = x + i * F;
-            double top = -INFINITY, sum = 0;
-            for (int c = 0; c < K; c++) {
-                double v = b[c];
-                for (size_t j = 0; j < F; j++) v += xi[j] * w[j * (size_t)K + (size_t)c];
-                z[c] = v;
-                if (v > top) top = v;
-            }
-            for (int c = 0; c < K; c++) sum += z[c] = exp(z[c] - top);
-            loss -= log(z[cls[i]] / sum);
-            for (int c = 0; c < K; c++) {
-                double gc = z[c] / sum - (c == cls[i]);
-                for (size_t j = 0; j < F; j++) g[j * (size_t)K + (size_t)c] += gc * xi[j];
-                g[F * (size_t)K + (size_t)c] += gc;
-            }
-        }
-        double reg = 0;
-        for (size_t k = 0; k < F * (size_t)K; k++) {
-            reg += w[k] * w[k];
-            g[k] = g[k] / (double)n + w[k] / (double)n;
-        }
-        for (int c = 0; c < K; c++) g[F * (size_t)K + (size_t)c] /= (double)n;
-        loss = loss / (double)n + reg / (2.0 * (double)n);
-        if (fabs(prev - loss) < 1e-9 * (1 + fabs(loss))) break;
-        prev = loss;
-        double c1 = 1 - pow(0.9, it + 1), c2 = 1 - pow(0.999, it + 1);
-        for (size_t k = 0; k < P; k++) {
-            m1[k] = 0.9 * m1[k] + 0.1 * g[k];
-            m2[k] = 0.999 * m2[k] + 0.001 * g[k] * g[k];
-            w[k] -= lr * (m1[k] / c1) / (sqrt(m2[k] / c2) + 1e-8);
-        }
-    }
-    for (size_t k = 0; k < P; k++) wf[k] = (float)w[k];
-    predictor *lin = linear_create((int)F, K, wf, wf + F * (size_t)K);
-    if (!lin) {
-        err_set(err, "out of memory");
-        goto fail;
-    }
-    model_builder_set_predictor(mb, lin);
-    if (set_classes(model_builder_output(mb), o, err) != 0) goto fail;
-    json_t *meta = model_builder_metadata(mb);
-    json_object_set_new(meta, "tabserve_version", json_string(TABSERVE_VERSION));
-    json_object_set_new(meta, "training_rows", json_integer((json_int_t)n));
-    json_object_set_new(meta, "hyperparameters",
-                        json_pack("{s:s,s:s,s:s,s:f,s:i}", "model", "linear", "loss", "softmax cross-entropy",
-                                  "penalty", "|W|^2 / (2 n)", "learning_rate", lr, "iterations", it));
-    fitted = model_builder_finish(mb, err);
-    mb = NULL;
-fail:
-    model_builder_free(mb);
-    free(x);
-    free(cls);
-    free(w);
-    free(g);
-    free(m1);
-    free(m2);
-    free(z);
-    free(wf);
-    return fitted;
 }
 
 /* The MLP ensemble and the trees, fitted on the same rows, averaged in logit
@@ -292,7 +178,8 @@ static model *fit_blend(const dataset *d, const float *y, const unsigned char *u
         rc = features_add(fs, tfs->f[i].input, tfs->f[i].steps, tfs->f[i].n_steps);
     blend_member members[2] = {{model_builder_predictor(mb), 0, (float)o->blend_mlp},
                                {model_builder_predictor(tb), mlp_width, (float)(1 - o->blend_mlp)}};
-    blend *b = rc == 0 ? blend_create(mlp_width + trees_width, 1, members, 2) : NULL;
+    int n_outputs = train_task_of(o) == TASK_OF_MULTICLASS ? o->n_classes : 1;
+    blend *b = rc == 0 ? blend_create(mlp_width + trees_width, n_outputs, members, 2) : NULL;
     json_t *mlp_meta = model_builder_metadata(mb), *trees_meta = model_builder_metadata(tb);
     json_t *meta = b ? json_pack("{s:I,s:{s:s,s:f,s:O,s:O}}", "training_rows",
                                  json_integer_value(json_object_get(mlp_meta, "training_rows")),
@@ -321,7 +208,11 @@ model *train_fit(const dataset *d, const float *y, const unsigned char *use, con
                  char *err)
 {
     if (o->kind == TRAIN_GBT) return fit_gbt(d, y, use, o, err);
-    if (o->n_classes >= 3 && o->kind == TRAIN_MLP && o->n_hidden == 0) return fit_softmax(d, y, use, o, err);
     if (o->kind == TRAIN_BLEND) return fit_blend(d, y, use, o, err);
+    /* the linear model (an MLP without hidden layers): ridge for a regression,
+     * multinomial for classes, logistic regression by the MLP's own fit for two */
+    if (o->n_hidden == 0 && train_task_of(o) == TASK_OF_REGRESSION) return train_fit_ridge(d, y, use, o, err);
+    if (o->n_hidden == 0 && train_task_of(o) == TASK_OF_MULTICLASS)
+        return train_fit_softmax(d, y, use, o, err);
     return train_fit_mlp(d, y, use, o, err);
 }

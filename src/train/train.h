@@ -1,7 +1,9 @@
-/* train — fitting a model to a dataset: the input schema and feature steps
- * (statistics, vocabularies, transforms), then an MLP ensemble by Adam on binary
- * cross-entropy with L2 and early stopping (no hidden layer: logistic
- * regression, served as a linear predictor); and cross-validation. Deterministic:
+/* train — fitting a model to a dataset, for the task its label asks (two
+ * classes, classes, a regression): the input schema and feature steps
+ * (statistics, vocabularies, transforms), then an MLP ensemble by Adam with L2
+ * and early stopping, gradient-boosted trees, their blend, or a linear model
+ * (logistic, softmax, ridge); a held-out figure, cross-validation and the
+ * choice among kinds (auto). Deterministic:
  * the same data, options and seed give the same model, bit for bit, on one machine. */
 #ifndef TABSERVE_TRAIN_H
 #define TABSERVE_TRAIN_H
@@ -45,13 +47,19 @@ typedef struct {
     int n_classes;
 } train_options;
 
+/* What the label asks for, from the options: a regression (gbt.objective
+ * GBT_REGRESSION), classes (n_classes >= 3), or a binary label (0/1). */
+typedef enum { TASK_OF_BINARY, TASK_OF_MULTICLASS, TASK_OF_REGRESSION } train_task;
+train_task train_task_of(const train_options *o);
+
 void train_options_default(train_options *o);
 /* --model blend's own defaults: the default model's settings (docs/training.md, "The
  * default model"), which the other flags then override. */
 void train_options_blend_default(train_options *o);
 
 /* Fits a model on the rows r with use[r] != 0 (all rows when use is NULL) of d,
- * whose column 0 is the 0/1 label y (n_rows,) and columns 1.. are the inputs.
+ * whose column 0 is the label y (n_rows,: 0/1, a class index, or a value, by
+ * train_task_of) and columns 1.. are the inputs.
  * Returns a model with metadata filled, or NULL with err. */
 model *train_fit(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
                  char *err);
@@ -61,11 +69,19 @@ model *train_fit(const dataset *d, const float *y, const unsigned char *use, con
 
 /* K-fold cross-validation with fold = (integer in column fold_col) mod k: fits on
  * k-1 folds, scores the held-out one. Writes a line per fold and the summary
- * line `cv accuracy=... logloss=... auc=...` to report (if not NULL); the
+ * line `cv accuracy=... logloss=... auc=...` (classes: no auc; a regression:
+ * `cv r2=... rmse=... mae=...`) to report (if not NULL); the
  * summary (means over folds) goes to *mean (if not NULL) and, with the per-fold
  * figures, into the returned JSON object (NULL with err on failure). */
 struct json_t *train_cross_validate(const dataset *d, const float *y, size_t fold_col, long k,
                                     const train_options *o, FILE *report, metrics *mean, char *err);
+
+/* The figure printed by default: a seeded `fraction` of the rows held out, the
+ * model fitted on the rest and scored on them (by task: accuracy, log-loss and
+ * AUC; accuracy and log-loss; R^2, RMSE and MAE). The line goes to report (if
+ * not NULL), the figures into the returned object (NULL with err). */
+struct json_t *train_held_out(const dataset *d, const float *y, double fraction, const train_options *o,
+                              FILE *report, char *err);
 
 /* --model gbt without --cv: the CSV file read straight into float columns
  * (numbers names[0..n_numeric), then categories), 4 bytes a cell, and freed
@@ -73,8 +89,9 @@ struct json_t *train_cross_validate(const dataset *d, const float *y, size_t fol
 model *train_gbt_csv(const char *path, const char *label, const char *const *names, size_t n_numeric,
                      size_t n_categorical, const train_options *o, char *err);
 
-/* --model auto: each candidate (MLP ensemble, GBT, their blend) cross-validated
- * on the same folds; the best by log-loss is fitted on all rows. A nested
+/* --model auto: each candidate (MLP ensemble, GBT, their blend; and the linear
+ * model unless the label is binary) cross-validated on the same folds; the best
+ * by log-loss (a regression: squared error) is fitted on all rows. A nested
  * estimate (each outer fold's candidate chosen by CV on the other folds only)
  * says how good the choice is without flattering it. The choice, every
  * candidate's CV figures and the nested estimate go into the model's metadata
