@@ -110,7 +110,7 @@ function check(ok, what) {
       await page.screenshot({ path: process.argv[i + 1] });
       console.log("wrote " + process.argv[i + 1]);
     }
-    // any model: a GBT trained here on three numeric inputs (its form starts from a background row)
+    // any model: a GBT trained here on three numeric inputs (its form starts from the background's medians)
     const dir = fs.mkdtempSync(path.join(require("os").tmpdir(), "tabserve-page-"));
     let csv = "a,b,c,y\n";
     for (let i = 0; i < 300; i++) {
@@ -132,7 +132,10 @@ function check(ok, what) {
       const names = await page.$$eval("#form input, #form select", (es) => es.map((e) => e.name));
       check(JSON.stringify(names) === '["a","b","c"]', "for another model the form is its inputs: " + names.join(", "));
       const start = await page.$$eval("#form input", (es) => es.map((e) => e.value));
-      check(start.every((v) => v !== "" && !Number.isNaN(Number(v))), "its form starts from a typical row: " + start.join(", "));
+      const bg = (await (await fetch(base2 + "/model")).json()).metadata.background;
+      const median = (name) => { const v = bg.map((r) => r[name]).sort((x, y) => x - y); return v[Math.floor((v.length - 1) / 2)]; };
+      check(bg.length === 24 && JSON.stringify(start.map(Number)) === JSON.stringify(["a", "b", "c"].map(median)),
+            "its form starts from a typical row, each input's median over the background rows: " + start.join(", "));
       await page.$eval("#input-a", (e) => { e.value = "0.9"; e.dispatchEvent(new Event("input")); });
       const row = await page.$$eval("#form input", (es) => Object.fromEntries(es.map((e) => [e.name, Number(e.value)])));
       const g = (await post(base2, "/model/explain", row));

@@ -27,11 +27,12 @@ static int explain_line(const explainer *ex, const model *m, const float *x, lon
     float y[m->n_outputs > 0 ? m->n_outputs : 1];
     float scratch[model_scratch_floats(m, 1) + 1];
     int k = m->predictor->n_outputs, bad;
-    double margin[k], base[k], contrib[(size_t)k * m->schema.n_inputs];
+    double margin[k], base[k], contrib[(size_t)k * m->schema.n_inputs], se[(size_t)k * m->schema.n_inputs];
     model_predict(m, x, 1, scratch, y);
     if (model_check_output(m, x, y, NULL, &bad, err) != 0) return -1;
-    if (explainer_row(ex, x, margin, base, contrib, err) != 0) return -1;
-    size_t n = explain_json(m, explainer_method(ex), y, margin, base, contrib, buf);
+    if (explainer_row_se(ex, x, margin, base, contrib, se, err) != 0) return -1;
+    size_t n =
+        explain_json(m, explainer_method(ex), y, margin, base, contrib, se, explainer_samples(ex), buf);
     fprintf(out, "{\"row\": %ld, ", row);
     fwrite(buf + 1, 1, n - 1, out);
     putc('\n', out);

@@ -1,7 +1,8 @@
-/* explain — the three methods, and the grouping of columns into inputs. */
+/* explain — the four methods, and the grouping of columns into inputs. */
 #include "explain/explain.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ const char *explain_method_name(explain_method method)
     switch (method) {
     case EXPLAIN_TREES: return "tree_path_dependent";
     case EXPLAIN_LINEAR: return "linear";
+    case EXPLAIN_SAMPLED: return "interventional_sampled";
     case EXPLAIN_INTERVENTIONAL: break;
     }
     return "interventional";
@@ -56,16 +58,11 @@ static int method_of(const model *m, explain_way way, explain_method *out, char 
         return 0;
     }
     *out = EXPLAIN_INTERVENTIONAL;
-    if (enumerated(m, way) && m->schema.n_inputs > EXPLAIN_MAX_INPUTS)
-        return err_set(
-            err,
-            "this model has %zu inputs: exact Shapley values over its inputs take 2^%zu coalitions, and "
-            "tabserve enumerates them for at most %d inputs",
-            m->schema.n_inputs, m->schema.n_inputs, EXPLAIN_MAX_INPUTS);
-    if (m->schema.n_inputs > EXPLAIN_MAX_TREE_INPUTS)
-        return err_set(err,
-                       "this model has %zu inputs: tabserve explains tree ensembles of at most %d inputs",
-                       m->schema.n_inputs, EXPLAIN_MAX_TREE_INPUTS);
+    /* exact values past their limits (2^k coalitions; trees' walks over 64
+     * inputs), or asked for: estimated by sampling */
+    if (way == EXPLAIN_WAY_SAMPLE || (enumerated(m, way) && m->schema.n_inputs > EXPLAIN_MAX_INPUTS) ||
+        m->schema.n_inputs > EXPLAIN_MAX_TREE_INPUTS)
+        *out = EXPLAIN_SAMPLED;
     if (!m->n_background)
         return err_set(err,
                        "this model has no background sample to measure contributions against (%s); add "
@@ -93,6 +90,7 @@ struct explainer {
      * trees' background ways (e NULL: enumerated) */
     trees_cache *trees;
     int n_members;
+    int pairs;          /* sampled: antithetic pairs a row, a multiple of the background rows */
     double row_seconds; /* one row's explanation, measured when made (explainer_create) */
 };
 
@@ -638,6 +636,118 @@ static int explain_interventional(const explainer *ex, const float *x, double *m
     return 0;
 }
 
+/* ---- sampled: antithetic permutations ----------------------------------------- */
+
+static uint64_t split_mix(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Interventional Shapley values estimated by ex->pairs antithetic pairs:
+ * pair t takes background row t mod n_background (each row equally often, so
+ * the mean of the margins at the start is the base exactly and base + the
+ * contributions = margin) and a random order of the inputs; from the
+ * background row, the inputs are set to x's values one by one in that order,
+ * and again in the reverse order; each input's sample is the mean of its two
+ * marginal contributions. The estimate is the mean over pairs, its standard
+ * error the pairs' standard deviation / sqrt(pairs). The orders come from a
+ * fixed seed: a row's values are the same every time. */
+static int explain_sampled(const explainer *ex, const float *x, double *margin, double *base, double *contrib,
+                           double *se)
+{
+    const model *m = ex->m;
+    const predictor *p = m->predictor;
+    int nf = m->n_features, k = p->n_outputs, ni = (int)m->schema.n_inputs, nb = m->n_background;
+    int per = ni + 1, n = 2 * per; /* rows a pair: forwards and backwards, each from b to x */
+    size_t kn = (size_t)k * (size_t)ni;
+    float *rows = malloc((size_t)n * (size_t)nf * sizeof *rows),
+          *y = malloc((size_t)n * (size_t)k * sizeof *y);
+    float *scratch = malloc((p->ops->scratch_floats(p, n) + 1) * sizeof *scratch);
+    int *order = malloc((size_t)ni * sizeof *order);
+    double *sum = calloc(kn, sizeof *sum), *sum2 = calloc(kn, sizeof *sum2), *one = malloc(kn * sizeof *one);
+    int rc = -1;
+    if (!rows || !y || !scratch || !order || !sum || !sum2 || !one) goto out;
+    memset(margin, 0, (size_t)k * sizeof *margin);
+    memset(base, 0, (size_t)k * sizeof *base);
+    uint64_t rng = 0x7ab5e7e0ull; /* fixed: the same row, the same orders */
+    for (int t = 0; t < ex->pairs; t++) {
+        const float *bg = m->background + (size_t)(t % nb) * (size_t)nf;
+        for (int i = 0; i < ni; i++) order[i] = i;
+        for (int i = ni - 1; i > 0; i--) { /* Fisher-Yates */
+            int j = (int)(split_mix(&rng) % (uint64_t)(i + 1)), tmp = order[i];
+            order[i] = order[j];
+            order[j] = tmp;
+        }
+        for (int dir = 0; dir < 2; dir++) {
+            float *r0 = rows + (size_t)dir * (size_t)per * (size_t)nf;
+            memcpy(r0, bg, (size_t)nf * sizeof *r0);
+            for (int j = 1; j < per; j++) { /* row j: the first j inputs of the order (reversed: the last) */
+                int input = order[dir ? ni - j : j - 1];
+                float *r = r0 + (size_t)j * (size_t)nf;
+                memcpy(r, r - nf, (size_t)nf * sizeof *r);
+                for (int c = 0; c < nf; c++)
+                    if (ex->input_of[c] == input) r[c] = x[c];
+            }
+        }
+        margins(m, rows, n, scratch, y);
+        memset(one, 0, kn * sizeof *one);
+        for (int dir = 0; dir < 2; dir++)
+            for (int j = 1; j < per; j++) {
+                int input = order[dir ? ni - j : j - 1];
+                const float *now = y + ((size_t)dir * (size_t)per + (size_t)j) * (size_t)k, *before = now - k;
+                for (int o = 0; o < k; o++)
+                    one[(size_t)o * (size_t)ni + (size_t)input] += 0.5 * ((double)now[o] - before[o]);
+            }
+        for (size_t q = 0; q < kn; q++) sum[q] += one[q], sum2[q] += one[q] * one[q];
+        for (int o = 0; o < k; o++) {
+            base[o] += y[o] / (double)ex->pairs;
+            margin[o] += y[(size_t)ni * (size_t)k + (size_t)o] / (double)ex->pairs;
+        }
+    }
+    for (size_t q = 0; q < kn; q++) {
+        double mean = sum[q] / ex->pairs,
+               var = ex->pairs > 1 ? (sum2[q] - sum[q] * mean) / (ex->pairs - 1) : 0;
+        contrib[q] = mean;
+        if (se) se[q] = var > 0 ? sqrt(var / ex->pairs) : 0;
+    }
+    rc = 0;
+out:
+    free(rows);
+    free(y);
+    free(scratch);
+    free(order);
+    free(sum);
+    free(sum2);
+    free(one);
+    return rc;
+}
+
+/* How many pairs a sampled row draws: as many as EXPLAIN_SAMPLE_SECONDS holds
+ * at the time one pair takes here, in whole rounds of the background rows,
+ * rounded down to a power of two of rounds (workers that time a little
+ * differently still agree), at least one round, at most EXPLAIN_MAX_PAIRS. */
+static int choose_pairs(explainer *ex, const float *x)
+{
+    int nb = ex->m->n_background;
+    ex->pairs = nb;
+    double margin[OUTPUT_MAX_CLASSES], base[OUTPUT_MAX_CLASSES];
+    size_t kn = (size_t)ex->m->predictor->n_outputs * ex->m->schema.n_inputs;
+    double *contrib = malloc((kn + 1) * sizeof *contrib);
+    if (!contrib) return -1;
+    double t0 = clock_seconds();
+    int rc = explain_sampled(ex, x, margin, base, contrib, NULL);
+    double round = clock_seconds() - t0; /* one round: nb pairs */
+    free(contrib);
+    if (rc != 0) return -1;
+    int rounds = 1;
+    while (rounds * 2 * nb <= EXPLAIN_MAX_PAIRS && round * rounds * 2 <= EXPLAIN_SAMPLE_SECONDS) rounds *= 2;
+    ex->pairs = rounds * nb;
+    return 0;
+}
+
 /* Additive in the columns: input i's contribution is the margin with i's
  * columns at the row's values, the rest at the centre, less the centre's. */
 static int explain_linear(const explainer *ex, const float *x, double *margin, double *base, double *contrib)
@@ -677,7 +787,7 @@ out:
 
 /* tables: build the trees' per-leaf tables (worth it for many rows) */
 void explainer_free(explainer *ex);
-static explainer *make(const model *m, int tables, explain_way way, char *err)
+static explainer *make(const model *m, int tables, explain_way way, int pairs, char *err)
 {
     explain_method method;
     if (method_of(m, way, &method, err) != 0) return NULL;
@@ -690,6 +800,20 @@ static explainer *make(const model *m, int tables, explain_way way, char *err)
     ex->method = method;
     column_inputs(m, ex->input_of);
     if (method == EXPLAIN_TREES && tables) ex->tables = treeshap_tables_build(trees_of(m->predictor));
+    if (method == EXPLAIN_SAMPLED) {
+        float *x0 = malloc(((size_t)m->n_features + 1) * sizeof *x0);
+        int rc = x0 ? 0 : -1;
+        if (x0) memcpy(x0, m->background, (size_t)m->n_features * sizeof *x0);
+        if (x0 && pairs > 0)
+            ex->pairs = ((pairs + m->n_background - 1) / m->n_background) * m->n_background;
+        else if (x0)
+            rc = choose_pairs(ex, x0);
+        free(x0);
+        if (rc != 0) {
+            explainer_free(ex);
+            return err_set(err, "out of memory"), NULL;
+        }
+    }
     if (method == EXPLAIN_INTERVENTIONAL) { /* the trees among the members: their background ways */
         const predictor *p = m->predictor;
         const blend *b = blend_of(p);
@@ -743,10 +867,17 @@ static double measure_row(explainer *ex)
 
 explainer *explainer_create(const model *m, char *err)
 {
-    explainer *ex = make(m, 1, EXPLAIN_WAY_FASTEST, err);
+    return explainer_create_way(m, EXPLAIN_WAY_FASTEST, 0, err);
+}
+
+explainer *explainer_create_way(const model *m, explain_way way, int pairs, char *err)
+{
+    explainer *ex = make(m, 1, way, pairs, err);
     if (ex) ex->row_seconds = measure_row(ex);
     return ex;
 }
+
+int explainer_samples(const explainer *ex) { return ex->method == EXPLAIN_SAMPLED ? ex->pairs : 0; }
 
 double explainer_row_seconds(const explainer *ex) { return ex->row_seconds; }
 
@@ -765,9 +896,18 @@ explain_method explainer_method(const explainer *ex) { return ex->method; }
 int explainer_row(const explainer *ex, const float *x, double *margin, double *base, double *contrib,
                   char *err)
 {
-    int rc = ex->method == EXPLAIN_TREES    ? explain_trees(ex, x, margin, base, contrib)
-             : ex->method == EXPLAIN_LINEAR ? explain_linear(ex, x, margin, base, contrib)
-                                            : explain_interventional(ex, x, margin, base, contrib);
+    return explainer_row_se(ex, x, margin, base, contrib, NULL, err);
+}
+
+int explainer_row_se(const explainer *ex, const float *x, double *margin, double *base, double *contrib,
+                     double *se, char *err)
+{
+    if (se && ex->method != EXPLAIN_SAMPLED)
+        memset(se, 0, (size_t)ex->m->predictor->n_outputs * ex->m->schema.n_inputs * sizeof *se);
+    int rc = ex->method == EXPLAIN_TREES     ? explain_trees(ex, x, margin, base, contrib)
+             : ex->method == EXPLAIN_LINEAR  ? explain_linear(ex, x, margin, base, contrib)
+             : ex->method == EXPLAIN_SAMPLED ? explain_sampled(ex, x, margin, base, contrib, se)
+                                             : explain_interventional(ex, x, margin, base, contrib);
     return rc == 0 ? 0 : err_set(err, "out of memory explaining a row");
 }
 
@@ -779,7 +919,7 @@ int explain_row(const model *m, const float *x, double *margin, double *base, do
 int explain_row_way(const model *m, explain_way way, const float *x, double *margin, double *base,
                     double *contrib, char *err)
 {
-    explainer *ex = make(m, 0, way, err); /* one row: the recursion, no tables */
+    explainer *ex = make(m, 0, way, 0, err); /* one row: the recursion, no tables */
     int rc = ex ? explainer_row(ex, x, margin, base, contrib, err) : -1;
     explainer_free(ex);
     return rc;
@@ -791,7 +931,7 @@ size_t explain_json_max(const model *m)
     for (size_t i = 0; i < m->schema.n_inputs; i++) names += m->schema.inputs[i].name_len + 40;
     size_t classes = 64;
     for (size_t c = 0; c < m->output.n_classes; c++) classes += strlen(m->output.classes[c]) + 8;
-    return output_row_max(&m->output) + (size_t)m->predictor->n_outputs * (names + classes + 128) + 256;
+    return output_row_max(&m->output) + (size_t)m->predictor->n_outputs * (2 * names + classes + 192) + 320;
 }
 
 static char *put_number(char *p, double v)
@@ -823,7 +963,7 @@ static char *per_output(const model *m, char *p, const double *v, size_t stride,
 }
 
 size_t explain_json(const model *m, explain_method method, const float *y, const double *margin,
-                    const double *base, const double *contrib, char *buf)
+                    const double *base, const double *contrib, const double *se, int samples, char *buf)
 {
     char *p = buf;
     p += sprintf(p, "{\"predict\": ");
@@ -834,6 +974,11 @@ size_t explain_json(const model *m, explain_method method, const float *y, const
     p = per_output(m, p, margin, 1, 0);
     p += sprintf(p, ", \"contributions\": ");
     p = per_output(m, p, contrib, m->schema.n_inputs, 1);
+    if (se && samples > 0) {
+        p += sprintf(p, ", \"standard_errors\": ");
+        p = per_output(m, p, se, m->schema.n_inputs, 1);
+        p += sprintf(p, ", \"samples\": %d", samples);
+    }
     p += sprintf(p, ", \"method\": \"%s\"}", explain_method_name(method));
     return (size_t)(p - buf);
 }

@@ -142,20 +142,27 @@ int exchange_explain(exchange *x, const explainer *ex, int n, int as_list, char 
                413;
     int k = m->predictor->n_outputs;
     size_t ni = m->schema.n_inputs;
-    double margin[k], base[k], *contrib = malloc((size_t)k * ni * sizeof *contrib);
-    if (!contrib) return err_set(err, "out of memory"), 500;
+    double margin[k], base[k], *contrib = malloc((size_t)k * ni * sizeof *contrib),
+                               *se = malloc((size_t)k * ni * sizeof *se);
+    if (!contrib || !se) {
+        free(contrib);
+        free(se);
+        return err_set(err, "out of memory"), 500;
+    }
     char *o = x->out;
     if (as_list) o += sprintf(o, "{\"explanations\": [");
     for (int r = 0; r < n; r++) {
-        if (explainer_row(ex, model_batch_row(x->batch, r), margin, base, contrib, err) != 0) {
+        if (explainer_row_se(ex, model_batch_row(x->batch, r), margin, base, contrib, se, err) != 0) {
             free(contrib);
+            free(se);
             return 500;
         }
         if (r) o += sprintf(o, ", ");
         o += explain_json(m, explainer_method(ex), x->batch->y + (size_t)r * (size_t)m->n_outputs, margin,
-                          base, contrib, o);
+                          base, contrib, se, explainer_samples(ex), o);
     }
     free(contrib);
+    free(se);
     if (as_list) o += sprintf(o, "]}");
     *o++ = '\n';
     x->res->predictions = n;
