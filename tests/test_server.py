@@ -4,6 +4,7 @@ model (respawn, reload under load, graceful drain, recycling, TTIN/TTOU,
 timeouts). Starts the real binary on free loopback ports; Python stdlib only."""
 import http.client
 import json
+import math
 import os
 import re
 import shutil
@@ -248,6 +249,23 @@ class Routes(unittest.TestCase):
                 self.assertEqual(data == written, same, path)
             finally:
                 s.stop()
+
+    def test_classes_answered_with_the_likeliest(self):
+        """A multiclass model answers each class's probability and the likeliest class
+        (fuzz/corpus/model/v2-multiclass.json, written by hand: margins x, 0, -x)."""
+        s = Server(os.path.join(ROOT, "fuzz", "corpus", "model", "v2-multiclass.json"), workers=1)
+        try:
+            st, _, data = s.request("POST", "/model", b'{"x": 2}', {"Content-Type": "application/json"})
+            self.assertEqual(st, 200, data)
+            got = json.loads(data)
+            e = [math.exp(2), 1, math.exp(-2)]
+            for name, want in zip(("setosa", "versicolor", "virginica"), e):
+                self.assertAlmostEqual(got["predict"][name], want / sum(e), places=6)
+            self.assertEqual(got["class"], "setosa")
+            st, _, data = s.request("POST", "/model", b'[{"x": -3}, {"x": 0.5}]', {"Content-Type": "application/json"})
+            self.assertEqual(json.loads(data)["class"], ["virginica", "setosa"])
+        finally:
+            s.stop()
 
     def test_errors(self):
         e, _ = self.error(400, "POST", "/model", '{"Age": 22,, }', {"Content-Type": "application/json"})

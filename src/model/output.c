@@ -51,9 +51,12 @@ void output_link_apply(const output_spec *o, float *y, int n)
 
 size_t output_row_max(const output_spec *o)
 {
-    size_t n = 40;
-    for (size_t j = 0; j < o->n_classes; j++) n += strlen(o->classes[j]) + 40;
-    return n;
+    size_t n = 40, longest = 0;
+    for (size_t j = 0; j < o->n_classes; j++) {
+        n += strlen(o->classes[j]) + 40;
+        if (strlen(o->classes[j]) > longest) longest = strlen(o->classes[j]);
+    }
+    return n + longest + 8; /* the seed route's "class" beside the probabilities */
 }
 
 size_t output_row_json(const output_spec *o, const float *y, char *buf)

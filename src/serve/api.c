@@ -246,6 +246,16 @@ static void predict(api *a, const repo_version *v, const api_request *req, api_r
         if (i) o += sprintf(o, ", ");
         o += output_row_json(os, a->batch.y + i * (size_t)m->n_outputs, o);
     }
+    if (os->task == TASK_MULTICLASS) { /* and the class: the likeliest (ties: the first) */
+        o += sprintf(o, batch ? "], \"class\": [" : ", \"class\": ");
+        for (size_t i = 0; i < rows; i++) {
+            const float *y = a->batch.y + i * (size_t)m->n_outputs;
+            size_t best = 0;
+            for (size_t c = 1; c < os->n_classes; c++)
+                if (y[c] > y[best]) best = c;
+            o += sprintf(o, "%s\"%s\"", i ? ", " : "", os->classes[best]);
+        }
+    }
     o += sprintf(o, batch ? "]}\n" : "}\n");
     res->predictions = (long)rows;
     respond(res, 200, "application/json", a->out, (size_t)(o - a->out));

@@ -205,6 +205,14 @@ static void prediction_schema(text *t, const model *m)
     put(t, "          description: ");
     put_quoted(t, meaning);
     put(t, "\n");
+    if (o->task != TASK_MULTICLASS) return;
+    put(t, "        class:\n          oneOf:\n            - type: string\n              enum: [");
+    for (size_t j = 0; j < o->n_classes; j++) {
+        put(t, "%s", j ? ", " : "");
+        put_quoted(t, o->classes[j]);
+    }
+    put(t, "]\n            - type: array\n              items: {type: string}\n"
+           "          description: \"the likeliest class (of a batch: each row's)\"\n");
 }
 
 /* A typical row of the model's inputs as JSON: its first background row (a
