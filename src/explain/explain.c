@@ -931,7 +931,13 @@ size_t explain_json_max(const model *m)
     for (size_t i = 0; i < m->schema.n_inputs; i++) names += m->schema.inputs[i].name_len + 40;
     size_t classes = 64;
     for (size_t c = 0; c < m->output.n_classes; c++) classes += strlen(m->output.classes[c]) + 8;
-    return output_row_max(&m->output) + (size_t)m->predictor->n_outputs * (2 * names + classes + 192) + 320;
+    explain_method method;
+    char err[ERR_LEN];
+    int sampled =
+        explain_method_of(m, &method, err) == 0 && method == EXPLAIN_SAMPLED; /* and standard errors */
+    return output_row_max(&m->output) +
+           (size_t)m->predictor->n_outputs * ((sampled ? 2 : 1) * names + classes + 128) +
+           (sampled ? 320 : 256);
 }
 
 static char *put_number(char *p, double v)

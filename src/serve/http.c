@@ -50,7 +50,19 @@ typedef struct {
 
 typedef enum { C_READING, C_WRITING, C_LINGERING } conn_state;
 typedef enum { AT_NONE, AT_FIELD, AT_VALUE } last_span;
-typedef enum { PAUSE_NONE, PAUSE_HEAD, PAUSE_MESSAGE } pause_reason;
+typedef enum { PAUSE_NONE, PAUSE_HEAD, PAUSE_MESSAGE, PAUSE_EXTENSION } pause_reason;
+/* where in a chunk size line's extensions (RFC 9112 7.1.1) chunk_extensions is */
+typedef enum {
+    EXT_NONE,       /* not in one: llhttp reads */
+    EXT_AFTER_NAME, /* BWS, then "=", ";" or the line's end */
+    EXT_BEFORE_VALUE,
+    EXT_TOKEN,
+    EXT_QUOTED,
+    EXT_ESCAPED,     /* after a "\\" in a quoted string */
+    EXT_AFTER_VALUE, /* BWS, then ";" or the line's end */
+    EXT_BEFORE_NAME,
+    EXT_NAME
+} ext_state;
 
 typedef struct conn {
     struct conn *prev, *next;
@@ -74,6 +86,7 @@ typedef struct conn {
     uint32_t url, url_len;
     int url_done, version_done;
     pause_reason paused;
+    ext_state ext;   /* in a chunk size line's extensions, perhaps cut by the end of a read */
     size_t head_len; /* once the head is complete */
     int in_message;  /* between the first byte of a request and its answer */
 
@@ -354,6 +367,90 @@ static int on_chunk_header(llhttp_t *p)
                          "a chunk of %llu bytes is over the body limit of %ld bytes (--limit-request-body)",
                          (unsigned long long)p->content_length, c->s->lim.limit_request_body);
     return 0;
+}
+
+/* Chunk extensions (RFC 9112 7.1.1: `19;a=1;b="x y";c`). llhttp 8.1 reads one
+ * extension with a token or plain quoted value, or several without values,
+ * and refuses a second after a value or a quoted-pair (`\\"`). So when it has
+ * read the first extension's name it pauses here, and the rest of the line's
+ * extensions are checked against the RFC's grammar and overwritten, in the
+ * read buffer, by as many "x" bytes: the first name made longer, which llhttp
+ * reads, and which tabserve ignores like every extension. A line cut by the
+ * end of a read is finished on the next. A byte the grammar does not allow is
+ * overwritten by "@", which llhttp refuses there, naming the byte. */
+static int on_chunk_extension_name_complete(llhttp_t *p)
+{
+    conn *c = p->data;
+    if (c->ext != EXT_NONE) return 0; /* the line's rest is rewritten already */
+    c->paused = PAUSE_EXTENSION;
+    c->ext = EXT_AFTER_NAME;
+    return HPE_PAUSED;
+}
+
+static int token_char(unsigned char b)
+{
+    return (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+           (b && strchr("!#$%&'*+-.^_`|~", b));
+}
+
+static int quoted_char(unsigned char b) /* qdtext, and what a quoted-pair may escape */
+{
+    return b == '\t' || b == ' ' || (b >= 0x21 && b != 0x7f);
+}
+
+/* The next state after byte b, or EXT_NONE at the line's end (CR) or a byte the
+ * grammar refuses (*bad set). */
+static ext_state extension_step(ext_state st, unsigned char b, int *bad)
+{
+    int space = b == ' ' || b == '\t';
+    *bad = 0;
+    switch (st) {
+    case EXT_NAME: return token_char(b) ? EXT_NAME : extension_step(EXT_AFTER_NAME, b, bad);
+    case EXT_AFTER_NAME:
+        if (space) return EXT_AFTER_NAME;
+        if (b == '=') return EXT_BEFORE_VALUE;
+        if (b == ';') return EXT_BEFORE_NAME;
+        break;
+    case EXT_BEFORE_VALUE:
+        if (space) return EXT_BEFORE_VALUE;
+        if (b == '"') return EXT_QUOTED;
+        if (token_char(b)) return EXT_TOKEN;
+        break;
+    case EXT_TOKEN: return token_char(b) ? EXT_TOKEN : extension_step(EXT_AFTER_VALUE, b, bad);
+    case EXT_AFTER_VALUE:
+        if (space) return EXT_AFTER_VALUE;
+        if (b == ';') return EXT_BEFORE_NAME;
+        break;
+    case EXT_QUOTED:
+        if (b == '"') return EXT_AFTER_VALUE;
+        if (b == '\\') return EXT_ESCAPED;
+        if (quoted_char(b)) return EXT_QUOTED;
+        break;
+    case EXT_ESCAPED:
+        if (quoted_char(b)) return EXT_QUOTED;
+        break;
+    case EXT_BEFORE_NAME:
+        if (space) return EXT_BEFORE_NAME;
+        if (token_char(b)) return EXT_NAME;
+        break;
+    case EXT_NONE: return EXT_NONE;
+    }
+    /* the line's end where a name or value may end; anything else is refused */
+    *bad = !(b == '\r' && (st == EXT_AFTER_NAME || st == EXT_AFTER_VALUE));
+    return EXT_NONE;
+}
+
+static void chunk_extensions(conn *c, size_t at)
+{
+    for (; at < c->in_len && c->ext != EXT_NONE; at++) {
+        int bad;
+        c->ext = extension_step(c->ext, (unsigned char)c->in[at], &bad);
+        if (c->ext == EXT_NONE) {
+            if (bad) c->in[at] = '@'; /* a byte llhttp refuses in a name: the line is refused here */
+            return;
+        }
+        c->in[at] = 'x';
+    }
 }
 
 static int keep_body(conn *c, const char *at, size_t len)
@@ -729,6 +826,7 @@ static void next_message(conn *c, size_t consumed)
 {
     c->in_message = 0;
     c->body_len = 0;
+    c->ext = EXT_NONE;
     if (c->heap) { /* only bodies too big for the buffer go there: not kept */
         free(c->heap);
         c->heap = NULL;
@@ -773,6 +871,7 @@ static const char *parse_error_message(conn *c, llhttp_errno_t e, char *buf, siz
 static void parse(conn *c, size_t from)
 {
     int after_head = 0; /* llhttp ends a message with no body only when called again, even on no bytes */
+    if (c->ext != EXT_NONE) chunk_extensions(c, from); /* extensions the last read cut */
     for (;;) {
         const char *start = c->in + from, *end = c->in + c->in_len;
         if (start == end && !after_head) break;
@@ -787,6 +886,14 @@ static void parse(conn *c, size_t from)
         if (e == HPE_PAUSED && c->paused != PAUSE_NONE) {
             size_t at = (size_t)(llhttp_get_error_pos(&c->parser) - c->in);
             llhttp_resume(&c->parser);
+            if (c->paused == PAUSE_EXTENSION) {
+                /* llhttp stops after the "=" or ";" that ended the name, before anything else */
+                char ended = at > 0 ? c->in[at - 1] : 0;
+                c->ext = ended == '=' ? EXT_BEFORE_VALUE : ended == ';' ? EXT_BEFORE_NAME : EXT_AFTER_NAME;
+                chunk_extensions(c, at);
+                from = at;
+                continue;
+            }
             if (c->paused == PAUSE_HEAD) {
                 c->head_len = at;
                 int r = head_done(c);
@@ -1038,6 +1145,7 @@ http_server *http_start(int listen_fd, const http_limits *lim, const http_handle
     s->settings.on_header_value = on_header_value;
     s->settings.on_headers_complete = on_headers_complete;
     s->settings.on_chunk_header = on_chunk_header;
+    s->settings.on_chunk_extension_name_complete = on_chunk_extension_name_complete;
     s->settings.on_body = on_body;
     s->settings.on_message_complete = on_message_complete;
     if (!(s->path = malloc((size_t)lim->limit_request_line + 1)) ||
