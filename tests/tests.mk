@@ -9,7 +9,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/%)
 $(BUILD)/test_%: tests/test_%.c tests/guard.h tests/tiny_model.h $(OBJS)
 	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -iquote src -I$(BUILD)/gen -o $@ $< $(OBJS) $(LDLIBS) -lcmocka
 
-.PHONY: unit-test cli-test server-test protocol-test client-test grpc-test import-test onnx-node-test api-test page-test manifest-test compose-test container-test
+.PHONY: unit-test cli-test server-test protocol-test client-test grpc-test import-test onnx-node-test api-test page-test manifest-test compose-test container-test readme-test
 unit-test: $(TEST_BINS)
 	@python3 tests/layers.py
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; TABSERVE_DATA=$(DATA) $$t; done
@@ -54,6 +54,11 @@ compose-test:
 container-test:
 	NEWMAN=$(wildcard $(CURDIR)/node_modules/.bin/newman) tests/container.sh
 
+# every command of the README's ```sh blocks, as written (make run, the own-data example,
+# the container and Compose recipes where Docker is there); needs :8080 free
+readme-test: $(BIN)
+	/usr/bin/python3 tests/readme.py
+
 # the test suites' Debian packages: one list, read here and by .ci/run
 TEST_DEBS := $(shell grep -v '^\#' packages/test.txt)
 test-deps: deps
@@ -71,7 +76,7 @@ test-deps: deps
 .PHONY: test-deps
 test: test-deps
 	@$(MAKE) --no-print-directory all
-	@MAKE="$(MAKE)" tests/run-all.sh unit-test cli-test server-test protocol-test client-test grpc-test import-test onnx-node-test api-test page-test manifest-test container-test compose-test
+	@MAKE="$(MAKE)" tests/run-all.sh unit-test cli-test server-test protocol-test client-test grpc-test import-test onnx-node-test api-test page-test manifest-test container-test compose-test readme-test
 
 # ONNX's own node tests (../shared/conformance/onnx-node) on the graph interpreter: the
 # cases in tests/onnx_node_expected.txt must pass; the count of all is printed
