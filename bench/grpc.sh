@@ -17,10 +17,11 @@ done
 
 # the calls, framed: protoc's Python messages from proto/inference.proto
 protoc --proto_path=proto --python_out="$tmp" inference.proto
-/usr/bin/python3 - "$tmp" <<'PY'
-import json, random, struct, sys
+/usr/bin/python3 "$(dirname "$0")/rows.py" "$tmp"  # the 1,024 rows for REST's binary extension
+/usr/bin/python3 - "$tmp" "$(dirname "$0")" <<'PY'
+import struct, sys
 d = sys.argv[1]
-sys.path.insert(0, d)
+sys.path[:0] = [d, sys.argv[2]]
 import inference_pb2 as pb
 def frame(m):
     b = m.SerializeToString()
@@ -32,25 +33,12 @@ for name, dt, v in (("Age", "FP32", 22.0), ("Fare", "FP32", 7.25), ("Pclass", "I
 for name, v in (("Sex", b"male"), ("Embarked", b"S")):
     one.inputs.add(name=name, datatype="BYTES", shape=[1]).contents.bytes_contents.append(v)
 open(f"{d}/one.grpc", "wb").write(frame(one))
-rng = random.Random(7)
-rows = [{"Age": rng.randint(1, 80), "Fare": round(rng.uniform(5, 200), 2), "Embarked": rng.choice("SCQ"),
-         "Sex": rng.choice(["male", "female"]), "Pclass": rng.randint(1, 3)} for _ in range(1024)]
-def strings(vals):
-    return b"".join(struct.pack("<I", len(s)) + s.encode() for s in vals)
-parts = [("Age", "FP32", struct.pack("<1024f", *[r["Age"] for r in rows])),
-         ("Fare", "FP32", struct.pack("<1024f", *[r["Fare"] for r in rows])),
-         ("Sex", "BYTES", strings(r["Sex"] for r in rows)),
-         ("Embarked", "BYTES", strings(r["Embarked"] for r in rows)),
-         ("Pclass", "INT64", struct.pack("<1024q", *[r["Pclass"] for r in rows]))]
+from rows import N, parts  # bench/rows.py: the same 1,024 rows as the REST side
 raw = pb.ModelInferRequest(model_name="model")
 for n, t, b in parts:
-    raw.inputs.add(name=n, datatype=t, shape=[1024])
+    raw.inputs.add(name=n, datatype=t, shape=[N])
     raw.raw_input_contents.append(b)
 open(f"{d}/1024.grpc", "wb").write(frame(raw))
-header = json.dumps({"inputs": [{"name": n, "shape": [1024], "datatype": t, "parameters": {"binary_data_size": len(b)}}
-                                for n, t, b in parts], "parameters": {"binary_data_output": True}}).encode()
-open(f"{d}/v2-1024.bin", "wb").write(header + b"".join(b for _, _, b in parts))
-open(f"{d}/v2-1024.hlen", "w").write(str(len(header)))
 PY
 
 # h2load URL FILE CONNECTIONS STREAMS -> "req/s p99_ms" (only when every request got a 200)

@@ -12,32 +12,16 @@ ROUNDS=${ROUNDS:-5}
 . "$(dirname "$0")/lib.sh"
 
 # request bodies (and headers) as files, read by wrk's Lua scripts
-/usr/bin/python3 - "$tmp" <<'PY'
-import json, random, struct, sys
+/usr/bin/python3 "$(dirname "$0")/rows.py" "$tmp"  # the 1,024 rows, JSON and binary
+/usr/bin/python3 - "$tmp" "$(dirname "$0")" <<'PY'
+import json, sys
 d = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+from rows import v2  # bench/rows.py
 seed = {"Age": 22, "Fare": 7.25, "Embarked": "S", "Sex": "male", "Pclass": 3}
-types = {"Age": "FP32", "Fare": "FP32", "Sex": "BYTES", "Embarked": "BYTES", "Pclass": "INT64"}
-def v2(rows):
-    return {"inputs": [{"name": k, "shape": [len(rows)], "datatype": types[k], "data": [r[k] for r in rows]}
-                       for k in types]}
 open(f"{d}/v2.json", "w").write(json.dumps(v2([seed])))
 open(f"{d}/tfs.json", "w").write(json.dumps({"instances": [seed]}))
 open(f"{d}/seed.json", "w").write(json.dumps(seed))
-rng = random.Random(7)
-rows = [{"Age": rng.randint(1, 80), "Fare": round(rng.uniform(5, 200), 2), "Embarked": rng.choice("SCQ"),
-         "Sex": rng.choice(["male", "female"]), "Pclass": rng.randint(1, 3)} for _ in range(1024)]
-open(f"{d}/v2-1024.json", "w").write(json.dumps(v2(rows)))
-def strings(vals):
-    return b"".join(struct.pack("<I", len(s)) + s.encode() for s in vals)
-parts = [("Age", "FP32", struct.pack("<1024f", *[r["Age"] for r in rows])),
-         ("Fare", "FP32", struct.pack("<1024f", *[r["Fare"] for r in rows])),
-         ("Sex", "BYTES", strings(r["Sex"] for r in rows)),
-         ("Embarked", "BYTES", strings(r["Embarked"] for r in rows)),
-         ("Pclass", "INT64", struct.pack("<1024q", *[r["Pclass"] for r in rows]))]
-header = json.dumps({"inputs": [{"name": n, "shape": [1024], "datatype": t, "parameters": {"binary_data_size": len(b)}}
-                                for n, t, b in parts], "parameters": {"binary_data_output": True}}).encode()
-open(f"{d}/v2-1024.bin", "wb").write(header + b"".join(b for _, _, b in parts))
-open(f"{d}/v2-1024.hlen", "w").write(str(len(header)))
 PY
 lua() { # lua FILE [HEADER-LENGTH] -> a wrk script posting FILE (binary tensors when a header length is given)
   local script="$tmp/$(basename "$1").lua"

@@ -41,14 +41,12 @@ static int explain_line(const explainer *ex, const model *m, const float *x, lon
 
 int cmd_explain(int argc, char **argv)
 {
-    const char *model_path = NULL, *input = NULL, *output = "-", *v = NULL;
+    const char *model_path = NULL, *input = NULL, *output = "-";
     load_options lo = LOAD_OPTIONS_DEFAULT;
     for (int i = 0; i < argc; i++) {
         int r;
-        if ((r = cli_option(argc, argv, &i, "--input", &v)) > 0)
-            input = v;
-        else if (r == 0 && (r = cli_option(argc, argv, &i, "--output", &v)) > 0)
-            output = v;
+        if ((r = cli_io_option(argc, argv, &i, &input, &output)) > 0)
+            continue;
         else if (r == 0 && (r = cli_load_option(argc, argv, &i, &lo)) > 0)
             continue;
         else if (r == 0 && argv[i][0] != '-' && !model_path)
@@ -72,9 +70,7 @@ int cmd_explain(int argc, char **argv)
         model_free(m);
         return 1;
     }
-    size_t n = strlen(input);
-    int jsonl =
-        (n > 6 && strcmp(input + n - 6, ".jsonl") == 0) || (n > 5 && strcmp(input + n - 5, ".json") == 0);
+    int jsonl = cli_names_jsonl(input);
     float *x = malloc((size_t)m->n_features * sizeof *x);
     char *buf = malloc(explain_json_max(m));
     dataset *d = NULL;

@@ -83,3 +83,15 @@ int cli_real(const char *s, double lo, double hi, const char *what, double *out)
     *out = v;
     return 0;
 }
+
+int cli_io_option(int argc, char **argv, int *i, const char **input, const char **output)
+{
+    int r = cli_option(argc, argv, i, "--input", input);
+    return r != 0 ? r : cli_option(argc, argv, i, "--output", output);
+}
+
+int cli_names_jsonl(const char *path)
+{
+    size_t n = strlen(path);
+    return (n > 6 && strcmp(path + n - 6, ".jsonl") == 0) || (n > 5 && strcmp(path + n - 5, ".json") == 0);
+}

@@ -27,10 +27,8 @@ int cmd_predict(int argc, char **argv)
     score_options o = {SCORE_CSV, 0, ENCODE_IGNORE_UNKNOWN};
     for (int i = 0; i < argc; i++) {
         int r;
-        if ((r = cli_option(argc, argv, &i, "--input", &v)) > 0)
-            input = v;
-        else if (r == 0 && (r = cli_option(argc, argv, &i, "--output", &v)) > 0)
-            output = v;
+        if ((r = cli_io_option(argc, argv, &i, &input, &output)) > 0)
+            continue;
         else if (r == 0 && (r = cli_option(argc, argv, &i, "--format", &v)) > 0)
             format = v;
         else if (r == 0 && (r = cli_load_option(argc, argv, &i, &lo)) > 0)
@@ -46,12 +44,7 @@ int cmd_predict(int argc, char **argv)
         }
         if (r < 0) return 2;
     }
-    if (!format) {
-        size_t n = strlen(input);
-        format = n > 6 && (strcmp(input + n - 6, ".jsonl") == 0 || strcmp(input + n - 5, ".json") == 0)
-                     ? "jsonl"
-                     : "csv";
-    }
+    if (!format) format = cli_names_jsonl(input) ? "jsonl" : "csv";
     /* predict carries the other columns and members of a row (ids) to its output:
      * they are not errors here; a row with none of the inputs still is */
     o.encode_rules = ENCODE_IGNORE_UNKNOWN;
