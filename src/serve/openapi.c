@@ -328,22 +328,86 @@ char *openapi_generate(const model *m, size_t *len)
         put(&why, ": 0");
     }
     put(&why, "}, \"method\": \"interventional\"}");
-    char *out = NULL, *mid = NULL;
-    size_t mid_len = 0;
-    if (!t.oom && !row.oom && !why.oom)
-        mid = replace_all(
-            t.p, t.len,
-            "{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}", row.p,
-            &mid_len);
-    if (mid)
-        out = replace_all(mid, mid_len,
-                          "{\"predict\": 0.0715020671, \"base\": -0.3626, \"margin\": -2.5638, "
-                          "\"contributions\": {\"Age\": 0.0806, \"Fare\": -0.228, \"Sex\": -1.1388, "
-                          "\"Embarked\": -0.1964, \"Pclass\": -0.7187}, \"method\": \"interventional\"}",
-                          why.p, len);
-    free(mid);
+    /* the KServe V2 request's tensors and TF Serving's examples: this model's row */
+    text tensors = {0}, examples = {0};
+    json_t *bg = json_array_get(json_object_get(m->metadata, "background"), 0);
+    for (size_t i = 0; i < m->schema.n_inputs; i++) {
+        const schema_input *in = &m->schema.inputs[i];
+        static const char *const v2_type[] = {[TYPE_NUMBER] = "FP32",
+                                              [TYPE_INTEGER] = "INT64",
+                                              [TYPE_STRING] = "BYTES",
+                                              [TYPE_BOOLEAN] = "BOOL"};
+        put(&tensors, "%s              - {\"name\": ", i ? "\n" : "");
+        put_quoted(&tensors, in->name);
+        put(&tensors, ", \"shape\": [1], \"datatype\": \"%s\", \"data\": [", v2_type[in->type]);
+        json_t *v = json_object_get(bg, in->name);
+        char *text_v = v && !json_is_null(v)
+                           ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(9))
+                           : NULL;
+        if (text_v)
+            put(&tensors, "%s", text_v);
+        else if (in->n_vocab)
+            category(&tensors, in, 0);
+        else
+            put(&tensors, "%s", in->type == TYPE_BOOLEAN ? "false" : "0");
+        free(text_v);
+        put(&tensors, "]}");
+    }
+    put(&examples, "{\"examples\": [%s]}", row.p ? row.p : "{}");
+    /* the error examples and paths: this model's first and last inputs, and its name as served alone */
+    const schema_input *first = &m->schema.inputs[0], *last = &m->schema.inputs[m->schema.n_inputs - 1];
+    text paths = {0}, v2_path = {0}, v2_error = {0};
+    put(&paths, "(`$.%s`, `$[3].%s`)", first->name, last->name);
+    put(&v2_path, "($.inputs[0].data[3].%s)", first->name);
+    put(&v2_error, "{\"error\": \"$.inputs[0].data[0].%s: %s\"}", first->name,
+        first->type == TYPE_STRING ? "expected a string, got a number" : "expected a number, got a string");
+    /* each template text of the default model, and what stands for it here */
+    const char *swaps[][2] = {
+        {"{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}", row.p},
+        {"{\"predict\": 0.0715020671, \"base\": -0.3626, \"margin\": -2.5638, "
+         "\"contributions\": {\"Age\": 0.0806, \"Fare\": -0.228, \"Sex\": -1.1388, "
+         "\"Embarked\": -0.1964, \"Pclass\": -0.7187}, \"method\": \"interventional\"}",
+         why.p},
+        {"              - {\"name\": \"Age\", \"shape\": [1], \"datatype\": \"FP32\", \"data\": [22]}\n"
+         "              - {\"name\": \"Fare\", \"shape\": [1], \"datatype\": \"FP32\", \"data\": [7.25]}\n"
+         "              - {\"name\": \"Sex\", \"shape\": [1], \"datatype\": \"BYTES\", \"data\": "
+         "[\"male\"]}\n"
+         "              - {\"name\": \"Embarked\", \"shape\": [1], \"datatype\": \"BYTES\", \"data\": "
+         "[\"S\"]}\n"
+         "              - {\"name\": \"Pclass\", \"shape\": [1], \"datatype\": \"INT64\", \"data\": [3]}",
+         tensors.p},
+        {"{\"context\": {\"Embarked\": \"S\"}, \"examples\": [{\"Age\": 22, \"Fare\": 7.25, \"Sex\": "
+         "\"male\", "
+         "\"Pclass\": 3}]}",
+         examples.p},
+        {"(`$.Age`, `$[3].Sex`)", paths.p},
+        {"($.inputs[1].data[3].Sex)", v2_path.p},
+        {"{\"error\": \"$.inputs[2].data[0].Sex: unknown category \\\"robot\\\"; accepted values: "
+         "\\\"female\\\", "
+         "\\\"male\\\"\"}",
+         v2_error.p},
+        {"model titanic has no version 7", "model model has no version 7"},
+        {"\"model_name\": \"titanic\"", "\"model_name\": \"model\""},
+    };
+    char *out =
+        t.oom || row.oom || why.oom || tensors.oom || examples.oom || paths.oom || v2_path.oom || v2_error.oom
+            ? NULL
+            : t.p;
+    size_t out_len = t.len;
+    t.p = NULL;
+    for (size_t k = 0; out && k < sizeof swaps / sizeof *swaps; k++) {
+        char *next = replace_all(out, out_len, swaps[k][0], swaps[k][1], &out_len);
+        free(out);
+        out = next;
+    }
+    *len = out_len;
     free(t.p);
     free(row.p);
     free(why.p);
+    free(tensors.p);
+    free(examples.p);
+    free(paths.p);
+    free(v2_path.p);
+    free(v2_error.p);
     return out;
 }
