@@ -372,7 +372,8 @@ class Routes(unittest.TestCase):
         body = b'{"Sex":"male","Pclass":3,"Fare":7}'  # 34 bytes, 0x22
         post = (b"POST /model HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n"
                 b"Transfer-Encoding: chunked\r\n\r\n")
-        for ext in (b';ext=1;q="a"', b';q="a b"', b';q="a\\"b;c"', b';a;b=2 ; c = "x;y" ;d', b';a=1;b="";c=3'):
+        for ext in (b';ext=1;q="a"', b';q="a b"', b';q="a\\"b;c"', b';a;b=2 ; c = "x;y" ;d', b';a=1;b="";c=3',
+                    b' ; a = 1', b'\t;a'):
             with self.subTest(ext):
                 reply = self.raw(post + b"22" + ext + b"\r\n" + body + b"\r\n0" + ext + b"\r\n\r\n")
                 self.assertTrue(reply.startswith(b"HTTP/1.1 200 "), reply[:80])
@@ -382,13 +383,23 @@ class Routes(unittest.TestCase):
                                            b'\\"\"\r\n' + body[17:] + b"\r\n0\r\n\r\n"], pause=0.05)
         self.assertTrue(reply.startswith(b"HTTP/1.1 200 "), reply[:80])
         # the byte named counts from 1: the line's CR where a value is missing or unclosed, the
-        # second value, the empty name, the control byte
-        for ext, byte in ((b';a=', 118), (b';a="x', 120), (b';a=1 2', 120), (b';a;;b', 118), (b';a="\x01"', 119)):
+        # second value, the empty name, the control byte, the empty name, the line's end after BWS
+        for ext, byte in ((b';a=', 118), (b';a="x', 120), (b';a=1 2', 120), (b';a;;b', 118), (b';a="\x01"', 119),
+                          (b';=1', 116), (b' ', 116)):
             with self.subTest(ext):
                 reply = self.raw(post + b"22" + ext + b"\r\n" + body + b"\r\n0\r\n\r\n")
                 self.assertTrue(reply.startswith(b"HTTP/1.1 400 "), reply[:80])
                 self.assertIn(b"Invalid character in chunk extensions", reply)
                 self.assertIn(b"(byte %d of the request)" % byte, reply)
+        # one byte a read: size lines with extensions, and trailer fields (not kept: framing)
+        data = (post + b'20 ;q="a\\"b" ; r=1\r\n' + body[:32] + b"\r\n2;s\r\n" + body[32:] +
+                b'\r\n0 ; t="x"\r\nX-T: 1\r\nX-U:  two words \r\n\r\n')
+        reply = raw_exchange(self.s.port, [data[i:i + 1] for i in range(len(data))], pause=0.001)
+        self.assertTrue(reply.startswith(b"HTTP/1.1 200 "), reply[:80])
+        # trailer fields count against --limit-request-fields (20 here) like header fields
+        reply = self.raw(post + b"22\r\n" + body + b"\r\n0\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(21)) + b"\r\n")
+        self.assertTrue(reply.startswith(b"HTTP/1.1 431 "), reply[:80])
+        self.assertIn(b"more than 20 trailer fields (--limit-request-fields)", reply)
         self.assertEqual(self.s.predict()[0], 200)
 
     def test_header_block_up_to_the_limit_is_served(self):
@@ -454,12 +465,13 @@ class Routes(unittest.TestCase):
 
     def test_transport_errors_counted_with_their_method(self):
         before = self.s.metric("tabserve_requests_total", 'method="GET",route="/model",status="431"')
+        posts = self.s.metric("tabserve_requests_total", 'method="POST",route="/model",status="431"')
         headers = "".join(f"X-H{i}: v\r\n" for i in range(25)).encode()
         reply = self.raw(b"GET /model HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n")
         self.assertTrue(reply.startswith(b"HTTP/1.1 431"), reply[:40])
         after = self.s.metric("tabserve_requests_total", 'method="GET",route="/model",status="431"')
         self.assertEqual(after - before, 1)
-        self.assertEqual(self.s.metric("tabserve_requests_total", 'method="POST",route="/model",status="431"'), 0)
+        self.assertEqual(self.s.metric("tabserve_requests_total", 'method="POST",route="/model",status="431"'), posts)
 
     def test_library_answered_errors_are_counted(self):
         # issue 11, family 5: what libmicrohttpd answers itself (before our handler sees

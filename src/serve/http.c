@@ -50,11 +50,13 @@ typedef struct {
 
 typedef enum { C_READING, C_WRITING, C_LINGERING } conn_state;
 typedef enum { AT_NONE, AT_FIELD, AT_VALUE } last_span;
-typedef enum { PAUSE_NONE, PAUSE_HEAD, PAUSE_MESSAGE, PAUSE_EXTENSION } pause_reason;
+typedef enum { PAUSE_NONE, PAUSE_HEAD, PAUSE_MESSAGE, PAUSE_CHUNK } pause_reason;
 /* where in a chunk size line's extensions (RFC 9112 7.1.1) chunk_extensions is */
 typedef enum {
-    EXT_NONE,       /* not in one: llhttp reads */
-    EXT_AFTER_NAME, /* BWS, then "=", ";" or the line's end */
+    EXT_NONE,        /* not in one: llhttp reads */
+    EXT_SIZE,        /* the chunk size's hex digits */
+    EXT_BEFORE_SEMI, /* BWS after the size, then ";" */
+    EXT_AFTER_NAME,  /* BWS, then "=", ";" or the line's end */
     EXT_BEFORE_VALUE,
     EXT_TOKEN,
     EXT_QUOTED,
@@ -86,7 +88,10 @@ typedef struct conn {
     uint32_t url, url_len;
     int url_done, version_done;
     pause_reason paused;
-    ext_state ext;   /* in a chunk size line's extensions, perhaps cut by the end of a read */
+    ext_state ext;   /* in a chunk size line, perhaps cut by the end of a read */
+    int ext_begun;   /* its extensions' first byte is rewritten */
+    int last_chunk;  /* the chunk read is the last (size 0): no size line follows */
+    long trailers;   /* trailer fields read */
     size_t head_len; /* once the head is complete */
     int in_message;  /* between the first byte of a request and its answer */
 
@@ -324,9 +329,19 @@ static int on_version_complete(llhttp_t *p)
     return 0;
 }
 
+/* A chunked body's trailer fields (after the head) are counted against the
+ * same limit and not kept: their bytes are framing, dropped between reads, and
+ * tabserve reads no trailer. */
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
     conn *c = p->data;
+    if (c->head_len) {
+        if (c->last != AT_FIELD && ++c->trailers > c->s->max_hdrs)
+            return stop_with(c, 431, "more than %ld trailer fields (--limit-request-fields)",
+                             c->s->lim.limit_request_fields);
+        c->last = AT_FIELD;
+        return 0;
+    }
     if (c->last != AT_FIELD) {
         if (c->n_hdrs >= c->s->max_hdrs)
             return stop_with(c, 431, "more than %ld header fields (--limit-request-fields)",
@@ -341,6 +356,10 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
     conn *c = p->data;
+    if (c->head_len) { /* a trailer's */
+        c->last = AT_VALUE;
+        return 0;
+    }
     header_span *h = &c->hdrs[c->n_hdrs - 1];
     if (c->last == AT_VALUE && at != c->in + h->value + h->value_len)
         return stop_with(c, 400, "header %.*s is folded over lines (obs-fold): not accepted",
@@ -362,6 +381,7 @@ static int on_headers_complete(llhttp_t *p)
 static int on_chunk_header(llhttp_t *p)
 {
     conn *c = p->data;
+    c->last_chunk = p->content_length == 0;
     if (p->content_length > discard_cap(&c->s->lim) - c->body_len)
         return stop_with(c, 413,
                          "a chunk of %llu bytes is over the body limit of %ld bytes (--limit-request-body)",
@@ -369,21 +389,22 @@ static int on_chunk_header(llhttp_t *p)
     return 0;
 }
 
-/* Chunk extensions (RFC 9112 7.1.1: `19;a=1;b="x y";c`). llhttp 8.1 reads one
- * extension with a token or plain quoted value, or several without values,
- * and refuses a second after a value or a quoted-pair (`\\"`). So when it has
- * read the first extension's name it pauses here, and the rest of the line's
- * extensions are checked against the RFC's grammar and overwritten, in the
- * read buffer, by as many "x" bytes: the first name made longer, which llhttp
- * reads, and which tabserve ignores like every extension. A line cut by the
- * end of a read is finished on the next. A byte the grammar does not allow is
- * overwritten by "@", which llhttp refuses there, naming the byte. */
-static int on_chunk_extension_name_complete(llhttp_t *p)
+/* Chunk extensions (RFC 9112 7.1.1: `19 ; a=1;b="x y";c`). llhttp 8.1 reads one
+ * extension with a token or plain quoted value, or several without values;
+ * it refuses whitespace around the ";", a second extension after a value and
+ * quoted-pairs (`\\"`). So tabserve reads each chunk size line before llhttp
+ * does (it pauses where one begins: after the head of a chunked request and
+ * after each chunk but the last), checks the extensions against the RFC's
+ * grammar and overwrites them, in the read buffer, by ";" and as many "x"
+ * bytes: one extension name llhttp reads, and which tabserve ignores like
+ * every extension. A line cut by the end of a read is finished on the next. A
+ * byte the grammar does not allow is overwritten by "@", which llhttp refuses
+ * there, naming the byte. The size itself is llhttp's to read. */
+static int on_chunk_complete(llhttp_t *p)
 {
     conn *c = p->data;
-    if (c->ext != EXT_NONE) return 0; /* the line's rest is rewritten already */
-    c->paused = PAUSE_EXTENSION;
-    c->ext = EXT_AFTER_NAME;
+    if (c->last_chunk) return 0; /* the trailer section and the message's end follow */
+    c->paused = PAUSE_CHUNK;
     return HPE_PAUSED;
 }
 
@@ -405,6 +426,15 @@ static ext_state extension_step(ext_state st, unsigned char b, int *bad)
     int space = b == ' ' || b == '\t';
     *bad = 0;
     switch (st) {
+    case EXT_SIZE:
+        if ((b >= '0' && b <= '9') || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F')) return EXT_SIZE;
+        if (space) return EXT_BEFORE_SEMI;
+        if (b == ';') return EXT_BEFORE_NAME;
+        return EXT_NONE; /* the line's end, or a byte llhttp refuses in a size */
+    case EXT_BEFORE_SEMI:
+        if (space) return EXT_BEFORE_SEMI;
+        if (b == ';') return EXT_BEFORE_NAME;
+        break;
     case EXT_NAME: return token_char(b) ? EXT_NAME : extension_step(EXT_AFTER_NAME, b, bad);
     case EXT_AFTER_NAME:
         if (space) return EXT_AFTER_NAME;
@@ -443,14 +473,20 @@ static ext_state extension_step(ext_state st, unsigned char b, int *bad)
 static void chunk_extensions(conn *c, size_t at)
 {
     for (; at < c->in_len && c->ext != EXT_NONE; at++) {
-        int bad;
+        int bad, in_size = c->ext == EXT_SIZE;
         c->ext = extension_step(c->ext, (unsigned char)c->in[at], &bad);
-        if (c->ext == EXT_NONE) {
-            if (bad) c->in[at] = '@'; /* a byte llhttp refuses in a name: the line is refused here */
-            return;
-        }
-        c->in[at] = 'x';
+        if (bad) c->in[at] = '@'; /* a byte llhttp refuses here: the line is refused, naming it */
+        if (c->ext == EXT_NONE || (in_size && c->ext == EXT_SIZE)) continue;
+        c->in[at] = c->ext_begun++ ? 'x' : ';';
     }
+}
+
+/* Where a chunk size line begins: read it before llhttp does. */
+static void chunk_line(conn *c, size_t at)
+{
+    c->ext = EXT_SIZE;
+    c->ext_begun = 0;
+    chunk_extensions(c, at);
 }
 
 static int keep_body(conn *c, const char *at, size_t len)
@@ -827,6 +863,8 @@ static void next_message(conn *c, size_t consumed)
     c->in_message = 0;
     c->body_len = 0;
     c->ext = EXT_NONE;
+    c->last_chunk = 0;
+    c->trailers = 0;
     if (c->heap) { /* only bodies too big for the buffer go there: not kept */
         free(c->heap);
         c->heap = NULL;
@@ -886,11 +924,8 @@ static void parse(conn *c, size_t from)
         if (e == HPE_PAUSED && c->paused != PAUSE_NONE) {
             size_t at = (size_t)(llhttp_get_error_pos(&c->parser) - c->in);
             llhttp_resume(&c->parser);
-            if (c->paused == PAUSE_EXTENSION) {
-                /* llhttp stops after the "=" or ";" that ended the name, before anything else */
-                char ended = at > 0 ? c->in[at - 1] : 0;
-                c->ext = ended == '=' ? EXT_BEFORE_VALUE : ended == ';' ? EXT_BEFORE_NAME : EXT_AFTER_NAME;
-                chunk_extensions(c, at);
+            if (c->paused == PAUSE_CHUNK) { /* the next chunk's size line begins at `at` */
+                chunk_line(c, at);
                 from = at;
                 continue;
             }
@@ -904,6 +939,8 @@ static void parse(conn *c, size_t from)
                 if (r > 0) goto answered_and_closing;
                 from = at;
                 after_head = 1;
+                c->last_chunk = 0;
+                if (c->parser.flags & F_CHUNKED) chunk_line(c, at); /* the first chunk's size line */
                 continue;
             }
             if (answer(c) != 0) {
@@ -1145,7 +1182,7 @@ http_server *http_start(int listen_fd, const http_limits *lim, const http_handle
     s->settings.on_header_value = on_header_value;
     s->settings.on_headers_complete = on_headers_complete;
     s->settings.on_chunk_header = on_chunk_header;
-    s->settings.on_chunk_extension_name_complete = on_chunk_extension_name_complete;
+    s->settings.on_chunk_complete = on_chunk_complete;
     s->settings.on_body = on_body;
     s->settings.on_message_complete = on_message_complete;
     if (!(s->path = malloc((size_t)lim->limit_request_line + 1)) ||
