@@ -529,13 +529,55 @@ static void gemm(size_t m, size_t n, size_t k, float alpha, const float *a, size
         }
 }
 
+/* MatMul with a right side of 3 or more dimensions: a stack of matrix products,
+ * the leading (batch) dimensions of the two sides broadcast as numpy does; a
+ * 1-D left side is a row, dropped from the answer's shape. */
+static int matmul_batched(run_ctx *r, const gnode *g, const tensor *a, const tensor *b)
+{
+    int ra = a->rank == 1 ? 2 : a->rank, rb = b->rank, R = (ra > rb ? ra : rb) - 2;
+    int64_t ad[MAX_RANK], dim[MAX_RANK];
+    for (int d = 0; d < ra; d++) ad[d] = a->rank == 1 ? (d == 0 ? 1 : a->dim[0]) : a->dim[d];
+    size_t m = (size_t)ad[ra - 2], k = (size_t)ad[ra - 1], kb = (size_t)b->dim[rb - 2],
+           n = (size_t)b->dim[rb - 1];
+    if (k != kb) return FAIL("inner dimensions %zu and %zu differ", k, kb);
+    /* the batch dimensions, right-aligned, and each side's stride along them (0: broadcast) */
+    size_t stride_a[MAX_RANK], stride_b[MAX_RANK], sa = m * k, sb = k * n, batches = 1;
+    for (int i = R - 1; i >= 0; i--) {
+        int ia = i - (R - (ra - 2)), ib = i - (R - (rb - 2));
+        int64_t da = ia >= 0 ? ad[ia] : 1, db = ib >= 0 ? b->dim[ib] : 1;
+        if (da != db && da != 1 && db != 1)
+            return FAIL("batch dimensions %lld and %lld do not broadcast", (long long)da, (long long)db);
+        dim[i] = da > db ? da : db;
+        stride_a[i] = da == 1 ? 0 : sa;
+        stride_b[i] = db == 1 ? 0 : sb;
+        sa *= (size_t)da;
+        sb *= (size_t)db;
+        batches *= (size_t)dim[i];
+    }
+    int rank = R;
+    if (a->rank > 1) dim[rank++] = (int64_t)m;
+    dim[rank++] = (int64_t)n;
+    tensor *o = OUT(r, g, 0);
+    if (make(r, g, o, EL_FLOAT, rank, dim) != 0) return -1;
+    for (size_t t = 0; t < batches; t++) {
+        size_t offa = 0, offb = 0, rest = t;
+        for (int i = R - 1; i >= 0; i--) {
+            size_t at = rest % (size_t)dim[i];
+            rest /= (size_t)dim[i];
+            offa += at * stride_a[i];
+            offb += at * stride_b[i];
+        }
+        gemm(m, n, k, 1, a->f + offa, k, 1, b->f + offb, n, 1, o->f + t * m * n);
+    }
+    return 0;
+}
+
 int onnx_op_matmul(run_ctx *r, const gnode *g)
 {
     const tensor *a = IN(r, g, 0), *b = IN(r, g, 1);
     if (!a || !b || a->type != EL_FLOAT || b->type != EL_FLOAT) return FAIL("multiplies float tensors");
-    if (b->rank > 2 || a->rank < 1 || b->rank < 1)
-        return FAIL("multiplies a %d-D tensor by a %d-D one; tabserve takes a 1-D or 2-D right side", a->rank,
-                    b->rank);
+    if (a->rank < 1 || b->rank < 1) return FAIL("multiplies a %d-D tensor by a %d-D one", a->rank, b->rank);
+    if (b->rank > 2) return matmul_batched(r, g, a, b);
     size_t k = (size_t)a->dim[a->rank - 1];
     size_t kb = (size_t)b->dim[0], n = b->rank == 2 ? (size_t)b->dim[1] : 1;
     if (k != kb) return FAIL("inner dimensions %zu and %zu differ", k, kb);
