@@ -27,6 +27,19 @@ bench-import: $(BIN) $(BUILD)/bench_trees
 	  BODY="$$(python3 -c 'import json; print(json.dumps({f"f{j}": round((j * 37 % 19) / 7 - 1.2, 3) for j in range(20)}))')" \
 	  bench/serve.sh
 
+# the request path in instructions: callgrind's count for 3,000 seed requests through
+# api_handle less its count for 1,000, over 2,000 (exact for one binary: compare builds)
+$(BUILD)/bench_request_path: bench/request_path.c $(OBJS)
+	$(CC) $(STD_CFLAGS) $(CFLAGS) $(LDFLAGS) -iquote src -o $@ $< $(OBJS) $(LDLIBS)
+
+bench-instructions: $(BUILD)/bench_request_path
+	@command -v valgrind >/dev/null || { echo "bench-instructions needs valgrind"; exit 1; }
+	@dir=$$(mktemp -d) && trap 'rm -rf $$dir' EXIT && for n in 1000 3000; do \
+	  valgrind --tool=callgrind --callgrind-out-file=$$dir/cg.$$n $(BUILD)/bench_request_path $$n > /dev/null 2> $$dir/log.$$n \
+	    || { cat $$dir/log.$$n; exit 1; }; \
+	  grep -m1 '^summary:' $$dir/cg.$$n | awk '{print $$2}' > $$dir/ir.$$n; done; \
+	  echo "instructions a request (POST /model, the seed's body): $$(( ($$(cat $$dir/ir.3000) - $$(cat $$dir/ir.1000)) / 2000 ))"
+
 # `train --model auto --cv 5` on scikit-learn's bundled data sets beside its best default
 bench-quality: $(BIN)
 	@dpkg -s python3-sklearn >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq python3-sklearn >/dev/null; }
@@ -59,7 +72,7 @@ bench-grpc: $(BIN)
 
 # Faults under load: reload, kill -9, slowloris, 10k idle connections,
 # endless bodies. Figures recorded in docs/maintainers/reliability.md.
-.PHONY: faults bench-trees bench-import bench-gbt bench-protocols bench-grpc bench-quality
+.PHONY: faults bench-trees bench-import bench-gbt bench-protocols bench-grpc bench-quality bench-instructions
 faults: $(BIN)
 	@for p in wrk slowhttptest; do command -v $$p >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq $$p >/dev/null; }; done
 	BIN=$(BIN) python3 bench/faults.py
