@@ -33,7 +33,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_request_path: %s\n", err);
         return 1;
     }
-    static const char seed[] = "{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}";
+    static const char seed[] =
+        "{\"Age\": 22, \"Fare\": 7.25, \"Embarked\": \"S\", \"Sex\": \"male\", \"Pclass\": 3}";
     api_request req = {.method = "POST",
                        .path = "/model",
                        .content_type = "application/json",
