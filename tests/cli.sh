@@ -195,6 +195,10 @@ check "--positive no: the probability served is of \"no\" ($yes_p for yes, $no_p
 $BIN train "$tmp/own.csv" -o "$tmp/x.json" 2> "$tmp/own.err"; rc=$?
 check "train without --label names what is missing" "[ $rc -eq 2 ] && grep -q -- '--label COL (the column to predict) is missing' '$tmp/own.err'"
 check "train --help prints the usage and succeeds" "$BIN train --help | grep -q 'usage: tabserve train'"
+for c in eval predict explain inspect serve; do
+  check "$c --help prints every option with its default and succeeds" \
+    "$BIN $c --help > '$tmp/help' && grep -q 'usage: tabserve $c' '$tmp/help' && grep -q -- '--max-trees N \\[100000\\]\\|--max-trees' '$tmp/help' && grep -q '\\[' '$tmp/help'"
+done
 # three classes (made here: the class is which of x, y is larger, or neither by 1):
 # a multiclass model by gradient-boosted trees, whatever --model defaults to
 awk 'BEGIN { srand(7); print "x,y,kind"; for (i = 0; i < 300; i++) { x = rand() * 4; y = rand() * 4;

@@ -41,6 +41,10 @@ typedef struct {
 /* 1: argv[*i] was one of the load options (and its value); 0: not one; -1: bad value. */
 int cli_load_option(int argc, char **argv, int *i, load_options *o);
 
+/* The load options with their defaults, for --help; and whether argv asks for help (-h, --help). */
+extern const char cli_load_help[];
+int cli_wants_help(int argc, char **argv);
+
 /* --input F and --output F of the commands that read rows and write answers
  * (predict, explain), as cli_option returns. */
 int cli_io_option(int argc, char **argv, int *i, const char **input, const char **output);

@@ -68,8 +68,20 @@ static int eval_report(const model *m, const dataset *d, const float *p, char *e
     return rc;
 }
 
+static const char eval_usage[] =
+    "usage: tabserve eval [MODEL] DATA.csv --label COL [options]\n"
+    "  MODEL        a model file [the built-in model]\n"
+    "  DATA.csv     rows with the model's inputs by name and the truth\n"
+    "  --label COL  the column holding the truth (required): accuracy, log-loss and AUC for two\n"
+    "               classes, accuracy and log-loss for classes, RMSE, MAE and R^2 for a regression\n";
+
 int cmd_eval(int argc, char **argv)
 {
+    if (cli_wants_help(argc, argv)) {
+        fputs(eval_usage, stdout);
+        fputs(cli_load_help, stdout);
+        return 0;
+    }
     const char *pos[2] = {NULL, NULL}, *label = NULL, *v = NULL;
     load_options lo = LOAD_OPTIONS_DEFAULT;
     int npos = 0;

@@ -39,8 +39,19 @@ static int explain_line(const explainer *ex, const model *m, const float *x, lon
     return 0;
 }
 
+static const char explain_usage[] =
+    "usage: tabserve explain [MODEL] --input F [options]\n"
+    "  MODEL       a model file [the built-in model]\n"
+    "  --input F   rows to explain (required): CSV with a header, or JSON lines (.jsonl, .json)\n"
+    "  --output F  a JSON line a row: prediction, base, margin, a contribution per input [stdout]\n";
+
 int cmd_explain(int argc, char **argv)
 {
+    if (cli_wants_help(argc, argv)) {
+        fputs(explain_usage, stdout);
+        fputs(cli_load_help, stdout);
+        return 0;
+    }
     const char *model_path = NULL, *input = NULL, *output = "-";
     load_options lo = LOAD_OPTIONS_DEFAULT;
     for (int i = 0; i < argc; i++) {

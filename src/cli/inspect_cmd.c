@@ -16,8 +16,17 @@
 
 /* ---- inspect ------------------------------------------------------------ */
 
+static const char inspect_usage[] = "usage: tabserve inspect [MODEL] [options]\n"
+                                    "  MODEL   a model file [the built-in model]\n"
+                                    "  --json  the description as JSON [text]\n";
+
 int cmd_inspect(int argc, char **argv)
 {
+    if (cli_wants_help(argc, argv)) {
+        fputs(inspect_usage, stdout);
+        fputs(cli_load_help, stdout);
+        return 0;
+    }
     int as_json = 0;
     const char *path = NULL;
     load_options lo = LOAD_OPTIONS_DEFAULT;

@@ -95,3 +95,19 @@ int cli_names_jsonl(const char *path)
     size_t n = strlen(path);
     return (n > 6 && strcmp(path + n - 6, ".jsonl") == 0) || (n > 5 && strcmp(path + n - 5, ".json") == 0);
 }
+
+const char cli_load_help[] =
+    "loading the model (every command that reads one):\n"
+    "  --schema FILE            what a foreign file lacks: names, vocabularies, classes [MODEL's name with\n"
+    "                           .schema.json for its extension, when it is there]\n"
+    "  --onnx-graph             run an ONNX model on the graph interpreter [compiled where it can be]\n"
+    "  --ignore-unknown-fields  skip request members that are no input [refused, naming the closest]\n"
+    "  --max-model-bytes N [1073741824]  --max-trees N [100000]  --max-nodes N [4194304]\n"
+    "  --max-tensor N [67108864] (elements of one ONNX tensor or attribute)\n";
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
+    return 0;
+}

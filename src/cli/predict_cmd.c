@@ -20,8 +20,21 @@
 
 /* ---- predict ------------------------------------------------------------ */
 
+static const char predict_usage[] =
+    "usage: tabserve predict [MODEL] [options]\n"
+    "  MODEL             a model file [the built-in model]\n"
+    "  --input F         rows to score [stdin]\n"
+    "  --output F        where the answers go, written whole or not at all [stdout]\n"
+    "  --format csv|jsonl  what --input holds [from its name: .jsonl or .json are JSON lines, else CSV]\n"
+    "  --skip-bad        report a bad row on stderr and go on [stop at the first]\n";
+
 int cmd_predict(int argc, char **argv)
 {
+    if (cli_wants_help(argc, argv)) {
+        fputs(predict_usage, stdout);
+        fputs(cli_load_help, stdout);
+        return 0;
+    }
     const char *model_path = NULL, *input = "-", *output = "-", *format = NULL, *v = NULL;
     load_options lo = LOAD_OPTIONS_DEFAULT;
     score_options o = {SCORE_CSV, 0, ENCODE_IGNORE_UNKNOWN};
