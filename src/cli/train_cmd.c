@@ -87,6 +87,8 @@ static const char *model_kind_given(int argc, char **argv)
 /* --model gbt without --cv reads files above this straight into columns (and so
  * with --held-out 0). */
 #define STREAM_GBT_BYTES (256L << 20)
+/* A model trained straight from the file keeps background rows chosen among its first rows. */
+#define BACKGROUND_FROM_ROWS 10000
 
 /* What --model fits, said for the task (0 two classes, 1 classes, 2 a regression). */
 static const char *kind_text(const char *kind, int task)
@@ -386,6 +388,11 @@ int cmd_train(int argc, char **argv)
         double t0 = clock_seconds();
         if (!(m = train_gbt_csv(data, label, cols + 1, nn, nc, &o, err))) goto fail;
         double fit = clock_seconds() - t0;
+        /* its background rows (explanations, the page's first row): a seeded choice among the
+         * file's first rows, which are read again for it */
+        if (!(d = dataset_load_head(data, cols, ncols, BACKGROUND_FROM_ROWS, err)) ||
+            train_background(m, d, o.seed, err) != 0)
+            goto fail;
         if (model_save(m, out, err) != 0) goto fail;
         fprintf(stderr,
                 "tabserve train: %lld rows, %d features, read and fit in %.3fs (no held-out figure%s), "

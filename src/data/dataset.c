@@ -16,6 +16,8 @@ typedef struct {
     const char *const *want;
     size_t *col_of; /* (n_cols,) index of each wanted column in the file */
     size_t cap;
+    size_t max_rows; /* 0: all */
+    int enough;      /* max_rows read: the reading stopped there */
 } load_state;
 
 static int on_row(void *ctx, size_t row, const char *const *fields, const size_t *lens, size_t n, char *err)
@@ -36,6 +38,10 @@ static int on_row(void *ctx, size_t row, const char *const *fields, const size_t
             st->col_of[c] = (size_t)k;
         }
         return 0;
+    }
+    if (st->max_rows && d->n_rows == st->max_rows) {
+        st->enough = 1;
+        return err_set(err, "%s: the first %zu rows are read", d->path, st->max_rows); /* stops the reader */
     }
     if (d->n_rows == st->cap) {
         size_t ncap = st->cap ? st->cap * 2 : 1024;
@@ -61,8 +67,14 @@ static int on_row(void *ctx, size_t row, const char *const *fields, const size_t
 
 dataset *dataset_load(const char *path, const char *const *columns, size_t n_columns, char *err)
 {
+    return dataset_load_head(path, columns, n_columns, 0, err);
+}
+
+dataset *dataset_load_head(const char *path, const char *const *columns, size_t n_columns, size_t max_rows,
+                           char *err)
+{
     dataset *d = calloc(1, sizeof *d);
-    load_state st = {d, columns, calloc(n_columns ? n_columns : 1, sizeof(size_t)), 0};
+    load_state st = {d, columns, calloc(n_columns ? n_columns : 1, sizeof(size_t)), 0, max_rows, 0};
     FILE *fp = NULL;
     if (!d || !st.col_of) goto oom;
     d->path = path;
@@ -74,7 +86,7 @@ dataset *dataset_load(const char *path, const char *const *columns, size_t n_col
         err_set(err, "%s: %s", path, strerror(errno));
         goto fail;
     }
-    if (csv_read_stream(fp, path, on_row, &st, err) != 0) goto fail;
+    if (csv_read_stream(fp, path, on_row, &st, err) != 0 && !st.enough) goto fail;
     fclose(fp);
     free(st.col_of);
     return d;

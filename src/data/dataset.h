@@ -17,6 +17,9 @@ typedef struct {
 /* Reads the named columns of a CSV file with a header. A column missing from the
  * header is an error naming it and listing the header. Returns NULL with err. */
 dataset *dataset_load(const char *path, const char *const *columns, size_t n_columns, char *err);
+/* The same, the file's first max_rows rows only (0: all). */
+dataset *dataset_load_head(const char *path, const char *const *columns, size_t n_columns, size_t max_rows,
+                           char *err);
 void dataset_free(dataset *d);
 
 static inline const char *dataset_cell(const dataset *d, size_t row, size_t col)
