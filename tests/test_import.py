@@ -179,6 +179,37 @@ class XGBoostTest(unittest.TestCase):
         self.assertIn("f0 ", out)  # no names in the file: XGBoost's f0, f1, ...
         self.assertIn("f5 ", out)
 
+    def test_several_targets_match_xgboost(self):
+        """num_target 3 (multi_strategy one_output_per_tree): a regression of each target,
+        answered by name, against XGBoost's own predictions."""
+        self.assertClose(self.predict("multi_target", 3), read_expected(self.path("multi_target.expected")),
+                         "multi-target")
+        out = run("inspect", self.path("multi_target.json")).stdout
+        self.assertIn("predicted value of each target of label", out)
+        p = subprocess.run([BIN, "predict", self.path("multi_target.json"), "--format", "jsonl"],
+                           input='{"f0": 0.5}\n', capture_output=True, text=True, check=True)
+        self.assertEqual(sorted(json.loads(p.stdout)["predict"]), ["target_0", "target_1", "target_2"])
+        # served: by name on the seed's route, a [N, 3] tensor in KServe V2, and TF Serving's
+        # :regress (one number a row) refused, saying what to ask instead
+        server, port = serve(self.path("multi_target.json"))
+        try:
+            one = post(port, {"f0": 0.5})["predict"]
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/v2/models/model/infer", data=json.dumps(
+                {"inputs": [{"name": "f0", "shape": [2], "datatype": "FP32", "data": [0.5, 0.5]}]}).encode(),
+                headers={"Content-Type": "application/json"})
+            out = json.load(urllib.request.urlopen(req, timeout=10))["outputs"][0]
+            self.assertEqual(out["shape"], [2, 3])
+            self.assertEqual(out["data"][:3], [one["target_0"], one["target_1"], one["target_2"]])
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/models/model:regress",
+                                         data=b'{"examples": [{"f0": 0.5}]}')
+            with self.assertRaises(urllib.error.HTTPError) as e:
+                urllib.request.urlopen(req, timeout=10)
+            self.assertEqual(e.exception.code, 400)
+            self.assertIn(b"answers 3 targets a row: ask it with :predict", e.exception.read())
+        finally:
+            server.terminate()
+            server.wait()
+
     def test_multiclass_forms_match_xgboost(self):
         """Per-class base scores as XGBoost 3.1 writes them, and the linear booster's classes."""
         for name in ("v31_multi", "gblinear_multi"):

@@ -113,6 +113,13 @@ int cmd_eval(int argc, char **argv)
     float *p = NULL;
     const char **cols = NULL;
     if (!m) goto fail;
+    if (m->output.task == TASK_REGRESSION && output_width(&m->output) > 1) {
+        err_set(err,
+                "this model answers %d targets a row; eval measures one label column (predict writes "
+                "them all)",
+                output_width(&m->output));
+        goto fail;
+    }
     if (!label) label = m->output.label;
     size_t n_in = m->schema.n_inputs;
     if (!(cols = calloc(n_in + 1, sizeof *cols))) goto fail;

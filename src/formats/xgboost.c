@@ -585,17 +585,19 @@ static int read_trees_parallel(tree_job *j)
 static int describe(reader *r, model_builder *mb, json_t *root, const objective *o, const char *obj_name,
                     const char *booster_name, int n_outputs)
 {
-    int multi = o->task == TASK_MULTICLASS;
+    /* classes "0", "1", ...; several targets (num_target) "target_0", ...: a regression of
+     * them, each through the objective's link (a schema file may name them) */
+    int multi = o->task == TASK_MULTICLASS, targets = !multi && n_outputs > 1;
     output_spec *out = model_builder_output(mb);
-    out->task = o->task;
+    out->task = targets ? TASK_REGRESSION : o->task;
     out->link = o->link;
     out->label = strdup(strcmp(o->name, "binary:logitraw") == 0 ? "margin" : "label");
-    if (multi) {
+    if (multi || targets) {
         out->n_classes = (size_t)n_outputs;
         out->classes = calloc((size_t)n_outputs, sizeof *out->classes);
         for (int j = 0; out->classes && j < n_outputs; j++) {
-            char num[16];
-            snprintf(num, sizeof num, "%d", j);
+            char num[24];
+            snprintf(num, sizeof num, targets ? "target_%d" : "%d", j);
             out->classes[j] = strdup(num);
         }
     }
@@ -604,7 +606,8 @@ static int describe(reader *r, model_builder *mb, json_t *root, const objective 
     json_t *version = json_object_get(root, "version");
     if (meta && json_is_array(version))
         json_object_set(json_object_get(meta, "source"), "xgboost_version", version);
-    if (!out->label || !meta || model_builder_set_metadata(mb, meta) != 0 || (multi && !out->classes)) {
+    if (!out->label || !meta || model_builder_set_metadata(mb, meta) != 0 ||
+        ((multi || targets) && !out->classes)) {
         read_fail(r, "$", "out of memory");
         return -1;
     }
@@ -727,9 +730,9 @@ model_builder *xgboost_import(json_t *root, const xgb_arrays *arrays, reader *r,
     if (json_object_get(param, "num_target") &&
         param_number(r, param, "$.learner.learner_model_param", "num_target", &num_target) != 0)
         return NULL;
-    if (num_target != 1) {
-        read_fail(r, "$.learner.learner_model_param.num_target",
-                  "%g targets: tabserve serves one output per model (save one model a target)", num_target);
+    if (num_target < 1 || num_target > OUTPUT_MAX_CLASSES || num_target != floor(num_target)) {
+        read_fail(r, "$.learner.learner_model_param.num_target", "%g is not a target count from 1 to %d",
+                  num_target, OUTPUT_MAX_CLASSES);
         return NULL;
     }
     size_t n_trees = linear ? 0 : json_array_size(trees);
@@ -749,13 +752,15 @@ model_builder *xgboost_import(json_t *root, const xgb_arrays *arrays, reader *r,
         return NULL;
     }
     int multi = o->task == TASK_MULTICLASS;
-    if (multi ? (num_class < 2 || num_class > OUTPUT_MAX_CLASSES || num_class != floor(num_class))
+    if (multi ? (num_class < 2 || num_class > OUTPUT_MAX_CLASSES || num_class != floor(num_class) ||
+                 num_target != 1)
               : num_class > 1) {
         read_fail(r, "$.learner.learner_model_param.num_class", "%g classes do not fit objective %s",
                   num_class, obj_name);
         return NULL;
     }
-    int n_outputs = multi ? (int)num_class : 1, n_features = (int)num_feature;
+    /* several targets (num_target, one tree an output: multi_strategy one_output_per_tree) */
+    int n_outputs = multi ? (int)num_class : (int)num_target, n_features = (int)num_feature;
     /* the starting margin of each output: base_score through the inverse link */
     double base[OUTPUT_MAX_CLASSES], margin[OUTPUT_MAX_CLASSES];
     int n_base = base_scores(r, param, base, OUTPUT_MAX_CLASSES);

@@ -18,7 +18,10 @@ static const char *const link_names[] = {"identity", "sigmoid", "softmax", "exp"
 const char *output_task_name(output_task t) { return task_names[t]; }
 const char *output_link_name(output_link l) { return link_names[l]; }
 
-int output_width(const output_spec *o) { return o->task == TASK_MULTICLASS ? (int)o->n_classes : 1; }
+/* Named outputs: the classes of a multiclass model, the targets of a multi-target regression. */
+static int named(const output_spec *o) { return o->task != TASK_BINARY && o->n_classes > 0; }
+
+int output_width(const output_spec *o) { return named(o) ? (int)o->n_classes : 1; }
 
 float link_sigmoid(float z)
 {
@@ -61,7 +64,7 @@ size_t output_row_max(const output_spec *o)
 
 size_t output_row_json(const output_spec *o, const float *y, char *buf)
 {
-    if (o->task != TASK_MULTICLASS) return (size_t)format_float(buf, y[0]);
+    if (!named(o)) return (size_t)format_float(buf, y[0]);
     char *p = buf;
     *p++ = '{';
     for (size_t j = 0; j < o->n_classes; j++) {
@@ -74,7 +77,7 @@ size_t output_row_json(const output_spec *o, const float *y, char *buf)
 
 size_t output_csv_header(const output_spec *o, char *buf, size_t len)
 {
-    if (o->task != TASK_MULTICLASS) return (size_t)snprintf(buf, len, "predict");
+    if (!named(o)) return (size_t)snprintf(buf, len, "predict");
     size_t used = 0;
     for (size_t j = 0; j < o->n_classes && used < len; j++)
         used += (size_t)snprintf(buf + used, len - used, "%spredict_%s", j ? "," : "", o->classes[j]);
@@ -97,6 +100,8 @@ void output_meaning(const output_spec *o, char *buf, size_t len)
         snprintf(buf, len, "probability that %s is %s", o->label, o->positive ? o->positive : "1");
     else if (o->task == TASK_MULTICLASS)
         snprintf(buf, len, "probability of each class of %s", o->label);
+    else if (named(o))
+        snprintf(buf, len, "predicted value of each target of %s", o->label);
     else
         snprintf(buf, len, "predicted %s", o->label);
 }
@@ -108,6 +113,15 @@ int output_check(const output_spec *o, int n_outputs, char *err)
             return err_set(err, "$.output.link: a multiclass output takes softmax, sigmoid or identity");
         if ((int)o->n_classes != n_outputs)
             return err_set(err, "$.output.classes: %zu classes, but the predictor gives %d outputs",
+                           o->n_classes, n_outputs);
+        return 0;
+    }
+    if (named(o)) { /* a regression of several targets */
+        if (o->link == LINK_SOFTMAX || o->link == LINK_STEP)
+            return err_set(err,
+                           "$.output.link: a regression of several targets takes identity, exp or sigmoid");
+        if ((int)o->n_classes != n_outputs)
+            return err_set(err, "$.output.targets: %zu targets, but the predictor gives %d outputs",
                            o->n_classes, n_outputs);
         return 0;
     }
@@ -153,10 +167,18 @@ int output_read(output_spec *o, reader *r, json_t *obj, const char *path)
         o->complement = comp && json_is_true(comp);
         return 0;
     }
-    if (o->task != TASK_MULTICLASS) return 0;
-    json_t *classes = read_member(r, obj, path, "classes", JSON_ARRAY, "an array of class labels");
-    if (!classes) return -1;
-    snprintf(sub, sizeof sub, "%s.classes", path);
+    json_t *classes;
+    if (o->task == TASK_REGRESSION) { /* several targets, by name; one: none */
+        int bad;
+        classes = read_optional(r, obj, path, "targets", JSON_ARRAY, "an array of target names", &bad);
+        if (bad) return -1;
+        if (!classes) return 0;
+        snprintf(sub, sizeof sub, "%s.targets", path);
+    } else {
+        classes = read_member(r, obj, path, "classes", JSON_ARRAY, "an array of class labels");
+        if (!classes) return -1;
+        snprintf(sub, sizeof sub, "%s.classes", path);
+    }
     size_t n = json_array_size(classes);
     if (n < 2 || n > OUTPUT_MAX_CLASSES)
         return read_fail(r, sub, "expected 2 to %d classes", OUTPUT_MAX_CLASSES);
@@ -186,10 +208,10 @@ json_t *output_to_json(const output_spec *o)
     json_object_set_new(j, "label", json_string(o->label));
     if (o->positive) json_object_set_new(j, "positive", json_string(o->positive));
     if (o->complement) json_object_set_new(j, "complement", json_true());
-    if (o->task == TASK_MULTICLASS) {
+    if (named(o)) {
         json_t *c = json_array();
         for (size_t i = 0; i < o->n_classes; i++) json_array_append_new(c, json_string(o->classes[i]));
-        json_object_set_new(j, "classes", c);
+        json_object_set_new(j, o->task == TASK_MULTICLASS ? "classes" : "targets", c);
     }
     return j;
 }

@@ -1,6 +1,7 @@
 /* output — what a model's numbers mean, and how they are written out.
  *   binary      one probability of the positive class: {"predict": p}
- *   regression  one number: {"predict": y}
+ *   regression  one number: {"predict": y}; of several targets (n_classes
+ *               names in classes), a number each: {"predict": {"y0": 1.5, ...}}
  *   multiclass  a probability per class label: {"predict": {"setosa": 0.9, ...}},
  *               CSV columns predict_<label>
  * The link turns the predictor's margins into those numbers: sigmoid (binary),
@@ -25,8 +26,9 @@ typedef enum { LINK_IDENTITY, LINK_SIGMOID, LINK_SOFTMAX, LINK_EXP, LINK_STEP } 
 typedef struct {
     output_task task;
     output_link link;
-    char *label;      /* the training label column */
-    size_t n_classes; /* multiclass: (n_classes,) labels; else 0 */
+    char *label; /* the training label column */
+    size_t
+        n_classes; /* multiclass: (n_classes,) labels; a regression of several targets: their names; else 0 */
     char **classes;
     /* binary: the class whose probability is reported ("1" when NULL), and
      * whether that is the complement of the predictor's (1 - p) */
@@ -34,7 +36,7 @@ typedef struct {
     int complement;
 } output_spec;
 
-/* Numbers per row: n_classes for multiclass, else 1. */
+/* Numbers per row: n_classes for multiclass and several targets, else 1. */
 int output_width(const output_spec *o);
 
 /* In place over y (n, output_width): margins -> the numbers the task reports. */

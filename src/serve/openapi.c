@@ -170,6 +170,15 @@ static void input_schema(text *t, const model *m)
  * indent left to the caller, after a "- "). */
 static void value_schema(text *t, const output_spec *o, int indent)
 {
+    if (o->task == TASK_REGRESSION && o->n_classes) { /* several targets: a number each, by name */
+        put(t, "type: object\n%*sproperties:\n", indent, "");
+        for (size_t j = 0; j < o->n_classes; j++) {
+            put(t, "%*s", indent + 2, "");
+            put_quoted(t, o->classes[j]);
+            put(t, ": {type: number}\n");
+        }
+        return;
+    }
     if (o->task == TASK_REGRESSION) {
         put(t, "type: number\n");
         return;

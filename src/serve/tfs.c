@@ -469,6 +469,10 @@ void tfs_examples(exchange *x, const repo_version *v, int classify)
 {
     const model *m = v->m;
     const output_spec *os = &m->output;
+    if (!classify && output_width(os) > 1 && os->task == TASK_REGRESSION) {
+        exchange_error(x, 400, "this model answers %d targets a row: ask it with :predict", output_width(os));
+        return;
+    }
     if (classify ? os->task == TASK_REGRESSION : os->task == TASK_MULTICLASS) {
         exchange_error(x, 400, "this model is %s: ask it with :%s",
                        classify ? "a regression" : "a multiclass classifier",

@@ -148,6 +148,14 @@ def objectives(out):
     t = test_rows(rng, b)
     save(out, "survival_aft", b, t, b.predict(xgb.DMatrix(t)))
 
+    # several targets (num_target 3, one tree a target and round: multi_strategy
+    # one_output_per_tree, the default): a regression of each
+    ym = np.stack([z, np.nan_to_num(x[:, 1]) * 2 - 1, np.nan_to_num(x[:, 2]) ** 2], axis=1)
+    b = xgb.train({"objective": "reg:squarederror", "max_depth": 3, "tree_method": "hist"},
+                  xgb.DMatrix(x, label=ym), 10)
+    t = test_rows(rng, b)
+    save(out, "multi_target", b, t, b.predict(xgb.DMatrix(t)))
+
     # the fields only XGBoost 3.1 and later write, made by hand from 1.7.4 files (the
     # predictions stay XGBoost's own): base_score as an array in a string (one value per
     # class for multi-class), and DART saved as "gbtree" with its weight_drop beside
