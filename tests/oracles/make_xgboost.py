@@ -260,6 +260,10 @@ def seeds(out):
                 {"offsets": [0], "values": []}]}
     with open(os.path.join(out, "xgb-cats.json"), "w") as f:
         json.dump(j, f)
+    # two targets, one tree a target and round
+    b = xgb.train({"objective": "reg:squarederror", "max_depth": 2, "tree_method": "hist"},
+                  xgb.DMatrix(x, label=np.stack([np.nan_to_num(x[:, 0]), np.nan_to_num(x[:, 1])], axis=1)), 2)
+    b.save_model(os.path.join(out, "xgb-multi-target.json"))
 
 
 if __name__ == "__main__":
