@@ -24,7 +24,8 @@
 #include "formats/onnx_graph_impl.h"
 
 const char onnx_supported_operators[] =
-    "Imputer, Scaler, OneHotEncoder, LabelEncoder, Normalizer, LinearClassifier, LinearRegressor, "
+    "Imputer, Scaler, OneHotEncoder, LabelEncoder, CategoryMapper, Normalizer, LinearClassifier, "
+    "LinearRegressor, "
     "TreeEnsembleClassifier, TreeEnsembleRegressor, TreeEnsemble, SVMClassifier, SVMRegressor, Binarizer, "
     "ArrayFeatureExtractor, FeatureVectorizer, ZipMap (ai.onnx.ml); Constant, Cast, CastLike, Concat, "
     "Gather, Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout, MatMul, Gemm, Add, Sub, Mul, "
@@ -129,6 +130,7 @@ static const struct {
     {"Scaler", 1, OP_SCALER},
     {"OneHotEncoder", 1, OP_ONEHOT},
     {"LabelEncoder", 1, OP_LABELENC},
+    {"CategoryMapper", 1, OP_CATEGORY_MAPPER},
     {"Normalizer", 1, OP_NORMALIZER},
     {"LinearClassifier", 1, OP_LINCLS},
     {"LinearRegressor", 1, OP_LINREG},
@@ -196,6 +198,7 @@ static int run_node(run_ctx *r, const gnode *g)
     case OP_SCALER: return onnx_op_scaler(r, g);
     case OP_ONEHOT: return onnx_op_onehot(r, g);
     case OP_LABELENC: return onnx_op_labelenc(r, g);
+    case OP_CATEGORY_MAPPER: return onnx_op_category_mapper(r, g);
     case OP_NORMALIZER: return onnx_op_normalizer(r, g);
     case OP_LINCLS:
     case OP_LINREG: return onnx_op_linear(r, g);
@@ -1214,6 +1217,20 @@ static int read_node(loader *l, gnode *g, const node_t *n)
             if ((g->idef = intern(l, (const uint8_t *)d, strlen(d))) < 0)
                 return load_fail(l, g, "out of memory");
         }
+        break;
+    }
+    case OP_CATEGORY_MAPPER: { /* cats_strings[i] <-> cats_int64s[i]; the direction is the input's type */
+        const attr_t *strs = pb_attr(n, "cats_strings"), *ints = pb_attr(n, "cats_int64s");
+        if (!strs || !ints || strs->n_strings != ints->n_ints || !strs->n_strings)
+            return load_fail(l, g, "cats_strings and cats_int64s must be lists of the same length");
+        if (!(g->ia = pool_strings(l, strs)) || !(g->ib = copy_ints(ints->ints, ints->n_ints)))
+            return load_fail(l, g, "out of memory");
+        g->n_ia = strs->n_strings;
+        g->n_ib = ints->n_ints;
+        g->idef = pb_attr_int(n, "default_int64", -1);
+        char buf[256];
+        const char *d = pb_attr_string(n, "default_string", buf, sizeof buf, "_Unused");
+        if ((g->sdef = intern(l, (const uint8_t *)d, strlen(d))) < 0) return load_fail(l, g, "out of memory");
         break;
     }
     case OP_NORMALIZER: {

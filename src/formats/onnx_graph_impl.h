@@ -99,6 +99,7 @@ typedef enum {
     OP_SCALER,
     OP_ONEHOT,
     OP_LABELENC,
+    OP_CATEGORY_MAPPER, /* strings to int64s or back, by two lists (ia: pool indexes, ib: ints) */
     OP_NORMALIZER,
     OP_LINCLS,
     OP_LINREG,
@@ -152,7 +153,8 @@ typedef struct {
     int64_t *ia, *ib;
     size_t n_ia, n_ib;
     elem key_type, value_type;
-    int64_t idef;
+    int64_t idef; /* LabelEncoder's and CategoryMapper's default int (or string: a pool index) */
+    int64_t sdef; /* CategoryMapper's default string (a pool index) */
     float fdef;
     int post;
     int64_t *classes; /* class labels: integers, or pool indexes (class_type EL_STRING) */
@@ -408,6 +410,7 @@ enum {
 enum { R_SUM, R_MEAN, R_MAX, R_MIN, R_PROD, R_L1, R_L2, R_SUMSQUARE, R_LOGSUMEXP };
 
 int onnx_op_unary(run_ctx *r, const gnode *g);
+int onnx_op_category_mapper(run_ctx *r, const gnode *g);
 int onnx_op_math(run_ctx *r, const gnode *g);
 int onnx_op_dropout(run_ctx *r, const gnode *g);
 int onnx_op_pow(run_ctx *r, const gnode *g);

@@ -112,6 +112,26 @@ int onnx_op_labelenc(run_ctx *r, const gnode *g)
     return 0;
 }
 
+/* CategoryMapper: a string input maps to the int64 at its place in cats_strings
+ * (default_int64 when absent), an int64 input to the string at its place in
+ * cats_int64s (default_string). */
+int onnx_op_category_mapper(run_ctx *r, const gnode *g)
+{
+    const tensor *x = IN(r, g, 0);
+    if (!x || (x->type != EL_STRING && x->type != EL_INT)) return FAIL("maps strings or int64s");
+    int to_ints = x->type == EL_STRING;
+    tensor *o = OUT(r, g, 0);
+    if (same_shape_as(r, g, o, to_ints ? EL_INT : EL_STRING, x) != 0) return -1;
+    const int64_t *keys = to_ints ? g->ia : g->ib, *values = to_ints ? g->ib : g->ia;
+    for (size_t k = 0; k < x->n; k++) {
+        size_t hit = g->n_ia;
+        for (size_t c = 0; c < g->n_ia && hit == g->n_ia; c++)
+            if (keys[c] == x->i[k] && !(to_ints && x->i[k] == -1)) hit = c; /* -1: a string not in the pool */
+        o->i[k] = hit < g->n_ia ? values[hit] : to_ints ? g->idef : g->sdef;
+    }
+    return 0;
+}
+
 int onnx_op_normalizer(run_ctx *r, const gnode *g)
 {
     const tensor *x = IN(r, g, 0);

@@ -209,6 +209,16 @@ for name, extra in (("tree_ensemble_sum", {"target": 1}), ("tree_ensemble_sum_ta
                     ("refused_tree_ensemble_targets", {})):
     tree_ensemble(name, 2, np.float32, **{k: (list(v) if isinstance(v, list) else v) for k, v in te.items()}, **extra)
 
+# CategoryMapper both ways: the rounded value as an int64 to a string, and the string back to
+# another int64 (values not listed take the defaults)
+cm = [n("Round", ["X"], ["XR2"]), n("Cast", ["XR2"], ["XI"], to=TensorProto.INT64),
+      n("CategoryMapper", ["XI"], ["XS"], domain="ai.onnx.ml", cats_int64s=[-3, -1, 0, 1, 3],
+        cats_strings=["a", "b", "c", "d", "e"], default_string="z"),
+      n("CategoryMapper", ["XS"], ["XJ"], domain="ai.onnx.ml", cats_strings=["e", "d", "c", "z", "a"],
+        cats_int64s=[10, 20, 30, 40, 50], default_int64=-7),
+      n("Cast", ["XJ"], ["T"], to=TensorProto.FLOAT)]
+graph("category_mapper", cm)
+
 # refused at load (the model's fault, never blamed on a request): constant Gather indexes past
 # the columns they index
 for name, idx in (("refused_gather5", [0, 1, 5]), ("refused_gather_big", [0, 2**40])):
