@@ -301,9 +301,17 @@ static int read_tree(text *t, const block *b, long index, int n_features, double
                 err_set(t->err, "out of memory");
                 goto out;
             }
-            for (long w = from; w < to; w++)
+            for (long w = from; w < to; w++) {
+                /* a word of the bitset: a 32-bit unsigned integer, converted only once known to be one */
+                if (!(words[w] >= 0 && words[w] < 4294967296.0 && words[w] == floor(words[w]))) {
+                    free(cats);
+                    fail(t, b->line, "tree %ld node %zu: cat_threshold word %g is not a 32-bit bitset", index,
+                         i, words[w]);
+                    goto out;
+                }
                 for (int bit = 0; bit < 32; bit++)
                     if (((unsigned long)words[w] >> bit) & 1) cats[n++] = (int)((w - from) * 32 + bit);
+            }
             int bad = trees_set_categories(tr, (int)i, cats, n);
             free(cats);
             if (bad) {
