@@ -308,7 +308,11 @@ class XGBoostTest(unittest.TestCase):
         with open(self.path("cats_int.json"), "w") as f:
             json.dump(j, f)
         out = run("inspect", self.path("cats_int.json")).stdout
-        self.assertIn("port       categorical integer {70, 10, 30, -5, 20, 60, 50, 40}", out)
+        self.assertIn("port       categorical integer {70, 10, 30, -5, 20, 60, 50, 40}, unknown -> error", out)
+        p = subprocess.run([BIN, "predict", self.path("v31_categorical.json"), "--format", "jsonl"],
+                           input='{"age": 0.5, "port": "q2"}\n', capture_output=True, text=True)
+        self.assertEqual(p.returncode, 1)  # a name the model never saw: refused, not sent the missing way
+        self.assertIn('port: unknown category "q2"', p.stderr)
         by_code = subprocess.run([BIN, "predict", self.path("categorical.json"), "--format", "jsonl"],
                                  input='{"age": 0.5, "port": 3}\n', capture_output=True, text=True, check=True)
         for model, port in (("cats_int.json", "-5"), ("v31_categorical.json", '"x"')):

@@ -407,7 +407,7 @@ static int read_inputs(reader *r, model_builder *mb, json_t *learner, int n_feat
  * (offsets into values, as in Arrow) or integers (type and values). An input
  * with categories takes their names and the model sees the code, as a schema
  * file's vocab does. enc has one entry per feature (or, read the same, one per
- * categorical feature). */
+ * categorical feature). An unknown name is refused, null is missing. */
 static int read_categories(reader *r, model_builder *mb, const xgb_arrays *x, json_t *gm, int n_features)
 {
     static const char path[] = "$.learner.gradient_booster.model.cats";
@@ -497,6 +497,9 @@ static int read_categories(reader *r, model_builder *mb, const xgb_arrays *x, js
         free(v);
         if (rc == 0) rc = schema_read_vocab(r, &s->inputs[j], names, sub);
         json_decref(names);
+        /* a name the model never saw is refused (400 listing the names), never sent down the
+         * missing-value way in silence; null is still missing */
+        s->inputs[j].unknown = UNKNOWN_REJECT;
         /* the input's one step (read_inputs: pass through) now looks the code up */
         feature_steps *fs = model_builder_features(mb);
         for (size_t f = 0; rc == 0 && f < fs->n; f++)
