@@ -24,6 +24,7 @@ sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(
 import re  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
+import socket  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
 import urllib.request  # noqa: E402
@@ -77,6 +78,14 @@ def blocks(text):
     return out
 
 
+def port_free():
+    try:
+        socket.create_connection(("127.0.0.1", 8080), timeout=1).close()
+        return False
+    except OSError:
+        return True
+
+
 def ready(timeout=120):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -112,6 +121,9 @@ class Servers:
             subprocess.run(["docker", "stop", "-t", "10", self.container], capture_output=True)
         self.proc = self.container = None
         self.what = None
+        deadline = time.monotonic() + 40  # a server drains before it goes: :8080 free again first
+        while time.monotonic() < deadline and not port_free():
+            time.sleep(0.1)
 
     def start(self, line):
         self.stop()
@@ -129,7 +141,7 @@ class Servers:
             self.proc = subprocess.Popen(["bash", "-c", line], cwd=ROOT, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL, start_new_session=True)
         self.what = line
-        ok = ready()
+        ok = ready() and (self.proc is None or self.proc.poll() is None)  # this server answers, not another
         say(ok, "README: " + line + " (serving on :8080)")
         return ok
 
@@ -154,6 +166,9 @@ def write_iris():
 def main():
     with open(os.path.join(ROOT, "README.md")) as f:
         text = f.read()
+    if not port_free():
+        print("FAIL README: something already listens on :8080, where the README's commands serve", flush=True)
+        sys.exit(1)
     have_iris = write_iris()
     servers = Servers()
     compose_up = False
