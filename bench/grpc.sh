@@ -56,7 +56,7 @@ gport=$(free_port); port=$(free_port)
 tabserve_start "$port" --grpc-bind "127.0.0.1:$gport" --max-batch 1024 --limit-request-body 4194304
 nport=$(free_port)
 # keepalive_requests: nginx closes a connection after 1,000 requests otherwise
-nginx_start "http2_max_concurrent_streams 128; keepalive_requests 1000000000;" "listen 127.0.0.1:$nport http2;
+nginx_start nginx "http2_max_concurrent_streams 128; keepalive_requests 1000000000;" "listen 127.0.0.1:$nport http2;
     location / { default_type application/grpc; return 200 'a fixed reply of about a ModelInfer answer size'; }"
 
 # the answer is right before it is fast: the seed's probability, as REST gives it

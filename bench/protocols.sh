@@ -42,7 +42,7 @@ rps() { wrk -t2 -c"$3" -d"${DURATION}s" -s "$2" "$1" > "$tmp/wrk.out"; grep -E "
 port=$(free_port)
 tabserve_start "$port" --max-batch 1024 --limit-request-body 4194304
 nport=$(free_port)
-nginx_start "" "listen 127.0.0.1:$nport;
+nginx_start nginx "" "listen 127.0.0.1:$nport;
     location = /v2/models/model/infer { default_type application/json; return 200 '{\"model_name\":\"model\",\"model_version\":\"1\",\"outputs\":[{\"name\":\"predict\",\"datatype\":\"FP32\",\"shape\":[1],\"data\":[0.0715020671]}]}\\n'; }
     location = /model { default_type application/json; return 200 '{\"predict\": 0.0715020671}\\n'; }
     location = /v1/models/model:predict { default_type application/json; return 200 '{\"predictions\": [0.0715020671]}\\n'; }"

@@ -11,11 +11,13 @@ MODEL=${MODEL:-}
 BODY=${BODY:-'{"Age": 22, "Fare": 7.25, "Embarked": "S", "Sex": "male", "Pclass": 3}'}
 TARGET=${TARGET:-0.9}
 DURATION=${DURATION:-4}
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; sleep 0.3; rm -rf "$tmp"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# Both servers run alike, as far as the scheduler can tell. The kernel's autogroups
+# weigh each session as one: SESSIONS=shared (the default) runs both in the foreground
+# in this script's session, with wrk, as both run in a container (nginx with
+# "daemon off;"); SESSIONS=own gives each its own session, as a daemon has.
+SESSIONS=${SESSIONS:-shared}
+if [ "$SESSIONS" = own ]; then detach=setsid; NGINX_DAEMON=on; else detach=; NGINX_DAEMON=off; fi
+. "$(dirname "$0")/lib.sh"
 cat > "$tmp/post.lua" <<LUA
 wrk.method = "POST"
 wrk.body   = '$BODY'
@@ -48,37 +50,18 @@ errs() { grep -E "Socket errors|Non-2xx" "$tmp/wrk.$1" | tr '\n' ' '; }
 # load hits both alike, and report medians
 port=$(free_port)
 t0=$(now_ms)
-# Both servers run alike, as far as the scheduler can tell. The kernel's autogroups
-# weigh each session as one: SESSIONS=shared (the default) runs both in the foreground
-# in this script's session, with wrk, as both run in a container (nginx with
-# "daemon off;"); SESSIONS=own gives each its own session, as a daemon has.
-SESSIONS=${SESSIONS:-shared}
-if [ "$SESSIONS" = own ]; then detach=setsid; daemon=on; else detach=; daemon=off; fi
 $detach "$BIN" serve ${MODEL:+"$MODEL"} -w 2 -b "127.0.0.1:$port" 2>/dev/null & pids+=($!)
 ts_ready=$(wait_200 "$t0" "$port" /readyz)
 echo "$ts_ready" > "$tmp/ts.ready"
-nginx_conf() { # PORT NAME: nginx's config, pid file $tmp/NAME.pid
-  cat <<NGX
-worker_processes 2;
-daemon $daemon;
-pid $tmp/$2.pid;
-error_log $tmp/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $tmp;
-  server {
-    listen 127.0.0.1:$1;
-    location /model { default_type application/json; return 200 '{"predict": 0.116410606}\n'; }
-  }
+# the anchor: nginx answering the route with a fixed body
+nginx_model() { # NAME PORT
+  nginx_conf "$1" "" "listen 127.0.0.1:$2;
+    location /model { default_type application/json; return 200 '{\"predict\": 0.116410606}\n'; }"
 }
-NGX
-}
-start_nginx() { if [ "$daemon" = on ]; then nginx -c "$tmp/$1.conf" 2>/dev/null; else nginx -c "$tmp/$1.conf" 2>/dev/null & fi; }
 nport=$(free_port)
-nginx_conf "$nport" nginx > "$tmp/nginx.conf"
+nginx_model nginx "$nport"
 t0=$(now_ms)
-start_nginx nginx
+nginx_run nginx
 ng_ready=$(wait_200 "$t0" "$nport" /model)
 echo "$ng_ready" > "$tmp/ng.ready"
 # a start is one sample on a noisy machine: four more of each, alternating, for a median
@@ -89,14 +72,13 @@ for r in 1 2 3 4; do
   wait_200 "$t0" "$p" /readyz >> "$tmp/ts.ready"
   kill "$sample"; wait "$sample" 2>/dev/null
   p=$(free_port)
-  nginx_conf "$p" "ready$r" > "$tmp/ready$r.conf"
+  nginx_model "ready$r" "$p"
   t0=$(now_ms)
-  start_nginx "ready$r"; sample=$!
+  nginx_run "ready$r"; sample=$!
   wait_200 "$t0" "$p" /model >> "$tmp/ng.ready"
-  kill "$(cat "$tmp/ready$r.pid")" 2>/dev/null
-  [ "$daemon" = on ] || wait "$sample" 2>/dev/null
+  kill "$(cat "$tmp/ready$r.pid")" 2>/dev/null && rm -f "$tmp/ready$r.pid"
+  [ "$NGINX_DAEMON" = on ] || wait "$sample" 2>/dev/null
 done
-median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 to_us() { awk '{v = $1; if (v ~ /us$/) {sub(/us/, "", v); print v} else if (v ~ /ms$/) {sub(/ms/, "", v); print v * 1000} else {sub(/s/, "", v); print v * 1000000}}'; }
 ROUNDS=${ROUNDS:-7}
 ts_err=""

@@ -31,6 +31,10 @@ model *train_fit_ridge(const dataset *d, const float *y, const unsigned char *us
 model *train_fit_softmax(const dataset *d, const float *y, const unsigned char *use, const train_options *o,
                          char *err);
 
+/* What every trained model's $.metadata says of its fit: the tabserve version, the
+ * rows it was trained on and its hyper-parameters (taken: the reference is stolen). */
+void train_metadata(struct json_t *meta, size_t rows, struct json_t *hyperparameters);
+
 /* $.metadata's version, rows and hyper-parameters of a GBT fit. */
 void train_gbt_metadata(struct json_t *meta, const gbt_options *go, int rounds, size_t n);
 

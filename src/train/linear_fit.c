@@ -91,12 +91,9 @@ model *train_fit_softmax(const dataset *d, const float *y, const unsigned char *
         goto fail;
     }
     model_builder_set_predictor(mb, lin); /* the output, the classes' (train_fit_inputs) */
-    json_t *meta = model_builder_metadata(mb);
-    json_object_set_new(meta, "tabserve_version", json_string(TABSERVE_VERSION));
-    json_object_set_new(meta, "training_rows", json_integer((json_int_t)n));
-    json_object_set_new(meta, "hyperparameters",
-                        json_pack("{s:s,s:s,s:s,s:f,s:i}", "model", "linear", "loss", "softmax cross-entropy",
-                                  "penalty", "|W|^2 / (2 n)", "learning_rate", lr, "iterations", it));
+    train_metadata(model_builder_metadata(mb), n,
+                   json_pack("{s:s,s:s,s:s,s:f,s:i}", "model", "linear", "loss", "softmax cross-entropy",
+                             "penalty", "|W|^2 / (2 n)", "learning_rate", lr, "iterations", it));
     fitted = model_builder_finish(mb, err);
     mb = NULL;
 fail:
@@ -187,11 +184,8 @@ model *train_fit_ridge(const dataset *d, const float *y, const unsigned char *us
         goto fail;
     }
     model_builder_set_predictor(mb, lin); /* the output, a value (train_fit_inputs) */
-    json_t *meta = model_builder_metadata(mb);
-    json_object_set_new(meta, "tabserve_version", json_string(TABSERVE_VERSION));
-    json_object_set_new(meta, "training_rows", json_integer((json_int_t)n));
-    json_object_set_new(
-        meta, "hyperparameters",
+    train_metadata(
+        model_builder_metadata(mb), n,
         json_pack("{s:s,s:s,s:f}", "model", "linear", "loss", "squared error (ridge)", "alpha", alpha));
     fitted = model_builder_finish(mb, err);
     mb = NULL;

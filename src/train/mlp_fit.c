@@ -223,10 +223,8 @@ static void put_hyperparameters(json_t *meta, const train_options *o, int member
     json_object_set_new(hp, "ensemble", json_integer(members));
     json_object_set_new(hp, "mean_epochs_run", json_integer(epochs_run));
     json_object_set_new(hp, "auto_features", json_boolean(o->auto_features));
-    json_object_set_new(meta, "tabserve_version", json_string(TABSERVE_VERSION));
-    json_object_set_new(meta, "training_rows", json_integer((json_int_t)rows));
+    train_metadata(meta, rows, hp);
     json_object_set_new(meta, "seed", json_integer((json_int_t)o->seed));
-    json_object_set_new(meta, "hyperparameters", hp);
 }
 
 typedef struct {

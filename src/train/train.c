@@ -69,22 +69,26 @@ void train_options_blend_default(train_options *o)
 
 /* ---- fitting ------------------------------------------------------------ */
 
-void train_gbt_metadata(json_t *meta, const gbt_options *go, int rounds, size_t n)
+void train_metadata(json_t *meta, size_t rows, json_t *hyperparameters)
 {
     json_object_set_new(meta, "tabserve_version", json_string(TABSERVE_VERSION));
-    json_object_set_new(meta, "training_rows", json_integer((json_int_t)n));
-    json_object_set_new(
-        meta, "hyperparameters",
-        json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:i,s:i,s:I}", "model", "gbt",
-                  "split_gain", go->count_split ? "count" : "hessian", "objective",
-                  go->objective == GBT_BINARY       ? "binary"
-                  : go->objective == GBT_MULTICLASS ? "multiclass"
-                                                    : "regression",
-                  "trees", go->trees, "trees_kept", rounds, "max_depth", go->max_depth, "learning_rate",
-                  go->learning_rate, "min_child_weight", go->min_child_weight, "l2", go->l2, "subsample",
-                  go->subsample, "colsample", go->colsample, "early_stopping", go->early_stopping,
-                  "val_fraction", go->val_fraction, "max_bins", go->max_bins, "bag", go->bag, "seed",
-                  (json_int_t)go->seed));
+    json_object_set_new(meta, "training_rows", json_integer((json_int_t)rows));
+    json_object_set_new(meta, "hyperparameters", hyperparameters);
+}
+
+void train_gbt_metadata(json_t *meta, const gbt_options *go, int rounds, size_t n)
+{
+    train_metadata(meta, n,
+                   json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:i,s:f,s:i,s:i,s:I}", "model",
+                             "gbt", "split_gain", go->count_split ? "count" : "hessian", "objective",
+                             go->objective == GBT_BINARY       ? "binary"
+                             : go->objective == GBT_MULTICLASS ? "multiclass"
+                                                               : "regression",
+                             "trees", go->trees, "trees_kept", rounds, "max_depth", go->max_depth,
+                             "learning_rate", go->learning_rate, "min_child_weight", go->min_child_weight,
+                             "l2", go->l2, "subsample", go->subsample, "colsample", go->colsample,
+                             "early_stopping", go->early_stopping, "val_fraction", go->val_fraction,
+                             "max_bins", go->max_bins, "bag", go->bag, "seed", (json_int_t)go->seed));
 }
 
 /* Gradient-boosted trees: the same inputs, but numbers pass through (the trees
