@@ -9,6 +9,12 @@ fails=0
 ok() { echo "ok   $1"; }
 bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+# chosen_by FIGURE OUT: "ok" when --model auto's output OUT chose a candidate with the
+# lowest cross-validated FIGURE (log-loss, RMSE) of those it lists
+chosen_by() {
+  awk -v f="$1" '/^candidate / { for (i = 3; i <= NF; i++) if (split($i, kv, "=") == 2 && kv[1] == f) v[$2] = kv[2] + 0 }
+    /^chosen: / { c = $2 } END { if (!(c in v)) exit; for (k in v) if (v[k] < v[c]) exit; print "ok" }' "$2"
+}
 
 printf 'Name,Age,Fare,Embarked,Sex,Pclass\n"A, B",22,7.25,S,male,3\n"C",38,71.28,C,female,1\n' > "$tmp/in.csv"
 printf 'Name,Age,Fare,Embarked,Sex,Pclass\nx,22,7.25,S,male,3\ny,22,7.25,S,alien,3\n' > "$tmp/bad.csv"
@@ -153,7 +159,8 @@ sys.exit(max(abs(1/(1+math.exp(-(0.3*lg(a)+0.7*lg(b))))-c) for a,b,c in zip(*col
     "! $BIN train '$DATA' $base --model blend --blend-weight 1.5 -o '$tmp/bad.json' 2>/dev/null && $BIN train '$DATA' $base --model blend --blend-weight 1.5 -o '$tmp/bad.json' 2>&1 | grep -q -- '--blend-weight must be a number from 0 to 1, got \"1.5\"'"
   $BIN train "$DATA" $base --model auto --cv 3 --fold-by PassengerId -o "$tmp/auto.json" > "$tmp/auto.out" 2>/dev/null
   check "--model auto: every candidate's CV, the nested estimate and the choice, in the output and the metadata" \
-    "grep -q '^candidate blend  cv accuracy=' '$tmp/auto.out' && grep -q '^nested cv accuracy=' '$tmp/auto.out' && grep -Eq '^chosen: (mlp|gbt|blend)$' '$tmp/auto.out' && $BIN inspect '$tmp/auto.json' | grep -q '\"nested_cv\"'"
+    "[ \"\$(sed -n 's/^candidate \([a-z-]*\) *cv accuracy=.*/\\1/p' '$tmp/auto.out' | tr '\\n' ' ')\" = 'mlp mlp-tanh gbt blend ' ] &&
+     grep -q '^nested cv accuracy=' '$tmp/auto.out' && [ \"\$(chosen_by logloss '$tmp/auto.out')\" = ok ] && $BIN inspect '$tmp/auto.json' | grep -q '\"nested_cv\"'"
   # tabserve 0.1.0's default model (tests/fixtures/titanic-v1.json) must give the
   # same predict column on the whole data, to the last digit: its sha256 was
   # recorded from tabserve 0.1.0's own output (tests/fixtures/README.md)
@@ -208,10 +215,13 @@ check "a label of three classes trains a multiclass model and says so" \
   "grep -q 'label kind: 3 classes (square, tall, wide): gradient-boosted trees' '$tmp/three.err'"
 check "its cross-validation reports accuracy and log-loss" "grep -Eq '^cv accuracy=0\.9[0-9]+ logloss=0\.[0-9]+$' '$tmp/three.out'"
 $BIN train "$tmp/three.csv" --label kind --model auto --cv 3 -o "$tmp/three-auto.json" > "$tmp/three-auto.out" 2>/dev/null
-check "--model auto with three classes: the four candidates cross-validated, the lowest log-loss chosen" \
-  "grep -Eq '^candidate linear cv accuracy=0\.[0-9]{4} logloss=0\.[0-9]{4}$' '$tmp/three-auto.out' &&
-   grep -Eq '^candidate mlp +cv accuracy=' '$tmp/three-auto.out' && grep -Eq '^chosen: (mlp|gbt|blend|linear)$' '$tmp/three-auto.out' &&
+check "--model auto with three classes: the five candidates cross-validated, the lowest log-loss chosen" \
+  "grep -Eq '^candidate linear +cv accuracy=0\.[0-9]{4} logloss=0\.[0-9]{4}$' '$tmp/three-auto.out' &&
+   [ \$(grep -c '^candidate [a-z-]* *cv accuracy=' '$tmp/three-auto.out') -eq 5 ] && [ \"\$(chosen_by logloss '$tmp/three-auto.out')\" = ok ] &&
    $BIN inspect '$tmp/three-auto.json' | grep -q 'the candidate with the lowest cross-validated log-loss'"
+$BIN train "$tmp/three.csv" --label kind --model auto --cv 3 --ensemble 2 --activation tanh -o "$tmp/three-tanh.json" > "$tmp/three-tanh.out" 2>/dev/null
+check "--model auto --activation tanh: the MLP candidate is tanh already, so no second one" \
+  "[ \"\$(sed -n 's/^candidate \([a-z-]*\) *cv .*/\\1/p' '$tmp/three-tanh.out' | tr '\\n' ' ')\" = 'mlp gbt blend linear ' ]"
 $BIN train "$tmp/three.csv" --label kind --model linear -o "$tmp/three-lin.json" 2>/dev/null
 check "--model linear with three classes: a softmax over a linear layer" \
   "$BIN inspect '$tmp/three-lin.json' | grep -q '^estimator linear [0-9]* -> 3$'"
@@ -246,7 +256,7 @@ $BIN train "$tmp/reg.csv" --label y --model gbt --cv 4 -o "$tmp/reg-cv.json" > "
 check "--cv on a regression: R^2, RMSE and MAE per fold and their mean" \
   "[ \$(grep -c '^fold [0-3]: rows=60 r2=' '$tmp/reg-cv.out') -eq 4 ] && grep -Eq '^cv r2=0\.9[0-9]{3} rmse=[0-9.]+ mae=[0-9.]+$' '$tmp/reg-cv.out'"
 $BIN train "$tmp/reg.csv" --label y --model auto --cv 3 --ensemble 2 -o "$tmp/reg-auto.json" > "$tmp/reg-auto.out" 2>/dev/null
-check "--model auto on a regression: four candidates, the nested estimate, the lowest squared error chosen" \
-  "[ \$(grep -c '^candidate [a-z]* *cv r2=' '$tmp/reg-auto.out') -eq 4 ] && grep -q '^nested cv r2=' '$tmp/reg-auto.out' &&
-   grep -Eq '^chosen: (mlp|gbt|blend|linear)$' '$tmp/reg-auto.out' && $BIN inspect '$tmp/reg-auto.json' | grep -q 'lowest cross-validated squared error'"
+check "--model auto on a regression: five candidates, the nested estimate, the lowest squared error chosen" \
+  "[ \$(grep -c '^candidate [a-z-]* *cv r2=' '$tmp/reg-auto.out') -eq 5 ] && grep -q '^nested cv r2=' '$tmp/reg-auto.out' &&
+   [ \"\$(chosen_by rmse '$tmp/reg-auto.out')\" = ok ] && $BIN inspect '$tmp/reg-auto.json' | grep -q 'lowest cross-validated squared error'"
 [ $fails -eq 0 ] && echo "cli: all passed" || { echo "cli: $fails failed"; exit 1; }

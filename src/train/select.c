@@ -217,18 +217,43 @@ done:
     return result;
 }
 
-/* --model auto's candidates, by task: the MLP ensemble, the trees and their
- * blend; the linear model too where the label is not two classes. */
-static const char *const candidate_names[] = {"mlp", "gbt", "blend", "linear"};
-#define N_CANDIDATES 4
+/* --model auto's candidates: the MLP ensemble (with the options' activation, and
+ * with tanh: a smooth unit often fits small tables better, and which one does
+ * is a property of the data that the folds measure), the trees and their blend;
+ * the linear model too where the label is not two classes. */
+typedef struct {
+    const char *name;
+    train_kind kind;
+    int linear; /* no hidden layers */
+    int tanh;   /* hidden units tanh, whatever the options say */
+} candidate_spec;
 
-static int candidate_count(train_task task) { return task == TASK_OF_BINARY ? 3 : 4; }
+static const candidate_spec candidate_table[] = {
+    {"mlp", TRAIN_MLP, 0, 0},     {"mlp-tanh", TRAIN_MLP, 0, 1}, {"gbt", TRAIN_GBT, 0, 0},
+    {"blend", TRAIN_BLEND, 0, 0}, {"linear", TRAIN_MLP, 1, 0},
+};
+#define N_CANDIDATES ((int)(sizeof candidate_table / sizeof candidate_table[0]))
 
-static train_options candidate(const train_options *o, int c)
+/* The candidates for these options, into ids (indices of candidate_table). */
+static int candidates_of(const train_options *o, int *ids)
 {
+    int n = 0;
+    for (int c = 0; c < N_CANDIDATES; c++) {
+        const candidate_spec *cs = &candidate_table[c];
+        if (cs->tanh && o->hidden_act == ACT_TANH) continue; /* already the first */
+        if (cs->linear && train_task_of(o) == TASK_OF_BINARY) continue;
+        ids[n++] = c;
+    }
+    return n;
+}
+
+static train_options candidate(const train_options *o, int id)
+{
+    const candidate_spec *cs = &candidate_table[id];
     train_options oc = *o;
-    oc.kind = c == 0 || c == 3 ? TRAIN_MLP : c == 1 ? TRAIN_GBT : TRAIN_BLEND;
-    if (c == 3) oc.n_hidden = 0;
+    oc.kind = cs->kind;
+    if (cs->linear) oc.n_hidden = 0;
+    if (cs->tanh) oc.hidden_act = ACT_TANH;
     return oc;
 }
 
@@ -248,7 +273,8 @@ model *train_auto(const dataset *d, const float *y, size_t fold_col, long k, con
                   FILE *report, char *err)
 {
     train_task task = train_task_of(o);
-    int n_cand = candidate_count(task);
+    int ids[N_CANDIDATES];
+    int n_cand = candidates_of(o, ids);
     size_t n = d->n_rows;
     unsigned char *fold = malloc(n), *train = malloc(n), *test = malloc(n);
     json_t *cands = json_object(), *nested = json_object(), *picks = json_array();
@@ -272,17 +298,17 @@ model *train_auto(const dataset *d, const float *y, size_t fold_col, long k, con
                 train[r] = fold[r] != f;
                 test[r] = fold[r] == f;
             }
-            if (fit_and_score(d, y, train, test, o, c, &cv[c][f], err) != 0) goto done;
+            if (fit_and_score(d, y, train, test, o, ids[c], &cv[c][f], err) != 0) goto done;
             metrics_add(&mean[c], &cv[c][f], (double)k);
         }
         if (report) {
-            fprintf(report, "candidate %-6s cv ", candidate_names[c]);
+            fprintf(report, "candidate %-8s cv ", candidate_table[ids[c]].name);
             metrics_print(report, task, &mean[c]);
             fprintf(report, "\n");
         }
         json_t *cj = metrics_json(task, &mean[c]);
         json_object_del(cj, "rows");
-        json_object_set_new(cands, candidate_names[c], cj);
+        json_object_set_new(cands, candidate_table[ids[c]].name, cj);
     }
     /* nested: for outer fold f, choose by the mean over inner folds g != f of
      * a fit on the folds other than f and g */
@@ -300,7 +326,7 @@ model *train_auto(const dataset *d, const float *y, size_t fold_col, long k, con
                     test[r] = fold[r] == g;
                 }
                 metrics mt;
-                if (fit_and_score(d, y, train, test, o, c, &mt, err) != 0) goto done;
+                if (fit_and_score(d, y, train, test, o, ids[c], &mt, err) != 0) goto done;
                 loss += selection_loss(task, &mt) / (double)(k - 1);
             }
             if (loss < best) {
@@ -309,7 +335,7 @@ model *train_auto(const dataset *d, const float *y, size_t fold_col, long k, con
             }
         }
         metrics_add(&est, &cv[pick][f], (double)k); /* the pick, fitted on the folds other than f, on f */
-        json_array_append_new(picks, json_string(candidate_names[pick]));
+        json_array_append_new(picks, json_string(candidate_table[ids[pick]].name));
     }
     int chosen = 0;
     for (int c = 1; c < n_cand; c++)
@@ -317,22 +343,23 @@ model *train_auto(const dataset *d, const float *y, size_t fold_col, long k, con
     if (report) {
         fprintf(report, "nested cv ");
         metrics_print(report, task, &est);
-        fprintf(report, " (each fold's model chosen without it)\nchosen: %s\n", candidate_names[chosen]);
+        fprintf(report, " (each fold's model chosen without it)\nchosen: %s\n",
+                candidate_table[ids[chosen]].name);
     }
     json_t *ej = metrics_json(task, &est);
     json_object_del(ej, "rows");
     json_object_update(nested, ej);
     json_decref(ej);
     json_object_set(nested, "picks", picks);
-    train_options oc = candidate(o, chosen);
+    train_options oc = candidate(o, ids[chosen]);
     if (!(m = train_fit(d, y, NULL, &oc, err))) goto done;
     json_object_set_new(
         m->metadata, "selection",
         json_pack("{s:s,s:s,s:O,s:O,s:i,s:s}", "rule",
                   task == TASK_OF_REGRESSION ? "the candidate with the lowest cross-validated squared error"
                                              : "the candidate with the lowest cross-validated log-loss",
-                  "chosen", candidate_names[chosen], "candidates", cands, "nested_cv", nested, "k", (int)k,
-                  "fold_by", fold_col == TRAIN_FOLD_BY_ROW ? "(row index)" : d->names[fold_col]));
+                  "chosen", candidate_table[ids[chosen]].name, "candidates", cands, "nested_cv", nested, "k",
+                  (int)k, "fold_by", fold_col == TRAIN_FOLD_BY_ROW ? "(row index)" : d->names[fold_col]));
 done:
     json_decref(cands);
     json_decref(nested);
