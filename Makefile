@@ -83,7 +83,7 @@ ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 	protoc-c --proto_path=proto --c_out=$*/gen inference.proto health.proto
 $(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
 	$(CC) -std=c11 $(CFLAGS) -I$(BUILD)/gen -c -o $@ $<
-ONNX_READERS := $(addprefix $(BUILD)/formats/,onnx.o onnx_proto.o onnx_graph.o onnx_ops.o onnx_ops_ml.o)
+ONNX_READERS := $(addprefix $(BUILD)/formats/,onnx.o onnx_proto.o onnx_graph.o)
 $(ONNX_READERS): $(BUILD)/gen/onnx.pb-c.h
 $(ONNX_READERS): MODULE_CFLAGS := -I$(BUILD)/gen
 $(BUILD)/serve/grpc_service.o: $(BUILD)/gen/inference.pb-c.h $(BUILD)/gen/health.pb-c.h

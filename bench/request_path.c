@@ -11,6 +11,7 @@
 
 #include "base/err.h"
 #include "model/encode.h"
+#include "serve/docs.h"
 #include "serve/api.h"
 #include "serve/repository.h"
 #include "serve/stats.h"
@@ -20,7 +21,8 @@ int main(int argc, char **argv)
     long n = argc > 1 ? atol(argv[1]) : 1000;
     char err[ERR_LEN];
     volatile int draining = 0;
-    repository_options ro = {.versions_kept = 1, .limits = IMPORT_LIMITS_DEFAULT};
+    repository_options ro = {
+        .versions_kept = 1, .limits = IMPORT_LIMITS_DEFAULT, .describe = docs_render, .forget = docs_forget};
     repository *repo = repository_load(&ro, NULL, err);
     stats_shared *st = repo ? stats_create(err) : NULL;
     api_options o = {.max_batch = 1024,

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "model/encode.h"
+#include "serve/docs.h"
 #include "serve/api.h"
 #include "serve/oip.h"
 #include "serve/tfs.h"
@@ -50,7 +51,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!a) {
         char err[ERR_LEN];
-        repository_options ro = {.versions_kept = 1, .limits = IMPORT_LIMITS_DEFAULT};
+        repository_options ro = {.versions_kept = 1,
+                                 .limits = IMPORT_LIMITS_DEFAULT,
+                                 .describe = docs_render,
+                                 .forget = docs_forget};
         repository *m = repository_load(&ro, NULL, err); /* lives for the whole run */
         stats_shared *stats = stats_create(err);
         api_options o = {.max_batch = 16,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "serve/docs.h"
 #include "serve/api.h"
 #include "serve/grpc.h"
 #include "serve/repository.h"
@@ -29,7 +30,8 @@ static void on_call(void *ctx, const grpc_call_info *info, const uint8_t *msg, s
 static void start(void)
 {
     char err[ERR_LEN];
-    repository_options ro = {.versions_kept = 1, .limits = IMPORT_LIMITS_DEFAULT};
+    repository_options ro = {
+        .versions_kept = 1, .limits = IMPORT_LIMITS_DEFAULT, .describe = docs_render, .forget = docs_forget};
     repository *r = repository_load(&ro, NULL, err); /* lives for the whole run */
     api_options ao = {.max_batch = 8, .max_body = 4096};
     if (!r || !(the_api = api_create(r, &ao, err))) abort();

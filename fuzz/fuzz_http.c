@@ -14,6 +14,7 @@
 
 #include "base/err.h"
 #include "formats/default_model.h"
+#include "serve/docs.h"
 #include "serve/config.h"
 #include "serve/stats.h"
 #include "serve/worker.h"
@@ -26,7 +27,8 @@ static void start(void)
     static worker_args wa;
     char err[ERR_LEN];
     char *argv[] = {"--max-batch", "8", "--limit-request-body", "4096", "--keep-alive", "1"};
-    repository_options ro = {.versions_kept = 1, .limits = IMPORT_LIMITS_DEFAULT};
+    repository_options ro = {
+        .versions_kept = 1, .limits = IMPORT_LIMITS_DEFAULT, .describe = docs_render, .forget = docs_forget};
     repository *m = repository_load(&ro, NULL, err); /* lives for the whole run */
     stats_shared *stats = stats_create(err);
     if (!m || !stats || config_parse(&cfg, 6, argv, err) != 0) abort();

@@ -15,6 +15,7 @@
 #include "base/err.h"
 #include "health.pb-c.h"
 #include "inference.pb-c.h"
+#include "serve/docs.h"
 #include "serve/api.h"
 #include "serve/grpc_service.h"
 #include "serve/repository.h"
@@ -28,7 +29,8 @@ static int setup(void **state)
 {
     (void)state;
     char err[ERR_LEN];
-    repository_options o = {.versions_kept = 1, .limits = IMPORT_LIMITS_DEFAULT};
+    repository_options o = {
+        .versions_kept = 1, .limits = IMPORT_LIMITS_DEFAULT, .describe = docs_render, .forget = docs_forget};
     api_options ao = {.max_batch = 4, .max_body = 1 << 20};
     if (!(repo = repository_load(&o, NULL, err)) || !(the_api = api_create(repo, &ao, err))) return -1;
     return 0;

@@ -18,6 +18,7 @@
 #include "formats/default_model.h"
 #include "data/score.h"
 #include "model/encode.h"
+#include "serve/docs.h"
 #include "serve/api.h"
 #include "serve/config.h"
 #include "serve/listen.h"
@@ -29,7 +30,8 @@ static int setup(void **state)
 {
     (void)state;
     char err[ERR_LEN];
-    repository_options o = {.versions_kept = 1, .limits = IMPORT_LIMITS_DEFAULT};
+    repository_options o = {
+        .versions_kept = 1, .limits = IMPORT_LIMITS_DEFAULT, .describe = docs_render, .forget = docs_forget};
     if (!(repo = repository_load(&o, NULL, err))) return -1;
     m = repo->models[0].v[0].m;
     return 0;

@@ -42,6 +42,7 @@
 
 #include "base/err.h"
 #include "base/scratch.h"
+#include "estimators/graph.h"
 #include "estimators/linear.h"
 #include "estimators/mlp.h"
 #include "estimators/normalize.h"
@@ -189,7 +190,7 @@ static int fail(compiler *c, const node_t *n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    pb_node_verror(c->err, c->file, n ? n->name : NULL, n ? (n->op_type ? n->op_type : "?") : NULL, fmt, ap);
+    err_vset_node(c->err, c->file, n ? n->name : NULL, n ? (n->op_type ? n->op_type : "?") : NULL, fmt, ap);
     va_end(ap);
     return -1;
 }

@@ -13,15 +13,16 @@
  * gives NaN there, and so a row that gets no finite prediction, which the
  * caller reports as that row's error.
  *
- * This file loads a graph into a program and runs it; the operators live in
- * onnx_ops.c (ai.onnx) and onnx_ops_ml.c (ai.onnx.ml), the types they share in
- * onnx_graph_impl.h. */
+ * This file reads an ONNX graph into a program, the interpreter's form
+ * (estimators/graph_impl.h); the interpreter that runs it, a predictor like any
+ * other, is estimators/graph.c with its operators in graph_ops.c (ai.onnx) and
+ * graph_ops_ml.c (ai.onnx.ml). */
 #include "formats/onnx_graph.h"
 
 #include <jansson.h>
 
 #include "base/files.h"
-#include "formats/onnx_graph_impl.h"
+#include "estimators/graph_impl.h"
 
 const char onnx_supported_operators[] =
     "Imputer, Scaler, OneHotEncoder, LabelEncoder, CategoryMapper, Normalizer, LinearClassifier, "
@@ -142,229 +143,28 @@ static const struct {
     {"ZipMap", 1, OP_ZIPMAP},
 };
 
-/* ---- a run -------------------------------------------------------------------- */
-
-static int run_node(run_ctx *r, const gnode *g)
-{
-    switch (g->op) {
-    case OP_IDENTITY: return onnx_op_identity(r, g);
-    case OP_CAST:
-    case OP_CASTLIKE: return onnx_op_cast(r, g);
-    case OP_RESHAPE: return onnx_op_reshape(r, g);
-    case OP_FLATTEN: return onnx_op_flatten(r, g);
-    case OP_SQUEEZE: return onnx_op_squeeze(r, g);
-    case OP_UNSQUEEZE: return onnx_op_unsqueeze(r, g);
-    case OP_CONCAT: return onnx_op_concat(r, g);
-    case OP_GATHER: return onnx_op_gather(r, g);
-    case OP_MATMUL: return onnx_op_matmul(r, g);
-    case OP_GEMM: return onnx_op_gemm(r, g);
-    case OP_ADD:
-    case OP_SUB:
-    case OP_MUL:
-    case OP_DIV: return op_arith(r, g);
-    case OP_RELU:
-    case OP_SIGMOID:
-    case OP_TANH: return onnx_op_unary(r, g);
-    case OP_UNARY_MATH: return onnx_op_math(r, g);
-    case OP_DROPOUT: return onnx_op_dropout(r, g);
-    case OP_POW: return onnx_op_pow(r, g);
-    case OP_VARIADIC: return onnx_op_variadic(r, g);
-    case OP_COMPARE: return onnx_op_compare(r, g);
-    case OP_LOGIC:
-    case OP_NOT: return onnx_op_logic(r, g);
-    case OP_CLIP: return onnx_op_clip(r, g);
-    case OP_BATCHNORM: return onnx_op_batchnorm(r, g);
-    case OP_BINARIZER: return onnx_op_binarizer(r, g);
-    case OP_SVM_CLS:
-    case OP_SVM_REG: return onnx_op_svm(r, g);
-
-    case OP_SOFTMAX: return onnx_op_softmax(r, g);
-    case OP_ARGMAX: return onnx_op_argmax(r, g);
-    case OP_WHERE: return op_where(r, g);
-    case OP_SHAPE: return onnx_op_shape(r, g);
-    case OP_SLICE: return onnx_op_slice(r, g);
-    case OP_TRANSPOSE: return onnx_op_transpose(r, g);
-    case OP_REDUCE: return onnx_op_reduce(r, g);
-    case OP_LAYERNORM: return onnx_op_layernorm(r, g);
-    case OP_SIZE: return onnx_op_size(r, g);
-    case OP_ISNAN: return onnx_op_isnan(r, g);
-    case OP_PRELU: return onnx_op_prelu(r, g);
-    case OP_CONSTANT_OF_SHAPE: return onnx_op_constant_of_shape(r, g);
-    case OP_EXPAND: return onnx_op_expand(r, g);
-    case OP_SPLIT: return onnx_op_split(r, g);
-    case OP_TOPK: return onnx_op_topk(r, g);
-    case OP_GATHER_ELEMENTS: return onnx_op_gather_elements(r, g);
-    case OP_IMPUTER: return onnx_op_imputer(r, g);
-    case OP_SCALER: return onnx_op_scaler(r, g);
-    case OP_ONEHOT: return onnx_op_onehot(r, g);
-    case OP_LABELENC: return onnx_op_labelenc(r, g);
-    case OP_CATEGORY_MAPPER: return onnx_op_category_mapper(r, g);
-    case OP_NORMALIZER: return onnx_op_normalizer(r, g);
-    case OP_LINCLS:
-    case OP_LINREG: return onnx_op_linear(r, g);
-    case OP_TREECLS:
-    case OP_TREEREG:
-    case OP_TREE_ENSEMBLE: return onnx_op_trees(r, g);
-    case OP_EXTRACT: return onnx_op_extract(r, g);
-    case OP_VECTORIZE: return onnx_op_vectorize(r, g);
-    case OP_ZIPMAP: return onnx_op_zipmap(r, g);
-    }
-    return -1;
-}
-
-/* The graph's inputs from x (n, n_features): the schema's columns, strings
- * from their category index to the pool's. */
-static int feed(run_ctx *r, const float *x, int n)
-{
-    const program *p = r->p;
-    for (size_t k = 0; k < p->n_inputs; k++) {
-        const graph_input *gi = &p->inputs[k];
-        int64_t dim[2] = {n, (int64_t)gi->width};
-        tensor *t = &r->slots[gi->slot];
-        gnode none = {.name = "", .op_type = "input"};
-        if (make(r, &none, t, gi->type, gi->rank, dim) != 0) return -1;
-        for (int q = 0; q < n; q++)
-            for (size_t j = 0; j < gi->width; j++) {
-                size_t col = gi->first + j, at = (size_t)q * gi->width + j;
-                float v = x[(size_t)q * p->n_schema + col];
-                if (gi->type == EL_FLOAT)
-                    t->f[at] = v;
-                else if (gi->type == EL_STRING)
-                    t->i[at] = v >= 0 && p->cat_pool && p->cat_pool[col] ? p->cat_pool[col][(int)v] : -1;
-                else
-                    t->i[at] = gi->type == EL_BOOL ? v != 0 : onnx_to_int(v);
-            }
-    }
-    return 0;
-}
-
-/* Runs the graph on n rows; the slots hold every value after (the caller releases them). */
-static int run_graph(const program *p, const float *x, int n, tensor *slots, char *err)
-{
-    run_ctx r = {p, slots, err};
-    for (size_t s = 0; s < p->n_slots; s++) slots[s] = p->consts[s];
-    if (feed(&r, x, n) != 0) return -1;
-    for (size_t k = 0; k < p->n_nodes; k++)
-        if (run_node(&r, &p->nodes[k]) != 0) return -1;
-    return 0;
-}
-
-static void release_slots(tensor *slots, size_t n)
-{
-    for (size_t s = 0; s < n; s++) tensor_release(&slots[s]);
-}
-
-static void graph_predict(const predictor *pr, const float *x, int n, float *scratch, float *y)
-{
-    (void)scratch;
-    const program *p = (const program *)pr;
-    tensor *slots = calloc(p->n_slots, sizeof *slots);
-    int w = pr->n_outputs;
-    int ok = slots && run_graph(p, x, n, slots, NULL) == 0;
-    const tensor *a = ok ? &slots[p->answer] : NULL;
-    ok = ok && a->type == EL_FLOAT && a->n == (size_t)n * (size_t)p->answer_width;
-    for (int q = 0; q < n; q++)
-        for (int j = 0; j < w; j++)
-            y[(size_t)q * (size_t)w + (size_t)j] = ok ? a->f[(size_t)q * (size_t)p->answer_width +
-                                                             (size_t)(p->answer_col < 0 ? j : p->answer_col)]
-                                                      : NAN;
-    if (slots) release_slots(slots, p->n_slots);
-    free(slots);
-}
-
-static size_t graph_scratch(const predictor *p, int n)
-{
-    (void)p;
-    (void)n;
-    return 0;
-}
-
-static int graph_prepare(predictor *p, char *err)
-{
-    (void)p;
-    (void)err;
-    return 0;
-}
-
-static json_t *graph_to_json(const predictor *pr, int with_params)
-{
-    (void)with_params; /* the graph is the ONNX file's: served from it, never rewritten */
-    const program *p = (const program *)pr;
-    json_t *ops = json_array();
-    for (size_t k = 0; k < p->n_nodes; k++) json_array_append_new(ops, json_string(p->nodes[k].op_type));
-    return json_pack("{s:s,s:I,s:o}", "kind", "onnx_graph", "nodes", (json_int_t)p->n_nodes, "operators",
-                     ops);
-}
-
-static void graph_hash(const predictor *pr, fnv *f)
-{
-    fnv_str(f, "onnx_graph");
-    fnv_i64(f, (int64_t)((const program *)pr)->content);
-}
-
-static void graph_describe(const predictor *pr, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s", ((const program *)pr)->summary);
-}
-
-static void forest_free(forest *fo)
-{
-    if (!fo) return;
-    free(fo->nodes);
-    free(fo->roots);
-    free(fo->w_class);
-    free(fo->w_value);
-    free(fo->members);
-    free(fo->base);
-    free(fo);
-}
-
-static void program_free(program *p)
-{
-    for (size_t k = 0; k < p->n_nodes; k++) {
-        gnode *g = &p->nodes[k];
-        free(g->name);
-        free(g->op_type);
-        free(g->in);
-        free(g->out);
-        free(g->fa);
-        free(g->fb);
-        free(g->fc);
-        free(g->fd);
-        free(g->fe);
-        free(g->ia);
-        free(g->ib);
-        free(g->classes);
-        forest_free(g->trees);
-    }
-    free(p->nodes);
-    for (size_t s = 0; s < p->n_slots; s++) {
-        if (p->consts && p->consts[s].constant) {
-            free(p->consts[s].f);
-            free(p->consts[s].i);
-        }
-        if (p->slot_names) free(p->slot_names[s]);
-    }
-    free(p->consts);
-    free(p->slot_names);
-    for (size_t k = 0; k < p->n_pool; k++) free(p->pool[k]);
-    free(p->pool);
-    free(p->pool_len);
-    free(p->inputs);
-    for (size_t k = 0; p->cat_pool && k < p->n_schema; k++) free(p->cat_pool[k]);
-    free(p->cat_pool);
-    free(p->file);
-    free(p);
-}
-
-static void graph_free(predictor *pr) { program_free((program *)pr); }
-
-static const predictor_ops graph_ops = {"onnx_graph",  graph_predict, graph_scratch,  graph_prepare,
-                                        graph_to_json, graph_hash,    graph_describe, graph_free};
-
-int onnx_graph_is(const predictor *p) { return p && p->ops == &graph_ops; }
-
 /* ---- loading ------------------------------------------------------------------ */
+
+/* The interpreter's element kind of an ONNX TensorProto data type; *ok 0 for one it has none for. */
+static elem elem_of_onnx(int64_t t, int *ok)
+{
+    *ok = 1;
+    switch (t) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: return EL_FLOAT;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT16:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64: return EL_INT;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: return EL_BOOL;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__STRING: return EL_STRING;
+    default: *ok = 0; return EL_FLOAT;
+    }
+}
 
 typedef struct {
     program *p;
@@ -381,7 +181,7 @@ static int load_fail(loader *l, const gnode *g, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    pb_node_verror(l->err, l->p->file, g ? g->name : NULL, g ? g->op_type : NULL, fmt, ap);
+    err_vset_node(l->err, l->p->file, g ? g->name : NULL, g ? g->op_type : NULL, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -439,7 +239,7 @@ static int load_constant(loader *l, const tensor_t *t, tensor *out)
 {
     const char *name = pb_str(t->name);
     int ok;
-    elem type = onnx_elem_of_onnx(t->data_type, &ok);
+    elem type = elem_of_onnx(t->data_type, &ok);
     if (!ok || t->n_dims > MAX_RANK)
         return load_fail(l, NULL, "initializer \"%.80s\": element type %d or %zu dimensions is not supported",
                          name, t->data_type, t->n_dims);
@@ -1067,7 +867,7 @@ static int read_node(loader *l, gnode *g, const node_t *n)
     case OP_SVM_REG: return read_svm(l, g, n);
     case OP_CAST: {
         int ok;
-        g->to = onnx_elem_of_onnx(pb_attr_int(n, "to", 0), &ok);
+        g->to = elem_of_onnx(pb_attr_int(n, "to", 0), &ok);
         if (!ok)
             return load_fail(l, g, "casts to type %lld, which tabserve does not run",
                              (long long)pb_attr_int(n, "to", 0));
@@ -1379,7 +1179,7 @@ static int read_graph_inputs(loader *l, model_builder *m)
         if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
             return load_fail(l, NULL, "input \"%.80s\" is not a tensor", iname);
         int ok;
-        elem type = onnx_elem_of_onnx(tp->tensor_type->elem_type, &ok);
+        elem type = elem_of_onnx(tp->tensor_type->elem_type, &ok);
         const Onnx__TensorShapeProto *shape = tp->tensor_type->shape;
         int rank = shape ? (int)shape->n_dim : 2; /* no shape given: one column, as [N, 1] */
         int64_t width = 1;
@@ -1494,7 +1294,7 @@ static int dry_run(loader *l, int n, tensor *types)
     for (size_t k = 0; !rc && k < p->n_inputs; k++)
         if (p->inputs[k].type == EL_STRING)
             for (int q = 0; q < n; q++) x[(size_t)q * p->n_schema + p->inputs[k].first] = -1;
-    if (!rc) rc = run_graph(p, x, n, slots, l->err);
+    if (!rc) rc = onnx_graph_run(p, x, n, slots, l->err);
     for (size_t s = 0; !rc && s < p->n_slots; s++)
         if (slots[s].n > (size_t)n * MAX_ROW_ELEMENTS)
             rc = load_fail(l, NULL, "value \"%.80s\" holds %zu elements for %d rows (at most %ld a row)",
@@ -1505,7 +1305,7 @@ static int dry_run(loader *l, int n, tensor *types)
             types[s].f = NULL;
             types[s].i = NULL;
         }
-    if (slots) release_slots(slots, p->n_slots);
+    if (slots) onnx_graph_release(slots, p->n_slots);
     free(slots);
     free(x);
     return rc;
@@ -1626,7 +1426,7 @@ model_builder *onnx_graph_import(const Onnx__ModelProto *mp, const char *buf, si
         err_set(err, "%s: out of memory", name);
         return NULL;
     }
-    p->base.ops = &graph_ops;
+    p->base.ops = &onnx_graph_ops;
     fnv content = FNV_INIT; /* the graph's identity for the model's hash: the file itself */
     fnv_bytes(&content, buf, len);
     p->content = content.h;
@@ -1671,7 +1471,7 @@ model_builder *onnx_graph_import(const Onnx__ModelProto *mp, const char *buf, si
     }
     free(t2);
     free(t3);
-    if (p) program_free(p);
+    if (p) onnx_graph_program_free(p);
     if (rc) {
         model_builder_free(m);
         return NULL;
@@ -1724,7 +1524,7 @@ int onnx_graph_node_test(const Onnx__ModelProto *mp, const Onnx__TensorProto *co
         snprintf(err, err_len, "%s", mp->graph ? "out of memory" : "no graph");
         return -1;
     }
-    p->base.ops = &graph_ops;
+    p->base.ops = &onnx_graph_ops;
     loader l = {p, mp->graph, &lim, why, 0, 0, 17, 3};
     for (size_t i = 0; i < mp->n_opset_import; i++) {
         const char *d = pb_str(mp->opset_import[i]->domain);
@@ -1758,7 +1558,7 @@ int onnx_graph_node_test(const Onnx__ModelProto *mp, const Onnx__TensorProto *co
         run_ctx r = {p, slots, why};
         for (size_t sl = 0; sl < p->n_slots; sl++) slots[sl] = p->consts[sl];
         for (size_t k = 0; k < n_in; k++) slots[in_slot[k]] = given[k];
-        for (size_t k = 0; !rc && k < p->n_nodes; k++) rc = run_node(&r, &p->nodes[k]);
+        for (size_t k = 0; !rc && k < p->n_nodes; k++) rc = onnx_graph_run_node(&r, &p->nodes[k]);
         result = rc ? -1 : 1;
         for (size_t k = 0; result == 1 && k < n_want && k < l.gp->n_output; k++) {
             int sl = find_slot(p, pb_str(l.gp->output[k]->name));
@@ -1770,7 +1570,7 @@ int onnx_graph_node_test(const Onnx__ModelProto *mp, const Onnx__TensorProto *co
             }
         }
         for (size_t k = 0; k < n_in; k++) slots[in_slot[k]] = (tensor){0}; /* given's, freed below */
-        release_slots(slots, p->n_slots);
+        onnx_graph_release(slots, p->n_slots);
     }
     for (size_t k = 0; given && k < n_in + n_want; k++) {
         free(given[k].f);
@@ -1779,6 +1579,6 @@ int onnx_graph_node_test(const Onnx__ModelProto *mp, const Onnx__TensorProto *co
     free(given);
     free(slots);
     snprintf(err, err_len, "%s", why);
-    program_free(p);
+    onnx_graph_program_free(p);
     return result;
 }

@@ -1,8 +1,7 @@
-/* onnx_graph — an ONNX graph run as it is written, node by node on tensors,
- * for the graphs onnx.c cannot compile onto tabserve's own feature steps and
- * predictors (arithmetic between computed tensors, a condition computed from
- * the data, two estimators blended, a Softmax in the middle, ...). Any graph
- * of the supported operators runs; the compiled form stays the fast path.
+/* onnx_graph — an ONNX graph read for the interpreter (estimators/graph.h), for
+ * the graphs onnx.c cannot compile onto tabserve's own feature steps and
+ * predictors, and as the reference the compiled ones are checked against. Any
+ * graph of the supported operators runs; the compiled form stays the fast path.
  *
  * At load the graph is checked whole: every node's inputs made by an earlier
  * node, its attributes read and checked, then two dry runs (2 and 3 rows)
@@ -26,9 +25,6 @@ extern const char onnx_supported_operators[];
 /* The model's parts (to finish: model/builder.h) running graph mp->graph, unpacked from buf;
  * NULL with err naming the node and what was wrong. name: the file, for
  * messages. */
-/* Whether p is the graph interpreter (else the graph was compiled onto tabserve's estimators). */
-int onnx_graph_is(const predictor *p);
-
 model_builder *onnx_graph_import(const Onnx__ModelProto *mp, const char *buf, size_t len, const char *name,
                                  const import_limits *lim, char *err);
 

@@ -7,16 +7,6 @@
 
 #include "base/err.h"
 
-int pb_node_verror(char *err, const char *file, const char *name, const char *op, const char *fmt, va_list ap)
-{
-    char what[ERR_LEN];
-    vsnprintf(what, sizeof what, fmt, ap);
-    if (op)
-        return err_set(err, "%s: node \"%.80s\" (%.40s): %s", file, name && *name ? name : "(unnamed)", op,
-                       what);
-    return err_set(err, "%s: %s", file, what);
-}
-
 const attr_t *pb_attr(const node_t *n, const char *name)
 {
     for (size_t i = 0; i < n->n_attribute; i++)

@@ -19,10 +19,6 @@ typedef Onnx__TensorProto tensor_t;
 
 static inline const char *pb_str(const char *s) { return s ? s : ""; }
 
-/* The one shape of both readers' errors, into err (ERR_LEN): "FILE: node "NAME"
- * (OP): what", or "FILE: what" when op is NULL (no node). Returns -1. */
-int pb_node_verror(char *err, const char *file, const char *name, const char *op, const char *fmt,
-                   va_list ap);
 
 const attr_t *pb_attr(const node_t *n, const char *name);
 int64_t pb_attr_int(const node_t *n, const char *name, int64_t dflt);

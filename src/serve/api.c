@@ -120,6 +120,18 @@ static int protocol_path(const char *path)
 
 static exchange exchange_of(api *a, const api_request *req, api_response *res);
 
+/* A version's rendered document (serve/docs.h), as it is; a 500 if the version has none
+ * (a repository loaded without docs_render as its describe hook). */
+static void respond_doc(api *a, api_response *res, const repo_version *v, doc_kind d)
+{
+    size_t len;
+    const char *doc = docs_get(v, d, &len);
+    if (doc)
+        respond(res, 200, "application/json", doc, len);
+    else
+        error_with(a, res, 500, "this model version has no rendered documents", NULL, -1);
+}
+
 /* An error in the shape of the route's API: the protocols' own on theirs, the house one elsewhere. */
 static void route_error(api *a, api_response *res, int status, const char *message, const char *path)
 {
@@ -500,6 +512,8 @@ static void handle(api *a, const api_request *req, api_response *res)
     const repo_model *rm = NULL;
     const repo_version *v;
     long len;
+    const char *doc;
+    size_t doc_len;
     switch (rt.route) {
     case ROUTE_MODEL_POST:
         if ((v = default_version(a, res))) predict(a, v, req, res, 0);
@@ -508,8 +522,7 @@ static void handle(api *a, const api_request *req, api_response *res)
         if ((v = default_version(a, res))) predict(a, v, req, res, 1);
         return;
     case ROUTE_MODEL_GET:
-        if ((v = default_version(a, res)))
-            respond(res, 200, "application/json", v->doc[DOC_DESCRIBE], v->doc_len[DOC_DESCRIBE]);
+        if ((v = default_version(a, res))) respond_doc(a, res, v, DOC_DESCRIBE);
         return;
     case ROUTE_HEALTHZ: text_reply(a, res, 200, "{\"status\": \"ok\"}\n"); return;
     case ROUTE_READYZ: readiness(a, res, 0); return;
@@ -527,8 +540,8 @@ static void handle(api *a, const api_request *req, api_response *res)
         return;
     case ROUTE_OPENAPI:
         v = repository_default(a->repo) ? repo_model_version(repository_default(a->repo), 0) : NULL;
-        if (v && v->doc[DOC_OPENAPI])
-            respond(res, 200, "application/yaml", v->doc[DOC_OPENAPI], v->doc_len[DOC_OPENAPI]);
+        if (v && (doc = docs_get(v, DOC_OPENAPI, &doc_len)))
+            respond(res, 200, "application/yaml", doc, doc_len);
         else
             respond(res, 200, "application/yaml", openapi_yaml, openapi_yaml_len());
         return;
@@ -542,8 +555,7 @@ static void handle(api *a, const api_request *req, api_response *res)
                    TABSERVE_VERSION);
         return;
     case ROUTE_V2_MODEL:
-        if ((v = find_version(a, &x, &rt, &rm, 1)))
-            respond(res, 200, "application/json", v->doc[DOC_V2_METADATA], v->doc_len[DOC_V2_METADATA]);
+        if ((v = find_version(a, &x, &rt, &rm, 1))) respond_doc(a, res, v, DOC_V2_METADATA);
         return;
     case ROUTE_V2_MODEL_READY:
         if ((v = find_version(a, &x, &rt, &rm, 1)))
@@ -560,8 +572,7 @@ static void handle(api *a, const api_request *req, api_response *res)
         }
         return;
     case ROUTE_V1_METADATA:
-        if ((v = find_version(a, &x, &rt, &rm, 1)))
-            respond(res, 200, "application/json", v->doc[DOC_TFS_METADATA], v->doc_len[DOC_TFS_METADATA]);
+        if ((v = find_version(a, &x, &rt, &rm, 1))) respond_doc(a, res, v, DOC_TFS_METADATA);
         return;
     case ROUTE_V1_PREDICT:
         if ((v = find_version(a, &x, &rt, &rm, 1))) tfs_predict(&x, v, 0);

@@ -126,6 +126,27 @@ static json_t *tfs_metadata(const repo_model *rm, const repo_version *v)
                      sig);
 }
 
+/* What a version keeps: its documents (attached to it in the repository). */
+typedef struct {
+    char *text[DOC_COUNT];
+    size_t len[DOC_COUNT];
+} version_docs;
+
+void docs_forget(void *attached)
+{
+    version_docs *d = attached;
+    if (!d) return;
+    for (int k = 0; k < DOC_COUNT; k++) free(d->text[k]);
+    free(d);
+}
+
+const char *docs_get(const repo_version *v, doc_kind d, size_t *len)
+{
+    const version_docs *vd = v->attached;
+    *len = vd && vd->text[d] ? vd->len[d] : 0;
+    return vd ? vd->text[d] : NULL;
+}
+
 int docs_render(repository *r, char *err)
 {
     char lerr[ERR_LEN];
@@ -135,16 +156,22 @@ int docs_render(repository *r, char *err)
         repo_model *rm = &r->models[i];
         for (int k = 0; k < rm->n && rc == 0; k++) {
             repo_version *v = &rm->v[k];
-            if (!v->m) continue;
-            v->doc[DOC_DESCRIBE] = dump(describe(rm, v), &v->doc_len[DOC_DESCRIBE]);
-            v->doc[DOC_V2_METADATA] = dump(v2_metadata(rm, v->m), &v->doc_len[DOC_V2_METADATA]);
-            v->doc[DOC_TFS_METADATA] = dump(tfs_metadata(rm, v), &v->doc_len[DOC_TFS_METADATA]);
-            int n = asprintf(&v->doc[DOC_V2_REPLY_HEAD], "{\"model_name\":\"%s\",\"model_version\":\"%ld\"",
+            if (!v->m || v->attached) continue;
+            version_docs *d = calloc(1, sizeof *d);
+            if (!d) {
+                rc = -1;
+                break;
+            }
+            v->attached = d;
+            d->text[DOC_DESCRIBE] = dump(describe(rm, v), &d->len[DOC_DESCRIBE]);
+            d->text[DOC_V2_METADATA] = dump(v2_metadata(rm, v->m), &d->len[DOC_V2_METADATA]);
+            d->text[DOC_TFS_METADATA] = dump(tfs_metadata(rm, v), &d->len[DOC_TFS_METADATA]);
+            int n = asprintf(&d->text[DOC_V2_REPLY_HEAD], "{\"model_name\":\"%s\",\"model_version\":\"%ld\"",
                              rm->name, v->version);
-            v->doc_len[DOC_V2_REPLY_HEAD] = n > 0 ? (size_t)n : 0;
-            if (n < 0) v->doc[DOC_V2_REPLY_HEAD] = NULL;
-            if (!v->doc[DOC_DESCRIBE] || !v->doc[DOC_V2_METADATA] || !v->doc[DOC_TFS_METADATA] ||
-                !v->doc[DOC_V2_REPLY_HEAD])
+            d->len[DOC_V2_REPLY_HEAD] = n > 0 ? (size_t)n : 0;
+            if (n < 0) d->text[DOC_V2_REPLY_HEAD] = NULL;
+            if (!d->text[DOC_DESCRIBE] || !d->text[DOC_V2_METADATA] || !d->text[DOC_TFS_METADATA] ||
+                !d->text[DOC_V2_REPLY_HEAD])
                 rc = -1;
             /* the default model's spec: the hand-written template for the built-in
              * model (or a file of the same content), else generated from the model
@@ -156,7 +183,7 @@ int docs_render(repository *r, char *err)
                 builtin_tried = 1;
                 is_builtin = builtin && strcmp(builtin->hash, v->m->hash) == 0;
             }
-            if (!is_builtin) v->doc[DOC_OPENAPI] = openapi_generate(v->m, &v->doc_len[DOC_OPENAPI]);
+            if (!is_builtin) d->text[DOC_OPENAPI] = openapi_generate(v->m, &d->len[DOC_OPENAPI]);
         }
     }
     model_free(builtin);

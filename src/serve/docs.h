@@ -15,8 +15,24 @@
 
 #define OUTPUT_TENSOR "predict" /* the one output tensor: what POST /model calls it too */
 
-/* Renders every missing document of r's available versions. Returns 0 or -1 with err. */
+typedef enum {
+    DOC_DESCRIBE,
+    DOC_V2_METADATA,
+    DOC_TFS_METADATA,
+    DOC_OPENAPI,
+    DOC_V2_REPLY_HEAD,
+    DOC_COUNT
+} doc_kind;
+
+/* Renders the documents of r's available versions that have none (their
+ * attached); the repository's describe hook. Returns 0 or -1 with err. */
 int docs_render(repository *r, char *err);
+/* Frees one version's documents: the repository's forget hook. */
+void docs_forget(void *attached);
+
+/* Version v's document of kind d, its length in *len; NULL when it has none
+ * (DOC_OPENAPI of the built-in model: the hand-written one is served). */
+const char *docs_get(const repo_version *v, doc_kind d, size_t *len);
 
 /* The Open Inference Protocol datatype an input is described with
  * (FP32, INT64, BYTES, BOOL), and TF Serving's (DT_FLOAT, ...). */

@@ -21,6 +21,7 @@
 #include "serve/control.h"
 #include "serve/listen.h"
 #include "serve/repository.h"
+#include "serve/docs.h"
 #include "serve/log.h"
 #include "serve/stats.h"
 #include "base/clock.h"
@@ -431,7 +432,9 @@ static int setup(master *ms, const serve_config *cfg)
                                     .default_model = cfg->default_model,
                                     .versions_kept = cfg->versions_kept,
                                     .limits = cfg->limits,
-                                    .links_outside = cfg->links_outside_repository};
+                                    .links_outside = cfg->links_outside_repository,
+                                    .describe = docs_render,
+                                    .forget = docs_forget};
     if (cfg->model_control_explicit && !cfg->model_repository) {
         log_msg(LOG_CRITICAL, "--model-control-mode explicit needs --model-repository");
         return -1;

@@ -198,8 +198,10 @@ static void reply(exchange *x, const repo_version *v, const char *id, size_t id_
     const model *m = v->m;
     int k = m->n_outputs;
     char *o = x->out;
-    memcpy(o, v->doc[DOC_V2_REPLY_HEAD], v->doc_len[DOC_V2_REPLY_HEAD]);
-    o += v->doc_len[DOC_V2_REPLY_HEAD];
+    size_t head_len;
+    const char *reply_head = docs_get(v, DOC_V2_REPLY_HEAD, &head_len);
+    if (reply_head) memcpy(o, reply_head, head_len); /* every served version has one (docs_render) */
+    o += head_len;
     if (id) {
         memcpy(o, ",\"id\":", 6);
         memcpy(o + 6, id, id_len);

@@ -15,7 +15,6 @@
 #include "base/err.h"
 #include "formats/default_model.h"
 #include "explain/explain.h"
-#include "serve/docs.h"
 #include "serve/log.h"
 
 /* ---- scanning: what is on disk, without loading anything ---- */
@@ -259,13 +258,13 @@ char *repository_scan_fingerprint(const repository_options *o)
 
 /* ---- loading ---- */
 
-static void version_clear(repo_version *v)
+static void version_clear(const repository *r, repo_version *v)
 {
     explainer_free(v->explainer);
     model_free(v->m);
     free(v->error);
     free(v->path);
-    for (int d = 0; d < DOC_COUNT; d++) free(v->doc[d]);
+    if (v->attached && r->forget) r->forget(v->attached);
     memset(v, 0, sizeof *v);
 }
 
@@ -273,7 +272,7 @@ void repository_free(repository *r)
 {
     if (!r) return;
     for (int i = 0; i < r->n; i++) {
-        for (int k = 0; k < r->models[i].n; k++) version_clear(&r->models[i].v[k]);
+        for (int k = 0; k < r->models[i].n; k++) version_clear(r, &r->models[i].v[k]);
         free(r->models[i].v);
         free(r->models[i].name);
         for (int k = 0; k < r->models[i].n_labels; k++) free(r->models[i].label_names[k]);
@@ -307,14 +306,14 @@ static repo_version *previous(repository *prev, const char *name, const found_ve
     return NULL;
 }
 
-/* Takes pv over into out (its model, explainer, error); the rendered
- * documents are made again, for siblings may differ. */
-static void take_over(repo_version *pv, repo_version *out)
+/* Takes pv (of prev) over into out (its model, explainer, error); what the server
+ * attached is made again, for siblings may differ. */
+static void take_over(const repository *prev, repo_version *pv, repo_version *out)
 {
     *out = *pv;
     out->fresh = 0; /* counted when first loaded */
-    for (int d = 0; d < DOC_COUNT; d++) out->doc[d] = NULL, out->doc_len[d] = 0;
-    for (int d = 0; d < DOC_COUNT; d++) free(pv->doc[d]);
+    out->attached = NULL;
+    if (pv->attached && prev->forget) prev->forget(pv->attached);
     memset(pv, 0, sizeof *pv);
     pv->version = -1; /* taken */
 }
@@ -323,7 +322,7 @@ static void take_over(repo_version *pv, repo_version *out)
 static int reuse(repository *prev, const char *name, const found_version *fv, repo_version *out)
 {
     repo_version *pv = previous(prev, name, fv, 1);
-    if (pv) take_over(pv, out);
+    if (pv) take_over(prev, pv, out);
     return pv != NULL;
 }
 
@@ -376,7 +375,7 @@ static void load_version(const repository_options *o, const char *name, const fo
                 name, fv->version, err, pv->m->hash);
         char *path = out->path;
         unsigned long long dev = out->dev, ino = out->ino, size = out->size, mtime = out->mtime_ns;
-        take_over(pv, out);
+        take_over(prev, pv, out);
         free(out->path);
         out->path = path;
         out->dev = dev, out->ino = ino, out->size = size, out->mtime_ns = mtime;
@@ -485,6 +484,7 @@ static repository *load_one(const repository_options *o, char *err)
 {
     repository *r = calloc(1, sizeof *r);
     if (!r || !(r->models = calloc(1, sizeof *r->models))) goto oom;
+    r->forget = o->forget;
     repo_model *rm = &r->models[0];
     r->n = 1;
     if (!(rm->name = strdup(o->model_name ? o->model_name : "model")) || !(rm->v = calloc(1, sizeof *rm->v)))
@@ -514,7 +514,7 @@ static repository *load_one(const repository_options *o, char *err)
     free(fv.problem);
     if (!rm->v[0].m) goto fail;
     r->default_model = 0;
-    if (docs_render(r, err) != 0) goto fail;
+    if (o->describe && o->describe(r, err) != 0) goto fail;
     return r;
 oom:
     err_set(err, "out of memory loading the model");
@@ -550,13 +550,14 @@ repository *repository_load(const repository_options *o, repository *prev, char 
         err_set(err, "out of memory loading the repository");
         goto fail;
     }
+    r->forget = o->forget;
     for (int i = 0; i < n; i++, r->n++)
         if (load_model(o, &fm[i], prev, &r->models[i]) != 0) {
             err_set(err, "out of memory loading the repository");
             goto fail;
         }
     if (n == 0) log_msg(LOG_WARNING, "--model-repository %s holds no model directory", o->dir);
-    if (set_default(r, o, err) != 0 || docs_render(r, err) != 0) goto fail;
+    if (set_default(r, o, err) != 0 || (o->describe && o->describe(r, err) != 0)) goto fail;
     found_free(fm, n);
     return r;
 fail:

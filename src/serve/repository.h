@@ -27,17 +27,6 @@
 #define REPO_MAX_MODELS 1024
 #define REPO_MAX_NAME   128
 
-/* The documents describing one served version, rendered once in the master
- * (serve/docs.c) so that workers share them. */
-typedef enum {
-    DOC_DESCRIBE,
-    DOC_V2_METADATA,
-    DOC_TFS_METADATA,
-    DOC_OPENAPI,
-    DOC_V2_REPLY_HEAD,
-    DOC_COUNT
-} doc_kind;
-
 typedef struct {
     long version;
     model *m;    /* NULL: failed to load */
@@ -50,8 +39,10 @@ typedef struct {
     int explainer_made;
     int stats_slot; /* model-labelled metrics, -1: none (serve/stats.h) */
     int fresh;      /* loaded (or refused) by this repository_load, not taken over */
-    char *doc[DOC_COUNT];
-    size_t doc_len[DOC_COUNT];
+    /* what the server keeps beside this version (serve/docs.c: the documents that
+     * describe it, rendered once in the master so workers share them): made by
+     * repository_options.describe after every load, freed by .forget */
+    void *attached;
 } repo_version;
 
 typedef struct {
@@ -72,9 +63,10 @@ typedef struct {
 typedef struct {
     repo_model *models; /* sorted by name */
     int n;
-    int default_model; /* index in models of the model POST /model serves, -1: none */
-    char *dir;         /* NULL: a single model */
-    char *fingerprint; /* what the last scan saw: a poll compares it to say "changed" */
+    int default_model;              /* index in models of the model POST /model serves, -1: none */
+    char *dir;                      /* NULL: a single model */
+    char *fingerprint;              /* what the last scan saw: a poll compares it to say "changed" */
+    void (*forget)(void *attached); /* the options' */
 } repository;
 
 typedef struct {
@@ -89,6 +81,12 @@ typedef struct {
     /* explicit model control: models of the directory not to load (n_unloaded names) */
     char **unloaded;
     int n_unloaded;
+    /* the layer above's part (serve/docs.h: docs_render, docs_forget): after every
+     * load, describe attaches what it keeps of each available version (a version's
+     * attached is NULL until then; -1 with err fails the load); forget frees one.
+     * NULL: nothing attached. */
+    int (*describe)(repository *r, char *err);
+    void (*forget)(void *attached);
 } repository_options;
 
 /* Builds the repository. prev (may be NULL) lends its unchanged versions, which

@@ -1,10 +1,12 @@
-/* onnx_graph_impl — the ONNX interpreter's private parts, shared by the files that
- * make it and by nothing else: onnx_graph.c (loading, runs, the predictor),
- * onnx_ops.c (the operators of ai.onnx) and onnx_ops_ml.c (those of ai.onnx.ml):
- * tensors, the program and its nodes, the helpers every operator uses, and each
- * operator's entry (run_node calls them). */
-#ifndef TABSERVE_ONNX_GRAPH_IMPL_H
-#define TABSERVE_ONNX_GRAPH_IMPL_H
+/* graph_impl — the ONNX interpreter's private parts, shared by the files that
+ * make it and by nothing else: graph.c (runs, the predictor), graph_ops.c (the
+ * operators of ai.onnx), graph_ops_ml.c (those of ai.onnx.ml), and the reader
+ * that builds its program from a file, formats/onnx_graph.c (as ggml's
+ * *-impl.h headers are shared by a backend and its loader): tensors, the
+ * program and its nodes, the helpers every operator uses, each operator's
+ * entry (onnx_graph_run_node calls them) and the runs. */
+#ifndef TABSERVE_GRAPH_IMPL_H
+#define TABSERVE_GRAPH_IMPL_H
 
 #include <math.h>
 #include <stdarg.h>
@@ -14,7 +16,7 @@
 #include <string.h>
 
 #include "base/err.h"
-#include "formats/onnx_graph.h"
+#include "model/predictor.h"
 
 #define MAX_RANK         8
 #define MAX_ROW_ELEMENTS (1L << 22) /* elements of one tensor per row of the batch */
@@ -206,7 +208,7 @@ static inline int node_fail(char *err, const program *p, const gnode *g, const c
 {
     va_list ap;
     va_start(ap, fmt);
-    pb_node_verror(err, p->file, g ? g->name : NULL, g ? g->op_type : NULL, fmt, ap);
+    err_vset_node(err, p->file, g ? g->name : NULL, g ? g->op_type : NULL, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -421,7 +423,6 @@ int onnx_op_clip(run_ctx *r, const gnode *g);
 int onnx_op_batchnorm(run_ctx *r, const gnode *g);
 int onnx_op_binarizer(run_ctx *r, const gnode *g);
 int onnx_copy_into(run_ctx *r, const gnode *g, tensor *o, const tensor *x, int rank, const int64_t *dim);
-elem onnx_elem_of_onnx(int64_t t, int *ok);
 int64_t onnx_to_int(float v);
 int onnx_op_cast(run_ctx *r, const gnode *g);
 int onnx_op_identity(run_ctx *r, const gnode *g);
@@ -465,5 +466,16 @@ int onnx_op_linear(run_ctx *r, const gnode *g);
 int onnx_op_trees(run_ctx *r, const gnode *g);
 int onnx_op_zipmap(run_ctx *r, const gnode *g);
 float onnx_sigmoid(float z);
+
+/* ---- runs (graph.c) ---------------------------------------------------------- */
+
+extern const predictor_ops onnx_graph_ops; /* a program's base.ops */
+/* One node, on the slots of r. 0, or -1 with r->err naming the node. */
+int onnx_graph_run_node(run_ctx *r, const gnode *g);
+/* The whole program on n rows of x (n, n_schema); the slots hold every value after,
+ * for the caller to release (onnx_graph_release). 0, or -1 with err. */
+int onnx_graph_run(const program *p, const float *x, int n, tensor *slots, char *err);
+void onnx_graph_release(tensor *slots, size_t n);
+void onnx_graph_program_free(program *p);
 
 #endif

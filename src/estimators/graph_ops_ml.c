@@ -1,9 +1,10 @@
-/* onnx_ops_ml — the interpreter's ai.onnx.ml operators (onnx_graph_impl.h):
+/* graph_ops_ml — the interpreter's ai.onnx.ml operators (graph_impl.h):
  * preprocessing (Imputer, Scaler, OneHotEncoder, LabelEncoder, Normalizer,
  * Binarizer...), linear models, tree ensembles and support vector machines, as
  * ONNX Runtime runs them. */
 #define _GNU_SOURCE
-#include "formats/onnx_graph_impl.h"
+#include "estimators/graph_impl.h"
+#include "model/output.h"
 
 /* ---- ai.onnx.ml: preprocessing ------------------------------------------------ */
 

@@ -1,9 +1,9 @@
-/* onnx_ops — the interpreter's ai.onnx operators (onnx_graph_impl.h): elementwise
+/* graph_ops — the interpreter's ai.onnx operators (graph_impl.h): elementwise
  * math, comparisons and logic, casts and shapes, linear algebra, softmax, slices,
  * transposes, reductions, normalization. Each reads its inputs' tensors and makes
  * its outputs'; none keeps state between runs. */
 #define _GNU_SOURCE
-#include "formats/onnx_graph_impl.h"
+#include "estimators/graph_impl.h"
 
 const char *const onnx_elem_names[] = {"float", "int64", "bool", "string"};
 
@@ -282,26 +282,6 @@ int onnx_copy_into(run_ctx *r, const gnode *g, tensor *o, const tensor *x, int r
             memcpy(o->i, x->i, x->n * sizeof *o->i);
     }
     return 0;
-}
-
-elem onnx_elem_of_onnx(int64_t t, int *ok)
-{
-    *ok = 1;
-    switch (t) {
-    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
-    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: return EL_FLOAT;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
-    case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
-    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16:
-    case ONNX__TENSOR_PROTO__DATA_TYPE__INT16:
-    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32:
-    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
-    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32:
-    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64: return EL_INT;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: return EL_BOOL;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__STRING: return EL_STRING;
-    default: *ok = 0; return EL_FLOAT;
-    }
 }
 
 /* float -> integer as the hardware truncates; NaN and out of range give INT64_MIN, as x86's cvttss2si */
