@@ -19,7 +19,6 @@ typedef Onnx__TensorProto tensor_t;
 
 static inline const char *pb_str(const char *s) { return s ? s : ""; }
 
-
 const attr_t *pb_attr(const node_t *n, const char *name);
 int64_t pb_attr_int(const node_t *n, const char *name, int64_t dflt);
 float pb_attr_float(const node_t *n, const char *name, float dflt);
