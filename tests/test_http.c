@@ -201,6 +201,48 @@ static void test_chunked_bodies_and_their_extensions(void **state)
     }
 }
 
+/* Reads from fd until the reply holds `want` or the server closes; returns it (malloc'd). */
+static char *read_reply(int fd, const char *want)
+{
+    size_t cap = 1 << 14, got = 0;
+    char *reply = calloc(cap + 1, 1);
+    while (!strstr(reply, want)) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 3000) <= 0) break;
+        ssize_t k = read(fd, reply + got, cap - got);
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    return reply;
+}
+
+/* One connection's head is read, its body waits; another connection's whole
+ * request is answered meanwhile; then the first body arrives. Each answer names
+ * its own path: the decoded path of the first must not be the second's (it was,
+ * while one buffer a worker held it, and a POST /model was routed as GET /metrics). */
+static void test_interleaved_connections_keep_their_own_paths(void **state)
+{
+    (void)state;
+    int a[2], b[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, a), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b), 0);
+    assert_int_equal(http_add_connection(server, a[0]), 0);
+    assert_int_equal(http_add_connection(server, b[0]), 0);
+    const char *head = "POST /first%2Dpath HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n";
+    assert_int_equal(write(a[1], head, strlen(head)), (ssize_t)strlen(head));
+    usleep(20000); /* the head read and parsed before the other request arrives */
+    const char *other = "GET /second HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_int_equal(write(b[1], other, strlen(other)), (ssize_t)strlen(other));
+    char *rb = read_reply(b[1], "GET /second 0:");
+    assert_non_null(strstr(rb, "GET /second 0:"));
+    assert_int_equal(write(a[1], "hello", 5), 5);
+    char *ra = read_reply(a[1], "hello");
+    assert_non_null(strstr(ra, "POST /first-path 5:hello"));
+    free(ra);
+    free(rb);
+    for (int i = 0; i < 2; i++) close(i ? a[1] : b[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_limits_exact_at_their_edges),
         cmocka_unit_test(test_ambiguous_framing_answered_once_then_closed),
         cmocka_unit_test(test_chunked_bodies_and_their_extensions),
+        cmocka_unit_test(test_interleaved_connections_keep_their_own_paths),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

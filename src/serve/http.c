@@ -698,9 +698,20 @@ static void fill_line(conn *c)
     if (c->version_done) r->version = c->parser.http_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
 }
 
+/* The decoded path goes into the one buffer the server has for it (s->path), so it
+ * holds the path of the request decoded last — on another connection, perhaps,
+ * while this one's body was still arriving. Decoded again from the connection's own
+ * target whenever a request is handed over (the handler and the log run before any
+ * other connection is read). */
+static void path_again(conn *c)
+{
+    if (c->req.target) c->req.path = decode_path(c->s, c->req.target);
+}
+
 /* Answers an error found by the transport and closes after it. */
 static int reject(conn *c, int status, const char *msg)
 {
+    path_again(c);
     http_response res = {0};
     c->s->h.reject(c->s->h.ctx, &c->req, status, msg, &res);
     c->s->h.answered(c->s->h.ctx, &c->req, &res); /* counted before it goes out: see answer() */
@@ -844,6 +855,7 @@ static int answer(conn *c)
     }
     r->body = c->heap ? c->heap : c->in + c->head_len;
     r->body_len = c->body_len;
+    path_again(c);
     http_response res = {0};
     s->h.handle(s->h.ctx, r, &res);
     c->last_ms = clock_coarse_ms(); /* a slow answer is not an idle connection */
