@@ -14,6 +14,7 @@ usage: BIN=build/tabserve python3 tests/test_import.py
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import socket
@@ -653,7 +654,16 @@ class OnnxTest(unittest.TestCase):
                 f.write(b"\x08\x08\x3a\x05garbage")
             os.replace(path + ".tmp", path)
             server.send_signal(signal.SIGHUP)
-            time.sleep(1.0)
+
+            def refusals():
+                text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+                return float(re.search(r"^tabserve_model_reload_failures_total (\S+)$", text, re.M)[1])
+
+            for _ in range(400):  # the reload's outcome, as the server counts it
+                if refusals() == 1:
+                    break
+                time.sleep(0.05)
+            self.assertEqual(refusals(), 1)
             self.assertEqual(source()["format"], "onnx")  # refused: the ONNX model keeps serving
             self.assertEqual(post(port, row)["predict"], want)
         finally:

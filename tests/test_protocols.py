@@ -444,14 +444,15 @@ class Repository(unittest.TestCase):
             threads = [threading.Thread(target=load) for _ in range(8)]
             for t in threads:
                 t.start()
-            time.sleep(0.3)
+            self.assertTrue(self.wait_for(lambda: done[0] >= 20), "the clients answered")
             self.put_version("m", 2, f"{self.models}/gbt10.json")  # a new version: swapped in
             self.assertTrue(self.wait_for(lambda: self.served_version(s) == "2"), s.errors())
             os.makedirs(f"{self.dir}/m/3")  # a broken one: refused, version 2 keeps serving
             with open(f"{self.dir}/m/3/model.json", "w") as f:
                 f.write("{")
             self.assertTrue(self.wait_for(lambda: "model m version 3 refused" in s.errors()), s.errors())
-            time.sleep(0.5)
+            answered = done[0]  # the clients go on through the refusal and after it
+            self.assertTrue(self.wait_for(lambda: done[0] >= answered + 20), "the clients answered after it")
             stop.set()
             for t in threads:
                 t.join()
