@@ -11,7 +11,9 @@
 # fuzz_model's own findings (an rf classifier leaf past 1; a decision_type past int's range);
 # model/onnx-tree-ensemble.onnx is tree_ensemble_sum of tests/oracles/make_ops.py (ai.onnx.ml 5);
 # model/onnx-tree-ensemble-two-targets.onnx, fuzz_model's finding (two raw targets served as a probability);
-# model/lightgbm-cat-word-past-32-bits, fuzz_model's (a bitset word of 5.9e43 converted to an integer).
+# model/lightgbm-cat-word-past-32-bits, fuzz_model's (a bitset word of 5.9e43 converted to an integer);
+# model/onnx-input-without-shape.onnx and onnx-empty-raw-int64.onnx, fuzz_model's (a NULL shape; an
+# empty tensor's NULL data). The other onnx-*.onnx: tests/oracles/make_onnx.py OUTDIR --seeds.
 FUZZ_SECONDS ?= 30
 FUZZ_BUILD := build-fuzz
 FUZZ_CFLAGS := -O1 -g -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \

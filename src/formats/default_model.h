@@ -9,7 +9,7 @@
 
 #define DEFAULT_MODEL_NAME "<built-in models/titanic.json>"
 
-/* Loads the built-in model (import/import.h's model_open takes paths). */
+/* Loads the built-in model (formats/open.h's model_open takes paths). */
 model *model_load_default(char *err);
 
 #endif

@@ -1,16 +1,17 @@
-/* import — opening a model file of any supported format, told apart by its
+/* open — opening a model file of any supported format, told apart by its
  * content, not its name:
  *
- *   tabserve model (JSON, "format": "tabserve-model")   model/model.h
- *   XGBoost JSON model (Booster.save_model("m.json"))   import/xgboost.c
- *   ONNX model (protobuf ModelProto)                    import/onnx.c
+ *   tabserve model (JSON, "format": "tabserve-model")   formats/tabserve.c (0.1.0's: tabserve_v1.c)
+ *   XGBoost JSON or UBJSON (Booster.save_model)        formats/xgboost.c
+ *   LightGBM text model (Booster.save_model)            formats/lightgbm.c
+ *   ONNX model (protobuf ModelProto)                    formats/onnx.c
  *
  * Every format becomes the same composition (schema -> feature steps ->
  * predictor -> output), so serving, scoring and errors do not depend on it.
  * What a foreign file lacks (input names, category vocabularies, class labels)
- * comes from a schema file beside it (import/sidecar.c). */
-#ifndef TABSERVE_IMPORT_H
-#define TABSERVE_IMPORT_H
+ * comes from a schema file beside it (formats/sidecar.c). */
+#ifndef TABSERVE_OPEN_H
+#define TABSERVE_OPEN_H
 
 #include "model/model.h"
 
