@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Gradient-boosted trees: tabserve's trainer against XGBoost 1.7.4 (Debian's python3-xgboost),
-same data, same hyper-parameters, same run (issue 13).
+same data, same hyper-parameters, same run.
 
 1. Titanic (if ../shared/data/titanic.csv is there): 5-fold CV by PassengerId mod 5 on Age, Fare,
    Sex, Embarked, Pclass with XGBoost's hyper-parameters of the issue's table (300 trees, depth 3,

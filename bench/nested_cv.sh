@@ -11,7 +11,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 flags="--label Survived --numeric Age,Fare --categorical Sex,Embarked,Pclass"
 # CANDIDATES=mlp: the MLP settings tabserve 0.1.0's default was chosen from;
-# the default (blend): the settings the blend default was chosen from (issue 13) —
+# the default (blend): the settings the blend default was chosen from —
 # the MLP default, and --model blend with the tree settings and weights tried
 if [ "${CANDIDATES:-blend}" = mlp ]; then
   candidates=("" "--ensemble 1" "--hidden 32,16" "--hidden 128,128 --ensemble 1" "--l2 0.01" "--hidden \"\"")

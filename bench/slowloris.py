@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Slowloris against one tabserve (issue 11, family 4): N clients each send a request line,
+"""Slowloris against one tabserve: N clients each send a request line,
 then one header byte every INTERVAL seconds (reconnecting when evicted), while a quick client
 sends GET /healthz every 50 ms; prints its latency percentiles.
 Usage: bench/slowloris.py PORT N INTERVAL SECONDS   (start e.g. tabserve serve -w 1 --worker-connections 8 -b 127.0.0.1:PORT)"""

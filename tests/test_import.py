@@ -1,4 +1,4 @@
-"""Imported models against their own runtimes (issue 12).
+"""Imported models against their own runtimes.
 
 XGBoost: every objective tabserve serves, trained here by Debian's python3-xgboost
 (tests/oracles/make_xgboost.py), predicted by `tabserve predict` and `tabserve serve`, compared

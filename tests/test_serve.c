@@ -201,7 +201,7 @@ static void test_members_the_model_cannot_mean(void **state)
 }
 
 /* Every prediction is a finite number or a 400 naming the input, the same for a
- * single object, a batch, CSV and JSON lines (issue 11, family 1). */
+ * single object, a batch, CSV and JSON lines (malformed input of every shape). */
 static void test_extreme_values_finite_or_refused(void **state)
 {
     (void)state;

@@ -310,7 +310,7 @@ class Routes(unittest.TestCase):
         self.assertEqual(self.s.predict()[0], 200)
 
     def test_headers_over_the_connection_buffer(self):
-        # past --limit-request-headers libmicrohttpd refuses the request itself
+        # past --limit-request-headers the transport refuses the request itself
         try:
             st = self.s.request("GET", "/healthz", headers={"X-Big": "a" * 9000})[0]
             self.assertIn(st, (413, 414, 431))
@@ -323,7 +323,7 @@ class Routes(unittest.TestCase):
         return raw_exchange(self.s.port, data)
 
     def test_framing_errors_close_the_connection(self):
-        # issue 11, family 2 (RFC 9112 6.3): an ambiguous body gets one answer and the
+        # request smuggling (RFC 9112 6.3): an ambiguous body gets one answer and the
         # connection closed; bytes after it are never served as a next request
         body = b'{"Sex":"male","Pclass":3}'  # refused for its framing before it is read
         chunked = b"19\r\n" + body + b"\r\n0\r\n\r\n"
@@ -463,7 +463,7 @@ class Routes(unittest.TestCase):
         self.assertTrue(reply.startswith(b"HTTP/1.1 200 "), reply[:40])
 
     def test_decoded_nul_does_not_end_the_path(self):
-        # issue 11, family 3: "/model%00.json" must not be /model
+        # path confusion: "/model%00.json" must not be /model
         for path in ("/model%00.json", "/metrics%00/public", "/healthz%00"):
             e, _ = self.error(404, "GET", path)
             self.assertIn("no route", e["message"])
@@ -490,8 +490,8 @@ class Routes(unittest.TestCase):
         self.assertEqual(self.s.metric("tabserve_requests_total", 'method="POST",route="/model",status="431"'), posts)
 
     def test_library_answered_errors_are_counted(self):
-        # issue 11, family 5: what libmicrohttpd answers itself (before our handler sees
-        # a method or a path) is counted once, as method="unknown", route="unparsed"
+        # what the transport answers itself (before the handler sees a method or a
+        # path) is counted once, as method="unknown", route="unparsed"
         def count(status):
             return self.s.metric("tabserve_requests_total", 'route="unparsed",status="%d"' % status)
         before = {400: count(400), 505: count(505)}
@@ -807,7 +807,7 @@ class Process(unittest.TestCase):
             self.s.request("GET", "/healthz", timeout=1)
 
     def test_sigterm_closes_the_listening_socket_at_once(self):
-        # issue 11, family 4: new connections fail fast during a drain, in-flight ones finish
+        # slow and stuck clients: new connections fail fast during a drain, in-flight ones finish
         self.s = Server("--graceful-timeout", "60")
         result = {}
         t = threading.Thread(target=lambda: result.update(r=self.s.predict(headers={"X-Tabserve-Test-Stall": "3"})))
@@ -829,7 +829,7 @@ class Process(unittest.TestCase):
         self.assertEqual(self.s.proc.wait(5), 0)
 
     def test_slow_clients_cannot_lock_out_others(self):
-        # issue 11, family 4: 3x the connection limit of clients trickling header bytes
+        # slow clients: 3x the connection limit of clients trickling header bytes
         self.s = Server("--worker-connections", "8", "-t", "2", "--keep-alive", "2", workers=1)
         stop = threading.Event()
 
@@ -885,7 +885,7 @@ class Process(unittest.TestCase):
         self.assertEqual(len(self.s.workers()), 1)
 
     def test_access_log_cannot_be_forged(self):
-        # issue 11, family 3: client bytes are escaped as nginx does (\xHH): one request, one line
+        # log forging: client bytes are escaped as nginx does (\xHH): one request, one line
         d = tempfile.mkdtemp()
         log = os.path.join(d, "access.log")
         self.s = Server("--access-logfile", log)
@@ -1043,7 +1043,7 @@ class Configuration(unittest.TestCase):
         self.assertRegex(listening[1], rf"^Listening at: http://{host}:[1-9][0-9]*$")
 
     def test_live_unix_socket_is_not_taken_over(self):
-        # issue 11, family 4: a second server must not steal (and later delete) a live socket
+        # a second server must not steal (and later delete) a live socket
         d = tempfile.mkdtemp()
         sock = os.path.join(d, "t.sock")
         p = subprocess.Popen([BIN, "serve", "-b", f"unix:{sock}"], stderr=subprocess.DEVNULL)

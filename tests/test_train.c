@@ -492,7 +492,7 @@ static void test_titanic_bar(void **state)
     assert_true(cv.auc >= 0.855);
 }
 
-/* The bar of issue 13 for the default model: --model blend's defaults. */
+/* The default model's quality bar (docs/training.md): --model blend's defaults. */
 static void test_titanic_default_model_bar(void **state)
 {
     (void)state;
