@@ -23,12 +23,6 @@ int atomic_commit(atomic_file *af, char *err);
 /* Closes and removes the temporary file; safe to call after commit or on a zeroed af. */
 void atomic_abort(atomic_file *af);
 
-/* Asks the kernel to back [p, p + len) with memory now, in one call, rather
- * than a page fault at each first touch (on a virtual machine a fault can cost
- * 10 us: 6,000 of them were most of loading a 6 MB model). A hint: nothing
- * happens below 16 pages or where the kernel lacks it (Linux < 5.14). */
-void memory_populate(void *p, size_t len);
-
 /* n bytes for a large buffer, freed with free(): from 1 MB on, aligned to and
  * rounded up to 2 MB pages and the kernel asked to back it with such pages
  * where it has them (MADV_HUGEPAGE): one fault, and one page to zero, per 2 MB

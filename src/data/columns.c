@@ -315,12 +315,6 @@ columns *columns_load(const char *path, const char *label_name, int binary, cons
     return load_serial(path, label_name, binary, names, is_cat, n, err);
 }
 
-void columns_drop_x(columns *c)
-{
-    free(c->x);
-    c->x = NULL;
-}
-
 void columns_free(columns *c)
 {
     if (!c) return;

@@ -25,8 +25,6 @@ typedef struct {
 columns *columns_load(const char *path, const char *label_name, int binary, const char *const *names,
                       const int *is_cat, size_t n, int threads, char *err);
 
-/* Frees the float matrix early (the trainer keeps its bins instead). */
-void columns_drop_x(columns *c);
 void columns_free(columns *c);
 
 #endif

@@ -203,14 +203,10 @@ static void tile_edge(float *restrict y, const float *restrict x, const float *r
     }
 }
 
-void nn_dense(const nn_kernels *t, float *y, const float *x, const float *w, const float *b, int n, int n_in,
-              int n_out, activation act)
-{
-    nn_dense_ranged(t, y, x, w, b, n, n_in, n_out, act, NULL);
-}
-
-void nn_dense_ranged(const nn_kernels *t, float *y, const float *x, const float *w, const float *b, int n,
-                     int n_in, int n_out, activation act, const int *tile_range)
+/* nn_dense, each full 16-column tile summed over its rows [lo, hi) of tile_range
+ * only (NULL: all of n_in). */
+static void nn_dense_ranged(const nn_kernels *t, float *y, const float *x, const float *w, const float *b,
+                            int n, int n_in, int n_out, activation act, const int *tile_range)
 {
     if (n_out == 1) {
         dense_one(y, x, w, b[0], n, n_in);
@@ -239,6 +235,12 @@ void nn_dense_ranged(const nn_kernels *t, float *y, const float *x, const float 
                   n_in, n_out);
         activate(y + (size_t)full_rows * n_out, (size_t)(n - full_rows) * n_out, act);
     }
+}
+
+void nn_dense(const nn_kernels *t, float *y, const float *x, const float *w, const float *b, int n, int n_in,
+              int n_out, activation act)
+{
+    nn_dense_ranged(t, y, x, w, b, n, n_in, n_out, act, NULL);
 }
 
 /* One row through a layer: each block of 8 output columns is summed in
@@ -328,7 +330,8 @@ static int index_tiles(mlp_layer *l)
     return 0;
 }
 
-int mlp_index_blocks(mlp_layer *l)
+/* Rebuilds l's block index from its weights. Returns 0 or -1 (memory). */
+static int mlp_index_blocks(mlp_layer *l)
 {
     if (index_tiles(l) != 0) return -1;
     free(l->block_start);

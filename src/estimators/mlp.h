@@ -54,16 +54,9 @@ mlp *mlp_create(const int *widths, const activation *acts, size_t n_layers);
  * checking that each layer's input is the previous one's output. */
 mlp *mlp_read_layers(reader *r, struct json_t *layers, const char *path);
 
-/* Rebuilds l's block index from its weights. Returns 0 or -1 (memory). */
-int mlp_index_blocks(mlp_layer *l);
-
 /* x (n, n_in) @ w (n_in, n_out) + b (n_out,) -> y (n, n_out), then act in place. */
 void nn_dense(const nn_kernels *k, float *y, const float *x, const float *w, const float *b, int n, int n_in,
               int n_out, activation act);
-/* The same, each full 16-column tile summed over its rows [lo, hi) of
- * tile_range only (NULL: all of n_in). */
-void nn_dense_ranged(const nn_kernels *k, float *y, const float *x, const float *w, const float *b, int n,
-                     int n_in, int n_out, activation act, const int *tile_range);
 
 /* x (n, layers[0].n_in) -> y (n, last n_out), every layer with its activation.
  * scratch: mlp_scratch_floats(net, n). */

@@ -24,7 +24,9 @@
 
 static const import_limits default_limits = IMPORT_LIMITS_DEFAULT;
 
-const char *model_format_of(const char *buf, size_t len, char *err)
+/* The format model_open reads buf as: "json" (tabserve or XGBoost), "ubjson", "lightgbm", "onnx", or
+ * NULL with err saying why it is none of them. */
+static const char *model_format_of(const char *buf, size_t len, char *err)
 {
     size_t i = 0;
     while (i < len && strchr(" \t\r\n", buf[i]) && buf[i]) i++;

@@ -40,8 +40,4 @@ model *model_open(const char *path, const char *schema_path, const import_limits
 model *model_open_buffer(const char *buf, size_t len, const char *name, const import_limits *limits,
                          char *err);
 
-/* The format model_open would read buf as: "json" (tabserve or XGBoost), "ubjson", "lightgbm", "onnx", or
- * NULL with err saying why it is none of them. */
-const char *model_format_of(const char *buf, size_t len, char *err);
-
 #endif

@@ -16,8 +16,6 @@ static const char *const op_names[] = {
     "category_index", "passthrough", "scale"};
 #define N_OPS 8
 
-const char *step_name(step_op op) { return op_names[op]; }
-
 static int is_terminal(step_op op)
 {
     return op == STEP_ONE_HOT || op == STEP_MISSING_INDICATOR || op == STEP_CATEGORY_INDEX ||

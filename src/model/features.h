@@ -62,8 +62,6 @@ typedef struct {
     int n_columns; /* features_layout */
 } feature_steps;
 
-const char *step_name(step_op op);
-
 /* Appends a feature of input `input` with the given steps. Returns 0 or -1 (memory). */
 int features_add(feature_steps *fs, size_t input, const feature_step *steps, int n_steps);
 

@@ -15,14 +15,14 @@
 
 /* ---- the load steps ------------------------------------------------------- */
 
-int model_validate(const model *m, char *err)
+static int model_validate(const model *m, char *err)
 {
     if (features_validate(&m->features, &m->schema, err) != 0) return -1;
     if (!m->predictor) return err_set(err, "$.predictor: missing");
     return output_check(&m->output, m->predictor->n_outputs, err);
 }
 
-int model_layout(model *m, char *err)
+static int model_layout(model *m, char *err)
 {
     if (schema_index(&m->schema) != 0) return err_set(err, "out of memory");
     features_layout(&m->features, &m->schema);
@@ -62,13 +62,13 @@ int model_encode_background(model *m, char *err)
     return 0;
 }
 
-int model_prepare(model *m, char *err)
+static int model_prepare(model *m, char *err)
 {
     if (m->predictor->ops->prepare(m->predictor, err) != 0) return -1;
     return model_encode_background(m, err);
 }
 
-void model_hash(model *m)
+static void model_hash(model *m)
 {
     fnv f = FNV_INIT;
     schema_hash(&m->schema, &f);

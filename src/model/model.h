@@ -35,7 +35,7 @@ typedef struct model {
     char hash[32];           /* "fnv1a64:<16 hex>" over inputs, features, predictor and output */
     /* The background sample explanations are measured against: $.metadata.background
      * (rows of input values, chosen by the trainer or given in a schema file),
-     * encoded by model_prepare into (n_background, n_features). */
+     * encoded by model_assemble into (n_background, n_features). */
     float *background;
     int n_background;
 } model;
@@ -44,18 +44,14 @@ typedef struct model {
 void model_free(model *m);
 
 /* The load steps after parsing, also for a model built in memory (the trainer,
- * the version-1 reader): validate the parts against each other (feature steps
- * against the inputs, the output against the predictor's output count); lay out
- * the columns (and check the predictor takes exactly them); prepare the
- * predictor's derived state; hash. Each returns 0 or -1 with err. */
-int model_validate(const model *m, char *err);
-int model_layout(model *m, char *err);
-int model_prepare(model *m, char *err); /* the predictor's state, and the background's columns */
+ * the version-1 reader), in order: validate the parts against each other
+ * (feature steps against the inputs, the output against the predictor's output
+ * count); lay out the columns (and check the predictor takes exactly them);
+ * prepare the predictor's derived state and the background's columns; hash.
+ * Returns 0 or -1 with err. */
+int model_assemble(model *m, char *err);
 /* The background's columns again, after $.metadata.background changed. */
 int model_encode_background(model *m, char *err);
-void model_hash(model *m);
-/* All four, in order. */
-int model_assemble(model *m, char *err);
 /* The same for a large model: the content hash is computed on a second thread
  * while prepare runs (a 500-tree ensemble: ~3 ms each). */
 int model_assemble_large(model *m, char *err);

@@ -63,7 +63,8 @@ int schema_category_of_json(const schema_input *in, const json_t *v)
     return s ? schema_vocab_find(in, s, strlen(s)) : -1;
 }
 
-void schema_vocab_list(const schema_input *in, char *buf, size_t len)
+/* The accepted values of a categorical input, as `"a", "b", "c"` or `1, 2, 3`, into buf. */
+static void schema_vocab_list(const schema_input *in, char *buf, size_t len)
 {
     size_t used = 0;
     buf[0] = '\0';

@@ -68,8 +68,6 @@ int schema_vocab_find(const schema_input *in, const char *s, size_t len);
 /* The index of a category given as JSON (a string, or an integer for integer
  * vocabularies), as model files write them; -1 when it is not one. */
 int schema_category_of_json(const schema_input *in, const struct json_t *v);
-/* The accepted values of a categorical input, as `"a", "b", "c"` or `1, 2, 3`, into buf. */
-void schema_vocab_list(const schema_input *in, char *buf, size_t len);
 const char *value_type_name(value_type t);
 
 /* Reads $.inputs (format 2). Returns 0 or -1 with the reader's message. */

@@ -23,7 +23,7 @@ const char *docs_v2_datatype(value_type t)
     return "FP32";
 }
 
-const char *docs_tfs_dtype(value_type t)
+static const char *docs_tfs_dtype(value_type t)
 {
     switch (t) {
     case TYPE_INTEGER: return "DT_INT64";

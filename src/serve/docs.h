@@ -35,8 +35,7 @@ void docs_forget(void *attached);
 const char *docs_get(const repo_version *v, doc_kind d, size_t *len);
 
 /* The Open Inference Protocol datatype an input is described with
- * (FP32, INT64, BYTES, BOOL), and TF Serving's (DT_FLOAT, ...). */
+ * (FP32, INT64, BYTES, BOOL). */
 const char *docs_v2_datatype(value_type t);
-const char *docs_tfs_dtype(value_type t);
 
 #endif

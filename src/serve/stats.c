@@ -164,11 +164,6 @@ static const char *const grpc_code_names[STATS_GRPC_CODES] = {
     "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
     "DATA_LOSS", "UNAUTHENTICATED"};
 
-const char *stats_grpc_code_name(int code)
-{
-    return code >= 0 && code < STATS_GRPC_CODES ? grpc_code_names[code] : "UNKNOWN";
-}
-
 void stats_record_grpc(stats_worker *w, grpc_method method, int code, uint64_t latency_ns)
 {
     if (code < 0 || code >= STATS_GRPC_CODES) code = 2; /* UNKNOWN */

@@ -141,8 +141,6 @@ void stats_record(stats_worker *w, stats_route route, int status, uint64_t laten
 void stats_record_model(stats_worker *w, int model_slot, int status, uint64_t latency_ns, long predictions,
                         int inference);
 
-/* A gRPC status code's name ("INVALID_ARGUMENT"). */
-const char *stats_grpc_code_name(int code);
 /* Records one finished gRPC call: its method and status code. */
 void stats_record_grpc(stats_worker *w, grpc_method method, int code, uint64_t latency_ns);
 

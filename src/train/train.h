@@ -107,7 +107,7 @@ double train_loss_grad(const mlp *m, const float *x, const float *y, int n, doub
 
 /* The background sample for explanations: TRAIN_BACKGROUND_ROWS rows of d
  * (a seeded shuffle, kept in file order), their values of m's inputs written
- * to m->metadata.background as request objects and encoded (model_prepare).
+ * to m->metadata.background as request objects and encoded (model_assemble).
  * Explanations of models that have no exact tree or linear form are measured
  * against these rows. Returns 0 or -1 with err. */
 #define TRAIN_BACKGROUND_ROWS 24
