@@ -240,6 +240,16 @@ done
 check "the held-out figure is kept in the model's metadata" \
   "$BIN inspect '$tmp/three-mlp.json' --json | python3 -c 'import json,sys; h = json.load(sys.stdin)[\"metadata\"][\"held_out\"]; sys.exit(not (h[\"rows\"] == 60 and h[\"fraction\"] == 0.2 and 0.9 <= h[\"accuracy\"] <= 1))'"
 
+# whole numbers: few values over many rows are classes, over few rows a regression; --objective decides
+awk 'BEGIN { print "x,y"; for (i = 0; i < 30; i++) printf "%d.5,%d\n", i % 7, 150 + (i * 7) % 13 }' > "$tmp/whole.csv"
+check "a label of 13 whole numbers on 30 rows is a regression (too few rows a value for classes)" \
+  "$BIN train '$tmp/whole.csv' --label y -o '$tmp/whole.json' --quiet 2>&1 | grep -q 'label y holds numbers: a regression'"
+check "--objective classes makes them classes" \
+  "$BIN train '$tmp/whole.csv' --label y --objective classes -o '$tmp/whole-c.json' --quiet 2>&1 | grep -q 'label y: 13 classes (150, 151, 152, ...)'"
+check "--objective classes on a label of one value says why not" \
+  "awk -F, 'NR == 1 || \$2 == 150' '$tmp/whole.csv' > '$tmp/one.csv' && ! $BIN train '$tmp/one.csv' --label y --objective classes -o '$tmp/one.json' --quiet 2> '$tmp/one.err' &&
+   grep -q 'label y has 1 value; classes take two or more' '$tmp/one.err'"
+
 # a regression (made here: y = 3 x - 2 z + noise, z categorical): every --model trains it,
 # a held-out R^2 is printed, --cv reports R^2, RMSE and MAE, and auto chooses by squared error
 awk 'BEGIN { srand(11); print "x,z,y"; for (i = 0; i < 240; i++) { x = rand() * 4; z = int(rand() * 3);

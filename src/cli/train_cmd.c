@@ -33,8 +33,9 @@ static const char train_usage[] =
     "\n"
     "The inputs are every other column, typed by content (numbers, categories; a column of ids\n"
     "is left out and said so). The task follows the label: two values of any kind, a binary\n"
-    "model; three or more categories (or up to 20 integers), classes; other numbers, a\n"
-    "regression. Every --model trains every task. Defaults in brackets.\n"
+    "model; three or more categories (or up to 20 integers, each on 5 rows on average),\n"
+    "classes; other numbers, a regression. Every --model trains every task. Defaults in\n"
+    "brackets.\n"
     "\n"
     "data\n"
     "  --label COL             the column to predict (required)\n"
@@ -43,7 +44,7 @@ static const char train_usage[] =
     "  --categorical C,D       categorical inputs [typed by content]\n"
     "  --drop A,B              columns left out [none]\n"
     "  --positive CLASS        a binary label's class whose probability is served [the second in order]\n"
-    "  --objective binary|regression  the task, whatever the label holds [from the label]\n"
+    "  --objective binary|classes|regression  the task, whatever the label holds [from the label]\n"
     "model\n"
     "  --model mlp|linear|gbt|blend|auto  [mlp]; auto: each cross-validated, the best kept\n"
     "  --seed N                [1]\n"
@@ -80,9 +81,12 @@ static const char *model_kind_given(int argc, char **argv)
     return kind;
 }
 
-/* A label of integers with at most this many distinct values is classes
- * (wine's 0, 1, 2); with more, or other numbers, a regression target. */
+/* A label of integers with at most this many distinct values, each on
+ * MULTICLASS_MIN_ROWS rows on average, is classes (wine's 0, 1, 2); with more
+ * values or fewer rows (a small regression table of whole numbers), or other
+ * numbers, a regression target. --objective classes decides it the other way. */
 #define MULTICLASS_MAX_INTEGERS 20
+#define MULTICLASS_MIN_ROWS     5
 
 /* --model gbt without --cv reads files above this straight into columns (and so
  * with --held-out 0). */
@@ -124,7 +128,7 @@ int cmd_train(int argc, char **argv)
 {
     const char *data = NULL, *label = NULL, *numeric = "", *categorical = "", *out = NULL, *drop = NULL;
     const char *positive = NULL;
-    int quiet = 0;
+    int quiet = 0, force_classes = 0;
     const char *hidden = NULL, *fold_by = NULL, *v = NULL, *kind = model_kind_given(argc, argv), *l2 = NULL;
     long cv = 0, lv;
     double held_out = 0.2; /* the share of the rows held out for the figure printed without --cv */
@@ -230,8 +234,11 @@ int cmd_train(int argc, char **argv)
                 o.gbt.objective = GBT_BINARY;
             else if (r > 0 && strcmp(v, "regression") == 0)
                 o.gbt.objective = GBT_REGRESSION;
+            else if (r > 0 && strcmp(v, "classes") == 0)
+                force_classes = 1;
             else if (r > 0) {
-                fprintf(stderr, "tabserve train: --objective must be binary or regression\n");
+                fprintf(stderr,
+                        "tabserve train: --objective must be binary, classes or regression, got \"%s\"\n", v);
                 return 2;
             }
         } else if (OPT("--activation")) {
@@ -345,12 +352,15 @@ int cmd_train(int argc, char **argv)
         int numbers = bad && labels && dataset_column_numeric(labels, 0);
         if (bad && labels && !positive) {
             char lerr[ERR_LEN];
-            int k = dataset_classes(labels, 0, numbers ? MULTICLASS_MAX_INTEGERS : GBT_MAX_CLASSES, &classes,
-                                    lerr);
+            int k = dataset_classes(labels, 0,
+                                    numbers && !force_classes ? MULTICLASS_MAX_INTEGERS : GBT_MAX_CLASSES,
+                                    &classes, lerr);
             int integers = k > 0;
             for (int c = 0; numbers && c < k; c++)
                 if (!is_integer_label(classes[c])) integers = 0;
-            if (k >= 3 && (!numbers || integers)) {
+            int as_classes =
+                !numbers || force_classes || (integers && labels->n_rows >= (size_t)k * MULTICLASS_MIN_ROWS);
+            if (k >= 3 && as_classes) {
                 n_classes = k;
                 numbers = 0;
                 bad = 0;
@@ -358,6 +368,14 @@ int cmd_train(int argc, char **argv)
                 free_list(classes);
                 classes = NULL;
                 if (!numbers && k < 0) err_set(err, "%s", lerr);
+                if (force_classes) { /* never a regression when classes were asked for */
+                    if (k < 0)
+                        err_set(err, "--objective classes: %s", lerr);
+                    else
+                        err_set(err, "--objective classes: label %s has %d value%s; classes take two or more",
+                                label, k, k == 1 ? "" : "s");
+                    numbers = 0;
+                }
             }
         }
         dataset_free(labels);
