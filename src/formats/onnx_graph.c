@@ -742,8 +742,24 @@ static int typed_list(loader *l, const node_t *n, const char *what, elem *type, 
     const attr_t *strs = pb_attr(n, name);
     snprintf(name, sizeof name, "%s_int64s", what);
     const attr_t *is = pb_attr(n, name);
+    snprintf(name, sizeof name, "%s_tensor", what); /* ai.onnx.ml 4: any element type, as a tensor */
+    const attr_t *ta = pb_attr(n, name);
     snprintf(name, sizeof name, "%s_floats", what);
-    if (strs && strs->n_strings) {
+    if (ta && ta->t) {
+        tensor t = {0};
+        if (load_constant(l, ta->t, &t) != 0) {
+            free(t.f);
+            free(t.i);
+            return -1;
+        }
+        *type = t.type == EL_BOOL ? EL_INT : t.type;
+        *count = t.n;
+        *ints = t.i;
+        *floats = t.f;
+        if (!t.n)
+            return node_fail(l->err, l->p, NULL, "node \"%.80s\" (LabelEncoder): %s_tensor is empty",
+                             pb_str(n->name), what);
+    } else if (strs && strs->n_strings) {
         *type = EL_STRING;
         *ints = pool_strings(l, strs);
         *count = strs->n_strings;
@@ -754,9 +770,9 @@ static int typed_list(loader *l, const node_t *n, const char *what, elem *type, 
         *type = EL_FLOAT;
     } else
         return node_fail(l->err, l->p, NULL,
-                         "node \"%.80s\" (LabelEncoder): has no %s (%s_strings, %s_int64s or "
-                         "%s_floats)",
-                         pb_str(n->name), what, what, what, what);
+                         "node \"%.80s\" (LabelEncoder): has no %s (%s_strings, %s_int64s, "
+                         "%s_floats or %s_tensor)",
+                         pb_str(n->name), what, what, what, what, what);
     if (!*ints && !*floats) return node_fail(l->err, l->p, NULL, "out of memory");
     return 0;
 }
@@ -1016,6 +1032,18 @@ static int read_node(loader *l, gnode *g, const node_t *n)
             const char *d = pb_attr_string(n, "default_string", buf, sizeof buf, "_Unused");
             if ((g->idef = intern(l, (const uint8_t *)d, strlen(d))) < 0)
                 return load_fail(l, g, "out of memory");
+        }
+        if ((a = pb_attr(n, "default_tensor")) && a->t) { /* ai.onnx.ml 4: one value of the values' type */
+            tensor d = {0};
+            int rc = load_constant(l, a->t, &d);
+            elem dt = d.type == EL_BOOL ? EL_INT : d.type;
+            if (rc == 0 && (d.n != 1 || dt != g->value_type))
+                rc = load_fail(l, g, "default_tensor must be one value of the values' type");
+            if (rc == 0 && dt == EL_FLOAT) g->fdef = d.f[0];
+            if (rc == 0 && dt != EL_FLOAT) g->idef = d.i[0];
+            free(d.f);
+            free(d.i);
+            if (rc != 0) return -1;
         }
         break;
     }
