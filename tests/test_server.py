@@ -136,8 +136,8 @@ class Server:
             time.sleep(0.02)
         raise AssertionError(f"expected {n} workers, have {self.workers()}")
 
-    def metric(self, name, labels=""):
-        _, _, text = self.request("GET", "/metrics")
+    def metric(self, name, labels="", timeout=10):
+        _, _, text = self.request("GET", "/metrics", timeout=timeout)
         total = 0.0
         for line in text.decode().splitlines():
             if line.startswith(name) and labels in line and not line.startswith("#"):
@@ -784,8 +784,15 @@ class Process(unittest.TestCase):
         shutil.rmtree(tmp)
 
     def in_flight(self, n):
-        # the /metrics request asking counts itself
-        wait_until(lambda: self.s.metric("tabserve_requests_in_flight") >= n + 1, f"{n} request(s) in flight")
+        # the /metrics request asking counts itself; one that lands on a worker busy with a
+        # stalled request waits for it, so each asks for a second and then asks again
+        def seen():
+            try:
+                return self.s.metric("tabserve_requests_in_flight", timeout=1) >= n + 1
+            except OSError:
+                return False
+
+        wait_until(seen, f"{n} request(s) in flight")
 
     def test_sigterm_drains_in_flight(self):
         # the drain ends when the last request is answered, not at --graceful-timeout:
@@ -794,7 +801,7 @@ class Process(unittest.TestCase):
         result = {}
 
         def slow():
-            result["r"] = self.s.predict(headers={"X-Tabserve-Test-Stall": "1"})
+            result["r"] = self.s.predict(headers={"X-Tabserve-Test-Stall": "5"})
 
         t = threading.Thread(target=slow)
         t.start()
@@ -810,7 +817,7 @@ class Process(unittest.TestCase):
         # slow and stuck clients: new connections fail fast during a drain, in-flight ones finish
         self.s = Server("--graceful-timeout", "60")
         result = {}
-        t = threading.Thread(target=lambda: result.update(r=self.s.predict(headers={"X-Tabserve-Test-Stall": "3"})))
+        t = threading.Thread(target=lambda: result.update(r=self.s.predict(headers={"X-Tabserve-Test-Stall": "8"})))
         t.start()
         self.in_flight(1)
         self.s.proc.send_signal(signal.SIGTERM)
