@@ -451,7 +451,15 @@ class Repository(unittest.TestCase):
             with open(f"{self.dir}/m/3/model.json", "w") as f:
                 f.write("{")
             self.assertTrue(self.wait_for(lambda: "model m version 3 refused" in s.errors()), s.errors())
-            answered = done[0]  # the clients go on through the refusal and after it
+
+            def states():
+                status, st = s.json("GET", "/v1/models/m")
+                return [(v["version"], v["state"]) for v in st["model_version_status"]] if status == 200 else []
+
+            # the master logs the refusal while it loads; the workers serving the new
+            # repository (version 3 listed as refused) come after
+            self.assertTrue(self.wait_for(lambda: ("3", "END") in states()), states())
+            answered = done[0]  # the clients go on through the swap and after it
             self.assertTrue(self.wait_for(lambda: done[0] >= answered + 20), "the clients answered after it")
             stop.set()
             for t in threads:
