@@ -240,6 +240,15 @@ done
 check "the held-out figure is kept in the model's metadata" \
   "$BIN inspect '$tmp/three-mlp.json' --json | python3 -c 'import json,sys; h = json.load(sys.stdin)[\"metadata\"][\"held_out\"]; sys.exit(not (h[\"rows\"] == 60 and h[\"fraction\"] == 0.2 and 0.9 <= h[\"accuracy\"] <= 1))'"
 
+# --model auto past 10,000 rows: no nested estimate (it would fit each candidate k (k - 1) more times)
+awk 'BEGIN { srand(5); print "x,z,y"; for (i = 0; i < 10050; i++) { x = rand(); z = rand();
+  printf "%.4f,%.4f,%s\n", x, z, (x + z + rand() * 0.3 > 1.1 ? "yes" : "no") } }' > "$tmp/big.csv"
+$BIN train "$tmp/big.csv" --label y --model auto --cv 2 --ensemble 1 --epochs 5 --trees 10 -o "$tmp/big.json" --quiet > "$tmp/big.out" 2>&1
+check "--model auto on 10,050 rows: the candidates' CV, no nested estimate, said so in the output and the metadata" \
+  "[ \$(grep -c '^candidate [a-z-]* *cv accuracy=' '$tmp/big.out') -eq 4 ] &&
+   grep -qx 'nested cv not run: 10050 rows, over 10000 (it fits each candidate 2 more times)' '$tmp/big.out' &&
+   [ \"\$(chosen_by logloss '$tmp/big.out')\" = ok ] && $BIN inspect '$tmp/big.json' --json | grep -q '\"not_run\": \"10050 rows, over 10000\"'"
+
 # whole numbers: few values over many rows are classes, over few rows a regression; --objective decides
 awk 'BEGIN { print "x,y"; for (i = 0; i < 30; i++) printf "%d.5,%d\n", i % 7, 150 + (i * 7) % 13 }' > "$tmp/whole.csv"
 check "a label of 13 whole numbers on 30 rows is a regression (too few rows a value for classes)" \
