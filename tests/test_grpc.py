@@ -13,6 +13,7 @@ Needs python3-grpcio, python3-protobuf, protobuf-compiler, python3-numpy and
 python3-h2 (SKIPPED with the reason when one is missing)."""
 import json
 import os
+import re
 import shutil
 import socket
 import struct
@@ -625,6 +626,37 @@ class GrpcDrain(unittest.TestCase):
         s.stop()  # TERM: GOAWAY, then the worker and the master exit 0
         self.assertEqual(s.proc.returncode, 0)
         channel.close()
+
+
+class DocumentedExample(unittest.TestCase):
+    def test_the_python_example_of_the_readme_runs_as_written(self):
+        """The README's grpcio example, run as written against a server on a free port, with
+        the messages protoc makes from proto/inference.proto: it prints what POST /model
+        answers for the same passenger."""
+        with open(os.path.join(HERE, "..", "README.md")) as f:
+            blocks = [b for b in re.findall(r"```python\n(.*?)```", f.read(), re.S) if "ModelInfer" in b]
+        self.assertEqual(len(blocks), 1)
+        port = free_port()
+        s = Server("--grpc-bind", f"127.0.0.1:{port}", workers=1)
+        d = tempfile.mkdtemp(prefix="tabserve-grpc-example-")
+        try:
+            shutil.copy(os.path.join(HERE, "..", "proto", "inference.proto"), d)
+            subprocess.run(["protoc", f"--proto_path={d}", f"--python_out={d}", "inference.proto"], check=True)
+            with open(os.path.join(d, "example.py"), "w") as f:
+                f.write(blocks[0].replace("localhost:8001", f"127.0.0.1:{port}"))
+            out = subprocess.run(["/usr/bin/python3", "example.py"], cwd=d, capture_output=True, text=True,
+                                 timeout=60)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            got = json.loads(out.stdout.strip())
+            _, _, body = s.request("POST", "/model", json.dumps({"Sex": "male", "Pclass": 3, "Fare": 7.25}),
+                                   {"Content-Type": "application/json"})
+            want = json.loads(body)["predict"]
+            self.assertEqual(len(got), 1)
+            self.assertAlmostEqual(got[0], want, places=7)
+            self.assertTrue(str(want).startswith("0.028069833"), want)  # the figure the document shows
+        finally:
+            s.stop()
+            shutil.rmtree(d)
 
 
 if __name__ == "__main__":
