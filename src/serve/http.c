@@ -692,18 +692,17 @@ static void fill_line(conn *c)
     r->method = llhttp_method_name((llhttp_method_t)c->parser.method);
     if (c->url_done) {
         c->in[c->url + c->url_len] = 0; /* the space after the target, already parsed */
-        r->target = c->in + c->url;
-        r->path = decode_path(c->s, r->target);
+        r->target = c->in + c->url;     /* its decoded path: when the request is handed over */
     }
     if (c->version_done) r->version = c->parser.http_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
 }
 
 /* The decoded path goes into the one buffer the server has for it (s->path), so it
  * holds the path of the request decoded last — on another connection, perhaps,
- * while this one's body was still arriving. Decoded again from the connection's own
- * target whenever a request is handed over (the handler and the log run before any
- * other connection is read). */
-static void path_again(conn *c)
+ * while this one's body was still arriving. So it is decoded from the connection's
+ * own target when a request is handed over (the handler and the log run before any
+ * other connection is read), and not before. */
+static void path_now(conn *c)
 {
     if (c->req.target) c->req.path = decode_path(c->s, c->req.target);
 }
@@ -711,7 +710,7 @@ static void path_again(conn *c)
 /* Answers an error found by the transport and closes after it. */
 static int reject(conn *c, int status, const char *msg)
 {
-    path_again(c);
+    path_now(c);
     http_response res = {0};
     c->s->h.reject(c->s->h.ctx, &c->req, status, msg, &res);
     c->s->h.answered(c->s->h.ctx, &c->req, &res); /* counted before it goes out: see answer() */
@@ -855,7 +854,7 @@ static int answer(conn *c)
     }
     r->body = c->heap ? c->heap : c->in + c->head_len;
     r->body_len = c->body_len;
-    path_again(c);
+    path_now(c);
     http_response res = {0};
     s->h.handle(s->h.ctx, r, &res);
     c->last_ms = clock_coarse_ms(); /* a slow answer is not an idle connection */
