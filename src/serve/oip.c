@@ -200,7 +200,11 @@ static void reply(exchange *x, const repo_version *v, const char *id, size_t id_
     char *o = x->out;
     size_t head_len;
     const char *reply_head = docs_get(v, DOC_V2_REPLY_HEAD, &head_len);
-    if (reply_head) memcpy(o, reply_head, head_len); /* every served version has one (docs_render) */
+    if (!reply_head) { /* a repository loaded without docs_render: never half an answer */
+        exchange_error(x, 500, "this model version has no rendered documents");
+        return;
+    }
+    memcpy(o, reply_head, head_len);
     o += head_len;
     if (id) {
         memcpy(o, ",\"id\":", 6);
