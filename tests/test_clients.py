@@ -161,6 +161,12 @@ class TritonClient(unittest.TestCase):
                              response_compression_algorithm=coding)
             self.check_infer(binary=True, request_compression_algorithm=coding)
 
+    def test_an_infinity_is_refused_by_the_mlp_naming_the_input(self):
+        rows = [dict(PASSENGERS[0], Fare=np.inf)]
+        for binary in (False, True):
+            self.raises(400, "Fare: this model has no answer for an infinity", self.c.infer, "titanic",
+                        titanic_inputs(rows, binary))
+
     def test_async_infer(self):
         r = self.c.async_infer("titanic", titanic_inputs(PASSENGERS[:1], True)).get_result()
         self.assertAlmostEqual(float(r.as_numpy("predict")[0]), self.want[0], places=6)
@@ -331,8 +337,9 @@ class TFServingDocument(unittest.TestCase):
                                        {"Content-Type": "application/json"})
         self.assertAlmostEqual(r["predictions"][0], json.loads(missing)["predict"], places=6)  # NaN: missing
         status, e = self.post("/v1/models/titanic:predict", text.replace("NaN", "-Infinity"))
-        self.assertEqual(status, 400)
-        self.assertIn("-Infinity: the model's inputs take finite numbers", e["error"])
+        self.assertEqual((status, e), (400, {"error": "$.instances[0].Age: this model has no answer for an infinity "
+                                                      "(its blend predictor computes with the value; trees and "
+                                                      "linear models take one): send a finite number"}))
         b64 = json.dumps({"instances": [dict(row, Sex={"b64": "bWFsZQ=="})]})
         status, r = self.post("/v1/models/titanic:predict", b64)
         self.assertEqual(status, 200, r)

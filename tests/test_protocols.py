@@ -177,6 +177,31 @@ class Protocols(unittest.TestCase):
                    {"inputs": [{"name": "input", "shape": [1, 5], "datatype": "FP32", "data": [1, 2, 3, 4, 5]}]}, 400,
                    '$.inputs[0].name: the model has no input "input"; its inputs: Age, Fare, Sex, Embarked, Pclass')
 
+    def test_an_infinity_is_a_value_for_trees_and_refused_by_an_mlp(self):
+        """Trees compare an infinity as a number past every threshold: it answers as
+        1e30 does, through V2 (JSON and binary) and TF Serving's bare tokens. The
+        titanic model's MLP has no answer for one: a 400 naming the input."""
+        inf = float("inf")
+        for value, same in ((inf, 1e30), (-inf, -1e30)):
+            rows = [[value, 0.5, -0.25], [same, 0.5, -0.25]]
+            r = self.check(OIP["inference_response"], *self.s.json("POST", "/v2/models/numeric/infer", {
+                "inputs": [{"name": "input", "shape": [2, 3], "datatype": "FP64", "data": rows}]}), 200)
+            got = r["outputs"][0]["data"]
+            self.assertEqual(got[0], got[1])
+            h = json.dumps({"inputs": [{"name": "input", "shape": [2, 3], "datatype": "FP32",
+                                        "parameters": {"binary_data_size": 24}}]}).encode()
+            status, _, data = self.s.request("POST", "/v2/models/numeric/infer",
+                                             h + struct.pack("<6f", *rows[0], *rows[1]),
+                                             {"Inference-Header-Content-Length": str(len(h))})
+            self.assertEqual((status, json.loads(data)["outputs"][0]["data"]), (200, got), data)
+            text = json.dumps({"instances": [dict(zip(("x0", "x1", "x2"), row)) for row in rows]})
+            self.assertIn("Infinity", text)
+            self.assertEqual(self.s.json("POST", "/v1/models/numeric:predict", text), (200, {"predictions": got}))
+        self.assertEqual(self.error("POST", "/v1/models/titanic:predict", json.dumps(
+            {"instances": [dict(SEED, Fare=-inf)]}), 400, "Fare", tfs=True),
+            "$.instances[0].Fare: this model has no answer for an infinity (its blend predictor computes with "
+            "the value; trees and linear models take one): send a finite number")
+
     def test_infer_binary_tensors(self):
         header = {"inputs": [
             {"name": "Age", "shape": [2], "datatype": "FP32", "parameters": {"binary_data_size": 8}},

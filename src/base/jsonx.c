@@ -1,7 +1,9 @@
 /* jsonx — JSON type names for messages. */
 #include "base/jsonx.h"
 
+#include <float.h>
 #include <jansson.h>
+#include <math.h>
 
 const char *json_type_name(const json_t *v)
 {
@@ -17,6 +19,12 @@ const char *json_type_name(const json_t *v)
     case JSON_NULL: return "null";
     }
     return "?";
+}
+
+double json_number_read(const json_t *v)
+{
+    double d = json_number_value(v);
+    return fabs(d) == DBL_MAX ? copysign(INFINITY, d) : d;
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0. */

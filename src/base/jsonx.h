@@ -15,4 +15,12 @@ const char *json_type_name(const struct json_t *v);
  * '?'. jansson refuses invalid UTF-8, which would lose the whole message. */
 void utf8_scrub(char *s);
 
+/* What a bare Infinity token of a request is read as: jansson holds no
+ * infinity, and the largest double is the one finite number that stands for
+ * it without loss (it is beyond float range, where every model computes). */
+#define JSON_INFINITY_TEXT "1.7976931348623157e308"
+
+/* A JSON number's value, the stand-in above read back as an infinity. */
+double json_number_read(const struct json_t *v);
+
 #endif

@@ -117,8 +117,19 @@ static void blend_free(predictor *p)
     free(b);
 }
 
-static const predictor_ops blend_ops = {"blend",       blend_predict, blend_scratch,  blend_prepare,
-                                        blend_to_json, blend_hash,    blend_describe, blend_free};
+static int blend_takes_infinity(const predictor *p)
+{
+    const blend *b = (const blend *)p;
+    for (int i = 0; i < b->n_members; i++) {
+        const predictor_ops *ops = b->members[i].p->ops;
+        if (!ops->takes_infinity || !ops->takes_infinity(b->members[i].p)) return 0;
+    }
+    return 1;
+}
+
+static const predictor_ops blend_ops = {"blend",        blend_predict, blend_scratch,
+                                        blend_prepare,  blend_to_json, blend_hash,
+                                        blend_describe, blend_free,    blend_takes_infinity};
 
 const blend *blend_of(const predictor *p) { return p && p->ops == &blend_ops ? (const blend *)p : NULL; }
 

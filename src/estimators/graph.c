@@ -237,7 +237,8 @@ void onnx_graph_program_free(program *p)
 
 static void graph_free(predictor *pr) { onnx_graph_program_free((program *)pr); }
 
-const predictor_ops onnx_graph_ops = {"onnx_graph",  graph_predict, graph_scratch,  graph_prepare,
-                                      graph_to_json, graph_hash,    graph_describe, graph_free};
+const predictor_ops onnx_graph_ops = {"onnx_graph",   graph_predict, graph_scratch,
+                                      graph_prepare,  graph_to_json, graph_hash,
+                                      graph_describe, graph_free,    NULL /* any operator: no infinity */};
 
 int onnx_graph_is(const predictor *p) { return p && p->ops == &onnx_graph_ops; }

@@ -86,8 +86,15 @@ static void linear_free(predictor *p)
     free(l);
 }
 
-static const predictor_ops linear_ops = {"linear",       linear_predict, linear_scratch,  linear_prepare,
-                                         linear_to_json, linear_hash,    linear_describe, linear_free};
+static int linear_takes_infinity(const predictor *p)
+{
+    (void)p;
+    return 1; /* two opposite infinities make a NaN margin, refused after scoring */
+}
+
+static const predictor_ops linear_ops = {"linear",        linear_predict, linear_scratch,
+                                         linear_prepare,  linear_to_json, linear_hash,
+                                         linear_describe, linear_free,    linear_takes_infinity};
 
 int linear_is(const predictor *p) { return p && p->ops == &linear_ops; }
 

@@ -448,8 +448,9 @@ static void mlp_free(predictor *p)
     free(net);
 }
 
-static const predictor_ops mlp_ops = {"mlp",       mlp_predict, mlp_scratch,  mlp_prepare,
-                                      mlp_to_json, mlp_hash,    mlp_describe, mlp_free};
+static const predictor_ops mlp_ops = {
+    "mlp",    mlp_predict,  mlp_scratch, mlp_prepare, mlp_to_json,
+    mlp_hash, mlp_describe, mlp_free,    NULL /* ReLU turns inf - inf into 0 */};
 
 mlp *mlp_create(const int *widths, const activation *acts, size_t n_layers)
 {

@@ -106,7 +106,7 @@ static void normalize_free(predictor *p)
 
 static const predictor_ops normalize_ops = {"normalize",        normalize_predict, normalize_scratch,
                                             normalize_prepare,  normalize_to_json, normalize_hash,
-                                            normalize_describe, normalize_free};
+                                            normalize_describe, normalize_free,    NULL /* inf / inf */};
 
 normalize *normalize_create(predictor *inner, norm_kind norm, const int *columns, int n)
 {

@@ -320,8 +320,15 @@ static void trees_free(predictor *p)
     free(e);
 }
 
-static const predictor_ops trees_ops = {"trees",       trees_predict, trees_scratch,  trees_prepare,
-                                        trees_to_json, trees_hash,    trees_describe, trees_free};
+static int trees_takes_infinity(const predictor *p)
+{
+    (void)p;
+    return 1;
+}
+
+static const predictor_ops trees_ops = {"trees",        trees_predict, trees_scratch,
+                                        trees_prepare,  trees_to_json, trees_hash,
+                                        trees_describe, trees_free,    trees_takes_infinity};
 
 const tree_ensemble *trees_of(const predictor *p)
 {

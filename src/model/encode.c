@@ -20,6 +20,12 @@ int encode_values(const model *m, const double *values, const char *where, float
     if (f < 0) return 0;
     size_t in = m->features.f[f].input;
     *bad_input = (int)in;
+    if (isinf(values[in]))
+        return err_set(err,
+                       "%s%s%s: this model has no answer for an infinity (its %s predictor computes with the "
+                       "value; trees and linear models take one): send a finite number",
+                       where ? where : "column ", where ? "." : "", m->schema.inputs[in].name,
+                       m->predictor->ops->kind);
     return err_set(
         err,
         "%s%s%s: %g is out of range: the model's feature steps turn it into a number beyond 32-bit float "
@@ -34,7 +40,7 @@ raw_value raw_value_of_json(const json_t *j)
         v.kind = RAW_MISSING;
     } else if (json_is_number(j)) {
         v.kind = RAW_NUMBER;
-        v.number = json_number_value(j);
+        v.number = json_number_read(j);
     } else if (json_is_string(j)) {
         v.kind = RAW_STRING;
         v.str = json_string_value(j);

@@ -117,7 +117,8 @@ int features_apply(const feature_steps *fs, const double *values, float *x)
         } else { /* passthrough, category_index, or a transformed value */
             out[0] = (float)v;
             /* a finite input pushed past float range (-1e300 standardised) */
-            if (isinf(out[0]) && overflow < 0) overflow = (int)i;
+            if (isinf(out[0]) && (fs->finite_columns || isfinite(values[f->input])) && overflow < 0)
+                overflow = (int)i;
         }
     }
     return overflow;

@@ -60,6 +60,9 @@ typedef struct {
     size_t n;
     feature *f;
     int n_columns; /* features_layout */
+    /* set by the model when its predictor has no answer for an infinite
+     * column: an infinite input is then refused as an overflow is */
+    int finite_columns;
 } feature_steps;
 
 /* Appends a feature of input `input` with the given steps. Returns 0 or -1 (memory). */

@@ -65,6 +65,8 @@ int model_encode_background(model *m, char *err)
 static int model_prepare(model *m, char *err)
 {
     if (m->predictor->ops->prepare(m->predictor, err) != 0) return -1;
+    const predictor_ops *ops = m->predictor->ops;
+    m->features.finite_columns = !ops->takes_infinity || !ops->takes_infinity(m->predictor);
     return model_encode_background(m, err);
 }
 

@@ -30,6 +30,11 @@ typedef struct {
     /* One line for inspect: "10 -> 128 relu -> 1 linear". */
     void (*describe)(const predictor *p, char *buf, size_t len);
     void (*free)(predictor *p);
+    /* Optional: 1 when an infinite column has a defined answer (trees compare
+     * it; a linear margin goes to its limit). NULL or 0: the predictor computes
+     * with the columns in ways an infinity makes meaningless (an MLP's ReLU
+     * turns inf - inf into 0), so such a row is refused before scoring. */
+    int (*takes_infinity)(const predictor *p);
 } predictor_ops;
 
 struct predictor {

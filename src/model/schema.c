@@ -140,8 +140,9 @@ int schema_value(const schema_input *in, const raw_value *v, const char *where, 
     switch (in->type) {
     case TYPE_NUMBER:
         if (v->kind != RAW_NUMBER) return fail(in, where, err, "expected a number, got ", got(v));
-        /* jansson rejects NaN/Infinity literals; huge literals like 1e999 overflow */
-        if (!isfinite(v->number)) return fail(in, where, err, "the number is not finite", "");
+        /* a NaN arrives as missing; an infinity is a value like any other (a
+         * model with no finite answer for it is refused after scoring) */
+        if (isnan(v->number)) return fail(in, where, err, "the number is not a number", "");
         *out = v->number;
         return 0;
     case TYPE_BOOLEAN:
@@ -164,6 +165,7 @@ int schema_value(const schema_input *in, const raw_value *v, const char *where, 
         const char *what =
             in->n_vocab ? "expected an integer (one of the categories), got " : "expected an integer, got ";
         if (v->kind != RAW_NUMBER) return fail(in, where, err, what, got(v));
+        if (isinf(d)) return fail(in, where, err, what, "an infinity");
         if (d != floor(d) || fabs(d) > 9.0e15) return fail(in, where, err, what, "a fractional number");
         if (!in->n_vocab) {
             *out = d;

@@ -46,8 +46,9 @@ int exchange_is_json_type(const char *ct)
     return strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-/* The body with NaN written as null, or NULL when it has no bare token (read
- * it as it is). An infinity: NULL with *bad set and err naming its byte. */
+/* The body with NaN written as null and an Infinity as JSON_INFINITY_TEXT, or
+ * NULL when it has no bare token (read it as it is); NULL with *bad set when
+ * out of memory. */
 static char *json_tokens(const char *in, size_t len, size_t *out_len, int *bad, char *err)
 {
     *bad = 0;
@@ -56,6 +57,7 @@ static char *json_tokens(const char *in, size_t len, size_t *out_len, int *bad, 
     int in_string = 0;
     for (size_t i = 0; i < len; i++) {
         char c = in[i];
+        const char *token = NULL, *as = NULL;
         if (in_string) {
             if (c == '\\' && i + 1 < len) {
                 if (out) out[o++] = c;
@@ -65,23 +67,22 @@ static char *json_tokens(const char *in, size_t len, size_t *out_len, int *bad, 
             }
         } else if (c == '"') {
             in_string = 1;
-        } else if (c == 'N' && len - i >= 3 && memcmp(in + i, "NaN", 3) == 0) {
-            if (!out) {
-                if (!(out = malloc(len + len / 3 + 2))) return err_set(err, "out of memory"), *bad = 1, NULL;
+        } else if (c == 'N') {
+            token = "NaN", as = "null";
+        } else if (c == 'I') {
+            token = "Infinity", as = JSON_INFINITY_TEXT;
+        }
+        size_t n = token ? strlen(token) : 0;
+        if (token && len - i >= n && memcmp(in + i, token, n) == 0) {
+            if (!out) { /* each token grows at most 22 / 8 times */
+                if (!(out = malloc(len * 3 + 2))) return err_set(err, "out of memory"), *bad = 1, NULL;
                 memcpy(out, in, i);
                 o = i;
             }
-            memcpy(out + o, "null", 4);
-            o += 4;
-            i += 2;
+            memcpy(out + o, as, strlen(as));
+            o += strlen(as);
+            i += n - 1;
             continue;
-        } else if ((c == 'I' || (c == '-' && i + 1 < len && in[i + 1] == 'I')) &&
-                   len - i >= 8 + (size_t)(c == '-') && memcmp(in + i + (c == '-'), "Infinity", 8) == 0) {
-            free(out);
-            *bad = 1;
-            return err_set(err, "byte %zu: %sInfinity: the model's inputs take finite numbers", i,
-                           c == '-' ? "-" : ""),
-                   NULL;
         }
         if (out) out[o++] = c;
     }

@@ -148,7 +148,7 @@ static int json_element(tensor_in *t, long k, raw_value *out, int index, char *e
     default:
         if (!json_is_number(e) || (is_integer_type(t->dtype) && !json_is_integer(e))) break;
         out->kind = RAW_NUMBER;
-        out->number = json_number_value(e);
+        out->number = json_number_read(e);
         if (t->dtype <= DT_UINT64 && out->number < 0)
             return err_set(err, "$.inputs[%d].data[%ld]: %g is negative, but the datatype is %s", index, k,
                            out->number, t->dtype_name);

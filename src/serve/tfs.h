@@ -7,7 +7,7 @@
  *        -> {"explanations": [...]} (explain/explain.h)
  *   POST /v1/models/{m}[/versions/{v}]:classify|:regress  "examples" -> "result"
  * The bodies may use TF Serving's JSON extensions: NaN (a missing value),
- * {"b64": "..."} (the string it encodes); Infinity is refused.
+ * {"b64": "..."} (the string it encodes); an infinity is a value (see exchange_parse).
  * (metadata is a document: docs.h). Errors are {"error": "message"}. */
 #ifndef TABSERVE_TFS_H
 #define TABSERVE_TFS_H
