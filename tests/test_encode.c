@@ -126,10 +126,12 @@ static void test_errors_name_the_field(void **state)
          "expected a string"},
         /* a bare Infinity token as the exchange rewrites it: the blend's MLP has no answer */
         {"{\"Age\": 1, \"Fare\": -" JSON_INFINITY_TEXT ", \"Sex\": \"male\", \"Pclass\": 3}", "Fare",
-         "$.Fare: this model has no answer for an infinity (its blend predictor computes with the value; trees "
+         "$.Fare: this model has no answer for an infinity (its blend predictor computes with the value; "
+         "trees "
          "and linear models take one): send a finite number"},
         {"{\"Age\": 1e300, \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": 3}", "Age",
-         "$.Age: 1e+300 is out of range: the model's feature steps turn it into a number beyond 32-bit float"},
+         "$.Age: 1e+300 is out of range: the model's feature steps turn it into a number beyond 32-bit "
+         "float"},
         {"{\"Age\": 1, \"Fare\": 1, \"Sex\": \"male\", \"Pclass\": " JSON_INFINITY_TEXT "}", "Pclass",
          "$.Pclass: expected an integer (one of the categories), got an infinity"},
     };
