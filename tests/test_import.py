@@ -18,6 +18,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -1022,7 +1023,7 @@ class OperatorsTest(unittest.TestCase):
         try:
             subprocess.run([ORACLE_PY, os.path.join(HERE, "oracles", "make_ops.py"), d], check=True)
             names = sorted(f[:-5] for f in os.listdir(d)
-                           if f.endswith(".onnx") and not f.startswith(("refused_", "post_")))
+                           if f.endswith(".onnx") and not f.startswith(("refused_", "post_", "numpy_")))
             self.assertGreaterEqual(len(names), 35)
             p = run("inspect", os.path.join(d, "refused_tree_ensemble_targets.onnx"), check=False)
             self.assertEqual(p.returncode, 1)
@@ -1044,8 +1045,23 @@ class OperatorsTest(unittest.TestCase):
                     worst = max(abs(g[0] - w[0]) / max(1.0, abs(w[0])) for g, w in zip(got, want))
                     self.assertLessEqual(worst, 1e-5, f"{name}: largest difference {worst}")
             self.check_tree_ensemble_post_transforms(d)
+            self.check_half_precision_network(d)
         finally:
             shutil.rmtree(d, ignore_errors=True)
+
+    def check_half_precision_network(self, d):
+        """A float16 network (input, weights and answer): each answer the float16 value numpy
+        computes as ONNX Runtime's CPU provider does (make_ops.py writes them)."""
+        out = os.path.join(d, "numpy_half_network.out")
+        run("predict", os.path.join(d, "numpy_half_network.onnx"), "--input", os.path.join(d, "ops.csv"),
+            "--output", out)
+        as_float32 = lambda v: struct.unpack("<f", struct.pack("<f", v))[0]  # the CSV's 9 digits: float32's
+        got = [as_float32(r[0]) for r in read_csv_numbers(out, 1)]
+        with open(os.path.join(d, "numpy_half_network.expected")) as f:
+            want = [float(line) for line in f]
+        self.assertEqual(len(got), 300)
+        self.assertGreaterEqual(len(set(want)), 50)
+        self.assertEqual(got, want)
 
     def check_tree_ensemble_post_transforms(self, d):
         """TreeEnsemble's post_transform as the ONNX specification numbers it (1 SOFTMAX,

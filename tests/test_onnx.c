@@ -36,13 +36,15 @@ static void test_each_seed_reads_one_way_and_both_ways_agree(void **state)
         const char *file, *runs_as;
         int n_inputs;
     } cases[] = {
-        {"onnx-dense.onnx", "compiled", 2},      /* Gemm + activation layers: the MLP */
-        {"onnx-embed.onnx", "compiled", 2},      /* an embedding table folded into the first layer */
-        {"onnx-pipeline.onnx", "compiled", 3},   /* Imputer, Scaler, OneHotEncoder, a linear classifier */
-        {"onnx-select.onnx", "compiled", 3},     /* ArrayFeatureExtractor before the estimator */
-        {"onnx-trees.onnx", "compiled", 2},      /* TreeEnsembleClassifier */
-        {"onnx-graph.onnx", "graph", 2},         /* Where on a computed condition: only as a graph */
-        {"onnx-tree-ensemble.onnx", "graph", 4}, /* ai.onnx.ml 5 TreeEnsemble: the interpreter's */
+        {"onnx-dense.onnx", "compiled", 2},        /* Gemm + activation layers: the MLP */
+        {"onnx-embed.onnx", "compiled", 2},        /* an embedding table folded into the first layer */
+        {"onnx-pipeline.onnx", "compiled", 3},     /* Imputer, Scaler, OneHotEncoder, a linear classifier */
+        {"onnx-select.onnx", "compiled", 3},       /* ArrayFeatureExtractor before the estimator */
+        {"onnx-trees.onnx", "compiled", 2},        /* TreeEnsembleClassifier */
+        {"onnx-graph.onnx", "graph", 2},           /* Where on a computed condition: only as a graph */
+        {"onnx-tree-ensemble.onnx", "graph", 4},   /* ai.onnx.ml 5 TreeEnsemble: the interpreter's */
+        {"onnx-half-network.onnx", "graph", 4},    /* float16 input, weights and answer */
+        {"onnx-float16-weights.onnx", "graph", 4}, /* float16 and bfloat16 weights cast up */
     };
     import_limits as_written = IMPORT_LIMITS_DEFAULT;
     as_written.onnx_graph = 1;

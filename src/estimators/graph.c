@@ -22,7 +22,7 @@
 
 /* ---- a run -------------------------------------------------------------------- */
 
-int onnx_graph_run_node(run_ctx *r, const gnode *g)
+static int run_op(run_ctx *r, const gnode *g)
 {
     switch (g->op) {
     case OP_IDENTITY: return onnx_op_identity(r, g);
@@ -90,6 +90,12 @@ int onnx_graph_run_node(run_ctx *r, const gnode *g)
     return -1;
 }
 
+/* Narrow floats (float16, bfloat16, ...) are exact in their type where they
+ * are made (initializers, inputs, Cast); the operators compute on them in
+ * float, without rounding each answer down, as ONNX Runtime's CPU provider
+ * runs a half-precision graph (it widens every operator to float). */
+int onnx_graph_run_node(run_ctx *r, const gnode *g) { return run_op(r, g); }
+
 /* The graph's inputs from x (n, n_features): the schema's columns, strings
  * from their category index to the pool's. */
 static int feed(run_ctx *r, const float *x, int n)
@@ -106,12 +112,13 @@ static int feed(run_ctx *r, const float *x, int n)
                 size_t col = gi->first + j, at = (size_t)q * gi->width + j;
                 float v = x[(size_t)q * p->n_schema + col];
                 if (gi->type == EL_FLOAT)
-                    t->f[at] = v;
+                    t->f[at] = gi->narrow ? onnx_narrow_round(gi->narrow, v, 1, 0) : v;
                 else if (gi->type == EL_STRING)
                     t->i[at] = v >= 0 && p->cat_pool && p->cat_pool[col] ? p->cat_pool[col][(int)v] : -1;
                 else
-                    t->i[at] = gi->type == EL_BOOL ? v != 0 : onnx_to_int(v);
+                    t->i[at] = gi->type == EL_BOOL ? v != 0 : onnx_narrow_wrap(gi->narrow, onnx_to_int(v));
             }
+        t->narrow = gi->narrow;
     }
     return 0;
 }
@@ -142,10 +149,14 @@ static void graph_predict(const predictor *pr, const float *x, int n, float *scr
     const tensor *a = ok ? &slots[p->answer] : NULL;
     ok = ok && a->type == EL_FLOAT && a->n == (size_t)n * (size_t)p->answer_width;
     for (int q = 0; q < n; q++)
-        for (int j = 0; j < w; j++)
-            y[(size_t)q * (size_t)w + (size_t)j] = ok ? a->f[(size_t)q * (size_t)p->answer_width +
-                                                             (size_t)(p->answer_col < 0 ? j : p->answer_col)]
-                                                      : NAN;
+        for (int j = 0; j < w; j++) {
+            float v = ok ? a->f[(size_t)q * (size_t)p->answer_width +
+                                (size_t)(p->answer_col < 0 ? j : p->answer_col)]
+                         : NAN;
+            /* a float16 output: the value the graph answers in its type */
+            y[(size_t)q * (size_t)w + (size_t)j] =
+                p->answer_narrow ? onnx_narrow_round(p->answer_narrow, v, 1, 0) : v;
+        }
     if (slots) onnx_graph_release(slots, p->n_slots);
     free(slots);
 }

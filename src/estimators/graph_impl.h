@@ -35,7 +35,36 @@ typedef struct {
     float *f;     /* EL_FLOAT */
     int64_t *i;   /* EL_INT; EL_BOOL 0 or 1; EL_STRING a pool index, -1 for a string not in it */
     int constant; /* an initializer's: shared by every run, never freed by one */
+    int narrow;   /* a narrow ONNX element type the values are exact in (onnx_narrow_bits), or 0 */
 } tensor;
+
+/* ONNX's narrow element types: held as floats (or int64s) here, each value exact
+ * in its type; a Cast to one rounds as ONNX defines. */
+enum {
+    ONNX_FLOAT16 = 10,
+    ONNX_BFLOAT16 = 16,
+    ONNX_FLOAT8E4M3FN,
+    ONNX_FLOAT8E4M3FNUZ,
+    ONNX_FLOAT8E5M2,
+    ONNX_FLOAT8E5M2FNUZ,
+    ONNX_UINT4,
+    ONNX_INT4,
+    ONNX_FLOAT4E2M1,
+    ONNX_FLOAT8E8M0,
+    ONNX_UINT2,
+    ONNX_INT2,
+};
+/* Bits of one element of a narrow type; 0 for any other type. */
+int onnx_narrow_bits(int type);
+/* Whether a narrow type holds integers (int4, uint4, int2, uint2). */
+int onnx_narrow_is_int(int type);
+/* A narrow float type's bit pattern as its value. */
+float onnx_narrow_value(int type, uint32_t bits);
+/* v rounded to a narrow type's nearest value (ties to even), as Cast makes it:
+ * saturate (the float8s) clamps what is past the largest finite value; e8m0
+ * rounds by round_mode (0 up, 1 down, 2 nearest). An integer type wraps. */
+float onnx_narrow_round(int type, float v, int saturate, int round_mode);
+int64_t onnx_narrow_wrap(int type, int64_t v);
 
 static inline void tensor_release(tensor *t)
 {
@@ -146,6 +175,7 @@ typedef struct {
     int n_in, n_out;
     int *in, *out; /* slots; -1: an optional input left out */
     int64_t axis, keepdims, flag, to;
+    int to_narrow, saturate, round_mode; /* Cast to a narrow type: onnx_narrow_round's */
     int trans_a, trans_b;
     float alpha, beta;
     float *fa, *fb; /* per operator: see read_node */
@@ -170,6 +200,7 @@ typedef struct {
     size_t first, width; /* its columns among the schema's inputs */
     int rank;            /* 1: [N], 2: [N, width] */
     elem type;
+    int narrow; /* a narrow ONNX type (float16, ...): each value rounded to it */
 } graph_input;
 
 typedef struct {
@@ -189,6 +220,7 @@ typedef struct {
     int answer;     /* the slot answered */
     int answer_col; /* -1: every column; else the one reported (binary: 1) */
     int answer_width;
+    int answer_narrow; /* the answer's declared narrow type (a float16 output): rounded to it */
     uint64_t content;
     char summary[160];
 } program;

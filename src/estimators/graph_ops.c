@@ -295,10 +295,12 @@ int onnx_op_cast(run_ctx *r, const gnode *g)
     const tensor *x = IN(r, g, 0);
     if (!x) return FAIL("needs an input");
     elem to = (elem)g->to;
+    int narrow = g->to_narrow;
     if (g->op == OP_CASTLIKE) {
         const tensor *like = IN(r, g, 1);
         if (!like) return FAIL("needs the tensor whose type it takes");
         to = like->type;
+        narrow = like->narrow;
     }
     if ((to == EL_STRING) != (x->type == EL_STRING))
         return FAIL("casts %s to %s; tabserve casts strings only to strings", elem_names[x->type],
@@ -312,6 +314,13 @@ int onnx_op_cast(run_ctx *r, const gnode *g)
             o->i[k] = x->type == EL_FLOAT ? x->f[k] != 0 : x->i[k] != 0;
         else
             o->i[k] = x->type == EL_FLOAT ? onnx_to_int(x->f[k]) : x->i[k];
+    }
+    o->narrow = narrow;
+    for (size_t k = 0; narrow && k < x->n; k++) {
+        if (to == EL_FLOAT)
+            o->f[k] = onnx_narrow_round(narrow, o->f[k], g->saturate, g->round_mode);
+        else
+            o->i[k] = onnx_narrow_wrap(narrow, o->i[k]);
     }
     return 0;
 }

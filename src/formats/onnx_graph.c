@@ -162,7 +162,10 @@ static elem elem_of_onnx(int64_t t, int *ok)
     case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64: return EL_INT;
     case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: return EL_BOOL;
     case ONNX__TENSOR_PROTO__DATA_TYPE__STRING: return EL_STRING;
-    default: *ok = 0; return EL_FLOAT;
+    default:
+        /* the narrow types: values held exact in float or int64 (graph_narrow.c) */
+        *ok = onnx_narrow_bits((int)t) > 0;
+        return onnx_narrow_is_int((int)t) ? EL_INT : EL_FLOAT;
     }
 }
 
@@ -253,7 +256,19 @@ static int load_constant(loader *l, const tensor_t *t, tensor *out)
     out->n = (size_t)count;
     out->constant = 1;
     size_t got = 0;
-    if (type == EL_FLOAT) {
+    int bits = onnx_narrow_bits(t->data_type);
+    if (bits) {
+        uint32_t *b = pb_tensor_bits(t, bits, out->n);
+        if (!b)
+            got = (size_t)-1;
+        else if (type == EL_FLOAT && (out->f = malloc((out->n ? out->n : 1) * sizeof *out->f)))
+            for (size_t k = 0; k < out->n; k++) out->f[k] = onnx_narrow_value(t->data_type, b[k]);
+        else if (type == EL_INT && (out->i = malloc((out->n ? out->n : 1) * sizeof *out->i)))
+            for (size_t k = 0; k < out->n; k++) out->i[k] = onnx_narrow_wrap(t->data_type, b[k]);
+        if (b) got = out->n;
+        out->narrow = t->data_type;
+        free(b);
+    } else if (type == EL_FLOAT) {
         out->f = pb_tensor_floats(l->lim->max_tensor, t, &got);
         if (!out->f) got = (size_t)-1;
     } else if (type == EL_STRING) {
@@ -881,12 +896,21 @@ static int read_node(loader *l, gnode *g, const node_t *n)
     case OP_BINARIZER: g->alpha = pb_attr_float(n, "threshold", 0); break;
     case OP_SVM_CLS:
     case OP_SVM_REG: return read_svm(l, g, n);
-    case OP_CAST: {
-        int ok;
-        g->to = elem_of_onnx(pb_attr_int(n, "to", 0), &ok);
-        if (!ok)
-            return load_fail(l, g, "casts to type %lld, which tabserve does not run",
-                             (long long)pb_attr_int(n, "to", 0));
+    case OP_CAST:
+    case OP_CASTLIKE: {
+        int ok = 1;
+        int64_t to = pb_attr_int(n, "to", 0);
+        if (g->op == OP_CAST) g->to = elem_of_onnx(to, &ok); /* CastLike: its second input's type */
+        if (!ok) return load_fail(l, g, "casts to type %lld, which tabserve does not run", (long long)to);
+        g->to_narrow = g->op == OP_CAST && onnx_narrow_bits((int)to) ? (int)to : 0;
+        g->saturate = (int)pb_attr_int(n, "saturate", 1);
+        char mode[16];
+        const char *m = pb_attr_string(n, "round_mode", mode, sizeof mode, "up");
+        g->round_mode = strcmp(m, "up") == 0        ? 0
+                        : strcmp(m, "down") == 0    ? 1
+                        : strcmp(m, "nearest") == 0 ? 2
+                                                    : -1;
+        if (g->round_mode < 0) return load_fail(l, g, "has round_mode \"%.16s\" (up, down or nearest)", m);
         break;
     }
     case OP_RESHAPE: g->flag = pb_attr_int(n, "allowzero", 0); break;
@@ -1229,7 +1253,8 @@ static int read_graph_inputs(loader *l, model_builder *m)
         if (width > 1 && type == EL_STRING)
             return load_fail(l, NULL, "input \"%.80s\": a string tensor must have one column", iname);
         graph_input *gi = &p->inputs[p->n_inputs++];
-        *gi = (graph_input){add_slot(l, iname), s->n_inputs, (size_t)width, rank, type};
+        int narrow = onnx_narrow_bits(tp->tensor_type->elem_type) ? tp->tensor_type->elem_type : 0;
+        *gi = (graph_input){add_slot(l, iname), s->n_inputs, (size_t)width, rank, type, narrow};
         if (gi->slot < 0) return load_fail(l, NULL, "out of memory");
         for (int64_t j = 0; j < width; j++) {
             schema_input *si = &s->inputs[s->n_inputs];
@@ -1373,6 +1398,9 @@ static int choose_answer(loader *l, model_builder *m, const tensor *t2, const te
         }
         p->answer = s;
         p->answer_width = a->rank == 2 ? (int)a->dim[1] : 1;
+        const Onnx__TypeProto *ty = gp->output[i]->type;
+        int et = ty && ty->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? ty->tensor_type->elem_type : 0;
+        p->answer_narrow = onnx_narrow_bits(et) ? et : 0;
     }
     if (p->answer < 0)
         return load_fail(
@@ -1510,7 +1538,8 @@ model_builder *onnx_graph_import(const Onnx__ModelProto *mp, const char *buf, si
 /* ---- ONNX's backend node tests ------------------------------------------------ */
 
 /* Whether got equals want as ONNX's test runner compares: the same type and
- * shape, floats within 1e-7 + 1e-3 |want| (NaN equal to NaN), the rest exact. */
+ * shape, floats within 1e-7 + 1e-3 |want| (NaN equal to NaN), the rest exact;
+ * a narrow type's floats exactly (each value, and the sign of a zero). */
 static int node_test_equal(const tensor *got, const tensor *want, char *why, size_t len)
 {
     if (got->type != want->type || got->rank != want->rank) {
@@ -1525,10 +1554,11 @@ static int node_test_equal(const tensor *got, const tensor *want, char *why, siz
             return 0;
         }
     for (size_t k = 0; k < got->n; k++) {
-        int same = got->type == EL_FLOAT
-                       ? (isnan(got->f[k]) && isnan(want->f[k])) || got->f[k] == want->f[k] ||
-                             fabs((double)got->f[k] - want->f[k]) <= 1e-7 + 1e-3 * fabs((double)want->f[k])
-                       : got->i[k] == want->i[k];
+        int same = got->type != EL_FLOAT ? got->i[k] == want->i[k]
+                   : isnan(want->f[k])   ? isnan(got->f[k])
+                   : want->narrow ? got->f[k] == want->f[k] && !signbit(got->f[k]) == !signbit(want->f[k])
+                                  : got->f[k] == want->f[k] || fabs((double)got->f[k] - want->f[k]) <=
+                                                                   1e-7 + 1e-3 * fabs((double)want->f[k]);
         if (!same) {
             if (got->type == EL_FLOAT)
                 snprintf(why, len, "element %zu is %.9g, expected %.9g", k, got->f[k], want->f[k]);
@@ -1570,6 +1600,15 @@ int onnx_graph_node_test(const Onnx__ModelProto *mp, const Onnx__TensorProto *co
     for (size_t i = 0; !rc && i < l.gp->n_input && n_graph_in < 64; i++) {
         const char *name = pb_str(l.gp->input[i]->name);
         if (find_slot(p, name) >= 0) continue;
+        const Onnx__TypeProto *ty = l.gp->input[i]->type;
+        if (ty && ty->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
+            rc = load_fail(&l, NULL, "input \"%.80s\" is %s, not a tensor: tabserve runs tensors", name,
+                           ty->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE   ? "a sequence"
+                           : ty->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE ? "an optional"
+                           : ty->value_case == ONNX__TYPE_PROTO__VALUE_MAP_TYPE      ? "a map"
+                                                                                     : "a sparse tensor");
+            break;
+        }
         int sl = add_slot(&l, name);
         if (sl < 0) rc = load_fail(&l, NULL, "out of memory");
         in_slot[n_graph_in++] = sl;

@@ -188,6 +188,34 @@ int64_t *pb_tensor_indexes(const tensor_t *t, size_t *count)
     return out;
 }
 
+uint32_t *pb_tensor_bits(const tensor_t *t, int bits, size_t count)
+{
+    size_t packed = (count * (size_t)bits + 7) / 8;
+    uint32_t mask = bits == 32 ? ~0u : (1u << bits) - 1;
+    uint32_t *out = malloc((count ? count : 1) * sizeof *out);
+    if (!out) return NULL;
+    if (t->n_int32_data == count && (bits >= 8 || count != packed)) {
+        for (size_t i = 0; i < count; i++) out[i] = (uint32_t)t->int32_data[i] & mask;
+        return out;
+    }
+    const uint8_t *bytes = t->has_raw_data && t->raw_data.len == packed ? t->raw_data.data : NULL;
+    if (!bytes && t->n_int32_data != packed) {
+        free(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < count; i++) {
+        size_t bit = i * (size_t)bits;
+        uint32_t v = 0;
+        for (int b = 0; b < (bits + 7) / 8; b++) {
+            size_t at = bit / 8 + (size_t)b;
+            uint32_t byte = bytes ? bytes[at] : (uint32_t)t->int32_data[at] & 0xff;
+            v |= byte << (8 * b);
+        }
+        out[i] = bits < 8 ? (v >> (bit % 8)) & mask : v & mask;
+    }
+    return out;
+}
+
 uint8_t *pb_tensor_bools(const tensor_t *t, size_t *count)
 {
     if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__BOOL) return NULL;

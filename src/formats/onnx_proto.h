@@ -55,6 +55,11 @@ int64_t *pb_tensor_ints(const tensor_t *t, size_t *count);
 /* The integers of an integer tensor of any width, signed or not, as int64 (Gather's indexes,
  * Reshape's shape, the interpreter's integer constants); NULL for another type. */
 int64_t *pb_tensor_indexes(const tensor_t *t, size_t *count);
+/* The bit patterns of a tensor of count elements of `bits` bits each (16: float16,
+ * bfloat16; 8: the float8s; 4: int4, uint4, float4e2m1; 2: int2, uint2), from
+ * raw_data (packed little-endian, the low bits first) or int32_data (one
+ * element each, or one packed byte each). NULL when neither holds count. */
+uint32_t *pb_tensor_bits(const tensor_t *t, int bits, size_t count);
 /* A BOOL tensor, one byte per value. */
 uint8_t *pb_tensor_bools(const tensor_t *t, size_t *count);
 

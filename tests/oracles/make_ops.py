@@ -219,6 +219,14 @@ cm = [n("Round", ["X"], ["XR2"]), n("Cast", ["XR2"], ["XI"], to=TensorProto.INT6
       n("Cast", ["XJ"], ["T"], to=TensorProto.FLOAT)]
 graph("category_mapper", cm)
 
+# weights kept in float16 and bfloat16 and cast up to float, as mixed-precision exports
+# store them (a Cast down is checked bit for bit by ONNX's own node tests)
+w16 = numpy_helper.from_array((np.arange(16, dtype=np.float32).reshape(4, 4) / 7 - 1).astype(np.float16), "w16")
+b16 = helper.make_tensor("b16", TensorProto.BFLOAT16, [4], [0.1, -0.2, 0.3, 0.0])
+graph("float16_weights", [n("Cast", ["w16"], ["w"], to=TensorProto.FLOAT), n("Cast", ["b16"], ["b"], to=TensorProto.FLOAT),
+                          n("MatMul", ["X", "w"], ["m"]), n("Add", ["m", "b"], ["a"]), n("Tanh", ["a"], ["T"])],
+      [w16, b16])
+
 # refused at load (the model's fault, never blamed on a request): constant Gather indexes past
 # the columns they index
 for name, idx in (("refused_gather5", [0, 1, 5]), ("refused_gather_big", [0, 2**40])):
@@ -239,3 +247,19 @@ with open(os.path.join(out, "ops.csv"), "w") as f:
     f.write("f0,f1,f2,f3\n")
     for r in rows.astype(np.float32):
         f.write(",".join(repr(float(v)) for v in r) + "\n")
+
+# a half-precision network end to end (input, weights and answer in float16), its answers
+# computed here as ONNX Runtime's CPU provider computes one: the rows rounded to float16, the
+# operators in float, the answer rounded to float16 (ort_predict.js feeds only float32)
+wh = numpy_helper.from_array(np.array([[1], [-2], [0.5], [4]], dtype=np.float16), "wh")
+g = helper.make_graph([n("MatMul", ["X", "wh"], ["m"]), n("Relu", ["m"], ["Y"])], "numpy_half_network",
+                      [helper.make_tensor_value_info("X", TensorProto.FLOAT16, [None, 4])],
+                      [helper.make_tensor_value_info("Y", TensorProto.FLOAT16, [None, 1])], initializer=[wh])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+m.ir_version = 8
+with open(os.path.join(out, "numpy_half_network.onnx"), "wb") as f:
+    f.write(m.SerializeToString())
+half = rows.astype(np.float32).astype(np.float16).astype(np.float32)
+answer = np.maximum(half @ np.array([1, -2, 0.5, 4], dtype=np.float32), 0).astype(np.float16)
+with open(os.path.join(out, "numpy_half_network.expected"), "w") as f:
+    f.write("".join(repr(float(v)) + "\n" for v in answer))
