@@ -212,6 +212,18 @@ class XGBoostTest(unittest.TestCase):
             server.terminate()
             server.wait()
 
+    def test_the_form_xgboost_1_0_wrote(self):
+        """default_left as true/false and no fields of later versions (XGBoost 1.0 to 1.2)."""
+        with open(self.path("v10_binary.json")) as f:
+            self.assertIn('"default_left": [true, false', f.read())
+        self.assertClose(self.predict("v10_binary", 1), read_expected(self.path("v10_binary.expected")), "v10")
+        bad = self.path("v10_bad.json")
+        with open(self.path("v10_binary.json")) as f, open(bad, "w") as g:
+            g.write(re.sub(r'"split_indices": \[\d+', '"split_indices": [true', f.read(), count=1))
+        p = run("inspect", bad, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("split_indices: [0]: expected a number", p.stderr)
+
     def test_multiclass_forms_match_xgboost(self):
         """Per-class base scores as XGBoost 3.1 writes them, and the linear booster's classes."""
         for name in ("v31_multi", "gblinear_multi"):

@@ -123,7 +123,7 @@ static json_t *resolved(json_t *v, const xgb_arrays *a)
     if (xgb_is_kept(a, v)) {
         long n = xgb_count(a, v);
         double *d = malloc((size_t)(n > 0 ? n : 1) * sizeof *d);
-        assert_int_equal(xgb_numbers(a, v, d, (size_t)n), 0);
+        assert_int_equal(xgb_numbers(a, v, d, (size_t)n, 0), 0);
         json_t *arr = json_array();
         for (long i = 0; i < n; i++) json_array_append_new(arr, isnan(d[i]) ? json_null() : json_real(d[i]));
         free(d);
@@ -167,15 +167,15 @@ static void test_two_threads_read_what_one_reads(void **state)
     double d[NODES];
     assert_true(xgb_is_kept(arrays_a, left));
     assert_int_equal(xgb_count(arrays_a, left), NODES);
-    assert_int_equal(xgb_numbers(arrays_a, left, d, NODES), 0);
+    assert_int_equal(xgb_numbers(arrays_a, left, d, NODES, 0), 0);
     assert_int_equal(d[0], 1); /* the root's left child */
     json_t *same = json_integer(json_integer_value(left));
     assert_false(xgb_is_kept(arrays_a, same));
     assert_int_equal(xgb_count(arrays_a, same), -1);
-    assert_int_not_equal(xgb_numbers(arrays_a, same, d, NODES), 0);
+    assert_int_not_equal(xgb_numbers(arrays_a, same, d, NODES, 0), 0);
     json_decref(same);
     assert_false(xgb_is_kept(NULL, left));
-    assert_int_not_equal(xgb_numbers(NULL, left, d, NODES), 0);
+    assert_int_not_equal(xgb_numbers(NULL, left, d, NODES, 0), 0);
     xgb_arrays_free(arrays_a);
     xgb_arrays_free(arrays_b);
     json_t *trees = json_object_get(
@@ -200,6 +200,32 @@ static void test_two_threads_read_what_one_reads(void **state)
 /* Two bad trees, one in each thread's share: the lower is reported, word for
  * word as one thread reports it; a syntax error after the cut is reported at
  * its byte, as one thread reports it. */
+/* default_left as XGBoost 1.0 to 1.5 wrote it: true and false, read as 1 and 0
+ * only where the caller takes them */
+static void test_booleans_only_where_taken(void **state)
+{
+    (void)state;
+    static const char doc[] = "{\"learner\":{\"gradient_booster\":{\"model\":{\"trees\":[{\"default_left\":"
+                              "[true,false,1],\"left_children\":[1,false,-1]}]}}}}";
+    char err[ERR_LEN];
+    xgb_arrays *arrays;
+    json_t *root = xgb_json_load(doc, sizeof doc - 1, "m.json", err, &arrays);
+    assert_non_null(root);
+    json_t *tree = json_array_get(
+        json_object_get(
+            json_object_get(json_object_get(json_object_get(root, "learner"), "gradient_booster"), "model"),
+            "trees"),
+        0);
+    double d[3];
+    json_t *dl = json_object_get(tree, "default_left"), *lc = json_object_get(tree, "left_children");
+    assert_int_equal(xgb_numbers(arrays, dl, d, 3, 1), 0);
+    assert_true(d[0] == 1 && d[1] == 0 && d[2] == 1);
+    assert_int_equal(xgb_numbers(arrays, dl, d, 3, 0), 1); /* 1 + the first boolean */
+    assert_int_equal(xgb_numbers(arrays, lc, d, 3, 0), 2);
+    xgb_arrays_free(arrays);
+    json_decref(root);
+}
+
 static void test_messages_are_the_one_thread_messages(void **state)
 {
     (void)state;
@@ -231,6 +257,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_threads_read_what_one_reads),
         cmocka_unit_test(test_messages_are_the_one_thread_messages),
+        cmocka_unit_test(test_booleans_only_where_taken),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,6 +42,7 @@ typedef struct {
     size_t n;
     long bad;             /* 1 + the first element that is not a number or null, 0: none */
     const json_t *marker; /* what stands for it in the document */
+    long first_bool;      /* 1 + the first element that is true or false (held as 1 or 0), 0: none */
 } kept_array;
 
 typedef struct {
@@ -70,7 +71,7 @@ typedef struct {
      * null); bad: 1 + the first element that is not a number or null, 0 none */
     double *vals;
     size_t vals_cap;
-    long bad;
+    long bad, first_bool;
     int oom;
 } builder;
 
@@ -117,6 +118,10 @@ static void keep(builder *b, const char *s, size_t n, int kind)
         else if (json_scan_number(s, s + n, &v) != s + n && parse_finite_double(s, n, &v) != 0)
             kind = 2;
     }
+    if (kind == 3 || kind == 4) { /* false, true */
+        v = kind - 3;
+        if (!b->first_bool) b->first_bool = (long)b->skip_count + 1;
+    }
     if (kind == 2 && !b->bad) b->bad = (long)b->skip_count + 1;
     b->vals[b->skip_count] = v;
 }
@@ -138,7 +143,7 @@ static int on_null(void *ctx)
 static int on_bool(void *ctx, int v)
 {
     builder *b = ctx;
-    keep(b, NULL, 0, 2);
+    keep(b, NULL, 0, v ? 4 : 3);
     return in_skip(b) ? 1 : add(b, json_boolean(v));
 }
 
@@ -227,6 +232,7 @@ static int on_start_array(void *ctx)
             b->skip_keep = 1;
             b->skip_count = 0;
             b->bad = 0;
+            b->first_bool = 0;
             return 1;
         }
     for (size_t i = 0; b->key && i < sizeof dropped / sizeof *dropped; i++)
@@ -270,7 +276,7 @@ static int on_end(void *ctx)
             b->oom = 1;
             return 0;
         }
-        o->list[o->n++] = (kept_array){copy, b->skip_count, b->bad, marker};
+        o->list[o->n++] = (kept_array){copy, b->skip_count, b->bad, marker, b->first_bool};
         return add(b, marker);
     }
     if (b->depth > 1) b->depth--; /* the root stays, to be returned */
@@ -504,7 +510,7 @@ long xgb_count(const xgb_arrays *a, const json_t *v)
     return kept ? (long)kept->n : -1;
 }
 
-int xgb_numbers(const xgb_arrays *a, const json_t *v, double *out, size_t n)
+int xgb_numbers(const xgb_arrays *a, const json_t *v, double *out, size_t n, int bools)
 {
     if (json_is_array(v)) {
         for (size_t i = 0; i < n; i++) {
@@ -513,6 +519,8 @@ int xgb_numbers(const xgb_arrays *a, const json_t *v, double *out, size_t n)
                 out[i] = NAN;
             else if (json_is_number(e))
                 out[i] = json_number_value(e);
+            else if (bools && json_is_boolean(e))
+                out[i] = json_is_true(e);
             else
                 return (int)i + 1;
         }
@@ -521,6 +529,7 @@ int xgb_numbers(const xgb_arrays *a, const json_t *v, double *out, size_t n)
     const kept_array *kept = kept_of(a, v);
     if (!kept) return 1;
     if (kept->bad > 0 && (size_t)kept->bad <= n) return (int)kept->bad;
+    if (!bools && kept->first_bool > 0 && (size_t)kept->first_bool <= n) return (int)kept->first_bool;
     if (kept->n < n) return (int)kept->n + 1;
     if (n) memcpy(out, kept->v, n * sizeof *out);
     return 0;

@@ -35,8 +35,9 @@ int xgb_is_kept(const xgb_arrays *a, const struct json_t *v);
 long xgb_count(const xgb_arrays *a, const struct json_t *v);
 
 /* The array's first n elements as doubles (null: NaN), a kept one read from
- * a (NULL: the document did not come from xgb_json_load). Returns 0, or 1 +
- * the index of the first element that is not a number or null. */
-int xgb_numbers(const xgb_arrays *a, const struct json_t *v, double *out, size_t n);
+ * a (NULL: the document did not come from xgb_json_load); with bools, true and
+ * false too, as 1 and 0 (XGBoost 1.0 to 1.5 wrote default_left so). Returns 0,
+ * or 1 + the index of the first element that is none of these. */
+int xgb_numbers(const xgb_arrays *a, const struct json_t *v, double *out, size_t n, int bools);
 
 #endif

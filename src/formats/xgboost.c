@@ -137,15 +137,17 @@ static int base_scores(reader *r, json_t *param, double *out, int cap)
  * document (xgb_json.h: xgb_count, xgb_numbers): these read either, with the
  * same messages. */
 
-/* The first n elements of a as doubles; err names the first non-number. */
-static double *node_numbers(reader *r, const xgb_arrays *x, const json_t *a, const char *path, size_t n)
+/* The first n elements of a as doubles (with bools, true and false as 1 and 0);
+ * err names the first non-number. */
+static double *node_numbers_or_bools(reader *r, const xgb_arrays *x, const json_t *a, const char *path,
+                                     size_t n, int bools)
 {
     double *d = malloc((n ? n : 1) * sizeof *d);
     if (!d) {
         read_fail(r, path, "out of memory");
         return NULL;
     }
-    int bad = xgb_numbers(x, a, d, n);
+    int bad = xgb_numbers(x, a, d, n, bools);
     if (bad) {
         read_fail(r, path, "[%d]: expected a number", bad - 1);
         free(d);
@@ -154,10 +156,17 @@ static double *node_numbers(reader *r, const xgb_arrays *x, const json_t *a, con
     return d;
 }
 
-static int node_ints(reader *r, const xgb_arrays *x, const json_t *a, const char *path, int *out, size_t n,
-                     long lo, long hi)
+static double *node_numbers(reader *r, const xgb_arrays *x, const json_t *a, const char *path, size_t n)
 {
-    double *d = node_numbers(r, x, a, path, n);
+    return node_numbers_or_bools(r, x, a, path, n, 0);
+}
+
+/* Integers lo..hi; with bools, true and false too (default_left, as XGBoost
+ * 1.0 to 1.5 wrote it). */
+static int ints_of(reader *r, const xgb_arrays *x, const json_t *a, const char *path, int *out, size_t n,
+                   long lo, long hi, int bools)
+{
+    double *d = node_numbers_or_bools(r, x, a, path, n, bools);
     if (!d) return -1;
     for (size_t i = 0; i < n; i++) {
         if (d[i] != floor(d[i]) || isnan(d[i])) {
@@ -173,6 +182,12 @@ static int node_ints(reader *r, const xgb_arrays *x, const json_t *a, const char
     }
     free(d);
     return 0;
+}
+
+static int node_ints(reader *r, const xgb_arrays *x, const json_t *a, const char *path, int *out, size_t n,
+                     long lo, long hi)
+{
+    return ints_of(r, x, a, path, out, n, lo, hi, 0);
 }
 
 /* n numbers (or null where XGBoost wrote NaN) into out. */
@@ -239,7 +254,7 @@ static int read_xgb_tree(reader *r, const xgb_arrays *x, json_t *t, const char *
     snprintf(sub, sizeof sub, "%s.split_indices", path);
     if (node_ints(r, x, index, sub, f, n, 0, n_features - 1) != 0) goto out;
     snprintf(sub, sizeof sub, "%s.default_left", path);
-    if (node_ints(r, x, dleft, sub, dl, n, 0, 1) != 0) goto out;
+    if (ints_of(r, x, dleft, sub, dl, n, 0, 1, 1) != 0) goto out;
     snprintf(sub, sizeof sub, "%s.split_conditions", path);
     if (read_numbers_or_nan(r, x, cond, sub, c, n) != 0) goto out;
     json_t *type = json_object_get(t, "split_type");

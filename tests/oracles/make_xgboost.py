@@ -170,6 +170,27 @@ def objectives(out):
             json.dump(j, f)
         for ext in (".csv", ".expected"):
             shutil.copy(os.path.join(out, src + ext), os.path.join(out, dst + ext))
+    # the form XGBoost 1.0 to 1.2 wrote (its JSON writer's field list, by hand from the 1.7.4
+    # file): default_left as true/false, leaf_child_counts, and none of the fields later
+    # versions added (split_type and categories in 1.3, feature names and types, the
+    # intercept's boost_from_average, num_target)
+    with open(os.path.join(out, "binary_logistic.json")) as f:
+        j = json.load(f)
+    learner = j["learner"]
+    for k in ("feature_names", "feature_types"):
+        learner.pop(k, None)
+    for k in ("boost_from_average", "num_target"):
+        learner["learner_model_param"].pop(k, None)
+    for t in learner["gradient_booster"]["model"]["trees"]:
+        t["default_left"] = [bool(v) for v in t["default_left"]]
+        t["leaf_child_counts"] = [0] * len(t["default_left"])
+        for k in ("split_type", "categories", "categories_nodes", "categories_segments", "categories_sizes"):
+            t.pop(k, None)
+    j["version"] = [1, 0, 0]
+    with open(os.path.join(out, "v10_binary.json"), "w") as f:
+        json.dump(j, f)
+    for ext in (".csv", ".expected"):
+        shutil.copy(os.path.join(out, "binary_logistic" + ext), os.path.join(out, "v10_binary" + ext))
     with open(os.path.join(out, "dart.json")) as f:
         j = json.load(f)
     g = j["learner"]["gradient_booster"]
