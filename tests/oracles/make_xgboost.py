@@ -9,7 +9,7 @@ the models' split thresholds (where x < t and x <= t disagree).
 
 usage: make_xgboost.py OUTDIR [--big | --seeds]
   --big    the 50x4 and 500x8 models of `make bench`
-  --seeds  the two small models committed as fuzz seeds (fuzz/corpus/model/xgb-*.json)
+  --seeds  the small models committed as fuzz seeds (fuzz/corpus/model/xgb-*)
 """
 import json
 import os
@@ -265,6 +265,12 @@ def seeds(out):
     b = xgb.train({"objective": "binary:logistic", "max_depth": 2}, xgb.DMatrix(x, label=y), 2)
     b.save_model(os.path.join(out, "xgb-binary.json"))
     b.save_model(os.path.join(out, "xgb-binary.ubj"))  # UBJSON: the ubjson reader's seed
+    j = json.loads(b.save_raw("json").decode())  # default_left as XGBoost 1.0 to 1.5 wrote it
+    for t in j["learner"]["gradient_booster"]["model"]["trees"]:
+        t["default_left"] = [bool(v) for v in t["default_left"]]
+    j["version"] = [1, 0, 0]
+    with open(os.path.join(out, "xgb-v10.json"), "w") as f:
+        json.dump(j, f)
     b = xgb.train({"objective": "binary:logistic", "booster": "gblinear"}, xgb.DMatrix(x, label=y), 2)
     b.save_model(os.path.join(out, "xgb-gblinear.ubj"))
     xc = x.copy()
