@@ -5,7 +5,12 @@
  * computed in 32-bit floats as ONNX Runtime computes float models), int
  * (every integer type), bool, and string — a string is its index in the
  * graph's string pool (every string constant of the graph), or -1 for one the
- * graph never names, so string equality is integer equality. A run allocates
+ * graph never names, so string equality is integer equality. The narrow types
+ * (float16, bfloat16, the float8s, int4, ...: graph_narrow.c) are floats and
+ * ints exact in their type where they are made (initializers, inputs, Cast, a
+ * float16 answer); the operators compute on them in float without rounding
+ * each answer down, as ONNX Runtime's CPU provider widens a half-precision
+ * graph (docs/decisions/0013). A run allocates
  * the tensors it makes and frees them after, so one program serves every
  * thread.
  *
@@ -22,7 +27,7 @@
 
 /* ---- a run -------------------------------------------------------------------- */
 
-static int run_op(run_ctx *r, const gnode *g)
+int onnx_graph_run_node(run_ctx *r, const gnode *g)
 {
     switch (g->op) {
     case OP_IDENTITY: return onnx_op_identity(r, g);
@@ -89,12 +94,6 @@ static int run_op(run_ctx *r, const gnode *g)
     }
     return -1;
 }
-
-/* Narrow floats (float16, bfloat16, ...) are exact in their type where they
- * are made (initializers, inputs, Cast); the operators compute on them in
- * float, without rounding each answer down, as ONNX Runtime's CPU provider
- * runs a half-precision graph (it widens every operator to float). */
-int onnx_graph_run_node(run_ctx *r, const gnode *g) { return run_op(r, g); }
 
 /* The graph's inputs from x (n, n_features): the schema's columns, strings
  * from their category index to the pool's. */
