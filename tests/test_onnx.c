@@ -67,6 +67,21 @@ static void test_each_seed_reads_one_way_and_both_ways_agree(void **state)
     }
 }
 
+/* fuzz_model's finding: a LinearClassifier whose post_transform is gone answers
+ * decision scores, which were served as a binary probability (a 1.7 for "the
+ * probability that label is 1"); they are served as the score they are */
+static void test_decision_scores_are_not_probabilities(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    model *m = model_open(SEEDS "onnx-linear-scores.onnx", NULL, NULL, err);
+    if (!m) fail_msg("%s", err);
+    assert_int_equal(m->output.task, TASK_REGRESSION);
+    assert_string_equal(m->output.label, "score of class 1");
+    assert_null(m->output.positive);
+    model_free(m);
+}
+
 static void test_files_that_cannot_be_served_are_refused_by_node(void **state)
 {
     (void)state;
@@ -110,6 +125,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_seed_reads_one_way_and_both_ways_agree),
+        cmocka_unit_test(test_decision_scores_are_not_probabilities),
         cmocka_unit_test(test_files_that_cannot_be_served_are_refused_by_node),
         cmocka_unit_test(test_truncated_files_are_refused),
     };

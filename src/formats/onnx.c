@@ -169,6 +169,7 @@ typedef struct {
     int pending_bias; /* the last layer's bias is still to come (MatMul then Add) */
     output_link link; /* a final Sigmoid / Softmax, or post_transform */
     int link_set;
+    int scores; /* the classifier answers decision scores (no post transform): output_as_score */
     /* a Normalizer: its kind (-1: none), its columns, and where the estimator reads them */
     int norm_kind, n_norm, norm_used;
     int *norm_cols;
@@ -1051,6 +1052,7 @@ static int op_linear(compiler *c, const node_t *n, int classifier)
     model_builder_set_predictor(c->mb, lin);
     c->link = (output_link)link;
     c->link_set = 1;
+    c->scores = classifier && link == LINK_IDENTITY; /* a margin, not a probability */
     if (classifier ? classifier_output(c, k)
                    : (model_builder_output(c->mb)->task = TASK_REGRESSION,
                       !(model_builder_output(c->mb)->label = strdup("label"))))
@@ -1328,6 +1330,9 @@ static int op_trees(compiler *c, const node_t *n, int classifier)
         if (classifier && k == 2 && link == LINK_SOFTMAX) link = LINK_SIGMOID;
         c->link = (output_link)link;
         c->link_set = 1;
+        /* weights of both signs without a post transform: margins, not probabilities */
+        for (size_t i = 0; classifier && link == LINK_IDENTITY && i < n_weights; i++)
+            if (weights[i] < 0) c->scores = 1;
         if (classifier ? classifier_output(c, k)
                        : (model_builder_output(c->mb)->task = TASK_REGRESSION,
                           !(model_builder_output(c->mb)->label = strdup("label"))))
@@ -1425,6 +1430,7 @@ static int op_activation(compiler *c, const node_t *n, activation act, int softm
         if (softmax && model_builder_output(c->mb)->task != TASK_MULTICLASS)
             return fail(c, n, "softmax of a one-score estimator");
         c->link = softmax ? LINK_SOFTMAX : LINK_SIGMOID;
+        c->scores = 0;
         if (!softmax && model_builder_output(c->mb)->task == TASK_REGRESSION)
             model_builder_output(c->mb)->task = TASK_BINARY;
         return derive(c, n, x, 0) ? 0 : -1;
@@ -1691,6 +1697,8 @@ model_builder *onnx_import(const char *buf, size_t len, const char *name, const 
         *ref_err = 0;
     } else if (!rc) {
         model_builder_output(m)->link = c.link;
+        if (c.scores && output_as_score(model_builder_output(m)) != 0)
+            rc = -1, snprintf(err, ERR_LEN, "out of memory");
         if ((ref = reference ? graph.m : NULL) != NULL)
             model_builder_output(ref)->link = LINK_IDENTITY;
         else

@@ -1452,6 +1452,13 @@ static int choose_answer(loader *l, model_builder *m, const tensor *t2, const te
         o->classes = NULL;
         o->n_classes = 0;
         p->answer_col = 1;
+        /* a linear or SVM classifier without a post transform (and without
+         * Platt's probA/probB), or trees whose weights are margins, answer
+         * decision scores: served as a score, never as a probability */
+        int scores = g && g->post == POST_NONE &&
+                     (g->op == OP_LINCLS || (g->op == OP_SVM_CLS && !g->n_fd) ||
+                      (g->op == OP_TREECLS && g->trees && !g->trees->all_positive));
+        if (scores && output_as_score(o) != 0) return load_fail(l, NULL, "out of memory");
     } else
         o->task = TASK_MULTICLASS;
     return 0;

@@ -226,6 +226,22 @@ void output_hash(const output_spec *o, fnv *f)
     if (o->complement) fnv_i64(f, 1);
 }
 
+int output_as_score(output_spec *o)
+{
+    if (o->task != TASK_BINARY) return 0;
+    char buf[160];
+    snprintf(buf, sizeof buf, "score of class %.100s", o->positive ? o->positive : "1");
+    char *label = strdup(buf);
+    if (!label) return -1;
+    free(o->label);
+    free(o->positive);
+    o->label = label;
+    o->positive = NULL;
+    o->complement = 0;
+    o->task = TASK_REGRESSION;
+    return 0;
+}
+
 void output_clear(output_spec *o)
 {
     for (size_t i = 0; o->classes && i < o->n_classes; i++) free(o->classes[i]);

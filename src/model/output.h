@@ -56,6 +56,13 @@ size_t output_csv_row(const output_spec *o, const float *y, char *buf);
 /* "probability that Survived is 1", for people (GET /model, inspect). */
 void output_meaning(const output_spec *o, char *buf, size_t len);
 
+/* A binary output whose predictor answers a decision score, not a probability
+ * (an ONNX linear or SVM classifier without a post transform): served as the
+ * score it is, a regression labelled "score of class <positive>", so that no
+ * route reads it as a probability (TF Serving's classify would answer 1 - s).
+ * 0, or -1 out of memory. */
+int output_as_score(output_spec *o);
+
 /* Checks the spec against the predictor's output count. */
 int output_check(const output_spec *o, int n_outputs, char *err);
 

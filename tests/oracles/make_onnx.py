@@ -223,6 +223,19 @@ def all_fixtures(out):
         return helper.make_graph(nodes, "logreg", inputs, classifier_outputs(nodes, [0, 1], zipmap))
     save(out, "logreg", make_lr, test, lr.predict_proba(Xt)[:, 1])
 
+    # the same without a post transform, as skl2onnx writes a LinearSVC or a classifier's
+    # decision_function: the "probabilities" are decision scores (w.x + b for class 1)
+    def make_lr_scores(zipmap):
+        graph = make_lr(zipmap)
+        for node in graph.node:
+            if node.op_type == "LinearClassifier":
+                for a in node.attribute:
+                    if a.name == "post_transform":
+                        a.s = b"NONE"
+        graph.name = "logreg_scores"
+        return graph
+    save(out, "logreg_scores", make_lr_scores, test, lr.decision_function(Xt))
+
     # a Normalizer between the column transformer and the logistic regression:
     # L2 and L1 on scaled columns (signs mixed), MAX on unscaled ones (all >= 0, where
     # scikit-learn's max |x| and the operator's max x agree)
