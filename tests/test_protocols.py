@@ -172,6 +172,14 @@ class Protocols(unittest.TestCase):
         _, p = self.s.json("POST", "/v1/models/numeric:predict",
                            {"instances": [dict(zip(("x0", "x1", "x2"), row)) for row in rows]})
         self.assertEqual(p, {"predictions": want})
+        # and TF Serving's one-tensor forms: rows as lists, the columns as one matrix, by any name
+        for body, key in (({"instances": rows}, "predictions"), ({"inputs": rows}, "outputs"),
+                          ({"inputs": {"float_input": rows}}, "outputs")):
+            self.assertEqual(self.s.json("POST", "/v1/models/numeric:predict", body), (200, {key: want}), body)
+        self.error("POST", "/v1/models/numeric:predict", {"instances": [[1.0, 2.0]]}, 400,
+                   "$.instances[0]: a row of 2 values, but the model has 3 inputs (x0, x1, x2)", tfs=True)
+        self.error("POST", "/v1/models/titanic:predict", {"instances": [[22, 7.25, "male", "S", 3]]}, 400,
+                   "$.instances[0]: expected an object keyed by input name, got an array", tfs=True)
         # the titanic model has string inputs: no matrix form
         self.error("POST", "/v2/models/titanic/infer",
                    {"inputs": [{"name": "input", "shape": [1, 5], "datatype": "FP32", "data": [1, 2, 3, 4, 5]}]}, 400,

@@ -58,6 +58,36 @@ static const json_t *instance_value(const void *ctx, size_t i, long r)
     return json_array_get(ctx, (size_t)r);
 }
 
+/* a row of the matrix form: input i is the row's i-th value */
+static const json_t *matrix_value(const void *ctx, size_t i, long r)
+{
+    return json_array_get(json_array_get(ctx, (size_t)r), i);
+}
+
+/* Whether the model takes the matrix form, as V2 takes one [rows, inputs]
+ * tensor: every input a number (an ONNX model's [N, F] input, a numeric
+ * table), so a row may be a list of them in the model's order (TF Serving's
+ * instance of a one-tensor signature). */
+static int takes_matrix(const model *m)
+{
+    for (size_t i = 0; i < m->schema.n_inputs; i++)
+        if (m->schema.inputs[i].type == TYPE_STRING) return 0;
+    return m->schema.n_inputs > 1;
+}
+
+/* A row of the matrix form: a list of one value per input. 0, or -1 with err. */
+static int matrix_row(const model *m, const json_t *row, const char *where, char *err)
+{
+    if (json_array_size(row) == m->schema.n_inputs) return 0;
+    char list[200] = "";
+    size_t used = 0;
+    for (size_t k = 0; k < m->schema.n_inputs && used < sizeof list - 8; k++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "",
+                                 m->schema.inputs[k].name);
+    return err_set(err, "%s: a row of %zu values, but the model has %zu inputs (%s%s)", where,
+                   json_array_size(row), m->schema.n_inputs, list, used >= sizeof list - 8 ? ", ..." : "");
+}
+
 /* inputs: {name: [values]} (or a plain list for a one-input model) */
 typedef struct {
     const model *m;
@@ -75,6 +105,18 @@ static const json_t *column_value(const void *ctx, size_t i, long r)
 /* Rows from "inputs": checks the names and that every column has the same length. */
 static long column_rows(const model *m, const json_t *inputs, char *err)
 {
+    if (json_is_array(inputs) && takes_matrix(m)) { /* one [rows, inputs] tensor: the matrix form */
+        for (size_t r = 0; r < json_array_size(inputs); r++) {
+            char where[40];
+            snprintf(where, sizeof where, "$.inputs[%zu]", r);
+            const json_t *row = json_array_get(inputs, r);
+            if (!json_is_array(row))
+                return err_set(err, "%s: expected a row (a list of %zu values), got %s", where,
+                               m->schema.n_inputs, json_type_name(row));
+            if (matrix_row(m, row, where, err) != 0) return -1;
+        }
+        return (long)json_array_size(inputs);
+    }
     if (json_is_array(inputs)) {
         if (m->schema.n_inputs != 1)
             return err_set(
@@ -320,6 +362,14 @@ void tfs_predict(exchange *x, const repo_version *v, int explain)
     const json_t *instances = json_object_get(root, "instances"), *inputs = json_object_get(root, "inputs");
     const json_t *sig = json_object_get(root, "signature_name");
     long rows = 0;
+    /* {"inputs": {"float_input": [[...], ...]}}: the matrix form's one tensor, by
+     * its own name (an ONNX graph input's), as V2 takes it */
+    if (json_is_object(inputs) && json_object_size(inputs) == 1 && takes_matrix(m)) {
+        void *it = json_object_iter((json_t *)inputs);
+        const char *key = json_object_iter_key(it);
+        if (schema_find(&m->schema, key, strlen(key)) < 0 && json_is_array(json_object_iter_value(it)))
+            inputs = json_object_iter_value(it);
+    }
     columns cols = {m, inputs};
     if (!json_is_object(root)) {
         err_set(err, "$: expected an object with \"instances\" or \"inputs\", got %s", json_type_name(root));
@@ -356,16 +406,21 @@ void tfs_predict(exchange *x, const repo_version *v, int explain)
         const json_t *row = instances ? json_array_get(instances, (size_t)r) : NULL;
         char where[40];
         int bad, rc;
+        snprintf(where, sizeof where, "$.instances[%ld]", r);
         if (row && json_is_object(row)) {
-            snprintf(where, sizeof where, "$.instances[%ld]", r);
             rc = encode_json(m, row, where, x->encode_rules, model_batch_row(x->batch, (int)r), &bad, err);
+        } else if (row && json_is_array(row) && takes_matrix(m)) {
+            rc = matrix_row(m, row, where, err);
+            if (rc == 0) rc = encode_from(x, m, r, matrix_value, instances, "$.instances[%ld]", err);
         } else if (row && m->schema.n_inputs != 1) {
             rc = err_set(err, "$.instances[%ld]: expected an object keyed by input name, got %s", r,
                          json_type_name(row));
         } else if (row) {
             rc = encode_from(x, m, r, instance_value, instances, "$.instances[%ld]", err);
         } else {
-            rc = encode_from(x, m, r, column_value, &cols, "$.inputs[*][%ld]", err);
+            rc = json_is_array(inputs) && takes_matrix(m)
+                     ? encode_from(x, m, r, matrix_value, inputs, "$.inputs[%ld]", err)
+                     : encode_from(x, m, r, column_value, &cols, "$.inputs[*][%ld]", err);
         }
         if (rc != 0) goto fail;
     }
