@@ -137,6 +137,14 @@ static json_t *resolved(json_t *v, const xgb_arrays *a)
     return out;
 }
 
+/* $.learner.gradient_booster.model.trees of a document */
+static json_t *trees_of(json_t *doc)
+{
+    return json_object_get(
+        json_object_get(json_object_get(json_object_get(doc, "learner"), "gradient_booster"), "model"),
+        "trees");
+}
+
 static void test_two_threads_read_what_one_reads(void **state)
 {
     (void)state;
@@ -158,11 +166,7 @@ static void test_two_threads_read_what_one_reads(void **state)
     json_decref(ra);
     json_decref(rb);
     /* a kept array is the very value recorded: not an equal integer, not without its arrays */
-    json_t *tree0 = json_array_get(
-        json_object_get(
-            json_object_get(json_object_get(json_object_get(a, "learner"), "gradient_booster"), "model"),
-            "trees"),
-        0);
+    json_t *tree0 = json_array_get(trees_of(a), 0);
     json_t *left = json_object_get(tree0, "left_children");
     double d[NODES];
     assert_true(xgb_is_kept(arrays_a, left));
@@ -178,9 +182,7 @@ static void test_two_threads_read_what_one_reads(void **state)
     assert_int_not_equal(xgb_numbers(NULL, left, d, NODES, 0), 0);
     xgb_arrays_free(arrays_a);
     xgb_arrays_free(arrays_b);
-    json_t *trees = json_object_get(
-        json_object_get(json_object_get(json_object_get(a, "learner"), "gradient_booster"), "model"),
-        "trees");
+    json_t *trees = trees_of(a);
     assert_int_equal(json_array_size(trees), TREES);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(trees, TREES - 1), "id")), TREES - 1);
     json_decref(a);
@@ -211,11 +213,7 @@ static void test_booleans_only_where_taken(void **state)
     xgb_arrays *arrays;
     json_t *root = xgb_json_load(doc, sizeof doc - 1, "m.json", err, &arrays);
     assert_non_null(root);
-    json_t *tree = json_array_get(
-        json_object_get(
-            json_object_get(json_object_get(json_object_get(root, "learner"), "gradient_booster"), "model"),
-            "trees"),
-        0);
+    json_t *tree = json_array_get(trees_of(root), 0);
     double d[3];
     json_t *dl = json_object_get(tree, "default_left"), *lc = json_object_get(tree, "left_children");
     assert_int_equal(xgb_numbers(arrays, dl, d, 3, 1), 0);
