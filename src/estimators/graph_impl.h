@@ -56,6 +56,8 @@ enum {
 };
 /* Bits of one element of a narrow type; 0 for any other type. */
 int onnx_narrow_bits(int type);
+/* type when it is a narrow one, else 0 (a tensor's or a Cast's narrow field). */
+int onnx_narrow_of(int type);
 /* Whether a narrow type holds integers (int4, uint4, int2, uint2). */
 int onnx_narrow_is_int(int type);
 /* A narrow float type's bit pattern as its value. */

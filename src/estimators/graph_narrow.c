@@ -2,8 +2,6 @@
  * float4e2m1, e8m0, int4, uint4, int2, uint2). The interpreter holds their
  * values as floats or int64s, each exact in its type: these functions read a
  * type's bit patterns and round a value to the type as Cast does. */
-#include <float.h>
-
 #include "estimators/graph_impl.h"
 
 /* A float type: exponent and mantissa bits, its bias, and how the top of its
@@ -47,6 +45,8 @@ int onnx_narrow_bits(int type)
     default: return 0;
     }
 }
+
+int onnx_narrow_of(int type) { return onnx_narrow_bits(type) ? type : 0; }
 
 int onnx_narrow_is_int(int type)
 {

@@ -902,7 +902,7 @@ static int read_node(loader *l, gnode *g, const node_t *n)
         int64_t to = pb_attr_int(n, "to", 0);
         if (g->op == OP_CAST) g->to = elem_of_onnx(to, &ok); /* CastLike: its second input's type */
         if (!ok) return load_fail(l, g, "casts to type %lld, which tabserve does not run", (long long)to);
-        g->to_narrow = g->op == OP_CAST && onnx_narrow_bits((int)to) ? (int)to : 0;
+        g->to_narrow = g->op == OP_CAST ? onnx_narrow_of((int)to) : 0;
         g->saturate = (int)pb_attr_int(n, "saturate", 1);
         char mode[16];
         const char *m = pb_attr_string(n, "round_mode", mode, sizeof mode, "up");
@@ -1253,8 +1253,12 @@ static int read_graph_inputs(loader *l, model_builder *m)
         if (width > 1 && type == EL_STRING)
             return load_fail(l, NULL, "input \"%.80s\": a string tensor must have one column", iname);
         graph_input *gi = &p->inputs[p->n_inputs++];
-        int narrow = onnx_narrow_bits(tp->tensor_type->elem_type) ? tp->tensor_type->elem_type : 0;
-        *gi = (graph_input){add_slot(l, iname), s->n_inputs, (size_t)width, rank, type, narrow};
+        *gi = (graph_input){add_slot(l, iname),
+                            s->n_inputs,
+                            (size_t)width,
+                            rank,
+                            type,
+                            onnx_narrow_of(tp->tensor_type->elem_type)};
         if (gi->slot < 0) return load_fail(l, NULL, "out of memory");
         for (int64_t j = 0; j < width; j++) {
             schema_input *si = &s->inputs[s->n_inputs];
@@ -1400,7 +1404,7 @@ static int choose_answer(loader *l, model_builder *m, const tensor *t2, const te
         p->answer_width = a->rank == 2 ? (int)a->dim[1] : 1;
         const Onnx__TypeProto *ty = gp->output[i]->type;
         int et = ty && ty->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? ty->tensor_type->elem_type : 0;
-        p->answer_narrow = onnx_narrow_bits(et) ? et : 0;
+        p->answer_narrow = onnx_narrow_of(et);
     }
     if (p->answer < 0)
         return load_fail(

@@ -191,7 +191,7 @@ int64_t *pb_tensor_indexes(const tensor_t *t, size_t *count)
 uint32_t *pb_tensor_bits(const tensor_t *t, int bits, size_t count)
 {
     size_t packed = (count * (size_t)bits + 7) / 8;
-    uint32_t mask = bits == 32 ? ~0u : (1u << bits) - 1;
+    uint32_t mask = (1u << bits) - 1; /* bits: 2 to 16 */
     uint32_t *out = malloc((count ? count : 1) * sizeof *out);
     if (!out) return NULL;
     if (t->n_int32_data == count && (bits >= 8 || count != packed)) {

@@ -140,8 +140,8 @@ int schema_value(const schema_input *in, const raw_value *v, const char *where, 
     switch (in->type) {
     case TYPE_NUMBER:
         if (v->kind != RAW_NUMBER) return fail(in, where, err, "expected a number, got ", got(v));
-        /* a NaN arrives as missing; an infinity is a value like any other (a
-         * model with no finite answer for it is refused after scoring) */
+        /* a NaN arrives as missing; an infinity is a value (features_apply
+         * refuses it where the predictor has no answer for one) */
         if (isnan(v->number)) return fail(in, where, err, "the number is not a number", "");
         *out = v->number;
         return 0;

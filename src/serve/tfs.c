@@ -103,9 +103,9 @@ static const json_t *column_value(const void *ctx, size_t i, long r)
 }
 
 /* Rows from "inputs": checks the names and that every column has the same length. */
-static long column_rows(const model *m, const json_t *inputs, char *err)
+static long column_rows(const model *m, const json_t *inputs, int matrix, char *err)
 {
-    if (json_is_array(inputs) && takes_matrix(m)) { /* one [rows, inputs] tensor: the matrix form */
+    if (json_is_array(inputs) && matrix) { /* one [rows, inputs] tensor: the matrix form */
         for (size_t r = 0; r < json_array_size(inputs); r++) {
             char where[40];
             snprintf(where, sizeof where, "$.inputs[%zu]", r);
@@ -364,7 +364,8 @@ void tfs_predict(exchange *x, const repo_version *v, int explain)
     long rows = 0;
     /* {"inputs": {"float_input": [[...], ...]}}: the matrix form's one tensor, by
      * its own name (an ONNX graph input's), as V2 takes it */
-    if (json_is_object(inputs) && json_object_size(inputs) == 1 && takes_matrix(m)) {
+    int matrix = takes_matrix(m);
+    if (json_is_object(inputs) && json_object_size(inputs) == 1 && matrix) {
         void *it = json_object_iter((json_t *)inputs);
         const char *key = json_object_iter_key(it);
         if (schema_find(&m->schema, key, strlen(key)) < 0 && json_is_array(json_object_iter_value(it)))
@@ -390,7 +391,7 @@ void tfs_predict(exchange *x, const repo_version *v, int explain)
                     json_is_array(instances) ? "an empty array" : json_type_name(instances));
             goto fail;
         }
-    } else if ((rows = column_rows(m, inputs, err)) < 0) {
+    } else if ((rows = column_rows(m, inputs, matrix, err)) < 0) {
         goto fail;
     } else if (rows == 0) {
         err_set(err, "$.inputs: no rows");
@@ -406,10 +407,10 @@ void tfs_predict(exchange *x, const repo_version *v, int explain)
         const json_t *row = instances ? json_array_get(instances, (size_t)r) : NULL;
         char where[40];
         int bad, rc;
-        snprintf(where, sizeof where, "$.instances[%ld]", r);
+        if (row) snprintf(where, sizeof where, "$.instances[%ld]", r);
         if (row && json_is_object(row)) {
             rc = encode_json(m, row, where, x->encode_rules, model_batch_row(x->batch, (int)r), &bad, err);
-        } else if (row && json_is_array(row) && takes_matrix(m)) {
+        } else if (row && json_is_array(row) && matrix) {
             rc = matrix_row(m, row, where, err);
             if (rc == 0) rc = encode_from(x, m, r, matrix_value, instances, "$.instances[%ld]", err);
         } else if (row && m->schema.n_inputs != 1) {
@@ -418,7 +419,7 @@ void tfs_predict(exchange *x, const repo_version *v, int explain)
         } else if (row) {
             rc = encode_from(x, m, r, instance_value, instances, "$.instances[%ld]", err);
         } else {
-            rc = json_is_array(inputs) && takes_matrix(m)
+            rc = json_is_array(inputs) && matrix
                      ? encode_from(x, m, r, matrix_value, inputs, "$.inputs[%ld]", err)
                      : encode_from(x, m, r, column_value, &cols, "$.inputs[*][%ld]", err);
         }
