@@ -326,6 +326,50 @@ static void test_tree_kernels_agree(void **state)
     }
 }
 
+/* A stump split on column 0 at 2 with each of ONNX's tests (the interpreter's
+ * trees keep them): where each value goes, NaN by the node's default way. */
+static void test_node_tests_as_onnx_writes_them(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        unsigned char test, default_left;
+        int left[6]; /* for 1, 2, 3, -inf, inf, NaN */
+    } cases[] = {
+        {"LT", TREES_LT, 0, {1, 0, 0, 1, 0, 0}},         {"LEQ", TREES_LEQ, 0, {1, 1, 0, 1, 0, 0}},
+        {"GTE", TREES_GTE, 1, {0, 1, 1, 0, 1, 1}},       {"GT", TREES_GT, 0, {0, 0, 1, 0, 1, 0}},
+        {"EQ", TREES_EQ, 0, {0, 1, 0, 0, 0, 0}},         {"NEQ", TREES_NEQ, 1, {1, 0, 1, 1, 1, 1}},
+        {"MEMBER", TREES_MEMBER, 0, {1, 0, 1, 0, 0, 0}},
+    };
+    const float xs[6] = {1, 2, 3, -INFINITY, INFINITY, NAN};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        tree_ensemble *e = trees_create(1, 1, 1, (const int[]){3});
+        assert_non_null(e);
+        tree *tr = &e->trees[0];
+        tr->feature[0] = 0, tr->threshold[0] = 2, tr->left[0] = 1, tr->right[0] = 2;
+        tr->default_left[0] = cases[c].default_left;
+        tr->test = calloc(3, 1);
+        tr->test[0] = cases[c].test;
+        if (cases[c].test == TREES_MEMBER) { /* the set {1, 3} */
+            tr->members = malloc(2 * sizeof *tr->members);
+            tr->cat_at = malloc(3 * sizeof *tr->cat_at);
+            tr->cat_len = calloc(3, sizeof *tr->cat_len);
+            tr->members[0] = 1, tr->members[1] = 3;
+            tr->cat_at[0] = 0, tr->cat_len[0] = 2, tr->cat_at[1] = tr->cat_at[2] = -1;
+        }
+        for (int k = 0; k < 6; k++) {
+            int leaf = trees_leaf(tr, &xs[k]);
+            if (leaf != (cases[c].left[k] ? 1 : 2))
+                fail_msg("%s: %g went to node %d", cases[c].name, (double)xs[k], leaf);
+        }
+        char err[ERR_LEN] = "";
+        assert_int_equal(e->base.ops->prepare(&e->base, err), -1);
+        assert_string_equal(err, "$.predictor.trees[0]: keeps ONNX's node tests, which only the ONNX "
+                                 "interpreter walks");
+        predictor_free(&e->base);
+    }
+}
+
 static void test_trees_errors(void **state)
 {
     (void)state;
@@ -558,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_trees_predictor),
         cmocka_unit_test(test_tree_kernels_agree),
         cmocka_unit_test(test_trees_errors),
+        cmocka_unit_test(test_node_tests_as_onnx_writes_them),
         cmocka_unit_test(test_scratch_reuses_and_spills),
         cmocka_unit_test(test_output_spec),
         cmocka_unit_test(test_format_2_errors),

@@ -124,7 +124,11 @@ static void memory_populate(void *p, size_t len)
 
 void *memory_large(size_t n)
 {
-    if (n < HUGE_PAGE / 2 || n > SIZE_MAX - HUGE_PAGE) return malloc(n ? n : 1);
+    if (n < HUGE_PAGE / 2 || n > SIZE_MAX - HUGE_PAGE) {
+        void *p = malloc(n ? n : 1);
+        if (p) memory_populate(p, n); /* below 2 MB pages: one call, not a fault a page */
+        return p;
+    }
     size_t len = (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
     void *p;
     if (posix_memalign(&p, HUGE_PAGE, len) != 0) return NULL;

@@ -27,7 +27,8 @@ void atomic_abort(atomic_file *af);
  * rounded up to 2 MB pages and the kernel asked to back it with such pages
  * where it has them (MADV_HUGEPAGE): one fault, and one page to zero, per 2 MB
  * rather than 512 faults (at most 1 MB more memory where the rounding does
- * not fill a page). Below that, plain malloc. */
+ * not fill a page). Below that, malloc's, backed in one call where it spans
+ * 16 pages or more (MADV_POPULATE_WRITE): such a buffer is written next. */
 void *memory_large(size_t n);
 
 /* Reads a whole file into a NUL-terminated malloc'd buffer (memory_large). */

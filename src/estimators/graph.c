@@ -198,11 +198,12 @@ static void graph_describe(const predictor *pr, char *buf, size_t len)
 static void forest_free(forest *fo)
 {
     if (!fo) return;
-    free(fo->nodes);
-    free(fo->roots);
+    predictor_free(fo->e ? &fo->e->base : NULL);
+    free(fo->span_at);
+    free(fo->w_first);
+    free(fo->w_count);
     free(fo->w_class);
     free(fo->w_value);
-    free(fo->members);
     free(fo->base);
     free(fo);
 }

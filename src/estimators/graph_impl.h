@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "estimators/trees.h"
 #include "model/predictor.h"
 
 #define MAX_RANK         8
@@ -145,27 +146,19 @@ typedef enum {
 } opcode;
 
 enum { POST_NONE, POST_LOGISTIC, POST_SOFTMAX, POST_SOFTMAX_ZERO };
-enum { MODE_LEAF, MODE_LEQ, MODE_LT, MODE_GTE, MODE_GT, MODE_EQ, MODE_NEQ, MODE_MEMBER };
 enum { AGG_SUM, AGG_AVERAGE, AGG_MIN, AGG_MAX };
 
+/* A TreeEnsemble's trees: the nodes in trees.c's trees with the tests ONNX
+ * wrote, walked by trees_leaf as every other tree is; the leaves' weights here,
+ * as ONNX keeps them (any number a leaf, each for one class or target). */
 typedef struct {
-    int feature;
-    float value;
-    uint8_t mode, missing_true;
-    int yes, no;          /* node indexes */
-    int w_first, w_count; /* a leaf's weights; a MODE_MEMBER node's set in forest.members */
-} tnode;
-
-typedef struct {
-    tnode *nodes;
-    size_t n_nodes;
-    int *roots;
-    size_t n_trees;
+    tree_ensemble *e;
+    int *span_at;           /* (n_trees,) where tree t's nodes start in w_first and w_count */
+    int *w_first, *w_count; /* per node of every tree: a leaf's weights in w_class and w_value */
     int *w_class;
     float *w_value;
-    float *members;   /* the sets of MODE_MEMBER nodes (TreeEnsemble's membership_values) */
     size_t n_targets; /* classes, or regression targets */
-    int agg, max_feature;
+    int agg, n_features;
     float *base;
     size_t n_base;
     int binary_case, all_positive; /* two classes, every weight for one of them; all weights >= 0 */

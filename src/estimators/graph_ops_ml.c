@@ -447,26 +447,6 @@ int onnx_op_linear(run_ctx *r, const gnode *g)
     return rc;
 }
 
-static int tree_leaf(const forest *fo, int at, const float *row)
-{
-    for (;;) {
-        const tnode *nd = &fo->nodes[at];
-        if (nd->mode == MODE_LEAF) return at;
-        float x = row[nd->feature], t = nd->value;
-        int yes = nd->mode == MODE_LEQ   ? x <= t
-                  : nd->mode == MODE_LT  ? x < t
-                  : nd->mode == MODE_GTE ? x >= t
-                  : nd->mode == MODE_GT  ? x > t
-                  : nd->mode == MODE_EQ  ? x == t
-                  : nd->mode == MODE_NEQ ? x != t
-                                         : 0;
-        for (int k = 0; nd->mode == MODE_MEMBER && !yes && k < nd->w_count; k++)
-            yes = x == fo->members[nd->w_first + k];
-        if (isnan(x) && nd->missing_true) yes = 1;
-        at = yes ? nd->yes : nd->no;
-    }
-}
-
 int onnx_op_trees(run_ctx *r, const gnode *g)
 {
     const forest *fo = g->trees;
@@ -474,8 +454,8 @@ int onnx_op_trees(run_ctx *r, const gnode *g)
     if (!x || x->type == EL_STRING || x->type == EL_BOOL || x->rank < 1 || x->rank > 2)
         return FAIL("takes a 1-D or 2-D numeric tensor");
     size_t cols = (size_t)x->dim[x->rank - 1], rows = x->rank == 2 ? (size_t)x->dim[0] : 1;
-    if ((size_t)fo->max_feature >= cols)
-        return FAIL("a node splits on feature %d; the input has %zu", fo->max_feature, cols);
+    if ((size_t)fo->n_features > cols)
+        return FAIL("a node splits on feature %d; the input has %zu", fo->n_features - 1, cols);
     int classifier = g->op == OP_TREECLS;
     size_t k = fo->n_targets;
     int owned;
@@ -491,9 +471,9 @@ int onnx_op_trees(run_ctx *r, const gnode *g)
         const float *row = v + q * cols;
         memset(sum, 0, k * sizeof *sum);
         memset(has, 0, k);
-        for (size_t t = 0; t < fo->n_trees; t++) {
-            const tnode *leaf = &fo->nodes[tree_leaf(fo, fo->roots[t], row)];
-            for (int w = leaf->w_first; w < leaf->w_first + leaf->w_count; w++) {
+        for (size_t t = 0; t < fo->e->n_trees; t++) {
+            int at = fo->span_at[t] + trees_leaf(&fo->e->trees[t], row);
+            for (int w = fo->w_first[at]; w < fo->w_first[at] + fo->w_count[at]; w++) {
                 int c = fo->w_class[w];
                 double val = fo->w_value[w];
                 if (fo->agg == AGG_MIN)
@@ -506,7 +486,7 @@ int onnx_op_trees(run_ctx *r, const gnode *g)
             }
         }
         if (fo->agg == AGG_AVERAGE)
-            for (size_t c = 0; c < k; c++) sum[c] /= (double)fo->n_trees;
+            for (size_t c = 0; c < k; c++) sum[c] /= (double)fo->e->n_trees;
         float *sc = s + q * k;
         if (classifier && fo->binary_case) {
             /* one score, for the second class whichever id its weights carry; the first is its

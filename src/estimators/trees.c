@@ -38,6 +38,23 @@ int trees_in_category_set(const tree *tr, int node, float v)
     return (tr->cat_words[tr->cat_at[node] + (int)word] >> (c & 31)) & 1u;
 }
 
+int trees_test_holds(const tree *tr, int node, float v)
+{
+    float t = tr->threshold[node];
+    switch (tr->test[node]) {
+    case TREES_LEQ: return v <= t;
+    case TREES_GTE: return v >= t;
+    case TREES_GT: return v > t;
+    case TREES_EQ: return v == t;
+    case TREES_NEQ: return v != t;
+    case TREES_MEMBER:
+        for (int k = 0; k < tr->cat_len[node]; k++)
+            if (v == tr->members[tr->cat_at[node] + k]) return 1;
+        return 0;
+    default: return v < t;
+    }
+}
+
 /* Any ensemble: one walk at a time, node by node. */
 static void walk_nodes(const tree_ensemble *e, const float *x, int n, float *y)
 {
@@ -47,10 +64,7 @@ static void walk_nodes(const tree_ensemble *e, const float *x, int n, float *y)
         float *yr = y + (size_t)r * k;
         for (size_t t = 0; t < e->n_trees; t++) {
             const tree *tr = &e->trees[t];
-            int node = 0;
-            while (tr->feature[node] >= 0)
-                node = trees_goes_left(tr, node, xr[tr->feature[node]]) ? tr->left[node] : tr->right[node];
-            yr[tr->output] += tr->value[node];
+            yr[tr->output] += tr->value[trees_leaf(tr, xr)];
         }
     }
 }
@@ -109,6 +123,11 @@ static int trees_prepare(predictor *p, char *err)
     e->complete = NULL;
     for (size_t t = 0; t < e->n_trees; t++) {
         tree *tr = &e->trees[t];
+        if (tr->test) /* the interpreter's trees: see trees.h */
+            return err_set(err,
+                           "$.predictor.trees[%zu]: keeps ONNX's node tests, which only the ONNX "
+                           "interpreter walks",
+                           t);
         if (tr->output < 0 || tr->output >= p->n_outputs)
             return err_set(err, "$.predictor.trees[%zu].output: %d is not an output (0..%d)", t, tr->output,
                            p->n_outputs - 1);
@@ -307,6 +326,8 @@ static void tree_clear(tree *tr)
     free(tr->cat_at);
     free(tr->cat_len);
     free(tr->cat_words);
+    free(tr->test);
+    free(tr->members);
 }
 
 static void trees_free(predictor *p)

@@ -13,7 +13,12 @@
  * idx = 2*idx + 1 + go_right with no branch, and many walks (rows, or trees
  * of one row) run interleaved; a categorical split whose categories are all
  * below 32 keeps its set in the node's 32 bits. Deeper ensembles, and sets
- * with larger categories, walk the nodes. */
+ * with larger categories, walk the nodes.
+ *
+ * The ONNX interpreter's TreeEnsemble keeps its trees here too, with the node
+ * tests ONNX writes (tree.test): the same nodes and the same walk
+ * (trees_leaf), never prepared, saved or explained — the readers that compile
+ * trees write every split as x < threshold, the one test the kernels run. */
 #ifndef TABSERVE_TREES_H
 #define TABSERVE_TREES_H
 
@@ -39,6 +44,10 @@ typedef struct {
     int *cat_at, *cat_len;
     uint32_t *cat_words;
     int n_cat_words;
+    /* (n_nodes,) each node's test, NULL when every one is TREES_LT; a
+     * TREES_MEMBER node's set is members[cat_at[i] ..+ cat_len[i]] */
+    unsigned char *test;
+    float *members;
     /* room kept for this tree's node arrays in its ensemble's pool
      * (trees_reserve_nodes); pooled: its arrays lie there */
     char *slot;
@@ -94,13 +103,31 @@ void trees_drop_covers(tree_ensemble *e);
 /* Whether category value v (a float column) is in node i's set. */
 int trees_in_category_set(const tree *tr, int node, float v);
 
+/* A node's test (tree.test): the value goes left when it holds. ONNX's node
+ * modes; the threshold is the right-hand side. NaN goes the default way
+ * whatever the test. */
+enum { TREES_LT, TREES_LEQ, TREES_GTE, TREES_GT, TREES_EQ, TREES_NEQ, TREES_MEMBER };
+int trees_test_holds(const tree *tr, int node, float v);
+
 /* Whether value v goes to node i's left child: NaN by the default direction,
- * a categorical split by its set, else v < threshold. */
+ * a node with a test by it, a categorical split by its set, else
+ * v < threshold. */
 static inline int trees_goes_left(const tree *tr, int node, float v)
 {
     if (v != v) return tr->default_left[node]; /* NaN */
+    if (tr->test && tr->test[node] != TREES_LT) return trees_test_holds(tr, node, v);
     if (tr->cat_at && tr->cat_at[node] >= 0) return !trees_in_category_set(tr, node, v);
     return v < tr->threshold[node];
+}
+
+/* The leaf a row (all the ensemble's features) reaches in tr: the plain walk,
+ * of deep ensembles and of the ONNX interpreter alike. */
+static inline int trees_leaf(const tree *tr, const float *row)
+{
+    int node = 0;
+    while (tr->feature[node] >= 0)
+        node = trees_goes_left(tr, node, row[tr->feature[node]]) ? tr->left[node] : tr->right[node];
+    return node;
 }
 
 /* Limits on what the readers and importers accept (options can lower them). */

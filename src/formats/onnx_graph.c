@@ -393,6 +393,123 @@ static void *zeroed_large(size_t n)
     return p;
 }
 
+/* A tree ensemble's nodes as its attributes list them (a TreeEnsemble's leaves
+ * after its branches), each tree by its root; forest_build makes them trees.c's
+ * trees. */
+enum { MODE_LEAF, MODE_LEQ, MODE_LT, MODE_GTE, MODE_GT, MODE_EQ, MODE_NEQ, MODE_MEMBER };
+
+typedef struct {
+    int feature;
+    float value;
+    uint8_t mode, missing_true;
+    int yes, no;          /* node indexes */
+    int w_first, w_count; /* a leaf's weights; a MODE_MEMBER node's set in read_forest.members */
+} tnode;
+
+typedef struct {
+    tnode *nodes;
+    size_t n_nodes;
+    int *roots;
+    size_t n_trees;
+    float *members; /* the sets of MODE_MEMBER nodes (TreeEnsemble's membership_values) */
+    int max_feature;
+} read_forest;
+
+static void read_forest_free(read_forest *rf)
+{
+    free(rf->nodes);
+    free(rf->roots);
+    free(rf->members);
+}
+
+/* The read nodes into g's forest: one trees.c tree per tree, its nodes in the
+ * order a walk from the root first meets them (children after their parent, as
+ * trees.c keeps every tree), each with its ONNX test; NaN goes the true way when
+ * the node tracks missing values, else where its test sends a NaN (only
+ * BRANCH_NEQ holds for one). Each leaf's weights stay where the reader grouped
+ * them, at span_at[t] + the leaf's place. stack and place: room for
+ * rf->n_nodes ints each (the reader's, done with). */
+static int forest_build(loader *l, gnode *g, const read_forest *rf, int *stack, int *place)
+{
+    static const unsigned char tests[] = {
+        [MODE_LEQ] = TREES_LEQ, [MODE_LT] = TREES_LT,   [MODE_GTE] = TREES_GTE,      [MODE_GT] = TREES_GT,
+        [MODE_EQ] = TREES_EQ,   [MODE_NEQ] = TREES_NEQ, [MODE_MEMBER] = TREES_MEMBER};
+    forest *fo = g->trees;
+    size_t nt = rf->n_trees, total = 0;
+    int *count = calloc(nt ? nt : 1, sizeof *count), *n_members = calloc(nt ? nt : 1, sizeof *n_members);
+    int rc = count && n_members ? 0 : load_fail(l, g, "out of memory");
+    for (size_t t = 0; !rc && t < nt; t++) { /* the size of each tree and of its sets */
+        size_t top = 0;
+        stack[top++] = rf->roots[t];
+        while (top) {
+            const tnode *nd = &rf->nodes[stack[--top]];
+            count[t]++;
+            if (nd->mode == MODE_LEAF) continue;
+            if (nd->mode == MODE_MEMBER) n_members[t] += nd->w_count;
+            stack[top++] = nd->no;
+            stack[top++] = nd->yes;
+        }
+        total += (size_t)count[t];
+    }
+    fo->n_features = rf->max_feature + 1;
+    fo->e = rc ? NULL : trees_create(fo->n_features, (int)fo->n_targets, nt, NULL);
+    size_t *room = fo->e ? malloc((nt ? nt : 1) * sizeof *room) : NULL;
+    for (size_t t = 0; room && t < nt; t++) room[t] = (size_t)count[t];
+    if (room) trees_reserve_nodes(fo->e, room); /* in 2 MB pages (else malloc's): see read_trees */
+    free(room);
+    for (size_t t = 0; fo->e && t < nt; t++)
+        if (trees_alloc_tree(&fo->e->trees[t], count[t]) != 0) rc = load_fail(l, g, "out of memory");
+    fo->span_at = malloc((nt ? nt : 1) * sizeof *fo->span_at);
+    fo->w_first = memory_large((total ? total : 1) * sizeof *fo->w_first);
+    fo->w_count = memory_large((total ? total : 1) * sizeof *fo->w_count);
+    if (!rc && (!fo->e || !fo->span_at || !fo->w_first || !fo->w_count))
+        rc = load_fail(l, g, "out of memory");
+    for (size_t t = 0, span = 0; !rc && t < nt; span += (size_t)count[t++]) {
+        tree *tr = &fo->e->trees[t];
+        fo->span_at[t] = (int)span;
+        tr->test = malloc((size_t)count[t]);
+        if (n_members[t]) {
+            tr->members = malloc((size_t)n_members[t] * sizeof *tr->members);
+            tr->cat_at = malloc((size_t)count[t] * sizeof *tr->cat_at);
+            tr->cat_len = calloc((size_t)count[t], sizeof *tr->cat_len);
+        }
+        if (!tr->test || (n_members[t] && (!tr->members || !tr->cat_at || !tr->cat_len))) {
+            rc = load_fail(l, g, "out of memory");
+            break;
+        }
+        int next = 1, members = 0;
+        size_t top = 0;
+        place[rf->roots[t]] = 0;
+        stack[top++] = rf->roots[t];
+        while (top) {
+            int at = stack[--top], q = place[at];
+            const tnode *nd = &rf->nodes[at];
+            int leaf = nd->mode == MODE_LEAF;
+            fo->w_first[span + (size_t)q] = leaf ? nd->w_first : 0;
+            fo->w_count[span + (size_t)q] = leaf ? nd->w_count : 0;
+            tr->test[q] = leaf ? TREES_LT : tests[nd->mode];
+            if (tr->cat_at) tr->cat_at[q] = -1;
+            if (leaf) continue;
+            tr->feature[q] = nd->feature;
+            tr->threshold[q] = nd->value;
+            tr->default_left[q] = nd->missing_true || nd->mode == MODE_NEQ;
+            if (nd->mode == MODE_MEMBER) {
+                memcpy(tr->members + members, rf->members + nd->w_first, (size_t)nd->w_count * sizeof(float));
+                tr->cat_at[q] = members;
+                tr->cat_len[q] = nd->w_count;
+                members += nd->w_count;
+            }
+            tr->left[q] = place[nd->yes] = next++;
+            tr->right[q] = place[nd->no] = next++;
+            stack[top++] = nd->no;
+            stack[top++] = nd->yes;
+        }
+    }
+    free(count);
+    free(n_members);
+    return rc;
+}
+
 static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
 {
     pb_trees ta;
@@ -406,17 +523,18 @@ static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
     const char *name = ta.weights;
     forest *fo = g->trees = calloc(1, sizeof *fo);
     if (!fo) return load_fail(l, g, "out of memory");
+    read_forest rf = {0};
     float *values = pb_attr_floats(l->lim->max_tensor, n, "nodes_values", &n_values);
     fo->w_value = pb_attr_floats(l->lim->max_tensor, n, name, &n_weights);
     fo->base = pb_attr_floats(l->lim->max_tensor, n, "base_values", &fo->n_base);
     /* a large ensemble's arrays in 2 MB pages: their first touches were most of this load */
     node_key *keys = memory_large(nn * sizeof *keys);
-    fo->nodes = zeroed_large(nn * sizeof *fo->nodes);
-    fo->n_nodes = nn;
+    rf.nodes = zeroed_large(nn * sizeof *rf.nodes);
+    rf.n_nodes = nn;
     int rc = 0;
     if (!values || n_values != nn || !fo->w_value || n_weights != nl)
         rc = load_fail(l, g, "nodes_values or %s has the wrong length", name);
-    else if (!keys || !fo->nodes)
+    else if (!keys || !rf.nodes)
         rc = load_fail(l, g, "out of memory");
     if (!rc && classifier) rc = read_classes(l, g, n);
     fo->n_targets = classifier ? g->n_classes : (size_t)pb_attr_int(n, "n_targets", 1);
@@ -438,7 +556,7 @@ static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
     static const char *const modes[] = {"LEAF",      "BRANCH_LEQ", "BRANCH_LT", "BRANCH_GTE",
                                         "BRANCH_GT", "BRANCH_EQ",  "BRANCH_NEQ"};
     for (size_t i = 0; !rc && i < nn; i++) {
-        tnode *nd = &fo->nodes[i];
+        tnode *nd = &rf.nodes[i];
         nd->mode = 255;
         for (uint8_t m = 0; m < 7; m++)
             if (a_mode->strings[i].len == strlen(modes[m]) &&
@@ -459,7 +577,7 @@ static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
             break;
         }
         nd->feature = nd->mode == MODE_LEAF ? 0 : (int)a_feat->ints[i];
-        if (nd->feature > fo->max_feature) fo->max_feature = nd->feature;
+        if (nd->feature > rf.max_feature) rf.max_feature = nd->feature;
         nd->value = values[i];
         nd->missing_true = a_miss && a_miss->n_ints ? a_miss->ints[i] != 0 : 0;
         keys[i] = (node_key){a_tree->ints[i], a_node->ints[i], i};
@@ -472,8 +590,8 @@ static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
     /* the trees, in order of their ids; each from its node 0, every node reached once */
     int *seen = rc ? NULL : zeroed_large(nn * sizeof *seen),
         *stack = rc ? NULL : memory_large(nn * sizeof *stack);
-    fo->roots = rc ? NULL : memory_large(nn * sizeof *fo->roots);
-    if (!rc && (!seen || !stack || !fo->roots)) rc = load_fail(l, g, "out of memory");
+    rf.roots = rc ? NULL : memory_large(nn * sizeof *rf.roots);
+    if (!rc && (!seen || !stack || !rf.roots)) rc = load_fail(l, g, "out of memory");
     for (size_t i = 0; !rc && i < nn; i++) {
         if (i > 0 && keys[i].tree == keys[i - 1].tree) continue;
         int64_t tid = keys[i].tree;
@@ -484,7 +602,7 @@ static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
                            (long long)tid, count, l->lim->max_nodes);
             break;
         }
-        if ((long)fo->n_trees >= l->lim->max_trees) {
+        if ((long)rf.n_trees >= l->lim->max_trees) {
             rc = load_fail(l, g, "more than %ld trees (--max-trees)", l->lim->max_trees);
             break;
         }
@@ -493,13 +611,13 @@ static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
             rc = load_fail(l, g, "tree %lld has no node 0 (its root)", (long long)tid);
             break;
         }
-        fo->roots[fo->n_trees++] = (int)root;
+        rf.roots[rf.n_trees++] = (int)root;
         size_t top = 0;
         stack[top++] = (int)root;
         seen[root] = 1;
         while (top && !rc) {
             size_t at = (size_t)stack[--top];
-            tnode *nd = &fo->nodes[at];
+            tnode *nd = &rf.nodes[at];
             if (nd->mode == MODE_LEAF) continue;
             int64_t kids[2] = {a_true->ints[at], a_false->ints[at]};
             for (int q = 0; q < 2 && !rc; q++) {
@@ -534,7 +652,7 @@ static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
                 w_count++;
         }
         long at = key_find_in(keys + w_first, w_count, l_tree->ints[i], l_node->ints[i]);
-        if (at < 0 || fo->nodes[at].mode != MODE_LEAF || !seen[at]) {
+        if (at < 0 || rf.nodes[at].mode != MODE_LEAF || !seen[at]) {
             rc = load_fail(l, g, "weight %zu names node %lld of tree %lld, which is not a leaf of it", i,
                            (long long)l_node->ints[i], (long long)l_tree->ints[i]);
             break;
@@ -545,7 +663,7 @@ static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
             break;
         }
         w_of[i] = (int)at;
-        fo->nodes[at].w_count++;
+        rf.nodes[at].w_count++;
         classes_used |= l_id->ints[i] == 0 ? 1 : l_id->ints[i] == 1 ? 2 : 4;
         if (fo->w_value[i] < 0) fo->all_positive = 0;
     }
@@ -553,14 +671,14 @@ static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
     if (!rc) {
         int first = 0;
         for (size_t i = 0; i < nn; i++) {
-            fo->nodes[i].w_first = first;
-            first += fo->nodes[i].w_count;
-            fo->nodes[i].w_count = 0;
+            rf.nodes[i].w_first = first;
+            first += rf.nodes[i].w_count;
+            rf.nodes[i].w_count = 0;
         }
         float *wv = malloc((nl ? nl : 1) * sizeof *wv);
         if (!wv) rc = load_fail(l, g, "out of memory");
         for (size_t i = 0; !rc && i < nl; i++) {
-            tnode *nd = &fo->nodes[w_of[i]];
+            tnode *nd = &rf.nodes[w_of[i]];
             int slot = nd->w_first + nd->w_count++;
             fo->w_class[slot] = fo->binary_case ? 0 : (int)l_id->ints[i]; /* one score: see onnx_op_trees */
             wv[slot] = fo->w_value[i];
@@ -572,9 +690,11 @@ static int read_trees(loader *l, gnode *g, const node_t *n, int classifier)
     }
     free(values);
     free(keys);
+    free(w_of);
+    if (!rc) rc = forest_build(l, g, &rf, stack, seen);
     free(seen);
     free(stack);
-    free(w_of);
+    read_forest_free(&rf);
     return rc;
 }
 
@@ -622,21 +742,22 @@ static int read_tree_ensemble(loader *l, gnode *g, const node_t *n)
                          nn);
     forest *fo = g->trees = calloc(1, sizeof *fo);
     if (!fo) return load_fail(l, g, "out of memory");
+    read_forest rf = {0};
     float *splits = tensor_attr_floats(l, n, "nodes_splits", &n_splits);
     int64_t *modes = pb_tensor_indexes(modes_attr->t, &n_modes);
     fo->w_value = tensor_attr_floats(l, n, "leaf_weights", &n_weights);
-    fo->members = tensor_attr_floats(l, n, "membership_values", &n_members);
-    fo->nodes = zeroed_large((nn + nl) * sizeof *fo->nodes);
-    fo->roots = malloc(roots->n_ints * sizeof *fo->roots);
+    rf.members = tensor_attr_floats(l, n, "membership_values", &n_members);
+    rf.nodes = zeroed_large((nn + nl) * sizeof *rf.nodes);
+    rf.roots = malloc(roots->n_ints * sizeof *rf.roots);
     fo->w_class = malloc(nl * sizeof *fo->w_class);
     int *seen = zeroed_large((nn + nl) * sizeof *seen), *stack = memory_large((nn + nl) * sizeof *stack);
-    fo->n_nodes = nn + nl;
+    rf.n_nodes = nn + nl;
     fo->n_targets = (size_t)pb_attr_int(n, "n_targets", 1);
     int rc = 0;
     if (!splits || n_splits != nn || !modes || n_modes != nn || !fo->w_value || n_weights != nl)
         rc = load_fail(l, g,
                        "nodes_splits and nodes_modes must hold a value per node, leaf_weights one per leaf");
-    else if (!fo->nodes || !fo->roots || !fo->w_class || !seen || !stack)
+    else if (!rf.nodes || !rf.roots || !fo->w_class || !seen || !stack)
         rc = load_fail(l, g, "out of memory");
     else if (fo->n_targets < 1 || fo->n_targets > OUTPUT_MAX_CLASSES)
         rc = load_fail(l, g, "n_targets %zu (1 to %d)", fo->n_targets, OUTPUT_MAX_CLASSES);
@@ -651,7 +772,7 @@ static int read_tree_ensemble(loader *l, gnode *g, const node_t *n)
     if (!rc) fo->agg = aggs[agg], g->post = posts[post];
     size_t member_at = 0;
     for (size_t i = 0; !rc && i < nn; i++) {
-        tnode *nd = &fo->nodes[i];
+        tnode *nd = &rf.nodes[i];
         int64_t m = modes[i], f = a[0]->ints[i];
         if (m < 0 || m > 6) {
             rc = load_fail(l, g,
@@ -665,12 +786,12 @@ static int read_tree_ensemble(loader *l, gnode *g, const node_t *n)
         }
         nd->mode = (uint8_t)(m + 1); /* 0 is LEAF in the older operators' modes */
         nd->feature = (int)f;
-        if (nd->feature > fo->max_feature) fo->max_feature = nd->feature;
+        if (nd->feature > rf.max_feature) rf.max_feature = nd->feature;
         nd->value = splits[i];
         nd->missing_true = miss && miss->n_ints ? miss->ints[i] != 0 : 0;
         if (nd->mode == MODE_MEMBER) {
             nd->w_first = (int)member_at;
-            while (member_at < n_members && !isnan(fo->members[member_at])) member_at++;
+            while (member_at < n_members && !isnan(rf.members[member_at])) member_at++;
             if (member_at == n_members) {
                 rc = load_fail(
                     l, g, "node %zu: membership_values holds no set for it (each set ends with a NaN)", i);
@@ -683,7 +804,7 @@ static int read_tree_ensemble(loader *l, gnode *g, const node_t *n)
         rc = load_fail(l, g, "membership_values holds %zu values past the last member node's set",
                        n_members - member_at);
     for (size_t k = 0; !rc && k < nl; k++) {
-        tnode *leaf = &fo->nodes[nn + k];
+        tnode *leaf = &rf.nodes[nn + k];
         int64_t t = targets->ints[k];
         if (t < 0 || (size_t)t >= fo->n_targets) {
             rc = load_fail(l, g, "leaf %zu is for target %lld, of %zu", k, (long long)t, fo->n_targets);
@@ -709,14 +830,14 @@ static int read_tree_ensemble(loader *l, gnode *g, const node_t *n)
                 break;
             }
             seen[nn + (size_t)lf] = 1;
-            fo->roots[fo->n_trees++] = (int)(nn + (size_t)lf);
+            rf.roots[rf.n_trees++] = (int)(nn + (size_t)lf);
             continue;
         }
         if (seen[at0]) {
             rc = load_fail(l, g, "tree %zu: root %zu is reached twice", t, at0);
             break;
         }
-        fo->roots[fo->n_trees++] = (int)at0;
+        rf.roots[rf.n_trees++] = (int)at0;
         size_t top = 0;
         stack[top++] = (int)at0;
         seen[at0] = 1;
@@ -736,15 +857,17 @@ static int read_tree_ensemble(loader *l, gnode *g, const node_t *n)
                 else {
                     seen[slot] = 1;
                     if (!leaf) stack[top++] = (int)slot;
-                    *(q ? &fo->nodes[at].no : &fo->nodes[at].yes) = (int)slot;
+                    *(q ? &rf.nodes[at].no : &rf.nodes[at].yes) = (int)slot;
                 }
             }
         }
     }
     free(splits);
     free(modes);
+    if (!rc) rc = forest_build(l, g, &rf, stack, seen);
     free(seen);
     free(stack);
+    read_forest_free(&rf);
     return rc;
 }
 
