@@ -212,6 +212,35 @@ class XGBoostTest(unittest.TestCase):
             server.terminate()
             server.wait()
 
+    def test_vector_leaves_match_xgboost(self):
+        """Vector-leaf trees (multi_strategy multi_output_tree, a value an output in each leaf)
+        in XGBoost 2.0 to 3.1's layout (base_weights) and the later one (leaf_weights), as three
+        targets and as three classes: made by make_xgboost.py from trees 1.7.4 grew to split
+        alike, against its own predictions of them."""
+        for name in ("vector_v20", "vector_v32", "vector_v20_softprob", "vector_v32_softprob"):
+            with self.subTest(name):
+                self.assertClose(self.predict(name, 3), read_expected(self.path(name + ".expected")), name)
+        def refused(name, change, message):
+            with open(self.path(name + ".json")) as f:
+                j = json.load(f)
+            change(j["learner"]["gradient_booster"]["model"]["trees"][0])
+            bad = self.path("bad_vector.json")
+            with open(bad, "w") as f:
+                json.dump(j, f)
+            p = run("inspect", bad, check=False)
+            self.assertEqual(p.returncode, 1, name)
+            self.assertIn(message, p.stderr)
+        refused("vector_v32", lambda t: t["tree_param"].update(size_leaf_vector="2"),
+                "trees: [0]: size_leaf_vector is not 0, 1 or 3 (the model's outputs)")
+        with open(self.path("vector_v32.json")) as f:
+            t0 = json.load(f)["learner"]["gradient_booster"]["model"]["trees"][0]
+        leaf, n = t0["left_children"].index(-1), len(t0["left_children"])
+        rows = len(t0["leaf_weights"]) // 3
+        refused("vector_v32", lambda t: t["right_children"].__setitem__(leaf, n - 1),
+                f"trees[0]: leaf {leaf} names leaf_weights row {n - 1} of {rows}")
+        refused("vector_v20", lambda t: t["base_weights"].pop(),
+                f"trees[0].base_weights: has {3 * n - 1} values: expected the nodes x 3")
+
     def test_the_form_xgboost_1_0_wrote(self):
         """default_left as true/false and no fields of later versions (XGBoost 1.0 to 1.2)."""
         with open(self.path("v10_binary.json")) as f:

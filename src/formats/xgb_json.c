@@ -6,8 +6,9 @@
  * document xgboost.c reads (small), the arrays the reader needs are kept as
  * their numbers (read as they stream past, into the load's memory beside the
  * document, where an integer in it names them: xgb_json.h), and the
- * statistics it never reads (loss_changes, base_weights, parents)
- * are dropped as they stream past. */
+ * statistics it never reads (loss_changes, parents, and base_weights but for
+ * vector-leaf trees, whose leaf values are there) are dropped as they stream
+ * past. */
 #define _GNU_SOURCE /* memmem */
 #include "formats/xgb_json.h"
 
@@ -32,6 +33,7 @@ static const char *const kept[] = {"left_children",    "right_children",   "spli
                                    "split_conditions", "default_left",     "split_type",
                                    "categories",       "categories_nodes", "categories_segments",
                                    "categories_sizes", "sum_hessian"};
+/* base_weights is kept only where leaves are vectors (array_part.keep_weights) */
 static const char *const dropped[] = {"loss_changes", "base_weights", "parents"};
 
 /* A kept array's numbers, and those of one parsing thread: its memory, the
@@ -49,6 +51,7 @@ typedef struct {
     scratch *mem;
     kept_array *list;
     size_t n, cap;
+    int keep_weights; /* base_weights kept too: the trees have vector leaves */
 } array_part;
 
 struct xgb_arrays {
@@ -226,8 +229,9 @@ static int on_start_array(void *ctx)
         b->skip_depth++;
         return 1;
     }
-    for (size_t i = 0; b->key && i < sizeof kept / sizeof *kept; i++)
-        if (strcmp(b->key, kept[i]) == 0) {
+    for (size_t i = 0; b->key && i <= sizeof kept / sizeof *kept; i++)
+        if (i < sizeof kept / sizeof *kept ? strcmp(b->key, kept[i]) == 0
+                                           : b->out->keep_weights && strcmp(b->key, "base_weights") == 0) {
             b->skip_depth = 1;
             b->skip_keep = 1;
             b->skip_count = 0;
@@ -400,6 +404,25 @@ static void *parse_tail_trees(void *arg)
     }
 }
 
+/* Whether the trees have vector leaves (multi_strategy "multi_output_tree"):
+ * the first tree's size_leaf_vector above 1 (the first after "trees": the
+ * model's parameters before it hold one too, 0 in XGBoost 1.x). XGBoost writes
+ * it near the end of each tree, so this reads little of a file. */
+static int has_vector_leaves(const char *buf, size_t len)
+{
+    const char *trees = memmem(buf, len, "\"trees\"", 7);
+    if (!trees) return 0;
+    size_t from = (size_t)(trees - buf);
+    const char *key = memmem(trees, len - from, "\"size_leaf_vector\"", 18);
+    if (!key) return 0;
+    size_t p = skip_space(buf, len, (size_t)(key - buf) + 18);
+    if (p < len && buf[p] == ':') p = skip_space(buf, len, p + 1);
+    if (p < len && buf[p] == '"') p++;
+    long v = 0;
+    while (p < len && buf[p] >= '0' && buf[p] <= '9' && v < 100000) v = v * 10 + (buf[p++] - '0');
+    return v > 1;
+}
+
 /* The document parsed in two threads, or NULL when it must be parsed in one. */
 static json_t *load_parallel(const char *buf, size_t len, xgb_arrays *a)
 {
@@ -450,14 +473,17 @@ void xgb_arrays_free(xgb_arrays *a)
 }
 
 /* Room for the numbers: 8 bytes each, and a number takes 2 bytes of text or more. */
-static xgb_arrays *arrays_new(size_t len)
+static xgb_arrays *arrays_new(const char *buf, size_t len)
 {
     xgb_arrays *a = calloc(1, sizeof *a);
-    for (int k = 0; a && k < 2; k++)
+    int vector_leaves = a ? has_vector_leaves(buf, len) : 0;
+    for (int k = 0; a && k < 2; k++) {
+        a->part[k].keep_weights = vector_leaves;
         if (!(a->part[k].mem = scratch_create(len < SIZE_MAX / 8 ? 4 * len + (1 << 20) : 0))) {
             xgb_arrays_free(a);
             return NULL;
         }
+    }
     return a;
 }
 
@@ -465,13 +491,13 @@ json_t *xgb_json_load_threads(const char *buf, size_t len, const char *name, cha
                               xgb_arrays **arrays)
 {
     *threads = 2;
-    xgb_arrays *a = arrays_new(len);
+    xgb_arrays *a = arrays_new(buf, len);
     json_t *root = NULL;
     if (a && len >= PARALLEL_MIN && sysconf(_SC_NPROCESSORS_ONLN) > 1) {
         root = load_parallel(buf, len, a);
         if (!root) { /* once more in one thread, from empty */
             xgb_arrays_free(a);
-            a = arrays_new(len);
+            a = arrays_new(buf, len);
         }
     }
     if (!root) {

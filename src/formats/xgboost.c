@@ -216,8 +216,52 @@ static json_t *tree_array(reader *r, const xgb_arrays *x, json_t *t, const char 
     return a;
 }
 
+/* Tree sizes of the leaves of a vector-leaf tree (multi_strategy
+ * "multi_output_tree", size_leaf_vector K > 1): each leaf holds K values, one
+ * an output, read into K of tabserve's trees of the same nodes. XGBoost 2.0 to
+ * 3.1 keep a leaf's values in base_weights (K a node, the leaf's row); later
+ * versions in leaf_weights (K a leaf), the leaf's place there in its
+ * right_children entry. The stored values are what a row adds (the learning
+ * rate is already in them, as XGBoost's predictor adds them). */
+typedef struct {
+    int k, size;     /* this output of size (0: a tree of one value a leaf) */
+    double *values;  /* base_weights (n x size) or leaf_weights (n_leaves x size) */
+    size_t n_leaves; /* leaf_weights' leaves; 0: base_weights */
+} leaf_vector;
+
+/* size_leaf_vector of tree t: 0 (one value a leaf), or K > 1; -1 when it is
+ * not a count. */
+static int leaf_vector_size(json_t *t)
+{
+    const char *s = json_string_value(json_object_get(json_object_get(t, "tree_param"), "size_leaf_vector"));
+    if (!s) return 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < 0 || v > OUTPUT_MAX_CLASSES) return -1;
+    return v <= 1 ? 0 : (int)v;
+}
+
+/* A vector-leaf tree's leaf values (lv->values, n_leaves), checked against its n nodes. */
+static int read_leaf_vectors(reader *r, const xgb_arrays *x, json_t *t, const char *path, size_t n,
+                             leaf_vector *lv)
+{
+    char sub[200];
+    json_t *leaf = json_object_get(t, "leaf_weights"), *base = json_object_get(t, "base_weights");
+    json_t *a = leaf ? leaf : base;
+    const char *name = leaf ? "leaf_weights" : "base_weights";
+    long count = a ? xgb_count(x, a) : -1;
+    snprintf(sub, sizeof sub, "%s.%s", path, name);
+    if (count < 0) return read_fail(r, path, "has vector leaves but no base_weights or leaf_weights array");
+    if (count % lv->size || (!leaf && (size_t)count != n * (size_t)lv->size))
+        return read_fail(r, sub, "has %ld values: expected %s x %d", count, leaf ? "the leaves" : "the nodes",
+                         lv->size);
+    lv->n_leaves = leaf ? (size_t)count / (size_t)lv->size : 0;
+    lv->values = node_numbers(r, x, a, sub, (size_t)count);
+    return lv->values ? 0 : -1;
+}
+
 static int read_xgb_tree(reader *r, const xgb_arrays *x, json_t *t, const char *path, tree *tr,
-                         int n_features, float weight, const import_limits *lim)
+                         int n_features, float weight, const leaf_vector *vec, const import_limits *lim)
 {
     char sub[200];
     if (!json_is_object(t)) return read_fail(r, path, "expected an object, got %s", json_type_name(t));
@@ -227,13 +271,6 @@ static int read_xgb_tree(reader *r, const xgb_arrays *x, json_t *t, const char *
     size_t n = (size_t)xgb_count(x, left);
     if (n == 0 || n > (size_t)lim->max_nodes)
         return read_fail(r, path, "has %zu nodes; at most %ld are accepted (--max-nodes)", n, lim->max_nodes);
-    json_t *tp = json_object_get(t, "tree_param");
-    const char *leaf_vector = json_string_value(json_object_get(tp, "size_leaf_vector"));
-    if (leaf_vector && strcmp(leaf_vector, "0") != 0 && strcmp(leaf_vector, "1") != 0)
-        return read_fail(r, path,
-                         "has vector leaves (size_leaf_vector %.16s: multi_strategy=\"multi_output_tree\"), "
-                         "which tabserve does not read; train with one_output_per_tree",
-                         leaf_vector);
     json_t *right = tree_array(r, x, t, path, "right_children", n);
     json_t *index = right ? tree_array(r, x, t, path, "split_indices", n) : NULL;
     json_t *cond = index ? tree_array(r, x, t, path, "split_conditions", n) : NULL;
@@ -271,16 +308,25 @@ static int read_xgb_tree(reader *r, const xgb_arrays *x, json_t *t, const char *
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        if ((l[i] < 0) != (rt[i] < 0)) {
+        int leaf_index =
+            vec->size && vec->n_leaves; /* the right child of a leaf: its place in leaf_weights */
+        if ((l[i] < 0) != (rt[i] < 0) && !(leaf_index && l[i] < 0)) {
             read_fail(r, path, "node %zu has one child (left %d, right %d)", i, l[i], rt[i]);
             goto out;
         }
-        if (l[i] < 0) { /* a leaf: its value is in split_conditions */
-            if (!isfinite(c[i])) {
+        if (l[i] < 0) { /* a leaf: its value is in split_conditions, or its vector's entry k */
+            double v = c[i];
+            if (vec->size && leaf_index && (rt[i] < 0 || (size_t)rt[i] >= vec->n_leaves)) {
+                read_fail(r, path, "leaf %zu names leaf_weights row %d of %zu", i, rt[i], vec->n_leaves);
+                goto out;
+            }
+            if (vec->size)
+                v = vec->values[(leaf_index ? (size_t)rt[i] : i) * (size_t)vec->size + (size_t)vec->k];
+            if (!isfinite(v)) {
                 read_fail(r, path, "leaf %zu has a non-finite value", i);
                 goto out;
             }
-            tr->value[i] = c[i] * weight;
+            tr->value[i] = (float)v * weight;
             continue;
         }
         tr->feature[i] = f[i];
@@ -541,6 +587,7 @@ typedef struct {
     const import_limits *lim;
     const xgb_arrays *arrays; /* where the document's node arrays lie (xgb_json.h) */
     size_t n_trees;
+    const size_t *first; /* (n_trees + 1,) XGBoost tree t is tabserve's trees first[t] .. first[t + 1] */
     int n_threads;
     long bad[2];          /* per thread: the first bad tree, or -1 */
     char err[2][ERR_LEN]; /* its message */
@@ -566,9 +613,21 @@ static int read_one_tree(tree_job *j, reader *r, size_t t)
             return read_fail(r, "$.learner.gradient_booster.weight_drop", "[%zu] must be a number", t);
         weight = (float)json_number_value(w);
     }
-    j->e->trees[t].output = (int)json_integer_value(cls);
-    return read_xgb_tree(r, j->arrays, json_array_get(j->trees, t), path, &j->e->trees[t], j->n_features,
-                         weight, j->lim);
+    json_t *xt = json_array_get(j->trees, t);
+    size_t first = j->first[t], count = j->first[t + 1] - first;
+    leaf_vector vec = {0, count > 1 ? (int)count : 0, NULL, 0};
+    long n_nodes = xgb_count(j->arrays, json_object_get(xt, "left_children")); /* bad: read_xgb_tree says */
+    if (vec.size && n_nodes > 0 && read_leaf_vectors(r, j->arrays, xt, path, (size_t)n_nodes, &vec) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < count; k++) { /* a vector-leaf tree: one of tabserve's an output */
+        tree *tr = &j->e->trees[first + k];
+        tr->output = vec.size ? (int)k : (int)json_integer_value(cls);
+        vec.k = (int)k;
+        rc = read_xgb_tree(r, j->arrays, xt, path, tr, j->n_features, weight, &vec, j->lim);
+    }
+    free(vec.values);
+    return rc;
 }
 
 static void *read_tree_part(void *arg)
@@ -799,9 +858,35 @@ model_builder *xgboost_import(json_t *root, const xgb_arrays *arrays, reader *r,
     }
     if (linear) return xgboost_linear(r, root, learner, lin_w, o, obj_name, n_features, n_outputs, margin);
 
+    /* tabserve's trees of each XGBoost tree: one, or one an output for a vector-leaf tree */
+    size_t *first = malloc((n_trees + 1) * sizeof *first);
+    if (!first) return read_fail(r, "$", "out of memory"), NULL;
+    first[0] = 0;
+    for (size_t t = 0; t < n_trees; t++) {
+        int size = leaf_vector_size(json_array_get(trees, t));
+        if (size < 0 || (size && size != n_outputs)) {
+            read_fail(r, "$.learner.gradient_booster.model.trees",
+                      "[%zu]: size_leaf_vector is not 0, 1 or %d "
+                      "(the model's outputs)",
+                      t, n_outputs);
+            free(first);
+            return NULL;
+        }
+        first[t + 1] = first[t] + (size ? (size_t)size : 1);
+    }
+    if (first[n_trees] > (size_t)lim->max_trees) {
+        read_fail(r, "$.learner.gradient_booster.model.trees",
+                  "%zu trees of one output; at most %ld are accepted (--max-trees)", first[n_trees],
+                  lim->max_trees);
+        free(first);
+        return NULL;
+    }
     model_builder *mb = model_builder_new();
-    if (!mb) return read_fail(r, "$", "out of memory"), NULL;
-    tree_ensemble *e = trees_create(n_features, n_outputs, n_trees, NULL);
+    tree_ensemble *e = mb ? trees_create(n_features, n_outputs, first[n_trees], NULL) : NULL;
+    if (!mb) {
+        free(first);
+        return read_fail(r, "$", "out of memory"), NULL;
+    }
     if (!e) {
         read_fail(r, "$", "out of memory");
         goto fail;
@@ -811,20 +896,23 @@ model_builder *xgboost_import(json_t *root, const xgb_arrays *arrays, reader *r,
     if (read_inputs(r, mb, learner, n_features) != 0 || read_categories(r, mb, arrays, gm, n_features) != 0)
         goto fail;
     /* each tree's nodes: the room its arrays take, all in one block (else malloc's) */
-    size_t *room = malloc((n_trees ? n_trees : 1) * sizeof *room);
+    size_t *room = malloc((first[n_trees] ? first[n_trees] : 1) * sizeof *room);
     for (size_t t = 0; room && t < n_trees; t++) {
         json_t *tr = json_array_get(trees, t);
         long n = json_is_object(tr) ? xgb_count(arrays, json_object_get(tr, "left_children")) : -1;
-        room[t] = n > 0 && n <= lim->max_nodes ? (size_t)n : 0;
+        for (size_t k = first[t]; k < first[t + 1]; k++)
+            room[k] = n > 0 && n <= lim->max_nodes ? (size_t)n : 0;
     }
     if (room) trees_reserve_nodes(e, room);
     free(room);
-    tree_job job = {r,   info,   weights, trees, e,        n_features, n_outputs,
-                    lim, arrays, n_trees, 0,     {-1, -1}, {{0}}};
+    tree_job job = {r,   info,   weights, trees, e, n_features, n_outputs,
+                    lim, arrays, n_trees, first, 0, {-1, -1},   {{0}}};
     if (read_trees_parallel(&job) != 0) goto fail;
     if (describe(r, mb, root, o, obj_name, booster_name, n_outputs) != 0) goto fail;
+    free(first);
     return mb; /* finished by model_open, after the schema file (if any) */
 fail:
+    free(first);
     model_builder_free(mb);
     return NULL;
 }

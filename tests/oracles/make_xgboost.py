@@ -156,6 +156,8 @@ def objectives(out):
     t = test_rows(rng, b)
     save(out, "multi_target", b, t, b.predict(xgb.DMatrix(t)))
 
+    vector_leaves(out, rng, x, z)
+
     # the fields only XGBoost 3.1 and later write, made by hand from 1.7.4 files (the
     # predictions stay XGBoost's own): base_score as an array in a string (one value per
     # class for multi-class), and DART saved as "gbtree" with its weight_drop beside
@@ -243,6 +245,90 @@ def objectives(out):
         json.dump(j, f)
 
 
+def vector_trees(j, k):
+    """The trees of model j (one tree a target and round, k targets that split alike) merged
+    into trees of k-value leaves: (XGBoost 2.0 to 3.1's layout, the later one)."""
+    model = j["learner"]["gradient_booster"]["model"]
+    trees = model["trees"]
+    assert model["tree_info"] == list(range(k)) * (len(trees) // k)
+    old, new = [], []
+    for i in range(0, len(trees), k):
+        group = trees[i:i + k]
+        left = group[0]["left_children"]
+        for g in group[1:]:
+            for key in ("left_children", "right_children", "split_indices", "default_left"):
+                assert g[key] == group[0][key], key
+            assert all(a == c for a, c, l in zip(g["split_conditions"], group[0]["split_conditions"], left) if l >= 0)
+        n = len(left)
+        leaves = [v for v in range(n) if left[v] < 0]
+        value = lambda node: [g["split_conditions"][node] for g in group]  # a leaf's value of each target
+        common = {key: group[0][key] for key in ("left_children", "parents", "split_indices", "default_left",
+                                                 "split_type", "categories", "categories_nodes",
+                                                 "categories_segments", "categories_sizes")}
+        param = dict(group[0]["tree_param"], size_leaf_vector=str(k))
+        rows = [value(v) if left[v] < 0 else [g["base_weights"][v] for g in group] for v in range(n)]
+        old.append(dict(common, id=len(old), tree_param=param, right_children=group[0]["right_children"],
+                        base_weights=[w for r in rows for w in r],
+                        split_conditions=[c if l >= 0 else 0.0 for c, l in zip(group[0]["split_conditions"], left)]))
+        place = {v: q for q, v in enumerate(leaves)}
+        new.append(dict(common, id=len(new), tree_param=param,
+                        right_children=[place[v] if left[v] < 0 else r for v, r in enumerate(group[0]["right_children"])],
+                        base_weights=[g["base_weights"][v] for v in range(n) for g in group],
+                        leaf_weights=[w for v in leaves for w in value(v)],
+                        loss_changes=group[0]["loss_changes"], sum_hessian=group[0]["sum_hessian"],
+                        split_conditions=[c if l >= 0 else float("nan") for c, l in zip(group[0]["split_conditions"], left)]))
+    return old, new
+
+
+def vector_model(j, trees, version, base, objective=None, k=None):
+    """Model j with these vector-leaf trees, as that version writes it; with objective, a
+    multi-class model of k classes instead of k targets."""
+    v = json.loads(json.dumps(j))
+    m = v["learner"]["gradient_booster"]["model"]
+    m["trees"] = trees
+    m["tree_info"] = [0] * len(trees)
+    m["iteration_indptr"] = list(range(len(trees) + 1))
+    m["gbtree_model_param"]["num_trees"] = str(len(trees))
+    p = v["learner"]["learner_model_param"]
+    p["base_score"] = base
+    if objective:
+        v["learner"]["objective"] = objective
+        p["num_class"], p["num_target"] = str(k), "1"
+    v["version"] = version
+    return v
+
+
+def vector_leaves(out, rng, x, z):
+    """Vector-leaf trees (multi_strategy "multi_output_tree": size_leaf_vector 3, a leaf
+    holding a value per output), which XGBoost 2.0 and later write and 1.7.4 cannot. Made
+    from a model 1.7.4 trains as one tree a target, on the targets z, -z and 2z from a zero
+    base score: each target's gradients are then the first's times -1 or 2 exactly, so its
+    trees split alike (asserted) and only their leaf values differ. Each round's three trees
+    are merged by hand into one tree of three-value leaves, in the layout of XGBoost 2.0 to
+    3.1 (a leaf's values in base_weights, a row a node) and in the later one (leaf_weights, a
+    row a leaf, the leaf's row in its right_children entry); the predictions stay XGBoost's
+    own of the unmerged model. A softprob twin reads the same trees as class margins: its
+    expected values are the softmax of XGBoost's predictions."""
+    y = np.stack([z, -z, 2 * z], axis=1)
+    b = xgb.train({"objective": "reg:squarederror", "max_depth": 3, "tree_method": "hist", "base_score": 0},
+                  xgb.DMatrix(x, label=y), 8)
+    t = test_rows(rng, b)
+    margins = b.predict(xgb.DMatrix(t))
+    j = json.loads(b.save_raw("json").decode())
+    old, new = vector_trees(j, 3)
+    with open(os.path.join(out, "multi_softprob.json")) as f:
+        softprob = json.load(f)["learner"]["objective"]
+    e = np.exp(margins - margins.max(axis=1, keepdims=True))
+    for name, trees, version, base in (("vector_v20", old, [2, 0, 3], "0E0"),
+                                       ("vector_v32", new, [3, 2, 0], "[0E0,0E0,0E0]")):
+        for kind, objective, expected in (("", None, margins), ("_softprob", softprob, e / e.sum(axis=1, keepdims=True))):
+            with open(os.path.join(out, name + kind + ".json"), "w") as f:
+                json.dump(vector_model(j, trees, version, base, objective, 3), f)  # NaN as XGBoost writes it
+            write_csv(os.path.join(out, name + kind + ".csv"), [f"f{q}" for q in range(t.shape[1])], t)
+            np.savetxt(os.path.join(out, name + kind + ".expected"), np.asarray(expected, dtype=np.float64),
+                       fmt="%.9g", delimiter=",")
+
+
 def big(out):
     """The bench models: 50 trees of depth 4 and 500 of depth 8, binary, 20 features."""
     rng = np.random.default_rng(7)
@@ -287,6 +373,16 @@ def seeds(out):
                 {"offsets": [0], "values": []}]}
     with open(os.path.join(out, "xgb-cats.json"), "w") as f:
         json.dump(j, f)
+    # vector leaves, in both layouts (vector_leaves says how they are made)
+    yv = np.nan_to_num(x[:, 0])
+    b = xgb.train({"objective": "reg:squarederror", "max_depth": 2, "base_score": 0},
+                  xgb.DMatrix(x, label=np.stack([yv, -yv], axis=1)), 2)
+    j = json.loads(b.save_raw("json").decode())
+    old, new = vector_trees(j, 2)
+    for name, trees, version, base in (("xgb-vector-leaves.json", old, [2, 0, 3], "0E0"),
+                                       ("xgb-vector-leaf-weights.json", new, [3, 2, 0], "[0E0,0E0]")):
+        with open(os.path.join(out, name), "w") as f:
+            json.dump(vector_model(j, trees, version, base), f)
     # two targets, one tree a target and round
     b = xgb.train({"objective": "reg:squarederror", "max_depth": 2, "tree_method": "hist"},
                   xgb.DMatrix(x, label=np.stack([np.nan_to_num(x[:, 0]), np.nan_to_num(x[:, 1])], axis=1)), 2)
