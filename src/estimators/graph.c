@@ -143,20 +143,22 @@ static void graph_predict(const predictor *pr, const float *x, int n, float *scr
     (void)scratch;
     const program *p = (const program *)pr;
     tensor *slots = calloc(p->n_slots, sizeof *slots);
-    int w = pr->n_outputs;
-    int ok = slots && onnx_graph_run(p, x, n, slots, NULL) == 0;
-    const tensor *a = ok ? &slots[p->answer] : NULL;
-    ok = ok && a->type == EL_FLOAT && a->n == (size_t)n * (size_t)p->answer_width;
-    for (int q = 0; q < n; q++)
-        for (int j = 0; j < w; j++) {
-            float v = ok ? a->f[(size_t)q * (size_t)p->answer_width +
-                                (size_t)(p->answer_col < 0 ? j : p->answer_col)]
-                         : NAN;
-            /* a float16 output: the value the graph answers in its type */
-            y[(size_t)q * (size_t)w + (size_t)j] =
-                p->answer_narrow ? onnx_narrow_round(p->answer_narrow, v, 1, 0) : v;
-        }
-    if (slots) onnx_graph_release(slots, p->n_slots);
+    int w = pr->n_outputs, step = p->one_row ? 1 : n; /* rows a run */
+    for (int at = 0; at < n; at += step) {
+        int ok = slots && onnx_graph_run(p, x + (size_t)at * p->n_schema, step, slots, NULL) == 0;
+        const tensor *a = ok ? &slots[p->answer] : NULL;
+        ok = ok && a->type == EL_FLOAT && a->n == (size_t)step * (size_t)p->answer_width;
+        for (int q = 0; q < step; q++)
+            for (int j = 0; j < w; j++) {
+                float v = ok ? a->f[(size_t)q * (size_t)p->answer_width +
+                                    (size_t)(p->answer_col < 0 ? j : p->answer_col)]
+                             : NAN;
+                /* a float16 output: the value the graph answers in its type */
+                y[(size_t)(at + q) * (size_t)w + (size_t)j] =
+                    p->answer_narrow ? onnx_narrow_round(p->answer_narrow, v, 1, 0) : v;
+            }
+        if (slots) onnx_graph_release(slots, p->n_slots);
+    }
     free(slots);
 }
 

@@ -216,6 +216,10 @@ typedef struct {
     int answer_col; /* -1: every column; else the one reported (binary: 1) */
     int answer_width;
     int answer_narrow; /* the answer's declared narrow type (a float16 output): rounded to it */
+    /* every input declares a batch of exactly 1 ([1, F], as torch.onnx.export writes
+     * without dynamic axes): run a row at a time, as its runtime takes it (a
+     * Reshape to [1, -1] inside would merge the rows of a batch) */
+    int one_row;
     uint64_t content;
     char summary[160];
 } program;

@@ -1375,6 +1375,12 @@ static int read_graph_inputs(loader *l, model_builder *m)
                              (long long)width, SCHEMA_MAX_INPUTS);
         if (width > 1 && type == EL_STRING)
             return load_fail(l, NULL, "input \"%.80s\": a string tensor must have one column", iname);
+        /* a batch of exactly 1 declared by every input: rows run one at a time */
+        int batch_of_one =
+            shape && rank >= 1 &&
+            shape->dim[0]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+            shape->dim[0]->dim_value == 1;
+        p->one_row = (p->n_inputs == 0 || p->one_row) && batch_of_one;
         graph_input *gi = &p->inputs[p->n_inputs++];
         *gi = (graph_input){add_slot(l, iname),
                             s->n_inputs,
@@ -1500,7 +1506,9 @@ static const gnode *maker_of(const program *p, int slot)
     return NULL;
 }
 
-/* The answer: the first float output of shape [N, k] or [N]; what it means. */
+/* The answer: the first float output of shape [N, k] or [N] (t2 and t3: every
+ * value's shape for 2 and 3 rows); for a graph of one row a run (t3 NULL), the
+ * first of [1, k], [k] or a scalar for its row (t2: for 1 row). What it means. */
 static int choose_answer(loader *l, model_builder *m, const tensor *t2, const tensor *t3)
 {
     program *p = l->p;
@@ -1512,19 +1520,21 @@ static int choose_answer(loader *l, model_builder *m, const tensor *t2, const te
         const char *oname = pb_str(gp->output[i]->name);
         int s = find_slot(p, oname);
         if (s < 0) return load_fail(l, NULL, "output \"%.80s\" is made by no node", oname);
-        const tensor *a = &t2[s], *b = &t3[s];
-        if (a->type != EL_FLOAT || a->rank < 1 || a->rank > 2 || a->dim[0] != 2 || b->dim[0] != 3 ||
-            (a->rank == 2 && a->dim[1] != b->dim[1])) {
+        const tensor *a = &t2[s], *b = t3 ? &t3[s] : NULL;
+        int fits = b ? a->type == EL_FLOAT && a->rank >= 1 && a->rank <= 2 && a->dim[0] == 2 &&
+                           b->dim[0] == 3 && (a->rank == 1 || a->dim[1] == b->dim[1])
+                     : a->type == EL_FLOAT && a->rank <= 2 && (a->rank < 2 || a->dim[0] == 1) && a->n >= 1;
+        if (!fits) {
             if (at < sizeof seen - 100) /* what it is instead, for the message */
                 at += (size_t)snprintf(seen + at, sizeof seen - at,
                                        "%s\"%.40s\" is %s of %d dimensions, %lld "
-                                       "long for 2 rows",
+                                       "long for %d row%s",
                                        at ? "; " : "", oname, elem_names[a->type], a->rank,
-                                       a->rank ? (long long)a->dim[0] : 1LL);
+                                       a->rank ? (long long)a->dim[0] : 1LL, b ? 2 : 1, b ? "s" : "");
             continue;
         }
         p->answer = s;
-        p->answer_width = a->rank == 2 ? (int)a->dim[1] : 1;
+        p->answer_width = b ? (a->rank == 2 ? (int)a->dim[1] : 1) : (int)a->n;
         const Onnx__TypeProto *ty = gp->output[i]->type;
         int et = ty && ty->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? ty->tensor_type->elem_type : 0;
         p->answer_narrow = onnx_narrow_of(et);
@@ -1636,10 +1646,12 @@ model_builder *onnx_graph_import(const Onnx__ModelProto *mp, const char *buf, si
     if (!rc) rc = read_graph_nodes(&l);
     if (!rc && (!(t2 = calloc(p->n_slots, sizeof *t2)) || !(t3 = calloc(p->n_slots, sizeof *t3))))
         rc = load_fail(&l, NULL, "out of memory");
-    if (!rc) rc = dry_run(&l, 2, t2);
+    /* two runs of 2 and 3 rows tell each value's row dimension; a graph of one
+     * row a run has one run of 1 */
+    if (!rc) rc = dry_run(&l, p->one_row ? 1 : 2, t2);
     if (!rc) rc = string_vocabularies(&l, m, t2);
-    if (!rc) rc = dry_run(&l, 3, t3);
-    if (!rc) rc = choose_answer(&l, m, t2, t3);
+    if (!rc && !p->one_row) rc = dry_run(&l, 3, t3);
+    if (!rc) rc = choose_answer(&l, m, t2, p->one_row ? NULL : t3);
     /* the model: every input a column as it is (numbers, NaN kept; a string's category index) */
     const schema *in = model_builder_inputs(m);
     for (size_t k = 0; !rc && k < in->n_inputs; k++) {

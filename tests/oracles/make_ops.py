@@ -248,6 +248,23 @@ with open(os.path.join(out, "ops.csv"), "w") as f:
     for r in rows.astype(np.float32):
         f.write(",".join(repr(float(v)) for v in r) + "\n")
 
+# a torch.onnx export without dynamic axes: every input fixes a batch of 1 ([1, 4]) and a
+# Reshape to [1, -1] is baked in (it would merge a batch's rows); its runtime takes one row a
+# run (ORT_ONE_ROW in ort_predict.js), as tabserve then runs it. LayerNormalization keeps it
+# on the interpreter.
+ln = [numpy_helper.from_array(np.array([1.5, 0.5, -1, 2], dtype=np.float32), "ln_s"),
+      numpy_helper.from_array(np.array([0.1, 0, 0.2, -0.3], dtype=np.float32), "ln_b"),
+      numpy_helper.from_array(np.array([1, -1], dtype=np.int64), "shape1"), W]
+g = helper.make_graph([n("Reshape", ["X", "shape1"], ["R"]),
+                       n("LayerNormalization", ["R", "ln_s", "ln_b"], ["L"], epsilon=1e-5),
+                       n("MatMul", ["L", "W"], ["Y"])], "one_row_reshape",
+                      [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 4])],
+                      [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 1])], initializer=ln)
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+m.ir_version = 8
+with open(os.path.join(out, "one_row_reshape.onnx"), "wb") as f:
+    f.write(m.SerializeToString())
+
 # a half-precision network end to end (input, weights and answer in float16), its answers
 # computed here as ONNX Runtime's CPU provider computes one: the rows rounded to float16, the
 # operators in float, the answer rounded to float16 (ort_predict.js feeds only float32)

@@ -52,18 +52,23 @@ function feeds(session, csv, from, to) {
 
 const options = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' };
 
+// ORT_ONE_ROW=1: one run a row, for a model whose inputs fix a batch of 1 ([1, F]), which
+// ONNX Runtime runs on nothing larger.
 async function predict(model, csvPath, outputName, outPath) {
   const session = await ort.InferenceSession.create(model, options);
   const csv = readCsv(csvPath);
-  const result = await session.run(feeds(session, csv, 0, csv.rows.length));
-  const t = result[outputName];
-  if (!t) throw new Error(`no output ${outputName}; outputs: ${session.outputNames.join(', ')}`);
-  const width = t.dims.length > 1 ? t.dims[t.dims.length - 1] : 1;
+  const step = process.env.ORT_ONE_ROW === '1' ? 1 : csv.rows.length;
   const lines = [];
-  for (let i = 0; i < csv.rows.length; i++) {
-    const row = [];
-    for (let k = 0; k < width; k++) row.push(Number(t.data[i * width + k]).toPrecision(9));
-    lines.push(row.join(','));
+  for (let from = 0; from < csv.rows.length; from += step) {
+    const result = await session.run(feeds(session, csv, from, Math.min(from + step, csv.rows.length)));
+    const t = result[outputName];
+    if (!t) throw new Error(`no output ${outputName}; outputs: ${session.outputNames.join(', ')}`);
+    const width = t.dims.length > 1 ? t.dims[t.dims.length - 1] : 1;
+    for (let i = 0; i < Math.min(step, csv.rows.length - from); i++) {
+      const row = [];
+      for (let k = 0; k < width; k++) row.push(Number(t.data[i * width + k]).toPrecision(9));
+      lines.push(row.join(','));
+    }
   }
   fs.writeFileSync(outPath + '.tmp', lines.join('\n') + '\n');
   fs.renameSync(outPath + '.tmp', outPath);
