@@ -216,9 +216,9 @@ static json_t *tree_array(reader *r, const xgb_arrays *x, json_t *t, const char 
     return a;
 }
 
-/* Tree sizes of the leaves of a vector-leaf tree (multi_strategy
- * "multi_output_tree", size_leaf_vector K > 1): each leaf holds K values, one
- * an output, read into K of tabserve's trees of the same nodes. XGBoost 2.0 to
+/* The leaves of a vector-leaf tree (multi_strategy "multi_output_tree",
+ * size_leaf_vector K > 1): each holds K values, one an output, read into K of
+ * tabserve's trees of the same nodes. XGBoost 2.0 to
  * 3.1 keep a leaf's values in base_weights (K a node, the leaf's row); later
  * versions in leaf_weights (K a leaf), the leaf's place there in its
  * right_children entry. The stored values are what a row adds (the learning
