@@ -437,7 +437,7 @@ def post(port, body):
 
 
 # name, the twin's output ONNX Runtime reports, its width (binary: the last column)
-ONNX_MODELS = [("logreg", "probabilities", 1), ("logreg_scores", "probabilities", 1), ("logreg3", "probabilities", 3), ("mlp", "a2", 1),
+ONNX_MODELS = [("logreg", "probabilities", 1), ("logreg_scores", "probabilities", 1), ("logreg3", "probabilities", 3), ("logreg3_scores", "probabilities", 3), ("mlp", "a2", 1),
                ("forest", "probabilities", 1), ("boosting", "probability", 1), ("keras", "dense_1", 1),
                ("labelenc", "probability", 1), ("kerasnorm", "dense_1", 1), ("kerasselect", "dense_1", 1),
                ("norml2", "probabilities", 1), ("norml1", "probabilities", 1), ("normmax", "probabilities", 1),
@@ -588,10 +588,12 @@ class OnnxTest(unittest.TestCase):
         """A classifier without a post transform answers decision scores (w.x + b, checked
         against ONNX Runtime and scikit-learn's decision_function above): served as the
         score it is, on both paths, never as a probability (TF Serving's classify would
-        answer 1 - score for the other class)."""
+        answer 1 - score for the other class); three classes' scores keep their classes."""
         for args in ((), ("--onnx-graph",)):
             info = run("inspect", self.path("logreg_scores.onnx"), *args).stdout
             self.assertIn("output   predict: predicted score of class 1 (regression, link identity)", info, args)
+            info = run("inspect", self.path("logreg3_scores.onnx"), *args).stdout
+            self.assertIn("output   predict: score of each class of label (multiclass, link identity)", info, args)
         got = self.predict(self.path("logreg_scores.onnx"), self.path("logreg_scores.csv"), 1)
         self.assertLess(min(g[0] for g in got), 0)
         self.assertGreater(max(g[0] for g in got), 1)

@@ -1581,6 +1581,12 @@ static int choose_answer(loader *l, model_builder *m, const tensor *t2, const te
         if (!(o->classes[c] = strdup(buf))) return load_fail(l, NULL, "out of memory");
     }
     p->answer_col = -1;
+    /* a linear or SVM classifier without a post transform (and without
+     * Platt's probA/probB), or trees whose weights are margins, answer
+     * decision scores: served as scores, never as probabilities */
+    int scores = g && g->post == POST_NONE &&
+                 (g->op == OP_LINCLS || (g->op == OP_SVM_CLS && !g->n_fd) ||
+                  (g->op == OP_TREECLS && g->trees && !g->trees->all_positive));
     if (k == 2) { /* binary: P(the second class) */
         o->task = TASK_BINARY;
         o->positive = o->classes[1];
@@ -1589,15 +1595,9 @@ static int choose_answer(loader *l, model_builder *m, const tensor *t2, const te
         o->classes = NULL;
         o->n_classes = 0;
         p->answer_col = 1;
-        /* a linear or SVM classifier without a post transform (and without
-         * Platt's probA/probB), or trees whose weights are margins, answer
-         * decision scores: served as a score, never as a probability */
-        int scores = g && g->post == POST_NONE &&
-                     (g->op == OP_LINCLS || (g->op == OP_SVM_CLS && !g->n_fd) ||
-                      (g->op == OP_TREECLS && g->trees && !g->trees->all_positive));
-        if (scores && output_as_score(o) != 0) return load_fail(l, NULL, "out of memory");
     } else
         o->task = TASK_MULTICLASS;
+    if (scores && output_as_score(o) != 0) return load_fail(l, NULL, "out of memory");
     return 0;
 }
 

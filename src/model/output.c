@@ -99,7 +99,7 @@ void output_meaning(const output_spec *o, char *buf, size_t len)
     if (o->task == TASK_BINARY)
         snprintf(buf, len, "probability that %s is %s", o->label, o->positive ? o->positive : "1");
     else if (o->task == TASK_MULTICLASS)
-        snprintf(buf, len, "probability of each class of %s", o->label);
+        snprintf(buf, len, "%s of each class of %s", o->scores ? "score" : "probability", o->label);
     else if (named(o))
         snprintf(buf, len, "predicted value of each target of %s", o->label);
     else
@@ -224,10 +224,12 @@ void output_hash(const output_spec *o, fnv *f)
     for (size_t i = 0; i < o->n_classes; i++) fnv_str(f, o->classes[i]);
     if (o->positive) fnv_str(f, o->positive); /* absent in older models: their hashes stay */
     if (o->complement) fnv_i64(f, 1);
+    if (o->scores) fnv_i64(f, 2); /* absent before: those hashes stay */
 }
 
 int output_as_score(output_spec *o)
 {
+    if (o->task == TASK_MULTICLASS) o->scores = 1;
     if (o->task != TASK_BINARY) return 0;
     char buf[160];
     snprintf(buf, sizeof buf, "score of class %.100s", o->positive ? o->positive : "1");

@@ -34,6 +34,9 @@ typedef struct {
      * whether that is the complement of the predictor's (1 - p) */
     char *positive;
     int complement;
+    /* multiclass: the numbers are decision scores, one a class (an ONNX classifier
+     * without a post transform), not probabilities; the class is still the highest */
+    int scores;
 } output_spec;
 
 /* Numbers per row: n_classes for multiclass and several targets, else 1. */
@@ -59,7 +62,8 @@ void output_meaning(const output_spec *o, char *buf, size_t len);
 /* A binary output whose predictor answers a decision score, not a probability
  * (an ONNX linear or SVM classifier without a post transform): served as the
  * score it is, a regression labelled "score of class <positive>", so that no
- * route reads it as a probability (TF Serving's classify would answer 1 - s).
+ * route reads it as a probability (TF Serving's classify would answer 1 - s);
+ * a multiclass one keeps its classes, marked as scores ("score of each class").
  * 0, or -1 out of memory. */
 int output_as_score(output_spec *o);
 

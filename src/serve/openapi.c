@@ -196,7 +196,7 @@ static void value_schema(text *t, const output_spec *o, int indent)
     for (size_t j = 0; j < o->n_classes; j++) {
         put(t, "%*s", indent + 2, "");
         put_quoted(t, o->classes[j]);
-        put(t, ": {type: number, minimum: 0, maximum: 1}\n");
+        put(t, o->scores ? ": {type: number}\n" : ": {type: number, minimum: 0, maximum: 1}\n");
     }
 }
 

@@ -271,6 +271,18 @@ def all_fixtures(out):
         return helper.make_graph(nodes, "logreg3", inputs, classifier_outputs(nodes, [0, 1, 2], zipmap))
     save(out, "logreg3", make_lr3, test, lr3.predict_proba(Xt))
 
+    # the same without a post transform: each class's decision score (w_c.x + b_c)
+    def make_lr3_scores(zipmap):
+        graph = make_lr3(zipmap)
+        for node in graph.node:
+            if node.op_type == "LinearClassifier":
+                for a in node.attribute:
+                    if a.name == "post_transform":
+                        a.s = b"NONE"
+        graph.name = "logreg3_scores"
+        return graph
+    save(out, "logreg3_scores", make_lr3_scores, test, lr3.decision_function(Xt))
+
     # MLP classifier: MatMul + Add + Relu, then MatMul + Add + Sigmoid
     mlp = Pipeline([("ct", ct()), ("m", MLPClassifier((16, 8), max_iter=600, random_state=0))]).fit(X, y)
 
