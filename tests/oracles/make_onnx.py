@@ -120,6 +120,20 @@ def classifier_outputs(nodes, classes, zipmap):
     return outs
 
 
+def without_post_transform(make, name):
+    """make's graph with its LinearClassifier's post_transform NONE: decision scores."""
+    def made(zipmap):
+        graph = make(zipmap)
+        for node in graph.node:
+            if node.op_type == "LinearClassifier":
+                for a in node.attribute:
+                    if a.name == "post_transform":
+                        a.s = b"NONE"
+        graph.name = name
+        return graph
+    return made
+
+
 def save(out, name, make, rows, expected):
     for twin in (False, True):
         graph = make(not twin)
@@ -225,16 +239,7 @@ def all_fixtures(out):
 
     # the same without a post transform, as skl2onnx writes a LinearSVC or a classifier's
     # decision_function: the "probabilities" are decision scores (w.x + b for class 1)
-    def make_lr_scores(zipmap):
-        graph = make_lr(zipmap)
-        for node in graph.node:
-            if node.op_type == "LinearClassifier":
-                for a in node.attribute:
-                    if a.name == "post_transform":
-                        a.s = b"NONE"
-        graph.name = "logreg_scores"
-        return graph
-    save(out, "logreg_scores", make_lr_scores, test, lr.decision_function(Xt))
+    save(out, "logreg_scores", without_post_transform(make_lr, "logreg_scores"), test, lr.decision_function(Xt))
 
     # a Normalizer between the column transformer and the logistic regression:
     # L2 and L1 on scaled columns (signs mixed), MAX on unscaled ones (all >= 0, where
@@ -272,16 +277,7 @@ def all_fixtures(out):
     save(out, "logreg3", make_lr3, test, lr3.predict_proba(Xt))
 
     # the same without a post transform: each class's decision score (w_c.x + b_c)
-    def make_lr3_scores(zipmap):
-        graph = make_lr3(zipmap)
-        for node in graph.node:
-            if node.op_type == "LinearClassifier":
-                for a in node.attribute:
-                    if a.name == "post_transform":
-                        a.s = b"NONE"
-        graph.name = "logreg3_scores"
-        return graph
-    save(out, "logreg3_scores", make_lr3_scores, test, lr3.decision_function(Xt))
+    save(out, "logreg3_scores", without_post_transform(make_lr3, "logreg3_scores"), test, lr3.decision_function(Xt))
 
     # MLP classifier: MatMul + Add + Relu, then MatMul + Add + Sigmoid
     mlp = Pipeline([("ct", ct()), ("m", MLPClassifier((16, 8), max_iter=600, random_state=0))]).fit(X, y)
