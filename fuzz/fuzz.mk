@@ -11,7 +11,8 @@
 # fuzz_model's own findings (an rf classifier leaf past 1; a decision_type past int's range);
 # model/onnx-tree-ensemble.onnx is tree_ensemble_sum of tests/oracles/make_ops.py (ai.onnx.ml 5);
 # model/onnx-half-network.onnx and onnx-float16-weights.onnx are its numpy_half_network and
-# float16_weights (the narrow element types); model/onnx-one-row.onnx its one_row_reshape (a batch of 1); model/onnx-linear-scores.onnx, fuzz_model's (a
+# float16_weights (the narrow element types); model/onnx-one-row.onnx its one_row_reshape (a batch of 1),
+# model/onnx-local-functions.onnx its local_functions (model-local functions calling functions); model/onnx-linear-scores.onnx, fuzz_model's (a
 # LinearClassifier without post_transform, its decision scores served as probabilities);
 # model/onnx-tree-ensemble-two-targets.onnx, fuzz_model's finding (two raw targets served as a probability);
 # model/lightgbm-cat-word-past-32-bits, fuzz_model's (a bitset word of 5.9e43 converted to an integer);

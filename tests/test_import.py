@@ -1083,6 +1083,9 @@ class OperatorsTest(unittest.TestCase):
             p = run("inspect", os.path.join(d, "refused_tree_ensemble_targets.onnx"), check=False)
             self.assertEqual(p.returncode, 1)
             self.assertIn("(TreeEnsemble): the answer has 2 columns, the targets of a regressor", p.stderr)
+            p = run("inspect", os.path.join(d, "refused_recursive_function.onnx"), check=False)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("(Again): calls functions more than 8 deep (a function that calls itself?)", p.stderr)
             for name, index in (("refused_gather5", 5), ("refused_gather_big", 2**40)):
                 p = run("inspect", os.path.join(d, name + ".onnx"), check=False)
                 self.assertEqual(p.returncode, 1, name)

@@ -176,6 +176,9 @@ typedef struct {
     char *err;
     size_t cap_slots, cap_pool;
     int opset, ml_opset;
+    const Onnx__ModelProto *mp; /* its local functions (NULL: none) */
+    size_t cap_nodes;           /* p->nodes' room */
+    int n_calls;                /* function calls expanded so far: each one's values are named apart */
 } loader;
 
 static int load_fail(loader *l, const gnode *g, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -1277,62 +1280,181 @@ static int read_constant_node(loader *l, gnode *g, const node_t *n)
     return load_fail(l, g, "has no value tabserve reads (value, value_float(s), value_int(s))");
 }
 
-static int read_graph_nodes(loader *l)
+/* ---- model-local functions ------------------------------------------------------- */
+
+/* A node that calls one of the model's own functions (ModelProto.functions, as
+ * exporters built on onnxscript write them) is read as the function's nodes,
+ * each as if the graph held it: the function's formal inputs and outputs are the
+ * call's values, its other values are named apart for each call ("Fn#3:x"), and
+ * an attribute that refers to the caller's (ref_attr_name) takes the value the
+ * call gives (absent: the operator's default). Functions may call functions, at
+ * most MAX_CALL_DEPTH deep (ONNX forbids recursion; a file may still hold it). */
+#define MAX_CALL_DEPTH 8
+
+static int read_graph_node(loader *l, const node_t *n, int depth);
+
+/* The model's function that node n calls, or NULL. */
+static const Onnx__FunctionProto *function_of(const loader *l, const node_t *n)
+{
+    for (size_t i = 0; l->mp && i < l->mp->n_functions; i++) {
+        const Onnx__FunctionProto *f = l->mp->functions[i];
+        if (strcmp(pb_str(f->name), pb_str(n->op_type)) == 0 &&
+            strcmp(pb_str(f->domain), pb_str(n->domain)) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+/* The name a value of function f's body has in call number id (malloc'd). */
+static char *call_value_name(const node_t *call, const Onnx__FunctionProto *f, int id, const char *name)
+{
+    for (size_t i = 0; *name && i < f->n_input; i++)
+        if (strcmp(pb_str(f->input[i]), name) == 0)
+            return strdup(i < call->n_input ? pb_str(call->input[i]) : "");
+    for (size_t i = 0; *name && i < f->n_output && i < call->n_output; i++)
+        if (strcmp(pb_str(f->output[i]), name) == 0) return strdup(pb_str(call->output[i]));
+    if (!*name) return strdup("");
+    size_t len = strlen(pb_str(f->name)) + strlen(name) + 16;
+    char *out = malloc(len);
+    if (out) snprintf(out, len, "%s#%d:%s", pb_str(f->name), id, name);
+    return out;
+}
+
+static void free_names(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) free(v[i]);
+    free(v);
+}
+
+/* call's function f, node by node. */
+static int expand_call(loader *l, const node_t *call, const Onnx__FunctionProto *f, int depth)
+{
+    gnode where = {.name = (char *)pb_str(call->name), .op_type = (char *)pb_str(call->op_type)};
+    if (depth >= MAX_CALL_DEPTH)
+        return load_fail(l, &where, "calls functions more than %d deep (a function that calls itself?)",
+                         MAX_CALL_DEPTH);
+    if (call->n_input > f->n_input || call->n_output > f->n_output)
+        return load_fail(l, &where,
+                         "passes %zu inputs and takes %zu outputs of function %.80s, which has %zu and %zu",
+                         call->n_input, call->n_output, pb_str(f->name), f->n_input, f->n_output);
+    int id = ++l->n_calls, rc = 0;
+    for (size_t k = 0; !rc && k < f->n_node; k++) {
+        const node_t *b = f->node[k];
+        node_t in_call = *b; /* the body node as this call reads it */
+        char **ins = calloc(b->n_input + 1, sizeof *ins), **outs = calloc(b->n_output + 1, sizeof *outs);
+        attr_t **attrs = calloc(b->n_attribute + 1, sizeof *attrs);
+        attr_t *given = calloc(b->n_attribute + 1, sizeof *given);
+        size_t name_len = strlen(pb_str(call->name)) + strlen(pb_str(b->name)) + 2;
+        char *name = malloc(name_len);
+        rc = ins && outs && attrs && given && name ? 0 : load_fail(l, &where, "out of memory");
+        if (!rc) snprintf(name, name_len, "%s/%s", pb_str(call->name), pb_str(b->name));
+        for (size_t i = 0; !rc && i < b->n_input; i++)
+            if (!(ins[i] = call_value_name(call, f, id, pb_str(b->input[i]))))
+                rc = load_fail(l, &where, "out of memory");
+        for (size_t i = 0; !rc && i < b->n_output; i++)
+            if (!(outs[i] = call_value_name(call, f, id, pb_str(b->output[i]))))
+                rc = load_fail(l, &where, "out of memory");
+        size_t n_attrs = 0;
+        for (size_t i = 0; !rc && i < b->n_attribute; i++) {
+            const attr_t *a = b->attribute[i];
+            const char *ref = pb_str(a->ref_attr_name);
+            if (!*ref) {
+                attrs[n_attrs++] = (attr_t *)a;
+                continue;
+            }
+            for (size_t j = 0; j < call->n_attribute; j++)
+                if (strcmp(pb_str(call->attribute[j]->name), ref) == 0) {
+                    given[i] = *call->attribute[j];
+                    given[i].name = a->name;
+                    attrs[n_attrs++] = &given[i];
+                    break;
+                }
+        }
+        if (!rc) {
+            in_call.name = name;
+            in_call.input = ins;
+            in_call.output = outs;
+            in_call.attribute = attrs;
+            in_call.n_attribute = n_attrs;
+            rc = read_graph_node(l, &in_call, depth + 1);
+        }
+        free_names(ins, b->n_input);
+        free_names(outs, b->n_output);
+        free(attrs);
+        free(given);
+        free(name);
+    }
+    return rc;
+}
+
+/* One node of the graph (or of a function it calls) into the program. */
+static int read_graph_node(loader *l, const node_t *n, int depth)
 {
     program *p = l->p;
-    const Onnx__GraphProto *gp = l->gp;
-    p->nodes = calloc(gp->n_node ? gp->n_node : 1, sizeof *p->nodes);
-    if (!p->nodes) return load_fail(l, NULL, "out of memory");
-    for (size_t k = 0; k < gp->n_node; k++) {
-        const node_t *n = gp->node[k];
-        gnode *g = &p->nodes[p->n_nodes++];
-        g->name = strdup(pb_str(n->name));
-        g->op_type = strdup(pb_str(n->op_type));
-        if (!g->name || !g->op_type) return load_fail(l, NULL, "out of memory");
-        const char *dom = pb_str(n->domain);
-        int ml = strcmp(dom, "ai.onnx.ml") == 0;
-        if (!ml && *dom && strcmp(dom, "ai.onnx") != 0)
-            return load_fail(l, g, "operator domain \"%.40s\" is not supported; supported operators: %s", dom,
-                             onnx_supported_operators);
-        if (!ml && strcmp(g->op_type, "Constant") == 0) { /* a constant: a slot set at load, no node */
-            if (read_constant_node(l, g, n) != 0) return -1;
-            free(g->name);
-            free(g->op_type);
-            memset(g, 0, sizeof *g);
-            p->n_nodes--;
-            continue;
-        }
-        size_t t = 0;
-        while (t < sizeof op_table / sizeof *op_table &&
-               (op_table[t].ml != ml || strcmp(op_table[t].name, g->op_type) != 0))
-            t++;
-        if (t == sizeof op_table / sizeof *op_table)
-            return load_fail(l, g, "operator %.40s is not supported; supported operators: %s", g->op_type,
-                             onnx_supported_operators);
-        g->op = op_table[t].op;
-        if (n->n_output == 0) return load_fail(l, g, "has no outputs");
-        if (n->n_input > 1024 || n->n_output > 16)
-            return load_fail(l, g, "has %zu inputs and %zu outputs", n->n_input, n->n_output);
-        g->n_in = (int)n->n_input;
-        g->n_out = (int)n->n_output;
-        g->in = malloc((n->n_input ? n->n_input : 1) * sizeof *g->in);
-        g->out = malloc(n->n_output * sizeof *g->out);
-        if (!g->in || !g->out) return load_fail(l, g, "out of memory");
-        for (size_t i = 0; i < n->n_input; i++) {
-            const char *name = pb_str(n->input[i]);
-            g->in[i] = *name ? find_slot(p, name) : -1;
-            if (*name && g->in[i] < 0)
-                return load_fail(
-                    l, g, "reads \"%.80s\", which no graph input, initializer or earlier node makes", name);
-        }
-        if (read_node(l, g, n) != 0) return -1;
-        for (size_t i = 0; i < n->n_output; i++) {
-            const char *name = pb_str(n->output[i]);
-            if (*name && find_slot(p, name) >= 0)
-                return load_fail(l, g, "makes \"%.80s\", which another node or input already makes", name);
-            if ((g->out[i] = add_slot(l, *name ? name : "")) < 0) return load_fail(l, g, "out of memory");
-        }
+    const Onnx__FunctionProto *f = function_of(l, n);
+    if (f) return expand_call(l, n, f, depth);
+    if (p->n_nodes == l->cap_nodes) {
+        size_t cap = l->cap_nodes ? 2 * l->cap_nodes : 16;
+        gnode *grown = realloc(p->nodes, cap * sizeof *grown);
+        if (!grown) return load_fail(l, NULL, "out of memory");
+        memset(grown + l->cap_nodes, 0, (cap - l->cap_nodes) * sizeof *grown);
+        p->nodes = grown;
+        l->cap_nodes = cap;
     }
+    gnode *g = &p->nodes[p->n_nodes++];
+    g->name = strdup(pb_str(n->name));
+    g->op_type = strdup(pb_str(n->op_type));
+    if (!g->name || !g->op_type) return load_fail(l, NULL, "out of memory");
+    const char *dom = pb_str(n->domain);
+    int ml = strcmp(dom, "ai.onnx.ml") == 0;
+    if (!ml && *dom && strcmp(dom, "ai.onnx") != 0)
+        return load_fail(l, g, "operator domain \"%.40s\" is not supported; supported operators: %s", dom,
+                         onnx_supported_operators);
+    if (!ml && strcmp(g->op_type, "Constant") == 0) { /* a constant: a slot set at load, no node */
+        if (read_constant_node(l, g, n) != 0) return -1;
+        free(g->name);
+        free(g->op_type);
+        memset(g, 0, sizeof *g);
+        p->n_nodes--;
+        return 0;
+    }
+    size_t t = 0;
+    while (t < sizeof op_table / sizeof *op_table &&
+           (op_table[t].ml != ml || strcmp(op_table[t].name, g->op_type) != 0))
+        t++;
+    if (t == sizeof op_table / sizeof *op_table)
+        return load_fail(l, g, "operator %.40s is not supported; supported operators: %s", g->op_type,
+                         onnx_supported_operators);
+    g->op = op_table[t].op;
+    if (n->n_output == 0) return load_fail(l, g, "has no outputs");
+    if (n->n_input > 1024 || n->n_output > 16)
+        return load_fail(l, g, "has %zu inputs and %zu outputs", n->n_input, n->n_output);
+    g->n_in = (int)n->n_input;
+    g->n_out = (int)n->n_output;
+    g->in = malloc((n->n_input ? n->n_input : 1) * sizeof *g->in);
+    g->out = malloc(n->n_output * sizeof *g->out);
+    if (!g->in || !g->out) return load_fail(l, g, "out of memory");
+    for (size_t i = 0; i < n->n_input; i++) {
+        const char *name = pb_str(n->input[i]);
+        g->in[i] = *name ? find_slot(p, name) : -1;
+        if (*name && g->in[i] < 0)
+            return load_fail(l, g, "reads \"%.80s\", which no graph input, initializer or earlier node makes",
+                             name);
+    }
+    if (read_node(l, g, n) != 0) return -1;
+    for (size_t i = 0; i < n->n_output; i++) {
+        const char *name = pb_str(n->output[i]);
+        if (*name && find_slot(p, name) >= 0)
+            return load_fail(l, g, "makes \"%.80s\", which another node or input already makes", name);
+        if ((g->out[i] = add_slot(l, *name ? name : "")) < 0) return load_fail(l, g, "out of memory");
+    }
+    return 0;
+}
+
+static int read_graph_nodes(loader *l)
+{
+    for (size_t k = 0; k < l->gp->n_node; k++)
+        if (read_graph_node(l, l->gp->node[k], 0) != 0) return -1;
     return 0;
 }
 
@@ -1630,7 +1752,7 @@ model_builder *onnx_graph_import(const Onnx__ModelProto *mp, const char *buf, si
     fnv content = FNV_INIT; /* the graph's identity for the model's hash: the file itself */
     fnv_bytes(&content, buf, len);
     p->content = content.h;
-    loader l = {p, mp->graph, lim, err, 0, 0, 17, 3};
+    loader l = {p, mp->graph, lim, err, 0, 0, 17, 3, mp, 0, 0};
     for (size_t i = 0; i < mp->n_opset_import; i++) {
         const char *d = pb_str(mp->opset_import[i]->domain);
         if (!*d || strcmp(d, "ai.onnx") == 0) l.opset = (int)mp->opset_import[i]->version;
@@ -1729,7 +1851,7 @@ int onnx_graph_node_test(const Onnx__ModelProto *mp, const Onnx__TensorProto *co
         return -1;
     }
     p->base.ops = &onnx_graph_ops;
-    loader l = {p, mp->graph, &lim, why, 0, 0, 17, 3};
+    loader l = {p, mp->graph, &lim, why, 0, 0, 17, 3, mp, 0, 0};
     for (size_t i = 0; i < mp->n_opset_import; i++) {
         const char *d = pb_str(mp->opset_import[i]->domain);
         if (!*d || strcmp(d, "ai.onnx") == 0) l.opset = (int)mp->opset_import[i]->version;

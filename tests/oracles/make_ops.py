@@ -10,7 +10,7 @@ import os
 import sys
 
 import numpy as np
-from onnx import TensorProto, helper, numpy_helper
+from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
 out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
@@ -247,6 +247,42 @@ with open(os.path.join(out, "ops.csv"), "w") as f:
     f.write("f0,f1,f2,f3\n")
     for r in rows.astype(np.float32):
         f.write(",".join(repr(float(v)) for v in r) + "\n")
+
+# model-local functions (as exporters built on onnxscript write them): Scaled(x; alpha) =
+# Inner(LeakyRelu(x * 2, alpha)), its alpha the caller's attribute (ref_attr_name), its 2 a
+# Constant of the body, Inner(x) = Softplus(x) another function; called twice with two alphas,
+# so each call's values must be named apart
+alpha_ref = AttributeProto()
+alpha_ref.name, alpha_ref.ref_attr_name, alpha_ref.type = "alpha", "alpha", AttributeProto.FLOAT
+leaky = n("LeakyRelu", ["t"], ["u"])
+leaky.attribute.append(alpha_ref)
+scaled = helper.make_function("local", "Scaled", ["x"], ["y"],
+                              [n("Constant", [], ["two"], value=numpy_helper.from_array(np.array(2, dtype=np.float32))),
+                               n("Mul", ["x", "two"], ["t"]), leaky, n("Inner", ["u"], ["y"], domain="local")],
+                              [helper.make_opsetid("", 17), helper.make_opsetid("local", 1)], ["alpha"])
+inner = helper.make_function("local", "Inner", ["x"], ["y"], [n("Softplus", ["x"], ["y"])],
+                             [helper.make_opsetid("", 17)], [])
+g = helper.make_graph([n("Scaled", ["X"], ["S1"], domain="local", alpha=0.2),
+                       n("Scaled", ["X"], ["S2"], domain="local", alpha=0.05),
+                       n("Sub", ["S1", "S2"], ["T"]), n("MatMul", ["T", "W"], ["Y"])], "local_functions",
+                      [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, 4])],
+                      [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None, 1])], initializer=[W])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("local", 1)],
+                      functions=[scaled, inner])
+m.ir_version = 8
+with open(os.path.join(out, "local_functions.onnx"), "wb") as f:
+    f.write(m.SerializeToString())
+
+# a function that calls itself (ONNX forbids it; a file may still hold it): refused
+again = helper.make_function("local", "Again", ["x"], ["y"], [n("Again", ["x"], ["y"], domain="local")],
+                             [helper.make_opsetid("local", 1)], [])
+g = helper.make_graph([n("Again", ["X"], ["T"], domain="local"), n("MatMul", ["T", "W"], ["Y"])],
+                      "refused_recursive_function", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, 4])],
+                      [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None, 1])], initializer=[W])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("local", 1)], functions=[again])
+m.ir_version = 8
+with open(os.path.join(out, "refused_recursive_function.onnx"), "wb") as f:
+    f.write(m.SerializeToString())
 
 # a torch.onnx export without dynamic axes: every input fixes a batch of 1 ([1, 4]) and a
 # Reshape to [1, -1] is baked in (it would merge a batch's rows); its runtime takes one row a
