@@ -1344,10 +1344,13 @@ static int expand_call(loader *l, const node_t *call, const Onnx__FunctionProto 
         char **ins = calloc(b->n_input + 1, sizeof *ins), **outs = calloc(b->n_output + 1, sizeof *outs);
         attr_t **attrs = calloc(b->n_attribute + 1, sizeof *attrs);
         attr_t *given = calloc(b->n_attribute + 1, sizeof *given);
-        size_t name_len = strlen(pb_str(call->name)) + strlen(pb_str(b->name)) + 2;
+        /* the body node's name for messages: the call's and its own (each its operator when unnamed) */
+        const char *outer = *pb_str(call->name) ? pb_str(call->name) : pb_str(call->op_type),
+                   *own = *pb_str(b->name) ? pb_str(b->name) : pb_str(b->op_type);
+        size_t name_len = strlen(outer) + strlen(own) + 2;
         char *name = malloc(name_len);
         rc = ins && outs && attrs && given && name ? 0 : load_fail(l, &where, "out of memory");
-        if (!rc) snprintf(name, name_len, "%s/%s", pb_str(call->name), pb_str(b->name));
+        if (!rc) snprintf(name, name_len, "%s/%s", outer, own);
         for (size_t i = 0; !rc && i < b->n_input; i++)
             if (!(ins[i] = call_value_name(call, f, id, pb_str(b->input[i]))))
                 rc = load_fail(l, &where, "out of memory");
