@@ -176,9 +176,10 @@ typedef struct {
     char *err;
     size_t cap_slots, cap_pool;
     int opset, ml_opset;
-    const Onnx__ModelProto *mp; /* its local functions (NULL: none) */
-    size_t cap_nodes;           /* p->nodes' room */
-    int n_calls;                /* function calls expanded so far: each one's values are named apart */
+    const Onnx__ModelProto *mp;  /* its local functions (NULL: none) */
+    size_t *slot_hash, hash_cap; /* the named slots by name: 1 + slot, 0 empty (open addressing) */
+    size_t cap_nodes;            /* p->nodes' room */
+    int n_calls;                 /* function calls expanded so far: each one's values are named apart */
 } loader;
 
 static int load_fail(loader *l, const gnode *g, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -192,11 +193,45 @@ static int load_fail(loader *l, const gnode *g, const char *fmt, ...)
     return -1;
 }
 
-static int find_slot(const program *p, const char *name)
+/* Slots are found by name through a hash of the named ones, so that loading a
+ * graph of n nodes is not n^2 string comparisons (a file of 10^5 nodes). */
+static size_t name_hash(const char *name)
 {
-    for (size_t s = p->n_slots; s-- > 0;)
-        if (strcmp(p->slot_names[s], name) == 0) return (int)s;
-    return -1;
+    size_t h = 1469598103934665603u;
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++) h = (h ^ *c) * 1099511628211u;
+    return h;
+}
+
+/* The slot of that name (the latest made), or -1. */
+static int find_slot(const loader *l, const char *name)
+{
+    if (!*name || !l->hash_cap) return -1;
+    for (size_t at = name_hash(name) & (l->hash_cap - 1);; at = (at + 1) & (l->hash_cap - 1)) {
+        size_t v = l->slot_hash[at];
+        if (!v) return -1;
+        if (strcmp(l->p->slot_names[v - 1], name) == 0) return (int)(v - 1);
+    }
+}
+
+/* Slot s under its name in the hash (the latest of a name wins); 0 or -1. */
+static int hash_slot(loader *l, size_t s)
+{
+    if (2 * (s + 1) >= l->hash_cap) { /* at most half full: every probe ends */
+        size_t cap = l->hash_cap ? 2 * l->hash_cap : 128;
+        size_t *grown = calloc(cap, sizeof *grown);
+        if (!grown) return -1;
+        free(l->slot_hash);
+        l->slot_hash = grown;
+        l->hash_cap = cap;
+        for (size_t k = 0; k < s; k++)
+            if (*l->p->slot_names[k] && hash_slot(l, k) != 0) return -1;
+    }
+    const char *name = l->p->slot_names[s];
+    size_t at = name_hash(name) & (l->hash_cap - 1);
+    while (l->slot_hash[at] && strcmp(l->p->slot_names[l->slot_hash[at] - 1], name) != 0)
+        at = (at + 1) & (l->hash_cap - 1);
+    l->slot_hash[at] = s + 1;
+    return 0;
 }
 
 static int add_slot(loader *l, const char *name)
@@ -213,6 +248,10 @@ static int add_slot(loader *l, const char *name)
     }
     memset(&p->consts[p->n_slots], 0, sizeof *p->consts);
     if (!(p->slot_names[p->n_slots] = strdup(name))) return -1;
+    if (*name && hash_slot(l, p->n_slots) != 0) {
+        free(p->slot_names[p->n_slots]);
+        return -1;
+    }
     return (int)p->n_slots++;
 }
 
@@ -1248,7 +1287,7 @@ static int read_constant_node(loader *l, gnode *g, const node_t *n)
 {
     program *p = l->p;
     if (n->n_output != 1 || !*pb_str(n->output[0])) return load_fail(l, g, "needs one output");
-    if (find_slot(p, pb_str(n->output[0])) >= 0)
+    if (find_slot(l, pb_str(n->output[0])) >= 0)
         return load_fail(l, g, "makes \"%.80s\", which another node or input already makes",
                          pb_str(n->output[0]));
     int s = add_slot(l, pb_str(n->output[0]));
@@ -1288,8 +1327,12 @@ static int read_constant_node(loader *l, gnode *g, const node_t *n)
  * call's values, its other values are named apart for each call ("Fn#3:x"), and
  * an attribute that refers to the caller's (ref_attr_name) takes the value the
  * call gives (absent: the operator's default). Functions may call functions, at
- * most MAX_CALL_DEPTH deep (ONNX forbids recursion; a file may still hold it). */
-#define MAX_CALL_DEPTH 8
+ * most MAX_CALL_DEPTH deep (ONNX forbids recursion; a file may still hold it),
+ * and a graph expands to at most MAX_PROGRAM_NODES nodes and calls (a small
+ * file whose functions each call the next ten times would otherwise ask for
+ * 10^8). */
+#define MAX_CALL_DEPTH    8
+#define MAX_PROGRAM_NODES (1 << 17)
 
 static int read_graph_node(loader *l, const node_t *n, int depth);
 
@@ -1337,6 +1380,9 @@ static int expand_call(loader *l, const node_t *call, const Onnx__FunctionProto 
         return load_fail(l, &where,
                          "passes %zu inputs and takes %zu outputs of function %.80s, which has %zu and %zu",
                          call->n_input, call->n_output, pb_str(f->name), f->n_input, f->n_output);
+    if ((size_t)l->n_calls + l->p->n_nodes >= MAX_PROGRAM_NODES)
+        return load_fail(l, &where, "its functions expand to more than %d nodes and calls",
+                         MAX_PROGRAM_NODES);
     int id = ++l->n_calls, rc = 0;
     for (size_t k = 0; !rc && k < f->n_node; k++) {
         const node_t *b = f->node[k];
@@ -1396,6 +1442,9 @@ static int read_graph_node(loader *l, const node_t *n, int depth)
     program *p = l->p;
     const Onnx__FunctionProto *f = function_of(l, n);
     if (f) return expand_call(l, n, f, depth);
+    if ((size_t)l->n_calls + p->n_nodes >= MAX_PROGRAM_NODES)
+        return load_fail(l, NULL, "the graph and its functions hold more than %d nodes and calls",
+                         MAX_PROGRAM_NODES);
     if (p->n_nodes == l->cap_nodes) {
         size_t cap = l->cap_nodes ? 2 * l->cap_nodes : 16;
         gnode *grown = realloc(p->nodes, cap * sizeof *grown);
@@ -1439,7 +1488,7 @@ static int read_graph_node(loader *l, const node_t *n, int depth)
     if (!g->in || !g->out) return load_fail(l, g, "out of memory");
     for (size_t i = 0; i < n->n_input; i++) {
         const char *name = pb_str(n->input[i]);
-        g->in[i] = *name ? find_slot(p, name) : -1;
+        g->in[i] = *name ? find_slot(l, name) : -1;
         if (*name && g->in[i] < 0)
             return load_fail(l, g, "reads \"%.80s\", which no graph input, initializer or earlier node makes",
                              name);
@@ -1447,7 +1496,7 @@ static int read_graph_node(loader *l, const node_t *n, int depth)
     if (read_node(l, g, n) != 0) return -1;
     for (size_t i = 0; i < n->n_output; i++) {
         const char *name = pb_str(n->output[i]);
-        if (*name && find_slot(p, name) >= 0)
+        if (*name && find_slot(l, name) >= 0)
             return load_fail(l, g, "makes \"%.80s\", which another node or input already makes", name);
         if ((g->out[i] = add_slot(l, *name ? name : "")) < 0) return load_fail(l, g, "out of memory");
     }
@@ -1643,7 +1692,7 @@ static int choose_answer(loader *l, model_builder *m, const tensor *t2, const te
     size_t at = 0;
     for (size_t i = 0; i < gp->n_output && p->answer < 0; i++) {
         const char *oname = pb_str(gp->output[i]->name);
-        int s = find_slot(p, oname);
+        int s = find_slot(l, oname);
         if (s < 0) return load_fail(l, NULL, "output \"%.80s\" is made by no node", oname);
         const tensor *a = &t2[s], *b = t3 ? &t3[s] : NULL;
         int fits = b ? a->type == EL_FLOAT && a->rank >= 1 && a->rank <= 2 && a->dim[0] == 2 &&
@@ -1755,7 +1804,7 @@ model_builder *onnx_graph_import(const Onnx__ModelProto *mp, const char *buf, si
     fnv content = FNV_INIT; /* the graph's identity for the model's hash: the file itself */
     fnv_bytes(&content, buf, len);
     p->content = content.h;
-    loader l = {p, mp->graph, lim, err, 0, 0, 17, 3, mp, 0, 0};
+    loader l = {.p = p, .gp = mp->graph, .lim = lim, .err = err, .opset = 17, .ml_opset = 3, .mp = mp};
     for (size_t i = 0; i < mp->n_opset_import; i++) {
         const char *d = pb_str(mp->opset_import[i]->domain);
         if (!*d || strcmp(d, "ai.onnx") == 0) l.opset = (int)mp->opset_import[i]->version;
@@ -1798,6 +1847,7 @@ model_builder *onnx_graph_import(const Onnx__ModelProto *mp, const char *buf, si
     }
     free(t2);
     free(t3);
+    free(l.slot_hash);
     if (p) onnx_graph_program_free(p);
     if (rc) {
         model_builder_free(m);
@@ -1854,7 +1904,7 @@ int onnx_graph_node_test(const Onnx__ModelProto *mp, const Onnx__TensorProto *co
         return -1;
     }
     p->base.ops = &onnx_graph_ops;
-    loader l = {p, mp->graph, &lim, why, 0, 0, 17, 3, mp, 0, 0};
+    loader l = {.p = p, .gp = mp->graph, .lim = &lim, .err = why, .opset = 17, .ml_opset = 3, .mp = mp};
     for (size_t i = 0; i < mp->n_opset_import; i++) {
         const char *d = pb_str(mp->opset_import[i]->domain);
         if (!*d || strcmp(d, "ai.onnx") == 0) l.opset = (int)mp->opset_import[i]->version;
@@ -1870,7 +1920,7 @@ int onnx_graph_node_test(const Onnx__ModelProto *mp, const Onnx__TensorProto *co
     size_t n_graph_in = 0;
     for (size_t i = 0; !rc && i < l.gp->n_input && n_graph_in < 64; i++) {
         const char *name = pb_str(l.gp->input[i]->name);
-        if (find_slot(p, name) >= 0) continue;
+        if (find_slot(&l, name) >= 0) continue;
         const Onnx__TypeProto *ty = l.gp->input[i]->type;
         if (ty && ty->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
             rc = load_fail(&l, NULL, "input \"%.80s\" is %s, not a tensor: tabserve runs tensors", name,
@@ -1899,7 +1949,7 @@ int onnx_graph_node_test(const Onnx__ModelProto *mp, const Onnx__TensorProto *co
         for (size_t k = 0; !rc && k < p->n_nodes; k++) rc = onnx_graph_run_node(&r, &p->nodes[k]);
         result = rc ? -1 : 1;
         for (size_t k = 0; result == 1 && k < n_want && k < l.gp->n_output; k++) {
-            int sl = find_slot(p, pb_str(l.gp->output[k]->name));
+            int sl = find_slot(&l, pb_str(l.gp->output[k]->name));
             char diff[200];
             if (sl < 0 || !node_test_equal(&slots[sl], &given[n_in + k], diff, sizeof diff)) {
                 snprintf(why, sizeof why, "output \"%.60s\": %s", pb_str(l.gp->output[k]->name),

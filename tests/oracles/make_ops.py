@@ -284,6 +284,19 @@ m.ir_version = 8
 with open(os.path.join(out, "refused_recursive_function.onnx"), "wb") as f:
     f.write(m.SerializeToString())
 
+# functions that each call the next ten times, eight deep (10^8 nodes from a 2 KB file): refused
+fans = [helper.make_function("local", f"Fan{k}", ["x"], ["y"],
+                             [n(f"Fan{k + 1}" if k < 7 else "Relu", ["x"], [f"y{j}"], domain="local" if k < 7 else "")
+                              for j in range(10)] + [n("Identity", ["y0"], ["y"])],
+                             [helper.make_opsetid("", 17), helper.make_opsetid("local", 1)], []) for k in range(8)]
+g = helper.make_graph([n("Fan0", ["X"], ["T"], domain="local"), n("MatMul", ["T", "W"], ["Y"])],
+                      "refused_function_fan_out", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, 4])],
+                      [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None, 1])], initializer=[W])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("local", 1)], functions=fans)
+m.ir_version = 8
+with open(os.path.join(out, "refused_function_fan_out.onnx"), "wb") as f:
+    f.write(m.SerializeToString())
+
 # a torch.onnx export without dynamic axes: every input fixes a batch of 1 ([1, 4]) and a
 # Reshape to [1, -1] is baked in (it would merge a batch's rows); its runtime takes one row a
 # run (ORT_ONE_ROW in ort_predict.js), as tabserve then runs it. LayerNormalization keeps it
