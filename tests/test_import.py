@@ -1089,6 +1089,9 @@ class OperatorsTest(unittest.TestCase):
             p = run("inspect", os.path.join(d, "refused_function_fan_out.onnx"), check=False)
             self.assertEqual(p.returncode, 1)
             self.assertIn("the graph and its functions hold more than 131072 nodes and calls", p.stderr)
+            p = run("inspect", os.path.join(d, "refused_many_categories.onnx"), check=False)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn('input "S": more than 4096 categories', p.stderr)
             for name, index in (("refused_gather5", 5), ("refused_gather_big", 2**40)):
                 p = run("inspect", os.path.join(d, name + ".onnx"), check=False)
                 self.assertEqual(p.returncode, 1, name)

@@ -297,6 +297,20 @@ m.ir_version = 8
 with open(os.path.join(out, "refused_function_fan_out.onnx"), "wb") as f:
     f.write(m.SerializeToString())
 
+# a string input whose LabelEncoder knows 10^5 strings: more categories than a schema holds, refused
+# (reading them once took n^2 comparisons: 38 s for twice as many)
+keys = [f"k{i}" for i in range(100000)]
+g = helper.make_graph([n("LabelEncoder", ["S"], ["F"], domain="ai.onnx.ml", keys_strings=keys,
+                         values_floats=[float(i) for i in range(len(keys))], default_float=-1.0),
+                       n("MatMul", ["F", "one"], ["Y"])], "refused_many_categories",
+                      [helper.make_tensor_value_info("S", TensorProto.STRING, [None, 1])],
+                      [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None, 1])],
+                      initializer=[numpy_helper.from_array(np.ones((1, 1), dtype=np.float32), "one")])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 2)])
+m.ir_version = 8
+with open(os.path.join(out, "refused_many_categories.onnx"), "wb") as f:
+    f.write(m.SerializeToString())
+
 # a torch.onnx export without dynamic axes: every input fixes a batch of 1 ([1, 4]) and a
 # Reshape to [1, -1] is baked in (it would merge a batch's rows); its runtime takes one row a
 # run (ORT_ONE_ROW in ort_predict.js), as tabserve then runs it. LayerNormalization keeps it
