@@ -126,20 +126,20 @@ int exchange_explain(exchange *x, const explainer *ex, int n, int as_list, char 
     }
     /* the cost is known before the work starts: a request over the budget is
      * refused with what to send instead, never left to the worker's timeout */
+    size_t per_row = explain_json_max(m) + 4, fit = x->out_cap > 64 ? (x->out_cap - 64) / per_row : 0;
     double row_s = explainer_row_seconds(ex);
     if (x->explain_budget > 0 && (double)n * row_s > x->explain_budget) {
-        long most = (long)(x->explain_budget / (row_s > 0 ? row_s : 1e-9));
+        /* what to send instead fits the answer too, so that it is then answered */
+        double most = x->explain_budget / (row_s > 0 ? row_s : 1e-9);
         return err_set(
                    err,
                    "explaining %d rows takes about %.1f s (%.3g s a row, measured on this model), over the "
-                   "budget of %g s a request (--explain-budget): send at most %ld rows a request",
-                   n, (double)n * row_s, row_s, x->explain_budget, most > 0 ? most : 0),
+                   "budget of %g s a request (--explain-budget): send at most %zu rows a request",
+                   n, (double)n * row_s, row_s, x->explain_budget, most < (double)fit ? (size_t)most : fit),
                413;
     }
-    size_t per_row = explain_json_max(m) + 4;
-    if ((size_t)n * per_row + 64 > x->out_cap)
-        return err_set(err, "explanations of %d rows do not fit one answer: send at most %zu rows", n,
-                       (x->out_cap - 64) / per_row),
+    if ((size_t)n > fit)
+        return err_set(err, "explanations of %d rows do not fit one answer: send at most %zu rows", n, fit),
                413;
     int k = m->predictor->n_outputs;
     size_t ni = m->schema.n_inputs;
