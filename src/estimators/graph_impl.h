@@ -158,7 +158,7 @@ typedef struct {
     int *w_class;
     float *w_value;
     size_t n_targets; /* classes, or regression targets */
-    int agg, n_features;
+    int agg;
     float *base;
     size_t n_base;
     int binary_case, all_positive; /* two classes, every weight for one of them; all weights >= 0 */

@@ -454,8 +454,8 @@ int onnx_op_trees(run_ctx *r, const gnode *g)
     if (!x || x->type == EL_STRING || x->type == EL_BOOL || x->rank < 1 || x->rank > 2)
         return FAIL("takes a 1-D or 2-D numeric tensor");
     size_t cols = (size_t)x->dim[x->rank - 1], rows = x->rank == 2 ? (size_t)x->dim[0] : 1;
-    if ((size_t)fo->n_features > cols)
-        return FAIL("a node splits on feature %d; the input has %zu", fo->n_features - 1, cols);
+    if ((size_t)fo->e->base.n_features > cols) /* the trees' columns: 1 + the largest split feature */
+        return FAIL("a node splits on feature %d; the input has %zu", fo->e->base.n_features - 1, cols);
     int classifier = g->op == OP_TREECLS;
     size_t k = fo->n_targets;
     int owned;

@@ -514,8 +514,7 @@ static int forest_build(loader *l, gnode *g, const read_forest *rf, int *stack, 
         }
         total += (size_t)count[t];
     }
-    fo->n_features = rf->max_feature + 1;
-    fo->e = rc ? NULL : trees_create(fo->n_features, (int)fo->n_targets, nt, NULL);
+    fo->e = rc ? NULL : trees_create(rf->max_feature + 1, (int)fo->n_targets, nt, NULL);
     size_t *room = fo->e ? malloc((nt ? nt : 1) * sizeof *room) : NULL;
     for (size_t t = 0; room && t < nt; t++) room[t] = (size_t)count[t];
     if (room) trees_reserve_nodes(fo->e, room); /* in 2 MB pages (else malloc's): see read_trees */
